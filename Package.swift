@@ -1,0 +1,81 @@
+// swift-tools-version:6.1
+//
+// fshost — one host program for the actions of a high-availability cluster,
+// with one plugin (a shared object) per resource type.
+//
+// The action path (`fshost`) links no Foundation and no parser libraries: it
+// starts on every monitor call (DESIGN.md §5). Management lives in
+// `fshost-admin`, which `fshost` execs for any first word that is not a type.
+import PackageDescription
+
+/// A resource-type plugin: a dynamic library product built from one target
+/// under `Plugins/`, linking the SDK statically and carrying its ELF record.
+func resourceType(_ name: String, path: String, dependencies: [Target.Dependency] = []) -> Target {
+    .target(name: name, dependencies: ["FSKit"] + dependencies, path: path,
+            plugins: ["FSPluginRecordPlugin"])
+}
+
+let package = Package(
+    name: "fshost",
+    products: [
+        .executable(name: "fshost", targets: ["fshost"]),
+        .executable(name: "fshost-admin", targets: ["fshost-admin"]),
+        .library(name: "FSKit", targets: ["FSKit"]),
+        .plugin(name: "FSPluginRecordPlugin", targets: ["FSPluginRecordPlugin"]),
+        // Resource types: lib<type>.so, installed as <type>.so.
+        .library(name: "template", type: .dynamic, targets: ["Template"]),
+        .library(name: "webserver", type: .dynamic, targets: ["WebServer"]),
+        // Test-only plugin (hangs, fails on demand, has a typed schema).
+        .library(name: "testfixture", type: .dynamic, targets: ["TestFixture"]),
+    ],
+    dependencies: [
+        // Management path only (fshost-admin): never linked into `fshost`.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // ---- The boundary --------------------------------------------------
+        .target(name: "FSPluginABI"),
+        .target(name: "PluginRecord"),
+        .executableTarget(name: "FSPluginRecordGen", dependencies: ["FSPluginABI", "PluginRecord"]),
+        .plugin(name: "FSPluginRecordPlugin", capability: .buildTool(),
+                dependencies: ["FSPluginRecordGen"], path: "Sources/FSPluginRecordPlugin"),
+
+        // ---- System libraries (shim headers for variadics and macros) ------
+        .systemLibrary(name: "CElf", pkgConfig: "libelf", providers: [.apt(["libelf-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CSystemShims"),
+
+        // ---- Host building blocks ------------------------------------------
+        .target(name: "ELFCheck", dependencies: ["CElf", "FSPluginABI", "PluginRecord"]),
+        .target(name: "ProcScan"),
+        .target(name: "Spawn", dependencies: ["CSystemShims"]),
+        .target(name: "CDB", dependencies: ["CSQLite"]),
+        .target(name: "FSHost", dependencies: [
+            "FSPluginABI", "PluginRecord", "ELFCheck", "ProcScan", "Spawn", "CDB", "CSystemShims",
+        ]),
+        .executableTarget(name: "fshost", dependencies: ["FSHost"]),
+        .executableTarget(name: "fshost-admin", dependencies: [
+            "FSHost", "CDB", "ELFCheck", "PluginRecord",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "TOMLKit", package: "TOMLKit"),
+        ]),
+
+        // ---- The plugin SDK ------------------------------------------------
+        .target(name: "FSKit", dependencies: ["FSPluginABI"]),
+
+        // ---- Resource types --------------------------------------------------
+        resourceType("Template", path: "Plugins/Template"),
+        resourceType("WebServer", path: "Plugins/WebServer", dependencies: ["CCurl"]),
+        resourceType("TestFixture", path: "Tests/Plugins/TestFixture"),
+
+        // ---- Tests -----------------------------------------------------------
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "ELFCheckTests", dependencies: ["ELFCheck", "PluginRecord", "TestSupport"]),
+        .testTarget(name: "ProcScanTests", dependencies: ["ProcScan", "Spawn", "TestSupport"]),
+        .testTarget(name: "CDBTests", dependencies: ["CDB", "TestSupport"]),
+        .testTarget(name: "FSHostTests", dependencies: ["FSHost", "TestSupport"]),
+        .testTarget(name: "WebServerTests", dependencies: ["TestSupport"]),
+    ]
+)

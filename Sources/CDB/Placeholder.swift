@@ -1,0 +1,1 @@
+// CDB: placeholder, replaced by the module's real files.

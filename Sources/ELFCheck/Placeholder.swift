@@ -1,0 +1,1 @@
+// ELFCheck: placeholder, replaced by the module's real files.

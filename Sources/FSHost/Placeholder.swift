@@ -1,0 +1,1 @@
+// FSHost: placeholder, replaced by the module's real files.

@@ -1,0 +1,1 @@
+// FSKit: placeholder, replaced by the module's real files.

@@ -1,0 +1,1 @@
+// ProcScan: placeholder, replaced by the module's real files.

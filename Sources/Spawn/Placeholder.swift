@@ -1,0 +1,1 @@
+// Spawn: placeholder, replaced by the module's real files.

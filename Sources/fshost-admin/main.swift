@@ -1,0 +1,1 @@
+print("fshost-admin")

@@ -1,0 +1,2 @@
+import XCTest
+final class CDBTestsPlaceholder: XCTestCase { func testPlaceholder() {} }

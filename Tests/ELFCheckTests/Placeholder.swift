@@ -1,0 +1,2 @@
+import XCTest
+final class ELFCheckTestsPlaceholder: XCTestCase { func testPlaceholder() {} }

@@ -1,0 +1,2 @@
+import XCTest
+final class FSHostTestsPlaceholder: XCTestCase { func testPlaceholder() {} }
