@@ -37,6 +37,7 @@ let package = Package(
         // ---- The boundary --------------------------------------------------
         .target(name: "FSPluginABI"),
         .target(name: "PluginRecord"),
+        .target(name: "ArgvText"),
         .executableTarget(name: "FSPluginRecordGen", dependencies: ["FSPluginABI", "PluginRecord"]),
         .plugin(name: "FSPluginRecordPlugin", capability: .buildTool(),
                 dependencies: ["FSPluginRecordGen"], path: "Sources/FSPluginRecordPlugin"),
@@ -51,9 +52,9 @@ let package = Package(
         .target(name: "ELFCheck", dependencies: ["CElf", "FSPluginABI", "PluginRecord"]),
         .target(name: "ProcScan"),
         .target(name: "Spawn", dependencies: ["CSystemShims"]),
-        .target(name: "CDB", dependencies: ["CSQLite"]),
+        .target(name: "CDB", dependencies: ["CSQLite", "ArgvText"]),
         .target(name: "FSHost", dependencies: [
-            "FSPluginABI", "PluginRecord", "ELFCheck", "ProcScan", "Spawn", "CDB", "CSystemShims",
+            "FSPluginABI", "PluginRecord", "ArgvText", "ELFCheck", "ProcScan", "Spawn", "CDB", "CSystemShims",
         ]),
         .executableTarget(name: "fshost", dependencies: ["FSHost"]),
         .executableTarget(name: "fshost-admin", dependencies: [
@@ -63,7 +64,7 @@ let package = Package(
         ]),
 
         // ---- The plugin SDK ------------------------------------------------
-        .target(name: "FSKit", dependencies: ["FSPluginABI"]),
+        .target(name: "FSKit", dependencies: ["FSPluginABI", "ArgvText"]),
 
         // ---- Resource types --------------------------------------------------
         resourceType("Template", path: "Plugins/Template"),
@@ -75,7 +76,7 @@ let package = Package(
         .testTarget(name: "ELFCheckTests", dependencies: ["ELFCheck", "PluginRecord", "TestSupport"]),
         .testTarget(name: "ProcScanTests", dependencies: ["ProcScan", "Spawn", "TestSupport"]),
         .testTarget(name: "CDBTests", dependencies: ["CDB", "TestSupport"]),
-        .testTarget(name: "FSHostTests", dependencies: ["FSHost", "TestSupport"]),
+        .testTarget(name: "FSHostTests", dependencies: ["FSHost", "CDB", "TestSupport"]),
         .testTarget(name: "WebServerTests", dependencies: ["TestSupport"]),
     ]
 )

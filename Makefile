@@ -1,0 +1,67 @@
+# fshost — the two commands a person runs are `make demo` and `make test`.
+# Both install what is missing (Debian packages, as root), build, and run.
+
+SHELL := /bin/bash
+PREFIX ?= /usr/local
+DESTDIR ?=
+SWIFT ?= swift
+# Types installed by `make install` (companions <type>-<name> come along).
+TYPES := template webserver
+
+# Every Debian package the project needs: build (headers), tests (real
+# servers and tools), demo and benchmark (peers to compare with).
+PACKAGES := pkg-config libelf-dev libsqlite3-dev libcurl4-openssl-dev \
+            nginx-light procps psmisc util-linux iproute2 time hyperfine \
+            resource-agents python3
+
+.PHONY: all deps build build-debug test demo install bench clean
+
+all: build
+
+## deps: apt-install the missing system packages (idempotent; needs root).
+deps:
+	@missing=$$(for p in $(PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	  done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root to install:" $$missing >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "system packages: all present"; fi
+
+## build: release build of the host, the admin tool and the plugins.
+build: deps
+	$(SWIFT) build -c release
+
+build-debug: deps
+	$(SWIFT) build --build-tests
+
+## test: every test (unit and integration against real servers).
+test: build-debug
+	$(SWIFT) test --skip-build
+
+## demo: a temporary CDB, real servers, start → monitor (every level) → stop.
+demo: build
+	Tests/Scripts/demo.sh "$$($(SWIFT) build -c release --show-bin-path)"
+
+## bench: fshost against its peers, in one run; writes bench-report.md.
+bench: build
+	Tests/Bench/run.sh "$$($(SWIFT) build -c release --show-bin-path)" bench-report.md
+
+## install: bin/fshost, libexec/fshost/fshost-admin, lib/fshost/resource_types/<type>.so.
+install: build
+	bin="$$($(SWIFT) build -c release --show-bin-path)"; \
+	install -d -m 0755 $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/fshost \
+	  $(DESTDIR)$(PREFIX)/lib/fshost/resource_types $(DESTDIR)$(PREFIX)/share/fshost; \
+	install -m 0755 "$$bin/fshost" $(DESTDIR)$(PREFIX)/bin/fshost; \
+	install -m 0755 "$$bin/fshost-admin" $(DESTDIR)$(PREFIX)/libexec/fshost/fshost-admin; \
+	for t in $(TYPES); do \
+	  for so in "$$bin"/lib$$t.so "$$bin"/lib$$t-*.so; do \
+	    [ -e "$$so" ] || continue; n=$$(basename "$$so" .so); \
+	    install -m 0755 "$$so" $(DESTDIR)$(PREFIX)/lib/fshost/resource_types/$${n#lib}.so; \
+	  done; \
+	done; \
+	install -m 0644 Plugins/Template/Template.swift $(DESTDIR)$(PREFIX)/share/fshost/Template.swift
+
+clean:
+	rm -rf .build bench-report.md

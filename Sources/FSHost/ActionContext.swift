@@ -1,0 +1,153 @@
+import FSPluginABI
+import ProcScan
+import Spawn
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Everything the host lends a plugin for one action on one resource, and
+/// the `fshost_host` struct that hands it over the C boundary.
+final class ActionContext {
+    let plugin: LoadedPlugin
+    let type: String
+    let resource: String
+    var logger: Logger
+    /// Canonical attribute values, defaults applied.
+    let attributes: [String: String]
+    let state: StateStore
+    let deadline: Deadline
+    /// The last reason a plugin gave.
+    var reason: String?
+
+    /// C copies of attribute values handed out, alive until the action ends.
+    private var attributeCStrings: [String: UnsafeMutablePointer<CChar>] = [:]
+    private let typeCString: UnsafeMutablePointer<CChar>
+    private let resourceCString: UnsafeMutablePointer<CChar>
+    /// The struct given to the plugin (its address is stable).
+    let host: UnsafeMutablePointer<fshost_host>
+
+    init(plugin: LoadedPlugin, resource: String, attributes: [String: String], logger: Logger,
+         stateRoot: String, deadline: Deadline) {
+        self.plugin = plugin
+        self.type = plugin.typeName
+        self.resource = resource
+        self.attributes = attributes
+        self.logger = logger
+        self.state = StateStore(root: stateRoot, type: plugin.typeName, resource: resource)
+        self.deadline = deadline
+        typeCString = strdup(plugin.typeName)
+        resourceCString = strdup(resource)
+        host = .allocate(capacity: 1)
+        host.initialize(to: ActionContext.makeHost(context: nil, type: typeCString, resource: resourceCString))
+        host.pointee.context = Unmanaged.passUnretained(self).toOpaque()
+    }
+
+    deinit {
+        attributeCStrings.values.forEach { free($0) }
+        free(typeCString)
+        free(resourceCString)
+        host.deallocate()
+    }
+
+    static func from(_ context: UnsafeMutableRawPointer?) -> ActionContext {
+        Unmanaged<ActionContext>.fromOpaque(context!).takeUnretainedValue()
+    }
+
+    func attributeCString(_ name: String) -> UnsafePointer<CChar>? {
+        if let cached = attributeCStrings[name] { return UnsafePointer(cached) }
+        guard let value = attributes[name] else { return nil }
+        let copy = strdup(value)!
+        attributeCStrings[name] = copy
+        return UnsafePointer(copy)
+    }
+
+    /// The table of host services. Every function recovers this context from
+    /// its first argument; none keeps a pointer past the action.
+    private static func makeHost(context: UnsafeMutableRawPointer?, type: UnsafeMutablePointer<CChar>,
+                                 resource: UnsafeMutablePointer<CChar>) -> fshost_host {
+        fshost_host(
+            abi_version: FSHOST_ABI_VERSION,
+            struct_size: UInt32(MemoryLayout<fshost_host>.size),
+            context: context,
+            type_name: type,
+            resource_name: resource,
+            log: { context, priority, message in
+                guard let message else { return }
+                let syslogPriority: Int32 = switch priority {
+                case Int32(FSHOST_LOG_ERROR): LOG_ERR
+                case Int32(FSHOST_LOG_WARNING): LOG_WARNING
+                case Int32(FSHOST_LOG_INFO): LOG_INFO
+                default: LOG_DEBUG
+                }
+                ActionContext.from(context).logger.log(syslogPriority, String(cString: message))
+            },
+            set_reason: { context, reason in
+                ActionContext.from(context).reason = reason.map { String(cString: $0) }
+            },
+            attribute: { context, name in
+                guard let name else { return nil }
+                return ActionContext.from(context).attributeCString(String(cString: name))
+            },
+            time_left_ms: { context in ActionContext.from(context).deadline.millisecondsLeft },
+            state_get: { context, key, buffer, capacity, length in
+                guard let key, let value = ActionContext.from(context).state.get(String(cString: key)) else { return 1 }
+                length?.pointee = value.count
+                if let buffer {
+                    for i in 0..<min(capacity, value.count) { buffer[i] = CChar(bitPattern: value[i]) }
+                }
+                return 0
+            },
+            state_put: { context, key, value, length in
+                guard let key else { return -1 }
+                let bytes = value.map { v in (0..<length).map { UInt8(bitPattern: v[$0]) } }
+                return ActionContext.from(context).state.put(String(cString: key), bytes) ? 0 : -1
+            },
+            spawn: { context, argv, timeout, exitStatus, output, capacity, length in
+                guard let argv else { return Int32(FSHOST_SPAWN_FAILED) }
+                var words: [String] = []
+                var i = 0
+                while let word = argv[i] { words.append(String(cString: word)); i += 1 }
+                let this = ActionContext.from(context)
+                guard !words.isEmpty else { return Int32(FSHOST_SPAWN_FAILED) }
+                let limit = max(1, min(timeout, this.deadline.millisecondsLeft))
+                this.logger.log(LOG_DEBUG, "run \(words.joined(separator: " ")) (timeout \(limit) ms)")
+                let result = spawn(words, timeoutMilliseconds: limit, captureOutput: output != nil,
+                                   outputLimit: max(0, capacity))
+                if let output {
+                    let n = min(capacity, result.output.count)
+                    for j in 0..<n { output[j] = CChar(bitPattern: result.output[j]) }
+                    length?.pointee = n
+                }
+                switch result.termination {
+                case .exited(let code): exitStatus?.pointee = code; return Int32(FSHOST_SPAWN_EXITED)
+                case .signaled(let signal): exitStatus?.pointee = signal; return Int32(FSHOST_SPAWN_SIGNALED)
+                case .timedOut: return Int32(FSHOST_SPAWN_TIMED_OUT)
+                case .failed(let error): exitStatus?.pointee = error; return Int32(FSHOST_SPAWN_FAILED)
+                }
+            },
+            process_count: { _, name, argument in
+                Int32(ProcessTable.shared.matching(ProcessChecks.pattern(name, argument)).count)
+            },
+            process_signal: { _, name, argument, signal in
+                let matches = ProcessTable.shared.matching(ProcessChecks.pattern(name, argument))
+                return Int32(sendSignal(signal, to: matches).filter { $0.outcome == .delivered }.count)
+            },
+            process_alive: { _, pid, startTime in
+                processAlive(pid: pid, startTime: startTime == 0 ? nil : startTime) ? 1 : 0
+            },
+            process_start_time: { _, pid in processStartTime(pid: pid) ?? 0 },
+            process_refresh: { _ in ProcessTable.refreshShared() },
+            companion: { context, name, symbol in
+                guard let name, let symbol else { return nil }
+                let this = ActionContext.from(context)
+                do throws(HostError) {
+                    return try PluginLoader.companion(of: this.plugin, name: String(cString: name),
+                                                      symbol: String(cString: symbol))
+                } catch {
+                    this.reason = error.message
+                    this.logger.error(error.message)
+                    return nil
+                }
+            })
+    }
+}

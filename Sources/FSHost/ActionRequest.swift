@@ -1,0 +1,66 @@
+import CDB
+
+/// `fshost <type> <action> <resource> [--level N] [--timeout DURATION] [--json]`.
+public struct ActionRequest: Sendable, Equatable {
+    public var type: String
+    public var action: ActionName
+    public var resource: String
+    public var level: UInt32?
+    public var timeoutMilliseconds: Int64?
+    public var json: Bool
+
+    /// Parses the words after `fshost`.
+    public static func parse(_ words: [String]) throws(HostError) -> ActionRequest {
+        var positional: [String] = []
+        var level: UInt32?
+        var timeout: Int64?
+        var json = false
+        var i = 0
+        func value(_ option: String) throws(HostError) -> String {
+            i += 1
+            guard i < words.count else { throw HostError(.invalidArguments, "option \(option) needs a value") }
+            return words[i]
+        }
+        while i < words.count {
+            let word = words[i]
+            switch word {
+            case "--level":
+                let text = try value(word)
+                guard let n = UInt32(text) else { throw HostError(.invalidArguments, "--level takes a number, not '\(text)'") }
+                level = n
+            case "--timeout":
+                let text = try value(word)
+                guard let ms = AttributeKind.milliseconds(text), ms > 0 else {
+                    throw HostError(.invalidArguments, "--timeout takes a duration (250ms, 5s, 2m), not '\(text)'")
+                }
+                timeout = ms
+            case "--json":
+                json = true
+            default:
+                if word.hasPrefix("--") { throw HostError(.invalidArguments, "unknown option \(word)") }
+                positional.append(word)
+            }
+            i += 1
+        }
+        guard positional.count == 3 else {
+            throw HostError(.invalidArguments, positional.count < 3
+                ? "usage: fshost <type> <action> <resource> [--level N] [--timeout DURATION] [--json]"
+                : "unexpected argument '\(positional[3])'")
+        }
+        guard let action = ActionName(rawValue: positional[1]) else {
+            throw HostError(.invalidArguments, "unknown action '\(positional[1])' (actions: \(ActionName.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        guard isValidResourceName(positional[2]) else {
+            throw HostError(.invalidArguments, "invalid resource name '\(positional[2])' (1-64 of A-Z a-z 0-9 _ . -)")
+        }
+        return ActionRequest(type: positional[0], action: action, resource: positional[2], level: level,
+                             timeoutMilliseconds: timeout, json: json)
+    }
+}
+
+/// Resource names become lock and state file names: 1–64 of `[A-Za-z0-9_.-]`, not starting with a dot.
+func isValidResourceName(_ name: String) -> Bool {
+    !name.isEmpty && name.utf8.count <= 64 && name.first != "." && name.utf8.allSatisfy {
+        ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 95 || $0 == 46 || $0 == 45
+    }
+}

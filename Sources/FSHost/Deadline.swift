@@ -1,0 +1,28 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A point on the monotonic clock by which an action must be done.
+struct Deadline: Sendable {
+    /// Milliseconds on CLOCK_MONOTONIC.
+    let at: Int64
+
+    init(after milliseconds: Int64, from start: Int64 = Deadline.now()) { at = start + milliseconds }
+
+    static func now() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    var millisecondsLeft: Int64 { at - Deadline.now() }
+    var hasPassed: Bool { millisecondsLeft <= 0 }
+}
+
+/// Sleeps `milliseconds` (restarting after signals).
+func sleepMilliseconds(_ milliseconds: Int64) {
+    guard milliseconds > 0 else { return }
+    var request = timespec(tv_sec: Int(milliseconds / 1000), tv_nsec: Int(milliseconds % 1000) * 1_000_000)
+    var remaining = timespec()
+    while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+}

@@ -1,0 +1,57 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where fshost finds its plugins, configuration database, locks and state.
+/// Every directory can be moved by an environment variable, so tests and
+/// the demo run unprivileged in a temporary directory.
+public struct HostPaths: Sendable {
+    /// Directories searched for `<type>.so` / `lib<type>.so`, in order.
+    public var pluginPath: [String]
+    /// The CDB file.
+    public var cdb: String
+    /// Lock files (`<run>/locks`).
+    public var runDirectory: String
+    /// Plugin state (`<state>/<type>/<resource>/<key>`).
+    public var stateDirectory: String
+    /// The management executable `fshost` execs for non-type first words.
+    public var admin: String
+
+    /// Defaults (FHS places, or relative to the executable) overridden by
+    /// `FSHOST_PLUGIN_PATH`, `FSHOST_CDB`, `FSHOST_RUN_DIR`,
+    /// `FSHOST_STATE_DIR`, `FSHOST_ADMIN`.
+    public static func fromEnvironment() -> HostPaths {
+        let exeDir = executableDirectory()
+        let prefix = parent(exeDir)
+        let pluginPath = environment("FSHOST_PLUGIN_PATH").map { $0.split(separator: ":").map(String.init) }
+            ?? [prefix + "/lib/fshost/resource_types", exeDir]
+        let installedAdmin = prefix + "/libexec/fshost/fshost-admin"
+        return HostPaths(
+            pluginPath: pluginPath,
+            cdb: environment("FSHOST_CDB") ?? "/var/lib/fshost/cdb.sqlite",
+            runDirectory: environment("FSHOST_RUN_DIR") ?? "/run/fshost",
+            stateDirectory: environment("FSHOST_STATE_DIR") ?? "/var/lib/fshost/state",
+            admin: environment("FSHOST_ADMIN")
+                ?? (access(installedAdmin, X_OK) == 0 ? installedAdmin : exeDir + "/fshost-admin"))
+    }
+
+    static func environment(_ name: String) -> String? {
+        guard let value = getenv(name) else { return nil }
+        let text = String(cString: value)
+        return text.isEmpty ? nil : text
+    }
+
+    /// The directory of the running executable (the build tree or the
+    /// installed `bin`).
+    static func executableDirectory() -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard n > 0 else { return "." }
+        return parent(String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+
+    static func parent(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+}

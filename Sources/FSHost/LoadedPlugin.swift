@@ -1,0 +1,93 @@
+import CDB
+import FSPluginABI
+import PluginRecord
+
+/// A monitoring level as the plugin declares it.
+public struct LevelInfo: Sendable {
+    public let number: UInt32
+    public let name: String
+    public let description: String
+    public let cost: String
+}
+
+/// Actions a cluster manager can ask for.
+public enum ActionName: String, Sendable, CaseIterable {
+    case exclusive, start, stop, monitor, restart, validate
+
+    /// Index in the ABI (`FSHOST_ACTION_*`).
+    var abiIndex: Int {
+        switch self {
+        case .exclusive: Int(FSHOST_ACTION_EXCLUSIVE)
+        case .start: Int(FSHOST_ACTION_START)
+        case .stop: Int(FSHOST_ACTION_STOP)
+        case .monitor: Int(FSHOST_ACTION_MONITOR)
+        case .restart: Int(FSHOST_ACTION_RESTART)
+        case .validate: Int(FSHOST_ACTION_VALIDATE)
+        }
+    }
+}
+
+/// A verified, loaded plugin: the Swift view of its C descriptor.
+public final class LoadedPlugin: @unchecked Sendable {
+    /// The file it was loaded from.
+    public let path: String
+    /// The ELF record read before loading.
+    public let record: PluginRecord
+    let descriptor: UnsafePointer<fshost_plugin>
+
+    public let typeName: String
+    public let summary: String
+    /// Levels, shallowest first.
+    public let levels: [LevelInfo]
+    /// The type's own attributes.
+    public let attributes: [AttributeSpec]
+    /// Attributes plus the host settings every resource may set.
+    public let schema: AttributeSchema
+
+    init(path: String, record: PluginRecord, descriptor: UnsafePointer<fshost_plugin>) {
+        self.path = path
+        self.record = record
+        self.descriptor = descriptor
+        let d = descriptor.pointee
+        typeName = String(cString: d.type_name)
+        summary = d.summary.map { String(cString: $0) } ?? ""
+        levels = (0..<Int(d.level_count)).map { i in
+            let l = d.levels[i]
+            return LevelInfo(number: l.number, name: String(cString: l.name),
+                             description: l.description.map { String(cString: $0) } ?? "",
+                             cost: l.cost.map { String(cString: $0) } ?? "")
+        }.sorted { $0.number < $1.number }
+        attributes = (0..<Int(d.attribute_count)).map { i in
+            let a = d.attributes[i]
+            return AttributeSpec(name: String(cString: a.name), kind: AttributeKind(rawValue: a.type) ?? .string,
+                                 required: a.required != 0, defaultValue: a.default_value.map { String(cString: $0) },
+                                 description: a.description.map { String(cString: $0) } ?? "")
+        }
+        schema = AttributeSchema(pluginSpecs: attributes)
+    }
+
+    /// Whether the plugin implements `action` itself (the host supplies
+    /// restart and exclusive when it does not).
+    public func implements(_ action: ActionName) -> Bool {
+        let d = descriptor.pointee
+        switch action {
+        case .exclusive: return d.exclusive != nil
+        case .start: return d.start != nil
+        case .stop: return d.stop != nil
+        case .monitor: return d.monitor != nil
+        case .restart: return d.restart != nil
+        case .validate: return d.validate != nil
+        }
+    }
+
+    /// The plugin's default timeout for `action`, in milliseconds.
+    public func defaultTimeoutMilliseconds(_ action: ActionName) -> Int64 {
+        withUnsafeBytes(of: descriptor.pointee.default_timeout_ms) { raw in
+            Int64(raw.bindMemory(to: UInt32.self)[action.abiIndex])
+        }
+    }
+
+    public var defaultLevel: UInt32 { descriptor.pointee.default_level }
+    public var defaultRetries: UInt32 { descriptor.pointee.default_retries }
+    public var defaultRetryIntervalMilliseconds: Int64 { Int64(descriptor.pointee.default_retry_interval_ms) }
+}

@@ -1,0 +1,51 @@
+import CSystemShims
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Log lines to stderr and syslog (facility daemon, ident `fshost`). Each
+/// line names type, resource, action and level; the final line the outcome.
+public struct Logger: Sendable {
+    /// `webserver/web1 monitor level=3`
+    public var prefix: String
+    /// Debug lines are written only when `FSHOST_DEBUG` is set.
+    public var debug: Bool
+
+    public init(prefix: String) {
+        self.prefix = prefix
+        self.debug = getenv("FSHOST_DEBUG") != nil
+        Logger.openSyslog()
+    }
+
+    public func log(_ priority: Int32, _ message: String) {
+        if priority == Int32(LOG_DEBUG) && !debug { return }
+        let line = prefix.isEmpty ? message : prefix + ": " + message
+        Logger.writeStderr("fshost: " + line + "\n")
+        csys_syslog(priority, line)
+    }
+
+    public func error(_ message: String) { log(Int32(LOG_ERR), message) }
+    public func warning(_ message: String) { log(Int32(LOG_WARNING), message) }
+    public func info(_ message: String) { log(Int32(LOG_INFO), message) }
+
+    nonisolated(unsafe) private static var syslogOpen = false
+
+    private static func openSyslog() {
+        // Called from the main thread before any worker starts.
+        if !syslogOpen {
+            openlog("fshost", LOG_PID | LOG_NDELAY, LOG_DAEMON)
+            syslogOpen = true
+        }
+    }
+
+    /// One write(2): lines from the worker and the watchdog never interleave.
+    static func writeStderr(_ text: String) {
+        var text = text
+        text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+    }
+
+    static func writeStdout(_ text: String) {
+        var text = text
+        text.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
+    }
+}

@@ -1,0 +1,39 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where one call's time goes, for `FSHOST_TIMING=1`: microseconds per
+/// phase (verify, load, cdb, action), logged with the outcome. Off by
+/// default; when off, marking costs one branch.
+enum PhaseTimer {
+    nonisolated(unsafe) static var enabled = getenv("FSHOST_TIMING") != nil
+    nonisolated(unsafe) private static var last = microseconds()
+    nonisolated(unsafe) private static var phases: [(String, Int64)] = []
+
+    /// Starts the clock (before the plugin is located).
+    static func begin() {
+        guard enabled else { return }
+        last = microseconds()
+    }
+
+    /// Ends the current phase, naming it. Main thread only (before and after
+    /// the worker runs).
+    static func mark(_ phase: String) {
+        guard enabled else { return }
+        let now = microseconds()
+        phases.append((phase, now - last))
+        last = now
+    }
+
+    /// `timing: verify 180us, load 420us, …`, or nil when off.
+    static var summary: String? {
+        guard enabled else { return nil }
+        return "timing: " + phases.map { "\($0.0) \($0.1)us" }.joined(separator: ", ")
+    }
+
+    private static func microseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
+    }
+}

@@ -1,0 +1,81 @@
+import ELFCheck
+import FSPluginABI
+import PluginRecord
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Finds, verifies and loads plugins. Nothing of a file runs before every
+/// ELF check passed; a loaded plugin is never unloaded (the Swift runtime
+/// keeps pointers into its conformance records).
+public enum PluginLoader {
+    /// Locates `type` in `searchPath`, verifies it and loads it.
+    ///
+    /// - Throws: ``HostError`` with `notSupported` (no plugin for the type)
+    ///   or `pluginRefused` (a check failed, the entry symbol misbehaved).
+    public static func load(type: String, searchPath: PluginSearchPath) throws(HostError) -> LoadedPlugin {
+        guard let found = searchPath.locate(type: type) else {
+            throw HostError(.notSupported, "unknown resource type '\(type)': no \(type).so in \(searchPath.directories.joined(separator: ":"))")
+        }
+        return try load(path: found.path, directory: found.directory, type: type)
+    }
+
+    /// Verifies and loads the plugin at `path`, which must live in `directory`.
+    public static func load(path: String, directory: String, type: String?) throws(HostError) -> LoadedPlugin {
+        let record: PluginRecord
+        do {
+            record = try PluginVerifier(expectedTypeName: type, pluginDirectory: directory).verify(path: path)
+        } catch {
+            throw HostError(.pluginRefused, "plugin refused: \(error.description)")
+        }
+        PhaseTimer.mark("verify")
+        defer { PhaseTimer.mark("load") }
+        let entry: fshost_entry_function = try open(path: path, symbol: FSHOST_ENTRY_SYMBOL)
+        guard let descriptor = entry().plugin else {
+            throw HostError(.pluginRefused, "plugin refused: \(path): \(FSHOST_ENTRY_SYMBOL) returned no descriptor")
+        }
+        let d = descriptor.pointee
+        guard d.abi_version == FSHOST_ABI_VERSION else {
+            throw HostError(.pluginRefused, "plugin refused: \(path): descriptor ABI version \(d.abi_version), this fshost speaks \(FSHOST_ABI_VERSION)")
+        }
+        guard d.struct_size >= UInt32(MemoryLayout<fshost_plugin>.size) else {
+            throw HostError(.pluginRefused, "plugin refused: \(path): descriptor is \(d.struct_size) bytes, expected at least \(MemoryLayout<fshost_plugin>.size)")
+        }
+        let name = d.type_name.map { String(cString: $0) } ?? ""
+        guard name == record.typeName else {
+            throw HostError(.pluginRefused, "plugin refused: \(path): descriptor names type '\(name)', its ELF record '\(record.typeName)'")
+        }
+        guard d.create != nil, d.destroy != nil, d.start != nil, d.stop != nil, d.monitor != nil else {
+            throw HostError(.pluginRefused, "plugin refused: \(path): descriptor lacks create, destroy, start, stop or monitor")
+        }
+        return LoadedPlugin(path: path, record: record, descriptor: descriptor)
+    }
+
+    /// Verifies a companion object `<type>-<name>.so` (or `lib…`) beside the
+    /// plugin and returns its `symbol`.
+    static func companion(of plugin: LoadedPlugin, name: String, symbol: String) throws(HostError) -> UnsafeMutableRawPointer {
+        let directory = HostPaths.parent(plugin.path)
+        let companionType = plugin.typeName + "-" + name
+        guard let found = PluginSearchPath(directories: [directory]).locate(type: companionType) else {
+            throw HostError(.notSupported, "companion '\(companionType)' not found beside \(plugin.path)")
+        }
+        do {
+            _ = try PluginVerifier(expectedTypeName: companionType, pluginDirectory: directory).verify(path: found.path)
+        } catch {
+            throw HostError(.pluginRefused, "companion refused: \(error.description)")
+        }
+        return try open(path: found.path, symbol: symbol)
+    }
+
+    /// dlopen (now, local, never unloaded) and dlsym.
+    private static func open<T>(path: String, symbol: String) throws(HostError) -> T {
+        guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
+            let why = dlerror().map { String(cString: $0) } ?? "unknown error"
+            throw HostError(.pluginRefused, "plugin refused: \(path): dlopen failed: \(why)")
+        }
+        guard let pointer = dlsym(handle, symbol) else {
+            throw HostError(.pluginRefused, "plugin refused: \(path): symbol \(symbol) not found")
+        }
+        return unsafeBitCast(pointer, to: T.self)
+    }
+}

@@ -1,0 +1,56 @@
+import PluginRecord
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The plugin directories, searched in order for `<type>.so` (installed
+/// name) or `lib<type>.so` (SwiftPM's build-tree name).
+public struct PluginSearchPath: Sendable {
+    public let directories: [String]
+
+    public init(directories: [String]) { self.directories = directories }
+
+    /// `FSHOST_PLUGIN_PATH`, else next to the executable (see ``HostPaths``).
+    public static func fromEnvironment() -> PluginSearchPath {
+        PluginSearchPath(directories: HostPaths.fromEnvironment().pluginPath)
+    }
+
+    /// File names a type's plugin may have.
+    static func fileNames(_ type: String) -> [String] { [type + ".so", "lib" + type + ".so"] }
+
+    /// The plugin file of `type` and its directory, or nil. Only a stat: no
+    /// file is opened here.
+    public func locate(type: String) -> (path: String, directory: String)? {
+        guard PluginRecord.isValidTypeName(type) else { return nil }
+        for directory in directories {
+            for name in Self.fileNames(type) {
+                let path = directory + "/" + name
+                var st = stat()
+                if lstat(path, &st) == 0 { return (path, directory) }
+            }
+        }
+        return nil
+    }
+
+    /// Every type with a plugin file in the path (the first one wins), by
+    /// name. Companions (`<type>-<name>.so`) are not types of their own.
+    public func installedTypes() -> [(type: String, path: String)] {
+        var found: [String: String] = [:]
+        for directory in directories {
+            guard let dir = opendir(directory) else { continue }
+            defer { closedir(dir) }
+            while let entry = readdir(dir) {
+                var name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+                }
+                guard name.hasSuffix(".so") else { continue }
+                name.removeLast(3)
+                if name.hasPrefix("lib") { name.removeFirst(3) }
+                guard PluginRecord.isValidTypeName(name), !name.contains("-"), found[name] == nil,
+                      locate(type: name)?.directory == directory else { continue }
+                found[name] = directory + "/" + (locate(type: name)?.path.split(separator: "/").last.map(String.init) ?? "")
+            }
+        }
+        return found.keys.sorted().map { ($0, found[$0]!) }
+    }
+}

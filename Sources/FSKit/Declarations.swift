@@ -1,0 +1,92 @@
+/// One attribute of a resource type: what `fshost describe` prints and
+/// what the host validates before any action runs.
+public struct Attribute: Sendable {
+    public enum Kind: UInt32, Sendable {
+        case string = 0, integer, boolean, duration, port, path, argv
+    }
+    public var name: String
+    public var kind: Kind
+    public var required: Bool
+    /// Default in canonical text (`"8080"`, `"5s"`, `"true"`, `"[\"nginx\"]"`).
+    public var defaultValue: String?
+    public var description: String
+
+    public init(_ name: String, _ kind: Kind, required: Bool = false, default defaultValue: String? = nil,
+                _ description: String) {
+        self.name = name
+        self.kind = kind
+        self.required = required
+        self.defaultValue = defaultValue
+        self.description = description
+    }
+}
+
+/// A monitoring level. Level semantics follow the FailSafe guide: *present?*,
+/// then *responding?*, then deeper end-to-end checks. Running level N runs
+/// the probes of every declared level up to N, shallowest first.
+public struct MonitorLevel: Sendable {
+    public var number: UInt32
+    public var name: String
+    /// What it checks.
+    public var description: String
+    /// What it costs, so an administrator can choose ("one /proc scan").
+    public var cost: String
+
+    public init(_ number: UInt32, _ name: String, checks description: String, cost: String) {
+        self.number = number
+        self.name = name
+        self.description = description
+        self.cost = cost
+    }
+}
+
+/// Actions, in ABI order.
+public enum Action: Int, Sendable, CaseIterable {
+    case exclusive = 0, start, stop, monitor, restart, validate
+}
+
+/// Defaults for the host settings; a resource overrides them in the CDB and
+/// an operator on the command line.
+public struct ActionDefaults: Sendable {
+    public var timeouts: [Action: Duration]
+    public var level: UInt32
+    /// Extra monitor probes before a failure is declared (the guide: "testing
+    /// more than once before declaring failure is a good idea").
+    public var retries: UInt32
+    public var retryInterval: Duration
+
+    public init(timeouts: [Action: Duration] = [:], level: UInt32 = 1, retries: UInt32 = 1,
+                retryInterval: Duration = .milliseconds(500)) {
+        self.timeouts = timeouts
+        self.level = level
+        self.retries = retries
+        self.retryInterval = retryInterval
+    }
+
+    /// Long enough that an occasional slow answer is not a false failover.
+    public static let standardTimeouts: [Action: Duration] = [
+        .exclusive: .seconds(10), .start: .seconds(60), .stop: .seconds(60),
+        .monitor: .seconds(20), .restart: .seconds(120), .validate: .seconds(10),
+    ]
+
+    func timeout(_ action: Action) -> Duration {
+        timeouts[action] ?? ActionDefaults.standardTimeouts[action]!
+    }
+}
+
+/// A process the resource runs as: the host checks it exists after start,
+/// is gone after stop (escalating TERM → KILL), and exists whenever monitor
+/// reports success.
+public struct ProcessPattern: Sendable, Equatable {
+    /// comm or argv[0] basename, exact.
+    public var name: String
+    /// A substring one of the arguments must contain (e.g. the config path),
+    /// so a second instance with another configuration is not mistaken for
+    /// this one.
+    public var argument: String?
+
+    public init(name: String, argument: String? = nil) {
+        self.name = name
+        self.argument = argument
+    }
+}

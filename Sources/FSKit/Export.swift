@@ -1,0 +1,149 @@
+import FSPluginABI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a plugin's entry symbol returns. A plugin's whole export is:
+///
+/// ```swift
+/// @_cdecl("fshost_plugin_entry")
+/// public func fshostPluginEntry() -> PluginEntry { PluginEntry(exporting: WebServer.self) }
+/// ```
+public typealias PluginEntry = fshost_entry
+
+extension PluginEntry {
+    /// Builds (once) the C descriptor of `type` and returns it.
+    public init<T: ResourceType>(exporting type: T.Type) {
+        if Exported.descriptor == nil {
+            Exported.factory = { resource throws(ConfigurationError) in try T(resource: resource) }
+            Exported.descriptor = makeDescriptor(T.self)
+        }
+        self.init(plugin: UnsafePointer(Exported.descriptor))
+    }
+}
+
+/// The one exported type of this plugin (each plugin links its own copy of
+/// the SDK, so one slot per process image is exact). Written once, by the
+/// entry symbol, before the host calls anything else.
+enum Exported {
+    nonisolated(unsafe) static var descriptor: UnsafeMutablePointer<fshost_plugin>?
+    nonisolated(unsafe) static var factory: ((Resource) throws(ConfigurationError) -> any ResourceType)?
+}
+
+/// A resource value and what the host may read from it.
+final class Instance {
+    let resource: Resource
+    let value: any ResourceType
+    /// C copies of the declared process patterns, alive until destroy.
+    var patterns: [(name: UnsafeMutablePointer<CChar>, argument: UnsafeMutablePointer<CChar>?)] = []
+
+    init(resource: Resource, value: any ResourceType) {
+        self.resource = resource
+        self.value = value
+    }
+
+    deinit {
+        for p in patterns { free(p.name); free(p.argument) }
+    }
+
+    /// Reports the outcome's reason to the host and returns its status.
+    func report(_ outcome: Outcome) -> Int32 {
+        if let reason = outcome.reason { resource.host.pointee.set_reason(resource.host.pointee.context, reason) }
+        return outcome.status.rawValue
+    }
+
+    static func from(_ pointer: UnsafeMutableRawPointer?) -> Instance {
+        Unmanaged<Instance>.fromOpaque(pointer!).takeUnretainedValue()
+    }
+}
+
+/// A C string that lives as long as the process (descriptor strings).
+func strdupOrAbort(_ text: String) -> UnsafeMutablePointer<CChar> {
+    guard let copy = strdup(text) else { fatalError("fshost SDK: out of memory") }
+    return copy
+}
+
+private func makeDescriptor<T: ResourceType>(_ type: T.Type) -> UnsafeMutablePointer<fshost_plugin> {
+    let levels = UnsafeMutablePointer<fshost_level>.allocate(capacity: max(1, T.levels.count))
+    for (i, level) in T.levels.enumerated() {
+        levels[i] = fshost_level(number: level.number, name: strdupOrAbort(level.name),
+                                 description: strdupOrAbort(level.description), cost: strdupOrAbort(level.cost))
+    }
+    let attributes = UnsafeMutablePointer<fshost_attribute>.allocate(capacity: max(1, T.attributes.count))
+    for (i, a) in T.attributes.enumerated() {
+        attributes[i] = fshost_attribute(name: strdupOrAbort(a.name), type: a.kind.rawValue,
+                                         required: a.required ? 1 : 0,
+                                         default_value: a.defaultValue.map { UnsafePointer(strdupOrAbort($0)) },
+                                         description: strdupOrAbort(a.description))
+    }
+    let defaults = T.defaults
+    var timeouts: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0, 0, 0)
+    withUnsafeMutableBytes(of: &timeouts) { raw in
+        let slots = raw.bindMemory(to: UInt32.self)
+        for action in Action.allCases {
+            slots[action.rawValue] = UInt32(clamping: defaults.timeout(action).milliseconds)
+        }
+    }
+
+    let plugin = UnsafeMutablePointer<fshost_plugin>.allocate(capacity: 1)
+    plugin.initialize(to: fshost_plugin(
+        abi_version: FSHOST_ABI_VERSION,
+        struct_size: UInt32(MemoryLayout<fshost_plugin>.size),
+        type_name: strdupOrAbort(T.name),
+        summary: strdupOrAbort(T.summary),
+        level_count: UInt32(T.levels.count), levels: levels,
+        attribute_count: UInt32(T.attributes.count), attributes: attributes,
+        default_timeout_ms: timeouts,
+        default_level: defaults.level,
+        default_retries: defaults.retries,
+        default_retry_interval_ms: UInt32(clamping: defaults.retryInterval.milliseconds),
+        create: { host in
+            guard let host, let factory = Exported.factory else { return nil }
+            let resource = Resource(host: host)
+            do throws(ConfigurationError) {
+                let value = try factory(resource)
+                return Unmanaged.passRetained(Instance(resource: resource, value: value)).toOpaque()
+            } catch {
+                if let reason = error.outcome.reason { host.pointee.set_reason(host.pointee.context, reason) }
+                return nil
+            }
+        },
+        destroy: { pointer in
+            guard let pointer else { return }
+            Unmanaged<Instance>.fromOpaque(pointer).release()
+        },
+        validate: { p in let i = Instance.from(p); return i.report(i.value.validate()) },
+        exclusive: T.self is any ExclusiveCheck.Type
+            ? { p in let i = Instance.from(p); return i.report((i.value as! any ExclusiveCheck).exclusive()) }
+            : nil,
+        start: { p in let i = Instance.from(p); return i.report(i.value.start()) },
+        stop: { p in let i = Instance.from(p); return i.report(i.value.stop()) },
+        monitor: { p, level in
+            let i = Instance.from(p)
+            return i.report(runLevels(of: i.value, upTo: level, declared: Swift.type(of: i.value).levels))
+        },
+        restart: T.self is any CustomRestart.Type
+            ? { p in let i = Instance.from(p); return i.report((i.value as! any CustomRestart).restart()) }
+            : nil,
+        processes: { p, out, capacity in
+            let i = Instance.from(p)
+            if i.patterns.isEmpty {
+                i.patterns = i.value.processes.map { (strdupOrAbort($0.name), $0.argument.map(strdupOrAbort)) }
+            }
+            for (n, pattern) in i.patterns.prefix(Int(capacity)).enumerated() {
+                out?[n] = fshost_process_pattern(name: pattern.name, argument: pattern.argument)
+            }
+            return UInt32(i.patterns.count)
+        }))
+    return plugin
+}
+
+/// Deeper levels include the shallower ones: run every declared level up to
+/// `level`, shallowest first, and stop at the first that is not a success.
+func runLevels(of value: any ResourceType, upTo level: UInt32, declared: [MonitorLevel]) -> Outcome {
+    for l in declared.map(\.number).sorted() where l <= level {
+        let outcome = value.probe(level: l)
+        if !outcome.isSuccess { return outcome }
+    }
+    return .success
+}

@@ -1,0 +1,48 @@
+import FSPluginABI
+
+/// The answer of an action, in FailSafe's status codes.
+public enum Status: Int32, Sendable {
+    case success = 0
+    case notRunning = 1
+    case invalidArguments = 2
+    case commandFailed = 3
+    case running = 4
+    case notSupported = 5
+    case noConfigInfo = 6
+}
+
+/// What an action returns: a status and, for anything but plain success,
+/// the reason an operator reads in the log at 3 a.m.
+public struct Outcome: Sendable, Equatable {
+    public var status: Status
+    public var reason: String?
+
+    public init(_ status: Status, _ reason: String? = nil) {
+        self.status = status
+        self.reason = reason
+    }
+
+    public static let success = Outcome(.success)
+    /// exclusive: the resource runs on this node.
+    public static func running(_ reason: String? = nil) -> Outcome { Outcome(.running, reason) }
+    /// Cleanly stopped (monitor, exclusive).
+    public static func notRunning(_ reason: String? = nil) -> Outcome { Outcome(.notRunning, reason) }
+    /// The action or probe failed.
+    public static func failed(_ reason: String) -> Outcome { Outcome(.commandFailed, reason) }
+    /// A value the resource is configured with cannot work.
+    public static func badConfiguration(_ reason: String) -> Outcome { Outcome(.noConfigInfo, reason) }
+    /// An argument or attribute value is invalid.
+    public static func invalid(_ reason: String) -> Outcome { Outcome(.invalidArguments, reason) }
+
+    public var isSuccess: Bool { status == .success }
+}
+
+/// A configuration problem found while reading a resource's attributes.
+public struct ConfigurationError: Error, Sendable {
+    public var outcome: Outcome
+    public init(_ outcome: Outcome) { self.outcome = outcome }
+    /// A required attribute is missing or unusable.
+    public static func missing(_ key: String) -> ConfigurationError {
+        ConfigurationError(.badConfiguration("attribute '\(key)' is not set"))
+    }
+}

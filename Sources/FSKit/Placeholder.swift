@@ -1,1 +1,0 @@
-// FSKit: placeholder, replaced by the module's real files.

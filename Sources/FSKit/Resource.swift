@@ -1,0 +1,207 @@
+import ArgvText
+import FSPluginABI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One resource as a plugin sees it during one action: its attributes and
+/// the host's services (log, processes, commands, state, deadline). Valid
+/// only for the action it was given for.
+public struct Resource {
+    let host: UnsafePointer<fshost_host>
+
+    init(host: UnsafePointer<fshost_host>) { self.host = host }
+
+    /// The resource's name.
+    public var name: String { String(cString: host.pointee.resource_name) }
+    /// The type's name.
+    public var typeName: String { String(cString: host.pointee.type_name) }
+
+    // MARK: Attributes (already validated and canonical; defaults applied)
+
+    /// The attribute's canonical text, nil when unset.
+    public func string(_ key: String) -> String? {
+        guard let value = host.pointee.attribute(host.pointee.context, key) else { return nil }
+        return String(cString: value)
+    }
+
+    /// The attribute's text, or a configuration error naming it.
+    public func required(_ key: String) throws(ConfigurationError) -> String {
+        guard let value = string(key) else { throw .missing(key) }
+        return value
+    }
+
+    public func integer(_ key: String) -> Int? { string(key).flatMap { Int($0) } }
+    public func boolean(_ key: String) -> Bool? { string(key).map { $0 == "true" } }
+    /// Durations are stored as `<n>ms`.
+    public func duration(_ key: String) -> Duration? {
+        guard let text = string(key), text.hasSuffix("ms"), let ms = Int64(text.dropLast(2)) else { return nil }
+        return .milliseconds(ms)
+    }
+    /// An argv attribute (a JSON array of strings).
+    public func command(_ key: String) -> [String]? { string(key).flatMap(ArgvText.parse) }
+
+    // MARK: Log and outcome
+
+    /// Log lines go to stderr and syslog, prefixed with type, resource, action and level.
+    public var log: Log { Log(host: host) }
+
+    // MARK: Deadline
+
+    /// Time left before the action's deadline.
+    public var timeLeft: Duration { .milliseconds(host.pointee.time_left_ms(host.pointee.context)) }
+
+    /// `limit`, cut to the time left (never below one millisecond).
+    public func budget(_ limit: Duration) -> Duration {
+        max(.milliseconds(1), min(limit, timeLeft))
+    }
+
+    // MARK: Commands
+
+    /// Runs `argv` (no shell) in its own process group, killed at
+    /// min(`timeout`, time left). `captureOutput` keeps stdout and stderr.
+    public func run(_ argv: [String], timeout: Duration? = nil, captureOutput: Bool = false) -> CommandResult {
+        let limit = timeout.map(budget) ?? timeLeft
+        var status: Int32 = 0
+        var length = 0
+        var buffer = [CChar](repeating: 0, count: captureOutput ? 16384 : 0)
+        let code = withCStrings(argv) { cArgv in
+            buffer.withUnsafeMutableBufferPointer { out in
+                host.pointee.spawn(host.pointee.context, cArgv, limit.milliseconds, &status,
+                                   captureOutput ? out.baseAddress : nil, out.count, &length)
+            }
+        }
+        let output = captureOutput
+            ? String(decoding: buffer.prefix(min(length, buffer.count)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            : ""
+        return CommandResult(code: code, status: status, output: output)
+    }
+
+    // MARK: Processes (the host's shared /proc scanner)
+
+    /// The host's process checks.
+    public var processes: Processes { Processes(host: host) }
+
+    // MARK: State kept between calls
+
+    /// Per-resource state, kept under the host's state directory and written
+    /// atomically.
+    public var state: State { State(host: host) }
+
+    // MARK: Companion objects
+
+    /// Loads `<type>-<name>.so` beside the plugin (verified like a plugin)
+    /// and returns its C function `symbol` as `type`. Keeps heavy client
+    /// libraries off the cheap monitoring levels: they load only when the
+    /// level that needs them runs.
+    public func companion<Function>(_ name: String, symbol: String, as type: Function.Type) -> Function? {
+        guard let pointer = host.pointee.companion(host.pointee.context, name, symbol) else { return nil }
+        return unsafeBitCast(pointer, to: Function.self)
+    }
+}
+
+/// How a command run by ``Resource/run(_:timeout:captureOutput:)`` ended.
+public struct CommandResult: Sendable {
+    let code: Int32
+    let status: Int32
+    /// Standard output and error, when captured.
+    public let output: String
+
+    /// Exited with status 0.
+    public var succeeded: Bool { code == Int32(FSHOST_SPAWN_EXITED) && status == 0 }
+    /// The exit status, when it exited.
+    public var exitStatus: Int32? { code == Int32(FSHOST_SPAWN_EXITED) ? status : nil }
+    /// Killed at its timeout.
+    public var timedOut: Bool { code == Int32(FSHOST_SPAWN_TIMED_OUT) }
+
+    /// One line for a reason: "exited with status 1", "timed out", ….
+    public var summary: String {
+        switch code {
+        case Int32(FSHOST_SPAWN_EXITED): return "exited with status \(status)"
+        case Int32(FSHOST_SPAWN_SIGNALED): return "killed by signal \(status)"
+        case Int32(FSHOST_SPAWN_TIMED_OUT): return "timed out"
+        default: return "could not be started (errno \(status))"
+        }
+    }
+}
+
+/// Log lines through the host.
+public struct Log {
+    let host: UnsafePointer<fshost_host>
+    func write(_ priority: Int32, _ message: String) { host.pointee.log(host.pointee.context, priority, message) }
+    public func error(_ message: String) { write(Int32(FSHOST_LOG_ERROR), message) }
+    public func warning(_ message: String) { write(Int32(FSHOST_LOG_WARNING), message) }
+    public func info(_ message: String) { write(Int32(FSHOST_LOG_INFO), message) }
+    public func debug(_ message: String) { write(Int32(FSHOST_LOG_DEBUG), message) }
+}
+
+/// Process checks through the host's one /proc snapshot per invocation.
+public struct Processes {
+    let host: UnsafePointer<fshost_host>
+
+    /// How many processes match.
+    public func count(_ pattern: ProcessPattern) -> Int {
+        Int(host.pointee.process_count(host.pointee.context, pattern.name, pattern.argument))
+    }
+    /// At least one process matches.
+    public func exists(_ pattern: ProcessPattern) -> Bool { count(pattern) > 0 }
+    /// Signals every match; returns how many were signalled.
+    @discardableResult
+    public func signal(_ pattern: ProcessPattern, _ signal: Int32) -> Int {
+        Int(host.pointee.process_signal(host.pointee.context, pattern.name, pattern.argument, signal))
+    }
+    /// `pid` runs and (when given) started at `startTime`: a pid from a
+    /// pidfile is the same process only if its start time matches.
+    public func alive(pid: Int32, startTime: UInt64? = nil) -> Bool {
+        host.pointee.process_alive(host.pointee.context, pid, startTime ?? 0) != 0
+    }
+    /// Start time of `pid` (clock ticks since boot), nil when it does not run.
+    public func startTime(pid: Int32) -> UInt64? {
+        let t = host.pointee.process_start_time(host.pointee.context, pid)
+        return t == 0 ? nil : t
+    }
+    /// Take a new snapshot on the next query (after starting or stopping).
+    public func refresh() { host.pointee.process_refresh(host.pointee.context) }
+}
+
+/// Small per-resource state kept between calls (log offsets, pids).
+public struct State {
+    let host: UnsafePointer<fshost_host>
+
+    public subscript(key: String) -> String? {
+        get {
+            var buffer = [CChar](repeating: 0, count: 4096)
+            var length = 0
+            let found = host.pointee.state_get(host.pointee.context, key, &buffer, buffer.count, &length)
+            guard found == 0 else { return nil }
+            if length > buffer.count {
+                buffer = [CChar](repeating: 0, count: length)
+                guard host.pointee.state_get(host.pointee.context, key, &buffer, buffer.count, &length) == 0 else { return nil }
+            }
+            return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        nonmutating set {
+            if let value = newValue {
+                _ = value.withCString { host.pointee.state_put(host.pointee.context, key, $0, value.utf8.count) }
+            } else {
+                _ = host.pointee.state_put(host.pointee.context, key, nil, 0)
+            }
+        }
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds (rounded down).
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}
+
+/// Calls `body` with a NULL-terminated C argv for `words`.
+func withCStrings<R>(_ words: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    let pointers = words.map { strdupOrAbort($0) }
+    defer { pointers.forEach { free($0) } }
+    var argv: [UnsafePointer<CChar>?] = pointers.map { UnsafePointer($0) } + [nil]
+    return argv.withUnsafeMutableBufferPointer { body(UnsafePointer($0.baseAddress!)) }
+}

@@ -1,0 +1,34 @@
+// fshost-admin: the management commands. `fshost` execs it for any first word
+// that is not an installed resource type, so users type `fshost list`,
+// `fshost cdb show`. It may use Foundation, swift-argument-parser and
+// TOMLKit: it is not on the monitor path.
+import ArgumentParser
+import FSHost
+import Foundation
+
+@main
+struct Admin: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fshost",
+        abstract: "Manage fshost resource types, plugins and the configuration database.",
+        discussion: """
+        Actions are run with `fshost <type> <action> <resource>`; see `fshost --help` \
+        for them and for every exit status. Management commands exit with the same codes: \
+        2 HA_INVAL_ARGS (usage, bad value), 5 HA_NOTSUPPORTED (unknown type), \
+        6 HA_NOCFGINFO (unknown resource, CDB unusable), 7 HA_PLUGIN_REFUSED (plugin file refused).
+        """,
+        subcommands: [ListCommand.self, DescribeCommand.self, CheckCommand.self, CDBCommand.self,
+                      ScaffoldCommand.self, VerifyCommand.self])
+}
+
+/// Prints `fshost: <message>` on stderr and exits with the host's status, so
+/// every management error is one line with a documented code.
+func fail(_ error: HostError) -> ExitCode {
+    printError(error.message)
+    return ExitCode(error.status)
+}
+
+/// One line on stderr, prefixed like every fshost message.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data(("fshost: " + message + "\n").utf8))
+}

@@ -1,0 +1,39 @@
+import ArgumentParser
+import ELFCheck
+import FSHost
+import PluginRecord
+
+/// `fshost check FILE`: every pre-load check of a plugin file, without
+/// loading it.
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Run every pre-load check on a plugin file (nothing of it is executed).",
+        discussion: """
+        Prints one line per check. Exits 0 when all pass, else 7 (HA_PLUGIN_REFUSED) \
+        with a last line naming the first failed check.
+        """)
+
+    @Argument(help: "The plugin shared object, e.g. /usr/lib/fshost/resource_types/webserver.so.")
+    var file: String
+
+    @Option(help: "Also require this type name in the record.")
+    var type: String?
+
+    func run() throws {
+        let directory = file.contains("/") ? String(file[..<file.lastIndex(of: "/")!]) : "."
+        let verifier = PluginVerifier(expectedTypeName: type, pluginDirectory: directory)
+        let (checks, record) = verifier.report(path: file)
+        let width = checks.map(\.name.count).max() ?? 0
+        for check in checks {
+            let name = check.name + String(repeating: " ", count: width - check.name.count)
+            print("\(check.passed ? "ok  " : "FAIL") \(name)  \(check.detail)")
+        }
+        if let failed = checks.first(where: { !$0.passed }) {
+            throw fail(HostError(.pluginRefused, "\(file): \(failed.name): \(failed.detail)"))
+        }
+        if let record {
+            print("\(file): type \(record.typeName), ABI \(record.abiVersion), Swift \(compilerVersionString(record.compilerVersion)): all checks passed")
+        }
+    }
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Core: one `fshost template monitor` process vs a plain Swift hello-world and
+# /bin/true (wall time and peak RSS), and the ELF verification of one plugin.
+set -euo pipefail
+bin=$1; report=$2
+. "$(dirname "$0")/lib.sh"
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+export FSHOST_PLUGIN_PATH=$bin FSHOST_CDB=$work/cdb.sqlite FSHOST_RUN_DIR=$work/run FSHOST_STATE_DIR=$work/state
+
+"$bin/fshost" cdb define template bench >/dev/null
+"$bin/fshost" template monitor bench 2>/dev/null || { echo "template monitor failed" >&2; exit 1; }
+printf 'print("hello")\n' > "$work/hello.swift"
+swiftc -O "$work/hello.swift" -o "$work/hello" 2>/dev/null
+
+hyperfine -N --warmup 20 --runs 300 --export-json "$work/core.json" \
+  -n "fshost template monitor" "$bin/fshost template monitor bench" \
+  -n "swift hello" "$work/hello" \
+  -n "/bin/true" "/bin/true" >/dev/null 2>&1
+f=$(median_ms "$work/core.json" 0); h=$(median_ms "$work/core.json" 1); t=$(median_ms "$work/core.json" 2)
+rf=$(peak_rss_kib "$bin/fshost" template monitor bench); rh=$(peak_rss_kib "$work/hello"); rt=$(peak_rss_kib /bin/true)
+
+# ELF verification and the other phases, as fshost itself measures them.
+for _ in $(seq 50); do FSHOST_TIMING=1 "$bin/fshost" template monitor bench 2>&1 | grep -o 'timing: .*'; done > "$work/timing.txt"
+verify=$(python3 - "$work/timing.txt" <<'PY'
+import re, statistics, sys
+v=[int(m.group(1)) for l in open(sys.argv[1]) for m in [re.search(r"verify (\d+)us", l)] if m]
+print(statistics.median(v) if v else "n/a")
+PY
+)
+phases=$(sort "$work/timing.txt" | sed -n 25p)
+
+cat >> "$report" <<EOT
+## Core: one action process
+
+| command | median wall | peak RSS |
+|---|---|---|
+| \`fshost template monitor bench\` | $f ms | $rf KiB |
+| Swift hello-world (\`print\`, -O) | $h ms | $rh KiB |
+| \`/bin/true\` | $t ms | $rt KiB |
+
+- fshost / Swift hello: **$(ratio "$f" "$h")×** (target ≤ 1.5×); fshost / \`/bin/true\`: $(ratio "$f" "$t")×.
+- ELF verification of one plugin (libelf, before dlopen), median of 50 calls: **$verify µs** (target < 1000 µs).
+- One call's phases (\`FSHOST_TIMING=1\`, a median-ish sample): \`$phases\`.
+
+EOT

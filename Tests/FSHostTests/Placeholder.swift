@@ -1,2 +1,0 @@
-import XCTest
-final class FSHostTestsPlaceholder: XCTestCase { func testPlaceholder() {} }

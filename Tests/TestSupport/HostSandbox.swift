@@ -1,0 +1,88 @@
+import Foundation
+
+/// A private fshost installation for one test: its own CDB, run and state
+/// directories in a temporary directory, and the plugins and executables of
+/// this build. Runs `fshost` as a separate process, the way a cluster
+/// manager does.
+public final class HostSandbox {
+    /// The build's products directory (where fshost, fshost-admin and the
+    /// plugins are): the directory of the running test executable.
+    public static let products: URL = {
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        var dir = exe.deletingLastPathComponent()
+        // swift test runs <products>/fshostPackageTests.xctest
+        if dir.lastPathComponent.hasSuffix(".xctest") { dir = dir.deletingLastPathComponent() }
+        return dir
+    }()
+
+    public let root: URL
+    public var cdb: String { root.appendingPathComponent("cdb.sqlite").path }
+    public var pluginPath: String
+    public var extraEnvironment: [String: String] = [:]
+
+    public init(pluginPath: String? = nil) throws {
+        root = URL(fileURLWithPath: NSTemporaryDirectory())
+            .appendingPathComponent("fshost-test-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
+        self.pluginPath = pluginPath ?? HostSandbox.products.path
+    }
+
+    deinit { try? FileManager.default.removeItem(at: root) }
+
+    /// The environment every fshost call of this sandbox gets.
+    public var environment: [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        env["FSHOST_PLUGIN_PATH"] = pluginPath
+        env["FSHOST_CDB"] = cdb
+        env["FSHOST_RUN_DIR"] = root.appendingPathComponent("run").path
+        env["FSHOST_STATE_DIR"] = root.appendingPathComponent("state").path
+        for (k, v) in extraEnvironment { env[k] = v }
+        return env
+    }
+
+    /// What one command did.
+    public struct Result: CustomStringConvertible {
+        public let status: Int32
+        public let stdout: String
+        public let stderr: String
+        public let milliseconds: Int
+        public var description: String { "status \(status) in \(milliseconds) ms; stderr: \(stderr)" }
+    }
+
+    /// Runs `fshost ARGS…` and waits for it.
+    @discardableResult
+    public func fshost(_ arguments: String...) throws -> Result { try fshost(arguments) }
+
+    @discardableResult
+    public func fshost(_ arguments: [String]) throws -> Result {
+        try run(HostSandbox.products.appendingPathComponent("fshost").path, arguments)
+    }
+
+    /// Runs any executable with the sandbox's environment.
+    public func run(_ executable: String, _ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = environment
+        // Output goes to files, not pipes: a chatty child can never block on a full pipe.
+        let outPath = path("out.\(UUID().uuidString)"), errPath = path("err.\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: outPath); try? FileManager.default.removeItem(atPath: errPath) }
+        process.standardOutput = FileHandle(forWritingAtPath: outPath)
+        process.standardError = FileHandle(forWritingAtPath: errPath)
+        process.standardInput = FileHandle.nullDevice
+        let start = DispatchTime.now()
+        try process.run()
+        process.waitUntilExit()
+        let ms = Int((DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1_000_000)
+        let outData = FileManager.default.contents(atPath: outPath) ?? Data()
+        let errData = FileManager.default.contents(atPath: errPath) ?? Data()
+        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self), milliseconds: ms)
+    }
+
+    /// A path inside the sandbox.
+    public func path(_ name: String) -> String { root.appendingPathComponent(name).path }
+}
