@@ -6,7 +6,9 @@ import Glibc
 let adminCommands: Set<String> = ["list", "describe", "check", "cdb", "scaffold", "verify", "help"]
 
 /// The `fshost` executable: `fshost <type> <action> <resource>`, `fshost
-/// exec2 …`, and for any other first word the management executable.
+/// exec2 …`, and the management commands, which it hands to
+/// `fshost-admin`. A first word that is neither a type nor a command is an
+/// unknown type (status 5), answered here without starting the admin tool.
 /// Returns the exit status.
 public func fshostMain(_ arguments: [String]) -> Int32 {
     let words = Array(arguments.dropFirst())
@@ -24,8 +26,7 @@ public func fshostMain(_ arguments: [String]) -> Int32 {
         break
     }
     let paths = HostPaths.fromEnvironment()
-    if first.hasPrefix("-") || adminCommands.contains(first)
-        || PluginSearchPath(directories: paths.pluginPath).locate(type: first) == nil {
+    if adminCommands.contains(first) || first == "--version" {
         return execAdmin(paths: paths, arguments: words)
     }
     do {
@@ -43,10 +44,6 @@ func execAdmin(paths: HostPaths, arguments: [String]) -> Int32 {
     var cArgv: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
     execv(paths.admin, &cArgv)
     let why = String(cString: strerror(errno))
-    if let first = arguments.first, !first.hasPrefix("-") {
-        Logger(prefix: "").error("'\(first)' is not an installed resource type, and the management commands are unavailable (\(paths.admin): \(why))")
-        return ExitStatus.notSupported.rawValue
-    }
     Logger(prefix: "").error("management commands unavailable: \(paths.admin): \(why)")
     return ExitStatus.invalidArguments.rawValue
 }

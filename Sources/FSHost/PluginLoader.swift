@@ -15,7 +15,7 @@ public enum PluginLoader {
     ///   or `pluginRefused` (a check failed, the entry symbol misbehaved).
     public static func load(type: String, searchPath: PluginSearchPath) throws(HostError) -> LoadedPlugin {
         guard let found = searchPath.locate(type: type) else {
-            throw HostError(.notSupported, "unknown resource type '\(type)': no \(type).so in \(searchPath.directories.joined(separator: ":"))")
+            throw HostError(.notSupported, "'\(type)' is neither an installed resource type (no \(type).so in \(searchPath.directories.joined(separator: ":"))) nor a command (see fshost --help)")
         }
         return try load(path: found.path, directory: found.directory, type: type)
     }

@@ -17,6 +17,7 @@ struct Admin: ParsableCommand {
         2 HA_INVAL_ARGS (usage, bad value), 5 HA_NOTSUPPORTED (unknown type), \
         6 HA_NOCFGINFO (unknown resource, CDB unusable), 7 HA_PLUGIN_REFUSED (plugin file refused).
         """,
+        version: "fshost 0.1.0",
         subcommands: [ListCommand.self, DescribeCommand.self, CheckCommand.self, CDBCommand.self,
                       ScaffoldCommand.self, VerifyCommand.self])
 }

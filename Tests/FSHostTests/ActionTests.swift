@@ -156,13 +156,13 @@ final class ActionTests: XCTestCase {
     // MARK: Timeouts and the lock
 
     func testHungActionEndsAtItsTimeoutAndReleasesTheLock() throws {
-        try define("testfixture", "hung", ["port": "80", "hang": "30s", "monitor_timeout": "1s"])
+        try define("testfixture", "hung", ["port": "80", "hang": "31234ms", "monitor_timeout": "1s"])
         let r = try sandbox.fshost("testfixture", "monitor", "hung")
         XCTAssertEqual(r.status, 8, r.description)
         XCTAssertLessThan(r.milliseconds, 5000, "ends at its deadline, not after 30 s")
         XCTAssertTrue(r.stderr.contains("did not finish within 1000 ms"), r.stderr)
         // The `sleep` the action spawned was killed with its process group.
-        XCTAssertEqual(try sandbox.fshost("exec2", "-s", "0", "-t", "sleep 30").status, 1, "no sleep left behind")
+        XCTAssertEqual(try sandbox.fshost("exec2", "-s", "0", "-t", "sleep 31.234").status, 1, "no sleep left behind")
         // The lock was released: the next action on the resource runs at once.
         let next = try sandbox.fshost("testfixture", "validate", "hung")
         XCTAssertEqual(next.status, 0, next.description)
@@ -188,7 +188,8 @@ final class ActionTests: XCTestCase {
 
     func testActionsOnOneResourceAreSerialised() throws {
         try define("testfixture", "busy", ["port": "80", "hang": "3s"])
-        let first = Thread { _ = try? self.sandbox.fshost("testfixture", "start", "busy", "--timeout", "10s") }
+        nonisolated(unsafe) let sandbox = self.sandbox!
+        let first = Thread { _ = try? sandbox.fshost("testfixture", "start", "busy", "--timeout", "10s") }
         first.start()
         Thread.sleep(forTimeInterval: 0.7)
         // The second action waits for the lock until its own deadline.
@@ -216,8 +217,10 @@ final class ActionTests: XCTestCase {
     func testMonitorSuccessWithDeclaredProcessMissingIsAFailure() throws {
         let tag = "5\(Int.random(in: 100000...999999))"
         try define("testfixture", "proc", ["port": "80", "command": "[\"sleep\",\"\(tag)\"]", "process_name": "sleep"])
-        XCTAssertEqual(try sandbox.fshost("testfixture", "start", "proc").status, 0)
-        XCTAssertEqual(try sandbox.fshost("testfixture", "monitor", "proc").status, 0)
+        let started = try sandbox.fshost("testfixture", "start", "proc")
+        XCTAssertEqual(started.status, 0, started.description)
+        let healthy = try sandbox.fshost("testfixture", "monitor", "proc")
+        XCTAssertEqual(healthy.status, 0, healthy.description)
         XCTAssertEqual(try sandbox.fshost("exec2", "-s", "KILL", "-t", tag).status, 0)
         Thread.sleep(forTimeInterval: 0.2)
         let r = try sandbox.fshost("testfixture", "monitor", "proc")

@@ -136,7 +136,8 @@ typedef struct fshost_attribute {
  */
 typedef struct fshost_process_pattern {
     const char *name;     /* comm or argv[0] basename, exact */
-    const char *argument; /* substring one of argv[1...] must contain, or NULL */
+    const char *argument; /* substring one of argv[1...] must contain (or, for a server that
+                             rewrote its title into argv[0] like nginx, its title), or NULL */
 } fshost_process_pattern;
 
 /* ---------------------------------------------------------------------- */

@@ -1,0 +1,334 @@
+// `fshost exec2 …`: FailSafe's ha_exec2 for existing shell action scripts,
+// backed by the shared /proc scanner (ProcScan) and Spawn. No Foundation.
+import ProcScan
+import Spawn
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `fshost exec2 ARGUMENTS…` (the words after `exec2`): FailSafe's
+/// `ha_exec2`. Returns the exit status; see ``exec2Usage`` for both forms
+/// and every status.
+public func exec2Main(_ arguments: [String]) -> Int32 {
+    exec2Run(arguments, output: { exec2Write(1, $0) }, errors: { exec2Write(2, $0) })
+}
+
+/// The help text of `fshost exec2 --help`.
+public let exec2Usage = """
+usage: fshost exec2 -s SIGNAL -t STRING
+       fshost exec2 [-p WAITPERIOD] TIMEOUT RETRIES COMMAND [ARGUMENT...]
+       fshost exec2 --scan-stats [-n COUNT] [STRING]
+       fshost exec2 --help
+
+FailSafe's ha_exec2, on fshost's /proc scanner.
+
+fshost exec2 -s SIGNAL -t STRING
+  Send SIGNAL to every process whose name or arguments contain STRING: its
+  name (comm) contains it, or its command line (argv joined by single
+  spaces, as pgrep -f sees it) does. Case-sensitive. SIGNAL is a number or
+  a name (0, 9, TERM, SIGTERM, kill); 0, the default, sends nothing and
+  only asks whether such a process exists. Zombies, this process and its
+  ancestors (the script that runs it) never match. Pid 1 is never
+  signalled (for 0 it counts as existing); a process whose pid was reused
+  since the scan is not signalled.
+  0  a process matched (and, for a real signal, received it)
+  1  no process matched (HA_NOT_RUNNING)
+  3  processes matched but none could be signalled (not permitted, pid 1)
+
+fshost exec2 [-p WAITPERIOD] TIMEOUT RETRIES COMMAND [ARGUMENT...]
+  Run COMMAND (searched in PATH; no shell: use sh -c for one) in its own
+  process group, stdin from /dev/null, output passed through. At TIMEOUT
+  the whole group is killed. While it fails, run it again, up to RETRIES
+  more times, WAITPERIOD apart (default 0).
+  N    the exit status of the last try (0: it succeeded)
+  128+N  signal N ended the last try
+  8    the last try timed out (HA_TIMEDOUT)
+  126  COMMAND could not be run; 127 COMMAND not found (not retried)
+
+Durations: seconds as FailSafe wrote them ("5", "0.5"), or "250ms", "5s".
+
+fshost exec2 --scan-stats [-n COUNT] [STRING]
+  Diagnostic: scan /proc COUNT times (default 5) and print the process
+  count and the median and fastest scan in microseconds; with STRING, also
+  the -t match time and how many processes matched.
+
+Bad input (unknown option or signal, empty STRING, a TIMEOUT or RETRIES
+that is not a number, no COMMAND): a one-line message on stderr and
+status 2 (HA_INVAL_ARGS).
+"""
+
+/// exec2 with its output and error text going to the given sinks (one
+/// call per line, newline included); `exec2Main` writes them to fd 1 and 2.
+func exec2Run(_ arguments: [String], output: (String) -> Void, errors: (String) -> Void) -> Int32 {
+    let invalid = ExitStatus.invalidArguments.rawValue
+    func fail(_ message: String) -> Int32 {
+        errors("exec2: \(message)\n")
+        return invalid
+    }
+    guard let first = arguments.first else {
+        return fail("missing arguments: -s SIGNAL -t STRING, or TIMEOUT RETRIES COMMAND (see fshost exec2 --help)")
+    }
+    switch first {
+    case "--help", "-h", "help":
+        output(exec2Usage.hasSuffix("\n") ? exec2Usage : exec2Usage + "\n")
+        return ExitStatus.success.rawValue
+    case "--scan-stats":
+        return exec2ScanStats(Array(arguments.dropFirst()), output: output, fail: fail)
+    default:
+        break
+    }
+    if first.hasPrefix("-s") || first.hasPrefix("-t") {
+        return exec2Signal(arguments, errors: errors, fail: fail)
+    }
+    return exec2Run(command: arguments, errors: errors, fail: fail)
+}
+
+// MARK: - exec2 -s SIGNAL -t STRING
+
+private func exec2Signal(_ arguments: [String], errors: (String) -> Void, fail: (String) -> Int32) -> Int32 {
+    var signalText: String?
+    var text: String?
+    var i = 0
+    while i < arguments.count {
+        let word = arguments[i]
+        let option = String(word.prefix(2))
+        guard option == "-s" || option == "-t" else {
+            return fail("unexpected argument '\(word)': the form is -s SIGNAL -t STRING")
+        }
+        var value: String
+        if word.count > 2 {
+            value = String(word.dropFirst(2))
+        } else {
+            guard i + 1 < arguments.count else { return fail("\(option) needs a value") }
+            i += 1
+            value = arguments[i]
+        }
+        if option == "-s" {
+            guard signalText == nil else { return fail("-s given twice") }
+            signalText = value
+        } else {
+            guard text == nil else { return fail("-t given twice") }
+            text = value
+        }
+        i += 1
+    }
+    guard let text else { return fail("missing -t STRING: what to look for") }
+    guard !text.isEmpty else { return fail("empty -t STRING: it would match every process") }
+    let signal: Int32
+    if let signalText {
+        guard let parsed = parseSignal(signalText) else { return fail("unknown signal '\(signalText)'") }
+        signal = parsed
+    } else {
+        signal = 0
+    }
+
+    let excluded = exec2Ancestors()
+    let needle = Array(text.utf8)
+    if signal == 0 {
+        // A yes/no question: stop reading /proc at the first match.
+        let found = ProcessTable.first { !excluded.contains($0.pid) && $0.nameOrCommandLineContains(needle) }
+        return found == nil ? ExitStatus.notRunning.rawValue : ExitStatus.success.rawValue
+    }
+    // A fresh snapshot: this is the one look of this invocation (and an
+    // in-process caller must not get an older one).
+    let table = ProcessTable()
+    let matches = table.entries.filter { !excluded.contains($0.pid) && $0.nameOrCommandLineContains(needle) }
+    if matches.isEmpty { return ExitStatus.notRunning.rawValue }
+
+    var delivered = 0
+    var gone = 0
+    for (pid, outcome) in sendSignal(signal, to: matches) {
+        let comm = table.entry(pid: pid)?.comm ?? "?"
+        switch outcome {
+        case .delivered:
+            delivered += 1
+        case .gone:
+            gone += 1
+        case .notPermitted:
+            errors("exec2: pid \(pid) (\(comm)): not permitted to send signal \(signal)\n")
+        case .refused(let reason):
+            errors("exec2: pid \(pid) (\(comm)): refused: \(reason)\n")
+        }
+    }
+    if delivered > 0 { return ExitStatus.success.rawValue }
+    if gone == matches.count { return ExitStatus.notRunning.rawValue }
+    return ExitStatus.commandFailed.rawValue
+}
+
+/// This process's ancestors (parent, grandparent, …) below pid 1: the shell
+/// script that runs `fshost exec2 -t nginx` has "nginx" in its own command
+/// line and must not count as the process it looks for. Read directly, one
+/// stat per ancestor, before any scan.
+private func exec2Ancestors() -> Set<Int32> {
+    var result: Set<Int32> = []
+    var pid = getppid()
+    while pid > 1, !result.contains(pid) {
+        result.insert(pid)
+        guard let entry = ProcessEntry(pid: pid) else { break }
+        pid = entry.ppid
+    }
+    return result
+}
+
+// MARK: - exec2 [-p WAITPERIOD] TIMEOUT RETRIES COMMAND [ARGUMENT...]
+
+private func exec2Run(command arguments: [String], errors: (String) -> Void, fail: (String) -> Int32) -> Int32 {
+    var rest = arguments[...]
+    var waitMilliseconds: Int64 = 0
+    if let word = rest.first, word.hasPrefix("-") {
+        if word == "-p" {
+            rest = rest.dropFirst()
+            guard let value = rest.first else { return fail("-p needs a WAITPERIOD") }
+            guard let ms = exec2ParseDuration(value) else { return fail("bad WAITPERIOD '\(value)': use seconds (5, 0.5) or 250ms / 5s") }
+            waitMilliseconds = ms
+            rest = rest.dropFirst()
+        } else if word.hasPrefix("-p"), word.count > 2 {
+            let value = String(word.dropFirst(2))
+            guard let ms = exec2ParseDuration(value) else { return fail("bad WAITPERIOD '\(value)': use seconds (5, 0.5) or 250ms / 5s") }
+            waitMilliseconds = ms
+            rest = rest.dropFirst()
+        } else {
+            return fail("unknown option '\(word)' (see fshost exec2 --help)")
+        }
+    }
+    guard let timeoutText = rest.first else { return fail("missing TIMEOUT, RETRIES and COMMAND") }
+    guard let timeout = exec2ParseDuration(timeoutText), timeout > 0 else {
+        return fail("bad TIMEOUT '\(timeoutText)': use a positive number of seconds (5, 0.5) or 250ms / 5s")
+    }
+    rest = rest.dropFirst()
+    guard let retriesText = rest.first else { return fail("missing RETRIES and COMMAND") }
+    guard !retriesText.isEmpty, retriesText.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+          let retries = Int(retriesText), retries <= 1_000_000 else {
+        return fail("bad RETRIES '\(retriesText)': use a whole number, 0 or more")
+    }
+    rest = rest.dropFirst()
+    if rest.first == "--" { rest = rest.dropFirst() }
+    guard let name = rest.first, !name.isEmpty else { return fail("missing COMMAND") }
+    let command = Array(rest)
+
+    var last: Int32 = 0
+    for attempt in 0...retries {
+        if attempt > 0 { exec2Sleep(milliseconds: waitMilliseconds) }
+        let result = spawn(command, timeoutMilliseconds: timeout)
+        switch result.termination {
+        case .exited(0):
+            return ExitStatus.success.rawValue
+        case .exited(let code):
+            last = code
+        case .signaled(let signal):
+            last = 128 + signal
+        case .timedOut:
+            errors("exec2: \(name) timed out after \(exec2Format(milliseconds: timeout)) (try \(attempt + 1) of \(retries + 1)); its process group was killed\n")
+            last = ExitStatus.timedOut.rawValue
+        case .failed(let code):
+            errors("exec2: cannot run \(name): \(String(cString: strerror(code)))\n")
+            return code == ENOENT ? 127 : 126
+        }
+    }
+    return last
+}
+
+/// "5" (seconds, FailSafe's form), "0.5", "250ms", "5s" → milliseconds;
+/// nil for anything else, negative values, or more than 30 days.
+func exec2ParseDuration(_ text: String) -> Int64? {
+    var body = Substring(text)
+    var scale: Int64 = 1000
+    if body.hasSuffix("ms") {
+        body = body.dropLast(2); scale = 1
+    } else if body.hasSuffix("s") {
+        body = body.dropLast(1)
+    }
+    let parts = body.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+    guard let whole = parts.first, !whole.isEmpty, whole.utf8.count <= 10,
+          whole.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let units = Int64(whole) else { return nil }
+    var ms = units * scale
+    if parts.count == 2 {
+        let fraction = parts[1]
+        guard !fraction.isEmpty, fraction.utf8.count <= 9, fraction.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+              let digits = Int64(fraction) else { return nil }
+        var divisor: Int64 = 1
+        for _ in 0..<fraction.utf8.count { divisor *= 10 }
+        ms += digits * scale / divisor
+    }
+    guard ms <= 30 * 24 * 3600 * 1000 else { return nil }
+    return ms
+}
+
+private func exec2Format(milliseconds: Int64) -> String {
+    milliseconds % 1000 == 0 ? "\(milliseconds / 1000) s" : "\(milliseconds) ms"
+}
+
+private func exec2Sleep(milliseconds: Int64) {
+    guard milliseconds > 0 else { return }
+    var request = timespec(tv_sec: Int(milliseconds / 1000), tv_nsec: Int(milliseconds % 1000) * 1_000_000)
+    var remaining = timespec()
+    while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+}
+
+// MARK: - exec2 --scan-stats
+
+private func exec2ScanStats(_ arguments: [String], output: (String) -> Void, fail: (String) -> Int32) -> Int32 {
+    var count = 5
+    var text: String?
+    var i = 0
+    while i < arguments.count {
+        if arguments[i] == "-n" {
+            guard i + 1 < arguments.count, let n = Int(arguments[i + 1]), n > 0, n <= 10_000 else {
+                return fail("-n needs a count from 1 to 10000")
+            }
+            count = n
+            i += 2
+        } else {
+            guard text == nil, !arguments[i].isEmpty else { return fail("unexpected argument '\(arguments[i])'") }
+            text = arguments[i]
+            i += 1
+        }
+    }
+    var scans: [Int64] = []
+    var matchTimes: [Int64] = []
+    var processes = 0
+    var unreadable = 0
+    var matched = 0
+    for _ in 0..<count {
+        let t0 = exec2Microseconds()
+        let table = ProcessTable()
+        let t1 = exec2Microseconds()
+        scans.append(t1 - t0)
+        processes = table.entries.count
+        unreadable = table.unreadable
+        if let text {
+            let t2 = exec2Microseconds()
+            matched = table.containing(text).count
+            matchTimes.append(exec2Microseconds() - t2)
+        }
+    }
+    func median(_ values: [Int64]) -> Int64 {
+        let s = values.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+    var line = "processes \(processes) unreadable \(unreadable) scans \(count) scan_median_us \(median(scans)) scan_min_us \(scans.min() ?? 0)"
+    if text != nil {
+        line += " matched \(matched) match_median_us \(median(matchTimes))"
+    }
+    output(line + "\n")
+    return ExitStatus.success.rawValue
+}
+
+private func exec2Microseconds() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
+}
+
+private func exec2Write(_ fd: Int32, _ text: String) {
+    var text = text
+    text.withUTF8 { buffer in
+        var offset = 0
+        while offset < buffer.count {
+            let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return }
+            offset += n
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// FSHost: placeholder, replaced by the module's real files.

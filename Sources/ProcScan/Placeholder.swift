@@ -1,1 +1,0 @@
-// ProcScan: placeholder, replaced by the module's real files.

@@ -1,1 +1,0 @@
-// Spawn: placeholder, replaced by the module's real files.
