@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -155,23 +156,20 @@ public final class ProcessTable: @unchecked Sendable {
     /// The snapshot of this process, scanned on first use and then shared by
     /// the host and every plugin call, until ``refreshShared()``.
     public static var shared: ProcessTable {
-        sharedLock.withLock {
-            if let table = sharedTable { return table }
+        sharedTable.withLock { shared in
+            if let table = shared { return table }
             let table = ProcessTable()
-            sharedTable = table
+            shared = table
             return table
         }
     }
 
     /// Drops the shared snapshot: the next access to ``shared`` scans again.
     public static func refreshShared() {
-        sharedLock.withLock { sharedTable = nil }
+        sharedTable.withLock { $0 = nil }
     }
 }
 
-/// Guards `sharedTable`. A global `let`: initialised once, thread-safely.
-private let sharedLock = ProcScanLock()
-/// The process-wide snapshot behind `ProcessTable.shared`. Process-global
-/// by design (one scan per invocation, shared by host and plugins);
-/// `nonisolated(unsafe)` because every access holds `sharedLock`.
-nonisolated(unsafe) private var sharedTable: ProcessTable?
+/// The process-wide snapshot behind `ProcessTable.shared`: one scan per
+/// invocation, shared by host and plugins, guarded by the stdlib's mutex.
+private let sharedTable = Mutex<ProcessTable?>(nil)
