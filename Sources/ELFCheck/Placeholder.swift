@@ -1,1 +1,0 @@
-// ELFCheck: placeholder, replaced by the module's real files.

@@ -1,0 +1,483 @@
+// Pre-load verification of a plugin shared object (DESIGN.md §3).
+//
+// Everything here only *reads* the file (open O_RDONLY, fstat, libelf): a
+// refused file never runs a constructor. No Foundation: this runs on every
+// action call.
+import CElf
+import FSPluginABI
+import PluginRecord
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The outcome of one pre-load check of a plugin file.
+public struct PluginFileCheck: Sendable, Equatable {
+    /// Short stable identifier of the check: `file`, `symlink`, `owner`,
+    /// `permissions`, `directory-permissions`, `elf-header`, `shared-object`,
+    /// `machine`, `record`, `abi-version`, `compiler-version`, `type-name`,
+    /// `entry-symbol`, `exec-stack`, `text-relocations`, `needed-libraries`.
+    public let name: String
+    /// Whether the file passed this check.
+    public let passed: Bool
+    /// One line saying what was found (`"ET_DYN, no program interpreter"`,
+    /// `"group-writable (mode 0664)"`).
+    public let detail: String
+
+    /// Makes a check result.
+    public init(name: String, passed: Bool, detail: String) {
+        self.name = name
+        self.passed = passed
+        self.detail = detail
+    }
+}
+
+/// Why a plugin file was refused: the first check it failed.
+public struct PluginVerificationError: Error, CustomStringConvertible, Equatable {
+    /// The failing check's name (see ``PluginFileCheck/name``).
+    public let check: String
+    /// The path as given to ``PluginVerifier/verify(path:)``.
+    public let path: String
+    /// One line naming the problem.
+    public let reason: String
+
+    /// Makes a verification error.
+    public init(check: String, path: String, reason: String) {
+        self.check = check
+        self.path = path
+        self.reason = reason
+    }
+
+    /// `"<path>: <check>: <reason>"`.
+    public var description: String { "\(path): \(check): \(reason)" }
+}
+
+/// The host's compiler version (a module-level alias: inside `PluginVerifier`
+/// the parameter `compilerVersion` would shadow the global of that name).
+@usableFromInline let hostCompilerVersion: UInt32 = compilerVersion
+
+/// Checks a plugin shared object before it is loaded, reading it only.
+///
+/// Checks, in order: `file` (resolves, opens without following a final
+/// symlink, is a regular file), `symlink` (the resolved file lies inside the
+/// plugin directory), `owner` (a trusted uid), `permissions` (not group- or
+/// world-writable), `directory-permissions` (each directory from the file's up
+/// to the plugin directory: trusted owner, not group- or world-writable),
+/// `elf-header` (ELF magic, readable by libelf, headers, sections and segments
+/// within the file), `shared-object` (`ET_DYN` without `PT_INTERP`),
+/// `machine` (this machine's class, byte order and `e_machine`), `record`
+/// (section `.fshost_plugin`, decoded), `abi-version`, `compiler-version`,
+/// `type-name`, `entry-symbol` (`fshost_plugin_entry` defined, global or weak,
+/// a function, in `.dynsym`), `exec-stack` (`PT_GNU_STACK` without `PF_X`),
+/// `text-relocations` (no `DT_TEXTREL`, no `DF_TEXTREL`) and
+/// `needed-libraries` (every `DT_NEEDED` found where the loader would look).
+///
+/// The file is opened once (by its resolved path) and the owner, mode and ELF
+/// checks all apply to that open file. The loader should load the resolved
+/// path: `$ORIGIN` is expanded to the resolved file's directory here.
+public struct PluginVerifier: Sendable {
+    /// The type name the record must carry; nil: not compared.
+    public let expectedTypeName: String?
+    /// The compiler version the record must carry.
+    public let compilerVersion: UInt32
+    /// The ABI version the record must carry.
+    public let abiVersion: UInt16
+    /// The directory the file must resolve into; nil: the directory of the path as given.
+    public let pluginDirectory: String?
+    /// Owners (uids) the file and its directories may have.
+    public let trustedOwners: Set<UInt32>
+    /// The function the file must export.
+    public let entrySymbol: String
+
+    /// Makes a verifier.
+    ///
+    /// - Parameters:
+    ///   - expectedTypeName: the type name the record must carry; nil to accept
+    ///     any (valid) name, as `fshost check FILE` does.
+    ///   - compilerVersion: the Swift compiler version (major·10000 + minor·100
+    ///     + patch) the plugin must have been built with; the host's own by default.
+    ///   - abiVersion: the plugin ABI version the record must carry.
+    ///   - pluginDirectory: if set, the file must resolve (realpath of both) to
+    ///     inside this directory; if nil, to inside the directory of the path
+    ///     as given, so a symlink may not lead elsewhere either.
+    ///   - trustedOwners: uids that may own the file and its directories:
+    ///     root and the invoking user by default.
+    ///   - entrySymbol: the function the file must export: a plugin's entry,
+    ///     or the symbol the host will look up in a companion object.
+    public init(expectedTypeName: String?,
+                compilerVersion: UInt32 = hostCompilerVersion,
+                abiVersion: UInt16 = UInt16(FSHOST_ABI_VERSION),
+                pluginDirectory: String? = nil,
+                trustedOwners: Set<UInt32> = [0, getuid()],
+                entrySymbol: String = FSHOST_ENTRY_SYMBOL) {
+        self.entrySymbol = entrySymbol
+        self.expectedTypeName = expectedTypeName
+        self.compilerVersion = compilerVersion
+        self.abiVersion = abiVersion
+        self.pluginDirectory = pluginDirectory
+        self.trustedOwners = trustedOwners
+    }
+
+    /// Runs every check in order, stops at the first failure and throws it.
+    /// Returns the plugin's record when every check passed.
+    public func verify(path: String) throws(PluginVerificationError) -> PluginRecord {
+        var run = Run(stopAtFirstFailure: true)
+        let record = evaluate(path: path, into: &run)
+        if let failed = run.checks.last(where: { !$0.passed }) {
+            throw PluginVerificationError(check: failed.name, path: path, reason: failed.detail)
+        }
+        guard let record else {
+            throw PluginVerificationError(check: "record", path: path, reason: "no plugin record was read")
+        }
+        return record
+    }
+
+    /// Runs every check it can, for `fshost check FILE`: returns all results
+    /// in order. It stops after a failure that makes later checks meaningless
+    /// (the file cannot be opened, is not ELF or is truncated, is not a shared
+    /// object) and skips the record's fields when there is no record. `record`
+    /// is the decoded record whenever it could be read, even if other checks failed.
+    public func report(path: String) -> (checks: [PluginFileCheck], record: PluginRecord?) {
+        var run = Run(stopAtFirstFailure: false)
+        let record = evaluate(path: path, into: &run)
+        return (run.checks, record)
+    }
+}
+
+/// The results gathered so far, and whether to stop at a failure.
+struct Run {
+    let stopAtFirstFailure: Bool
+    var checks: [PluginFileCheck] = []
+
+    init(stopAtFirstFailure: Bool) {
+        self.stopAtFirstFailure = stopAtFirstFailure
+        checks.reserveCapacity(16)
+    }
+
+    /// Records one result; true when the run must stop here.
+    mutating func add(_ name: String, _ passed: Bool, _ detail: String) -> Bool {
+        checks.append(PluginFileCheck(name: name, passed: passed, detail: detail))
+        return !passed && stopAtFirstFailure
+    }
+}
+
+extension PluginVerifier {
+    /// Runs the checks into `run`; returns the decoded record if there is one.
+    func evaluate(path: String, into run: inout Run) -> PluginRecord? {
+        // ---- file: resolve, open the resolved path (no final symlink), regular file.
+        guard !path.isEmpty else { _ = run.add("file", false, "empty path"); return nil }
+        guard let real = realPath(path) else {
+            _ = run.add("file", false, "cannot resolve the path: \(errnoString())")
+            return nil
+        }
+        // Never open a FIFO or a device (opening one can block or act); the
+        // fstat below checks the file actually opened.
+        var before = stat()
+        if stat(real, &before) == 0, before.st_mode & mode_t(S_IFMT) != mode_t(S_IFREG) {
+            _ = run.add("file", false, "\(real) is \(fileKind(before.st_mode)), not a regular file")
+            return nil
+        }
+        let fd = open(real, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+        guard fd >= 0 else {
+            _ = run.add("file", false, "cannot open \(real): \(errnoString())")
+            return nil
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            _ = run.add("file", false, "cannot stat \(real): \(errnoString())")
+            return nil
+        }
+        guard st.st_mode & mode_t(S_IFMT) == mode_t(S_IFREG) else {
+            _ = run.add("file", false, "\(real) is \(fileKind(st.st_mode)), not a regular file")
+            return nil
+        }
+        if run.add("file", true, "regular file, \(st.st_size) bytes" + (real == path ? "" : ", resolves to \(real)")) { return nil }
+
+        // ---- symlink: the resolved file lies inside the plugin directory.
+        let directoryGiven = pluginDirectory ?? parentDirectory(of: path)
+        let directoryReal = realPath(directoryGiven)
+        var isLink = false
+        var lst = stat()
+        if lstat(path, &lst) == 0 { isLink = lst.st_mode & mode_t(S_IFMT) == mode_t(S_IFLNK) }
+        if let directoryReal {
+            let inside = isInside(real, directory: directoryReal)
+            let what = isLink ? "symlink to \(real)" : (real == path ? "not a symlink" : "resolves to \(real)")
+            let detail = inside ? "\(what), inside \(directoryReal)" : "\(what), outside the plugin directory \(directoryReal)"
+            if run.add("symlink", inside, detail) { return nil }
+        } else {
+            if run.add("symlink", false, "plugin directory \(directoryGiven) does not resolve: \(errnoString())") { return nil }
+        }
+
+        // ---- owner and permissions of the open file.
+        let owners = trustedOwners.sorted().map(String.init).joined(separator: ", ")
+        if trustedOwners.contains(st.st_uid) {
+            if run.add("owner", true, "owned by uid \(st.st_uid)") { return nil }
+        } else {
+            if run.add("owner", false, "owned by uid \(st.st_uid), not a trusted owner (uid \(owners))") { return nil }
+        }
+        if let problem = writableByOthers(st.st_mode) {
+            if run.add("permissions", false, problem) { return nil }
+        } else {
+            if run.add("permissions", true, "mode \(octalMode(st.st_mode))") { return nil }
+        }
+
+        // ---- directories from the file's up to the plugin directory.
+        if run.add(directoryCheck(real: real, directoryReal: directoryReal, owners: owners)) { return nil }
+
+        // ---- ELF: magic, libelf, bounds.
+        let image: ELFImage
+        do throws(CheckFailure) {
+            image = try ELFImage.open(fd: fd, fileSize: UInt64(st.st_size))
+        } catch {
+            _ = run.add("elf-header", false, error.reason)
+            return nil
+        }
+        if run.add("elf-header", true, "ELF, \(image.programHeaders.count) segments, \(image.sectionCount) sections, all within \(image.fileSize) bytes") { return nil }
+
+        // ---- shared-object: ET_DYN and no program interpreter.
+        let type = image.header.e_type
+        if type == UInt16(ET_DYN) {
+            if let interp = image.programHeader(ofType: UInt32(PT_INTERP)) {
+                let interpreter = image.string(offset: interp.p_offset, size: interp.p_filesz) ?? "?"
+                _ = run.add("shared-object", false, "an executable (position-independent, ET_DYN with interpreter \(interpreter)), not a shared object")
+                return nil
+            }
+            if run.add("shared-object", true, "ET_DYN, no program interpreter") { return nil }
+        } else {
+            let what = type == UInt16(ET_EXEC) ? "an executable (ET_EXEC)"
+                : type == UInt16(ET_REL) ? "a relocatable object (ET_REL)"
+                : type == UInt16(ET_CORE) ? "a core dump (ET_CORE)" : "an ELF file of type \(elfTypeName(type))"
+            _ = run.add("shared-object", false, "\(what), not a shared object")
+            return nil
+        }
+
+        // ---- machine: class, byte order, e_machine.
+        if run.add(machineCheck(image)) { return nil }
+
+        // ---- record and its fields.
+        var record: PluginRecord? = nil
+        switch readRecord(image) {
+        case .failure(let failure):
+            if run.add("record", false, failure.reason) { return nil }
+        case .success(let decoded):
+            record = decoded
+            if run.add("record", true, "type \(decoded.typeName), ABI \(decoded.abiVersion), Swift \(compilerVersionString(decoded.compilerVersion)) (48 bytes in \(FSHOST_RECORD_SECTION))") { return record }
+            if run.add(decoded.abiVersion == abiVersion ? PluginFileCheck(name: "abi-version", passed: true, detail: "ABI \(decoded.abiVersion)")
+                : PluginFileCheck(name: "abi-version", passed: false, detail: "plugin ABI version \(decoded.abiVersion), this fshost speaks ABI \(abiVersion)")) { return record }
+            if run.add(decoded.compilerVersion == compilerVersion
+                ? PluginFileCheck(name: "compiler-version", passed: true, detail: "Swift \(compilerVersionString(decoded.compilerVersion))")
+                : PluginFileCheck(name: "compiler-version", passed: false, detail: "built by Swift \(compilerVersionString(decoded.compilerVersion)), this fshost by Swift \(compilerVersionString(compilerVersion))")) { return record }
+            if run.add(typeNameCheck(decoded.typeName)) { return record }
+        }
+
+        // ---- entry symbol, stack, text relocations, needed libraries.
+        if run.add(entrySymbolCheck(image)) { return record }
+        if run.add(execStackCheck(image)) { return record }
+        let dynamic: [GElf_Dyn]?
+        do throws(CheckFailure) {
+            dynamic = try image.dynamicEntries()
+        } catch {
+            _ = run.add("text-relocations", false, error.reason)
+            return record
+        }
+        if run.add(textRelocationCheck(dynamic)) { return record }
+        _ = run.add(neededLibrariesCheck(image, dynamic: dynamic ?? [], origin: parentDirectory(of: real)))
+        return record
+    }
+
+    private func directoryCheck(real: String, directoryReal: String?, owners: String) -> PluginFileCheck {
+        var directory = parentDirectory(of: real)
+        var seen: [String] = []
+        while true {
+            var st = stat()
+            guard stat(directory, &st) == 0 else {
+                return PluginFileCheck(name: "directory-permissions", passed: false, detail: "cannot stat directory \(directory): \(errnoString())")
+            }
+            guard trustedOwners.contains(st.st_uid) else {
+                return PluginFileCheck(name: "directory-permissions", passed: false, detail: "directory \(directory) is owned by uid \(st.st_uid), not a trusted owner (uid \(owners))")
+            }
+            if let problem = writableByOthers(st.st_mode) {
+                return PluginFileCheck(name: "directory-permissions", passed: false, detail: "directory \(directory) is \(problem)")
+            }
+            seen.append("\(directory): uid \(st.st_uid), mode \(octalMode(st.st_mode))")
+            // Walk up to the plugin directory when the file lies inside it.
+            guard let top = directoryReal, directory != top, isInside(directory, directory: top) else { break }
+            directory = parentDirectory(of: directory)
+        }
+        return PluginFileCheck(name: "directory-permissions", passed: true, detail: seen.joined(separator: "; "))
+    }
+
+    private func machineCheck(_ image: ELFImage) -> PluginFileCheck {
+        #if arch(x86_64)
+        let hostMachine = UInt16(EM_X86_64)
+        #elseif arch(arm64)
+        let hostMachine = UInt16(EM_AARCH64)
+        #else
+        #error("ELFCheck: add this architecture's e_machine")
+        #endif
+        let hostClass = UInt8(MemoryLayout<Int>.size == 8 ? ELFCLASS64 : ELFCLASS32)
+        let hostData = UInt8(ELFDATA2LSB)  // both supported architectures are little-endian
+        func className(_ c: UInt8) -> String {
+            c == UInt8(ELFCLASS64) ? "ELFCLASS64" : c == UInt8(ELFCLASS32) ? "ELFCLASS32" : "EI_CLASS \(c)"
+        }
+        func dataName(_ d: UInt8) -> String {
+            d == UInt8(ELFDATA2LSB) ? "little-endian" : d == UInt8(ELFDATA2MSB) ? "big-endian" : "EI_DATA \(d)"
+        }
+        let machine = image.header.e_machine
+        if image.elfClass != hostClass {
+            return PluginFileCheck(name: "machine", passed: false, detail: "\(className(image.elfClass)) (\(machineName(machine))), this machine needs \(className(hostClass))")
+        }
+        if image.dataEncoding != hostData {
+            return PluginFileCheck(name: "machine", passed: false, detail: "\(dataName(image.dataEncoding)) (\(machineName(machine))), this machine is \(dataName(hostData))")
+        }
+        if machine != hostMachine {
+            return PluginFileCheck(name: "machine", passed: false, detail: "built for \(machineName(machine)) (e_machine \(machine)), this machine is \(machineName(hostMachine))")
+        }
+        return PluginFileCheck(name: "machine", passed: true, detail: "\(className(image.elfClass)), \(dataName(image.dataEncoding)), \(machineName(machine))")
+    }
+
+    private func readRecord(_ image: ELFImage) -> Result<PluginRecord, CheckFailure> {
+        let name = FSHOST_RECORD_SECTION
+        let found = image.sections(named: name)
+        guard let scn = found.first else {
+            return .failure(CheckFailure("no section \(name): not an fshost plugin (or built without the SDK's record)"))
+        }
+        guard found.count == 1 else { return .failure(CheckFailure("\(found.count) sections named \(name), expected one")) }
+        var sh = GElf_Shdr()
+        guard gelf_getshdr(scn, &sh) != nil else { return .failure(CheckFailure("section \(name) unreadable: \(libelfError())")) }
+        guard sh.sh_type != UInt32(SHT_NOBITS) else { return .failure(CheckFailure("section \(name) has no contents in the file (SHT_NOBITS)")) }
+        guard sh.sh_size >= UInt64(PluginRecord.size) else {
+            return .failure(CheckFailure("section \(name) is \(sh.sh_size) bytes, a record is \(PluginRecord.size)"))
+        }
+        guard let data = elf_rawdata(scn, nil), let buffer = data.pointee.d_buf, data.pointee.d_size >= PluginRecord.size else {
+            return .failure(CheckFailure("section \(name) unreadable: \(libelfError())"))
+        }
+        do throws(PluginRecord.DecodingError) {
+            return .success(try PluginRecord(bytes: UnsafeRawBufferPointer(start: buffer, count: PluginRecord.size)))
+        } catch {
+            return .failure(CheckFailure("section \(name): \(error.description)"))
+        }
+    }
+
+    private func typeNameCheck(_ typeName: String) -> PluginFileCheck {
+        guard PluginRecord.isValidTypeName(typeName) else {
+            var shown = ""
+            for scalar in typeName.unicodeScalars { shown += scalar.escaped(asASCII: true) }
+            return PluginFileCheck(name: "type-name", passed: false, detail: "record names type '\(shown)', not a valid type name (1-31 of a-z 0-9 _ -, starting with a letter)")
+        }
+        guard let expected = expectedTypeName else {
+            return PluginFileCheck(name: "type-name", passed: true, detail: "\(typeName) (not compared)")
+        }
+        guard typeName == expected else {
+            return PluginFileCheck(name: "type-name", passed: false, detail: "record names type '\(typeName)', expected '\(expected)'")
+        }
+        return PluginFileCheck(name: "type-name", passed: true, detail: typeName)
+    }
+
+    private func entrySymbolCheck(_ image: ELFImage) -> PluginFileCheck {
+        let name = entrySymbol
+        func fail(_ why: String) -> PluginFileCheck { PluginFileCheck(name: "entry-symbol", passed: false, detail: why) }
+        guard let dynsym = image.section(ofType: UInt32(SHT_DYNSYM)) else {
+            return fail("\(name) not exported: the file has no dynamic symbol table (.dynsym)")
+        }
+        var sym = GElf_Sym()
+        let index = celf_find_symbol(image.elf, dynsym, name, &sym)
+        guard index >= 0 else { return fail("dynamic symbol table unreadable: \(libelfError())") }
+        guard index > 0 else { return fail("\(name) is not exported (not in .dynsym)") }
+        let type = celf_st_type(sym.st_info), bind = celf_st_bind(sym.st_info), visibility = celf_st_visibility(sym.st_other)
+        let typeText: String = switch Int32(type) {
+            case STT_FUNC: "FUNC"
+            case STT_OBJECT: "OBJECT"
+            case STT_NOTYPE: "NOTYPE"
+            case STT_GNU_IFUNC: "GNU_IFUNC"
+            case STT_TLS: "TLS"
+            default: "type \(type)"
+        }
+        let bindText: String = switch Int32(bind) {
+            case STB_GLOBAL: "GLOBAL"
+            case STB_WEAK: "WEAK"
+            case STB_LOCAL: "LOCAL"
+            case STB_GNU_UNIQUE: "GNU_UNIQUE"
+            default: "binding \(bind)"
+        }
+        let visibilityText: String = switch Int32(visibility) {
+            case STV_DEFAULT: "DEFAULT"
+            case STV_PROTECTED: "PROTECTED"
+            case STV_HIDDEN: "HIDDEN"
+            default: "INTERNAL"
+        }
+        guard sym.st_shndx != UInt16(SHN_UNDEF) else { return fail("\(name) is undefined here (imported, not defined by this file)") }
+        guard bind == UInt8(STB_GLOBAL) || bind == UInt8(STB_WEAK) else { return fail("\(name) is \(bindText), expected GLOBAL or WEAK") }
+        guard type == UInt8(STT_FUNC) else { return fail("\(name) is \(typeText), expected FUNC") }
+        guard visibility == UInt8(STV_DEFAULT) || visibility == UInt8(STV_PROTECTED) else {
+            return fail("\(name) is \(visibilityText), not visible to dlsym")
+        }
+        return PluginFileCheck(name: "entry-symbol", passed: true, detail: "\(name): \(typeText) \(bindText) \(visibilityText)")
+    }
+
+    private func execStackCheck(_ image: ELFImage) -> PluginFileCheck {
+        guard let stack = image.programHeader(ofType: UInt32(PT_GNU_STACK)) else {
+            #if arch(x86_64)
+            return PluginFileCheck(name: "exec-stack", passed: false, detail: "no PT_GNU_STACK: the loader would make the stack executable")
+            #else
+            return PluginFileCheck(name: "exec-stack", passed: true, detail: "no PT_GNU_STACK (the stack stays non-executable on this architecture)")
+            #endif
+        }
+        if stack.p_flags & UInt32(PF_X) != 0 {
+            return PluginFileCheck(name: "exec-stack", passed: false, detail: "executable stack requested (PT_GNU_STACK has PF_X)")
+        }
+        return PluginFileCheck(name: "exec-stack", passed: true, detail: "PT_GNU_STACK without PF_X")
+    }
+
+    private func textRelocationCheck(_ dynamic: [GElf_Dyn]?) -> PluginFileCheck {
+        guard let dynamic else { return PluginFileCheck(name: "text-relocations", passed: true, detail: "no dynamic segment") }
+        if dynamic.contains(where: { $0.d_tag == Int64(DT_TEXTREL) }) {
+            return PluginFileCheck(name: "text-relocations", passed: false, detail: "text relocations (DT_TEXTREL): code would be patched writable at load")
+        }
+        if dynamic.contains(where: { $0.d_tag == Int64(DT_FLAGS) && $0.d_un.d_val & UInt64(DF_TEXTREL) != 0 }) {
+            return PluginFileCheck(name: "text-relocations", passed: false, detail: "text relocations (DF_TEXTREL in DT_FLAGS): code would be patched writable at load")
+        }
+        return PluginFileCheck(name: "text-relocations", passed: true, detail: "no DT_TEXTREL, no DF_TEXTREL")
+    }
+
+    private func neededLibrariesCheck(_ image: ELFImage, dynamic: [GElf_Dyn], origin: String) -> PluginFileCheck {
+        func fail(_ why: String) -> PluginFileCheck { PluginFileCheck(name: "needed-libraries", passed: false, detail: why) }
+        let needed = dynamic.filter { $0.d_tag == Int64(DT_NEEDED) }
+        guard !needed.isEmpty else { return PluginFileCheck(name: "needed-libraries", passed: true, detail: "no DT_NEEDED") }
+        guard let strtab = dynamic.first(where: { $0.d_tag == Int64(DT_STRTAB) })?.d_un.d_ptr,
+              let strsz = dynamic.first(where: { $0.d_tag == Int64(DT_STRSZ) })?.d_un.d_val else {
+            return fail("DT_NEEDED without DT_STRTAB/DT_STRSZ")
+        }
+        guard let offset = image.fileOffset(ofAddress: strtab),
+              let data = image.chunk(offset: offset, size: strsz), let base = data.pointee.d_buf else {
+            return fail("dynamic string table (DT_STRTAB 0x\(String(strtab, radix: 16)), \(strsz) bytes) is not in the file")
+        }
+        let strings = UnsafeRawBufferPointer(start: base, count: data.pointee.d_size)
+        func string(_ at: UInt64) -> String? {
+            guard at < UInt64(strings.count) else { return nil }
+            let tail = strings[Int(at)...]
+            guard let end = tail.firstIndex(of: 0) else { return nil }
+            return String(decoding: strings[Int(at)..<end], as: UTF8.self)
+        }
+        let rpath = dynamic.first(where: { $0.d_tag == Int64(DT_RPATH) }).flatMap { string($0.d_un.d_val) }
+        let runpath = dynamic.first(where: { $0.d_tag == Int64(DT_RUNPATH) }).flatMap { string($0.d_un.d_val) }
+        var search = LibrarySearch(origin: origin, rpath: rpath, runpath: runpath, elfClass: image.elfClass,
+                                   dataEncoding: image.dataEncoding, machine: image.header.e_machine)
+        var found: [String] = [], missing: [String] = []
+        for entry in needed {
+            guard let name = string(entry.d_un.d_val) else { return fail("DT_NEEDED name at offset \(entry.d_un.d_val) is outside the string table") }
+            if let path = search.resolve(name) { found.append("\(name) (\(parentDirectory(of: path)))") } else { missing.append(name) }
+        }
+        guard missing.isEmpty else {
+            return fail("\(missing.joined(separator: ", ")) not found (searched \(search.searchedDescription))")
+        }
+        return PluginFileCheck(name: "needed-libraries", passed: true, detail: "\(found.count) found: " + found.joined(separator: ", "))
+    }
+}
+
+extension Run {
+    /// Records one result; true when the run must stop here.
+    mutating func add(_ check: PluginFileCheck) -> Bool { add(check.name, check.passed, check.detail) }
+}

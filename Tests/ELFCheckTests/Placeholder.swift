@@ -1,2 +1,0 @@
-import XCTest
-final class ELFCheckTestsPlaceholder: XCTestCase { func testPlaceholder() {} }
