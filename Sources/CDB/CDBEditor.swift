@@ -1,0 +1,391 @@
+/// A type's schema could not be had: the error a schema provider throws
+/// (no plugin for the type, or the plugin was refused), with the exit
+/// status the command should end with.
+public struct SchemaUnavailable: Error, CustomStringConvertible, Equatable, Sendable {
+    /// `HA_NOTSUPPORTED` (5) for an unknown type, or the loader's status.
+    public let status: Int32
+    /// One line naming the type and the reason.
+    public let message: String
+
+    /// An unavailable schema with its status and message.
+    public init(status: Int32, message: String) {
+        self.status = status
+        self.message = message
+    }
+
+    /// The message.
+    public var description: String { message }
+}
+
+/// Why a management command failed. ``description`` is one line naming the
+/// file, resource or key; ``exitStatus`` is the FailSafe status to exit with.
+public enum AdminError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The database failed (see ``CDBError/exitStatus``).
+    case database(CDBError)
+    /// A bad command line: `HA_INVAL_ARGS` (2).
+    case usage(String)
+    /// A bad input file (unreadable, TOML syntax, structure): `HA_INVAL_ARGS` (2).
+    case invalidInput(String)
+    /// A resource's (or, with `resource` nil, a type's own) attributes break
+    /// the type's schema: `HA_INVAL_ARGS` (2).
+    case invalid(type: String, resource: String?, SchemaViolation)
+    /// The type's plugin could not be loaded: its status (`HA_NOTSUPPORTED`
+    /// (5) when there is none).
+    case schemaUnavailable(type: String, status: Int32, message: String)
+    /// `get` of an attribute that is neither set nor defaulted: `HA_NOCFGINFO` (6).
+    case notSet(type: String, resource: String, key: String)
+    /// Writing an output failed: `HA_CMD_FAILED` (3).
+    case failed(String)
+    /// An import from `file` failed, so nothing was imported: the status of
+    /// the underlying error.
+    indirect case importFailed(file: String, AdminError)
+
+    /// One line naming the file, resource or key.
+    public var description: String {
+        switch self {
+        case .database(let error): return error.description
+        case .usage(let message), .invalidInput(let message), .failed(let message): return message
+        case .invalid(let type, let resource?, let violation):
+            return "resource '\(resource)' of type '\(type)': \(violation)"
+        case .invalid(let type, nil, let violation):
+            return "type-level attributes of type '\(type)': \(violation)"
+        case .schemaUnavailable(_, _, let message): return message
+        case .notSet(let type, let resource, let key):
+            return "attribute '\(key)' of resource '\(resource)' (type '\(type)') is not set and has no default"
+        case .importFailed(let file, let error):
+            return "\(file): \(error.description); nothing imported"
+        }
+    }
+
+    /// The exit status (FailSafe numbering: 2 `HA_INVAL_ARGS`, 3
+    /// `HA_CMD_FAILED`, 5 `HA_NOTSUPPORTED`, 6 `HA_NOCFGINFO`).
+    public var exitStatus: Int32 {
+        switch self {
+        case .database(let error): return error.exitStatus
+        case .usage, .invalidInput, .invalid: return 2
+        case .schemaUnavailable(_, let status, _): return status
+        case .notSet: return 6
+        case .failed: return 3
+        case .importFailed(_, let error): return error.exitStatus
+        }
+    }
+}
+
+/// What an import did.
+public struct ImportSummary: Equatable, Sendable {
+    /// Resources that were not in the CDB before.
+    public var defined: Int
+    /// Resources that were, and whose attributes the file replaced.
+    public var replaced: Int
+    /// Resources removed because the file does not have them (`--replace-all`).
+    public var removed: Int
+    /// Types whose type-level overrides the file set.
+    public var typesWithOverrides: Int
+}
+
+/// Where an effective attribute value comes from.
+public enum AttributeSource: String, Sendable {
+    /// The resource's own value.
+    case resource
+    /// The type-level override.
+    case type = "type-level"
+    /// The plugin schema's default.
+    case `default`
+}
+
+/// Changes to the CDB checked against each type's plugin schema: what the
+/// `fshost cdb` commands do. Every change is one transaction that is
+/// checked against what the CDB holds *after* it (type-level overrides
+/// included) and rolled back if any affected resource would break its
+/// schema, so the CDB never holds a resource the host would refuse.
+///
+/// The schemas come from a provider, `(type) throws -> AttributeSchema`:
+/// `fshost-admin` loads the plugin; tests pass a schema directly. A
+/// provider signals an unknown type by throwing ``SchemaUnavailable``.
+public final class CDBEditor {
+    /// Gives a type's schema, or throws (``SchemaUnavailable`` preferred).
+    public typealias SchemaProvider = (_ type: String) throws -> AttributeSchema
+
+    /// The database changed.
+    public let database: ConfigurationDatabase
+    private let provider: SchemaProvider
+    private var schemas: [String: Result<AttributeSchema, AdminError>] = [:]
+
+    /// An editor of `database` with schemas from `schemaFor`.
+    public init(database: ConfigurationDatabase, schemaFor: @escaping SchemaProvider) {
+        self.database = database
+        self.provider = schemaFor
+    }
+
+    /// `type`'s schema (asked of the provider once per type).
+    public func schema(for type: String) throws(AdminError) -> AttributeSchema {
+        if let known = schemas[type] { return try known.get() }
+        let result: Result<AttributeSchema, AdminError>
+        do {
+            result = .success(try provider(type))
+        } catch let error as SchemaUnavailable {
+            result = .failure(.schemaUnavailable(type: type, status: error.status, message: error.message))
+        } catch let error as AdminError {
+            result = .failure(error)
+        } catch {
+            result = .failure(.schemaUnavailable(type: type, status: 5, message: "type '\(type)': \(error)"))
+        }
+        schemas[type] = result
+        return try result.get()
+    }
+
+    /// Adds a resource after checking `attributes` (with the type-level
+    /// overrides and the schema's defaults) against the type's schema.
+    /// Values are stored in canonical form.
+    public func define(type: String, resource: String, attributes: [String: String]) throws(AdminError) {
+        try checkNames(type, resource)
+        let schema = try schema(for: type)
+        let canonical = try canonicalize(attributes, schema: schema, type: type, resource: resource)
+        try write {
+            try database.define(type: type, resource: resource, attributes: canonical)
+            try check(type: type, resources: [resource], schema: schema)
+        }
+    }
+
+    /// Sets and unsets attributes of an existing resource, checking the
+    /// merged result. Unsetting a key the schema no longer knows is allowed
+    /// (that is how a stale attribute is removed).
+    public func modify(type: String, resource: String, set: [String: String], unset: [String]) throws(AdminError) {
+        try checkNames(type, resource)
+        if let both = unset.first(where: { set[$0] != nil }) {
+            throw .usage("attribute '\(both)' is both set and unset")
+        }
+        guard try db({ () throws(CDBError) in try database.contains(type: type, resource: resource) }) else {
+            throw .database(.resourceNotFound(type: type, name: resource))
+        }
+        let schema = try schema(for: type)
+        let canonical = try canonicalize(set, schema: schema, type: type, resource: resource)
+        try write {
+            try database.modify(type: type, resource: resource, set: canonical, unset: unset)
+            try check(type: type, resources: [resource], schema: schema)
+        }
+    }
+
+    /// Sets and unsets type-level overrides of `type`, checking every
+    /// resource of the type afterwards.
+    public func modifyType(type: String, set: [String: String], unset: [String]) throws(AdminError) {
+        do { try Names.checkType(type) } catch { throw .database(error) }
+        if let both = unset.first(where: { set[$0] != nil }) {
+            throw .usage("attribute '\(both)' is both set and unset")
+        }
+        let schema = try schema(for: type)
+        let canonical = try canonicalize(set, schema: schema, type: type, resource: nil)
+        try write {
+            try database.modifyTypeAttributes(type: type, set: canonical, unset: unset)
+            try check(type: type, resources: try database.resources(type: type).map(\.name), schema: schema)
+        }
+    }
+
+    /// Removes a resource. Needs no schema: a resource of a type whose
+    /// plugin is gone can still be deleted.
+    public func delete(type: String, resource: String) throws(AdminError) {
+        try checkNames(type, resource)
+        do { try database.delete(type: type, resource: resource) } catch { throw .database(error) }
+    }
+
+    /// One attribute as the host will see it (what FailSafe's
+    /// `ha_get_info` answered): the resource's value, else the type-level
+    /// override, else the schema's default. The schema is consulted only
+    /// when the CDB has no value.
+    public func value(type: String, resource: String, key: String) throws(AdminError) -> String {
+        try checkNames(type, resource)
+        let stored: [String: String]?
+        do { stored = try database.attributes(type: type, resource: resource) } catch { throw .database(error) }
+        guard let stored else { throw .database(.resourceNotFound(type: type, name: resource)) }
+        if let value = stored[key] { return value }
+        let schema = try schema(for: type)
+        guard let spec = schema.spec(key) else { throw .invalid(type: type, resource: resource, .unknownKey(key)) }
+        guard let value = spec.defaultValue else { throw .notSet(type: type, resource: resource, key: key) }
+        return value
+    }
+
+    /// Every attribute of a resource with its value and where it comes
+    /// from, sorted by key. With `schema` nil, defaults are left out.
+    public func effectiveAttributes(type: String, resource: String, schema: AttributeSchema?)
+        throws(AdminError) -> [(key: String, value: String, source: AttributeSource)] {
+        try checkNames(type, resource)
+        let own: [String: String]?
+        let typeLevel: [String: String]
+        do {
+            own = try database.resourceAttributes(type: type, resource: resource)
+            typeLevel = try database.typeAttributes(type: type)
+        } catch {
+            throw .database(error)
+        }
+        guard let own else { throw .database(.resourceNotFound(type: type, name: resource)) }
+        var result: [String: (String, AttributeSource)] = [:]
+        for spec in schema?.specs ?? [] {
+            if let value = spec.defaultValue { result[spec.name] = (value, .default) }
+        }
+        for (key, value) in typeLevel { result[key] = (value, .type) }
+        for (key, value) in own { result[key] = (value, .resource) }
+        return result.keys.sorted().map { ($0, result[$0]!.0, result[$0]!.1) }
+    }
+
+    /// Imports a parsed TOML file (see ``TOMLMapping``) in one transaction.
+    /// Every value is typed and checked first; then the file's resources
+    /// replace (or add to) the CDB's, and every affected resource is checked
+    /// against its schema; if any fails, nothing is written.
+    ///
+    /// A resource in the file replaces the CDB's resource of that name
+    /// whole (attributes not in the file are removed). A `[TYPE]` table
+    /// with keys of its own replaces that type's overrides; without, the
+    /// overrides stay. Resources and types not in the file stay, unless
+    /// `replaceAll`: then the CDB afterwards holds exactly the file.
+    ///
+    /// With `source` (the file's name), errors are wrapped in
+    /// ``AdminError/importFailed(file:_:)``.
+    public func importConfiguration(_ root: [String: ConfigValue], replaceAll: Bool,
+                                    source: String? = nil) throws(AdminError) -> ImportSummary {
+        do {
+            return try importDocument(root, replaceAll: replaceAll)
+        } catch {
+            if let source { throw .importFailed(file: source, error) }
+            throw error
+        }
+    }
+
+    private func importDocument(_ root: [String: ConfigValue], replaceAll: Bool) throws(AdminError) -> ImportSummary {
+        let document = try TOMLMapping.document(from: root) { (type: String) throws(AdminError) -> AttributeSchema in
+            try schema(for: type)
+        }
+        return try write { () throws -> ImportSummary in
+            let before = Set(try database.resources(type: nil).map { "\($0.type)\u{0}\($0.name)" })
+            var summary = ImportSummary(defined: 0, replaced: 0, removed: 0, typesWithOverrides: 0)
+            if replaceAll {
+                try database.removeAll()
+            }
+            for type in document.types.keys.sorted() {
+                let section = document.types[type]!
+                if let overrides = section.typeAttributes {
+                    try database.replaceTypeAttributes(type: type, attributes: overrides)
+                    summary.typesWithOverrides += 1
+                }
+                for name in section.resources.keys.sorted() {
+                    try database.replace(type: type, resource: name, attributes: section.resources[name]!)
+                    if before.contains("\(type)\u{0}\(name)") { summary.replaced += 1 } else { summary.defined += 1 }
+                }
+                let affected = section.typeAttributes == nil
+                    ? section.resources.keys.sorted()
+                    : try database.resources(type: type).map(\.name)
+                try check(type: type, resources: affected, schema: try schema(for: type))
+            }
+            if replaceAll {
+                summary.removed = before.count - summary.replaced
+            }
+            return summary
+        }
+    }
+
+    /// The TOML text of the CDB (or of one type), typed by each type's
+    /// schema. A type whose schema cannot be had is written with string
+    /// values, and a warning says so.
+    public func export(type: String?) throws(AdminError) -> (text: String, warnings: [String]) {
+        if let type { do { try Names.checkType(type) } catch { throw .database(error) } }
+        let snapshot: [TypeConfiguration]
+        do { snapshot = try database.snapshot(type: type) } catch { throw .database(error) }
+        var known: [String: AttributeSchema] = [:]
+        var warnings: [String] = []
+        for entry in snapshot {
+            do {
+                known[entry.type] = try schema(for: entry.type)
+            } catch {
+                warnings.append("\(error.description); values of type '\(entry.type)' are exported as strings")
+            }
+        }
+        let text = TOMLMapping.render(snapshot) { type, key in known[type]?.spec(key)?.kind }
+        return (text, warnings)
+    }
+
+    // MARK: - Helpers
+
+    private func checkNames(_ type: String, _ resource: String) throws(AdminError) {
+        do {
+            try Names.checkType(type)
+            try Names.checkResource(resource)
+        } catch {
+            throw .database(error)
+        }
+    }
+
+    /// Canonical text of `values`, or the first violation: unknown keys,
+    /// then wrong kinds, each in key order.
+    private func canonicalize(_ values: [String: String], schema: AttributeSchema,
+                              type: String, resource: String?) throws(AdminError) -> [String: String] {
+        switch schema.canonicalize(values) {
+        case .success(let canonical): return canonical
+        case .failure(let violation): throw .invalid(type: type, resource: resource, violation)
+        }
+    }
+
+    /// Checks what the CDB now holds for `resources` (overrides merged).
+    private func check(type: String, resources: [String], schema: AttributeSchema) throws(AdminError) {
+        for name in resources {
+            let merged: [String: String]?
+            do { merged = try database.attributes(type: type, resource: name) } catch { throw .database(error) }
+            guard let merged else { continue }
+            if case .failure(let violation) = schema.resolve(merged) {
+                throw .invalid(type: type, resource: name, violation)
+            }
+        }
+    }
+
+    /// Runs `body`, with database errors wrapped.
+    private func db<T>(_ body: () throws(CDBError) -> T) throws(AdminError) -> T {
+        do { return try body() } catch { throw .database(error) }
+    }
+
+    /// Runs `body` in one transaction, with database errors wrapped.
+    private func write<T>(_ body: () throws -> T) throws(AdminError) -> T {
+        do {
+            return try database.transaction(body)
+        } catch let error as AdminError {
+            throw error
+        } catch let error as CDBError {
+            throw .database(error)
+        } catch {
+            throw .failed("\(error)")
+        }
+    }
+}
+
+extension AttributeSchema {
+    /// The canonical text of `values` without defaults or required checks
+    /// (what is stored): unknown keys first, then wrong kinds, in key order.
+    public func canonicalize(_ values: [String: String]) -> Result<[String: String], SchemaViolation> {
+        for key in values.keys.sorted() where spec(key) == nil {
+            return .failure(.unknownKey(key))
+        }
+        var canonical: [String: String] = [:]
+        for key in values.keys.sorted() {
+            switch spec(key)!.kind.canonicalize(values[key]!) {
+            case .success(let text): canonical[key] = text
+            case .failure(let problem): return .failure(.wrongType(key: key, problem: problem.message))
+            }
+        }
+        return .success(canonical)
+    }
+}
+
+extension AttributeSchema {
+    /// `pluginSpecs` followed by ``HostSetting/specs`` with the defaults in
+    /// `hostDefaults` (by setting name: the plugin descriptor's level,
+    /// retries and timeouts), so `fshost cdb get` and `show` can answer
+    /// them as the host would.
+    public init(pluginSpecs: [AttributeSpec], hostDefaults: [String: String]) {
+        self.init(combinedSpecs: pluginSpecs + HostSetting.specs.map { spec in
+            var spec = spec
+            if let value = hostDefaults[spec.name] { spec.defaultValue = value }
+            return spec
+        })
+    }
+
+    private init(combinedSpecs specs: [AttributeSpec]) {
+        self.specs = specs
+    }
+}

@@ -1,0 +1,130 @@
+/// Why the configuration database could not be read or changed. Every case
+/// names the file, the resource or the key; ``description`` is one line.
+public enum CDBError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The database file (or the directory that should hold it) does not exist.
+    case missingFile(path: String)
+    /// The file is not an fshost configuration database, or it is damaged
+    /// (SQLite's `SQLITE_NOTADB`, `SQLITE_CORRUPT`, a foreign SQLite file).
+    case notADatabase(path: String, message: String)
+    /// The file or its directory may be changed by someone who is neither
+    /// root nor the invoking user (the rule of sshd's `StrictModes`).
+    case insecure(path: String, reason: String)
+    /// The file was written by a newer fshost whose schema this one does not know.
+    case newerSchema(path: String, found: Int32, supported: Int32)
+    /// No resource `name` of type `type` in the database.
+    case resourceNotFound(type: String, name: String)
+    /// `define` of a resource that is already there.
+    case resourceExists(type: String, name: String)
+    /// A type, resource or attribute name that breaks the naming rules.
+    /// `what` is `"type"`, `"resource"` or `"attribute"`.
+    case invalidName(what: String, name: String)
+    /// Any other SQLite failure: what was being done and SQLite's message.
+    case sqlite(path: String, operation: String, message: String)
+
+    /// One line naming the file, resource or name at fault.
+    public var description: String {
+        switch self {
+        case .missingFile(let path):
+            return "configuration database \(path) does not exist"
+        case .notADatabase(let path, let message):
+            return "\(path) is not a usable fshost configuration database: \(message)"
+        case .insecure(let path, let reason):
+            return "refusing to use configuration database: \(path) \(reason)"
+        case .newerSchema(let path, let found, let supported):
+            return "\(path) has schema version \(found), newer than the \(supported) this fshost supports: use a newer fshost"
+        case .resourceNotFound(let type, let name):
+            return "no resource '\(name)' of type '\(type)' in the configuration database"
+        case .resourceExists(let type, let name):
+            return "resource '\(name)' of type '\(type)' already exists (use modify, or delete it first)"
+        case .invalidName(let what, let name):
+            return "invalid \(what) name '\(Names.printable(name))': \(Names.rule(what))"
+        case .sqlite(let path, let operation, let message):
+            return "cannot \(operation) \(path): \(message)"
+        }
+    }
+
+    /// The FailSafe status a command should exit with for this error:
+    /// `HA_INVAL_ARGS` (2) for a name that breaks the rules or a resource that
+    /// already exists, `HA_NOCFGINFO` (6) for everything else (the
+    /// configuration could not be had: missing, damaged, insecure, newer,
+    /// unknown resource, or SQLite failed).
+    public var exitStatus: Int32 {
+        switch self {
+        case .invalidName, .resourceExists: return 2
+        default: return 6
+        }
+    }
+}
+
+/// The naming rules of the CDB. Resource names become lock-file and state
+/// directory names, so they are kept to a portable file-name alphabet.
+public enum Names {
+    /// `[a-z][a-z0-9_-]{0,30}`.
+    public static func isValidType(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard (1...31).contains(bytes.count), (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(bytes[0]) else {
+            return false
+        }
+        return bytes.allSatisfy { isLower($0) || isDigit($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+    }
+
+    /// `[A-Za-z0-9_.-]{1,64}`, and not `.` or `..` (they would name a
+    /// directory, not a lock file).
+    public static func isValidResource(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard (1...64).contains(bytes.count), name != ".", name != ".." else { return false }
+        return bytes.allSatisfy(isFileNameByte)
+    }
+
+    /// `[A-Za-z_][A-Za-z0-9_.-]{0,63}`: what a plugin may call an attribute.
+    public static func isValidAttribute(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard (1...64).contains(bytes.count), isLetter(bytes[0]) || bytes[0] == UInt8(ascii: "_") else { return false }
+        return bytes.allSatisfy(isFileNameByte)
+    }
+
+    /// Throws ``CDBError/invalidName(what:name:)`` unless `type` is valid.
+    public static func checkType(_ type: String) throws(CDBError) {
+        guard isValidType(type) else { throw .invalidName(what: "type", name: type) }
+    }
+
+    /// Throws ``CDBError/invalidName(what:name:)`` unless `resource` is valid.
+    public static func checkResource(_ resource: String) throws(CDBError) {
+        guard isValidResource(resource) else { throw .invalidName(what: "resource", name: resource) }
+    }
+
+    /// Throws ``CDBError/invalidName(what:name:)`` unless `key` is valid.
+    public static func checkAttribute(_ key: String) throws(CDBError) {
+        guard isValidAttribute(key) else { throw .invalidName(what: "attribute", name: key) }
+    }
+
+    static func rule(_ what: String) -> String {
+        switch what {
+        case "type": return "use 1-31 characters of a-z 0-9 _ -, starting with a letter"
+        case "resource": return "use 1-64 characters of A-Z a-z 0-9 _ . - (not . or ..)"
+        default: return "use 1-64 characters of A-Z a-z 0-9 _ . -, starting with a letter or _"
+        }
+    }
+
+    /// `name` with control characters escaped, so a message stays one line.
+    static func printable(_ name: String) -> String {
+        var out = ""
+        for s in name.unicodeScalars {
+            if s.value < 0x20 || s.value == 0x7f {
+                out += "\\u{" + String(s.value, radix: 16) + "}"
+            } else {
+                out.unicodeScalars.append(s)
+            }
+        }
+        return out
+    }
+
+    private static func isLower(_ b: UInt8) -> Bool { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(b) }
+    private static func isDigit(_ b: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b) }
+    private static func isLetter(_ b: UInt8) -> Bool {
+        isLower(b) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(b)
+    }
+    private static func isFileNameByte(_ b: UInt8) -> Bool {
+        isLetter(b) || isDigit(b) || b == UInt8(ascii: "_") || b == UInt8(ascii: ".") || b == UInt8(ascii: "-")
+    }
+}

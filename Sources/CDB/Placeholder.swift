@@ -1,1 +1,0 @@
-// CDB: placeholder, replaced by the module's real files.

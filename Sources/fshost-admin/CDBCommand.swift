@@ -1,0 +1,380 @@
+// `fshost cdb ...`: the configuration database commands, in the style of
+// FailSafe's cluster_mgr (define / modify / delete / show a resource),
+// ha_get_info (get one attribute) and TOML import / export.
+import ArgumentParser
+import CDB
+import FSHost
+
+/// The exit statuses every `cdb` subcommand documents.
+private let exitStatuses = """
+    EXIT STATUS
+      0 done
+      2 HA_INVAL_ARGS: bad command line, invalid name, unknown attribute,
+        value of the wrong kind, required attribute missing, resource
+        already exists, unreadable or bad TOML file
+      3 HA_CMD_FAILED: the output file could not be written
+      5 HA_NOTSUPPORTED: unknown resource type (no plugin for it)
+      6 HA_NOCFGINFO: no such resource, attribute not set; CDB missing,
+        damaged, insecure (writable by others) or of a newer schema
+      7 HA_PLUGIN_REFUSED: the type's plugin failed a pre-load check
+    Errors are one line on stderr: fshost: <message>
+    """
+
+/// `fshost cdb`: the configuration database.
+struct CDBCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cdb",
+        abstract: "Manage the configuration database (CDB) of resources and their attributes.",
+        discussion: """
+        The CDB is a SQLite file, by default /var/lib/fshost/cdb.sqlite (or $FSHOST_CDB; \
+        every subcommand takes --cdb PATH). It holds resources by type and name, their \
+        attributes, and type-level overrides that every resource of a type inherits. \
+        Values are checked against the type's plugin schema before anything is written, \
+        and every change is one transaction: an action reading the CDB meanwhile sees the \
+        old or the new configuration, never a mixture. The file and its directory must \
+        belong to root (or the invoking user) and be writable by no one else.
+
+        Names: a type is [a-z][a-z0-9_-]{0,30}; a resource 1-64 of [A-Za-z0-9_.-] \
+        (it names lock and state files).
+
+        \(exitStatuses)
+        """,
+        subcommands: [CDBDefine.self, CDBModify.self, CDBModifyType.self, CDBDelete.self,
+                      CDBShow.self, CDBGet.self, CDBImport.self, CDBExport.self])
+}
+
+/// `--cdb PATH`, shared by every `cdb` subcommand.
+struct CDBOptions: ParsableArguments {
+    @Option(name: .customLong("cdb"),
+            help: ArgumentHelp("The configuration database (default: $FSHOST_CDB, else /var/lib/fshost/cdb.sqlite).",
+                               valueName: "PATH"))
+    var path: String?
+
+    /// The file to use.
+    var resolvedPath: String { path ?? ConfigurationDatabase.defaultPath() }
+}
+
+/// What every `cdb` command does around its work.
+enum CDBRun {
+    /// Runs `body`; an ``AdminError`` becomes `fshost: <message>` on stderr
+    /// and its exit status.
+    static func perform(_ body: () throws(AdminError) -> Void) throws {
+        do {
+            try body()
+        } catch {
+            printError(error.description)
+            throw ExitCode(error.exitStatus)
+        }
+    }
+
+    /// Prints a warning line on stderr.
+    static func warn(_ message: String) {
+        printError("warning: " + message)
+    }
+
+    /// The database at `options`' path.
+    static func open(_ options: CDBOptions, _ mode: ConfigurationDatabase.Mode) throws(AdminError) -> ConfigurationDatabase {
+        do { return try ConfigurationDatabase(path: options.resolvedPath, mode: mode) } catch { throw .database(error) }
+    }
+
+    /// An editor whose schemas come from the installed plugins.
+    static func editor(_ options: CDBOptions, _ mode: ConfigurationDatabase.Mode) throws(AdminError) -> CDBEditor {
+        CDBEditor(database: try open(options, mode), schemaFor: pluginSchema)
+    }
+
+    /// The schema of `type`'s plugin (found in `$FSHOST_PLUGIN_PATH` or the
+    /// standard directories), with the host settings' defaults taken from
+    /// its descriptor. Loading runs the plugin's entry point, after the
+    /// loader's ELF checks.
+    static func pluginSchema(_ type: String) throws -> AttributeSchema {
+        let plugin: LoadedPlugin
+        do {
+            plugin = try PluginLoader.load(type: type, searchPath: .fromEnvironment())
+        } catch {
+            throw SchemaUnavailable(status: error.status, message: error.message)
+        }
+        var defaults = [
+            HostSetting.monitorLevel: String(plugin.defaultLevel),
+            HostSetting.retries: String(plugin.defaultRetries),
+            HostSetting.retryInterval: "\(plugin.defaultRetryIntervalMilliseconds)ms",
+        ]
+        for action in ActionName.allCases {
+            defaults[HostSetting.timeout(action.rawValue)] = "\(plugin.defaultTimeoutMilliseconds(action))ms"
+        }
+        return AttributeSchema(pluginSpecs: plugin.attributes, hostDefaults: defaults)
+    }
+
+    /// `key=value` words as a dictionary (the value may contain `=` and be
+    /// empty; the key may not).
+    static func assignments(_ words: [String]) throws(AdminError) -> [String: String] {
+        var result: [String: String] = [:]
+        for word in words {
+            guard let equals = word.firstIndex(of: "="), equals != word.startIndex else {
+                throw .usage("expected key=value, got '\(word)'")
+            }
+            let key = String(word[..<equals])
+            guard result[key] == nil else { throw .usage("attribute '\(key)' given twice") }
+            result[key] = String(word[word.index(after: equals)...])
+        }
+        return result
+    }
+}
+
+struct CDBDefine: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "define",
+        abstract: "Define a new resource with its attributes.",
+        discussion: """
+        The attributes, with the type's defaults and type-level overrides, are checked \
+        against the type's plugin schema first: unknown attributes, values of the wrong \
+        kind and missing required attributes are refused, and nothing is written. The \
+        resource must not exist (use modify to change one). Values are stored in \
+        canonical form (durations in ms, booleans true/false, argv as a JSON array).
+
+        Example: fshost cdb define webserver web1 port=8080 'command=["/usr/sbin/nginx","-p","/srv/web1"]'
+
+        \(exitStatuses)
+        """)
+
+    @OptionGroup var options: CDBOptions
+    @Argument(help: "The resource type.") var type: String
+    @Argument(help: "The new resource's name.") var resource: String
+    @Argument(help: ArgumentHelp("Attributes to set.", valueName: "key=value")) var attributes: [String] = []
+
+    func run() throws {
+        try CDBRun.perform { () throws(AdminError) in
+            let values = try CDBRun.assignments(attributes)
+            try CDBRun.editor(options, .readWrite).define(type: type, resource: resource, attributes: values)
+        }
+    }
+}
+
+struct CDBModify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "modify",
+        abstract: "Set or unset attributes of an existing resource.",
+        discussion: """
+        The resource's attributes after the change (with type-level overrides and \
+        defaults) are checked against the type's plugin schema; if they do not pass, \
+        nothing is written. --unset removes the resource's own value, so the type-level \
+        override or the default applies again; it also removes attributes the plugin no \
+        longer knows.
+
+        Example: fshost cdb modify webserver web1 monitor_level=2 --unset monitor_timeout
+
+        \(exitStatuses)
+        """)
+
+    @OptionGroup var options: CDBOptions
+    @Argument(help: "The resource type.") var type: String
+    @Argument(help: "The resource's name.") var resource: String
+    @Argument(help: ArgumentHelp("Attributes to set.", valueName: "key=value")) var attributes: [String] = []
+    @Option(name: .customLong("unset"), help: ArgumentHelp("An attribute to remove (repeatable).", valueName: "key"))
+    var unset: [String] = []
+
+    func run() throws {
+        try CDBRun.perform { () throws(AdminError) in
+            let values = try CDBRun.assignments(attributes)
+            guard !values.isEmpty || !unset.isEmpty else { throw .usage("nothing to change: give key=value or --unset key") }
+            try CDBRun.editor(options, .readWrite).modify(type: type, resource: resource, set: values, unset: unset)
+        }
+    }
+}
+
+struct CDBModifyType: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "modify-type",
+        abstract: "Set or unset type-level attributes: values every resource of the type inherits.",
+        discussion: """
+        A resource's own value wins over the type-level one, which wins over the \
+        plugin's default. Every resource of the type is checked against the schema \
+        after the change; if one fails, nothing is written.
+
+        Example: fshost cdb modify-type webserver monitor_timeout=3s --unset retries
+
+        \(exitStatuses)
+        """)
+
+    @OptionGroup var options: CDBOptions
+    @Argument(help: "The resource type.") var type: String
+    @Argument(help: ArgumentHelp("Attributes to set.", valueName: "key=value")) var attributes: [String] = []
+    @Option(name: .customLong("unset"), help: ArgumentHelp("An attribute to remove (repeatable).", valueName: "key"))
+    var unset: [String] = []
+
+    func run() throws {
+        try CDBRun.perform { () throws(AdminError) in
+            let values = try CDBRun.assignments(attributes)
+            guard !values.isEmpty || !unset.isEmpty else { throw .usage("nothing to change: give key=value or --unset key") }
+            try CDBRun.editor(options, .readWrite).modifyType(type: type, set: values, unset: unset)
+        }
+    }
+}
+
+struct CDBDelete: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delete",
+        abstract: "Delete a resource and its attributes.",
+        discussion: """
+        Needs no plugin: a resource of a type that is no longer installed can be deleted.
+
+        \(exitStatuses)
+        """)
+
+    @OptionGroup var options: CDBOptions
+    @Argument(help: "The resource type.") var type: String
+    @Argument(help: "The resource's name.") var resource: String
+
+    func run() throws {
+        try CDBRun.perform { () throws(AdminError) in
+            try CDBRun.editor(options, .readWrite).delete(type: type, resource: resource)
+        }
+    }
+}
+
+struct CDBShow: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Show resources and their attributes.",
+        discussion: """
+        Without arguments, every type with its type-level attributes and resources; with \
+        TYPE, that type; with TYPE RESOURCE, the resource's effective attributes, each \
+        marked (type-level) or (default) when it is not the resource's own (defaults need \
+        the type's plugin; without it they are left out, with a warning). Sorted by name; \
+        the CDB is opened read-only.
+
+        \(exitStatuses)
+        """)
+
+    @OptionGroup var options: CDBOptions
+    @Argument(help: "Only this resource type.") var type: String?
+    @Argument(help: "Only this resource.") var resource: String?
+
+    func run() throws {
+        try CDBRun.perform { () throws(AdminError) in
+            let editor = try CDBRun.editor(options, .readOnly)
+            if let type, let resource {
+                var schema: AttributeSchema?
+                do {
+                    schema = try editor.schema(for: type)
+                } catch {
+                    schema = nil
+                }
+                let attributes = try editor.effectiveAttributes(type: type, resource: resource, schema: schema)
+                if schema == nil { CDBRun.warn("no plugin for type '\(type)': defaults are not shown") }
+                print(CDBReport.resource(type: type, name: resource, attributes: attributes), terminator: "")
+            } else {
+                if let type { do throws(CDBError) { try Names.checkType(type) } catch { throw .database(error) } }
+                let snapshot: [TypeConfiguration]
+                do throws(CDBError) { snapshot = try editor.database.snapshot(type: type) } catch { throw .database(error) }
+                if snapshot.isEmpty {
+                    print(type.map { "no resources of type \($0)" } ?? "no resources")
+                } else {
+                    print(CDBReport.listing(snapshot), terminator: "")
+                }
+            }
+        }
+    }
+}
+
+struct CDBGet: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "get",
+        abstract: "Print one attribute's value (what FailSafe's ha_get_info answered).",
+        discussion: """
+        Prints just the value the host will use: the resource's own, else the type-level \
+        override, else the plugin's default (host settings such as monitor_timeout \
+        included). Argv values print as a JSON array. Exits 6 when the attribute is not \
+        set and has no default, 2 when the type has no such attribute.
+
+        Example: port=$(fshost cdb get webserver web1 port)
+
+        \(exitStatuses)
+        """)
+
+    @OptionGroup var options: CDBOptions
+    @Argument(help: "The resource type.") var type: String
+    @Argument(help: "The resource's name.") var resource: String
+    @Argument(help: "The attribute.") var attribute: String
+
+    func run() throws {
+        try CDBRun.perform { () throws(AdminError) in
+            print(try CDBRun.editor(options, .readOnly).value(type: type, resource: resource, key: attribute))
+        }
+    }
+}
+
+struct CDBImport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Import resources from a TOML file, all or nothing.",
+        discussion: """
+        One table per resource, [TYPE.RESOURCE], with typed values: strings; integers \
+        (integer and port attributes); true/false; arrays of strings (argv); durations as \
+        strings ("5s", "250ms", "2m") or integers of milliseconds. Keys directly under a \
+        [TYPE] table are type-level attributes. A syntax error is reported with its line.
+
+        Every resource is checked against its plugin's schema before anything is written; \
+        if one fails (unknown attribute, wrong type, required attribute missing) nothing \
+        is imported. A resource that already exists is replaced whole: its attributes \
+        become exactly the file's. A [TYPE] table with keys of its own replaces that \
+        type's type-level attributes. Resources not in the file are kept, unless \
+        --replace-all: then the CDB afterwards holds exactly what the file holds.
+
+        Example file:
+          [webserver.web1]
+          port = 8080
+          monitor_timeout = "5s"
+          command = ["/usr/sbin/nginx", "-p", "/srv/web1"]
+
+        \(exitStatuses)
+        """)
+
+    @OptionGroup var options: CDBOptions
+    @Argument(help: ArgumentHelp("The TOML file (- for standard input).", valueName: "FILE.toml")) var file: String
+    @Flag(name: .customLong("replace-all"), help: "Remove every resource and type-level attribute the file does not have.")
+    var replaceAll = false
+
+    func run() throws {
+        try CDBRun.perform { () throws(AdminError) in
+            let root = try TOMLConfiguration.load(path: file)
+            let editor = try CDBRun.editor(options, .readWrite)
+            let summary = try editor.importConfiguration(root, replaceAll: replaceAll, source: file)
+            var line = "imported \(file): \(summary.defined) defined, \(summary.replaced) replaced"
+            if replaceAll { line += ", \(summary.removed) removed" }
+            print(line)
+        }
+    }
+}
+
+struct CDBExport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Export resources as TOML (what import reads).",
+        discussion: """
+        One table per resource, [TYPE.RESOURCE] (and [TYPE] for type-level attributes), \
+        sorted, keys sorted, values typed by the plugin's schema: integers and ports as \
+        TOML integers, booleans as true/false, argv as arrays of strings, everything else \
+        (durations in ms) as strings. Exporting, importing and exporting again gives the \
+        same bytes. A type whose plugin cannot be loaded is exported with string values \
+        and a warning. --output writes the file atomically (temporary file, fsync, rename).
+
+        \(exitStatuses)
+        """)
+
+    @OptionGroup var options: CDBOptions
+    @Argument(help: "Only this resource type.") var type: String?
+    @Option(name: .customLong("output"), help: ArgumentHelp("Write to this file instead of standard output.", valueName: "FILE"))
+    var output: String?
+
+    func run() throws {
+        try CDBRun.perform { () throws(AdminError) in
+            let (text, warnings) = try CDBRun.editor(options, .readOnly).export(type: type)
+            for warning in warnings { CDBRun.warn(warning) }
+            if let output, output != "-" {
+                try TOMLConfiguration.writeAtomically(text, to: output)
+            } else {
+                print(text, terminator: "")
+            }
+        }
+    }
+}
