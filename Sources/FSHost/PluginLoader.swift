@@ -29,8 +29,8 @@ public enum PluginLoader {
             throw HostError(.pluginRefused, "plugin refused: \(error.description)")
         }
         PhaseTimer.mark("verify")
-        defer { PhaseTimer.mark("load") }
         let entry: fshost_entry_function = try open(path: path, symbol: FSHOST_ENTRY_SYMBOL)
+        PhaseTimer.mark("dlopen")
         guard let descriptor = entry().plugin else {
             throw HostError(.pluginRefused, "plugin refused: \(path): \(FSHOST_ENTRY_SYMBOL) returned no descriptor")
         }
@@ -60,16 +60,22 @@ public enum PluginLoader {
             throw HostError(.notSupported, "companion '\(companionType)' not found beside \(plugin.path)")
         }
         do {
-            _ = try PluginVerifier(expectedTypeName: companionType, pluginDirectory: directory).verify(path: found.path)
+            _ = try PluginVerifier(expectedTypeName: companionType, pluginDirectory: directory, entrySymbol: symbol)
+                .verify(path: found.path)
         } catch {
             throw HostError(.pluginRefused, "companion refused: \(error.description)")
         }
         return try open(path: found.path, symbol: symbol)
     }
 
-    /// dlopen (now, local, never unloaded) and dlsym.
+    /// dlopen (now, local, never unloaded) and dlsym. Loads the resolved
+    /// path: the one the verifier checked (and whose `$ORIGIN` it expanded).
     private static func open<T>(path: String, symbol: String) throws(HostError) -> T {
-        guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
+        guard let resolved = realpath(path, nil) else {
+            throw HostError(.pluginRefused, "plugin refused: \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { free(resolved) }
+        guard let handle = dlopen(resolved, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
             let why = dlerror().map { String(cString: $0) } ?? "unknown error"
             throw HostError(.pluginRefused, "plugin refused: \(path): dlopen failed: \(why)")
         }

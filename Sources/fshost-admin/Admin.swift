@@ -20,6 +20,25 @@ struct Admin: ParsableCommand {
         version: "fshost 0.1.0",
         subcommands: [ListCommand.self, DescribeCommand.self, CheckCommand.self, CDBCommand.self,
                       ScaffoldCommand.self, VerifyCommand.self])
+
+    /// ArgumentParser exits 64 (EX_USAGE) on a bad command line; fshost's
+    /// documented status for that is 2 (HA_INVAL_ARGS), the same as the
+    /// action path's.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let code as ExitCode {
+            Glibc.exit(code.rawValue)
+        } catch {
+            let status = exitCode(for: error)
+            guard status == .validationFailure else { exit(withError: error) }
+            let first = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "invalid command line"
+            printError(first.hasPrefix("Error: ") ? String(first.dropFirst(7)) : first)
+            FileHandle.standardError.write(Data("Run 'fshost help' for the commands.\n".utf8))
+            Glibc.exit(2)
+        }
+    }
 }
 
 /// Prints `fshost: <message>` on stderr and exits with the host's status, so
