@@ -1,1 +1,0 @@
-print("fshost-admin")
