@@ -116,9 +116,13 @@ public struct ActionRunner {
         let elapsed = Deadline.now() - started
         let line = "\(result.status.name)" + (result.reason.map { ": " + $0 } ?? "") + " (\(elapsed) ms)"
             + (PhaseTimer.summary.map { "; " + $0 } ?? "")
-        switch result.status {
-        case .success, .notRunning, .running: logger.info(line)
-        default: logger.error(line)
+        switch (result.status, request.action) {
+        case (.success, .monitor), (.notRunning, .monitor), (.running, .exclusive), (.notRunning, .exclusive):
+            logger.log(LOG_INFO, line, syslog: false)  // routine: stderr only
+        case (.success, _), (.notRunning, _), (.running, _):
+            logger.info(line)
+        default:
+            logger.error(line)
         }
         if request.json {
             Logger.writeStdout(JSONLine.object([

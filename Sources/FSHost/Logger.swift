@@ -14,14 +14,20 @@ public struct Logger: Sendable {
     public init(prefix: String) {
         self.prefix = prefix
         self.debug = getenv("FSHOST_DEBUG") != nil
-        Logger.openSyslog()
     }
 
     public func log(_ priority: Int32, _ message: String) {
+        log(priority, message, syslog: true)
+    }
+
+    /// `syslog: false` keeps a line on stderr only: the routine "healthy"
+    /// answer of a monitor that runs every few seconds would drown the lines
+    /// an operator needs in the system log.
+    public func log(_ priority: Int32, _ message: String, syslog: Bool) {
         if priority == Int32(LOG_DEBUG) && !debug { return }
         let line = prefix.isEmpty ? message : prefix + ": " + message
         Logger.writeStderr("fshost: " + line + "\n")
-        csys_syslog(priority, line)
+        if syslog { Logger.openSyslog(); csys_syslog(priority, line) }
     }
 
     public func error(_ message: String) { log(Int32(LOG_ERR), message) }
@@ -30,10 +36,12 @@ public struct Logger: Sendable {
 
     nonisolated(unsafe) private static var syslogOpen = false
 
+    /// openlog once; syslog itself connects on the first line. A race
+    /// between the worker and the main thread only calls openlog twice
+    /// with the same arguments.
     private static func openSyslog() {
-        // Called from the main thread before any worker starts.
         if !syslogOpen {
-            openlog("fshost", LOG_PID | LOG_NDELAY, LOG_DAEMON)
+            openlog("fshost", LOG_PID, LOG_DAEMON)
             syslogOpen = true
         }
     }

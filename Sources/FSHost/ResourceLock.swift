@@ -11,9 +11,13 @@ struct ResourceLock {
     /// Blocks until the lock is ours. The caller's watchdog bounds the wait.
     static func acquire(runDirectory: String, type: String, resource: String) throws(HostError) -> ResourceLock {
         let directory = runDirectory + "/locks"
-        try makeDirectories(directory, mode: 0o755)
         let path = directory + "/" + type + "." + resource + ".lock"
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        var fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        if fd < 0 && errno == ENOENT {
+            // First action since boot (the run directory is a tmpfs): create it.
+            try makeDirectories(directory, mode: 0o755)
+            fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        }
         guard fd >= 0 else {
             throw HostError(.commandFailed, "cannot open lock file \(path): \(String(cString: strerror(errno)))")
         }
