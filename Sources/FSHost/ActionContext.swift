@@ -18,6 +18,10 @@ final class ActionContext {
     let deadline: Deadline
     /// The last reason a plugin gave.
     var reason: String?
+    /// A command was killed because the action's deadline came, not its own
+    /// timeout: whatever the plugin answers after that, the action ran out
+    /// of time. Written by the worker, read after it is joined.
+    var deadlineKilledCommand = false
 
     /// C copies of attribute values handed out, alive until the action ends.
     private var attributeCStrings: [String: UnsafeMutablePointer<CChar>] = [:]
@@ -109,7 +113,8 @@ final class ActionContext {
                 while let word = argv[i] { words.append(String(cString: word)); i += 1 }
                 let this = ActionContext.from(context)
                 guard !words.isEmpty else { return Int32(FSHOST_SPAWN_FAILED) }
-                let limit = max(1, min(timeout, this.deadline.millisecondsLeft))
+                let left = this.deadline.millisecondsLeft
+                let limit = max(1, min(timeout, left))
                 this.logger.log(LOG_DEBUG, "run \(words.joined(separator: " ")) (timeout \(limit) ms)")
                 let result = spawn(words, timeoutMilliseconds: limit, captureOutput: output != nil,
                                    outputLimit: max(0, capacity))
@@ -121,7 +126,9 @@ final class ActionContext {
                 switch result.termination {
                 case .exited(let code): exitStatus?.pointee = code; return Int32(FSHOST_SPAWN_EXITED)
                 case .signaled(let signal): exitStatus?.pointee = signal; return Int32(FSHOST_SPAWN_SIGNALED)
-                case .timedOut: return Int32(FSHOST_SPAWN_TIMED_OUT)
+                case .timedOut:
+                    if limit >= left { this.deadlineKilledCommand = true }
+                    return Int32(FSHOST_SPAWN_TIMED_OUT)
                 case .failed(let error): exitStatus?.pointee = error; return Int32(FSHOST_SPAWN_FAILED)
                 }
             },

@@ -56,7 +56,7 @@ enum Watchdog {
         unmanaged.release()
         // An answer that came after the deadline (a command the plugin ran was
         // killed at it, say) is not an answer the cluster manager waited for.
-        if finishedAt > deadline.at { onTimeout(job.phase.description) }
+        if finishedAt >= deadline.at || job.context.deadlineKilledCommand { onTimeout(job.phase.description) }
         return result
     }
 }
