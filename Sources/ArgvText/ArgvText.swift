@@ -25,6 +25,8 @@ public enum ArgvText {
                     case "n": word.append("\n")
                     case "t": word.append("\t")
                     case "r": word.append("\r")
+                    case "b": word.append("\u{08}")
+                    case "f": word.append("\u{0C}")
                     case "u":
                         let hex = String(String.UnicodeScalarView(chars.prefix(4)))
                         guard hex.count == 4, let v = UInt32(hex, radix: 16), let s = Unicode.Scalar(v) else { return nil }
@@ -53,7 +55,8 @@ public enum ArgvText {
         "[" + words.map(quote).joined(separator: ",") + "]"
     }
 
-    /// A JSON string literal for `text`.
+    /// A JSON string literal for `text` (also a valid TOML basic string:
+    /// both escape `"`, `\\` and control characters the same way).
     public static func quote(_ text: String) -> String {
         var out = "\""
         for s in text.unicodeScalars {
@@ -63,9 +66,11 @@ public enum ArgvText {
             case "\n": out += "\\n"
             case "\t": out += "\\t"
             case "\r": out += "\\r"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
             default:
-                if s.value < 0x20 {
-                    let hex = String(s.value, radix: 16)
+                if s.value < 0x20 || s.value == 0x7f {
+                    let hex = String(s.value, radix: 16, uppercase: true)
                     out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
                 } else {
                     out.unicodeScalars.append(s)

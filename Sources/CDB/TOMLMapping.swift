@@ -227,27 +227,7 @@ public enum TOMLMapping {
         return bare ? key : quoted(key)
     }
 
-    /// A TOML basic string: `"`, `\` and control characters escaped.
-    public static func quoted(_ text: String) -> String {
-        var out = "\""
-        for s in text.unicodeScalars {
-            switch s {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if s.value < 0x20 || s.value == 0x7f {
-                    let hex = String(s.value, radix: 16, uppercase: true)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(s)
-                }
-            }
-        }
-        return out + "\""
-    }
+    /// A TOML basic string: `"`, `\` and control characters escaped (the
+    /// same escapes as a JSON string, so one function writes both).
+    public static func quoted(_ text: String) -> String { ArgvText.quote(text) }
 }
