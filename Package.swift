@@ -25,6 +25,8 @@ let package = Package(
         // Resource types: lib<type>.so, installed as <type>.so.
         .library(name: "template", type: .dynamic, targets: ["Template"]),
         .library(name: "webserver", type: .dynamic, targets: ["WebServer"]),
+        // Its companion: level 3 (HTTP, libcurl), loaded only when that level runs.
+        .library(name: "webserver-http", type: .dynamic, targets: ["webserver-http"]),
         // Test-only plugin (hangs, fails on demand, has a typed schema).
         .library(name: "testfixture", type: .dynamic, targets: ["TestFixture"]),
     ],
@@ -68,7 +70,12 @@ let package = Package(
 
         // ---- Resource types --------------------------------------------------
         resourceType("Template", path: "Plugins/Template"),
-        resourceType("WebServer", path: "Plugins/WebServer", dependencies: ["CCurl"]),
+        // WebServer: levels 1-2 must not pay libcurl's load cost (DESIGN §8), so
+        // the plugin does not link it; level 3 lives in the companion below.
+        .target(name: "WebServer", dependencies: ["FSKit"], path: "Plugins/WebServer", exclude: ["HTTPProbe", "README.md"],
+                plugins: ["FSPluginRecordPlugin"]),
+        .target(name: "webserver-http", dependencies: ["CCurl"], path: "Plugins/WebServer/HTTPProbe",
+                plugins: ["FSPluginRecordPlugin"]),
         resourceType("TestFixture", path: "Tests/Plugins/TestFixture"),
 
         // ---- Tests -----------------------------------------------------------

@@ -97,7 +97,7 @@ private func makeDescriptor<T: ResourceType>(_ type: T.Type) -> UnsafeMutablePoi
         default_level: defaults.level,
         default_retries: defaults.retries,
         default_retry_interval_ms: UInt32(clamping: defaults.retryInterval.milliseconds),
-        create: { host in
+        create: { host, status in
             guard let host, let factory = Exported.factory else { return nil }
             let resource = Resource(host: host)
             do throws(ConfigurationError) {
@@ -105,6 +105,7 @@ private func makeDescriptor<T: ResourceType>(_ type: T.Type) -> UnsafeMutablePoi
                 return Unmanaged.passRetained(Instance(resource: resource, value: value)).toOpaque()
             } catch {
                 if let reason = error.outcome.reason { host.pointee.set_reason(host.pointee.context, reason) }
+                status?.pointee = error.outcome.status.rawValue
                 return nil
             }
         },

@@ -112,53 +112,158 @@ public enum ConnectResult: Sendable, Equatable {
     }
 }
 
+/// A point in time on the monotonic clock, for probes that take several
+/// steps (connect, send, receive) under one timeout.
+public struct ProbeDeadline: Sendable {
+    let nanoseconds: Int64
+
+    /// `timeout` from now.
+    public init(after timeout: Duration) {
+        nanoseconds = monotonicNanoseconds() + max(0, timeout.milliseconds) * 1_000_000
+    }
+
+    /// Time left (zero once it passed).
+    public var remaining: Duration { .nanoseconds(max(0, nanoseconds - monotonicNanoseconds())) }
+    public var hasPassed: Bool { monotonicNanoseconds() >= nanoseconds }
+
+    /// Milliseconds for poll(2): rounded up, so 1 ns left still polls once.
+    var pollMilliseconds: Int32 {
+        let left = nanoseconds - monotonicNanoseconds()
+        return left <= 0 ? 0 : Int32(clamping: (left + 999_999) / 1_000_000)
+    }
+
+    /// The earlier of the two.
+    public func cut(to other: ProbeDeadline) -> ProbeDeadline { nanoseconds <= other.nanoseconds ? self : other }
+}
+
+/// A connected TCP socket whose every wait ends at a deadline. Closed when
+/// the value goes away. For probes that talk a little protocol (an HTTP
+/// status line, a database greeting) without a client library.
+public final class TCPConnection {
+    let fd: Int32
+
+    private init(fd: Int32) { self.fd = fd }
+    deinit { close(fd) }
+
+    /// Connects to `address`:`port` by `deadline` (non-blocking connect +
+    /// poll; no name resolution). The connection, or why there is none.
+    public static func open(to address: IPAddress, port: UInt16, by deadline: ProbeDeadline)
+        -> Result<TCPConnection, ConnectError>
+    {
+        let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        let fd = socket(address.family, type, 0)
+        guard fd >= 0 else { return .failure(ConnectError(.failed("socket: " + errnoText(errno)))) }
+        let connection = TCPConnection(fd: fd)
+        var rc: Int32
+        repeat {
+            rc = address.withSocketAddress(port: port) { Glibc.connect(fd, $0, $1) }
+        } while rc != 0 && errno == EINTR
+        if rc == 0 { return .success(connection) }
+        let immediate = errno
+        guard immediate == EINPROGRESS || immediate == EAGAIN else { return .failure(ConnectError(classify(immediate))) }
+        switch connection.wait(for: Int16(POLLOUT), until: deadline) {
+        case .ready:
+            var error: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 else {
+                return .failure(ConnectError(.failed("getsockopt: " + errnoText(errno))))
+            }
+            return error == 0 ? .success(connection) : .failure(ConnectError(classify(error)))
+        case .timedOut: return .failure(ConnectError(.timedOut))
+        case .failed(let why): return .failure(ConnectError(.failed(why)))
+        }
+    }
+
+    /// What a send or receive ran into.
+    public enum IOError: Error, Sendable, Equatable {
+        case timedOut
+        /// The peer closed (receive: before any byte of this call).
+        case closed
+        case failed(String)
+    }
+
+    /// Sends all of `bytes` by `deadline`.
+    public func send(_ bytes: [UInt8], by deadline: ProbeDeadline) -> Result<Void, IOError> {
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes.withUnsafeBytes { raw in
+                Glibc.send(fd, raw.baseAddress! + sent, raw.count - sent, Int32(MSG_NOSIGNAL))
+            }
+            if n > 0 { sent += n; continue }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                switch wait(for: Int16(POLLOUT), until: deadline) {
+                case .ready: continue
+                case .timedOut: return .failure(.timedOut)
+                case .failed(let why): return .failure(.failed(why))
+                }
+            }
+            if n < 0 && (errno == EPIPE || errno == ECONNRESET) { return .failure(.closed) }
+            return .failure(.failed(errnoText(errno)))
+        }
+        return .success(())
+    }
+
+    /// Receives what has arrived (at most `limit` bytes), waiting for the
+    /// first byte until `deadline`.
+    public func receive(limit: Int = 4096, by deadline: ProbeDeadline) -> Result<[UInt8], IOError> {
+        var buffer = [UInt8](repeating: 0, count: max(1, limit))
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress, $0.count, 0) }
+            if n > 0 { return .success(Array(buffer[0..<n])) }
+            if n == 0 { return .failure(.closed) }
+            if errno == EINTR { continue }
+            if errno == EAGAIN || errno == EWOULDBLOCK {
+                switch wait(for: Int16(POLLIN), until: deadline) {
+                case .ready: continue
+                case .timedOut: return .failure(.timedOut)
+                case .failed(let why): return .failure(.failed(why))
+                }
+            }
+            if errno == ECONNRESET { return .failure(.closed) }
+            return .failure(.failed(errnoText(errno)))
+        }
+    }
+
+    private enum Readiness { case ready, timedOut, failed(String) }
+
+    private func wait(for events: Int16, until deadline: ProbeDeadline) -> Readiness {
+        var pfd = pollfd(fd: fd, events: events, revents: 0)
+        while true {
+            let ms = deadline.pollMilliseconds
+            if ms == 0 { return .timedOut }
+            let n = poll(&pfd, 1, ms)
+            if n > 0 { return .ready } // errors and hang-ups show in the next call
+            if n == 0 { continue }     // the deadline check decides
+            if errno == EINTR { continue }
+            return .failed("poll: " + errnoText(errno))
+        }
+    }
+
+    static func classify(_ error: Int32) -> ConnectResult {
+        switch error {
+        case ECONNREFUSED: return .refused
+        case ETIMEDOUT: return .timedOut
+        default: return .failed(errnoText(error))
+        }
+    }
+}
+
+/// Why ``TCPConnection/open(to:port:by:)`` has no connection.
+public struct ConnectError: Error, Sendable, Equatable {
+    public let result: ConnectResult
+    init(_ result: ConnectResult) { self.result = result }
+}
+
 /// Probes that never wait longer than they are told.
 public enum TCPProbe {
     /// Opens a TCP connection to `address`:`port` and closes it at once:
     /// a non-blocking `connect` plus `poll`, so the wait ends at `timeout`
     /// whatever the network does. No name resolution, no data sent.
     public static func connect(to address: IPAddress, port: UInt16, timeout: Duration) -> ConnectResult {
-        let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
-        let fd = socket(address.family, type, 0)
-        guard fd >= 0 else { return .failed("socket: " + errnoText(errno)) }
-        defer { close(fd) }
-        let started = monotonicNanoseconds()
-        let limit = Int64(timeout.milliseconds) * 1_000_000
-
-        var rc: Int32
-        repeat {
-            rc = address.withSocketAddress(port: port) { Glibc.connect(fd, $0, $1) }
-        } while rc != 0 && errno == EINTR
-        if rc == 0 { return .connected }
-        let immediate = errno
-        guard immediate == EINPROGRESS || immediate == EAGAIN else { return classify(immediate) }
-
-        var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-        while true {
-            let left = limit - (monotonicNanoseconds() - started)
-            if left <= 0 { return .timedOut }
-            // Round up: poll(0) would spin, and a 1 ms budget still deserves one look.
-            let ms = Int32(clamping: (left + 999_999) / 1_000_000)
-            let n = poll(&pfd, 1, ms)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return .failed("poll: " + errnoText(errno))
-            }
-            if n == 0 { continue } // the loop's clock check decides
-            var error: Int32 = 0
-            var length = socklen_t(MemoryLayout<Int32>.size)
-            guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 else {
-                return .failed("getsockopt: " + errnoText(errno))
-            }
-            return error == 0 ? .connected : classify(error)
-        }
-    }
-
-    private static func classify(_ error: Int32) -> ConnectResult {
-        switch error {
-        case ECONNREFUSED: return .refused
-        case ETIMEDOUT: return .timedOut
-        default: return .failed(errnoText(error))
+        switch TCPConnection.open(to: address, port: port, by: ProbeDeadline(after: timeout)) {
+        case .success: return .connected
+        case .failure(let error): return error.result
         }
     }
 }

@@ -1,2 +1,0 @@
-import XCTest
-final class WebServerTestsPlaceholder: XCTestCase { func testPlaceholder() {} }

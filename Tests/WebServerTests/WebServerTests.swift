@@ -1,0 +1,451 @@
+// The webserver plugin against a real nginx: every test configures its own
+// nginx in a temp dir on a free loopback port, drives it through `fshost`
+// subprocesses (as a cluster manager does) with a private CDB, run and
+// state directory, and leaves nothing running.
+import Foundation
+import TestSupport
+import XCTest
+
+final class WebServerTests: XCTestCase {
+    var sandbox: HostSandbox!
+    var sites: [NginxSite] = []
+
+    // Exit statuses (fshost --help).
+    let success: Int32 = 0, notRunning: Int32 = 1, invalidArguments: Int32 = 2, commandFailed: Int32 = 3
+    let running: Int32 = 4, noConfigInfo: Int32 = 6
+
+    override func setUpWithError() throws {
+        if let why = NginxSite.unavailableReason { throw XCTSkip(why) }
+        for product in ["fshost", "fshost-admin", "libwebserver.so", "libwebserver-http.so"] {
+            let path = HostSandbox.products.appendingPathComponent(product).path
+            guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("\(path) is not built") }
+        }
+        sandbox = try HostSandbox()
+    }
+
+    override func tearDown() {
+        // Stop whatever a failed assertion left running: by this test's own config paths.
+        for site in sites { site.killEverything() }
+        for site in sites { XCTAssertEqual(site.allPids(), [], "nginx of \(site.config) still runs after tearDown") }
+        sites = []
+        sandbox = nil
+        super.tearDown()
+    }
+
+    // MARK: Helpers
+
+    func makeSite(_ configure: (inout NginxSite.Options) -> Void = { _ in }, name: String = "site") throws -> NginxSite {
+        var options = NginxSite.Options()
+        configure(&options)
+        let site = try NginxSite(options, name: name)
+        sites.append(site)
+        return site
+    }
+
+    /// `fshost cdb define webserver NAME config=… port=… prefix=… EXTRA…`.
+    func define(_ site: NginxSite, _ name: String = "web1", _ extra: [String] = []) throws {
+        let r = try sandbox.fshost(["cdb", "define", "webserver", name, "config=\(site.config)", "port=\(site.port)",
+                                    "prefix=\(site.directory)"] + extra)
+        if r.status != 0 {
+            throw XCTSkip("`fshost cdb define` does not work yet (status \(r.status)): \(r.stderr)")
+        }
+    }
+
+    @discardableResult
+    func run(_ arguments: String...) throws -> HostSandbox.Result { try sandbox.fshost(arguments) }
+
+    func monitor(_ level: Int, _ name: String = "web1") throws -> HostSandbox.Result {
+        try sandbox.fshost(["webserver", "monitor", name, "--level", String(level)])
+    }
+
+    /// Starts web1 and checks what a user checks: it serves.
+    func startServing(_ site: NginxSite, _ name: String = "web1") throws {
+        let r = try sandbox.fshost(["webserver", "start", name])
+        XCTAssertEqual(r.status, success, "start: \(r)")
+        XCTAssertTrue(site.accepts(), "port \(site.port) does not accept after start")
+        site.rememberGroups()
+    }
+
+    // MARK: The life cycle
+
+    func testStartMonitorEveryLevelStop() throws {
+        let site = try makeSite()
+        // No pidfile attribute: the plugin reads it from the config's `pid` directive.
+        try define(site)
+
+        // Stopped: HA_NOT_RUNNING at every level, not a failure.
+        for level in 1...3 { XCTAssertEqual(try monitor(level).status, notRunning, "monitor \(level) before start") }
+        XCTAssertEqual(try run("webserver", "exclusive", "web1").status, notRunning)
+
+        try startServing(site)
+        XCTAssertEqual(site.httpStatus(), 200)
+        XCTAssertEqual(site.masterPids().count, 1, "one master with this config")
+        XCTAssertEqual(site.pidFromFile(), site.masterPids().first)
+        for level in 1...3 {
+            let r = try monitor(level)
+            XCTAssertEqual(r.status, success, "monitor level \(level): \(r)")
+        }
+        XCTAssertEqual(try run("webserver", "exclusive", "web1").status, running)
+
+        let stopped = try run("webserver", "stop", "web1")
+        XCTAssertEqual(stopped.status, success, "stop: \(stopped)")
+        XCTAssertEqual(site.allPids(), [], "no nginx process of this config after stop")
+        XCTAssertFalse(site.accepts(), "port still accepts after stop")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: site.pidFile), "pidfile left behind")
+        for level in 1...3 { XCTAssertEqual(try monitor(level).status, notRunning, "monitor \(level) after stop") }
+        XCTAssertEqual(try run("webserver", "exclusive", "web1").status, notRunning)
+    }
+
+    func testStartAndStopAreIdempotent() throws {
+        let site = try makeSite()
+        try define(site)
+        XCTAssertEqual(try run("webserver", "stop", "web1").status, success, "stop with nothing running")
+        try startServing(site)
+        let master = site.masterPids()
+        let again = try run("webserver", "start", "web1")
+        XCTAssertEqual(again.status, success, "second start: \(again)")
+        XCTAssertEqual(site.masterPids(), master, "a second start must not start a second server")
+        XCTAssertEqual(try run("webserver", "stop", "web1").status, success)
+        let second = try run("webserver", "stop", "web1")
+        XCTAssertEqual(second.status, success, "second stop: \(second)")
+        XCTAssertEqual(site.allPids(), [])
+    }
+
+    func testRestartIsStopThenStart() throws {
+        let site = try makeSite()
+        try define(site)
+        try startServing(site)
+        let before = site.masterPids()
+        let r = try run("webserver", "restart", "web1")
+        XCTAssertEqual(r.status, success, "restart: \(r)")
+        let after = site.masterPids()
+        XCTAssertEqual(after.count, 1)
+        XCTAssertNotEqual(after, before, "restart must replace the master (a reload would keep it)")
+        XCTAssertEqual(site.httpStatus(), 200)
+        XCTAssertEqual(try run("webserver", "stop", "web1").status, success)
+    }
+
+    /// A server that answers neither QUIT nor TERM (stopped with SIGSTOP):
+    /// stop escalates to KILL for the master and its workers, within the
+    /// stop timeout, and leaves nothing behind.
+    func testStopEscalatesToKillWithinTheStopTimeout() throws {
+        let site = try makeSite()
+        try define(site, "web1", ["stop_timeout=3s"])
+        try startServing(site)
+        let stopped = site.signalAll(SIGSTOP)
+        XCTAssertGreaterThanOrEqual(stopped.count, 2)
+        let r = try run("webserver", "stop", "web1")
+        XCTAssertEqual(r.status, success, "stop: \(r)")
+        XCTAssertLessThan(r.milliseconds, 3000 + 1000, "within the stop timeout: \(r)")
+        XCTAssertTrue(r.stderr.contains("KILL"), "the escalation is logged: \(r.stderr)")
+        XCTAssertTrue(NginxSite.wait(seconds: 2) { site.allPids().isEmpty }, "left: \(site.allPids())")
+        XCTAssertEqual(try monitor(1).status, notRunning)
+    }
+
+    // MARK: What each level must catch
+
+    func testLevel1CatchesAKilledMaster() throws {
+        let site = try makeSite()
+        try define(site, "web1", ["retries=0"])
+        try startServing(site)
+        let master = try XCTUnwrap(site.masterPids().first)
+        kill(master, SIGKILL)
+        XCTAssertTrue(NginxSite.wait(seconds: 5) { site.masterPids().isEmpty })
+
+        let r = try monitor(1)
+        XCTAssertEqual(r.status, commandFailed, "a crashed master is a failure, not 'not running': \(r)")
+        XCTAssertTrue(r.stderr.contains("gone"), r.stderr)
+        // Its workers still run (and hold the port): not free to start elsewhere.
+        XCTAssertEqual(try run("webserver", "exclusive", "web1").status, running)
+
+        // stop cleans up: the orphaned workers (they still hold the port) and the stale pidfile.
+        let stopped = try run("webserver", "stop", "web1")
+        XCTAssertEqual(stopped.status, success, "stop after a crash: \(stopped)")
+        XCTAssertEqual(site.allPids(), [], "workers of the killed master remain")
+        XCTAssertFalse(site.accepts())
+        XCTAssertEqual(try monitor(1).status, notRunning)
+        // ...and a start works again (the port is free).
+        try startServing(site)
+        XCTAssertEqual(try run("webserver", "stop", "web1").status, success)
+    }
+
+    func testLevel2CatchesAPortNobodyListensOn() throws {
+        // The config listens on another port than the resource says.
+        let site = try makeSite { $0.listenElsewhere = true }
+        try define(site, "web1", ["retries=0", "start_timeout=3s"])
+        let started = try run("webserver", "start", "web1")
+        XCTAssertEqual(started.status, commandFailed, "start must wait for the port and fail: \(started)")
+        XCTAssertTrue(started.stderr.contains("port \(site.port)"), started.stderr)
+        site.rememberGroups()
+        XCTAssertTrue(site.accepts(port: site.listenPort), "nginx serves on its own port")
+
+        XCTAssertEqual(try monitor(1).status, success, "the master runs")
+        let r = try monitor(2)
+        XCTAssertEqual(r.status, commandFailed, "level 2: \(r)")
+        XCTAssertTrue(r.stderr.contains("refused"), r.stderr)
+        XCTAssertEqual(try monitor(3).status, commandFailed)
+        XCTAssertEqual(try run("webserver", "stop", "web1").status, success)
+        XCTAssertEqual(site.allPids(), [])
+    }
+
+    func testLevel3CatchesAHomePageAnswering500() throws {
+        let site = try makeSite { $0.homeStatus = 500 }
+        try define(site, "web1", ["retries=0"])
+        try startServing(site)
+        XCTAssertEqual(site.httpStatus(), 500)
+        XCTAssertEqual(try monitor(1).status, success)
+        XCTAssertEqual(try monitor(2).status, success)
+        // Both level-3 clients: the built-in one (plain HTTP) and libcurl.
+        for client in ["builtin", "curl"] {
+            XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "http_client=\(client)", "--unset", "url_path").status, success)
+            let r = try monitor(3)
+            XCTAssertEqual(r.status, commandFailed, "level 3 (\(client)): \(r)")
+            XCTAssertTrue(r.stderr.contains("answered 500"), r.stderr)
+            // Another page of the same server is fine: only url_path is checked.
+            XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "url_path=/other").status, success)
+            XCTAssertEqual(try monitor(3).status, success, "level 3 (\(client)) of /other")
+        }
+        XCTAssertEqual(try run("webserver", "stop", "web1").status, success)
+    }
+
+    func testLevel3FailsWithinItsTimeoutWhenTheServerIsStopped() throws {
+        let site = try makeSite()
+        try define(site, "web1", ["retries=0", "level3_timeout=1s"])
+        try startServing(site)
+        let stopped = site.signalAll(SIGSTOP)
+        XCTAssertGreaterThanOrEqual(stopped.count, 2, "master and worker")
+        defer { site.signalAll(SIGCONT) }
+        XCTAssertTrue(NginxSite.wait(seconds: 2) { stopped.allSatisfy { NginxSite.state(of: $0) == "T" } })
+
+        // The kernel still completes the handshake (listen backlog): levels 1-2 pass.
+        XCTAssertEqual(try monitor(1).status, success)
+        XCTAssertEqual(try monitor(2).status, success)
+        for client in ["builtin", "curl"] {
+            XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "http_client=\(client)").status, success)
+            let r = try monitor(3)
+            XCTAssertEqual(r.status, commandFailed, "level 3 (\(client)) against a stopped server: \(r)")
+            XCTAssertTrue(r.stderr.contains("no answer within"), r.stderr)
+            XCTAssertLessThan(r.milliseconds, 1000 + 1500, "level 3 (\(client)) must end at its 1 s timeout, not hang: \(r)")
+            XCTAssertGreaterThanOrEqual(r.milliseconds, 900, "it did wait for the answer: \(r)")
+        }
+
+        site.signalAll(SIGCONT)
+        XCTAssertEqual(try monitor(3).status, success, "serving again after SIGCONT")
+        XCTAssertEqual(try run("webserver", "stop", "web1").status, success)
+    }
+
+    // MARK: HTTPS and IPv6
+
+    func testLevel3OverHTTPSVerifiesTheCertificate() throws {
+        if let why = NginxSite.tlsUnavailableReason { throw XCTSkip(why) }
+        let site = try makeSite { $0.tls = true }
+        let ca = try XCTUnwrap(site.certificate)
+        try define(site, "web1", ["retries=0", "tls=true", "ca_file=\(ca)"])
+        try startServing(site)
+        var r = try monitor(3)
+        XCTAssertEqual(r.status, success, "https://127.0.0.1 with the site's CA: \(r)")
+
+        // A host name for the certificate, mapped to the address without DNS.
+        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "server_name=localhost").status, success)
+        r = try monitor(3)
+        XCTAssertEqual(r.status, success, "https://localhost (resolved to 127.0.0.1 without DNS): \(r)")
+
+        // The system's CAs do not know the self-signed certificate.
+        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "--unset", "ca_file").status, success)
+        r = try monitor(3)
+        XCTAssertEqual(r.status, commandFailed, "an unverifiable certificate is a failure: \(r)")
+        XCTAssertTrue(r.stderr.lowercased().contains("certificate"), r.stderr)
+        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "tls_verify=false").status, success)
+        XCTAssertEqual(try monitor(3).status, success, "tls_verify=false accepts it")
+
+        // Plain HTTP to the HTTPS port: nginx answers 400.
+        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "tls=false").status, success)
+        r = try monitor(3)
+        XCTAssertEqual(r.status, commandFailed, r.description)
+        XCTAssertTrue(r.stderr.contains("400"), r.stderr)
+        XCTAssertEqual(try run("webserver", "stop", "web1").status, success)
+    }
+
+    func testEveryLevelOverIPv6() throws {
+        let site = try makeSite { $0.ipv6 = true }
+        try define(site, "web1", ["address=::1", "retries=0"])
+        let started = try run("webserver", "start", "web1")
+        XCTAssertEqual(started.status, success, "start on [::1]: \(started)")
+        site.rememberGroups()
+        for level in 1...3 { XCTAssertEqual(try monitor(level).status, success, "level \(level) over IPv6") }
+        XCTAssertEqual(try run("webserver", "stop", "web1").status, success)
+        XCTAssertEqual(site.allPids(), [])
+        XCTAssertEqual(try monitor(2).status, notRunning)
+    }
+
+    // MARK: Retries (host setting)
+
+    func testRetriesLetOneTransientFailurePass() throws {
+        let site = try makeSite()
+        try define(site, "web1", ["retries=1", "retry_interval=1s", "level3_timeout=300ms"])
+        try startServing(site)
+        site.signalAll(SIGSTOP)
+        defer { site.signalAll(SIGCONT) }
+        // The first probe times out at 300 ms; the server is back at 600 ms; the retry at ~1.3 s passes.
+        let restorer = Thread { usleep(600_000); site.signalAll(SIGCONT) }
+        restorer.start()
+        let r = try monitor(3)
+        XCTAssertEqual(r.status, success, "one transient failure, then success: \(r)")
+        XCTAssertTrue(r.stderr.contains("retrying"), "the first probe must have failed: \(r.stderr)")
+        XCTAssertGreaterThanOrEqual(r.milliseconds, 1200, "probe + retry interval + probe")
+        XCTAssertEqual(try run("webserver", "stop", "web1").status, success)
+    }
+
+    func testRetriesDoNotHideAPersistentFailure() throws {
+        let site = try makeSite()
+        try define(site, "web1", ["retries=1", "retry_interval=1s", "level3_timeout=300ms"])
+        try startServing(site)
+        site.signalAll(SIGSTOP)
+        defer { site.signalAll(SIGCONT) }
+        let r = try monitor(3)
+        XCTAssertEqual(r.status, commandFailed, "both probes fail: \(r)")
+        XCTAssertGreaterThanOrEqual(r.milliseconds, 1500, "two probes of 300 ms and a 1 s pause: \(r)")
+        XCTAssertLessThan(r.milliseconds, 4000, r.description)
+        site.signalAll(SIGCONT)
+        XCTAssertEqual(try run("webserver", "stop", "web1").status, success)
+    }
+
+    // MARK: Identity: another nginx, a reused pid
+
+    func testAnotherNginxWithAnotherConfigIsNotThisOne() throws {
+        let mine = try makeSite(name: "mine")
+        let other = try makeSite(name: "other")
+        try define(mine)
+        XCTAssertTrue(try other.startDirectly())
+        other.rememberGroups()
+        XCTAssertTrue(other.accepts())
+        XCTAssertEqual(try monitor(1).status, notRunning, "another config's nginx is not this resource")
+        XCTAssertEqual(try run("webserver", "exclusive", "web1").status, notRunning)
+
+        // A stale pidfile whose pid now belongs to the other nginx (pid reuse): not running, crashed.
+        let otherMaster = try XCTUnwrap(other.masterPids().first)
+        try "\(otherMaster)\n".write(toFile: mine.pidFile, atomically: true, encoding: .utf8)
+        let r = try monitor(1)
+        XCTAssertEqual(r.status, commandFailed, "a pidfile naming someone else's process is a failure: \(r)")
+        XCTAssertTrue(r.stderr.contains("another process"), r.stderr)
+        // stop must not touch the other server, and clears the stale pidfile.
+        XCTAssertEqual(try run("webserver", "stop", "web1").status, success)
+        XCTAssertEqual(other.masterPids(), [otherMaster], "stop of web1 must leave the other nginx alone")
+        XCTAssertTrue(other.accepts())
+        XCTAssertFalse(FileManager.default.fileExists(atPath: mine.pidFile))
+        XCTAssertEqual(try monitor(1).status, notRunning)
+    }
+
+    // MARK: Bad input: a clear error, the right status, nothing started
+
+    func assertRefused(_ site: NginxSite, expect status: Int32, mentioning text: String,
+                       file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try run("webserver", "start", "web1")
+        XCTAssertEqual(r.status, status, "start: \(r)", file: file, line: line)
+        XCTAssertTrue(r.stderr.contains(text), "reason should mention '\(text)': \(r.stderr)", file: file, line: line)
+        XCTAssertEqual(site.masterPids(), [], "nothing may be started", file: file, line: line)
+        XCTAssertFalse(site.accepts(), "nothing may listen", file: file, line: line)
+    }
+
+    func testMissingConfigFileIsNoConfigInfo() throws {
+        let site = try makeSite()
+        try define(site)
+        try FileManager.default.removeItem(atPath: site.config)
+        try assertRefused(site, expect: noConfigInfo, mentioning: "config")
+        XCTAssertEqual(try run("webserver", "validate", "web1").status, noConfigInfo)
+    }
+
+    func testUnreadablePidfileIsNoConfigInfo() throws {
+        // As root, mode 000 does not stop a read: use a directory where the
+        // pidfile should be, and a pidfile in a directory that does not exist.
+        let site = try makeSite()
+        let directory = site.directory + "/pid-is-a-directory"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        try define(site, "web1", ["pidfile=\(directory)"])
+        try assertRefused(site, expect: noConfigInfo, mentioning: "is a directory")
+        XCTAssertEqual(try monitor(1).status, commandFailed, "level 1 cannot tell: a failure, never success")
+
+        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "pidfile=\(site.directory)/missing/dir/nginx.pid").status, success)
+        try assertRefused(site, expect: noConfigInfo, mentioning: "missing/dir")
+    }
+
+    func testPortOutOfRangeIsRefused() throws {
+        let site = try makeSite()
+        let r = try run("cdb", "define", "webserver", "web1", "config=\(site.config)", "port=70000")
+        if r.status == success {
+            // The CDB took it: the host's schema check must refuse it.
+            try assertRefused(site, expect: invalidArguments, mentioning: "port")
+        } else {
+            XCTAssertEqual(r.status, invalidArguments, "cdb define port=70000: \(r)")
+            XCTAssertTrue(r.stderr.contains("port"), r.stderr)
+            XCTAssertEqual(try run("webserver", "start", "web1").status, noConfigInfo, "the resource was not defined")
+            XCTAssertEqual(site.masterPids(), [])
+        }
+    }
+
+    func testURLWithAHostPartIsInvalid() throws {
+        let site = try makeSite()
+        try define(site, "web1", ["url_path=http://evil/x"])
+        try assertRefused(site, expect: invalidArguments, mentioning: "url_path")
+        let r = try monitor(3)
+        XCTAssertEqual(r.status, invalidArguments, "monitor: \(r)")
+        XCTAssertTrue(r.stderr.contains("url_path"), r.stderr)
+        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "url_path=//evil/x").status, success)
+        try assertRefused(site, expect: invalidArguments, mentioning: "url_path")
+    }
+
+    func testUnknownHTTPClientIsInvalid() throws {
+        let site = try makeSite()
+        try define(site, "web1", ["http_client=wget"])
+        try assertRefused(site, expect: invalidArguments, mentioning: "http_client")
+    }
+
+    func testHostNameAddressIsInvalid() throws {
+        let site = try makeSite()
+        try define(site, "web1", ["address=localhost"])
+        try assertRefused(site, expect: invalidArguments, mentioning: "address")
+    }
+
+    func testBinaryNotExecutableIsNoConfigInfo() throws {
+        let site = try makeSite()
+        let fake = site.directory + "/nginx-not-executable"
+        try FileManager.default.copyItem(atPath: NginxSite.binary, toPath: fake)
+        chmod(fake, 0o644)
+        try define(site, "web1", ["binary=\(fake)"])
+        try assertRefused(site, expect: noConfigInfo, mentioning: "not executable")
+    }
+
+    func testDaemonOffIsNoConfigInfo() throws {
+        let site = try makeSite { $0.topLevel = [] }
+        var text = try String(contentsOfFile: site.config, encoding: .utf8)
+        text = text.replacingOccurrences(of: "daemon on;", with: "daemon off;")
+        try text.write(toFile: site.config, atomically: true, encoding: .utf8)
+        try define(site)
+        try assertRefused(site, expect: noConfigInfo, mentioning: "daemon off")
+    }
+
+    // MARK: The cost of each level
+
+    /// libcurl (~33 libraries) loads only when level 3 runs, through the
+    /// companion object: levels 1-2 never load it, nor level 3 with
+    /// http_client=builtin.
+    func testLibcurlLoadsOnlyWhenLevel3UsesIt() throws {
+        let site = try makeSite()
+        try define(site)
+        try startServing(site)
+        defer { _ = try? run("webserver", "stop", "web1") }
+        func loadsCurl(_ level: Int) throws -> Bool {
+            sandbox.extraEnvironment = ["LD_DEBUG": "files"]
+            defer { sandbox.extraEnvironment = [:] }
+            let r = try monitor(level)
+            XCTAssertEqual(r.status, success, "monitor \(level): \(r.status)")
+            XCTAssertTrue(r.stderr.contains("libwebserver.so"), "LD_DEBUG output expected")
+            return r.stderr.contains("libcurl")
+        }
+        XCTAssertFalse(try loadsCurl(1), "level 1 loaded libcurl")
+        XCTAssertFalse(try loadsCurl(2), "level 2 loaded libcurl")
+        XCTAssertTrue(try loadsCurl(3), "level 3 should load libcurl through webserver-http.so")
+        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "http_client=builtin").status, success)
+        XCTAssertFalse(try loadsCurl(3), "level 3 with http_client=builtin loaded libcurl")
+    }
+}
