@@ -12,7 +12,7 @@ TYPES := template webserver
 # servers and tools), demo and benchmark (peers to compare with).
 PACKAGES := pkg-config libelf-dev libsqlite3-dev libcurl4-openssl-dev \
             nginx-light procps psmisc util-linux iproute2 time hyperfine \
-            resource-agents python3
+            resource-agents curl openssl python3
 
 .PHONY: all deps build build-debug test demo install bench clean
 

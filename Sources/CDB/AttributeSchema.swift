@@ -145,8 +145,13 @@ public struct AttributeSchema: Sendable {
             }
         }
         for spec in specs where resolved[spec.name] == nil {
-            if let value = spec.defaultValue { resolved[spec.name] = value }
-            else if spec.required { return .failure(.missingRequired(spec.name)) }
+            if let value = spec.defaultValue {
+                // Plugins write defaults by hand ("2s"): hand them over in the
+                // same canonical form as stored values ("2000ms").
+                resolved[spec.name] = (try? spec.kind.canonicalize(value).get()) ?? value
+            } else if spec.required {
+                return .failure(.missingRequired(spec.name))
+            }
         }
         return .success(resolved)
     }

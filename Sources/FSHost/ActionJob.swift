@@ -62,8 +62,11 @@ final class ActionJob: @unchecked Sendable {
         defer { lock.release() }
 
         phase = .creatingInstance
-        guard let instance = d.create(context.host) else {
-            return ActionResult(status: .noConfigInfo, reason: context.reason ?? "the plugin could not use the resource's attributes")
+        var createStatus = ExitStatus.noConfigInfo.rawValue
+        guard let instance = d.create(context.host, &createStatus) else {
+            let status = ExitStatus(pluginStatus: createStatus)
+            return ActionResult(status: status == .success ? .noConfigInfo : status,
+                                reason: context.reason ?? "the plugin could not use the resource's attributes")
         }
         defer { d.destroy(instance) }
 

@@ -119,6 +119,19 @@ final class ActionTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("'colour'"), r.stderr)
     }
 
+    func testStatusOfAPluginRefusingTheAttributesIsKept() throws {
+        try define("testfixture", "f1", ["port": "80", "label": "refuse"])
+        let r = try sandbox.fshost("testfixture", "monitor", "f1")
+        XCTAssertEqual(r.status, 2, r.description)
+        XCTAssertTrue(r.stderr.contains("refused by the plugin itself"), r.stderr)
+    }
+
+    func testDefaultsReachThePluginInCanonicalForm() throws {
+        // The fixture declares hang's default as "0ms"; a plugin may write "2s".
+        let schema = AttributeSchema(pluginSpecs: [AttributeSpec(name: "wait", kind: .duration, defaultValue: "2s")])
+        XCTAssertEqual(try schema.resolve([:]).get()["wait"], "2000ms")
+    }
+
     // MARK: Monitor: levels, retries, exclusive fallback
 
     func testMonitorLevelsAndExclusiveFromLowestLevel() throws {

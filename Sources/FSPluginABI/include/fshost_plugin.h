@@ -243,8 +243,11 @@ typedef struct fshost_plugin {
     uint32_t default_retries;
     uint32_t default_retry_interval_ms;
 
-    /** Make an instance for one resource; NULL (with a reason set) on failure. */
-    void *(*create)(const fshost_host *host);
+    /**
+     * Make an instance for one resource. On failure: NULL, a reason set, and
+     * *status the answer (FSHOST_HA_NOCFGINFO, FSHOST_HA_INVAL_ARGS, ...).
+     */
+    void *(*create)(const fshost_host *host, int32_t *status);
     void (*destroy)(void *instance);
 
     int32_t (*validate)(void *instance);

@@ -39,6 +39,9 @@ struct TestFixture: ResourceType {
 
     init(resource: Resource) throws(ConfigurationError) {
         self.resource = resource
+        if resource.string("label") == "refuse" {
+            throw ConfigurationError(.invalid("label 'refuse' is refused by the plugin itself"))
+        }
         hang = resource.duration("hang") ?? .zero
         hangInProcess = resource.boolean("hang_in_process") ?? false
         failProbes = resource.integer("fail_probes") ?? 0
