@@ -84,5 +84,5 @@ else
   echo "  no nginx with the demo's config remains (checked with fshost exec2 -s 0)"
 fi
 echo
-echo "Log lines fshost wrote (stderr; also sent to syslog):"
+echo "Log lines fshost wrote (stderr; failures, starts and stops also go to syslog):"
 sed 's/^/  /' "$work/log"
