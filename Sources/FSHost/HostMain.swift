@@ -40,6 +40,7 @@ public func fshostMain(_ arguments: [String]) -> Int32 {
 
 /// Replaces this process with `fshost-admin`, the way `git foo` runs `git-foo`.
 func execAdmin(paths: HostPaths, arguments: [String]) -> Int32 {
+    paths.export()
     let argv = ["fshost"] + arguments
     var cArgv: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
     execv(paths.admin, &cArgv)

@@ -22,7 +22,8 @@ public struct HostPaths: Sendable {
     /// `FSHOST_STATE_DIR`, `FSHOST_ADMIN`.
     public static func fromEnvironment() -> HostPaths {
         let exeDir = executableDirectory()
-        let prefix = parent(exeDir)
+        // bin/fshost and libexec/fshost/fshost-admin share one prefix.
+        let prefix = exeDir.hasSuffix("/libexec/fshost") ? parent(parent(exeDir)) : parent(exeDir)
         let pluginPath = environment("FSHOST_PLUGIN_PATH").map { $0.split(separator: ":").map(String.init) }
             ?? [prefix + "/lib/fshost/resource_types", exeDir]
         let installedAdmin = prefix + "/libexec/fshost/fshost-admin"
@@ -33,6 +34,15 @@ public struct HostPaths: Sendable {
             stateDirectory: environment("FSHOST_STATE_DIR") ?? "/var/lib/fshost/state",
             admin: environment("FSHOST_ADMIN")
                 ?? (access(installedAdmin, X_OK) == 0 ? installedAdmin : exeDir + "/fshost-admin"))
+    }
+
+    /// Hands these paths to a child (the admin executable) through the
+    /// environment, without overriding what the caller set.
+    public func export() {
+        setenv("FSHOST_PLUGIN_PATH", pluginPath.joined(separator: ":"), 0)
+        setenv("FSHOST_CDB", cdb, 0)
+        setenv("FSHOST_RUN_DIR", runDirectory, 0)
+        setenv("FSHOST_STATE_DIR", stateDirectory, 0)
     }
 
     static func environment(_ name: String) -> String? {
