@@ -4,6 +4,7 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <elf.h>
+#include <link.h>
 #include <string.h>
 
 static inline unsigned char celf_st_type(unsigned char info) { return GELF_ST_TYPE(info); }
@@ -35,4 +36,6 @@ static inline long celf_find_symbol(Elf *elf, Elf_Scn *scn, const char *name, GE
     }
     return 0;
 }
+/* The loader's list of loaded objects (struct link_map chain). */
+static inline struct link_map *celf_loaded_objects(void) { return _r_debug.r_map; }
 #endif

@@ -3,6 +3,7 @@
 // DT_RUNPATH, the ld.so.conf directories, the default directories), and a
 // candidate counts only if it is an ELF file of the plugin's class, byte order
 // and machine (the loader skips the others, as on multilib systems).
+import CElf
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -41,6 +42,9 @@ struct LibrarySearch {
         if name.utf8.contains(UInt8(ascii: "/")) {
             return isLoadable(name) ? name : nil
         }
+        // The loader reuses an object it has loaded under that name: every
+        // library of a Swift plugin is loaded in the host already. No syscall.
+        if let loaded = LoadedObjects.path(named: name) { return loaded }
         for directory in rpath { if let found = look(name, inTemplate: directory) { return found } }
         if let list = getenv("LD_LIBRARY_PATH").map({ String(cString: $0) }), !list.isEmpty {
             for directory in Self.splitPath(list) { if let found = look(name, inTemplate: directory) { return found } }
@@ -159,4 +163,24 @@ struct LibrarySearch {
         guard glob(pattern, 0, nil, &matches) == 0 else { return [] }
         return (0..<Int(matches.gl_pathc)).compactMap { i in matches.gl_pathv[i].map { String(cString: $0) } }
     }
+}
+
+/// The shared objects loaded in this process, by file name: the loader's
+/// own list (`_r_debug`'s link maps), so no file is opened.
+enum LoadedObjects {
+    /// `libswiftCore.so` → its path, taken once.
+    static let byName: [String: String] = {
+        var found: [String: String] = [:]
+        var map = celf_loaded_objects()
+        while let object = map {
+            if let name = object.pointee.l_name, name.pointee != 0 {
+                let path = String(cString: name)
+                found[path.split(separator: "/").last.map(String.init) ?? path] = path
+            }
+            map = object.pointee.l_next
+        }
+        return found
+    }()
+
+    static func path(named name: String) -> String? { byName[name] }
 }
