@@ -412,22 +412,10 @@ public final class ConfigurationDatabase {
         return result
     }
 
-    /// ``transaction(_:)`` for bodies that throw only ``CDBError``.
+    /// ``transaction(_:)`` for bodies that throw only ``CDBError``: begin,
+    /// commit and the body all throw `CDBError`, so that is all it can throw.
     func inTransaction<T>(_ body: () throws(CDBError) -> T) throws(CDBError) -> T {
-        let depth = transactionDepth
-        try begin(depth)
-        transactionDepth += 1
-        let result: T
-        do {
-            result = try body()
-        } catch {
-            transactionDepth -= 1
-            rollback(depth)
-            throw error
-        }
-        transactionDepth -= 1
-        try commit(depth)
-        return result
+        do { return try transaction(body) } catch { throw error as! CDBError }
     }
 
     private func begin(_ depth: Int) throws(CDBError) {
