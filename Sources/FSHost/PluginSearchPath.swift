@@ -46,9 +46,10 @@ public struct PluginSearchPath: Sendable {
                 guard name.hasSuffix(".so") else { continue }
                 name.removeLast(3)
                 if name.hasPrefix("lib") { name.removeFirst(3) }
+                // The first directory that has the type wins, as for an action.
                 guard PluginRecord.isValidTypeName(name), !name.contains("-"), found[name] == nil,
-                      locate(type: name)?.directory == directory else { continue }
-                found[name] = directory + "/" + (locate(type: name)?.path.split(separator: "/").last.map(String.init) ?? "")
+                      let located = locate(type: name), located.directory == directory else { continue }
+                found[name] = located.path
             }
         }
         return found.keys.sorted().map { ($0, found[$0]!) }
