@@ -335,14 +335,14 @@ struct WebServer: ResourceType {
         }
         // Graceful: up to 60 % of what is left.
         let graceful = (resource.timeLeft - reserve) * 0.6
-        if waitFor(gone, within: graceful) { return finishStop(pid: pid, startTime: startTime) }
+        if resource.waitUntil(within: graceful, gone) { return finishStop(pid: pid, startTime: startTime) }
         resource.log.warning("pid \(pid) still runs after a graceful stop of \(graceful); sending TERM")
         if !gone() { kill(pid, SIGTERM) }
-        if waitFor(gone, within: (resource.timeLeft - reserve) * 0.5) { return finishStop(pid: pid, startTime: startTime) }
+        if resource.waitUntil(within: (resource.timeLeft - reserve) * 0.5, gone) { return finishStop(pid: pid, startTime: startTime) }
         resource.log.warning("pid \(pid) still runs after TERM; sending KILL to it and its workers")
         let group = ServerGroup(leader: pid, name: processName, leaderStart: startTime)
         group.signal(SIGKILL, group.members())
-        if waitFor(gone, within: resource.timeLeft - reserve) { return finishStop(pid: pid, startTime: startTime) }
+        if resource.waitUntil(within: resource.timeLeft - reserve, gone) { return finishStop(pid: pid, startTime: startTime) }
         return .failed("\(processName) master pid \(pid) did not exit after QUIT, TERM and KILL")
     }
 
@@ -363,24 +363,15 @@ struct WebServer: ResourceType {
         resource.log.warning("\(left.count) \(processName) process(es) of dead master \(leader) remain: "
                              + left.map { String($0.pid) }.joined(separator: ",") + "; sending TERM")
         group.signal(SIGTERM, left)
-        _ = waitFor({ left = group.members(); return left.isEmpty }, within: min(.seconds(2), resource.timeLeft / 3))
+        _ = resource.waitUntil(within: min(.seconds(2), resource.timeLeft / 3)) { left = group.members(); return left.isEmpty }
         if !left.isEmpty {
             group.signal(SIGKILL, left)
-            _ = waitFor({ group.members().isEmpty }, within: min(.seconds(2), resource.timeLeft / 3))
+            _ = resource.waitUntil(within: min(.seconds(2), resource.timeLeft / 3)) { group.members().isEmpty }
         }
     }
 
     private func forget() { resource.state[WebServer.masterKey] = nil }
 
-    /// Polls `done` every 20 ms for at most `limit`.
-    private func waitFor(_ done: () -> Bool, within limit: Duration) -> Bool {
-        let end = monotonicMilliseconds() + max(0, limit.milliseconds)
-        while true {
-            if done() { return true }
-            if monotonicMilliseconds() >= end { return done() }
-            usleep(20_000)
-        }
-    }
 
     // MARK: Monitoring
 
@@ -632,22 +623,8 @@ enum FileCheck {
     }
 }
 
-func monotonicMilliseconds() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-}
-
 extension String {
     var withTrailingSlash: String { hasSuffix("/") ? self : self + "/" }
-}
-
-extension Duration {
-    /// Whole milliseconds (the SDK's own helper is internal to it).
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
 }
 
 @_cdecl("fshost_plugin_entry")

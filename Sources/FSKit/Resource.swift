@@ -77,6 +77,19 @@ public struct Resource {
         return CommandResult(code: code, status: status, output: output)
     }
 
+    /// Polls `condition` every `interval` until it holds or `limit` (cut to
+    /// the time left) has passed; returns its last answer. For what a start
+    /// or stop waits for: a port that accepts, a process that is gone.
+    public func waitUntil(within limit: Duration, every interval: Duration = .milliseconds(20),
+                          _ condition: () -> Bool) -> Bool {
+        let deadline = ProbeDeadline(after: min(limit, timeLeft))
+        while !condition() {
+            if deadline.hasPassed { return condition() }
+            usleep(UInt32(clamping: max(0, interval.milliseconds) * 1000))
+        }
+        return true
+    }
+
     // MARK: Processes (the host's shared /proc scanner)
 
     /// The host's process checks.
@@ -191,8 +204,9 @@ public struct State {
 }
 
 extension Duration {
-    /// Whole milliseconds (rounded down).
-    var milliseconds: Int64 {
+    /// Whole milliseconds (rounded down): what timeouts in the C ABI and in
+    /// C libraries (curl, poll) take.
+    public var milliseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
