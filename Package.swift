@@ -54,7 +54,7 @@ let package = Package(
         .target(name: "ELFCheck", dependencies: ["CElf", "FSPluginABI", "PluginRecord"]),
         .target(name: "ProcScan"),
         .target(name: "Spawn", dependencies: ["CSystemShims"]),
-        .target(name: "CDB", dependencies: ["CSQLite", "ArgvText"]),
+        .target(name: "CDB", dependencies: ["CSQLite", "ArgvText", "PluginRecord"]),
         .target(name: "FSHost", dependencies: [
             "FSPluginABI", "PluginRecord", "ArgvText", "ELFCheck", "ProcScan", "Spawn", "CDB", "CSystemShims",
         ]),

@@ -1,3 +1,4 @@
+import PluginRecord
 /// Why the configuration database could not be read or changed. Every case
 /// names the file, the resource or the key; ``description`` is one line.
 public enum CDBError: Error, CustomStringConvertible, Equatable, Sendable {
@@ -59,14 +60,8 @@ public enum CDBError: Error, CustomStringConvertible, Equatable, Sendable {
 /// The naming rules of the CDB. Resource names become lock-file and state
 /// directory names, so they are kept to a portable file-name alphabet.
 public enum Names {
-    /// `[a-z][a-z0-9_-]{0,30}`.
-    public static func isValidType(_ name: String) -> Bool {
-        let bytes = Array(name.utf8)
-        guard (1...31).contains(bytes.count), (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(bytes[0]) else {
-            return false
-        }
-        return bytes.allSatisfy { isLower($0) || isDigit($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
-    }
+    /// `[a-z][a-z0-9_-]{0,30}`: the name a plugin's ELF record can carry.
+    public static func isValidType(_ name: String) -> Bool { PluginRecord.isValidTypeName(name) }
 
     /// `[A-Za-z0-9_.-]{1,64}`, and not `.` or `..` (they would name a
     /// directory, not a lock file).

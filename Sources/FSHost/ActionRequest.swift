@@ -50,17 +50,10 @@ public struct ActionRequest: Sendable, Equatable {
         guard let action = ActionName(rawValue: positional[1]) else {
             throw HostError(.invalidArguments, "unknown action '\(positional[1])' (actions: \(ActionName.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
-        guard isValidResourceName(positional[2]) else {
-            throw HostError(.invalidArguments, "invalid resource name '\(positional[2])' (1-64 of A-Z a-z 0-9 _ . -)")
+        guard Names.isValidResource(positional[2]) else {
+            throw HostError(.invalidArguments, "invalid resource name '\(positional[2])' (1-64 of A-Z a-z 0-9 _ . -, not . or ..)")
         }
         return ActionRequest(type: positional[0], action: action, resource: positional[2], level: level,
                              timeoutMilliseconds: timeout, json: json)
-    }
-}
-
-/// Resource names become lock and state file names: 1–64 of `[A-Za-z0-9_.-]`, not starting with a dot.
-func isValidResourceName(_ name: String) -> Bool {
-    !name.isEmpty && name.utf8.count <= 64 && name.first != "." && name.utf8.allSatisfy {
-        ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 95 || $0 == 46 || $0 == 45
     }
 }

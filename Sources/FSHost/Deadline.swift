@@ -9,14 +9,18 @@ struct Deadline: Sendable {
 
     init(after milliseconds: Int64, from start: Int64 = Deadline.now()) { at = start + milliseconds }
 
-    static func now() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-    }
+    static func now() -> Int64 { monotonicMicroseconds() / 1000 }
 
     var millisecondsLeft: Int64 { at - Deadline.now() }
     var hasPassed: Bool { millisecondsLeft <= 0 }
+}
+
+/// CLOCK_MONOTONIC in microseconds: the one clock of the host (deadlines,
+/// phase timings, exec2's scan statistics).
+func monotonicMicroseconds() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
 }
 
 /// Sleeps `milliseconds` (restarting after signals).

@@ -290,16 +290,16 @@ private func exec2ScanStats(_ arguments: [String], output: (String) -> Void, fai
     var unreadable = 0
     var matched = 0
     for _ in 0..<count {
-        let t0 = exec2Microseconds()
+        let t0 = monotonicMicroseconds()
         let table = ProcessTable()
-        let t1 = exec2Microseconds()
+        let t1 = monotonicMicroseconds()
         scans.append(t1 - t0)
         processes = table.entries.count
         unreadable = table.unreadable
         if let text {
-            let t2 = exec2Microseconds()
+            let t2 = monotonicMicroseconds()
             matched = table.containing(text).count
-            matchTimes.append(exec2Microseconds() - t2)
+            matchTimes.append(monotonicMicroseconds() - t2)
         }
     }
     func median(_ values: [Int64]) -> Int64 {
@@ -312,12 +312,6 @@ private func exec2ScanStats(_ arguments: [String], output: (String) -> Void, fai
     }
     output(line + "\n")
     return ExitStatus.success.rawValue
-}
-
-private func exec2Microseconds() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
 }
 
 private func exec2Write(_ fd: Int32, _ text: String) {

@@ -1,3 +1,4 @@
+import CDB
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -29,7 +30,7 @@ public struct HostPaths: Sendable {
         let installedAdmin = prefix + "/libexec/fshost/fshost-admin"
         return HostPaths(
             pluginPath: pluginPath,
-            cdb: environment("FSHOST_CDB") ?? "/var/lib/fshost/cdb.sqlite",
+            cdb: ConfigurationDatabase.defaultPath(),
             runDirectory: environment("FSHOST_RUN_DIR") ?? "/run/fshost",
             stateDirectory: environment("FSHOST_STATE_DIR") ?? "/var/lib/fshost/state",
             admin: environment("FSHOST_ADMIN")

@@ -7,20 +7,20 @@ import Glibc
 /// default; when off, marking costs one branch.
 enum PhaseTimer {
     nonisolated(unsafe) static var enabled = getenv("FSHOST_TIMING") != nil
-    nonisolated(unsafe) private static var last = microseconds()
+    nonisolated(unsafe) private static var last = monotonicMicroseconds()
     nonisolated(unsafe) private static var phases: [(String, Int64)] = []
 
     /// Starts the clock (before the plugin is located).
     static func begin() {
         guard enabled else { return }
-        last = microseconds()
+        last = monotonicMicroseconds()
     }
 
     /// Ends the current phase, naming it. Main thread only (before and after
     /// the worker runs).
     static func mark(_ phase: String) {
         guard enabled else { return }
-        let now = microseconds()
+        let now = monotonicMicroseconds()
         phases.append((phase, now - last))
         last = now
     }
@@ -29,11 +29,5 @@ enum PhaseTimer {
     static var summary: String? {
         guard enabled else { return nil }
         return "timing: " + phases.map { "\($0.0) \($0.1)us" }.joined(separator: ", ")
-    }
-
-    private static func microseconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
     }
 }
