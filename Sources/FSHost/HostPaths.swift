@@ -15,26 +15,38 @@ public struct HostPaths: Sendable {
     public var runDirectory: String
     /// Plugin state (`<state>/<type>/<resource>/<key>`).
     public var stateDirectory: String
-    /// The management executable `fshost` execs for non-type first words.
-    public var admin: String
+    /// Where this executable lives (the build tree, or the installed `bin`
+    /// or `libexec/fshost`).
+    public var executableDirectory: String
+
+    /// The management executable `fshost` execs for its commands:
+    /// `FSHOST_ADMIN`, the installed one, or the one beside this
+    /// executable. Looked up only when needed, not on every action.
+    public var admin: String {
+        if let path = HostPaths.environment("FSHOST_ADMIN") { return path }
+        let installed = HostPaths.prefix(of: executableDirectory) + "/libexec/fshost/fshost-admin"
+        return access(installed, X_OK) == 0 ? installed : executableDirectory + "/fshost-admin"
+    }
 
     /// Defaults (FHS places, or relative to the executable) overridden by
     /// `FSHOST_PLUGIN_PATH`, `FSHOST_CDB`, `FSHOST_RUN_DIR`,
     /// `FSHOST_STATE_DIR`, `FSHOST_ADMIN`.
     public static func fromEnvironment() -> HostPaths {
         let exeDir = executableDirectory()
-        // bin/fshost and libexec/fshost/fshost-admin share one prefix.
-        let prefix = exeDir.hasSuffix("/libexec/fshost") ? parent(parent(exeDir)) : parent(exeDir)
         let pluginPath = environment("FSHOST_PLUGIN_PATH").map { $0.split(separator: ":").map(String.init) }
-            ?? [prefix + "/lib/fshost/resource_types", exeDir]
-        let installedAdmin = prefix + "/libexec/fshost/fshost-admin"
+            ?? [prefix(of: exeDir) + "/lib/fshost/resource_types", exeDir]
         return HostPaths(
             pluginPath: pluginPath,
             cdb: ConfigurationDatabase.defaultPath(),
             runDirectory: environment("FSHOST_RUN_DIR") ?? "/run/fshost",
             stateDirectory: environment("FSHOST_STATE_DIR") ?? "/var/lib/fshost/state",
-            admin: environment("FSHOST_ADMIN")
-                ?? (access(installedAdmin, X_OK) == 0 ? installedAdmin : exeDir + "/fshost-admin"))
+            executableDirectory: exeDir)
+    }
+
+    /// bin/fshost and libexec/fshost/fshost-admin share one prefix.
+    static func prefix(of executableDirectory: String) -> String {
+        executableDirectory.hasSuffix("/libexec/fshost")
+            ? parent(parent(executableDirectory)) : parent(executableDirectory)
     }
 
     /// Hands these paths to a child (the admin executable) through the
