@@ -1,7 +1,7 @@
 import FSPluginABI
 
 /// The exit statuses of `fshost`: FailSafe's scriptlib codes, numbered in the
-/// order the guide lists them, plus two of fshost's own.
+/// order the guide lists them, plus three of fshost's own.
 public enum ExitStatus: Int32, Sendable, CaseIterable {
     case success = 0
     case notRunning = 1
@@ -14,6 +14,10 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
     case pluginRefused = 7
     /// The action did not finish before its deadline.
     case timedOut = 8
+    /// fshost itself could not do its part (an unsafe or unusable run, state
+    /// or lock directory, a lock file that cannot be opened): a problem of
+    /// the node's set-up, not evidence that the resource is broken.
+    case hostError = 9
 
     /// FailSafe's name: `HA_SUCCESS`, …
     public var name: String {
@@ -27,6 +31,7 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
         case .noConfigInfo: "HA_NOCFGINFO"
         case .pluginRefused: "HA_PLUGIN_REFUSED"
         case .timedOut: "HA_TIMEDOUT"
+        case .hostError: "HA_HOST_ERROR"
         }
     }
 
@@ -42,6 +47,7 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
         case .noConfigInfo: "resource not in the CDB, required attribute missing, CDB unreadable"
         case .pluginRefused: "the plugin file failed a pre-load check; none of its code ran"
         case .timedOut: "the action did not finish before its timeout; its commands were killed"
+        case .hostError: "fshost could not do its part (unsafe or unusable run/state directory, lock); not a resource failure"
         }
     }
 

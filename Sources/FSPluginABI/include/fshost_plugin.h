@@ -77,7 +77,8 @@ enum {
     FSHOST_HA_NOTSUPPORTED = 5,  /* unknown type, or action not supported */
     FSHOST_HA_NOCFGINFO = 6,     /* resource or required configuration missing */
     FSHOST_HA_REFUSED = 7,       /* plugin file refused by the pre-load checks */
-    FSHOST_HA_TIMEOUT = 8        /* the action did not finish before its deadline */
+    FSHOST_HA_TIMEOUT = 8,       /* the action did not finish before its deadline */
+    FSHOST_HA_HOST_ERROR = 9     /* the host could not do its part (lock, run or state directory) */
 };
 
 /* ---------------------------------------------------------------------- */
