@@ -135,7 +135,9 @@ private func makeDescriptor<T: ResourceType>(_ type: T.Type) -> UnsafeMutablePoi
                 out?[n] = fshost_process_pattern(name: pattern.name, argument: pattern.argument)
             }
             return UInt32(i.patterns.count)
-        }))
+        },
+        attribute_size: UInt32(MemoryLayout<fshost_attribute>.size),
+        process_pattern_size: UInt32(MemoryLayout<fshost_process_pattern>.size)))
     return plugin
 }
 

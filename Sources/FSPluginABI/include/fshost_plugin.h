@@ -261,6 +261,20 @@ typedef struct fshost_plugin {
 
     /** Fill `out` with up to `capacity` declared processes; return how many there are. */
     uint32_t (*processes)(void *instance, fshost_process_pattern *out, uint32_t capacity);
+
+    /* ---- Appended (read only when struct_size covers them) ------------- */
+
+    /**
+     * sizeof(fshost_attribute) and sizeof(fshost_process_pattern) as the
+     * plugin was built: the strides of `attributes` and of the array
+     * `processes` fills. Elements grow by appending fields, so the host
+     * reads (and allocates) arrays with the plugin's stride and reads an
+     * element's appended fields only when that stride covers them. A plugin
+     * whose struct_size does not cover these fields has the first
+     * published sizes (40 and 16 bytes on LP64).
+     */
+    uint32_t attribute_size;
+    uint32_t process_pattern_size;
 } fshost_plugin;
 
 /** What the entry symbol returns (a struct so Swift plugins need no pointers). */
