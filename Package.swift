@@ -40,6 +40,8 @@ let package = Package(
         .target(name: "FSPluginABI"),
         .target(name: "PluginRecord"),
         .target(name: "ArgvText"),
+        // The StrictModes rule for every path fshost trusts (plugins, CDB, locks, state).
+        .target(name: "TrustedPaths"),
         .executableTarget(name: "FSPluginRecordGen", dependencies: ["FSPluginABI", "PluginRecord"]),
         .plugin(name: "FSPluginRecordPlugin", capability: .buildTool(),
                 dependencies: ["FSPluginRecordGen"], path: "Sources/FSPluginRecordPlugin"),
@@ -51,12 +53,12 @@ let package = Package(
         .systemLibrary(name: "CSystemShims"),
 
         // ---- Host building blocks ------------------------------------------
-        .target(name: "ELFCheck", dependencies: ["CElf", "FSPluginABI", "PluginRecord"]),
+        .target(name: "ELFCheck", dependencies: ["CElf", "FSPluginABI", "PluginRecord", "TrustedPaths"]),
         .target(name: "ProcScan"),
         .target(name: "Spawn", dependencies: ["CSystemShims"]),
-        .target(name: "CDB", dependencies: ["CSQLite", "ArgvText", "PluginRecord"]),
+        .target(name: "CDB", dependencies: ["CSQLite", "ArgvText", "PluginRecord", "TrustedPaths"]),
         .target(name: "FSHost", dependencies: [
-            "FSPluginABI", "PluginRecord", "ArgvText", "ELFCheck", "ProcScan", "Spawn", "CDB", "CSystemShims",
+            "FSPluginABI", "PluginRecord", "ArgvText", "ELFCheck", "ProcScan", "Spawn", "CDB", "CSystemShims", "TrustedPaths",
         ]),
         .executableTarget(name: "fshost", dependencies: ["FSHost"]),
         .executableTarget(name: "fshost-admin", dependencies: [
@@ -83,7 +85,7 @@ let package = Package(
         .testTarget(name: "ELFCheckTests", dependencies: ["ELFCheck", "PluginRecord", "TestSupport"]),
         .testTarget(name: "ProcScanTests", dependencies: ["ProcScan", "Spawn", "TestSupport"]),
         .testTarget(name: "CDBTests", dependencies: ["CDB", "TestSupport"]),
-        .testTarget(name: "FSHostTests", dependencies: ["FSHost", "CDB", "TestSupport"]),
+        .testTarget(name: "FSHostTests", dependencies: ["FSHost", "CDB", "ELFCheck", "PluginRecord", "TestSupport"]),
         .testTarget(name: "WebServerTests", dependencies: ["TestSupport"]),
     ]
 )

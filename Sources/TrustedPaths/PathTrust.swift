@@ -1,0 +1,128 @@
+// The one ownership-and-permission rule for every file and directory fshost
+// trusts: plugins, the CDB and its SQLite companions, the lock and state
+// directories. No Foundation: this runs on every action call.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Decides whether another user could have written a path, the way sshd's
+/// `StrictModes` does (sshd's `safe_path()`): checked at the *resolved*
+/// location (`realpath(3)`), and on every directory from the one that holds
+/// the file up to `/`.
+///
+/// The rule:
+/// - every file and directory is owned by a trusted uid (root or the
+///   effective uid, by default);
+/// - a file, and the directory that directly holds it, is neither group- nor
+///   world-writable;
+/// - a directory *above* that one (an ancestor) is neither group- nor
+///   world-writable, unless it has the sticky bit (`/tmp`, mode 1777): in a
+///   sticky directory nobody but an entry's owner (or the directory's owner,
+///   or root) can rename or remove the entry, and the entry below it must
+///   itself be trusted, so nobody else can swap what lies beneath. A sticky
+///   directory is never accepted as the directory that directly holds a
+///   trusted file: there, another user could create the file first.
+///
+/// Symlinks along the path as given are followed (that is what
+/// `realpath` does); what counts is where the file really is. Each check is
+/// one `lstat` per directory: a few microseconds.
+public struct PathTrust: Sendable {
+    /// Owners (uids) a trusted file or directory may have.
+    public let trustedOwners: Set<UInt32>
+
+    /// Root and the effective uid by default.
+    public init(trustedOwners: Set<UInt32> = [0, geteuid()]) {
+        self.trustedOwners = trustedOwners
+    }
+
+    /// Why a path is not trusted: the path at fault, its role and the problem.
+    public struct Violation: Error, Equatable, Sendable, CustomStringConvertible {
+        /// What the path is: `"file"`, `"directory"` (holds the file) or
+        /// `"parent directory"` (an ancestor of that).
+        public let role: String
+        /// The path at fault (resolved).
+        public let path: String
+        /// `"is writable by others (mode 0777)"`, `"is owned by uid 4242, not by root or uid 0"`,
+        /// `"is a symbolic link"`, `"cannot be inspected: Permission denied"`.
+        public let problem: String
+
+        public init(role: String, path: String, problem: String) {
+            self.role = role
+            self.path = path
+            self.problem = problem
+        }
+
+        /// `"<role> <path> <problem>"`: one line.
+        public var description: String { "\(role) \(path) \(problem)" }
+    }
+
+    /// `realpath(3)`: the absolute path with no symlink, `.` or `..`; nil with
+    /// `errno` set when it does not resolve.
+    public static func resolve(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// The directory part of an absolute path (`/` for `/x`).
+    public static func parent(of path: String) -> String {
+        var bytes = Array(path.utf8)
+        while bytes.count > 1, bytes.last == UInt8(ascii: "/") { bytes.removeLast() }
+        guard let slash = bytes.lastIndex(of: UInt8(ascii: "/")) else { return "." }
+        return slash == 0 ? "/" : String(decoding: bytes[..<slash], as: UTF8.self)
+    }
+
+    /// Checks the resolved directory `directory` as the one that directly
+    /// holds trusted files, then every directory above it up to `/` as an
+    /// ancestor. `directory` must be absolute and resolved.
+    public func checkDirectory(_ directory: String) -> Violation? {
+        var current = directory
+        var role = "directory"
+        while true {
+            var st = stat()
+            guard lstat(current, &st) == 0 else {
+                return Violation(role: role, path: current, problem: "cannot be inspected: \(String(cString: strerror(errno)))")
+            }
+            if let problem = problem(st, role: role) { return Violation(role: role, path: current, problem: problem) }
+            if current == "/" || current.isEmpty { return nil }
+            current = Self.parent(of: current)
+            role = "parent directory"
+        }
+    }
+
+    /// Checks the status of a file (as `fstat` or `lstat` gave it): a regular
+    /// file, trusted owner, not group- or world-writable.
+    public func checkFile(_ st: stat, path: String, role: String = "file") -> Violation? {
+        if let problem = problem(st, role: role) { return Violation(role: role, path: path, problem: problem) }
+        return nil
+    }
+
+    /// The problem with one entry of the given role, or nil.
+    func problem(_ st: stat, role: String) -> String? {
+        let kind = st.st_mode & S_IFMT
+        let isDirectoryRole = role.hasSuffix("directory")
+        if isDirectoryRole, kind != S_IFDIR {
+            return kind == S_IFLNK ? "is a symbolic link" : "is not a directory"
+        }
+        if !isDirectoryRole, kind != S_IFREG {
+            return kind == S_IFLNK ? "is a symbolic link" : "is not a regular file"
+        }
+        if !trustedOwners.contains(st.st_uid) {
+            let owners = trustedOwners.sorted().map { $0 == 0 ? "root" : "uid \($0)" }
+            return "is owned by uid \(st.st_uid), not by \(owners.joined(separator: " or "))"
+        }
+        // An ancestor with the sticky bit may be writable by others (see the type's rule).
+        if role == "parent directory", st.st_mode & S_ISVTX != 0 { return nil }
+        if st.st_mode & S_IWOTH != 0 { return "is writable by others (mode \(Self.octal(st.st_mode)))" }
+        if st.st_mode & S_IWGRP != 0 { return "is writable by its group (mode \(Self.octal(st.st_mode)))" }
+        return nil
+    }
+
+    /// `0755`-style text of the permission bits.
+    public static func octal(_ mode: mode_t) -> String {
+        let digits = String(mode & 0o7777, radix: 8)
+        return String(repeating: "0", count: max(0, 4 - digits.utf8.count)) + digits
+    }
+}
