@@ -3,6 +3,11 @@
 // DT_RUNPATH, the ld.so.conf directories, the default directories), and a
 // candidate counts only if it is an ELF file of the plugin's class, byte order
 // and machine (the loader skips the others, as on multilib systems).
+//
+// fshost loads a plugin through its verified descriptor (/proc/self/fd/N), so
+// the loader expands $ORIGIN to /proc/self/fd, where no library is: a RUNPATH
+// entry with $ORIGIN finds nothing at load time, and this search skips it too
+// (remembering what it would have found, for the message).
 import CElf
 #if canImport(Glibc)
 import Glibc
@@ -21,6 +26,9 @@ struct LibrarySearch {
     let dataEncoding: UInt8
     let machine: UInt16
     private var systemDirectories: [String]? = nil
+    /// Libraries found only in a `$ORIGIN` directory, which the load through
+    /// `/proc/self/fd/N` cannot reach: name → that path.
+    private(set) var onlyThroughOrigin: [String: String] = [:]
 
     init(origin: String, rpath: String?, runpath: String?, elfClass: UInt8, dataEncoding: UInt8, machine: UInt16) {
         self.origin = origin
@@ -38,6 +46,7 @@ struct LibrarySearch {
     }
 
     /// The path the loader would use for `name`, or nil when none fits.
+    /// `$ORIGIN` entries are skipped (see the top of this file).
     mutating func resolve(_ name: String) -> String? {
         if name.utf8.contains(UInt8(ascii: "/")) {
             return isLoadable(name) ? name : nil
@@ -45,15 +54,15 @@ struct LibrarySearch {
         // The loader reuses an object it has loaded under that name: every
         // library of a Swift plugin is loaded in the host already. No syscall.
         if let loaded = LoadedObjects.path(named: name) { return loaded }
-        for directory in rpath { if let found = look(name, inTemplate: directory) { return found } }
+        for directory in rpath { if let found = look(name, inTemplate: directory) { onlyThroughOrigin[name] = nil; return found } }
         if let list = getenv("LD_LIBRARY_PATH").map({ String(cString: $0) }), !list.isEmpty {
-            for directory in Self.splitPath(list) { if let found = look(name, inTemplate: directory) { return found } }
+            for directory in Self.splitPath(list) { if let found = look(name, inTemplate: directory) { onlyThroughOrigin[name] = nil; return found } }
         }
-        for directory in runpath { if let found = look(name, inTemplate: directory) { return found } }
+        for directory in runpath { if let found = look(name, inTemplate: directory) { onlyThroughOrigin[name] = nil; return found } }
         if systemDirectories == nil { systemDirectories = Self.loadSystemDirectories() }
         for directory in systemDirectories! {
             let candidate = directory + "/" + name
-            if isLoadable(candidate) { return candidate }
+            if isLoadable(candidate) { onlyThroughOrigin[name] = nil; return candidate }
         }
         return nil
     }
@@ -68,10 +77,17 @@ struct LibrarySearch {
         return parts.joined(separator: ", ")
     }
 
-    private func look(_ name: String, inTemplate template: String) -> String? {
+    private mutating func look(_ name: String, inTemplate template: String) -> String? {
+        let throughOrigin = template.utf8.contains(UInt8(ascii: "$")) && template.contains("ORIGIN")
         for directory in expand(template) {
             let candidate = (directory.hasSuffix("/") ? directory : directory + "/") + name
-            if isLoadable(candidate) { return candidate }
+            if isLoadable(candidate) {
+                if throughOrigin {
+                    if onlyThroughOrigin[name] == nil { onlyThroughOrigin[name] = candidate }
+                    return nil
+                }
+                return candidate
+            }
         }
         return nil
     }

@@ -6,6 +6,7 @@
 import CElf
 import FSPluginABI
 import PluginRecord
+import TrustedPaths
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -59,11 +60,11 @@ public struct PluginVerificationError: Error, CustomStringConvertible, Equatable
 
 /// Checks a plugin shared object before it is loaded, reading it only.
 ///
-/// Checks, in order: `file` (resolves, opens without following a final
-/// symlink, is a regular file), `symlink` (the resolved file lies inside the
-/// plugin directory), `owner` (a trusted uid), `permissions` (not group- or
-/// world-writable), `directory-permissions` (each directory from the file's up
-/// to the plugin directory: trusted owner, not group- or world-writable),
+/// Checks, in order: `file` (opens, a regular file), `symlink` (the opened
+/// file lies inside the plugin directory), `owner` (a trusted uid),
+/// `permissions` (not group- or world-writable), `directory-permissions`
+/// (the directory that holds the opened file and every one above it up to
+/// `/`: ``PathTrust``'s rule, as sshd's StrictModes),
 /// `elf-header` (ELF magic, readable by libelf, headers, sections and segments
 /// within the file), `shared-object` (`ET_DYN` without `PT_INTERP`),
 /// `machine` (this machine's class, byte order and `e_machine`), `record`
@@ -71,11 +72,18 @@ public struct PluginVerificationError: Error, CustomStringConvertible, Equatable
 /// `type-name`, `entry-symbol` (`fshost_plugin_entry` defined, global or weak,
 /// a function, in `.dynsym`), `exec-stack` (`PT_GNU_STACK` without `PF_X`),
 /// `text-relocations` (no `DT_TEXTREL`, no `DF_TEXTREL`) and
-/// `needed-libraries` (every `DT_NEEDED` found where the loader would look).
+/// `needed-libraries` (every `DT_NEEDED` found where the loader would look;
+/// a library reachable only through `$ORIGIN` is refused, see below).
 ///
-/// The file is opened once (by its resolved path) and the owner, mode and ELF
-/// checks all apply to that open file. The loader should load the resolved
-/// path: `$ORIGIN` is expanded to the resolved file's directory here.
+/// The file is opened once and every check applies to that open file: the
+/// owner and mode are the descriptor's (`fstat`), libelf reads the
+/// descriptor, and the directories checked are those that really hold it
+/// (the kernel's name for the descriptor, `/proc/self/fd/N`), each up to `/`
+/// under the rule of ``PathTrust``. ``open(path:)`` hands the descriptor to
+/// the loader, which loads `/proc/self/fd/N`: a file renamed over the path
+/// after the checks is never loaded. For the same reason `$ORIGIN` in the
+/// plugin's RUNPATH cannot find anything at load time (the loader expands it
+/// to `/proc/self/fd`), and the `needed-libraries` check says so.
 public struct PluginVerifier: Sendable {
     /// The type name the record must carry; nil: not compared.
     public let expectedTypeName: String?
@@ -120,17 +128,33 @@ public struct PluginVerifier: Sendable {
     }
 
     /// Runs every check in order, stops at the first failure and throws it.
-    /// Returns the plugin's record when every check passed.
+    /// Returns the plugin's record when every check passed. The file is
+    /// closed again: to load it, use ``open(path:)``.
     public func verify(path: String) throws(PluginVerificationError) -> PluginRecord {
+        let file = try open(path: path)
+        file.close()
+        return file.record
+    }
+
+    /// Opens the file once, runs every check on that descriptor (as
+    /// ``verify(path:)``) and hands the descriptor over: load
+    /// ``VerifiedPluginFile/loadPath`` and exactly the checked file is
+    /// loaded, whatever is renamed over `path` meanwhile.
+    ///
+    /// - Throws: the first failed check; the descriptor is closed then.
+    public func open(path: String) throws(PluginVerificationError) -> VerifiedPluginFile {
         var run = Run(stopAtFirstFailure: true)
-        let record = evaluate(path: path, into: &run)
+        var opened: OpenedFile? = nil
+        let record = evaluate(path: path, into: &run, opened: &opened)
         if let failed = run.checks.last(where: { !$0.passed }) {
+            if let opened { close(opened.fd) }
             throw PluginVerificationError(check: failed.name, path: path, reason: failed.detail)
         }
-        guard let record else {
+        guard let record, let opened else {
+            if let opened { close(opened.fd) }
             throw PluginVerificationError(check: "record", path: path, reason: "no plugin record was read")
         }
-        return record
+        return VerifiedPluginFile(path: path, resolvedPath: opened.resolvedPath, descriptor: opened.fd, record: record)
     }
 
     /// Runs every check it can, for `fshost check FILE`: returns all results
@@ -140,7 +164,9 @@ public struct PluginVerifier: Sendable {
     /// is the decoded record whenever it could be read, even if other checks failed.
     public func report(path: String) -> (checks: [PluginFileCheck], record: PluginRecord?) {
         var run = Run(stopAtFirstFailure: false)
-        let record = evaluate(path: path, into: &run)
+        var opened: OpenedFile? = nil
+        let record = evaluate(path: path, into: &run, opened: &opened)
+        if let opened { close(opened.fd) }
         return (run.checks, record)
     }
 }
@@ -162,40 +188,54 @@ struct Run {
     }
 }
 
+/// The file `evaluate` opened: the descriptor every check read, and where
+/// the file really is (the kernel's name for that descriptor).
+struct OpenedFile {
+    let fd: Int32
+    let resolvedPath: String
+}
+
 extension PluginVerifier {
-    /// Runs the checks into `run`; returns the decoded record if there is one.
-    func evaluate(path: String, into run: inout Run) -> PluginRecord? {
-        // ---- file: resolve, open the resolved path (no final symlink), regular file.
+    /// Runs the checks into `run`; returns the decoded record if there is
+    /// one. `opened` is set as soon as the file is open: the caller closes
+    /// it, or keeps it to load exactly the file that was checked.
+    func evaluate(path: String, into run: inout Run, opened: inout OpenedFile?) -> PluginRecord? {
+        // ---- file: open once, a regular file. O_PATH resolves the path
+        // (symlinks followed) without opening the file itself, so a FIFO
+        // cannot block and a device cannot act; the descriptor for reading
+        // is then opened from that very inode (/proc/self/fd/N of an O_PATH
+        // descriptor names the file, not a path that could be renamed over).
         guard !path.isEmpty else { _ = run.add("file", false, "empty path"); return nil }
-        guard let real = realPath(path) else {
-            _ = run.add("file", false, "cannot resolve the path: \(errnoString())")
+        let handle = openDescriptor(path, openPathOnly | O_CLOEXEC)
+        guard handle >= 0 else {
+            _ = run.add("file", false, "cannot open \(path): \(errnoString())")
             return nil
         }
-        // Never open a FIFO or a device (opening one can block or act); the
-        // fstat below checks the file actually opened.
-        var before = stat()
-        if stat(real, &before) == 0, before.st_mode & mode_t(S_IFMT) != mode_t(S_IFREG) {
-            _ = run.add("file", false, "\(real) is \(fileKind(before.st_mode)), not a regular file")
-            return nil
-        }
-        let fd = open(real, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
-        guard fd >= 0 else {
-            _ = run.add("file", false, "cannot open \(real): \(errnoString())")
-            return nil
-        }
-        defer { close(fd) }
+        defer { close(handle) }
         var st = stat()
-        guard fstat(fd, &st) == 0 else {
-            _ = run.add("file", false, "cannot stat \(real): \(errnoString())")
+        guard fstat(handle, &st) == 0 else {
+            _ = run.add("file", false, "cannot stat \(path): \(errnoString())")
             return nil
         }
+        let real = descriptorPath(handle) ?? path
         guard st.st_mode & mode_t(S_IFMT) == mode_t(S_IFREG) else {
             _ = run.add("file", false, "\(real) is \(fileKind(st.st_mode)), not a regular file")
             return nil
         }
+        let fd = openDescriptor(procDescriptorPath(handle), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+        guard fd >= 0 else {
+            _ = run.add("file", false, "cannot open \(real): \(errnoString())")
+            return nil
+        }
+        opened = OpenedFile(fd: fd, resolvedPath: real)
+        var reopened = stat()
+        guard fstat(fd, &reopened) == 0, reopened.st_dev == st.st_dev, reopened.st_ino == st.st_ino else {
+            _ = run.add("file", false, "\(real) changed while it was being opened")
+            return nil
+        }
         if run.add("file", true, "regular file, \(st.st_size) bytes" + (real == path ? "" : ", resolves to \(real)")) { return nil }
 
-        // ---- symlink: the resolved file lies inside the plugin directory.
+        // ---- symlink: the opened file lies inside the plugin directory.
         let directoryGiven = pluginDirectory ?? parentDirectory(of: path)
         let directoryReal = realPath(directoryGiven)
         var isLink = false
@@ -223,8 +263,13 @@ extension PluginVerifier {
             if run.add("permissions", true, "mode \(octalMode(st.st_mode))") { return nil }
         }
 
-        // ---- directories from the file's up to the plugin directory.
-        if run.add(directoryCheck(real: real, directoryReal: directoryReal, owners: owners)) { return nil }
+        // ---- the directory that really holds the opened file, and every one above it up to /.
+        let holder = parentDirectory(of: real)
+        if let violation = PathTrust(trustedOwners: trustedOwners).checkDirectory(holder) {
+            if run.add("directory-permissions", false, violation.description) { return nil }
+        } else {
+            if run.add("directory-permissions", true, "\(holder) and every directory above it: trusted owners, not writable by others (sticky ancestors allowed)") { return nil }
+        }
 
         // ---- ELF: magic, libelf, bounds.
         let image: ELFImage
@@ -285,28 +330,6 @@ extension PluginVerifier {
         if run.add(textRelocationCheck(dynamic)) { return record }
         _ = run.add(neededLibrariesCheck(image, dynamic: dynamic ?? [], origin: parentDirectory(of: real)))
         return record
-    }
-
-    private func directoryCheck(real: String, directoryReal: String?, owners: String) -> PluginFileCheck {
-        var directory = parentDirectory(of: real)
-        var seen: [String] = []
-        while true {
-            var st = stat()
-            guard stat(directory, &st) == 0 else {
-                return PluginFileCheck(name: "directory-permissions", passed: false, detail: "cannot stat directory \(directory): \(errnoString())")
-            }
-            guard trustedOwners.contains(st.st_uid) else {
-                return PluginFileCheck(name: "directory-permissions", passed: false, detail: "directory \(directory) is owned by uid \(st.st_uid), not a trusted owner (uid \(owners))")
-            }
-            if let problem = writableByOthers(st.st_mode) {
-                return PluginFileCheck(name: "directory-permissions", passed: false, detail: "directory \(directory) is \(problem)")
-            }
-            seen.append("\(directory): uid \(st.st_uid), mode \(octalMode(st.st_mode))")
-            // Walk up to the plugin directory when the file lies inside it.
-            guard let top = directoryReal, directory != top, isInside(directory, directory: top) else { break }
-            directory = parentDirectory(of: directory)
-        }
-        return PluginFileCheck(name: "directory-permissions", passed: true, detail: seen.joined(separator: "; "))
     }
 
     private func machineCheck(_ image: ELFImage) -> PluginFileCheck {
@@ -469,6 +492,9 @@ extension PluginVerifier {
         for entry in needed {
             guard let name = string(entry.d_un.d_val) else { return fail("DT_NEEDED name at offset \(entry.d_un.d_val) is outside the string table") }
             if let path = search.resolve(name) { found.append("\(name) (\(parentDirectory(of: path)))") } else { missing.append(name) }
+        }
+        if let name = missing.first(where: { search.onlyThroughOrigin[$0] != nil }), let path = search.onlyThroughOrigin[name] {
+            return fail("\(name) is only in \(parentDirectory(of: path)), reached through $ORIGIN, which the loader cannot use: fshost loads a plugin through its verified descriptor (/proc/self/fd/N, so $ORIGIN is /proc/self/fd); install \(name) in a system directory or link it statically")
         }
         guard missing.isEmpty else {
             return fail("\(missing.joined(separator: ", ")) not found (searched \(search.searchedDescription))")

@@ -6,15 +6,21 @@ import Glibc
 #endif
 
 /// Finds, verifies and loads plugins. Nothing of a file runs before every
-/// ELF check passed; a loaded plugin is never unloaded (the Swift runtime
-/// keeps pointers into its conformance records).
+/// ELF check passed, and what is loaded is the file that was checked: the
+/// verifier opens the file once, checks that descriptor, and `dlopen` loads
+/// `/proc/self/fd/N` of it, so a file renamed over the plugin's path in
+/// between (a package upgrade, an attacker) is never loaded unchecked. A
+/// loaded plugin is never unloaded (the Swift runtime keeps pointers into
+/// its conformance records).
 public enum PluginLoader {
     /// Locates `type` in `searchPath`, verifies it and loads it.
     ///
-    /// - Throws: ``HostError`` with `notSupported` (no plugin for the type)
-    ///   or `pluginRefused` (a check failed, the entry symbol misbehaved).
+    /// - Throws: ``HostError`` with `notSupported` (no plugin for the type),
+    ///   `hostError` (a plugin directory cannot be read, so whether the type
+    ///   is installed cannot be told) or `pluginRefused` (a check failed, the
+    ///   entry symbol misbehaved).
     public static func load(type: String, searchPath: PluginSearchPath) throws(HostError) -> LoadedPlugin {
-        guard let found = searchPath.locate(type: type) else {
+        guard let found = try searchPath.find(type: type) else {
             throw HostError(.notSupported, "'\(type)' is neither an installed resource type (no \(type).so in \(searchPath.directories.joined(separator: ":"))) nor a command (see fshost --help)")
         }
         return try load(path: found.path, directory: found.directory, type: type)
@@ -22,14 +28,15 @@ public enum PluginLoader {
 
     /// Verifies and loads the plugin at `path`, which must live in `directory`.
     public static func load(path: String, directory: String, type: String?) throws(HostError) -> LoadedPlugin {
-        let record: PluginRecord
+        let file: VerifiedPluginFile
         do {
-            record = try PluginVerifier(expectedTypeName: type, pluginDirectory: directory).verify(path: path)
+            file = try PluginVerifier(expectedTypeName: type, pluginDirectory: directory).open(path: path)
         } catch {
             throw HostError(.pluginRefused, "plugin refused: \(error.description)")
         }
+        let record = file.record
         PhaseTimer.mark("verify")
-        let entry: fshost_entry_function = try open(path: path, symbol: FSHOST_ENTRY_SYMBOL)
+        let entry: fshost_entry_function = try open(file, symbol: FSHOST_ENTRY_SYMBOL)
         PhaseTimer.mark("dlopen")
         guard let descriptor = entry().plugin else {
             throw HostError(.pluginRefused, "plugin refused: \(path): \(FSHOST_ENTRY_SYMBOL) returned no descriptor")
@@ -56,31 +63,34 @@ public enum PluginLoader {
     static func companion(of plugin: LoadedPlugin, name: String, symbol: String) throws(HostError) -> UnsafeMutableRawPointer {
         let directory = HostPaths.parent(plugin.path)
         let companionType = plugin.typeName + "-" + name
-        guard let found = PluginSearchPath(directories: [directory]).locate(type: companionType) else {
+        guard let found = try PluginSearchPath(directories: [directory]).find(type: companionType) else {
             throw HostError(.notSupported, "companion '\(companionType)' not found beside \(plugin.path)")
         }
+        let file: VerifiedPluginFile
         do {
-            _ = try PluginVerifier(expectedTypeName: companionType, pluginDirectory: directory, entrySymbol: symbol)
-                .verify(path: found.path)
+            file = try PluginVerifier(expectedTypeName: companionType, pluginDirectory: directory, entrySymbol: symbol)
+                .open(path: found.path)
         } catch {
             throw HostError(.pluginRefused, "companion refused: \(error.description)")
         }
-        return try open(path: found.path, symbol: symbol)
+        return try open(file, symbol: symbol)
     }
 
-    /// dlopen (now, local, never unloaded) and dlsym. Loads the resolved
-    /// path: the one the verifier checked (and whose `$ORIGIN` it expanded).
-    private static func open<T>(path: String, symbol: String) throws(HostError) -> T {
-        guard let resolved = realpath(path, nil) else {
-            throw HostError(.pluginRefused, "plugin refused: \(path): \(String(cString: strerror(errno)))")
-        }
-        defer { free(resolved) }
-        guard let handle = dlopen(resolved, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
+    /// dlopen (now, local, never unloaded) of the verified descriptor, and dlsym.
+    ///
+    /// The descriptor stays open once the object is loaded: the loader knows
+    /// the object by the name `/proc/self/fd/N`, and a later `dlopen` of the
+    /// same name (a companion whose descriptor got the same number) would be
+    /// handed this object instead of its own file. An open descriptor per
+    /// loaded object (close-on-exec) keeps every name unique.
+    private static func open<T>(_ file: VerifiedPluginFile, symbol: String) throws(HostError) -> T {
+        guard let handle = dlopen(file.loadPath, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
             let why = dlerror().map { String(cString: $0) } ?? "unknown error"
-            throw HostError(.pluginRefused, "plugin refused: \(path): dlopen failed: \(why)")
+            file.close()
+            throw HostError(.pluginRefused, "plugin refused: \(file.path): dlopen failed: \(why)")
         }
         guard let pointer = dlsym(handle, symbol) else {
-            throw HostError(.pluginRefused, "plugin refused: \(path): symbol \(symbol) not found")
+            throw HostError(.pluginRefused, "plugin refused: \(file.path): symbol \(symbol) not found")
         }
         return unsafeBitCast(pointer, to: T.self)
     }

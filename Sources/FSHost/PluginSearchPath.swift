@@ -18,15 +18,32 @@ public struct PluginSearchPath: Sendable {
     /// File names a type's plugin may have.
     static func fileNames(_ type: String) -> [String] { [type + ".so", "lib" + type + ".so"] }
 
-    /// The plugin file of `type` and its directory, or nil. Only a stat: no
-    /// file is opened here.
+    /// The plugin file of `type` and its directory, or nil (also when a
+    /// directory cannot be read: see ``find(type:)``). Only a stat: no file
+    /// is opened here.
     public func locate(type: String) -> (path: String, directory: String)? {
+        do throws(HostError) { return try find(type: type) } catch { return nil }
+    }
+
+    /// The plugin file of `type` and its directory, or nil when no directory
+    /// of the path has one. A missing directory is skipped (the default path
+    /// names the installed one, absent in a build tree).
+    ///
+    /// - Throws: ``HostError`` with `hostError` when a directory exists but
+    ///   cannot be searched (permissions, not a directory, I/O): whether the
+    ///   type is installed cannot be told, and taking a later directory's
+    ///   plugin would load another file than the one the path names.
+    public func find(type: String) throws(HostError) -> (path: String, directory: String)? {
         guard PluginRecord.isValidTypeName(type) else { return nil }
         for directory in directories {
             for name in Self.fileNames(type) {
                 let path = directory + "/" + name
                 var st = stat()
                 if lstat(path, &st) == 0 { return (path, directory) }
+                let code = errno
+                guard code == ENOENT else {
+                    throw HostError(.hostError, "cannot read plugin directory \(directory): \(String(cString: strerror(code)))")
+                }
             }
         }
         return nil
