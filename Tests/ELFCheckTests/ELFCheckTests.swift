@@ -345,6 +345,70 @@ final class ELFCheckTests: XCTestCase {
                       verifier: PluginVerifier(expectedTypeName: nil, pluginDirectory: directory))
     }
 
+    /// Every directory above the plugin directory, up to /, counts too (sshd's
+    /// StrictModes): one writable by others could swap the whole tree.
+    func testWorldWritableDirectoryAboveThePluginDirectory() throws {
+        let open = directory + "/open"
+        let plugins = open + "/plugins"
+        try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
+        try ELFFixtures.setMode(plugins, 0o755)
+        let path = try templateCopy(in: plugins)
+        try ELFFixtures.setMode(open, 0o777)
+        let verifier = PluginVerifier(expectedTypeName: "template", pluginDirectory: plugins)
+        assertRefused(path, check: "directory-permissions", mentioning: ["parent directory \(open)", "writable by others", "0777"],
+                      verifier: verifier)
+        // A sticky ancestor (like /tmp) is fine: nobody else can rename what lies below it.
+        try ELFFixtures.setMode(open, 0o1777)
+        XCTAssertEqual(try verifier.verify(path: path).typeName, "template")
+        // But never as the directory that holds the plugin: anyone could have created the file.
+        try ELFFixtures.setMode(open, 0o755)
+        try ELFFixtures.setMode(plugins, 0o1777)
+        assertRefused(path, check: "directory-permissions", mentioning: ["directory \(plugins)", "writable by others", "1777"],
+                      verifier: verifier)
+    }
+
+    /// The directory checked is the one that really holds the opened file:
+    /// a symlink inside the plugin directory leading into a world-writable
+    /// subdirectory is refused, naming that subdirectory.
+    func testDirectoryThatReallyHoldsTheFileIsChecked() throws {
+        let versions = directory + "/versions"
+        try FileManager.default.createDirectory(atPath: versions, withIntermediateDirectories: false)
+        let real = try templateCopy(named: "template-2.so", in: versions)
+        try ELFFixtures.setMode(versions, 0o777)
+        let link = directory + "/template.so"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "versions/template-2.so")
+        let verifier = PluginVerifier(expectedTypeName: "template", pluginDirectory: directory)
+        assertRefused(link, check: "directory-permissions", mentioning: ["directory \(versions)", "writable by others"],
+                      verifier: verifier)
+        try ELFFixtures.setMode(versions, 0o755)
+        let file = try verifier.open(path: link)
+        defer { file.close() }
+        XCTAssertEqual(file.resolvedPath, real)
+        XCTAssertEqual(file.loadPath, "/proc/self/fd/\(file.descriptor)")
+    }
+
+    /// `open` hands over the descriptor the checks read: after a rename over
+    /// the path it still is the checked file (same inode, same record).
+    func testOpenKeepsTheCheckedFileAcrossARename() throws {
+        let path = try templateCopy()
+        let verifier = PluginVerifier(expectedTypeName: "template", pluginDirectory: directory)
+        let file = try verifier.open(path: path)
+        defer { file.close() }
+        var checked = stat()
+        XCTAssertEqual(fstat(file.descriptor, &checked), 0)
+        let other = try cPlugin("other.so")
+        XCTAssertEqual(rename(other, path), 0)
+        var now = stat()
+        XCTAssertEqual(stat(file.loadPath, &now), 0)
+        XCTAssertEqual(now.st_ino, checked.st_ino, "/proc/self/fd/N still names the checked file")
+        XCTAssertEqual(file.record.typeName, "template")
+        XCTAssertTrue(file.resolvedPath.hasPrefix(path), file.resolvedPath)
+        // A refusal closes the descriptor it opened.
+        let before = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
+        XCTAssertThrowsError(try verifier.open(path: path))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count, before)
+    }
+
     func testUntrustedOwner() throws {
         let path = try templateCopy()
         let uid = getuid()
