@@ -10,7 +10,9 @@ import Musl
 /// SQLite file.
 ///
 /// The action path opens it ``Mode/readOnly`` for each call and asks for
-/// one resource's ``attributes(type:resource:)``: two `stat`s, one open, one
+/// one resource's ``attributes(type:resource:)``: the ownership checks of
+/// ``FileSecurity`` (a `realpath` and about one `lstat` per path component
+/// and companion file), one open, one
 /// version check, one prepared `SELECT`, close. It never creates or
 /// changes anything. Management opens it ``Mode/readWrite``; every change
 /// is a transaction in WAL mode, so a monitor reading while an admin writes
@@ -91,8 +93,9 @@ public final class ConfigurationDatabase {
         let supported = migrations.last?.version ?? 0
         switch mode {
         case .readOnly:
-            try FileSecurity.check(path: path)
-            connection = try SQLiteConnection(path: path, flags: SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+            // SQLite opens the checked location, so its -wal and -shm are the checked ones.
+            let real = try FileSecurity.check(path: path)
+            connection = try SQLiteConnection(path: real, flags: SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
                                               busyTimeoutMilliseconds: busyTimeoutMilliseconds)
             let (version, _) = try Self.identify(connection, supported: supported)
             schemaVersion = version
@@ -101,8 +104,8 @@ public final class ConfigurationDatabase {
             // Check the directory before creating anything in it.
             try FileSecurity.checkDirectory(of: path)
             try FileSecurity.createIfMissing(path)
-            try FileSecurity.check(path: path)
-            connection = try SQLiteConnection(path: path, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+            let real = try FileSecurity.check(path: path)
+            connection = try SQLiteConnection(path: real, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
                                               busyTimeoutMilliseconds: busyTimeoutMilliseconds)
             let (version, _) = try Self.identify(connection, supported: supported)
             try connection.execute("PRAGMA foreign_keys = ON", operation: "configure")

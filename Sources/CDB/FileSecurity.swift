@@ -1,15 +1,24 @@
+import TrustedPaths
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
 
-/// The ownership and permission rules of the CDB file, like sshd's
-/// `StrictModes`: the file and the directory that holds it must belong to
-/// root or to the invoking (effective) user, and neither may be writable by
-/// its group or by others. A configuration anyone else can change would let
-/// them choose what the cluster manager runs as root.
+/// The ownership and permission rules of the CDB, like sshd's `StrictModes`
+/// (``PathTrust``): checked where the file really is (a symlink in a safe
+/// directory may not lead into an unsafe one), on the file, on SQLite's
+/// companion files beside it (`-wal`, `-shm`, `-journal`: a crafted `-wal`
+/// is a crafted configuration), and on every directory from the one that
+/// holds it up to `/`. Each must belong to root or to the invoking
+/// (effective) user and be writable by nobody else; an ancestor may be a
+/// sticky directory such as `/tmp`. A configuration anyone else can change
+/// would let them choose what the cluster manager runs as root.
 enum FileSecurity {
+    /// SQLite's files beside a database: the write-ahead log, its shared
+    /// memory index and the rollback journal.
+    static let companionSuffixes = ["-wal", "-shm", "-journal"]
+
     /// `path`'s directory (`.` for a bare name, `/` for `/x`).
     static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
@@ -17,48 +26,62 @@ enum FileSecurity {
         return String(path[..<slash])
     }
 
-    /// Checks the file and its directory. Two `stat` calls: cheap enough for
-    /// every monitor.
-    static func check(path: String) throws(CDBError) {
-        let dir = directory(of: path)
-        var dirStat = stat()
-        guard stat(dir, &dirStat) == 0 else {
+    /// Checks the file where it really is, its companions and its
+    /// directories up to `/`. About one `lstat` per path component and
+    /// three for the companions: cheap enough for every monitor.
+    ///
+    /// - Returns: the resolved path, which is what SQLite must open (so the
+    ///   companions it uses are the ones checked here).
+    @discardableResult
+    static func check(path: String) throws(CDBError) -> String {
+        guard let real = PathTrust.resolve(path) else {
             if errno == ENOENT || errno == ENOTDIR { throw .missingFile(path: path) }
-            throw .sqlite(path: path, operation: "inspect the directory of", message: errorText())
+            throw .sqlite(path: path, operation: "inspect", message: errorText())
         }
         var fileStat = stat()
-        guard stat(path, &fileStat) == 0 else {
-            if errno == ENOENT || errno == ENOTDIR { throw .missingFile(path: path) }
+        guard lstat(real, &fileStat) == 0 else {
             throw .sqlite(path: path, operation: "inspect", message: errorText())
         }
         guard fileStat.st_mode & S_IFMT == S_IFREG else {
             throw .notADatabase(path: path, message: "not a regular file")
         }
-        try checkOwnerAndMode(fileStat, what: "file", path: path)
-        try checkOwnerAndMode(dirStat, what: "directory", path: dir)
+        try checkOwnerAndMode(fileStat, what: "file", path: real)
+        try checkDirectories(PathTrust.parent(of: real))
+        for suffix in companionSuffixes {
+            var st = stat()
+            let companion = real + suffix
+            if lstat(companion, &st) != 0 {
+                if errno == ENOENT { continue }
+                throw .sqlite(path: companion, operation: "inspect", message: errorText())
+            }
+            if let violation = PathTrust().checkFile(st, path: companion, role: "companion file") {
+                throw .insecure(path: companion, reason: "(\(violation.role)) \(violation.problem)")
+            }
+        }
+        return real
     }
 
-    /// Checks only the directory of `path` (before the file is created).
+    /// Checks only the directory of `path` and those above it (before the
+    /// file is created).
     static func checkDirectory(of path: String) throws(CDBError) {
         let dir = directory(of: path)
-        var dirStat = stat()
-        guard stat(dir, &dirStat) == 0 else {
+        guard let real = PathTrust.resolve(dir) else {
             if errno == ENOENT || errno == ENOTDIR { throw .missingFile(path: path) }
             throw .sqlite(path: path, operation: "inspect the directory of", message: errorText())
         }
-        try checkOwnerAndMode(dirStat, what: "directory", path: dir)
+        try checkDirectories(real)
+    }
+
+    /// ``PathTrust/checkDirectory(_:)`` as a ``CDBError``.
+    private static func checkDirectories(_ realDirectory: String) throws(CDBError) {
+        if let violation = PathTrust().checkDirectory(realDirectory) {
+            throw .insecure(path: violation.path, reason: "(\(violation.role)) \(violation.problem)")
+        }
     }
 
     private static func checkOwnerAndMode(_ st: stat, what: String, path: String) throws(CDBError) {
-        let me = geteuid()
-        if st.st_uid != 0 && st.st_uid != me {
-            throw .insecure(path: path, reason: "(\(what)) is owned by uid \(st.st_uid), not by root or uid \(me)")
-        }
-        if st.st_mode & S_IWOTH != 0 {
-            throw .insecure(path: path, reason: "(\(what)) is writable by others (mode \(octal(st.st_mode & 0o7777)))")
-        }
-        if st.st_mode & S_IWGRP != 0 {
-            throw .insecure(path: path, reason: "(\(what)) is writable by its group (mode \(octal(st.st_mode & 0o7777)))")
+        if let violation = PathTrust().checkFile(st, path: path, role: what) {
+            throw .insecure(path: path, reason: "(\(what)) \(violation.problem)")
         }
     }
 
@@ -87,10 +110,5 @@ enum FileSecurity {
 
     static func errorText() -> String {
         String(cString: strerror(errno))
-    }
-
-    static func octal(_ mode: mode_t) -> String {
-        let digits = String(mode, radix: 8)
-        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
 }
