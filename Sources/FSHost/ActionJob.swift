@@ -71,14 +71,17 @@ final class ActionJob: @unchecked Sendable {
         defer { d.destroy(instance) }
 
         phase = .runningPlugin
-        switch request.action {
-        case .validate: return validate(instance)
-        case .start: return start(instance)
-        case .stop: return stop(instance)
-        case .monitor: return monitor(instance)
-        case .exclusive: return exclusive(instance)
-        case .restart: return restart(instance)
+        let result: ActionResult = switch request.action {
+        case .validate: validate(instance)
+        case .start: start(instance)
+        case .stop: stop(instance)
+        case .monitor: monitor(instance)
+        case .exclusive: exclusive(instance)
+        case .restart: restart(instance)
         }
+        // A state directory fshost could not use is the node's problem, not the resource's.
+        if let failure = context.state.failure { return ActionResult(status: .hostError, reason: failure.message) }
+        return result
     }
 
     /// Calls one plugin function and collects its reason.

@@ -39,6 +39,7 @@ public struct ActionRunner {
         let result: ActionResult
         var level: UInt32?
         do {
+            try paths.checkAbsolute()
             let plugin = try PluginLoader.load(type: request.type, searchPath: PluginSearchPath(directories: paths.pluginPath))
             let attributes = try resolveAttributes(plugin: plugin, request: request)
             let settings = try resolveSettings(plugin: plugin, attributes: attributes, request: request)

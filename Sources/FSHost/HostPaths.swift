@@ -43,6 +43,24 @@ public struct HostPaths: Sendable {
             executableDirectory: exeDir)
     }
 
+    /// Refuses a relative path in the plugin path, the CDB, the run or the
+    /// state directory. A relative path would mean something else in every
+    /// working directory the cluster manager happens to use (and `mkdir -p`
+    /// of one used to create it at `/`): a problem of the node's set-up.
+    ///
+    /// - Throws: ``HostError`` with `hostError` (9), naming the variable.
+    public func checkAbsolute() throws(HostError) {
+        func check(_ path: String, _ variable: String, _ what: String) throws(HostError) {
+            guard path.hasPrefix("/") else {
+                throw HostError(.hostError, "\(variable) (\(what)) must be an absolute path, not '\(path)'")
+            }
+        }
+        for directory in pluginPath { try check(directory, "FSHOST_PLUGIN_PATH", "plugin directories") }
+        try check(cdb, "FSHOST_CDB", "the configuration database")
+        try check(runDirectory, "FSHOST_RUN_DIR", "lock files")
+        try check(stateDirectory, "FSHOST_STATE_DIR", "plugin state")
+    }
+
     /// bin/fshost and libexec/fshost/fshost-admin share one prefix.
     static func prefix(of executableDirectory: String) -> String {
         executableDirectory.hasSuffix("/libexec/fshost")

@@ -1,3 +1,4 @@
+import TrustedPaths
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -5,41 +6,52 @@ import Glibc
 /// Serialises actions on one resource, like scriptlib's ha_execute_lock: an
 /// flock on `<run>/locks/<type>.<resource>.lock`. The kernel releases it when
 /// the process ends, however it ends (a timed-out action included).
+///
+/// Another user must not be able to hold, replace or redirect a lock file
+/// (holding one makes every monitor time out; a planted symlink makes it
+/// fail), so the lock directory is checked where it really is, up to `/`,
+/// under ``PathTrust``'s rule, and the lock file is opened relative to that
+/// directory without following a symlink and must be a regular file owned by
+/// root or the effective user, writable by nobody else.
 struct ResourceLock {
     let fd: Int32
 
     /// Blocks until the lock is ours. The caller's watchdog bounds the wait.
+    ///
+    /// - Throws: ``HostError`` with `hostError` (9): a relative or unsafe run
+    ///   directory, a lock directory that cannot be made, a lock file that
+    ///   cannot be opened or is not safe, or `flock` failing. None of these
+    ///   says anything about the resource.
     static func acquire(runDirectory: String, type: String, resource: String) throws(HostError) -> ResourceLock {
-        let directory = runDirectory + "/locks"
-        let path = directory + "/" + type + "." + resource + ".lock"
-        var fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        if fd < 0 && errno == ENOENT {
-            // First action since boot (the run directory is a tmpfs): create it.
-            try makeDirectories(directory, mode: 0o755)
-            fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        }
+        let directory = try SafeDirectory.open(runDirectory + "/locks", root: runDirectory, variable: "FSHOST_RUN_DIR",
+                                               what: "lock directory", mode: 0o755)
+        defer { close(directory.fd) }
+        let name = type + "." + resource + ".lock"
+        let path = directory.path + "/" + name
+        let fd = openat(directory.fd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0o600)
         guard fd >= 0 else {
-            throw HostError(.commandFailed, "cannot open lock file \(path): \(String(cString: strerror(errno)))")
+            let why = errno == ELOOP ? "it is a symbolic link" : String(cString: strerror(errno))
+            throw HostError(.hostError, "cannot open lock file \(path): \(why)")
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            let why = String(cString: strerror(errno))
+            close(fd)
+            throw HostError(.hostError, "cannot inspect lock file \(path): \(why)")
+        }
+        if let violation = PathTrust().checkFile(st, path: path, role: "lock file") {
+            close(fd)
+            throw HostError(.hostError, "unsafe \(violation)")
         }
         while flock(fd, LOCK_EX) != 0 {
             guard errno == EINTR else {
+                let why = String(cString: strerror(errno))
                 close(fd)
-                throw HostError(.commandFailed, "cannot lock \(path): \(String(cString: strerror(errno)))")
+                throw HostError(.hostError, "cannot lock \(path): \(why)")
             }
         }
         return ResourceLock(fd: fd)
     }
 
     func release() { close(fd) }
-}
-
-/// `mkdir -p` with `mode` for the directories it creates.
-func makeDirectories(_ path: String, mode: mode_t) throws(HostError) {
-    var prefix = ""
-    for part in path.split(separator: "/", omittingEmptySubsequences: true) {
-        prefix += "/" + part
-        if mkdir(prefix, mode) != 0 && errno != EEXIST {
-            throw HostError(.commandFailed, "cannot create directory \(prefix): \(String(cString: strerror(errno)))")
-        }
-    }
 }
