@@ -14,7 +14,7 @@ PACKAGES := pkg-config libelf-dev libsqlite3-dev libcurl4-openssl-dev \
             nginx-light procps psmisc util-linux iproute2 time hyperfine \
             resource-agents curl openssl python3
 
-.PHONY: all deps build build-debug test demo install bench clean
+.PHONY: all deps build build-debug test demo install install-files bench clean
 
 all: build
 
@@ -50,18 +50,32 @@ bench: build
 
 ## install: bin/fshost, libexec/fshost/fshost-admin, lib/fshost/resource_types/<type>.so.
 install: build
-	bin="$$($(SWIFT) build -c release --show-bin-path)"; \
+	$(MAKE) install-files BIN="$$($(SWIFT) build -c release --show-bin-path)"
+
+## install-files: the copy step of install, from BIN (a products directory), without building.
+# Every file is replaced by rename, never overwritten in place: each is
+# written under a temporary name in its own directory, then renamed over
+# the old one. A running fshost keeps the file it has mapped (a plugin
+# overwritten in place under a running action crashes it), and a monitor
+# starting meanwhile sees the old file or the new one, never half of one
+# and never none. Temporary names (.<name>.tmp.<pid>) do not end in .so,
+# so no search ever takes one for a plugin.
+install-files:
+	@test -n "$(BIN)" || { echo "install-files: set BIN to the products directory" >&2; exit 1; }
+	@set -e; bin="$(BIN)"; \
+	put() { dir=$$(dirname "$$3"); tmp="$$dir/.$$(basename "$$3").tmp.$$$$"; \
+	  install -m "$$1" "$$2" "$$tmp" && mv -f "$$tmp" "$$3" || { rm -f "$$tmp"; exit 1; }; }; \
 	install -d -m 0755 $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/fshost \
 	  $(DESTDIR)$(PREFIX)/lib/fshost/resource_types $(DESTDIR)$(PREFIX)/share/fshost; \
-	install -m 0755 "$$bin/fshost" $(DESTDIR)$(PREFIX)/bin/fshost; \
-	install -m 0755 "$$bin/fshost-admin" $(DESTDIR)$(PREFIX)/libexec/fshost/fshost-admin; \
+	put 0755 "$$bin/fshost" $(DESTDIR)$(PREFIX)/bin/fshost; \
+	put 0755 "$$bin/fshost-admin" $(DESTDIR)$(PREFIX)/libexec/fshost/fshost-admin; \
 	for t in $(TYPES); do \
 	  for so in "$$bin"/lib$$t.so "$$bin"/lib$$t-*.so; do \
 	    [ -e "$$so" ] || continue; n=$$(basename "$$so" .so); \
-	    install -m 0755 "$$so" $(DESTDIR)$(PREFIX)/lib/fshost/resource_types/$${n#lib}.so; \
+	    put 0755 "$$so" $(DESTDIR)$(PREFIX)/lib/fshost/resource_types/$${n#lib}.so; \
 	  done; \
 	done; \
-	install -m 0644 Plugins/Template/Template.swift $(DESTDIR)$(PREFIX)/share/fshost/Template.swift
+	put 0644 Plugins/Template/Template.swift $(DESTDIR)$(PREFIX)/share/fshost/Template.swift
 
 clean:
 	rm -rf .build bench-report.md

@@ -87,6 +87,22 @@ final class HostDirectoryTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: target))
     }
 
+    /// A CDB reached through a symlink from a safe place into a
+    /// world-writable directory stays HA_NOCFGINFO (6), as documented.
+    func testCDBThroughASymlinkIntoAWorldWritableDirectoryIsRefused() throws {
+        let open = try makeDirectory("open", mode: 0o755)
+        XCTAssertEqual(rename(sandbox.cdb, open + "/cdb.sqlite"), 0)
+        XCTAssertEqual(chmod(open, 0o777), 0)
+        let link = sandbox.path("cdb-link.sqlite")
+        XCTAssertEqual(symlink(open + "/cdb.sqlite", link), 0)
+        sandbox.extraEnvironment["FSHOST_CDB"] = link
+        let r = try sandbox.fshost("template", "monitor", "t1")
+        XCTAssertEqual(r.status, 6, r.description)
+        XCTAssertTrue(r.stderr.contains("\(open) (directory) is writable by others"), r.stderr)
+        XCTAssertEqual(chmod(open, 0o755), 0)
+        XCTAssertEqual(try sandbox.fshost("template", "monitor", "t1").status, 0)
+    }
+
     // MARK: The state directory and files
 
     func testUnsafeStateDirectoryIsAHostError() throws {
