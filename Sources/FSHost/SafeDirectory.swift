@@ -25,7 +25,17 @@ struct SafeDirectory {
         }
         var real = PathTrust.resolve(path)
         if real == nil, errno == ENOENT {
-            // First use (the run directory is a tmpfs at boot): create it.
+            // First use (the run directory is a tmpfs at boot): create it,
+            // but only inside a tree nobody else can change.
+            var existing = PathTrust.parent(of: path)
+            var resolved = PathTrust.resolve(existing)
+            while resolved == nil, errno == ENOENT, existing != "/" {
+                existing = PathTrust.parent(of: existing)
+                resolved = PathTrust.resolve(existing)
+            }
+            if let resolved, let violation = PathTrust().checkDirectory(resolved, holdsFiles: false) {
+                throw HostError(.hostError, "unsafe \(what) \(path): \(violation)")
+            }
             try makeDirectories(path, mode: mode)
             real = PathTrust.resolve(path)
         }

@@ -77,9 +77,13 @@ public struct PathTrust: Sendable {
     /// Checks the resolved directory `directory` as the one that directly
     /// holds trusted files, then every directory above it up to `/` as an
     /// ancestor. `directory` must be absolute and resolved.
-    public func checkDirectory(_ directory: String) -> Violation? {
+    ///
+    /// - Parameter holdsFiles: false to check `directory` as an ancestor too:
+    ///   before a trusted directory is created in it (the new directory
+    ///   belongs to its creator, so a sticky `directory` is fine).
+    public func checkDirectory(_ directory: String, holdsFiles: Bool = true) -> Violation? {
         var current = directory
-        var role = "directory"
+        var role = holdsFiles ? "directory" : "parent directory"
         while true {
             var st = stat()
             guard lstat(current, &st) == 0 else {

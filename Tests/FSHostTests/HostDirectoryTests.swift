@@ -42,7 +42,9 @@ final class HostDirectoryTests: XCTestCase {
         sandbox.extraEnvironment["FSHOST_RUN_DIR"] = open + "/run"
         assertHostError(try sandbox.fshost("template", "monitor", "t1"),
                         mentioning: ["unsafe lock directory", "parent directory \(open)", "writable by others"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: open + "/run"), "created inside an unsafe tree")
         // Reached through a symlink from a safe place: the same.
+        XCTAssertEqual(mkdir(open + "/run", 0o755), 0)
         XCTAssertEqual(symlink(open + "/run", sandbox.path("run-link")), 0)
         sandbox.extraEnvironment["FSHOST_RUN_DIR"] = sandbox.path("run-link")
         assertHostError(try sandbox.fshost("template", "monitor", "t1"), mentioning: ["parent directory \(open)"])
@@ -111,6 +113,7 @@ final class HostDirectoryTests: XCTestCase {
         // start writes the marker's path into the resource's state.
         assertHostError(try sandbox.fshost("testfixture", "start", "fx"),
                         mentioning: ["unsafe state directory", "parent directory \(open)", "writable by others"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: open + "/state"), "created inside an unsafe tree")
         // Template keeps no state: its actions do not care.
         XCTAssertEqual(try sandbox.fshost("template", "monitor", "t1").status, 0)
     }
