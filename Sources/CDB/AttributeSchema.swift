@@ -7,7 +7,8 @@ public enum AttributeKind: UInt32, Sendable, CaseIterable {
     case string = 0
     case integer = 1
     case boolean = 2
-    /// `250ms`, `5s`, `2m`, `1h`, or plain milliseconds; canonical: `<n>ms`.
+    /// ``DurationText``'s grammar (`250ms`, `5s`, `2m`, `1h`; a bare number
+    /// is seconds), at most 24 h; canonical: `<n>ms`.
     case duration = 3
     case port = 4
     /// An absolute path.
@@ -44,10 +45,10 @@ public enum AttributeKind: UInt32, Sendable, CaseIterable {
             default: return .failure(.init("is not a boolean (true/false): '\(text)'"))
             }
         case .duration:
-            guard let ms = AttributeKind.milliseconds(text) else {
-                return .failure(.init("is not a duration (250ms, 5s, 2m, 1h): '\(text)'"))
+            switch DurationText.milliseconds(text) {
+            case .success(let ms): return .success(DurationText.canonical(ms))
+            case .failure(let problem): return .failure(.init(DurationText.explain(problem, text)))
             }
-            return .success("\(ms)ms")
         case .port:
             guard let n = Int(text), (1...65535).contains(n) else {
                 return .failure(.init("is not a port (1-65535): '\(text)'"))
@@ -64,16 +65,11 @@ public enum AttributeKind: UInt32, Sendable, CaseIterable {
         }
     }
 
-    /// Milliseconds of a duration text (`250ms`, `5s`, `2m`, `1h`, `1500`).
+    /// Milliseconds of a duration text in ``DurationText``'s grammar
+    /// (`250ms`, `5s`, `2m`, `1h`; a bare number is seconds); nil when it
+    /// is not one or exceeds 24 h.
     public static func milliseconds(_ text: String) -> Int64? {
-        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
-        for (suffix, scale) in units where text.hasSuffix(suffix) {
-            let number = text.dropLast(suffix.count)
-            // "5ms" also ends in "s": only accept a pure number before the suffix.
-            if let n = Int64(number), n >= 0 { return n * scale }
-        }
-        if let n = Int64(text), n >= 0 { return n }
-        return nil
+        try? DurationText.milliseconds(text).get()
     }
 }
 
@@ -91,14 +87,41 @@ public struct AttributeSpec: Equatable, Sendable {
     /// Canonical text of the default, if any.
     public var defaultValue: String?
     public var description: String
+    /// The values allowed, for integers (the number) and durations
+    /// (milliseconds); nil: what the kind allows. The host's own settings
+    /// have ranges (``HostSetting``); the ABI gives plugin attributes none.
+    public var range: ClosedRange<Int64>?
 
     public init(name: String, kind: AttributeKind, required: Bool = false, defaultValue: String? = nil,
-                description: String = "") {
+                description: String = "", range: ClosedRange<Int64>? = nil) {
         self.name = name
         self.kind = kind
         self.required = required
         self.defaultValue = defaultValue
         self.description = description
+        self.range = range
+    }
+
+    /// The canonical text of `text` for this attribute: its kind's
+    /// (``AttributeKind/canonicalize(_:)``), then within ``range``.
+    public func canonicalize(_ text: String) -> Result<String, AttributeValueError> {
+        if kind == .duration, let range {
+            switch DurationText.milliseconds(text) {
+            case .success(let ms) where range.contains(ms):
+                return .success(DurationText.canonical(ms))
+            case .success, .failure(.tooLarge):
+                return .failure(.init(DurationText.explain(.tooLarge, text, range: range)))
+            case .failure(let problem):
+                return .failure(.init(DurationText.explain(problem, text, range: range)))
+            }
+        }
+        let canonical = kind.canonicalize(text)
+        if kind == .integer, let range, case .success(let number) = canonical {
+            guard let n = Int64(number), range.contains(n) else {
+                return .failure(.init("is out of range: '\(text)' (allowed: from \(range.lowerBound) to \(range.upperBound))"))
+            }
+        }
+        return canonical
     }
 }
 
@@ -139,7 +162,7 @@ public struct AttributeSchema: Sendable {
         }
         for key in values.keys.sorted() {
             let spec = spec(key)!
-            switch spec.kind.canonicalize(values[key]!) {
+            switch spec.canonicalize(values[key]!) {
             case .success(let text): resolved[key] = text
             case .failure(let e): return .failure(.wrongType(key: key, problem: e.message))
             }
@@ -167,14 +190,31 @@ public enum HostSetting {
     /// `<action>_timeout`, e.g. `monitor_timeout`.
     public static func timeout(_ action: String) -> String { action + "_timeout" }
 
+    /// `<action>_timeout` and `--timeout`: 1 ms to 24 h. Cluster managers
+    /// give an action seconds to minutes; beyond a day is a typo.
+    public static let timeoutRange: ClosedRange<Int64> = 1...DurationText.maximumMilliseconds
+    /// `retries`: 0 to 100 extra probes. More never changes a verdict that
+    /// 100 probes could not, and each failed probe logs a line.
+    public static let retriesRange: ClosedRange<Int64> = 0...100
+    /// `retry_interval`: 100 ms to 24 h. The floor bounds a failing
+    /// monitor's log lines to 10 a second (`retries=4294967295` with
+    /// `retry_interval=0ms` once wrote 2,900 a second).
+    public static let retryIntervalRange: ClosedRange<Int64> = 100...DurationText.maximumMilliseconds
+    /// `monitor_level`: what the ABI's `uint32_t` level holds.
+    public static let monitorLevelRange: ClosedRange<Int64> = 0...Int64(UInt32.max)
+
     /// Action names in ABI order (`FSHOST_ACTION_*`).
     public static let actions = ["exclusive", "start", "stop", "monitor", "restart", "validate"]
 
     public static let specs: [AttributeSpec] = [
-        AttributeSpec(name: monitorLevel, kind: .integer, description: "monitoring level to run (default: the type's)"),
-        AttributeSpec(name: retries, kind: .integer, description: "extra monitor probes before a failure is declared"),
-        AttributeSpec(name: retryInterval, kind: .duration, description: "pause between monitor probes"),
+        AttributeSpec(name: monitorLevel, kind: .integer, description: "monitoring level to run (default: the type's)",
+                      range: monitorLevelRange),
+        AttributeSpec(name: retries, kind: .integer, description: "extra monitor probes before a failure is declared (0-100)",
+                      range: retriesRange),
+        AttributeSpec(name: retryInterval, kind: .duration, description: "pause between monitor probes (100ms-24h)",
+                      range: retryIntervalRange),
     ] + actions.map {
-        AttributeSpec(name: timeout($0), kind: .duration, description: "deadline of the \($0) action")
+        AttributeSpec(name: timeout($0), kind: .duration, description: "deadline of the \($0) action (1ms-24h)",
+                      range: timeoutRange)
     }
 }

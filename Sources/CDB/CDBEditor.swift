@@ -34,8 +34,14 @@ public enum AdminError: Error, CustomStringConvertible, Equatable, Sendable {
     case schemaUnavailable(type: String, status: Int32, message: String)
     /// `get` of an attribute that is neither set nor defaulted: `HA_NOCFGINFO` (6).
     case notSet(type: String, resource: String, key: String)
-    /// Writing an output failed: `HA_CMD_FAILED` (3).
+    /// Writing an output failed, or fshost could not tell whether a
+    /// resource runs: `HA_CMD_FAILED` (3).
     case failed(String)
+    /// Refused because a resource runs on this node: `HA_RUNNING` (4).
+    case resourceRuns(String)
+    /// The CDB changed, but fshost could not do its part on the node (a
+    /// state directory it could not remove): `HA_HOST_ERROR` (9).
+    case host(String)
     /// An import from `file` failed, so nothing was imported: the status of
     /// the underlying error.
     indirect case importFailed(file: String, AdminError)
@@ -44,7 +50,9 @@ public enum AdminError: Error, CustomStringConvertible, Equatable, Sendable {
     public var description: String {
         switch self {
         case .database(let error): return error.description
-        case .usage(let message), .invalidInput(let message), .failed(let message): return message
+        case .usage(let message), .invalidInput(let message), .failed(let message), .resourceRuns(let message),
+             .host(let message):
+            return message
         case .invalid(let type, let resource?, let violation):
             return "resource '\(resource)' of type '\(type)': \(violation)"
         case .invalid(let type, nil, let violation):
@@ -58,7 +66,8 @@ public enum AdminError: Error, CustomStringConvertible, Equatable, Sendable {
     }
 
     /// The exit status (FailSafe numbering: 2 `HA_INVAL_ARGS`, 3
-    /// `HA_CMD_FAILED`, 5 `HA_NOTSUPPORTED`, 6 `HA_NOCFGINFO`).
+    /// `HA_CMD_FAILED`, 4 `HA_RUNNING`, 5 `HA_NOTSUPPORTED`, 6
+    /// `HA_NOCFGINFO`, 9 `HA_HOST_ERROR`).
     public var exitStatus: Int32 {
         switch self {
         case .database(let error): return error.exitStatus
@@ -66,6 +75,8 @@ public enum AdminError: Error, CustomStringConvertible, Equatable, Sendable {
         case .schemaUnavailable(_, let status, _): return status
         case .notSet: return 6
         case .failed: return 3
+        case .resourceRuns: return 4
+        case .host: return 9
         case .importFailed(_, let error): return error.exitStatus
         }
     }
@@ -181,6 +192,12 @@ public final class CDBEditor {
         }
     }
 
+    /// Whether the resource is defined (names checked first).
+    public func exists(type: String, resource: String) throws(AdminError) -> Bool {
+        try checkNames(type, resource)
+        return try db { () throws(CDBError) in try database.contains(type: type, resource: resource) }
+    }
+
     /// Removes a resource. Needs no schema: a resource of a type whose
     /// plugin is gone can still be deleted.
     public func delete(type: String, resource: String) throws(AdminError) {
@@ -238,25 +255,86 @@ public final class CDBEditor {
     /// overrides stay. Resources and types not in the file stay, unless
     /// `replaceAll`: then the CDB afterwards holds exactly the file.
     ///
-    /// With `source` (the file's name), errors are wrapped in
-    /// ``AdminError/importFailed(file:_:)``.
-    public func importConfiguration(_ root: [String: ConfigValue], replaceAll: Bool,
-                                    source: String? = nil) throws(AdminError) -> ImportSummary {
+    /// A `replaceAll` of a file without resources would empty the CDB:
+    /// what a backup truncated on a full disk looks like. It is refused
+    /// (``AdminError/invalidInput(_:)``) unless `allowEmpty`.
+    ///
+    /// `beforeWriting` sees the ``ImportPlan`` inside the transaction,
+    /// after every check, and may refuse it (the admin tool refuses to drop
+    /// a resource that runs). With `source` (the file's name), errors are
+    /// wrapped in ``AdminError/importFailed(file:_:)``.
+    public func importConfiguration(_ root: [String: ConfigValue], replaceAll: Bool, allowEmpty: Bool = false,
+                                    source: String? = nil,
+                                    beforeWriting: (ImportPlan) throws(AdminError) -> Void = { _ in })
+        throws(AdminError) -> ImportSummary {
         do {
-            return try importDocument(root, replaceAll: replaceAll)
+            return try importDocument(root, replaceAll: replaceAll, allowEmpty: allowEmpty, beforeWriting: beforeWriting)
         } catch {
             if let source { throw .importFailed(file: source, error) }
             throw error
         }
     }
 
-    private func importDocument(_ root: [String: ConfigValue], replaceAll: Bool) throws(AdminError) -> ImportSummary {
-        let document = try TOMLMapping.document(from: root) { (type: String) throws(AdminError) -> AttributeSchema in
+    /// What ``importConfiguration(_:replaceAll:allowEmpty:source:beforeWriting:)``
+    /// would do, with the same checks and refusals, writing nothing (the
+    /// database may be open read-only): `fshost cdb import --dry-run`.
+    public func planImport(_ root: [String: ConfigValue], replaceAll: Bool, allowEmpty: Bool = false,
+                           source: String? = nil) throws(AdminError) -> ImportPlan {
+        do {
+            let document = try typedDocument(root)
+            let current = try db { () throws(CDBError) in try database.snapshot(type: nil) }
+            return try checkedPlan(document, current: current, replaceAll: replaceAll, allowEmpty: allowEmpty)
+        } catch {
+            if let source { throw .importFailed(file: source, error) }
+            throw error
+        }
+    }
+
+    private func typedDocument(_ root: [String: ConfigValue]) throws(AdminError) -> TOMLMapping.Document {
+        try TOMLMapping.document(from: root) { (type: String) throws(AdminError) -> AttributeSchema in
             try schema(for: type)
         }
+    }
+
+    /// The plan of `document` over `current`, after checking, in memory,
+    /// every resource it affects against its schema, and the empty
+    /// `--replace-all` rule.
+    private func checkedPlan(_ document: TOMLMapping.Document, current: [TypeConfiguration], replaceAll: Bool,
+                             allowEmpty: Bool) throws(AdminError) -> ImportPlan {
+        let plan = ImportPlan(document: document, current: current, replaceAll: replaceAll)
+        if replaceAll && document.resourceCount == 0 && !plan.removed.isEmpty && !allowEmpty {
+            throw .invalidInput("the file defines no resources, and --replace-all would remove all \(plan.removed.count) "
+                + "resources of the CDB (an empty or truncated backup looks like this); give --allow-empty to empty it on purpose")
+        }
+        var final: [String: TypeConfiguration] = [:]
+        if !replaceAll { for entry in current { final[entry.type] = entry } }
+        for type in document.types.keys.sorted() {
+            let section = document.types[type]!
+            var entry = final[type] ?? TypeConfiguration(type: type)
+            if let overrides = section.typeAttributes { entry.typeAttributes = overrides }
+            for (name, values) in section.resources { entry.resources[name] = values }
+            final[type] = entry
+            let affected = section.typeAttributes == nil ? Array(section.resources.keys) : Array(entry.resources.keys)
+            let schema = try schema(for: type)
+            for name in affected.sorted() {
+                let merged = entry.typeAttributes.merging(entry.resources[name] ?? [:]) { _, own in own }
+                if case .failure(let violation) = schema.resolve(merged) {
+                    throw .invalid(type: type, resource: name, violation)
+                }
+            }
+        }
+        return plan
+    }
+
+    private func importDocument(_ root: [String: ConfigValue], replaceAll: Bool, allowEmpty: Bool,
+                                beforeWriting: (ImportPlan) throws(AdminError) -> Void) throws(AdminError) -> ImportSummary {
+        let document = try typedDocument(root)
         return try write { () throws -> ImportSummary in
-            let before = Set(try database.resources(type: nil).map { "\($0.type)\u{0}\($0.name)" })
-            var summary = ImportSummary(defined: 0, replaced: 0, removed: 0, typesWithOverrides: 0)
+            let current = try database.snapshot(type: nil)
+            let plan = try checkedPlan(document, current: current, replaceAll: replaceAll, allowEmpty: allowEmpty)
+            try beforeWriting(plan)
+            var summary = ImportSummary(defined: plan.added.count, replaced: plan.changed.count + plan.unchanged.count,
+                                        removed: plan.removed.count, typesWithOverrides: 0)
             if replaceAll {
                 try database.removeAll()
             }
@@ -268,15 +346,13 @@ public final class CDBEditor {
                 }
                 for name in section.resources.keys.sorted() {
                     try database.replace(type: type, resource: name, attributes: section.resources[name]!)
-                    if before.contains("\(type)\u{0}\(name)") { summary.replaced += 1 } else { summary.defined += 1 }
                 }
+                // Checked in memory already; checked again against what
+                // the database now holds, which is what actions will read.
                 let affected = section.typeAttributes == nil
                     ? section.resources.keys.sorted()
                     : try database.resources(type: type).map(\.name)
                 try check(type: type, resources: affected, schema: try schema(for: type))
-            }
-            if replaceAll {
-                summary.removed = before.count - summary.replaced
             }
             return summary
         }
@@ -363,7 +439,7 @@ extension AttributeSchema {
         }
         var canonical: [String: String] = [:]
         for key in values.keys.sorted() {
-            switch spec(key)!.kind.canonicalize(values[key]!) {
+            switch spec(key)!.canonicalize(values[key]!) {
             case .success(let text): canonical[key] = text
             case .failure(let problem): return .failure(.wrongType(key: key, problem: problem.message))
             }

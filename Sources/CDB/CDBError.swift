@@ -10,6 +10,10 @@ public enum CDBError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The file or its directory may be changed by someone who is neither
     /// root nor the invoking user (the rule of sshd's `StrictModes`).
     case insecure(path: String, reason: String)
+    /// The file exists but holds no fshost schema yet (0 bytes, or an
+    /// empty SQLite database): nothing was ever defined in it. Not the
+    /// same as "no such resource": the node is not set up.
+    case notInitialised(path: String)
     /// The file was written by a newer fshost whose schema this one does not know.
     case newerSchema(path: String, found: Int32, supported: Int32)
     /// No resource `name` of type `type` in the database.
@@ -31,6 +35,9 @@ public enum CDBError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(path) is not a usable fshost configuration database: \(message)"
         case .insecure(let path, let reason):
             return "refusing to use configuration database: \(path) \(reason)"
+        case .notInitialised(let path):
+            return "configuration database \(path) is not initialised (empty, no fshost schema): "
+                + "define resources with 'fshost cdb define' or 'fshost cdb import'"
         case .newerSchema(let path, let found, let supported):
             return "\(path) has schema version \(found), newer than the \(supported) this fshost supports: use a newer fshost"
         case .resourceNotFound(let type, let name):
@@ -47,8 +54,8 @@ public enum CDBError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The FailSafe status a command should exit with for this error:
     /// `HA_INVAL_ARGS` (2) for a name that breaks the rules or a resource that
     /// already exists, `HA_NOCFGINFO` (6) for everything else (the
-    /// configuration could not be had: missing, damaged, insecure, newer,
-    /// unknown resource, or SQLite failed).
+    /// configuration could not be had: missing, not initialised, damaged,
+    /// insecure, newer, unknown resource, or SQLite failed).
     public var exitStatus: Int32 {
         switch self {
         case .invalidName, .resourceExists: return 2

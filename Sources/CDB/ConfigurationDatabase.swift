@@ -30,8 +30,10 @@ public final class ConfigurationDatabase {
     /// How to open the file.
     public enum Mode: Sendable {
         /// For the action path: the file must exist; nothing is created,
-        /// migrated or written. A file at schema version 0 (an empty file)
-        /// reads as an empty configuration.
+        /// migrated or written. A file at schema version 0 (0 bytes, or an
+        /// empty SQLite database) lists no resources, and asking for one
+        /// resource throws ``CDBError/notInitialised(path:)``: "not set up"
+        /// is not "resource not defined".
         case readOnly
         /// For management: creates the file (mode 0600, and its missing
         /// directories, mode 0755) if there is none, turns on WAL, and runs
@@ -176,8 +178,11 @@ public final class ConfigurationDatabase {
     /// there is no such resource.
     ///
     /// One prepared `SELECT`: the hot path of every action.
+    ///
+    /// - Throws: ``CDBError/notInitialised(path:)`` for a file without
+    ///   fshost's schema, or a SQLite failure.
     public func attributes(type: String, resource: String) throws(CDBError) -> [String: String]? {
-        guard schemaVersion > 0 else { return nil }
+        guard schemaVersion > 0 else { throw .notInitialised(path: path) }
         let statement = try connection.prepare("""
             SELECT 0, key, value FROM type_attributes WHERE type = ?1
             UNION ALL SELECT 1, key, value FROM attributes WHERE type = ?1 AND resource = ?2
@@ -201,7 +206,7 @@ public final class ConfigurationDatabase {
     /// The resource's own attributes, without the type-level ones; `nil`
     /// when there is no such resource.
     public func resourceAttributes(type: String, resource: String) throws(CDBError) -> [String: String]? {
-        guard schemaVersion > 0 else { return nil }
+        guard schemaVersion > 0 else { throw .notInitialised(path: path) }
         let statement = try connection.prepare("""
             SELECT 1, key, value FROM attributes WHERE type = ?1 AND resource = ?2
             UNION ALL SELECT 2, NULL, NULL FROM resources WHERE type = ?1 AND name = ?2

@@ -47,8 +47,9 @@ public indirect enum ConfigValue: Equatable, Sendable {
 ///
 /// Values are typed by the attribute's kind in the plugin's schema:
 /// `integer` and `port` are TOML integers, `boolean` a TOML boolean,
-/// `argv` an array of strings, `duration` a string (`"5s"`, `"250ms"`) or
-/// an integer of milliseconds, `string` and `path` strings. Export writes
+/// `argv` an array of strings, `duration` a string in ``DurationText``'s
+/// grammar (`"5s"`, `"250ms"`; a TOML integer is refused, see
+/// ``text(of:key:schema:)``), `string` and `path` strings. Export writes
 /// each type's table (only when it has overrides), then its resources, all
 /// sorted, keys sorted, values in canonical form, so export → import →
 /// export gives the same bytes.
@@ -151,10 +152,13 @@ public enum TOMLMapping {
         case (.duration, .string(let s)):
             raw = s
         case (.duration, .integer(let n)):
-            guard n >= 0 else { throw .wrongType(key: key, problem: "is a negative duration: \(n)") }
-            raw = "\(n)ms"
+            // Earlier versions read a TOML integer as milliseconds; the one
+            // grammar reads a bare number as seconds. Rather than change
+            // the meaning of an old file by 1000× in silence, refuse it.
+            throw .wrongType(key: key, problem: "must be a string with its unit, like \"\(n)ms\" or \"\(n)s\", "
+                + "not a TOML integer (a bare number once meant milliseconds and now means seconds)")
         case (.duration, _):
-            throw wrong("a string like \"5s\" or \"250ms\", or an integer of milliseconds")
+            throw wrong("a string like \"5s\" or \"250ms\"")
         case (.argv, .array(let items)):
             var words: [String] = []
             for item in items {
@@ -167,7 +171,7 @@ public enum TOMLMapping {
         case (.argv, _):
             throw wrong("an array of strings")
         }
-        switch spec.kind.canonicalize(raw) {
+        switch spec.canonicalize(raw) {
         case .success(let canonical): return canonical
         case .failure(let problem): throw .wrongType(key: key, problem: problem.message)
         }

@@ -6,6 +6,8 @@ public struct ActionRequest: Sendable, Equatable {
     public var action: ActionName
     public var resource: String
     public var level: UInt32?
+    /// `--timeout DURATION` (``DurationText``: a bare number is seconds),
+    /// 1 ms to 24 h (``HostSetting/timeoutRange``).
     public var timeoutMilliseconds: Int64?
     public var json: Bool
 
@@ -29,11 +31,18 @@ public struct ActionRequest: Sendable, Equatable {
                 guard let n = UInt32(text) else { throw HostError(.invalidArguments, "--level takes a number, not '\(text)'") }
                 level = n
             case "--timeout":
+                // The one duration grammar (a bare number is seconds, as
+                // for exec2 and Pacemaker) and the range of <action>_timeout.
                 let text = try value(word)
-                guard let ms = AttributeKind.milliseconds(text), ms > 0 else {
-                    throw HostError(.invalidArguments, "--timeout takes a duration (250ms, 5s, 2m), not '\(text)'")
+                let range = HostSetting.timeoutRange
+                switch DurationText.milliseconds(text) {
+                case .success(let ms) where range.contains(ms):
+                    timeout = ms
+                case .success:
+                    throw HostError(.invalidArguments, "--timeout " + DurationText.explain(.tooLarge, text, range: range))
+                case .failure(let problem):
+                    throw HostError(.invalidArguments, "--timeout " + DurationText.explain(problem, text, range: range))
                 }
-                timeout = ms
             case "--json":
                 json = true
             default:

@@ -7,11 +7,20 @@ struct Deadline: Sendable {
     /// Milliseconds on CLOCK_MONOTONIC.
     let at: Int64
 
-    init(after milliseconds: Int64, from start: Int64 = Deadline.now()) { at = start + milliseconds }
+    /// `milliseconds` after `start`. Saturating: durations are bounded to
+    /// 24 h where they are read (``DurationText``), but a deadline never
+    /// traps on overflow whatever it is given; it is then simply never reached.
+    init(after milliseconds: Int64, from start: Int64 = Deadline.now()) {
+        let (sum, overflow) = start.addingReportingOverflow(milliseconds)
+        at = overflow ? (milliseconds < 0 ? .min : .max) : sum
+    }
 
     static func now() -> Int64 { monotonicMicroseconds() / 1000 }
 
-    var millisecondsLeft: Int64 { at - Deadline.now() }
+    var millisecondsLeft: Int64 {
+        let (left, overflow) = at.subtractingReportingOverflow(Deadline.now())
+        return overflow ? (at < 0 ? .min : .max) : left
+    }
     var hasPassed: Bool { millisecondsLeft <= 0 }
 }
 

@@ -1,5 +1,6 @@
 // `fshost exec2 …`: FailSafe's ha_exec2 for existing shell action scripts,
 // backed by the shared /proc scanner (ProcScan) and Spawn. No Foundation.
+import CDB
 import ProcScan
 import Spawn
 #if canImport(Glibc)
@@ -45,7 +46,9 @@ fshost exec2 [-p WAITPERIOD] TIMEOUT RETRIES COMMAND [ARGUMENT...]
   8    the last try timed out (HA_TIMEDOUT)
   126  COMMAND could not be run; 127 COMMAND not found (not retried)
 
-Durations: seconds as FailSafe wrote them ("5", "0.5"), or "250ms", "5s".
+Durations (TIMEOUT, WAITPERIOD): fshost's one grammar, as for --timeout and
+the CDB: a bare number is seconds as FailSafe wrote it ("5", "0.5"), or
+"250ms", "5s", "2m", "1h"; at most 24h. TIMEOUT is at least 1ms.
 
 fshost exec2 --scan-stats [-n COUNT] [STRING]
   Diagnostic: scan /proc COUNT times (default 5) and print the process
@@ -179,21 +182,27 @@ private func exec2Run(command arguments: [String], errors: (String) -> Void, fai
         if word == "-p" {
             rest = rest.dropFirst()
             guard let value = rest.first else { return fail("-p needs a WAITPERIOD") }
-            guard let ms = exec2ParseDuration(value) else { return fail("bad WAITPERIOD '\(value)': use seconds (5, 0.5) or 250ms / 5s") }
-            waitMilliseconds = ms
+            switch exec2Duration("WAITPERIOD", value, range: 0...DurationText.maximumMilliseconds) {
+            case .success(let ms): waitMilliseconds = ms
+            case .failure(let refusal): return fail(refusal.message)
+            }
             rest = rest.dropFirst()
         } else if word.hasPrefix("-p"), word.count > 2 {
             let value = String(word.dropFirst(2))
-            guard let ms = exec2ParseDuration(value) else { return fail("bad WAITPERIOD '\(value)': use seconds (5, 0.5) or 250ms / 5s") }
-            waitMilliseconds = ms
+            switch exec2Duration("WAITPERIOD", value, range: 0...DurationText.maximumMilliseconds) {
+            case .success(let ms): waitMilliseconds = ms
+            case .failure(let refusal): return fail(refusal.message)
+            }
             rest = rest.dropFirst()
         } else {
             return fail("unknown option '\(word)' (see fshost exec2 --help)")
         }
     }
     guard let timeoutText = rest.first else { return fail("missing TIMEOUT, RETRIES and COMMAND") }
-    guard let timeout = exec2ParseDuration(timeoutText), timeout > 0 else {
-        return fail("bad TIMEOUT '\(timeoutText)': use a positive number of seconds (5, 0.5) or 250ms / 5s")
+    let timeout: Int64
+    switch exec2Duration("TIMEOUT", timeoutText, range: HostSetting.timeoutRange) {
+    case .success(let ms): timeout = ms
+    case .failure(let refusal): return fail(refusal.message)
     }
     rest = rest.dropFirst()
     guard let retriesText = rest.first else { return fail("missing RETRIES and COMMAND") }
@@ -228,30 +237,29 @@ private func exec2Run(command arguments: [String], errors: (String) -> Void, fai
     return last
 }
 
-/// "5" (seconds, FailSafe's form), "0.5", "250ms", "5s" → milliseconds;
-/// nil for anything else, negative values, or more than 30 days.
+/// TIMEOUT and WAITPERIOD in milliseconds: fshost's one duration grammar
+/// (``DurationText``: "5" is seconds as FailSafe wrote it, "0.5", "250ms",
+/// "5s", "2m", "1h"), at most 24 h; nil for anything else.
 func exec2ParseDuration(_ text: String) -> Int64? {
-    var body = Substring(text)
-    var scale: Int64 = 1000
-    if body.hasSuffix("ms") {
-        body = body.dropLast(2); scale = 1
-    } else if body.hasSuffix("s") {
-        body = body.dropLast(1)
+    try? DurationText.milliseconds(text).get()
+}
+
+/// `what` (TIMEOUT or WAITPERIOD) read from `text`, within `range`, or the
+/// one-line reason naming `what` and the allowed range.
+func exec2Duration(_ what: String, _ text: String, range: ClosedRange<Int64>) -> Result<Int64, Exec2Refusal> {
+    switch DurationText.milliseconds(text) {
+    case .success(let ms) where range.contains(ms):
+        return .success(ms)
+    case .success:
+        return .failure(Exec2Refusal(message: "\(what) " + DurationText.explain(.tooLarge, text, range: range)))
+    case .failure(let problem):
+        return .failure(Exec2Refusal(message: "\(what) " + DurationText.explain(problem, text, range: range)))
     }
-    let parts = body.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-    guard let whole = parts.first, !whole.isEmpty, whole.utf8.count <= 10,
-          whole.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let units = Int64(whole) else { return nil }
-    var ms = units * scale
-    if parts.count == 2 {
-        let fraction = parts[1]
-        guard !fraction.isEmpty, fraction.utf8.count <= 9, fraction.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-              let digits = Int64(fraction) else { return nil }
-        var divisor: Int64 = 1
-        for _ in 0..<fraction.utf8.count { divisor *= 10 }
-        ms += digits * scale / divisor
-    }
-    guard ms <= 30 * 24 * 3600 * 1000 else { return nil }
-    return ms
+}
+
+/// Why an exec2 argument was refused: one line.
+struct Exec2Refusal: Error {
+    let message: String
 }
 
 private func exec2Format(milliseconds: Int64) -> String {

@@ -24,12 +24,16 @@ struct Admin: ParsableCommand {
     /// ArgumentParser exits 64 (EX_USAGE) on a bad command line; fshost's
     /// documented status for that is 2 (HA_INVAL_ARGS), the same as the
     /// action path's.
+    ///
+    /// Output that could not be written (a full disk, `> /dev/full`) is a
+    /// failure: one line and status 3 (HA_CMD_FAILED), never a silent 0.
     static func main() {
+        var status: Int32 = 0
         do {
             var command = try parseAsRoot()
             try command.run()
         } catch let code as ExitCode {
-            Glibc.exit(code.rawValue)
+            status = code.rawValue
         } catch {
             let status = exitCode(for: error)
             guard status == .validationFailure else { exit(withError: error) }
@@ -38,6 +42,11 @@ struct Admin: ParsableCommand {
             FileHandle.standardError.write(Data("Run 'fshost help' for the commands.\n".utf8))
             Glibc.exit(2)
         }
+        if let problem = StandardOutput.finish() {
+            printError(problem)
+            Glibc.exit(status == 0 ? 3 : status)
+        }
+        Glibc.exit(status)
     }
 }
 

@@ -10,14 +10,23 @@ private let exitStatuses = """
     EXIT STATUS
       0 done
       2 HA_INVAL_ARGS: bad command line, invalid name, unknown attribute,
-        value of the wrong kind, required attribute missing, resource
-        already exists, unreadable or bad TOML file
-      3 HA_CMD_FAILED: the output file could not be written
+        value of the wrong kind or out of its range, required attribute
+        missing, resource already exists, unreadable or bad TOML file,
+        --replace-all of a file without resources (see --allow-empty),
+        an --output that is not a regular file
+      3 HA_CMD_FAILED: the output (standard output or --output) could not
+        be written; fshost could not tell whether a resource to remove runs
+      4 HA_RUNNING: a resource to remove runs on this node (see --force)
       5 HA_NOTSUPPORTED: unknown resource type (no plugin for it)
       6 HA_NOCFGINFO: no such resource, attribute not set; CDB missing,
-        damaged, insecure (writable by others) or of a newer schema
+        not initialised, damaged, insecure (writable by others) or of a
+        newer schema
       7 HA_PLUGIN_REFUSED: the type's plugin failed a pre-load check
+      9 HA_HOST_ERROR: done in the CDB, but a removed resource's state
+        directory could not be removed
     Errors are one line on stderr: fshost: <message>
+    Durations: 250ms, 5s, 2m, 1h; a bare number is seconds; at most 24h.
+    Bounds: <action>_timeout 1ms-24h, retry_interval 100ms-24h, retries 0-100.
     """
 
 /// `fshost cdb`: the configuration database.
@@ -129,7 +138,8 @@ struct CDBDefine: ParsableCommand {
         against the type's plugin schema first: unknown attributes, values of the wrong \
         kind and missing required attributes are refused, and nothing is written. The \
         resource must not exist (use modify to change one). Values are stored in \
-        canonical form (durations in ms, booleans true/false, argv as a JSON array).
+        canonical form (durations in ms, booleans true/false, argv as a JSON array). \
+        Leftover plugin state of an earlier resource of that name is removed.
 
         Example: fshost cdb define webserver web1 port=8080 'command=["/usr/sbin/nginx","-p","/srv/web1"]'
 
@@ -145,6 +155,9 @@ struct CDBDefine: ParsableCommand {
         try CDBRun.perform { () throws(AdminError) in
             let values = try CDBRun.assignments(attributes)
             try CDBRun.editor(options, .readWrite).define(type: type, resource: resource, attributes: values)
+            // A new resource starts without state, whatever an earlier
+            // resource of that name (deleted by an older fshost) left.
+            try ResourceState.remove(type: type, resource: resource)
         }
     }
 }
@@ -213,9 +226,15 @@ struct CDBModifyType: ParsableCommand {
 struct CDBDelete: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "delete",
-        abstract: "Delete a resource and its attributes.",
+        abstract: "Delete a resource, its attributes and its plugin state.",
         discussion: """
-        Needs no plugin: a resource of a type that is no longer installed can be deleted.
+        First asks the action path whether the resource runs on this node \
+        (fshost TYPE exclusive RESOURCE): a resource deleted while it runs would be left \
+        running with nothing able to stop it. If it runs, nothing is deleted (status 4); \
+        if fshost cannot tell (no plugin for the type, a bad configuration, a timeout), \
+        nothing is deleted (status 3). --force deletes anyway and says what is left running. \
+        The resource's state directory (FSHOST_STATE_DIR/TYPE/RESOURCE) is removed with it, \
+        so a new resource of that name does not inherit it.
 
         \(exitStatuses)
         """)
@@ -223,10 +242,21 @@ struct CDBDelete: ParsableCommand {
     @OptionGroup var options: CDBOptions
     @Argument(help: "The resource type.") var type: String
     @Argument(help: "The resource's name.") var resource: String
+    @Flag(name: .customLong("force"),
+          help: "Delete even if the resource runs on this node, or fshost cannot tell; its processes are left running.")
+    var force = false
 
     func run() throws {
         try CDBRun.perform { () throws(AdminError) in
-            try CDBRun.editor(options, .readWrite).delete(type: type, resource: resource)
+            let editor = try CDBRun.editor(options, .readWrite)
+            guard try editor.exists(type: type, resource: resource) else {
+                throw .database(.resourceNotFound(type: type, name: resource))
+            }
+            let warnings = try RunningCheck.refuseRemoving([ImportPlan.Name(type: type, name: resource)],
+                                                           cdb: options.resolvedPath, force: force)
+            try editor.delete(type: type, resource: resource)
+            for warning in warnings { CDBRun.warn(warning) }
+            try ResourceState.remove(type: type, resource: resource)
         }
     }
 }
@@ -310,7 +340,8 @@ struct CDBImport: ParsableCommand {
         discussion: """
         One table per resource, [TYPE.RESOURCE], with typed values: strings; integers \
         (integer and port attributes); true/false; arrays of strings (argv); durations as \
-        strings ("5s", "250ms", "2m") or integers of milliseconds. Keys directly under a \
+        strings with a unit ("5s", "250ms", "2m"; a TOML integer is refused: it once meant \
+        milliseconds). Keys directly under a \
         [TYPE] table are type-level attributes. A syntax error is reported with its line.
 
         Every resource is checked against its plugin's schema before anything is written; \
@@ -318,7 +349,13 @@ struct CDBImport: ParsableCommand {
         is imported. A resource that already exists is replaced whole: its attributes \
         become exactly the file's. A [TYPE] table with keys of its own replaces that \
         type's type-level attributes. Resources not in the file are kept, unless \
-        --replace-all: then the CDB afterwards holds exactly what the file holds.
+        --replace-all: then the CDB afterwards holds exactly what the file holds, and the \
+        removed resources' state directories go too. A --replace-all of a file without \
+        resources (an empty or truncated backup) is refused unless --allow-empty. A resource \
+        the import would remove is first asked whether it runs (fshost TYPE exclusive \
+        RESOURCE), as for delete: if it runs or fshost cannot tell, nothing is imported, \
+        unless --force. --dry-run checks everything the same way and lists what would be \
+        added, changed and removed, writing nothing.
 
         Example file:
           [webserver.web1]
@@ -333,15 +370,54 @@ struct CDBImport: ParsableCommand {
     @Argument(help: ArgumentHelp("The TOML file (- for standard input).", valueName: "FILE.toml")) var file: String
     @Flag(name: .customLong("replace-all"), help: "Remove every resource and type-level attribute the file does not have.")
     var replaceAll = false
+    @Flag(name: .customLong("allow-empty"), help: "With --replace-all, accept a file without resources: empty the CDB.")
+    var allowEmpty = false
+    @Flag(name: .customLong("force"), help: "Remove resources even if they run on this node, or fshost cannot tell.")
+    var force = false
+    @Flag(name: .customLong("dry-run"), help: "Check, and list what would be added, changed and removed; write nothing.")
+    var dryRun = false
 
     func run() throws {
         try CDBRun.perform { () throws(AdminError) in
             let root = try TOMLConfiguration.load(path: file)
+            let cdb = options.resolvedPath
+            if dryRun {
+                let plan = try CDBRun.editor(options, .readOnly)
+                    .planImport(root, replaceAll: replaceAll, allowEmpty: allowEmpty, source: file)
+                let answers = plan.removed.map { ($0, RunningCheck.ask(type: $0.type, resource: $0.name, cdb: cdb)) }
+                let running = Dictionary(uniqueKeysWithValues: answers)
+                try StandardOutput.write(plan.report { name in
+                    switch running[name] {
+                    case .running(let reason)?: return "runs on this node: \(reason)"
+                    case .unknown(let why)?: return "cannot tell whether it runs: \(why)"
+                    default: return nil
+                    }
+                })
+                // The status the import would end with: a removal it would
+                // refuse fails the dry run too.
+                do throws(AdminError) {
+                    _ = try RunningCheck.refuseRemoving(answers, force: force)
+                } catch {
+                    throw .importFailed(file: file, error)
+                }
+                return
+            }
             let editor = try CDBRun.editor(options, .readWrite)
-            let summary = try editor.importConfiguration(root, replaceAll: replaceAll, source: file)
+            var warnings: [String] = []
+            var removed: [ImportPlan.Name] = []
+            var added: [ImportPlan.Name] = []
+            let summary = try editor.importConfiguration(root, replaceAll: replaceAll, allowEmpty: allowEmpty,
+                                                         source: file) { (plan: ImportPlan) throws(AdminError) in
+                warnings = try RunningCheck.refuseRemoving(plan.removed, cdb: cdb, force: force)
+                removed = plan.removed
+                added = plan.added
+            }
+            for warning in warnings { CDBRun.warn(warning) }
             var line = "imported \(file): \(summary.defined) defined, \(summary.replaced) replaced"
             if replaceAll { line += ", \(summary.removed) removed" }
             print(line)
+            // Removed resources take their state with them; new ones start clean.
+            for name in removed + added { try ResourceState.remove(type: name.type, resource: name.name) }
         }
     }
 }
@@ -356,7 +432,10 @@ struct CDBExport: ParsableCommand {
         TOML integers, booleans as true/false, argv as arrays of strings, everything else \
         (durations in ms) as strings. Exporting, importing and exporting again gives the \
         same bytes. A type whose plugin cannot be loaded is exported with string values \
-        and a warning. --output writes the file atomically (temporary file, fsync, rename).
+        and a warning. --output writes the file atomically and privately: a new file of mode \
+        0600 in the same directory, fsync, rename. It replaces only a regular file: a \
+        symbolic link, device, directory or FIFO is refused (status 2). A write that fails \
+        (a full disk, > /dev/full) is status 3, never a silent 0.
 
         \(exitStatuses)
         """)
@@ -371,9 +450,9 @@ struct CDBExport: ParsableCommand {
             let (text, warnings) = try CDBRun.editor(options, .readOnly).export(type: type)
             for warning in warnings { CDBRun.warn(warning) }
             if let output, output != "-" {
-                try TOMLConfiguration.writeAtomically(text, to: output)
+                try OutputFile.writeAtomically(text, to: output)
             } else {
-                print(text, terminator: "")
+                try StandardOutput.write(text)
             }
         }
     }

@@ -1,6 +1,6 @@
 // The TOMLKit side of `fshost cdb import` / `export`: reading a file into
-// CDB's library-independent `ConfigValue` tree, and writing the export
-// atomically. Everything else (typing by schema, validation, rendering)
+// CDB's library-independent `ConfigValue` tree (guarded by TOMLParseGuard).
+// Everything else (typing by schema, validation, rendering)
 // lives in CDB's `TOMLMapping`, where the unit tests reach it.
 import CDB
 import TOMLKit
@@ -17,6 +17,13 @@ enum TOMLConfiguration {
         let bytes = try readAll(path)
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw .invalidInput("\(path): not UTF-8 text")
+        }
+        // toml++ asserts (exit 134) or, built with NDEBUG, has undefined
+        // behaviour on some malformed input: try it in a child first.
+        if try !TOMLParseGuard.survives(text) {
+            let (line, column) = try TOMLParseGuard.fatalPosition(in: text)
+            throw .invalidInput("\(path):\(line):\(column): TOML syntax error: malformed input here "
+                + "(the TOML parser aborted on it instead of naming the problem)")
         }
         let table: TOMLTable
         do {
@@ -68,49 +75,5 @@ enum TOMLConfiguration {
             bytes.append(contentsOf: buffer[..<n])
         }
         return bytes
-    }
-
-    /// Writes `text` to `path` atomically: a temporary file in the same
-    /// directory, fsync, rename over `path`, fsync of the directory. A
-    /// reader sees the old file or the new one, never a part.
-    static func writeAtomically(_ text: String, to path: String) throws(AdminError) {
-        let slash = path.lastIndex(of: "/")
-        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
-        let temporary = path + ".tmp-\(getpid())"
-        func failure(_ what: String) -> AdminError {
-            .failed("cannot write \(path): \(what): \(String(cString: strerror(errno)))")
-        }
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o666)
-        guard fd >= 0 else { throw failure("create \(temporary)") }
-        var ok = false
-        defer {
-            if !ok { unlink(temporary) }
-        }
-        var data = Array(text.utf8)
-        var written = 0
-        while written < data.count {
-            let n = data.withUnsafeMutableBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let error = failure("write")
-                close(fd)
-                throw error
-            }
-            written += n
-        }
-        data.removeAll()
-        guard fsync(fd) == 0 else {
-            let error = failure("fsync")
-            close(fd)
-            throw error
-        }
-        close(fd)
-        guard rename(temporary, path) == 0 else { throw failure("rename") }
-        ok = true
-        let dirfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dirfd >= 0 {
-            fsync(dirfd)
-            close(dirfd)
-        }
     }
 }

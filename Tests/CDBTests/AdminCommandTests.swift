@@ -49,6 +49,10 @@ final class AdminCommandTests: CDBTestCase {
         var environment = ProcessInfo.processInfo.environment
         environment["FSHOST_PLUGIN_PATH"] = Self.products
         environment.removeValue(forKey: "FSHOST_CDB")
+        // The exclusive action `cdb delete` asks takes its lock here, and
+        // state directories live here.
+        environment["FSHOST_RUN_DIR"] = directory + "/run"
+        environment["FSHOST_STATE_DIR"] = directory + "/state"
         process.environment = environment
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         let out = Pipe(), err = Pipe(), inPipe = Pipe()
@@ -100,7 +104,7 @@ final class AdminCommandTests: CDBTestCase {
         [testfixture.alpha]
         port = 8080
         enabled = false
-        hang = 250
+        hang = "250ms"
         fail_probes = 3
         label = 'literal \ backslash and "quotes"'
         command = ["/bin/sh", "-c", 'echo "hi" \ there', "tab\there", "ünïcode"]
@@ -212,7 +216,7 @@ final class AdminCommandTests: CDBTestCase {
     }
 
     func testReplaceAll() throws {
-        try ok(["cdb", "define", "testfixture", "old", "port=1"])
+        try ok(["cdb", "define", "testfixture", "old", "port=1", "marker=\(directory)/absent"])  // not running
         try ok(["cdb", "modify-type", "testfixture", "retries=4"])
         let file = try writeFile("only.toml", "[testfixture.new]\nport = 2\n")
         XCTAssertEqual(try ok(["cdb", "import", "--replace-all", file]), "imported \(file): 1 defined, 0 replaced, 1 removed\n")
@@ -266,6 +270,8 @@ final class AdminCommandTests: CDBTestCase {
         XCTAssertTrue(line("enabled").contains(" = true ") && line("enabled").hasSuffix("(default)"), line("enabled"))
         try fails(["cdb", "show", "testfixture", "ghost"], status: 6, ["ghost"])
 
+        // Not running (its marker is absent), so delete needs no --force.
+        try ok(["cdb", "modify", "testfixture", "alpha", "marker=\(directory)/absent"])
         try ok(["cdb", "delete", "testfixture", "alpha"])
         try fails(["cdb", "delete", "testfixture", "alpha"], status: 6, ["no resource 'alpha'"])
         XCTAssertEqual(try ok(["cdb", "show", "testfixture"]), "testfixture\n  type-level:\n    monitor_timeout = 2000ms\n")

@@ -63,7 +63,7 @@ final class CDBEditorTests: CDBTestCase {
         // Type-level values are typed too.
         XCTAssertEqual(adminError { try editor.modifyType(type: "testfixture", set: ["hang": "soon"], unset: []) },
                        .invalid(type: "testfixture", resource: nil,
-                                .wrongType(key: "hang", problem: "is not a duration (250ms, 5s, 2m, 1h): 'soon'")))
+                                .wrongType(key: "hang", problem: "is not a duration (250ms, 5s, 2m, 1h; a bare number is seconds): 'soon'")))
     }
 
     func testModifyValidatesTheMergedResult() throws {

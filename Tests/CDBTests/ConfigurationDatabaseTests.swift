@@ -143,10 +143,12 @@ final class ConfigurationDatabaseTests: CDBTestCase {
 
     func testMigratesAnEmptyFile() throws {
         XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(), attributes: [.posixPermissions: 0o600]))
-        // Read-only: an empty configuration, and the file stays empty.
+        // Read-only: no resources, asking for one says the file is not
+        // initialised (not "no such resource"), and the file stays empty.
         let empty = try reader()
         XCTAssertEqual(empty.schemaVersion, 0)
-        XCTAssertNil(try empty.attributes(type: "testfixture", resource: "a"))
+        assertThrows(.notInitialised(path: path)) { try empty.attributes(type: "testfixture", resource: "a") }
+        assertThrows(.notInitialised(path: path)) { try empty.resourceAttributes(type: "testfixture", resource: "a") }
         XCTAssertEqual(try empty.resources(type: nil).count, 0)
         XCTAssertEqual(fingerprint(path)?.size, 0)
 

@@ -21,7 +21,7 @@ final class TOMLMappingTests: CDBTestCase {
                 "label": .string("Ünïcode \"quoted\"\n\ttabbed"),
                 "marker": .string("/run/x"),
             ]),
-            "beta.2": .table(["port": .integer(1), "hang": .integer(250)]),
+            "beta.2": .table(["port": .integer(1), "hang": .string("250ms")]),
             "empty": .table(["port": .integer(9)]),
         ]),
         "other": .table(["o": .table([:])]),
@@ -117,7 +117,7 @@ final class TOMLMappingTests: CDBTestCase {
                          .wrongType(key: "command", problem: "must be an array of strings (argv), but holds a TOML integer")))
         attempt(["port": .integer(1), "hang": .float(1.5)],
                 .invalid(type: "testfixture", resource: "zzz", .wrongType(
-                    key: "hang", problem: "must be a string like \"5s\" or \"250ms\", or an integer of milliseconds (duration), not a TOML float")))
+                    key: "hang", problem: "must be a string like \"5s\" or \"250ms\" (duration), not a TOML float")))
         attempt(["port": .integer(0)],
                 .invalid(type: "testfixture", resource: "zzz", .wrongType(key: "port", problem: "is not a port (1-65535): '0'")))
         attempt(["label": .string("no port")],

@@ -110,12 +110,24 @@ typedef struct fshost_level {
     const char *cost;        /* what it costs, e.g. "one /proc scan" */
 } fshost_level;
 
-/** Value types the host validates before any action runs. */
+/**
+ * Value types the host validates before any action runs.
+ *
+ * FSHOST_ATTR_DURATION: fshost's one duration grammar (the same for the CDB,
+ * TOML files, `--timeout` and `fshost exec2`):
+ *     duration = digits [ "." digits ] [ "ms" | "s" | "m" | "h" ]
+ * A bare number means SECONDS (as FailSafe's scripts and Pacemaker count):
+ * "5" = 5 s, "0.5" = 500 ms. The value must be whole milliseconds and at
+ * most 24h. The plugin always receives the canonical text "<n>ms"; a
+ * default_value should carry its unit ("2000ms", "2s"). The host's own
+ * settings are also bounded: <action>_timeout 1ms..24h, retry_interval
+ * 100ms..24h, retries 0..100 (anything else is HA_INVAL_ARGS).
+ */
 enum {
     FSHOST_ATTR_STRING = 0,
-    FSHOST_ATTR_INTEGER = 1,  /* decimal, optional sign */
+    FSHOST_ATTR_INTEGER = 1,  /* decimal, optional sign, fits int64 */
     FSHOST_ATTR_BOOLEAN = 2,  /* true / false */
-    FSHOST_ATTR_DURATION = 3, /* 250ms, 5s, 2m, or plain milliseconds */
+    FSHOST_ATTR_DURATION = 3, /* 250ms, 5s, 2m, 1h; a bare number is seconds; <= 24h; passed as "<n>ms" */
     FSHOST_ATTR_PORT = 4,     /* 1..65535 */
     FSHOST_ATTR_PATH = 5,     /* absolute path */
     FSHOST_ATTR_ARGV = 6      /* JSON array of strings: ["nginx","-s","quit"] */
