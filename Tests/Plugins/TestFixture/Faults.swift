@@ -20,8 +20,10 @@ enum Fault: String {
     /// Forks a child that sleeps 30 s holding stdout and stderr, then hangs
     /// in the plugin (the host must abandon it at the deadline).
     case fork
+    /// Forks such a child and answers at once, as if all were well.
+    case orphan
 
-    /// Does the fault; returns only for `stdout`.
+    /// Does the fault; returns only for `stdout` and `orphan`.
     func happen() {
         switch self {
         case .exit0: Glibc.exit(0)
@@ -35,15 +37,21 @@ enum Fault: String {
             let text = "plugin line written to fd 1\n"
             _ = text.withCString { write(1, $0, strlen($0)) }
         case .fork:
-            // fork is unavailable in Swift; a plugin in C calls it directly.
-            typealias Fork = @convention(c) () -> pid_t
-            guard let symbol = dlsym(nil, "fork") else { return }   // RTLD_DEFAULT
-            let child = unsafeBitCast(symbol, to: Fork.self)()
-            if child == 0 {
-                sleep(30)
-                _exit(0)
-            }
+            forkSleeper()
             sleep(60)
+        case .orphan:
+            forkSleeper()
+        }
+    }
+
+    /// fork(), and the child sleeps 30 s with every descriptor inherited.
+    /// (fork is unavailable in Swift; a plugin in C calls it directly.)
+    private func forkSleeper() {
+        typealias Fork = @convention(c) () -> pid_t
+        guard let symbol = dlsym(nil, "fork") else { return }   // RTLD_DEFAULT
+        if unsafeBitCast(symbol, to: Fork.self)() == 0 {
+            sleep(30)
+            _exit(0)
         }
     }
 }
