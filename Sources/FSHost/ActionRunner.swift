@@ -119,6 +119,10 @@ public struct ActionRunner {
             ProcessGroups.shutDown()
             Supervisor.endLeftovers()
         }
+        // A plugin's buffered stdio output goes out (to stderr) before the
+        // answer, so the answer's line comes last. (Not in the timeout path:
+        // a plugin hung inside stdio holds its lock.)
+        fflush(nil)
         channel.send(.result(result, level: level, timing: PhaseTimer.summary))
     }
 

@@ -29,7 +29,7 @@ import Glibc
 ///   lifeline pipe hang up, kills everything below it, and exits (the
 ///   resource lock it holds is released only then). Before W watches the
 ///   pipe it has `PR_SET_PDEATHSIG` = SIGKILL (no command runs yet).
-/// - W does not answer within 1 s after its deadline → P kills it:
+/// - W does not answer within 2.5 s after its deadline → P kills it:
 ///   `HA_TIMEDOUT`.
 /// - Before W answers, it SIGKILLs everything left below it, except after
 ///   a successful start or restart (the daemon it leaves behind is the
@@ -41,8 +41,9 @@ import Glibc
 /// Performance section).
 enum Supervisor {
     /// How long after its deadline P waits for W's own timeout report
-    /// before killing it.
-    static let graceMilliseconds: Int64 = 1_000
+    /// before killing it: more than W may spend killing what the action
+    /// started (``ProcessTree/killDescendants(within:)``, 2 s).
+    static let graceMilliseconds: Int64 = 2_500
 
     /// The signals that end an action early (the cluster manager's
     /// timeout, a hang-up, Ctrl-C).
@@ -99,7 +100,6 @@ enum Supervisor {
             becomeWorker(supervisor: supervisor, previousMask: &previousMask)
             lifeline = lifelinePipe[0]
             work(WorkerChannel(fd: results[1]))
-            fflush(nil)   // a plugin's buffered stdio output goes out (to stderr), not lost
             _exit(0)
         }
         close(results[1]); close(lifelinePipe[0])

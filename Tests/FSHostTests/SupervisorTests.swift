@@ -147,6 +147,18 @@ final class SupervisorTests: XCTestCase {
         XCTAssertEqual(processes(containing: "fork1"), [], "the plugin's child outlived the action")
     }
 
+    /// A worker that cannot answer (stopped, watchdog thread included) is
+    /// killed by the supervisor after its deadline and the grace.
+    func testWorkerThatCannotAnswerIsKilledAfterItsDeadline() throws {
+        try define("frozen1", ["fault": "freeze"])
+        let r = try sandbox.fshost("testfixture", "monitor", "frozen1", "--timeout", "500ms", "--json")
+        XCTAssertEqual(r.status, 8, r.description)
+        XCTAssertLessThan(r.milliseconds, 6000)
+        XCTAssertTrue(r.stderr.contains("its worker did not answer"), r.stderr)
+        XCTAssertEqual(try jsonObject(r.stdout)["code"] as? Int, 8)
+        XCTAssertEqual(processes(containing: "frozen1"), [], "the stopped worker was left behind")
+    }
+
     func testChildForkedByAPluginThatAnswersIsKilled() throws {
         try define("orphan1", ["fault": "orphan"])
         let r = try sandbox.fshost("testfixture", "monitor", "orphan1")

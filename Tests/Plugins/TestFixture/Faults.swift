@@ -22,6 +22,9 @@ enum Fault: String {
     case fork
     /// Forks such a child and answers at once, as if all were well.
     case orphan
+    /// SIGSTOP to its own process: the host's watchdog thread stops with
+    /// it, so only the supervisor can end the action.
+    case freeze
 
     /// Does the fault; returns only for `stdout` and `orphan`.
     func happen() {
@@ -41,6 +44,8 @@ enum Fault: String {
             sleep(60)
         case .orphan:
             forkSleeper()
+        case .freeze:
+            raise(SIGSTOP)
         }
     }
 

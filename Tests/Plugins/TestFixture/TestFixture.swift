@@ -20,7 +20,7 @@ struct TestFixture: ResourceType {
         Attribute("command", .argv, "run by start, if set (its process is the declared process)"),
         Attribute("process_name", .string, "declared process name (with command)"),
         Attribute("marker", .path, "file start creates and stop removes: the resource's state"),
-        Attribute("fault", .string, "exit0, abort, crash, fatal, stdout, fork or orphan: what every action does first (Faults.swift)"),
+        Attribute("fault", .string, "exit0, abort, crash, fatal, stdout, fork, orphan or freeze: what every action does first (Faults.swift)"),
         Attribute("fail_reason", .string, "monitor fails with this reason"),
         Attribute("fail_reason_repeat", .integer, default: "1", "the reason is fail_reason this many times over"),
     ]
