@@ -43,7 +43,7 @@ public struct ActionRunner {
         // The worker ended its leftovers itself before it answered. Without
         // an answer (it died, or was killed), its orphans came here: end
         // them now, before the answer says so.
-        if run.result == nil && !leavesDaemon(result, request) { Supervisor.endLeftovers() }
+        if run.result == nil { Supervisor.endLeftovers() }
         if let level = run.level { logger.prefix += " level=\(level)" }
         report(result, request: request, level: run.level, logger: logger, started: started, timing: run.timing)
         return result.status
@@ -53,6 +53,8 @@ public struct ActionRunner {
     /// the failure that stands for it.
     func answer(_ run: Supervisor.Run, request: ActionRequest) -> ActionResult {
         let action = request.action.rawValue
+        // An answer that arrived is the answer, even with a signal on its heels.
+        if let result = run.result { return result }
         if let signal = run.interruption {
             return ActionResult(status: .commandFailed,
                 reason: "fshost received \(Supervisor.signalName(signal)) during \(action); the action was ended and every command it started was killed")
@@ -61,7 +63,6 @@ public struct ActionRunner {
             return ActionResult(status: .timedOut,
                 reason: "\(action) did not finish within \(run.timeoutMilliseconds ?? 0) ms and its worker did not answer; it was killed with every command it started")
         }
-        if let result = run.result { return result }
         if let error = run.startError {
             return ActionResult(status: .hostError,
                                 reason: "cannot start the worker process: \(String(cString: strerror(error)))")
