@@ -41,4 +41,22 @@ static inline int csys_child_exited(int pid) {
 static inline int csys_thread_setresuid(unsigned r, unsigned e, unsigned s) {
     return (int)syscall(SYS_setresuid, r, e, s);
 }
+
+/* ---- The worker process (Sources/FSHost/Supervisor.swift) -------------- */
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+/* fork is unavailable in Swift; the host forks its worker while it still has
+   one thread (before any plugin code or watchdog thread exists). */
+static inline int csys_fork(void) { return fork(); }
+/* Orphaned descendants are re-parented to the calling process, not to init. */
+static inline int csys_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
+/* `signal` (0: none) when the parent thread exits; cleared in forks. */
+static inline int csys_set_parent_death_signal(int signal) { return prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0); }
+static inline int csys_signalfd(const sigset_t *mask) { return signalfd(-1, mask, SFD_CLOEXEC | SFD_NONBLOCK); }
+/* The signal number of one struct signalfd_siginfo read from a signalfd. */
+static inline int csys_signalfd_signo(const void *info) { return (int)((const struct signalfd_siginfo *)info)->ssi_signo; }
+static inline int csys_signalfd_info_size(void) { return (int)sizeof(struct signalfd_siginfo); }
+static inline int csys_pidfd_send_signal(int pidfd, int signal) {
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, signal, (void *)0, 0);
+}
 #endif

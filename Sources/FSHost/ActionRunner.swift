@@ -11,6 +11,9 @@ import Glibc
 public struct ActionResult: Sendable {
     public var status: ExitStatus
     public var reason: String?
+    /// The size in bytes of the reason the plugin gave, when `reason` is
+    /// only its start (shipped from the worker cut short); nil when whole.
+    public var reasonBytes: Int? = nil
 }
 
 /// Runs one action on one resource: loads and verifies the plugin, reads
@@ -29,17 +32,59 @@ public struct ActionRunner {
         var retryIntervalMilliseconds: Int64
     }
 
-    /// Runs `request` and reports it (stderr, syslog, and JSON on stdout
-    /// with `--json`). Returns the exit status; a timed-out action never
-    /// returns: the process ends at the deadline.
+    /// Runs `request` in a worker process (``Supervisor``) and reports it
+    /// (stderr, syslog, and JSON on stdout with `--json`): one answer
+    /// however the worker ends. Returns the exit status.
     public func run(_ request: ActionRequest) -> ExitStatus {
         let started = Deadline.now()
+        var logger = Logger(prefix: "\(request.type)/\(request.resource) \(request.action.rawValue)")
+        let run = Supervisor.run { channel in perform(request, channel: channel, started: started) }
+        let result = answer(run, request: request)
+        // The worker ended its leftovers itself before it answered. Without
+        // an answer (it died, or was killed), its orphans came here: end
+        // them now, before the answer says so.
+        if run.result == nil { Supervisor.endLeftovers() }
+        if let level = run.level { logger.prefix += " level=\(level)" }
+        report(result, request: request, level: run.level, logger: logger, started: started, timing: run.timing)
+        return result.status
+    }
+
+    /// The answer from what the supervisor saw: the worker's result, or
+    /// the failure that stands for it.
+    func answer(_ run: Supervisor.Run, request: ActionRequest) -> ActionResult {
+        let action = request.action.rawValue
+        // An answer that arrived is the answer, even with a signal on its heels.
+        if let result = run.result { return result }
+        if let signal = run.interruption {
+            return ActionResult(status: .commandFailed,
+                reason: "fshost received \(Supervisor.signalName(signal)) during \(action); the action was ended and every command it started was killed")
+        }
+        if run.unanswered {
+            return ActionResult(status: .timedOut,
+                reason: "\(action) did not finish within \(run.timeoutMilliseconds ?? 0) ms and its worker did not answer; it was killed with every command it started")
+        }
+        if let error = run.startError {
+            return ActionResult(status: .hostError,
+                                reason: "cannot start the worker process: \(String(cString: strerror(error)))")
+        }
+        let how = run.waitStatus.map(Supervisor.describe(waitStatus:)) ?? "ended"
+        if run.pluginCodeRan {
+            return ActionResult(status: .commandFailed,
+                                reason: "plugin \(request.type) ended the process during \(action): \(how)")
+        }
+        return ActionResult(status: .hostError, reason: "fshost's worker ended during \(action) before any plugin code ran: \(how)")
+    }
+
+    /// In the worker: loads and verifies the plugin, reads the resource,
+    /// runs the action against its deadline, and sends the result.
+    func perform(_ request: ActionRequest, channel: WorkerChannel, started: Int64) {
         PhaseTimer.begin()
         var logger = Logger(prefix: "\(request.type)/\(request.resource) \(request.action.rawValue)")
         let result: ActionResult
         var level: UInt32?
         do {
             try paths.checkAbsolute()
+            channel.send(.pluginCode)
             let plugin = try PluginLoader.load(type: request.type, searchPath: PluginSearchPath(directories: paths.pluginPath))
             let attributes = try resolveAttributes(plugin: plugin, request: request)
             let settings = try resolveSettings(plugin: plugin, attributes: attributes, request: request)
@@ -49,22 +94,44 @@ public struct ActionRunner {
                 logger.prefix += " level=\(settings.level)"
             }
             let deadline = Deadline(after: settings.timeoutMilliseconds, from: started)
+            channel.send(.deadline(at: deadline.at, timeoutMilliseconds: settings.timeoutMilliseconds,
+                                   level: level.map { Int32(bitPattern: $0) } ?? -1))
             let job = ActionJob(plugin: plugin, request: request, attributes: attributes, settings: settings,
                                 logger: logger, paths: paths, deadline: deadline)
-            result = Watchdog.run(job, deadline: deadline) { phase in
-                // At the deadline: kill every command the action spawned, report, and end.
-                ProcessGroups.killAll(signal: SIGKILL)
+            let reported = level
+            result = Watchdog.run(job, deadline: deadline, onTimeout: { phase in
+                // At the deadline: kill every command the action started, answer, and end.
+                ProcessGroups.shutDown()
+                ProcessTree.killDescendants()
                 let timedOut = ActionResult(status: .timedOut,
                     reason: "\(request.action.rawValue) did not finish within \(settings.timeoutMilliseconds) ms (\(phase)); its commands were killed")
-                report(timedOut, request: request, level: level, logger: logger, started: started)
-                _exit(timedOut.status.rawValue)
-            }
+                channel.send(.result(timedOut, level: reported, timing: PhaseTimer.summary))
+                _exit(0)
+            }, onOrphaned: {
+                // fshost was killed: nothing the action started may outlive it.
+                ProcessGroups.shutDown()
+                ProcessTree.killDescendants()
+                _exit(0)
+            })
         } catch {
             result = ActionResult(status: error.exitStatus, reason: error.message)
         }
         PhaseTimer.mark("action")
-        report(result, request: request, level: level, logger: logger, started: started)
-        return result.status
+        if !leavesDaemon(result, request) {
+            ProcessGroups.shutDown()
+            Supervisor.endLeftovers()
+        }
+        // A plugin's buffered stdio output goes out (to stderr) before the
+        // answer, so the answer's line comes last. (Not in the timeout path:
+        // a plugin hung inside stdio holds its lock.)
+        fflush(nil)
+        channel.send(.result(result, level: level, timing: PhaseTimer.summary))
+    }
+
+    /// A successful start or restart leaves its daemon running; after
+    /// anything else, nothing the action started may remain.
+    func leavesDaemon(_ result: ActionResult, _ request: ActionRequest) -> Bool {
+        result.status == .success && (request.action == .start || request.action == .restart)
     }
 
     /// The resource's attributes from the CDB, checked against the schema,
@@ -113,10 +180,13 @@ public struct ActionRunner {
 
     private func milliseconds(_ canonical: String) -> Int64? { AttributeKind.milliseconds(canonical) }
 
-    func report(_ result: ActionResult, request: ActionRequest, level: UInt32?, logger: Logger, started: Int64) {
+    func report(_ result: ActionResult, request: ActionRequest, level: UInt32?, logger: Logger, started: Int64,
+                timing: String?) {
         let elapsed = Deadline.now() - started
-        let line = "\(result.status.name)" + (result.reason.map { ": " + $0 } ?? "") + " (\(elapsed) ms)"
-            + (PhaseTimer.summary.map { "; " + $0 } ?? "")
+        // The reason is escaped and bounded (LogText) for the log line and the JSON alike.
+        let reason = result.reason.map { LogText.reason($0, totalBytes: result.reasonBytes) }
+        let line = "\(result.status.name)" + (reason.map { ": " + $0 } ?? "") + " (\(elapsed) ms)"
+            + (timing.map { "; " + $0 } ?? "")
         switch (result.status, request.action) {
         case (.success, .monitor), (.notRunning, .monitor), (.running, .exclusive), (.notRunning, .exclusive):
             logger.log(LOG_INFO, line, syslog: false)  // routine: stderr only
@@ -130,7 +200,7 @@ public struct ActionRunner {
                 ("type", .string(request.type)), ("resource", .string(request.resource)),
                 ("action", .string(request.action.rawValue)), ("level", level.map { .number(Int64($0)) } ?? .null),
                 ("status", .string(result.status.name)), ("code", .number(Int64(result.status.rawValue))),
-                ("reason", result.reason.map { .string($0) } ?? .null), ("elapsed_ms", .number(elapsed)),
+                ("reason", reason.map { .string($0) } ?? .null), ("elapsed_ms", .number(elapsed)),
             ]) + "\n")
         }
     }

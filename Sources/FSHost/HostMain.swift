@@ -34,8 +34,30 @@ public func fshostMain(_ arguments: [String]) -> Int32 {
         return ActionRunner(paths: paths).run(request).rawValue
     } catch {
         Logger(prefix: "").error(error.message)
+        // --json anywhere on the line: the caller parses stdout, so it gets
+        // its one object for a command-line error too.
+        if words.contains("--json") { Logger.writeStdout(commandLineErrorJSON(words, error) + "\n") }
         return error.status
     }
+}
+
+/// The `--json` object of a command line that could not be parsed: the
+/// words in the places of type, action and resource (null when absent),
+/// the status and the reason.
+func commandLineErrorJSON(_ words: [String], _ error: HostError) -> String {
+    var positional: [String] = []
+    var i = 0
+    while i < words.count {
+        if words[i] == "--level" || words[i] == "--timeout" { i += 2; continue }
+        if !words[i].hasPrefix("--") { positional.append(words[i]) }
+        i += 1
+    }
+    func field(_ n: Int) -> JSONLine { n < positional.count ? .string(LogText.line(positional[n])) : .null }
+    return JSONLine.object([
+        ("type", field(0)), ("resource", field(2)), ("action", field(1)), ("level", .null),
+        ("status", .string(error.exitStatus.name)), ("code", .number(Int64(error.status))),
+        ("reason", .string(LogText.reason(error.message))), ("elapsed_ms", .number(0)),
+    ])
 }
 
 /// Replaces this process with `fshost-admin`, the way `git foo` runs `git-foo`.

@@ -25,7 +25,9 @@ public struct Logger: Sendable {
     /// an operator needs in the system log.
     public func log(_ priority: Int32, _ message: String, syslog: Bool) {
         if priority == Int32(LOG_DEBUG) && !debug { return }
-        let line = prefix.isEmpty ? message : prefix + ": " + message
+        // Escaped and bounded (LogText): one event is one line, whatever
+        // the message holds.
+        let line = LogText.line(prefix.isEmpty ? message : prefix + ": " + message)
         Logger.writeStderr("fshost: " + line + "\n")
         if syslog { Logger.openSyslog(); csys_syslog(priority, line) }
     }

@@ -7,6 +7,11 @@ import Glibc
 /// code runs in-process and cannot be interrupted safely, so a hung action is
 /// abandoned: the caller's `onTimeout` kills what it spawned, reports and
 /// ends the process (which also releases the resource's lock).
+///
+/// In the worker process it also watches the lifeline to the supervisor
+/// (``Supervisor/lifeline``): when fshost is gone (killed by the cluster
+/// manager), `onOrphaned` ends everything the action started and the
+/// process.
 enum Watchdog {
     final class Slot: @unchecked Sendable {
         let job: ActionJob
@@ -17,7 +22,8 @@ enum Watchdog {
         init(job: ActionJob, doneFD: Int32) { self.job = job; self.doneFD = doneFD }
     }
 
-    static func run(_ job: ActionJob, deadline: Deadline, onTimeout: (String) -> Never) -> ActionResult {
+    static func run(_ job: ActionJob, deadline: Deadline, onTimeout: (String) -> Never,
+                    onOrphaned: () -> Never) -> ActionResult {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else {
             // Without a pipe we cannot watch: run inline rather than not at all.
@@ -41,12 +47,15 @@ enum Watchdog {
         pthread_attr_destroy(&attributes)
         guard created == 0 else { return job.run() }
 
-        var poller = pollfd(fd: fds[0], events: Int16(POLLIN), revents: 0)
+        Supervisor.watchLifeline()
+        var pollers = [pollfd(fd: fds[0], events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: Supervisor.lifeline, events: Int16(POLLIN), revents: 0)]
         while true {
             let left = deadline.millisecondsLeft
             if left <= 0 { onTimeout(job.phase.description) }
-            let ready = poll(&poller, 1, Int32(min(left, Int64(Int32.max))))
-            if ready > 0 { break }
+            let ready = poll(&pollers, 2, Int32(min(left, Int64(Int32.max))))
+            if pollers[1].revents != 0 { onOrphaned() }   // hang-up: the supervisor is gone
+            if pollers[0].revents != 0 { break }
             if ready < 0 && errno != EINTR { break }
         }
         pthread_join(thread, nil)

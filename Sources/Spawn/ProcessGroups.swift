@@ -13,22 +13,35 @@ public enum ProcessGroups {
     /// A `spawn` that is just starting its child is waited for, so its group
     /// is signalled too.
     public static func killAll(signal: Int32) {
-        liveGroups.withLock { groups in
-            for group in groups { kill(-group, signal) }
+        liveGroups.withLock { registry in
+            for group in registry.groups { kill(-group, signal) }
+        }
+    }
+
+    /// SIGKILL to every registered group, and no `spawn` starts from now on
+    /// (it fails with ECANCELED): the action is over, and a worker thread
+    /// that is still running must not start a command that outlives the
+    /// clean-up.
+    public static func shutDown() {
+        liveGroups.withLock { registry in
+            registry.closed = true
+            for group in registry.groups { kill(-group, SIGKILL) }
         }
     }
 
     /// The process group ids (the leaders' pids) currently registered.
     public static var live: [Int32] {
-        liveGroups.withLock { $0 }
+        liveGroups.withLock { $0.groups }
     }
 
     /// Runs `start` (which spawns and returns a pid, or 0) holding the
     /// registry lock and registers the new group before anyone can miss it.
-    static func register(_ start: () -> pid_t) -> pid_t {
-        liveGroups.withLock { groups in
+    /// Returns nil after ``shutDown()`` (nothing was started).
+    static func register(_ start: () -> pid_t) -> pid_t? {
+        liveGroups.withLock { registry in
+            if registry.closed { return nil }
             let pid = start()
-            if pid > 0 { groups.append(pid) }
+            if pid > 0 { registry.groups.append(pid) }
             return pid
         }
     }
@@ -36,12 +49,12 @@ public enum ProcessGroups {
     /// Forgets `group`; call before reaping its leader, so that `killAll`
     /// never signals a group id whose number may already be reused.
     static func unregister(_ group: pid_t) {
-        liveGroups.withLock { groups in
-            if let i = groups.lastIndex(of: group) { groups.remove(at: i) }
+        liveGroups.withLock { registry in
+            if let i = registry.groups.lastIndex(of: group) { registry.groups.remove(at: i) }
         }
     }
 }
 
 /// Process groups spawned and not reaped: process-global by nature (the
 /// children of this process), guarded by the stdlib's mutex.
-private let liveGroups = Mutex<[pid_t]>([])
+private let liveGroups = Mutex<(groups: [pid_t], closed: Bool)>(([], false))

@@ -12,7 +12,8 @@ public enum Termination: Sendable, Equatable {
     /// It was still running at the deadline; its whole process group was killed.
     case timedOut
     /// It could not be started: `posix_spawnp`'s error (ENOENT: no such
-    /// command in PATH; EACCES: not executable; EINVAL: empty argv).
+    /// command in PATH; EACCES: not executable; EINVAL: empty argv), or
+    /// ECANCELED after ``ProcessGroups/shutDown()``.
     case failed(errno: Int32)
 }
 
@@ -157,11 +158,11 @@ private func startChild(_ argv: [String], outputFd: Int32) -> (pid_t, Int32) {
     posix_spawnattr_setsigdefault(&attributes, &defaults)
 
     var error: Int32 = 0
-    let pid = ProcessGroups.register {
+    guard let pid = ProcessGroups.register({
         var pid: pid_t = 0
         error = posix_spawnp(&pid, cArgs[0]!, &actions, &attributes, cArgs, environ)
         return error == 0 ? pid : 0
-    }
+    }) else { return (0, ECANCELED) }
     return (pid, error)
 }
 

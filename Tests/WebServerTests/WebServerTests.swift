@@ -176,6 +176,10 @@ final class WebServerTests: XCTestCase {
         let started = try run("webserver", "start", "web1")
         XCTAssertEqual(started.status, commandFailed, "start must wait for the port and fail: \(started)")
         XCTAssertTrue(started.stderr.contains("port \(site.port)"), started.stderr)
+        // A failed start leaves nothing running (only a successful start keeps its daemon).
+        XCTAssertEqual(site.allPids(), [], "a failed start left nginx running")
+        // The same server started by hand: running, but on the wrong port.
+        XCTAssertTrue(try site.startDirectly())
         site.rememberGroups()
         XCTAssertTrue(site.accepts(port: site.listenPort), "nginx serves on its own port")
 

@@ -20,6 +20,9 @@ struct TestFixture: ResourceType {
         Attribute("command", .argv, "run by start, if set (its process is the declared process)"),
         Attribute("process_name", .string, "declared process name (with command)"),
         Attribute("marker", .path, "file start creates and stop removes: the resource's state"),
+        Attribute("fault", .string, "exit0, abort, crash, fatal, stdout, fork, orphan or freeze: what every action does first (Faults.swift)"),
+        Attribute("fail_reason", .string, "monitor fails with this reason"),
+        Attribute("fail_reason_repeat", .integer, default: "1", "the reason is fail_reason this many times over"),
     ]
     static let levels = [
         MonitorLevel(1, "marker", checks: "the marker file exists", cost: "one stat"),
@@ -36,6 +39,8 @@ struct TestFixture: ResourceType {
     let command: [String]?
     let processName: String?
     let marker: String?
+    let fault: Fault?
+    let failReason: String?
 
     init(resource: Resource) throws(ConfigurationError) {
         self.resource = resource
@@ -48,6 +53,10 @@ struct TestFixture: ResourceType {
         command = resource.command("command")
         processName = resource.string("process_name")
         marker = resource.string("marker")
+        fault = resource.string("fault").flatMap(Fault.init(rawValue:))
+        failReason = resource.string("fail_reason").map {
+            String(repeating: $0, count: max(1, resource.integer("fail_reason_repeat") ?? 1))
+        }
     }
 
     var processes: [ProcessPattern] {
@@ -58,6 +67,7 @@ struct TestFixture: ResourceType {
     /// Sleeps in a child process (which the host kills at the deadline), or
     /// in the plugin itself (which the host must abandon).
     func stall() {
+        fault?.happen()
         if hang > .zero && hangInProcess {
             sleep(UInt32(hang.components.seconds))
         } else if hang > .zero {
@@ -84,6 +94,7 @@ struct TestFixture: ResourceType {
 
     func probe(level: UInt32) -> Outcome {
         stall()
+        if let failReason { return .failed(failReason) }
         switch level {
         case 1:
             guard let marker else { return .success }

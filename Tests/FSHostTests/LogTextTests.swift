@@ -1,0 +1,30 @@
+import FSHost
+import XCTest
+
+/// LogText: the one place log lines and JSON reasons are escaped and bounded.
+final class LogTextTests: XCTestCase {
+    func testControlCharactersAreEscaped() {
+        XCTAssertEqual(LogText.reason("a\nb\rc\td"), "a\\nb\\rc\\td")
+        XCTAssertEqual(LogText.reason("\u{0}\u{1B}\u{7F}"), "\\x00\\x1B\\x7F")
+        XCTAssertEqual(LogText.reason("x\u{85}y\u{2028}z\u{2029}"), "x\\u0085y\\u2028z\\u2029")
+        XCTAssertEqual(LogText.reason("plain text, é, ü, 日本, back\\slash"), "plain text, é, ü, 日本, back\\slash")
+    }
+
+    func testLongTextIsCutAtACharacterBoundaryAndTheCutIsCounted() {
+        XCTAssertEqual(LogText.reason(String(repeating: "x", count: 1024)), String(repeating: "x", count: 1024))
+        let cut = LogText.reason(String(repeating: "x", count: 5000))
+        XCTAssertEqual(cut, String(repeating: "x", count: 1024) + "… (3976 bytes cut)")
+        // 3-byte characters: 341 fit in 1024 bytes; the 342nd is not split.
+        let wide = LogText.reason(String(repeating: "日", count: 400))
+        XCTAssertTrue(wide.hasPrefix(String(repeating: "日", count: 341) + "… (177 bytes cut)"), wide)
+        // A prefix of a longer original: the cut counts the original.
+        XCTAssertEqual(LogText.reason(String(repeating: "y", count: 2048), totalBytes: 10_000_000),
+                       String(repeating: "y", count: 1024) + "… (\(10_000_000 - 1024) bytes cut)")
+    }
+
+    func testLinesAreBoundedAtFourKiB() {
+        let line = LogText.line(String(repeating: "z", count: 100_000))
+        XCTAssertLessThan(line.utf8.count, 4200)
+        XCTAssertTrue(line.hasSuffix("(\(100_000 - 4096) bytes cut)"), String(line.suffix(40)))
+    }
+}
