@@ -54,7 +54,7 @@ let package = Package(
 
         // ---- Host building blocks ------------------------------------------
         .target(name: "ELFCheck", dependencies: ["CElf", "FSPluginABI", "PluginRecord", "TrustedPaths"]),
-        .target(name: "ProcScan"),
+        .target(name: "ProcScan", dependencies: ["CSystemShims"]),
         .target(name: "Spawn", dependencies: ["CSystemShims"]),
         .target(name: "CDB", dependencies: ["CSQLite", "ArgvText", "PluginRecord", "TrustedPaths"]),
         .target(name: "FSHost", dependencies: [

@@ -155,6 +155,28 @@ final class ActionContext {
                     this.logger.error(error.message)
                     return nil
                 }
+            },
+            process_matches: { _, pid, startTime, name, argument in
+                ProcessChecks.pattern(name, argument).matches(pid: pid, startTime: startTime == 0 ? nil : startTime) ? 1 : 0
+            },
+            group_members: { _, group, name, since, out, capacity in
+                guard group > 0 else { errno = EINVAL; return -1 }
+                let members = ProcessTable.members(ofGroup: group, matching: name.map { _ in ProcessChecks.pattern(name, nil) },
+                                                   startedSince: since == 0 ? nil : since)
+                if let out {
+                    for (i, member) in members.prefix(Int(capacity)).enumerated() { out[i] = member.pid }
+                }
+                return Int32(clamping: members.count)
+            },
+            signal_process: { context, pid, startTime, signal in
+                let outcome = signalProcess(pid: pid, startTime: startTime == 0 ? nil : startTime, signal: signal)
+                ActionContext.from(context).logger.log(LOG_DEBUG, "signal \(signal) to pid \(pid): \(outcome)")
+                switch outcome {
+                case .delivered: return 0
+                case .gone: return 1
+                case .notPermitted: errno = EPERM; return -1
+                case .refused: errno = EINVAL; return -1
+                }
             })
     }
 }

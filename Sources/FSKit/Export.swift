@@ -132,7 +132,10 @@ private func makeDescriptor<T: ResourceType>(_ type: T.Type) -> UnsafeMutablePoi
                 i.patterns = i.value.processes.map { (strdupOrAbort($0.name), $0.argument.map(strdupOrAbort)) }
             }
             for (n, pattern) in i.patterns.prefix(Int(capacity)).enumerated() {
-                out?[n] = fshost_process_pattern(name: pattern.name, argument: pattern.argument)
+                var element = fshost_process_pattern()
+                element.name = UnsafePointer(pattern.name)
+                element.argument = pattern.argument.map { UnsafePointer($0) }
+                out?[n] = element
             }
             return UInt32(i.patterns.count)
         },
