@@ -58,7 +58,4 @@ static inline int csys_signalfd(const sigset_t *mask) { return signalfd(-1, mask
 /* The signal number of one struct signalfd_siginfo read from a signalfd. */
 static inline int csys_signalfd_signo(const void *info) { return (int)((const struct signalfd_siginfo *)info)->ssi_signo; }
 static inline int csys_signalfd_info_size(void) { return (int)sizeof(struct signalfd_siginfo); }
-static inline int csys_pidfd_send_signal(int pidfd, int signal) {
-    return (int)syscall(SYS_pidfd_send_signal, pidfd, signal, (void *)0, 0);
-}
 #endif
