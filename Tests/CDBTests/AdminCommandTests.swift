@@ -26,17 +26,18 @@ final class AdminCommandTests: CDBTestCase {
 
     override func setUpWithError() throws {
         try super.setUpWithError()
+        // A set-up that cannot run these tests fails them: never a skip.
+        struct Unusable: Error, CustomStringConvertible { var description: String }
         guard FileManager.default.isExecutableFile(atPath: admin) else {
-            throw XCTSkip("fshost-admin is not built next to the tests (\(Self.products)); run swift build --build-tests")
+            throw Unusable(description: "fshost-admin is not built next to the tests (\(Self.products)); run swift build --build-tests")
         }
         guard FileManager.default.fileExists(atPath: Self.products + "/libtestfixture.so") else {
-            throw XCTSkip("libtestfixture.so is not built in \(Self.products)")
+            throw Unusable(description: "libtestfixture.so is not built in \(Self.products)")
         }
         // `cdb` works and the plugin loader gives testfixture's schema: if
         // not, every test here would fail for the same reason; say it once.
         let probe = try run(["cdb", "define", "testfixture", "probe", "port=1"], cdb: directory + "/probe.sqlite")
         guard probe.status == 0 else {
-            struct Unusable: Error, CustomStringConvertible { var description: String }
             throw Unusable(description: "fshost-admin cdb define testfixture failed: status \(probe.status): \(probe.stderr)")
         }
     }
