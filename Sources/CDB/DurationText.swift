@@ -24,7 +24,7 @@ public enum DurationText {
     public static let maximumMilliseconds: Int64 = 24 * 3_600_000
 
     /// The grammar in a few words, for messages and `--help`.
-    public static let grammar = "250ms, 5s, 2m, 1h, or a bare number of seconds (0.5 = 500ms)"
+    public static let grammar = "250ms, 5s, 2m, 1h; a bare number is seconds"
 
     /// Why a text is not a duration.
     public enum Problem: Error, Equatable, Sendable {

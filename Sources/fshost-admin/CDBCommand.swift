@@ -355,7 +355,7 @@ struct CDBImport: ParsableCommand {
         the import would remove is first asked whether it runs (fshost TYPE exclusive \
         RESOURCE), as for delete: if it runs or fshost cannot tell, nothing is imported, \
         unless --force. --dry-run checks everything the same way and lists what would be \
-        added, changed and removed, writing nothing.
+        added, changed and removed, writing nothing; it reads the CDB, which must exist.
 
         Example file:
           [webserver.web1]

@@ -2,11 +2,12 @@
 // one of its internal assertions instead of raising its parse error: a
 // table header `[` followed by a line break reaches
 // `TOML_ASSERT_ASSUME(is_bare_key_character(*cp) || …)` in parse_key(), and
-// the parser has some 40 such assertions. In a debug build (TOMLKit builds
-// toml++ with exceptions on, but without NDEBUG) that is `assert`: abort,
-// exit 134, a core and a backtrace. In a build with NDEBUG it becomes
-// `__builtin_assume`: undefined behaviour, which may loop, crash or
-// misparse. Neither can be caught in-process, and patching a dependency's
+// the parser has some 40 such assertions. TOMLKit builds toml++ with
+// TOML_EXCEPTIONS=1 but SwiftPM passes no NDEBUG, in debug and in release
+// (-O2) alike, so each is a live `assert`: abort, exit 134, a core and a
+// backtrace. Were NDEBUG ever set, each would become `__builtin_assume`:
+// undefined behaviour, which may loop, crash or misparse. Neither can be
+// caught in-process, and patching a dependency's
 // single header is not ours to do. So the parser first runs on the text in a
 // forked child: if the child survives (the text parses, or toml++ reports a
 // proper error), the same deterministic parse is safe here. If it dies or

@@ -26,29 +26,41 @@ final class AdminCommandTests: CDBTestCase {
 
     override func setUpWithError() throws {
         try super.setUpWithError()
+        // A set-up that cannot run these tests fails them: never a skip.
+        struct Unusable: Error, CustomStringConvertible { var description: String }
         guard FileManager.default.isExecutableFile(atPath: admin) else {
-            throw XCTSkip("fshost-admin is not built next to the tests (\(Self.products)); run swift build --build-tests")
+            throw Unusable(description: "fshost-admin is not built next to the tests (\(Self.products)); run swift build --build-tests")
         }
         guard FileManager.default.fileExists(atPath: Self.products + "/libtestfixture.so") else {
-            throw XCTSkip("libtestfixture.so is not built in \(Self.products)")
+            throw Unusable(description: "libtestfixture.so is not built in \(Self.products)")
         }
         // `cdb` works and the plugin loader gives testfixture's schema: if
         // not, every test here would fail for the same reason; say it once.
         let probe = try run(["cdb", "define", "testfixture", "probe", "port=1"], cdb: directory + "/probe.sqlite")
         guard probe.status == 0 else {
-            struct Unusable: Error, CustomStringConvertible { var description: String }
             throw Unusable(description: "fshost-admin cdb define testfixture failed: status \(probe.status): \(probe.stderr)")
         }
     }
 
-    /// Runs `fshost-admin ARGS --cdb <temp>` (stdin from `input`).
-    func run(_ arguments: [String], cdb: String? = nil, input: String? = nil) throws -> Run {
+    /// Runs `fshost-admin ARGS --cdb <temp>` (stdin from `input`; stdout to
+    /// `stdout` when given, else captured).
+    func run(_ arguments: [String], cdb: String? = nil, input: String? = nil, stdout: FileHandle? = nil) throws -> Run {
+        try run(executable: admin, arguments + ["--cdb", cdb ?? path], cdb: cdb, input: input, stdout: stdout)
+    }
+
+    /// Runs the `fshost` executable of this build (the action path) with
+    /// the same environment.
+    func fshost(_ arguments: [String]) throws -> Run {
+        try run(executable: Self.products + "/fshost", arguments, cdb: nil, input: nil, stdout: nil)
+    }
+
+    func run(executable: String, _ arguments: [String], cdb: String?, input: String?, stdout: FileHandle?) throws -> Run {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: admin)
-        process.arguments = arguments + ["--cdb", cdb ?? path]
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["FSHOST_PLUGIN_PATH"] = Self.products
-        environment.removeValue(forKey: "FSHOST_CDB")
+        environment["FSHOST_CDB"] = cdb ?? path
         // The exclusive action `cdb delete` asks takes its lock here, and
         // state directories live here.
         environment["FSHOST_RUN_DIR"] = directory + "/run"
@@ -56,13 +68,14 @@ final class AdminCommandTests: CDBTestCase {
         process.environment = environment
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         let out = Pipe(), err = Pipe(), inPipe = Pipe()
-        process.standardOutput = out
+        process.standardOutput = stdout ?? out
         process.standardError = err
         process.standardInput = inPipe
         try process.run()
         if let input { inPipe.fileHandleForWriting.write(Data(input.utf8)) }
         try inPipe.fileHandleForWriting.close()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        // With its own stdout, the pipe's write end stays open here: do not wait for it.
+        let stdout = stdout == nil ? out.fileHandleForReading.readDataToEndOfFile() : Data()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),

@@ -33,7 +33,9 @@ class CDBTestCase: XCTestCase {
     override func setUpWithError() throws {
         var template = Array("/tmp/cdbtest.XXXXXX".utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw XCTSkip("mkdtemp failed")
+            struct SetUpFailed: Error {}
+            XCTFail("mkdtemp failed: \(String(cString: strerror(errno)))")
+            throw SetUpFailed()
         }
         directory = String(cString: made)
     }

@@ -148,14 +148,14 @@ final class ActionTests: XCTestCase {
     }
 
     func testRetriesLetOneTransientFailurePass() throws {
-        try define("testfixture", "flaky", ["port": "80", "fail_probes": "1", "retries": "1", "retry_interval": "10ms"])
+        try define("testfixture", "flaky", ["port": "80", "fail_probes": "1", "retries": "1", "retry_interval": "100ms"])
         let r = try sandbox.fshost("testfixture", "monitor", "flaky", "--level", "2")
         XCTAssertEqual(r.status, 0, r.description)
         XCTAssertTrue(r.stderr.contains("probe 1 failed"), r.stderr)
     }
 
     func testPersistentFailureFailsAfterEveryRetry() throws {
-        try define("testfixture", "broken", ["port": "80", "fail_probes": "100", "retries": "2", "retry_interval": "10ms"])
+        try define("testfixture", "broken", ["port": "80", "fail_probes": "100", "retries": "2", "retry_interval": "100ms"])
         let r = try sandbox.fshost("testfixture", "monitor", "broken", "--level", "2")
         XCTAssertEqual(r.status, 3, r.description)
         XCTAssertTrue(r.stderr.contains("flaky probe 3 of 100"), "three probes made: \(r.stderr)")

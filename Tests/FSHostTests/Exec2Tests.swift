@@ -225,16 +225,32 @@ final class Exec2Tests: XCTestCase {
         XCTAssertTrue(exec2("5", "1").err.contains("COMMAND"))
     }
 
+    /// exec2's TIMEOUT and WAITPERIOD use fshost's one duration grammar: a
+    /// bare number is seconds, as for --timeout and the CDB.
     func testDurations() {
         XCTAssertEqual(exec2ParseDuration("5"), 5000)
+        XCTAssertEqual(exec2ParseDuration("30"), 30_000)
         XCTAssertEqual(exec2ParseDuration("0"), 0)
         XCTAssertEqual(exec2ParseDuration("5s"), 5000)
         XCTAssertEqual(exec2ParseDuration("250ms"), 250)
         XCTAssertEqual(exec2ParseDuration("0.5"), 500)
         XCTAssertEqual(exec2ParseDuration("1.25s"), 1250)
-        XCTAssertEqual(exec2ParseDuration("1.5ms"), 1)
-        for bad in ["", "s", "ms", "-5", "5m", "5 s", "1e3", "1.2.3", "+5", "5sms"] {
+        XCTAssertEqual(exec2ParseDuration("5m"), 300_000)
+        XCTAssertEqual(exec2ParseDuration("1h"), 3_600_000)
+        for bad in ["", "s", "ms", "-5", "5 s", "1e3", "1.2.3", "+5", "5sms", "1.5ms", "25h", "9223372036854775807"] {
             XCTAssertNil(exec2ParseDuration(bad), bad)
+        }
+    }
+
+    func testDurationsOutOfRangeNameTheArgumentAndTheRange() {
+        for (args, expected) in [(["25h", "0", "true"], "exec2: TIMEOUT is out of range: '25h' (allowed: from 1ms to 24h)\n"),
+                                 (["0", "0", "true"], "exec2: TIMEOUT is out of range: '0' (allowed: from 1ms to 24h)\n"),
+                                 (["-p", "99999999999999999999", "5", "0", "true"],
+                                  "exec2: WAITPERIOD is out of range: '99999999999999999999' (allowed: from 0ms to 24h)\n"),
+                                 (["1.5ms", "0", "true"], "exec2: TIMEOUT is finer than a millisecond: '1.5ms'\n")] {
+            let r = exec2(args)
+            XCTAssertEqual(r.status, 2, "\(args)")
+            XCTAssertEqual(r.err, expected)
         }
     }
 
