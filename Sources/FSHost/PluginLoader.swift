@@ -1,6 +1,7 @@
 import ELFCheck
 import FSPluginABI
 import PluginRecord
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -63,7 +64,26 @@ public enum PluginLoader {
 
     /// Verifies a companion object `<type>-<name>.so` (or `lib…`) beside the
     /// plugin and returns its `symbol`.
+    /// A companion asked for again in the same process (a retried probe)
+    /// is the one already loaded: it is neither verified nor loaded again,
+    /// and no further descriptor is kept open.
     static func companion(of plugin: LoadedPlugin, name: String, symbol: String) throws(HostError) -> UnsafeMutableRawPointer {
+        let key = plugin.path + "\u{0}" + name + "\u{0}" + symbol
+        if let loaded = loadedCompanions.withLock({ $0[key] }) { return loaded.pointer }
+        let pointer: UnsafeMutableRawPointer = try loadCompanion(of: plugin, name: name, symbol: symbol)
+        loadedCompanions.withLock { $0[key] = LoadedSymbol(pointer: pointer) }
+        return pointer
+    }
+
+    /// Companion symbols loaded in this process, by plugin path, name and symbol.
+    private static let loadedCompanions = Mutex<[String: LoadedSymbol]>([:])
+
+    /// A symbol of a loaded object (never unloaded, so shareable between threads).
+    private struct LoadedSymbol: @unchecked Sendable {
+        let pointer: UnsafeMutableRawPointer
+    }
+
+    private static func loadCompanion(of plugin: LoadedPlugin, name: String, symbol: String) throws(HostError) -> UnsafeMutableRawPointer {
         let directory = HostPaths.parent(plugin.path)
         let companionType = plugin.typeName + "-" + name
         guard let found = try PluginSearchPath(directories: [directory]).find(type: companionType) else {

@@ -144,6 +144,10 @@ final class VerifiedLoadTests: XCTestCase {
         }
         XCTAssertTrue(kept.contains(plugins + "/template.so"), "the plugin's descriptor is kept: \(kept)")
         XCTAssertTrue(kept.contains(plugins + "/template-probe.so"), "the companion's descriptor is kept: \(kept)")
+        // Asked for again (a retried probe): the loaded one, no new descriptor.
+        let loaded = openDescriptors()
+        XCTAssertEqual(try PluginLoader.companion(of: plugin, name: "probe", symbol: "fixture_probe"), pointer)
+        XCTAssertEqual(openDescriptors(), loaded)
 
         // A refused companion: its code does not run and its descriptor is closed.
         let marker = sandbox.path("companion-constructor-ran")
