@@ -38,12 +38,14 @@ final class ProcessServicesTests: XCTestCase {
     }
 
     /// Compiles cproc.c against the header in `header` into `<type>.so`, with the ELF record of this host.
-    static func buildPlugin(type: String, header: String, current: Bool, compiler: String, into directory: String) throws {
+    static func buildPlugin(type: String, header: String, current: Bool, compiler: String, into directory: String,
+                            extraFlags: [String] = []) throws {
         let record = PluginRecord(abiVersion: 1, compilerVersion: compilerVersion, typeName: type).bytes
         var flags = ["-shared", "-fPIC", "-O1", "-Wall", "-Werror", "-I", header,
                      "-DCPROC_TYPE_NAME=\"\(type)\"", "-DCPROC_RECORD_SIZE=\(record.count)",
                      "-DCPROC_RECORD=\(ELFFixtures.cArray(record))"]
         if current { flags.append("-DCPROC_CURRENT_ABI") }
+        flags += extraFlags
         let output = directory + "/\(type).so"
         let result = try ELFFixtures.run(compiler, flags + ["-o", output, fixtures + "/ProcessPlugin/cproc.c"])
         guard result.status == 0 else { throw ELFFixtures.FixtureError("building \(type).so failed: \(result.output)") }
@@ -84,6 +86,16 @@ final class ProcessServicesTests: XCTestCase {
         // A 16-byte stride: a second declared process would have been read from the wrong place.
         let d = try PluginLoader.load(path: plugins + "/cprocold.so", directory: plugins, type: "cprocold")
         XCTAssertEqual(ProcessChecks.patternStride(of: d.descriptor), 16)
+    }
+
+    func testWrongPatternStrideIsRefusedBeforeAnyAction() throws {
+        let compiler = try XCTUnwrap(ELFFixtures.cCompiler)
+        try Self.buildPlugin(type: "cprocbad", header: Self.currentHeaderDirectory, current: true, compiler: compiler,
+                             into: plugins, extraFlags: ["-DCPROC_PATTERN_SIZE=12"])
+        let r = try sandbox.fshost("cprocbad", "monitor", "any")
+        XCTAssertEqual(r.status, 7, r.description)
+        XCTAssertTrue(r.stderr.contains("process_pattern_size 12"), r.stderr)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "one line: \(r.stderr)")
     }
 
     // MARK: The pid hint

@@ -162,7 +162,11 @@ static const fshost_plugin plugin = {
     .processes = processes,
 #ifdef CPROC_CURRENT_ABI
     .attribute_size = sizeof(fshost_attribute),
+#ifdef CPROC_PATTERN_SIZE
+    .process_pattern_size = CPROC_PATTERN_SIZE, /* a wrong stride, for the loader's refusal */
+#else
     .process_pattern_size = sizeof(fshost_process_pattern),
+#endif
 #endif
 };
 
