@@ -62,7 +62,8 @@ final class ProcessServicesTests: XCTestCase {
         let marker = "3000.\(Int.random(in: 100_000...999_999))"
         let child = try XCTUnwrap(ChildProcess(["sleep", marker]), file: file, line: line)
         children.append(child)
-        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { ProcessEntry(pid: child.pid)?.comm == "sleep" },
+        // The kernel sets comm before the new argv is in place: wait for the argv.
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { ProcessEntry(pid: child.pid)?.arguments == ["sleep", marker] },
                       file: file, line: line)
         return (child, marker, try XCTUnwrap(processStartTime(pid: child.pid), file: file, line: line))
     }
@@ -157,7 +158,7 @@ final class ProcessServicesTests: XCTestCase {
         children.append(leader)
         var sleeps: [ProcessEntry] = []
         XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) {
-            sleeps = ProcessTable().entries.filter { $0.processGroup == leader.pid && $0.comm == "sleep" }
+            sleeps = ProcessTable().entries.filter { $0.processGroup == leader.pid && $0.arguments == ["sleep", marker] }
             return sleeps.count == 2
         })
         try define("cproc", "g", ["pid": "\(leader.pid)", "process_name": "sleep"])

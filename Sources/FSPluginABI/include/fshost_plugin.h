@@ -139,8 +139,8 @@ typedef struct fshost_attribute {
  *    (so a name longer than comm's 15 bytes matches), or the first word of
  *    a title the server rewrote ("nginx: master process …" → nginx). A name
  *    with a '/' is a path: argv[0] or /proc/PID/exe must be that file.
- *  - argument: a whole argument of argv[1...] (or the value of `--opt=ARG`
- *    or `-oARG`), or a whole space-separated word of a rewritten title;
+ *  - argument: a whole argument of argv[1...] (or the value of `name=ARG`,
+ *    `--opt=ARG` or `-oARG`), or a whole space-separated word of a rewritten title;
  *    never a substring: "/X/nginx.conf" does not match "/srv/ha/X/nginx.conf".
  *
  * Appended fields (read only when the plugin's process_pattern_size covers
