@@ -84,9 +84,23 @@ final class ProcessServicesTests: XCTestCase {
         r = try sandbox.fshost("cprocold", "monitor", "old")
         XCTAssertEqual(r.status, 3, r.description)
         XCTAssertTrue(r.stderr.contains("declared process sleep (argument \(marker)) is missing"), r.stderr)
-        // A 16-byte stride: a second declared process would have been read from the wrong place.
         let d = try PluginLoader.load(path: plugins + "/cprocold.so", directory: plugins, type: "cprocold")
         XCTAssertEqual(ProcessChecks.patternStride(of: d.descriptor), 16)
+    }
+
+    func testSecondDeclaredProcessIsReadWithThePluginsStride() throws {
+        // Two declared processes: the second is found only at the plugin's own stride (16 or 32 bytes).
+        for type in ["cprocold", "cproc"] {
+            let (a, markerA, _) = try sleeper()
+            let (b, markerB, _) = try sleeper()
+            try define(type, "two", ["process_name": "sleep", "argument": markerA, "second_argument": markerB])
+            XCTAssertEqual(try sandbox.fshost(type, "monitor", "two").status, 0, type)
+            b.stop()
+            let r = try sandbox.fshost(type, "monitor", "two")
+            XCTAssertEqual(r.status, 3, "\(type): \(r)")
+            XCTAssertTrue(r.stderr.contains("declared process sleep (argument \(markerB)) is missing"), "\(type): \(r.stderr)")
+            a.stop()
+        }
     }
 
     func testWrongPatternStrideIsRefusedBeforeAnyAction() throws {
