@@ -214,7 +214,7 @@ typedef struct fshost_host {
     int32_t (*spawn)(void *context, const char *const *argv, int64_t timeout_ms, int32_t *exit_status,
                      char *output, size_t output_capacity, size_t *output_length);
 
-    /** Processes matching name/argument in the shared /proc snapshot. */
+    /** Processes matching name/argument (the rules of fshost_process_pattern) in the shared /proc snapshot. */
     int32_t (*process_count)(void *context, const char *name, const char *argument);
     /** Signal every matching process; returns how many were signalled, -1 on error. */
     int32_t (*process_signal)(void *context, const char *name, const char *argument, int32_t signal);
