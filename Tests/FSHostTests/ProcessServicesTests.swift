@@ -38,12 +38,14 @@ final class ProcessServicesTests: XCTestCase {
     }
 
     /// Compiles cproc.c against the header in `header` into `<type>.so`, with the ELF record of this host.
-    static func buildPlugin(type: String, header: String, current: Bool, compiler: String, into directory: String) throws {
+    static func buildPlugin(type: String, header: String, current: Bool, compiler: String, into directory: String,
+                            extraFlags: [String] = []) throws {
         let record = PluginRecord(abiVersion: 1, compilerVersion: compilerVersion, typeName: type).bytes
         var flags = ["-shared", "-fPIC", "-O1", "-Wall", "-Werror", "-I", header,
                      "-DCPROC_TYPE_NAME=\"\(type)\"", "-DCPROC_RECORD_SIZE=\(record.count)",
                      "-DCPROC_RECORD=\(ELFFixtures.cArray(record))"]
         if current { flags.append("-DCPROC_CURRENT_ABI") }
+        flags += extraFlags
         let output = directory + "/\(type).so"
         let result = try ELFFixtures.run(compiler, flags + ["-o", output, fixtures + "/ProcessPlugin/cproc.c"])
         guard result.status == 0 else { throw ELFFixtures.FixtureError("building \(type).so failed: \(result.output)") }
@@ -60,7 +62,8 @@ final class ProcessServicesTests: XCTestCase {
         let marker = "3000.\(Int.random(in: 100_000...999_999))"
         let child = try XCTUnwrap(ChildProcess(["sleep", marker]), file: file, line: line)
         children.append(child)
-        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { ProcessEntry(pid: child.pid)?.comm == "sleep" },
+        // The kernel sets comm before the new argv is in place: wait for the argv.
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { ProcessEntry(pid: child.pid)?.arguments == ["sleep", marker] },
                       file: file, line: line)
         return (child, marker, try XCTUnwrap(processStartTime(pid: child.pid), file: file, line: line))
     }
@@ -81,9 +84,33 @@ final class ProcessServicesTests: XCTestCase {
         r = try sandbox.fshost("cprocold", "monitor", "old")
         XCTAssertEqual(r.status, 3, r.description)
         XCTAssertTrue(r.stderr.contains("declared process sleep (argument \(marker)) is missing"), r.stderr)
-        // A 16-byte stride: a second declared process would have been read from the wrong place.
         let d = try PluginLoader.load(path: plugins + "/cprocold.so", directory: plugins, type: "cprocold")
         XCTAssertEqual(ProcessChecks.patternStride(of: d.descriptor), 16)
+    }
+
+    func testSecondDeclaredProcessIsReadWithThePluginsStride() throws {
+        // Two declared processes: the second is found only at the plugin's own stride (16 or 32 bytes).
+        for type in ["cprocold", "cproc"] {
+            let (a, markerA, _) = try sleeper()
+            let (b, markerB, _) = try sleeper()
+            try define(type, "two", ["process_name": "sleep", "argument": markerA, "second_argument": markerB])
+            XCTAssertEqual(try sandbox.fshost(type, "monitor", "two").status, 0, type)
+            b.stop()
+            let r = try sandbox.fshost(type, "monitor", "two")
+            XCTAssertEqual(r.status, 3, "\(type): \(r)")
+            XCTAssertTrue(r.stderr.contains("declared process sleep (argument \(markerB)) is missing"), "\(type): \(r.stderr)")
+            a.stop()
+        }
+    }
+
+    func testWrongPatternStrideIsRefusedBeforeAnyAction() throws {
+        let compiler = try XCTUnwrap(ELFFixtures.cCompiler)
+        try Self.buildPlugin(type: "cprocbad", header: Self.currentHeaderDirectory, current: true, compiler: compiler,
+                             into: plugins, extraFlags: ["-DCPROC_PATTERN_SIZE=12"])
+        let r = try sandbox.fshost("cprocbad", "monitor", "any")
+        XCTAssertEqual(r.status, 7, r.description)
+        XCTAssertTrue(r.stderr.contains("process_pattern_size 12"), r.stderr)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "one line: \(r.stderr)")
     }
 
     // MARK: The pid hint
@@ -145,7 +172,7 @@ final class ProcessServicesTests: XCTestCase {
         children.append(leader)
         var sleeps: [ProcessEntry] = []
         XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) {
-            sleeps = ProcessTable().entries.filter { $0.processGroup == leader.pid && $0.comm == "sleep" }
+            sleeps = ProcessTable().entries.filter { $0.processGroup == leader.pid && $0.arguments == ["sleep", marker] }
             return sleeps.count == 2
         })
         try define("cproc", "g", ["pid": "\(leader.pid)", "process_name": "sleep"])
