@@ -155,6 +155,26 @@ final class ActionContext {
                     this.logger.error(error.message)
                     return nil
                 }
+            },
+            process_matches: { _, pid, startTime, name, argument in
+                guard pid > 1, let entry = ProcessEntry(pid: pid), startTime == 0 || entry.startTime == startTime else { return 0 }
+                return ProcessChecks.pattern(name, argument).matches(entry) ? 1 : 0
+            },
+            group_members: { _, group, name, since, out, capacity in
+                guard group > 1 else { errno = EINVAL; return -1 }
+                let pattern = ProcessChecks.pattern(name, nil)
+                let members = ProcessTable().entries.filter {
+                    $0.processGroup == group && $0.pid != getpid() && $0.startTime >= since
+                        && (name == nil || pattern.matches($0))
+                }
+                for (i, m) in members.prefix(Int(capacity)).enumerated() { out?[i] = m.pid }
+                return Int32(members.count)
+            },
+            signal_process: { _, pid, startTime, signal in
+                guard pid > 1, pid != getpid() else { errno = EINVAL; return -1 }
+                guard let entry = ProcessEntry(pid: pid), startTime == 0 || entry.startTime == startTime else { return 1 }
+                if kill(entry.pid, signal) == 0 { return 0 }
+                return errno == ESRCH ? 1 : -1
             })
     }
 }

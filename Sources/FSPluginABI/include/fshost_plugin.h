@@ -131,14 +131,31 @@ typedef struct fshost_attribute {
 } fshost_attribute;
 
 /**
- * A process the resource runs as. The host checks these through its /proc
- * scanner: present after start, gone after stop, present while monitor
- * reports success.
+ * A process the resource runs as. The host checks these: present after
+ * start, gone after stop, present while monitor reports success. The
+ * matching rules are the host's one matcher (ProcScan's ProcessPattern,
+ * summarised here):
+ *  - name: equals comm, or the basename of argv[0] or of /proc/PID/exe
+ *    (so a name longer than comm's 15 bytes matches), or the first word of
+ *    a title the server rewrote ("nginx: master process …" → nginx). A name
+ *    with a '/' is a path: argv[0] or /proc/PID/exe must be that file.
+ *  - argument: a whole argument of argv[1...] (or the value of `--opt=ARG`
+ *    or `-oARG`), or a whole space-separated word of a rewritten title;
+ *    never a substring: "/X/nginx.conf" does not match "/srv/ha/X/nginx.conf".
+ *
+ * Appended fields (read only when the plugin's process_pattern_size covers
+ * them): a pid hint. When the plugin knows the pid (from its pidfile) and
+ * start time, the host checks that one process directly instead of scanning
+ * /proc, and scans only when the hint fails, and for stop's "none remain".
  */
 typedef struct fshost_process_pattern {
-    const char *name;     /* comm or argv[0] basename, exact */
-    const char *argument; /* substring one of argv[1...] must contain (or, for a server that
-                             rewrote its title into argv[0] like nginx, its title), or NULL */
+    const char *name;     /* see above; required */
+    const char *argument; /* see above; NULL: any arguments */
+    /* ---- Appended ---------------------------------------------------- */
+    int32_t pid;          /* the process the plugin believes is this one; 0: no hint */
+    uint32_t reserved;    /* 0 */
+    uint64_t start_time;  /* pid's start time, clock ticks since boot (field 22 of
+                             /proc/PID/stat); 0: not known (the pid is checked by pattern only) */
 } fshost_process_pattern;
 
 /* ---------------------------------------------------------------------- */
@@ -215,6 +232,20 @@ typedef struct fshost_host {
      * off the cheap monitoring levels.
      */
     void *(*companion)(void *context, const char *name, const char *symbol);
+
+    /* ---- Appended (call only when struct_size covers them) ------------- */
+    /* The host's process questions, so a plugin reads no /proc and calls no
+       kill(2) of its own. Name and argument follow the rules of
+       fshost_process_pattern. Start times are clock ticks since boot (field
+       22 of /proc/PID/stat, what process_start_time returns). On -1,
+       errno holds the reason: EINVAL (pid <= 1, or the host itself), EPERM. */
+
+    /** 1 if pid runs, is not a zombie, started at start_time (0: any start time) and matches name/argument (NULL: any) by the host's process rules; else 0. */
+    int32_t (*process_matches)(void *context, int32_t pid, uint64_t start_time, const char *name, const char *argument);
+    /** Members of process group pgid (only those matching name when not NULL, and started at or after `since` clock ticks since boot when since != 0): writes up to capacity pids to out, returns how many there are (may exceed capacity), -1 on error. */
+    int32_t (*group_members)(void *context, int32_t pgid, const char *name, uint64_t since, int32_t *out, uint32_t capacity);
+    /** Send signal to pid only if it still runs with start time start_time (a pidfd where the kernel has it, so the pid cannot be reused in between). 0 sent, 1 gone or reused (nothing sent), -1 error (errno-style reason set). */
+    int32_t (*signal_process)(void *context, int32_t pid, uint64_t start_time, int32_t signal);
 } fshost_host;
 
 /* ---------------------------------------------------------------------- */
