@@ -76,17 +76,25 @@ public struct ActionDefaults: Sendable {
 
 /// A process the resource runs as: the host checks it exists after start,
 /// is gone after stop (escalating TERM → KILL), and exists whenever monitor
-/// reports success.
+/// reports success. The matching rules are the host's one matcher (see
+/// `fshost_process_pattern` in the ABI header).
 public struct ProcessPattern: Sendable, Equatable {
-    /// comm or argv[0] basename, exact.
+    /// The process name: comm, or the basename of argv[0] or of its
+    /// executable (a name longer than comm's 15 bytes matches), or the first
+    /// word of a title the server rewrote; a name with a '/' is a path.
     public var name: String
-    /// A substring one of the arguments must contain (e.g. the config path),
-    /// so a second instance with another configuration is not mistaken for
-    /// this one.
+    /// A whole argument (or a whole word of a rewritten title) the process
+    /// must carry, e.g. the config path, so a second instance with another
+    /// configuration is not mistaken for this one. Never a substring match.
     public var argument: String?
+    /// The process the plugin believes this is (from its pidfile and state):
+    /// the host checks that pid directly and scans /proc only when the hint
+    /// fails, so a monitor costs the same on a node with 5,000 processes.
+    public var hint: ProcessIdentity?
 
-    public init(name: String, argument: String? = nil) {
+    public init(name: String, argument: String? = nil, hint: ProcessIdentity? = nil) {
         self.name = name
         self.argument = argument
+        self.hint = hint
     }
 }

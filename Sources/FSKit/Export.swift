@@ -35,7 +35,7 @@ final class Instance {
     let resource: Resource
     let value: any ResourceType
     /// C copies of the declared process patterns, alive until destroy.
-    var patterns: [(name: UnsafeMutablePointer<CChar>, argument: UnsafeMutablePointer<CChar>?)] = []
+    var patterns: [(name: UnsafeMutablePointer<CChar>, argument: UnsafeMutablePointer<CChar>?, hint: ProcessIdentity?)] = []
 
     init(resource: Resource, value: any ResourceType) {
         self.resource = resource
@@ -129,10 +129,12 @@ private func makeDescriptor<T: ResourceType>(_ type: T.Type) -> UnsafeMutablePoi
         processes: { p, out, capacity in
             let i = Instance.from(p)
             if i.patterns.isEmpty {
-                i.patterns = i.value.processes.map { (strdupOrAbort($0.name), $0.argument.map(strdupOrAbort)) }
+                i.patterns = i.value.processes.map { (strdupOrAbort($0.name), $0.argument.map(strdupOrAbort), $0.hint) }
             }
             for (n, pattern) in i.patterns.prefix(Int(capacity)).enumerated() {
-                out?[n] = fshost_process_pattern(name: pattern.name, argument: pattern.argument)
+                out?[n] = fshost_process_pattern(name: pattern.name, argument: pattern.argument,
+                                                 pid: pattern.hint?.pid ?? 0, reserved: 0,
+                                                 start_time: pattern.hint?.startTime ?? 0)
             }
             return UInt32(i.patterns.count)
         },
