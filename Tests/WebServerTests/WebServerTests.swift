@@ -210,7 +210,7 @@ final class WebServerTests: XCTestCase {
 
     func testLevel3FailsWithinItsTimeoutWhenTheServerIsStopped() throws {
         let site = try makeSite()
-        try define(site, "web1", ["retries=0", "level3_timeout=1s"])
+        try define(site, "web1", ["retries=0", "http_timeout=1s"])
         try startServing(site)
         let stopped = site.signalAll(SIGSTOP)
         XCTAssertGreaterThanOrEqual(stopped.count, 2, "master and worker")
@@ -282,7 +282,7 @@ final class WebServerTests: XCTestCase {
 
     func testRetriesLetOneTransientFailurePass() throws {
         let site = try makeSite()
-        try define(site, "web1", ["retries=1", "retry_interval=1s", "level3_timeout=300ms"])
+        try define(site, "web1", ["retries=1", "retry_interval=1s", "http_timeout=300ms"])
         try startServing(site)
         site.signalAll(SIGSTOP)
         defer { site.signalAll(SIGCONT) }
@@ -298,7 +298,7 @@ final class WebServerTests: XCTestCase {
 
     func testRetriesDoNotHideAPersistentFailure() throws {
         let site = try makeSite()
-        try define(site, "web1", ["retries=1", "retry_interval=1s", "level3_timeout=300ms"])
+        try define(site, "web1", ["retries=1", "retry_interval=1s", "http_timeout=300ms"])
         try startServing(site)
         site.signalAll(SIGSTOP)
         defer { site.signalAll(SIGCONT) }
