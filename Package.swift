@@ -85,5 +85,6 @@ let package = Package(
         .testTarget(name: "CDBTests", dependencies: ["CDB", "TestSupport"]),
         .testTarget(name: "FSHostTests", dependencies: ["FSHost", "CDB", "TestSupport"]),
         .testTarget(name: "WebServerTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "FSKitTests", dependencies: ["FSKit"]),
     ]
 )

@@ -567,6 +567,26 @@ final class WebServerTests: XCTestCase {
         XCTAssertTrue(NginxSite.wait(seconds: 3) { site.allPids().isEmpty }, "left running: \(site.allPids())")
     }
 
+    /// A start whose state write fails (here the resource's state directory
+    /// is a file) says so, instead of running on without the master's
+    /// identity (the pid-reuse guard and the host's pid hint).
+    func testStartReportsAStateWriteThatFailed() throws {
+        let site = try makeSite()
+        try define(site, "web1", ["retries=0"])
+        let typeDirectory = sandbox.path("state") + "/webserver"
+        try FileManager.default.createDirectory(atPath: typeDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        FileManager.default.createFile(atPath: typeDirectory + "/web1", contents: Data("not a directory".utf8))
+        let r = try run("webserver", "start", "web1")
+        site.rememberGroups()
+        XCTAssertNotEqual(r.status, success, "start: \(r)")
+        XCTAssertTrue(r.stderr.contains("could not write state 'master'"), r.stderr)
+        try FileManager.default.removeItem(atPath: typeDirectory + "/web1")
+        let stopped = try run("webserver", "stop", "web1")
+        XCTAssertEqual(stopped.status, success)
+        XCTAssertEqual(site.allPids(), [])
+    }
+
     /// The timeouts are named after their fields; a resource defined with
     /// the old names (level2_timeout, level3_timeout) keeps working, and
     /// both names disagreeing is refused naming both.
