@@ -52,7 +52,7 @@ let package = Package(
 
         // ---- Host building blocks ------------------------------------------
         .target(name: "ELFCheck", dependencies: ["CElf", "FSPluginABI", "PluginRecord"]),
-        .target(name: "ProcScan"),
+        .target(name: "ProcScan", dependencies: ["CSystemShims"]),
         .target(name: "Spawn", dependencies: ["CSystemShims"]),
         .target(name: "CDB", dependencies: ["CSQLite", "ArgvText", "PluginRecord"]),
         .target(name: "FSHost", dependencies: [

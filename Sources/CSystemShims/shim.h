@@ -11,6 +11,8 @@ static inline int csys_open(const char *path, int flags, int mode) { return open
 static inline int csys_openat(int dir, const char *path, int flags, int mode) { return openat(dir, path, flags, (mode_t)mode); }
 static inline int csys_fcntl_int(int fd, int cmd, int arg) { return fcntl(fd, cmd, arg); }
 static inline int csys_pidfd_open(int pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+/* pidfd_send_signal(2) (Linux 5.1): signals exactly the process the pidfd refers to. */
+static inline int csys_pidfd_send_signal(int pidfd, int sig) { return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, (void *)0, 0); }
 
 /* ---- Spawn (Sources/Spawn) -------------------------------------------- */
 #include <signal.h>

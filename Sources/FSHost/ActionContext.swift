@@ -157,24 +157,26 @@ final class ActionContext {
                 }
             },
             process_matches: { _, pid, startTime, name, argument in
-                guard pid > 1, let entry = ProcessEntry(pid: pid), startTime == 0 || entry.startTime == startTime else { return 0 }
-                return ProcessChecks.pattern(name, argument).matches(entry) ? 1 : 0
+                ProcessChecks.pattern(name, argument).matches(pid: pid, startTime: startTime == 0 ? nil : startTime) ? 1 : 0
             },
             group_members: { _, group, name, since, out, capacity in
-                guard group > 1 else { errno = EINVAL; return -1 }
-                let pattern = ProcessChecks.pattern(name, nil)
-                let members = ProcessTable().entries.filter {
-                    $0.processGroup == group && $0.pid != getpid() && $0.startTime >= since
-                        && (name == nil || pattern.matches($0))
+                guard group > 0 else { errno = EINVAL; return -1 }
+                let members = ProcessTable.members(ofGroup: group, matching: name.map { _ in ProcessChecks.pattern(name, nil) },
+                                                   startedSince: since == 0 ? nil : since)
+                if let out {
+                    for (i, member) in members.prefix(Int(capacity)).enumerated() { out[i] = member.pid }
                 }
-                for (i, m) in members.prefix(Int(capacity)).enumerated() { out?[i] = m.pid }
-                return Int32(members.count)
+                return Int32(clamping: members.count)
             },
-            signal_process: { _, pid, startTime, signal in
-                guard pid > 1, pid != getpid() else { errno = EINVAL; return -1 }
-                guard let entry = ProcessEntry(pid: pid), startTime == 0 || entry.startTime == startTime else { return 1 }
-                if kill(entry.pid, signal) == 0 { return 0 }
-                return errno == ESRCH ? 1 : -1
+            signal_process: { context, pid, startTime, signal in
+                let outcome = signalProcess(pid: pid, startTime: startTime == 0 ? nil : startTime, signal: signal)
+                ActionContext.from(context).logger.log(LOG_DEBUG, "signal \(signal) to pid \(pid): \(outcome)")
+                switch outcome {
+                case .delivered: return 0
+                case .gone: return 1
+                case .notPermitted: errno = EPERM; return -1
+                case .refused: errno = EINVAL; return -1
+                }
             })
     }
 }

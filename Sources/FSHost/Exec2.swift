@@ -23,12 +23,14 @@ usage: fshost exec2 -s SIGNAL -t STRING
 FailSafe's ha_exec2, on fshost's /proc scanner.
 
 fshost exec2 -s SIGNAL -t STRING
-  Send SIGNAL to every process whose name or arguments contain STRING: its
-  name (comm) contains it, or its command line (argv joined by single
-  spaces, as pgrep -f sees it) does. Case-sensitive. SIGNAL is a number or
-  a name (0, 9, TERM, SIGTERM, kill); 0, the default, sends nothing and
-  only asks whether such a process exists. Zombies, this process and its
-  ancestors (the script that runs it) never match. Pid 1 is never
+  Send SIGNAL to every process whose command line contains STRING: argv
+  joined by single spaces, as ps -o args and pgrep -f see it; for a process
+  without one (a kernel thread), its name (comm). Case-sensitive. SIGNAL is
+  a number or a name (0, 9, TERM, SIGTERM, kill); 0, the default, sends
+  nothing and only asks whether such a process exists. Zombies, this
+  process, its ancestors (the script that runs it) and the other commands
+  of its own pipeline (same process group, connected by pipes: the grep of
+  "fshost exec2 -s 0 -t X | grep X") never match. Pid 1 is never
   signalled (for 0 it counts as existing); a process whose pid was reused
   since the scan is not signalled.
   0  a process matched (and, for a real signal, received it)
@@ -122,23 +124,31 @@ private func exec2Signal(_ arguments: [String], errors: (String) -> Void, fail: 
         signal = 0
     }
 
-    let excluded = exec2Ancestors()
     let needle = Array(text.utf8)
+    let isExcluded = exec2Exclusions()
     if signal == 0 {
         // A yes/no question: stop reading /proc at the first match.
-        let found = ProcessTable.first { !excluded.contains($0.pid) && $0.nameOrCommandLineContains(needle) }
-        return found == nil ? ExitStatus.notRunning.rawValue : ExitStatus.success.rawValue
+        var found = false
+        CommandLineSearch.forEachMatch(needle) { entry in
+            if isExcluded(entry) { return true }
+            found = true
+            return false
+        }
+        return found ? ExitStatus.success.rawValue : ExitStatus.notRunning.rawValue
     }
-    // A fresh snapshot: this is the one look of this invocation (and an
-    // in-process caller must not get an older one).
-    let table = ProcessTable()
-    let matches = table.entries.filter { !excluded.contains($0.pid) && $0.nameOrCommandLineContains(needle) }
+    // This is the one look of this invocation: every match, read now.
+    var matches: [ProcessEntry] = []
+    CommandLineSearch.forEachMatch(needle) { entry in
+        if !isExcluded(entry) { matches.append(entry) }
+        return true
+    }
     if matches.isEmpty { return ExitStatus.notRunning.rawValue }
+    let names = Dictionary(matches.map { ($0.pid, $0.comm) }, uniquingKeysWith: { a, _ in a })
 
     var delivered = 0
     var gone = 0
     for (pid, outcome) in sendSignal(signal, to: matches) {
-        let comm = table.entry(pid: pid)?.comm ?? "?"
+        let comm = names[pid] ?? "?"
         switch outcome {
         case .delivered:
             delivered += 1
@@ -153,6 +163,27 @@ private func exec2Signal(_ arguments: [String], errors: (String) -> Void, fail: 
     if delivered > 0 { return ExitStatus.success.rawValue }
     if gone == matches.count { return ExitStatus.notRunning.rawValue }
     return ExitStatus.commandFailed.rawValue
+}
+
+/// What `-t` never matches: this process (the scan leaves it out), its
+/// ancestors, and the other commands of its own pipeline (``Pipeline``:
+/// same process group, connected to it by pipes — the `grep X` of
+/// `fshost exec2 -s 0 -t X | grep X`). pgrep excludes only itself; a check
+/// that finds the filter of its own output is no answer, and with a real
+/// signal it would kill it. The pipeline is worked out only when a match is
+/// in this process group (one more /proc pass); another process of the
+/// group that is not in the pipeline (a daemon the calling script started
+/// in the background) still matches.
+private func exec2Exclusions() -> (ProcessEntry) -> Bool {
+    let ancestors = exec2Ancestors()
+    let group = getpgrp()
+    var pipeline: Set<Int32>?
+    return { entry in
+        if ancestors.contains(entry.pid) { return true }
+        guard entry.processGroup == group else { return false }
+        if pipeline == nil { pipeline = Pipeline.members() }
+        return pipeline!.contains(entry.pid)
+    }
 }
 
 /// This process's ancestors (parent, grandparent, …) below pid 1: the shell

@@ -38,8 +38,11 @@ public enum PluginLoader {
         guard d.abi_version == FSHOST_ABI_VERSION else {
             throw HostError(.pluginRefused, "plugin refused: \(path): descriptor ABI version \(d.abi_version), this fshost speaks \(FSHOST_ABI_VERSION)")
         }
-        guard d.struct_size >= UInt32(MemoryLayout<fshost_plugin>.size) else {
-            throw HostError(.pluginRefused, "plugin refused: \(path): descriptor is \(d.struct_size) bytes, expected at least \(MemoryLayout<fshost_plugin>.size)")
+        // The first published descriptor ends after `processes`; fields
+        // appended since are read only when struct_size covers them.
+        let firstPublishedSize = MemoryLayout<fshost_plugin>.offset(of: \fshost_plugin.attribute_size)!
+        guard d.struct_size >= UInt32(firstPublishedSize) else {
+            throw HostError(.pluginRefused, "plugin refused: \(path): descriptor is \(d.struct_size) bytes, expected at least \(firstPublishedSize)")
         }
         let name = d.type_name.map { String(cString: $0) } ?? ""
         guard name == record.typeName else {

@@ -4,44 +4,100 @@ import ProcScan
 import Glibc
 #endif
 
-/// The host's enforcement of what a plugin declares about its processes
-/// (DESIGN §7): present after start, gone after stop (escalating TERM →
-/// KILL), present whenever monitor reports success.
+/// The host's enforcement of what a plugin declares about its processes:
+/// present after start, gone after stop (escalating TERM → KILL), present
+/// whenever monitor reports success. Matching follows ProcScan's one set of
+/// rules (``ProcessPattern``; the argument as a whole word).
+///
+/// A declared process may carry a pid hint (pid and start time, from the
+/// plugin's pidfile): "is it there" then reads that one process
+/// (`/proc/PID/stat` and `cmdline`) and scans `/proc` only when the hint
+/// fails, so a monitor costs the same on a node with 5,000 unrelated
+/// processes as on a quiet one. "None remain" (after stop) always scans:
+/// the hint says where the process was, not that no other one exists.
 enum ProcessChecks {
     /// A declared process, copied out of the plugin.
     struct Declared: CustomStringConvertible {
         let name: String
         let argument: String?
-        var pattern: ProcessPattern { ProcessPattern(name: name, argument: argument.map { .contains($0) }) }
+        /// The pid hint (0: none) and its start time (0: unknown).
+        var pid: Int32 = 0
+        var startTime: UInt64 = 0
+        var pattern: ProcessPattern { ProcessPattern.declared(name: name, argument: argument) }
         var description: String { argument.map { "\(name) (argument \($0))" } ?? name }
-    }
 
-    static func pattern(_ name: UnsafePointer<CChar>?, _ argument: UnsafePointer<CChar>?) -> ProcessPattern {
-        ProcessPattern(name: name.map { String(cString: $0) },
-                       argument: argument.map { .contains(String(cString: $0)) })
-    }
-
-    /// The processes the plugin declares for this resource.
-    static func declared(by plugin: LoadedPlugin, instance: UnsafeMutableRawPointer) -> [Declared] {
-        guard let processes = plugin.descriptor.pointee.processes else { return [] }
-        let count = Int(processes(instance, nil, 0))
-        guard count > 0 else { return [] }
-        var patterns = [fshost_process_pattern](repeating: fshost_process_pattern(), count: count)
-        let filled = Int(processes(instance, &patterns, UInt32(count)))
-        return patterns.prefix(min(filled, count)).compactMap { p in
-            p.name.map { Declared(name: String(cString: $0), argument: p.argument.map { String(cString: $0) }) }
+        /// The hinted process runs and matches.
+        var hintHolds: Bool {
+            pid > 0 && pattern.matches(pid: pid, startTime: startTime == 0 ? nil : startTime)
         }
     }
 
-    /// Declared processes with no match in a fresh snapshot.
-    static func missing(_ declared: [Declared]) -> [Declared] {
-        guard !declared.isEmpty else { return [] }
-        ProcessTable.refreshShared()
-        return declared.filter { ProcessTable.shared.matching($0.pattern).isEmpty }
+    /// The pattern of the host services' `name`/`argument` (NULL or empty: any).
+    static func pattern(_ name: UnsafePointer<CChar>?, _ argument: UnsafePointer<CChar>?) -> ProcessPattern {
+        ProcessPattern.declared(name: name.map { String(cString: $0) }, argument: argument.map { String(cString: $0) })
     }
 
-    /// Waits (polling the scanner) until every declared process exists or
-    /// the deadline passes; returns those still missing.
+    /// `sizeof(fshost_process_pattern)` of the first published header: name
+    /// and argument, two pointers.
+    static let firstPatternSize = 2 * MemoryLayout<UnsafeRawPointer>.size
+    /// Most declared processes read from a plugin (a bound on its answer).
+    static let maximumDeclared = 256
+
+    /// The stride of the plugin's `processes` array: its
+    /// `process_pattern_size` when its `struct_size` covers that field, else
+    /// the first published size. nil for a stride that cannot hold the
+    /// first fields or is not a multiple of their alignment.
+    static func patternStride(of d: UnsafePointer<fshost_plugin>) -> Int? {
+        let end = MemoryLayout<fshost_plugin>.offset(of: \fshost_plugin.process_pattern_size)! + MemoryLayout<UInt32>.size
+        guard Int(d.pointee.struct_size) >= end else { return firstPatternSize }
+        let stride = Int(d.pointee.process_pattern_size)
+        guard stride >= firstPatternSize, stride <= 4096, stride % MemoryLayout<UnsafeRawPointer>.alignment == 0 else {
+            return nil
+        }
+        return stride
+    }
+
+    /// The processes the plugin declares for this resource, read with the
+    /// plugin's stride; the hint only when that stride covers it.
+    static func declared(by plugin: LoadedPlugin, instance: UnsafeMutableRawPointer) -> [Declared] {
+        guard let processes = plugin.descriptor.pointee.processes,
+              let stride = patternStride(of: plugin.descriptor) else { return [] }
+        let count = min(Int(processes(instance, nil, 0)), maximumDeclared)
+        guard count > 0 else { return [] }
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: count * stride, alignment: 16)
+        defer { raw.deallocate() }
+        raw.initializeMemory(as: UInt8.self, repeating: 0, count: count * stride)
+        let filled = min(Int(processes(instance, raw.assumingMemoryBound(to: fshost_process_pattern.self), UInt32(count))),
+                         count)
+        let nameAt = MemoryLayout<fshost_process_pattern>.offset(of: \fshost_process_pattern.name)!
+        let argumentAt = MemoryLayout<fshost_process_pattern>.offset(of: \fshost_process_pattern.argument)!
+        let pidAt = MemoryLayout<fshost_process_pattern>.offset(of: \fshost_process_pattern.pid)!
+        let startAt = MemoryLayout<fshost_process_pattern>.offset(of: \fshost_process_pattern.start_time)!
+        let hasHint = stride >= startAt + MemoryLayout<UInt64>.size
+        return (0..<max(0, filled)).compactMap { i in
+            let element = raw + i * stride
+            guard let name = element.load(fromByteOffset: nameAt, as: UnsafePointer<CChar>?.self) else { return nil }
+            let argument = element.load(fromByteOffset: argumentAt, as: UnsafePointer<CChar>?.self)
+            var d = Declared(name: String(cString: name), argument: argument.map { String(cString: $0) })
+            if hasHint {
+                d.pid = max(0, element.load(fromByteOffset: pidAt, as: Int32.self))
+                d.startTime = element.load(fromByteOffset: startAt, as: UInt64.self)
+            }
+            return d
+        }
+    }
+
+    /// Declared processes that do not run: a hint that holds answers
+    /// without a scan; the rest are looked up in a fresh snapshot.
+    static func missing(_ declared: [Declared]) -> [Declared] {
+        let unconfirmed = declared.filter { !$0.hintHolds }
+        guard !unconfirmed.isEmpty else { return [] }
+        ProcessTable.refreshShared()
+        return unconfirmed.filter { ProcessTable.shared.matching($0.pattern).isEmpty }
+    }
+
+    /// Waits (polling) until every declared process exists or the deadline
+    /// passes; returns those still missing.
     static func waitUntilPresent(_ declared: [Declared], deadline: Deadline) -> [Declared] {
         var missing = missing(declared)
         while !missing.isEmpty && deadline.millisecondsLeft > 50 {
@@ -56,7 +112,6 @@ enum ProcessChecks {
     /// do (for the log) and what still runs.
     static func ensureGone(_ declared: [Declared], deadline: Deadline) -> (escalation: String?, remaining: [Declared]) {
         guard !declared.isEmpty else { return (nil, []) }
-        ProcessTable.refreshShared()
         func survivors() -> [ProcessEntry] {
             ProcessTable.refreshShared()
             return declared.flatMap { ProcessTable.shared.matching($0.pattern) }

@@ -120,22 +120,33 @@ public struct ProcessEntry: Sendable {
         return path
     }
 
-    /// `ha_exec2 -t` for one process: comm contains `text`, or the command
-    /// line (argv joined by single spaces) does. Bytes, case-sensitive; an
-    /// empty text matches nothing. See ``ProcessTable/containing(_:)``.
-    public func nameOrCommandLineContains(_ text: String) -> Bool {
+    /// `ha_exec2 -t` for one process: its command line as `ps -o args` and
+    /// `pgrep -f` show it — the arguments joined by single spaces (NUL
+    /// padding after a rewritten title reads as spaces, trailing ones
+    /// dropped) — contains `text`; for a process without a command line (a
+    /// kernel thread, one whose memory is gone) its comm does. Bytes,
+    /// case-sensitive; an empty text matches nothing. See
+    /// ``CommandLineSearch``, which answers the same question for every
+    /// process while reading as little as it can.
+    public func commandLineContains(_ text: String) -> Bool {
         let needle = Array(text.utf8)
-        return !needle.isEmpty && nameOrCommandLineContains(needle)
+        return !needle.isEmpty && commandLineContains(needle)
     }
 
     /// The same with the text as UTF-8 bytes (converted once, for a loop
     /// over many entries).
-    public func nameOrCommandLineContains(_ needle: [UInt8]) -> Bool {
-        needle.withUnsafeBufferPointer { n in
-            var name = comm
-            let inComm = name.withUTF8 { bytesContain(UnsafeBufferPointer(start: $0.baseAddress, count: $0.count), n) }
-            if inComm { return true }
-            return commandLineBytes.withUnsafeBufferPointer { bytesContain($0, n, nulAsSpace: true) }
+    public func commandLineContains(_ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty else { return false }
+        return needle.withUnsafeBufferPointer { n in
+            if commandLineBytes.isEmpty {
+                var name = comm
+                return name.withUTF8 { bytesContain(UnsafeBufferPointer(start: $0.baseAddress, count: $0.count), n) }
+            }
+            return commandLineBytes.withUnsafeBufferPointer { line in
+                var end = line.count
+                while end > 0 && line[end - 1] == 0 { end -= 1 }
+                return bytesContain(UnsafeBufferPointer(rebasing: line[0..<end]), n, nulAsSpace: true)
+            }
         }
     }
 
@@ -145,6 +156,22 @@ public struct ProcessEntry: Sendable {
     var argv0: ArraySlice<UInt8> {
         let end = commandLineBytes.firstIndex(of: 0) ?? commandLineBytes.endIndex
         return commandLineBytes[..<end]
+    }
+
+    /// Bytes of argv[`index`], nil when the command line has fewer arguments.
+    func argument(_ index: Int) -> ArraySlice<UInt8>? {
+        var start = commandLineBytes.startIndex
+        var k = 0
+        var i = start
+        while i <= commandLineBytes.endIndex {
+            if i == commandLineBytes.endIndex || commandLineBytes[i] == 0 {
+                if k == index { return commandLineBytes[start..<i] }
+                k += 1
+                start = i + 1
+            }
+            i += 1
+        }
+        return nil
     }
 
     /// Bytes of argv[1...] (NUL-separated), empty when there is none.

@@ -68,8 +68,36 @@ public final class ProcessTable: @unchecked Sendable {
         return found
     }
 
-    /// Reads the processes under `procRoot` one by one until `body` returns false.
+    /// The processes of process group `group` (field 5 of stat), ordered by
+    /// pid: only those started at or after `since` (clock ticks since boot)
+    /// when it is given, and only those matching `pattern` when it is given.
+    /// One pass over `/proc` that reads `stat` of every process and the
+    /// command line only of the group's members. Zombies and this process
+    /// are left out.
+    public static func members(ofGroup group: Int32, matching pattern: ProcessPattern? = nil,
+                               startedSince since: UInt64? = nil) -> [ProcessEntry] {
+        members(ofGroup: group, matching: pattern, startedSince: since, procRoot: "/proc", excluding: getpid())
+    }
+
+    static func members(ofGroup group: Int32, matching pattern: ProcessPattern?, startedSince since: UInt64?,
+                        procRoot: String, excluding selfPid: Int32) -> [ProcessEntry] {
+        guard group > 0 else { return [] }
+        let compiled = pattern.map(CompiledPattern.init)
+        var found: [ProcessEntry] = []
+        var skipped = 0
+        forEachProcess(procRoot: procRoot, excluding: selfPid, skipped: &skipped,
+                       accept: { f in f.processGroup == group && f.startTime >= (since ?? 0) }) { entry in
+            if compiled?.matches(entry) ?? true { found.append(entry) }
+            return true
+        }
+        return found.sorted { $0.pid < $1.pid }
+    }
+
+    /// Reads the processes under `procRoot` one by one until `body` returns
+    /// false; with `accept`, a process whose stat fields it refuses is
+    /// skipped before its command line is read.
     private static func forEachProcess(procRoot: String, excluding selfPid: Int32, skipped: inout Int,
+                                       accept: ((StatFields) -> Bool)? = nil,
                                        _ body: (ProcessEntry) -> Bool) {
         guard let dir = opendir(procRoot) else { return }
         defer { closedir(dir) }
@@ -89,20 +117,25 @@ public final class ProcessTable: @unchecked Sendable {
                 return i > 0 && value > 0 && value <= Int64(Int32.max) ? Int32(value) : nil
             }
             guard let pid, pid != selfPid else { continue }
-            if let entry = read(pid: pid, in: dfd, buffer: buffer, skipped: &skipped), !body(entry) { return }
+            if let entry = read(pid: pid, in: dfd, buffer: buffer, skipped: &skipped, accept: accept), !body(entry) {
+                return
+            }
         }
     }
 
     /// One process: stat, then cmdline. nil for a zombie (not counted) or a
     /// process that could not be read (counted in `skipped`).
-    static func read(pid: Int32, in dfd: Int32, buffer: ProcFileBuffer, skipped: inout Int) -> ProcessEntry? {
+    /// With `accept`, nil (not counted) when it refuses the stat fields.
+    static func read(pid: Int32, in dfd: Int32, buffer: ProcFileBuffer, skipped: inout Int,
+                     accept: ((StatFields) -> Bool)? = nil) -> ProcessEntry? {
         var owner: UInt32 = 0
         let n = withProcPath(pid, "stat") { buffer.read(at: dfd, $0, owner: &owner) }
         guard n > 0, let f = parseStat(UnsafeRawBufferPointer(rebasing: buffer.bytes[0..<n])) else {
             skipped += 1
             return nil
         }
-        if f.state == 0x5A /* Z */ || f.state == 0x58 /* X */ || f.state == 0x78 /* x */ { return nil }
+        if isDeadState(f.state) { return nil }
+        if let accept, !accept(f) { return nil }
         let comm = String(decoding: UnsafeRawBufferPointer(rebasing: buffer.bytes[f.commStart..<f.commEnd]), as: UTF8.self)
         var commandLine: [UInt8] = []
         if f.flags & kernelThreadFlag == 0 {
@@ -129,15 +162,15 @@ public final class ProcessTable: @unchecked Sendable {
         return entries.filter { compiled.matches($0) }
     }
 
-    /// `ha_exec2 -t TEXT`: the entries whose name or arguments contain
-    /// `text` — comm contains it, or the command line (argv joined by single
-    /// spaces, as `ps -o args` and `pgrep -f` see it) contains it. So a text
-    /// with a space can span two arguments (`"sleep 600"`). Bytes,
-    /// case-sensitive; an empty text matches nothing.
+    /// `ha_exec2 -t TEXT`: the entries whose command line contains `text`
+    /// (``ProcessEntry/commandLineContains(_:)``: argv joined by single
+    /// spaces, as `ps -o args` and `pgrep -f` see it, so a text with a space
+    /// can span two arguments, `"sleep 600"`; comm for a process without a
+    /// command line). Bytes, case-sensitive; an empty text matches nothing.
     public func containing(_ text: String) -> [ProcessEntry] {
         let needle = Array(text.utf8)
         guard !needle.isEmpty else { return [] }
-        return entries.filter { $0.nameOrCommandLineContains(needle) }
+        return entries.filter { $0.commandLineContains(needle) }
     }
 
     /// The entry of `pid`, if it was in the snapshot.

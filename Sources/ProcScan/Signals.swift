@@ -1,3 +1,4 @@
+import CSystemShims
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -41,25 +42,48 @@ public enum SignalOutcome: Sendable, Equatable {
 
 /// Sends `signal` to each entry and says what happened to each.
 ///
-/// Before each `kill`, the start time is read again: a process that has
-/// gone, or whose pid was reused since the snapshot, is reported `.gone`
-/// and not signalled. (What remains is the microseconds between that check
-/// and `kill`; reusing the pid in that window needs the kernel to cycle
-/// through every other free pid first.) Pid 1 and this process itself are
-/// always refused, whatever the signal.
+/// Each through ``signalProcess(pid:startTime:signal:)`` with the entry's
+/// start time: a process that has gone, or whose pid was reused since the
+/// snapshot, is reported `.gone` and not signalled. Pid 1 and this process
+/// itself are always refused, whatever the signal.
 public func sendSignal(_ signal: Int32, to entries: [ProcessEntry]) -> [(pid: Int32, outcome: SignalOutcome)] {
     let me = getpid()
     return entries.map { e in
         if e.pid <= 0 { return (e.pid, .refused("pid \(e.pid) is not a process id")) }
         if e.pid == 1 { return (e.pid, .refused("pid 1 (init) is never signalled")) }
         if e.pid == me { return (e.pid, .refused("pid \(e.pid) is this process itself")) }
-        guard processAlive(pid: e.pid, startTime: e.startTime) else { return (e.pid, .gone) }
-        if kill(e.pid, signal) == 0 { return (e.pid, .delivered) }
-        switch errno {
-        case ESRCH: return (e.pid, .gone)
-        case EPERM: return (e.pid, .notPermitted)
-        case let code: return (e.pid, .refused(String(cString: strerror(code))))
-        }
+        return (e.pid, signalProcess(pid: e.pid, startTime: e.startTime, signal: signal))
+    }
+}
+
+/// Sends `signal` to `pid` only if it is still the process that started at
+/// `startTime` (clock ticks since boot; nil: whichever process has the pid).
+///
+/// Where the kernel has pidfds (Linux 5.3), the pid is pinned first
+/// (`pidfd_open`), its start time is read after that, and the signal goes
+/// through the pidfd (`pidfd_send_signal`): a process that ends after the
+/// check is not replaced by a newer one with the same pid, the signal then
+/// fails with ESRCH. Without pidfds: the start time check, then `kill` (the
+/// window left is microseconds, and reusing a pid in it needs the kernel to
+/// cycle through every other free pid first).
+///
+/// Refused, without a system call: pid 1, this process, and a pid that is
+/// not a process id (0 or negative: `kill` would hit a whole group).
+/// Signal 0 asks only whether it could be sent.
+public func signalProcess(pid: Int32, startTime: UInt64?, signal: Int32) -> SignalOutcome {
+    if pid <= 0 { return .refused("pid \(pid) is not a process id") }
+    if pid == 1 { return .refused("pid 1 (init) is never signalled") }
+    if pid == getpid() { return .refused("pid \(pid) is this process itself") }
+    let pidfd = csys_pidfd_open(pid)
+    if pidfd < 0 && errno == ESRCH { return .gone }
+    defer { if pidfd >= 0 { close(pidfd) } }
+    guard processAlive(pid: pid, startTime: startTime) else { return .gone }
+    let sent = pidfd >= 0 ? csys_pidfd_send_signal(pidfd, signal) : kill(pid, signal)
+    if sent == 0 { return .delivered }
+    switch errno {
+    case ESRCH: return .gone
+    case EPERM: return .notPermitted
+    case let code: return .refused(String(cString: strerror(code)))
     }
 }
 

@@ -52,18 +52,25 @@ final class Exec2Tests: XCTestCase {
         XCTAssertTrue(processAlive(pid: child.pid, startTime: nil))
     }
 
-    func testNameContainsMatchesComm() throws {
-        // comm "my (odd) sleep", argv[0] "x": only comm holds "odd) sl".
+    func testTextIsSearchedInTheCommandLineAndCommOnlyWithoutOne() throws {
+        // comm "my (odd) sleep", argv[0] "x": the command line is "x 30 MARKER".
+        // As for pgrep -f and ps -o args, the command line is what is searched.
         let dir = ProcessFixtures.makeTemporaryDirectory(prefix: "exec2")
         defer { ProcessFixtures.removeTree(dir) }
         let path = "\(dir)/my (odd) sleep"
         XCTAssertTrue(ProcessFixtures.copyExecutable(from: try XCTUnwrap(ProcessFixtures.which("sleep")), to: path))
-        let child = try XCTUnwrap(ChildProcess(["bash", "-c", "exec -a x \"$0\" 30", path]))
+        let marker = "3000.\(Int.random(in: 100_000...999_999))"
+        let child = try XCTUnwrap(ChildProcess(["bash", "-c", "exec -a x \"$0\" \(marker)", path]))
         children.append(child)
         XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) {
             ProcessTable().entry(pid: child.pid)?.comm == "my (odd) sleep"
         })
-        XCTAssertEqual(exec2("-s", "0", "-t", "odd) sl").status, 0)
+        XCTAssertEqual(exec2("-s", "0", "-t", "x \(marker)").status, 0, "argv joined by spaces")
+        XCTAssertEqual(exec2("-s", "0", "-t", "odd) sl").status, 1, "comm of a process with a command line is not searched")
+        // A kernel thread has no command line: its comm is searched.
+        let kthread = try XCTUnwrap(ProcessTable().entries.first { $0.isKernelThread && $0.comm.count > 4 },
+                                    "no kernel thread visible in /proc")
+        XCTAssertEqual(exec2("-s", "0", "-t", kthread.comm).status, 0, "kernel thread \(kthread.comm)")
     }
 
     func testSignalByNameAndNumber() throws {
@@ -90,6 +97,41 @@ final class Exec2Tests: XCTestCase {
         defer { unlink("/tmp/\(marker).rc") }
         XCTAssertEqual(ProcessFixtures.readFile("/tmp/\(marker).rc"), "1\n",
                        "the calling shell has the marker in its argv but is an ancestor")
+    }
+
+    /// Runs `script` with `shell -c`, the fshost binary as $0; returns its stdout.
+    private func shell(_ shell: String, _ script: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let exe = try XCTUnwrap(Exec2Tests.fshostBinary, "no fshost binary next to the tests", file: file, line: line)
+        let out = "/tmp/\(ProcessFixtures.uniqueMarker("pipeline")).out"
+        defer { unlink(out) }
+        let child = try XCTUnwrap(ChildProcess([shell, "-c", "{ " + script + "; } > \"$1\"", exe, out]), file: file, line: line)
+        children.append(child)
+        child.reap()
+        return ProcessFixtures.readFile(out) ?? ""
+    }
+
+    func testOwnPipelineNeverMatches() throws {
+        // The case: `fshost exec2 -s 0 -t X | grep X` matched its own grep.
+        let marker = ProcessFixtures.uniqueMarker("pipe")
+        XCTAssertEqual(try shell("bash", "\"$0\" exec2 -s 0 -t \(marker) | grep \(marker); echo ${PIPESTATUS[@]}"), "1 1\n",
+                       "exec2 answers not running; grep read nothing")
+        XCTAssertEqual(try shell("sh", "\"$0\" exec2 -s 0 -t \(marker) | cat | grep \(marker); echo $?"), "1\n",
+                       "further down the pipeline too")
+        XCTAssertEqual(try shell("bash", "grep \(marker) /dev/null | \"$0\" exec2 -s 0 -t \(marker); echo $?"), "1\n",
+                       "upstream too")
+        // With a real signal the grep would have been killed (status 143).
+        XCTAssertEqual(try shell("sh", "\"$0\" exec2 -s TERM -t \(marker) | grep \(marker); echo $?"), "1\n")
+        XCTAssertEqual(try shell("bash", "{ \"$0\" exec2 -s TERM -t \(marker); } | grep \(marker); echo ${PIPESTATUS[@]}"),
+                       "1 1\n", "a subshell in the pipeline")
+    }
+
+    func testProcessOfTheSameGroupOutsideThePipelineStillMatches() throws {
+        // A script that starts its daemon in the background (same process
+        // group, same stdout) and then checks for it must find it.
+        let marker = "3000.\(Int.random(in: 100_000...999_999))"
+        let script = "sleep \(marker) & \"$0\" exec2 -s 0 -t \(marker) | cat; echo ${PIPESTATUS[0]}; kill $!"
+        XCTAssertEqual(try shell("bash", script), "0\n")
+        XCTAssertEqual(try shell("bash", "sleep \(marker) & \"$0\" exec2 -s 0 -t \(marker); echo $?; kill $!"), "0\n")
     }
 
     func testPidOneIsNeverSignalled() throws {

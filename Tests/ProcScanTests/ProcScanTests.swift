@@ -89,7 +89,7 @@ final class ProcScanTests: XCTestCase {
         XCTAssertEqual(table.matching(ProcessPattern(name: "my (odd) sleep")).map(\.pid), [child.pid])
         XCTAssertEqual(table.matching(ProcessPattern(name: path)).map(\.pid), [child.pid], "a path matches argv[0]")
         XCTAssertEqual(table.containing("(odd) sl").map(\.pid), [child.pid])
-        XCTAssertEqual(ProcessTable.first { $0.nameOrCommandLineContains("(odd) sleep 30") }?.pid, child.pid)
+        XCTAssertEqual(ProcessTable.first { $0.commandLineContains("(odd) sleep 30") }?.pid, child.pid)
         XCTAssertNil(ProcessTable.first { $0.pid == getpid() })
     }
 

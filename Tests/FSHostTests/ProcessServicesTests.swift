@@ -1,0 +1,183 @@
+import CDB
+import FSPluginABI
+import Foundation
+import PluginRecord
+import ProcScan
+import TestSupport
+import XCTest
+@testable import FSHost
+
+/// The host's process rules and services through the C boundary: a C plugin
+/// (Tests/Fixtures/ProcessPlugin/cproc.c) built by the test against the
+/// first published header (`cprocold`) and against the current one
+/// (`cproc`), run by the real `fshost`, against real processes and a real
+/// nginx.
+final class ProcessServicesTests: XCTestCase {
+    var sandbox: HostSandbox!
+    var plugins = ""
+    var children: [ChildProcess] = []
+
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures").path
+    static let currentHeaderDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Sources/FSPluginABI/include").path
+
+    override func setUpWithError() throws {
+        plugins = try ELFFixtures.makeTemporaryDirectory(prefix: "cproc")
+        let compiler = try XCTUnwrap(ELFFixtures.cCompiler, "no C compiler (cc, gcc or clang) in PATH: the fixture plugin is built with one")
+        try Self.buildPlugin(type: "cprocold", header: Self.fixtures + "/ABI1", current: false, compiler: compiler, into: plugins)
+        try Self.buildPlugin(type: "cproc", header: Self.currentHeaderDirectory, current: true, compiler: compiler, into: plugins)
+        sandbox = try HostSandbox(pluginPath: plugins)
+    }
+
+    override func tearDown() {
+        for child in children { child.stop() }
+        children = []
+        sandbox = nil
+        ELFFixtures.remove(plugins)
+    }
+
+    /// Compiles cproc.c against the header in `header` into `<type>.so`, with the ELF record of this host.
+    static func buildPlugin(type: String, header: String, current: Bool, compiler: String, into directory: String) throws {
+        let record = PluginRecord(abiVersion: 1, compilerVersion: compilerVersion, typeName: type).bytes
+        var flags = ["-shared", "-fPIC", "-O1", "-Wall", "-Werror", "-I", header,
+                     "-DCPROC_TYPE_NAME=\"\(type)\"", "-DCPROC_RECORD_SIZE=\(record.count)",
+                     "-DCPROC_RECORD=\(ELFFixtures.cArray(record))"]
+        if current { flags.append("-DCPROC_CURRENT_ABI") }
+        let output = directory + "/\(type).so"
+        let result = try ELFFixtures.run(compiler, flags + ["-o", output, fixtures + "/ProcessPlugin/cproc.c"])
+        guard result.status == 0 else { throw ELFFixtures.FixtureError("building \(type).so failed: \(result.output)") }
+        try ELFFixtures.setMode(output, 0o755)
+    }
+
+    func define(_ type: String, _ resource: String, _ attributes: [String: String]) throws {
+        let db = try ConfigurationDatabase(path: sandbox.cdb, mode: .readWrite)
+        try db.define(type: type, resource: resource, attributes: attributes)
+    }
+
+    /// A `sleep` with a unique argument, running (exec done) when this returns.
+    func sleeper(file: StaticString = #filePath, line: UInt = #line) throws -> (child: ChildProcess, marker: String, start: UInt64) {
+        let marker = "3000.\(Int.random(in: 100_000...999_999))"
+        let child = try XCTUnwrap(ChildProcess(["sleep", marker]), file: file, line: line)
+        children.append(child)
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { ProcessEntry(pid: child.pid)?.comm == "sleep" },
+                      file: file, line: line)
+        return (child, marker, try XCTUnwrap(processStartTime(pid: child.pid), file: file, line: line))
+    }
+
+    // MARK: A plugin built against the first header
+
+    func testPluginBuiltAgainstTheFirstHeaderLoadsDeclaresAndAnswers() throws {
+        let (child, marker, _) = try sleeper()
+        try define("cprocold", "old", ["process_name": "sleep", "argument": marker])
+        var r = try sandbox.fshost("cprocold", "monitor", "old")
+        XCTAssertEqual(r.status, 0, r.description)
+        r = try sandbox.fshost("cprocold", "exclusive", "old")
+        XCTAssertEqual(r.status, 4, "its declared process runs: \(r)")
+        r = try sandbox.fshost("cprocold", "monitor", "old", "--level", "2")
+        XCTAssertEqual(r.status, 5, r.description)
+        XCTAssertTrue(r.stderr.contains("level 1 only"), r.stderr)
+        child.stop()
+        r = try sandbox.fshost("cprocold", "monitor", "old")
+        XCTAssertEqual(r.status, 3, r.description)
+        XCTAssertTrue(r.stderr.contains("declared process sleep (argument \(marker)) is missing"), r.stderr)
+        // A 16-byte stride: a second declared process would have been read from the wrong place.
+        let d = try PluginLoader.load(path: plugins + "/cprocold.so", directory: plugins, type: "cprocold")
+        XCTAssertEqual(ProcessChecks.patternStride(of: d.descriptor), 16)
+    }
+
+    // MARK: The pid hint
+
+    func testHintThatHoldsAnswersWithoutAScan() throws {
+        let (child, marker, start) = try sleeper()
+        let hinted = ProcessChecks.Declared(name: "sleep", argument: marker, pid: child.pid, startTime: start)
+        let snapshot = ProcessTable.shared
+        XCTAssertTrue(ProcessChecks.missing([hinted]).isEmpty)
+        XCTAssertTrue(ProcessTable.shared === snapshot, "a hint that holds must not scan /proc")
+        // A hint that fails (another start time, another process) falls back to the scan.
+        for bad in [ProcessChecks.Declared(name: "sleep", argument: marker, pid: child.pid, startTime: start + 1),
+                    ProcessChecks.Declared(name: "sleep", argument: marker, pid: 1, startTime: 0)] {
+            XCTAssertTrue(ProcessChecks.missing([bad]).isEmpty, "\(bad.pid): the scan still finds it")
+        }
+        XCTAssertFalse(ProcessTable.shared === snapshot, "a failed hint scans")
+        child.stop()
+        XCTAssertEqual(ProcessChecks.missing([hinted]).count, 1)
+    }
+
+    func testCurrentPluginPassesItsHintThroughItsStride() throws {
+        let (child, marker, start) = try sleeper()
+        try define("cproc", "hinted", ["process_name": "sleep", "argument": marker, "pid": "\(child.pid)",
+                                       "start_time": "\(start)"])
+        XCTAssertEqual(try sandbox.fshost("cproc", "monitor", "hinted").status, 0)
+        XCTAssertEqual(try sandbox.fshost("cproc", "exclusive", "hinted").status, 4)
+        let d = try PluginLoader.load(path: plugins + "/cproc.so", directory: plugins, type: "cproc")
+        XCTAssertEqual(ProcessChecks.patternStride(of: d.descriptor), MemoryLayout<fshost_process_pattern>.size)
+        child.stop()
+        let r = try sandbox.fshost("cproc", "monitor", "hinted")
+        XCTAssertEqual(r.status, 3, "the hinted process is gone and no other matches: \(r)")
+    }
+
+    // MARK: The services
+
+    func testProcessMatches() throws {
+        let (child, marker, start) = try sleeper()
+        var n = 0
+        func level2(_ attributes: [String: String]) throws -> HostSandbox.Result {
+            n += 1
+            try define("cproc", "m\(n)", attributes)
+            return try sandbox.fshost("cproc", "monitor", "m\(n)", "--level", "2")
+        }
+        let pid = "\(child.pid)"
+        XCTAssertEqual(try level2(["pid": pid, "start_time": "\(start)", "process_name": "sleep", "argument": marker]).status, 0)
+        XCTAssertEqual(try level2(["pid": pid]).status, 0, "NULL name and argument: any process")
+        XCTAssertEqual(try level2(["pid": pid, "start_time": "\(start + 1)"]).status, 1, "another start time")
+        XCTAssertEqual(try level2(["pid": pid, "process_name": "sleeper"]).status, 1, "another name")
+        XCTAssertEqual(try level2(["pid": pid, "argument": String(marker.dropFirst())]).status, 1,
+                       "a part of an argument is not the argument")
+        child.stop()
+        XCTAssertEqual(try level2(["pid": pid, "start_time": "\(start)"]).status, 1, "gone")
+    }
+
+    func testGroupMembers() throws {
+        let marker = "3000.\(Int.random(in: 100_000...999_999))"
+        // The group leader is sh; two sleeps in its group, then `wait`.
+        let leader = try XCTUnwrap(ChildProcess(["sh", "-c", "sleep \(marker) & sleep \(marker) & wait"]))
+        children.append(leader)
+        var sleeps: [ProcessEntry] = []
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) {
+            sleeps = ProcessTable().entries.filter { $0.processGroup == leader.pid && $0.comm == "sleep" }
+            return sleeps.count == 2
+        })
+        try define("cproc", "g", ["pid": "\(leader.pid)", "process_name": "sleep"])
+        var r = try sandbox.fshost("cproc", "monitor", "g", "--level", "3")
+        XCTAssertEqual(r.status, 0, r.description)
+        XCTAssertTrue(r.stderr.contains("group_members: 2: \(sleeps[0].pid) \(sleeps[1].pid)"), r.stderr)
+        try define("cproc", "g2", ["pid": "\(leader.pid)"])
+        r = try sandbox.fshost("cproc", "monitor", "g2", "--level", "3")
+        XCTAssertTrue(r.stderr.contains("group_members: 3: \(leader.pid) "), "sh and its two sleeps: \(r.stderr)")
+        let later = sleeps.map(\.startTime).max()!
+        XCTAssertEqual(ProcessTable.members(ofGroup: leader.pid, matching: ProcessPattern(name: "sleep"),
+                                            startedSince: later).map(\.pid),
+                       sleeps.filter { $0.startTime >= later }.map(\.pid), "since: started at or after")
+        XCTAssertEqual(ProcessTable.members(ofGroup: leader.pid, startedSince: later + 1_000_000).count, 0)
+    }
+
+    func testSignalProcessOnlyToTheSameProcess() throws {
+        let (child, _, start) = try sleeper()
+        var n = 0
+        func stop(_ attributes: [String: String]) throws -> HostSandbox.Result {
+            n += 1
+            try define("cproc", "s\(n)", attributes)
+            return try sandbox.fshost("cproc", "stop", "s\(n)")
+        }
+        var r = try stop(["pid": "\(child.pid)", "start_time": "\(start + 1)", "signal": "15"])
+        XCTAssertTrue(r.stderr.contains("signal_process: 1 errno 0"), "another start time: nothing sent: \(r.stderr)")
+        XCTAssertTrue(processAlive(pid: child.pid, startTime: start))
+        r = try stop(["pid": "1", "signal": "15"])
+        XCTAssertTrue(r.stderr.contains("signal_process: -1 errno \(EINVAL)"), "pid 1 is refused: \(r.stderr)")
+        r = try stop(["pid": "\(child.pid)", "start_time": "\(start)", "signal": "15"])
+        XCTAssertTrue(r.stderr.contains("signal_process: 0 errno 0"), r.stderr)
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { child.hasExited })
+        XCTAssertEqual(signalProcess(pid: child.pid, startTime: start, signal: 0), .gone, "a zombie is gone")
+    }
+}

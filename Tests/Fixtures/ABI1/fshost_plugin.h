@@ -1,0 +1,276 @@
+/*
+ * fshost plugin ABI — the only thing the host and a plugin share.
+ *
+ * Why C: a Swift protocol shared across dlopen() breaks (each side binds its
+ * own metadata, casts fail; adding a requirement crashes old plugins). Vendors
+ * ship .so files built at other times, so the boundary is a versioned C
+ * struct of function pointers.
+ *
+ * Compatibility rules
+ *  - FSHOST_ABI_VERSION changes only when an existing field changes meaning
+ *    or position. The host refuses any other version, before loading.
+ *  - New fields are appended to a struct; `struct_size` tells the other side
+ *    which fields exist. Read a field only when struct_size covers it.
+ *  - Every pointer handed across stays valid for the lifetime of the object
+ *    that owns it (the plugin descriptor: forever; an instance: until
+ *    destroy; a host string: until the action returns).
+ */
+#ifndef FSHOST_PLUGIN_H
+#define FSHOST_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------- */
+/* Versions, names, the ELF record                                        */
+/* ---------------------------------------------------------------------- */
+
+/** Version of the structs below. */
+#define FSHOST_ABI_VERSION 1u
+
+/** The one symbol a plugin exports: `fshost_entry fshost_plugin_entry(void)`. */
+#define FSHOST_ENTRY_SYMBOL "fshost_plugin_entry"
+
+/** ELF section holding the plugin record, read by the host before dlopen. */
+#define FSHOST_RECORD_SECTION ".fshost_plugin"
+
+/** First four bytes of the record: "FSHP" in memory order. */
+#define FSHOST_RECORD_MAGIC 0x50485346u
+
+/** Version of the record layout. */
+#define FSHOST_RECORD_VERSION 1u
+
+/** Longest type name, including the terminating NUL. */
+#define FSHOST_TYPE_NAME_CAPACITY 32u
+
+/**
+ * The record a plugin carries in section FSHOST_RECORD_SECTION. The host reads
+ * it with libelf without running a line of the plugin. The SDK's build-tool
+ * plugin generates it (Swift's @section takes literals only).
+ *
+ * compiler_version is major*10000 + minor*100 + patch of the Swift compiler
+ * that built the plugin; the host refuses one that differs from its own.
+ */
+typedef struct fshost_plugin_record {
+    uint32_t magic;
+    uint16_t record_version;
+    uint16_t abi_version;
+    uint32_t compiler_version;
+    uint32_t reserved;
+    char type_name[FSHOST_TYPE_NAME_CAPACITY];
+} fshost_plugin_record;
+
+/* ---------------------------------------------------------------------- */
+/* Status codes (FailSafe scriptlib names, numbered in the guide's order) */
+/* ---------------------------------------------------------------------- */
+
+enum {
+    FSHOST_HA_SUCCESS = 0,       /* done / healthy */
+    FSHOST_HA_NOT_RUNNING = 1,   /* cleanly stopped (monitor, exclusive) */
+    FSHOST_HA_INVAL_ARGS = 2,    /* bad command line or attribute value */
+    FSHOST_HA_CMD_FAILED = 3,    /* the action failed */
+    FSHOST_HA_RUNNING = 4,       /* exclusive: running on this node */
+    FSHOST_HA_NOTSUPPORTED = 5,  /* unknown type, or action not supported */
+    FSHOST_HA_NOCFGINFO = 6,     /* resource or required configuration missing */
+    FSHOST_HA_REFUSED = 7,       /* plugin file refused by the pre-load checks */
+    FSHOST_HA_TIMEOUT = 8        /* the action did not finish before its deadline */
+};
+
+/* ---------------------------------------------------------------------- */
+/* Actions                                                                */
+/* ---------------------------------------------------------------------- */
+
+enum {
+    FSHOST_ACTION_EXCLUSIVE = 0,
+    FSHOST_ACTION_START = 1,
+    FSHOST_ACTION_STOP = 2,
+    FSHOST_ACTION_MONITOR = 3,
+    FSHOST_ACTION_RESTART = 4,
+    FSHOST_ACTION_VALIDATE = 5,
+    FSHOST_ACTION_COUNT = 6
+};
+
+/** Bit for an action in fshost_plugin.actions. */
+#define FSHOST_ACTION_BIT(action) (1u << (action))
+
+/* ---------------------------------------------------------------------- */
+/* Descriptions: levels, attributes, processes                            */
+/* ---------------------------------------------------------------------- */
+
+/** A monitoring level. Deeper levels include the shallower ones. */
+typedef struct fshost_level {
+    uint32_t number;
+    const char *name;        /* "process", "port", "http" */
+    const char *description; /* what it checks */
+    const char *cost;        /* what it costs, e.g. "one /proc scan" */
+} fshost_level;
+
+/** Value types the host validates before any action runs. */
+enum {
+    FSHOST_ATTR_STRING = 0,
+    FSHOST_ATTR_INTEGER = 1,  /* decimal, optional sign */
+    FSHOST_ATTR_BOOLEAN = 2,  /* true / false */
+    FSHOST_ATTR_DURATION = 3, /* 250ms, 5s, 2m, or plain milliseconds */
+    FSHOST_ATTR_PORT = 4,     /* 1..65535 */
+    FSHOST_ATTR_PATH = 5,     /* absolute path */
+    FSHOST_ATTR_ARGV = 6      /* JSON array of strings: ["nginx","-s","quit"] */
+};
+
+/** One attribute of the type's schema. */
+typedef struct fshost_attribute {
+    const char *name;
+    uint32_t type;             /* FSHOST_ATTR_* */
+    uint32_t required;         /* 1: the resource must set it */
+    const char *default_value; /* canonical text, or NULL */
+    const char *description;
+} fshost_attribute;
+
+/**
+ * A process the resource runs as. The host checks these through its /proc
+ * scanner: present after start, gone after stop, present while monitor
+ * reports success.
+ */
+typedef struct fshost_process_pattern {
+    const char *name;     /* comm or argv[0] basename, exact */
+    const char *argument; /* substring one of argv[1...] must contain (or, for a server that
+                             rewrote its title into argv[0] like nginx, its title), or NULL */
+} fshost_process_pattern;
+
+/* ---------------------------------------------------------------------- */
+/* Host services, handed to the plugin for one resource and one action    */
+/* ---------------------------------------------------------------------- */
+
+enum {
+    FSHOST_LOG_ERROR = 0,
+    FSHOST_LOG_WARNING = 1,
+    FSHOST_LOG_INFO = 2,
+    FSHOST_LOG_DEBUG = 3
+};
+
+/** How a spawned command ended. */
+enum {
+    FSHOST_SPAWN_EXITED = 0,    /* exit_status holds its exit code */
+    FSHOST_SPAWN_SIGNALED = 1,  /* exit_status holds the signal */
+    FSHOST_SPAWN_TIMED_OUT = 2, /* its process group was killed */
+    FSHOST_SPAWN_FAILED = 3     /* could not be started; exit_status holds errno */
+};
+
+typedef struct fshost_host {
+    uint32_t abi_version;
+    uint32_t struct_size;
+    void *context; /* pass back as the first argument of every call */
+    const char *type_name;
+    const char *resource_name;
+
+    /** One log line; the host adds type, resource, action and level. */
+    void (*log)(void *context, int32_t priority, const char *message);
+
+    /** Why the action ended as it did; the host prints it with the status. */
+    void (*set_reason)(void *context, const char *reason);
+
+    /** Attribute value after defaults, in canonical text; NULL when unset. */
+    const char *(*attribute)(void *context, const char *name);
+
+    /** Milliseconds left before the action's deadline (negative: past it). */
+    int64_t (*time_left_ms)(void *context);
+
+    /**
+     * Per-resource state kept between calls (written atomically).
+     * state_get: 0 found, 1 absent, -1 error. If `capacity` is too small the
+     * value is cut and *length still holds the full length.
+     */
+    int32_t (*state_get)(void *context, const char *key, char *buffer, size_t capacity, size_t *length);
+    /** 0 stored, -1 error. A NULL value removes the key. */
+    int32_t (*state_put)(void *context, const char *key, const char *value, size_t length);
+
+    /**
+     * Run argv (argv[0] searched in PATH when it has no slash; no shell) in
+     * its own process group; kill the group at min(timeout_ms, time left).
+     * Standard output and error go to `output` (cut at capacity) when output
+     * is not NULL. Returns FSHOST_SPAWN_*.
+     */
+    int32_t (*spawn)(void *context, const char *const *argv, int64_t timeout_ms, int32_t *exit_status,
+                     char *output, size_t output_capacity, size_t *output_length);
+
+    /** Processes matching name/argument in the shared /proc snapshot. */
+    int32_t (*process_count)(void *context, const char *name, const char *argument);
+    /** Signal every matching process; returns how many were signalled, -1 on error. */
+    int32_t (*process_signal)(void *context, const char *name, const char *argument, int32_t signal);
+    /** 1 if pid runs and (when start_time != 0) started at start_time; else 0. */
+    int32_t (*process_alive)(void *context, int32_t pid, uint64_t start_time);
+    /** Start time of pid in clock ticks since boot, 0 if it does not run. */
+    uint64_t (*process_start_time)(void *context, int32_t pid);
+    /** Drop the snapshot; the next query scans /proc again. */
+    void (*process_refresh)(void *context);
+
+    /**
+     * Verify (same ELF checks as a plugin) and load the companion shared
+     * object `<plugin>-<name>.so` beside the plugin, and return `symbol`
+     * from it, or NULL with a reason set. Used to keep heavy client libraries
+     * off the cheap monitoring levels.
+     */
+    void *(*companion)(void *context, const char *name, const char *symbol);
+} fshost_host;
+
+/* ---------------------------------------------------------------------- */
+/* The plugin descriptor                                                  */
+/* ---------------------------------------------------------------------- */
+
+/**
+ * Returned by the entry symbol. Static for the life of the process.
+ * An action pointer is NULL when the plugin leaves it to the host:
+ * restart → stop then start; exclusive → lowest monitoring level;
+ * validate → schema checks only.
+ */
+typedef struct fshost_plugin {
+    uint32_t abi_version;
+    uint32_t struct_size;
+    const char *type_name;
+    const char *summary;
+
+    uint32_t level_count;
+    const fshost_level *levels;
+    uint32_t attribute_count;
+    const fshost_attribute *attributes;
+
+    /** Defaults the resource and the command line may override. */
+    uint32_t default_timeout_ms[FSHOST_ACTION_COUNT];
+    uint32_t default_level;
+    uint32_t default_retries;
+    uint32_t default_retry_interval_ms;
+
+    /**
+     * Make an instance for one resource. On failure: NULL, a reason set, and
+     * *status the answer (FSHOST_HA_NOCFGINFO, FSHOST_HA_INVAL_ARGS, ...).
+     */
+    void *(*create)(const fshost_host *host, int32_t *status);
+    void (*destroy)(void *instance);
+
+    int32_t (*validate)(void *instance);
+    int32_t (*exclusive)(void *instance);
+    int32_t (*start)(void *instance);
+    int32_t (*stop)(void *instance);
+    /** One probe at `level` (and every shallower one). */
+    int32_t (*monitor)(void *instance, uint32_t level);
+    int32_t (*restart)(void *instance);
+
+    /** Fill `out` with up to `capacity` declared processes; return how many there are. */
+    uint32_t (*processes)(void *instance, fshost_process_pattern *out, uint32_t capacity);
+} fshost_plugin;
+
+/** What the entry symbol returns (a struct so Swift plugins need no pointers). */
+typedef struct fshost_entry {
+    const fshost_plugin *plugin;
+} fshost_entry;
+
+typedef fshost_entry (*fshost_entry_function)(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FSHOST_PLUGIN_H */

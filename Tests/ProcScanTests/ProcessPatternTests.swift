@@ -1,0 +1,236 @@
+import Foundation
+@testable import ProcScan
+import TestSupport
+import XCTest
+
+/// The host's one process matcher in every form people write a name or an
+/// argument, against real processes (and a real nginx, whose title rewrite
+/// is the case that matters).
+final class ProcessPatternTests: XCTestCase {
+    private var directory = ""
+    private var children: [ChildProcess] = []
+
+    override func setUp() {
+        directory = ProcessFixtures.makeTemporaryDirectory(prefix: "pattern")
+    }
+
+    override func tearDown() {
+        for child in children { child.stop() }
+        children = []
+        ProcessFixtures.removeTree(directory)
+    }
+
+    private func start(_ argv: [String], file: StaticString = #filePath, line: UInt = #line) throws -> ChildProcess {
+        let child = try XCTUnwrap(ChildProcess(argv), "cannot start \(argv)", file: file, line: line)
+        children.append(child)
+        return child
+    }
+
+    /// Waits until `pid`'s entry satisfies `ready` (its exec is done).
+    @discardableResult
+    private func entry(_ pid: Int32, file: StaticString = #filePath, line: UInt = #line,
+                       where ready: @escaping (ProcessEntry) -> Bool) throws -> ProcessEntry {
+        var found: ProcessEntry?
+        ProcessFixtures.waitUntil(milliseconds: 5000) {
+            found = ProcessEntry(pid: pid)
+            return found.map(ready) ?? false
+        }
+        return try XCTUnwrap(found.flatMap { ready($0) ? $0 : nil }, "pid \(pid) not seen as expected", file: file, line: line)
+    }
+
+    private func matches(_ pattern: ProcessPattern, _ pid: Int32) -> Bool {
+        ProcessTable().matching(pattern).contains { $0.pid == pid } && pattern.matches(pid: pid, startTime: nil)
+    }
+
+    /// A copy of nginx named `name`, run in the foreground with `config`
+    /// (no listeners: nothing but a master and one worker).
+    private func nginx(named name: String, config: String) throws -> ChildProcess {
+        guard let reason = NginxSite.unavailableReason else {
+            let binary = "\(directory)/\(name)"
+            XCTAssertTrue(ProcessFixtures.copyExecutable(from: NginxSite.binary, to: binary))
+            try FileManager.default.createDirectory(atPath: (config as NSString).deletingLastPathComponent,
+                                                    withIntermediateDirectories: true)
+            try """
+            daemon off;
+            master_process on;
+            worker_processes 1;
+            pid \(directory)/\(name).pid;
+            error_log \(directory)/\(name).error.log;
+            events { worker_connections 16; }
+
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+            let child = try start([binary, "-e", "\(directory)/\(name).error.log", "-p", directory, "-c", config])
+            try entry(child.pid) { $0.arguments.first?.hasPrefix("nginx: master process") == true }
+            return child
+        }
+        XCTFail(reason)
+        throw XCTSkip(reason)
+    }
+
+    // MARK: Names
+
+    func testNameLongerThanCommThroughARewrittenTitle() throws {
+        // The case: `binary` is a copy of nginx named nginx-frontend-proxy (20 bytes).
+        let config = "\(directory)/front/nginx.conf"
+        let master = try nginx(named: "nginx-frontend-proxy", config: config)
+        let e = try entry(master.pid) { _ in true }
+        XCTAssertEqual(e.comm, "nginx-frontend-", "the kernel cuts comm at 15 bytes")
+        XCTAssertTrue(e.arguments[0].hasPrefix("nginx: master process \(directory)/nginx-frontend-proxy"), e.commandLine)
+        XCTAssertTrue(matches(ProcessPattern(name: "nginx-frontend-proxy"), master.pid), "cut comm confirmed by exe")
+        XCTAssertTrue(matches(ProcessPattern.declared(name: "nginx-frontend-proxy", argument: config), master.pid))
+        XCTAssertTrue(matches(ProcessPattern(name: "\(directory)/nginx-frontend-proxy"), master.pid), "the path, by exe")
+        XCTAssertTrue(matches(ProcessPattern(name: "nginx"), master.pid), "the title's program word")
+        XCTAssertFalse(matches(ProcessPattern(name: "nginx-frontend-proxz"), master.pid), "same 15 bytes, another file")
+        XCTAssertFalse(matches(ProcessPattern(name: "/usr/sbin/nginx-frontend-proxy"), master.pid), "another path")
+        // The worker has the name, but not the config in its title.
+        let workers = ProcessTable().entries.filter { $0.ppid == master.pid }
+        XCTAssertEqual(workers.count, 1)
+        XCTAssertTrue(ProcessPattern(name: "nginx-frontend-proxy").matches(workers[0]))
+        XCTAssertFalse(ProcessPattern.declared(name: "nginx-frontend-proxy", argument: config).matches(workers[0]))
+    }
+
+    func testNameGivenAsAPath() throws {
+        let sleep = try XCTUnwrap(ProcessFixtures.which("sleep"))
+        let real = "\(directory)/real-sleeper"
+        XCTAssertTrue(ProcessFixtures.copyExecutable(from: sleep, to: real))
+        let link = "\(directory)/linked-sleeper"
+        XCTAssertEqual(symlink(real, link), 0)
+        let byPath = try start([real, "30"])
+        let byLink = try start([link, "31"])
+        try entry(byPath.pid) { $0.comm == "real-sleeper" }
+        try entry(byLink.pid) { $0.comm == "linked-sleeper" }
+        XCTAssertTrue(matches(ProcessPattern(name: real), byPath.pid), "argv[0] is the path")
+        XCTAssertTrue(matches(ProcessPattern(name: real), byLink.pid), "exe is the path (started through a link)")
+        XCTAssertTrue(matches(ProcessPattern(name: link), byLink.pid), "argv[0] is the link")
+        XCTAssertTrue(matches(ProcessPattern(name: link), byPath.pid), "the link resolves to exe")
+        XCTAssertFalse(matches(ProcessPattern(name: "/usr/bin/real-sleeper"), byPath.pid), "same basename, another file")
+        // exec -a: argv[0] says something else; exe still tells.
+        let renamed = try start(["bash", "-c", "exec -a other \"$0\" 32", real])
+        try entry(renamed.pid) { $0.arguments.first == "other" }
+        XCTAssertTrue(matches(ProcessPattern(name: real), renamed.pid))
+        XCTAssertFalse(matches(ProcessPattern(name: ""), byPath.pid), "an empty name matches nothing")
+    }
+
+    func testLongNameOfAnInterpretedScript() throws {
+        let script = "\(directory)/averyveryverylongscript"
+        ProcessFixtures.writeFile(script, "#!/bin/sh\nsleep 30\n:\n")
+        XCTAssertEqual(chmod(script, 0o755), 0)
+        let child = try start([script])
+        let e = try entry(child.pid) { $0.comm == "averyveryverylo" && $0.arguments.count == 2 }
+        XCTAssertEqual(e.arguments.last, script, "the kernel runs `interpreter script`")
+        XCTAssertTrue(matches(ProcessPattern(name: "averyveryverylongscript"), child.pid), "argv[1]'s basename")
+        XCTAssertFalse(matches(ProcessPattern(name: "averyveryverylongscripts"), child.pid))
+    }
+
+    // MARK: Arguments: whole words
+
+    func testConfigPathNeverMatchesAsPartOfALongerPath() throws {
+        // The case: two resources, /X/nginx.conf and /srv/ha/X/nginx.conf; only the second runs.
+        let running = "\(directory)/srv/ha/X/nginx.conf"
+        let master = try nginx(named: "nginx", config: running)
+        XCTAssertTrue(matches(ProcessPattern.declared(name: "nginx", argument: running), master.pid),
+                      "a whole word of the rewritten title")
+        for other in ["/X/nginx.conf", "/ha/X/nginx.conf", "X/nginx.conf", "nginx.conf", "\(directory)/srv/ha/X/nginx"] {
+            XCTAssertFalse(matches(ProcessPattern.declared(name: "nginx", argument: other), master.pid), other)
+        }
+        XCTAssertTrue(matches(ProcessPattern(name: "nginx", argument: .contains("/X/nginx.conf")), master.pid),
+                      ".contains is a search, not an identity")
+    }
+
+    func testWholeArgumentAndOptionValueForms() throws {
+        let marker = ProcessFixtures.uniqueMarker("word")
+        // argv = [sh, -c, "sleep 30; :", sh, -c/X/MARKER, --config=/Y/MARKER, /Z/MARKER]
+        let child = try start(["sh", "-c", "sleep 30; :", "sh", "-c/X/\(marker)", "--config=/Y/\(marker)", "/Z/\(marker)"])
+        try entry(child.pid) { $0.arguments.count == 7 }
+        func word(_ text: String) -> Bool { matches(ProcessPattern.declared(name: "sh", argument: text), child.pid) }
+        XCTAssertTrue(word("/Z/\(marker)"), "a whole argument")
+        XCTAssertTrue(word("/X/\(marker)"), "-oVALUE, a one-letter option with its value attached")
+        XCTAssertTrue(word("/Y/\(marker)"), "--option=VALUE")
+        XCTAssertTrue(word("sleep 30; :"), "an argument with spaces, whole")
+        XCTAssertFalse(word("Z/\(marker)"))
+        XCTAssertFalse(word(marker))
+        XCTAssertFalse(word("/X"))
+        XCTAssertFalse(word("sleep"), "a word inside an argument is not a title's word")
+        XCTAssertTrue(word(""), "an empty argument pattern matches any")
+    }
+
+    func testRewrittenTitleWordsAndProgram() throws {
+        // A title like nginx's and PostgreSQL's, set by `exec -a` (argv[0] with spaces, no other arguments).
+        let sleep = try XCTUnwrap(ProcessFixtures.which("sleep"))
+        let marker = ProcessFixtures.uniqueMarker("title")
+        let child = try start(["bash", "-c", "exec -a \"postgres: checkpointer -D /srv/\(marker)/data\" \"$0\" 30", sleep])
+        try entry(child.pid) { $0.arguments.first?.hasPrefix("postgres:") == true }
+        XCTAssertTrue(matches(ProcessPattern(name: "postgres"), child.pid), "the title's program word, without ':'")
+        XCTAssertTrue(matches(ProcessPattern.declared(name: "postgres", argument: "/srv/\(marker)/data"), child.pid))
+        XCTAssertTrue(matches(ProcessPattern.declared(name: nil, argument: "checkpointer"), child.pid))
+        XCTAssertFalse(matches(ProcessPattern.declared(name: nil, argument: "/\(marker)/data"), child.pid))
+        XCTAssertFalse(matches(ProcessPattern.declared(name: nil, argument: "-D /srv/\(marker)/data"), child.pid),
+                       "a word never spans two")
+    }
+
+    // MARK: One process, directly
+
+    func testDirectMatchChecksStartTimeAndZombies() throws {
+        let child = try start(["sleep", "30"])
+        let e = try entry(child.pid) { $0.comm == "sleep" }
+        let sleep = ProcessPattern(name: "sleep")
+        XCTAssertTrue(sleep.matches(pid: child.pid, startTime: e.startTime))
+        XCTAssertTrue(sleep.matches(pid: child.pid, startTime: nil))
+        XCTAssertFalse(sleep.matches(pid: child.pid, startTime: e.startTime + 1), "another start time: another process")
+        XCTAssertFalse(ProcessPattern(name: "sh").matches(pid: child.pid, startTime: nil))
+        kill(child.pid, SIGKILL)
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { child.hasExited })
+        XCTAssertFalse(ProcessPattern().matches(pid: child.pid, startTime: nil), "a zombie does not run")
+        XCTAssertFalse(ProcessPattern().matches(pid: 0, startTime: nil))
+        XCTAssertFalse(ProcessPattern().matches(pid: -1, startTime: nil))
+    }
+
+    func testSignalProcessThroughPidfd() throws {
+        let child = try start(["sleep", "30"])
+        let e = try entry(child.pid) { $0.comm == "sleep" }
+        XCTAssertEqual(signalProcess(pid: child.pid, startTime: e.startTime + 1, signal: SIGKILL), .gone)
+        XCTAssertFalse(child.hasExited, "another start time: nothing was sent")
+        XCTAssertEqual(signalProcess(pid: child.pid, startTime: e.startTime, signal: 0), .delivered)
+        XCTAssertEqual(signalProcess(pid: child.pid, startTime: e.startTime, signal: SIGKILL), .delivered)
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { child.hasExited })
+        XCTAssertEqual(signalProcess(pid: child.pid, startTime: e.startTime, signal: SIGKILL), .gone)
+        if case .refused = signalProcess(pid: 1, startTime: nil, signal: 0) {} else { XCTFail("pid 1 must be refused") }
+        if case .refused = signalProcess(pid: getpid(), startTime: nil, signal: 0) {} else { XCTFail("self must be refused") }
+        if case .refused = signalProcess(pid: 0, startTime: nil, signal: 0) {} else { XCTFail("pid 0 must be refused") }
+    }
+
+    // MARK: The -t scan
+
+    func testCommandLineSearchReadsStatOnlyForCandidates() throws {
+        let root = "\(directory)/proc"
+        mkdir(root, 0o755)
+        func process(_ pid: Int, stat: String?, cmdline: String?) {
+            mkdir("\(root)/\(pid)", 0o755)
+            if let stat { ProcessFixtures.writeFile("\(root)/\(pid)/stat", stat) }
+            if let cmdline { ProcessFixtures.writeFile("\(root)/\(pid)/cmdline", cmdline) }
+        }
+        let tail = "0 -1 4194304 0 0 0 0 0 0 0 0 20 0 1 0 5000 0 0\n"
+        process(100, stat: "100 (srv) S 1 100 100 \(tail)", cmdline: "srv\0--flag\0needle-here\0")
+        process(101, stat: nil, cmdline: "other\0program\0")                          // no stat: never read
+        process(102, stat: nil, cmdline: "needle\0")                                  // a candidate gone before stat
+        process(103, stat: "103 (dead) Z 1 103 103 \(tail)", cmdline: "")             // zombie
+        process(104, stat: "104 (kneedle/0) I 2 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 7 0 0\n", cmdline: "")
+        process(105, stat: "105 (me) R 1 105 105 \(tail)", cmdline: "me needle\0")   // the scanner
+        process(106, stat: "106 (title) S 1 106 106 \(tail)", cmdline: "title: a b\0\0\0")
+        func search(_ text: String) -> [Int32] {
+            var found: [Int32] = []
+            CommandLineSearch.forEachMatch(Array(text.utf8), procRoot: root, excluding: 105) { found.append($0.pid); return true }
+            return found.sorted()
+        }
+        XCTAssertEqual(search("needle"), [100, 104])
+        XCTAssertEqual(search("--flag needle"), [100], "arguments joined by spaces")
+        XCTAssertEqual(search("program"), [], "a match whose stat cannot be read is not reported")
+        XCTAssertEqual(search("a b"), [106])
+        XCTAssertEqual(search("a b "), [], "NUL padding at the end is not a trailing space")
+        XCTAssertEqual(search("dead"), [], "zombies never")
+        XCTAssertEqual(search(""), [])
+        var first: [Int32] = []
+        CommandLineSearch.forEachMatch(Array("e".utf8), procRoot: root, excluding: 105) { first.append($0.pid); return false }
+        XCTAssertEqual(first.count, 1, "stops when asked")
+    }
+}
