@@ -15,6 +15,21 @@ func resourceType(_ name: String, path: String, dependencies: [Target.Dependency
             plugins: ["FSPluginRecordPlugin"])
 }
 
+/// A companion object `<type>-<name>.so` of a resource type: serves one
+/// typed call (`call`, a companion-call target) for its plugin; the build
+/// generates its C export and its record (with the call's signature).
+func companion(_ name: String, call: String, path: String, dependencies: [Target.Dependency] = []) -> Target {
+    .target(name: name, dependencies: ["FSKit", .target(name: call)] + dependencies, path: path,
+            plugins: ["FSPluginRecordPlugin"])
+}
+
+/// The declaration of one typed companion call (a target named like the
+/// call type, ending in `Call`), depended on by the plugin and its
+/// companion; the build generates its signature.
+func companionCall(_ name: String, path: String) -> Target {
+    .target(name: name, dependencies: ["FSKit"], path: path, plugins: ["FSPluginRecordPlugin"])
+}
+
 let package = Package(
     name: "fshost",
     products: [
@@ -72,10 +87,11 @@ let package = Package(
         resourceType("Template", path: "Plugins/Template"),
         // WebServer: levels 1-2 must not pay libcurl's load cost (DESIGN §8), so
         // the plugin does not link it; level 3 lives in the companion below.
-        .target(name: "WebServer", dependencies: ["FSKit"], path: "Plugins/WebServer", exclude: ["HTTPProbe", "README.md"],
-                plugins: ["FSPluginRecordPlugin"]),
-        .target(name: "webserver-http", dependencies: ["CCurl"], path: "Plugins/WebServer/HTTPProbe",
-                plugins: ["FSPluginRecordPlugin"]),
+        .target(name: "WebServer", dependencies: ["FSKit", "HTTPProbeCall"], path: "Plugins/WebServer",
+                exclude: ["HTTPProbe", "HTTPProbeCall", "README.md"], plugins: ["FSPluginRecordPlugin"]),
+        // The one typed call into the companion, declared once for both sides.
+        companionCall("HTTPProbeCall", path: "Plugins/WebServer/HTTPProbeCall"),
+        companion("webserver-http", call: "HTTPProbeCall", path: "Plugins/WebServer/HTTPProbe", dependencies: ["CCurl"]),
         resourceType("TestFixture", path: "Tests/Plugins/TestFixture"),
 
         // ---- Tests -----------------------------------------------------------
@@ -85,5 +101,7 @@ let package = Package(
         .testTarget(name: "CDBTests", dependencies: ["CDB", "TestSupport"]),
         .testTarget(name: "FSHostTests", dependencies: ["FSHost", "CDB", "TestSupport"]),
         .testTarget(name: "WebServerTests", dependencies: ["TestSupport"]),
+        // The SDK's building blocks (typed attributes, daemon lifecycle, file checks), without a host.
+        .testTarget(name: "FSKitTests", dependencies: ["FSKit", "TestSupport"]),
     ]
 )

@@ -363,7 +363,7 @@ extension AttributeSchema {
         }
         var canonical: [String: String] = [:]
         for key in values.keys.sorted() {
-            switch spec(key)!.kind.canonicalize(values[key]!) {
+            switch AttributeConstraints.check(values[key]!, against: spec(key)!) {
             case .success(let text): canonical[key] = text
             case .failure(let problem): return .failure(.wrongType(key: key, problem: problem.message))
             }
@@ -377,8 +377,8 @@ extension AttributeSchema {
     /// `hostDefaults` (by setting name: the plugin descriptor's level,
     /// retries and timeouts), so `fshost cdb get` and `show` can answer
     /// them as the host would.
-    public init(pluginSpecs: [AttributeSpec], hostDefaults: [String: String]) {
-        self.init(combinedSpecs: pluginSpecs + HostSetting.specs.map { spec in
+    public init(pluginSpecs: [AttributeSpec], hostDefaults: [String: String], levels: [UInt32]? = nil) {
+        self.init(combinedSpecs: pluginSpecs + (levels.map(HostSetting.specs(levels:)) ?? HostSetting.specs).map { spec in
             var spec = spec
             if let value = hostDefaults[spec.name] { spec.defaultValue = value }
             return spec

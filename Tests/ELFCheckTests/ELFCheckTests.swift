@@ -116,7 +116,7 @@ final class ELFCheckTests: XCTestCase {
 
     static let allCheckNames = [
         "file", "symlink", "owner", "permissions", "directory-permissions", "elf-header", "shared-object",
-        "machine", "record", "abi-version", "compiler-version", "type-name", "entry-symbol", "exec-stack",
+        "machine", "record", "abi-version", "compiler-version", "type-name", "role", "entry-symbol", "exec-stack",
         "text-relocations", "needed-libraries",
     ]
 
