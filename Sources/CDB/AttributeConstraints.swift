@@ -134,7 +134,6 @@ extension HostSetting {
             var spec = spec
             if spec.name == monitorLevel {
                 spec.allowedValues = levels.sorted().map(String.init)
-                spec.description += " (one of the type's levels)"
             } else if spec.name == retries {
                 spec.minimum = 0
             }

@@ -285,10 +285,20 @@ public final class CDBEditor {
     /// The TOML text of the CDB (or of one type), typed by each type's
     /// schema. A type whose schema cannot be had is written with string
     /// values, and a warning says so.
-    public func export(type: String?) throws(AdminError) -> (text: String, warnings: [String]) {
+    /// Secret values are left out (each named in a warning) unless
+    /// `includeSecrets` (see ``SecretValues``).
+    public func export(type: String?, includeSecrets: Bool = false) throws(AdminError) -> (text: String, warnings: [String]) {
         if let type { do { try Names.checkType(type) } catch { throw .database(error) } }
-        let snapshot: [TypeConfiguration]
+        var snapshot: [TypeConfiguration]
         do { snapshot = try database.snapshot(type: type) } catch { throw .database(error) }
+        var secretWarnings: [String] = []
+        if !includeSecrets {
+            let (kept, removed) = SecretValues.removing(from: snapshot) { isSecret(type: $0, key: $1) }
+            snapshot = kept
+            if !removed.isEmpty {
+                secretWarnings.append("secret values left out: \(removed.joined(separator: ", ")) (use --include-secrets for a full backup)")
+            }
+        }
         var known: [String: AttributeSchema] = [:]
         var warnings: [String] = []
         for entry in snapshot {
@@ -299,7 +309,7 @@ public final class CDBEditor {
             }
         }
         let text = TOMLMapping.render(snapshot) { type, key in known[type]?.spec(key)?.kind }
-        return (text, warnings)
+        return (text, warnings + secretWarnings)
     }
 
     // MARK: - Helpers
