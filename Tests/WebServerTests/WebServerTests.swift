@@ -15,10 +15,10 @@ final class WebServerTests: XCTestCase {
     let running: Int32 = 4, noConfigInfo: Int32 = 6
 
     override func setUpWithError() throws {
-        if let why = NginxSite.unavailableReason { throw XCTSkip(why) }
+        if let why = NginxSite.unavailableReason { throw SetupFailure(why) }
         for product in ["fshost", "fshost-admin", "libwebserver.so", "libwebserver-http.so"] {
             let path = HostSandbox.products.appendingPathComponent(product).path
-            guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("\(path) is not built") }
+            guard FileManager.default.fileExists(atPath: path) else { throw SetupFailure("\(path) is not built") }
         }
         sandbox = try HostSandbox()
     }
@@ -47,7 +47,7 @@ final class WebServerTests: XCTestCase {
         let r = try sandbox.fshost(["cdb", "define", "webserver", name, "config=\(site.config)", "port=\(site.port)",
                                     "prefix=\(site.directory)"] + extra)
         if r.status != 0 {
-            throw XCTSkip("`fshost cdb define` does not work yet (status \(r.status)): \(r.stderr)")
+            throw SetupFailure("`fshost cdb define webserver \(name)` answered \(r.status): \(r.stderr)")
         }
     }
 
@@ -237,7 +237,7 @@ final class WebServerTests: XCTestCase {
     // MARK: HTTPS and IPv6
 
     func testLevel3OverHTTPSVerifiesTheCertificate() throws {
-        if let why = NginxSite.tlsUnavailableReason { throw XCTSkip(why) }
+        if let why = NginxSite.tlsUnavailableReason { throw SetupFailure(why) }
         let site = try makeSite { $0.tls = true }
         let ca = try XCTUnwrap(site.certificate)
         try define(site, "web1", ["retries=0", "tls=true", "ca_file=\(ca)"])
