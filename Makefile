@@ -5,8 +5,6 @@ SHELL := /bin/bash
 PREFIX ?= /usr/local
 DESTDIR ?=
 SWIFT ?= swift
-# Types installed by `make install` (companions <type>-<name> come along).
-TYPES := template webserver
 
 # Every Debian package the project needs: build (headers), tests (real
 # servers and tools), demo and benchmark (peers to compare with).
@@ -49,13 +47,17 @@ bench: build
 	Tests/Bench/run.sh "$$($(SWIFT) build -c release --show-bin-path)" bench-report.md
 
 ## install: bin/fshost, libexec/fshost/fshost-admin, lib/fshost/resource_types/<type>.so.
+## The types are the built plugins (`fshost list --names`: test-only ones left
+## out); each brings its companions <type>-<name>.so. No per-type edit here.
 install: build
 	bin="$$($(SWIFT) build -c release --show-bin-path)"; \
 	install -d -m 0755 $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/fshost \
 	  $(DESTDIR)$(PREFIX)/lib/fshost/resource_types $(DESTDIR)$(PREFIX)/share/fshost; \
 	install -m 0755 "$$bin/fshost" $(DESTDIR)$(PREFIX)/bin/fshost; \
 	install -m 0755 "$$bin/fshost-admin" $(DESTDIR)$(PREFIX)/libexec/fshost/fshost-admin; \
-	for t in $(TYPES); do \
+	types=$$(FSHOST_PLUGIN_PATH="$$bin" "$$bin/fshost" list --names) || exit 1; \
+	[ -n "$$types" ] || { echo "make install: no resource types built in $$bin" >&2; exit 1; }; \
+	for t in $$types; do \
 	  for so in "$$bin"/lib$$t.so "$$bin"/lib$$t-*.so; do \
 	    [ -e "$$so" ] || continue; n=$$(basename "$$so" .so); \
 	    install -m 0755 "$$so" $(DESTDIR)$(PREFIX)/lib/fshost/resource_types/$${n#lib}.so; \

@@ -17,45 +17,56 @@
 // is nginx's QUIT, then TERM, then KILL to the master and its workers;
 // restart runs validate (nginx's own `nginx -t`) before it stops anything.
 import FSKit
+import HTTPProbeCall
 
 struct WebServer: DaemonType {
     // MARK: Description
 
-    static let name = "webserver"
     static let summary = "A web server (nginx by default): start/stop with its own commands; process, port and HTTP checks"
 
-    static let attributes = [
-        Attribute("config", .path, required: true,
-                  "the server's configuration file (nginx: passed as -c CONFIG; must exist and be readable)"),
-        Attribute("port", .port, required: true, "the TCP port the server listens on (levels 2 and 3, and start's wait)"),
-        Attribute("binary", .path, default: "/usr/sbin/nginx",
-                  "the server executable (must be executable); used by the default start/stop commands"),
-        Attribute("prefix", .path, "nginx prefix directory (passed as -p PREFIX); relative paths in the config are relative to it"),
-        Attribute("pidfile", .path,
-                  "the server's pidfile; default: the config's main-context `pid` directive, included files followed (relative to prefix), else /run/nginx.pid"),
-        Attribute("process_name", .string,
-                  "name of the master process (comm, argv[0] or executable); default: the basename of binary"),
-        Attribute("address", .string, default: "127.0.0.1",
-                  "numeric IPv4 or IPv6 address to probe (no host names: no DNS on the monitor path)"),
-        Attribute("url_path", .string, default: "/",
-                  "path of the home page level 3 requests; a path only (starts with '/'), the host is address:port"),
-        Attribute("server_name", .string,
-                  "host name sent in the Host header and checked in the TLS certificate; mapped to address without DNS"),
-        Attribute("status_class", .integer, default: "2",
-                  "expected HTTP status class of the home page: 2 (2xx), 3 (3xx) or 4 (4xx)"),
-        Attribute("start_command", .argv,
-                  "start command (argv, no shell); default [binary, (-p, prefix,) -c, config]; must daemonise"),
-        Attribute("stop_command", .argv,
-                  "graceful stop command (argv, no shell); default [binary, (-p, prefix,) -c, config, -s, quit]"),
-        Attribute("connect_timeout", .duration, default: "2000ms", "TCP connect timeout (level 2; level 3's connect phase)"),
-        Attribute("http_timeout", .duration, default: "5000ms", "total timeout of the level-3 HTTP request"),
-        Attribute("level2_timeout", .duration, "old name of connect_timeout, still read: when set it is used"),
-        Attribute("level3_timeout", .duration, "old name of http_timeout, still read: when set it is used"),
-        Attribute("tls", .boolean, default: "false", "level 3 speaks HTTPS"),
-        Attribute("tls_verify", .boolean, default: "true", "verify the server's certificate (with tls)"),
-        Attribute("ca_file", .path, "CA bundle to verify the certificate with (with tls); default: the system's"),
-        Attribute("http_client", .string, default: "curl",
-                  "level 3's client: curl (libcurl, HTTP and HTTPS) or builtin (plain HTTP on a socket: no libcurl load, ~4 ms and ~8 MiB less per call)"),
+    /// Level 3's client.
+    enum HTTPClient: String, CaseIterable, Sendable { case curl, builtin }
+
+    static let config = Attribute.path("config",
+        "the server's configuration file (nginx: passed as -c CONFIG; must exist and be readable)").required
+    static let port = Attribute.port("port", "the TCP port the server listens on (levels 2 and 3; must be free before start)").required
+    static let binary = Attribute.path("binary", default: "/usr/sbin/nginx",
+        "the server executable (must be executable); used by the default start/stop commands")
+    static let prefix = Attribute.path("prefix",
+        "nginx prefix directory (passed as -p PREFIX); relative paths in the config are relative to it")
+    static let pidfile = Attribute.path("pidfile",
+        "the server's pidfile; default: the config's main-context `pid` directive, included files followed (relative to prefix), else /run/nginx.pid")
+    static let processName = Attribute.string("process_name",
+        "name of the master process (comm, argv[0] or executable); default: the basename of binary")
+    static let address = Attribute.ipAddress("address", default: "127.0.0.1",
+        "numeric IPv4 or IPv6 address to probe (no host names: no DNS on the monitor path)")
+    static let urlPath = Attribute.string("url_path", default: "/",
+        "path of the home page level 3 requests; a path only (starts with '/'), the host is address:port")
+    static let serverName = Attribute.string("server_name",
+        "host name sent in the Host header and checked in the TLS certificate; mapped to address without DNS")
+    static let statusClass = Attribute.integer("status_class", default: 2, in: 2...4,
+        "expected HTTP status class of the home page: 2 (2xx), 3 (3xx) or 4 (4xx)")
+    static let startCommand = Attribute.command("start_command",
+        "start command (argv, no shell); default [binary, (-p, prefix,) -c, config]; must daemonise")
+    static let stopCommand = Attribute.command("stop_command",
+        "graceful stop command (argv, no shell); default [binary, (-p, prefix,) -c, config, -s, quit]")
+    static let connectTimeout = Attribute.positiveDuration("connect_timeout", default: .seconds(2),
+        "TCP connect timeout (level 2; level 3's connect phase)")
+    static let httpTimeout = Attribute.positiveDuration("http_timeout", default: .seconds(5),
+        "total timeout of the level-3 HTTP request")
+    static let level2Timeout = Attribute.duration("level2_timeout", minimum: .milliseconds(1),
+        "old name of connect_timeout, still read: when set it is used")
+    static let level3Timeout = Attribute.duration("level3_timeout", minimum: .milliseconds(1),
+        "old name of http_timeout, still read: when set it is used")
+    static let tls = Attribute.boolean("tls", default: false, "level 3 speaks HTTPS")
+    static let tlsVerify = Attribute.boolean("tls_verify", default: true, "verify the server's certificate (with tls)")
+    static let caFile = Attribute.path("ca_file", "CA bundle to verify the certificate with (with tls); default: the system's")
+    static let httpClient = Attribute.choice("http_client", default: HTTPClient.curl,
+        "level 3's client: curl (libcurl, HTTP and HTTPS) or builtin (plain HTTP on a socket: no libcurl load, ~4 ms and ~8 MiB less per call)")
+
+    static let attributes: [Attribute] = [
+        config, port, binary, prefix, pidfile, processName, address, urlPath, serverName, statusClass, startCommand,
+        stopCommand, connectTimeout, httpTimeout, level2Timeout, level3Timeout, tls, tlsVerify, caFile, httpClient,
     ]
 
     static let levels = [
@@ -80,92 +91,75 @@ struct WebServer: DaemonType {
     let resource: Resource
     let daemon: Daemon
     let binary: String, config: String, prefix: String?
-    let addressText: String, port: UInt16, urlPath: String, serverName: String?, statusClass: Int
+    let address: IPAddress, port: UInt16, urlPath: String, serverName: String?, statusClass: Int
     let connectTimeout: Duration, httpTimeout: Duration
-    let tls: Bool, tlsVerify: Bool, caFile: String?, httpClient: String
+    let tls: Bool, tlsVerify: Bool, caFile: String?, httpClient: HTTPClient
     /// The start and stop commands are nginx's own (then `nginx -t` validates the config).
     let isNginx: Bool
-    /// A value two attribute names disagree on (old and new timeout names).
+    /// An old and a new timeout name set to different values.
     let conflict: String?
 
     init(resource: Resource) throws(ConfigurationError) {
         self.resource = resource
-        binary = try resource.required("binary")
-        config = try resource.required("config")
-        prefix = resource.string("prefix")
-        guard let p = resource.integer("port"), let port = UInt16(exactly: p), port > 0 else { throw .missing("port") }
-        self.port = port
-        addressText = try resource.required("address")
-        urlPath = try resource.required("url_path")
-        serverName = resource.string("server_name").flatMap { $0.isEmpty ? nil : $0 }
-        statusClass = resource.integer("status_class") ?? 0
-        tls = resource.boolean("tls") == true
-        tlsVerify = resource.boolean("tls_verify") != false
-        caFile = resource.string("ca_file")
-        httpClient = try resource.required("http_client")
-        (connectTimeout, httpTimeout, conflict) = try WebServer.timeouts(resource)
+        binary = resource[Self.binary]
+        config = resource[Self.config]
+        prefix = resource[Self.prefix]
+        port = UInt16(resource[Self.port])
+        address = resource[Self.address]
+        urlPath = resource[Self.urlPath]
+        serverName = resource[Self.serverName].flatMap { $0.isEmpty ? nil : $0 }
+        statusClass = resource[Self.statusClass]
+        tls = resource[Self.tls]
+        tlsVerify = resource[Self.tlsVerify]
+        caFile = resource[Self.caFile]
+        httpClient = resource[Self.httpClient]
+        // Resources defined before the rename keep their level2/level3_timeout.
+        var conflict: String?
+        func timeout(_ new: TypedAttribute<Duration>, old: TypedAttribute<Duration?>) -> Duration {
+            guard let legacy = resource[old] else { return resource[new] }
+            if legacy != resource[new] && resource.string(new.name) != new.defaultValue {
+                conflict = "attributes '\(new.name)' and '\(old.name)' (its old name) disagree: set only '\(new.name)'"
+            }
+            return legacy
+        }
+        connectTimeout = timeout(Self.connectTimeout, old: Self.level2Timeout)
+        httpTimeout = timeout(Self.httpTimeout, old: Self.level3Timeout)
+        self.conflict = conflict
 
         let base = [binary] + (prefix.map { ["-p", $0] } ?? []) + ["-c", config]
-        let start = resource.command("start_command")
-        isNginx = start == nil
-        var pidPath = resource.string("pidfile")
+        isNginx = resource[Self.startCommand] == nil
+        var pidPath = resource[Self.pidfile]
         if pidPath == nil {
             // The config's own `pid` directive, as nginx resolves it.
             let declared = NginxConfig(path: config)?.pid ?? "/run/nginx.pid"
             pidPath = declared.hasPrefix("/") ? declared : (prefix ?? "/usr/share/nginx") + "/" + declared
         }
-        let name = resource.string("process_name") ?? String(binary.split(separator: "/").last ?? "nginx")
+        let name = resource[Self.processName] ?? String(binary.split(separator: "/").last ?? "nginx")
         daemon = Daemon(resource: resource, pidFile: PidFile(pidPath!),
-                        master: ProcessPattern(name: name, argument: config), start: start ?? base,
-                        stop: .nginx(quitCommand: resource.command("stop_command") ?? base + ["-s", "quit"]),
-                        ports: IPAddress(numeric: addressText).map { [Daemon.Endpoint($0, port)] } ?? [])
-    }
-
-    /// connect_timeout and http_timeout, or their old names (level2_timeout,
-    /// level3_timeout) when a resource defined before the rename sets them.
-    /// Both names set to different values is a conflict validate reports.
-    static func timeouts(_ resource: Resource) throws(ConfigurationError) -> (Duration, Duration, String?) {
-        var conflict: String?
-        func read(_ name: String, old: String, default text: String) throws(ConfigurationError) -> Duration {
-            guard let current = resource.duration(name) else { throw .missing(name) }
-            guard let legacy = resource.duration(old) else { return current }
-            if resource.string(name) != text && legacy != current {
-                conflict = "attributes '\(name)' and '\(old)' (its old name) disagree: set only '\(name)'"
-            }
-            return legacy
-        }
-        return (try read("connect_timeout", old: "level2_timeout", default: "2000ms"),
-                try read("http_timeout", old: "level3_timeout", default: "5000ms"), conflict)
+                        master: ProcessPattern(name: name, argument: config), start: resource[Self.startCommand] ?? base,
+                        stop: .nginx(quitCommand: resource[Self.stopCommand] ?? base + ["-s", "quit"]),
+                        ports: [Daemon.Endpoint(address, port)])
     }
 
     // MARK: Validation
 
-    /// The checks that need no file system: address, URL path, status class,
-    /// commands, timeouts. HA_INVAL_ARGS naming the attribute; also at
-    /// every monitor level, before anything runs.
+    /// What the host's schema cannot express: the URL path, the server
+    /// name, builtin with TLS, empty commands, old and new timeout names
+    /// disagreeing. HA_INVAL_ARGS naming the attribute; also at every
+    /// monitor level, before anything runs.
     func checkValues() -> Outcome {
         if let conflict { return .invalid(conflict) }
-        guard IPAddress(numeric: addressText) != nil else {
-            return .invalid("attribute 'address' must be a numeric IPv4 or IPv6 address (no DNS on the monitor path): '\(addressText)'")
-        }
         if let problem = WebServer.urlPathProblem(urlPath) { return .invalid("attribute 'url_path' \(problem): '\(urlPath)'") }
         if let serverName, !WebServer.isHostName(serverName) {
             return .invalid("attribute 'server_name' must be a host name (letters, digits, '-', '.'): '\(serverName)'")
         }
-        guard (2...4).contains(statusClass) else {
-            return .invalid("attribute 'status_class' must be 2 (2xx), 3 (3xx) or 4 (4xx): \(statusClass)")
+        for attribute in [Self.startCommand, Self.stopCommand] where resource[attribute].map({ $0.first?.isEmpty ?? true }) == true {
+            return .invalid("attribute '\(attribute.name)' is an empty command")
         }
-        for name in ["start_command", "stop_command"] where resource.command(name).map({ $0.first?.isEmpty ?? true }) == true {
-            return .invalid("attribute '\(name)' is an empty command")
+        if httpClient == .builtin && tls {
+            return .invalid("attribute 'http_client' builtin speaks plain HTTP only; with tls=true use curl")
         }
-        guard connectTimeout > .zero, httpTimeout > .zero else {
-            return .invalid("attributes 'connect_timeout' and 'http_timeout' must be more than 0")
-        }
-        switch httpClient {
-        case "curl": return .success
-        case "builtin": return tls ? .invalid("attribute 'http_client' builtin speaks plain HTTP only; with tls=true use curl") : .success
-        default: return .invalid("attribute 'http_client' must be curl or builtin: '\(httpClient)'")
-        }
+        return .success
     }
 
     /// Before start, before restart stops anything, and on `validate`: the
@@ -178,14 +172,14 @@ struct WebServer: DaemonType {
         if let problem = FileCheck.problem(config, .kind(.regular), .readable) {
             return .badConfiguration("attribute 'config': \(config): \(problem)")
         }
-        for name in ["start_command", "stop_command"] {
-            let command = resource.command(name) ?? [binary]
+        for attribute in [Self.startCommand, Self.stopCommand] {
+            let command = resource[attribute] ?? [binary]
             guard command[0].hasPrefix("/"), let problem = FileCheck.problem(command[0], .executable) else { continue }
-            return .badConfiguration("attribute '\(resource.command(name) == nil ? "binary" : name)': \(command[0]): \(problem)")
+            return .badConfiguration("attribute '\(resource[attribute] == nil ? "binary" : attribute.name)': \(command[0]): \(problem)")
         }
         if let problem = FileCheck.creatableFileProblem(daemon.pidFile.path) {
             return .badConfiguration("pidfile \(daemon.pidFile.path): \(problem)"
-                                     + (resource.string("pidfile") == nil ? " (from the config's pid directive)" : ""))
+                                     + (resource[Self.pidfile] == nil ? " (from the config's pid directive)" : ""))
         }
         if let prefix, let problem = FileCheck.problem(prefix, .kind(.directory)) {
             return .badConfiguration("attribute 'prefix': \(prefix): \(problem)")
@@ -212,42 +206,47 @@ struct WebServer: DaemonType {
     func probe(level: UInt32) -> Outcome {
         // A value no probe can use is HA_INVAL_ARGS at every level, before anything runs.
         let values = checkValues()
-        guard values.isSuccess, let address = IPAddress(numeric: addressText) else { return values }
+        guard values.isSuccess else { return values }
         switch level {
         case 1: return daemon.probe()
-        case 2: return probePort(address)
-        case 3: return probeHTTP(address)
+        case 2: return probePort()
+        case 3: return probeHTTP()
         default: return .invalid("no monitoring level \(level)")
         }
     }
 
     /// Level 2: the port accepts a TCP connection in time.
-    func probePort(_ address: IPAddress) -> Outcome {
+    func probePort() -> Outcome {
         let timeout = resource.budget(connectTimeout)
         let result = TCPProbe.connect(to: address, port: port, timeout: timeout)
-        return result == .connected ? .success : .failed("\(addressText) port \(port): \(result.summary(timeout: timeout))")
+        return result == .connected ? .success : .failed("\(address) port \(port): \(result.summary(timeout: timeout))")
     }
 
     /// Level 3: GET the home page, check the status class, ignore the body.
     /// With libcurl in the companion; `http_client=builtin` sends plain HTTP
     /// over a socket of its own instead (no client library to load).
-    func probeHTTP(_ address: IPAddress) -> Outcome {
+    func probeHTTP() -> Outcome {
         let total = resource.budget(httpTimeout)
         let connect = min(total, resource.budget(connectTimeout))
         let host = serverName ?? address.urlHost
         let url = "\(tls ? "https" : "http")://\(host):\(port)\(urlPath)"
         let code: Int
-        if httpClient == "builtin" {
+        if httpClient == .builtin {
             switch PlainHTTP.get(address: address, port: port, host: port == 80 ? host : "\(host):\(port)",
                                  path: urlPath, connectTimeout: connect, totalTimeout: total) {
             case .status(let c): code = c
             case .failed(let why, _): return .failed("GET \(url): \(why)")
             }
         } else {
-            switch CurlCompanion.get(resource, url: url, resolve: serverName.map { "\($0):\(port):\(address)" },
-                                     connect: connect, total: total, verify: tls && tlsVerify, caFile: tls ? caFile : nil) {
-            case .success(let c): code = c
-            case .failure(let error): return error.outcome
+            guard let get = resource.companion(HTTPProbeCall.self) else {
+                return .failed("level 3 needs the companion webserver-http.so beside the plugin (libcurl); it could not be loaded (see the log)")
+            }
+            switch get(HTTPProbeCall.Request(url: url, resolve: serverName.map { "\($0):\(port):\(address)" },
+                                             connectTimeout: connect, totalTimeout: total,
+                                             verifyTLS: tls && tlsVerify, caFile: tls ? caFile : nil)) {
+            case .answered(let c): code = c
+            case .timedOut(let why): return .failed("GET \(url): no answer within \(total.milliseconds) ms (\(why))")
+            case .couldNotConnect(let why), .tlsFailed(let why), .failed(let why): return .failed("GET \(url): \(why)")
             }
         }
         return code / 100 == statusClass ? .success : .failed("GET \(url) answered \(code), expected \(statusClass)xx")
@@ -277,5 +276,5 @@ struct WebServer: DaemonType {
     }
 }
 
-@_cdecl("fshost_plugin_entry")
-public func fshostPluginEntry() -> PluginEntry { PluginEntry(exporting: WebServer.self) }
+// The entry point `fshost_plugin_entry` is generated by the build from the
+// target's name (FSPluginRecordPlugin), like the ELF record.

@@ -24,8 +24,14 @@ public enum PluginLoader {
     public static func load(path: String, directory: String, type: String?) throws(HostError) -> LoadedPlugin {
         let record: PluginRecord
         do {
-            record = try PluginVerifier(expectedTypeName: type, pluginDirectory: directory).verify(path: path)
+            var verifier = PluginVerifier(expectedTypeName: type, pluginDirectory: directory)
+            verifier.expectedRole = .resourceType
+            record = try verifier.verify(path: path)
         } catch {
+            if error.check == "role" {
+                // A companion asked for as a type: not a refused plugin, just not a type.
+                throw HostError(.notSupported, "'\(type ?? path)' is not a resource type: \(error.reason)")
+            }
             throw HostError(.pluginRefused, "plugin refused: \(error.description)")
         }
         PhaseTimer.mark("verify")
@@ -69,6 +75,32 @@ public enum PluginLoader {
             throw HostError(.pluginRefused, "companion refused: \(error.description)")
         }
         return try open(path: found.path, symbol: symbol)
+    }
+
+    /// Typed companions loaded so far, by path: each is verified and loaded
+    /// once per process (monitor retries call it again).
+    nonisolated(unsafe) private static var companionCalls: [String: UnsafeMutableRawPointer] = [:]
+
+    /// The typed call of companion `<type>-<name>.so` beside the plugin: its
+    /// record must be a companion's carrying `signature`, else it is refused
+    /// before dlopen with both signatures named.
+    static func companionCall(of plugin: LoadedPlugin, name: String, signature: String) throws(HostError) -> UnsafeMutableRawPointer {
+        let directory = HostPaths.parent(plugin.path)
+        let companionType = plugin.typeName + "-" + name
+        guard let found = PluginSearchPath(directories: [directory]).locate(type: companionType) else {
+            throw HostError(.notSupported, "companion '\(companionType)' not found beside \(plugin.path)")
+        }
+        if let loaded = companionCalls[found.path] { return loaded }
+        do {
+            var verifier = PluginVerifier(expectedTypeName: companionType, pluginDirectory: directory)
+            verifier.expectedRole = .companion(signature: signature)
+            _ = try verifier.verify(path: found.path)
+        } catch {
+            throw HostError(.pluginRefused, "companion refused: \(error.description)")
+        }
+        let call: UnsafeMutableRawPointer = try open(path: found.path, symbol: FSHOST_COMPANION_SYMBOL)
+        companionCalls[found.path] = call
+        return call
     }
 
     /// dlopen (now, local, never unloaded) and dlsym. Loads the resolved

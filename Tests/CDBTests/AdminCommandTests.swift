@@ -1,5 +1,6 @@
 import ArgvText
 import Foundation
+import TestSupport
 import XCTest
 @testable import CDB
 
@@ -27,10 +28,10 @@ final class AdminCommandTests: CDBTestCase {
     override func setUpWithError() throws {
         try super.setUpWithError()
         guard FileManager.default.isExecutableFile(atPath: admin) else {
-            throw XCTSkip("fshost-admin is not built next to the tests (\(Self.products)); run swift build --build-tests")
+            throw SetupFailure("fshost-admin is not built next to the tests (\(Self.products)); run swift build --build-tests")
         }
         guard FileManager.default.fileExists(atPath: Self.products + "/libtestfixture.so") else {
-            throw XCTSkip("libtestfixture.so is not built in \(Self.products)")
+            throw SetupFailure("libtestfixture.so is not built in \(Self.products)")
         }
         // `cdb` works and the plugin loader gives testfixture's schema: if
         // not, every test here would fail for the same reason; say it once.

@@ -15,11 +15,10 @@ final class WebServerTests: XCTestCase {
     let running: Int32 = 4, noConfigInfo: Int32 = 6
 
     override func setUpWithError() throws {
-        // A set-up that cannot work fails the test: a skip would hide every webserver test.
-        if let why = NginxSite.unavailableReason { throw NginxSiteError(why) }
+        if let why = NginxSite.unavailableReason { throw SetupFailure(why) }
         for product in ["fshost", "fshost-admin", "libwebserver.so", "libwebserver-http.so"] {
             let path = HostSandbox.products.appendingPathComponent(product).path
-            guard FileManager.default.fileExists(atPath: path) else { throw NginxSiteError("\(path) is not built") }
+            guard FileManager.default.fileExists(atPath: path) else { throw SetupFailure("\(path) is not built") }
         }
         sandbox = try HostSandbox()
     }
@@ -48,7 +47,7 @@ final class WebServerTests: XCTestCase {
         let r = try sandbox.fshost(["cdb", "define", "webserver", name, "config=\(site.config)", "port=\(site.port)",
                                     "prefix=\(site.directory)"] + extra)
         if r.status != 0 {
-            throw NginxSiteError("`fshost cdb define` failed (status \(r.status)): \(r.stderr)")
+            throw SetupFailure("`fshost cdb define webserver \(name)` answered \(r.status): \(r.stderr)")
         }
     }
 
@@ -238,7 +237,7 @@ final class WebServerTests: XCTestCase {
     // MARK: HTTPS and IPv6
 
     func testLevel3OverHTTPSVerifiesTheCertificate() throws {
-        if let why = NginxSite.tlsUnavailableReason { throw NginxSiteError(why) }
+        if let why = NginxSite.tlsUnavailableReason { throw SetupFailure(why) }
         let site = try makeSite { $0.tls = true }
         let ca = try XCTUnwrap(site.certificate)
         try define(site, "web1", ["retries=0", "tls=true", "ca_file=\(ca)"])
@@ -395,16 +394,21 @@ final class WebServerTests: XCTestCase {
         try assertRefused(site, expect: invalidArguments, mentioning: "url_path")
     }
 
-    func testUnknownHTTPClientIsInvalid() throws {
+    /// Values the schema constrains (http_client one of curl/builtin, a
+    /// numeric address, status_class 2-4, a positive timeout) are refused by
+    /// `cdb define` itself, naming the attribute (the host's check, before
+    /// anything runs); nothing is defined, nothing started.
+    func testConstrainedValuesAreRefusedWhenDefined() throws {
         let site = try makeSite()
-        try define(site, "web1", ["http_client=wget"])
-        try assertRefused(site, expect: invalidArguments, mentioning: "http_client")
-    }
-
-    func testHostNameAddressIsInvalid() throws {
-        let site = try makeSite()
-        try define(site, "web1", ["address=localhost"])
-        try assertRefused(site, expect: invalidArguments, mentioning: "address")
+        for (value, attribute) in [("http_client=wget", "http_client"), ("address=localhost", "address"),
+                                   ("status_class=5", "status_class"), ("http_timeout=0ms", "http_timeout")] {
+            let r = try sandbox.fshost(["cdb", "define", "webserver", "web1", "config=\(site.config)",
+                                        "port=\(site.port)", value])
+            XCTAssertEqual(r.status, invalidArguments, "cdb define \(value): \(r)")
+            XCTAssertTrue(r.stderr.contains(attribute), r.stderr)
+        }
+        XCTAssertEqual(try run("webserver", "start", "web1").status, noConfigInfo, "nothing was defined")
+        XCTAssertEqual(site.masterPids(), [])
     }
 
     func testBinaryNotExecutableIsNoConfigInfo() throws {
