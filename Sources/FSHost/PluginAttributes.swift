@@ -8,8 +8,10 @@ import FSPluginABI
 /// stride covers them.
 enum PluginAttributes {
     /// `sizeof(fshost_attribute)` of the first ABI (LP64): name, type,
-    /// required, default_value, description.
-    static let firstStride = 40
+    /// required, default_value, description = 8 + 4 + 4 + 8 + 8 bytes
+    /// (Tests/Fixtures/ABI1/fshost_plugin.h; 40 here read past a first-ABI
+    /// plugin's array and crashed on its last description).
+    static let firstStride = MemoryLayout<FirstAttribute>.stride
 
     static func read(_ d: fshost_plugin, structSize: Int) -> [AttributeSpec] {
         let strideOffset = MemoryLayout<fshost_plugin>.offset(of: \fshost_plugin.attribute_size)!
