@@ -591,6 +591,40 @@ final class WebServerTests: XCTestCase {
         XCTAssertEqual(site.allPids(), [])
     }
 
+    /// Level 1 of a running server costs one pidfile and one process: the
+    /// plugin checks the pidfile's pid through the host and declares it as
+    /// the pid hint, so neither the plugin nor the host's own check lists
+    /// /proc (a monitor must cost the same on a node with 5,000 processes).
+    func testLevel1ReadsNoProcessListing() throws {
+        let site = try makeSite()
+        try define(site, "web1", ["retries=0"])
+        try startServing(site)
+        /// Level 1 under strace: its status and how many times it listed /proc.
+        func tracedLevel1() throws -> (status: Int32, listings: Int) {
+            let trace = sandbox.path("level1.strace")
+            let r = try sandbox.run("/usr/bin/strace", ["-f", "-y", "-e", "trace=getdents64", "-o", trace,
+                                                        HostSandbox.products.appendingPathComponent("fshost").path,
+                                                        "webserver", "monitor", "web1", "--level", "1"])
+            let calls = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n")
+            return (r.status, calls.filter { $0.contains("getdents64(") && $0.contains("</proc>") }.count)
+        }
+        let hinted = try tracedLevel1()
+        XCTAssertEqual(hinted.status, success)
+        XCTAssertEqual(hinted.listings, 0, "level 1 of a running server listed /proc")
+        // The same server with its pidfile gone: now a scan is the only way to tell.
+        try FileManager.default.removeItem(atPath: site.pidFile)
+        let scanned = try tracedLevel1()
+        XCTAssertEqual(scanned.status, commandFailed)
+        XCTAssertGreaterThan(scanned.listings, 0, "without a pid a scan is expected (and shows the trace works)")
+        let m = try monitor(1)
+        XCTAssertEqual(m.status, commandFailed, "a master running without its pidfile: \(m)")
+        XCTAssertTrue(m.stderr.contains("pidfile") && m.stderr.contains("missing"), m.stderr)
+        XCTAssertEqual(try run("webserver", "exclusive", "web1").status, running)
+        let stopped = try run("webserver", "stop", "web1")
+        XCTAssertEqual(stopped.status, success, "stop of a master without its pidfile: \(stopped)")
+        XCTAssertTrue(NginxSite.wait(seconds: 3) { site.allPids().isEmpty }, "left: \(site.allPids())")
+    }
+
     /// The timeouts are named after their fields; a resource defined with
     /// the old names (level2_timeout, level3_timeout) keeps working, and
     /// both names disagreeing is refused naming both.
