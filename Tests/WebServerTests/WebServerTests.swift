@@ -625,6 +625,25 @@ final class WebServerTests: XCTestCase {
         XCTAssertTrue(NginxSite.wait(seconds: 3) { site.allPids().isEmpty }, "left: \(site.allPids())")
     }
 
+    /// `binary` a copy of nginx with a name longer than comm's 15 bytes:
+    /// the master is found by its executable (the host's matcher), so start
+    /// succeeds at once and monitor says it runs.
+    func testBinaryWithALongNameIsItsOwnMaster() throws {
+        let site = try makeSite()
+        let copy = site.directory + "/nginx-frontend-proxy"
+        try FileManager.default.copyItem(atPath: NginxSite.binary, toPath: copy)
+        chmod(copy, 0o755)
+        try define(site, "web1", ["binary=\(copy)", "retries=0", "start_timeout=10s"])
+        let r = try run("webserver", "start", "web1")
+        XCTAssertEqual(r.status, success, "start: \(r)")
+        XCTAssertLessThan(r.milliseconds, 5000, r.description)
+        site.rememberGroups()
+        XCTAssertEqual(try monitor(1).status, success)
+        XCTAssertEqual(try run("webserver", "exclusive", "web1").status, running)
+        XCTAssertEqual(try run("webserver", "stop", "web1").status, success)
+        XCTAssertTrue(NginxSite.wait(seconds: 3) { site.allPids().isEmpty }, "left: \(site.allPids())")
+    }
+
     /// The timeouts are named after their fields; a resource defined with
     /// the old names (level2_timeout, level3_timeout) keeps working, and
     /// both names disagreeing is refused naming both.
