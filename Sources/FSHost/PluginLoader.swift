@@ -50,6 +50,9 @@ public enum PluginLoader {
         guard d.struct_size >= UInt32(firstPublishedSize) else {
             throw HostError(.pluginRefused, "plugin refused: \(path): descriptor is \(d.struct_size) bytes, expected at least \(firstPublishedSize)")
         }
+        guard ProcessChecks.patternStride(of: descriptor) != nil else {
+            throw HostError(.pluginRefused, "plugin refused: \(path): process_pattern_size \(d.process_pattern_size) is not the stride of an fshost_process_pattern array (at least \(ProcessChecks.firstPatternSize) bytes, a multiple of \(MemoryLayout<UnsafeRawPointer>.alignment), at most 4096)")
+        }
         let name = d.type_name.map { String(cString: $0) } ?? ""
         guard name == record.typeName else {
             throw HostError(.pluginRefused, "plugin refused: \(path): descriptor names type '\(name)', its ELF record '\(record.typeName)'")

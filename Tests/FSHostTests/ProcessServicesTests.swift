@@ -38,12 +38,14 @@ final class ProcessServicesTests: XCTestCase {
     }
 
     /// Compiles cproc.c against the header in `header` into `<type>.so`, with the ELF record of this host.
-    static func buildPlugin(type: String, header: String, current: Bool, compiler: String, into directory: String) throws {
+    static func buildPlugin(type: String, header: String, current: Bool, compiler: String, into directory: String,
+                            extraFlags: [String] = []) throws {
         let record = PluginRecord(abiVersion: 1, compilerVersion: compilerVersion, typeName: type).bytes
         var flags = ["-shared", "-fPIC", "-O1", "-Wall", "-Werror", "-I", header,
                      "-DCPROC_TYPE_NAME=\"\(type)\"", "-DCPROC_RECORD_SIZE=\(record.count)",
                      "-DCPROC_RECORD=\(ELFFixtures.cArray(record))"]
         if current { flags.append("-DCPROC_CURRENT_ABI") }
+        flags += extraFlags
         let output = directory + "/\(type).so"
         let result = try ELFFixtures.run(compiler, flags + ["-o", output, fixtures + "/ProcessPlugin/cproc.c"])
         guard result.status == 0 else { throw ELFFixtures.FixtureError("building \(type).so failed: \(result.output)") }
@@ -84,6 +86,16 @@ final class ProcessServicesTests: XCTestCase {
         // A 16-byte stride: a second declared process would have been read from the wrong place.
         let d = try PluginLoader.load(path: plugins + "/cprocold.so", directory: plugins, type: "cprocold")
         XCTAssertEqual(ProcessChecks.patternStride(of: d.descriptor), 16)
+    }
+
+    func testWrongPatternStrideIsRefusedBeforeAnyAction() throws {
+        let compiler = try XCTUnwrap(ELFFixtures.cCompiler)
+        try Self.buildPlugin(type: "cprocbad", header: Self.currentHeaderDirectory, current: true, compiler: compiler,
+                             into: plugins, extraFlags: ["-DCPROC_PATTERN_SIZE=12"])
+        let r = try sandbox.fshost("cprocbad", "monitor", "any")
+        XCTAssertEqual(r.status, 7, r.description)
+        XCTAssertTrue(r.stderr.contains("process_pattern_size 12"), r.stderr)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "one line: \(r.stderr)")
     }
 
     // MARK: The pid hint
@@ -179,5 +191,72 @@ final class ProcessServicesTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("signal_process: 0 errno 0"), r.stderr)
         XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { child.hasExited })
         XCTAssertEqual(signalProcess(pid: child.pid, startTime: start, signal: 0), .gone, "a zombie is gone")
+    }
+
+    // MARK: The cases found by trying it as a user would, at the host's level
+
+    /// A copy of nginx named `name` in `directory`, run in the foreground
+    /// with `config` (no listeners): a master and one worker.
+    func nginx(named name: String, config: String, in directory: String) throws -> ChildProcess {
+        if let reason = NginxSite.unavailableReason { XCTFail(reason); throw XCTSkip(reason) }
+        let binary = "\(directory)/\(name)"
+        XCTAssertTrue(ProcessFixtures.copyExecutable(from: NginxSite.binary, to: binary))
+        try FileManager.default.createDirectory(atPath: (config as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        try """
+        daemon off;
+        worker_processes 1;
+        pid \(directory)/\(name).pid;
+        error_log \(directory)/\(name).error.log;
+        events { worker_connections 16; }
+
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let child = try XCTUnwrap(ChildProcess([binary, "-e", "\(directory)/\(name).error.log", "-p", directory, "-c", config]))
+        children.append(child)
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) {
+            ProcessEntry(pid: child.pid)?.arguments.first?.hasPrefix("nginx: master process") == true
+        })
+        return child
+    }
+
+    func testConfigThatIsASuffixOfTheRunningOnesIsAnotherResource() throws {
+        // /X/nginx.conf and <dir>/srv/ha/X/nginx.conf; only the second runs.
+        let directory = ProcessFixtures.makeTemporaryDirectory(prefix: "suffix")
+        defer { ProcessFixtures.removeTree(directory) }
+        let running = "\(directory)/srv/ha/X/nginx.conf"
+        let master = try nginx(named: "nginx", config: running, in: directory)
+        try define("cproc", "first", ["process_name": "nginx", "argument": "/X/nginx.conf"])
+        try define("cproc", "second", ["process_name": "nginx", "argument": running])
+        var r = try sandbox.fshost("cproc", "monitor", "first")
+        XCTAssertEqual(r.status, 3, "its declared process is not the running nginx: \(r)")
+        XCTAssertTrue(r.stderr.contains("declared process nginx (argument /X/nginx.conf) is missing"), r.stderr)
+        r = try sandbox.fshost("cproc", "stop", "first")
+        XCTAssertEqual(r.status, 0, r.description)
+        XCTAssertFalse(r.stderr.contains("TERM"), "stop of the first touches nothing: \(r.stderr)")
+        XCTAssertFalse(master.hasExited)
+        XCTAssertEqual(try sandbox.fshost("cproc", "monitor", "second").status, 0)
+        XCTAssertEqual(try sandbox.fshost("cproc", "exclusive", "second").status, 4)
+        r = try sandbox.fshost("cproc", "stop", "second")
+        XCTAssertEqual(r.status, 0, r.description)
+        XCTAssertTrue(r.stderr.contains("TERM to 1 process(es) \(master.pid)"), "the host stops the second's master: \(r.stderr)")
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { master.hasExited })
+    }
+
+    func testBinaryNamedLongerThanCommIsFound() throws {
+        // `binary` = a copy of nginx named nginx-frontend-proxy (20 bytes; comm holds 15).
+        let directory = ProcessFixtures.makeTemporaryDirectory(prefix: "longname")
+        defer { ProcessFixtures.removeTree(directory) }
+        let config = "\(directory)/front.conf"
+        let master = try nginx(named: "nginx-frontend-proxy", config: config, in: directory)
+        let start = try XCTUnwrap(processStartTime(pid: master.pid))
+        try define("cproc", "front", ["process_name": "nginx-frontend-proxy", "argument": config])
+        let r = try sandbox.fshost("cproc", "start", "front")
+        XCTAssertEqual(r.status, 0, "start waits for the declared process and finds it: \(r)")
+        XCTAssertLessThan(r.milliseconds, 3000, "not after the whole start timeout")
+        XCTAssertEqual(try sandbox.fshost("cproc", "monitor", "front").status, 0)
+        XCTAssertEqual(try sandbox.fshost("cproc", "exclusive", "front").status, 4)
+        try define("cproc", "fronthint", ["process_name": "nginx-frontend-proxy", "argument": config,
+                                          "pid": "\(master.pid)", "start_time": "\(start)"])
+        XCTAssertEqual(try sandbox.fshost("cproc", "monitor", "fronthint", "--level", "2").status, 0, "process_matches")
     }
 }

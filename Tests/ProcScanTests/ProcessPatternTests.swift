@@ -233,4 +233,32 @@ final class ProcessPatternTests: XCTestCase {
         CommandLineSearch.forEachMatch(Array("e".utf8), procRoot: root, excluding: 105) { first.append($0.pid); return false }
         XCTAssertEqual(first.count, 1, "stops when asked")
     }
+
+    func testSplitScanAnswersLikeOneThread() throws {
+        // More processes than the threshold: two threads, the same answer in the same order.
+        let root = "\(directory)/bigproc"
+        mkdir(root, 0o755)
+        let count = CommandLineSearch.parallelThreshold + 100
+        let tail = "0 -1 4194304 0 0 0 0 0 0 0 0 20 0 1 0 5000 0 0\n"
+        let hits: Set<Int> = [3, 17, count / 2 - 1, count / 2, count / 2 + 1, count - 2]
+        for k in 0..<count {
+            let pid = 1000 + k
+            mkdir("\(root)/\(pid)", 0o755)
+            ProcessFixtures.writeFile("\(root)/\(pid)/stat", "\(pid) (p) S 1 \(pid) \(pid) \(tail)")
+            ProcessFixtures.writeFile("\(root)/\(pid)/cmdline", hits.contains(k) ? "srv\0found-it\0" : "srv\0other\0")
+        }
+        func search(parallel: Bool, stopAfter: Int = .max) -> [Int32] {
+            var found: [Int32] = []
+            CommandLineSearch.forEachMatch(Array("found-it".utf8), procRoot: root, excluding: 0, parallel: parallel) {
+                found.append($0.pid)
+                return found.count < stopAfter
+            }
+            return found
+        }
+        let expected = hits.sorted().map { Int32(1000 + $0) }
+        XCTAssertEqual(search(parallel: false), expected)
+        XCTAssertEqual(search(parallel: true), expected)
+        XCTAssertEqual(search(parallel: true, stopAfter: 1), [expected[0]])
+        XCTAssertEqual(search(parallel: true, stopAfter: 4), Array(expected.prefix(4)), "across the halves, in order")
+    }
 }

@@ -286,8 +286,10 @@ typedef struct fshost_host {
     /* The host's process questions, so a plugin reads no /proc and calls no
        kill(2) of its own. Name and argument follow the rules of
        fshost_process_pattern. Start times are clock ticks since boot (field
-       22 of /proc/PID/stat, what process_start_time returns). On -1,
-       errno holds the reason: EINVAL (pid <= 1, or the host itself), EPERM. */
+       22 of /proc/PID/stat, what process_start_time returns); a start time
+       of 0 means "whichever process has the pid now", without the guard.
+       On -1, errno holds the reason: EINVAL (pid <= 1, pgid <= 0, or the
+       host itself), EPERM. */
 
     /** 1 if pid runs, is not a zombie, started at start_time (0: any start time) and matches name/argument (NULL: any) by the host's process rules; else 0. */
     int32_t (*process_matches)(void *context, int32_t pid, uint64_t start_time, const char *name, const char *argument);
