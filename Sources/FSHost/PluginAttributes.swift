@@ -7,9 +7,9 @@ import FSPluginABI
 /// fields (flags, allowed values, minimum, maximum) are read only when its
 /// stride covers them.
 enum PluginAttributes {
-    /// `sizeof(fshost_attribute)` of the first ABI (LP64): name, type,
-    /// required, default_value, description.
-    static let firstStride = 40
+    /// `sizeof(fshost_attribute)` of the first ABI: name, type, required,
+    /// default_value, description (32 bytes on LP64).
+    static let firstStride = MemoryLayout<FirstAttribute>.stride
 
     static func read(_ d: fshost_plugin, structSize: Int) -> [AttributeSpec] {
         let strideOffset = MemoryLayout<fshost_plugin>.offset(of: \fshost_plugin.attribute_size)!

@@ -331,7 +331,7 @@ typedef struct fshost_plugin {
      * reads (and allocates) arrays with the plugin's stride and reads an
      * element's appended fields only when that stride covers them. A plugin
      * whose struct_size does not cover these fields has the first
-     * published sizes (40 and 16 bytes on LP64).
+     * published sizes (32 and 16 bytes on LP64).
      */
     uint32_t attribute_size;
     uint32_t process_pattern_size;
