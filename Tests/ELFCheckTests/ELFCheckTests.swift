@@ -250,7 +250,7 @@ final class ELFCheckTests: XCTestCase {
         let path = try cPlugin("norecord-report.so", record: nil)
         let report = PluginVerifier(expectedTypeName: "cplugin").report(path: path)
         XCTAssertNil(report.record)
-        XCTAssertEqual(report.checks.map(\.name), Self.allCheckNames.filter { !["abi-version", "compiler-version", "type-name"].contains($0) })
+        XCTAssertEqual(report.checks.map(\.name), Self.allCheckNames.filter { !["abi-version", "compiler-version", "type-name", "role"].contains($0) })
         XCTAssertEqual(report.checks.filter { !$0.passed }.map(\.name), ["record"])
     }
 
