@@ -7,10 +7,8 @@ import FSPluginABI
 /// fields (flags, allowed values, minimum, maximum) are read only when its
 /// stride covers them.
 enum PluginAttributes {
-    /// `sizeof(fshost_attribute)` of the first ABI (LP64): name, type,
-    /// required, default_value, description = 8 + 4 + 4 + 8 + 8 bytes
-    /// (Tests/Fixtures/ABI1/fshost_plugin.h; 40 here read past a first-ABI
-    /// plugin's array and crashed on its last description).
+    /// `sizeof(fshost_attribute)` of the first ABI: name, type, required,
+    /// default_value, description (32 bytes on LP64).
     static let firstStride = MemoryLayout<FirstAttribute>.stride
 
     static func read(_ d: fshost_plugin, structSize: Int) -> [AttributeSpec] {

@@ -23,6 +23,7 @@ extension PluginEntry {
                 // The host checked the schema; a value the SDK cannot read
                 // means a host that did not: refuse before init reads it.
                 if let bad = unreadableAttribute(T.attributes, in: resource) {
+                    if resource.string(bad.name) == nil { throw .missing(bad.name) }
                     throw ConfigurationError(.invalid("attribute '\(bad.name)' is not a valid \(bad.kind) value"))
                 }
                 return try T(resource: resource)

@@ -107,6 +107,7 @@ public struct Resource {
     /// and returns its C function `symbol` as `type`. Keeps heavy client
     /// libraries off the cheap monitoring levels: they load only when the
     /// level that needs them runs.
+    @available(*, deprecated, message: "declare a CompanionCall and use companion(_:): typed, and its signature is checked before load")
     public func companion<Function>(_ name: String, symbol: String, as type: Function.Type) -> Function? {
         guard let pointer = host.pointee.companion(host.pointee.context, name, symbol) else { return nil }
         return unsafeBitCast(pointer, to: Function.self)
