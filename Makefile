@@ -5,14 +5,12 @@ SHELL := /bin/bash
 PREFIX ?= /usr/local
 DESTDIR ?=
 SWIFT ?= swift
-# Types installed by `make install` (companions <type>-<name> come along).
-TYPES := template webserver
 
 # Every Debian package the project needs: build (headers), tests (real
 # servers and tools), demo and benchmark (peers to compare with).
 PACKAGES := pkg-config libelf-dev libsqlite3-dev libcurl4-openssl-dev \
             nginx-light procps psmisc util-linux iproute2 time hyperfine \
-            resource-agents curl openssl python3
+            resource-agents curl openssl python3 strace
 
 .PHONY: all deps build build-debug test demo install install-files bench clean
 
@@ -49,6 +47,8 @@ bench: build
 	Tests/Bench/run.sh "$$($(SWIFT) build -c release --show-bin-path)" bench-report.md
 
 ## install: bin/fshost, libexec/fshost/fshost-admin, lib/fshost/resource_types/<type>.so.
+## The types are the built plugins (`fshost list --names`: test-only ones left
+## out); each brings its companions <type>-<name>.so. No per-type edit here.
 install: build
 	$(MAKE) install-files BIN="$$($(SWIFT) build -c release --show-bin-path)"
 
@@ -69,7 +69,9 @@ install-files:
 	  $(DESTDIR)$(PREFIX)/lib/fshost/resource_types $(DESTDIR)$(PREFIX)/share/fshost; \
 	put 0755 "$$bin/fshost" $(DESTDIR)$(PREFIX)/bin/fshost; \
 	put 0755 "$$bin/fshost-admin" $(DESTDIR)$(PREFIX)/libexec/fshost/fshost-admin; \
-	for t in $(TYPES); do \
+	types=$$(FSHOST_PLUGIN_PATH="$$bin" "$$bin/fshost" list --names) || exit 1; \
+	[ -n "$$types" ] || { echo "make install: no resource types built in $$bin" >&2; exit 1; }; \
+	for t in $$types; do \
 	  for so in "$$bin"/lib$$t.so "$$bin"/lib$$t-*.so; do \
 	    [ -e "$$so" ] || continue; n=$$(basename "$$so" .so); \
 	    put 0755 "$$so" $(DESTDIR)$(PREFIX)/lib/fshost/resource_types/$${n#lib}.so; \

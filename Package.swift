@@ -8,12 +8,44 @@
 // `fshost-admin`, which `fshost` execs for any first word that is not a type.
 import PackageDescription
 
-/// A resource-type plugin: a dynamic library product built from one target
-/// under `Plugins/`, linking the SDK statically and carrying its ELF record.
-func resourceType(_ name: String, path: String, dependencies: [Target.Dependency] = []) -> Target {
-    .target(name: name, dependencies: ["FSKit"] + dependencies, path: path,
+/// A resource-type plugin: one target under `Plugins/` named like its
+/// `ResourceType`, linking the SDK statically. The build-tool plugin
+/// generates its ELF record and entry point; its product (`lib<type>.so`,
+/// the target's name in lower case) is derived below from `plugins`.
+func resourceType(_ name: String, path: String, dependencies: [Target.Dependency] = [],
+                  exclude: [String] = []) -> Target {
+    .target(name: name, dependencies: ["FSKit"] + dependencies, path: path, exclude: exclude,
             plugins: ["FSPluginRecordPlugin"])
 }
+
+/// A companion object `<type>-<name>.so` of a resource type: serves one
+/// typed call (`call`, a companion-call target) for its plugin; the build
+/// generates its C export and its record (with the call's signature).
+func companion(_ name: String, call: String, path: String, dependencies: [Target.Dependency] = []) -> Target {
+    .target(name: name, dependencies: ["FSKit", .target(name: call)] + dependencies, path: path,
+            plugins: ["FSPluginRecordPlugin"])
+}
+
+/// The declaration of one typed companion call (a target named like the
+/// call type, ending in `Call`), depended on by the plugin and its
+/// companion; the build generates its signature.
+func companionCall(_ name: String, path: String) -> Target {
+    .target(name: name, dependencies: ["FSKit"], path: path, plugins: ["FSPluginRecordPlugin"])
+}
+
+/// Every resource type and companion: adding a plugin is one line here
+/// (`make install` takes the built types from `fshost list --names`).
+let plugins: [Target] = [
+    resourceType("Template", path: "Plugins/Template"),
+    // WebServer: levels 1-2 must not pay libcurl's load cost, so the plugin
+    // does not link it; level 3 calls its companion below.
+    resourceType("WebServer", path: "Plugins/WebServer", dependencies: ["HTTPProbeCall"],
+                 exclude: ["HTTPProbe", "HTTPProbeCall", "README.md"]),
+    companion("webserver-http", call: "HTTPProbeCall", path: "Plugins/WebServer/HTTPProbe", dependencies: ["CCurl"]),
+    // Test-only (hangs, fails on demand, a schema with every constraint):
+    // built under Tests/, so its record is marked test-only.
+    resourceType("TestFixture", path: "Tests/Plugins/TestFixture"),
+]
 
 let package = Package(
     name: "fshost",
@@ -22,14 +54,10 @@ let package = Package(
         .executable(name: "fshost-admin", targets: ["fshost-admin"]),
         .library(name: "FSKit", targets: ["FSKit"]),
         .plugin(name: "FSPluginRecordPlugin", targets: ["FSPluginRecordPlugin"]),
-        // Resource types: lib<type>.so, installed as <type>.so.
-        .library(name: "template", type: .dynamic, targets: ["Template"]),
-        .library(name: "webserver", type: .dynamic, targets: ["WebServer"]),
-        // Its companion: level 3 (HTTP, libcurl), loaded only when that level runs.
-        .library(name: "webserver-http", type: .dynamic, targets: ["webserver-http"]),
-        // Test-only plugin (hangs, fails on demand, has a typed schema).
-        .library(name: "testfixture", type: .dynamic, targets: ["TestFixture"]),
-    ],
+    ] + plugins.map {
+        // lib<type>.so, installed as <type>.so.
+        .library(name: $0.name.lowercased(), type: .dynamic, targets: [$0.name])
+    },
     dependencies: [
         // Management path only (fshost-admin): never linked into `fshost`.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -70,15 +98,8 @@ let package = Package(
         // ---- The plugin SDK ------------------------------------------------
         .target(name: "FSKit", dependencies: ["FSPluginABI", "ArgvText"]),
 
-        // ---- Resource types --------------------------------------------------
-        resourceType("Template", path: "Plugins/Template"),
-        // WebServer: levels 1-2 must not pay libcurl's load cost (DESIGN §8), so
-        // the plugin does not link it; level 3 lives in the companion below.
-        .target(name: "WebServer", dependencies: ["FSKit"], path: "Plugins/WebServer", exclude: ["HTTPProbe", "README.md"],
-                plugins: ["FSPluginRecordPlugin"]),
-        .target(name: "webserver-http", dependencies: ["CCurl"], path: "Plugins/WebServer/HTTPProbe",
-                plugins: ["FSPluginRecordPlugin"]),
-        resourceType("TestFixture", path: "Tests/Plugins/TestFixture"),
+        // ---- Companion calls (each declared once for a plugin and its companion)
+        companionCall("HTTPProbeCall", path: "Plugins/WebServer/HTTPProbeCall"),
 
         // ---- Tests -----------------------------------------------------------
         .target(name: "TestSupport", path: "Tests/TestSupport"),
@@ -87,5 +108,7 @@ let package = Package(
         .testTarget(name: "CDBTests", dependencies: ["CDB", "TestSupport"]),
         .testTarget(name: "FSHostTests", dependencies: ["FSHost", "CDB", "ELFCheck", "PluginRecord", "TestSupport"]),
         .testTarget(name: "WebServerTests", dependencies: ["TestSupport"]),
-    ]
+        // The SDK's building blocks (typed attributes, daemon lifecycle, file checks), without a host.
+        .testTarget(name: "FSKitTests", dependencies: ["FSKit", "TestSupport"]),
+    ] + plugins
 )

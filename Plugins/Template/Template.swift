@@ -11,17 +11,20 @@ import FSKit
 struct Template: ResourceType {
     // MARK: Description
 
-    /// Must equal the plugin target's name in lower case: the build writes
-    /// that name into the ELF record the host checks before loading.
-    static let name = "template"
+    // The type's name is the target's name in lower case ("template"): the
+    // build writes it into the ELF record and generates the entry point
+    // that exports this type, which must be named like its target.
     static let summary = "Example resource type: every action succeeds (copy it to start a new type)"
 
-    /// The attribute schema. The host validates a resource's attributes
-    /// against it (unknown key, wrong type, missing required) before any
-    /// action runs, and `fshost describe template` prints it.
-    static let attributes = [
-        Attribute("note", .string, default: "", "free text, shown by `fshost cdb show`; an example attribute"),
-    ]
+    /// Each attribute is declared once: name, kind, default, help and
+    /// constraints (`oneOf:`, `in:`, `.positiveDuration`, `.ipAddress`,
+    /// `.user`, `.secret`). The host checks a resource against them (unknown
+    /// key, wrong kind, missing required, a constraint broken) before any
+    /// action runs, and `fshost describe template` prints them.
+    static let note = Attribute.string("note", default: "", "free text, shown by `fshost cdb show`; an example attribute")
+
+    /// The schema: every declared attribute, listed once.
+    static let attributes: [Attribute] = [note]
 
     /// Monitoring levels, shallowest first. Level 0 checks nothing: the
     /// guide's "return-success" monitor.
@@ -37,9 +40,10 @@ struct Template: ResourceType {
 
     let note: String
 
-    /// Read the attributes once; the host has already checked their types.
+    /// Read the attributes, typed: the host has applied the defaults and
+    /// checked kinds and constraints, so there is nothing to check here.
     init(resource: Resource) throws(ConfigurationError) {
-        note = resource.string("note") ?? ""
+        note = resource[Self.note]
     }
 
     /// Processes this resource runs as; the host checks they exist after
@@ -75,6 +79,5 @@ extension Template: CustomRestart {
     func restart() -> Outcome { .success }
 }
 
-/// The one symbol the host looks up after the ELF checks pass.
-@_cdecl("fshost_plugin_entry")
-public func fshostPluginEntry() -> PluginEntry { PluginEntry(exporting: Template.self) }
+// No entry point to write: the build generates `fshost_plugin_entry` (and the
+// ELF record) from the target's name.

@@ -16,6 +16,11 @@ public enum AttributeKind: UInt32, Sendable, CaseIterable {
     /// A command as a JSON array of strings, `["nginx","-s","quit"]`: an
     /// argv, never a shell string.
     case argv = 6
+    /// A numeric IPv4 or IPv6 address (`inet_pton`), optionally `%zone`;
+    /// canonical: `inet_ntop`'s text.
+    case ipAddress = 7
+    /// A POSIX portable user name; existence is checked at `validate`.
+    case user = 8
 
     /// Name used in messages and `fshost describe`.
     public var name: String {
@@ -27,6 +32,8 @@ public enum AttributeKind: UInt32, Sendable, CaseIterable {
         case .port: "port"
         case .path: "path"
         case .argv: "argv"
+        case .ipAddress: "ip-address"
+        case .user: "user"
         }
     }
 
@@ -62,6 +69,8 @@ public enum AttributeKind: UInt32, Sendable, CaseIterable {
                 return .failure(.init("is not a command as a JSON array of strings: '\(text)'"))
             }
             return .success(ArgvText.format(words))
+        case .ipAddress, .user:
+            return AttributeConstraints.canonicalize(text, kind: self)
         }
     }
 
@@ -87,10 +96,21 @@ public struct AttributeSpec: Equatable, Sendable {
     /// Canonical text of the default, if any.
     public var defaultValue: String?
     public var description: String
-    /// The values allowed, for integers (the number) and durations
-    /// (milliseconds); nil: what the kind allows. The host's own settings
-    /// have ranges (``HostSetting``); the ABI gives plugin attributes none.
-    public var range: ClosedRange<Int64>?
+    /// Non-empty: the value must be one of these canonical texts.
+    public var allowedValues: [String] = []
+    /// Least value (integer, port: the number; duration: milliseconds).
+    public var minimum: Int64? = nil
+    /// Greatest value, in the units of ``minimum``.
+    public var maximum: Int64? = nil
+    /// Never shown unless asked for (see ``AttributeConstraints``).
+    public var isSecret: Bool = false
+    /// ``minimum`` and ``maximum`` as one range, when both are set (the
+    /// host's own settings, ``HostSetting``); the same two fields, not a
+    /// second rule.
+    public var range: ClosedRange<Int64>? {
+        get { minimum.flatMap { low in maximum.map { low...$0 } } }
+        set { minimum = newValue?.lowerBound; maximum = newValue?.upperBound }
+    }
 
     public init(name: String, kind: AttributeKind, required: Bool = false, defaultValue: String? = nil,
                 description: String = "", range: ClosedRange<Int64>? = nil) {
@@ -150,6 +170,14 @@ public struct AttributeSchema: Sendable {
         self.specs = pluginSpecs + HostSetting.specs
     }
 
+    /// `pluginSpecs` followed by ``HostSetting/specs``, with
+    /// `monitor_level` restricted to the type's monitoring `levels`: a
+    /// level the type cannot run is refused when it is defined, not at
+    /// every monitor.
+    public init(pluginSpecs: [AttributeSpec], levels: [UInt32]) {
+        self.specs = pluginSpecs + HostSetting.specs(levels: levels)
+    }
+
     public func spec(_ name: String) -> AttributeSpec? { specs.first { $0.name == name } }
 
     /// Checks `values` (as stored or as given) and returns them in canonical
@@ -162,7 +190,7 @@ public struct AttributeSchema: Sendable {
         }
         for key in values.keys.sorted() {
             let spec = spec(key)!
-            switch spec.canonicalize(values[key]!) {
+            switch AttributeConstraints.check(values[key]!, against: spec) {
             case .success(let text): resolved[key] = text
             case .failure(let e): return .failure(.wrongType(key: key, problem: e.message))
             }

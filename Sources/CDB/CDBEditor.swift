@@ -361,10 +361,20 @@ public final class CDBEditor {
     /// The TOML text of the CDB (or of one type), typed by each type's
     /// schema. A type whose schema cannot be had is written with string
     /// values, and a warning says so.
-    public func export(type: String?) throws(AdminError) -> (text: String, warnings: [String]) {
+    /// Secret values are left out (each named in a warning) unless
+    /// `includeSecrets` (see ``SecretValues``).
+    public func export(type: String?, includeSecrets: Bool = false) throws(AdminError) -> (text: String, warnings: [String]) {
         if let type { do { try Names.checkType(type) } catch { throw .database(error) } }
-        let snapshot: [TypeConfiguration]
+        var snapshot: [TypeConfiguration]
         do { snapshot = try database.snapshot(type: type) } catch { throw .database(error) }
+        var secretWarnings: [String] = []
+        if !includeSecrets {
+            let (kept, removed) = SecretValues.removing(from: snapshot) { isSecret(type: $0, key: $1) }
+            snapshot = kept
+            if !removed.isEmpty {
+                secretWarnings.append("secret values left out: \(removed.joined(separator: ", ")) (use --include-secrets for a full backup)")
+            }
+        }
         var known: [String: AttributeSchema] = [:]
         var warnings: [String] = []
         for entry in snapshot {
@@ -375,7 +385,7 @@ public final class CDBEditor {
             }
         }
         let text = TOMLMapping.render(snapshot) { type, key in known[type]?.spec(key)?.kind }
-        return (text, warnings)
+        return (text, warnings + secretWarnings)
     }
 
     // MARK: - Helpers
@@ -439,7 +449,7 @@ extension AttributeSchema {
         }
         var canonical: [String: String] = [:]
         for key in values.keys.sorted() {
-            switch spec(key)!.canonicalize(values[key]!) {
+            switch AttributeConstraints.check(values[key]!, against: spec(key)!) {
             case .success(let text): canonical[key] = text
             case .failure(let problem): return .failure(.wrongType(key: key, problem: problem.message))
             }
@@ -453,8 +463,8 @@ extension AttributeSchema {
     /// `hostDefaults` (by setting name: the plugin descriptor's level,
     /// retries and timeouts), so `fshost cdb get` and `show` can answer
     /// them as the host would.
-    public init(pluginSpecs: [AttributeSpec], hostDefaults: [String: String]) {
-        self.init(combinedSpecs: pluginSpecs + HostSetting.specs.map { spec in
+    public init(pluginSpecs: [AttributeSpec], hostDefaults: [String: String], levels: [UInt32]? = nil) {
+        self.init(combinedSpecs: pluginSpecs + (levels.map(HostSetting.specs(levels:)) ?? HostSetting.specs).map { spec in
             var spec = spec
             if let value = hostDefaults[spec.name] { spec.defaultValue = value }
             return spec

@@ -137,9 +137,9 @@ public enum TOMLMapping {
         }
         let raw: String
         switch (spec.kind, value) {
-        case (.string, .string(let s)), (.path, .string(let s)):
+        case (.string, .string(let s)), (.path, .string(let s)), (.ipAddress, .string(let s)), (.user, .string(let s)):
             raw = s
-        case (.string, _), (.path, _):
+        case (.string, _), (.path, _), (.ipAddress, _), (.user, _):
             throw wrong("a string")
         case (.integer, .integer(let n)), (.port, .integer(let n)):
             raw = String(n)
@@ -171,7 +171,7 @@ public enum TOMLMapping {
         case (.argv, _):
             throw wrong("an array of strings")
         }
-        switch spec.canonicalize(raw) {
+        switch AttributeConstraints.check(raw, against: spec) {
         case .success(let canonical): return canonical
         case .failure(let problem): throw .wrongType(key: key, problem: problem.message)
         }

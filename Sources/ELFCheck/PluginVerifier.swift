@@ -69,8 +69,10 @@ public struct PluginVerificationError: Error, CustomStringConvertible, Equatable
 /// within the file), `shared-object` (`ET_DYN` without `PT_INTERP`),
 /// `machine` (this machine's class, byte order and `e_machine`), `record`
 /// (section `.fshost_plugin`, decoded), `abi-version`, `compiler-version`,
-/// `type-name`, `entry-symbol` (`fshost_plugin_entry` defined, global or weak,
-/// a function, in `.dynsym`), `exec-stack` (`PT_GNU_STACK` without `PF_X`),
+/// `type-name`, `role` (the record says resource type or companion, as the
+/// caller asked; a companion's call signature), `entry-symbol` (the symbol
+/// the record implies — `fshost_plugin_entry`, or a companion's
+/// `fshost_companion_call` — defined, global or weak, a function, in `.dynsym`), `exec-stack` (`PT_GNU_STACK` without `PF_X`),
 /// `text-relocations` (no `DT_TEXTREL`, no `DF_TEXTREL`) and
 /// `needed-libraries` (every `DT_NEEDED` found where the loader would look;
 /// a library reachable only through `$ORIGIN` is refused, see below).
@@ -97,6 +99,9 @@ public struct PluginVerifier: Sendable {
     public let trustedOwners: Set<UInt32>
     /// The function the file must export.
     public let entrySymbol: String
+    /// What the record must say the file is; nil: whatever it says, with
+    /// the entry symbol its record names (`fshost check FILE`).
+    public var expectedRole: PluginRole? = nil
 
     /// Makes a verifier.
     ///
@@ -308,17 +313,18 @@ extension PluginVerifier {
             if run.add("record", false, failure.reason) { return nil }
         case .success(let decoded):
             record = decoded
-            if run.add("record", true, "type \(decoded.typeName), ABI \(decoded.abiVersion), Swift \(compilerVersionString(decoded.compilerVersion)) (48 bytes in \(FSHOST_RECORD_SECTION))") { return record }
+            if run.add("record", true, "type \(decoded.typeName), ABI \(decoded.abiVersion), Swift \(compilerVersionString(decoded.compilerVersion)) (in \(FSHOST_RECORD_SECTION))") { return record }
             if run.add(decoded.abiVersion == abiVersion ? PluginFileCheck(name: "abi-version", passed: true, detail: "ABI \(decoded.abiVersion)")
                 : PluginFileCheck(name: "abi-version", passed: false, detail: "plugin ABI version \(decoded.abiVersion), this fshost speaks ABI \(abiVersion)")) { return record }
             if run.add(decoded.compilerVersion == compilerVersion
                 ? PluginFileCheck(name: "compiler-version", passed: true, detail: "Swift \(compilerVersionString(decoded.compilerVersion))")
                 : PluginFileCheck(name: "compiler-version", passed: false, detail: "built by Swift \(compilerVersionString(decoded.compilerVersion)), this fshost by Swift \(compilerVersionString(compilerVersion))")) { return record }
             if run.add(typeNameCheck(decoded.typeName)) { return record }
+            if run.add(roleCheck(decoded)) { return record }
         }
 
         // ---- entry symbol, stack, text relocations, needed libraries.
-        if run.add(entrySymbolCheck(image)) { return record }
+        if run.add(entrySymbolCheck(image, record: record)) { return record }
         if run.add(execStackCheck(image)) { return record }
         let dynamic: [GElf_Dyn]?
         do throws(CheckFailure) {
@@ -377,10 +383,36 @@ extension PluginVerifier {
         guard let data = elf_rawdata(scn, nil), let buffer = data.pointee.d_buf, data.pointee.d_size >= PluginRecord.size else {
             return .failure(CheckFailure("section \(name) unreadable: \(libelfError())"))
         }
+        // A record grows by appending: read the fields the section holds.
+        let count = min(data.pointee.d_size, PluginRecord.extendedSize)
         do throws(PluginRecord.DecodingError) {
-            return .success(try PluginRecord(bytes: UnsafeRawBufferPointer(start: buffer, count: PluginRecord.size)))
+            return .success(try PluginRecord(bytes: UnsafeRawBufferPointer(start: buffer, count: count)))
         } catch {
             return .failure(CheckFailure("section \(name): \(error.description)"))
+        }
+    }
+
+    /// The record's kind (resource type or companion) and a companion's
+    /// call signature against what the caller asked for.
+    private func roleCheck(_ record: PluginRecord) -> PluginFileCheck {
+        let what = record.isCompanion ? "companion, call \(record.signature.isEmpty ? "(none)" : record.signature)" : "resource type"
+        let testOnly = record.isTestOnly ? ", test-only" : ""
+        switch expectedRole {
+        case nil:
+            return PluginFileCheck(name: "role", passed: true, detail: what + testOnly)
+        case .resourceType?:
+            guard !record.isCompanion else {
+                return PluginFileCheck(name: "role", passed: false, detail: "'\(record.typeName)' is a companion object (loaded by its plugin for one call), not a resource type")
+            }
+            return PluginFileCheck(name: "role", passed: true, detail: what + testOnly)
+        case .companion(let signature)?:
+            guard record.isCompanion else {
+                return PluginFileCheck(name: "role", passed: false, detail: "record says resource type '\(record.typeName)', the plugin asks for a companion with call \(signature)")
+            }
+            guard record.signature == signature else {
+                return PluginFileCheck(name: "role", passed: false, detail: "companion '\(record.typeName)' answers call \(record.signature.isEmpty ? "(no signature)" : record.signature), the plugin asks for \(signature)")
+            }
+            return PluginFileCheck(name: "role", passed: true, detail: what + testOnly)
         }
     }
 
@@ -399,9 +431,13 @@ extension PluginVerifier {
         return PluginFileCheck(name: "type-name", passed: true, detail: typeName)
     }
 
-    private func entrySymbolCheck(_ image: ELFImage) -> PluginFileCheck {
-        let name = entrySymbol
-        func fail(_ why: String) -> PluginFileCheck { PluginFileCheck(name: "entry-symbol", passed: false, detail: why) }
+    private func entrySymbolCheck(_ image: ELFImage, record: PluginRecord?) -> PluginFileCheck {
+        // An explicit symbol (a legacy companion's function) wins; else the
+        // one the record's kind implies, so a record that disagrees with the
+        // file's symbols is refused here, before anything of it runs.
+        let name = entrySymbol != FSHOST_ENTRY_SYMBOL ? entrySymbol : (record?.entrySymbol ?? entrySymbol)
+        let said = record.map { " (its record says \($0.isCompanion ? "companion" : "resource type") '\($0.typeName)', which exports \(name))" } ?? ""
+        func fail(_ why: String) -> PluginFileCheck { PluginFileCheck(name: "entry-symbol", passed: false, detail: why + said) }
         guard let dynsym = image.section(ofType: UInt32(SHT_DYNSYM)) else {
             return fail("\(name) not exported: the file has no dynamic symbol table (.dynsym)")
         }

@@ -37,6 +37,7 @@ final class ActionContext {
         self.resource = resource
         self.attributes = attributes
         self.logger = logger
+        self.logger.secrets = SecretRedaction.values(of: plugin.attributes, in: attributes)
         self.state = StateStore(root: stateRoot, type: plugin.typeName, resource: resource)
         self.deadline = deadline
         typeCString = strdup(plugin.typeName)
@@ -86,7 +87,8 @@ final class ActionContext {
                 ActionContext.from(context).logger.log(syslogPriority, String(cString: message))
             },
             set_reason: { context, reason in
-                ActionContext.from(context).reason = reason.map { String(cString: $0) }
+                let this = ActionContext.from(context)
+                this.reason = reason.map { this.logger.redacted(String(cString: $0)) }
             },
             attribute: { context, name in
                 guard let name else { return nil }
@@ -176,6 +178,18 @@ final class ActionContext {
                 case .gone: return 1
                 case .notPermitted: errno = EPERM; return -1
                 case .refused: errno = EINVAL; return -1
+                }
+            },
+            companion_call: { context, name, signature in
+                guard let name, let signature else { return nil }
+                let this = ActionContext.from(context)
+                do throws(HostError) {
+                    return try PluginLoader.companionCall(of: this.plugin, name: String(cString: name),
+                                                          signature: String(cString: signature))
+                } catch {
+                    this.reason = error.message
+                    this.logger.error(error.message)
+                    return nil
                 }
             })
     }

@@ -57,13 +57,8 @@ public final class LoadedPlugin: @unchecked Sendable {
                              description: l.description.map { String(cString: $0) } ?? "",
                              cost: l.cost.map { String(cString: $0) } ?? "")
         }.sorted { $0.number < $1.number }
-        attributes = (0..<Int(d.attribute_count)).map { i in
-            let a = d.attributes[i]
-            return AttributeSpec(name: String(cString: a.name), kind: AttributeKind(rawValue: a.type) ?? .string,
-                                 required: a.required != 0, defaultValue: a.default_value.map { String(cString: $0) },
-                                 description: a.description.map { String(cString: $0) } ?? "")
-        }
-        schema = AttributeSchema(pluginSpecs: attributes)
+        attributes = PluginAttributes.read(d, structSize: Int(d.struct_size))
+        schema = AttributeSchema(pluginSpecs: attributes, levels: levels.map(\.number))
     }
 
     /// Whether the plugin implements `action` itself (the host supplies

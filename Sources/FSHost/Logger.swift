@@ -10,6 +10,9 @@ public struct Logger: Sendable {
     public var prefix: String
     /// Debug lines are written only when `FSHOST_DEBUG` is set.
     public var debug: Bool
+    /// Values of the resource's secret attributes: written as `(secret)`
+    /// in every line (see `SecretRedaction.swift`).
+    public var secrets: [String] = []
 
     public init(prefix: String) {
         self.prefix = prefix
@@ -25,8 +28,9 @@ public struct Logger: Sendable {
     /// an operator needs in the system log.
     public func log(_ priority: Int32, _ message: String, syslog: Bool) {
         if priority == Int32(LOG_DEBUG) && !debug { return }
-        // Escaped and bounded (LogText): one event is one line, whatever
-        // the message holds.
+        // Secrets replaced, then escaped and bounded (LogText): one event is
+        // one line, whatever the message holds.
+        let message = redacted(message)
         let line = LogText.line(prefix.isEmpty ? message : prefix + ": " + message)
         Logger.writeStderr("fshost: " + line + "\n")
         if syslog { Logger.openSyslog(); csys_syslog(priority, line) }

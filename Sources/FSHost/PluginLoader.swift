@@ -31,8 +31,14 @@ public enum PluginLoader {
     public static func load(path: String, directory: String, type: String?) throws(HostError) -> LoadedPlugin {
         let file: VerifiedPluginFile
         do {
-            file = try PluginVerifier(expectedTypeName: type, pluginDirectory: directory).open(path: path)
+            var verifier = PluginVerifier(expectedTypeName: type, pluginDirectory: directory)
+            verifier.expectedRole = .resourceType
+            file = try verifier.open(path: path)
         } catch {
+            if error.check == "role" {
+                // A companion asked for as a type: not a refused plugin, just not a type.
+                throw HostError(.notSupported, "'\(type ?? path)' is not a resource type: \(error.reason)")
+            }
             throw HostError(.pluginRefused, "plugin refused: \(error.description)")
         }
         let record = file.record
@@ -100,6 +106,32 @@ public enum PluginLoader {
             throw HostError(.pluginRefused, "companion refused: \(error.description)")
         }
         return try open(file, symbol: symbol)
+    }
+
+    /// The typed call of companion `<type>-<name>.so` beside the plugin: its
+    /// record must be a companion's carrying `signature`, else it is refused
+    /// before dlopen with both signatures named. Verified and loaded once
+    /// per process (monitor retries ask again), through its descriptor like
+    /// every plugin.
+    static func companionCall(of plugin: LoadedPlugin, name: String, signature: String) throws(HostError) -> UnsafeMutableRawPointer {
+        let key = plugin.path + "\u{0}" + name + "\u{0}" + signature
+        if let loaded = loadedCompanions.withLock({ $0[key] }) { return loaded.pointer }
+        let directory = HostPaths.parent(plugin.path)
+        let companionType = plugin.typeName + "-" + name
+        guard let found = try PluginSearchPath(directories: [directory]).find(type: companionType) else {
+            throw HostError(.notSupported, "companion '\(companionType)' not found beside \(plugin.path)")
+        }
+        let file: VerifiedPluginFile
+        do {
+            var verifier = PluginVerifier(expectedTypeName: companionType, pluginDirectory: directory)
+            verifier.expectedRole = .companion(signature: signature)
+            file = try verifier.open(path: found.path)
+        } catch {
+            throw HostError(.pluginRefused, "companion refused: \(error.description)")
+        }
+        let call: UnsafeMutableRawPointer = try open(file, symbol: FSHOST_COMPANION_SYMBOL)
+        loadedCompanions.withLock { $0[key] = LoadedSymbol(pointer: call) }
+        return call
     }
 
     /// dlopen (now, local, never unloaded) of the verified descriptor, and dlsym.

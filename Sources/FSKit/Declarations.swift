@@ -1,23 +1,56 @@
 /// One attribute of a resource type: what `fshost describe` prints and
-/// what the host validates before any action runs.
-public struct Attribute: Sendable {
+/// what the host validates before any action runs (kind, required, and the
+/// constraints: allowed values, minimum, maximum).
+///
+/// Declare attributes typed, with the factories in `TypedAttribute.swift`
+/// (`Attribute.port("port", default: 80, "…")`), and read them typed
+/// (`resource[Self.port]` is an `Int`). The untyped initialiser below is
+/// the first SDK's form and still works.
+///
+/// A class, so a list `[Attribute]` can hold typed attributes of different
+/// value types; every property is a constant (hence `@unchecked Sendable`).
+public class Attribute: @unchecked Sendable {
+    /// Value kinds, in ABI order (`FSHOST_ATTR_*`).
     public enum Kind: UInt32, Sendable {
         case string = 0, integer, boolean, duration, port, path, argv
+        /// A numeric IPv4 or IPv6 address (`inet_pton`), never a host name.
+        case ipAddress = 7
+        /// A POSIX portable user name; `validate` also checks the user exists.
+        case user = 8
     }
-    public var name: String
-    public var kind: Kind
-    public var required: Bool
-    /// Default in canonical text (`"8080"`, `"5s"`, `"true"`, `"[\"nginx\"]"`).
-    public var defaultValue: String?
-    public var description: String
+    public let name: String
+    public let kind: Kind
+    /// The resource must set it (`HA_NOCFGINFO` otherwise).
+    public let isRequired: Bool
+    /// Default in canonical text (`"8080"`, `"5000ms"`, `"true"`, `"[\"nginx\"]"`).
+    public let defaultValue: String?
+    public let description: String
+    /// Allowed values, minimum and maximum, enforced by the host.
+    public let constraint: AttributeConstraint
+    /// Never printed by the host (log, `--json`, errors, `cdb show`/`export`).
+    public let isSecret: Bool
 
+    /// An untyped attribute (read it with ``Resource/string(_:)`` and friends).
     public init(_ name: String, _ kind: Kind, required: Bool = false, default defaultValue: String? = nil,
                 _ description: String) {
         self.name = name
         self.kind = kind
-        self.required = required
+        self.isRequired = required
         self.defaultValue = defaultValue
         self.description = description
+        self.constraint = AttributeConstraint()
+        self.isSecret = false
+    }
+
+    init(name: String, kind: Kind, required: Bool, defaultValue: String?, description: String,
+         constraint: AttributeConstraint, isSecret: Bool) {
+        self.name = name
+        self.kind = kind
+        self.isRequired = required
+        self.defaultValue = defaultValue
+        self.description = description
+        self.constraint = constraint
+        self.isSecret = isSecret
     }
 }
 
@@ -76,17 +109,25 @@ public struct ActionDefaults: Sendable {
 
 /// A process the resource runs as: the host checks it exists after start,
 /// is gone after stop (escalating TERM → KILL), and exists whenever monitor
-/// reports success.
+/// reports success. The matching rules are the host's one matcher (see
+/// `fshost_process_pattern` in the ABI header).
 public struct ProcessPattern: Sendable, Equatable {
-    /// comm or argv[0] basename, exact.
+    /// The process name: comm, or the basename of argv[0] or of its
+    /// executable (a name longer than comm's 15 bytes matches), or the first
+    /// word of a title the server rewrote; a name with a '/' is a path.
     public var name: String
-    /// A substring one of the arguments must contain (e.g. the config path),
-    /// so a second instance with another configuration is not mistaken for
-    /// this one.
+    /// A whole argument (or a whole word of a rewritten title) the process
+    /// must carry, e.g. the config path, so a second instance with another
+    /// configuration is not mistaken for this one. Never a substring match.
     public var argument: String?
+    /// The process the plugin believes this is (from its pidfile and state):
+    /// the host checks that pid directly and scans /proc only when the hint
+    /// fails, so a monitor costs the same on a node with 5,000 processes.
+    public var hint: ProcessIdentity?
 
-    public init(name: String, argument: String? = nil) {
+    public init(name: String, argument: String? = nil, hint: ProcessIdentity? = nil) {
         self.name = name
         self.argument = argument
+        self.hint = hint
     }
 }

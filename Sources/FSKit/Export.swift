@@ -3,22 +3,39 @@ import FSPluginABI
 import Glibc
 #endif
 
-/// What a plugin's entry symbol returns. A plugin's whole export is:
+/// What a plugin's entry symbol returns. The build generates the entry
+/// (`FSPluginRecordPlugin`): for target `WebServer` it exports the
+/// `ResourceType` named `WebServer`, under the type name `webserver` that
+/// it also writes into the ELF record, so the two cannot disagree:
 ///
 /// ```swift
 /// @_cdecl("fshost_plugin_entry")
-/// public func fshostPluginEntry() -> PluginEntry { PluginEntry(exporting: WebServer.self) }
+/// public func fshostPluginEntry() -> PluginEntry { PluginEntry(exporting: WebServer.self, typeName: "webserver") }
 /// ```
 public typealias PluginEntry = fshost_entry
 
 extension PluginEntry {
-    /// Builds (once) the C descriptor of `type` and returns it.
-    public init<T: ResourceType>(exporting type: T.Type) {
+    /// Builds (once) the C descriptor of `type`, named `typeName`, and returns it.
+    public init<T: ResourceType>(exporting type: T.Type, typeName: String) {
         if Exported.descriptor == nil {
-            Exported.factory = { resource throws(ConfigurationError) in try T(resource: resource) }
-            Exported.descriptor = makeDescriptor(T.self)
+            Exported.typeName = typeName
+            Exported.factory = { resource throws(ConfigurationError) in
+                // The host checked the schema; a value the SDK cannot read
+                // means a host that did not: refuse before init reads it.
+                if let bad = unreadableAttribute(T.attributes, in: resource) {
+                    if resource.string(bad.name) == nil { throw .missing(bad.name) }
+                    throw ConfigurationError(.invalid("attribute '\(bad.name)' is not a valid \(bad.kind) value"))
+                }
+                return try T(resource: resource)
+            }
+            Exported.descriptor = makeDescriptor(T.self, typeName: typeName)
         }
         self.init(plugin: UnsafePointer(Exported.descriptor))
+    }
+
+    /// The first SDK's hand-written entry: the type name is `T.name`.
+    public init<T: ResourceType>(exporting type: T.Type) {
+        self.init(exporting: type, typeName: T.name)
     }
 }
 
@@ -28,6 +45,8 @@ extension PluginEntry {
 enum Exported {
     nonisolated(unsafe) static var descriptor: UnsafeMutablePointer<fshost_plugin>?
     nonisolated(unsafe) static var factory: ((Resource) throws(ConfigurationError) -> any ResourceType)?
+    /// The type name the build derived from the target (and wrote into the record).
+    nonisolated(unsafe) static var typeName: String?
 }
 
 /// A resource value and what the host may read from it.
@@ -35,7 +54,7 @@ final class Instance {
     let resource: Resource
     let value: any ResourceType
     /// C copies of the declared process patterns, alive until destroy.
-    var patterns: [(name: UnsafeMutablePointer<CChar>, argument: UnsafeMutablePointer<CChar>?)] = []
+    var patterns: [(name: UnsafeMutablePointer<CChar>, argument: UnsafeMutablePointer<CChar>?, hint: ProcessIdentity?)] = []
 
     init(resource: Resource, value: any ResourceType) {
         self.resource = resource
@@ -63,7 +82,7 @@ func strdupOrAbort(_ text: String) -> UnsafeMutablePointer<CChar> {
     return copy
 }
 
-private func makeDescriptor<T: ResourceType>(_ type: T.Type) -> UnsafeMutablePointer<fshost_plugin> {
+private func makeDescriptor<T: ResourceType>(_ type: T.Type, typeName: String) -> UnsafeMutablePointer<fshost_plugin> {
     let levels = UnsafeMutablePointer<fshost_level>.allocate(capacity: max(1, T.levels.count))
     for (i, level) in T.levels.enumerated() {
         levels[i] = fshost_level(number: level.number, name: strdupOrAbort(level.name),
@@ -71,10 +90,7 @@ private func makeDescriptor<T: ResourceType>(_ type: T.Type) -> UnsafeMutablePoi
     }
     let attributes = UnsafeMutablePointer<fshost_attribute>.allocate(capacity: max(1, T.attributes.count))
     for (i, a) in T.attributes.enumerated() {
-        attributes[i] = fshost_attribute(name: strdupOrAbort(a.name), type: a.kind.rawValue,
-                                         required: a.required ? 1 : 0,
-                                         default_value: a.defaultValue.map { UnsafePointer(strdupOrAbort($0)) },
-                                         description: strdupOrAbort(a.description))
+        attributes[i] = cAttribute(a)
     }
     let defaults = T.defaults
     var timeouts: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0, 0, 0)
@@ -89,7 +105,7 @@ private func makeDescriptor<T: ResourceType>(_ type: T.Type) -> UnsafeMutablePoi
     plugin.initialize(to: fshost_plugin(
         abi_version: FSHOST_ABI_VERSION,
         struct_size: UInt32(MemoryLayout<fshost_plugin>.size),
-        type_name: strdupOrAbort(T.name),
+        type_name: strdupOrAbort(typeName),
         summary: strdupOrAbort(T.summary),
         level_count: UInt32(T.levels.count), levels: levels,
         attribute_count: UInt32(T.attributes.count), attributes: attributes,
@@ -113,7 +129,11 @@ private func makeDescriptor<T: ResourceType>(_ type: T.Type) -> UnsafeMutablePoi
             guard let pointer else { return }
             Unmanaged<Instance>.fromOpaque(pointer).release()
         },
-        validate: { p in let i = Instance.from(p); return i.report(i.value.validate()) },
+        validate: { p in
+            let i = Instance.from(p)
+            if let missing = missingUser(Swift.type(of: i.value).attributes, in: i.resource) { return i.report(missing) }
+            return i.report(i.value.validate())
+        },
         exclusive: T.self is any ExclusiveCheck.Type
             ? { p in let i = Instance.from(p); return i.report((i.value as! any ExclusiveCheck).exclusive()) }
             : nil,
@@ -129,13 +149,12 @@ private func makeDescriptor<T: ResourceType>(_ type: T.Type) -> UnsafeMutablePoi
         processes: { p, out, capacity in
             let i = Instance.from(p)
             if i.patterns.isEmpty {
-                i.patterns = i.value.processes.map { (strdupOrAbort($0.name), $0.argument.map(strdupOrAbort)) }
+                i.patterns = i.value.processes.map { (strdupOrAbort($0.name), $0.argument.map(strdupOrAbort), $0.hint) }
             }
             for (n, pattern) in i.patterns.prefix(Int(capacity)).enumerated() {
-                var element = fshost_process_pattern()
-                element.name = UnsafePointer(pattern.name)
-                element.argument = pattern.argument.map { UnsafePointer($0) }
-                out?[n] = element
+                out?[n] = fshost_process_pattern(name: pattern.name, argument: pattern.argument,
+                                                 pid: pattern.hint?.pid ?? 0, reserved: 0,
+                                                 start_time: pattern.hint?.startTime ?? 0)
             }
             return UInt32(i.patterns.count)
         },
@@ -152,4 +171,39 @@ func runLevels(of value: any ResourceType, upTo level: UInt32, declared: [Monito
         if !outcome.isSuccess { return outcome }
     }
     return .success
+}
+
+/// The C form of one attribute, appended fields included (the host reads
+/// them because `attribute_size` covers them).
+private func cAttribute(_ a: Attribute) -> fshost_attribute {
+    var flags: UInt32 = 0
+    if a.isSecret { flags |= UInt32(FSHOST_ATTR_FLAG_SECRET) }
+    if a.constraint.minimum != nil { flags |= UInt32(FSHOST_ATTR_FLAG_MINIMUM) }
+    if a.constraint.maximum != nil { flags |= UInt32(FSHOST_ATTR_FLAG_MAXIMUM) }
+    var allowed: UnsafePointer<UnsafePointer<CChar>?>? = nil
+    if !a.constraint.allowedValues.isEmpty {
+        let list = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: a.constraint.allowedValues.count)
+        for (n, value) in a.constraint.allowedValues.enumerated() { list[n] = UnsafePointer(strdupOrAbort(value)) }
+        allowed = UnsafePointer(list)
+    }
+    return fshost_attribute(name: strdupOrAbort(a.name), type: a.kind.rawValue,
+                            required: a.isRequired ? 1 : 0,
+                            default_value: a.defaultValue.map { UnsafePointer(strdupOrAbort($0)) },
+                            description: strdupOrAbort(a.description),
+                            flags: flags, allowed_count: UInt32(a.constraint.allowedValues.count),
+                            allowed_values: allowed,
+                            minimum: a.constraint.minimum ?? 0, maximum: a.constraint.maximum ?? 0)
+}
+
+/// A user attribute naming a user this node does not know: what `validate`
+/// (and so start) answers before the plugin's own checks. Not on the
+/// monitor path: getpwnam may ask a directory service.
+func missingUser(_ attributes: [Attribute], in resource: Resource) -> Outcome? {
+    for a in attributes where a.kind == .user {
+        guard let name = resource.string(a.name), !name.isEmpty else { continue }
+        if getpwnam(name) == nil {
+            return .invalid("attribute '\(a.name)': no user '\(name)' on this node (getpwnam)")
+        }
+    }
+    return nil
 }

@@ -90,15 +90,15 @@ public struct Resource {
         return true
     }
 
-    // MARK: Processes (the host's shared /proc scanner)
+    // MARK: Processes (the host's one process matcher)
 
-    /// The host's process checks.
+    /// The host's process checks and signals.
     public var processes: Processes { Processes(host: host) }
 
     // MARK: State kept between calls
 
     /// Per-resource state, kept under the host's state directory and written
-    /// atomically.
+    /// atomically; a write that fails says so (``State/store(_:for:)``).
     public var state: State { State(host: host) }
 
     // MARK: Companion objects
@@ -107,6 +107,7 @@ public struct Resource {
     /// and returns its C function `symbol` as `type`. Keeps heavy client
     /// libraries off the cheap monitoring levels: they load only when the
     /// level that needs them runs.
+    @available(*, deprecated, message: "declare a CompanionCall and use companion(_:): typed, and its signature is checked before load")
     public func companion<Function>(_ name: String, symbol: String, as type: Function.Type) -> Function? {
         guard let pointer = host.pointee.companion(host.pointee.context, name, symbol) else { return nil }
         return unsafeBitCast(pointer, to: Function.self)
@@ -146,61 +147,6 @@ public struct Log {
     public func warning(_ message: String) { write(Int32(FSHOST_LOG_WARNING), message) }
     public func info(_ message: String) { write(Int32(FSHOST_LOG_INFO), message) }
     public func debug(_ message: String) { write(Int32(FSHOST_LOG_DEBUG), message) }
-}
-
-/// Process checks through the host's one /proc snapshot per invocation.
-public struct Processes {
-    let host: UnsafePointer<fshost_host>
-
-    /// How many processes match.
-    public func count(_ pattern: ProcessPattern) -> Int {
-        Int(host.pointee.process_count(host.pointee.context, pattern.name, pattern.argument))
-    }
-    /// At least one process matches.
-    public func exists(_ pattern: ProcessPattern) -> Bool { count(pattern) > 0 }
-    /// Signals every match; returns how many were signalled.
-    @discardableResult
-    public func signal(_ pattern: ProcessPattern, _ signal: Int32) -> Int {
-        Int(host.pointee.process_signal(host.pointee.context, pattern.name, pattern.argument, signal))
-    }
-    /// `pid` runs and (when given) started at `startTime`: a pid from a
-    /// pidfile is the same process only if its start time matches.
-    public func alive(pid: Int32, startTime: UInt64? = nil) -> Bool {
-        host.pointee.process_alive(host.pointee.context, pid, startTime ?? 0) != 0
-    }
-    /// Start time of `pid` (clock ticks since boot), nil when it does not run.
-    public func startTime(pid: Int32) -> UInt64? {
-        let t = host.pointee.process_start_time(host.pointee.context, pid)
-        return t == 0 ? nil : t
-    }
-    /// Take a new snapshot on the next query (after starting or stopping).
-    public func refresh() { host.pointee.process_refresh(host.pointee.context) }
-}
-
-/// Small per-resource state kept between calls (log offsets, pids).
-public struct State {
-    let host: UnsafePointer<fshost_host>
-
-    public subscript(key: String) -> String? {
-        get {
-            var buffer = [CChar](repeating: 0, count: 4096)
-            var length = 0
-            let found = host.pointee.state_get(host.pointee.context, key, &buffer, buffer.count, &length)
-            guard found == 0 else { return nil }
-            if length > buffer.count {
-                buffer = [CChar](repeating: 0, count: length)
-                guard host.pointee.state_get(host.pointee.context, key, &buffer, buffer.count, &length) == 0 else { return nil }
-            }
-            return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        }
-        nonmutating set {
-            if let value = newValue {
-                _ = value.withCString { host.pointee.state_put(host.pointee.context, key, $0, value.utf8.count) }
-            } else {
-                _ = host.pointee.state_put(host.pointee.context, key, nil, 0)
-            }
-        }
-    }
 }
 
 extension Duration {

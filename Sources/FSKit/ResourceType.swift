@@ -3,23 +3,22 @@
 /// one action, and dropped.
 ///
 /// ```swift
-/// struct Echo: ResourceType {
-///     static let name = "echo"
+/// struct Echo: ResourceType {               // in target Echo: type name "echo"
 ///     static let summary = "An example"
-///     static let attributes = [Attribute("greeting", .string, default: "hi", "what to say")]
+///     static let greeting = Attribute.string("greeting", default: "hi", "what to say")
+///     static let attributes: [Attribute] = [greeting]
 ///     static let levels = [MonitorLevel(0, "none", checks: "nothing", cost: "none")]
-///     init(resource: Resource) throws(ConfigurationError) { … }
+///     let text: String
+///     init(resource: Resource) throws(ConfigurationError) { text = resource[Self.greeting] }
 ///     func start() -> Outcome { .success }
 ///     func stop() -> Outcome { .success }
 ///     func probe(level: UInt32) -> Outcome { .success }
 /// }
-/// @_cdecl("fshost_plugin_entry")
-/// public func fshostPluginEntry() -> PluginEntry { PluginEntry(exporting: Echo.self) }
 /// ```
+///
+/// The build generates the entry point and the ELF record from the target
+/// (`FSPluginRecordPlugin`): the type must be named like its target.
 public protocol ResourceType {
-    /// The type name: lower case, equal to the plugin target's name in lower
-    /// case (the build writes that into the ELF record; the host compares).
-    static var name: String { get }
     /// One line for `fshost list`.
     static var summary: String { get }
     /// The attribute schema.
@@ -50,6 +49,10 @@ public protocol ResourceType {
 }
 
 extension ResourceType {
+    /// The type name: the plugin target's name in lower case, which the
+    /// build writes into the ELF record and the generated entry point (a
+    /// plugin does not write it, so it cannot disagree).
+    public static var name: String { Exported.typeName ?? String(describing: Self.self).lowercased() }
     public static var defaults: ActionDefaults { ActionDefaults() }
     public var processes: [ProcessPattern] { [] }
     public func validate() -> Outcome { .success }

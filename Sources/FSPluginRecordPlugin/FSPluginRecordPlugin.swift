@@ -1,24 +1,57 @@
+import Foundation  // URL (build time only; nothing of it reaches a plugin)
 import PackagePlugin
 
-/// Build-tool plugin applied to every fshost plugin target: generates the
-/// `.fshost_plugin` ELF record (magic, ABI version, compiler version, type
-/// name) that the host reads before it loads the plugin.
+/// Build-tool plugin applied to every fshost plugin target, companion
+/// target and companion-call target. It generates, from the target alone,
+/// what a plugin author must not write by hand (so it cannot disagree with
+/// what the host checks before loading):
 ///
-/// The type name is the target's name in lower case (`WebServer` →
-/// `webserver`); the SDK checks at load time that the `ResourceType` it
-/// exports carries the same name.
+/// - a resource type (target `WebServer`): the `.fshost_plugin` ELF record
+///   with type name `webserver` (the target's name in lower case), and the
+///   entry point `fshost_plugin_entry` exporting the `ResourceType` named
+///   like the target under that type name. A target under `Tests/` is
+///   marked test-only (left out of `fshost list` and `make install`);
+/// - a companion (target `webserver-http`, `<type>-<name>`): its record
+///   (marked companion, carrying the call's signature) and the export
+///   `fshost_companion_call` serving the call target it depends on;
+/// - a companion call (target `HTTPProbeCall`, a name ending in `Call`):
+///   the call's `signature`, `<CallType>@<hash of the target's sources>`.
 @main
 struct FSPluginRecordPlugin: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
-        let typeName = target.name.lowercased()
-        let output = context.pluginWorkDirectoryURL.appending(path: "FSPluginRecord.swift")
+        let output = context.pluginWorkDirectoryURL.appending(path: "FSPluginGenerated.swift")
+        let tool = try context.tool(named: "FSPluginRecordGen").url
+        func sources(_ t: Target) -> [URL] {
+            (t.sourceModule?.sourceFiles(withSuffix: "swift").map(\.url) ?? []).sorted { $0.path() < $1.path() }
+        }
+        let arguments: [String]
+        var inputs: [URL] = []
+        if target.name.hasSuffix("Call") {
+            inputs = sources(target)
+            arguments = ["call", target.name, output.path()] + inputs.map { $0.path() }
+        } else if target.name.contains("-") {
+            let calls = target.dependencies.compactMap { dependency -> Target? in
+                if case .target(let t) = dependency, t.name.hasSuffix("Call") { return t }
+                return nil
+            }
+            guard calls.count == 1, let call = calls.first else {
+                throw PluginError("companion target \(target.name) must depend on exactly one companion-call target (a name ending in Call), found \(calls.count)")
+            }
+            inputs = sources(call)
+            arguments = ["companion", target.name.lowercased(), call.name, output.path()] + inputs.map { $0.path() }
+        } else {
+            let testOnly = target.directoryURL.path().contains("/Tests/")
+            arguments = ["plugin", target.name.lowercased(), target.name, output.path()] + (testOnly ? ["--test-only"] : [])
+        }
         return [
             .buildCommand(
-                displayName: "Generating the fshost plugin record for \(typeName)",
-                executable: try context.tool(named: "FSPluginRecordGen").url,
-                arguments: [typeName, output.path()],
-                inputFiles: [],
-                outputFiles: [output])
+                displayName: "Generating the fshost record and entry point of \(target.name)",
+                executable: tool, arguments: arguments, inputFiles: inputs, outputFiles: [output])
         ]
     }
+}
+
+struct PluginError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -110,7 +110,7 @@ enum CDBRun {
         for action in ActionName.allCases {
             defaults[HostSetting.timeout(action.rawValue)] = "\(plugin.defaultTimeoutMilliseconds(action))ms"
         }
-        return AttributeSchema(pluginSpecs: plugin.attributes, hostDefaults: defaults)
+        return AttributeSchema(pluginSpecs: plugin.attributes, hostDefaults: defaults, levels: plugin.levels.map(\.number))
     }
 
     /// `key=value` words as a dictionary (the value may contain `=` and be
@@ -290,6 +290,7 @@ struct CDBShow: ParsableCommand {
                     schema = nil
                 }
                 let attributes = try editor.effectiveAttributes(type: type, resource: resource, schema: schema)
+                    .map { entry in schema?.spec(entry.key)?.isSecret == true ? (entry.key, SecretValues.placeholder, entry.source) : entry }
                 if schema == nil { CDBRun.warn("no plugin for type '\(type)': defaults are not shown") }
                 print(CDBReport.resource(type: type, name: resource, attributes: attributes), terminator: "")
             } else {
@@ -299,7 +300,7 @@ struct CDBShow: ParsableCommand {
                 if snapshot.isEmpty {
                     print(type.map { "no resources of type \($0)" } ?? "no resources")
                 } else {
-                    print(CDBReport.listing(snapshot), terminator: "")
+                    print(CDBReport.listing(SecretValues.masking(snapshot) { editor.isSecret(type: $0, key: $1) }), terminator: "")
                 }
             }
         }
@@ -444,10 +445,12 @@ struct CDBExport: ParsableCommand {
     @Argument(help: "Only this resource type.") var type: String?
     @Option(name: .customLong("output"), help: ArgumentHelp("Write to this file instead of standard output.", valueName: "FILE"))
     var output: String?
+    @Flag(name: .customLong("include-secrets"), help: "Also write secret values (left out otherwise, each named in a warning).")
+    var includeSecrets = false
 
     func run() throws {
         try CDBRun.perform { () throws(AdminError) in
-            let (text, warnings) = try CDBRun.editor(options, .readOnly).export(type: type)
+            let (text, warnings) = try CDBRun.editor(options, .readOnly).export(type: type, includeSecrets: includeSecrets)
             for warning in warnings { CDBRun.warn(warning) }
             if let output, output != "-" {
                 try OutputFile.writeAtomically(text, to: output)

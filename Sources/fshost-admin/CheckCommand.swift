@@ -33,7 +33,8 @@ struct CheckCommand: ParsableCommand {
             throw fail(HostError(.pluginRefused, "\(file): \(failed.name): \(failed.detail)"))
         }
         if let record {
-            print("\(file): type \(record.typeName), ABI \(record.abiVersion), Swift \(compilerVersionString(record.compilerVersion)): all checks passed")
+            let what = record.isCompanion ? "companion \(record.typeName) (call \(record.signature))" : "type \(record.typeName)"
+            print("\(file): \(what), ABI \(record.abiVersion), Swift \(compilerVersionString(record.compilerVersion)): all checks passed")
         }
     }
 }

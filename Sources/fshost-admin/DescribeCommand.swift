@@ -23,7 +23,9 @@ struct DescribeCommand: ParsableCommand {
         print("\nATTRIBUTES")
         for spec in plugin.attributes { print("  " + line(spec)) }
         print("\nHOST SETTINGS (every type)")
-        for spec in HostSetting.specs { print("  " + line(spec, default: hostDefault(spec.name, plugin))) }
+        for spec in HostSetting.specs(levels: plugin.levels.map(\.number)) {
+            print("  " + line(spec, default: hostDefault(spec.name, plugin)))
+        }
         print("\nACTIONS")
         for action in ActionName.allCases {
             let who = plugin.implements(action) ? "plugin" : fallback(action)
@@ -33,8 +35,9 @@ struct DescribeCommand: ParsableCommand {
 
     private func line(_ spec: AttributeSpec, default given: String? = nil) -> String {
         let required = spec.required ? ", required" : ""
-        let value = (given ?? spec.defaultValue).map { ", default \($0.isEmpty ? "\"\"" : $0)" } ?? ""
-        return "\(spec.name) (\(spec.kind.name)\(required)\(value)): \(spec.description)"
+        let value = (given ?? spec.defaultValue).map { ", default \(spec.isSecret ? "(secret)" : $0.isEmpty ? "\"\"" : $0)" } ?? ""
+        let constraints = AttributeConstraints.summary(spec)
+        return "\(spec.name) (\(spec.kind.name)\(required)\(value)\(constraints.isEmpty ? "" : "; " + constraints)): \(spec.description)"
     }
 
     private func hostDefault(_ name: String, _ plugin: LoadedPlugin) -> String? {

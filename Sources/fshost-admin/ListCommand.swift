@@ -6,7 +6,16 @@ struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
         abstract: "List installed resource types (plugins in FSHOST_PLUGIN_PATH).",
-        discussion: "Each plugin is verified and loaded to read its summary; a refused one is listed with the reason.")
+        discussion: """
+        Each plugin is verified and loaded to read its summary; a refused one is listed with the reason. \
+        Plugins built for the tests only (their record says so) are left out unless --all.
+        """)
+
+    @Flag(help: "Also list plugins built for the tests only.")
+    var all = false
+
+    @Flag(help: "Print only the names of the types, one per line (what `make install` installs).")
+    var names = false
 
     func run() throws {
         let search = PluginSearchPath.fromEnvironment()
@@ -20,8 +29,10 @@ struct ListCommand: ParsableCommand {
             let padded = type + String(repeating: " ", count: width - type.count)
             do {
                 let plugin = try PluginLoader.load(type: type, searchPath: search)
-                print("\(padded)  \(plugin.summary)")
+                if plugin.record.isTestOnly && !all { continue }
+                print(names ? type : "\(padded)  \(plugin.summary)")
             } catch {
+                if names { continue }
                 print("\(padded)  REFUSED: \(error.message) (\(path))")
             }
         }

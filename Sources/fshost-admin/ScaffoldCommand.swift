@@ -11,7 +11,7 @@ struct ScaffoldCommand: ParsableCommand {
         abstract: "Create a new resource-type plugin from the template.",
         discussion: """
         Writes <directory>/<Name>/<Name>.swift, a copy of the template plugin with the \
-        type renamed, and prints the Package.swift lines that build it. The type name is \
+        type renamed, and prints the Package.swift line that builds it. The type name is \
         the target name in lower case. Refuses to overwrite an existing directory.
         """)
 
@@ -45,9 +45,9 @@ struct ScaffoldCommand: ParsableCommand {
         try text.write(toFile: file, atomically: true, encoding: .utf8)
         print("""
         created \(file) (type '\(typeName)', copied from \(source))
-        Add to Package.swift:
-          products:  .library(name: "\(typeName)", type: .dynamic, targets: ["\(name)"]),
-          targets:   resourceType("\(name)", path: "\(target)"),
+        Add one line to the `plugins` list in Package.swift (the product, the ELF record and
+        the entry point are derived from it):
+          resourceType("\(name)", path: "\(target)"),
         then: swift build && fshost check .build/debug/lib\(typeName).so
         """)
     }

@@ -1,5 +1,6 @@
 import ArgvText
 import Foundation
+import TestSupport
 import XCTest
 @testable import CDB
 
@@ -29,10 +30,10 @@ final class AdminCommandTests: CDBTestCase {
         // A set-up that cannot run these tests fails them: never a skip.
         struct Unusable: Error, CustomStringConvertible { var description: String }
         guard FileManager.default.isExecutableFile(atPath: admin) else {
-            throw Unusable(description: "fshost-admin is not built next to the tests (\(Self.products)); run swift build --build-tests")
+            throw SetupFailure("fshost-admin is not built next to the tests (\(Self.products)); run swift build --build-tests")
         }
         guard FileManager.default.fileExists(atPath: Self.products + "/libtestfixture.so") else {
-            throw Unusable(description: "libtestfixture.so is not built in \(Self.products)")
+            throw SetupFailure("libtestfixture.so is not built in \(Self.products)")
         }
         // `cdb` works and the plugin loader gives testfixture's schema: if
         // not, every test here would fail for the same reason; say it once.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import CDB
 
@@ -33,9 +34,7 @@ class CDBTestCase: XCTestCase {
     override func setUpWithError() throws {
         var template = Array("/tmp/cdbtest.XXXXXX".utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            struct SetUpFailed: Error {}
-            XCTFail("mkdtemp failed: \(String(cString: strerror(errno)))")
-            throw SetUpFailed()
+            throw SetupFailure("mkdtemp: \(String(cString: strerror(errno)))")
         }
         directory = String(cString: made)
     }

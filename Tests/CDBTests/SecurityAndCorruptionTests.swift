@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import CDB
 
@@ -98,7 +99,7 @@ final class SecurityAndCorruptionTests: CDBTestCase {
     }
 
     func testFileOwnedBySomeoneElseIsRefused() throws {
-        guard geteuid() == 0 else { return XCTFail("needs root (the house's test machine runs as root) to chown the file") }
+        guard geteuid() == 0 else { throw SetupFailure("needs root to chown the file: run the tests as root (make test)") }
         try writer().define(type: "testfixture", resource: "a", attributes: [:])
         XCTAssertEqual(chown(path, 4242, 4242), 0)
         assertThrows(.insecure(path: path, reason: "(file) is owned by uid 4242, not by root")) { try reader() }
@@ -112,7 +113,7 @@ final class SecurityAndCorruptionTests: CDBTestCase {
     /// A reader that may not create files beside the database (an operator
     /// reading root's CDB) still reads it: writers keep the -wal and -shm.
     func testReadOnlyWALWithoutWritableDirectory() throws {
-        guard geteuid() == 0 else { return XCTFail("needs root (the house's test machine runs as root) to switch to an unprivileged effective uid") }
+        guard geteuid() == 0 else { throw SetupFailure("needs root to switch to an unprivileged effective uid: run the tests as root (make test)") }
         // A world-readable CDB (the files SQLite adds take the file's mode).
         XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(), attributes: [.posixPermissions: 0o644]))
         XCTAssertEqual(chmod(directory, 0o755), 0)
@@ -146,7 +147,7 @@ final class SecurityAndCorruptionTests: CDBTestCase {
     /// Without the -shm and no right to create it, the reader fails with a
     /// one-line message that says why, instead of crashing or writing.
     func testReadOnlyWALWithoutShmFilesGivesAClearError() throws {
-        guard geteuid() == 0 else { return XCTFail("needs root (the house's test machine runs as root) to switch to an unprivileged effective uid") }
+        guard geteuid() == 0 else { throw SetupFailure("needs root to switch to an unprivileged effective uid: run the tests as root (make test)") }
         XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(), attributes: [.posixPermissions: 0o644]))
         XCTAssertEqual(chmod(directory, 0o755), 0)
         do { try writer().define(type: "testfixture", resource: "a", attributes: ["port": "1"]) }

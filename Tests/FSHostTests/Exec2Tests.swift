@@ -90,7 +90,7 @@ final class Exec2Tests: XCTestCase {
         // child shell that runs nothing else would, too): exec2 is run from
         // a shell whose argv contains the marker; it must not find the shell.
         let marker = ProcessFixtures.uniqueMarker("ancestor")
-        guard let exe = Exec2Tests.fshostBinary else { throw XCTSkip("no fshost binary next to the tests") }
+        guard let exe = Exec2Tests.fshostBinary else { throw SetupFailure("no fshost binary next to the tests") }
         let shell = try XCTUnwrap(ChildProcess(["sh", "-c", "\"$0\" exec2 -s 0 -t \(marker); echo $? > \"$1\"; : \(marker)",
                                                 exe, "/tmp/\(marker).rc"]))
         children.append(shell)
@@ -140,7 +140,7 @@ final class Exec2Tests: XCTestCase {
         XCTAssertEqual(exec2("-s", "0", "-t", initComm).status, 0, "for 0, pid 1 exists")
         let table = ProcessTable()
         // Only if pid 1 is the one process with that name can we check the refusal safely.
-        guard table.containing(initComm).map(\.pid) == [1] else { throw XCTSkip("pid 1's name is shared") }
+        guard table.containing(initComm).map(\.pid) == [1] else { throw XCTSkip("pid 1's name is shared with other processes here, so no name selects pid 1 alone") }
         let r = exec2("-s", "CONT", "-t", initComm)
         XCTAssertEqual(r.status, 3)
         XCTAssertTrue(r.err.contains("pid 1"), r.err)

@@ -213,7 +213,7 @@ final class ProcessServicesTests: XCTestCase {
     /// A copy of nginx named `name` in `directory`, run in the foreground
     /// with `config` (no listeners): a master and one worker.
     func nginx(named name: String, config: String, in directory: String) throws -> ChildProcess {
-        if let reason = NginxSite.unavailableReason { XCTFail(reason); throw XCTSkip(reason) }
+        if let reason = NginxSite.unavailableReason { throw SetupFailure(reason) }
         let binary = "\(directory)/\(name)"
         XCTAssertTrue(ProcessFixtures.copyExecutable(from: NginxSite.binary, to: binary))
         try FileManager.default.createDirectory(atPath: (config as NSString).deletingLastPathComponent,

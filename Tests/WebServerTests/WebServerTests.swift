@@ -15,10 +15,10 @@ final class WebServerTests: XCTestCase {
     let running: Int32 = 4, noConfigInfo: Int32 = 6
 
     override func setUpWithError() throws {
-        if let why = NginxSite.unavailableReason { throw XCTSkip(why) }
+        if let why = NginxSite.unavailableReason { throw SetupFailure(why) }
         for product in ["fshost", "fshost-admin", "libwebserver.so", "libwebserver-http.so"] {
             let path = HostSandbox.products.appendingPathComponent(product).path
-            guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("\(path) is not built") }
+            guard FileManager.default.fileExists(atPath: path) else { throw SetupFailure("\(path) is not built") }
         }
         sandbox = try HostSandbox()
     }
@@ -47,7 +47,7 @@ final class WebServerTests: XCTestCase {
         let r = try sandbox.fshost(["cdb", "define", "webserver", name, "config=\(site.config)", "port=\(site.port)",
                                     "prefix=\(site.directory)"] + extra)
         if r.status != 0 {
-            throw XCTSkip("`fshost cdb define` does not work yet (status \(r.status)): \(r.stderr)")
+            throw SetupFailure("`fshost cdb define webserver \(name)` answered \(r.status): \(r.stderr)")
         }
     }
 
@@ -214,7 +214,7 @@ final class WebServerTests: XCTestCase {
 
     func testLevel3FailsWithinItsTimeoutWhenTheServerIsStopped() throws {
         let site = try makeSite()
-        try define(site, "web1", ["retries=0", "level3_timeout=1s"])
+        try define(site, "web1", ["retries=0", "http_timeout=1s"])
         try startServing(site)
         let stopped = site.signalAll(SIGSTOP)
         XCTAssertGreaterThanOrEqual(stopped.count, 2, "master and worker")
@@ -241,7 +241,7 @@ final class WebServerTests: XCTestCase {
     // MARK: HTTPS and IPv6
 
     func testLevel3OverHTTPSVerifiesTheCertificate() throws {
-        if let why = NginxSite.tlsUnavailableReason { throw XCTSkip(why) }
+        if let why = NginxSite.tlsUnavailableReason { throw SetupFailure(why) }
         let site = try makeSite { $0.tls = true }
         let ca = try XCTUnwrap(site.certificate)
         try define(site, "web1", ["retries=0", "tls=true", "ca_file=\(ca)"])
@@ -286,7 +286,7 @@ final class WebServerTests: XCTestCase {
 
     func testRetriesLetOneTransientFailurePass() throws {
         let site = try makeSite()
-        try define(site, "web1", ["retries=1", "retry_interval=1s", "level3_timeout=300ms"])
+        try define(site, "web1", ["retries=1", "retry_interval=1s", "http_timeout=300ms"])
         try startServing(site)
         site.signalAll(SIGSTOP)
         defer { site.signalAll(SIGCONT) }
@@ -302,7 +302,7 @@ final class WebServerTests: XCTestCase {
 
     func testRetriesDoNotHideAPersistentFailure() throws {
         let site = try makeSite()
-        try define(site, "web1", ["retries=1", "retry_interval=1s", "level3_timeout=300ms"])
+        try define(site, "web1", ["retries=1", "retry_interval=1s", "http_timeout=300ms"])
         try startServing(site)
         site.signalAll(SIGSTOP)
         defer { site.signalAll(SIGCONT) }
@@ -398,16 +398,21 @@ final class WebServerTests: XCTestCase {
         try assertRefused(site, expect: invalidArguments, mentioning: "url_path")
     }
 
-    func testUnknownHTTPClientIsInvalid() throws {
+    /// Values the schema constrains (http_client one of curl/builtin, a
+    /// numeric address, status_class 2-4, a positive timeout) are refused by
+    /// `cdb define` itself, naming the attribute (the host's check, before
+    /// anything runs); nothing is defined, nothing started.
+    func testConstrainedValuesAreRefusedWhenDefined() throws {
         let site = try makeSite()
-        try define(site, "web1", ["http_client=wget"])
-        try assertRefused(site, expect: invalidArguments, mentioning: "http_client")
-    }
-
-    func testHostNameAddressIsInvalid() throws {
-        let site = try makeSite()
-        try define(site, "web1", ["address=localhost"])
-        try assertRefused(site, expect: invalidArguments, mentioning: "address")
+        for (value, attribute) in [("http_client=wget", "http_client"), ("address=localhost", "address"),
+                                   ("status_class=5", "status_class"), ("http_timeout=0ms", "http_timeout")] {
+            let r = try sandbox.fshost(["cdb", "define", "webserver", "web1", "config=\(site.config)",
+                                        "port=\(site.port)", value])
+            XCTAssertEqual(r.status, invalidArguments, "cdb define \(value): \(r)")
+            XCTAssertTrue(r.stderr.contains(attribute), r.stderr)
+        }
+        XCTAssertEqual(try run("webserver", "start", "web1").status, noConfigInfo, "nothing was defined")
+        XCTAssertEqual(site.masterPids(), [])
     }
 
     func testBinaryNotExecutableIsNoConfigInfo() throws {
@@ -426,6 +431,244 @@ final class WebServerTests: XCTestCase {
         try text.write(toFile: site.config, atomically: true, encoding: .utf8)
         try define(site)
         try assertRefused(site, expect: noConfigInfo, mentioning: "daemon off")
+    }
+
+    // MARK: One definition of "running" (the SDK's Daemon)
+
+    /// A pidfile holding `123 456` and a newline: its text appears trimmed
+    /// and escaped in one log line, never split across two.
+    func testPidfileWithTwoNumbersStaysOneLogLine() throws {
+        let site = try makeSite()
+        try define(site, "web1", ["retries=0"])
+        try "123 456\n".write(toFile: site.pidFile, atomically: true, encoding: .utf8)
+        for arguments in [["webserver", "monitor", "web1", "--level", "1"], ["webserver", "exclusive", "web1"]] {
+            let r = try sandbox.fshost(arguments)
+            let lines = r.stderr.split(separator: "\n")
+            XCTAssertEqual(lines.count, 1, "one log line: \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("'123 456'"), r.stderr)
+            XCTAssertEqual(r.status, notRunning, "no pid and no master: not running: \(r)")
+        }
+        // The same with the newline in the middle of the first line's text.
+        try "12\n3 456 \u{1}\n".write(toFile: site.pidFile, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try monitor(1).stderr.split(separator: "\n").count, 1)
+    }
+
+    /// An empty pidfile and no master: monitor and exclusive give the same
+    /// answer (not running), and start works (the empty file is replaced).
+    func testEmptyPidfileWithoutMasterIsNotRunningForMonitorAndExclusive() throws {
+        let site = try makeSite()
+        try define(site, "web1", ["retries=0"])
+        for content in ["", "\n", "garbage\n"] {
+            try content.write(toFile: site.pidFile, atomically: true, encoding: .utf8)
+            let m = try monitor(1), e = try run("webserver", "exclusive", "web1")
+            XCTAssertEqual(m.status, notRunning, "monitor with pidfile '\(content)': \(m)")
+            XCTAssertEqual(e.status, notRunning, "exclusive with pidfile '\(content)': \(e)")
+            XCTAssertEqual(try run("webserver", "stop", "web1").status, success)
+        }
+        try "".write(toFile: site.pidFile, atomically: true, encoding: .utf8)
+        try startServing(site)
+        XCTAssertEqual(try monitor(2).status, success)
+        XCTAssertEqual(try run("webserver", "exclusive", "web1").status, running)
+        XCTAssertEqual(try run("webserver", "stop", "web1").status, success)
+    }
+
+    /// A generic server (its own start and stop commands, not nginx's
+    /// defaults) whose port another process holds before start: start fails
+    /// at once, naming the port, and starts nothing (level 2 would otherwise
+    /// have asked the other process).
+    func testGenericServerWhosePortIsHeldFailsNamingThePort() throws {
+        let holder = try makeSite(name: "holder")
+        XCTAssertTrue(try holder.startDirectly())
+        holder.rememberGroups()
+        XCTAssertTrue(holder.accepts())
+        let site = try makeSite { $0.listenElsewhere = true }
+        let command = "[\"\(NginxSite.binary)\",\"-p\",\"\(site.directory)\",\"-c\",\"\(site.config)\"]"
+        let stop = "[\"\(NginxSite.binary)\",\"-p\",\"\(site.directory)\",\"-c\",\"\(site.config)\",\"-s\",\"quit\"]"
+        let r0 = try sandbox.fshost(["cdb", "define", "webserver", "web1", "config=\(site.config)", "port=\(holder.port)",
+                                     "pidfile=\(site.pidFile)", "start_command=\(command)", "stop_command=\(stop)", "retries=0"])
+        XCTAssertEqual(r0.status, success, "define: \(r0)")
+        let r = try run("webserver", "start", "web1")
+        XCTAssertEqual(r.status, commandFailed, "start with the port held by another process: \(r)")
+        XCTAssertTrue(r.stderr.contains("port \(holder.port)") && r.stderr.contains("in use"), r.stderr)
+        XCTAssertLessThan(r.milliseconds, 3000, "refused before running anything: \(r)")
+        XCTAssertEqual(site.masterPids(), [], "nothing may be started")
+        XCTAssertEqual(try monitor(2).status, notRunning, "level 1 answers first: nothing of web1 runs")
+        XCTAssertEqual(holder.masterPids().count, 1, "the holder is left alone")
+
+        // nginx's default commands: the same answer, before nginx's own bind retries.
+        let nginxSite = try makeSite(name: "nginx")
+        XCTAssertEqual(try sandbox.fshost(["cdb", "define", "webserver", "web2", "config=\(nginxSite.config)",
+                                           "port=\(holder.port)", "prefix=\(nginxSite.directory)"]).status, success)
+        let r2 = try run("webserver", "start", "web2")
+        XCTAssertEqual(r2.status, commandFailed, r2.description)
+        XCTAssertTrue(r2.stderr.contains("port \(holder.port)"), r2.stderr)
+        XCTAssertEqual(nginxSite.masterPids(), [])
+    }
+
+    /// `restart` with a configuration nginx's own test refuses: refused
+    /// before anything is stopped; the working server keeps serving.
+    func testRestartWithABrokenConfigLeavesTheServerRunning() throws {
+        let site = try makeSite()
+        try define(site)
+        try startServing(site)
+        let before = site.masterPids()
+        let extra = site.directory + "/extra.conf"
+        try "no_such_directive on;\n".write(toFile: extra, atomically: true, encoding: .utf8)
+        var text = try String(contentsOfFile: site.config, encoding: .utf8)
+        text += "include \(extra);\n"
+        try text.write(toFile: site.config, atomically: true, encoding: .utf8)
+
+        let r = try run("webserver", "restart", "web1")
+        XCTAssertEqual(r.status, noConfigInfo, "restart with a broken config: \(r)")
+        XCTAssertTrue(r.stderr.contains("extra.conf"), "names the file nginx -t complains about: \(r.stderr)")
+        XCTAssertEqual(site.masterPids(), before, "the working master was not touched")
+        XCTAssertEqual(site.httpStatus(), 200)
+        XCTAssertEqual(try monitor(3).status, success)
+        XCTAssertEqual(try run("webserver", "stop", "web1").status, success)
+    }
+
+    /// validate runs `nginx -t -c CONFIG` with the default commands: an
+    /// error in an included file is caught before start.
+    func testValidateRunsNginxTestOnIncludedFiles() throws {
+        let site = try makeSite()
+        let extra = site.directory + "/extra.conf"
+        try "worker_rlimit_nofile not-a-number;\n".write(toFile: extra, atomically: true, encoding: .utf8)
+        var text = try String(contentsOfFile: site.config, encoding: .utf8)
+        text += "include extra.conf;\n"  // relative: from the main file's directory
+        try text.write(toFile: site.config, atomically: true, encoding: .utf8)
+        try define(site)
+        let v = try run("webserver", "validate", "web1")
+        XCTAssertEqual(v.status, noConfigInfo, "validate: \(v)")
+        XCTAssertTrue(v.stderr.contains("extra.conf") && v.stderr.contains("-t"), v.stderr)
+        try assertRefused(site, expect: noConfigInfo, mentioning: "extra.conf")
+        try "worker_rlimit_nofile 1024;\n".write(toFile: extra, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try run("webserver", "validate", "web1").status, success)
+    }
+
+    /// A `pid` directive in an included file is followed.
+    func testPidDirectiveInAnIncludedFileIsFollowed() throws {
+        let site = try makeSite()
+        var text = try String(contentsOfFile: site.config, encoding: .utf8)
+        text = text.replacingOccurrences(of: "pid \(site.pidFile);", with: "include \(site.directory)/conf.d/*.conf;")
+        try FileManager.default.createDirectory(atPath: site.directory + "/conf.d", withIntermediateDirectories: false)
+        try "pid \(site.pidFile);\n".write(toFile: site.directory + "/conf.d/pid.conf", atomically: true, encoding: .utf8)
+        try text.write(toFile: site.config, atomically: true, encoding: .utf8)
+        try define(site)
+        try startServing(site)
+        XCTAssertEqual(site.pidFromFile(), site.masterPids().first)
+        XCTAssertEqual(try monitor(1).status, success)
+        XCTAssertEqual(try run("webserver", "stop", "web1").status, success)
+        XCTAssertEqual(site.allPids(), [])
+    }
+
+    /// A pidfile the server never writes: start refuses at once (not after
+    /// the whole start timeout), naming the `pidfile` attribute, and leaves
+    /// nothing running.
+    func testAPidfileTheServerDoesNotWriteIsRefusedAtOnce() throws {
+        let site = try makeSite()
+        try define(site, "web1", ["pidfile=\(site.directory)/elsewhere.pid", "start_timeout=20s"])
+        let r = try run("webserver", "start", "web1")
+        site.rememberGroups()
+        XCTAssertEqual(r.status, noConfigInfo, "start: \(r)")
+        XCTAssertTrue(r.stderr.contains("'pidfile'"), r.stderr)
+        XCTAssertLessThan(r.milliseconds, 6000, "refused at once, not after the 20 s start timeout: \(r)")
+        XCTAssertTrue(NginxSite.wait(seconds: 3) { site.allPids().isEmpty }, "left running: \(site.allPids())")
+    }
+
+    /// A start whose state write fails (here the resource's state directory
+    /// is a file) says so, instead of running on without the master's
+    /// identity (the pid-reuse guard and the host's pid hint).
+    func testStartReportsAStateWriteThatFailed() throws {
+        let site = try makeSite()
+        try define(site, "web1", ["retries=0"])
+        let typeDirectory = sandbox.path("state") + "/webserver"
+        try FileManager.default.createDirectory(atPath: typeDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        FileManager.default.createFile(atPath: typeDirectory + "/web1", contents: Data("not a directory".utf8))
+        let r = try run("webserver", "start", "web1")
+        site.rememberGroups()
+        XCTAssertNotEqual(r.status, success, "start: \(r)")
+        XCTAssertTrue(r.stderr.contains("could not write state 'master'"), r.stderr)
+        try FileManager.default.removeItem(atPath: typeDirectory + "/web1")
+        let stopped = try run("webserver", "stop", "web1")
+        XCTAssertEqual(stopped.status, success)
+        XCTAssertEqual(site.allPids(), [])
+    }
+
+    /// Level 1 of a running server costs one pidfile and one process: the
+    /// plugin checks the pidfile's pid through the host and declares it as
+    /// the pid hint, so neither the plugin nor the host's own check lists
+    /// /proc (a monitor must cost the same on a node with 5,000 processes).
+    func testLevel1ReadsNoProcessListing() throws {
+        let site = try makeSite()
+        try define(site, "web1", ["retries=0"])
+        try startServing(site)
+        /// Level 1 under strace: its status and how many times it listed /proc.
+        func tracedLevel1() throws -> (status: Int32, listings: Int) {
+            let trace = sandbox.path("level1.strace")
+            let r = try sandbox.run("/usr/bin/strace", ["-f", "-y", "-e", "trace=getdents64", "-o", trace,
+                                                        HostSandbox.products.appendingPathComponent("fshost").path,
+                                                        "webserver", "monitor", "web1", "--level", "1"])
+            let calls = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n")
+            return (r.status, calls.filter { $0.contains("getdents64(") && $0.contains("</proc>") }.count)
+        }
+        let hinted = try tracedLevel1()
+        XCTAssertEqual(hinted.status, success)
+        XCTAssertEqual(hinted.listings, 0, "level 1 of a running server listed /proc")
+        // The same server with its pidfile gone: now a scan is the only way to tell.
+        try FileManager.default.removeItem(atPath: site.pidFile)
+        let scanned = try tracedLevel1()
+        XCTAssertEqual(scanned.status, commandFailed)
+        XCTAssertGreaterThan(scanned.listings, 0, "without a pid a scan is expected (and shows the trace works)")
+        let m = try monitor(1)
+        XCTAssertEqual(m.status, commandFailed, "a master running without its pidfile: \(m)")
+        XCTAssertTrue(m.stderr.contains("pidfile") && m.stderr.contains("missing"), m.stderr)
+        XCTAssertEqual(try run("webserver", "exclusive", "web1").status, running)
+        let stopped = try run("webserver", "stop", "web1")
+        XCTAssertEqual(stopped.status, success, "stop of a master without its pidfile: \(stopped)")
+        XCTAssertTrue(NginxSite.wait(seconds: 3) { site.allPids().isEmpty }, "left: \(site.allPids())")
+    }
+
+    /// `binary` a copy of nginx with a name longer than comm's 15 bytes:
+    /// the master is found by its executable (the host's matcher), so start
+    /// succeeds at once and monitor says it runs.
+    func testBinaryWithALongNameIsItsOwnMaster() throws {
+        let site = try makeSite()
+        let copy = site.directory + "/nginx-frontend-proxy"
+        try FileManager.default.copyItem(atPath: NginxSite.binary, toPath: copy)
+        chmod(copy, 0o755)
+        try define(site, "web1", ["binary=\(copy)", "retries=0", "start_timeout=10s"])
+        let r = try run("webserver", "start", "web1")
+        XCTAssertEqual(r.status, success, "start: \(r)")
+        XCTAssertLessThan(r.milliseconds, 5000, r.description)
+        site.rememberGroups()
+        XCTAssertEqual(try monitor(1).status, success)
+        XCTAssertEqual(try run("webserver", "exclusive", "web1").status, running)
+        XCTAssertEqual(try run("webserver", "stop", "web1").status, success)
+        XCTAssertTrue(NginxSite.wait(seconds: 3) { site.allPids().isEmpty }, "left: \(site.allPids())")
+    }
+
+    /// The timeouts are named after their fields; a resource defined with
+    /// the old names (level2_timeout, level3_timeout) keeps working, and
+    /// both names disagreeing is refused naming both.
+    func testOldTimeoutNamesStillWork() throws {
+        let site = try makeSite()
+        try define(site, "web1", ["retries=0", "level3_timeout=1s"])
+        try startServing(site)
+        site.signalAll(SIGSTOP)
+        defer { site.signalAll(SIGCONT) }
+        let r = try monitor(3)
+        XCTAssertEqual(r.status, commandFailed, r.description)
+        XCTAssertTrue(r.stderr.contains("no answer within 1000 ms"), "level3_timeout=1s is used: \(r.stderr)")
+        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "http_timeout=3s").status, success)
+        let conflict = try monitor(3)
+        XCTAssertEqual(conflict.status, invalidArguments, conflict.description)
+        XCTAssertTrue(conflict.stderr.contains("http_timeout") && conflict.stderr.contains("level3_timeout"), conflict.stderr)
+        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "--unset", "level3_timeout").status, success)
+        let renamed = try monitor(3)
+        XCTAssertTrue(renamed.stderr.contains("no answer within 3000 ms"), renamed.stderr)
+        site.signalAll(SIGCONT)
+        XCTAssertEqual(try run("webserver", "stop", "web1").status, success)
     }
 
     // MARK: The cost of each level

@@ -47,6 +47,24 @@ extern "C" {
 /** Longest type name, including the terminating NUL. */
 #define FSHOST_TYPE_NAME_CAPACITY 32u
 
+/** Longest companion-call signature, including the terminating NUL. */
+#define FSHOST_SIGNATURE_CAPACITY 64u
+
+/**
+ * The one symbol a companion object exports:
+ * `void fshost_companion_call(const void *request, void *response)`, where
+ * both point to values of the Swift types of the call its signature names.
+ */
+#define FSHOST_COMPANION_SYMBOL "fshost_companion_call"
+
+/** Bits of fshost_plugin_record.flags. */
+enum {
+    /** A companion object `<type>-<name>.so`, not a resource type: exports FSHOST_COMPANION_SYMBOL. */
+    FSHOST_RECORD_FLAG_COMPANION = 1u << 0,
+    /** Built for the tests only: `fshost list` and `make install` leave it out. */
+    FSHOST_RECORD_FLAG_TEST_ONLY = 1u << 1
+};
+
 /**
  * The record a plugin carries in section FSHOST_RECORD_SECTION. The host reads
  * it with libelf without running a line of the plugin. The SDK's build-tool
@@ -54,14 +72,21 @@ extern "C" {
  *
  * compiler_version is major*10000 + minor*100 + patch of the Swift compiler
  * that built the plugin; the host refuses one that differs from its own.
+ *
+ * The record grows by appending, like the structs below: the section's size
+ * says which fields exist. `flags` was reserved (0) in the first records, and
+ * a 48-byte record has no `signature`.
  */
 typedef struct fshost_plugin_record {
     uint32_t magic;
     uint16_t record_version;
     uint16_t abi_version;
     uint32_t compiler_version;
-    uint32_t reserved;
+    uint32_t flags; /* FSHOST_RECORD_FLAG_* */
     char type_name[FSHOST_TYPE_NAME_CAPACITY];
+    /* ---- Appended (present when the section is at least this long) ------ */
+    /** A companion's call signature, `<CallType>@<hash of the call's declaration>`; "" for a plugin. */
+    char signature[FSHOST_SIGNATURE_CAPACITY];
 } fshost_plugin_record;
 
 /* ---------------------------------------------------------------------- */
@@ -130,16 +155,40 @@ enum {
     FSHOST_ATTR_DURATION = 3, /* 250ms, 5s, 2m, 1h; a bare number is seconds; <= 24h; passed as "<n>ms" */
     FSHOST_ATTR_PORT = 4,     /* 1..65535 */
     FSHOST_ATTR_PATH = 5,     /* absolute path */
-    FSHOST_ATTR_ARGV = 6      /* JSON array of strings: ["nginx","-s","quit"] */
+    FSHOST_ATTR_ARGV = 6,     /* JSON array of strings: ["nginx","-s","quit"] */
+    FSHOST_ATTR_IP_ADDRESS = 7, /* numeric IPv4 or IPv6 address (inet_pton); canonical: inet_ntop's text */
+    FSHOST_ATTR_USER = 8        /* POSIX portable user name ([A-Za-z0-9._-], not starting with '-'), of an existing user */
 };
 
-/** One attribute of the type's schema. */
+/** Bits of fshost_attribute.flags. */
+enum {
+    /** Never shown in a log line, --json, an error message, `cdb show` or `cdb export` (unless asked for). */
+    FSHOST_ATTR_FLAG_SECRET = 1u << 0,
+    /** `minimum` applies (integer, port: the number; duration: milliseconds). */
+    FSHOST_ATTR_FLAG_MINIMUM = 1u << 1,
+    /** `maximum` applies (same units as `minimum`). */
+    FSHOST_ATTR_FLAG_MAXIMUM = 1u << 2
+};
+
+/**
+ * One attribute of the type's schema. The host enforces the constraints
+ * (allowed values, minimum, maximum) before any action runs and in every
+ * `cdb` write, so a plugin checks none of them itself.
+ */
 typedef struct fshost_attribute {
     const char *name;
     uint32_t type;             /* FSHOST_ATTR_* */
     uint32_t required;         /* 1: the resource must set it */
     const char *default_value; /* canonical text, or NULL */
     const char *description;
+
+    /* ---- Appended (read only when fshost_plugin.attribute_size covers them) */
+
+    uint32_t flags;                    /* FSHOST_ATTR_FLAG_* */
+    uint32_t allowed_count;            /* > 0: the value must be one of allowed_values */
+    const char *const *allowed_values; /* canonical texts, allowed_count of them */
+    int64_t minimum;                   /* with FSHOST_ATTR_FLAG_MINIMUM */
+    int64_t maximum;                   /* with FSHOST_ATTR_FLAG_MAXIMUM */
 } fshost_attribute;
 
 /**
@@ -260,6 +309,16 @@ typedef struct fshost_host {
     int32_t (*group_members)(void *context, int32_t pgid, const char *name, uint64_t since, int32_t *out, uint32_t capacity);
     /** Send signal to pid only if it still runs with start time start_time (a pidfd where the kernel has it, so the pid cannot be reused in between). 0 sent, 1 gone or reused (nothing sent), -1 error (errno-style reason set). */
     int32_t (*signal_process)(void *context, int32_t pid, uint64_t start_time, int32_t signal);
+
+    /* ---- Appended after the process services ---------------------------- */
+    /**
+     * The typed companion call: verify `<plugin>-<name>.so` beside the
+     * plugin, refuse it before dlopen unless its record is a companion's
+     * whose signature equals `signature` (the reason names both), load it
+     * once per process, and return its FSHOST_COMPANION_SYMBOL; NULL with a
+     * reason set otherwise.
+     */
+    void *(*companion_call)(void *context, const char *name, const char *signature);
 } fshost_host;
 
 /* ---------------------------------------------------------------------- */
@@ -316,7 +375,7 @@ typedef struct fshost_plugin {
      * reads (and allocates) arrays with the plugin's stride and reads an
      * element's appended fields only when that stride covers them. A plugin
      * whose struct_size does not cover these fields has the first
-     * published sizes (40 and 16 bytes on LP64).
+     * published sizes (32 and 16 bytes on LP64).
      */
     uint32_t attribute_size;
     uint32_t process_pattern_size;

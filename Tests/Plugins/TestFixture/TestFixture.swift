@@ -1,29 +1,45 @@
-// A resource type for the host's own tests: a typed schema, probes that
-// fail on demand, an action that hangs, a helper process it spawns.
-// Not installed.
+// A resource type for the host's own tests: a typed schema with every kind
+// of constraint, probes that fail on demand, an action that hangs, a helper
+// process it spawns. Built under Tests/, so its record is marked test-only:
+// `fshost list` and `make install` leave it out.
 import FSKit
 #if canImport(Glibc)
 import Glibc
 #endif
 
 struct TestFixture: ResourceType {
-    static let name = "testfixture"
     static let summary = "Test-only type: hangs, fails and spawns on demand"
-    static let attributes = [
-        Attribute("port", .port, required: true, "a required typed value"),
-        Attribute("label", .string, default: "fixture", "free text"),
-        Attribute("enabled", .boolean, default: "true", "a boolean"),
-        Attribute("hang", .duration, default: "0ms", "every action sleeps this long"),
-        Attribute("hang_in_process", .boolean, default: "false",
-                  "sleep in the plugin itself (the host must abandon it) instead of in a spawned `sleep`"),
-        Attribute("fail_probes", .integer, default: "0", "monitor fails this many probes before it succeeds"),
-        Attribute("command", .argv, "run by start, if set (its process is the declared process)"),
-        Attribute("process_name", .string, "declared process name (with command)"),
-        Attribute("marker", .path, "file start creates and stop removes: the resource's state"),
-        Attribute("fault", .string, "exit0, abort, crash, fatal, stdout, fork, orphan or freeze: what every action does first (Faults.swift)"),
-        Attribute("fail_reason", .string, "monitor fails with this reason"),
-        Attribute("fail_reason_repeat", .integer, default: "1", "the reason is fail_reason this many times over"),
-    ]
+
+    enum Mode: String, CaseIterable, Sendable { case fast, slow }
+
+    static let port = Attribute.port("port", "a required typed value").required
+    static let label = Attribute.string("label", default: "fixture", "free text")
+    static let enabled = Attribute.boolean("enabled", default: true, "a boolean")
+    static let hang = Attribute.duration("hang", default: .zero, "every action sleeps this long")
+    static let hangInProcess = Attribute.boolean("hang_in_process", default: false,
+        "sleep in the plugin itself (the host must abandon it) instead of in a spawned `sleep`")
+    static let failProbes = Attribute.integer("fail_probes", default: 0, in: 0...100,
+                                              "monitor fails this many probes before it succeeds")
+    static let command = Attribute.command("command", "run by start, if set (its process is the declared process)")
+    static let processName = Attribute.string("process_name", "declared process name (with command)")
+    static let marker = Attribute.path("marker", "file start creates and stop removes: the resource's state")
+    static let mode = Attribute.choice("mode", default: Mode.fast, "a choice among an enumeration's values")
+    static let address = Attribute.ipAddress("address", default: "127.0.0.1", "a numeric IP address")
+    static let runAs = Attribute.user("run_as", "a user that must exist at validate")
+    static let interval = Attribute.positiveDuration("interval", default: .seconds(1), maximum: .seconds(3600),
+                                                     "a positive duration of at most an hour")
+    static let password = Attribute.secret("password", "a secret: never printed by the host")
+    static let leakSecret = Attribute.boolean("leak_secret", default: false,
+        "start logs the password and gives it as its reason (the host must redact both)")
+    static let fault = Attribute.string("fault",
+        "exit0, abort, crash, fatal, stdout, fork, orphan or freeze: what every action does first (Faults.swift)")
+    static let failReason = Attribute.string("fail_reason", "monitor fails with this reason")
+    static let failReasonRepeat = Attribute.integer("fail_reason_repeat", default: 1, in: 1...100_000_000,
+                                                    "the reason is fail_reason this many times over")
+
+    static let attributes: [Attribute] = [port, label, enabled, hang, hangInProcess, failProbes, command, processName,
+                                          marker, mode, address, runAs, interval, password, leakSecret,
+                                          fault, failReason, failReasonRepeat]
     static let levels = [
         MonitorLevel(1, "marker", checks: "the marker file exists", cost: "one stat"),
         MonitorLevel(2, "flaky", checks: "fails fail_probes times, then succeeds", cost: "state read"),
@@ -41,22 +57,24 @@ struct TestFixture: ResourceType {
     let marker: String?
     let fault: Fault?
     let failReason: String?
+    let password: Secret?
+    let leakSecret: Bool
 
     init(resource: Resource) throws(ConfigurationError) {
         self.resource = resource
-        if resource.string("label") == "refuse" {
+        if resource[Self.label] == "refuse" {
             throw ConfigurationError(.invalid("label 'refuse' is refused by the plugin itself"))
         }
-        hang = resource.duration("hang") ?? .zero
-        hangInProcess = resource.boolean("hang_in_process") ?? false
-        failProbes = resource.integer("fail_probes") ?? 0
-        command = resource.command("command")
-        processName = resource.string("process_name")
-        marker = resource.string("marker")
-        fault = resource.string("fault").flatMap(Fault.init(rawValue:))
-        failReason = resource.string("fail_reason").map {
-            String(repeating: $0, count: max(1, resource.integer("fail_reason_repeat") ?? 1))
-        }
+        hang = resource[Self.hang]
+        hangInProcess = resource[Self.hangInProcess]
+        failProbes = resource[Self.failProbes]
+        command = resource[Self.command]
+        processName = resource[Self.processName]
+        marker = resource[Self.marker]
+        password = resource[Self.password]
+        leakSecret = resource[Self.leakSecret]
+        fault = resource[Self.fault].flatMap(Fault.init(rawValue:))
+        failReason = resource[Self.failReason].map { String(repeating: $0, count: resource[Self.failReasonRepeat]) }
     }
 
     var processes: [ProcessPattern] {
@@ -78,6 +96,11 @@ struct TestFixture: ResourceType {
 
     func start() -> Outcome {
         stall()
+        if leakSecret, let password {
+            // A careless plugin: the host must not let the value through.
+            resource.log.error("connecting with password \(password.revealed)")
+            return .failed("password \(password.revealed) was refused")
+        }
         if let command {
             let started = resource.run(["setsid", "-f"] + command, timeout: .seconds(5))
             guard started.succeeded else { return .failed("command \(started.summary)") }
@@ -111,6 +134,3 @@ struct TestFixture: ResourceType {
 
     private func touch(_ path: String) { _ = resource.run(["touch", path]) }
 }
-
-@_cdecl("fshost_plugin_entry")
-public func fshostPluginEntry() -> PluginEntry { PluginEntry(exporting: TestFixture.self) }

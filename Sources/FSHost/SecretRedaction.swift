@@ -1,0 +1,32 @@
+import CDB
+
+/// A secret attribute's value never reaches a log line, the reason printed
+/// with the status, or `--json`: whatever a plugin writes, the host replaces
+/// each secret value of the resource by `(secret)` before it prints.
+enum SecretRedaction {
+    /// The placeholder printed instead of a secret.
+    static let placeholder = "(secret)"
+
+    /// The non-empty values of the secret attributes among `attributes`,
+    /// longest first (so a secret containing another is replaced whole).
+    static func values(of specs: [AttributeSpec], in attributes: [String: String]) -> [String] {
+        specs.filter(\.isSecret).compactMap { attributes[$0.name] }.filter { !$0.isEmpty }
+            .sorted { $0.utf8.count > $1.utf8.count }
+    }
+
+    /// `text` with every occurrence of each secret replaced.
+    static func redact(_ text: String, secrets: [String]) -> String {
+        var text = text
+        for secret in secrets where text.contains(secret) {
+            text = text.split(separator: secret, omittingEmptySubsequences: false).joined(separator: placeholder)
+        }
+        return text
+    }
+}
+
+extension Logger {
+    /// `message` with this resource's secrets replaced (no work when there are none).
+    func redacted(_ message: String) -> String {
+        secrets.isEmpty ? message : SecretRedaction.redact(message, secrets: secrets)
+    }
+}

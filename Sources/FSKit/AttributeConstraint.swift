@@ -1,0 +1,24 @@
+/// What a value must be beyond its kind, enforced by the host before any
+/// action runs and at every `cdb define/modify/import`: a violation is
+/// `HA_INVAL_ARGS` (2) naming the attribute and what is allowed. A plugin
+/// checks none of it itself.
+///
+/// Carried to the host in the appended fields of `fshost_attribute`
+/// (`allowed_values`, `minimum`, `maximum`, `flags`).
+public struct AttributeConstraint: Sendable, Equatable {
+    /// Non-empty: the value must be one of these (canonical texts).
+    public var allowedValues: [String]
+    /// Least value: integer and port as the number, duration in milliseconds.
+    public var minimum: Int64?
+    /// Greatest value, in the units of ``minimum``.
+    public var maximum: Int64?
+
+    public init(allowedValues: [String] = [], minimum: Int64? = nil, maximum: Int64? = nil) {
+        self.allowedValues = allowedValues
+        self.minimum = minimum
+        self.maximum = maximum
+    }
+
+    /// No constraint beyond the kind.
+    public var isEmpty: Bool { allowedValues.isEmpty && minimum == nil && maximum == nil }
+}

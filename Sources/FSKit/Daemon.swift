@@ -1,0 +1,348 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A server process a resource starts, watches and stops: the generic half
+/// of every daemon-backed resource type (web server, database, log writer),
+/// declared once in `init` and driven by ``DaemonType``.
+///
+/// - **Start**: nothing of it may run and no declared port may be held by
+///   another process; the start command runs (as ``launch`` says); start
+///   then returns only when the readiness check (a monitoring level)
+///   passes, within the start budget, and remembers the master's identity
+///   (pid + start time) in state.
+/// - **Identity**: the pidfile's first line names the master; it is the
+///   master while it matches ``master`` by the host's rules and, when
+///   remembered, still has its start time. That identity is the pid hint in
+///   ``processes``, so the host checks one pid instead of scanning /proc.
+/// - **Stop**: the ``StopLadder``, step by step within the stop budget; then
+///   the leftovers of the master's process group, the stale pidfile, and
+///   the remembered identity.
+/// - **Running** is ``status()``: monitor's process level, exclusive, start
+///   and stop all answer from it (``DaemonStatus``).
+public struct Daemon {
+    public let resource: Resource
+    public var pidFile: PidFile
+    /// The master process: name and (typically) its configuration argument.
+    public var master: ProcessPattern
+    public var startCommand: [String]
+    public var launch: Launch
+    public var stopLadder: StopLadder
+    /// Endpoints only this daemon may serve: held by anyone before start is
+    /// a failure naming the port (another process would answer its probes).
+    public var ports: [Endpoint]
+    /// The attribute that sets the pidfile, named in reasons.
+    public var pidFileAttribute: String
+    /// State key of the remembered identity.
+    public var stateKey: String
+
+    /// A TCP endpoint.
+    public struct Endpoint: Sendable, Equatable {
+        public var address: IPAddress
+        public var port: UInt16
+        public init(_ address: IPAddress, _ port: UInt16) { self.address = address; self.port = port }
+    }
+
+    public init(resource: Resource, pidFile: PidFile, master: ProcessPattern, start: [String],
+                launch: Launch = Launch(), stop: StopLadder, ports: [Endpoint] = [],
+                pidFileAttribute: String = "pidfile", stateKey: String = "master") {
+        self.resource = resource
+        self.pidFile = pidFile
+        self.master = master
+        self.startCommand = start
+        self.launch = launch
+        self.stopLadder = stop
+        self.ports = ports
+        self.pidFileAttribute = pidFileAttribute
+        self.stateKey = stateKey
+    }
+
+    var processesService: Processes { resource.processes }
+    var log: Log { resource.log }
+
+    // MARK: Identity
+
+    /// The identity remembered at the last start, if any.
+    public var remembered: ProcessIdentity? { resource.state[stateKey].flatMap(ProcessIdentity.init(text:)) }
+
+    /// The master as the host should check it: the pattern with the pidfile's
+    /// pid as hint (with its remembered start time when it is that pid).
+    public var processes: [ProcessPattern] {
+        var pattern = master
+        if case .pid(let pid, _) = pidFile.read() {
+            let known = remembered
+            pattern.hint = known?.pid == pid ? known : ProcessIdentity(pid: pid, startTime: 0)
+        }
+        return [pattern]
+    }
+
+    /// Why the declaration cannot work (the stop ladder, the launch
+    /// settings, the commands), or nil. For `validate`.
+    public var problem: String? {
+        if startCommand.first?.isEmpty ?? true { return "the start command is empty" }
+        if let why = stopLadder.problem { return why }
+        for command in [startCommand] + stopLadder.steps.compactMap({ step -> [String]? in
+            if case .command(let argv) = step.action { return argv } else { return nil }
+        }) {
+            if let why = launch.problem(for: command) { return why }
+        }
+        return nil
+    }
+
+    // MARK: Running
+
+    /// Where the daemon stands (see ``DaemonStatus``). Costs one pidfile
+    /// read, one state read and one process's /proc files; a /proc scan only
+    /// when the pidfile names no pid (is a master running without it?).
+    public func status() -> DaemonStatus {
+        let pid: Int32
+        switch pidFile.read() {
+        case .unreadable(let why):
+            return .unknown("pidfile \(pidFile.path) cannot be read: \(why)")
+        case .absent:
+            if processesService.exists(master) {
+                return .withoutPidFile("\(describeMaster) runs, but its pidfile \(pidFile.path) is missing")
+            }
+            return .stopped("not running (no pidfile \(pidFile.path))")
+        case .malformed(let why):
+            if processesService.exists(master) {
+                return .withoutPidFile("\(describeMaster) runs, but its pidfile \(pidFile.path) holds no pid (\(why))")
+            }
+            return .stopped("not running (pidfile \(pidFile.path) holds no pid (\(why)) and no \(describeMaster) runs)")
+        case .pid(let p, _):
+            pid = p
+        }
+        let known = remembered.flatMap { $0.pid == pid ? $0 : nil }
+        if processesService.matches(known ?? ProcessIdentity(pid: pid, startTime: 0), master) {
+            if let known { return .running(known) }
+            // Read the start time after the match, then confirm it is still the same process.
+            if let now = processesService.identity(pid: pid), processesService.matches(now, master) { return .running(now) }
+        }
+        let reused = processesService.alive(pid: pid)
+        let why = "pid \(pid) from \(pidFile.path): " + (reused
+            ? "the pid now belongs to another process (not \(describeMaster)"
+                + (known != nil ? ", or another start time" : "") + ")"
+            : "no such process")
+        // The kernel hands out no pid still used as a process group id, so a
+        // dead master's group is its own; a reused pid's group is not.
+        let leftovers = reused ? [] : processesService.groupMembers(pid, named: master.name, since: known?.startTime ?? 0) ?? []
+        return .crashed(pid: pid, why, leftovers: leftovers)
+    }
+
+    /// "nginx with /etc/nginx/nginx.conf"
+    var describeMaster: String { master.name + (master.argument.map { " with \($0)" } ?? "") }
+
+    /// Monitor's process level.
+    public func probe() -> Outcome { status().monitorOutcome }
+
+    /// The exclusive answer.
+    public func exclusive() -> Outcome { status().exclusiveOutcome }
+
+    // MARK: Start
+
+    /// Starts the daemon unless it runs, and returns once `ready` (a
+    /// monitoring level, see ``ResourceType/check(upTo:)``) passes; the
+    /// start budget is the action's time left, less half a second for the
+    /// host's own process check.
+    public func start(ready: () -> Outcome) -> Outcome {
+        if let why = problem { return .invalid(why) }
+        let status = status()
+        switch status {
+        case .running(let id):
+            return waitUntilReady(started: "already running (pid \(id.pid))", ready: ready)
+        case .withoutPidFile(let why):
+            return .failed(why + "; stop it first")
+        case .unknown(let why):
+            return .failed(why)
+        case .crashed(let pid, let why, let leftovers):
+            log.info("stale pidfile (\(why)): cleaning up before start")
+            cleanUp(leftovers, of: pid)
+            pidFile.remove()
+        case .stopped:
+            if case .malformed = pidFile.read() { pidFile.remove() }
+        }
+        forget()
+        for endpoint in ports {
+            let probe = TCPProbe.connect(to: endpoint.address, port: endpoint.port,
+                                         timeout: resource.budget(.milliseconds(500)))
+            if probe == .connected {
+                return .failed("port \(endpoint.port) on \(endpoint.address) is already in use by another process; "
+                               + "not starting \(master.name) (its probes would ask that process)")
+            }
+        }
+        let argv = launch.argv(startCommand)
+        let result = resource.run(argv, timeout: resource.budget(max(.seconds(1), resource.timeLeft - .milliseconds(500))),
+                                  captureOutput: true)
+        guard result.succeeded else {
+            if result.timedOut {
+                // The host killed the command's group; a daemon that already
+                // left it (setsid) is still there: end it too.
+                processesService.refresh()
+                processesService.signal(master, SIGKILL)
+            }
+            return .failed("start command \(startCommand.joined(separator: " ")) \(result.summary)"
+                           + Daemon.lastLines(result.output))
+        }
+        processesService.refresh()
+        return waitUntilReady(started: "started", ready: ready)
+    }
+
+    /// Polls until the pidfile names a live master (remembered at once) and
+    /// `ready` passes, or the start budget is spent. A master that runs
+    /// without writing the expected pidfile fails at once (after a second's
+    /// grace), naming the pidfile attribute: waiting would only spend the
+    /// whole start timeout.
+    func waitUntilReady(started what: String, ready: () -> Outcome) -> Outcome {
+        let begun = ProbeDeadline(after: .seconds(1))
+        var seen: ProcessIdentity?
+        var lastProblem = "no pidfile \(pidFile.path) yet"
+        var nextScan = ProbeDeadline(after: .zero)
+        while true {
+            switch status() {
+            case .running(let id):
+                if seen != id {
+                    do throws(State.WriteError) { try resource.state.store(id.text, for: stateKey) } catch {
+                        return .failed("\(what) (pid \(id.pid)), but its identity could not be kept: \(error)")
+                    }
+                    seen = id
+                }
+                let outcome = ready()
+                if outcome.isSuccess { return .success }
+                lastProblem = outcome.reason ?? "not ready"
+            case .crashed(let pid, let why, _) where seen != nil:
+                return .failed("\(what), then the master (pid \(pid)) went away: \(why)")
+            case .crashed(_, let why, _):
+                lastProblem = why
+            case .stopped(let why), .withoutPidFile(let why), .unknown(let why):
+                lastProblem = why
+                if begun.hasPassed, nextScan.hasPassed {
+                    processesService.refresh()
+                    if processesService.exists(master) { return refuseWithoutPidFile(what) }
+                    nextScan = ProbeDeadline(after: .milliseconds(250))
+                }
+            }
+            if resource.timeLeft < .milliseconds(300) {
+                return .failed("\(what), but not ready within the start timeout: \(lastProblem)")
+            }
+            usleep(20_000)
+        }
+    }
+
+    /// The master runs but did not write the pidfile this resource reads:
+    /// stop it (it cannot be watched) and say which attribute to set.
+    func refuseWithoutPidFile(_ what: String) -> Outcome {
+        log.error("\(describeMaster) runs but did not write \(pidFile.path): stopping it")
+        processesService.signal(master, SIGTERM)
+        if !resource.waitUntil(within: min(.seconds(2), resource.timeLeft / 2), every: .milliseconds(50), {
+            processesService.refresh(); return !processesService.exists(master)
+        }) {
+            processesService.signal(master, SIGKILL)
+        }
+        return .badConfiguration("\(what), but \(describeMaster) did not write its pidfile \(pidFile.path): "
+                                 + "set attribute '\(pidFileAttribute)' to the pidfile the server writes")
+    }
+
+    // MARK: Stop
+
+    /// Stops the daemon: the ladder, then leftovers, pidfile and identity.
+    /// Stopping a stopped daemon succeeds.
+    public func stop() -> Outcome {
+        if let why = stopLadder.problem { return .invalid(why) }
+        let outcome: Outcome
+        switch status() {
+        case .stopped:
+            if case .malformed = pidFile.read() { pidFile.remove() }
+            outcome = .success
+        case .crashed(let pid, let why, let leftovers):
+            log.info("stale pidfile (\(why)); removing it and any leftover processes")
+            cleanUp(leftovers, of: pid)
+            pidFile.remove()
+            outcome = .success
+        case .unknown(let why):
+            return .failed(why)
+        case .withoutPidFile(let why):
+            log.warning(why + ": stopping it by name")
+            outcome = climb(target: nil)
+        case .running(let id):
+            outcome = climb(target: id)
+            if outcome.isSuccess {
+                cleanUp(processesService.groupMembers(id.pid, named: master.name, since: id.startTime) ?? [], of: id.pid)
+                if case .pid(id.pid, _) = pidFile.read() { pidFile.remove() }
+            }
+        }
+        if outcome.isSuccess { forget() }
+        processesService.refresh()
+        return outcome
+    }
+
+    /// Runs the stop ladder against `target` (nil: every process matching
+    /// the master's pattern), each step within its share of the time left
+    /// less a reserve for the host's own check.
+    func climb(target: ProcessIdentity?) -> Outcome {
+        let gone: () -> Bool = {
+            if let target { return !processesService.alive(pid: target.pid, startTime: target.startTime) }
+            processesService.refresh()
+            return !processesService.exists(master)
+        }
+        let reserve = min(Duration.seconds(2), resource.timeLeft / 5)
+        var tried: [String] = []
+        for (index, step) in stopLadder.steps.enumerated() {
+            if gone() { return .success }
+            let budget = stopLadder.budget(ofStep: index, left: resource.timeLeft - reserve)
+            if !tried.isEmpty {
+                log.warning("\(describeMaster) still runs after \(tried.last!): \(step.name)")
+            }
+            tried.append(step.name)
+            switch step.action {
+            case .command(let argv):
+                let result = resource.run(launch.argv(argv), timeout: resource.budget(budget), captureOutput: true)
+                if !result.succeeded {
+                    log.warning("stop step \(step.name): \(argv.joined(separator: " ")) \(result.summary)"
+                                + Daemon.lastLines(result.output))
+                    continue
+                }
+            case .signal(let number, let group):
+                if let target {
+                    processesService.signal(target, number)
+                    if group {
+                        for member in processesService.groupMembers(target.pid, named: master.name,
+                                                                    since: target.startTime) ?? [] {
+                            processesService.signal(member, number)
+                        }
+                    }
+                } else {
+                    processesService.refresh()
+                    processesService.signal(master, number)
+                }
+            }
+            if resource.waitUntil(within: budget, every: .milliseconds(20), gone) { return .success }
+        }
+        if gone() { return .success }
+        return .failed("\(describeMaster)" + (target.map { " (pid \($0.pid))" } ?? "")
+                       + " did not exit after " + tried.joined(separator: ", "))
+    }
+
+    /// Ends what a dead master left in its process group: TERM, then KILL.
+    func cleanUp(_ leftovers: [ProcessIdentity], of leader: Int32) {
+        guard !leftovers.isEmpty else { return }
+        log.warning("\(leftovers.count) \(master.name) process(es) of dead master \(leader) remain: "
+                    + leftovers.map { String($0.pid) }.joined(separator: ",") + "; sending TERM")
+        let allGone = { leftovers.allSatisfy { !processesService.alive(pid: $0.pid, startTime: $0.startTime) } }
+        for p in leftovers { processesService.signal(p, SIGTERM) }
+        if resource.waitUntil(within: min(.seconds(2), resource.timeLeft / 3), allGone) { return }
+        log.warning("leftovers of \(leader) survived TERM: sending KILL")
+        for p in leftovers { processesService.signal(p, SIGKILL) }
+        _ = resource.waitUntil(within: min(.seconds(2), resource.timeLeft / 3), allGone)
+    }
+
+    /// Drops the remembered identity (a failed removal is logged by State).
+    func forget() {
+        if resource.state[stateKey] != nil { resource.state[stateKey] = nil }
+    }
+
+    /// ": " + the last two lines of a command's output, escaped, for a reason.
+    static func lastLines(_ output: String) -> String {
+        let lines = output.split(separator: "\n").suffix(2).map { LogText.escaped(String($0), limit: 200) }
+        return lines.isEmpty ? "" : ": " + lines.joined(separator: " | ")
+    }
+}

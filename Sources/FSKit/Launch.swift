@@ -1,0 +1,102 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a daemon's commands run: as which user, with which extra
+/// environment, in which directory. The host's spawn service runs an argv
+/// as the host runs (root, the cluster manager's environment, its working
+/// directory); these settings wrap that argv in two standard programs
+/// rather than adding a fork-and-setuid path to the host:
+///
+///     /usr/bin/setpriv --reuid=UID --regid=GID --init-groups --   (util-linux)
+///     /usr/bin/env -C DIRECTORY NAME=VALUE… --                    (coreutils ≥ 8.28)
+///
+/// Both `exec` the next word, so the command keeps the spawned process and
+/// its process group (the host's timeout still kills all of it), and both
+/// take argv, never a shell string. The user switch comes first, so the
+/// directory is entered with the user's rights. With no settings the
+/// command runs unchanged (no extra exec on the common path).
+public struct Launch: Sendable, Equatable {
+    /// Run as this user (name or numeric uid), with its primary group and
+    /// supplementary groups; nil: as the host runs.
+    public var user: String?
+    /// Added to (or replacing in) the inherited environment.
+    public var environment: [String: String]
+    /// Working directory; nil: the host's.
+    public var workingDirectory: String?
+
+    public init(user: String? = nil, environment: [String: String] = [:], workingDirectory: String? = nil) {
+        self.user = user
+        self.environment = environment
+        self.workingDirectory = workingDirectory
+    }
+
+    static let setpriv = "/usr/bin/setpriv"
+    static let env = "/usr/bin/env"
+
+    /// A user resolved to its ids (getpwnam / getpwuid).
+    public struct Account: Sendable, Equatable {
+        public let name: String
+        public let uid: UInt32
+        public let gid: UInt32
+        public let home: String
+
+        /// Looks `user` up by name, or by number when it is all digits; nil when unknown.
+        public init?(_ user: String) {
+            guard !user.isEmpty else { return nil }
+            let entry = user.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) ? UInt32(user).flatMap { getpwuid($0) }
+                : getpwnam(user)
+            guard let entry else { return nil }
+            name = String(cString: entry.pointee.pw_name)
+            uid = entry.pointee.pw_uid
+            gid = entry.pointee.pw_gid
+            home = String(cString: entry.pointee.pw_dir)
+        }
+    }
+
+    /// Why these settings cannot work, naming the value, or nil: an unknown
+    /// user, a working directory that is not an absolute path to a
+    /// directory, an environment name that is empty or holds `=`, a value or
+    /// name with a NUL, a missing setpriv or env.
+    public var problem: String? { problem(for: nil) }
+
+    /// ``problem``, and for `command` too: env takes no `--` after its
+    /// assignments, so with an environment or working directory the
+    /// command's first word must not contain '='.
+    public func problem(for command: [String]?) -> String? {
+        if let first = command?.first, first.contains("="), workingDirectory != nil || !environment.isEmpty {
+            return "command '\(LogText.escaped(first))' contains '=': env would read it as a variable"
+        }
+        if let user {
+            guard Account(user) != nil else { return "no such user: '\(LogText.escaped(user))'" }
+            if let why = FileCheck.problem(Launch.setpriv, .executable) { return "\(Launch.setpriv) \(why) (util-linux)" }
+        }
+        if let workingDirectory {
+            guard workingDirectory.hasPrefix("/") else { return "working directory must be an absolute path: '\(LogText.escaped(workingDirectory))'" }
+            if let why = FileCheck.problem(workingDirectory, .kind(.directory)) { return "working directory \(workingDirectory): \(why)" }
+        }
+        for (name, value) in environment {
+            let ok = !name.isEmpty && !name.contains("=") && !name.utf8.contains(0) && !value.utf8.contains(0)
+            if !ok { return "environment variable name must be non-empty, without '=' or NUL: '\(LogText.escaped(name))'" }
+        }
+        if workingDirectory != nil || !environment.isEmpty, let why = FileCheck.problem(Launch.env, .executable) {
+            return "\(Launch.env) \(why) (coreutils)"
+        }
+        return nil
+    }
+
+    /// `command` wrapped for these settings (see the type's comment). Call
+    /// ``problem`` first: an unknown user here gives the command unchanged.
+    public func argv(_ command: [String]) -> [String] {
+        var out: [String] = []
+        if let user, let account = Account(user) {
+            out += [Launch.setpriv, "--reuid=\(account.uid)", "--regid=\(account.gid)", "--init-groups", "--"]
+        }
+        if workingDirectory != nil || !environment.isEmpty {
+            out.append(Launch.env)
+            if let workingDirectory { out += ["-C", workingDirectory] }
+            out += environment.keys.sorted().map { "\($0)=\(environment[$0]!)" }
+        }
+        return out + command
+    }
+}

@@ -1,0 +1,103 @@
+import FSPluginABI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The host's process questions: one matcher (the host's), one place that
+/// reads /proc and sends signals. A plugin reads no /proc and calls no
+/// `kill(2)` of its own: the rules of what "this is my server" means must
+/// not differ between the plugin and the host's own checks.
+///
+/// Pattern queries (``count(_:)``, ``signal(_:_:)``) scan /proc once per
+/// snapshot; pid queries (``matches(_:_:)``, ``alive(pid:startTime:)``,
+/// ``signal(_:_:)-(ProcessIdentity,_)``) read one process directly.
+public struct Processes {
+    let host: UnsafePointer<fshost_host>
+
+    /// The host offers the pid services (fshost_host appended
+    /// process_matches, group_members and signal_process): every host of
+    /// this SDK's version does; checked because the ABI says to.
+    var hasPidServices: Bool {
+        Int(host.pointee.struct_size) >= MemoryLayout<fshost_host>.offset(of: \fshost_host.signal_process)!
+            + MemoryLayout<UnsafeRawPointer>.size
+    }
+
+    // MARK: By pattern (a /proc scan)
+
+    /// How many processes match.
+    public func count(_ pattern: ProcessPattern) -> Int {
+        Int(host.pointee.process_count(host.pointee.context, pattern.name, pattern.argument))
+    }
+    /// At least one process matches.
+    public func exists(_ pattern: ProcessPattern) -> Bool { count(pattern) > 0 }
+    /// Signals every match; returns how many were signalled.
+    @discardableResult
+    public func signal(_ pattern: ProcessPattern, _ signal: Int32) -> Int {
+        Int(host.pointee.process_signal(host.pointee.context, pattern.name, pattern.argument, signal))
+    }
+    /// Take a new snapshot on the next pattern query (after starting or stopping).
+    public func refresh() { host.pointee.process_refresh(host.pointee.context) }
+
+    // MARK: One process, directly
+
+    /// `process` runs (not a zombie), started at its start time (0: any),
+    /// and matches `pattern`'s name and argument by the host's rules. One
+    /// process's /proc files are read; nothing is scanned.
+    public func matches(_ process: ProcessIdentity, _ pattern: ProcessPattern) -> Bool {
+        guard hasPidServices, let call = host.pointee.process_matches else { return false }
+        return call(host.pointee.context, process.pid, process.startTime, pattern.name, pattern.argument) == 1
+    }
+
+    /// `pid` runs and (when given) started at `startTime`.
+    public func alive(pid: Int32, startTime: UInt64? = nil) -> Bool {
+        host.pointee.process_alive(host.pointee.context, pid, startTime ?? 0) != 0
+    }
+
+    /// Start time of `pid` (clock ticks since boot), nil when it does not run.
+    public func startTime(pid: Int32) -> UInt64? {
+        let t = host.pointee.process_start_time(host.pointee.context, pid)
+        return t == 0 ? nil : t
+    }
+
+    /// The identity of `pid` now, nil when it does not run.
+    public func identity(pid: Int32) -> ProcessIdentity? {
+        startTime(pid: pid).map { ProcessIdentity(pid: pid, startTime: $0) }
+    }
+
+    /// What ``signal(_:_:)-(ProcessIdentity,_)`` did.
+    public enum SignalResult: Sendable, Equatable {
+        case sent
+        /// The process is gone, or its pid now names another process: nothing was sent.
+        case gone
+        case failed
+    }
+
+    /// Sends `signal` to `process` only while its pid still names the
+    /// process that started at its start time (the host uses a pidfd where
+    /// the kernel has one, so the pid cannot be reused in between).
+    @discardableResult
+    public func signal(_ process: ProcessIdentity, _ signal: Int32) -> SignalResult {
+        guard hasPidServices, let call = host.pointee.signal_process else { return .failed }
+        switch call(host.pointee.context, process.pid, process.startTime, signal) {
+        case 0: return .sent
+        case 1: return .gone
+        default: return .failed
+        }
+    }
+
+    /// Members of process group `group` now running, named `name` (nil:
+    /// any) and started no earlier than `since` (0: any), with their start
+    /// times: what a daemon's master leaves behind when it dies (its workers
+    /// keep its group and the listening socket). Nil when the host cannot tell.
+    public func groupMembers(_ group: Int32, named name: String?, since: UInt64) -> [ProcessIdentity]? {
+        guard hasPidServices, let call = host.pointee.group_members, group > 1 else { return nil }
+        var pids = [Int32](repeating: 0, count: 64)
+        var count = call(host.pointee.context, group, name, since, &pids, UInt32(pids.count))
+        if count > Int32(pids.count) {
+            pids = [Int32](repeating: 0, count: Int(count) + 16)
+            count = call(host.pointee.context, group, name, since, &pids, UInt32(pids.count))
+        }
+        guard count >= 0 else { return nil }
+        return pids.prefix(min(Int(count), pids.count)).compactMap { identity(pid: $0) }
+    }
+}

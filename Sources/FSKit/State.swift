@@ -1,0 +1,51 @@
+import FSPluginABI
+
+/// Small per-resource state kept between calls (a daemon's identity, log
+/// offsets): one file per key under the host's state directory, replaced
+/// atomically. Keys are file names: letters, digits, `_ . -`, not starting
+/// with a dot, at most 128 bytes.
+public struct State {
+    let host: UnsafePointer<fshost_host>
+
+    /// Why a value could not be stored (a full or read-only disk, an unsafe
+    /// state directory, an invalid key).
+    public struct WriteError: Error, Sendable, CustomStringConvertible {
+        public let key: String
+        public var description: String {
+            "could not write state '\(key)' (see the host's state directory; an invalid key, a full or read-only disk)"
+        }
+    }
+
+    /// The value, nil when absent or unreadable.
+    public subscript(key: String) -> String? {
+        get {
+            var buffer = [CChar](repeating: 0, count: 4096)
+            var length = 0
+            let found = host.pointee.state_get(host.pointee.context, key, &buffer, buffer.count, &length)
+            guard found == 0 else { return nil }
+            if length > buffer.count {
+                buffer = [CChar](repeating: 0, count: length)
+                guard host.pointee.state_get(host.pointee.context, key, &buffer, buffer.count, &length) == 0 else { return nil }
+            }
+            return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        /// A failed write is logged as an error (never lost silently); use
+        /// ``store(_:for:)`` to act on it.
+        nonmutating set {
+            do throws(WriteError) { try store(newValue, for: key) } catch {
+                Log(host: host).error(error.description)
+            }
+        }
+    }
+
+    /// Stores `value` under `key` (nil removes it), or throws.
+    public func store(_ value: String?, for key: String) throws(WriteError) {
+        let rc: Int32
+        if let value {
+            rc = value.withCString { host.pointee.state_put(host.pointee.context, key, $0, value.utf8.count) }
+        } else {
+            rc = host.pointee.state_put(host.pointee.context, key, nil, 0)
+        }
+        if rc != 0 { throw WriteError(key: key) }
+    }
+}

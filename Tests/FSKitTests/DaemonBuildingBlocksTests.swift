@@ -1,0 +1,231 @@
+// The SDK's building blocks for daemon-backed resource types, each against
+// the real thing: files, FIFOs and sockets made in a temporary directory,
+// commands run through the wrappers Launch builds.
+import Foundation
+@testable import FSKit
+import XCTest
+
+final class DaemonBuildingBlocksTests: XCTestCase {
+    var directory: String!
+
+    override func setUpWithError() throws {
+        var template = Array("/tmp/fskit-test.XXXXXX".utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw NSError(domain: "mkdtemp", code: Int(errno))
+        }
+        directory = String(cString: made)
+    }
+
+    override func tearDown() {
+        if let directory { try? FileManager.default.removeItem(atPath: directory) }
+        super.tearDown()
+    }
+
+    func write(_ name: String, _ text: String, mode: Int = 0o644) throws -> String {
+        let path = directory + "/" + name
+        try text.write(toFile: path, atomically: false, encoding: .utf8)
+        chmod(path, mode_t(mode))
+        return path
+    }
+
+    // MARK: Pidfiles
+
+    func testPidfileFirstLineIsThePidAndLaterLinesCarryMore() throws {
+        // PostgreSQL 15's postmaster.pid.
+        let text = "4242\n/var/lib/postgresql/15/main\n1732950000\n5432\n/var/run/postgresql\nlocalhost\n  5432001         0\nready   \n"
+        XCTAssertEqual(PidFile.parse(Array(text.utf8)), .pid(4242, more: [
+            "/var/lib/postgresql/15/main", "1732950000", "5432", "/var/run/postgresql", "localhost",
+            "  5432001         0", "ready   ",
+        ]))
+        XCTAssertEqual(PidFile.parse(Array("  77 \n".utf8)), .pid(77, more: []))
+        XCTAssertEqual(PidFile.parse(Array("77".utf8)), .pid(77, more: []))
+        XCTAssertEqual(PidFile.parse(Array("77\r\n".utf8)), .pid(77, more: []))
+    }
+
+    func testPidfileThatHoldsNoPidSaysSoInOneLine() {
+        for (text, expected) in [("", "empty"), ("\n\n", "empty"), ("   ", "empty")] {
+            XCTAssertEqual(PidFile.parse(Array(text.utf8)), .malformed(expected), "'\(text)'")
+        }
+        guard case .malformed(let why) = PidFile.parse(Array("123 456\n".utf8)) else { return XCTFail("123 456 is no pid") }
+        XCTAssertEqual(why, "first line is not a pid: '123 456'")
+        for bad in ["0\n", "-5\n", "99999999999\n", "12a\n", "\u{1}\u{2}\n", "x\ty\n"] {
+            guard case .malformed(let why) = PidFile.parse(Array(bad.utf8)) else { XCTFail("'\(bad)' parsed"); continue }
+            XCTAssertFalse(why.contains("\n") || why.contains("\t") || why.contains("\u{1}"), "raw control text: \(why)")
+        }
+    }
+
+    func testPidfileReadNeverBlocksOnAFifoAndNamesTheKind() throws {
+        let fifo = directory + "/fifo.pid"
+        XCTAssertEqual(mkfifo(fifo, 0o644), 0)
+        guard case .unreadable(let why) = PidFile(fifo).read() else { return XCTFail("a FIFO is no pidfile") }
+        XCTAssertTrue(why.contains("FIFO"), why)
+        guard case .unreadable(let dir) = PidFile(directory).read() else { return XCTFail("a directory is no pidfile") }
+        XCTAssertTrue(dir.contains("directory"), dir)
+        XCTAssertEqual(PidFile(directory + "/none/x.pid").read(), .absent)
+        let big = try write("big.pid", String(repeating: "1", count: PidFile.sizeLimit + 1))
+        guard case .unreadable(let large) = PidFile(big).read() else { return XCTFail("too large") }
+        XCTAssertTrue(large.contains("larger than"), large)
+        let fine = try write("ok.pid", "31\nmore\n")
+        XCTAssertEqual(PidFile(fine).read(), .pid(31, more: ["more"]))
+        XCTAssertTrue(PidFile(fine).remove())
+        XCTAssertFalse(PidFile(directory).remove(), "never removes a directory")
+    }
+
+    // MARK: Small files and file checks
+
+    func testSmallFileReadsAreBounded() throws {
+        let path = try write("ten", "0123456789")
+        XCTAssertEqual(try SmallFile.read(path, limit: 10).get(), Array("0123456789".utf8))
+        XCTAssertEqual(SmallFile.read(path, limit: 9), .failure(.tooLarge(limit: 9)))
+        XCTAssertEqual(SmallFile.read(directory + "/missing"), .failure(.absent))
+        XCTAssertEqual(SmallFile.read(directory), .failure(.notRegular("a directory")))
+        for name in ["a.conf", "b.conf", "c.txt"] { _ = try write(name, "") }
+        XCTAssertEqual(SmallFile.expand(directory + "/*.conf"), [directory + "/a.conf", directory + "/b.conf"])
+        XCTAssertEqual(SmallFile.expand(directory + "/none-*.conf"), [])
+    }
+
+    func testFileChecksNameWhatIsWrong() throws {
+        let script = try write("run.sh", "#!/bin/sh\n", mode: 0o755)
+        let data = try write("data", "x", mode: 0o644)
+        let open = try write("open", "x", mode: 0o666)
+        XCTAssertNil(FileCheck.problem(script, .kind(.regular), .readable, .executable, .owner(getuid()), .modeWithin(0o755)))
+        XCTAssertEqual(FileCheck.problem(data, .executable), "is not executable")
+        XCTAssertEqual(FileCheck.problem(directory, .executable), "is not executable: it is a directory")
+        XCTAssertEqual(FileCheck.problem(directory, .kind(.regular)), "is a directory, not a regular file")
+        XCTAssertEqual(FileCheck.problem(open, .modeWithin(0o755)), "is writable by others (mode 0666)")
+        XCTAssertEqual(FileCheck.problem(data, .owner(getuid() + 1)), "is owned by uid \(getuid()), not \(getuid() + 1)")
+        XCTAssertEqual(FileCheck.problem(directory + "/missing", .readable), "No such file or directory")
+        XCTAssertTrue(FileCheck.exists(data))
+        XCTAssertFalse(FileCheck.exists(directory + "/missing"))
+        XCTAssertEqual(try FileCheck.info(open).get().mode, 0o666)
+        XCTAssertEqual(try FileCheck.info(directory).get().kind, .directory)
+        // Where a server writes its pidfile.
+        XCTAssertNil(FileCheck.creatableFileProblem(directory + "/new.pid"))
+        XCTAssertNil(FileCheck.creatableFileProblem(data))
+        XCTAssertEqual(FileCheck.creatableFileProblem(directory), "is a directory")
+        XCTAssertTrue(FileCheck.creatableFileProblem(directory + "/no/x.pid")?.contains("its directory") == true)
+    }
+
+    func testLogTextIsAlwaysOneLine() {
+        XCTAssertEqual(LogText.escaped("  123 456\n"), "123 456")
+        XCTAssertEqual(LogText.escaped("a\nb\tc\\d"), "a\\nb\\tc\\\\d")
+        XCTAssertEqual(LogText.escaped([0x61, 0xFF, 0x0A, 0x62]), "a\\xff\\x0ab")
+        XCTAssertEqual(LogText.escaped(String(repeating: "x", count: 10), limit: 4), "xxxx…")
+        XCTAssertEqual(LogText.escaped("a\u{2028}b"), "a\\u{2028}b")
+    }
+
+    // MARK: The Unix-socket probe
+
+    func testUnixSocketProbe() throws {
+        let path = directory + "/s.sock"
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in path.utf8.enumerated() { raw[i] = b }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        XCTAssertEqual(bound, 0, String(cString: strerror(errno)))
+        XCTAssertEqual(UnixSocketProbe.connect(path: path, timeout: .seconds(1)), .refused, "bound, not listening")
+        XCTAssertEqual(listen(fd, 4), 0)
+        XCTAssertEqual(UnixSocketProbe.connect(path: path, timeout: .seconds(1)), .connected)
+        XCTAssertEqual(UnixSocketProbe.connect(path: directory + "/none.sock", timeout: .seconds(1)), .failed("no such socket file"))
+        let long = "/" + String(repeating: "x", count: UnixSocketProbe.pathCapacity + 1)
+        guard case .failed(let why) = UnixSocketProbe.connect(path: long, timeout: .seconds(1)) else { return XCTFail("long path") }
+        XCTAssertTrue(why.contains("107"), why)
+    }
+
+    // MARK: Stop ladders
+
+    /// PostgreSQL's smart, fast and immediate shutdowns (`pg_ctl stop -m
+    /// smart|fast|immediate` sends the postmaster TERM, INT, QUIT) are a
+    /// plain declaration, like nginx's quit/TERM/KILL.
+    func testPostgreSQLStopLadderIsAPlainDeclaration() {
+        let postgres = StopLadder(.signal("smart", SIGTERM, share: 5), .signal("fast", SIGINT, share: 3),
+                                  .signal("immediate", SIGQUIT, share: 2))
+        XCTAssertNil(postgres.problem)
+        XCTAssertEqual(postgres.steps.map(\.name), ["smart", "fast", "immediate"])
+        XCTAssertEqual(postgres.budgets(for: .seconds(60)), [.seconds(30), .seconds(18), .seconds(12)])
+        // With pg_ctl itself (no wait: the ladder does the waiting).
+        let pgctl = StopLadder(steps: ["smart", "fast", "immediate"].map { mode in
+            .command(mode, ["/usr/lib/postgresql/15/bin/pg_ctl", "stop", "-D", "/var/lib/postgresql/15/main",
+                            "-m", mode, "--no-wait"], share: 1)
+        })
+        XCTAssertNil(pgctl.problem)
+        XCTAssertEqual(pgctl.budgets(for: .seconds(30)), [.seconds(10), .seconds(10), .seconds(10)])
+
+        let nginx = StopLadder.nginx(quitCommand: ["/usr/sbin/nginx", "-s", "quit"])
+        XCTAssertEqual(nginx.steps.map(\.name), ["quit", "TERM", "KILL"])
+        XCTAssertEqual(nginx.steps.last?.action, .signal(SIGKILL, group: true))
+        XCTAssertEqual(nginx.budgets(for: .seconds(10)), [.seconds(6), .seconds(3), .seconds(1)])
+        // Time a step did not use goes to the steps after it.
+        XCTAssertEqual(nginx.budget(ofStep: 1, left: .seconds(8)), .seconds(6))
+        XCTAssertEqual(nginx.budget(ofStep: 2, left: .seconds(8)), .seconds(8))
+    }
+
+    func testStopLadderDeclarationsThatCannotWork() {
+        XCTAssertNotNil(StopLadder(steps: []).problem)
+        XCTAssertEqual(StopLadder(.signal("TERM", SIGTERM, share: 0)).problem, "step 'TERM': share must be more than 0")
+        XCTAssertEqual(StopLadder(.command("quit", [""], share: 1)).problem, "step 'quit': empty command")
+        XCTAssertEqual(StopLadder(.signal("odd", 99, share: 1)).problem, "step 'odd': no signal 99")
+    }
+
+    // MARK: Launch: user, environment, working directory
+
+    func testLaunchWrapsTheCommandOnlyWhenAsked() {
+        XCTAssertEqual(Launch().argv(["/usr/sbin/nginx", "-t"]), ["/usr/sbin/nginx", "-t"])
+        XCTAssertEqual(Launch(environment: ["B": "2", "A": "1"], workingDirectory: "/srv").argv(["run"]),
+                       ["/usr/bin/env", "-C", "/srv", "A=1", "B=2", "run"])
+        XCTAssertEqual(Launch(user: "nobody").argv(["x"]).prefix(2), ["/usr/bin/setpriv", "--reuid=65534"])
+        XCTAssertEqual(Launch(user: "no-such-user-fshost").problem, "no such user: 'no-such-user-fshost'")
+        XCTAssertEqual(Launch(workingDirectory: "srv").problem, "working directory must be an absolute path: 'srv'")
+        XCTAssertEqual(Launch(environment: ["A=B": "1"]).problem,
+                       "environment variable name must be non-empty, without '=' or NUL: 'A=B'")
+        XCTAssertNotNil(Launch(environment: ["A": "1"]).problem(for: ["X=1"]))
+        XCTAssertNil(Launch(user: "nobody", environment: ["A": "1"], workingDirectory: "/tmp").problem)
+    }
+
+    /// The wrapped argv really runs as the user, in the directory, with the
+    /// environment (run here the way the host's spawn runs it: argv, no shell).
+    func testLaunchRunsAsTheUserInTheDirectoryWithTheEnvironment() throws {
+        let launch = Launch(user: "nobody", environment: ["FSKIT_PROBE": "yes"], workingDirectory: "/tmp")
+        XCTAssertNil(launch.problem)
+        let argv = launch.argv(["/bin/sh", "-c", "echo $(id -u) $(pwd) $FSKIT_PROBE"])
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: argv[0])
+        process.arguments = Array(argv.dropFirst())
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        process.waitUntilExit()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(process.terminationStatus, 0)
+        XCTAssertEqual(text, "65534 /tmp yes\n")
+    }
+
+    // MARK: One definition of running
+
+    func testMonitorAndExclusiveAnswerFromOneStatus() {
+        let id = ProcessIdentity(pid: 10, startTime: 5)
+        let cases: [DaemonStatus] = [
+            .stopped("no pidfile"), .running(id), .crashed(pid: 10, "gone", leftovers: []),
+            .crashed(pid: 10, "gone", leftovers: [ProcessIdentity(pid: 11, startTime: 6)]),
+            .withoutPidFile("runs without its pidfile"), .unknown("pidfile is a directory"),
+        ]
+        for status in cases {
+            let exclusive = status.exclusiveOutcome.status, monitor = status.monitorOutcome.status
+            if status.somethingRuns { XCTAssertEqual(exclusive, .running, "\(status)") }
+            if exclusive == .notRunning { XCTAssertFalse(status.somethingRuns, "\(status)") }
+            if monitor == .success { XCTAssertEqual(exclusive, .running, "\(status)") }
+            if monitor == .notRunning { XCTAssertEqual(exclusive, .notRunning, "a clean stop for both: \(status)") }
+        }
+        XCTAssertEqual(DaemonStatus.stopped("x").monitorOutcome.status, .notRunning)
+        XCTAssertEqual(DaemonStatus.unknown("x").exclusiveOutcome.status, .commandFailed, "never a guess")
+        XCTAssertEqual(ProcessIdentity(text: ProcessIdentity(pid: 42, startTime: 99).text), ProcessIdentity(pid: 42, startTime: 99))
+        XCTAssertNil(ProcessIdentity(text: "42"))
+    }
+}
