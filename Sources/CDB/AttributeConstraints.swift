@@ -29,16 +29,17 @@ public enum AttributeConstraints {
         }
         guard let number = magnitude(canonical, kind: spec.kind) else { return .success(canonical) }
         if spec.minimum.map({ number < $0 }) == true || spec.maximum.map({ number > $0 }) == true {
-            return .failure(AttributeValueError("must be \(rangeText(spec))\(shown)"))
+            return .failure(AttributeValueError("is out of range\(shown) (allowed: \(rangeText(spec)))"))
         }
         return .success(canonical)
     }
 
-    /// What a range allows, for messages and `fshost describe`:
-    /// `between 1 and 3`, `at least 1ms`, `at most 100`.
+    /// What a range allows, for messages and `fshost describe`, in the
+    /// words of the host settings' bounds (``DurationText/explain(_:_:range:)``):
+    /// `from 1 to 3`, `at least 1ms`, `at most 1h`.
     public static func rangeText(_ spec: AttributeSpec) -> String {
         switch (spec.minimum, spec.maximum) {
-        case (let low?, let high?): return "between \(unit(low, spec.kind)) and \(unit(high, spec.kind))"
+        case (let low?, let high?): return "from \(unit(low, spec.kind)) to \(unit(high, spec.kind))"
         case (let low?, nil): return "at least \(unit(low, spec.kind))"
         case (nil, let high?): return "at most \(unit(high, spec.kind))"
         case (nil, nil): return ""
@@ -57,7 +58,7 @@ public enum AttributeConstraints {
     }
 
     private static func unit(_ value: Int64, _ kind: AttributeKind) -> String {
-        kind == .duration ? "\(value)ms" : String(value)
+        kind == .duration ? DurationText.readable(value) : String(value)
     }
 
     /// The number a range compares: integers and ports as they are,
@@ -131,7 +132,11 @@ extension HostSetting {
     public static func specs(levels: [UInt32]) -> [AttributeSpec] {
         specs.map { spec in
             var spec = spec
-            if spec.name == monitorLevel { spec.allowedValues = levels.sorted().map(String.init) }
+            if spec.name == monitorLevel {
+                // The type's levels say it all (they lie within the ABI's range).
+                spec.allowedValues = levels.sorted().map(String.init)
+                spec.range = nil
+            }
             return spec
         }
     }

@@ -80,7 +80,11 @@ final class ActionJob: @unchecked Sendable {
         case .restart: restart(instance)
         }
         // A state directory fshost could not use is the node's problem, not the resource's.
-        if let failure = context.state.failure { return ActionResult(status: .hostError, reason: failure.message) }
+        // One line names both: what the plugin could not do, and why.
+        if let failure = context.state.failure {
+            let reason = result.reason.map { $0.contains(failure.message) ? $0 : $0 + "; " + failure.message } ?? failure.message
+            return ActionResult(status: .hostError, reason: reason)
+        }
         return result
     }
 

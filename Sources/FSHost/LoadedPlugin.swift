@@ -75,14 +75,28 @@ public final class LoadedPlugin: @unchecked Sendable {
         }
     }
 
-    /// The plugin's default timeout for `action`, in milliseconds.
+    /// The plugin's default timeout for `action`, in milliseconds, within
+    /// the host's bounds (``HostSetting/timeoutRange``): a plugin's
+    /// compiled-in default obeys the rule a resource's value obeys.
     public func defaultTimeoutMilliseconds(_ action: ActionName) -> Int64 {
-        withUnsafeBytes(of: descriptor.pointee.default_timeout_ms) { raw in
+        let raw = withUnsafeBytes(of: descriptor.pointee.default_timeout_ms) { raw in
             Int64(raw.bindMemory(to: UInt32.self)[action.abiIndex])
         }
+        return raw.clamped(to: HostSetting.timeoutRange)
     }
 
     public var defaultLevel: UInt32 { descriptor.pointee.default_level }
-    public var defaultRetries: UInt32 { descriptor.pointee.default_retries }
-    public var defaultRetryIntervalMilliseconds: Int64 { Int64(descriptor.pointee.default_retry_interval_ms) }
+    /// Within ``HostSetting/retriesRange``.
+    public var defaultRetries: UInt32 {
+        UInt32(Int64(descriptor.pointee.default_retries).clamped(to: HostSetting.retriesRange))
+    }
+    /// Within ``HostSetting/retryIntervalRange`` (its floor bounds a failing
+    /// monitor's log lines, whoever chose the interval).
+    public var defaultRetryIntervalMilliseconds: Int64 {
+        Int64(descriptor.pointee.default_retry_interval_ms).clamped(to: HostSetting.retryIntervalRange)
+    }
+}
+
+extension Comparable {
+    func clamped(to range: ClosedRange<Self>) -> Self { min(max(self, range.lowerBound), range.upperBound) }
 }

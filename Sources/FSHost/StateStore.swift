@@ -90,8 +90,21 @@ final class StateStore {
     }
 
     /// Replaces (or, with nil, removes) the value of `key`; false when it
-    /// could not (``failure`` says why when the directory was at fault).
+    /// could not, and then ``failure`` says why (the first failure of the
+    /// action is kept): a write that did not happen is never lost silently.
     func put(_ key: String, _ value: [UInt8]?) -> Bool {
+        let stored = store(key, value)
+        if !stored && failure == nil {
+            let why = errno == 0 ? "" : ": " + String(cString: strerror(errno))
+            failure = HostError(.hostError, Self.isValidKey(key)
+                ? "could not write state '\(key)' in \(directory)\(why)"
+                : "invalid state key '\(key)' (letters, digits, _ . -, not starting with a dot, at most 128 bytes)")
+        }
+        return stored
+    }
+
+    private func store(_ key: String, _ value: [UInt8]?) -> Bool {
+        errno = 0
         guard Self.isValidKey(key) else { return false }
         guard let value else {
             guard let dir = directoryDescriptor(create: false) else { return failure == nil }

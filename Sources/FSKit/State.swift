@@ -29,12 +29,11 @@ public struct State {
             }
             return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
-        /// A failed write is logged as an error (never lost silently); use
-        /// ``store(_:for:)`` to act on it.
+        /// A failed write is never lost silently: the host keeps the first
+        /// failure of the action and answers `HA_HOST_ERROR` naming it, in
+        /// the action's one line. Use ``store(_:for:)`` to act on it here.
         nonmutating set {
-            do throws(WriteError) { try store(newValue, for: key) } catch {
-                Log(host: host).error(error.description)
-            }
+            try? store(newValue, for: key)
         }
     }
 

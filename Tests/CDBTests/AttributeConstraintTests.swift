@@ -48,13 +48,13 @@ final class AttributeConstraintTests: CDBTestCase {
 
     func testRangesOfIntegersPortsAndDurations() {
         XCTAssertEqual(try check("workers", "64").get(), "64")
-        XCTAssertEqual(problem("workers", "0"), "attribute 'workers' must be between 1 and 64: '0'")
-        XCTAssertEqual(problem("workers", "65"), "attribute 'workers' must be between 1 and 64: '65'")
-        XCTAssertEqual(problem("port", "80"), "attribute 'port' must be at least 1024: '80'")
+        XCTAssertEqual(problem("workers", "0"), "attribute 'workers' is out of range: '0' (allowed: from 1 to 64)")
+        XCTAssertEqual(problem("workers", "65"), "attribute 'workers' is out of range: '65' (allowed: from 1 to 64)")
+        XCTAssertEqual(problem("port", "80"), "attribute 'port' is out of range: '80' (allowed: at least 1024)")
         XCTAssertEqual(problem("port", "70000"), "attribute 'port' is not a port (1-65535): '70000'", "the kind first")
         XCTAssertEqual(try check("timeout", "1m").get(), "60000ms")
-        XCTAssertEqual(problem("timeout", "0s"), "attribute 'timeout' must be between 1ms and 60000ms: '0s'", "positive")
-        XCTAssertEqual(problem("timeout", "2m"), "attribute 'timeout' must be between 1ms and 60000ms: '2m'")
+        XCTAssertEqual(problem("timeout", "0s"), "attribute 'timeout' is out of range: '0s' (allowed: from 1ms to 1m)", "positive")
+        XCTAssertEqual(problem("timeout", "2m"), "attribute 'timeout' is out of range: '2m' (allowed: from 1ms to 1m)")
     }
 
     func testNumericAddressesOnlyInCanonicalForm() {
@@ -90,7 +90,7 @@ final class AttributeConstraintTests: CDBTestCase {
         XCTAssertEqual(try Self.schema.resolve(["monitor_level": "3"]).get()["monitor_level"], "3")
         XCTAssertEqual(problem("monitor_level", "7"),
                        "attribute 'monitor_level' must be one of the type's monitoring levels 1, 2, 3: '7'")
-        XCTAssertEqual(problem("retries", "-1"), "attribute 'retries' must be at least 0: '-1'")
+        XCTAssertEqual(problem("retries", "-1"), "attribute 'retries' is out of range: '-1' (allowed: from 0 to 100)")
     }
 
     // MARK: Every write path refuses, writes nothing, status 2

@@ -30,7 +30,7 @@ final class NumbersAndCDBStateTests: XCTestCase {
             (["monitor_timeout": "9223372036854775807ms"], "attribute 'monitor_timeout' is out of range: '9223372036854775807ms' (allowed: from 1ms to 24h)"),
             (["retries": "4294967295", "retry_interval": "100ms"], "attribute 'retries' is out of range: '4294967295' (allowed: from 0 to 100)"),
             (["retry_interval": "0ms"], "attribute 'retry_interval' is out of range: '0ms' (allowed: from 100ms to 24h)"),
-            (["monitor_level": "-1"], "attribute 'monitor_level' is out of range: '-1' (allowed: from 0 to 4294967295)"),
+            (["monitor_level": "-1"], "attribute 'monitor_level' must be one of the type's monitoring levels 1, 2: '-1'"),
         ]
         for (index, (attributes, message)) in cases.enumerated() {
             try store("r\(index)", attributes)

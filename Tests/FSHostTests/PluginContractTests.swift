@@ -57,8 +57,8 @@ final class PluginContractTests: XCTestCase {
     func testEveryConstraintIsCheckedBeforeTheActionRuns() throws {
         let cases: [(String, String, String)] = [
             ("mode", "medium", "attribute 'mode' must be one of fast, slow: 'medium'"),
-            ("fail_probes", "101", "attribute 'fail_probes' must be between 0 and 100: '101'"),
-            ("interval", "0ms", "attribute 'interval' must be between 1ms and 3600000ms: '0ms'"),
+            ("fail_probes", "101", "attribute 'fail_probes' is out of range: '101' (allowed: from 0 to 100)"),
+            ("interval", "0ms", "attribute 'interval' is out of range: '0ms' (allowed: from 1ms to 1h)"),
             ("address", "localhost", "attribute 'address' is not a numeric IPv4 or IPv6 address (no host names): 'localhost'"),
             ("run_as", "-x", "attribute 'run_as' is not a user name"),
         ]
@@ -115,7 +115,7 @@ final class PluginContractTests: XCTestCase {
         let r = try sandbox.fshost("describe", "testfixture")
         XCTAssertEqual(r.status, 0, r.description)
         XCTAssertTrue(r.stdout.contains("mode (string, default fast; one of: fast, slow)"), r.stdout)
-        XCTAssertTrue(r.stdout.contains("fail_probes (integer, default 0; between 0 and 100)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("fail_probes (integer, default 0; from 0 to 100)"), r.stdout)
         XCTAssertTrue(r.stdout.contains("password (string; secret)"), r.stdout)
         XCTAssertTrue(r.stdout.contains("monitor_level (integer, default 1; one of: 1, 2)"), r.stdout)
     }

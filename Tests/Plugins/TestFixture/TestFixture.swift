@@ -46,7 +46,7 @@ struct TestFixture: ResourceType {
     ]
     static let defaults = ActionDefaults(
         timeouts: [.start: .seconds(5), .stop: .seconds(5), .monitor: .seconds(5)],
-        level: 1, retries: 0, retryInterval: .milliseconds(50))
+        level: 1, retries: 0, retryInterval: .milliseconds(100))
 
     let resource: Resource
     let hang: Duration
