@@ -83,7 +83,7 @@ public struct ActionRunner {
         let result: ActionResult
         var level: UInt32?
         do {
-            channel.send(.pluginCode)
+            channel.pluginCodeRuns()
             let plugin = try PluginLoader.load(type: request.type, searchPath: PluginSearchPath(directories: paths.pluginPath))
             let attributes = try resolveAttributes(plugin: plugin, request: request)
             let settings = try resolveSettings(plugin: plugin, attributes: attributes, request: request)
@@ -93,8 +93,7 @@ public struct ActionRunner {
                 logger.prefix += " level=\(settings.level)"
             }
             let deadline = Deadline(after: settings.timeoutMilliseconds, from: started)
-            channel.send(.deadline(at: deadline.at, timeoutMilliseconds: settings.timeoutMilliseconds,
-                                   level: level.map { Int32(bitPattern: $0) } ?? -1))
+            channel.deadlineKnown(at: deadline.at, timeoutMilliseconds: settings.timeoutMilliseconds, level: level)
             let job = ActionJob(plugin: plugin, request: request, attributes: attributes, settings: settings,
                                 logger: logger, paths: paths, deadline: deadline)
             let reported = level
@@ -104,7 +103,7 @@ public struct ActionRunner {
                 ProcessTree.killDescendants()
                 let timedOut = ActionResult(status: .timedOut,
                     reason: "\(request.action.rawValue) did not finish within \(settings.timeoutMilliseconds) ms (\(phase)); its commands were killed")
-                channel.send(.result(timedOut, level: reported, timing: PhaseTimer.summary))
+                channel.answer(timedOut, level: reported, timing: PhaseTimer.summary)
                 _exit(0)
             }, onOrphaned: {
                 // fshost was killed: nothing the action started may outlive it.
@@ -124,7 +123,7 @@ public struct ActionRunner {
         // answer, so the answer's line comes last. (Not in the timeout path:
         // a plugin hung inside stdio holds its lock.)
         fflush(nil)
-        channel.send(.result(result, level: level, timing: PhaseTimer.summary))
+        channel.answer(result, level: level, timing: PhaseTimer.summary)
     }
 
     /// A successful start or restart leaves its daemon running; after
