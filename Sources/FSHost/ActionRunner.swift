@@ -104,7 +104,7 @@ public struct ActionRunner {
                 let timedOut = ActionResult(status: .timedOut,
                     reason: "\(request.action.rawValue) did not finish within \(settings.timeoutMilliseconds) ms (\(phase)); its commands were killed")
                 channel.answer(timedOut, level: reported, timing: PhaseTimer.summary)
-                _exit(0)
+                Supervisor.afterAnswer()
             }, onOrphaned: {
                 // fshost was killed: nothing the action started may outlive it.
                 ProcessGroups.shutDown()

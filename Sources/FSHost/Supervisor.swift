@@ -104,7 +104,7 @@ enum Supervisor {
             becomeWorker(supervisor: supervisor, previousMask: &previousMask)
             lifeline = lifelinePipe[0]
             work(WorkerChannel(fd: results[1], progress: progress))
-            _exit(0)
+            afterAnswer()
         }
         close(results[1]); close(lifelinePipe[0])
         _ = setpgid(worker, worker)   // also done by W: whichever runs first
@@ -132,6 +132,16 @@ enum Supervisor {
         _ = dup2(2, 1)
         let null = csys_open("/dev/null", O_RDONLY | O_CLOEXEC, 0)
         if null >= 0 { _ = dup2(null, 0); close(null) }
+    }
+
+    /// W, once it has answered: waits (up to 5 s) until P has ended, then
+    /// exits. Exiting at once would tear down W's address space while P
+    /// still has to be scheduled to report; sleeping lets P run first, and
+    /// W's exit then costs the caller nothing.
+    static func afterAnswer() -> Never {
+        var fd = pollfd(fd: lifeline, events: Int16(POLLIN), revents: 0)
+        while poll(&fd, 1, 5_000) < 0 && errno == EINTR {}
+        _exit(0)
     }
 
     /// Called by W's watchdog once the action's thread runs: from here W
