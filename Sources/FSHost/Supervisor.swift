@@ -19,9 +19,11 @@ import Glibc
 /// ```
 ///
 /// - W publishes its progress (the deadline, "plugin code runs from now
-///   on") in a shared page and sends its answer over a pipe
-///   (``WorkerChannel``): P wakes once per call. P logs and prints the
-///   answer.
+///   on") in a shared page, logs its outcome itself, and sends its exit
+///   status and `--json` line over a pipe (``WorkerChannel``): P wakes once
+///   per call, prints the line and exits with the status, touching almost
+///   none of the memory it shares with W (every page written after the
+///   fork is copied).
 /// - W ends without a result (exit, abort, signal) → P answers
 ///   `HA_CMD_FAILED` naming the plugin, the action and how the process
 ///   ended (`HA_HOST_ERROR` if no plugin code had run yet).
@@ -53,9 +55,10 @@ enum Supervisor {
 
     /// What P learnt about one run of the worker.
     struct Run {
-        var result: ActionResult?
+        /// W's answer (it has logged the outcome itself).
+        var answer: WorkerAnswer?
+        /// The monitoring level W was using, when known.
         var level: UInt32?
-        var timing: String?
         var pluginCodeRan = false
         var timeoutMilliseconds: Int64?
         /// TERM, HUP or INT that P received.
@@ -158,17 +161,20 @@ enum Supervisor {
             let deadline = progress.pointee.deadline
             var timeout: Int64 = deadline == 0 ? 100 : max(0, deadline + graceMilliseconds - Deadline.now())
             if signals < 0 { timeout = min(timeout, 10) }   // no signalfd: poll for W's end
-            var fds = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: resultsOpen ? results : -1, events: Int16(POLLIN), revents: 0)]
-            let ready = poll(&fds, 2, Int32(clamping: timeout))
+            // On the stack: no heap page of P is written while it waits.
+            var fds = (pollfd(fd: signals, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: resultsOpen ? results : -1, events: Int16(POLLIN), revents: 0))
+            let ready = withUnsafeMutableBytes(of: &fds) { raw in
+                poll(raw.baseAddress!.assumingMemoryBound(to: pollfd.self), 2, Int32(clamping: timeout))
+            }
             if ready < 0 && errno != EINTR { sleepMilliseconds(1) }
-            if fds[0].revents != 0 { readSignals(signals, into: &run) }
-            if fds[1].revents != 0 { resultsOpen = read(results, into: &buffer) }
+            if fds.0.revents != 0 { readSignals(signals, into: &run) }
+            if fds.1.revents != 0 { resultsOpen = read(results, into: &buffer) }
             if let answer = WorkerAnswer.decode(buffer) {
                 // The answer is in: W ends on its own (it ended its leftovers
                 // before it answered). Not waiting for its exit saves the
                 // tear-down of its address space on every call.
-                take(answer, into: &run)
+                run.answer = answer
                 break
             }
             if run.interruption != nil {
@@ -180,7 +186,7 @@ enum Supervisor {
             if waitpid(worker, &status, WNOHANG) == worker {
                 run.waitStatus = status
                 _ = read(results, into: &buffer)   // what W wrote just before it ended
-                if let answer = WorkerAnswer.decode(buffer) { take(answer, into: &run) }
+                run.answer = WorkerAnswer.decode(buffer)
                 break
             }
             if deadline != 0 && Deadline.now() >= deadline + graceMilliseconds {
@@ -194,14 +200,8 @@ enum Supervisor {
         run.pluginCodeRan = progress.pointee.pluginCode != 0
         if progress.pointee.deadline != 0 {
             run.timeoutMilliseconds = progress.pointee.timeoutMilliseconds
-            if run.result == nil, progress.pointee.level >= 0 { run.level = UInt32(progress.pointee.level) }
+            if progress.pointee.level >= 0 { run.level = UInt32(progress.pointee.level) }
         }
-    }
-
-    private static func take(_ answer: WorkerAnswer, into run: inout Run) {
-        run.result = answer.result
-        run.level = answer.level < 0 ? nil : UInt32(answer.level)
-        run.timing = answer.timing
     }
 
     /// Reads what is in the pipe now; false at end of file.
