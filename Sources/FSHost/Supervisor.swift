@@ -115,7 +115,9 @@ enum Supervisor {
         let signals = csys_signalfd(&ending)
         supervise(worker, results: results[0], signals: signals, progress: progress, run: &run)
         if signals >= 0 { close(signals) }
-        close(results[0]); close(lifelinePipe[1])
+        close(results[0])
+        // The lifeline's write end stays open until P exits: closing it now
+        // would wake W, whose exit could then run before P's answer.
         return run
     }
 
