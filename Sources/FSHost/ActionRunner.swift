@@ -11,9 +11,6 @@ import Glibc
 public struct ActionResult: Sendable {
     public var status: ExitStatus
     public var reason: String?
-    /// The size in bytes of the reason the plugin gave, when `reason` is
-    /// only its start (shipped from the worker cut short); nil when whole.
-    public var reasonBytes: Int? = nil
 }
 
 /// Runs one action on one resource: loads and verifies the plugin, reads
@@ -35,17 +32,25 @@ public struct ActionRunner {
     /// Runs `request` in a worker process (``Supervisor``) and reports it
     /// (stderr, syslog, and JSON on stdout with `--json`): one answer
     /// however the worker ends. Returns the exit status.
+    ///
+    /// The worker reports its own result (log line, syslog) and ships only
+    /// the status and the JSON text: fshost then touches almost none of
+    /// the memory it shares with the worker after the fork (each page it
+    /// wrote would be copied).
     public func run(_ request: ActionRequest) -> ExitStatus {
         let started = Deadline.now()
-        var logger = Logger(prefix: "\(request.type)/\(request.resource) \(request.action.rawValue)")
         let run = Supervisor.run { channel in perform(request, channel: channel, started: started) }
+        if let answer = run.answer {
+            if let json = answer.json { Logger.writeStdout(json) }
+            return ExitStatus(rawValue: answer.status) ?? .commandFailed
+        }
+        // No answer (the worker died, or was killed): its orphans came
+        // here. End them, then give the answer that stands for it.
         let result = answer(run, request: request)
-        // The worker ended its leftovers itself before it answered. Without
-        // an answer (it died, or was killed), its orphans came here: end
-        // them now, before the answer says so.
-        if run.result == nil { Supervisor.endLeftovers() }
-        if let level = run.level { logger.prefix += " level=\(level)" }
-        report(result, request: request, level: run.level, logger: logger, started: started, timing: run.timing)
+        Supervisor.endLeftovers()
+        if let json = report(result, request: request, level: run.level, started: started, timing: nil) {
+            Logger.writeStdout(json)
+        }
         return result.status
     }
 
@@ -53,8 +58,6 @@ public struct ActionRunner {
     /// the failure that stands for it.
     func answer(_ run: Supervisor.Run, request: ActionRequest) -> ActionResult {
         let action = request.action.rawValue
-        // An answer that arrived is the answer, even with a signal on its heels.
-        if let result = run.result { return result }
         if let signal = run.interruption {
             return ActionResult(status: .commandFailed,
                 reason: "fshost received \(Supervisor.signalName(signal)) during \(action); the action was ended and every command it started was killed")
@@ -76,7 +79,7 @@ public struct ActionRunner {
     }
 
     /// In the worker: loads and verifies the plugin, reads the resource,
-    /// runs the action against its deadline, and sends the result.
+    /// runs the action against its deadline, reports, and answers.
     func perform(_ request: ActionRequest, channel: WorkerChannel, started: Int64) {
         PhaseTimer.begin()
         var logger = Logger(prefix: "\(request.type)/\(request.resource) \(request.action.rawValue)")
@@ -84,7 +87,7 @@ public struct ActionRunner {
         var level: UInt32?
         do {
             try paths.checkAbsolute()
-            channel.send(.pluginCode)
+            channel.pluginCodeRuns()
             let plugin = try PluginLoader.load(type: request.type, searchPath: PluginSearchPath(directories: paths.pluginPath))
             let attributes = try resolveAttributes(plugin: plugin, request: request)
             let settings = try resolveSettings(plugin: plugin, attributes: attributes, request: request)
@@ -94,8 +97,7 @@ public struct ActionRunner {
                 logger.prefix += " level=\(settings.level)"
             }
             let deadline = Deadline(after: settings.timeoutMilliseconds, from: started)
-            channel.send(.deadline(at: deadline.at, timeoutMilliseconds: settings.timeoutMilliseconds,
-                                   level: level.map { Int32(bitPattern: $0) } ?? -1))
+            channel.deadlineKnown(at: deadline.at, timeoutMilliseconds: settings.timeoutMilliseconds, level: level)
             let job = ActionJob(plugin: plugin, request: request, attributes: attributes, settings: settings,
                                 logger: logger, paths: paths, deadline: deadline)
             let reported = level
@@ -105,8 +107,9 @@ public struct ActionRunner {
                 ProcessTree.killDescendants()
                 let timedOut = ActionResult(status: .timedOut,
                     reason: "\(request.action.rawValue) did not finish within \(settings.timeoutMilliseconds) ms (\(phase)); its commands were killed")
-                channel.send(.result(timedOut, level: reported, timing: PhaseTimer.summary))
-                _exit(0)
+                channel.answer(timedOut.status, json: report(timedOut, request: request, level: reported,
+                                                             started: started, timing: PhaseTimer.summary))
+                Supervisor.afterAnswer()
             }, onOrphaned: {
                 // fshost was killed: nothing the action started may outlive it.
                 ProcessGroups.shutDown()
@@ -125,7 +128,8 @@ public struct ActionRunner {
         // answer, so the answer's line comes last. (Not in the timeout path:
         // a plugin hung inside stdio holds its lock.)
         fflush(nil)
-        channel.send(.result(result, level: level, timing: PhaseTimer.summary))
+        channel.answer(result.status, json: report(result, request: request, level: level, started: started,
+                                                   timing: PhaseTimer.summary))
     }
 
     /// A successful start or restart leaves its daemon running; after
@@ -180,11 +184,16 @@ public struct ActionRunner {
 
     private func milliseconds(_ canonical: String) -> Int64? { AttributeKind.milliseconds(canonical) }
 
-    func report(_ result: ActionResult, request: ActionRequest, level: UInt32?, logger: Logger, started: Int64,
-                timing: String?) {
+    /// Logs the outcome (one line: stderr, and syslog unless routine) and
+    /// returns the `--json` object's line (nil without `--json`): the
+    /// caller writes it to fshost's stdout.
+    func report(_ result: ActionResult, request: ActionRequest, level: UInt32?, started: Int64,
+                timing: String?) -> String? {
         let elapsed = Deadline.now() - started
+        let logger = Logger(prefix: "\(request.type)/\(request.resource) \(request.action.rawValue)"
+            + (level.map { " level=\($0)" } ?? ""))
         // The reason is escaped and bounded (LogText) for the log line and the JSON alike.
-        let reason = result.reason.map { LogText.reason($0, totalBytes: result.reasonBytes) }
+        let reason = result.reason.map { LogText.reason($0) }
         let line = "\(result.status.name)" + (reason.map { ": " + $0 } ?? "") + " (\(elapsed) ms)"
             + (timing.map { "; " + $0 } ?? "")
         switch (result.status, request.action) {
@@ -195,14 +204,13 @@ public struct ActionRunner {
         default:
             logger.error(line)
         }
-        if request.json {
-            Logger.writeStdout(JSONLine.object([
-                ("type", .string(request.type)), ("resource", .string(request.resource)),
-                ("action", .string(request.action.rawValue)), ("level", level.map { .number(Int64($0)) } ?? .null),
-                ("status", .string(result.status.name)), ("code", .number(Int64(result.status.rawValue))),
-                ("reason", reason.map { .string($0) } ?? .null), ("elapsed_ms", .number(elapsed)),
-            ]) + "\n")
-        }
+        guard request.json else { return nil }
+        return JSONLine.object([
+            ("type", .string(request.type)), ("resource", .string(request.resource)),
+            ("action", .string(request.action.rawValue)), ("level", level.map { .number(Int64($0)) } ?? .null),
+            ("status", .string(result.status.name)), ("code", .number(Int64(result.status.rawValue))),
+            ("reason", reason.map { .string($0) } ?? .null), ("elapsed_ms", .number(elapsed)),
+        ]) + "\n"
     }
 }
 

@@ -18,12 +18,9 @@ public enum LogText {
     /// names and timing around it).
     public static let lineLimit = 4096
 
-    /// `text` escaped and cut after `limit` bytes. `totalBytes` is the size
-    /// of the original when `text` is already a prefix of it (a reason
-    /// shipped from the worker process cut short), so the cut is counted
-    /// right.
-    public static func clean(_ text: String, limit: Int, totalBytes: Int? = nil) -> String {
-        let total = max(totalBytes ?? 0, text.utf8.count)
+    /// `text` escaped and cut after `limit` bytes.
+    public static func clean(_ text: String, limit: Int) -> String {
+        let total = text.utf8.count
         var out = ""
         out.reserveCapacity(min(total, limit) + 32)
         var kept = 0
@@ -48,9 +45,8 @@ public enum LogText {
     }
 
     /// A reason, bounded to ``reasonLimit``.
-    public static func reason(_ text: String, totalBytes: Int? = nil) -> String {
-        if totalBytes == nil && isClean(text, limit: reasonLimit) { return text }
-        return clean(text, limit: reasonLimit, totalBytes: totalBytes)
+    public static func reason(_ text: String) -> String {
+        isClean(text, limit: reasonLimit) ? text : clean(text, limit: reasonLimit)
     }
 
     /// A log line, bounded to ``lineLimit``.

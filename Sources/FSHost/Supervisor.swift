@@ -18,8 +18,12 @@ import Glibc
 ///                            └── whatever the plugin forks; orphans come back to W
 /// ```
 ///
-/// - W reports over a pipe (``WorkerMessage``): the deadline, "plugin code
-///   runs from now on", the result. P logs and prints the answer.
+/// - W publishes its progress (the deadline, "plugin code runs from now
+///   on") in a shared page, logs its outcome itself, and sends its exit
+///   status and `--json` line over a pipe (``WorkerChannel``): P wakes once
+///   per call, prints the line and exits with the status, touching almost
+///   none of the memory it shares with W (every page written after the
+///   fork is copied).
 /// - W ends without a result (exit, abort, signal) → P answers
 ///   `HA_CMD_FAILED` naming the plugin, the action and how the process
 ///   ended (`HA_HOST_ERROR` if no plugin code had run yet).
@@ -51,9 +55,10 @@ enum Supervisor {
 
     /// What P learnt about one run of the worker.
     struct Run {
-        var result: ActionResult?
+        /// W's answer (it has logged the outcome itself).
+        var answer: WorkerAnswer?
+        /// The monitoring level W was using, when known.
         var level: UInt32?
-        var timing: String?
         var pluginCodeRan = false
         var timeoutMilliseconds: Int64?
         /// TERM, HUP or INT that P received.
@@ -82,6 +87,8 @@ enum Supervisor {
         _ = csys_set_child_subreaper()
 
         var results: [Int32] = [-1, -1], lifelinePipe: [Int32] = [-1, -1]
+        guard let progress = WorkerProgress.map() else { run.startError = errno; return run }
+        defer { munmap(progress, MemoryLayout<WorkerProgress>.size) }
         guard csys_pipe_cloexec(&results) == 0 else { run.startError = errno; return run }
         guard csys_pipe_cloexec(&lifelinePipe) == 0 else {
             run.startError = errno
@@ -99,16 +106,18 @@ enum Supervisor {
             close(results[0]); close(lifelinePipe[1])
             becomeWorker(supervisor: supervisor, previousMask: &previousMask)
             lifeline = lifelinePipe[0]
-            work(WorkerChannel(fd: results[1]))
-            _exit(0)
+            work(WorkerChannel(fd: results[1], progress: progress))
+            afterAnswer()
         }
         close(results[1]); close(lifelinePipe[0])
         _ = setpgid(worker, worker)   // also done by W: whichever runs first
         _ = csys_fcntl_int(results[0], F_SETFL, O_NONBLOCK)
         let signals = csys_signalfd(&ending)
-        supervise(worker, results: results[0], signals: signals, run: &run)
+        supervise(worker, results: results[0], signals: signals, progress: progress, run: &run)
         if signals >= 0 { close(signals) }
-        close(results[0]); close(lifelinePipe[1])
+        close(results[0])
+        // The lifeline's write end stays open until P exits: closing it now
+        // would wake W, whose exit could then run before P's answer.
         return run
     }
 
@@ -130,32 +139,46 @@ enum Supervisor {
         if null >= 0 { _ = dup2(null, 0); close(null) }
     }
 
+    /// W, once it has answered: waits (up to 5 s) until P has ended, then
+    /// exits. Exiting at once would tear down W's address space while P
+    /// still has to be scheduled to report; sleeping lets P run first, and
+    /// W's exit then costs the caller nothing.
+    static func afterAnswer() -> Never {
+        var fd = pollfd(fd: lifeline, events: Int16(POLLIN), revents: 0)
+        while poll(&fd, 1, 5_000) < 0 && errno == EINTR {}
+        _exit(0)
+    }
+
     /// Called by W's watchdog once the action's thread runs: from here W
     /// notices P's end through the lifeline instead of dying with it.
     static func watchLifeline() { _ = csys_set_parent_death_signal(0) }
 
-    /// P: waits for W's messages, its end, or an ending signal.
-    private static func supervise(_ worker: pid_t, results: Int32, signals: Int32, run: inout Run) {
+    /// P: waits for W's answer, its end, or an ending signal.
+    private static func supervise(_ worker: pid_t, results: Int32, signals: Int32,
+                                  progress: UnsafeMutablePointer<WorkerProgress>, run: inout Run) {
         var buffer: [UInt8] = []
         var resultsOpen = true
-        var deadline: Int64?
         while true {
-            var timeout: Int64 = -1
-            if let deadline { timeout = max(0, deadline + graceMilliseconds - Deadline.now()) }
-            if signals < 0 { timeout = timeout < 0 ? 10 : min(timeout, 10) }   // no signalfd: poll for W's end
-            var fds = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: resultsOpen ? results : -1, events: Int16(POLLIN), revents: 0)]
-            let ready = poll(&fds, 2, Int32(clamping: timeout))
-            if ready < 0 && errno != EINTR { sleepMilliseconds(1) }
-            if fds[0].revents != 0 { readSignals(signals, into: &run) }
-            if fds[1].revents != 0 { resultsOpen = read(results, into: &buffer) }
-            for message in WorkerMessage.decode(&buffer) {
-                apply(message, to: &run, deadline: &deadline)
+            // Until W publishes its deadline, look at the page every 100 ms.
+            let deadline = progress.pointee.deadline
+            var timeout: Int64 = deadline == 0 ? 100 : max(0, deadline + graceMilliseconds - Deadline.now())
+            if signals < 0 { timeout = min(timeout, 10) }   // no signalfd: poll for W's end
+            // On the stack: no heap page of P is written while it waits.
+            var fds = (pollfd(fd: signals, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: resultsOpen ? results : -1, events: Int16(POLLIN), revents: 0))
+            let ready = withUnsafeMutableBytes(of: &fds) { raw in
+                poll(raw.baseAddress!.assumingMemoryBound(to: pollfd.self), 2, Int32(clamping: timeout))
             }
-            // The answer is in: W ends on its own (it ended its leftovers
-            // before it answered). Not waiting for its exit saves the
-            // tear-down of its address space on every call.
-            if run.result != nil { break }
+            if ready < 0 && errno != EINTR { sleepMilliseconds(1) }
+            if fds.0.revents != 0 { readSignals(signals, into: &run) }
+            if fds.1.revents != 0 { resultsOpen = read(results, into: &buffer) }
+            if let answer = WorkerAnswer.decode(buffer) {
+                // The answer is in: W ends on its own (it ended its leftovers
+                // before it answered). Not waiting for its exit saves the
+                // tear-down of its address space on every call.
+                run.answer = answer
+                break
+            }
             if run.interruption != nil {
                 kill(worker, SIGKILL)
                 run.waitStatus = reap(worker)
@@ -165,31 +188,21 @@ enum Supervisor {
             if waitpid(worker, &status, WNOHANG) == worker {
                 run.waitStatus = status
                 _ = read(results, into: &buffer)   // what W wrote just before it ended
-                for message in WorkerMessage.decode(&buffer) { apply(message, to: &run, deadline: &deadline) }
+                run.answer = WorkerAnswer.decode(buffer)
                 break
             }
-            if ready == 0, let deadline, Deadline.now() >= deadline + graceMilliseconds {
+            if deadline != 0 && Deadline.now() >= deadline + graceMilliseconds {
                 run.unanswered = true
                 kill(worker, SIGKILL)
                 run.waitStatus = reap(worker)
                 break
             }
         }
-    }
-
-    private static func apply(_ message: WorkerMessage, to run: inout Run, deadline: inout Int64?) {
-        switch message {
-        case .deadline(let at, let timeout, let level):
-            deadline = at
-            run.timeoutMilliseconds = timeout
-            run.level = level < 0 ? nil : UInt32(level)
-        case .pluginCode:
-            run.pluginCodeRan = true
-        case .result(let status, let level, let reason, let reasonBytes, let timing):
-            run.result = ActionResult(status: ExitStatus(rawValue: status) ?? .commandFailed, reason: reason,
-                                      reasonBytes: reason.map { $0.utf8.count < reasonBytes ? reasonBytes : nil } ?? nil)
-            run.level = level < 0 ? nil : UInt32(level)
-            run.timing = timing
+        // What W published on the way (for the answer that stands in for a missing one).
+        run.pluginCodeRan = progress.pointee.pluginCode != 0
+        if progress.pointee.deadline != 0 {
+            run.timeoutMilliseconds = progress.pointee.timeoutMilliseconds
+            if progress.pointee.level >= 0 { run.level = UInt32(progress.pointee.level) }
         }
     }
 
