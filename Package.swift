@@ -66,7 +66,10 @@ let package = Package(
     targets: [
         // ---- The boundary --------------------------------------------------
         .target(name: "FSPluginABI"),
-        .target(name: "PluginRecord"),
+        // The words every module shares: exit statuses (FailSafe names, OCF
+        // codes), actions, attribute kinds, names, durations, the clock.
+        .target(name: "HAVocabulary"),
+        .target(name: "PluginRecord", dependencies: ["HAVocabulary"]),
         .target(name: "ArgvText"),
         // The StrictModes rule for every path fshost trusts (plugins, CDB, locks, state).
         .target(name: "TrustedPaths"),
@@ -83,30 +86,32 @@ let package = Package(
         // ---- Host building blocks ------------------------------------------
         .target(name: "ELFCheck", dependencies: ["CElf", "FSPluginABI", "PluginRecord", "TrustedPaths"]),
         .target(name: "ProcScan", dependencies: ["CSystemShims"]),
-        .target(name: "Spawn", dependencies: ["CSystemShims"]),
-        .target(name: "CDB", dependencies: ["CSQLite", "ArgvText", "PluginRecord", "TrustedPaths"]),
+        .target(name: "Spawn", dependencies: ["CSystemShims", "HAVocabulary"]),
+        .target(name: "CDB", dependencies: ["CSQLite", "ArgvText", "HAVocabulary", "TrustedPaths"]),
         .target(name: "FSHost", dependencies: [
-            "FSPluginABI", "PluginRecord", "ArgvText", "ELFCheck", "ProcScan", "Spawn", "CDB", "CSystemShims", "TrustedPaths",
+            "FSPluginABI", "HAVocabulary", "PluginRecord", "ArgvText", "ELFCheck", "ProcScan", "Spawn", "CDB", "CSystemShims",
+            "TrustedPaths",
         ]),
-        .executableTarget(name: "fshost", dependencies: ["FSHost"]),
+        .executableTarget(name: "fshost", dependencies: ["FSHost", "HAVocabulary"]),
         .executableTarget(name: "fshost-admin", dependencies: [
-            "FSHost", "CDB", "ELFCheck", "PluginRecord",
+            "FSHost", "HAVocabulary", "CDB", "ELFCheck", "PluginRecord",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
 
         // ---- The plugin SDK ------------------------------------------------
-        .target(name: "FSKit", dependencies: ["FSPluginABI", "ArgvText"]),
+        .target(name: "FSKit", dependencies: ["FSPluginABI", "HAVocabulary", "ArgvText"]),
 
         // ---- Companion calls (each declared once for a plugin and its companion)
         companionCall("HTTPProbeCall", path: "Plugins/WebServer/HTTPProbeCall"),
 
         // ---- Tests -----------------------------------------------------------
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "HAVocabularyTests", dependencies: ["HAVocabulary", "FSPluginABI"]),
         .testTarget(name: "ELFCheckTests", dependencies: ["ELFCheck", "PluginRecord", "TestSupport"]),
-        .testTarget(name: "ProcScanTests", dependencies: ["ProcScan", "Spawn", "TestSupport"]),
-        .testTarget(name: "CDBTests", dependencies: ["CDB", "TestSupport"]),
-        .testTarget(name: "FSHostTests", dependencies: ["FSHost", "CDB", "ELFCheck", "PluginRecord", "TestSupport"]),
+        .testTarget(name: "ProcScanTests", dependencies: ["ProcScan", "Spawn", "HAVocabulary", "TestSupport"]),
+        .testTarget(name: "CDBTests", dependencies: ["CDB", "HAVocabulary", "TestSupport"]),
+        .testTarget(name: "FSHostTests", dependencies: ["FSHost", "HAVocabulary", "CDB", "ELFCheck", "PluginRecord", "TestSupport"]),
         .testTarget(name: "WebServerTests", dependencies: ["TestSupport"]),
         // The SDK's building blocks (typed attributes, daemon lifecycle, file checks), without a host.
         .testTarget(name: "FSKitTests", dependencies: ["FSKit", "TestSupport"]),

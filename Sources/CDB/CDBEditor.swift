@@ -1,6 +1,7 @@
 /// A type's schema could not be had: the error a schema provider throws
 /// (no plugin for the type, or the plugin was refused), with the exit
 /// status the command should end with.
+import HAVocabulary
 public struct SchemaUnavailable: Error, CustomStringConvertible, Equatable, Sendable {
     /// `HA_NOTSUPPORTED` (5) for an unknown type, or the loader's status.
     public let status: Int32
@@ -71,12 +72,12 @@ public enum AdminError: Error, CustomStringConvertible, Equatable, Sendable {
     public var exitStatus: Int32 {
         switch self {
         case .database(let error): return error.exitStatus
-        case .usage, .invalidInput, .invalid: return 2
+        case .usage, .invalidInput, .invalid: return ExitStatus.invalidArguments.rawValue
         case .schemaUnavailable(_, let status, _): return status
-        case .notSet: return 6
-        case .failed: return 3
-        case .resourceRuns: return 4
-        case .host: return 9
+        case .notSet: return ExitStatus.noConfigInfo.rawValue
+        case .failed: return ExitStatus.commandFailed.rawValue
+        case .resourceRuns: return ExitStatus.running.rawValue
+        case .host: return ExitStatus.hostError.rawValue
         case .importFailed(_, let error): return error.exitStatus
         }
     }
@@ -139,7 +140,7 @@ public final class CDBEditor {
         } catch let error as AdminError {
             result = .failure(error)
         } catch {
-            result = .failure(.schemaUnavailable(type: type, status: 5, message: "type '\(type)': \(error)"))
+            result = .failure(.schemaUnavailable(type: type, status: ExitStatus.notSupported.rawValue, message: "type '\(type)': \(error)"))
         }
         schemas[type] = result
         return try result.get()

@@ -1,3 +1,4 @@
+import HAVocabulary
 import CSQLite
 #if canImport(Glibc)
 import Glibc

@@ -1,3 +1,4 @@
+import HAVocabulary
 import ArgvText
 
 /// A parsed TOML value, independent of the TOML library: `fshost-admin`

@@ -1,3 +1,4 @@
+import HAVocabulary
 import FSPluginABI
 import Synchronization
 #if canImport(Glibc)

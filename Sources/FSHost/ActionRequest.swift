@@ -1,3 +1,4 @@
+import HAVocabulary
 import CDB
 
 /// `fshost <type> <action> <resource> [--level N] [--timeout DURATION] [--json]`.

@@ -1,3 +1,4 @@
+import HAVocabulary
 import ArgvText
 import CDB
 import FSPluginABI

@@ -1,5 +1,6 @@
 // `fshost exec2 …`: FailSafe's ha_exec2 for existing shell action scripts,
 // backed by the shared /proc scanner (ProcScan) and Spawn. No Foundation.
+import HAVocabulary
 import CDB
 import ProcScan
 import Spawn

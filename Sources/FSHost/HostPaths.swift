@@ -1,3 +1,4 @@
+import HAVocabulary
 import CDB
 #if canImport(Glibc)
 import Glibc

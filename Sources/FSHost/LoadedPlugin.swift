@@ -1,3 +1,4 @@
+import HAVocabulary
 import CDB
 import FSPluginABI
 import PluginRecord
@@ -8,23 +9,6 @@ public struct LevelInfo: Sendable {
     public let name: String
     public let description: String
     public let cost: String
-}
-
-/// Actions a cluster manager can ask for.
-public enum ActionName: String, Sendable, CaseIterable {
-    case exclusive, start, stop, monitor, restart, validate
-
-    /// Index in the ABI (`FSHOST_ACTION_*`).
-    var abiIndex: Int {
-        switch self {
-        case .exclusive: Int(FSHOST_ACTION_EXCLUSIVE)
-        case .start: Int(FSHOST_ACTION_START)
-        case .stop: Int(FSHOST_ACTION_STOP)
-        case .monitor: Int(FSHOST_ACTION_MONITOR)
-        case .restart: Int(FSHOST_ACTION_RESTART)
-        case .validate: Int(FSHOST_ACTION_VALIDATE)
-        }
-    }
 }
 
 /// A verified, loaded plugin: the Swift view of its C descriptor.

@@ -1,3 +1,4 @@
+import HAVocabulary
 import CDB
 import FSPluginABI
 

@@ -1,3 +1,4 @@
+import HAVocabulary
 import ELFCheck
 import FSPluginABI
 import PluginRecord

@@ -1,3 +1,4 @@
+import HAVocabulary
 import PluginRecord
 #if canImport(Glibc)
 import Glibc

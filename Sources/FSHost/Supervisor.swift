@@ -1,3 +1,4 @@
+import HAVocabulary
 import CSystemShims
 import Spawn
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+import HAVocabulary
 import CSystemShims
 #if canImport(Glibc)
 import Glibc

@@ -2,6 +2,7 @@
 // `fshost TYPE exclusive RESOURCE`, the question a cluster manager asks
 // before a start. Deleting a running resource from the CDB (or dropping it
 // in an import) would leave its processes with nothing that can stop them.
+import HAVocabulary
 import CDB
 import FSHost
 import Foundation

@@ -1,3 +1,4 @@
+import HAVocabulary
 import ArgumentParser
 import FSHost
 import Foundation

@@ -1,3 +1,4 @@
+import HAVocabulary
 import Foundation
 import XCTest
 @testable import CDB

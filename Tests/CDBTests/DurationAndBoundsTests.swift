@@ -1,3 +1,4 @@
+import HAVocabulary
 import XCTest
 @testable import CDB
 

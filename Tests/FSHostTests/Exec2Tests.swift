@@ -1,3 +1,4 @@
+import HAVocabulary
 import Foundation
 import ProcScan
 import TestSupport

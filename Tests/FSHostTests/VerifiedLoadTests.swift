@@ -1,3 +1,4 @@
+import HAVocabulary
 import CDB
 import Foundation
 import ELFCheck

@@ -1,7 +1,7 @@
-import FSPluginABI
-
 /// The exit statuses of `fshost`: FailSafe's scriptlib codes, numbered in the
-/// order the guide lists them, plus three of fshost's own.
+/// order the guide lists them, plus three of fshost's own. The numbers are
+/// the ABI's `FSHOST_HA_*` (`fshost_plugin.h`; HAVocabularyTests holds them
+/// equal). A plugin returns the first seven; the SDK's `Status` is this type.
 public enum ExitStatus: Int32, Sendable, CaseIterable {
     case success = 0
     case notRunning = 1
@@ -51,24 +51,42 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
         }
     }
 
-    /// A status a plugin returned; anything unknown counts as a failure.
-    init(pluginStatus: Int32) {
-        self = ExitStatus(rawValue: pluginStatus).flatMap { $0.rawValue <= Int32(FSHOST_HA_NOCFGINFO) ? $0 : nil }
+    /// A status a plugin returned: a plugin answers with the first seven
+    /// (``success`` … ``noConfigInfo``); anything else, including the host's
+    /// own three, counts as a failure.
+    public init(pluginStatus: Int32) {
+        self = ExitStatus(rawValue: pluginStatus).flatMap { $0.rawValue <= ExitStatus.noConfigInfo.rawValue ? $0 : nil }
             ?? .commandFailed
     }
-}
 
-/// A failure of the host itself, with the status to exit with and a
-/// one-line message naming the problem (the file, the key, the symbol).
-public struct HostError: Error, CustomStringConvertible, Sendable {
-    public let status: Int32
-    public let message: String
-
-    public init(_ status: ExitStatus, _ message: String) {
-        self.status = status.rawValue
-        self.message = message
+    /// The OCF return code that says the same thing, for a cluster manager
+    /// that speaks OCF (Pacemaker through a shim). Source: the OCF Resource
+    /// Agent API, "Return codes" (ClusterLabs OCF-spec, `ra/1.1/resource-agent-api.md`):
+    /// 0 success, 1 generic error, 2 invalid argument, 3 unimplemented
+    /// feature, 4 insufficient privilege, 5 not installed, 6 not configured,
+    /// 7 not running.
+    ///
+    /// | fshost | OCF | why |
+    /// |---|---|---|
+    /// | `HA_SUCCESS` | 0 `OCF_SUCCESS` | |
+    /// | `HA_NOT_RUNNING` | 7 `OCF_NOT_RUNNING` | cleanly stopped |
+    /// | `HA_INVAL_ARGS` | 2 `OCF_ERR_ARGS` | |
+    /// | `HA_CMD_FAILED` | 1 `OCF_ERR_GENERIC` | |
+    /// | `HA_RUNNING` | 0 `OCF_SUCCESS` | exclusive only: an OCF probe (monitor) answers "running" with 0 |
+    /// | `HA_NOTSUPPORTED` | 3 `OCF_ERR_UNIMPLEMENTED` | |
+    /// | `HA_NOCFGINFO` | 6 `OCF_ERR_CONFIGURED` | |
+    /// | `HA_PLUGIN_REFUSED` | 5 `OCF_ERR_INSTALLED` | the type's code is unusable on this node |
+    /// | `HA_TIMEDOUT` | 1 `OCF_ERR_GENERIC` | OCF has no timeout code: the manager times out itself |
+    /// | `HA_HOST_ERROR` | 1 `OCF_ERR_GENERIC` | a node set-up problem, not a missing privilege or component |
+    public var ocfCode: Int32 {
+        switch self {
+        case .success, .running: 0
+        case .notRunning: 7
+        case .invalidArguments: 2
+        case .commandFailed, .timedOut, .hostError: 1
+        case .notSupported: 3
+        case .noConfigInfo: 6
+        case .pluginRefused: 5
+        }
     }
-
-    public var exitStatus: ExitStatus { ExitStatus(rawValue: status) ?? .commandFailed }
-    public var description: String { message }
 }
