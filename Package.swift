@@ -88,13 +88,18 @@ let package = Package(
         .target(name: "ProcScan", dependencies: ["CSystemShims"]),
         .target(name: "Spawn", dependencies: ["CSystemShims", "HAVocabulary"]),
         .target(name: "CDB", dependencies: ["CSQLite", "ArgvText", "HAVocabulary", "TrustedPaths"]),
+        // Finding, verifying and loading plugins and companions: shared by
+        // the action runtime and fshost-admin (list, describe, cdb).
+        .target(name: "PluginLoading", dependencies: [
+            "FSPluginABI", "HAVocabulary", "PluginRecord", "ELFCheck", "CDB",
+        ]),
         .target(name: "FSHost", dependencies: [
-            "FSPluginABI", "HAVocabulary", "PluginRecord", "ArgvText", "ELFCheck", "ProcScan", "Spawn", "CDB", "CSystemShims",
+            "FSPluginABI", "HAVocabulary", "PluginLoading", "ArgvText", "ProcScan", "Spawn", "CDB", "CSystemShims",
             "TrustedPaths",
         ]),
-        .executableTarget(name: "fshost", dependencies: ["FSHost", "HAVocabulary"]),
+        .executableTarget(name: "fshost", dependencies: ["FSHost", "PluginLoading", "HAVocabulary"]),
         .executableTarget(name: "fshost-admin", dependencies: [
-            "FSHost", "HAVocabulary", "CDB", "ELFCheck", "PluginRecord",
+            "PluginLoading", "HAVocabulary", "CDB", "ELFCheck", "PluginRecord",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
@@ -111,7 +116,8 @@ let package = Package(
         .testTarget(name: "ELFCheckTests", dependencies: ["ELFCheck", "PluginRecord", "TestSupport"]),
         .testTarget(name: "ProcScanTests", dependencies: ["ProcScan", "Spawn", "HAVocabulary", "TestSupport"]),
         .testTarget(name: "CDBTests", dependencies: ["CDB", "HAVocabulary", "TestSupport"]),
-        .testTarget(name: "FSHostTests", dependencies: ["FSHost", "HAVocabulary", "CDB", "ELFCheck", "PluginRecord", "TestSupport"]),
+        .testTarget(name: "PluginLoadingTests", dependencies: ["PluginLoading", "CDB", "FSPluginABI"]),
+        .testTarget(name: "FSHostTests", dependencies: ["FSHost", "PluginLoading", "HAVocabulary", "CDB", "ELFCheck", "PluginRecord", "TestSupport"]),
         .testTarget(name: "WebServerTests", dependencies: ["TestSupport"]),
         // The SDK's building blocks (typed attributes, daemon lifecycle, file checks), without a host.
         .testTarget(name: "FSKitTests", dependencies: ["FSKit", "TestSupport"]),

@@ -1,3 +1,4 @@
+import PluginLoading
 import HAVocabulary
 import FSPluginABI
 import Synchronization

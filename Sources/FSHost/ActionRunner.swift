@@ -1,4 +1,5 @@
 import HAVocabulary
+import PluginLoading
 import ArgvText
 import CDB
 import FSPluginABI
@@ -89,7 +90,8 @@ public struct ActionRunner {
         do {
             try paths.checkAbsolute()
             channel.pluginCodeRuns()
-            let plugin = try PluginLoader.load(type: request.type, searchPath: PluginSearchPath(directories: paths.pluginPath))
+            let plugin = try PluginLoader.load(type: request.type, searchPath: PluginSearchPath(directories: paths.pluginPath),
+                                               phase: PhaseTimer.mark)
             let attributes = try resolveAttributes(plugin: plugin, request: request)
             let settings = try resolveSettings(plugin: plugin, attributes: attributes, request: request)
             PhaseTimer.mark("cdb")

@@ -1,4 +1,5 @@
 import HAVocabulary
+import PluginLoading
 #if canImport(Glibc)
 import Glibc
 #endif

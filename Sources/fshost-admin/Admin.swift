@@ -4,7 +4,7 @@
 // TOMLKit: it is not on the monitor path.
 import HAVocabulary
 import ArgumentParser
-import FSHost
+import PluginLoading
 import Foundation
 
 @main

@@ -4,7 +4,7 @@
 import HAVocabulary
 import ArgumentParser
 import CDB
-import FSHost
+import PluginLoading
 
 /// The exit statuses every `cdb` subcommand documents.
 private let exitStatuses = """

@@ -1,7 +1,7 @@
 import HAVocabulary
 import ArgumentParser
 import ELFCheck
-import FSHost
+import PluginLoading
 import PluginRecord
 
 /// `fshost check FILE`: every pre-load check of a plugin file, without

@@ -1,7 +1,7 @@
 import HAVocabulary
 import ArgumentParser
 import CDB
-import FSHost
+import PluginLoading
 
 /// `fshost describe TYPE`: attributes, levels and defaults of a type.
 struct DescribeCommand: ParsableCommand {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import FSHost
+import PluginLoading
 
 /// `fshost list`: the installed resource types.
 struct ListCommand: ParsableCommand {

@@ -4,7 +4,7 @@
 // in an import) would leave its processes with nothing that can stop them.
 import HAVocabulary
 import CDB
-import FSHost
+import PluginLoading
 import Foundation
 
 enum RunningCheck {

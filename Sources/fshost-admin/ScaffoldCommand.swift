@@ -1,6 +1,6 @@
 import HAVocabulary
 import ArgumentParser
-import FSHost
+import PluginLoading
 import Foundation
 import PluginRecord
 

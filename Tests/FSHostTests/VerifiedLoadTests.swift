@@ -1,3 +1,4 @@
+@testable import PluginLoading
 import HAVocabulary
 import CDB
 import Foundation

@@ -17,7 +17,8 @@ public final class LoadedPlugin: @unchecked Sendable {
     public let path: String
     /// The ELF record read before loading.
     public let record: PluginRecord
-    let descriptor: UnsafePointer<fshost_plugin>
+    /// The C descriptor, for the action runtime that calls it.
+    package let descriptor: UnsafePointer<fshost_plugin>
 
     public let typeName: String
     public let summary: String

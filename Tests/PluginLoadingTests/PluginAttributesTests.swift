@@ -1,10 +1,10 @@
+@testable import PluginLoading
 import CDB
 import FSPluginABI
 import XCTest
 #if canImport(Glibc)
 import Glibc
 #endif
-@testable import FSHost
 
 /// The host reads a plugin's attribute array with the stride the plugin was
 /// built with: a plugin built before the constraint fields were appended

@@ -21,15 +21,19 @@ public enum PluginLoader {
     ///   `hostError` (a plugin directory cannot be read, so whether the type
     ///   is installed cannot be told) or `pluginRefused` (a check failed, the
     ///   entry symbol misbehaved).
-    public static func load(type: String, searchPath: PluginSearchPath) throws(HostError) -> LoadedPlugin {
+    /// `phase` is told when verification and loading are done (`"verify"`,
+    /// `"dlopen"`), for the action's timing line.
+    public static func load(type: String, searchPath: PluginSearchPath,
+                            phase: (String) -> Void = { _ in }) throws(HostError) -> LoadedPlugin {
         guard let found = try searchPath.find(type: type) else {
             throw HostError(.notSupported, "'\(type)' is neither an installed resource type (no \(type).so in \(searchPath.directories.joined(separator: ":"))) nor a command (see fshost --help)")
         }
-        return try load(path: found.path, directory: found.directory, type: type)
+        return try load(path: found.path, directory: found.directory, type: type, phase: phase)
     }
 
     /// Verifies and loads the plugin at `path`, which must live in `directory`.
-    public static func load(path: String, directory: String, type: String?) throws(HostError) -> LoadedPlugin {
+    public static func load(path: String, directory: String, type: String?,
+                            phase: (String) -> Void = { _ in }) throws(HostError) -> LoadedPlugin {
         let file: VerifiedPluginFile
         do {
             var verifier = PluginVerifier(expectedTypeName: type, pluginDirectory: directory)
@@ -43,9 +47,9 @@ public enum PluginLoader {
             throw HostError(.pluginRefused, "plugin refused: \(error.description)")
         }
         let record = file.record
-        PhaseTimer.mark("verify")
+        phase("verify")
         let entry: fshost_entry_function = try open(file, symbol: FSHOST_ENTRY_SYMBOL)
-        PhaseTimer.mark("dlopen")
+        phase("dlopen")
         guard let descriptor = entry().plugin else {
             throw HostError(.pluginRefused, "plugin refused: \(path): \(FSHOST_ENTRY_SYMBOL) returned no descriptor")
         }
@@ -59,8 +63,8 @@ public enum PluginLoader {
         guard d.struct_size >= UInt32(firstPublishedSize) else {
             throw HostError(.pluginRefused, "plugin refused: \(path): descriptor is \(d.struct_size) bytes, expected at least \(firstPublishedSize)")
         }
-        guard ProcessChecks.patternStride(of: descriptor) != nil else {
-            throw HostError(.pluginRefused, "plugin refused: \(path): process_pattern_size \(d.process_pattern_size) is not the stride of an fshost_process_pattern array (at least \(ProcessChecks.firstPatternSize) bytes, a multiple of \(MemoryLayout<UnsafeRawPointer>.alignment), at most 4096)")
+        guard ProcessPatternLayout.stride(of: descriptor) != nil else {
+            throw HostError(.pluginRefused, "plugin refused: \(path): process_pattern_size \(d.process_pattern_size) is not the stride of an fshost_process_pattern array (at least \(ProcessPatternLayout.firstSize) bytes, a multiple of \(MemoryLayout<UnsafeRawPointer>.alignment), at most 4096)")
         }
         let name = d.type_name.map { String(cString: $0) } ?? ""
         guard name == record.typeName else {
@@ -77,7 +81,7 @@ public enum PluginLoader {
     /// A companion asked for again in the same process (a retried probe)
     /// is the one already loaded: it is neither verified nor loaded again,
     /// and no further descriptor is kept open.
-    static func companion(of plugin: LoadedPlugin, name: String, symbol: String) throws(HostError) -> UnsafeMutableRawPointer {
+    package static func companion(of plugin: LoadedPlugin, name: String, symbol: String) throws(HostError) -> UnsafeMutableRawPointer {
         let key = plugin.path + "\u{0}" + name + "\u{0}" + symbol
         if let loaded = loadedCompanions.withLock({ $0[key] }) { return loaded.pointer }
         let pointer: UnsafeMutableRawPointer = try loadCompanion(of: plugin, name: name, symbol: symbol)
@@ -114,7 +118,7 @@ public enum PluginLoader {
     /// before dlopen with both signatures named. Verified and loaded once
     /// per process (monitor retries ask again), through its descriptor like
     /// every plugin.
-    static func companionCall(of plugin: LoadedPlugin, name: String, signature: String) throws(HostError) -> UnsafeMutableRawPointer {
+    package static func companionCall(of plugin: LoadedPlugin, name: String, signature: String) throws(HostError) -> UnsafeMutableRawPointer {
         let key = plugin.path + "\u{0}" + name + "\u{0}" + signature
         if let loaded = loadedCompanions.withLock({ $0[key] }) { return loaded.pointer }
         let directory = HostPaths.parent(plugin.path)
