@@ -97,7 +97,9 @@ let package = Package(
             "FSPluginABI", "HAVocabulary", "PluginLoading", "ArgvText", "ProcScan", "Spawn", "CDB", "CSystemShims",
             "TrustedPaths",
         ]),
-        .executableTarget(name: "fshost", dependencies: ["FSHost", "PluginLoading", "HAVocabulary"]),
+        // The action executable: its command line (dispatch, help, the
+        // action's options, exec2) over the runtime.
+        .executableTarget(name: "fshost", dependencies: ["FSHost", "PluginLoading", "HAVocabulary", "CDB", "ProcScan", "Spawn"]),
         .executableTarget(name: "fshost-admin", dependencies: [
             "PluginLoading", "HAVocabulary", "CDB", "ELFCheck", "PluginRecord",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -117,6 +119,8 @@ let package = Package(
         .testTarget(name: "ProcScanTests", dependencies: ["ProcScan", "Spawn", "HAVocabulary", "TestSupport"]),
         .testTarget(name: "CDBTests", dependencies: ["CDB", "HAVocabulary", "TestSupport"]),
         .testTarget(name: "PluginLoadingTests", dependencies: ["PluginLoading", "CDB", "FSPluginABI"]),
+        // The command line of `fshost` (exec2, the action's options), in-process.
+        .testTarget(name: "CommandLineTests", dependencies: ["fshost", "FSHost", "HAVocabulary", "ProcScan", "TestSupport"]),
         .testTarget(name: "FSHostTests", dependencies: ["FSHost", "PluginLoading", "HAVocabulary", "CDB", "ELFCheck", "PluginRecord", "TestSupport"]),
         .testTarget(name: "WebServerTests", dependencies: ["TestSupport"]),
         // The SDK's building blocks (typed attributes, daemon lifecycle, file checks), without a host.

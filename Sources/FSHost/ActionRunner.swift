@@ -1,5 +1,5 @@
-import HAVocabulary
 import PluginLoading
+import HAVocabulary
 import ArgvText
 import CDB
 import FSPluginABI
@@ -214,23 +214,5 @@ public struct ActionRunner {
             ("status", .string(result.status.name)), ("code", .number(Int64(result.status.rawValue))),
             ("reason", reason.map { .string($0) } ?? .null), ("elapsed_ms", .number(elapsed)),
         ]) + "\n"
-    }
-}
-
-/// A tiny JSON writer for the one line `--json` prints (Foundation would
-/// double the start-up cost of every call).
-enum JSONLine {
-    case string(String), number(Int64), null
-
-    static func object(_ fields: [(String, JSONLine)]) -> String {
-        "{" + fields.map { "\"\($0.0)\":" + $0.1.text }.joined(separator: ",") + "}"
-    }
-
-    var text: String {
-        switch self {
-        case .null: return "null"
-        case .number(let n): return String(n)
-        case .string(let s): return ArgvText.quote(s)
-        }
     }
 }

@@ -1,3 +1,5 @@
+import PluginLoading
+import FSHost
 import HAVocabulary
 import PluginLoading
 #if canImport(Glibc)
@@ -7,12 +9,12 @@ import Glibc
 /// Words `fshost` always hands to `fshost-admin`, even if a type had that name.
 let adminCommands: Set<String> = ["list", "describe", "check", "cdb", "scaffold", "verify", "help"]
 
-/// The `fshost` executable: `fshost <type> <action> <resource>`, `fshost
+/// The dispatch of the `fshost` executable: `fshost <type> <action> <resource>`, `fshost
 /// exec2 …`, and the management commands, which it hands to
 /// `fshost-admin`. A first word that is neither a type nor a command is an
 /// unknown type (status 5), answered here without starting the admin tool.
 /// Returns the exit status.
-public func fshostMain(_ arguments: [String]) -> Int32 {
+func fshostMain(_ arguments: [String]) -> Int32 {
     let words = Array(arguments.dropFirst())
     guard let first = words.first else {
         Logger.writeStderr(usageText)
@@ -71,64 +73,4 @@ func execAdmin(paths: HostPaths, arguments: [String]) -> Int32 {
     let why = String(cString: strerror(errno))
     Logger(prefix: "").error("management commands unavailable: \(paths.admin): \(why)")
     return ExitStatus.invalidArguments.rawValue
-}
-
-let usageText = """
-usage: fshost <type> <action> <resource> [--level N] [--timeout DURATION] [--json]
-       fshost exec2 -s SIGNAL -t STRING | fshost exec2 [-p WAIT] TIMEOUT RETRIES COMMAND [ARG...]
-       fshost list | describe TYPE | check FILE | cdb ... | scaffold NAME | verify TYPE RESOURCE
-Run 'fshost --help' for the actions, options and exit statuses.
-
-"""
-
-/// `fshost --help`: everything a cluster manager's author or an operator
-/// needs, including every exit status.
-var helpText: String {
-    let statuses = ExitStatus.allCases.map { s in
-        let code = String(s.rawValue)
-        let name = s.name + String(repeating: " ", count: max(1, 18 - s.name.count))
-        return "  \(code)  \(name)\(s.meaning)"
-    }.joined(separator: "\n")
-    return """
-    fshost — runs the actions of a high-availability cluster's resources through
-    one plugin per resource type. The exit status is the answer.
-
-    USAGE
-      fshost <type> <action> <resource> [--level N] [--timeout DURATION] [--json]
-
-    ACTIONS
-      exclusive  is the resource running on this node? (HA_RUNNING / HA_NOT_RUNNING)
-      start      start it; starting a running resource succeeds
-      stop       stop it; stopping a stopped resource succeeds
-      monitor    is it present and responding, at the monitoring level
-      restart    local restart (the type's own, or stop then start)
-      validate   check the resource's configuration
-
-    OPTIONS
-      --level N           monitoring level (default: the resource's, else the type's)
-      --timeout DURATION  deadline of the action: 250ms, 5s, 2m (default: the
-                          resource's <action>_timeout, else the type's)
-      --json              also print the result as one JSON object on stdout
-
-    EXIT STATUS
-    \(statuses)
-
-    OTHER COMMANDS
-      fshost exec2 -s SIGNAL -t STRING     signal processes whose name or arguments
-                                           contain STRING (FailSafe's ha_exec2)
-      fshost exec2 [-p WAIT] TIMEOUT RETRIES COMMAND [ARG...]
-      fshost list | describe TYPE | check FILE | cdb ... | scaffold NAME | verify ...
-                                           management (fshost-admin; see 'fshost help')
-
-    ENVIRONMENT
-      FSHOST_PLUGIN_PATH  plugin directories, colon-separated
-                          (default: <prefix>/lib/fshost/resource_types, then the
-                          executable's own directory)
-      FSHOST_CDB          configuration database (default /var/lib/fshost/cdb.sqlite)
-      FSHOST_RUN_DIR      lock files (default /run/fshost)
-      FSHOST_STATE_DIR    plugin state (default /var/lib/fshost/state)
-      FSHOST_ADMIN        the management executable
-      FSHOST_DEBUG        also log debug lines (commands run, probes)
-
-    """
 }

@@ -3,11 +3,7 @@ import Foundation
 import ProcScan
 import TestSupport
 import XCTest
-#if canImport(Exec2Only)
-@testable import Exec2Only
-#else
-@testable import FSHost
-#endif
+@testable import fshost
 
 /// `fshost exec2`, in-process (exec2Run with captured output).
 final class Exec2Tests: XCTestCase {

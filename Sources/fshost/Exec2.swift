@@ -1,5 +1,6 @@
 // `fshost exec2 …`: FailSafe's ha_exec2 for existing shell action scripts,
 // backed by the shared /proc scanner (ProcScan) and Spawn. No Foundation.
+import FSHost
 import HAVocabulary
 import CDB
 import ProcScan
@@ -11,12 +12,12 @@ import Glibc
 /// `fshost exec2 ARGUMENTS…` (the words after `exec2`): FailSafe's
 /// `ha_exec2`. Returns the exit status; see ``exec2Usage`` for both forms
 /// and every status.
-public func exec2Main(_ arguments: [String]) -> Int32 {
+func exec2Main(_ arguments: [String]) -> Int32 {
     exec2Run(arguments, output: { exec2Write(1, $0) }, errors: { exec2Write(2, $0) })
 }
 
 /// The help text of `fshost exec2 --help`.
-public let exec2Usage = """
+let exec2Usage = """
 usage: fshost exec2 -s SIGNAL -t STRING
        fshost exec2 [-p WAITPERIOD] TIMEOUT RETRIES COMMAND [ARGUMENT...]
        fshost exec2 --scan-stats [-n COUNT] [STRING]
