@@ -87,7 +87,11 @@ let package = Package(
         .target(name: "ELFCheck", dependencies: ["CElf", "FSPluginABI", "PluginRecord", "TrustedPaths"]),
         .target(name: "ProcScan", dependencies: ["CSystemShims"]),
         .target(name: "Spawn", dependencies: ["CSystemShims", "HAVocabulary"]),
+        // The configuration database: schema, migrations, reads, writes, the attribute schema.
         .target(name: "CDB", dependencies: ["CSQLite", "ArgvText", "HAVocabulary", "TrustedPaths"]),
+        // What the admin tool does with the CDB: checked edits, TOML mapping,
+        // import plans, reports, its errors. Never linked into `fshost`.
+        .target(name: "Management", dependencies: ["CDB", "HAVocabulary", "ArgvText"]),
         // Finding, verifying and loading plugins and companions: shared by
         // the action runtime and fshost-admin (list, describe, cdb).
         .target(name: "PluginLoading", dependencies: [
@@ -101,7 +105,7 @@ let package = Package(
         // action's options, exec2) over the runtime.
         .executableTarget(name: "fshost", dependencies: ["FSHost", "PluginLoading", "HAVocabulary", "CDB", "ProcScan", "Spawn"]),
         .executableTarget(name: "fshost-admin", dependencies: [
-            "PluginLoading", "HAVocabulary", "CDB", "ELFCheck", "PluginRecord",
+            "PluginLoading", "Management", "HAVocabulary", "CDB", "ELFCheck", "PluginRecord",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
@@ -113,11 +117,12 @@ let package = Package(
         companionCall("HTTPProbeCall", path: "Plugins/WebServer/HTTPProbeCall"),
 
         // ---- Tests -----------------------------------------------------------
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["CDB"], path: "Tests/TestSupport"),
         .testTarget(name: "HAVocabularyTests", dependencies: ["HAVocabulary", "FSPluginABI"]),
         .testTarget(name: "ELFCheckTests", dependencies: ["ELFCheck", "PluginRecord", "TestSupport"]),
         .testTarget(name: "ProcScanTests", dependencies: ["ProcScan", "Spawn", "HAVocabulary", "TestSupport"]),
         .testTarget(name: "CDBTests", dependencies: ["CDB", "HAVocabulary", "TestSupport"]),
+        .testTarget(name: "ManagementTests", dependencies: ["Management", "CDB", "HAVocabulary", "ArgvText", "TestSupport"]),
         .testTarget(name: "PluginLoadingTests", dependencies: ["PluginLoading", "CDB", "FSPluginABI"]),
         // The command line of `fshost` (exec2, the action's options), in-process.
         .testTarget(name: "CommandLineTests", dependencies: ["fshost", "FSHost", "HAVocabulary", "ProcScan", "TestSupport"]),

@@ -4,6 +4,7 @@
 import HAVocabulary
 import ArgumentParser
 import CDB
+import Management
 import PluginLoading
 
 /// The exit statuses every `cdb` subcommand documents.

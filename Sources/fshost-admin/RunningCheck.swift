@@ -4,6 +4,7 @@
 // in an import) would leave its processes with nothing that can stop them.
 import HAVocabulary
 import CDB
+import Management
 import PluginLoading
 import Foundation
 

@@ -1,7 +1,9 @@
 import ArgvText
 import Foundation
+import TestSupport
 import XCTest
 @testable import CDB
+@testable import Management
 
 /// The TOML-library-independent half of import/export: typing values by
 /// schema, validation, all-or-nothing import, and the exact export text.

@@ -1,6 +1,8 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import CDB
+@testable import Management
 
 final class CDBEditorTests: CDBTestCase {
     func testDefineStoresCanonicalValuesAfterValidation() throws {

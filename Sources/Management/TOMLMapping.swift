@@ -1,3 +1,4 @@
+import CDB
 import HAVocabulary
 import ArgvText
 

@@ -1,5 +1,7 @@
+import TestSupport
 import XCTest
 @testable import CDB
+@testable import Management
 
 /// What an import would do, worked out before writing (`--dry-run`), and
 /// the empty `--replace-all` that would wipe the CDB (issue 7, item 4).

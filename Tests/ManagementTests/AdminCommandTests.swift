@@ -3,6 +3,7 @@ import Foundation
 import TestSupport
 import XCTest
 @testable import CDB
+@testable import Management
 
 /// `fshost cdb ...` end to end: the built `fshost-admin` run as a process,
 /// with `--cdb` in a temporary directory and the `testfixture` plugin from

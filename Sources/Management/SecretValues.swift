@@ -1,3 +1,5 @@
+import CDB
+
 /// Secret attributes (a password, a token; ``AttributeSpec/isSecret``) in
 /// what the `cdb` commands print. Decided once, here:
 ///

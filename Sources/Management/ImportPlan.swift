@@ -1,3 +1,5 @@
+import CDB
+
 /// What an import would do to the CDB, worked out before anything is
 /// written: `fshost cdb import --dry-run` prints it, the import refuses on
 /// it (an empty `--replace-all`, a running resource it would drop), and

@@ -1,6 +1,8 @@
 import HAVocabulary
+import TestSupport
 import XCTest
 @testable import CDB
+@testable import Management
 
 /// One duration grammar (a bare number is seconds), and the bounds of the
 /// host's settings: refused with status 2 wherever a value comes in, and

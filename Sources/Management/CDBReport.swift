@@ -1,3 +1,5 @@
+import CDB
+
 /// The human-readable text of `fshost cdb show`, in a stable order (types,
 /// resources and keys sorted).
 public enum CDBReport {

@@ -1,7 +1,9 @@
 import HAVocabulary
 import Foundation
+import TestSupport
 import XCTest
 @testable import CDB
+@testable import Management
 
 /// Constraints a plugin declares and the host enforces (one of, range,
 /// positive duration, numeric address, user name, secret), and the host

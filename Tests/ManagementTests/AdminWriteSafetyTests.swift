@@ -1,6 +1,8 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import CDB
+@testable import Management
 
 /// Admin writes fail loudly and never destroy (issue 7, item 4), and a
 /// resource leaves no state behind (item 9): the built `fshost-admin` (and
