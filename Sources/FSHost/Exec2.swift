@@ -28,9 +28,9 @@ fshost exec2 -s SIGNAL -t STRING
   without one (a kernel thread), its name (comm). Case-sensitive. SIGNAL is
   a number or a name (0, 9, TERM, SIGTERM, kill); 0, the default, sends
   nothing and only asks whether such a process exists. Zombies, this
-  process, its ancestors (the script that runs it) and the other commands
-  of its own pipeline (same process group, connected by pipes: the grep of
-  "fshost exec2 -s 0 -t X | grep X") never match. Pid 1 is never
+  process, its ancestors (the script that runs it) and their subshells, and
+  the other commands of its own pipeline (same process group, connected by
+  pipes: the grep of "fshost exec2 -s 0 -t X | grep X") never match. Pid 1 is never
   signalled (for 0 it counts as existing); a process whose pid was reused
   since the scan is not signalled.
   0  a process matched (and, for a real signal, received it)
@@ -166,20 +166,25 @@ private func exec2Signal(_ arguments: [String], errors: (String) -> Void, fail: 
 }
 
 /// What `-t` never matches: this process (the scan leaves it out), its
-/// ancestors, and the other commands of its own pipeline (``Pipeline``:
-/// same process group, connected to it by pipes — the `grep X` of
-/// `fshost exec2 -s 0 -t X | grep X`). pgrep excludes only itself; a check
-/// that finds the filter of its own output is no answer, and with a real
-/// signal it would kill it. The pipeline is worked out only when a match is
-/// in this process group (one more /proc pass); another process of the
-/// group that is not in the pipeline (a daemon the calling script started
-/// in the background) still matches.
+/// ancestors, copies of an ancestor, and the other commands of its own
+/// pipeline. pgrep excludes only itself; but a check that finds the filter
+/// of its own output is no answer, and with a real signal it would kill it.
+/// - An ancestor is the calling script: its command line holds the text.
+/// - A copy of an ancestor is a child of it with the very same command line:
+///   a subshell (`{ …; } | grep X`), or the fork that is about to become the
+///   next command of the pipeline and has not run `execve` yet.
+/// - The pipeline (``Pipeline``): the same process group, connected to this
+///   process by pipes — the `grep X` of `fshost exec2 -s 0 -t X | grep X`.
+///   It is worked out only when a match is in this process group (one more
+///   /proc pass). Another process of the group that is not in the pipeline
+///   (a daemon the calling script started in the background) still matches.
 private func exec2Exclusions() -> (ProcessEntry) -> Bool {
     let ancestors = exec2Ancestors()
     let group = getpgrp()
     var pipeline: Set<Int32>?
     return { entry in
-        if ancestors.contains(entry.pid) { return true }
+        if ancestors[entry.pid] != nil { return true }
+        if let parent = ancestors[entry.ppid], entry.arguments == parent.arguments { return true }
         guard entry.processGroup == group else { return false }
         if pipeline == nil { pipeline = Pipeline.members() }
         return pipeline!.contains(entry.pid)
@@ -189,13 +194,13 @@ private func exec2Exclusions() -> (ProcessEntry) -> Bool {
 /// This process's ancestors (parent, grandparent, …) below pid 1: the shell
 /// script that runs `fshost exec2 -t nginx` has "nginx" in its own command
 /// line and must not count as the process it looks for. Read directly, one
-/// stat per ancestor, before any scan.
-private func exec2Ancestors() -> Set<Int32> {
-    var result: Set<Int32> = []
+/// stat and cmdline per ancestor, before any scan.
+private func exec2Ancestors() -> [Int32: ProcessEntry] {
+    var result: [Int32: ProcessEntry] = [:]
     var pid = getppid()
-    while pid > 1, !result.contains(pid) {
-        result.insert(pid)
+    while pid > 1, result[pid] == nil {
         guard let entry = ProcessEntry(pid: pid) else { break }
+        result[pid] = entry
         pid = entry.ppid
     }
     return result

@@ -25,11 +25,12 @@ public enum ArgumentMatch: Sendable, Equatable {
     /// the host's process services: the text is a whole *word* of the
     /// command line, never a part of one. A word is
     /// 1. one argument of argv[1...], whole (`-c`, `/X/nginx.conf`);
-    /// 2. the value of an option written with it: the part after the first
-    ///    `=` of an argument that starts with `-` (`--config=/X/nginx.conf`,
-    ///    GNU long options), or the rest of an argument `-o…` whose option is
-    ///    one letter or digit (`-c/X/nginx.conf`, POSIX utility syntax
-    ///    guideline 6 allows the option-argument attached);
+    /// 2. the value of a setting written with its name: the part after the
+    ///    first `=` of an argument (`--config=/X/nginx.conf`, GNU long
+    ///    options; `config_file=/X/postgresql.conf`, as PostgreSQL's
+    ///    `-c name=value` takes it), or the rest of an argument `-o…` whose
+    ///    option is one letter or digit (`-c/X/nginx.conf`: POSIX utility
+    ///    syntax guideline 6 allows the option-argument attached);
     /// 3. when argv[0] is a title the server rewrote (it holds a space, as
     ///    nginx's `nginx: master process /usr/sbin/nginx -c /X/nginx.conf`
     ///    and PostgreSQL's `postgres: checkpointer` do; the original
@@ -270,15 +271,17 @@ struct CompiledPattern {
     }
 }
 
-/// Is `word` the text itself, `-oTEXT` (one-letter option) or `-…=TEXT`?
+/// Is `word` the text itself, `-oTEXT` (one-letter option) or `NAME=TEXT`?
 @inline(__always)
 private func isWord(_ word: ArraySlice<UInt8>, _ text: [UInt8]) -> Bool {
     if word.isEmpty { return false }
     if word.count == text.count { return word.elementsEqual(text) }
-    guard word.first == 0x2D /* - */, word.count > text.count else { return false }
-    let second = word[word.startIndex + 1]
-    let isOptionCharacter = (second >= 0x30 && second <= 0x39) || (second | 0x20 >= 0x61 && second | 0x20 <= 0x7A)
-    if isOptionCharacter && word.count == text.count + 2 && word.suffix(text.count).elementsEqual(text) { return true }
+    guard word.count > text.count else { return false }
+    if word.first == 0x2D /* - */ && word.count == text.count + 2 {
+        let option = word[word.startIndex + 1]
+        let isOptionCharacter = (option >= 0x30 && option <= 0x39) || (option | 0x20 >= 0x61 && option | 0x20 <= 0x7A)
+        if isOptionCharacter && word.suffix(text.count).elementsEqual(text) { return true }
+    }
     if let equals = word.firstIndex(of: 0x3D /* = */), word.endIndex - equals - 1 == text.count {
         return word[(equals + 1)...].elementsEqual(text)
     }

@@ -34,7 +34,8 @@ final class Exec2Tests: XCTestCase {
         let child = try XCTUnwrap(ChildProcess(["sleep", marker]), file: file, line: line)
         children.append(child)
         XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) {
-            ProcessTable().entry(pid: child.pid)?.comm == "sleep"
+            // comm changes before the new argv is in place: wait for the argv.
+            ProcessTable().entry(pid: child.pid)?.arguments == ["sleep", marker]
         }, file: file, line: line)
         return (child, marker)
     }

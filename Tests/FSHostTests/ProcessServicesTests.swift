@@ -62,7 +62,8 @@ final class ProcessServicesTests: XCTestCase {
         let marker = "3000.\(Int.random(in: 100_000...999_999))"
         let child = try XCTUnwrap(ChildProcess(["sleep", marker]), file: file, line: line)
         children.append(child)
-        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { ProcessEntry(pid: child.pid)?.comm == "sleep" },
+        // The kernel sets comm before the new argv is in place: wait for the argv.
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { ProcessEntry(pid: child.pid)?.arguments == ["sleep", marker] },
                       file: file, line: line)
         return (child, marker, try XCTUnwrap(processStartTime(pid: child.pid), file: file, line: line))
     }
@@ -83,9 +84,23 @@ final class ProcessServicesTests: XCTestCase {
         r = try sandbox.fshost("cprocold", "monitor", "old")
         XCTAssertEqual(r.status, 3, r.description)
         XCTAssertTrue(r.stderr.contains("declared process sleep (argument \(marker)) is missing"), r.stderr)
-        // A 16-byte stride: a second declared process would have been read from the wrong place.
         let d = try PluginLoader.load(path: plugins + "/cprocold.so", directory: plugins, type: "cprocold")
         XCTAssertEqual(ProcessChecks.patternStride(of: d.descriptor), 16)
+    }
+
+    func testSecondDeclaredProcessIsReadWithThePluginsStride() throws {
+        // Two declared processes: the second is found only at the plugin's own stride (16 or 32 bytes).
+        for type in ["cprocold", "cproc"] {
+            let (a, markerA, _) = try sleeper()
+            let (b, markerB, _) = try sleeper()
+            try define(type, "two", ["process_name": "sleep", "argument": markerA, "second_argument": markerB])
+            XCTAssertEqual(try sandbox.fshost(type, "monitor", "two").status, 0, type)
+            b.stop()
+            let r = try sandbox.fshost(type, "monitor", "two")
+            XCTAssertEqual(r.status, 3, "\(type): \(r)")
+            XCTAssertTrue(r.stderr.contains("declared process sleep (argument \(markerB)) is missing"), "\(type): \(r.stderr)")
+            a.stop()
+        }
     }
 
     func testWrongPatternStrideIsRefusedBeforeAnyAction() throws {
@@ -157,7 +172,7 @@ final class ProcessServicesTests: XCTestCase {
         children.append(leader)
         var sleeps: [ProcessEntry] = []
         XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) {
-            sleeps = ProcessTable().entries.filter { $0.processGroup == leader.pid && $0.comm == "sleep" }
+            sleeps = ProcessTable().entries.filter { $0.processGroup == leader.pid && $0.arguments == ["sleep", marker] }
             return sleeps.count == 2
         })
         try define("cproc", "g", ["pid": "\(leader.pid)", "process_name": "sleep"])

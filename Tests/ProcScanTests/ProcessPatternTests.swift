@@ -138,13 +138,17 @@ final class ProcessPatternTests: XCTestCase {
 
     func testWholeArgumentAndOptionValueForms() throws {
         let marker = ProcessFixtures.uniqueMarker("word")
-        // argv = [sh, -c, "sleep 30; :", sh, -c/X/MARKER, --config=/Y/MARKER, /Z/MARKER]
-        let child = try start(["sh", "-c", "sleep 30; :", "sh", "-c/X/\(marker)", "--config=/Y/\(marker)", "/Z/\(marker)"])
-        try entry(child.pid) { $0.arguments.count == 7 }
+        // argv = [sh, -c, "sleep 30; :", sh, -c/X/MARKER, --config=/Y/MARKER, /Z/MARKER, config_file=/W/MARKER]
+        let child = try start(["sh", "-c", "sleep 30; :", "sh", "-c/X/\(marker)", "--config=/Y/\(marker)", "/Z/\(marker)",
+                               "config_file=/W/\(marker)"])
+        try entry(child.pid) { $0.arguments.count == 8 }
         func word(_ text: String) -> Bool { matches(ProcessPattern.declared(name: "sh", argument: text), child.pid) }
         XCTAssertTrue(word("/Z/\(marker)"), "a whole argument")
         XCTAssertTrue(word("/X/\(marker)"), "-oVALUE, a one-letter option with its value attached")
         XCTAssertTrue(word("/Y/\(marker)"), "--option=VALUE")
+        XCTAssertTrue(word("/W/\(marker)"), "name=VALUE (PostgreSQL's -c config_file=…)")
+        XCTAssertFalse(word("W/\(marker)"))
+        XCTAssertFalse(word("-c/X"), "the option letter is not a part of the value")
         XCTAssertTrue(word("sleep 30; :"), "an argument with spaces, whole")
         XCTAssertFalse(word("Z/\(marker)"))
         XCTAssertFalse(word(marker))
@@ -171,7 +175,7 @@ final class ProcessPatternTests: XCTestCase {
 
     func testDirectMatchChecksStartTimeAndZombies() throws {
         let child = try start(["sleep", "30"])
-        let e = try entry(child.pid) { $0.comm == "sleep" }
+        let e = try entry(child.pid) { $0.arguments == ["sleep", "30"] }
         let sleep = ProcessPattern(name: "sleep")
         XCTAssertTrue(sleep.matches(pid: child.pid, startTime: e.startTime))
         XCTAssertTrue(sleep.matches(pid: child.pid, startTime: nil))
@@ -186,7 +190,7 @@ final class ProcessPatternTests: XCTestCase {
 
     func testSignalProcessThroughPidfd() throws {
         let child = try start(["sleep", "30"])
-        let e = try entry(child.pid) { $0.comm == "sleep" }
+        let e = try entry(child.pid) { $0.arguments == ["sleep", "30"] }
         XCTAssertEqual(signalProcess(pid: child.pid, startTime: e.startTime + 1, signal: SIGKILL), .gone)
         XCTAssertFalse(child.hasExited, "another start time: nothing was sent")
         XCTAssertEqual(signalProcess(pid: child.pid, startTime: e.startTime, signal: 0), .delivered)

@@ -188,8 +188,8 @@ typedef struct fshost_attribute {
  *    (so a name longer than comm's 15 bytes matches), or the first word of
  *    a title the server rewrote ("nginx: master process …" → nginx). A name
  *    with a '/' is a path: argv[0] or /proc/PID/exe must be that file.
- *  - argument: a whole argument of argv[1...] (or the value of `--opt=ARG`
- *    or `-oARG`), or a whole space-separated word of a rewritten title;
+ *  - argument: a whole argument of argv[1...] (or the value of `name=ARG`,
+ *    `--opt=ARG` or `-oARG`), or a whole space-separated word of a rewritten title;
  *    never a substring: "/X/nginx.conf" does not match "/srv/ha/X/nginx.conf".
  *
  * Appended fields (read only when the plugin's process_pattern_size covers
@@ -263,7 +263,7 @@ typedef struct fshost_host {
     int32_t (*spawn)(void *context, const char *const *argv, int64_t timeout_ms, int32_t *exit_status,
                      char *output, size_t output_capacity, size_t *output_length);
 
-    /** Processes matching name/argument in the shared /proc snapshot. */
+    /** Processes matching name/argument (the rules of fshost_process_pattern) in the shared /proc snapshot. */
     int32_t (*process_count)(void *context, const char *name, const char *argument);
     /** Signal every matching process; returns how many were signalled, -1 on error. */
     int32_t (*process_signal)(void *context, const char *name, const char *argument, int32_t signal);

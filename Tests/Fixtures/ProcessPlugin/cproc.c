@@ -13,7 +13,9 @@
  * -DCPROC_RECORD_SIZE=N), so the compiler version is the host's; the bench
  * (Tests/Bench/crowded.sh) passes -DCPROC_COMPILER_VERSION=N instead.
  *
- * Attributes: process_name and argument (the declared process), pid and
+ * Attributes: process_name and argument (the declared process; with
+ * second_argument, a second one of the same name: the host must read the
+ * array with the plugin's stride to find it), pid and
  * start_time (its hint, current ABI), signal (stop sends it to pid).
  * Levels: 1 answers success (the host checks the declared process);
  * 2 process_matches(pid, start_time, process_name, argument);
@@ -39,6 +41,7 @@ typedef struct instance {
     const fshost_host *host;
     const char *name;
     const char *argument;
+    const char *second_argument;
     long long pid;
     unsigned long long start_time;
     long long signal;
@@ -55,6 +58,7 @@ static void *create(const fshost_host *h, int32_t *status) {
     i->host = h;
     i->name = h->attribute(h->context, "process_name");
     i->argument = h->attribute(h->context, "argument");
+    i->second_argument = h->attribute(h->context, "second_argument");
     i->pid = number(h, "pid");
     i->start_time = (unsigned long long)number(h, "start_time");
     i->signal = number(h, "signal");
@@ -121,7 +125,12 @@ static uint32_t processes(void *p, fshost_process_pattern *out, uint32_t capacit
         out[0].start_time = i->start_time;
 #endif
     }
-    return 1;
+    if (i->second_argument == NULL) return 1;
+    if (capacity >= 2 && out != NULL) {
+        out[1].name = i->name;
+        out[1].argument = i->second_argument;
+    }
+    return 2;
 }
 
 static const fshost_level levels[] = {
@@ -133,6 +142,7 @@ static const fshost_level levels[] = {
 static const fshost_attribute attributes[] = {
     {"process_name", FSHOST_ATTR_STRING, 0, NULL, "declared process name"},
     {"argument", FSHOST_ATTR_STRING, 0, NULL, "declared process argument"},
+    {"second_argument", FSHOST_ATTR_STRING, 0, NULL, "a second declared process, same name"},
     {"pid", FSHOST_ATTR_INTEGER, 0, NULL, "pid hint"},
     {"start_time", FSHOST_ATTR_INTEGER, 0, NULL, "pid's start time"},
     {"signal", FSHOST_ATTR_INTEGER, 0, NULL, "stop sends this signal to pid"},
@@ -145,7 +155,7 @@ static const fshost_plugin plugin = {
     .summary = "C test plugin for the host's process services",
     .level_count = 3,
     .levels = levels,
-    .attribute_count = 5,
+    .attribute_count = 6,
     .attributes = attributes,
     .default_timeout_ms = {5000, 5000, 5000, 5000, 5000, 5000},
     .default_level = 1,
