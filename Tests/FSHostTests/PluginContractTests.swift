@@ -133,6 +133,20 @@ final class PluginContractTests: XCTestCase {
         XCTAssertEqual(try sandbox.fshost("list", "--names").stdout, "template\nwebserver\n")
     }
 
+    func testListingNamesForInstallFailsOnARefusedPlugin() throws {
+        let directory = sandbox.path("plugins")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
+        try FileManager.default.copyItem(atPath: HostSandbox.products.appendingPathComponent("libtemplate.so").path,
+                                         toPath: directory + "/template.so")
+        chmod(directory + "/template.so", 0o775)
+        sandbox.pluginPath = directory
+        let r = try sandbox.fshost("list", "--names")
+        XCTAssertEqual(r.status, 7, r.description)
+        XCTAssertEqual(r.stdout, "")
+        XCTAssertTrue(r.stderr.contains("template: plugin refused") && r.stderr.contains("group-writable"), r.stderr)
+    }
+
     // MARK: Companions
 
     func testCheckAndDescribeKnowCompanions() throws {
