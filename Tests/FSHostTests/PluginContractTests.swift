@@ -186,6 +186,45 @@ final class PluginContractTests: XCTestCase {
         XCTAssertThrowsError(try PluginLoader.companionCall(of: template, name: "http", signature: wrong))
     }
 
+    /// `fshost check` of the plugin matches the companions beside it with
+    /// the calls its record names, before anything is loaded: a stale
+    /// companion (another signature) and a missing one are named.
+    func testCheckOfAPluginMatchesItsCompanions() throws {
+        let directory = sandbox.path("plugins")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
+        let products = HostSandbox.products.path
+        try FileManager.default.copyItem(atPath: products + "/libwebserver.so", toPath: directory + "/webserver.so")
+        let plugin = try XCTUnwrap(PluginVerifier(expectedTypeName: nil).report(path: directory + "/webserver.so").record)
+        XCTAssertEqual(plugin.calls.count, 1)
+        let wanted = try XCTUnwrap(plugin.calls.first)
+
+        var r = try sandbox.fshost("check", directory + "/webserver.so")
+        XCTAssertEqual(r.status, 7, r.stdout)
+        XCTAssertTrue(r.stdout.contains("FAIL companion") && r.stdout.contains("no companion beside the plugin serves call \(wanted)"), r.stdout)
+
+        // A companion whose record carries another signature (one hex digit changed).
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: products + "/libwebserver-http.so")))
+        let needle = Array(wanted.utf8)
+        let at = try XCTUnwrap((0..<(bytes.count - needle.count)).first { Array(bytes[$0..<($0 + needle.count)]) == needle })
+        let last = at + needle.count - 1
+        bytes[last] = bytes[last] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+        let stale = String(decoding: bytes[at...last], as: UTF8.self)
+        try Data(bytes).write(to: URL(fileURLWithPath: directory + "/webserver-http.so"))
+        chmod(directory + "/webserver-http.so", 0o755)
+        r = try sandbox.fshost("check", directory + "/webserver.so")
+        XCTAssertEqual(r.status, 7, r.stdout)
+        XCTAssertTrue(r.stdout.contains("webserver-http.so answers call \(stale), the plugin asks for \(wanted)"), r.stdout)
+        XCTAssertTrue(r.stderr.contains("companion"), r.stderr)
+
+        // The companion as built matches.
+        try FileManager.default.removeItem(atPath: directory + "/webserver-http.so")
+        try FileManager.default.copyItem(atPath: products + "/libwebserver-http.so", toPath: directory + "/webserver-http.so")
+        r = try sandbox.fshost("check", directory + "/webserver.so")
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains("ok   companion") && r.stdout.contains("webserver-http.so: call \(wanted)"), r.stdout)
+    }
+
     // MARK: A record that disagrees with the file's symbols
 
     /// A copy of the template plugin whose record says "companion": the
