@@ -186,6 +186,41 @@ final class PluginContractTests: XCTestCase {
         XCTAssertThrowsError(try PluginLoader.companionCall(of: template, name: "http", signature: wrong))
     }
 
+    /// The typed call end to end: `fshost testfixture start` asks the
+    /// companion testfixture-echo twice; strings and an enum with payloads
+    /// cross both ways, and the companion is loaded once (its counter goes on).
+    func testATypedCompanionCallCrossesBothWaysAndLoadsOnce() throws {
+        try store("e", ["port": "80", "echo": "hé"])
+        let r = try sandbox.fshost("testfixture", "start", "e")
+        XCTAssertEqual(r.status, 0, r.description)
+        XCTAssertTrue(r.stderr.contains(#"echoed("héhé", served: 1)"#) && r.stderr.contains(#"echoed("hé", served: 2)"#), r.stderr)
+    }
+
+    /// At action time, a companion whose record carries another signature
+    /// is refused before it is loaded; the log names both signatures.
+    func testAStaleCompanionIsRefusedAtActionTimeNamingBoth() throws {
+        let directory = sandbox.path("plugins")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
+        let products = HostSandbox.products.path
+        try FileManager.default.copyItem(atPath: products + "/libtestfixture.so", toPath: directory + "/testfixture.so")
+        let wanted = try XCTUnwrap(PluginVerifier(expectedTypeName: nil).report(path: directory + "/testfixture.so").record?.calls.first)
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: products + "/libtestfixture-echo.so")))
+        let needle = Array(wanted.utf8)
+        let at = try XCTUnwrap((0..<(bytes.count - needle.count)).first { Array(bytes[$0..<($0 + needle.count)]) == needle })
+        let last = at + needle.count - 1
+        bytes[last] = bytes[last] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+        let stale = String(decoding: bytes[at...last], as: UTF8.self)
+        try Data(bytes).write(to: URL(fileURLWithPath: directory + "/testfixture-echo.so"))
+        chmod(directory + "/testfixture-echo.so", 0o755)
+        sandbox.pluginPath = directory
+        try store("e", ["port": "80", "echo": "hi"])
+        let r = try sandbox.fshost("testfixture", "start", "e")
+        XCTAssertEqual(r.status, 3, r.description)
+        XCTAssertTrue(r.stderr.contains("companion refused"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("companion 'testfixture-echo' answers call \(stale), the plugin asks for \(wanted)"), r.stderr)
+    }
+
     /// `fshost check` of the plugin matches the companions beside it with
     /// the calls its record names, before anything is loaded: a stale
     /// companion (another signature) and a missing one are named.
