@@ -20,12 +20,12 @@ struct CheckCommand: ParsableCommand {
     @Argument(help: "The plugin shared object, e.g. /usr/lib/fshost/resource_types/webserver.so.")
     var file: String
 
-    @Option(help: "Also require this type name in the record.")
+    @Option(help: "Require this type name in the record (default: the file's name, <type>.so or lib<type>.so, as the host looks it up).")
     var type: String?
 
     func run() throws {
         let directory = file.contains("/") ? String(file[..<file.lastIndex(of: "/")!]) : "."
-        let verifier = PluginVerifier(expectedTypeName: type, pluginDirectory: directory)
+        let verifier = PluginVerifier(expectedTypeName: type ?? Self.typeName(ofFile: file), pluginDirectory: directory)
         var (checks, record) = verifier.report(path: file)
         if let record, !checks.contains(where: { !$0.passed }) {
             checks += CompanionMatch.checks(pluginPath: file, record: record)
@@ -43,5 +43,16 @@ struct CheckCommand: ParsableCommand {
                 : "type \(record.typeName)" + (record.calls.isEmpty ? "" : " (calls \(record.calls.joined(separator: ", ")))")
             print("\(file): \(what), ABI \(record.abiVersion), Swift \(compilerVersionString(record.compilerVersion)): all checks passed")
         }
+    }
+
+    /// The type the host would look this file up as (`<type>.so`,
+    /// `lib<type>.so`), so a renamed file fails here as it would at load;
+    /// nil for another name (then any record name is accepted).
+    static func typeName(ofFile path: String) -> String? {
+        var name = String(path.split(separator: "/").last ?? Substring(path))
+        guard name.hasSuffix(".so") else { return nil }
+        name.removeLast(3)
+        if name.hasPrefix("lib") { name.removeFirst(3) }
+        return PluginRecord.isValidTypeName(name) ? name : nil
     }
 }

@@ -260,6 +260,20 @@ final class PluginContractTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("ok   companion") && r.stdout.contains("webserver-http.so: call \(wanted)"), r.stdout)
     }
 
+    /// A file named for another type fails `fshost check` as it would fail
+    /// at load: the host looks a type up by the file's name.
+    func testCheckComparesTheRecordWithTheFilesName() throws {
+        let directory = sandbox.path("plugins")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
+        try FileManager.default.copyItem(atPath: HostSandbox.products.appendingPathComponent("libtemplate.so").path,
+                                         toPath: directory + "/webserver.so")
+        let r = try sandbox.fshost("check", directory + "/webserver.so")
+        XCTAssertEqual(r.status, 7, r.stdout)
+        XCTAssertTrue(r.stdout.contains("FAIL type-name") && r.stdout.contains("record names type 'template', expected 'webserver'"), r.stdout)
+        XCTAssertEqual(try sandbox.fshost("check", "--type", "template", directory + "/webserver.so").status, 0)
+    }
+
     // MARK: A record that disagrees with the file's symbols
 
     /// A copy of the template plugin whose record says "companion": the
