@@ -240,7 +240,8 @@ struct CDBShow: ParsableCommand {
         TYPE, that type; with TYPE RESOURCE, the resource's effective attributes, each \
         marked (type-level) or (default) when it is not the resource's own (defaults need \
         the type's plugin; without it they are left out, with a warning). Sorted by name; \
-        the CDB is opened read-only.
+        the CDB is opened read-only. Secret attributes (the plugin says which) are shown \
+        as (secret); `cdb get` of the one key prints the value.
 
         \(exitStatuses)
         """)
@@ -284,8 +285,9 @@ struct CDBGet: ParsableCommand {
         discussion: """
         Prints just the value the host will use: the resource's own, else the type-level \
         override, else the plugin's default (host settings such as monitor_timeout \
-        included). Argv values print as a JSON array. Exits 6 when the attribute is not \
-        set and has no default, 2 when the type has no such attribute.
+        included). Argv values print as a JSON array; a secret prints too (asking for \
+        the one key is asking for it). Exits 6 when the attribute is not set and has no \
+        default, 2 when the type has no such attribute.
 
         Example: port=$(fshost cdb get webserver web1 port)
 
@@ -357,7 +359,9 @@ struct CDBExport: ParsableCommand {
         TOML integers, booleans as true/false, argv as arrays of strings, everything else \
         (durations in ms) as strings. Exporting, importing and exporting again gives the \
         same bytes. A type whose plugin cannot be loaded is exported with string values \
-        and a warning. --output writes the file atomically (temporary file, fsync, rename).
+        and a warning. --output writes the file atomically (temporary file, fsync, rename). \
+        Secret values are left out (a warning names each key; importing such a file \
+        removes them) unless --include-secrets.
 
         \(exitStatuses)
         """)

@@ -2,6 +2,7 @@
 // of constraint, probes that fail on demand, an action that hangs, a helper
 // process it spawns. Built under Tests/, so its record is marked test-only:
 // `fshost list` and `make install` leave it out.
+import EchoCall
 import FSKit
 #if canImport(Glibc)
 import Glibc
@@ -31,9 +32,10 @@ struct TestFixture: ResourceType {
     static let password = Attribute.secret("password", "a secret: never printed by the host")
     static let leakSecret = Attribute.boolean("leak_secret", default: false,
         "start logs the password and gives it as its reason (the host must redact both)")
+    static let echo = Attribute.string("echo", "start asks the companion testfixture-echo to echo this (twice) and gives its answer as the reason")
 
     static let attributes: [Attribute] = [port, label, enabled, hang, hangInProcess, failProbes, command, processName,
-                                          marker, mode, address, runAs, interval, password, leakSecret]
+                                          marker, mode, address, runAs, interval, password, leakSecret, echo]
     static let levels = [
         MonitorLevel(1, "marker", checks: "the marker file exists", cost: "one stat"),
         MonitorLevel(2, "flaky", checks: "fails fail_probes times, then succeeds", cost: "state read"),
@@ -51,6 +53,7 @@ struct TestFixture: ResourceType {
     let marker: String?
     let password: Secret?
     let leakSecret: Bool
+    let echo: String?
 
     init(resource: Resource) throws(ConfigurationError) {
         self.resource = resource
@@ -65,6 +68,7 @@ struct TestFixture: ResourceType {
         marker = resource[Self.marker]
         password = resource[Self.password]
         leakSecret = resource[Self.leakSecret]
+        echo = resource[Self.echo]
     }
 
     var processes: [ProcessPattern] {
@@ -89,6 +93,12 @@ struct TestFixture: ResourceType {
             // A careless plugin: the host must not let the value through.
             resource.log.error("connecting with password \(password.revealed)")
             return .failed("password \(password.revealed) was refused")
+        }
+        if let echo {
+            // The typed companion call, made twice: the companion is loaded once.
+            guard let call = resource.companion(EchoCall.self) else { return .failed("no echo companion (see the log)") }
+            let answers = [call(EchoCall.Request(text: echo, times: 2)), call(EchoCall.Request(text: echo, times: 1))]
+            return Outcome(.success, "companion answered \(answers)")
         }
         if let command {
             let started = resource.run(["setsid", "-f"] + command, timeout: .seconds(5))
