@@ -109,6 +109,6 @@ let package = Package(
         .testTarget(name: "FSHostTests", dependencies: ["FSHost", "CDB", "TestSupport"]),
         .testTarget(name: "WebServerTests", dependencies: ["TestSupport"]),
         // The SDK's building blocks (typed attributes, daemon lifecycle, file checks), without a host.
-        .testTarget(name: "FSKitTests", dependencies: ["FSKit", "TestSupport"]),
+        .testTarget(name: "FSKitTests", dependencies: ["FSKit", "TestSupport", "ProcScan", "Spawn"]),
     ] + plugins
 )
