@@ -44,7 +44,8 @@ let plugins: [Target] = [
     companion("webserver-http", call: "HTTPProbeCall", path: "Plugins/WebServer/HTTPProbe", dependencies: ["CCurl"]),
     // Test-only (hangs, fails on demand, a schema with every constraint):
     // built under Tests/, so its record is marked test-only.
-    resourceType("TestFixture", path: "Tests/Plugins/TestFixture"),
+    resourceType("TestFixture", path: "Tests/Plugins/TestFixture", dependencies: ["EchoCall"]),
+    companion("testfixture-echo", call: "EchoCall", path: "Tests/Plugins/TestFixtureEcho"),
 ]
 
 let package = Package(
@@ -115,6 +116,7 @@ let package = Package(
 
         // ---- Companion calls (each declared once for a plugin and its companion)
         companionCall("HTTPProbeCall", path: "Plugins/WebServer/HTTPProbeCall"),
+        companionCall("EchoCall", path: "Tests/Plugins/EchoCall"),
 
         // ---- Tests -----------------------------------------------------------
         .target(name: "TestSupport", dependencies: ["CDB"], path: "Tests/TestSupport"),
@@ -129,6 +131,6 @@ let package = Package(
         .testTarget(name: "FSHostTests", dependencies: ["FSHost", "PluginLoading", "HAVocabulary", "CDB", "ELFCheck", "PluginRecord", "TestSupport"]),
         .testTarget(name: "WebServerTests", dependencies: ["TestSupport"]),
         // The SDK's building blocks (typed attributes, daemon lifecycle, file checks), without a host.
-        .testTarget(name: "FSKitTests", dependencies: ["FSKit", "TestSupport"]),
+        .testTarget(name: "FSKitTests", dependencies: ["FSKit", "TestSupport", "ProcScan", "Spawn"]),
     ] + plugins
 )

@@ -138,7 +138,9 @@ struct WebServer: DaemonType {
         daemon = Daemon(resource: resource, pidFile: PidFile(pidPath!),
                         master: ProcessPattern(name: name, argument: config), start: resource[Self.startCommand] ?? base,
                         stop: .nginx(quitCommand: resource[Self.stopCommand] ?? base + ["-s", "quit"]),
-                        ports: [Daemon.Endpoint(address, port)])
+                        ports: [Daemon.Endpoint(address, port)],
+                        // Another server may take longer to write its pidfile than nginx.
+                        pidFileGrace: isNginx ? .seconds(1) : .seconds(5))
     }
 
     // MARK: Validation

@@ -395,7 +395,8 @@ extension PluginVerifier {
     /// The record's kind (resource type or companion) and a companion's
     /// call signature against what the caller asked for.
     private func roleCheck(_ record: PluginRecord) -> PluginFileCheck {
-        let what = record.isCompanion ? "companion, call \(record.signature.isEmpty ? "(none)" : record.signature)" : "resource type"
+        let what = record.isCompanion ? "companion, call \(record.signature.isEmpty ? "(none)" : record.signature)"
+            : "resource type" + (record.calls.isEmpty ? "" : ", calls \(record.calls.joined(separator: ", "))")
         let testOnly = record.isTestOnly ? ", test-only" : ""
         switch expectedRole {
         case nil:

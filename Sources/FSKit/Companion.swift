@@ -65,12 +65,13 @@ extension Resource {
     /// missing, refused, or has another signature).
     public func companion<Call: CompanionCall>(_ call: Call.Type) -> Companion<Call>? {
         if let known = LoadedCompanions.functions[Call.signature] { return Companion(function: known) }
-        let size = Int(host.pointee.struct_size)
-        guard size >= MemoryLayout<fshost_host>.offset(of: \fshost_host.companion_call)! + MemoryLayout<UnsafeRawPointer>.size,
-              let pointer = host.pointee.companion_call(host.pointee.context, Call.companionName, Call.signature) else {
-            if size < MemoryLayout<fshost_host>.size {
-                host.pointee.set_reason(host.pointee.context, "this fshost is too old for typed companions")
-            }
+        // An older host's struct ends before companion_call (struct_size rule).
+        let needed = MemoryLayout<fshost_host>.offset(of: \fshost_host.companion_call)! + MemoryLayout<UnsafeRawPointer>.size
+        guard Int(host.pointee.struct_size) >= needed else {
+            host.pointee.set_reason(host.pointee.context, "this fshost is too old for typed companions (no companion_call)")
+            return nil
+        }
+        guard let pointer = host.pointee.companion_call(host.pointee.context, Call.companionName, Call.signature) else {
             return nil
         }
         let function = unsafeBitCast(pointer, to: CompanionFunction.self)

@@ -35,6 +35,11 @@ public struct Daemon {
     public var pidFileAttribute: String
     /// State key of the remembered identity.
     public var stateKey: String
+    /// How long after its start command a master of this configuration may
+    /// run before the pidfile appears; past it, start refuses naming
+    /// ``pidFileAttribute`` instead of waiting out its timeout. nginx writes
+    /// its pidfile right after it daemonises: one second is ample.
+    public var pidFileGrace: Duration
 
     /// A TCP endpoint.
     public struct Endpoint: Sendable, Equatable {
@@ -45,7 +50,8 @@ public struct Daemon {
 
     public init(resource: Resource, pidFile: PidFile, master: ProcessPattern, start: [String],
                 launch: Launch = Launch(), stop: StopLadder, ports: [Endpoint] = [],
-                pidFileAttribute: String = "pidfile", stateKey: String = "master") {
+                pidFileAttribute: String = "pidfile", stateKey: String = "master",
+                pidFileGrace: Duration = .seconds(1)) {
         self.resource = resource
         self.pidFile = pidFile
         self.master = master
@@ -55,6 +61,7 @@ public struct Daemon {
         self.ports = ports
         self.pidFileAttribute = pidFileAttribute
         self.stateKey = stateKey
+        self.pidFileGrace = pidFileGrace
     }
 
     var processesService: Processes { resource.processes }
@@ -189,11 +196,11 @@ public struct Daemon {
 
     /// Polls until the pidfile names a live master (remembered at once) and
     /// `ready` passes, or the start budget is spent. A master that runs
-    /// without writing the expected pidfile fails at once (after a second's
-    /// grace), naming the pidfile attribute: waiting would only spend the
-    /// whole start timeout.
+    /// without writing the expected pidfile fails at once (after
+    /// ``pidFileGrace``), naming the pidfile attribute: waiting would only
+    /// spend the whole start timeout.
     func waitUntilReady(started what: String, ready: () -> Outcome) -> Outcome {
-        let begun = ProbeDeadline(after: .seconds(1))
+        let begun = ProbeDeadline(after: pidFileGrace)
         var seen: ProcessIdentity?
         var lastProblem = "no pidfile \(pidFile.path) yet"
         var nextScan = ProbeDeadline(after: .zero)

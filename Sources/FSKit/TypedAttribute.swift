@@ -19,15 +19,16 @@ import ArgvText
 /// so a read in `init` never fails.
 public final class TypedAttribute<Value>: Attribute, @unchecked Sendable {
     /// The value of the host's canonical text (nil: unset); nil when the
-    /// text does not decode (or a required value is missing).
-    let read: @Sendable (String?) -> Value?
+    /// text does not decode (or a required value is missing). Pure, set
+    /// once (hence the class's `@unchecked Sendable`).
+    let read: (String?) -> Value?
     /// What the subscript answers if `read` fails, which `create` rules out
     /// for listed attributes: the kind's neutral value.
     let fallback: Value
 
     init(_ name: String, kind: Kind, required: Bool = false, default defaultValue: String?, _ description: String,
          constraint: AttributeConstraint = AttributeConstraint(), secret: Bool = false,
-         fallback: Value, read: @escaping @Sendable (String?) -> Value?) {
+         fallback: Value, read: @escaping (String?) -> Value?) {
         self.read = read
         self.fallback = fallback
         super.init(name: name, kind: kind, required: required, defaultValue: defaultValue, description: description,
@@ -53,7 +54,7 @@ extension TypedAttribute where Value: OptionalAttributeValue {
         let fallback = self.fallback
         return TypedAttribute<Value.Wrapped>(
             name, kind: kind, required: true, default: nil, description, constraint: constraint, secret: isSecret,
-            fallback: fallback.wrappedValue ?? Self.neutral(kind),
+            fallback: fallback.wrappedValue ?? Self.neutral(),
             read: { text in
                 guard text != nil, let value = read(text) else { return nil }
                 return value.wrappedValue
@@ -62,7 +63,7 @@ extension TypedAttribute where Value: OptionalAttributeValue {
 
     /// Only reached for a required attribute made from an optional one
     /// whose fallback is nil: never read (see ``TypedAttribute``).
-    private static func neutral(_ kind: Kind) -> Value.Wrapped {
+    private static func neutral() -> Value.Wrapped {
         // Every factory's optional form has a non-optional sibling whose
         // value type matches; its neutral value is rebuilt here.
         let candidates: [Any] = ["", 0, false, Duration.zero, [String](), Secret(""), IPAddress(numeric: "0.0.0.0")!]

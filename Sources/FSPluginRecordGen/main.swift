@@ -1,4 +1,4 @@
-// FSPluginRecordGen plugin TYPE-NAME SWIFT-TYPE OUTPUT.swift [--test-only]
+// FSPluginRecordGen plugin TYPE-NAME SWIFT-TYPE OUTPUT.swift [--test-only] [--call CALL-TYPE CALL-SOURCE…]…
 // FSPluginRecordGen companion TYPE-NAME CALL-TYPE OUTPUT.swift CALL-SOURCE…
 // FSPluginRecordGen call CALL-TYPE OUTPUT.swift CALL-SOURCE…
 //
@@ -20,7 +20,7 @@ func fail(_ message: String, status: Int32) -> Never {
 }
 
 let usage = """
-    usage: FSPluginRecordGen plugin TYPE-NAME SWIFT-TYPE OUTPUT.swift [--test-only]
+    usage: FSPluginRecordGen plugin TYPE-NAME SWIFT-TYPE OUTPUT.swift [--test-only] [--call CALL-TYPE CALL-SOURCE...]...
            FSPluginRecordGen companion TYPE-NAME CALL-TYPE OUTPUT.swift CALL-SOURCE...
            FSPluginRecordGen call CALL-TYPE OUTPUT.swift CALL-SOURCE...
     """
@@ -47,13 +47,27 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 let text: String
 let output: String
 switch arguments.first {
-case "plugin" where arguments.count == 4 || (arguments.count == 5 && arguments[4] == "--test-only"):
+case "plugin" where arguments.count >= 4:
     let typeName = arguments[1], swiftType = arguments[2]
     output = arguments[3]
     checkTypeName(typeName)
     checkSwiftName(swiftType)
-    let flags = arguments.count == 5 ? PluginRecord.testOnlyFlag : 0
-    text = "import FSKit\n\n" + record(typeName, flags: flags) + """
+    var flags: UInt32 = 0
+    var calls: [(name: String, sources: [String])] = []
+    for word in arguments[4...] {
+        if word == "--test-only" { flags |= PluginRecord.testOnlyFlag }
+        else if word == "--call" { calls.append(("", [])) }
+        else if calls.isEmpty { fail(usage, status: 2) }
+        else if calls[calls.count - 1].name.isEmpty { checkSwiftName(word); calls[calls.count - 1].name = word }
+        else { calls[calls.count - 1].sources.append(word) }
+    }
+    // The calls this plugin makes, in its record: `fshost check` matches
+    // the companions beside it against them before anything is loaded.
+    let signatures = calls.map { CallSignature.of(call: $0.name, sources: $0.sources) }.joined(separator: ",")
+    guard signatures.utf8.count < PluginRecord.signatureCapacity else {
+        fail("the companion calls of \(typeName) do not fit its record (\(signatures.utf8.count) bytes): \(signatures)", status: 2)
+    }
+    text = "import FSKit\n\n" + record(typeName, flags: flags, signature: signatures) + """
         // The entry point: exports the ResourceType named like the target, under
         // the type name of the record above (so the two cannot disagree).
         @_cdecl("\(FSHOST_ENTRY_SYMBOL)")

@@ -10,7 +10,9 @@ import PackagePlugin
 ///   with type name `webserver` (the target's name in lower case), and the
 ///   entry point `fshost_plugin_entry` exporting the `ResourceType` named
 ///   like the target under that type name. A target under `Tests/` is
-///   marked test-only (left out of `fshost list` and `make install`);
+///   marked test-only (left out of `fshost list` and `make install`); the
+///   signatures of the companion calls it depends on are written into its
+///   record (`fshost check` matches them with its companions);
 /// - a companion (target `webserver-http`, `<type>-<name>`): its record
 ///   (marked companion, carrying the call's signature) and the export
 ///   `fshost_companion_call` serving the call target it depends on;
@@ -41,7 +43,16 @@ struct FSPluginRecordPlugin: BuildToolPlugin {
             arguments = ["companion", target.name.lowercased(), call.name, output.path()] + inputs.map { $0.path() }
         } else {
             let testOnly = target.directoryURL.path().contains("/Tests/")
-            arguments = ["plugin", target.name.lowercased(), target.name, output.path()] + (testOnly ? ["--test-only"] : [])
+            // The companion calls it makes: their signatures go into its
+            // record, so `fshost check` can match its companions before load.
+            var calls: [String] = []
+            for case .target(let call) in target.dependencies where call.name.hasSuffix("Call") {
+                let files = sources(call)
+                inputs += files
+                calls += ["--call", call.name] + files.map { $0.path() }
+            }
+            arguments = ["plugin", target.name.lowercased(), target.name, output.path()]
+                + (testOnly ? ["--test-only"] : []) + calls
         }
         return [
             .buildCommand(

@@ -32,9 +32,13 @@ public struct PluginRecord: Equatable, Sendable {
     public var typeName: String
     /// `FSHOST_RECORD_FLAG_*` (0 in records written before the field existed).
     public var flags: UInt32
-    /// A companion's call signature (`HTTPProbeCall@1f2e…`), "" for a plugin
-    /// or a record without the field.
+    /// A companion's call signature (`HTTPProbeCall@1f2e…`); for a plugin,
+    /// the signatures of the companion calls it makes, separated by `,`;
+    /// "" for none or a record without the field.
     public var signature: String
+
+    /// A plugin's companion calls (``signature`` split at `,`).
+    public var calls: [String] { isCompanion || signature.isEmpty ? [] : signature.split(separator: ",").map(String.init) }
 
     public init(abiVersion: UInt16, compilerVersion: UInt32, typeName: String, flags: UInt32 = 0,
                 signature: String = "") {

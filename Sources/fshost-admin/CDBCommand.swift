@@ -272,7 +272,8 @@ struct CDBShow: ParsableCommand {
         TYPE, that type; with TYPE RESOURCE, the resource's effective attributes, each \
         marked (type-level) or (default) when it is not the resource's own (defaults need \
         the type's plugin; without it they are left out, with a warning). Sorted by name; \
-        the CDB is opened read-only.
+        the CDB is opened read-only. Secret attributes (the plugin says which) are shown \
+        as (secret); `cdb get` of the one key prints the value.
 
         \(exitStatuses)
         """)
@@ -316,8 +317,9 @@ struct CDBGet: ParsableCommand {
         discussion: """
         Prints just the value the host will use: the resource's own, else the type-level \
         override, else the plugin's default (host settings such as monitor_timeout \
-        included). Argv values print as a JSON array. Exits 6 when the attribute is not \
-        set and has no default, 2 when the type has no such attribute.
+        included). Argv values print as a JSON array; a secret prints too (asking for \
+        the one key is asking for it). Exits 6 when the attribute is not set and has no \
+        default, 2 when the type has no such attribute.
 
         Example: port=$(fshost cdb get webserver web1 port)
 
@@ -438,7 +440,9 @@ struct CDBExport: ParsableCommand {
         and a warning. --output writes the file atomically and privately: a new file of mode \
         0600 in the same directory, fsync, rename. It replaces only a regular file: a \
         symbolic link, device, directory or FIFO is refused (status 2). A write that fails \
-        (a full disk, > /dev/full) is status 3, never a silent 0.
+        (a full disk, > /dev/full) is status 3, never a silent 0. \
+        Secret values are left out (a warning names each key; importing such a file \
+        removes them) unless --include-secrets.
 
         \(exitStatuses)
         """)

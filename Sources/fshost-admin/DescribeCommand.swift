@@ -17,6 +17,9 @@ struct DescribeCommand: ParsableCommand {
         do { plugin = try PluginLoader.load(type: type, searchPath: .fromEnvironment()) } catch { throw fail(error) }
         print("\(plugin.typeName): \(plugin.summary)")
         print("plugin: \(plugin.path) (ABI \(plugin.record.abiVersion))")
+        if !plugin.record.calls.isEmpty {
+            print("companion calls: \(plugin.record.calls.joined(separator: ", ")) (fshost check \(plugin.path) matches them)")
+        }
         print("\nMONITORING LEVELS (deeper levels include shallower ones; default \(plugin.defaultLevel))")
         for level in plugin.levels {
             print("  \(level.number)  \(level.name): \(level.description) [cost: \(level.cost)]")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import HAVocabulary
 import PluginLoading
 
 /// `fshost list`: the installed resource types.
@@ -14,16 +15,17 @@ struct ListCommand: ParsableCommand {
     @Flag(help: "Also list plugins built for the tests only.")
     var all = false
 
-    @Flag(help: "Print only the names of the types, one per line (what `make install` installs).")
+    @Flag(help: "Print only the names of the types, one per line (what `make install` installs); a refused plugin is named on stderr and the exit status is its status.")
     var names = false
 
     func run() throws {
         let search = PluginSearchPath.fromEnvironment()
         let types = search.installedTypes()
         if types.isEmpty {
-            print("no resource types in \(search.directories.joined(separator: ":"))")
+            if !names { print("no resource types in \(search.directories.joined(separator: ":"))") }
             return
         }
+        var refused: HostError?
         let width = types.map(\.type.count).max() ?? 0
         for (type, path) in types {
             let padded = type + String(repeating: " ", count: width - type.count)
@@ -32,9 +34,15 @@ struct ListCommand: ParsableCommand {
                 if plugin.record.isTestOnly && !all { continue }
                 print(names ? type : "\(padded)  \(plugin.summary)")
             } catch {
-                if names { continue }
+                if names {
+                    // A script installing these must not silently leave one out.
+                    printError("\(type): \(error.message) (\(path))")
+                    refused = refused ?? error
+                    continue
+                }
                 print("\(padded)  REFUSED: \(error.message) (\(path))")
             }
         }
+        if let refused { throw ExitCode(refused.status) }
     }
 }

@@ -135,6 +135,20 @@ final class PluginContractTests: XCTestCase {
         XCTAssertEqual(try sandbox.fshost("list", "--names").stdout, "template\nwebserver\n")
     }
 
+    func testListingNamesForInstallFailsOnARefusedPlugin() throws {
+        let directory = sandbox.path("plugins")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
+        try FileManager.default.copyItem(atPath: HostSandbox.products.appendingPathComponent("libtemplate.so").path,
+                                         toPath: directory + "/template.so")
+        chmod(directory + "/template.so", 0o775)
+        sandbox.pluginPath = directory
+        let r = try sandbox.fshost("list", "--names")
+        XCTAssertEqual(r.status, 7, r.description)
+        XCTAssertEqual(r.stdout, "")
+        XCTAssertTrue(r.stderr.contains("template: plugin refused") && r.stderr.contains("group-writable"), r.stderr)
+    }
+
     // MARK: Companions
 
     func testCheckAndDescribeKnowCompanions() throws {
@@ -172,6 +186,94 @@ final class PluginContractTests: XCTestCase {
         // A plugin asked for as a companion is refused too.
         let template = try PluginLoader.load(path: products + "/libtemplate.so", directory: products, type: "template")
         XCTAssertThrowsError(try PluginLoader.companionCall(of: template, name: "http", signature: wrong))
+    }
+
+    /// The typed call end to end: `fshost testfixture start` asks the
+    /// companion testfixture-echo twice; strings and an enum with payloads
+    /// cross both ways, and the companion is loaded once (its counter goes on).
+    func testATypedCompanionCallCrossesBothWaysAndLoadsOnce() throws {
+        try store("e", ["port": "80", "echo": "hé"])
+        let r = try sandbox.fshost("testfixture", "start", "e")
+        XCTAssertEqual(r.status, 0, r.description)
+        XCTAssertTrue(r.stderr.contains(#"echoed("héhé", served: 1)"#) && r.stderr.contains(#"echoed("hé", served: 2)"#), r.stderr)
+    }
+
+    /// At action time, a companion whose record carries another signature
+    /// is refused before it is loaded; the log names both signatures.
+    func testAStaleCompanionIsRefusedAtActionTimeNamingBoth() throws {
+        let directory = sandbox.path("plugins")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
+        let products = HostSandbox.products.path
+        try FileManager.default.copyItem(atPath: products + "/libtestfixture.so", toPath: directory + "/testfixture.so")
+        let wanted = try XCTUnwrap(PluginVerifier(expectedTypeName: nil).report(path: directory + "/testfixture.so").record?.calls.first)
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: products + "/libtestfixture-echo.so")))
+        let needle = Array(wanted.utf8)
+        let at = try XCTUnwrap((0..<(bytes.count - needle.count)).first { Array(bytes[$0..<($0 + needle.count)]) == needle })
+        let last = at + needle.count - 1
+        bytes[last] = bytes[last] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+        let stale = String(decoding: bytes[at...last], as: UTF8.self)
+        try Data(bytes).write(to: URL(fileURLWithPath: directory + "/testfixture-echo.so"))
+        chmod(directory + "/testfixture-echo.so", 0o755)
+        sandbox.pluginPath = directory
+        try store("e", ["port": "80", "echo": "hi"])
+        let r = try sandbox.fshost("testfixture", "start", "e")
+        XCTAssertEqual(r.status, 3, r.description)
+        XCTAssertTrue(r.stderr.contains("companion refused"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("companion 'testfixture-echo' answers call \(stale), the plugin asks for \(wanted)"), r.stderr)
+    }
+
+    /// `fshost check` of the plugin matches the companions beside it with
+    /// the calls its record names, before anything is loaded: a stale
+    /// companion (another signature) and a missing one are named.
+    func testCheckOfAPluginMatchesItsCompanions() throws {
+        let directory = sandbox.path("plugins")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
+        let products = HostSandbox.products.path
+        try FileManager.default.copyItem(atPath: products + "/libwebserver.so", toPath: directory + "/webserver.so")
+        let plugin = try XCTUnwrap(PluginVerifier(expectedTypeName: nil).report(path: directory + "/webserver.so").record)
+        XCTAssertEqual(plugin.calls.count, 1)
+        let wanted = try XCTUnwrap(plugin.calls.first)
+
+        var r = try sandbox.fshost("check", directory + "/webserver.so")
+        XCTAssertEqual(r.status, 7, r.stdout)
+        XCTAssertTrue(r.stdout.contains("FAIL companion") && r.stdout.contains("no companion beside the plugin serves call \(wanted)"), r.stdout)
+
+        // A companion whose record carries another signature (one hex digit changed).
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: products + "/libwebserver-http.so")))
+        let needle = Array(wanted.utf8)
+        let at = try XCTUnwrap((0..<(bytes.count - needle.count)).first { Array(bytes[$0..<($0 + needle.count)]) == needle })
+        let last = at + needle.count - 1
+        bytes[last] = bytes[last] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+        let stale = String(decoding: bytes[at...last], as: UTF8.self)
+        try Data(bytes).write(to: URL(fileURLWithPath: directory + "/webserver-http.so"))
+        chmod(directory + "/webserver-http.so", 0o755)
+        r = try sandbox.fshost("check", directory + "/webserver.so")
+        XCTAssertEqual(r.status, 7, r.stdout)
+        XCTAssertTrue(r.stdout.contains("webserver-http.so answers call \(stale), the plugin asks for \(wanted)"), r.stdout)
+        XCTAssertTrue(r.stderr.contains("companion"), r.stderr)
+
+        // The companion as built matches.
+        try FileManager.default.removeItem(atPath: directory + "/webserver-http.so")
+        try FileManager.default.copyItem(atPath: products + "/libwebserver-http.so", toPath: directory + "/webserver-http.so")
+        r = try sandbox.fshost("check", directory + "/webserver.so")
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains("ok   companion") && r.stdout.contains("webserver-http.so: call \(wanted)"), r.stdout)
+    }
+
+    /// A file named for another type fails `fshost check` as it would fail
+    /// at load: the host looks a type up by the file's name.
+    func testCheckComparesTheRecordWithTheFilesName() throws {
+        let directory = sandbox.path("plugins")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
+        try FileManager.default.copyItem(atPath: HostSandbox.products.appendingPathComponent("libtemplate.so").path,
+                                         toPath: directory + "/webserver.so")
+        let r = try sandbox.fshost("check", directory + "/webserver.so")
+        XCTAssertEqual(r.status, 7, r.stdout)
+        XCTAssertTrue(r.stdout.contains("FAIL type-name") && r.stdout.contains("record names type 'template', expected 'webserver'"), r.stdout)
+        XCTAssertEqual(try sandbox.fshost("check", "--type", "template", directory + "/webserver.so").status, 0)
     }
 
     // MARK: A record that disagrees with the file's symbols

@@ -111,13 +111,14 @@ public final class NginxSite: @unchecked Sendable {
 
     // MARK: Driving nginx directly (not through fshost)
 
-    /// `nginx -p DIR -c CONFIG` (daemonises); true when it exited 0.
+    /// `nginx -p DIR -c CONFIG` (daemonises; `config`: another config file
+    /// than the site's own, with this prefix); true when it exited 0.
     ///
     /// posix_spawn + waitpid, not Foundation's Process: the daemon would
     /// inherit Process's own descriptors and its wait would never end.
     @discardableResult
-    public func startDirectly() throws -> Bool {
-        let argv = [NginxSite.binary, "-p", directory, "-c", config]
+    public func startDirectly(config other: String? = nil) throws -> Bool {
+        let argv = [NginxSite.binary, "-p", directory, "-c", other ?? config]
         let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { for p in cArgs { free(p) } }
         var actions = posix_spawn_file_actions_t()

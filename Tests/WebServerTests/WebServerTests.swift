@@ -648,6 +648,36 @@ final class WebServerTests: XCTestCase {
         XCTAssertTrue(NginxSite.wait(seconds: 3) { site.allPids().isEmpty }, "left: \(site.allPids())")
     }
 
+    /// Two resources whose config paths are `D/X/nginx.conf` and
+    /// `D/srv/ha/D/X/nginx.conf` (the first a substring of the second); only
+    /// the second's nginx runs. The first is not running for monitor and
+    /// exclusive, and its stop touches nothing of the second.
+    func testAConfigPathInsideAnotherIsNotThatServer() throws {
+        let site = try makeSite()
+        let mine = site.directory + "/X/nginx.conf"
+        let theirs = site.directory + "/srv/ha" + mine
+        try FileManager.default.createDirectory(atPath: (theirs as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: site.directory + "/X", withIntermediateDirectories: true)
+        let text = try String(contentsOfFile: site.config, encoding: .utf8)
+        try text.write(toFile: theirs, atomically: true, encoding: .utf8)  // pid: site.pidFile, port: site.port
+        try text.replacingOccurrences(of: "pid \(site.pidFile);", with: "pid \(site.directory)/X/nginx.pid;")
+            .write(toFile: mine, atomically: true, encoding: .utf8)
+        XCTAssertTrue(try site.startDirectly(config: theirs), "the second server")
+        let master = try XCTUnwrap(site.pidFromFile(), "the second server's master")
+        defer { kill(-master, SIGKILL); kill(master, SIGKILL) }
+        let r0 = try sandbox.fshost(["cdb", "define", "webserver", "first", "config=\(mine)", "port=\(site.port)",
+                                     "prefix=\(site.directory)", "retries=0"])
+        XCTAssertEqual(r0.status, success, r0.description)
+
+        XCTAssertEqual(try monitor(1, "first").status, notRunning, "the first resource is not running")
+        XCTAssertEqual(try run("webserver", "exclusive", "first").status, notRunning)
+        XCTAssertEqual(try run("webserver", "stop", "first").status, success)
+        XCTAssertEqual(site.pidFromFile(), master, "the second server still runs, its pidfile in place")
+        XCTAssertEqual(NginxSite.state(of: master).map { $0 != "Z" }, true)
+        XCTAssertTrue(site.accepts())
+    }
+
     /// The timeouts are named after their fields; a resource defined with
     /// the old names (level2_timeout, level3_timeout) keeps working, and
     /// both names disagreeing is refused naming both.

@@ -85,7 +85,8 @@ typedef struct fshost_plugin_record {
     uint32_t flags; /* FSHOST_RECORD_FLAG_* */
     char type_name[FSHOST_TYPE_NAME_CAPACITY];
     /* ---- Appended (present when the section is at least this long) ------ */
-    /** A companion's call signature, `<CallType>@<hash of the call's declaration>`; "" for a plugin. */
+    /** A companion: the call it serves, `<CallType>@<hash of the call's declaration>`;
+        a plugin: the calls it makes to companions, separated by ','; "" for none. */
     char signature[FSHOST_SIGNATURE_CAPACITY];
 } fshost_plugin_record;
 

@@ -2,6 +2,7 @@
 // of constraint, probes that fail on demand, an action that hangs, a helper
 // process it spawns. Built under Tests/, so its record is marked test-only:
 // `fshost list` and `make install` leave it out.
+import EchoCall
 import FSKit
 #if canImport(Glibc)
 import Glibc
@@ -36,10 +37,11 @@ struct TestFixture: ResourceType {
     static let failReason = Attribute.string("fail_reason", "monitor fails with this reason")
     static let failReasonRepeat = Attribute.integer("fail_reason_repeat", default: 1, in: 1...100_000_000,
                                                     "the reason is fail_reason this many times over")
+    static let echo = Attribute.string("echo", "start asks the companion testfixture-echo to echo this (twice) and gives its answer as the reason")
 
     static let attributes: [Attribute] = [port, label, enabled, hang, hangInProcess, failProbes, command, processName,
                                           marker, mode, address, runAs, interval, password, leakSecret,
-                                          fault, failReason, failReasonRepeat]
+                                          fault, failReason, failReasonRepeat, echo]
     static let levels = [
         MonitorLevel(1, "marker", checks: "the marker file exists", cost: "one stat"),
         MonitorLevel(2, "flaky", checks: "fails fail_probes times, then succeeds", cost: "state read"),
@@ -59,6 +61,7 @@ struct TestFixture: ResourceType {
     let failReason: String?
     let password: Secret?
     let leakSecret: Bool
+    let echo: String?
 
     init(resource: Resource) throws(ConfigurationError) {
         self.resource = resource
@@ -75,6 +78,7 @@ struct TestFixture: ResourceType {
         leakSecret = resource[Self.leakSecret]
         fault = resource[Self.fault].flatMap(Fault.init(rawValue:))
         failReason = resource[Self.failReason].map { String(repeating: $0, count: resource[Self.failReasonRepeat]) }
+        echo = resource[Self.echo]
     }
 
     var processes: [ProcessPattern] {
@@ -100,6 +104,12 @@ struct TestFixture: ResourceType {
             // A careless plugin: the host must not let the value through.
             resource.log.error("connecting with password \(password.revealed)")
             return .failed("password \(password.revealed) was refused")
+        }
+        if let echo {
+            // The typed companion call, made twice: the companion is loaded once.
+            guard let call = resource.companion(EchoCall.self) else { return .failed("no echo companion (see the log)") }
+            let answers = [call(EchoCall.Request(text: echo, times: 2)), call(EchoCall.Request(text: echo, times: 1))]
+            return Outcome(.success, "companion answered \(answers)")
         }
         if let command {
             let started = resource.run(["setsid", "-f"] + command, timeout: .seconds(5))
