@@ -1,5 +1,5 @@
-import HAVocabulary
 import CSQLite
+import HAVocabulary
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

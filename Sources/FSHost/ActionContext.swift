@@ -1,6 +1,6 @@
-import PluginLoading
-import HAVocabulary
 import FSPluginABI
+import HAVocabulary
+import PluginLoading
 import ProcScan
 import Spawn
 #if canImport(Glibc)

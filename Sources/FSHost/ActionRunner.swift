@@ -1,8 +1,8 @@
-import PluginLoading
-import HAVocabulary
 import ArgvText
 import CDB
 import FSPluginABI
+import HAVocabulary
+import PluginLoading
 import ProcScan
 import Spawn
 #if canImport(Glibc)

@@ -1,5 +1,5 @@
-import HAVocabulary
 import FSPluginABI
+import HAVocabulary
 import PluginLoading
 import ProcScan
 #if canImport(Glibc)

@@ -1,5 +1,5 @@
-import HAVocabulary
 import CSystemShims
+import HAVocabulary
 import Spawn
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,6 @@
+import ArgvText
 import CDB
 import HAVocabulary
-import ArgvText
 
 /// A parsed TOML value, independent of the TOML library: `fshost-admin`
 /// turns TOMLKit's tree into this, and everything after (typing values by

@@ -1,5 +1,5 @@
-import HAVocabulary
 import CDB
+import HAVocabulary
 #if canImport(Glibc)
 import Glibc
 #endif

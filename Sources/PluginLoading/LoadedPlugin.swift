@@ -1,6 +1,6 @@
-import HAVocabulary
 import CDB
 import FSPluginABI
+import HAVocabulary
 import PluginRecord
 
 /// A monitoring level as the plugin declares it.

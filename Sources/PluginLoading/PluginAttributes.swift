@@ -1,6 +1,6 @@
-import HAVocabulary
 import CDB
 import FSPluginABI
+import HAVocabulary
 
 /// The attribute schema of a plugin descriptor, read with the stride the
 /// plugin was built with (`attribute_size`), so that a plugin built before

@@ -1,6 +1,6 @@
-import HAVocabulary
 import ELFCheck
 import FSPluginABI
+import HAVocabulary
 import PluginRecord
 import Synchronization
 #if canImport(Glibc)

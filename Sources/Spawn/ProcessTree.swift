@@ -1,5 +1,5 @@
-import HAVocabulary
 import CSystemShims
+import HAVocabulary
 #if canImport(Glibc)
 import Glibc
 #endif

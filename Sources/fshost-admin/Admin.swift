@@ -2,10 +2,10 @@
 // that is not an installed resource type, so users type `fshost list`,
 // `fshost cdb show`. It may use Foundation, swift-argument-parser and
 // TOMLKit: it is not on the monitor path.
-import HAVocabulary
 import ArgumentParser
-import PluginLoading
 import Foundation
+import HAVocabulary
+import PluginLoading
 
 @main
 struct Admin: ParsableCommand {

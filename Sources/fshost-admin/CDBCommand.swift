@@ -1,9 +1,9 @@
 // `fshost cdb ...`: the configuration database commands, in the style of
 // FailSafe's cluster_mgr (define / modify / delete / show a resource),
 // ha_get_info (get one attribute) and TOML import / export.
-import HAVocabulary
 import ArgumentParser
 import CDB
+import HAVocabulary
 import Management
 import PluginLoading
 

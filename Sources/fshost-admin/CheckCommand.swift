@@ -1,6 +1,6 @@
-import HAVocabulary
 import ArgumentParser
 import ELFCheck
+import HAVocabulary
 import PluginLoading
 import PluginRecord
 

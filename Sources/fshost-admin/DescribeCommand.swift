@@ -1,6 +1,6 @@
-import HAVocabulary
 import ArgumentParser
 import CDB
+import HAVocabulary
 import PluginLoading
 
 /// `fshost describe TYPE`: attributes, levels and defaults of a type.

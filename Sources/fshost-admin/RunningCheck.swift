@@ -2,11 +2,11 @@
 // `fshost TYPE exclusive RESOURCE`, the question a cluster manager asks
 // before a start. Deleting a running resource from the CDB (or dropping it
 // in an import) would leave its processes with nothing that can stop them.
-import HAVocabulary
 import CDB
+import Foundation
+import HAVocabulary
 import Management
 import PluginLoading
-import Foundation
 
 enum RunningCheck {
     /// What `exclusive` answered.

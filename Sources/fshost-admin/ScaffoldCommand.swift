@@ -1,7 +1,7 @@
-import HAVocabulary
 import ArgumentParser
-import PluginLoading
 import Foundation
+import HAVocabulary
+import PluginLoading
 import PluginRecord
 
 /// `fshost scaffold NAME`: a new resource type, copied from the template

@@ -1,7 +1,7 @@
-import HAVocabulary
 import ArgumentParser
-import PluginLoading
 import Foundation
+import HAVocabulary
+import PluginLoading
 
 /// `fshost verify TYPE RESOURCE`: drives a plugin through the protocol a
 /// cluster manager relies on, on a real resource defined in the CDB.

@@ -1,4 +1,3 @@
-import PluginLoading
 import FSHost
 import HAVocabulary
 import PluginLoading

@@ -1,8 +1,8 @@
 // `fshost exec2 …`: FailSafe's ha_exec2 for existing shell action scripts,
 // backed by the shared /proc scanner (ProcScan) and Spawn. No Foundation.
+import CDB
 import FSHost
 import HAVocabulary
-import CDB
 import ProcScan
 import Spawn
 #if canImport(Glibc)

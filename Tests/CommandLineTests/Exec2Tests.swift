@@ -1,5 +1,5 @@
-import HAVocabulary
 import Foundation
+import HAVocabulary
 import ProcScan
 import TestSupport
 import XCTest

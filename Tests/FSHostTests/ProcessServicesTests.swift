@@ -1,12 +1,12 @@
-@testable import PluginLoading
 import CDB
-import FSPluginABI
 import Foundation
+import FSPluginABI
 import PluginRecord
 import ProcScan
 import TestSupport
 import XCTest
 @testable import FSHost
+@testable import PluginLoading
 
 /// The host's process rules and services through the C boundary: a C plugin
 /// (Tests/Fixtures/ProcessPlugin/cproc.c) built by the test against the

@@ -1,5 +1,5 @@
-import HAVocabulary
 import Foundation
+import HAVocabulary
 import TestSupport
 import XCTest
 @testable import CDB

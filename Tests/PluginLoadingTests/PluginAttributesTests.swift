@@ -1,7 +1,7 @@
-@testable import PluginLoading
 import CDB
 import FSPluginABI
 import XCTest
+@testable import PluginLoading
 #if canImport(Glibc)
 import Glibc
 #endif
