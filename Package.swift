@@ -131,6 +131,6 @@ let package = Package(
         .testTarget(name: "FSHostTests", dependencies: ["FSHost", "PluginLoading", "HAVocabulary", "CDB", "ELFCheck", "PluginRecord", "TestSupport"]),
         .testTarget(name: "WebServerTests", dependencies: ["TestSupport"]),
         // The SDK's building blocks (typed attributes, daemon lifecycle, file checks), without a host.
-        .testTarget(name: "FSKitTests", dependencies: ["FSKit", "TestSupport", "ProcScan", "Spawn"]),
+        .testTarget(name: "FSKitTests", dependencies: ["FSKit", "HAVocabulary", "TestSupport", "ProcScan", "Spawn"]),
     ] + plugins
 )
