@@ -98,6 +98,8 @@ let package = Package(
         .target(name: "PluginLoading", dependencies: [
             "FSPluginABI", "HAVocabulary", "PluginRecord", "ELFCheck", "CDB",
         ]),
+        // The action runtime: supervisor and worker, the action's protocol
+        // (ActionJob), locks, state, process checks, host services, log.
         .target(name: "FSHost", dependencies: [
             "FSPluginABI", "HAVocabulary", "PluginLoading", "ArgvText", "ProcScan", "Spawn", "CDB", "CSystemShims",
             "TrustedPaths",
