@@ -37,7 +37,7 @@ final class NothingOutlivesTests: XCTestCase {
         if let expectStatus {
             XCTAssertEqual(status & 0x7F, 0, "answered, not killed by the signal")
             XCTAssertEqual((status >> 8) & 0xFF, expectStatus, host.stderr)
-            XCTAssertEqual(host.stderr, "exec2: received SIGTERM; sh and every process it started were killed\n")
+            XCTAssertEqual(host.stderr, "exec2: received \(Self.signalNames[expectStatus - 128] ?? "?"); sh and every process it started were killed\n")
         }
         usleep(2_500_000)   // past the `sleep 2` of the command
         XCTAssertEqual(processes(containing: marker), [], "exec2's command outlived it")
@@ -50,6 +50,13 @@ final class NothingOutlivesTests: XCTestCase {
     func testExec2EndedWithSIGTERMKillsItsCommandAndAnswers143() throws {
         try endDuringExec2({ kill($0, SIGTERM) }, expectStatus: 128 + SIGTERM)
     }
+
+    func testExec2EndedWithSIGHUPOrSIGINTKillsItsCommandAndAnswers128PlusN() throws {
+        try endDuringExec2({ kill($0, SIGHUP) }, expectStatus: 128 + SIGHUP)
+        try endDuringExec2({ kill($0, SIGINT) }, expectStatus: 128 + SIGINT)
+    }
+
+    static let signalNames: [Int32: String] = [SIGTERM: "SIGTERM", SIGHUP: "SIGHUP", SIGINT: "SIGINT"]
 
     func testExec2ProcessGroupKilledLeavesNothingRunning() throws {
         // LaunchedHost makes exec2 the leader of its own group (setsid's case).
