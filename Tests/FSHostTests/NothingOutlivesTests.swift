@@ -100,8 +100,11 @@ final class NothingOutlivesTests: XCTestCase {
     /// nor its sleep runs on (before: both did, holding the resource's lock).
     func testKilledCdbDeleteLeavesNoExclusiveRunning() throws {
         let name = "hg\(Int.random(in: 100_000...999_999))"
-        let hang = "20.\(Int.random(in: 100...999))"
-        try define(name, ["hang": "\(hang)s", "exclusive_timeout": "30s"])
+        // Whole seconds: the fixture runs `sleep` with the hang as a Double
+        // ("237.0"), whose text a fraction could make long.
+        let seconds = Int.random(in: 200...999)
+        let hang = "\(seconds).0"
+        try define(name, ["hang": "\(seconds)s", "exclusive_timeout": "30s"])
         let admin = try XCTUnwrap(LaunchedHost(sandbox, ["cdb", "delete", "testfixture", name]))
         XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { !processes(containing: "sleep \(hang)").isEmpty },
                       "the exclusive did not run: \(admin.stderr)")
