@@ -1,4 +1,5 @@
 import CSystemShims
+import Spawn
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -45,6 +46,11 @@ enum Watchdog {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { return (work(), Deadline.now()) }
         for fd in fds { _ = csys_fcntl_int(fd, F_SETFD, FD_CLOEXEC) }  // not inherited by spawned commands
+        // While this process has one thread: the clean-up's first run (its
+        // lazily made globals and generic metadata) never happens in two
+        // threads at once (ProcessTree.prepare: seen to spin forever).
+        ProcessTree.prepare()
+        _ = ProcessGroups.live
         let slot = Slot(body: { box.value = work() }, doneFD: fds[1])
         let unmanaged = Unmanaged.passRetained(slot)
         var attributes = pthread_attr_t()
