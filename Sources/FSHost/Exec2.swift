@@ -77,7 +77,7 @@ a process's name) are escaped and a long value is cut (fshost's log rule).
 /// Every error line passes through ``LogText/line(_:)`` (escaped, bounded):
 /// a COMMAND or STRING with a newline cannot write a second line.
 /// `supervised`: the TIMEOUT RETRIES COMMAND form runs its tries in a
-/// worker process under ``Supervisor`` (the fshost executable); without it
+/// worker process (``SupervisedWork``: the fshost executable); without it
 /// they run in this process and only each try's process group is killed
 /// (the in-process tests, which must not fork a multithreaded process).
 func exec2Run(_ arguments: [String], output: (String) -> Void, errors rawErrors: @escaping (String) -> Void,
@@ -294,40 +294,31 @@ private func exec2Run(command arguments: [String], errors: @escaping (String) ->
                       : exec2Tries(job, errors: errors, endLeftovers: nil)
 }
 
-/// The tries in a worker process (``Supervisor``, as for an action), so
-/// that nothing COMMAND starts outlives exec2:
-/// - W is a subreaper: whatever the command forks, even through `setsid`,
-///   stays below it. At a try's TIMEOUT and after a failed try, W kills
-///   it all (``Supervisor/endLeftovers()``) before the next try or the
-///   answer, so the caller's pipe is not held open by a leftover.
-/// - exec2 (P) killed outright (SIGKILL, its process group): W's lifeline
-///   hangs up (``Watchdog/watch(_:deadline:onTimeout:onOrphaned:)``) and
-///   ``Supervisor/orphaned()`` kills everything below W.
-/// - P gets TERM, HUP or INT: it kills W, W's orphans come to P, which
-///   kills them, and exec2 answers 128+N.
+/// The tries in a worker process, as an action runs (``SupervisedWork``),
+/// so that nothing COMMAND starts outlives exec2:
+/// - the worker is a subreaper: whatever the command forks, even through
+///   `setsid`, stays below it. At a try's TIMEOUT and after a failed try it
+///   kills it all before the next try or the answer, so the caller's pipe
+///   is not held open by a leftover;
+/// - exec2 killed outright (SIGKILL, its process group): the worker sees
+///   its lifeline hang up and kills everything below it;
+/// - exec2 gets TERM, HUP or INT: it kills the worker and what was below
+///   it, and answers 128+N.
 private func exec2Supervised(_ job: Exec2Job, errors: @escaping (String) -> Void) -> Int32 {
-    let run = Supervisor.run(keepingStandardOutput: true) { channel in
-        let (status, _) = Watchdog.watch({ exec2Tries(job, errors: errors, endLeftovers: Supervisor.endLeftovers) },
-                                         deadline: nil, onTimeout: { _exit(ExitStatus.timedOut.rawValue) },
-                                         onOrphaned: Supervisor.orphaned)
-        channel.answer(code: status ?? ExitStatus.hostError.rawValue, json: nil)
-        Supervisor.afterAnswer()
+    let outcome = SupervisedWork.run(keepingStandardOutput: true) { endLeftovers in
+        exec2Tries(job, errors: errors, endLeftovers: endLeftovers)
     }
-    if let answer = run.answer { return answer.status }
-    // No answer: W was killed (by P on TERM/HUP/INT) or died. Its orphans came here.
-    Supervisor.endLeftovers()
     let name = job.command[0]
-    if let signal = run.interruption {
-        errors("exec2: received \(Supervisor.signalName(signal)); \(name) and every process it started were killed\n")
+    switch outcome {
+    case .answered(let status):
+        return status
+    case .interrupted(let signal, let signalName):
+        errors("exec2: received \(signalName); \(name) and every process it started were killed\n")
         return 128 + signal
+    case .failed(let why):
+        errors("exec2: \(why) while running \(name); every process it started was killed\n")
+        return ExitStatus.hostError.rawValue
     }
-    if let error = run.startError {
-        errors("exec2: cannot start the worker process: \(String(cString: strerror(error)))\n")
-    } else {
-        let how = run.waitStatus.map(Supervisor.describe(waitStatus:)) ?? "ended"
-        errors("exec2: the worker process running \(name) \(how) without an answer; every process it started was killed\n")
-    }
-    return ExitStatus.hostError.rawValue
 }
 
 /// Runs the tries; `endLeftovers` (nil: in-process, nothing below this
