@@ -108,7 +108,7 @@ let package = Package(
         // action's options, exec2) over the runtime.
         .executableTarget(name: "fshost", dependencies: ["FSHost", "PluginLoading", "HAVocabulary", "CDB", "ProcScan", "Spawn"]),
         .executableTarget(name: "fshost-admin", dependencies: [
-            "PluginLoading", "Management", "HAVocabulary", "CDB", "ELFCheck", "PluginRecord",
+            "PluginLoading", "Management", "HAVocabulary", "CDB", "ELFCheck", "PluginRecord", "CSystemShims",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),

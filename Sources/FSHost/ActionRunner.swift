@@ -113,12 +113,7 @@ public struct ActionRunner {
                 channel.answer(timedOut.status, json: report(timedOut, request: request, level: reported,
                                                              started: started, timing: PhaseTimer.summary))
                 Supervisor.afterAnswer()
-            }, onOrphaned: {
-                // fshost was killed: nothing the action started may outlive it.
-                ProcessGroups.shutDown()
-                ProcessTree.killDescendants()
-                _exit(0)
-            })
+            }, onOrphaned: Supervisor.orphaned)  // fshost was killed: nothing the action started may outlive it
         } catch {
             result = ActionResult(status: error.exitStatus, reason: error.message)
         }

@@ -35,13 +35,12 @@ struct VerifyCommand: ParsableCommand {
         }
         var failures = 0
         for (action, expected) in steps {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = [type, action, resource]
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
-            let status = process.terminationStatus
+            // Each step dies with verify (FshostChild): killed during a
+            // start, verify leaves no start command running to bring the
+            // daemon up later.
+            let outcome = try FshostChild.run(binary, [type, action, resource],
+                                              environment: ProcessInfo.processInfo.environment, captureOutput: false)
+            let status = outcome.status.map { $0 } ?? -1
             let name = ExitStatus(rawValue: status)?.name ?? "status \(status)"
             let ok = expected.contains(status)
             if !ok { failures += 1 }

@@ -13,7 +13,7 @@ import Glibc
 /// `ha_exec2`. Returns the exit status; see ``exec2Usage`` for both forms
 /// and every status.
 func exec2Main(_ arguments: [String]) -> Int32 {
-    exec2Run(arguments, output: { exec2Write(1, $0) }, errors: { exec2Write(2, $0) })
+    exec2Run(arguments, output: { exec2Write(1, $0) }, errors: { exec2Write(2, $0) }, supervised: true)
 }
 
 /// The help text of `fshost exec2 --help`.
@@ -32,8 +32,10 @@ fshost exec2 -s SIGNAL -t STRING
   a number or a name (0, 9, TERM, SIGTERM, kill); 0, the default, sends
   nothing and only asks whether such a process exists. Zombies, this
   process, its ancestors (the script that runs it) and their subshells, and
-  the other commands of its own pipeline (same process group, connected by
-  pipes: the grep of "fshost exec2 -s 0 -t X | grep X") never match. Pid 1 is never
+  the other commands of its own pipeline (same session, connected by a
+  pipe on any descriptor, directly or through each other: the grep of
+  "fshost exec2 -s 0 -t X | grep X", of "... 2>&1 >/dev/null | grep X",
+  of "grep X <(fshost exec2 -s 0 -t X)") never match. Pid 1 is never
   signalled (for 0 it counts as existing); a process whose pid was reused
   since the scan is not signalled.
   0  a process matched (and, for a real signal, received it)
@@ -42,13 +44,19 @@ fshost exec2 -s SIGNAL -t STRING
 
 fshost exec2 [-p WAITPERIOD] TIMEOUT RETRIES COMMAND [ARGUMENT...]
   Run COMMAND (searched in PATH; no shell: use sh -c for one) in its own
-  process group, stdin from /dev/null, output passed through. At TIMEOUT
-  the whole group is killed. While it fails, run it again, up to RETRIES
-  more times, WAITPERIOD apart (default 0).
+  process group, stdin from /dev/null, output passed through. While it
+  fails, run it again, up to RETRIES more times (0 to 100), WAITPERIOD
+  apart (100ms to 24h; default 100ms).
+  Nothing it starts outlives exec2: at TIMEOUT, after a try that fails,
+  and when exec2 itself is ended (SIGKILL, TERM, HUP, INT, to it or to its
+  process group), COMMAND and every process below it (also one that
+  called setsid) are killed. Only after a try that succeeds is what it
+  left running kept (the daemon a start command starts).
   N    the exit status of the last try (0: it succeeded)
-  128+N  signal N ended the last try
+  128+N  signal N ended the last try, or ended exec2 (TERM, HUP, INT)
   8    the last try timed out (HA_TIMEDOUT)
   126  COMMAND could not be run; 127 COMMAND not found (not retried)
+  9    exec2 could not start or keep its worker process (HA_HOST_ERROR)
 
 Durations (TIMEOUT, WAITPERIOD): fshost's one grammar, as for --timeout and
 the CDB: a bare number is seconds as FailSafe wrote it ("5", "0.5"), or
@@ -59,15 +67,28 @@ fshost exec2 --scan-stats [-n COUNT] [STRING]
   count and the median and fastest scan in microseconds; with STRING, also
   the -t match time and how many processes matched.
 
-Bad input (unknown option or signal, empty STRING, a TIMEOUT or RETRIES
-that is not a number, no COMMAND): a one-line message on stderr and
-status 2 (HA_INVAL_ARGS).
+Bad input (unknown option or signal, empty STRING, a TIMEOUT, RETRIES or
+WAITPERIOD out of its range, no COMMAND): a one-line message on stderr
+naming the argument and its range, and status 2 (HA_INVAL_ARGS). Every
+message is one line: control characters in a value (a COMMAND, a STRING,
+a process's name) are escaped and a long value is cut (fshost's log rule).
 """
 
 /// exec2 with its output and error text going to the given sinks (one
 /// call per line, newline included); `exec2Main` writes them to fd 1 and 2.
-func exec2Run(_ arguments: [String], output: (String) -> Void, errors: (String) -> Void) -> Int32 {
+/// Every error line passes through ``LogText/line(_:)`` (escaped, bounded):
+/// a COMMAND or STRING with a newline cannot write a second line.
+/// `supervised`: the TIMEOUT RETRIES COMMAND form runs its tries in a
+/// worker process (``SupervisedWork``: the fshost executable); without it
+/// they run in this process and only each try's process group is killed
+/// (the in-process tests, which must not fork a multithreaded process).
+func exec2Run(_ arguments: [String], output: (String) -> Void, errors rawErrors: @escaping (String) -> Void,
+              supervised: Bool = false) -> Int32 {
     let invalid = ExitStatus.invalidArguments.rawValue
+    let errors: (String) -> Void = { line in
+        let text = line.hasSuffix("\n") ? String(line.dropLast()) : line
+        rawErrors(LogText.line(text) + "\n")
+    }
     func fail(_ message: String) -> Int32 {
         errors("exec2: \(message)\n")
         return invalid
@@ -87,7 +108,7 @@ func exec2Run(_ arguments: [String], output: (String) -> Void, errors: (String) 
     if first.hasPrefix("-s") || first.hasPrefix("-t") {
         return exec2Signal(arguments, errors: errors, fail: fail)
     }
-    return exec2Run(command: arguments, errors: errors, fail: fail)
+    return exec2Run(command: arguments, errors: errors, fail: fail, supervised: supervised)
 }
 
 // MARK: - exec2 -s SIGNAL -t STRING
@@ -178,19 +199,20 @@ private func exec2Signal(_ arguments: [String], errors: (String) -> Void, fail: 
 /// - A copy of an ancestor is a child of it with the very same command line:
 ///   a subshell (`{ …; } | grep X`), or the fork that is about to become the
 ///   next command of the pipeline and has not run `execve` yet.
-/// - The pipeline (``Pipeline``): the same process group, connected to this
-///   process by pipes — the `grep X` of `fshost exec2 -s 0 -t X | grep X`.
-///   It is worked out only when a match is in this process group (one more
-///   /proc pass). Another process of the group that is not in the pipeline
-///   (a daemon the calling script started in the background) still matches.
+/// - The pipeline (``Pipeline``): the same session, connected to this
+///   process by pipes on any descriptor — the `grep X` of
+///   `fshost exec2 -s 0 -t X | grep X`, of `… 2>&1 >/dev/null | grep X`,
+///   and of `grep X <(fshost exec2 -s 0 -t X)`. It is worked out only when
+///   a match is in this session (one more /proc pass). Another process of
+///   the session that is not in the pipeline (a daemon the calling script
+///   started in the background) still matches.
 private func exec2Exclusions() -> (ProcessEntry) -> Bool {
     let ancestors = exec2Ancestors()
-    let group = getpgrp()
     var pipeline: Set<Int32>?
     return { entry in
         if ancestors[entry.pid] != nil { return true }
         if let parent = ancestors[entry.ppid], entry.arguments == parent.arguments { return true }
-        guard entry.processGroup == group else { return false }
+        guard Pipeline.inSession(entry.pid) else { return false }
         if pipeline == nil { pipeline = Pipeline.members() }
         return pipeline!.contains(entry.pid)
     }
@@ -213,28 +235,42 @@ private func exec2Ancestors() -> [Int32: ProcessEntry] {
 
 // MARK: - exec2 [-p WAITPERIOD] TIMEOUT RETRIES COMMAND [ARGUMENT...]
 
-private func exec2Run(command arguments: [String], errors: (String) -> Void, fail: (String) -> Int32) -> Int32 {
+/// One parsed `[-p WAITPERIOD] TIMEOUT RETRIES COMMAND [ARGUMENT...]`.
+struct Exec2Job {
+    var waitMilliseconds: Int64
+    var timeoutMilliseconds: Int64
+    var retries: Int
+    var command: [String]
+}
+
+/// RETRIES: 0 to 100, the host's bound on `retries` (``HostSetting/retriesRange``):
+/// more tries never change an answer 100 could not, and each may log a line.
+let exec2RetriesRange: ClosedRange<Int64> = HostSetting.retriesRange
+/// WAITPERIOD: 100 ms to 24 h, the host's `retry_interval` (``HostSetting/retryIntervalRange``):
+/// the floor keeps a failing command from being forked in a busy loop. It
+/// is also the default.
+let exec2WaitRange: ClosedRange<Int64> = HostSetting.retryIntervalRange
+
+private func exec2Run(command arguments: [String], errors: @escaping (String) -> Void, fail: (String) -> Int32,
+                      supervised: Bool) -> Int32 {
     var rest = arguments[...]
-    var waitMilliseconds: Int64 = 0
-    if let word = rest.first, word.hasPrefix("-") {
+    var waitMilliseconds: Int64 = exec2WaitRange.lowerBound
+    if let word = rest.first, word.hasPrefix("-"), word != "--" {
+        let value: String
         if word == "-p" {
             rest = rest.dropFirst()
-            guard let value = rest.first else { return fail("-p needs a WAITPERIOD") }
-            switch exec2Duration("WAITPERIOD", value, range: 0...DurationText.maximumMilliseconds) {
-            case .success(let ms): waitMilliseconds = ms
-            case .failure(let refusal): return fail(refusal.message)
-            }
-            rest = rest.dropFirst()
+            guard let next = rest.first else { return fail("-p needs a WAITPERIOD") }
+            value = next
         } else if word.hasPrefix("-p"), word.count > 2 {
-            let value = String(word.dropFirst(2))
-            switch exec2Duration("WAITPERIOD", value, range: 0...DurationText.maximumMilliseconds) {
-            case .success(let ms): waitMilliseconds = ms
-            case .failure(let refusal): return fail(refusal.message)
-            }
-            rest = rest.dropFirst()
+            value = String(word.dropFirst(2))
         } else {
             return fail("unknown option '\(word)' (see fshost exec2 --help)")
         }
+        switch exec2Duration("WAITPERIOD", value, range: exec2WaitRange) {
+        case .success(let ms): waitMilliseconds = ms
+        case .failure(let refusal): return fail(refusal.message)
+        }
+        rest = rest.dropFirst()
     }
     guard let timeoutText = rest.first else { return fail("missing TIMEOUT, RETRIES and COMMAND") }
     let timeout: Int64
@@ -244,19 +280,58 @@ private func exec2Run(command arguments: [String], errors: (String) -> Void, fai
     }
     rest = rest.dropFirst()
     guard let retriesText = rest.first else { return fail("missing RETRIES and COMMAND") }
-    guard !retriesText.isEmpty, retriesText.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-          let retries = Int(retriesText), retries <= 1_000_000 else {
-        return fail("bad RETRIES '\(retriesText)': use a whole number, 0 or more")
+    let allowed = "(allowed: from \(exec2RetriesRange.lowerBound) to \(exec2RetriesRange.upperBound))"
+    guard !retriesText.isEmpty, retriesText.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+        return fail("RETRIES is not a whole number: '\(retriesText)' \(allowed)")
+    }
+    guard let retries = Int64(retriesText), exec2RetriesRange.contains(retries) else {
+        return fail("RETRIES is out of range: '\(retriesText)' \(allowed)")
     }
     rest = rest.dropFirst()
     if rest.first == "--" { rest = rest.dropFirst() }
     guard let name = rest.first, !name.isEmpty else { return fail("missing COMMAND") }
-    let command = Array(rest)
+    let job = Exec2Job(waitMilliseconds: waitMilliseconds, timeoutMilliseconds: timeout, retries: Int(retries),
+                       command: Array(rest))
+    return supervised ? exec2Supervised(job, errors: errors)
+                      : exec2Tries(job, errors: errors, endLeftovers: nil)
+}
 
+/// The tries in a worker process, as an action runs (``SupervisedWork``),
+/// so that nothing COMMAND starts outlives exec2:
+/// - the worker is a subreaper: whatever the command forks, even through
+///   `setsid`, stays below it. At a try's TIMEOUT and after a failed try it
+///   kills it all before the next try or the answer, so the caller's pipe
+///   is not held open by a leftover;
+/// - exec2 killed outright (SIGKILL, its process group): the worker sees
+///   its lifeline hang up and kills everything below it;
+/// - exec2 gets TERM, HUP or INT: it kills the worker and what was below
+///   it, and answers 128+N.
+private func exec2Supervised(_ job: Exec2Job, errors: @escaping (String) -> Void) -> Int32 {
+    let outcome = SupervisedWork.run(keepingStandardOutput: true) { endLeftovers in
+        exec2Tries(job, errors: errors, endLeftovers: endLeftovers)
+    }
+    let name = job.command[0]
+    switch outcome {
+    case .answered(let status):
+        return status
+    case .interrupted(let signal, let signalName):
+        errors("exec2: received \(signalName); \(name) and every process it started were killed\n")
+        return 128 + signal
+    case .failed(let why):
+        errors("exec2: \(why) while running \(name); every process it started was killed\n")
+        return ExitStatus.hostError.rawValue
+    }
+}
+
+/// Runs the tries; `endLeftovers` (nil: in-process, nothing below this
+/// process is touched) ends what a timed-out or failed try left behind.
+private func exec2Tries(_ job: Exec2Job, errors: (String) -> Void, endLeftovers: (() -> Void)?) -> Int32 {
+    let name = job.command[0]
+    let killed = endLeftovers == nil ? "its process group was killed" : "it and every process it started were killed"
     var last: Int32 = 0
-    for attempt in 0...retries {
-        if attempt > 0 { exec2Sleep(milliseconds: waitMilliseconds) }
-        let result = spawn(command, timeoutMilliseconds: timeout)
+    for attempt in 0...job.retries {
+        if attempt > 0 { exec2Sleep(milliseconds: job.waitMilliseconds) }
+        let result = spawn(job.command, timeoutMilliseconds: job.timeoutMilliseconds)
         switch result.termination {
         case .exited(0):
             return ExitStatus.success.rawValue
@@ -265,12 +340,13 @@ private func exec2Run(command arguments: [String], errors: (String) -> Void, fai
         case .signaled(let signal):
             last = 128 + signal
         case .timedOut:
-            errors("exec2: \(name) timed out after \(exec2Format(milliseconds: timeout)) (try \(attempt + 1) of \(retries + 1)); its process group was killed\n")
+            errors("exec2: \(name) timed out after \(exec2Format(milliseconds: job.timeoutMilliseconds)) (try \(attempt + 1) of \(job.retries + 1)); \(killed)\n")
             last = ExitStatus.timedOut.rawValue
         case .failed(let code):
             errors("exec2: cannot run \(name): \(String(cString: strerror(code)))\n")
             return code == ENOENT ? 127 : 126
         }
+        endLeftovers?()
     }
     return last
 }

@@ -178,7 +178,7 @@ final class Exec2Tests: XCTestCase {
         // Succeeds on the second try: stops there.
         let count = "\(dir)/count"
         let script = "n=$(cat \(count) 2>/dev/null || echo 0); n=$((n+1)); echo $n > \(count); [ $n -ge 2 ]"
-        XCTAssertEqual(exec2("-p0.05", "5", "5", "sh", "-c", script).status, 0)
+        XCTAssertEqual(exec2("-p0.1", "5", "5", "sh", "-c", script).status, 0)
         XCTAssertEqual(ProcessFixtures.readFile(count), "2\n")
     }
 
@@ -244,7 +244,7 @@ final class Exec2Tests: XCTestCase {
         for (args, expected) in [(["25h", "0", "true"], "exec2: TIMEOUT is out of range: '25h' (allowed: from 1ms to 24h)\n"),
                                  (["0", "0", "true"], "exec2: TIMEOUT is out of range: '0' (allowed: from 1ms to 24h)\n"),
                                  (["-p", "99999999999999999999", "5", "0", "true"],
-                                  "exec2: WAITPERIOD is out of range: '99999999999999999999' (allowed: from 0ms to 24h)\n"),
+                                  "exec2: WAITPERIOD is out of range: '99999999999999999999' (allowed: from 100ms to 24h)\n"),
                                  (["1.5ms", "0", "true"], "exec2: TIMEOUT is finer than a millisecond: '1.5ms'\n")] {
             let r = exec2(args)
             XCTAssertEqual(r.status, 2, "\(args)")
@@ -265,6 +265,73 @@ final class Exec2Tests: XCTestCase {
         XCTAssertTrue(stats.out.contains("scan_median_us "), stats.out)
         XCTAssertTrue(stats.out.contains("matched "), stats.out)
         XCTAssertEqual(exec2("--scan-stats", "-n", "0").status, 2)
+    }
+
+    /// RETRIES 0–100 and WAITPERIOD ≥ 100 ms, the host's bounds on retries
+    /// and retry_interval, named with the range (before: a hidden cap of
+    /// 1,000,000 and a WAITPERIOD of 0 fork-flooded: 2,411 lines in 3 s).
+    func testRetriesAndWaitPeriodAreBoundedAndTheMessageNamesTheRange() {
+        for (args, expected) in [
+            (["1", "2147483647", "false"], "exec2: RETRIES is out of range: '2147483647' (allowed: from 0 to 100)\n"),
+            (["1", "101", "false"], "exec2: RETRIES is out of range: '101' (allowed: from 0 to 100)\n"),
+            (["1", "x", "false"], "exec2: RETRIES is not a whole number: 'x' (allowed: from 0 to 100)\n"),
+            (["-p", "0", "1", "100", "false"], "exec2: WAITPERIOD is out of range: '0' (allowed: from 100ms to 24h)\n"),
+            (["-p", "99ms", "1ms", "3", "sleep", "1"], "exec2: WAITPERIOD is out of range: '99ms' (allowed: from 100ms to 24h)\n"),
+        ] {
+            let r = exec2(args)
+            XCTAssertEqual(r.status, 2, "\(args)")
+            XCTAssertEqual(r.err, expected)
+        }
+        // The default wait is the floor: 3 retries of `false` take 3 × 100 ms, not a busy loop.
+        let t0 = ProcessFixtures.now()
+        let r = exec2("1", "3", "false")
+        XCTAssertEqual(r.status, 1)
+        XCTAssertGreaterThanOrEqual(ProcessFixtures.now() - t0, 0.3)
+        XCTAssertEqual(exec2("-p", "100ms", "1", "100", "true").status, 0, "the bounds themselves are allowed")
+    }
+
+    /// Every exec2 message goes through LogText: a value with a newline
+    /// cannot write a second line that reads like fshost's, and a 100 KB
+    /// COMMAND is cut.
+    func testMessagesAreEscapedAndBounded() {
+        let forged = "/no\nfshost: webserver/w1 start: HA_SUCCESS (1 ms)"
+        let r = exec2("1", "0", forged)
+        XCTAssertEqual(r.status, 127)
+        XCTAssertEqual(r.err, "exec2: cannot run /no\\nfshost: webserver/w1 start: HA_SUCCESS (1 ms): No such file or directory\n")
+        let signal = exec2("-s", "X\nfshost: forged", "-t", "x")
+        XCTAssertEqual(signal.err, "exec2: unknown signal 'X\\nfshost: forged'\n")
+        let text = exec2("-t", "a\u{1B}[2Jb", "-s", "0", "extra")
+        XCTAssertEqual(text.err.filter { $0 == "\n" }.count, 1, text.err)
+        let huge = exec2("1", "0", "/" + String(repeating: "a", count: 100_000))
+        XCTAssertEqual(huge.err.filter { $0 == "\n" }.count, 1)
+        XCTAssertLessThan(huge.err.utf8.count, 4200, "bounded like a log line")
+        XCTAssertTrue(huge.err.contains("bytes cut"), huge.err)
+    }
+
+    /// The pipeline rule covers every descriptor exec2 shares by pipe:
+    /// stderr into grep (before: `-s TERM` killed it, PIPESTATUS 0 143), and
+    /// bash's process substitution, whose reader is exec2's parent's child
+    /// (same session; with job control, another process group).
+    func testOwnPipelineOnAnyDescriptorNeverMatches() throws {
+        let marker = ProcessFixtures.uniqueMarker("pipefd")
+        XCTAssertEqual(try shell("bash", "\"$0\" exec2 -s TERM -t \(marker) 2>&1 >/dev/null | grep \(marker); echo ${PIPESTATUS[@]}"),
+                       "1 1\n", "stderr into the pipeline's grep")
+        XCTAssertEqual(try shell("bash", "grep \(marker) <(sleep 0.3; \"$0\" exec2 -s 0 -t \(marker); echo \"rc=$? \(marker)\")"),
+                       "rc=1 \(marker)\n", "process substitution: the grep that reads exec2's output")
+        XCTAssertEqual(try shell("bash", "\"$0\" exec2 -s 0 -t \(marker) 3>&1 >/dev/null | grep \(marker); echo ${PIPESTATUS[0]}"),
+                       "1\n", "any descriptor (3)")
+        // Under job control (an interactive bash on a terminal: script(1)
+        // gives it one) the reader of a process substitution is in the job's
+        // own process group, exec2 in the shell's: the session decides.
+        let exe = try XCTUnwrap(Exec2Tests.fshostBinary)
+        let base = "/tmp/\(ProcessFixtures.uniqueMarker("jobs"))"
+        defer { unlink(base + ".sh"); unlink(base + ".out") }
+        ProcessFixtures.writeFile(base + ".sh",
+            "grep \(marker) <(sleep 0.3; '\(exe)' exec2 -s 0 -t \(marker); echo \"rc=$? \(marker)\") > '\(base).out'\nexit\n")
+        let child = try XCTUnwrap(ChildProcess(["script", "-qec", "bash --norc -i \(base).sh", "/dev/null"]))
+        children.append(child)
+        child.reap()
+        XCTAssertEqual(ProcessFixtures.readFile(base + ".out"), "rc=1 \(marker)\n", "with job control")
     }
 
     /// The built `fshost` (or the scratch stand-in) next to the test bundle, if any.
