@@ -199,4 +199,8 @@ enum LoadedObjects {
     }()
 
     static func path(named name: String) -> String? { byName[name] }
+
+    /// Whether the loader has an object of that file name already (it
+    /// loads nothing new for it).
+    static func isLoaded(_ name: String) -> Bool { byName[name] != nil }
 }
