@@ -83,7 +83,7 @@ let package = Package(
 
         // ---- Host building blocks ------------------------------------------
         .target(name: "ELFCheck", dependencies: ["CElf", "FSPluginABI", "PluginRecord", "TrustedPaths"]),
-        .target(name: "ProcScan", dependencies: ["CSystemShims"]),
+        .target(name: "ProcScan", dependencies: ["CSystemShims", "TrustedPaths"]),
         .target(name: "Spawn", dependencies: ["CSystemShims"]),
         .target(name: "CDB", dependencies: ["CSQLite", "ArgvText", "PluginRecord", "TrustedPaths"]),
         .target(name: "FSHost", dependencies: [
@@ -97,7 +97,7 @@ let package = Package(
         ]),
 
         // ---- The plugin SDK ------------------------------------------------
-        .target(name: "FSKit", dependencies: ["FSPluginABI", "ArgvText"]),
+        .target(name: "FSKit", dependencies: ["FSPluginABI", "ArgvText", "TrustedPaths"]),
 
         // ---- Companion calls (each declared once for a plugin and its companion)
         companionCall("HTTPProbeCall", path: "Plugins/WebServer/HTTPProbeCall"),
