@@ -1,0 +1,54 @@
+// Another local user fakes the resource (issue 7, item 5): a copy of
+// python3 named nginx with the site's config on its command line, and a
+// pidfile they can write. Neither makes fshost believe nginx runs.
+import Foundation
+import TestSupport
+import XCTest
+
+extension WebServerTests {
+    /// `cp python3 PUB/nginx` run as nobody with `-c CONFIG`, where PUB is a
+    /// 1777 directory; waits until it shows. Returns its pid.
+    func startForgedNginx(config: String, in pub: String) throws -> ChildProcess {
+        try FileManager.default.createDirectory(atPath: pub, withIntermediateDirectories: true)
+        XCTAssertEqual(chmod(pub, 0o1777), 0)
+        let python = URL(fileURLWithPath: "/usr/bin/python3").resolvingSymlinksInPath().path
+        guard ProcessFixtures.copyExecutable(from: python, to: pub + "/nginx"), chown(pub + "/nginx", 65534, 65534) == 0 else {
+            throw SetupFailure("cannot copy \(python) to \(pub)/nginx as nobody's")
+        }
+        let setpriv = try XCTUnwrap(ProcessFixtures.which("setpriv"), "no setpriv (util-linux)")
+        let child = try XCTUnwrap(ChildProcess([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+                                                pub + "/nginx", "-c", "import time;time.sleep(60)", "-c", config]))
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) {
+            (ProcessFixtures.readFile("/proc/\(child.pid)/cmdline") ?? "").hasPrefix(pub + "/nginx\u{0}")
+        }, "the forged nginx never showed")
+        return child
+    }
+
+    func testAnotherUsersLookAlikeIsNotTheServer() throws {
+        let site = try makeSite()
+        try define(site, "wf")
+        let forged = try startForgedNginx(config: site.config, in: sandbox.path("pub"))
+        defer { forged.stop() }
+        var r = try sandbox.fshost("webserver", "exclusive", "wf")
+        XCTAssertEqual(r.status, notRunning, "nobody's python3 named nginx counted as the server: \(r)")
+        r = try monitor(1, "wf")
+        XCTAssertNotEqual(r.status, success, r.description)
+        XCTAssertFalse(r.stderr.contains("runs, but"), "the forged process was taken for the master: \(r.stderr)")
+        r = try sandbox.fshost("cdb", "delete", "webserver", "wf")
+        XCTAssertEqual(r.status, success, "delete refused over a forged process: \(r)")
+        XCTAssertFalse(forged.hasExited, "fshost never signals another user's look-alike")
+    }
+
+    func testAPidfileAnotherUserCanWriteIsRefused() throws {
+        let site = try makeSite()
+        let pub = sandbox.path("pub")
+        try define(site, "wf", ["pidfile=\(pub)/nginx.pid"])
+        let forged = try startForgedNginx(config: site.config, in: pub)
+        defer { forged.stop() }
+        try "\(forged.pid)\n".write(toFile: pub + "/nginx.pid", atomically: false, encoding: .utf8)
+        XCTAssertEqual(chown(pub + "/nginx.pid", 65534, 65534), 0)
+        let r = try monitor(1, "wf")
+        XCTAssertNotEqual(r.status, success, "a forged pid in a 1777 directory made the monitor healthy: \(r)")
+        XCTAssertTrue(r.stderr.contains("refused") && r.stderr.contains("another user could write its pid"), r.stderr)
+    }
+}
