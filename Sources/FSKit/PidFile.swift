@@ -59,6 +59,18 @@ public struct PidFile: Sendable, Equatable {
         }
     }
 
+    /// Why this pidfile's place cannot be trusted, for a type's validate:
+    /// the file where it really is when it exists, else the directory that
+    /// will hold it (resolved; PathTrust's rule up to `/`). nil when
+    /// trusted, or when the directory does not exist (validate says so
+    /// through ``FileCheck``).
+    public func placeProblem() -> String? {
+        if let violation = untrusted() { return "\(violation): another user could write its pid" }
+        guard let directory = PathTrust.resolve(PathTrust.parent(of: path)) else { return nil }
+        return PathTrust(trustedOwners: trustedOwners).checkDirectory(directory)
+            .map { "\($0): another user could write its pid" }
+    }
+
     /// Why the file (where it really is) or its directories are not
     /// trusted; nil when they are, or when there is no such file (then
     /// reading says absent).

@@ -45,6 +45,9 @@ extension WebServerTests {
         try define(site, "wf", ["pidfile=\(pub)/nginx.pid"])
         let forged = try startForgedNginx(config: site.config, in: pub)
         defer { forged.stop() }
+        let validate = try sandbox.fshost("webserver", "validate", "wf")
+        XCTAssertEqual(validate.status, noConfigInfo, validate.description)
+        XCTAssertTrue(validate.stderr.contains("directory \(pub) is writable by others"), validate.stderr)
         try "\(forged.pid)\n".write(toFile: pub + "/nginx.pid", atomically: false, encoding: .utf8)
         XCTAssertEqual(chown(pub + "/nginx.pid", 65534, 65534), 0)
         let r = try monitor(1, "wf")
