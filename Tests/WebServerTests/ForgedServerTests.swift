@@ -55,3 +55,40 @@ extension WebServerTests {
         XCTAssertTrue(r.stderr.contains("refused") && r.stderr.contains("another user could write its pid"), r.stderr)
     }
 }
+
+extension WebServerTests {
+    /// Level 3 needs the companion: a missing one is HA_NOTSUPPORTED (5), a
+    /// refused one (not a plugin, mode 0666) HA_PLUGIN_REFUSED (7) — never
+    /// HA_CMD_FAILED (3), which would fail a healthy server over (issue 7, item 7).
+    func testLevel3WithoutItsCompanionIsNotAResourceFailure() throws {
+        let site = try makeSite()
+        let plugins = sandbox.path("plugins")
+        try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
+        let products = HostSandbox.products.path
+        try FileManager.default.copyItem(atPath: products + "/libwebserver.so", toPath: plugins + "/webserver.so")
+        try FileManager.default.copyItem(atPath: products + "/libwebserver-http.so", toPath: plugins + "/webserver-http.so")
+        sandbox.pluginPath = plugins
+        try define(site)
+        try startServing(site)
+        defer { _ = try? run("webserver", "stop", "web1") }
+        XCTAssertEqual(try monitor(3).status, success)
+
+        XCTAssertEqual(chmod(plugins + "/webserver-http.so", 0o666), 0)
+        var r = try monitor(3)
+        XCTAssertEqual(r.status, 7, "a companion of mode 0666: \(r)")
+        XCTAssertTrue(r.stderr.contains("companion refused"), r.stderr)
+
+        let libz = URL(fileURLWithPath: "/usr/lib/x86_64-linux-gnu/libz.so.1").resolvingSymlinksInPath().path
+        try? FileManager.default.removeItem(atPath: plugins + "/webserver-http.so")
+        try FileManager.default.copyItem(atPath: libz, toPath: plugins + "/webserver-http.so")
+        XCTAssertEqual(chmod(plugins + "/webserver-http.so", 0o755), 0)
+        r = try monitor(3)
+        XCTAssertEqual(r.status, 7, "a non-plugin shared object as companion: \(r)")
+
+        XCTAssertEqual(unlink(plugins + "/webserver-http.so"), 0)
+        r = try monitor(3)
+        XCTAssertEqual(r.status, 5, "no companion: \(r)")
+        XCTAssertEqual(try monitor(2).status, success, "levels 1-2 need no companion")
+    }
+}
