@@ -1,4 +1,5 @@
-import ELFCheck
+@testable import ELFCheck
+import TrustedPaths
 import Foundation
 import TestSupport
 import XCTest
@@ -116,5 +117,29 @@ final class NeededLibraryTrustTests: XCTestCase {
         let check = try XCTUnwrap(neededCheck(path))
         XCTAssertFalse(check.passed, check.detail)
         XCTAssertTrue(check.detail.contains("libinner.so would be loaded from \(inner)/libinner.so, which is not trusted"), check.detail)
+    }
+
+    /// What the rule costs: verify of the template (every DT_NEEDED loaded:
+    /// only its RUNPATH entry is checked) and of the companion (libcurl and
+    /// what it loads, ~30 libraries), with the closure walk timed alone.
+    func testCostOfTheRule() throws {
+        let template = try XCTUnwrap(ELFFixtures.product("libtemplate.so"))
+        let http = try XCTUnwrap(ELFFixtures.product("libwebserver-http.so"))
+        func microseconds(_ rounds: Int, _ body: () throws -> Void) rethrows -> Int {
+            try body()
+            let start = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<rounds { try body() }
+            return Int(Double(DispatchTime.now().uptimeNanoseconds - start) / Double(rounds) / 1000)
+        }
+        let verifyTemplate = try microseconds(200) { _ = try PluginVerifier(expectedTypeName: "template").verify(path: template) }
+        let verifyHTTP = try microseconds(50) { _ = try PluginVerifier(expectedTypeName: "webserver-http").verify(path: http) }
+        let trust = NeededLibraryTrust(trust: PathTrust(), elfClass: 2, dataEncoding: 1, machine: 62)
+        let curl = URL(fileURLWithPath: "/usr/lib/x86_64-linux-gnu/libcurl.so.4").resolvingSymlinksInPath().path
+        let closure = microseconds(50) { XCTAssertNil(trust.checkClosure([("libcurl.so.4", curl)])) }
+        let runpath = microseconds(500) {
+            XCTAssertNil(trust.checkSearchPath(DynamicNames(needed: [], rpath: nil, runpath: "/opt/swift/usr/lib/swift/linux:$ORIGIN"), object: nil))
+        }
+        print("NeededLibraryTrust: verify(libtemplate.so) \(verifyTemplate) µs (its RUNPATH check \(runpath) µs); "
+              + "verify(libwebserver-http.so) \(verifyHTTP) µs (libcurl's closure \(closure) µs)")
     }
 }
