@@ -78,7 +78,7 @@ struct LibrarySearch {
     }
 
     private mutating func look(_ name: String, inTemplate template: String) -> String? {
-        let throughOrigin = template.utf8.contains(UInt8(ascii: "$")) && template.contains("ORIGIN")
+        let throughOrigin = NeededLibraryTrust.mentionsOrigin(template)
         for directory in expand(template) {
             let candidate = (directory.hasSuffix("/") ? directory : directory + "/") + name
             if isLoadable(candidate) {

@@ -85,9 +85,9 @@ struct NeededLibraryTrust {
         let (tag, list) = names.runpath.map { ("RUNPATH", $0) } ?? ("RPATH", names.rpath ?? "")
         guard !list.isEmpty else { return nil }
         for entry in LibrarySearch.splitPath(list) {
-            // A byte test first: String.contains(String) costs ~100 µs on its
-            // first use in a process (measured), and most entries have no token.
-            if entry.utf8.contains(UInt8(ascii: "$")) && entry.contains("ORIGIN") { continue }
+            // Bytes, not String.contains(String): that costs ~90 µs on its
+            // first use in a process (measured on a template monitor).
+            if Self.mentionsOrigin(entry) { continue }
             guard entry.hasPrefix("/") || entry.hasPrefix("$") else {
                 return "\(of)\(tag) entry '\(entry)' is relative: the loader would search it in fshost's working directory"
             }
@@ -95,6 +95,16 @@ struct NeededLibraryTrust {
             if let problem = checkDirectoryEntry(entry) { return "\(of)\(tag) entry \(entry): \(problem)" }
         }
         return nil
+    }
+
+    /// Whether a search path entry holds the token `$ORIGIN` or `${ORIGIN}`.
+    static func mentionsOrigin(_ entry: String) -> Bool {
+        let bytes = Array(entry.utf8), token = Array("ORIGIN".utf8)
+        guard bytes.count > token.count else { return false }
+        for i in 1...(bytes.count - token.count) where bytes[i - 1] == UInt8(ascii: "$") || bytes[i - 1] == UInt8(ascii: "{") {
+            if bytes[i..<(i + token.count)].elementsEqual(token) { return true }
+        }
+        return false
     }
 
     /// PathTrust on a search directory, or on its nearest existing ancestor.
