@@ -65,7 +65,10 @@ public struct TrustedExecutable: Sendable {
     public func exec(_ arguments: [String]) {
         var cArgv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         // glibc's fexecve is execveat(fd, "", argv, envp, AT_EMPTY_PATH),
-        // which runs an O_PATH descriptor's file.
+        // which runs an O_PATH descriptor's file. The descriptor stays open
+        // across the exec: for a script the kernel hands the interpreter
+        // /dev/fd/N, which must still name the checked file then.
+        _ = fcntl(descriptor, F_SETFD, 0)
         _ = fexecve(descriptor, &cArgv, environ)
         let saved = errno
         for p in cArgv { free(p) }

@@ -49,6 +49,19 @@ final class ExecutableTrustTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("writable by others"), r.stderr)
     }
 
+    /// A trusted admin (root's, mode 0755, in a trusted directory) runs —
+    /// a script too: the interpreter reads the very file that was checked.
+    func testTrustedAdminScriptRuns() throws {
+        let sandbox = try HostSandbox()
+        let marker = sandbox.path("ran")
+        try writeMarkerScript(sandbox.path("admin"), marker: marker)
+        sandbox.extraEnvironment["FSHOST_ADMIN"] = sandbox.path("admin")
+        let r = try sandbox.fshost("list")
+        XCTAssertEqual(r.status, 0, r.description)
+        XCTAssertEqual(r.stdout, "ran\n")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: marker))
+    }
+
     func testRelativeAdminIsRefused() throws {
         let sandbox = try HostSandbox()
         let marker = sandbox.path("ran")
