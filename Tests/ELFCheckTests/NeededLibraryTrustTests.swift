@@ -94,6 +94,10 @@ final class NeededLibraryTrustTests: XCTestCase {
         let check = try XCTUnwrap(neededCheck(path))
         XCTAssertFalse(check.passed, check.detail)
         XCTAssertTrue(check.detail.contains("RUNPATH entry 'lb' is relative"), check.detail)
+        // $LIB expands to a relative word (lib64, lib/<multiarch>).
+        let token = try XCTUnwrap(neededCheck(try companion(runpath: "$LIB/lb")))
+        XCTAssertFalse(token.passed, token.detail)
+        XCTAssertTrue(token.detail.contains("RUNPATH entry '$LIB/lb' is relative"), token.detail)
     }
 
     /// What a trusted library loads in turn is held to the same rule: a
