@@ -66,6 +66,11 @@ final class NeededLibraryTrustTests: XCTestCase {
         XCTAssertThrowsError(try verifier().open(path: path)) { error in
             XCTAssertEqual((error as? PluginVerificationError)?.check, "needed-libraries")
         }
+        // `fshost check` says so too (it used to print "all checks passed").
+        let sandbox = try HostSandbox()
+        let r = try sandbox.fshost("check", path)
+        XCTAssertEqual(r.status, 7, r.description)
+        XCTAssertTrue(r.stdout.contains("FAIL needed-libraries") && !r.stdout.contains("all checks passed"), r.stdout)
         // The same file owned by root passes: the rule, not the RUNPATH, refused it.
         XCTAssertEqual(chown(directory + "/lb/libcurl.so.4", 0, 0), 0)
         let passed = try XCTUnwrap(neededCheck(path))
