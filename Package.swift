@@ -86,7 +86,7 @@ let package = Package(
 
         // ---- Host building blocks ------------------------------------------
         .target(name: "ELFCheck", dependencies: ["CElf", "FSPluginABI", "PluginRecord", "TrustedPaths"]),
-        .target(name: "ProcScan", dependencies: ["CSystemShims"]),
+        .target(name: "ProcScan", dependencies: ["CSystemShims", "TrustedPaths"]),
         .target(name: "Spawn", dependencies: ["CSystemShims", "HAVocabulary"]),
         // The configuration database: schema, migrations, reads, writes, the attribute schema.
         .target(name: "CDB", dependencies: ["CSQLite", "ArgvText", "HAVocabulary", "TrustedPaths"]),
@@ -96,7 +96,7 @@ let package = Package(
         // Finding, verifying and loading plugins and companions: shared by
         // the action runtime and fshost-admin (list, describe, cdb).
         .target(name: "PluginLoading", dependencies: [
-            "FSPluginABI", "HAVocabulary", "PluginRecord", "ELFCheck", "CDB",
+            "FSPluginABI", "HAVocabulary", "PluginRecord", "ELFCheck", "CDB", "TrustedPaths",
         ]),
         // The action runtime: supervisor and worker, the action's protocol
         // (ActionJob), locks, state, process checks, host services, log.
@@ -114,7 +114,7 @@ let package = Package(
         ]),
 
         // ---- The plugin SDK ------------------------------------------------
-        .target(name: "FSKit", dependencies: ["FSPluginABI", "HAVocabulary", "ArgvText"]),
+        .target(name: "FSKit", dependencies: ["FSPluginABI", "HAVocabulary", "ArgvText", "TrustedPaths"]),
 
         // ---- Companion calls (each declared once for a plugin and its companion)
         companionCall("HTTPProbeCall", path: "Plugins/WebServer/HTTPProbeCall"),

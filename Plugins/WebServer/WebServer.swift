@@ -183,6 +183,9 @@ struct WebServer: DaemonType {
             return .badConfiguration("pidfile \(daemon.pidFile.path): \(problem)"
                                      + (resource[Self.pidfile] == nil ? " (from the config's pid directive)" : ""))
         }
+        if let problem = daemon.pidFile.placeProblem() {
+            return .badConfiguration("pidfile \(daemon.pidFile.path): \(problem)")
+        }
         if let prefix, let problem = FileCheck.problem(prefix, .kind(.directory)) {
             return .badConfiguration("attribute 'prefix': \(prefix): \(problem)")
         }

@@ -78,7 +78,7 @@ struct LibrarySearch {
     }
 
     private mutating func look(_ name: String, inTemplate template: String) -> String? {
-        let throughOrigin = template.utf8.contains(UInt8(ascii: "$")) && template.contains("ORIGIN")
+        let throughOrigin = NeededLibraryTrust.mentionsOrigin(template)
         for directory in expand(template) {
             let candidate = (directory.hasSuffix("/") ? directory : directory + "/") + name
             if isLoadable(candidate) {
@@ -199,4 +199,8 @@ enum LoadedObjects {
     }()
 
     static func path(named name: String) -> String? { byName[name] }
+
+    /// Whether the loader has an object of that file name already (it
+    /// loads nothing new for it).
+    static func isLoaded(_ name: String) -> Bool { byName[name] != nil }
 }

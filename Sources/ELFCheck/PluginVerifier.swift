@@ -75,7 +75,10 @@ public struct PluginVerificationError: Error, CustomStringConvertible, Equatable
 /// `fshost_companion_call` — defined, global or weak, a function, in `.dynsym`), `exec-stack` (`PT_GNU_STACK` without `PF_X`),
 /// `text-relocations` (no `DT_TEXTREL`, no `DF_TEXTREL`) and
 /// `needed-libraries` (every `DT_NEEDED` found where the loader would look;
-/// a library reachable only through `$ORIGIN` is refused, see below).
+/// a library reachable only through `$ORIGIN` is refused, see below; every
+/// RPATH/RUNPATH entry absolute and trusted, and every library the loader
+/// would load — not loaded in this process yet — and what it loads in turn
+/// trusted where it resolves: ``NeededLibraryTrust``, PathTrust's rule).
 ///
 /// The file is opened once and every check applies to that open file: the
 /// owner and mode are the descriptor's (`fstat`), libelf reads the
@@ -504,31 +507,26 @@ extension PluginVerifier {
 
     private func neededLibrariesCheck(_ image: ELFImage, dynamic: [GElf_Dyn], origin: String) -> PluginFileCheck {
         func fail(_ why: String) -> PluginFileCheck { PluginFileCheck(name: "needed-libraries", passed: false, detail: why) }
-        let needed = dynamic.filter { $0.d_tag == Int64(DT_NEEDED) }
-        guard !needed.isEmpty else { return PluginFileCheck(name: "needed-libraries", passed: true, detail: "no DT_NEEDED") }
-        guard let strtab = dynamic.first(where: { $0.d_tag == Int64(DT_STRTAB) })?.d_un.d_ptr,
-              let strsz = dynamic.first(where: { $0.d_tag == Int64(DT_STRSZ) })?.d_un.d_val else {
-            return fail("DT_NEEDED without DT_STRTAB/DT_STRSZ")
+        let names: DynamicNames
+        switch DynamicNames.read(image, dynamic) {
+        case .failure(let failure): return fail(failure.reason)
+        case .success(let read): names = read
         }
-        guard let offset = image.fileOffset(ofAddress: strtab),
-              let data = image.chunk(offset: offset, size: strsz), let base = data.pointee.d_buf else {
-            return fail("dynamic string table (DT_STRTAB 0x\(String(strtab, radix: 16)), \(strsz) bytes) is not in the file")
-        }
-        let strings = UnsafeRawBufferPointer(start: base, count: data.pointee.d_size)
-        func string(_ at: UInt64) -> String? {
-            guard at < UInt64(strings.count) else { return nil }
-            let tail = strings[Int(at)...]
-            guard let end = tail.firstIndex(of: 0) else { return nil }
-            return String(decoding: strings[Int(at)..<end], as: UTF8.self)
-        }
-        let rpath = dynamic.first(where: { $0.d_tag == Int64(DT_RPATH) }).flatMap { string($0.d_un.d_val) }
-        let runpath = dynamic.first(where: { $0.d_tag == Int64(DT_RUNPATH) }).flatMap { string($0.d_un.d_val) }
-        var search = LibrarySearch(origin: origin, rpath: rpath, runpath: runpath, elfClass: image.elfClass,
+        let trust = NeededLibraryTrust(trust: PathTrust(trustedOwners: trustedOwners), elfClass: image.elfClass,
+                                       dataEncoding: image.dataEncoding, machine: image.header.e_machine)
+        if let problem = trust.checkSearchPath(names, object: nil) { return fail(problem) }
+        guard !names.needed.isEmpty else { return PluginFileCheck(name: "needed-libraries", passed: true, detail: "no DT_NEEDED") }
+        var search = LibrarySearch(origin: origin, rpath: names.rpath, runpath: names.runpath, elfClass: image.elfClass,
                                    dataEncoding: image.dataEncoding, machine: image.header.e_machine)
         var found: [String] = [], missing: [String] = []
-        for entry in needed {
-            guard let name = string(entry.d_un.d_val) else { return fail("DT_NEEDED name at offset \(entry.d_un.d_val) is outside the string table") }
-            if let path = search.resolve(name) { found.append("\(name) (\(parentDirectory(of: path)))") } else { missing.append(name) }
+        var toLoad: [(name: String, path: String)] = []
+        for name in names.needed {
+            if let path = search.resolve(name) {
+                found.append("\(name) (\(parentDirectory(of: path)))")
+                if !LoadedObjects.isLoaded(name) { toLoad.append((name, path)) }
+            } else {
+                missing.append(name)
+            }
         }
         if let name = missing.first(where: { search.onlyThroughOrigin[$0] != nil }), let path = search.onlyThroughOrigin[name] {
             return fail("\(name) is only in \(parentDirectory(of: path)), reached through $ORIGIN, which the loader cannot use: fshost loads a plugin through its verified descriptor (/proc/self/fd/N, so $ORIGIN is /proc/self/fd); install \(name) in a system directory or link it statically")
@@ -536,7 +534,9 @@ extension PluginVerifier {
         guard missing.isEmpty else {
             return fail("\(missing.joined(separator: ", ")) not found (searched \(search.searchedDescription))")
         }
-        return PluginFileCheck(name: "needed-libraries", passed: true, detail: "\(found.count) found: " + found.joined(separator: ", "))
+        if let problem = trust.checkClosure(toLoad) { return fail(problem) }
+        let loadedNote = toLoad.isEmpty ? "" : "; \(toLoad.count) to load, each with what it loads trusted where it resolves"
+        return PluginFileCheck(name: "needed-libraries", passed: true, detail: "\(found.count) found: " + found.joined(separator: ", ") + loadedNote)
     }
 }
 

@@ -24,6 +24,12 @@ final class ActionContext {
     /// timeout: whatever the plugin answers after that, the action ran out
     /// of time. Written by the worker, read after it is joined.
     var deadlineKilledCommand = false
+    /// The first companion the host could not hand the plugin (missing:
+    /// `notSupported`; refused by a pre-load check or dlopen:
+    /// `pluginRefused`). The host knows why; the plugin only sees NULL, so
+    /// the host's answer wins over a failure the plugin reports after it
+    /// (see ``ActionJob``).
+    var companionFailure: HostError?
 
     /// C copies of attribute values handed out, alive until the action ends.
     private var attributeCStrings: [String: UnsafeMutablePointer<CChar>] = [:]
@@ -157,6 +163,7 @@ final class ActionContext {
                 } catch {
                     this.reason = error.message
                     this.logger.error(error.message)
+                    if this.companionFailure == nil { this.companionFailure = error }
                     return nil
                 }
             },
@@ -191,6 +198,7 @@ final class ActionContext {
                 } catch {
                     this.reason = error.message
                     this.logger.error(error.message)
+                    if this.companionFailure == nil { this.companionFailure = error }
                     return nil
                 }
             })

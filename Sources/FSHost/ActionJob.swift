@@ -67,6 +67,14 @@ final class ActionJob: @unchecked Sendable {
             let reason = result.reason.map { $0.contains(failure.message) ? $0 : $0 + "; " + failure.message } ?? failure.message
             return ActionResult(status: .hostError, reason: reason)
         }
+        // A companion the host could not load is not a broken resource: the
+        // host's answer (5 missing, 7 refused) replaces the failure the
+        // plugin reported for lack of it. A plugin that got by without it
+        // (success, or an exclusive answer) keeps its answer.
+        if let failure = context.companionFailure, ![.success, .running, .notRunning].contains(result.status) {
+            let reason = result.reason.map { $0.contains(failure.message) ? $0 : $0 + "; " + failure.message } ?? failure.message
+            return ActionResult(status: failure.exitStatus, reason: reason)
+        }
         return result
     }
 

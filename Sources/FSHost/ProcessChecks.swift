@@ -9,7 +9,10 @@ import Glibc
 /// The host's enforcement of what a plugin declares about its processes:
 /// present after start, gone after stop (escalating TERM → KILL), present
 /// whenever monitor reports success. Matching follows ProcScan's one set of
-/// rules (``ProcessPattern``; the argument as a whole word).
+/// rules (``ProcessPattern``; the argument as a whole word), and only a
+/// process ``ProcessOwnerRule`` admits counts: root or the host's uid runs
+/// it, or it is the declared program from a trusted file — another user's
+/// look-alike is never the resource, nor signalled by stop.
 ///
 /// A declared process may carry a pid hint (pid and start time, from the
 /// plugin's pidfile): "is it there" then reads that one process

@@ -1,3 +1,4 @@
+import TrustedPaths
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,10 +8,27 @@ import Glibc
 /// port, socket directory, listen address, shared-memory key, status).
 ///
 /// Reading never blocks and never reads more than 4 KiB (``SmallFile``).
+///
+/// A pid read from a file another user could write would let that user
+/// name their own process as the resource's (monitor: healthy), so the
+/// file is read only where ``PathTrust`` (sshd's StrictModes rule, the one
+/// the host applies to plugins, the CDB and its directories) accepts it:
+/// at its resolved location, a regular file of a trusted owner, not group-
+/// or world-writable, in a directory that is neither (not even sticky, as
+/// `/tmp`) and whose ancestors up to `/` pass. Otherwise ``read()`` is
+/// ``Content/unreadable(_:)`` naming the violation.
 public struct PidFile: Sendable, Equatable {
     public let path: String
+    /// Owners (uids) the file and its directories may have: root and the
+    /// effective uid by default; add the uid a daemon runs as when it
+    /// writes its own pidfile in its own directory (PostgreSQL's
+    /// `postmaster.pid`, owned by `postgres`).
+    public let trustedOwners: Set<UInt32>
 
-    public init(_ path: String) { self.path = path }
+    public init(_ path: String, trustedOwners: Set<UInt32> = [0, geteuid()]) {
+        self.path = path
+        self.trustedOwners = trustedOwners
+    }
 
     /// The most a pidfile may hold; `postmaster.pid` is about 100 bytes.
     public static let sizeLimit = 4096
@@ -31,13 +49,39 @@ public struct PidFile: Sendable, Equatable {
         case pid(Int32, more: [String])
     }
 
-    /// Reads and parses the file.
+    /// Reads and parses the file, once it passed the trust check (see the type).
     public func read() -> Content {
+        if let violation = untrusted() { return .unreadable("refused: \(violation): another user could write its pid") }
         switch SmallFile.read(path, limit: PidFile.sizeLimit) {
         case .failure(.absent): return .absent
         case .failure(let problem): return .unreadable(problem.description)
         case .success(let bytes): return PidFile.parse(bytes)
         }
+    }
+
+    /// Why this pidfile's place cannot be trusted, for a type's validate:
+    /// the file where it really is when it exists, else the directory that
+    /// will hold it (resolved; PathTrust's rule up to `/`). nil when
+    /// trusted, or when the directory does not exist (validate says so
+    /// through ``FileCheck``).
+    public func placeProblem() -> String? {
+        if let violation = untrusted() { return "\(violation): another user could write its pid" }
+        guard let directory = PathTrust.resolve(PathTrust.parent(of: path)) else { return nil }
+        return PathTrust(trustedOwners: trustedOwners).checkDirectory(directory)
+            .map { "\($0): another user could write its pid" }
+    }
+
+    /// Why the file (where it really is) or its directories are not
+    /// trusted; nil when they are, or when there is no such file (then
+    /// reading says absent).
+    func untrusted() -> PathTrust.Violation? {
+        guard let real = PathTrust.resolve(path) else { return nil }
+        let trust = PathTrust(trustedOwners: trustedOwners)
+        var st = stat()
+        guard lstat(real, &st) == 0 else { return nil }
+        // Not a regular file: SmallFile names the kind (a FIFO, a directory).
+        guard st.st_mode & S_IFMT == S_IFREG else { return nil }
+        return trust.checkFile(st, path: real, role: "pidfile") ?? trust.checkDirectory(PathTrust.parent(of: real))
     }
 
     /// Parses a pidfile's bytes: the first line, white space around it

@@ -176,7 +176,11 @@ func readStat(pid: Int32) -> StatFields? {
 }
 
 /// The first number of the `Uid:` line of `/proc/<pid>/status`: the real uid.
-func readRealUid(pid: Int32) -> UInt32? {
+func readRealUid(pid: Int32) -> UInt32? { readUids(pid: pid)?.real }
+
+/// The real and effective uid of `/proc/<pid>/status`'s `Uid:` line (real,
+/// effective, saved, filesystem), nil when it cannot be read.
+func readUids(pid: Int32) -> (real: UInt32, effective: UInt32)? {
     let buffer = ProcFileBuffer(capacity: 2048)
     let n = withProcPath(pid, "status", absolute: true) { buffer.read(at: AT_FDCWD, $0) }
     guard n > 0 else { return nil }
@@ -186,14 +190,18 @@ func readRealUid(pid: Int32) -> UInt32? {
     outer: while i + key.count <= n {
         for k in 0..<key.count where b[i + k] != key[k] { i += 1; continue outer }
         var j = i + key.count
-        while j < n, b[j] == 0x20 || b[j] == 0x09 { j += 1 }
-        var value: UInt64 = 0
-        let start = j
-        while j < n, b[j] >= 0x30, b[j] <= 0x39, value <= UInt64(UInt32.max) {
-            value = value * 10 + UInt64(b[j] - 0x30); j += 1
+        var values: [UInt32] = []
+        while values.count < 2 {
+            while j < n, b[j] == 0x20 || b[j] == 0x09 { j += 1 }
+            var value: UInt64 = 0
+            let start = j
+            while j < n, b[j] >= 0x30, b[j] <= 0x39, value <= UInt64(UInt32.max) {
+                value = value * 10 + UInt64(b[j] - 0x30); j += 1
+            }
+            guard j > start, value <= UInt64(UInt32.max) else { return nil }
+            values.append(UInt32(value))
         }
-        guard j > start, value <= UInt64(UInt32.max) else { return nil }
-        return UInt32(value)
+        return (values[0], values[1])
     }
     return nil
 }

@@ -82,6 +82,11 @@ public enum ArgumentMatch: Sendable, Equatable {
 ///   plugin use ``ArgumentMatch/word(_:)``.
 /// - ``uid``: the real uid (``ProcessEntry/uid``); checked last, since for a
 ///   root-owned process it may read `/proc/<pid>/status`.
+/// - ``ownerRule``: the process must be one a resource may run as
+///   (``ProcessOwnerRule``: root or the host's uid, else the declared
+///   program itself from a trusted file); set by ``declared(name:argument:)``,
+///   so every declared process and host process service obeys it. Checked
+///   after name and argument.
 public struct ProcessPattern: Sendable {
     /// Process name: comm, argv[0] basename, or a path (see the type's doc).
     public var name: String?
@@ -89,6 +94,8 @@ public struct ProcessPattern: Sendable {
     public var argument: ArgumentMatch?
     /// The real uid the process must run as.
     public var uid: UInt32?
+    /// Only processes ``ProcessOwnerRule`` admits match.
+    public var ownerRule = false
 
     /// A pattern; each `nil` field matches anything.
     public init(name: String? = nil, argument: ArgumentMatch? = nil, uid: UInt32? = nil) {
@@ -101,8 +108,10 @@ public struct ProcessPattern: Sendable {
     /// `argument` as a whole word (nil or empty: any), the rules of
     /// `fshost_process_pattern`.
     public static func declared(name: String?, argument: String?) -> ProcessPattern {
-        ProcessPattern(name: name.flatMap { $0.isEmpty ? nil : $0 },
-                       argument: argument.flatMap { $0.isEmpty ? nil : .word($0) })
+        var pattern = ProcessPattern(name: name.flatMap { $0.isEmpty ? nil : $0 },
+                                     argument: argument.flatMap { $0.isEmpty ? nil : .word($0) })
+        pattern.ownerRule = true
+        return pattern
     }
 
     /// Whether `e` matches every field that is set.
@@ -135,6 +144,7 @@ struct CompiledPattern {
     private let argument: [UInt8]?
     private let argumentMode: ArgumentMode
     private let uid: UInt32?
+    private let ownerRule: Bool
 
     init(_ p: ProcessPattern) {
         if let n = p.name {
@@ -165,12 +175,14 @@ struct CompiledPattern {
             argument = bytes
         }
         uid = p.uid
+        ownerRule = p.ownerRule
     }
 
     func matches(_ e: ProcessEntry) -> Bool {
         if name != nil && !nameMatches(e) { return false }
         if argument != nil && !argumentMatches(e) { return false }
         if let uid, e.uid != uid { return false }
+        if ownerRule && !ProcessOwnerRule.admits(e, name: name == nil ? nil : base) { return false }
         return true
     }
 

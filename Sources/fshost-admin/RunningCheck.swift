@@ -23,23 +23,38 @@ enum RunningCheck {
     /// The `fshost` executable: beside `fshost-admin` (the build tree, or
     /// both installed in one directory), else `<prefix>/bin/fshost` when
     /// this is `<prefix>/libexec/fshost/fshost-admin` (as HostPaths lays
-    /// them out).
-    static func fshostExecutable() -> String? {
+    /// them out). It runs as root, so the first one that exists must pass
+    /// ``TrustedExecutable``'s check (PathTrust's rule on the file and its
+    /// directories up to `/`); the resolved path that passed is run.
+    ///
+    /// - Returns: the checked, resolved path, or why none can be run.
+    static func fshostExecutable() -> Result<String, HostError> {
         let own = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
         var candidates = [own.appendingPathComponent("fshost").path]
         if own.path.hasSuffix("/libexec/fshost") {
             candidates.append(own.deletingLastPathComponent().deletingLastPathComponent()
                 .appendingPathComponent("bin/fshost").path)
         }
-        return candidates.first { access($0, X_OK) == 0 }
+        guard let found = candidates.first(where: { access($0, X_OK) == 0 }) else {
+            return .failure(HostError(.hostError, "the fshost executable was not found beside fshost-admin to ask whether it runs"))
+        }
+        do throws(HostError) {
+            let checked = try TrustedExecutable.open(found, what: "the fshost executable")
+            close(checked.descriptor)
+            return .success(checked.resolvedPath)
+        } catch {
+            return .failure(error)
+        }
     }
 
     /// Runs `fshost TYPE exclusive RESOURCE --json` against the CDB at
     /// `cdb` (the other paths come from the environment, as HostPaths
     /// exports them) and reads its status and reason.
     static func ask(type: String, resource: String, cdb: String) -> Answer {
-        guard let fshost = fshostExecutable() else {
-            return .unknown("the fshost executable was not found beside fshost-admin to ask whether it runs")
+        let fshost: String
+        switch fshostExecutable() {
+        case .success(let path): fshost = path
+        case .failure(let error): return .unknown(error.message)
         }
         var environment = ProcessInfo.processInfo.environment
         environment["FSHOST_CDB"] = cdb

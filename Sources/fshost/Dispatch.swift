@@ -63,12 +63,20 @@ func commandLineErrorJSON(_ words: [String], _ error: HostError) -> String {
     ])
 }
 
-/// Replaces this process with `fshost-admin`, the way `git foo` runs `git-foo`.
+/// Replaces this process with `fshost-admin`, the way `git foo` runs
+/// `git-foo` — once it passed ``TrustedExecutable``'s check (it runs as
+/// root: another user's file, or one in a directory another user can
+/// write, is refused with status 9), and exactly the file that was checked.
 func execAdmin(paths: HostPaths, arguments: [String]) -> Int32 {
+    let admin: TrustedExecutable
+    do throws(HostError) {
+        admin = try TrustedExecutable.open(paths.admin, what: "FSHOST_ADMIN (the management executable)")
+    } catch {
+        Logger(prefix: "").error("management commands unavailable: " + error.message)
+        return error.status
+    }
     paths.export()
-    let argv = ["fshost"] + arguments
-    var cArgv: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-    execv(paths.admin, &cArgv)
+    admin.exec(["fshost"] + arguments)
     let why = String(cString: strerror(errno))
     Logger(prefix: "").error("management commands unavailable: \(paths.admin): \(why)")
     return ExitStatus.invalidArguments.rawValue

@@ -218,9 +218,52 @@ final class PluginContractTests: XCTestCase {
         sandbox.pluginPath = directory
         try store("e", ["port": "80", "echo": "hi"])
         let r = try sandbox.fshost("testfixture", "start", "e")
-        XCTAssertEqual(r.status, 3, r.description)
+        XCTAssertEqual(r.status, 7, "the host's answer (refused) wins over the plugin's failure: \(r)")
         XCTAssertTrue(r.stderr.contains("companion refused"), r.stderr)
         XCTAssertTrue(r.stderr.contains("companion 'testfixture-echo' answers call \(stale), the plugin asks for \(wanted)"), r.stderr)
+    }
+
+    /// A plugin directory holding the test fixture and, unless nil, `companion`
+    /// (the bytes of that file) as its echo companion, of `mode`.
+    private func fixtureWithCompanion(_ companion: String?, mode: mode_t = 0o755) throws {
+        let directory = sandbox.path("plugins")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
+        try ELFFixtures.copy(HostSandbox.products.path + "/libtestfixture.so", to: directory + "/testfixture.so")
+        if let companion { try ELFFixtures.copy(companion, to: directory + "/testfixture-echo.so", mode: mode) }
+        sandbox.pluginPath = directory
+        try store("e", ["port": "80", "echo": "hi"])
+    }
+
+    /// A companion that is missing is HA_NOTSUPPORTED (5), not a broken
+    /// resource (3): the host's answer wins over the failure the plugin
+    /// reports for lack of it (issue 7, item 7).
+    func testAMissingCompanionAnswersNotSupported() throws {
+        try fixtureWithCompanion(nil)
+        let r = try sandbox.fshost("testfixture", "start", "e")
+        XCTAssertEqual(r.status, 5, r.description)
+        XCTAssertTrue(r.stderr.contains("companion 'testfixture-echo' not found"), r.stderr)
+    }
+
+    /// A file in the companion's place that is not a plugin (another shared
+    /// object): refused before it is loaded, HA_PLUGIN_REFUSED (7).
+    func testANonPluginCompanionAnswersPluginRefused() throws {
+        let other = try XCTUnwrap(["/usr/lib/x86_64-linux-gnu/libz.so.1", "/usr/lib/aarch64-linux-gnu/libz.so.1",
+                                   "/lib/x86_64-linux-gnu/libz.so.1"].first { FileManager.default.fileExists(atPath: $0) },
+                                  "no libz.so.1 to stand in for a non-plugin shared object")
+        try fixtureWithCompanion(URL(fileURLWithPath: other).resolvingSymlinksInPath().path)
+        let r = try sandbox.fshost("testfixture", "start", "e")
+        XCTAssertEqual(r.status, 7, r.description)
+        XCTAssertTrue(r.stderr.contains("companion refused"), r.stderr)
+    }
+
+    /// A companion another user could write (mode 0666): refused, 7.
+    func testAWritableCompanionAnswersPluginRefused() throws {
+        try fixtureWithCompanion(HostSandbox.products.path + "/libtestfixture-echo.so", mode: 0o666)
+        let r = try sandbox.fshost("testfixture", "start", "e", "--json")
+        XCTAssertEqual(r.status, 7, r.description)
+        XCTAssertTrue(r.stderr.contains("companion refused") && r.stderr.contains("0666"), r.stderr)
+        XCTAssertTrue(r.stdout.contains(#""status":"HA_PLUGIN_REFUSED""#), r.stdout)
     }
 
     /// `fshost check` of the plugin matches the companions beside it with

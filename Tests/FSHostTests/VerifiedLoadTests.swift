@@ -108,6 +108,54 @@ final class VerifiedLoadTests: XCTestCase {
         XCTAssertGreaterThan(renames.value, 100)
     }
 
+    /// A companion renamed under running actions (a package upgrade): each
+    /// answer is the plugin's (0) or the host's refusal (7) — never 3, "the
+    /// resource is broken", which failed 165 of 300 monitors over before
+    /// (issue 7, item 7) — and a refused file's constructor never runs.
+    func testCompanionRenameRaceAnswersTheHostsStatus() throws {
+        let db = try ConfigurationDatabase(path: sandbox.cdb, mode: .readWrite)
+        try db.define(type: "testfixture", resource: "e", attributes: ["port": "80", "echo": "hi"])
+        try ELFFixtures.copy(HostSandbox.products.appendingPathComponent("libtestfixture.so").path, to: plugins + "/testfixture.so")
+        let marker = sandbox.path("bad-constructor-ran")
+        let good = staging + "/good.so"
+        try ELFFixtures.copy(HostSandbox.products.appendingPathComponent("libtestfixture-echo.so").path, to: good)
+        let notACompanion = try cPlugin(staging + "/not-a-companion.so", type: "testfixture-echo", marker: marker)
+        let writable = staging + "/writable.so"
+        try ELFFixtures.copy(good, to: writable, mode: 0o666)
+        let target = plugins + "/testfixture-echo.so"
+        XCTAssertEqual(link(good, target), 0)
+
+        let stop = Atomic(false)
+        let renames = Atomic(0)
+        let temporary = plugins + "/.testfixture-echo.so.next"
+        let renamer = Thread {
+            let sources = [good, notACompanion, good, writable]
+            var i = 0
+            while !stop.value {
+                unlink(temporary)
+                if link(sources[i % sources.count], temporary) == 0, rename(temporary, target) == 0 { renames.value += 1 }
+                i += 1
+                usleep(300)
+            }
+        }
+        renamer.start()
+        var statuses: [Int32: Int] = [:]
+        var unexpected: [String] = []
+        let deadline = Date().addingTimeInterval(2.5)
+        while Date() < deadline {
+            let r = try sandbox.fshost("testfixture", "start", "e")
+            statuses[r.status, default: 0] += 1
+            if r.status != 0 && r.status != 7 { unexpected.append(r.description) }
+        }
+        stop.value = true
+        while !renamer.isFinished { usleep(1000) }
+        print("companion rename race: \(statuses.values.reduce(0, +)) starts, \(renames.value) renames, statuses \(statuses)")
+        XCTAssertEqual(unexpected, [], "every answer is the plugin's or the host's refusal")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "a refused companion was loaded: its constructor ran")
+        XCTAssertGreaterThan(statuses[0] ?? 0, 0, "the good companion never answered: the race did not run")
+        XCTAssertGreaterThan(statuses[7] ?? 0, 0, "no bad companion was ever seen: the race did not run")
+    }
+
     /// The verified descriptor is what is loaded even when the path has been
     /// renamed over after the checks (the window the race above aims at,
     /// opened wide on purpose).

@@ -71,6 +71,38 @@ final class DaemonBuildingBlocksTests: XCTestCase {
         XCTAssertFalse(PidFile(directory).remove(), "never removes a directory")
     }
 
+    /// A pidfile another user could write names whatever process they like
+    /// as the resource's (issue 7, item 5): refused where it really is —
+    /// in a sticky world-writable directory (`/tmp/pub`, mode 1777), owned
+    /// by another user, writable by others, or reached through a symlink
+    /// into such a place.
+    func testPidfileAnotherUserCouldWriteIsRefused() throws {
+        XCTAssertEqual(chmod(directory, 0o755), 0)
+        let pub = directory + "/pub"
+        XCTAssertEqual(mkdir(pub, 0o755), 0)
+        XCTAssertEqual(chmod(pub, 0o1777), 0)
+        try "4242\n".write(toFile: pub + "/nginx.pid", atomically: false, encoding: .utf8)
+        guard case .unreadable(let sticky) = PidFile(pub + "/nginx.pid").read() else { return XCTFail("a pidfile in a 1777 directory was read") }
+        XCTAssertTrue(sticky.contains("refused: directory \(pub) is writable by others"), sticky)
+
+        let theirs = try write("theirs.pid", "4242\n")
+        XCTAssertEqual(chown(theirs, 65534, 65534), 0)
+        guard case .unreadable(let owner) = PidFile(theirs).read() else { return XCTFail("nobody's pidfile was read") }
+        XCTAssertTrue(owner.contains("owned by uid 65534"), owner)
+
+        let writable = try write("writable.pid", "4242\n", mode: 0o666)
+        guard case .unreadable(let mode) = PidFile(writable).read() else { return XCTFail("a 0666 pidfile was read") }
+        XCTAssertTrue(mode.contains("writable by others"), mode)
+
+        XCTAssertEqual(symlink(pub + "/nginx.pid", directory + "/link.pid"), 0)
+        guard case .unreadable(let link) = PidFile(directory + "/link.pid").read() else { return XCTFail("a link into /tmp/pub was followed") }
+        XCTAssertTrue(link.contains(pub), link)
+
+        // The daemon's own user may be trusted explicitly (postgres's postmaster.pid).
+        XCTAssertEqual(PidFile(theirs, trustedOwners: [0, 65534]).read(), .pid(4242, more: []))
+        XCTAssertEqual(PidFile(try write("ours.pid", "4242\n")).read(), .pid(4242, more: []))
+    }
+
     // MARK: Small files and file checks
 
     func testSmallFileReadsAreBounded() throws {
