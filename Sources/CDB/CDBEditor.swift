@@ -92,6 +92,10 @@ public struct ImportSummary: Equatable, Sendable {
     public var removed: Int
     /// Types whose type-level overrides the file set.
     public var typesWithOverrides: Int
+    /// Stored secrets the file left out, kept (``SecretValues``).
+    public var keptSecrets: [String] = []
+    /// Stored secrets the file left out, removed (`--replace-secrets`).
+    public var removedSecrets: [String] = []
 }
 
 /// Where an effective attribute value comes from.
@@ -255,6 +259,11 @@ public final class CDBEditor {
     /// overrides stay. Resources and types not in the file stay, unless
     /// `replaceAll`: then the CDB afterwards holds exactly the file.
     ///
+    /// A secret the CDB holds for a resource (or `[TYPE]` table) of the
+    /// file, and the file leaves out, is kept unless `replaceSecrets`: a
+    /// default export leaves secrets out, and importing it must not erase
+    /// them (``SecretValues/keepingStored(in:current:replace:replaceAll:isSecret:)``).
+    ///
     /// A `replaceAll` of a file without resources would empty the CDB:
     /// what a backup truncated on a full disk looks like. It is refused
     /// (``AdminError/invalidInput(_:)``) unless `allowEmpty`.
@@ -264,29 +273,45 @@ public final class CDBEditor {
     /// a resource that runs). With `source` (the file's name), errors are
     /// wrapped in ``AdminError/importFailed(file:_:)``.
     public func importConfiguration(_ root: [String: ConfigValue], replaceAll: Bool, allowEmpty: Bool = false,
-                                    source: String? = nil,
+                                    replaceSecrets: Bool = false, source: String? = nil,
                                     beforeWriting: (ImportPlan) throws(AdminError) -> Void = { _ in })
         throws(AdminError) -> ImportSummary {
         do {
-            return try importDocument(root, replaceAll: replaceAll, allowEmpty: allowEmpty, beforeWriting: beforeWriting)
+            return try importDocument(root, replaceAll: replaceAll, allowEmpty: allowEmpty, replaceSecrets: replaceSecrets,
+                                      beforeWriting: beforeWriting)
         } catch {
             if let source { throw .importFailed(file: source, error) }
             throw error
         }
     }
 
-    /// What ``importConfiguration(_:replaceAll:allowEmpty:source:beforeWriting:)``
+    /// What ``importConfiguration(_:replaceAll:allowEmpty:replaceSecrets:source:beforeWriting:)``
     /// would do, with the same checks and refusals, writing nothing (the
     /// database may be open read-only): `fshost cdb import --dry-run`.
     public func planImport(_ root: [String: ConfigValue], replaceAll: Bool, allowEmpty: Bool = false,
-                           source: String? = nil) throws(AdminError) -> ImportPlan {
+                           replaceSecrets: Bool = false, source: String? = nil) throws(AdminError) -> ImportPlan {
         do {
-            let document = try typedDocument(root)
             let current = try db { () throws(CDBError) in try database.snapshot(type: nil) }
-            return try checkedPlan(document, current: current, replaceAll: replaceAll, allowEmpty: allowEmpty)
+            let typed = try typedDocument(root)
+            let (document, kept, removes) = secretsKept(typed, current: current, replace: replaceSecrets,
+                                                         replaceAll: replaceAll)
+            var plan = try checkedPlan(document, current: current, replaceAll: replaceAll, allowEmpty: allowEmpty)
+            plan.keptSecrets = kept
+            plan.removedSecrets = removes
+            return plan
         } catch {
             if let source { throw .importFailed(file: source, error) }
             throw error
+        }
+    }
+
+    /// `document` with the stored secrets it leaves out kept (or, with
+    /// `replace`, listed as removed).
+    private func secretsKept(_ document: TOMLMapping.Document, current: [TypeConfiguration], replace: Bool,
+                             replaceAll: Bool)
+        -> (document: TOMLMapping.Document, kept: [String], removes: [String]) {
+        SecretValues.keepingStored(in: document, current: current, replace: replace, replaceAll: replaceAll) {
+            isSecret(type: $0, key: $1)
         }
     }
 
@@ -326,15 +351,20 @@ public final class CDBEditor {
         return plan
     }
 
-    private func importDocument(_ root: [String: ConfigValue], replaceAll: Bool, allowEmpty: Bool,
+    private func importDocument(_ root: [String: ConfigValue], replaceAll: Bool, allowEmpty: Bool, replaceSecrets: Bool,
                                 beforeWriting: (ImportPlan) throws(AdminError) -> Void) throws(AdminError) -> ImportSummary {
-        let document = try typedDocument(root)
+        let typed = try typedDocument(root)
         return try write { () throws -> ImportSummary in
             let current = try database.snapshot(type: nil)
-            let plan = try checkedPlan(document, current: current, replaceAll: replaceAll, allowEmpty: allowEmpty)
+            let (document, kept, removes) = secretsKept(typed, current: current, replace: replaceSecrets,
+                                                         replaceAll: replaceAll)
+            var plan = try checkedPlan(document, current: current, replaceAll: replaceAll, allowEmpty: allowEmpty)
+            plan.keptSecrets = kept
+            plan.removedSecrets = removes
             try beforeWriting(plan)
             var summary = ImportSummary(defined: plan.added.count, replaced: plan.changed.count + plan.unchanged.count,
-                                        removed: plan.removed.count, typesWithOverrides: 0)
+                                        removed: plan.removed.count, typesWithOverrides: 0,
+                                        keptSecrets: kept, removedSecrets: removes)
             if replaceAll {
                 try database.removeAll()
             }
@@ -372,7 +402,8 @@ public final class CDBEditor {
             let (kept, removed) = SecretValues.removing(from: snapshot) { isSecret(type: $0, key: $1) }
             snapshot = kept
             if !removed.isEmpty {
-                secretWarnings.append("secret values left out: \(removed.joined(separator: ", ")) (use --include-secrets for a full backup)")
+                secretWarnings.append("secret values left out: \(removed.joined(separator: ", ")) (importing this file "
+                    + "keeps the stored values; use --include-secrets for a full backup)")
             }
         }
         var known: [String: AttributeSchema] = [:]

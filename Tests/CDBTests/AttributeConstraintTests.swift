@@ -135,7 +135,8 @@ final class AttributeConstraintTests: CDBTestCase {
         let (text, warnings) = try editor.export(type: nil)
         XCTAssertFalse(text.contains("a-long-enough-one"), text)
         XCTAssertTrue(text.contains("client = \"curl\""), text)
-        XCTAssertEqual(warnings, ["secret values left out: constrained.a.password (use --include-secrets for a full backup)"])
+        XCTAssertEqual(warnings, ["secret values left out: constrained.a.password (importing this file keeps the stored values; "
+            + "use --include-secrets for a full backup)"])
         let (full, none) = try editor.export(type: nil, includeSecrets: true)
         XCTAssertTrue(full.contains("password = \"a-long-enough-one\""), full)
         XCTAssertEqual(none, [])
