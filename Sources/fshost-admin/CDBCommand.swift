@@ -13,18 +13,23 @@ private let exitStatuses = """
         value of the wrong kind or out of its range, required attribute
         missing, resource already exists, unreadable or bad TOML file,
         --replace-all of a file without resources (see --allow-empty),
-        an --output that is not a regular file
+        an --output that is not a regular file, an import file that is not
+        a regular file or is over 16 MiB
       3 HA_CMD_FAILED: the output (standard output or --output) could not
-        be written; fshost could not tell whether a resource to remove runs
-      4 HA_RUNNING: a resource to remove runs on this node (see --force)
+        be written; fshost could not tell whether a resource to remove or
+        change runs
+      4 HA_RUNNING: a resource to remove, or whose plugin attributes would
+        change, runs on this node (see --force)
       5 HA_NOTSUPPORTED: unknown resource type (no plugin for it)
       6 HA_NOCFGINFO: no such resource, attribute not set; CDB missing,
         not initialised, damaged, insecure (writable by others) or of a
         newer schema
       7 HA_PLUGIN_REFUSED: the type's plugin failed a pre-load check
-      9 HA_HOST_ERROR: done in the CDB, but a removed resource's state
-        directory could not be removed
-    Errors are one line on stderr: fshost: <message>
+      9 HA_HOST_ERROR: a relative --cdb or $FSHOST_CDB (nothing done); or
+        done in the CDB, but a removed resource's state directory could
+        not be removed
+    Errors are one line on stderr: fshost: <message>, with control
+    characters escaped (\\n, \\x1B) and cut after 4 KiB.
     Durations: 250ms, 5s, 2m, 1h; a bare number is seconds; at most 24h.
     Bounds: <action>_timeout 1ms-24h, retry_interval 100ms-24h, retries 0-100.
     """
@@ -337,7 +342,9 @@ struct CDBShow: ParsableCommand {
         marked (type-level) or (default) when it is not the resource's own (defaults need \
         the type's plugin; without it they are left out, with a warning). Sorted by name; \
         the CDB is opened read-only. Secret attributes (the plugin says which) are shown \
-        as (secret); `cdb get` of the one key prints the value.
+        as (secret); `cdb get` of the one key prints the value. Control characters in \
+        values are shown escaped (\\n, \\x1B), so a value cannot split a line or drive \
+        the terminal; `cdb get` prints the raw value (it is for scripts).
 
         \(exitStatuses)
         """)
@@ -549,7 +556,9 @@ struct CDBExport: ParsableCommand {
         symbolic link, device, directory or FIFO is refused (status 2). A write that fails \
         (a full disk, > /dev/full) is status 3, never a silent 0. \
         Secret values are left out (a warning names each key; importing such a file \
-        removes them) unless --include-secrets.
+        keeps the stored values, see import) unless --include-secrets. A temporary \
+        file left by an export that was killed (.FILE.tmp-PID-XXXXXX, its writer gone) \
+        is removed by the next export to FILE.
 
         \(exitStatuses)
         """)
