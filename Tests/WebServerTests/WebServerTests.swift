@@ -96,6 +96,30 @@ final class WebServerTests: XCTestCase {
         XCTAssertEqual(try run("webserver", "exclusive", "web1").status, notRunning)
     }
 
+    /// Issue 7, item 4: `cdb modify webserver w3 config=/other.conf
+    /// pidfile=/other.pid` while nginx ran made the next stop look at the
+    /// other files (stop 0, monitor 1) and left nginx running. The change
+    /// is refused while it runs; stop then stops it; stopped, the change
+    /// goes through. A host setting changes at any time.
+    func testModifyingWhereARunningServerIsFoundIsRefusedSoStopStillStopsIt() throws {
+        let site = try makeSite()
+        let other = try makeSite(name: "other")
+        try define(site)
+        try startServing(site)
+        let refused = try run("cdb", "modify", "webserver", "web1", "config=\(other.config)", "pidfile=\(other.pidFile)")
+        XCTAssertEqual(refused.status, running, refused.description)
+        XCTAssertTrue(refused.stderr.contains("webserver/web1 runs on this node") && refused.stderr.contains("--force"),
+                      refused.stderr)
+        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "monitor_timeout=4s").status, success)
+
+        let stopped = try run("webserver", "stop", "web1")
+        XCTAssertEqual(stopped.status, success, "stop: \(stopped)")
+        XCTAssertEqual(site.allPids(), [], "nginx stopped: nothing orphaned")
+        XCTAssertFalse(site.accepts())
+        let changed = try run("cdb", "modify", "webserver", "web1", "config=\(other.config)", "pidfile=\(other.pidFile)")
+        XCTAssertEqual(changed.status, success, changed.description)
+    }
+
     func testStartAndStopAreIdempotent() throws {
         let site = try makeSite()
         try define(site)
