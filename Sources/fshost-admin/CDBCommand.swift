@@ -92,7 +92,8 @@ enum CDBRun {
     ///   is refused with `HA_HOST_ERROR` (9), the action path's rule
     ///   (`HostPaths.checkAbsolute`): the admin would write one file and
     ///   the `fshost` it asks (and the cluster manager, from its own working
-    ///   directory) would read another.
+    ///   directory) would read another. So is a relative
+    ///   `FSHOST_PLUGIN_PATH`, `FSHOST_RUN_DIR` or `FSHOST_STATE_DIR`.
     /// - Read-only (show, get, export, import --dry-run), a file without
     ///   an fshost schema (0 bytes, an empty SQLite database) is
     ///   ``CDBError/notInitialised(path:)`` (6), as for the action path:
@@ -105,6 +106,12 @@ enum CDBRun {
                 + "absolute path, not '\(path)': fshost refuses relative paths, which mean another file in every "
                 + "working directory")
         }
+        // The other paths the command uses (state directories it removes)
+        // or hands to the fshost it asks: the same rule, checked before
+        // anything is written, not after the CDB changed.
+        var paths = HostPaths.fromEnvironment()
+        paths.cdb = path
+        do { try paths.checkAbsolute() } catch { throw .host(error.message) }
         let database: ConfigurationDatabase
         do { database = try ConfigurationDatabase(path: path, mode: mode) } catch { throw .database(error) }
         if case .readOnly = mode, database.schemaVersion == 0 { throw .database(.notInitialised(path: path)) }

@@ -55,7 +55,8 @@ final class AdminCommandTests: CDBTestCase {
         try run(executable: Self.products + "/fshost", arguments, cdb: nil, input: nil, stdout: nil)
     }
 
-    func run(executable: String, _ arguments: [String], cdb: String?, input: String?, stdout: FileHandle?) throws -> Run {
+    func run(executable: String, _ arguments: [String], cdb: String?, input: String?, stdout: FileHandle?,
+             environment extra: [String: String] = [:]) throws -> Run {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -66,6 +67,7 @@ final class AdminCommandTests: CDBTestCase {
         // state directories live here.
         environment["FSHOST_RUN_DIR"] = directory + "/run"
         environment["FSHOST_STATE_DIR"] = directory + "/state"
+        environment.merge(extra) { _, given in given }
         process.environment = environment
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         let out = Pipe(), err = Pipe(), inPipe = Pipe()

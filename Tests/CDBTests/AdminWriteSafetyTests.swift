@@ -392,7 +392,8 @@ extension AdminCommandTests {
 
     /// `cd /root/db; fshost cdb define … --cdb cdb.sqlite` worked, and then
     /// the action path (asked by delete) refused the relative path: the
-    /// admin refuses it too, with the action path's status 9.
+    /// admin refuses it too, with the action path's status 9, and the other
+    /// relative FSHOST_* paths before it writes anything.
     func testARelativeCDBPathIsRefusedWithStatusNineLikeTheActionPath() throws {
         for arguments in [["cdb", "define", "template", "rr"], ["cdb", "show"], ["cdb", "export"]] {
             let relative = try run(executable: admin, arguments + ["--cdb", "cdb.sqlite"], cdb: path, input: nil, stdout: nil)
@@ -406,6 +407,17 @@ extension AdminCommandTests {
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/cdb.sqlite"), "nothing created")
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/db"))
+        // The state directory (delete removes a resource's) and the others
+        // the action path checks: refused before the CDB changes.
+        try ok(["cdb", "define", "testfixture", "a", "port=1", "marker=\(directory)/absent"])
+        for variable in ["FSHOST_STATE_DIR", "FSHOST_RUN_DIR", "FSHOST_PLUGIN_PATH"] {
+            let result = try run(executable: admin, ["cdb", "delete", "testfixture", "a", "--cdb", path], cdb: path,
+                                 input: nil, stdout: nil, environment: [variable: "relative"])
+            XCTAssertEqual(result.status, 9, result.stderr)
+            XCTAssertTrue(result.stderr.hasPrefix("fshost: \(variable) "), result.stderr)
+            XCTAssertTrue(result.stderr.contains("must be an absolute path, not 'relative'"), result.stderr)
+        }
+        XCTAssertEqual(try ok(["cdb", "get", "testfixture", "a", "port"]), "1\n", "still defined")
     }
 
     // MARK: - Temporary files of killed exports (issue 7, item 9)
