@@ -165,7 +165,12 @@ public final class CDBEditor {
     /// Sets and unsets attributes of an existing resource, checking the
     /// merged result. Unsetting a key the schema no longer knows is allowed
     /// (that is how a stale attribute is removed).
-    public func modify(type: String, resource: String, set: [String: String], unset: [String]) throws(AdminError) {
+    ///
+    /// `beforeWriting` runs inside the transaction after every check, and
+    /// may refuse (the admin tool refuses to change a resource that runs),
+    /// so a bad value is reported as such, not as a refusal.
+    public func modify(type: String, resource: String, set: [String: String], unset: [String],
+                       beforeWriting: () throws(AdminError) -> Void = {}) throws(AdminError) {
         try checkNames(type, resource)
         if let both = unset.first(where: { set[$0] != nil }) {
             throw .usage("attribute '\(both)' is both set and unset")
@@ -178,12 +183,14 @@ public final class CDBEditor {
         try write {
             try database.modify(type: type, resource: resource, set: canonical, unset: unset)
             try check(type: type, resources: [resource], schema: schema)
+            try beforeWriting()
         }
     }
 
     /// Sets and unsets type-level overrides of `type`, checking every
-    /// resource of the type afterwards.
-    public func modifyType(type: String, set: [String: String], unset: [String]) throws(AdminError) {
+    /// resource of the type afterwards. `beforeWriting` as for ``modify(type:resource:set:unset:beforeWriting:)``.
+    public func modifyType(type: String, set: [String: String], unset: [String],
+                           beforeWriting: () throws(AdminError) -> Void = {}) throws(AdminError) {
         do { try Names.checkType(type) } catch { throw .database(error) }
         if let both = unset.first(where: { set[$0] != nil }) {
             throw .usage("attribute '\(both)' is both set and unset")
@@ -193,6 +200,7 @@ public final class CDBEditor {
         try write {
             try database.modifyTypeAttributes(type: type, set: canonical, unset: unset)
             try check(type: type, resources: try database.resources(type: type).map(\.name), schema: schema)
+            try beforeWriting()
         }
     }
 

@@ -235,14 +235,13 @@ struct CDBModify: ParsableCommand {
             let editor = try CDBRun.editor(options, .readWrite)
             var warnings: [String] = []
             let keys = Set(values.keys).union(unset).filter(RunningChange.needsStopped).sorted()
-            if !keys.isEmpty {
-                guard try editor.exists(type: type, resource: resource) else {
-                    throw .database(.resourceNotFound(type: type, name: resource))
-                }
+            // Asked after every check, inside the transaction: a bad value
+            // is reported as such; fshost reads the CDB as it was.
+            try editor.modify(type: type, resource: resource, set: values, unset: unset) { () throws(AdminError) in
+                guard !keys.isEmpty else { return }
                 warnings = try RunningCheck.refuseChanging([(ImportPlan.Name(type: type, name: resource), keys)],
                                                            cdb: options.resolvedPath, force: force)
             }
-            try editor.modify(type: type, resource: resource, set: values, unset: unset)
             for warning in warnings { CDBRun.warn(warning) }
         }
     }
@@ -281,8 +280,10 @@ struct CDBModifyType: ParsableCommand {
             let editor = try CDBRun.editor(options, .readWrite)
             var warnings: [String] = []
             let keys = Set(values.keys).union(unset).filter(RunningChange.needsStopped)
-            if !keys.isEmpty {
-                do throws(CDBError) { try Names.checkType(type) } catch { throw .database(error) }
+            try editor.modifyType(type: type, set: values, unset: unset) { () throws(AdminError) in
+                guard !keys.isEmpty else { return }
+                // What the resources hold before the change (this
+                // transaction's change is to type-level values only).
                 let snapshot: [TypeConfiguration]
                 do throws(CDBError) { snapshot = try editor.database.snapshot(type: type) } catch { throw .database(error) }
                 // A resource with its own value for a key does not see the type-level one.
@@ -295,7 +296,6 @@ struct CDBModifyType: ParsableCommand {
                 }
                 warnings = try RunningCheck.refuseChanging(reached, cdb: options.resolvedPath, force: force)
             }
-            try editor.modifyType(type: type, set: values, unset: unset)
             for warning in warnings { CDBRun.warn(warning) }
         }
     }

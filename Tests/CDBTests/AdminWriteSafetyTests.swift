@@ -260,6 +260,10 @@ extension AdminCommandTests {
         try fails(["cdb", "modify", "testfixture", "r", "marker=\(other)"], status: 4,
                   ["testfixture/r runs on this node", "changing marker", "fshost testfixture stop r", "--force"])
         try fails(["cdb", "modify", "testfixture", "r", "--unset", "marker"], status: 4, ["testfixture/r runs"])
+        // A bad change is reported as such first: it is checked before fshost is asked.
+        try fails(["cdb", "modify", "testfixture", "r", "colour=red"], status: 2, ["unknown attribute 'colour'"])
+        try fails(["cdb", "modify", "testfixture", "r", "--unset", "port"], status: 2, ["required attribute 'port'"])
+        try fails(["cdb", "modify-type", "testfixture", "port=x"], status: 2, ["is not a port"])
         // A type-level value reaches the resources without their own.
         try fails(["cdb", "modify-type", "testfixture", "label=moved"], status: 4, ["testfixture/r runs", "changing label"])
         let file = try writeFile("moved.toml", "[testfixture.r]\nport = 1\nmarker = \"\(other)\"\n")
