@@ -1,4 +1,5 @@
 import CSystemShims
+import HAVocabulary
 import Spawn
 #if canImport(Glibc)
 import Glibc

@@ -3,6 +3,7 @@
 // `cdb delete` refuses to remove one. The question is RunningCheck's:
 // `fshost TYPE exclusive RESOURCE`, against the CDB before the change.
 import CDB
+import Management
 
 extension RunningCheck {
     /// Refuses (unless `force`) to change `keys` of resources that run here

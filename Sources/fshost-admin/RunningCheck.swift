@@ -3,8 +3,10 @@
 // before a start. Deleting a running resource from the CDB (or dropping it
 // in an import) would leave its processes with nothing that can stop them.
 import CDB
-import FSHost
 import Foundation
+import HAVocabulary
+import Management
+import PluginLoading
 
 enum RunningCheck {
     /// What `exclusive` answered.

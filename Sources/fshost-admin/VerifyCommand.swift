@@ -1,6 +1,7 @@
 import ArgumentParser
-import FSHost
 import Foundation
+import HAVocabulary
+import PluginLoading
 
 /// `fshost verify TYPE RESOURCE`: drives a plugin through the protocol a
 /// cluster manager relies on, on a real resource defined in the CDB.
