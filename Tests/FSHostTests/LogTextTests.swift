@@ -1,4 +1,4 @@
-import FSHost
+import HAVocabulary
 import XCTest
 
 /// LogText: the one place log lines and JSON reasons are escaped and bounded.

@@ -96,6 +96,30 @@ final class WebServerTests: XCTestCase {
         XCTAssertEqual(try run("webserver", "exclusive", "web1").status, notRunning)
     }
 
+    /// Issue 7, item 4: `cdb modify webserver w3 config=/other.conf
+    /// pidfile=/other.pid` while nginx ran made the next stop look at the
+    /// other files (stop 0, monitor 1) and left nginx running. The change
+    /// is refused while it runs; stop then stops it; stopped, the change
+    /// goes through. A host setting changes at any time.
+    func testModifyingWhereARunningServerIsFoundIsRefusedSoStopStillStopsIt() throws {
+        let site = try makeSite()
+        let other = try makeSite(name: "other")
+        try define(site)
+        try startServing(site)
+        let refused = try run("cdb", "modify", "webserver", "web1", "config=\(other.config)", "pidfile=\(other.pidFile)")
+        XCTAssertEqual(refused.status, running, refused.description)
+        XCTAssertTrue(refused.stderr.contains("webserver/web1 runs on this node") && refused.stderr.contains("--force"),
+                      refused.stderr)
+        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "monitor_timeout=4s").status, success)
+
+        let stopped = try run("webserver", "stop", "web1")
+        XCTAssertEqual(stopped.status, success, "stop: \(stopped)")
+        XCTAssertEqual(site.allPids(), [], "nginx stopped: nothing orphaned")
+        XCTAssertFalse(site.accepts())
+        let changed = try run("cdb", "modify", "webserver", "web1", "config=\(other.config)", "pidfile=\(other.pidFile)")
+        XCTAssertEqual(changed.status, success, changed.description)
+    }
+
     func testStartAndStopAreIdempotent() throws {
         let site = try makeSite()
         try define(site)
@@ -200,13 +224,16 @@ final class WebServerTests: XCTestCase {
         XCTAssertEqual(try monitor(1).status, success)
         XCTAssertEqual(try monitor(2).status, success)
         // Both level-3 clients: the built-in one (plain HTTP) and libcurl.
+        // (--force here and below: these change how a running server is
+        // probed, and `cdb modify` refuses any plugin attribute of a running
+        // resource without it, since some move where it is found.)
         for client in ["builtin", "curl"] {
-            XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "http_client=\(client)", "--unset", "url_path").status, success)
+            XCTAssertEqual(try run("cdb", "modify", "--force", "webserver", "web1", "http_client=\(client)", "--unset", "url_path").status, success)
             let r = try monitor(3)
             XCTAssertEqual(r.status, commandFailed, "level 3 (\(client)): \(r)")
             XCTAssertTrue(r.stderr.contains("answered 500"), r.stderr)
             // Another page of the same server is fine: only url_path is checked.
-            XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "url_path=/other").status, success)
+            XCTAssertEqual(try run("cdb", "modify", "--force", "webserver", "web1", "url_path=/other").status, success)
             XCTAssertEqual(try monitor(3).status, success, "level 3 (\(client)) of /other")
         }
         XCTAssertEqual(try run("webserver", "stop", "web1").status, success)
@@ -225,7 +252,7 @@ final class WebServerTests: XCTestCase {
         XCTAssertEqual(try monitor(1).status, success)
         XCTAssertEqual(try monitor(2).status, success)
         for client in ["builtin", "curl"] {
-            XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "http_client=\(client)").status, success)
+            XCTAssertEqual(try run("cdb", "modify", "--force", "webserver", "web1", "http_client=\(client)").status, success)
             let r = try monitor(3)
             XCTAssertEqual(r.status, commandFailed, "level 3 (\(client)) against a stopped server: \(r)")
             XCTAssertTrue(r.stderr.contains("no answer within"), r.stderr)
@@ -250,20 +277,20 @@ final class WebServerTests: XCTestCase {
         XCTAssertEqual(r.status, success, "https://127.0.0.1 with the site's CA: \(r)")
 
         // A host name for the certificate, mapped to the address without DNS.
-        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "server_name=localhost").status, success)
+        XCTAssertEqual(try run("cdb", "modify", "--force", "webserver", "web1", "server_name=localhost").status, success)
         r = try monitor(3)
         XCTAssertEqual(r.status, success, "https://localhost (resolved to 127.0.0.1 without DNS): \(r)")
 
         // The system's CAs do not know the self-signed certificate.
-        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "--unset", "ca_file").status, success)
+        XCTAssertEqual(try run("cdb", "modify", "--force", "webserver", "web1", "--unset", "ca_file").status, success)
         r = try monitor(3)
         XCTAssertEqual(r.status, commandFailed, "an unverifiable certificate is a failure: \(r)")
         XCTAssertTrue(r.stderr.lowercased().contains("certificate"), r.stderr)
-        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "tls_verify=false").status, success)
+        XCTAssertEqual(try run("cdb", "modify", "--force", "webserver", "web1", "tls_verify=false").status, success)
         XCTAssertEqual(try monitor(3).status, success, "tls_verify=false accepts it")
 
         // Plain HTTP to the HTTPS port: nginx answers 400.
-        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "tls=false").status, success)
+        XCTAssertEqual(try run("cdb", "modify", "--force", "webserver", "web1", "tls=false").status, success)
         r = try monitor(3)
         XCTAssertEqual(r.status, commandFailed, r.description)
         XCTAssertTrue(r.stderr.contains("400"), r.stderr)
@@ -369,7 +396,7 @@ final class WebServerTests: XCTestCase {
         try assertRefused(site, expect: noConfigInfo, mentioning: "is a directory")
         XCTAssertEqual(try monitor(1).status, commandFailed, "level 1 cannot tell: a failure, never success")
 
-        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "pidfile=\(site.directory)/missing/dir/nginx.pid").status, success)
+        XCTAssertEqual(try run("cdb", "modify", "--force", "webserver", "web1", "pidfile=\(site.directory)/missing/dir/nginx.pid").status, success)
         try assertRefused(site, expect: noConfigInfo, mentioning: "missing/dir")
     }
 
@@ -394,7 +421,7 @@ final class WebServerTests: XCTestCase {
         let r = try monitor(3)
         XCTAssertEqual(r.status, invalidArguments, "monitor: \(r)")
         XCTAssertTrue(r.stderr.contains("url_path"), r.stderr)
-        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "url_path=//evil/x").status, success)
+        XCTAssertEqual(try run("cdb", "modify", "--force", "webserver", "web1", "url_path=//evil/x").status, success)
         try assertRefused(site, expect: invalidArguments, mentioning: "url_path")
     }
 
@@ -690,11 +717,11 @@ final class WebServerTests: XCTestCase {
         let r = try monitor(3)
         XCTAssertEqual(r.status, commandFailed, r.description)
         XCTAssertTrue(r.stderr.contains("no answer within 1000 ms"), "level3_timeout=1s is used: \(r.stderr)")
-        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "http_timeout=3s").status, success)
+        XCTAssertEqual(try run("cdb", "modify", "--force", "webserver", "web1", "http_timeout=3s").status, success)
         let conflict = try monitor(3)
         XCTAssertEqual(conflict.status, invalidArguments, conflict.description)
         XCTAssertTrue(conflict.stderr.contains("http_timeout") && conflict.stderr.contains("level3_timeout"), conflict.stderr)
-        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "--unset", "level3_timeout").status, success)
+        XCTAssertEqual(try run("cdb", "modify", "--force", "webserver", "web1", "--unset", "level3_timeout").status, success)
         let renamed = try monitor(3)
         XCTAssertTrue(renamed.stderr.contains("no answer within 3000 ms"), renamed.stderr)
         site.signalAll(SIGCONT)
@@ -723,7 +750,7 @@ final class WebServerTests: XCTestCase {
         XCTAssertFalse(try loadsCurl(1), "level 1 loaded libcurl")
         XCTAssertFalse(try loadsCurl(2), "level 2 loaded libcurl")
         XCTAssertTrue(try loadsCurl(3), "level 3 should load libcurl through webserver-http.so")
-        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "http_client=builtin").status, success)
+        XCTAssertEqual(try run("cdb", "modify", "--force", "webserver", "web1", "http_client=builtin").status, success)
         XCTAssertFalse(try loadsCurl(3), "level 3 with http_client=builtin loaded libcurl")
     }
 }

@@ -1,6 +1,8 @@
 /// The one place text from outside (a plugin's reason, command output, a
-/// pidfile, an attribute, argv) is made safe to log: every log line
-/// (``Logger``) and every JSON reason (``ActionRunner``) passes through it.
+/// pidfile, an attribute, argv) is made safe to log: every log line (the
+/// host's `Logger`), every JSON reason (`ActionRunner`) and every error and
+/// warning line of `fshost-admin` (`printError`) passes through it. Here,
+/// in the vocabulary, because the host and the admin tool share it.
 ///
 /// - Control characters are escaped, so a value can never start a new log
 ///   line (a crafted reason could otherwise write a line that reads like
