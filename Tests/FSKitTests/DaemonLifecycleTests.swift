@@ -153,6 +153,63 @@ final class DaemonLifecycleTests: XCTestCase {
         ProcessHost.failStateWrites = false
         XCTAssertEqual(daemon(ProcessHost.resource(timeLeft: .seconds(4))).stop(), .success)
     }
+
+    /// A pidfile naming a live process that is not this master (another
+    /// server's pidfile, a reused pid) is not this resource's: with the
+    /// master running that is "running without its pidfile" for monitor and
+    /// exclusive alike, and stop ends the master by name; with no master it
+    /// is "not running"; stop and start never remove that file, and start
+    /// refuses a pidfile naming another server of the same program.
+    func testAPidfileNamingAnotherLiveProcessIsNeverOurs() throws {
+        let (d, id) = try startedDaemon()
+        guard let other = ChildProcess(["/bin/sh", "-c", "while :; do sleep 1; done", "other-server"]) else {
+            throw SetupFailure("cannot start /bin/sh")
+        }
+        defer { other.stop() }
+        ProcessFixtures.writeFile(pidFile, "\(other.pid)\n")
+        let mixed = daemon(ProcessHost.resource(timeLeft: .seconds(4)))
+        guard case .withoutPidFile(let why) = mixed.status() else { return XCTFail("\(mixed.status())") }
+        XCTAssertTrue(why.contains("pid \(other.pid), a running process that is not sh with \(marker!)"), why)
+        XCTAssertEqual(mixed.exclusive().status, .running, "this master runs: one definition")
+        XCTAssertEqual(mixed.probe().status, .commandFailed)
+        XCTAssertEqual(mixed.stop(), .success, "\(ProcessHost.logLines)")
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 3000) { !processAliveForTest(id) }, "the master is stopped by name")
+        XCTAssertEqual(PidFile(pidFile).read(), .pid(other.pid, more: []), "the other process's pidfile stays")
+        XCTAssertFalse(other.hasExited, "the other process is untouched")
+
+        let after = daemon(ProcessHost.resource(timeLeft: .seconds(4)))
+        XCTAssertEqual(after.status().monitorOutcome.status, .notRunning, "\(after.status())")
+        XCTAssertEqual(after.exclusive().status, .notRunning)
+        XCTAssertEqual(after.stop(), .success)
+        XCTAssertEqual(PidFile(pidFile).read(), .pid(other.pid, more: []), "stop of a stopped daemon leaves it alone")
+        // The other process is an `sh` too: another server writing the same pidfile.
+        let refused = after.start { after.probe() }
+        XCTAssertEqual(refused.status, .noConfigInfo, "\(refused)")
+        XCTAssertTrue(refused.reason?.contains("pidfile \(pidFile) names pid \(other.pid)") == true, "\(refused)")
+        XCTAssertTrue(refused.reason?.contains("each resource needs its own pidfile") == true, "\(refused)")
+        XCTAssertEqual(PidFile(pidFile).read(), .pid(other.pid, more: []))
+        XCTAssertFalse(other.hasExited)
+        _ = d
+    }
+
+    /// The pidfile names the new server, but the declared pattern does not
+    /// describe it (process_name=python3 while comm is python3.11): start
+    /// fails at once, naming the pid, what it is and the pattern, instead
+    /// of waiting out its whole timeout.
+    func testStartFailsAtOnceWhenThePidfilesProcessIsNotThePattern() throws {
+        let d = Daemon(resource: ProcessHost.resource(timeLeft: .seconds(10)), pidFile: PidFile(pidFile),
+                       master: ProcessPattern(name: "sh-not-this", argument: marker), start: startCommand(),
+                       stop: StopLadder(.signal("INT", SIGINT, share: 1)), pidFileGrace: .seconds(5))
+        let begin = ProcessFixtures.now()
+        let outcome = d.start { d.probe() }
+        if case .pid(let pid, _) = PidFile(pidFile).read() { started.append(pid) }
+        XCTAssertLessThan(ProcessFixtures.now() - begin, 2.5, "not the start timeout: \(outcome)")
+        XCTAssertEqual(outcome.status, .noConfigInfo, "\(outcome)")
+        let reason = outcome.reason ?? ""
+        XCTAssertTrue(reason.contains("pid \(started.last ?? -1) from \(pidFile)"), reason)
+        XCTAssertTrue(reason.contains("comm 'sh'"), "what it is: \(reason)")
+        XCTAssertTrue(reason.contains("name 'sh-not-this', argument '\(marker!)'"), "the pattern: \(reason)")
+    }
 }
 
 /// Reads for assertions, straight from /proc (not through the SDK under test).

@@ -55,6 +55,7 @@ enum FakeHost {
             process_matches: { _, _, _, _, _ in 0 },
             group_members: { _, _, _, _, _, _ in 0 },
             signal_process: { _, _, _, _ in 1 },
-            companion_call: { _, _, _ in nil })
+            companion_call: { _, _, _ in nil },
+            process_describe: { _, _, _, _ in -1 })
     }
 }

@@ -320,6 +320,14 @@ typedef struct fshost_host {
      * reason set otherwise.
      */
     void *(*companion_call)(void *context, const char *name, const char *signature);
+
+    /* ---- Appended after companion_call ---------------------------------- */
+    /**
+     * What pid is, for a reason: `comm 'NAME', command line 'ARGS'` (escaped,
+     * one line, cut). Writes up to capacity - 1 bytes and a NUL to out;
+     * returns the text's full length, or -1 when pid does not run.
+     */
+    int32_t (*process_describe)(void *context, int32_t pid, char *out, uint32_t capacity);
 } fshost_host;
 
 /* ---------------------------------------------------------------------- */
