@@ -358,6 +358,13 @@ public struct Daemon {
             }
             tried.append(step.name)
             switch step.action {
+            case .command(let argv) where target == nil:
+                // A server's own stop command (`nginx -s quit`, `pg_ctl
+                // stop`) signals the pid its pidfile names — here not this
+                // master: it would stop another process.
+                log.warning("stop step \(step.name) skipped: the pidfile \(pidFile.path) does not name the master")
+                tried.removeLast()
+                continue
             case .command(let argv):
                 let result = resource.run(launch.argv(argv), timeout: resource.budget(budget), captureOutput: true)
                 if !result.succeeded {
