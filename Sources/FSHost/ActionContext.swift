@@ -14,6 +14,9 @@ final class ActionContext {
     var logger: Logger
     /// Canonical attribute values, defaults applied.
     let attributes: [String: String]
+    /// The attributes the CDB sets (resource or type level), not a default;
+    /// nil when unknown.
+    let explicit: Set<String>?
     let state: StateStore
     let deadline: Deadline
     /// The last reason a plugin gave.
@@ -31,8 +34,9 @@ final class ActionContext {
     let host: UnsafeMutablePointer<fshost_host>
 
     init(plugin: LoadedPlugin, resource: String, attributes: [String: String], logger: Logger,
-         stateRoot: String, deadline: Deadline) {
+         stateRoot: String, deadline: Deadline, explicit: Set<String>? = nil) {
         self.plugin = plugin
+        self.explicit = explicit
         self.type = plugin.typeName
         self.resource = resource
         self.attributes = attributes
@@ -191,6 +195,10 @@ final class ActionContext {
                     this.logger.error(error.message)
                     return nil
                 }
+            },
+            attribute_is_set: { context, name in
+                guard let name, let explicit = ActionContext.from(context).explicit else { return -1 }
+                return explicit.contains(String(cString: name)) ? 1 : 0
             },
             process_describe: { _, pid, out, capacity in
                 guard pid > 0, let entry = ProcessEntry(pid: pid) else { return -1 }

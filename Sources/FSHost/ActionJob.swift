@@ -39,13 +39,13 @@ final class ActionJob: @unchecked Sendable {
     }
 
     init(plugin: LoadedPlugin, request: ActionRequest, attributes: [String: String], settings: ActionRunner.Settings,
-         logger: Logger, paths: HostPaths, deadline: Deadline) {
+         logger: Logger, paths: HostPaths, deadline: Deadline, explicit: Set<String>? = nil) {
         self.plugin = plugin
         self.request = request
         self.settings = settings
         self.paths = paths
         context = ActionContext(plugin: plugin, resource: request.resource, attributes: attributes, logger: logger,
-                                stateRoot: paths.stateDirectory, deadline: deadline)
+                                stateRoot: paths.stateDirectory, deadline: deadline, explicit: explicit)
     }
 
     var d: fshost_plugin { plugin.descriptor.pointee }

@@ -111,6 +111,7 @@ enum ProcessHost {
                 }
             },
             companion_call: { _, _, _ in nil },
+            attribute_is_set: { _, _ in -1 },
             process_describe: { _, pid, out, capacity in
                 guard pid > 0, let entry = ProcessEntry(pid: pid) else { return -1 }
                 let text = Array(entry.description(limit: 160).utf8)
