@@ -322,6 +322,29 @@ final class PluginContractTests: XCTestCase {
         XCTAssertEqual(try sandbox.run(generator, ["companion", "nodash", "XCall", out, out]).status, 2)
     }
 
+    /// Test-only is decided by the target's path relative to the package
+    /// root: a checkout under a directory named Tests hides no real type.
+    func testTestOnlyIsDecidedRelativeToThePackageRoot() throws {
+        let root = "/home/me/Tests/fshost"
+        XCTAssertFalse(PluginRecord.isTestOnly(targetDirectory: root + "/Plugins/WebServer", packageRoot: root))
+        XCTAssertTrue(PluginRecord.isTestOnly(targetDirectory: root + "/Tests/Plugins/TestFixture", packageRoot: root))
+        XCTAssertTrue(PluginRecord.isTestOnly(targetDirectory: root + "/Tests/Plugins/TestFixture/", packageRoot: root + "/"))
+        XCTAssertFalse(PluginRecord.isTestOnly(targetDirectory: root + "/Plugins/Tests/X", packageRoot: root),
+                       "only the package's own Tests/")
+        XCTAssertFalse(PluginRecord.isTestOnly(targetDirectory: "/other/Tests/X", packageRoot: root), "outside the root")
+        XCTAssertFalse(PluginRecord.isTestOnly(targetDirectory: root + "/TestsX/Y", packageRoot: root))
+        // The generator, as the build-tool plugin calls it.
+        let out = sandbox.path("gen.swift")
+        func generated(_ extra: [String]) throws -> String {
+            XCTAssertEqual(try sandbox.run(generator, ["plugin", "echo", "Echo", out] + extra).status, 0)
+            return try String(contentsOfFile: out, encoding: .utf8)
+        }
+        let real = try generated([]), testOnly = try generated(["--test-only"])
+        XCTAssertNotEqual(real, testOnly)
+        XCTAssertEqual(try generated(["--target-directory", root + "/Plugins/Echo", "--package-root", root]), real)
+        XCTAssertEqual(try generated(["--target-directory", root + "/Tests/Plugins/Echo", "--package-root", root]), testOnly)
+    }
+
     func testTheCallSignatureFollowsTheCallsDeclaration() throws {
         let source = sandbox.path("XCall.swift"), out = sandbox.path("out.swift")
         try "public enum XCall { }\n".write(toFile: source, atomically: true, encoding: .utf8)
