@@ -272,6 +272,18 @@ final class PluginContractTests: XCTestCase {
         XCTAssertEqual(r.status, 7, r.stdout)
         XCTAssertTrue(r.stdout.contains("FAIL type-name") && r.stdout.contains("record names type 'template', expected 'webserver'"), r.stdout)
         XCTAssertEqual(try sandbox.fshost("check", "--type", "template", directory + "/webserver.so").status, 0)
+        // lib<name>.so, as the build names it, and a companion's <type>-<name>.so: the same comparison.
+        try FileManager.default.copyItem(atPath: HostSandbox.products.appendingPathComponent("libtemplate.so").path,
+                                         toPath: directory + "/libfoo.so")
+        let lib = try sandbox.fshost("check", directory + "/libfoo.so")
+        XCTAssertEqual(lib.status, 7, lib.stdout)
+        XCTAssertTrue(lib.stdout.contains("record names type 'template', expected 'foo'"), lib.stdout)
+        XCTAssertFalse(lib.stdout.contains("not compared"), lib.stdout)
+        try FileManager.default.copyItem(atPath: HostSandbox.products.appendingPathComponent("libwebserver-http.so").path,
+                                         toPath: directory + "/webserver-foo.so")
+        let companion = try sandbox.fshost("check", directory + "/webserver-foo.so")
+        XCTAssertEqual(companion.status, 7, companion.stdout)
+        XCTAssertTrue(companion.stdout.contains("record names type 'webserver-http', expected 'webserver-foo'"), companion.stdout)
     }
 
     // MARK: A record that disagrees with the file's symbols
