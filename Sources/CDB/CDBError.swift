@@ -25,6 +25,8 @@ public enum CDBError: Error, CustomStringConvertible, Equatable, Sendable {
     case invalidName(what: String, name: String)
     /// Any other SQLite failure: what was being done and SQLite's message.
     case sqlite(path: String, operation: String, message: String)
+    /// Another process held the database locked for the whole busy timeout.
+    case locked(path: String, operation: String)
 
     /// One line naming the file, resource or name at fault.
     public var description: String {
@@ -48,6 +50,8 @@ public enum CDBError: Error, CustomStringConvertible, Equatable, Sendable {
             return "invalid \(what) name '\(Names.printable(name))': \(Names.rule(what))"
         case .sqlite(let path, let operation, let message):
             return "cannot \(operation) \(path): \(message)"
+        case .locked(let path, let operation):
+            return "cannot \(operation) \(path): another process held it locked for the whole wait"
         }
     }
 

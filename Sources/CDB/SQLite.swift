@@ -61,6 +61,8 @@ final class SQLiteConnection {
         }
         let systemErrno = sqlite3_system_errno(handle)
         switch rc & 0xff {
+        case SQLITE_BUSY, SQLITE_LOCKED:
+            return .locked(path: path, operation: operation)
         case SQLITE_NOTADB, SQLITE_CORRUPT:
             return .notADatabase(path: path, message: message)
         case SQLITE_CANTOPEN:

@@ -145,14 +145,21 @@ public struct ActionRunner {
     func resolveAttributes(plugin: LoadedPlugin, request: ActionRequest,
                            explicit: inout Set<String>) throws(HostError) -> [String: String] {
         let stored: [String: String]
+        // A CDB another process keeps locked is waited for no longer than
+        // the action may take (the deadline is not known before the CDB is
+        // read: the command line's, else the type's).
+        let wait = min(Int64(ConfigurationDatabase.defaultBusyTimeoutMilliseconds),
+                       request.timeoutMilliseconds ?? plugin.defaultTimeoutMilliseconds(request.action))
         do {
-            let cdb = try ConfigurationDatabase(path: paths.cdb, mode: .readOnly)
+            let cdb = try ConfigurationDatabase(path: paths.cdb, mode: .readOnly, busyTimeoutMilliseconds: Int32(wait))
             guard let found = try cdb.attributes(type: request.type, resource: request.resource) else {
                 throw HostError(.noConfigInfo, "resource '\(request.resource)' of type \(request.type) is not defined in \(paths.cdb)")
             }
             stored = found
         } catch let error as HostError {
             throw error
+        } catch CDBError.locked(let path, _) {
+            throw HostError(.timedOut, "the CDB \(path) stayed locked by another process for \(wait) ms, the action's whole timeout")
         } catch {
             throw HostError(.noConfigInfo, "\(error)")
         }

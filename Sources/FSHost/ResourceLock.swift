@@ -53,5 +53,12 @@ struct ResourceLock {
         return ResourceLock(fd: fd)
     }
 
-    func release() { close(fd) }
+    /// Unlocks, then closes. `LOCK_UN` releases the lock of the open file
+    /// description even where a process the plugin forked still holds a
+    /// copy of the descriptor (a fork without exec keeps it), so the next
+    /// action on the resource never waits for such a child.
+    func release() {
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
 }

@@ -14,10 +14,22 @@ enum SecretRedaction {
             .sorted { $0.utf8.count > $1.utf8.count }
     }
 
-    /// `text` with every occurrence of each secret replaced.
+    /// Secrets shorter than this are not replaced where they occur but
+    /// withhold the whole text: replacing a short value inside ordinary
+    /// words shows it (`password=i` turns "visible" into
+    /// "v(secret)s(secret)ble").
+    static let shortestReplaceable = 8
+
+    /// What is printed instead of a text that held a short secret.
+    static let withheld = "(text withheld: it contains the value of a secret attribute)"
+
+    /// `text` with every occurrence of each secret replaced, or
+    /// ``withheld`` when a secret shorter than ``shortestReplaceable``
+    /// bytes occurs in it.
     static func redact(_ text: String, secrets: [String]) -> String {
         var text = text
         for secret in secrets where text.contains(secret) {
+            if secret.utf8.count < shortestReplaceable { return withheld }
             text = text.split(separator: secret, omittingEmptySubsequences: false).joined(separator: placeholder)
         }
         return text

@@ -128,9 +128,12 @@ final class StateStore {
             unlinkat(dir, temporary, 0)
             ok = linkat(AT_FDCWD, "/proc/self/fd/\(fd)", dir, temporary, AT_SYMLINK_FOLLOW) == 0
         }
+        var failure = ok ? 0 : errno  // the write's own errno (ENOSPC), not the clean-up's
         close(fd)
         guard ok, renameat(dir, temporary, dir, key) == 0 else {
+            if failure == 0 { failure = errno }
             unlinkat(dir, temporary, 0)
+            errno = failure
             return false
         }
         return true
