@@ -100,7 +100,9 @@ public struct Daemon {
 
     /// Where the daemon stands (see ``DaemonStatus``). Costs one pidfile
     /// read, one state read and one process's /proc files; a /proc scan only
-    /// when the pidfile names no pid (is a master running without it?).
+    /// when the pidfile does not name a running master: every such branch
+    /// (no pidfile, no pid in it, a dead pid, a pid now another process's)
+    /// answers the same question — does a master of this configuration run?
     public func status() -> DaemonStatus {
         let pid: Int32
         switch pidFile.read() {
@@ -140,7 +142,14 @@ public struct Daemon {
         // The kernel hands out no pid still used as a process group id, so a
         // dead master's group is its own.
         let leftovers = processesService.groupMembers(pid, named: master.name, since: known?.startTime ?? 0) ?? []
-        return .crashed(pid: pid, "pid \(pid) from \(pidFile.path): no such process", leftovers: leftovers)
+        let why = "pid \(pid) from \(pidFile.path): no such process"
+        // Nothing of the dead master's group, but a master of this
+        // configuration runs (started by hand after the crash): running,
+        // as for any other pidfile that does not name it.
+        if leftovers.isEmpty && processesService.exists(master) {
+            return .withoutPidFile("\(describeMaster) runs, but its pidfile \(pidFile.path) names \(why)")
+        }
+        return .crashed(pid: pid, why, leftovers: leftovers)
     }
 
     /// "pid 123, a running process that is not nginx with /X/nginx.conf"

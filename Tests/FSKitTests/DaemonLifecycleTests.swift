@@ -172,6 +172,13 @@ final class DaemonLifecycleTests: XCTestCase {
         XCTAssertTrue(why.contains("pid \(other.pid), a running process that is not sh with \(marker!)"), why)
         XCTAssertEqual(mixed.exclusive().status, .running, "this master runs: one definition")
         XCTAssertEqual(mixed.probe().status, .commandFailed)
+        // A dead pid while this master runs: the same answer (not "crashed, nothing runs").
+        guard let gone = ChildProcess(["/bin/true"]) else { throw SetupFailure("cannot start /bin/true") }
+        _ = gone.reap()
+        ProcessFixtures.writeFile(pidFile, "\(gone.pid)\n")
+        guard case .withoutPidFile = mixed.status() else { return XCTFail("dead pid, master runs: \(mixed.status())") }
+        XCTAssertEqual(mixed.exclusive().status, .running)
+        ProcessFixtures.writeFile(pidFile, "\(other.pid)\n")
         XCTAssertEqual(mixed.stop(), .success, "\(ProcessHost.logLines)")
         XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 3000) { !processAliveForTest(id) }, "the master is stopped by name")
         XCTAssertEqual(PidFile(pidFile).read(), .pid(other.pid, more: []), "the other process's pidfile stays")
@@ -190,6 +197,34 @@ final class DaemonLifecycleTests: XCTestCase {
         XCTAssertEqual(PidFile(pidFile).read(), .pid(other.pid, more: []))
         XCTAssertFalse(other.hasExited)
         _ = d
+    }
+
+    /// A script server started with an explicit interpreter
+    /// (`/usr/bin/python3 SCRIPT …`, comm `python3`) is found by the
+    /// script's name, long or short, or its path: start returns as soon as
+    /// it runs, not after its timeout.
+    func testAScriptStartedByAnExplicitInterpreterIsItsOwnMaster() throws {
+        let python = "/usr/bin/python3"
+        guard FileManager.default.isExecutableFile(atPath: python) else { throw SetupFailure("\(python) is not installed") }
+        let script = directory + "/a-long-generated-server.py"
+        ProcessFixtures.writeFile(script, "import os, sys, time\nopen(sys.argv[1], 'w').write(str(os.getpid()) + '\\n')\ntime.sleep(60)\n")
+        for name in ["a-long-generated-server.py", script] {
+            let d = Daemon(resource: ProcessHost.resource(timeLeft: .seconds(10)), pidFile: PidFile(pidFile),
+                           master: ProcessPattern(name: name, argument: pidFile),
+                           start: ["/bin/sh", "-c", "setsid \(python) \(script) \(pidFile) </dev/null >/dev/null 2>&1 &"],
+                           stop: StopLadder(.signal("TERM", SIGTERM, share: 1)))
+            let begin = ProcessFixtures.now()
+            let outcome = d.start { d.probe() }
+            if case .pid(let pid, _) = PidFile(pidFile).read() { started.append(pid) }
+            XCTAssertEqual(outcome, .success, "\(name): \(ProcessHost.logLines)")
+            XCTAssertLessThan(ProcessFixtures.now() - begin, 3, name)
+            guard case .running(let id) = d.status() else { return XCTFail("\(name): \(d.status())") }
+            XCTAssertEqual(d.exclusive().status, .running)
+            XCTAssertEqual(daemon(ProcessHost.resource(timeLeft: .seconds(1))).exclusive().status, .notRunning,
+                           "another pattern (sh with another marker) is not this server")
+            XCTAssertEqual(d.stop(), .success)
+            XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 3000) { !processAliveForTest(id) })
+        }
     }
 
     /// The pidfile names the new server, but the declared pattern does not
