@@ -197,9 +197,15 @@ final class ActionJob: @unchecked Sendable {
         }
     }
 
-    /// The plugin's own restart, or stop then start.
+    /// The plugin's own restart, or validate, stop, then start.
     func restart(_ instance: UnsafeMutableRawPointer) -> ActionResult {
         if let restart = d.restart { return call(restart, instance) }
+        // Validate before anything stops: a configuration that no longer
+        // passes must not take down the server that still works.
+        let valid = validate(instance)
+        guard valid.status == .success else {
+            return ActionResult(status: valid.status, reason: "restart: nothing stopped: \(valid.reason ?? "validate failed")")
+        }
         let stopped = stop(instance)
         guard stopped.status == .success else {
             return ActionResult(status: stopped.status, reason: "restart: stop failed: \(stopped.reason ?? "no reason")")

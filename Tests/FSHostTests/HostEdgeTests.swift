@@ -104,4 +104,18 @@ final class HostEdgeTests: XCTestCase {
         let r = try sandbox.fshost("testfixture", "monitor", "o1", "--timeout", "2")
         XCTAssertEqual(r.status, 0, "the lock is still held: \(r)")
     }
+
+    /// The host's restart (stop then start) validates first: a
+    /// configuration that no longer passes stops nothing.
+    func testRestartValidatesBeforeItStopsAnything() throws {
+        let marker = sandbox.path("marker")
+        try define("r1", ["marker": marker])
+        XCTAssertEqual(try sandbox.fshost("testfixture", "start", "r1").status, 0)
+        let db = try ConfigurationDatabase(path: sandbox.cdb, mode: .readWrite)
+        try db.modify(type: "testfixture", resource: "r1", set: ["run_as": "no-such-user-fshost"], unset: [])
+        let r = try sandbox.fshost("testfixture", "restart", "r1")
+        XCTAssertEqual(r.status, 2, r.description)
+        XCTAssertTrue(r.stderr.contains("nothing stopped"), r.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: marker), "restart stopped the resource before validating")
+    }
 }

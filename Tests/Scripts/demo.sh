@@ -74,6 +74,14 @@ for level in 1 2 3; do step "monitor level $level" webserver monitor web1 --leve
 step "exclusive" webserver exclusive web1
 printf '  %-44s → %s\n' "GET http://127.0.0.1:$port/ (from the demo)" \
   "$(python3 -c "import urllib.request,sys; r=urllib.request.urlopen('http://127.0.0.1:$port/',timeout=2); print(r.status, r.read().decode().strip())")"
+master=$(head -n 1 "$work/nginx/nginx.pid")
+kill -KILL "$master"
+printf '  %-44s\n' "fault: the nginx master ($master) is killed"
+step "monitor level 3 (the fault caught)" webserver monitor web1 --level 3
+step "exclusive (its workers are left)" webserver exclusive web1
+step "stop (cleans up what the crash left)" webserver stop web1
+step "start (back in service)" webserver start web1
+step "monitor level 3" webserver monitor web1 --level 3
 step "restart" webserver restart web1
 step "stop" webserver stop web1
 step "stop again (idempotent)" webserver stop web1
