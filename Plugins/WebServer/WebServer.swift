@@ -185,6 +185,7 @@ struct WebServer: DaemonType {
             return .badConfiguration("pidfile \(daemon.pidFile.path): \(problem)"
                                      + (resource[Self.pidfile] == nil ? " (from the config's pid directive)" : ""))
         }
+        if let shared = daemon.sharedPidFileProblem() { return .badConfiguration(shared) }
         if let prefix, let problem = FileCheck.problem(prefix, .kind(.directory)) {
             return .badConfiguration("attribute 'prefix': \(prefix): \(problem)")
         }

@@ -202,12 +202,7 @@ public struct Daemon {
         // /run/nginx.pid): starting would overwrite it. A pid reused by an
         // unrelated process is left for the server to overwrite.
         let before = foreignPid()
-        if let before, processesService.matches(ProcessIdentity(pid: before, startTime: 0),
-                                                ProcessPattern(name: master.name, argument: nil)) {
-            return .badConfiguration("pidfile \(pidFile.path) names pid \(before), a running \(master.name) that is not "
-                                     + "\(describeMaster): another server writes the same pidfile; each resource needs "
-                                     + "its own pidfile (set attribute '\(pidFileAttribute)' and the server's own pidfile setting)")
-        }
+        if let why = sharedPidFileProblem(before) { return .badConfiguration(why) }
         forget()
         for endpoint in ports {
             let probe = TCPProbe.connect(to: endpoint.address, port: endpoint.port,
@@ -290,6 +285,21 @@ public struct Daemon {
             }
             usleep(20_000)
         }
+    }
+
+    /// Why the pidfile is another server's, or nil: it names a running
+    /// process of the master's program (`pid`: ``foreignPid()``) that is
+    /// not this master — two configurations writing one pidfile (nginx's
+    /// compiled-in `/run/nginx.pid`). Start refuses it (it would overwrite
+    /// the other's pidfile); a type's `validate` may too. The SDK cannot see
+    /// other resources, so this is found only while the other server runs.
+    public func sharedPidFileProblem(_ pid: Int32?? = .none) -> String? {
+        guard let foreign = pid ?? foreignPid(),
+              processesService.matches(ProcessIdentity(pid: foreign, startTime: 0),
+                                       ProcessPattern(name: master.name, argument: nil)) else { return nil }
+        return "pidfile \(pidFile.path) names pid \(foreign), a running \(master.name) that is not "
+            + "\(describeMaster): another server writes the same pidfile; each resource needs "
+            + "its own pidfile (set attribute '\(pidFileAttribute)' and the server's own pidfile setting)"
     }
 
     /// The pidfile names a new pid that runs but does not match ``master``.

@@ -726,6 +726,9 @@ final class WebServerTests: XCTestCase {
         XCTAssertLessThan(start.milliseconds, 5000, start.description)
         XCTAssertEqual(sharedPid(), second)
         XCTAssertEqual(try run("webserver", "exclusive", "b2").status, running)
+        let validate = try run("webserver", "validate", "a2")
+        XCTAssertEqual(validate.status, noConfigInfo, validate.description)
+        XCTAssertTrue(validate.stderr.contains("each resource needs its own pidfile"), validate.stderr)
 
         // Both run (a2 by hand: the pidfile now names it).
         XCTAssertTrue(try a.startDirectly(config: mine))
