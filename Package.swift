@@ -67,7 +67,10 @@ let package = Package(
     targets: [
         // ---- The boundary --------------------------------------------------
         .target(name: "FSPluginABI"),
-        .target(name: "PluginRecord"),
+        // The words every module shares: exit statuses (FailSafe names, OCF
+        // codes), actions, attribute kinds, names, durations, the clock.
+        .target(name: "HAVocabulary"),
+        .target(name: "PluginRecord", dependencies: ["HAVocabulary"]),
         .target(name: "ArgvText"),
         // The StrictModes rule for every path fshost trusts (plugins, CDB, locks, state).
         .target(name: "TrustedPaths"),
@@ -84,33 +87,52 @@ let package = Package(
         // ---- Host building blocks ------------------------------------------
         .target(name: "ELFCheck", dependencies: ["CElf", "FSPluginABI", "PluginRecord", "TrustedPaths"]),
         .target(name: "ProcScan", dependencies: ["CSystemShims", "TrustedPaths"]),
-        .target(name: "Spawn", dependencies: ["CSystemShims"]),
-        .target(name: "CDB", dependencies: ["CSQLite", "ArgvText", "PluginRecord", "TrustedPaths"]),
-        .target(name: "FSHost", dependencies: [
-            "FSPluginABI", "PluginRecord", "ArgvText", "ELFCheck", "ProcScan", "Spawn", "CDB", "CSystemShims", "TrustedPaths",
+        .target(name: "Spawn", dependencies: ["CSystemShims", "HAVocabulary"]),
+        // The configuration database: schema, migrations, reads, writes, the attribute schema.
+        .target(name: "CDB", dependencies: ["CSQLite", "ArgvText", "HAVocabulary", "TrustedPaths"]),
+        // What the admin tool does with the CDB: checked edits, TOML mapping,
+        // import plans, reports, its errors. Never linked into `fshost`.
+        .target(name: "Management", dependencies: ["CDB", "HAVocabulary", "ArgvText"]),
+        // Finding, verifying and loading plugins and companions: shared by
+        // the action runtime and fshost-admin (list, describe, cdb).
+        .target(name: "PluginLoading", dependencies: [
+            "FSPluginABI", "HAVocabulary", "PluginRecord", "ELFCheck", "CDB", "TrustedPaths",
         ]),
-        .executableTarget(name: "fshost", dependencies: ["FSHost"]),
+        // The action runtime: supervisor and worker, the action's protocol
+        // (ActionJob), locks, state, process checks, host services, log.
+        .target(name: "FSHost", dependencies: [
+            "FSPluginABI", "HAVocabulary", "PluginLoading", "ArgvText", "ProcScan", "Spawn", "CDB", "CSystemShims",
+            "TrustedPaths",
+        ]),
+        // The action executable: its command line (dispatch, help, the
+        // action's options, exec2) over the runtime.
+        .executableTarget(name: "fshost", dependencies: ["FSHost", "PluginLoading", "HAVocabulary", "CDB", "ProcScan", "Spawn"]),
         .executableTarget(name: "fshost-admin", dependencies: [
-            "FSHost", "CDB", "ELFCheck", "PluginRecord",
+            "PluginLoading", "Management", "HAVocabulary", "CDB", "ELFCheck", "PluginRecord", "CSystemShims",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
 
         // ---- The plugin SDK ------------------------------------------------
-        .target(name: "FSKit", dependencies: ["FSPluginABI", "ArgvText", "TrustedPaths"]),
+        .target(name: "FSKit", dependencies: ["FSPluginABI", "HAVocabulary", "ArgvText", "TrustedPaths"]),
 
         // ---- Companion calls (each declared once for a plugin and its companion)
         companionCall("HTTPProbeCall", path: "Plugins/WebServer/HTTPProbeCall"),
         companionCall("EchoCall", path: "Tests/Plugins/EchoCall"),
 
         // ---- Tests -----------------------------------------------------------
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["CDB"], path: "Tests/TestSupport"),
+        .testTarget(name: "HAVocabularyTests", dependencies: ["HAVocabulary", "FSPluginABI"]),
         .testTarget(name: "ELFCheckTests", dependencies: ["ELFCheck", "PluginRecord", "TestSupport"]),
-        .testTarget(name: "ProcScanTests", dependencies: ["ProcScan", "Spawn", "TestSupport"]),
-        .testTarget(name: "CDBTests", dependencies: ["CDB", "TestSupport"]),
-        .testTarget(name: "FSHostTests", dependencies: ["FSHost", "CDB", "ELFCheck", "PluginRecord", "TestSupport"]),
+        .testTarget(name: "ProcScanTests", dependencies: ["ProcScan", "Spawn", "HAVocabulary", "TestSupport"]),
+        .testTarget(name: "CDBTests", dependencies: ["CDB", "HAVocabulary", "TestSupport"]),
+        .testTarget(name: "ManagementTests", dependencies: ["Management", "CDB", "HAVocabulary", "ArgvText", "TestSupport"]),
+        .testTarget(name: "PluginLoadingTests", dependencies: ["PluginLoading", "CDB", "FSPluginABI"]),
+        // The command line of `fshost` (exec2, the action's options), in-process.
+        .testTarget(name: "CommandLineTests", dependencies: ["fshost", "FSHost", "HAVocabulary", "ProcScan", "TestSupport"]),
+        .testTarget(name: "FSHostTests", dependencies: ["FSHost", "PluginLoading", "HAVocabulary", "CDB", "ELFCheck", "PluginRecord", "TestSupport"]),
         .testTarget(name: "WebServerTests", dependencies: ["TestSupport"]),
         // The SDK's building blocks (typed attributes, daemon lifecycle, file checks), without a host.
-        .testTarget(name: "FSKitTests", dependencies: ["FSKit", "TestSupport", "ProcScan", "Spawn"]),
+        .testTarget(name: "FSKitTests", dependencies: ["FSKit", "HAVocabulary", "TestSupport", "ProcScan", "Spawn"]),
     ] + plugins
 )

@@ -1,42 +1,9 @@
 import ArgvText
+import HAVocabulary
 
-/// The kind of value an attribute holds. The host checks every value
-/// against its kind before an action runs, and the CDB stores the canonical
-/// text form (so export → import round-trips exactly).
-public enum AttributeKind: UInt32, Sendable, CaseIterable {
-    case string = 0
-    case integer = 1
-    case boolean = 2
-    /// ``DurationText``'s grammar (`250ms`, `5s`, `2m`, `1h`; a bare number
-    /// is seconds), at most 24 h; canonical: `<n>ms`.
-    case duration = 3
-    case port = 4
-    /// An absolute path.
-    case path = 5
-    /// A command as a JSON array of strings, `["nginx","-s","quit"]`: an
-    /// argv, never a shell string.
-    case argv = 6
-    /// A numeric IPv4 or IPv6 address (`inet_pton`), optionally `%zone`;
-    /// canonical: `inet_ntop`'s text.
-    case ipAddress = 7
-    /// A POSIX portable user name; existence is checked at `validate`.
-    case user = 8
-
-    /// Name used in messages and `fshost describe`.
-    public var name: String {
-        switch self {
-        case .string: "string"
-        case .integer: "integer"
-        case .boolean: "boolean"
-        case .duration: "duration"
-        case .port: "port"
-        case .path: "path"
-        case .argv: "argv"
-        case .ipAddress: "ip-address"
-        case .user: "user"
-        }
-    }
-
+/// How the CDB checks a value of each kind (the kinds themselves are the
+/// shared vocabulary, ``AttributeKind`` in HAVocabulary).
+extension AttributeKind {
     /// The canonical text of `text`, or why it is not a value of this kind.
     public func canonicalize(_ text: String) -> Result<String, AttributeValueError> {
         switch self {
@@ -231,8 +198,8 @@ public enum HostSetting {
     /// `monitor_level`: what the ABI's `uint32_t` level holds.
     public static let monitorLevelRange: ClosedRange<Int64> = 0...Int64(UInt32.max)
 
-    /// Action names in ABI order (`FSHOST_ACTION_*`).
-    public static let actions = ["exclusive", "start", "stop", "monitor", "restart", "validate"]
+    /// Action names in ABI order (``ActionName``).
+    public static let actions = ActionName.allCases.map(\.rawValue)
 
     public static let specs: [AttributeSpec] = [
         AttributeSpec(name: monitorLevel, kind: .integer, description: "monitoring level to run (default: the type's)",

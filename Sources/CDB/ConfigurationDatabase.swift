@@ -1,4 +1,5 @@
 import CSQLite
+import HAVocabulary
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -23,7 +24,7 @@ import Musl
 /// Values are stored as the canonical text of their kind
 /// (``AttributeKind/canonicalize(_:)``); this class stores what it is
 /// given and checks only names. Validation against a plugin's schema is
-/// ``CDBEditor``'s job.
+/// `CDBEditor`'s job (the Management module, for fshost-admin).
 ///
 /// Not thread-safe: one instance per thread (each invocation opens its own).
 public final class ConfigurationDatabase {

@@ -58,4 +58,26 @@ static inline int csys_signalfd(const sigset_t *mask) { return signalfd(-1, mask
 /* The signal number of one struct signalfd_siginfo read from a signalfd. */
 static inline int csys_signalfd_signo(const void *info) { return (int)((const struct signalfd_siginfo *)info)->ssi_signo; }
 static inline int csys_signalfd_info_size(void) { return (int)sizeof(struct signalfd_siginfo); }
+/* ---- fshost-admin's fshost children (Sources/fshost-admin/FshostChild.swift) */
+/* fork + execve of `path` in a child that gets SIGKILL when the calling
+   thread ends (PR_SET_PDEATHSIG): killing the admin tool kills the fshost it
+   runs, whose own supervisor then ends everything below it. A parent that
+   died before the prctl is noticed (getppid changed). stdin, stdout and
+   stderr come from `in`, `out`, `err` (-1: inherited); every other
+   descriptor is closed. Between fork and exec only async-signal-safe calls
+   (the admin tool has threads). Returns the pid, or -1 with errno. */
+static inline int csys_spawn_dying_with_parent(const char *path, char *const argv[], char *const envp[],
+                                               int in, int out, int err) {
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid != 0) return pid;
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) _exit(127);
+    if (getppid() != parent) _exit(127);
+    if (in >= 0 && dup2(in, 0) < 0) _exit(127);
+    if (out >= 0 && dup2(out, 1) < 0) _exit(127);
+    if (err >= 0 && dup2(err, 2) < 0) _exit(127);
+    syscall(SYS_close_range, 3U, ~0U, 0);
+    execve(path, argv, envp);
+    _exit(127);
+}
 #endif

@@ -1,4 +1,6 @@
 import FSPluginABI
+import HAVocabulary
+import PluginLoading
 import ProcScan
 import Spawn
 #if canImport(Glibc)

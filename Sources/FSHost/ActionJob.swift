@@ -1,42 +1,27 @@
-import FSPluginABI
-import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
+import HAVocabulary
+import PluginLoading
 
-/// One action, as it runs on the worker thread: lock, instance, the
-/// plugin's function, the host's fallbacks, retries and process checks.
+/// The protocol of one action, top to bottom, as it runs on the worker
+/// thread against its deadline: the resource's lock, the plugin's instance,
+/// then per action what the plugin does and what the host adds: validate
+/// before start, the declared processes after start and stop (TERM → KILL),
+/// monitor's retries and its overruled success, and the host's own
+/// exclusive and restart when the plugin has none. The C calls are
+/// ``PluginInstance``'s; the phase the watchdog names is ``ActionPhase``.
 final class ActionJob: @unchecked Sendable {
     let plugin: LoadedPlugin
     let request: ActionRequest
     let settings: ActionRunner.Settings
     let context: ActionContext
     let paths: HostPaths
+    private let tracker = ActionPhaseTracker()
 
-    /// What the job is doing, for the timeout message: written by the
-    /// worker, read by the watchdog thread.
-    private let currentPhase = Atomic<Int>(Phase.starting.rawValue)
-
-    enum Phase: Int {
-        case starting, waitingForLock, creatingInstance, runningPlugin, waitingForProcesses, stoppingProcesses, retrying
-
-        var description: String {
-            switch self {
-            case .starting: "starting"
-            case .waitingForLock: "waiting for the resource lock, held by another action"
-            case .creatingInstance: "creating the plugin instance"
-            case .runningPlugin: "in the plugin"
-            case .waitingForProcesses: "waiting for the declared processes to appear"
-            case .stoppingProcesses: "making sure the declared processes are gone"
-            case .retrying: "between monitor probes"
-            }
-        }
+    /// What the job is doing, for the timeout message.
+    var phase: ActionPhase {
+        get { tracker.phase }
+        set { tracker.phase = newValue }
     }
-
-    var phase: Phase {
-        get { Phase(rawValue: currentPhase.load(ordering: .relaxed)) ?? .starting }
-        set { currentPhase.store(newValue.rawValue, ordering: .relaxed) }
-    }
+    var deadline: Deadline { context.deadline }
 
     init(plugin: LoadedPlugin, request: ActionRequest, attributes: [String: String], settings: ActionRunner.Settings,
          logger: Logger, paths: HostPaths, deadline: Deadline) {
@@ -48,9 +33,7 @@ final class ActionJob: @unchecked Sendable {
                                 stateRoot: paths.stateDirectory, deadline: deadline)
     }
 
-    var d: fshost_plugin { plugin.descriptor.pointee }
-    var deadline: Deadline { context.deadline }
-
+    /// Lock, instance, the action, and a state directory that failed.
     func run() -> ActionResult {
         phase = .waitingForLock
         let lock: ResourceLock
@@ -62,17 +45,16 @@ final class ActionJob: @unchecked Sendable {
         defer { lock.release() }
 
         phase = .creatingInstance
-        var createStatus = ExitStatus.noConfigInfo.rawValue
-        guard let instance = d.create(context.host, &createStatus) else {
-            let status = ExitStatus(pluginStatus: createStatus)
-            return ActionResult(status: status == .success ? .noConfigInfo : status,
-                                reason: context.reason ?? "the plugin could not use the resource's attributes")
+        let instance: PluginInstance
+        switch PluginInstance.create(plugin, context: context) {
+        case .success(let created): instance = created
+        case .failure(let refusal): return refusal.result
         }
-        defer { d.destroy(instance) }
+        defer { instance.destroy() }
 
         phase = .runningPlugin
         let result: ActionResult = switch request.action {
-        case .validate: validate(instance)
+        case .validate: instance.validate()
         case .start: start(instance)
         case .stop: stop(instance)
         case .monitor: monitor(instance)
@@ -96,26 +78,14 @@ final class ActionJob: @unchecked Sendable {
         return result
     }
 
-    /// Calls one plugin function and collects its reason.
-    private func call(_ function: (UnsafeMutableRawPointer?) -> Int32, _ instance: UnsafeMutableRawPointer) -> ActionResult {
-        context.reason = nil
-        let status = ExitStatus(pluginStatus: function(instance))
-        return ActionResult(status: status, reason: context.reason)
-    }
-
-    func validate(_ instance: UnsafeMutableRawPointer) -> ActionResult {
-        guard let validate = d.validate else { return ActionResult(status: .success, reason: nil) }
-        return call(validate, instance)
-    }
-
     /// validate, start, then the declared processes must appear.
-    func start(_ instance: UnsafeMutableRawPointer) -> ActionResult {
-        let valid = validate(instance)
+    func start(_ instance: PluginInstance) -> ActionResult {
+        let valid = instance.validate()
         guard valid.status == .success else { return valid }
-        let started = call(d.start!, instance)
+        let started = instance.start()
         guard started.status == .success else { return started }
         phase = .waitingForProcesses
-        let missing = ProcessChecks.waitUntilPresent(ProcessChecks.declared(by: plugin, instance: instance), deadline: deadline)
+        let missing = ProcessChecks.waitUntilPresent(instance.declaredProcesses(), deadline: deadline)
         guard missing.isEmpty else {
             return ActionResult(status: .commandFailed,
                                 reason: "started, but declared process \(missing.map(\.description).joined(separator: ", ")) did not appear")
@@ -124,11 +94,10 @@ final class ActionJob: @unchecked Sendable {
     }
 
     /// stop, then no declared process may remain (TERM → KILL).
-    func stop(_ instance: UnsafeMutableRawPointer) -> ActionResult {
-        let stopped = call(d.stop!, instance)
+    func stop(_ instance: PluginInstance) -> ActionResult {
+        let stopped = instance.stop()
         phase = .stoppingProcesses
-        let (escalation, remaining) = ProcessChecks.ensureGone(ProcessChecks.declared(by: plugin, instance: instance),
-                                                               deadline: deadline)
+        let (escalation, remaining) = ProcessChecks.ensureGone(instance.declaredProcesses(), deadline: deadline)
         if let escalation { context.logger.warning("processes remained after stop: sent \(escalation)") }
         guard remaining.isEmpty else {
             return ActionResult(status: .commandFailed,
@@ -142,11 +111,10 @@ final class ActionJob: @unchecked Sendable {
 
     /// One probe: the plugin's answer, overruled when it says success while
     /// a declared process is missing.
-    func probe(_ instance: UnsafeMutableRawPointer, level: UInt32) -> ActionResult {
-        context.reason = nil
-        let result = ActionResult(status: ExitStatus(pluginStatus: d.monitor!(instance, level)), reason: context.reason)
+    func probe(_ instance: PluginInstance, level: UInt32) -> ActionResult {
+        let result = instance.monitor(level: level)
         guard result.status == .success else { return result }
-        let missing = ProcessChecks.missing(ProcessChecks.declared(by: plugin, instance: instance))
+        let missing = ProcessChecks.missing(instance.declaredProcesses())
         guard missing.isEmpty else {
             let reason = "plugin reported success but declared process \(missing.map(\.description).joined(separator: ", ")) is missing"
             context.logger.warning(reason)
@@ -157,7 +125,7 @@ final class ActionJob: @unchecked Sendable {
 
     /// Up to 1 + retries probes; a failure is declared only when every one
     /// failed. A clean "not running" is an answer, not a failure: no retry.
-    func monitor(_ instance: UnsafeMutableRawPointer) -> ActionResult {
+    func monitor(_ instance: PluginInstance) -> ActionResult {
         var attempt: UInt32 = 0
         while true {
             attempt += 1
@@ -176,30 +144,29 @@ final class ActionJob: @unchecked Sendable {
 
     /// The plugin's own answer, or the lowest monitoring level's: running
     /// here if it succeeds or a declared process exists.
-    func exclusive(_ instance: UnsafeMutableRawPointer) -> ActionResult {
-        if let exclusive = d.exclusive { return call(exclusive, instance) }
-        let declared = ProcessChecks.declared(by: plugin, instance: instance)
+    func exclusive(_ instance: PluginInstance) -> ActionResult {
+        if let own = instance.exclusive() { return own }
+        let declared = instance.declaredProcesses()
         if !declared.isEmpty && ProcessChecks.missing(declared).count < declared.count {
             return ActionResult(status: .running, reason: "a declared process runs on this node")
         }
         guard let lowest = plugin.levels.first?.number else {
             return ActionResult(status: .notRunning, reason: nil)
         }
-        context.reason = nil
-        let status = ExitStatus(pluginStatus: d.monitor!(instance, lowest))
-        switch status {
+        let probe = instance.monitor(level: lowest)
+        switch probe.status {
         case .success: return ActionResult(status: .running, reason: "level \(lowest) monitor succeeds")
-        case .notRunning: return ActionResult(status: .notRunning, reason: context.reason)
-        default: return ActionResult(status: .commandFailed, reason: "cannot tell: level \(lowest) monitor said \(status.name) (\(context.reason ?? "no reason"))")
+        case .notRunning: return ActionResult(status: .notRunning, reason: probe.reason)
+        default: return ActionResult(status: .commandFailed, reason: "cannot tell: level \(lowest) monitor said \(probe.status.name) (\(probe.reason ?? "no reason"))")
         }
     }
 
     /// The plugin's own restart, or validate, stop, then start.
-    func restart(_ instance: UnsafeMutableRawPointer) -> ActionResult {
-        if let restart = d.restart { return call(restart, instance) }
+    func restart(_ instance: PluginInstance) -> ActionResult {
+        if let own = instance.restart() { return own }
         // Validate before anything stops: a configuration that no longer
         // passes must not take down the server that still works.
-        let valid = validate(instance)
+        let valid = instance.validate()
         guard valid.status == .success else {
             return ActionResult(status: valid.status, reason: "restart: nothing stopped: \(valid.reason ?? "validate failed")")
         }

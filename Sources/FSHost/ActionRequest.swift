@@ -1,6 +1,8 @@
-import CDB
+import HAVocabulary
 
-/// `fshost <type> <action> <resource> [--level N] [--timeout DURATION] [--json]`.
+/// What the cluster manager asked for: `fshost <type> <action> <resource>
+/// [--level N] [--timeout DURATION] [--json]`, as the `fshost` executable
+/// parsed it (its command line is its own; the runtime takes this).
 public struct ActionRequest: Sendable, Equatable {
     public var type: String
     public var action: ActionName
@@ -11,58 +13,13 @@ public struct ActionRequest: Sendable, Equatable {
     public var timeoutMilliseconds: Int64?
     public var json: Bool
 
-    /// Parses the words after `fshost`.
-    public static func parse(_ words: [String]) throws(HostError) -> ActionRequest {
-        var positional: [String] = []
-        var level: UInt32?
-        var timeout: Int64?
-        var json = false
-        var i = 0
-        func value(_ option: String) throws(HostError) -> String {
-            i += 1
-            guard i < words.count else { throw HostError(.invalidArguments, "option \(option) needs a value") }
-            return words[i]
-        }
-        while i < words.count {
-            let word = words[i]
-            switch word {
-            case "--level":
-                let text = try value(word)
-                guard let n = UInt32(text) else { throw HostError(.invalidArguments, "--level takes a number, not '\(text)'") }
-                level = n
-            case "--timeout":
-                // The one duration grammar (a bare number is seconds, as
-                // for exec2 and Pacemaker) and the range of <action>_timeout.
-                let text = try value(word)
-                let range = HostSetting.timeoutRange
-                switch DurationText.milliseconds(text) {
-                case .success(let ms) where range.contains(ms):
-                    timeout = ms
-                case .success:
-                    throw HostError(.invalidArguments, "--timeout " + DurationText.explain(.tooLarge, text, range: range))
-                case .failure(let problem):
-                    throw HostError(.invalidArguments, "--timeout " + DurationText.explain(problem, text, range: range))
-                }
-            case "--json":
-                json = true
-            default:
-                if word.hasPrefix("--") { throw HostError(.invalidArguments, "unknown option \(word)") }
-                positional.append(word)
-            }
-            i += 1
-        }
-        guard positional.count == 3 else {
-            throw HostError(.invalidArguments, positional.count < 3
-                ? "usage: fshost <type> <action> <resource> [--level N] [--timeout DURATION] [--json]"
-                : "unexpected argument '\(positional[3])'")
-        }
-        guard let action = ActionName(rawValue: positional[1]) else {
-            throw HostError(.invalidArguments, "unknown action '\(positional[1])' (actions: \(ActionName.allCases.map(\.rawValue).joined(separator: ", ")))")
-        }
-        guard Names.isValidResource(positional[2]) else {
-            throw HostError(.invalidArguments, "invalid resource name '\(positional[2])' (1-64 of A-Z a-z 0-9 _ . -, not . or ..)")
-        }
-        return ActionRequest(type: positional[0], action: action, resource: positional[2], level: level,
-                             timeoutMilliseconds: timeout, json: json)
+    public init(type: String, action: ActionName, resource: String, level: UInt32? = nil,
+                timeoutMilliseconds: Int64? = nil, json: Bool = false) {
+        self.type = type
+        self.action = action
+        self.resource = resource
+        self.level = level
+        self.timeoutMilliseconds = timeoutMilliseconds
+        self.json = json
     }
 }

@@ -1,6 +1,8 @@
 import ArgvText
 import CDB
 import FSPluginABI
+import HAVocabulary
+import PluginLoading
 import ProcScan
 import Spawn
 #if canImport(Glibc)
@@ -88,7 +90,8 @@ public struct ActionRunner {
         do {
             try paths.checkAbsolute()
             channel.pluginCodeRuns()
-            let plugin = try PluginLoader.load(type: request.type, searchPath: PluginSearchPath(directories: paths.pluginPath))
+            let plugin = try PluginLoader.load(type: request.type, searchPath: PluginSearchPath(directories: paths.pluginPath),
+                                               phase: PhaseTimer.mark)
             let attributes = try resolveAttributes(plugin: plugin, request: request)
             let settings = try resolveSettings(plugin: plugin, attributes: attributes, request: request)
             PhaseTimer.mark("cdb")
@@ -110,12 +113,7 @@ public struct ActionRunner {
                 channel.answer(timedOut.status, json: report(timedOut, request: request, level: reported,
                                                              started: started, timing: PhaseTimer.summary))
                 Supervisor.afterAnswer()
-            }, onOrphaned: {
-                // fshost was killed: nothing the action started may outlive it.
-                ProcessGroups.shutDown()
-                ProcessTree.killDescendants()
-                _exit(0)
-            })
+            }, onOrphaned: Supervisor.orphaned)  // fshost was killed: nothing the action started may outlive it
         } catch {
             result = ActionResult(status: error.exitStatus, reason: error.message)
         }
@@ -218,23 +216,5 @@ public struct ActionRunner {
             ("status", .string(result.status.name)), ("code", .number(Int64(result.status.rawValue))),
             ("reason", reason.map { .string($0) } ?? .null), ("elapsed_ms", .number(elapsed)),
         ]) + "\n"
-    }
-}
-
-/// A tiny JSON writer for the one line `--json` prints (Foundation would
-/// double the start-up cost of every call).
-enum JSONLine {
-    case string(String), number(Int64), null
-
-    static func object(_ fields: [(String, JSONLine)]) -> String {
-        "{" + fields.map { "\"\($0.0)\":" + $0.1.text }.joined(separator: ",") + "}"
-    }
-
-    var text: String {
-        switch self {
-        case .null: return "null"
-        case .number(let n): return String(n)
-        case .string(let s): return ArgvText.quote(s)
-        }
     }
 }

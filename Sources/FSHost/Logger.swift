@@ -53,12 +53,12 @@ public struct Logger: Sendable {
     }
 
     /// One write(2): lines from the worker and the watchdog never interleave.
-    static func writeStderr(_ text: String) {
+    package static func writeStderr(_ text: String) {
         var text = text
         text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     }
 
-    static func writeStdout(_ text: String) {
+    package static func writeStdout(_ text: String) {
         var text = text
         text.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
     }

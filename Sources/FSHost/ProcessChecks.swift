@@ -1,4 +1,6 @@
 import FSPluginABI
+import HAVocabulary
+import PluginLoading
 import ProcScan
 #if canImport(Glibc)
 import Glibc
@@ -40,31 +42,14 @@ enum ProcessChecks {
         ProcessPattern.declared(name: name.map { String(cString: $0) }, argument: argument.map { String(cString: $0) })
     }
 
-    /// `sizeof(fshost_process_pattern)` of the first published header: name
-    /// and argument, two pointers.
-    static let firstPatternSize = 2 * MemoryLayout<UnsafeRawPointer>.size
     /// Most declared processes read from a plugin (a bound on its answer).
     static let maximumDeclared = 256
-
-    /// The stride of the plugin's `processes` array: its
-    /// `process_pattern_size` when its `struct_size` covers that field, else
-    /// the first published size. nil for a stride that cannot hold the
-    /// first fields or is not a multiple of their alignment.
-    static func patternStride(of d: UnsafePointer<fshost_plugin>) -> Int? {
-        let end = MemoryLayout<fshost_plugin>.offset(of: \fshost_plugin.process_pattern_size)! + MemoryLayout<UInt32>.size
-        guard Int(d.pointee.struct_size) >= end else { return firstPatternSize }
-        let stride = Int(d.pointee.process_pattern_size)
-        guard stride >= firstPatternSize, stride <= 4096, stride % MemoryLayout<UnsafeRawPointer>.alignment == 0 else {
-            return nil
-        }
-        return stride
-    }
 
     /// The processes the plugin declares for this resource, read with the
     /// plugin's stride; the hint only when that stride covers it.
     static func declared(by plugin: LoadedPlugin, instance: UnsafeMutableRawPointer) -> [Declared] {
         guard let processes = plugin.descriptor.pointee.processes,
-              let stride = patternStride(of: plugin.descriptor) else { return [] }
+              let stride = ProcessPatternLayout.stride(of: plugin.descriptor) else { return [] }
         let count = min(Int(processes(instance, nil, 0)), maximumDeclared)
         guard count > 0 else { return [] }
         let raw = UnsafeMutableRawPointer.allocate(byteCount: count * stride, alignment: 16)

@@ -1,4 +1,5 @@
 import CSystemShims
+import HAVocabulary
 import Spawn
 #if canImport(Glibc)
 import Glibc
@@ -41,6 +42,9 @@ import Glibc
 ///   takes the answer and does not wait for W's exit. When W ends without
 ///   an answer, its orphans come to P, which kills them.
 ///
+/// `fshost exec2 TIMEOUT RETRIES COMMAND` runs its tries the same way
+/// (W keeps the caller's stdout: the command's output passes through).
+///
 /// Cost: one fork and two pipes per call (measured in README's
 /// Performance section).
 enum Supervisor {
@@ -77,7 +81,10 @@ enum Supervisor {
 
     /// Forks W, which runs `work` and then exits; returns in P when W has
     /// ended (or was killed). Call while this process has one thread.
-    static func run(_ work: (WorkerChannel) -> Void) -> Run {
+    /// `keepingStandardOutput`: W's stdout stays the caller's (`fshost
+    /// exec2`, whose command's output passes through; P then writes none);
+    /// else it goes to stderr (only P writes stdout: the `--json` object).
+    static func run(keepingStandardOutput: Bool = false, _ work: (WorkerChannel) -> Void) -> Run {
         var run = Run()
         var ending = sigset_t()
         sigemptyset(&ending)
@@ -104,7 +111,7 @@ enum Supervisor {
         }
         if worker == 0 {
             close(results[0]); close(lifelinePipe[1])
-            becomeWorker(supervisor: supervisor, previousMask: &previousMask)
+            becomeWorker(supervisor: supervisor, previousMask: &previousMask, keepingStandardOutput: keepingStandardOutput)
             lifeline = lifelinePipe[0]
             work(WorkerChannel(fd: results[1], progress: progress))
             afterAnswer()
@@ -122,7 +129,7 @@ enum Supervisor {
     }
 
     /// W's set-up, right after the fork.
-    private static func becomeWorker(supervisor: pid_t, previousMask: inout sigset_t) {
+    private static func becomeWorker(supervisor: pid_t, previousMask: inout sigset_t, keepingStandardOutput: Bool) {
         _ = setpgid(0, 0)   // a kill of P's group does not reach W
         _ = csys_set_child_subreaper()
         _ = csys_set_parent_death_signal(SIGKILL)   // until the watchdog watches the lifeline
@@ -134,7 +141,7 @@ enum Supervisor {
         for crash in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS] { signal(crash, SIG_DFL) }
         sigprocmask(SIG_SETMASK, &previousMask, nil)
         // Only P writes stdout (the --json object): a plugin's prints go to stderr.
-        _ = dup2(2, 1)
+        if !keepingStandardOutput { _ = dup2(2, 1) }
         let null = csys_open("/dev/null", O_RDONLY | O_CLOEXEC, 0)
         if null >= 0 { _ = dup2(null, 0); close(null) }
     }
@@ -146,6 +153,14 @@ enum Supervisor {
     static func afterAnswer() -> Never {
         var fd = pollfd(fd: lifeline, events: Int16(POLLIN), revents: 0)
         while poll(&fd, 1, 5_000) < 0 && errno == EINTR {}
+        _exit(0)
+    }
+
+    /// W, when P is gone (the lifeline hung up: fshost was killed): ends
+    /// every command the work started, whatever it forked, and W itself.
+    static func orphaned() -> Never {
+        ProcessGroups.shutDown()
+        ProcessTree.killDescendants()
         _exit(0)
     }
 

@@ -1,3 +1,4 @@
+import HAVocabulary
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,8 +33,12 @@ struct WorkerChannel {
     /// Writes the answer whole (retrying short writes): the exit status
     /// and the `--json` line (nil without `--json`). A supervisor that is
     /// gone makes this a no-op (SIGPIPE is ignored in the worker).
-    func answer(_ status: ExitStatus, json: String?) {
-        let bytes = WorkerAnswer(status: status.rawValue, json: json).encoded
+    func answer(_ status: ExitStatus, json: String?) { answer(code: status.rawValue, json: json) }
+
+    /// ``answer(_:json:)`` with any exit status (`fshost exec2` answers
+    /// its command's own: 0–255).
+    func answer(code: Int32, json: String?) {
+        let bytes = WorkerAnswer(status: code, json: json).encoded
         bytes.withUnsafeBytes { raw in
             var done = 0
             while done < raw.count {

@@ -1,3 +1,5 @@
+import HAVocabulary
+
 /// One attribute of a resource type: what `fshost describe` prints and
 /// what the host validates before any action runs (kind, required, and the
 /// constraints: allowed values, minimum, maximum).
@@ -10,14 +12,9 @@
 /// A class, so a list `[Attribute]` can hold typed attributes of different
 /// value types; every property is a constant (hence `@unchecked Sendable`).
 public class Attribute: @unchecked Sendable {
-    /// Value kinds, in ABI order (`FSHOST_ATTR_*`).
-    public enum Kind: UInt32, Sendable {
-        case string = 0, integer, boolean, duration, port, path, argv
-        /// A numeric IPv4 or IPv6 address (`inet_pton`), never a host name.
-        case ipAddress = 7
-        /// A POSIX portable user name; `validate` also checks the user exists.
-        case user = 8
-    }
+    /// Value kinds, in ABI order (`FSHOST_ATTR_*`): the host's own
+    /// ``AttributeKind`` (HAVocabulary), so the SDK keeps no mirror.
+    public typealias Kind = AttributeKind
     public let name: String
     public let kind: Kind
     /// The resource must set it (`HA_NOCFGINFO` otherwise).
@@ -73,10 +70,8 @@ public struct MonitorLevel: Sendable {
     }
 }
 
-/// Actions, in ABI order.
-public enum Action: Int, Sendable, CaseIterable {
-    case exclusive = 0, start, stop, monitor, restart, validate
-}
+/// Actions, in ABI order: the host's own ``ActionName`` (HAVocabulary).
+public typealias Action = ActionName
 
 /// Defaults for the host settings; a resource overrides them in the CDB and
 /// an operator on the command line.

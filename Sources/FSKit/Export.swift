@@ -97,7 +97,7 @@ private func makeDescriptor<T: ResourceType>(_ type: T.Type, typeName: String) -
     withUnsafeMutableBytes(of: &timeouts) { raw in
         let slots = raw.bindMemory(to: UInt32.self)
         for action in Action.allCases {
-            slots[action.rawValue] = UInt32(clamping: defaults.timeout(action).milliseconds)
+            slots[action.abiIndex] = UInt32(clamping: defaults.timeout(action).milliseconds)
         }
     }
 

@@ -1,15 +1,10 @@
-import FSPluginABI
+import HAVocabulary
 
-/// The answer of an action, in FailSafe's status codes.
-public enum Status: Int32, Sendable {
-    case success = 0
-    case notRunning = 1
-    case invalidArguments = 2
-    case commandFailed = 3
-    case running = 4
-    case notSupported = 5
-    case noConfigInfo = 6
-}
+/// The answer of an action, in FailSafe's status codes: the host's own
+/// ``ExitStatus`` (HAVocabulary). A plugin answers with the first seven;
+/// the host's own three (refused, timed out, host error) from a plugin
+/// count as `HA_CMD_FAILED` (``ExitStatus/init(pluginStatus:)``).
+public typealias Status = ExitStatus
 
 /// What an action returns: a status and, for anything but plain success,
 /// the reason an operator reads in the log at 3 a.m.

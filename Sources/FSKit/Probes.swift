@@ -1,3 +1,4 @@
+import HAVocabulary
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -270,10 +271,3 @@ public enum TCPProbe {
 
 /// `strerror` text.
 func errnoText(_ code: Int32) -> String { String(cString: strerror(code)) }
-
-/// CLOCK_MONOTONIC in nanoseconds.
-func monotonicNanoseconds() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-}

@@ -1,3 +1,5 @@
+import HAVocabulary
+
 /// The plugin record: the few facts the host reads from a plugin file
 /// *before* loading it (ELF section `.fshost_plugin`, layout
 /// `fshost_plugin_record` in `fshost_plugin.h`).
@@ -130,13 +132,7 @@ public struct PluginRecord: Equatable, Sendable {
         """
     }
 
-    /// A valid type name: 1–31 of `[a-z0-9_-]`, starting with a letter.
-    public static func isValidTypeName(_ name: String) -> Bool {
-        guard let first = name.utf8.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first),
-              name.utf8.count < typeNameCapacity else { return false }
-        return name.utf8.allSatisfy { c in
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(c) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c)
-                || c == UInt8(ascii: "_") || c == UInt8(ascii: "-")
-        }
-    }
+    /// A valid type name: 1–31 of `[a-z0-9_-]`, starting with a letter
+    /// (the one rule, ``Names/isValidType(_:)``; it fits ``typeNameCapacity``).
+    public static func isValidTypeName(_ name: String) -> Bool { Names.isValidType(name) }
 }

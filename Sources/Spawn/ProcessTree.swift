@@ -1,4 +1,6 @@
 import CSystemShims
+import HAVocabulary
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,10 +18,35 @@ public enum ProcessTree {
         let state: UInt8
     }
 
+    /// One walk or kill at a time in a process. In fshost's worker two
+    /// threads may end what an action or `exec2` started at once (the
+    /// lifeline's watcher and the thread running the tries); two threads
+    /// running this code for the first time at once were seen to spin
+    /// forever inside the Swift runtime (both in the once of the same
+    /// generic metadata, `swift_getCanonicalPrespecializedGenericMetadata`),
+    /// and two killers would race anyway. Not reentrant.
+    private static let walking = Mutex<Void>(())
+
     /// The pids of every living (non-zombie) descendant of `root`, parents
     /// before their children. Reads `/proc/*/stat` once; O(processes).
     public static func descendants(of root: pid_t) -> [pid_t] {
-        let table = readTable()
+        walking.withLock { _ in walk(from: root) }
+    }
+
+    /// Runs the walk once on an empty table (no /proc read) and takes the
+    /// lock: call while the process has one thread, before threads that may
+    /// clean up exist, so that the first run of this code (its lazily made
+    /// globals and generic metadata) is never in two threads at once.
+    public static func prepare() {
+        walking.withLock { _ in _ = walk(from: 0, table: []) }
+    }
+
+    /// ``descendants(of:)`` without the lock.
+    private static func walk(from root: pid_t) -> [pid_t] {
+        walk(from: root, table: readTable())
+    }
+
+    private static func walk(from root: pid_t, table: [Entry]) -> [pid_t] {
         var children: [pid_t: [Entry]] = [:]
         for entry in table { children[entry.parent, default: []].append(entry) }
         var found: [pid_t] = []
@@ -46,16 +73,21 @@ public enum ProcessTree {
     /// never signalled.
     @discardableResult
     public static func killDescendants(within milliseconds: Int64 = 2_000) -> Int {
+        walking.withLock { _ in killAll(within: milliseconds) }
+    }
+
+    /// ``killDescendants(within:)`` without the lock.
+    private static func killAll(within milliseconds: Int64) -> Int {
         let me = getpid()
         let end = monotonicMilliseconds() + milliseconds
         var pause: UInt32 = 200
         while true {
             reapZombies()
-            let living = descendants(of: me)
+            let living = walk(from: me)
             if living.isEmpty { return 0 }
             for pid in living { kill(pid, verifiedAgainst: me) }
             reapZombies()
-            if monotonicMilliseconds() >= end { return descendants(of: me).count }
+            if monotonicMilliseconds() >= end { return walk(from: me).count }
             usleep(pause)
             pause = min(pause * 2, 20_000)
         }

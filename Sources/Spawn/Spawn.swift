@@ -1,4 +1,5 @@
 import CSystemShims
+import HAVocabulary
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -240,19 +241,4 @@ struct OutputCollector {
     mutating func close() {
         if fd >= 0 { Glibc.close(fd); fd = -1 }
     }
-}
-
-/// CLOCK_MONOTONIC in milliseconds.
-func monotonicMilliseconds() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-}
-
-/// nanosleep for `milliseconds`, resumed after signals.
-func sleepMilliseconds(_ milliseconds: Int64) {
-    guard milliseconds > 0 else { return }
-    var request = timespec(tv_sec: Int(milliseconds / 1000), tv_nsec: Int(milliseconds % 1000) * 1_000_000)
-    var remaining = timespec()
-    while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
 }

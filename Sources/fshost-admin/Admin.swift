@@ -3,8 +3,9 @@
 // `fshost cdb show`. It may use Foundation, swift-argument-parser and
 // TOMLKit: it is not on the monitor path.
 import ArgumentParser
-import FSHost
 import Foundation
+import HAVocabulary
+import PluginLoading
 
 @main
 struct Admin: ParsableCommand {
@@ -40,11 +41,11 @@ struct Admin: ParsableCommand {
             let first = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "invalid command line"
             printError(first.hasPrefix("Error: ") ? String(first.dropFirst(7)) : first)
             FileHandle.standardError.write(Data("Run 'fshost help' for the commands.\n".utf8))
-            Glibc.exit(2)
+            Glibc.exit(ExitStatus.invalidArguments.rawValue)
         }
         if let problem = StandardOutput.finish() {
             printError(problem)
-            Glibc.exit(status == 0 ? 3 : status)
+            Glibc.exit(status == 0 ? ExitStatus.commandFailed.rawValue : status)
         }
         Glibc.exit(status)
     }

@@ -3,7 +3,9 @@
 // ha_get_info (get one attribute) and TOML import / export.
 import ArgumentParser
 import CDB
-import FSHost
+import HAVocabulary
+import Management
+import PluginLoading
 
 /// The exit statuses every `cdb` subcommand documents.
 private let exitStatuses = """

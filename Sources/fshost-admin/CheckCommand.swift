@@ -1,6 +1,7 @@
 import ArgumentParser
 import ELFCheck
-import FSHost
+import HAVocabulary
+import PluginLoading
 import PluginRecord
 
 /// `fshost check FILE`: every pre-load check of a plugin file, without

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CDB
-import FSHost
+import HAVocabulary
+import PluginLoading
 
 /// `fshost describe TYPE`: attributes, levels and defaults of a type.
 struct DescribeCommand: ParsableCommand {

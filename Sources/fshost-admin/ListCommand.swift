@@ -1,5 +1,6 @@
 import ArgumentParser
-import FSHost
+import HAVocabulary
+import PluginLoading
 
 /// `fshost list`: the installed resource types.
 struct ListCommand: ParsableCommand {

@@ -1,6 +1,7 @@
 // `fshost cdb export --output PATH`: the export written so that it never
 // destroys what PATH was and never shows the configuration to others.
 import CDB
+import Management
 #if canImport(Glibc)
 import Glibc
 #endif

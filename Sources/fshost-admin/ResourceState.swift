@@ -3,7 +3,8 @@
 // the resource: when the resource leaves the CDB it goes too, so a new
 // resource of the same name starts clean instead of inheriting it.
 import CDB
-import FSHost
+import Management
+import PluginLoading
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -3,8 +3,10 @@
 // before a start. Deleting a running resource from the CDB (or dropping it
 // in an import) would leave its processes with nothing that can stop them.
 import CDB
-import FSHost
 import Foundation
+import HAVocabulary
+import Management
+import PluginLoading
 
 enum RunningCheck {
     /// What `exclusive` answered.
@@ -54,24 +56,19 @@ enum RunningCheck {
         case .success(let path): fshost = path
         case .failure(let error): return .unknown(error.message)
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: fshost)
-        process.arguments = [type, "exclusive", resource, "--json"]
         var environment = ProcessInfo.processInfo.environment
         environment["FSHOST_CDB"] = cdb
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
+        // The fshost child dies with this process (FshostChild): a killed
+        // delete leaves no exclusive running, holding the resource's lock.
+        let outcome: FshostChild.Outcome
         do {
-            try process.run()
+            outcome = try FshostChild.run(fshost, [type, "exclusive", resource, "--json"], environment: environment,
+                                          captureOutput: true)
         } catch {
             return .unknown("cannot run \(fshost): \(error.localizedDescription)")
         }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let status = process.terminationReason == .exit ? process.terminationStatus : -1
+        let data = outcome.output
+        let status = outcome.status ?? -1
         let reason = Self.reason(in: data)
         switch status {
         case ExitStatus.notRunning.rawValue:

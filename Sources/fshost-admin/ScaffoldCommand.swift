@@ -1,6 +1,7 @@
 import ArgumentParser
-import FSHost
 import Foundation
+import HAVocabulary
+import PluginLoading
 import PluginRecord
 
 /// `fshost scaffold NAME`: a new resource type, copied from the template

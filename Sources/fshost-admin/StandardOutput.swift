@@ -5,6 +5,7 @@
 // close_stdout), and the export writes its text with ``write(_:)``, which
 // reports the system's reason.
 import CDB
+import Management
 #if canImport(Glibc)
 // C's `stdout` is a global variable; it is used on the main thread only.
 @preconcurrency import Glibc

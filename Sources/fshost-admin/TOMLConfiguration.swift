@@ -3,6 +3,7 @@
 // Everything else (typing by schema, validation, rendering)
 // lives in CDB's `TOMLMapping`, where the unit tests reach it.
 import CDB
+import Management
 import TOMLKit
 #if canImport(Glibc)
 import Glibc

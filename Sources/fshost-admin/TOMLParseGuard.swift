@@ -14,6 +14,7 @@
 // hangs, the text is malformed, and the shortest prefix that still kills
 // the parser gives the line and column to report.
 import CDB
+import Management
 import TOMLKit
 #if canImport(Glibc)
 import Glibc

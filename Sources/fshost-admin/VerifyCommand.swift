@@ -1,6 +1,7 @@
 import ArgumentParser
-import FSHost
 import Foundation
+import HAVocabulary
+import PluginLoading
 
 /// `fshost verify TYPE RESOURCE`: drives a plugin through the protocol a
 /// cluster manager relies on, on a real resource defined in the CDB.
@@ -26,21 +27,20 @@ struct VerifyCommand: ParsableCommand {
             ("stop", [0]), ("monitor", [1]), ("exclusive", [1]), ("start", [0]), ("start", [0]),
             ("monitor", [0]), ("exclusive", [4]), ("stop", [0]), ("stop", [0]), ("monitor", [1]),
         ]
-        let fshost = Bundle.main.executableURL!.resolvingSymlinksInPath().deletingLastPathComponent()
-        let candidates = [fshost.appendingPathComponent("fshost").path,
-                          fshost.appendingPathComponent("../../bin/fshost").path]
-        guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw fail(HostError(.noConfigInfo, "the fshost executable was not found next to fshost-admin"))
+        // It runs as root: the same lookup and trust check as cdb delete's running check.
+        let binary: String
+        switch RunningCheck.fshostExecutable() {
+        case .success(let path): binary = path
+        case .failure(let error): throw fail(error)
         }
         var failures = 0
         for (action, expected) in steps {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = [type, action, resource]
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
-            let status = process.terminationStatus
+            // Each step dies with verify (FshostChild): killed during a
+            // start, verify leaves no start command running to bring the
+            // daemon up later.
+            let outcome = try FshostChild.run(binary, [type, action, resource],
+                                              environment: ProcessInfo.processInfo.environment, captureOutput: false)
+            let status = outcome.status.map { $0 } ?? -1
             let name = ExitStatus(rawValue: status)?.name ?? "status \(status)"
             let ok = expected.contains(status)
             if !ok { failures += 1 }

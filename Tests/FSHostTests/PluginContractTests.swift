@@ -1,10 +1,12 @@
 import CDB
 import ELFCheck
 import Foundation
+import HAVocabulary
 import PluginRecord
 import TestSupport
 import XCTest
 @testable import FSHost
+@testable import PluginLoading
 
 /// What a plugin declares and what the host holds it to, end to end with
 /// the real executables: constraints enforced before anything runs, host

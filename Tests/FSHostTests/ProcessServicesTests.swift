@@ -1,11 +1,12 @@
 import CDB
-import FSPluginABI
 import Foundation
+import FSPluginABI
 import PluginRecord
 import ProcScan
 import TestSupport
 import XCTest
 @testable import FSHost
+@testable import PluginLoading
 
 /// The host's process rules and services through the C boundary: a C plugin
 /// (Tests/Fixtures/ProcessPlugin/cproc.c) built by the test against the
@@ -85,7 +86,7 @@ final class ProcessServicesTests: XCTestCase {
         XCTAssertEqual(r.status, 3, r.description)
         XCTAssertTrue(r.stderr.contains("declared process sleep (argument \(marker)) is missing"), r.stderr)
         let d = try PluginLoader.load(path: plugins + "/cprocold.so", directory: plugins, type: "cprocold")
-        XCTAssertEqual(ProcessChecks.patternStride(of: d.descriptor), 16)
+        XCTAssertEqual(ProcessPatternLayout.stride(of: d.descriptor), 16)
     }
 
     func testSecondDeclaredProcessIsReadWithThePluginsStride() throws {
@@ -138,7 +139,7 @@ final class ProcessServicesTests: XCTestCase {
         XCTAssertEqual(try sandbox.fshost("cproc", "monitor", "hinted").status, 0)
         XCTAssertEqual(try sandbox.fshost("cproc", "exclusive", "hinted").status, 4)
         let d = try PluginLoader.load(path: plugins + "/cproc.so", directory: plugins, type: "cproc")
-        XCTAssertEqual(ProcessChecks.patternStride(of: d.descriptor), MemoryLayout<fshost_process_pattern>.size)
+        XCTAssertEqual(ProcessPatternLayout.stride(of: d.descriptor), MemoryLayout<fshost_process_pattern>.size)
         child.stop()
         let r = try sandbox.fshost("cproc", "monitor", "hinted")
         XCTAssertEqual(r.status, 3, "the hinted process is gone and no other matches: \(r)")

@@ -1,10 +1,12 @@
 import CDB
-import Foundation
 import ELFCheck
+import Foundation
+import HAVocabulary
 import PluginRecord
 import TestSupport
 import XCTest
 @testable import FSHost
+@testable import PluginLoading
 
 /// What is checked is what is loaded: the host loads a plugin (and a
 /// companion) through the descriptor its checks read, so a file renamed over

@@ -3,9 +3,9 @@
 // start, status, exclusive and the stop ladder, with the host's own process
 // matcher, signals and spawn behind the services (ProcessHost).
 import Foundation
-@testable import FSKit
 import TestSupport
 import XCTest
+@testable import FSKit
 
 final class DaemonLifecycleTests: XCTestCase {
     var directory: String!

@@ -1,0 +1,83 @@
+import FSHost
+import HAVocabulary
+import PluginLoading
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Words `fshost` always hands to `fshost-admin`, even if a type had that name.
+let adminCommands: Set<String> = ["list", "describe", "check", "cdb", "scaffold", "verify", "help"]
+
+/// The dispatch of the `fshost` executable: `fshost <type> <action> <resource>`, `fshost
+/// exec2 …`, and the management commands, which it hands to
+/// `fshost-admin`. A first word that is neither a type nor a command is an
+/// unknown type (status 5), answered here without starting the admin tool.
+/// Returns the exit status.
+func fshostMain(_ arguments: [String]) -> Int32 {
+    let words = Array(arguments.dropFirst())
+    guard let first = words.first else {
+        Logger.writeStderr(usageText)
+        return ExitStatus.invalidArguments.rawValue
+    }
+    switch first {
+    case "-h", "--help":
+        Logger.writeStdout(helpText)
+        return 0
+    case "exec2":
+        return exec2Main(Array(words.dropFirst()))
+    default:
+        break
+    }
+    let paths = HostPaths.fromEnvironment()
+    if adminCommands.contains(first) || first == "--version" {
+        return execAdmin(paths: paths, arguments: words)
+    }
+    do {
+        let request = try ActionRequest.parse(words)
+        return ActionRunner(paths: paths).run(request).rawValue
+    } catch {
+        Logger(prefix: "").error(error.message)
+        // --json anywhere on the line: the caller parses stdout, so it gets
+        // its one object for a command-line error too.
+        if words.contains("--json") { Logger.writeStdout(commandLineErrorJSON(words, error) + "\n") }
+        return error.status
+    }
+}
+
+/// The `--json` object of a command line that could not be parsed: the
+/// words in the places of type, action and resource (null when absent),
+/// the status and the reason.
+func commandLineErrorJSON(_ words: [String], _ error: HostError) -> String {
+    var positional: [String] = []
+    var i = 0
+    while i < words.count {
+        if words[i] == "--level" || words[i] == "--timeout" { i += 2; continue }
+        if !words[i].hasPrefix("--") { positional.append(words[i]) }
+        i += 1
+    }
+    func field(_ n: Int) -> JSONLine { n < positional.count ? .string(LogText.line(positional[n])) : .null }
+    return JSONLine.object([
+        ("type", field(0)), ("resource", field(2)), ("action", field(1)), ("level", .null),
+        ("status", .string(error.exitStatus.name)), ("code", .number(Int64(error.status))),
+        ("reason", .string(LogText.reason(error.message))), ("elapsed_ms", .number(0)),
+    ])
+}
+
+/// Replaces this process with `fshost-admin`, the way `git foo` runs
+/// `git-foo` — once it passed ``TrustedExecutable``'s check (it runs as
+/// root: another user's file, or one in a directory another user can
+/// write, is refused with status 9), and exactly the file that was checked.
+func execAdmin(paths: HostPaths, arguments: [String]) -> Int32 {
+    let admin: TrustedExecutable
+    do throws(HostError) {
+        admin = try TrustedExecutable.open(paths.admin, what: "FSHOST_ADMIN (the management executable)")
+    } catch {
+        Logger(prefix: "").error("management commands unavailable: " + error.message)
+        return error.status
+    }
+    paths.export()
+    admin.exec(["fshost"] + arguments)
+    let why = String(cString: strerror(errno))
+    Logger(prefix: "").error("management commands unavailable: \(paths.admin): \(why)")
+    return ExitStatus.invalidArguments.rawValue
+}
