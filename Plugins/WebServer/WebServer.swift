@@ -117,7 +117,9 @@ struct WebServer: DaemonType {
         var conflict: String?
         func timeout(_ new: TypedAttribute<Duration>, old: TypedAttribute<Duration?>) -> Duration {
             guard let legacy = resource[old] else { return resource[new] }
-            if legacy != resource[new] && resource.string(new.name) != new.defaultValue {
+            // Both names set explicitly (even the new one to its default) and different: refused.
+            let newIsSet = resource.isSet(new) ?? (resource.string(new.name) != new.defaultValue)
+            if legacy != resource[new] && newIsSet {
                 conflict = "attributes '\(new.name)' and '\(old.name)' (its old name) disagree: set only '\(new.name)'"
             }
             return legacy
@@ -186,6 +188,7 @@ struct WebServer: DaemonType {
         if let problem = daemon.pidFile.placeProblem() {
             return .badConfiguration("pidfile \(daemon.pidFile.path): \(problem)")
         }
+        if let shared = daemon.sharedPidFileProblem() { return .badConfiguration(shared) }
         if let prefix, let problem = FileCheck.problem(prefix, .kind(.directory)) {
             return .badConfiguration("attribute 'prefix': \(prefix): \(problem)")
         }

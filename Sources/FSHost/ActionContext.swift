@@ -16,6 +16,9 @@ final class ActionContext {
     var logger: Logger
     /// Canonical attribute values, defaults applied.
     let attributes: [String: String]
+    /// The attributes the CDB sets (resource or type level), not a default;
+    /// nil when unknown.
+    let explicit: Set<String>?
     let state: StateStore
     let deadline: Deadline
     /// The last reason a plugin gave.
@@ -39,8 +42,9 @@ final class ActionContext {
     let host: UnsafeMutablePointer<fshost_host>
 
     init(plugin: LoadedPlugin, resource: String, attributes: [String: String], logger: Logger,
-         stateRoot: String, deadline: Deadline) {
+         stateRoot: String, deadline: Deadline, explicit: Set<String>? = nil) {
         self.plugin = plugin
+        self.explicit = explicit
         self.type = plugin.typeName
         self.resource = resource
         self.attributes = attributes
@@ -201,6 +205,20 @@ final class ActionContext {
                     if this.companionFailure == nil { this.companionFailure = error }
                     return nil
                 }
+            },
+            attribute_is_set: { context, name in
+                guard let name, let explicit = ActionContext.from(context).explicit else { return -1 }
+                return explicit.contains(String(cString: name)) ? 1 : 0
+            },
+            process_describe: { _, pid, out, capacity in
+                guard pid > 0, let entry = ProcessEntry(pid: pid) else { return -1 }
+                let text = Array(entry.description(limit: 160).utf8)
+                if let out, capacity > 0 {
+                    let n = min(Int(capacity) - 1, text.count)
+                    for i in 0..<n { out[i] = CChar(bitPattern: text[i]) }
+                    out[n] = 0
+                }
+                return Int32(clamping: text.count)
             })
     }
 }

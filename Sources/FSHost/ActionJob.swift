@@ -24,13 +24,13 @@ final class ActionJob: @unchecked Sendable {
     var deadline: Deadline { context.deadline }
 
     init(plugin: LoadedPlugin, request: ActionRequest, attributes: [String: String], settings: ActionRunner.Settings,
-         logger: Logger, paths: HostPaths, deadline: Deadline) {
+         logger: Logger, paths: HostPaths, deadline: Deadline, explicit: Set<String>? = nil) {
         self.plugin = plugin
         self.request = request
         self.settings = settings
         self.paths = paths
         context = ActionContext(plugin: plugin, resource: request.resource, attributes: attributes, logger: logger,
-                                stateRoot: paths.stateDirectory, deadline: deadline)
+                                stateRoot: paths.stateDirectory, deadline: deadline, explicit: explicit)
     }
 
     /// Lock, instance, the action, and a state directory that failed.
@@ -124,14 +124,17 @@ final class ActionJob: @unchecked Sendable {
     }
 
     /// Up to 1 + retries probes; a failure is declared only when every one
-    /// failed. A clean "not running" is an answer, not a failure: no retry.
+    /// failed. Only a failure that may pass (HA_CMD_FAILED, HA_TIMEDOUT) is
+    /// retried: a clean "not running" is an answer, and a configuration
+    /// answer (HA_INVAL_ARGS, HA_NOCFGINFO, HA_NOTSUPPORTED,
+    /// HA_PLUGIN_REFUSED, HA_HOST_ERROR) is the same on every probe.
     func monitor(_ instance: PluginInstance) -> ActionResult {
         var attempt: UInt32 = 0
         while true {
             attempt += 1
             phase = .runningPlugin
             let result = probe(instance, level: settings.level)
-            if result.status == .success || result.status == .notRunning || attempt > settings.retries {
+            if !ActionJob.mayPassOnRetry(result.status) || attempt > settings.retries {
                 return result
             }
             let pause = min(settings.retryIntervalMilliseconds, deadline.millisecondsLeft)
@@ -140,6 +143,14 @@ final class ActionJob: @unchecked Sendable {
             phase = .retrying
             sleepMilliseconds(pause)
         }
+    }
+
+    /// Whether a probe answering `status` may answer otherwise if asked
+    /// again: only a failure of the checked thing (HA_CMD_FAILED,
+    /// HA_TIMEDOUT). Success, HA_NOT_RUNNING and the configuration answers
+    /// are final.
+    static func mayPassOnRetry(_ status: ExitStatus) -> Bool {
+        status == .commandFailed || status == .timedOut
     }
 
     /// The plugin's own answer, or the lowest monitoring level's: running

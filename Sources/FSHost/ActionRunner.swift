@@ -92,7 +92,8 @@ public struct ActionRunner {
             channel.pluginCodeRuns()
             let plugin = try PluginLoader.load(type: request.type, searchPath: PluginSearchPath(directories: paths.pluginPath),
                                                phase: PhaseTimer.mark)
-            let attributes = try resolveAttributes(plugin: plugin, request: request)
+            var explicit: Set<String> = []
+            let attributes = try resolveAttributes(plugin: plugin, request: request, explicit: &explicit)
             let settings = try resolveSettings(plugin: plugin, attributes: attributes, request: request)
             PhaseTimer.mark("cdb")
             if request.action == .monitor {
@@ -102,7 +103,7 @@ public struct ActionRunner {
             let deadline = Deadline(after: settings.timeoutMilliseconds, from: started)
             channel.deadlineKnown(at: deadline.at, timeoutMilliseconds: settings.timeoutMilliseconds, level: level)
             let job = ActionJob(plugin: plugin, request: request, attributes: attributes, settings: settings,
-                                logger: logger, paths: paths, deadline: deadline)
+                                logger: logger, paths: paths, deadline: deadline, explicit: explicit)
             let reported = level
             result = Watchdog.run(job, deadline: deadline, onTimeout: { phase in
                 // At the deadline: kill every command the action started, answer, and end.
@@ -137,8 +138,10 @@ public struct ActionRunner {
     }
 
     /// The resource's attributes from the CDB, checked against the schema,
-    /// in canonical text with defaults applied.
-    func resolveAttributes(plugin: LoadedPlugin, request: ActionRequest) throws(HostError) -> [String: String] {
+    /// in canonical text with defaults applied; `explicit` receives the
+    /// names set in the CDB (resource or type level), not by a default.
+    func resolveAttributes(plugin: LoadedPlugin, request: ActionRequest,
+                           explicit: inout Set<String>) throws(HostError) -> [String: String] {
         let stored: [String: String]
         // A CDB another process keeps locked is waited for no longer than
         // the action may take (the deadline is not known before the CDB is
@@ -158,6 +161,7 @@ public struct ActionRunner {
         } catch {
             throw HostError(.noConfigInfo, "\(error)")
         }
+        explicit = Set(stored.keys)
         switch plugin.schema.resolve(stored) {
         case .success(let values):
             return values

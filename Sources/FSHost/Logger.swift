@@ -1,4 +1,5 @@
 import CSystemShims
+import HAVocabulary
 #if canImport(Glibc)
 import Glibc
 #endif

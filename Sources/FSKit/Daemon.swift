@@ -100,7 +100,9 @@ public struct Daemon {
 
     /// Where the daemon stands (see ``DaemonStatus``). Costs one pidfile
     /// read, one state read and one process's /proc files; a /proc scan only
-    /// when the pidfile names no pid (is a master running without it?).
+    /// when the pidfile does not name a running master: every such branch
+    /// (no pidfile, no pid in it, a dead pid, a pid now another process's)
+    /// answers the same question — does a master of this configuration run?
     public func status() -> DaemonStatus {
         let pid: Int32
         switch pidFile.read() {
@@ -125,15 +127,42 @@ public struct Daemon {
             // Read the start time after the match, then confirm it is still the same process.
             if let now = processesService.identity(pid: pid), processesService.matches(now, master) { return .running(now) }
         }
-        let reused = processesService.alive(pid: pid)
-        let why = "pid \(pid) from \(pidFile.path): " + (reused
-            ? "the pid now belongs to another process (not \(describeMaster)"
-                + (known != nil ? ", or another start time" : "") + ")"
-            : "no such process")
+        if processesService.alive(pid: pid) {
+            // A live process that is not this master: another server's
+            // pidfile, or a pid reused since. Not ours — so the answer is
+            // whether this master runs at all (the same scan as a missing
+            // pidfile), and the file is never removed by this resource.
+            let foreign = foreignPidReason(pid, remembered: known != nil)
+            if processesService.exists(master) {
+                return .withoutPidFile("\(describeMaster) runs, but its pidfile \(pidFile.path) names \(foreign)")
+            }
+            return .stopped("not running (pidfile \(pidFile.path) names \(foreign); "
+                            + "no \(describeMaster) runs; the file is left alone)")
+        }
         // The kernel hands out no pid still used as a process group id, so a
-        // dead master's group is its own; a reused pid's group is not.
-        let leftovers = reused ? [] : processesService.groupMembers(pid, named: master.name, since: known?.startTime ?? 0) ?? []
+        // dead master's group is its own.
+        let leftovers = processesService.groupMembers(pid, named: master.name, since: known?.startTime ?? 0) ?? []
+        let why = "pid \(pid) from \(pidFile.path): no such process"
+        // Nothing of the dead master's group, but a master of this
+        // configuration runs (started by hand after the crash): running,
+        // as for any other pidfile that does not name it.
+        if leftovers.isEmpty && processesService.exists(master) {
+            return .withoutPidFile("\(describeMaster) runs, but its pidfile \(pidFile.path) names \(why)")
+        }
         return .crashed(pid: pid, why, leftovers: leftovers)
+    }
+
+    /// "pid 123, a running process that is not nginx with /X/nginx.conf"
+    func foreignPidReason(_ pid: Int32, remembered: Bool) -> String {
+        "pid \(pid), a running process that is not \(describeMaster)" + (remembered ? " (or not of the start time remembered)" : "")
+    }
+
+    /// The pid the pidfile names when that pid runs but is not this
+    /// master (another server's pidfile, a reused pid), else nil.
+    func foreignPid() -> Int32? {
+        guard case .pid(let pid, _) = pidFile.read(), processesService.alive(pid: pid) else { return nil }
+        let known = remembered.flatMap { $0.pid == pid ? $0 : nil }
+        return processesService.matches(known ?? ProcessIdentity(pid: pid, startTime: 0), master) ? nil : pid
     }
 
     /// "nginx with /etc/nginx/nginx.conf"
@@ -168,6 +197,12 @@ public struct Daemon {
         case .stopped:
             if case .malformed = pidFile.read() { pidFile.remove() }
         }
+        // A pidfile naming a running server of the same program is another
+        // resource's (two configurations with nginx's compiled-in default
+        // /run/nginx.pid): starting would overwrite it. A pid reused by an
+        // unrelated process is left for the server to overwrite.
+        let before = foreignPid()
+        if let why = sharedPidFileProblem(before) { return .badConfiguration(why) }
         forget()
         for endpoint in ports {
             let probe = TCPProbe.connect(to: endpoint.address, port: endpoint.port,
@@ -191,7 +226,7 @@ public struct Daemon {
                            + Daemon.lastLines(result.output))
         }
         processesService.refresh()
-        return waitUntilReady(started: "started", ready: ready)
+        return waitUntilReady(started: "started", ready: ready, pidBefore: before)
     }
 
     /// Polls until the pidfile names a live master (remembered at once) and
@@ -199,9 +234,17 @@ public struct Daemon {
     /// without writing the expected pidfile fails at once (after
     /// ``pidFileGrace``), naming the pidfile attribute: waiting would only
     /// spend the whole start timeout.
-    func waitUntilReady(started what: String, ready: () -> Outcome) -> Outcome {
+    ///
+    /// After a start command (`pidBefore`: the foreign pid the pidfile
+    /// named before it, if any), a pidfile that names a new, running pid
+    /// that does not match ``master`` for 300 ms fails at once, naming the
+    /// pid and the pattern: the server runs, but ``master`` does not
+    /// describe it (a `process_name` that is not the server's), and no wait
+    /// would change that.
+    func waitUntilReady(started what: String, ready: () -> Outcome, pidBefore: Int32?? = .none) -> Outcome {
         let begun = ProbeDeadline(after: pidFileGrace)
         var seen: ProcessIdentity?
+        var mismatch: (pid: Int32, since: ProbeDeadline)?
         var lastProblem = "no pidfile \(pidFile.path) yet"
         var nextScan = ProbeDeadline(after: .zero)
         while true {
@@ -222,6 +265,15 @@ public struct Daemon {
                 lastProblem = why
             case .stopped(let why), .withoutPidFile(let why), .unknown(let why):
                 lastProblem = why
+                if case .some(let before) = pidBefore, let pid = foreignPid(), pid != before {
+                    if let m = mismatch, m.pid == pid {
+                        if m.since.hasPassed { return refuseMismatch(what, pid: pid) }
+                    } else {
+                        mismatch = (pid, ProbeDeadline(after: .milliseconds(300)))
+                    }
+                } else {
+                    mismatch = nil
+                }
                 if begun.hasPassed, nextScan.hasPassed {
                     processesService.refresh()
                     if processesService.exists(master) { return refuseWithoutPidFile(what) }
@@ -233,6 +285,30 @@ public struct Daemon {
             }
             usleep(20_000)
         }
+    }
+
+    /// Why the pidfile is another server's, or nil: it names a running
+    /// process of the master's program (`pid`: ``foreignPid()``) that is
+    /// not this master — two configurations writing one pidfile (nginx's
+    /// compiled-in `/run/nginx.pid`). Start refuses it (it would overwrite
+    /// the other's pidfile); a type's `validate` may too. The SDK cannot see
+    /// other resources, so this is found only while the other server runs.
+    public func sharedPidFileProblem(_ pid: Int32?? = .none) -> String? {
+        guard let foreign = pid ?? foreignPid(),
+              processesService.matches(ProcessIdentity(pid: foreign, startTime: 0),
+                                       ProcessPattern(name: master.name, argument: nil)) else { return nil }
+        return "pidfile \(pidFile.path) names pid \(foreign), a running \(master.name) that is not "
+            + "\(describeMaster): another server writes the same pidfile; each resource needs "
+            + "its own pidfile (set attribute '\(pidFileAttribute)' and the server's own pidfile setting)"
+    }
+
+    /// The pidfile names a new pid that runs but does not match ``master``.
+    func refuseMismatch(_ what: String, pid: Int32) -> Outcome {
+        let shown = processesService.describe(pid: pid).map { " (\($0))" } ?? ""
+        return .badConfiguration("\(what), but pid \(pid) from \(pidFile.path)\(shown) runs and does not match "
+                                 + "the process pattern: name '\(master.name)'"
+                                 + (master.argument.map { ", argument '\($0)'" } ?? "")
+                                 + "; set the process name to what that process is called (comm, argv[0], its script)")
     }
 
     /// The master runs but did not write the pidfile this resource reads:
@@ -301,6 +377,13 @@ public struct Daemon {
             }
             tried.append(step.name)
             switch step.action {
+            case .command(let argv) where target == nil:
+                // A server's own stop command (`nginx -s quit`, `pg_ctl
+                // stop`) signals the pid its pidfile names — here not this
+                // master: it would stop another process.
+                log.warning("stop step \(step.name) skipped: the pidfile \(pidFile.path) does not name the master")
+                tried.removeLast()
+                continue
             case .command(let argv):
                 let result = resource.run(launch.argv(argv), timeout: resource.budget(budget), captureOutput: true)
                 if !result.succeeded {

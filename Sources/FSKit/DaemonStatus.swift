@@ -2,19 +2,22 @@
 /// that monitor's process level, exclusive, start and stop all answer from
 /// (``Daemon/status()``).
 public enum DaemonStatus: Sendable, Equatable {
-    /// Nothing of it runs: no pidfile, or one that names no pid (empty,
-    /// garbage) while no master of this configuration runs.
+    /// Nothing of it runs: no pidfile, one that names no pid (empty,
+    /// garbage), or one that names a live process that is not this master
+    /// (another server's pidfile, a reused pid: never this resource's to
+    /// remove), while no master of this configuration runs.
     case stopped(String)
     /// The pidfile's pid is the master: it matches the master's pattern and,
     /// when its identity was remembered at start, has that start time.
     case running(ProcessIdentity)
-    /// The pidfile names a process that is gone (or a pid now used by
-    /// another process): it crashed. `leftovers` are processes of its group
+    /// The pidfile names a process that is gone: it crashed. `leftovers` are processes of its group
     /// that still run (a daemon's workers outlive their master and keep its
     /// listening socket).
     case crashed(pid: Int32, String, leftovers: [ProcessIdentity])
     /// A master of this configuration runs, but the pidfile does not name
-    /// it (missing, empty, garbage): running, and broken.
+    /// it (missing, empty, garbage, or naming another live process):
+    /// running, and broken. Stop ends it by its pattern and skips the
+    /// ladder's commands (they act on the pidfile's pid).
     case withoutPidFile(String)
     /// The pidfile cannot be read (a directory, EACCES, EIO): nobody can tell.
     case unknown(String)

@@ -85,6 +85,18 @@ public struct Processes {
         }
     }
 
+    /// What `pid` is, for a reason: `comm 'python3.11', command line
+    /// '/usr/bin/python3.11 /srv/server.py'` (escaped, one line, cut); nil
+    /// when it does not run or the host is older than the service.
+    public func describe(pid: Int32) -> String? {
+        guard Int(host.pointee.struct_size) >= MemoryLayout<fshost_host>.offset(of: \fshost_host.process_describe)!
+                + MemoryLayout<UnsafeRawPointer>.size,
+              let call = host.pointee.process_describe else { return nil }
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard call(host.pointee.context, pid, &buffer, UInt32(buffer.count)) >= 0 else { return nil }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// Members of process group `group` now running, named `name` (nil:
     /// any) and started no earlier than `since` (0: any), with their start
     /// times: what a daemon's master leaves behind when it dies (its workers

@@ -25,6 +25,25 @@ public struct Resource {
         return String(cString: value)
     }
 
+    /// Whether the CDB sets `key` (for the resource or its type) rather than
+    /// the value being the declared default: true/false, nil when the host
+    /// cannot tell (a host older than `attribute_is_set`). For an attribute
+    /// known under two names, to refuse both set to different values even
+    /// when one of them is set to its default.
+    public func isSet(_ key: String) -> Bool? {
+        guard Int(host.pointee.struct_size) >= MemoryLayout<fshost_host>.offset(of: \fshost_host.attribute_is_set)!
+                + MemoryLayout<UnsafeRawPointer>.size,
+              let call = host.pointee.attribute_is_set else { return nil }
+        switch call(host.pointee.context, key) {
+        case 1: return true
+        case 0: return false
+        default: return nil
+        }
+    }
+
+    /// ``isSet(_:)`` of a typed attribute.
+    public func isSet<Value>(_ attribute: TypedAttribute<Value>) -> Bool? { isSet(attribute.name) }
+
     /// The attribute's text, or a configuration error naming it.
     public func required(_ key: String) throws(ConfigurationError) -> String {
         guard let value = string(key) else { throw .missing(key) }

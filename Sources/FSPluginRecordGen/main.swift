@@ -1,4 +1,4 @@
-// FSPluginRecordGen plugin TYPE-NAME SWIFT-TYPE OUTPUT.swift [--test-only] [--call CALL-TYPE CALL-SOURCE…]…
+// FSPluginRecordGen plugin TYPE-NAME SWIFT-TYPE OUTPUT.swift [--test-only] [--target-directory DIR --package-root DIR] [--call CALL-TYPE CALL-SOURCE…]…
 // FSPluginRecordGen companion TYPE-NAME CALL-TYPE OUTPUT.swift CALL-SOURCE…
 // FSPluginRecordGen call CALL-TYPE OUTPUT.swift CALL-SOURCE…
 //
@@ -20,7 +20,7 @@ func fail(_ message: String, status: Int32) -> Never {
 }
 
 let usage = """
-    usage: FSPluginRecordGen plugin TYPE-NAME SWIFT-TYPE OUTPUT.swift [--test-only] [--call CALL-TYPE CALL-SOURCE...]...
+    usage: FSPluginRecordGen plugin TYPE-NAME SWIFT-TYPE OUTPUT.swift [--test-only] [--target-directory DIR --package-root DIR] [--call CALL-TYPE CALL-SOURCE...]...
            FSPluginRecordGen companion TYPE-NAME CALL-TYPE OUTPUT.swift CALL-SOURCE...
            FSPluginRecordGen call CALL-TYPE OUTPUT.swift CALL-SOURCE...
     """
@@ -54,12 +54,24 @@ case "plugin" where arguments.count >= 4:
     checkSwiftName(swiftType)
     var flags: UInt32 = 0
     var calls: [(name: String, sources: [String])] = []
+    var targetDirectory: String?, packageRoot: String?
+    var pending: String?
     for word in arguments[4...] {
-        if word == "--test-only" { flags |= PluginRecord.testOnlyFlag }
+        if let option = pending {
+            if option == "--target-directory" { targetDirectory = word } else { packageRoot = word }
+            pending = nil
+        }
+        else if word == "--test-only" { flags |= PluginRecord.testOnlyFlag }
+        else if word == "--target-directory" || word == "--package-root" { pending = word }
         else if word == "--call" { calls.append(("", [])) }
         else if calls.isEmpty { fail(usage, status: 2) }
         else if calls[calls.count - 1].name.isEmpty { checkSwiftName(word); calls[calls.count - 1].name = word }
         else { calls[calls.count - 1].sources.append(word) }
+    }
+    if pending != nil { fail(usage, status: 2) }
+    if let targetDirectory, let packageRoot,
+       PluginRecord.isTestOnly(targetDirectory: targetDirectory, packageRoot: packageRoot) {
+        flags |= PluginRecord.testOnlyFlag
     }
     // The calls this plugin makes, in its record: `fshost check` matches
     // the companions beside it against them before anything is loaded.

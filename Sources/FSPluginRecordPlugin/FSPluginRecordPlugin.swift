@@ -9,8 +9,8 @@ import PackagePlugin
 /// - a resource type (target `WebServer`): the `.fshost_plugin` ELF record
 ///   with type name `webserver` (the target's name in lower case), and the
 ///   entry point `fshost_plugin_entry` exporting the `ResourceType` named
-///   like the target under that type name. A target under `Tests/` is
-///   marked test-only (left out of `fshost list` and `make install`); the
+///   like the target under that type name. A target under the package's
+///   own `Tests/` (its path relative to the package root) is marked test-only (left out of `fshost list` and `make install`); the
 ///   signatures of the companion calls it depends on are written into its
 ///   record (`fshost check` matches them with its companions);
 /// - a companion (target `webserver-http`, `<type>-<name>`): its record
@@ -42,7 +42,10 @@ struct FSPluginRecordPlugin: BuildToolPlugin {
             inputs = sources(call)
             arguments = ["companion", target.name.lowercased(), call.name, output.path()] + inputs.map { $0.path() }
         } else {
-            let testOnly = target.directoryURL.path().contains("/Tests/")
+            // Test-only is decided by the target's path relative to the
+            // package root (PluginRecord.isTestOnly), in the generator.
+            let placement = ["--target-directory", target.directoryURL.path(),
+                             "--package-root", context.package.directoryURL.path()]
             // The companion calls it makes: their signatures go into its
             // record, so `fshost check` can match its companions before load.
             var calls: [String] = []
@@ -52,7 +55,7 @@ struct FSPluginRecordPlugin: BuildToolPlugin {
                 calls += ["--call", call.name] + files.map { $0.path() }
             }
             arguments = ["plugin", target.name.lowercased(), target.name, output.path()]
-                + (testOnly ? ["--test-only"] : []) + calls
+                + placement + calls
         }
         return [
             .buildCommand(

@@ -58,7 +58,12 @@ public final class CDBEditor {
     /// Sets and unsets attributes of an existing resource, checking the
     /// merged result. Unsetting a key the schema no longer knows is allowed
     /// (that is how a stale attribute is removed).
-    public func modify(type: String, resource: String, set: [String: String], unset: [String]) throws(AdminError) {
+    ///
+    /// `beforeWriting` runs inside the transaction after every check, and
+    /// may refuse (the admin tool refuses to change a resource that runs),
+    /// so a bad value is reported as such, not as a refusal.
+    public func modify(type: String, resource: String, set: [String: String], unset: [String],
+                       beforeWriting: () throws(AdminError) -> Void = {}) throws(AdminError) {
         try checkNames(type, resource)
         if let both = unset.first(where: { set[$0] != nil }) {
             throw .usage("attribute '\(both)' is both set and unset")
@@ -71,12 +76,14 @@ public final class CDBEditor {
         try write {
             try database.modify(type: type, resource: resource, set: canonical, unset: unset)
             try check(type: type, resources: [resource], schema: schema)
+            try beforeWriting()
         }
     }
 
     /// Sets and unsets type-level overrides of `type`, checking every
-    /// resource of the type afterwards.
-    public func modifyType(type: String, set: [String: String], unset: [String]) throws(AdminError) {
+    /// resource of the type afterwards. `beforeWriting` as for ``modify(type:resource:set:unset:beforeWriting:)``.
+    public func modifyType(type: String, set: [String: String], unset: [String],
+                           beforeWriting: () throws(AdminError) -> Void = {}) throws(AdminError) {
         do { try Names.checkType(type) } catch { throw .database(error) }
         if let both = unset.first(where: { set[$0] != nil }) {
             throw .usage("attribute '\(both)' is both set and unset")
@@ -86,6 +93,7 @@ public final class CDBEditor {
         try write {
             try database.modifyTypeAttributes(type: type, set: canonical, unset: unset)
             try check(type: type, resources: try database.resources(type: type).map(\.name), schema: schema)
+            try beforeWriting()
         }
     }
 
@@ -152,6 +160,11 @@ public final class CDBEditor {
     /// overrides stay. Resources and types not in the file stay, unless
     /// `replaceAll`: then the CDB afterwards holds exactly the file.
     ///
+    /// A secret the CDB holds for a resource (or `[TYPE]` table) of the
+    /// file, and the file leaves out, is kept unless `replaceSecrets`: a
+    /// default export leaves secrets out, and importing it must not erase
+    /// them (``SecretValues/keepingStored(in:current:replace:replaceAll:isSecret:)``).
+    ///
     /// A `replaceAll` of a file without resources would empty the CDB:
     /// what a backup truncated on a full disk looks like. It is refused
     /// (``AdminError/invalidInput(_:)``) unless `allowEmpty`.
@@ -161,29 +174,45 @@ public final class CDBEditor {
     /// a resource that runs). With `source` (the file's name), errors are
     /// wrapped in ``AdminError/importFailed(file:_:)``.
     public func importConfiguration(_ root: [String: ConfigValue], replaceAll: Bool, allowEmpty: Bool = false,
-                                    source: String? = nil,
+                                    replaceSecrets: Bool = false, source: String? = nil,
                                     beforeWriting: (ImportPlan) throws(AdminError) -> Void = { _ in })
         throws(AdminError) -> ImportSummary {
         do {
-            return try importDocument(root, replaceAll: replaceAll, allowEmpty: allowEmpty, beforeWriting: beforeWriting)
+            return try importDocument(root, replaceAll: replaceAll, allowEmpty: allowEmpty, replaceSecrets: replaceSecrets,
+                                      beforeWriting: beforeWriting)
         } catch {
             if let source { throw .importFailed(file: source, error) }
             throw error
         }
     }
 
-    /// What ``importConfiguration(_:replaceAll:allowEmpty:source:beforeWriting:)``
+    /// What ``importConfiguration(_:replaceAll:allowEmpty:replaceSecrets:source:beforeWriting:)``
     /// would do, with the same checks and refusals, writing nothing (the
     /// database may be open read-only): `fshost cdb import --dry-run`.
     public func planImport(_ root: [String: ConfigValue], replaceAll: Bool, allowEmpty: Bool = false,
-                           source: String? = nil) throws(AdminError) -> ImportPlan {
+                           replaceSecrets: Bool = false, source: String? = nil) throws(AdminError) -> ImportPlan {
         do {
-            let document = try typedDocument(root)
             let current = try db { () throws(CDBError) in try database.snapshot(type: nil) }
-            return try checkedPlan(document, current: current, replaceAll: replaceAll, allowEmpty: allowEmpty)
+            let typed = try typedDocument(root)
+            let (document, kept, removes) = secretsKept(typed, current: current, replace: replaceSecrets,
+                                                         replaceAll: replaceAll)
+            var plan = try checkedPlan(document, current: current, replaceAll: replaceAll, allowEmpty: allowEmpty)
+            plan.keptSecrets = kept
+            plan.removedSecrets = removes
+            return plan
         } catch {
             if let source { throw .importFailed(file: source, error) }
             throw error
+        }
+    }
+
+    /// `document` with the stored secrets it leaves out kept (or, with
+    /// `replace`, listed as removed).
+    private func secretsKept(_ document: TOMLMapping.Document, current: [TypeConfiguration], replace: Bool,
+                             replaceAll: Bool)
+        -> (document: TOMLMapping.Document, kept: [String], removes: [String]) {
+        SecretValues.keepingStored(in: document, current: current, replace: replace, replaceAll: replaceAll) {
+            isSecret(type: $0, key: $1)
         }
     }
 
@@ -223,15 +252,20 @@ public final class CDBEditor {
         return plan
     }
 
-    private func importDocument(_ root: [String: ConfigValue], replaceAll: Bool, allowEmpty: Bool,
+    private func importDocument(_ root: [String: ConfigValue], replaceAll: Bool, allowEmpty: Bool, replaceSecrets: Bool,
                                 beforeWriting: (ImportPlan) throws(AdminError) -> Void) throws(AdminError) -> ImportSummary {
-        let document = try typedDocument(root)
+        let typed = try typedDocument(root)
         return try write { () throws -> ImportSummary in
             let current = try database.snapshot(type: nil)
-            let plan = try checkedPlan(document, current: current, replaceAll: replaceAll, allowEmpty: allowEmpty)
+            let (document, kept, removes) = secretsKept(typed, current: current, replace: replaceSecrets,
+                                                         replaceAll: replaceAll)
+            var plan = try checkedPlan(document, current: current, replaceAll: replaceAll, allowEmpty: allowEmpty)
+            plan.keptSecrets = kept
+            plan.removedSecrets = removes
             try beforeWriting(plan)
             var summary = ImportSummary(defined: plan.added.count, replaced: plan.changed.count + plan.unchanged.count,
-                                        removed: plan.removed.count, typesWithOverrides: 0)
+                                        removed: plan.removed.count, typesWithOverrides: 0,
+                                        keptSecrets: kept, removedSecrets: removes)
             if replaceAll {
                 try database.removeAll()
             }
@@ -269,7 +303,8 @@ public final class CDBEditor {
             let (kept, removed) = SecretValues.removing(from: snapshot) { isSecret(type: $0, key: $1) }
             snapshot = kept
             if !removed.isEmpty {
-                secretWarnings.append("secret values left out: \(removed.joined(separator: ", ")) (use --include-secrets for a full backup)")
+                secretWarnings.append("secret values left out: \(removed.joined(separator: ", ")) (importing this file "
+                    + "keeps the stored values; use --include-secrets for a full backup)")
             }
         }
         var known: [String: AttributeSchema] = [:]

@@ -28,6 +28,16 @@ public struct ImportPlan: Equatable, Sendable {
     public var removed: [Name] = []
     /// Types whose type-level attributes would change.
     public var typeLevelChanged: [String] = []
+    /// Resources the CDB holds and keeps whose plugin attributes the import
+    /// changes, own or type-level (``RunningChange``): each is asked
+    /// whether it runs before the import writes. With the keys changed.
+    public var changedWhileRunningMatters: [Name: [String]] = [:]
+    /// Stored secrets the file leaves out that the import keeps
+    /// (`type.resource.key`, `type.key`; see ``SecretValues``).
+    public var keptSecrets: [String] = []
+    /// Stored secrets the file leaves out that the import removes
+    /// (`--replace-secrets`).
+    public var removedSecrets: [String] = []
     /// Whether the import replaces everything (`--replace-all`).
     public var replaceAll = false
     /// Resources in the file.
@@ -64,7 +74,34 @@ public struct ImportPlan: Equatable, Sendable {
             if old != new { typeLevelChanged.append(type) }
         }
         if replaceAll { removed = before.keys.filter { !inFile.contains($0) } }
+        changedWhileRunningMatters = Self.processChanges(document: document, before: before,
+                                                          typeLevelBefore: typeLevelBefore, replaceAll: replaceAll)
         added.sort(); changed.sort(); unchanged.sort(); removed.sort(); typeLevelChanged.sort()
+    }
+
+    /// For each resource of `before` that stays, the keys of its effective
+    /// attributes (type-level merged) that the import changes and that
+    /// ``RunningChange/needsStopped(_:)``.
+    static func processChanges(document: TOMLMapping.Document, before: [Name: [String: String]],
+                               typeLevelBefore: [String: [String: String]], replaceAll: Bool) -> [Name: [String]] {
+        var result: [Name: [String]] = [:]
+        for (name, old) in before {
+            let section = document.types[name.type]
+            let newOwn: [String: String]
+            if let values = section?.resources[name.name] {
+                newOwn = values
+            } else if replaceAll {
+                continue  // removed: asked as a removal
+            } else {
+                newOwn = old
+            }
+            let typeOld = typeLevelBefore[name.type] ?? [:]
+            let typeNew = section?.typeAttributes ?? (replaceAll ? [:] : typeOld)
+            let keys = RunningChange.keysNeedingStopped(from: typeOld.merging(old) { _, own in own },
+                                                        to: typeNew.merging(newOwn) { _, own in own })
+            if !keys.isEmpty { result[name] = keys }
+        }
+        return result
     }
 
     /// The lines of `--dry-run`: one per change, then a count.
@@ -74,6 +111,7 @@ public struct ImportPlan: Equatable, Sendable {
     /// change testfixture/alpha
     /// remove testfixture/old
     /// change type-level testfixture
+    /// keep secret testfixture.alpha.password (not in the file: the stored value stays)
     /// 1 to add, 1 to change, 1 to remove, 0 unchanged; nothing written (dry run)
     /// ```
     public func report(note: (Name) -> String? = { _ in nil }) -> String {
@@ -85,6 +123,8 @@ public struct ImportPlan: Equatable, Sendable {
         for name in changed { line("change", name) }
         for name in removed { line("remove", name) }
         for type in typeLevelChanged { out += "change type-level " + type + "\n" }
+        for key in keptSecrets { out += "keep secret " + key + " (not in the file: the stored value stays)\n" }
+        for key in removedSecrets { out += "remove secret " + key + " (not in the file, --replace-secrets)\n" }
         out += "\(added.count) to add, \(changed.count) to change, \(removed.count) to remove, "
             + "\(unchanged.count) unchanged; nothing written (dry run)\n"
         return out

@@ -8,6 +8,10 @@ public struct ImportSummary: Equatable, Sendable {
     public var removed: Int
     /// Types whose type-level overrides the file set.
     public var typesWithOverrides: Int
+    /// Stored secrets the file left out, kept (``SecretValues``).
+    public var keptSecrets: [String] = []
+    /// Stored secrets the file left out, removed (`--replace-secrets`).
+    public var removedSecrets: [String] = []
 }
 
 /// Where an effective attribute value comes from.

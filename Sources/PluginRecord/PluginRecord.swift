@@ -53,6 +53,19 @@ public struct PluginRecord: Equatable, Sendable {
     public var isCompanion: Bool { flags & Self.companionFlag != 0 }
     /// Built for the tests only.
     public var isTestOnly: Bool { flags & Self.testOnlyFlag != 0 }
+
+    /// Whether a plugin target in `targetDirectory` is test-only: its path
+    /// *relative to the package root* starts with `Tests/`. Decided on the
+    /// relative path because the checkout itself may lie under any
+    /// directory named `Tests` (`/home/me/Tests/fshost/Plugins/WebServer`
+    /// is a real type). Both paths absolute; a target outside the root is
+    /// not test-only.
+    public static func isTestOnly(targetDirectory: String, packageRoot: String) -> Bool {
+        func components(_ path: String) -> [Substring] { path.split(separator: "/").filter { $0 != "." } }
+        let root = components(packageRoot), target = components(targetDirectory)
+        guard target.count > root.count, Array(target.prefix(root.count)) == root else { return false }
+        return target[root.count] == "Tests"
+    }
     /// The symbol the file must export: a companion's call or a plugin's entry.
     public var entrySymbol: String { isCompanion ? "fshost_companion_call" : "fshost_plugin_entry" }
 

@@ -94,6 +94,18 @@ public struct ProcessEntry: Sendable {
         return String(decoding: commandLineBytes.lazy.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
     }
 
+    /// What the process is, for a reason or a log line: `comm 'NAME',
+    /// command line 'ARGS'` (``commandLine``), each cut at `limit` bytes
+    /// (then `…`), control bytes shown as `?` so it stays one line.
+    public func description(limit: Int) -> String {
+        func shown(_ text: String) -> String {
+            let bytes = Array(text.utf8)
+            let cut = bytes.prefix(limit).map { $0 < 0x20 || $0 == 0x7F ? UInt8(ascii: "?") : $0 }
+            return String(decoding: cut, as: UTF8.self) + (bytes.count > limit ? "…" : "")
+        }
+        return "comm '\(shown(comm))', command line '\(shown(commandLine))'"
+    }
+
     /// The real uid of the process.
     ///
     /// Read cheaply from the owner of `/proc/<pid>` (an `fstat` of the stat

@@ -64,14 +64,22 @@ public enum ArgumentMatch: Sendable, Equatable {
 ///      `/proc/PID/exe` (a `readlink`, done only for such a candidate: a
 ///      copy of nginx named `nginx-frontend-proxy` whose title says
 ///      `nginx: …`), or of argv[1] (an interpreted script: the kernel runs
-///      `interpreter script`, comm is the script's name), or argv[0] is
-///      empty (a command line that cannot be read). A longer name is never
-///      matched on the cut comm alone, so `averyveryverylongname` does not
-///      find `averyveryverylongnamex`.
+///      `interpreter script`, comm is the script's name), or of a word of a
+///      rewritten title that holds a `/` (nginx's title names the binary
+///      as it was started, a symbolic link's name included:
+///      `nginx: master process /tmp/bin/nginx-frontend-proxy-link -c …`),
+///      or argv[0] is empty (a command line that cannot be read). A longer
+///      name is never matched on the cut comm alone, so
+///      `averyveryverylongname` does not find `averyveryverylongnamex`;
+///   5. the process is an interpreter started explicitly
+///      (`/usr/bin/python3 /srv/server.py`: comm `python3`; comm starts
+///      with one of ``interpreters``) and the basename of argv[1], the
+///      script, equals the name — any length.
 ///
 ///   A name containing `/` is a path: it matches when argv[0] equals it
 ///   (or the path with its symbolic links resolved, `realpath(3)` once per
-///   pattern), or when `/proc/PID/exe` is that file (either spelling; a
+///   pattern), or a word of a rewritten title does (rule 4), or an
+///   interpreter's argv[1] does (rule 5), or when `/proc/PID/exe` is that file (either spelling; a
 ///   ` (deleted)` suffix, the kernel's mark for a replaced file, is
 ///   ignored). That is a `readlink` for each process whose argv[0] is not
 ///   the path — a process started through a link of another name has
@@ -191,22 +199,37 @@ struct CompiledPattern {
         if !nameIsPath { return baseNameMatches(e, base) }
         let argv0 = e.argv0
         for path in paths where argv0.elementsEqual(path) { return true }
+        if titleProgram(argv0) != nil, titleHasPath(argv0, where: { word in paths.contains { word.elementsEqual($0) } }) {
+            return true
+        }
+        if isInterpreter(e), let script = e.argument(1), paths.contains(where: { script.elementsEqual($0) }) { return true }
         guard let exe = e.exe else { return false }
         let shown = withoutDeletedMark(Array(exe.utf8)[...])
         return paths.contains { shown.elementsEqual($0) }
     }
 
-    /// Rules 1-4 of the name, for a name without `/`.
+    /// Rules 1-5 of the name, for a name without `/`.
     private func baseNameMatches(_ e: ProcessEntry, _ base: [UInt8]) -> Bool {
         if commEquals(e, base) { return true }
         let argv0 = e.argv0
         if !argv0.isEmpty && basename(argv0).elementsEqual(base) { return true }
         if let program = titleProgram(argv0), basename(program).elementsEqual(base) { return true }
+        if isInterpreter(e), let script = e.argument(1), basename(script).elementsEqual(base) { return true }
         guard base.count > 15, commEquals(e, base[..<15]) else { return false }
         if argv0.isEmpty { return true }
         if let argv1 = e.argument(1), !argv1.isEmpty, basename(argv1).elementsEqual(base) { return true }
+        if titleProgram(argv0) != nil, titleHasPath(argv0, where: { basename($0).elementsEqual(base) }) { return true }
         guard let exe = e.exe else { return false }
         return basename(withoutDeletedMark(Array(exe.utf8)[...])).elementsEqual(base)
+    }
+
+    /// Rule 5: the process is an interpreter (its comm starts with one of
+    /// ``interpreters``), so argv[1] is the script it runs.
+    private func isInterpreter(_ e: ProcessEntry) -> Bool {
+        var comm = e.comm
+        return comm.withUTF8 { c in
+            interpreters.contains { prefix in c.count >= prefix.count && c.prefix(prefix.count).elementsEqual(prefix) }
+        }
     }
 
     private func commEquals<C: Collection>(_ e: ProcessEntry, _ bytes: C) -> Bool where C.Element == UInt8 {
@@ -267,20 +290,73 @@ struct CompiledPattern {
             }
             i += 1
         }
-        // Rule 3: the words of a rewritten title.
+        // Rule 3: the words of a rewritten title, option values whole.
         let argv0 = line[..<firstNul]
         guard argv0.contains(0x20) else { return false }
-        var wordStart = argv0.startIndex
-        var j = wordStart
-        while j <= argv0.endIndex {
-            if j == argv0.endIndex || argv0[j] == 0x20 || argv0[j] == 0x09 {
-                if isWord(argv0[wordStart..<j], text) { return true }
-                wordStart = j + 1
-            }
-            j += 1
+        var found = false
+        forEachTitleWord(argv0) { word in
+            if isWord(word, text) { found = true; return false }
+            return true
         }
-        return false
+        return found
     }
+}
+
+/// Programs whose argv[1] is the script they run (rule 5 of the name):
+/// comm starts with one of these (`python3.11`, `perl5.36`, `node`, `sh`).
+/// Only argv[1] is taken: `python3 -u server.py` is not found by
+/// `server.py` (its argv[1] is an option).
+let interpreters: [[UInt8]] = ["python", "perl", "ruby", "node", "nodejs", "php", "bash", "dash", "sh", "zsh", "ksh",
+                               "lua", "tclsh", "Rscript", "guile", "java"].map { Array($0.utf8) }
+
+/// Calls `body` with each word of a rewritten title
+/// (`nginx: master process /usr/sbin/nginx -c /X/y z.conf` → `master`,
+/// `process`, `/usr/sbin/nginx`, `-c`, `/X/y z.conf`) until it returns
+/// false. The title is the server's arguments joined by single spaces
+/// (nginx: `ngx_setproctitle("master process " + argv)`,
+/// src/os/unix/ngx_process_cycle.c), so a space inside an argument cannot
+/// be told from one between two; the rule that makes a config path with
+/// a space read whole: the value of a one-letter option written on its
+/// own (`-c`, `-p`, `-g`) runs up to the next word starting with `-`, or
+/// the end. So `-c /tmp/y /tmp/X/nginx.conf` holds the one value
+/// `/tmp/y /tmp/X/nginx.conf`, and `/tmp/X/nginx.conf` is not a word of it.
+@inline(__always)
+func forEachTitleWord(_ title: ArraySlice<UInt8>, _ body: (ArraySlice<UInt8>) -> Bool) {
+    var words: [ArraySlice<UInt8>] = []
+    var start = title.startIndex
+    var i = start
+    while i <= title.endIndex {
+        if i == title.endIndex || title[i] == 0x20 || title[i] == 0x09 {
+            if i > start { words.append(title[start..<i]) }
+            start = i + 1
+        }
+        i += 1
+    }
+    var k = 0
+    while k < words.count {
+        let word = words[k]
+        if !body(word) { return }
+        k += 1
+        let isShortOption = word.count == 2 && word.first == 0x2D && word.last != 0x2D
+        guard isShortOption, k < words.count, words[k].first != 0x2D else { continue }
+        var end = k
+        while end + 1 < words.count && words[end + 1].first != 0x2D { end += 1 }
+        if !body(title[words[k].startIndex..<words[end].endIndex]) { return }
+        k = end + 1
+    }
+}
+
+/// Does a word of the rewritten title `argv0` that holds a `/` pass `test`?
+/// (nginx's title names the binary as it was started:
+/// `nginx: master process /tmp/bin/nginx-frontend-proxy-link -c …`.)
+@inline(__always)
+func titleHasPath(_ argv0: ArraySlice<UInt8>, where test: (ArraySlice<UInt8>) -> Bool) -> Bool {
+    var found = false
+    forEachTitleWord(argv0) { word in
+        if word.contains(0x2F) && test(word) { found = true; return false }
+        return true
+    }
+    return found
 }
 
 /// Is `word` the text itself, `-oTEXT` (one-letter option) or `NAME=TEXT`?

@@ -58,7 +58,14 @@ func fail(_ error: HostError) -> ExitCode {
     return ExitCode(error.status)
 }
 
-/// One line on stderr, prefixed like every fshost message.
+/// One line on stderr, prefixed like every fshost message. Every error and
+/// warning of the admin tool goes through here, and through the host's
+/// ``LogText/line(_:)``: a value, key or file name in the message (from the
+/// command line, an import file, the CDB) has its control characters
+/// escaped, so it can never start a second line that reads like another
+/// message (`fshost: template/t1 start: HA_SUCCESS`) or drive the terminal
+/// (ESC), and the line is cut after 4 KiB, so a 100 KB value is not echoed
+/// whole.
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data(("fshost: " + message + "\n").utf8))
+    FileHandle.standardError.write(Data((LogText.line("fshost: " + message) + "\n").utf8))
 }

@@ -15,18 +15,23 @@ private let exitStatuses = """
         value of the wrong kind or out of its range, required attribute
         missing, resource already exists, unreadable or bad TOML file,
         --replace-all of a file without resources (see --allow-empty),
-        an --output that is not a regular file
+        an --output that is not a regular file, an import file that is not
+        a regular file or is over 16 MiB
       3 HA_CMD_FAILED: the output (standard output or --output) could not
-        be written; fshost could not tell whether a resource to remove runs
-      4 HA_RUNNING: a resource to remove runs on this node (see --force)
+        be written; fshost could not tell whether a resource to remove or
+        change runs
+      4 HA_RUNNING: a resource to remove, or whose plugin attributes would
+        change, runs on this node (see --force)
       5 HA_NOTSUPPORTED: unknown resource type (no plugin for it)
       6 HA_NOCFGINFO: no such resource, attribute not set; CDB missing,
         not initialised, damaged, insecure (writable by others) or of a
         newer schema
       7 HA_PLUGIN_REFUSED: the type's plugin failed a pre-load check
-      9 HA_HOST_ERROR: done in the CDB, but a removed resource's state
-        directory could not be removed
-    Errors are one line on stderr: fshost: <message>
+      9 HA_HOST_ERROR: a relative --cdb or $FSHOST_CDB (nothing done); or
+        done in the CDB, but a removed resource's state directory could
+        not be removed
+    Errors are one line on stderr: fshost: <message>, with control
+    characters escaped (\\n, \\x1B) and cut after 4 KiB.
     Durations: 250ms, 5s, 2m, 1h; a bare number is seconds; at most 24h.
     Bounds: <action>_timeout 1ms-24h, retry_interval 100ms-24h, retries 0-100.
     """
@@ -84,8 +89,35 @@ enum CDBRun {
     }
 
     /// The database at `options`' path.
+    ///
+    /// - A relative path (`--cdb cdb.sqlite`, `FSHOST_CDB=db/cdb.sqlite`)
+    ///   is refused with `HA_HOST_ERROR` (9), the action path's rule
+    ///   (`HostPaths.checkAbsolute`): the admin would write one file and
+    ///   the `fshost` it asks (and the cluster manager, from its own working
+    ///   directory) would read another. So is a relative
+    ///   `FSHOST_PLUGIN_PATH`, `FSHOST_RUN_DIR` or `FSHOST_STATE_DIR`.
+    /// - Read-only (show, get, export, import --dry-run), a file without
+    ///   an fshost schema (0 bytes, an empty SQLite database) is
+    ///   ``CDBError/notInitialised(path:)`` (6), as for the action path:
+    ///   "no resources" and an empty export with status 0 would read as an
+    ///   empty but working CDB, and an empty backup as a good one.
     static func open(_ options: CDBOptions, _ mode: ConfigurationDatabase.Mode) throws(AdminError) -> ConfigurationDatabase {
-        do { return try ConfigurationDatabase(path: options.resolvedPath, mode: mode) } catch { throw .database(error) }
+        let path = options.resolvedPath
+        guard path.hasPrefix("/") else {
+            throw .host((options.path == nil ? "FSHOST_CDB" : "--cdb") + " (the configuration database) must be an "
+                + "absolute path, not '\(path)': fshost refuses relative paths, which mean another file in every "
+                + "working directory")
+        }
+        // The other paths the command uses (state directories it removes)
+        // or hands to the fshost it asks: the same rule, checked before
+        // anything is written, not after the CDB changed.
+        var paths = HostPaths.fromEnvironment()
+        paths.cdb = path
+        do { try paths.checkAbsolute() } catch { throw .host(error.message) }
+        let database: ConfigurationDatabase
+        do { database = try ConfigurationDatabase(path: path, mode: mode) } catch { throw .database(error) }
+        if case .readOnly = mode, database.schemaVersion == 0 { throw .database(.notInitialised(path: path)) }
+        return database
     }
 
     /// An editor whose schemas come from the installed plugins.
@@ -175,6 +207,14 @@ struct CDBModify: ParsableCommand {
         override or the default applies again; it also removes attributes the plugin no \
         longer knows.
 
+        A resource that runs on this node keeps its plugin attributes: fshost finds and \
+        stops it through them (a pidfile, a command, a port), and changed under it, the \
+        next stop would look elsewhere and leave it running. So a change of any attribute \
+        but the host settings (monitor_level, retries, retry_interval, <action>_timeout) \
+        first asks fshost TYPE exclusive RESOURCE, as delete does: if it runs, nothing is \
+        changed (status 4); if fshost cannot tell, nothing is changed (status 3). --force \
+        changes it anyway and says what may be left running.
+
         Example: fshost cdb modify webserver web1 monitor_level=2 --unset monitor_timeout
 
         \(exitStatuses)
@@ -186,12 +226,25 @@ struct CDBModify: ParsableCommand {
     @Argument(help: ArgumentHelp("Attributes to set.", valueName: "key=value")) var attributes: [String] = []
     @Option(name: .customLong("unset"), help: ArgumentHelp("An attribute to remove (repeatable).", valueName: "key"))
     var unset: [String] = []
+    @Flag(name: .customLong("force"),
+          help: "Change even if the resource runs on this node, or fshost cannot tell; its processes may be left running.")
+    var force = false
 
     func run() throws {
         try CDBRun.perform { () throws(AdminError) in
             let values = try CDBRun.assignments(attributes)
             guard !values.isEmpty || !unset.isEmpty else { throw .usage("nothing to change: give key=value or --unset key") }
-            try CDBRun.editor(options, .readWrite).modify(type: type, resource: resource, set: values, unset: unset)
+            let editor = try CDBRun.editor(options, .readWrite)
+            var warnings: [String] = []
+            let keys = Set(values.keys).union(unset).filter(RunningChange.needsStopped).sorted()
+            // Asked after every check, inside the transaction: a bad value
+            // is reported as such; fshost reads the CDB as it was.
+            try editor.modify(type: type, resource: resource, set: values, unset: unset) { () throws(AdminError) in
+                guard !keys.isEmpty else { return }
+                warnings = try RunningCheck.refuseChanging([(ImportPlan.Name(type: type, name: resource), keys)],
+                                                           cdb: options.resolvedPath, force: force)
+            }
+            for warning in warnings { CDBRun.warn(warning) }
         }
     }
 }
@@ -203,7 +256,10 @@ struct CDBModifyType: ParsableCommand {
         discussion: """
         A resource's own value wins over the type-level one, which wins over the \
         plugin's default. Every resource of the type is checked against the schema \
-        after the change; if one fails, nothing is written.
+        after the change; if one fails, nothing is written. A change of a plugin attribute \
+        (anything but the host settings) is refused while a resource it reaches (one \
+        without its own value for the key) runs on this node, as for modify; --force \
+        changes it anyway.
 
         Example: fshost cdb modify-type webserver monitor_timeout=3s --unset retries
 
@@ -215,12 +271,34 @@ struct CDBModifyType: ParsableCommand {
     @Argument(help: ArgumentHelp("Attributes to set.", valueName: "key=value")) var attributes: [String] = []
     @Option(name: .customLong("unset"), help: ArgumentHelp("An attribute to remove (repeatable).", valueName: "key"))
     var unset: [String] = []
+    @Flag(name: .customLong("force"),
+          help: "Change even if a resource of the type runs on this node, or fshost cannot tell.")
+    var force = false
 
     func run() throws {
         try CDBRun.perform { () throws(AdminError) in
             let values = try CDBRun.assignments(attributes)
             guard !values.isEmpty || !unset.isEmpty else { throw .usage("nothing to change: give key=value or --unset key") }
-            try CDBRun.editor(options, .readWrite).modifyType(type: type, set: values, unset: unset)
+            let editor = try CDBRun.editor(options, .readWrite)
+            var warnings: [String] = []
+            let keys = Set(values.keys).union(unset).filter(RunningChange.needsStopped)
+            try editor.modifyType(type: type, set: values, unset: unset) { () throws(AdminError) in
+                guard !keys.isEmpty else { return }
+                // What the resources hold before the change (this
+                // transaction's change is to type-level values only).
+                let snapshot: [TypeConfiguration]
+                do throws(CDBError) { snapshot = try editor.database.snapshot(type: type) } catch { throw .database(error) }
+                // A resource with its own value for a key does not see the type-level one.
+                let reached = snapshot.flatMap { entry in
+                    entry.resources.keys.sorted().compactMap { name -> (name: ImportPlan.Name, keys: [String])? in
+                        let own = entry.resources[name]!
+                        let reaching = keys.filter { own[$0] == nil }.sorted()
+                        return reaching.isEmpty ? nil : (ImportPlan.Name(type: type, name: name), reaching)
+                    }
+                }
+                warnings = try RunningCheck.refuseChanging(reached, cdb: options.resolvedPath, force: force)
+            }
+            for warning in warnings { CDBRun.warn(warning) }
         }
     }
 }
@@ -273,7 +351,9 @@ struct CDBShow: ParsableCommand {
         marked (type-level) or (default) when it is not the resource's own (defaults need \
         the type's plugin; without it they are left out, with a warning). Sorted by name; \
         the CDB is opened read-only. Secret attributes (the plugin says which) are shown \
-        as (secret); `cdb get` of the one key prints the value.
+        as (secret); `cdb get` of the one key prints the value. Control characters in \
+        values are shown escaped (\\n, \\x1B), so a value cannot split a line or drive \
+        the terminal; `cdb get` prints the raw value (it is for scripts).
 
         \(exitStatuses)
         """)
@@ -293,7 +373,10 @@ struct CDBShow: ParsableCommand {
                     schema = nil
                 }
                 let attributes = try editor.effectiveAttributes(type: type, resource: resource, schema: schema)
-                    .map { entry in schema?.spec(entry.key)?.isSecret == true ? (entry.key, SecretValues.placeholder, entry.source) : entry }
+                    .map { entry in
+                        (entry.key, schema?.spec(entry.key)?.isSecret == true ? SecretValues.placeholder : Self.shown(entry.value),
+                         entry.source)
+                    }
                 if schema == nil { CDBRun.warn("no plugin for type '\(type)': defaults are not shown") }
                 print(CDBReport.resource(type: type, name: resource, attributes: attributes), terminator: "")
             } else {
@@ -303,10 +386,25 @@ struct CDBShow: ParsableCommand {
                 if snapshot.isEmpty {
                     print(type.map { "no resources of type \($0)" } ?? "no resources")
                 } else {
-                    print(CDBReport.listing(SecretValues.masking(snapshot) { editor.isSecret(type: $0, key: $1) }), terminator: "")
+                    let masked = SecretValues.masking(snapshot) { editor.isSecret(type: $0, key: $1) }
+                    print(CDBReport.listing(masked.map(Self.shownEntry)), terminator: "")
                 }
             }
         }
+    }
+
+    /// A value as `show` prints it: control characters escaped the way log
+    /// lines escape them (``LogText``; `\n`, `\x1B`), so a stored value
+    /// cannot split a line or drive the terminal (ESC `[2K` erased the
+    /// line). Not cut: `show` is where a whole value is read. `cdb get`
+    /// prints the raw value, for scripts.
+    static func shown(_ value: String) -> String { LogText.clean(value, limit: .max) }
+
+    static func shownEntry(_ entry: TypeConfiguration) -> TypeConfiguration {
+        var entry = entry
+        entry.typeAttributes = entry.typeAttributes.mapValues(shown)
+        entry.resources = entry.resources.mapValues { $0.mapValues(shown) }
+        return entry
     }
 }
 
@@ -359,8 +457,15 @@ struct CDBImport: ParsableCommand {
         resources (an empty or truncated backup) is refused unless --allow-empty. A resource \
         the import would remove is first asked whether it runs (fshost TYPE exclusive \
         RESOURCE), as for delete: if it runs or fshost cannot tell, nothing is imported, \
-        unless --force. --dry-run checks everything the same way and lists what would be \
-        added, changed and removed, writing nothing; it reads the CDB, which must exist.
+        unless --force. So is a resource that stays and whose plugin attributes (own or \
+        type-level; anything but the host settings) the import changes, as for modify. \
+        A secret the CDB holds for a resource or [TYPE] table of the file, and the file \
+        leaves out (a default export leaves secrets out), is kept: export then import \
+        changes nothing. --replace-secrets removes such secrets instead. Kept and removed \
+        secrets are named in the summary and the dry run. --dry-run checks everything the \
+        same way and lists what would be added, changed and removed, writing nothing; it \
+        reads the CDB, which must exist and be initialised. The file must be a regular \
+        file (or - for standard input) of at most 16 MiB.
 
         Example file:
           [webserver.web1]
@@ -379,6 +484,9 @@ struct CDBImport: ParsableCommand {
     var allowEmpty = false
     @Flag(name: .customLong("force"), help: "Remove resources even if they run on this node, or fshost cannot tell.")
     var force = false
+    @Flag(name: .customLong("replace-secrets"),
+          help: "Remove stored secrets the file leaves out (kept otherwise: an export leaves them out).")
+    var replaceSecrets = false
     @Flag(name: .customLong("dry-run"), help: "Check, and list what would be added, changed and removed; write nothing.")
     var dryRun = false
 
@@ -388,9 +496,14 @@ struct CDBImport: ParsableCommand {
             let cdb = options.resolvedPath
             if dryRun {
                 let plan = try CDBRun.editor(options, .readOnly)
-                    .planImport(root, replaceAll: replaceAll, allowEmpty: allowEmpty, source: file)
+                    .planImport(root, replaceAll: replaceAll, allowEmpty: allowEmpty, replaceSecrets: replaceSecrets,
+                                source: file)
                 let answers = plan.removed.map { ($0, RunningCheck.ask(type: $0.type, resource: $0.name, cdb: cdb)) }
-                let running = Dictionary(uniqueKeysWithValues: answers)
+                let changeAnswers = plan.changedWhileRunningMatters.keys.sorted().map { name in
+                    (name, plan.changedWhileRunningMatters[name]!, RunningCheck.ask(type: name.type, resource: name.name, cdb: cdb))
+                }
+                var running = Dictionary(uniqueKeysWithValues: answers)
+                for (name, _, answer) in changeAnswers { running[name] = answer }
                 try StandardOutput.write(plan.report { name in
                     switch running[name] {
                     case .running(let reason)?: return "runs on this node: \(reason)"
@@ -402,6 +515,7 @@ struct CDBImport: ParsableCommand {
                 // refuse fails the dry run too.
                 do throws(AdminError) {
                     _ = try RunningCheck.refuseRemoving(answers, force: force)
+                    _ = try RunningCheck.refuseChanging(changeAnswers, force: force)
                 } catch {
                     throw .importFailed(file: file, error)
                 }
@@ -412,14 +526,23 @@ struct CDBImport: ParsableCommand {
             var removed: [ImportPlan.Name] = []
             var added: [ImportPlan.Name] = []
             let summary = try editor.importConfiguration(root, replaceAll: replaceAll, allowEmpty: allowEmpty,
+                                                         replaceSecrets: replaceSecrets,
                                                          source: file) { (plan: ImportPlan) throws(AdminError) in
                 warnings = try RunningCheck.refuseRemoving(plan.removed, cdb: cdb, force: force)
+                let changes = plan.changedWhileRunningMatters.keys.sorted().map { ($0, plan.changedWhileRunningMatters[$0]!) }
+                warnings += try RunningCheck.refuseChanging(changes, cdb: cdb, force: force)
                 removed = plan.removed
                 added = plan.added
             }
             for warning in warnings { CDBRun.warn(warning) }
-            var line = "imported \(file): \(summary.defined) defined, \(summary.replaced) replaced"
+            var line = "imported \(LogText.reason(file)): \(summary.defined) defined, \(summary.replaced) replaced"
             if replaceAll { line += ", \(summary.removed) removed" }
+            if !summary.keptSecrets.isEmpty {
+                line += "; secrets not in the file kept: " + summary.keptSecrets.joined(separator: ", ")
+            }
+            if !summary.removedSecrets.isEmpty {
+                line += "; secrets not in the file removed: " + summary.removedSecrets.joined(separator: ", ")
+            }
             print(line)
             // Removed resources take their state with them; new ones start clean.
             for name in removed + added { try ResourceState.remove(type: name.type, resource: name.name) }
@@ -442,7 +565,9 @@ struct CDBExport: ParsableCommand {
         symbolic link, device, directory or FIFO is refused (status 2). A write that fails \
         (a full disk, > /dev/full) is status 3, never a silent 0. \
         Secret values are left out (a warning names each key; importing such a file \
-        removes them) unless --include-secrets.
+        keeps the stored values, see import) unless --include-secrets. A temporary \
+        file left by an export that was killed (.FILE.tmp-PID-XXXXXX, its writer gone) \
+        is removed by the next export to FILE.
 
         \(exitStatuses)
         """)

@@ -15,11 +15,14 @@ enum OutputFile {
     ///   a symlink replaced the link (status 2, HA_INVAL_ARGS).
     /// - The text goes to a new temporary file in `path`'s directory
     ///   (`mkstemp`: mode 0600, `O_EXCL`, a random name another user
-    ///   cannot predict), is `fsync`ed, and renamed over `path`; then the
+    ///   cannot predict: `.NAME.tmp-PID-XXXXXX`), is `fsync`ed, and renamed
+    ///   over `path`; then the
     ///   directory is `fsync`ed. A reader sees the old file or the whole new
     ///   one. Mode 0600 because attribute values may hold credentials.
     /// - Any failure removes the temporary file and leaves `path` as it was
-    ///   (status 3, HA_CMD_FAILED, with the system's reason).
+    ///   (status 3, HA_CMD_FAILED, with the system's reason). A writer killed
+    ///   mid-write cannot: its temporary file is removed by the next export
+    ///   to `path` (``removeStaleTemporaries(directory:base:)``).
     static func writeAtomically(_ text: String, to path: String) throws(AdminError) {
         try checkTarget(path)
         let slash = path.lastIndex(of: "/")
@@ -28,7 +31,8 @@ enum OutputFile {
         func failure(_ what: String, _ code: Int32 = errno) -> AdminError {
             .failed("cannot write \(path): \(what): \(String(cString: strerror(code)))")
         }
-        var template = Array((directory + "/." + base + ".tmp-XXXXXX").utf8CString)
+        removeStaleTemporaries(directory: directory, base: base)
+        var template = Array((directory + "/" + temporaryPrefix(base) + "\(getpid())-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw failure("create a temporary file in \(directory)") }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
@@ -64,6 +68,39 @@ enum OutputFile {
         if dirfd >= 0 {
             fsync(dirfd)
             close(dirfd)
+        }
+    }
+
+    /// `.NAME.tmp-`: the start of every temporary file for `NAME`.
+    static func temporaryPrefix(_ base: String) -> String { "." + base + ".tmp-" }
+
+    /// Removes the temporary files of earlier exports to `base` whose
+    /// writer no longer runs (killed mid-write, e.g. by a timeout): the name
+    /// carries the writer's pid (`.NAME.tmp-PID-XXXXXX`), as the host's
+    /// state store does. Only regular files of this user are removed, and
+    /// never one whose pid is alive (another export writing now; a reused
+    /// pid keeps a stale file, the safe direction). Best effort: a
+    /// directory that cannot be read leaves them.
+    static func removeStaleTemporaries(directory: String, base: String) {
+        let prefix = temporaryPrefix(base)
+        guard let stream = opendir(directory) else { return }
+        var stale: [String] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            guard name.hasPrefix(prefix) else { continue }
+            let rest = name.dropFirst(prefix.count)
+            guard let dash = rest.firstIndex(of: "-"), let pid = Int32(rest[..<dash]), pid > 0, pid != getpid()
+            else { continue }
+            if kill(pid, 0) != 0, errno == ESRCH { stale.append(name) }
+        }
+        closedir(stream)
+        for name in stale {
+            let path = directory + "/" + name
+            var st = stat()
+            guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_uid == geteuid() else { continue }
+            unlink(path)
         }
     }
 

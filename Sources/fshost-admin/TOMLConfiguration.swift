@@ -59,11 +59,36 @@ enum TOMLConfiguration {
         }
     }
 
-    /// Reads a whole file (or standard input for `-`).
+    /// The largest import file read: 16 MiB. A CDB of thousands of
+    /// resources exports to well under 1 MiB; more is not a configuration
+    /// (`/dev/zero` or a wrong file), and reading it whole would exhaust
+    /// memory (the parser holds several copies).
+    static let maximumFileBytes = 16 << 20
+
+    /// Reads a whole file (or standard input for `-`), at most
+    /// ``maximumFileBytes``.
+    ///
+    /// - Throws: ``AdminError/invalidInput(_:)`` (2) for a file that cannot
+    ///   be read, that is not a regular file (`/dev/zero`, a FIFO, a
+    ///   directory: opened non-blocking, so a FIFO without a writer does
+    ///   not hang), or that is larger than the bound (checked by size
+    ///   first, then while reading, for standard input and a growing file).
     static func readAll(_ path: String) throws(AdminError) -> [UInt8] {
-        let fd = path == "-" ? 0 : open(path, O_RDONLY | O_CLOEXEC)
+        let fd = path == "-" ? 0 : open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         guard fd >= 0 else { throw .invalidInput("cannot read \(path): \(String(cString: strerror(errno)))") }
         defer { if fd != 0 { close(fd) } }
+        let tooLarge = AdminError.invalidInput("\(path): larger than \(maximumFileBytes >> 20) MiB, the most an import "
+            + "reads: not a configuration file")
+        if fd != 0 {
+            var st = stat()
+            guard fstat(fd, &st) == 0 else { throw .invalidInput("cannot read \(path): \(String(cString: strerror(errno)))") }
+            guard st.st_mode & S_IFMT == S_IFREG else {
+                throw .invalidInput("\(path): not a regular file (\(kind(st.st_mode))): an import reads a TOML file "
+                    + "(or - for standard input)")
+            }
+            guard st.st_size <= maximumFileBytes else { throw tooLarge }
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        }
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -73,8 +98,20 @@ enum TOMLConfiguration {
                 throw .invalidInput("cannot read \(path): \(String(cString: strerror(errno)))")
             }
             if n == 0 { break }
+            guard bytes.count + n <= maximumFileBytes else { throw tooLarge }
             bytes.append(contentsOf: buffer[..<n])
         }
         return bytes
+    }
+
+    private static func kind(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFDIR: return "a directory"
+        case S_IFIFO: return "a FIFO"
+        case S_IFSOCK: return "a socket"
+        default: return "not a regular file"
+        }
     }
 }

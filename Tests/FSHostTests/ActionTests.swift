@@ -161,6 +161,20 @@ final class ActionTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("flaky probe 3 of 100"), "three probes made: \(r.stderr)")
     }
 
+    /// A configuration answer (HA_INVAL_ARGS, HA_NOTSUPPORTED, HA_NOCFGINFO)
+    /// says what no retry changes: it is the monitor's answer at once.
+    func testAConfigurationAnswerIsNotRetried() throws {
+        for (status, name) in [(2, "HA_INVAL_ARGS"), (5, "HA_NOTSUPPORTED"), (6, "HA_NOCFGINFO")] {
+            try define("testfixture", "conf\(status)", ["port": "80", "fail_probes": "100", "fail_status": String(status),
+                                                        "retries": "3", "retry_interval": "500ms"])
+            let r = try sandbox.fshost("testfixture", "monitor", "conf\(status)", "--level", "2")
+            XCTAssertEqual(r.status, Int32(status), r.description)
+            XCTAssertTrue(r.stderr.contains(name) && r.stderr.contains("flaky probe 1 of 100"), r.stderr)
+            XCTAssertFalse(r.stderr.contains("retrying"), "\(name) is not retried: \(r.stderr)")
+            XCTAssertLessThan(r.milliseconds, 450, r.description)
+        }
+    }
+
     func testWithoutRetriesOneFailureFails() throws {
         try define("testfixture", "once", ["port": "80", "fail_probes": "1", "retries": "0"])
         XCTAssertEqual(try sandbox.fshost("testfixture", "monitor", "once", "--level", "2").status, 3)

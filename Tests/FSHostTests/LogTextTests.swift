@@ -1,4 +1,4 @@
-import FSHost
+import HAVocabulary
 import XCTest
 
 /// LogText: the one place log lines and JSON reasons are escaped and bounded.
@@ -23,5 +23,18 @@ final class LogTextTests: XCTestCase {
         let line = LogText.line(String(repeating: "z", count: 100_000))
         XCTAssertLessThan(line.utf8.count, 4200)
         XCTAssertTrue(line.hasSuffix("(\(100_000 - 4096) bytes cut)"), String(line.suffix(40)))
+    }
+
+    /// Bytes from outside (the SDK's pidfile and command-output reasons):
+    /// trimmed, the same escapes as every log line, invalid UTF-8 as `\xNN`,
+    /// the same cut mark — one dialect for host and SDK.
+    func testBytesFromOutsideAreTrimmedAndEscapedInTheOneDialect() {
+        XCTAssertEqual(LogText.escaped("  123 456\n"), "123 456")
+        XCTAssertEqual(LogText.escaped("a\nb\tc\\d\u{1B}"), "a\\nb\\tc\\d\\x1B")
+        XCTAssertEqual(LogText.escaped([0x61, 0xFF, 0x0A, 0x62]), "a\\xFF\\nb")
+        XCTAssertEqual(LogText.escaped(String(repeating: "x", count: 10), limit: 4), "xxxx… (6 bytes cut)")
+        XCTAssertEqual(LogText.escaped("a\u{2028}b"), "a\\u2028b")
+        XCTAssertEqual(LogText.escaped(" \n\t "), "")
+        XCTAssertEqual(LogText.escaped("a\u{1B}b"), LogText.reason("a\u{1B}b"), "the same escape as a reason")
     }
 }

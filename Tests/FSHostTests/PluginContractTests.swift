@@ -317,6 +317,18 @@ final class PluginContractTests: XCTestCase {
         XCTAssertEqual(r.status, 7, r.stdout)
         XCTAssertTrue(r.stdout.contains("FAIL type-name") && r.stdout.contains("record names type 'template', expected 'webserver'"), r.stdout)
         XCTAssertEqual(try sandbox.fshost("check", "--type", "template", directory + "/webserver.so").status, 0)
+        // lib<name>.so, as the build names it, and a companion's <type>-<name>.so: the same comparison.
+        try FileManager.default.copyItem(atPath: HostSandbox.products.appendingPathComponent("libtemplate.so").path,
+                                         toPath: directory + "/libfoo.so")
+        let lib = try sandbox.fshost("check", directory + "/libfoo.so")
+        XCTAssertEqual(lib.status, 7, lib.stdout)
+        XCTAssertTrue(lib.stdout.contains("record names type 'template', expected 'foo'"), lib.stdout)
+        XCTAssertFalse(lib.stdout.contains("not compared"), lib.stdout)
+        try FileManager.default.copyItem(atPath: HostSandbox.products.appendingPathComponent("libwebserver-http.so").path,
+                                         toPath: directory + "/webserver-foo.so")
+        let companion = try sandbox.fshost("check", directory + "/webserver-foo.so")
+        XCTAssertEqual(companion.status, 7, companion.stdout)
+        XCTAssertTrue(companion.stdout.contains("record names type 'webserver-http', expected 'webserver-foo'"), companion.stdout)
     }
 
     // MARK: A record that disagrees with the file's symbols
@@ -365,6 +377,29 @@ final class PluginContractTests: XCTestCase {
         XCTAssertEqual(try sandbox.run(generator, ["plugin", "echo", "My-Echo", out]).status, 2)
         XCTAssertEqual(try sandbox.run(generator, ["plugin", "Echo!", "Echo", out]).status, 2)
         XCTAssertEqual(try sandbox.run(generator, ["companion", "nodash", "XCall", out, out]).status, 2)
+    }
+
+    /// Test-only is decided by the target's path relative to the package
+    /// root: a checkout under a directory named Tests hides no real type.
+    func testTestOnlyIsDecidedRelativeToThePackageRoot() throws {
+        let root = "/home/me/Tests/fshost"
+        XCTAssertFalse(PluginRecord.isTestOnly(targetDirectory: root + "/Plugins/WebServer", packageRoot: root))
+        XCTAssertTrue(PluginRecord.isTestOnly(targetDirectory: root + "/Tests/Plugins/TestFixture", packageRoot: root))
+        XCTAssertTrue(PluginRecord.isTestOnly(targetDirectory: root + "/Tests/Plugins/TestFixture/", packageRoot: root + "/"))
+        XCTAssertFalse(PluginRecord.isTestOnly(targetDirectory: root + "/Plugins/Tests/X", packageRoot: root),
+                       "only the package's own Tests/")
+        XCTAssertFalse(PluginRecord.isTestOnly(targetDirectory: "/other/Tests/X", packageRoot: root), "outside the root")
+        XCTAssertFalse(PluginRecord.isTestOnly(targetDirectory: root + "/TestsX/Y", packageRoot: root))
+        // The generator, as the build-tool plugin calls it.
+        let out = sandbox.path("gen.swift")
+        func generated(_ extra: [String]) throws -> String {
+            XCTAssertEqual(try sandbox.run(generator, ["plugin", "echo", "Echo", out] + extra).status, 0)
+            return try String(contentsOfFile: out, encoding: .utf8)
+        }
+        let real = try generated([]), testOnly = try generated(["--test-only"])
+        XCTAssertNotEqual(real, testOnly)
+        XCTAssertEqual(try generated(["--target-directory", root + "/Plugins/Echo", "--package-root", root]), real)
+        XCTAssertEqual(try generated(["--target-directory", root + "/Tests/Plugins/Echo", "--package-root", root]), testOnly)
     }
 
     func testTheCallSignatureFollowsTheCallsDeclaration() throws {

@@ -153,6 +153,98 @@ final class DaemonLifecycleTests: XCTestCase {
         ProcessHost.failStateWrites = false
         XCTAssertEqual(daemon(ProcessHost.resource(timeLeft: .seconds(4))).stop(), .success)
     }
+
+    /// A pidfile naming a live process that is not this master (another
+    /// server's pidfile, a reused pid) is not this resource's: with the
+    /// master running that is "running without its pidfile" for monitor and
+    /// exclusive alike, and stop ends the master by name; with no master it
+    /// is "not running"; stop and start never remove that file, and start
+    /// refuses a pidfile naming another server of the same program.
+    func testAPidfileNamingAnotherLiveProcessIsNeverOurs() throws {
+        let (d, id) = try startedDaemon()
+        guard let other = ChildProcess(["/bin/sh", "-c", "while :; do sleep 1; done", "other-server"]) else {
+            throw SetupFailure("cannot start /bin/sh")
+        }
+        defer { other.stop() }
+        ProcessFixtures.writeFile(pidFile, "\(other.pid)\n")
+        let mixed = daemon(ProcessHost.resource(timeLeft: .seconds(4)))
+        guard case .withoutPidFile(let why) = mixed.status() else { return XCTFail("\(mixed.status())") }
+        XCTAssertTrue(why.contains("pid \(other.pid), a running process that is not sh with \(marker!)"), why)
+        XCTAssertEqual(mixed.exclusive().status, .running, "this master runs: one definition")
+        XCTAssertEqual(mixed.probe().status, .commandFailed)
+        // A dead pid while this master runs: the same answer (not "crashed, nothing runs").
+        guard let gone = ChildProcess(["/bin/true"]) else { throw SetupFailure("cannot start /bin/true") }
+        _ = gone.reap()
+        ProcessFixtures.writeFile(pidFile, "\(gone.pid)\n")
+        guard case .withoutPidFile = mixed.status() else { return XCTFail("dead pid, master runs: \(mixed.status())") }
+        XCTAssertEqual(mixed.exclusive().status, .running)
+        ProcessFixtures.writeFile(pidFile, "\(other.pid)\n")
+        XCTAssertEqual(mixed.stop(), .success, "\(ProcessHost.logLines)")
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 3000) { !processAliveForTest(id) }, "the master is stopped by name")
+        XCTAssertEqual(PidFile(pidFile).read(), .pid(other.pid, more: []), "the other process's pidfile stays")
+        XCTAssertFalse(other.hasExited, "the other process is untouched")
+
+        let after = daemon(ProcessHost.resource(timeLeft: .seconds(4)))
+        XCTAssertEqual(after.status().monitorOutcome.status, .notRunning, "\(after.status())")
+        XCTAssertEqual(after.exclusive().status, .notRunning)
+        XCTAssertEqual(after.stop(), .success)
+        XCTAssertEqual(PidFile(pidFile).read(), .pid(other.pid, more: []), "stop of a stopped daemon leaves it alone")
+        // The other process is an `sh` too: another server writing the same pidfile.
+        let refused = after.start { after.probe() }
+        XCTAssertEqual(refused.status, .noConfigInfo, "\(refused)")
+        XCTAssertTrue(refused.reason?.contains("pidfile \(pidFile) names pid \(other.pid)") == true, "\(refused)")
+        XCTAssertTrue(refused.reason?.contains("each resource needs its own pidfile") == true, "\(refused)")
+        XCTAssertEqual(PidFile(pidFile).read(), .pid(other.pid, more: []))
+        XCTAssertFalse(other.hasExited)
+        _ = d
+    }
+
+    /// A script server started with an explicit interpreter
+    /// (`/usr/bin/python3 SCRIPT …`, comm `python3`) is found by the
+    /// script's name, long or short, or its path: start returns as soon as
+    /// it runs, not after its timeout.
+    func testAScriptStartedByAnExplicitInterpreterIsItsOwnMaster() throws {
+        let python = "/usr/bin/python3"
+        guard FileManager.default.isExecutableFile(atPath: python) else { throw SetupFailure("\(python) is not installed") }
+        let script = directory + "/a-long-generated-server.py"
+        ProcessFixtures.writeFile(script, "import os, sys, time\nopen(sys.argv[1], 'w').write(str(os.getpid()) + '\\n')\ntime.sleep(60)\n")
+        for name in ["a-long-generated-server.py", script] {
+            let d = Daemon(resource: ProcessHost.resource(timeLeft: .seconds(10)), pidFile: PidFile(pidFile),
+                           master: ProcessPattern(name: name, argument: pidFile),
+                           start: ["/bin/sh", "-c", "setsid \(python) \(script) \(pidFile) </dev/null >/dev/null 2>&1 &"],
+                           stop: StopLadder(.signal("TERM", SIGTERM, share: 1)))
+            let begin = ProcessFixtures.now()
+            let outcome = d.start { d.probe() }
+            if case .pid(let pid, _) = PidFile(pidFile).read() { started.append(pid) }
+            XCTAssertEqual(outcome, .success, "\(name): \(ProcessHost.logLines)")
+            XCTAssertLessThan(ProcessFixtures.now() - begin, 3, name)
+            guard case .running(let id) = d.status() else { return XCTFail("\(name): \(d.status())") }
+            XCTAssertEqual(d.exclusive().status, .running)
+            XCTAssertEqual(daemon(ProcessHost.resource(timeLeft: .seconds(1))).exclusive().status, .notRunning,
+                           "another pattern (sh with another marker) is not this server")
+            XCTAssertEqual(d.stop(), .success)
+            XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 3000) { !processAliveForTest(id) })
+        }
+    }
+
+    /// The pidfile names the new server, but the declared pattern does not
+    /// describe it (process_name=python3 while comm is python3.11): start
+    /// fails at once, naming the pid, what it is and the pattern, instead
+    /// of waiting out its whole timeout.
+    func testStartFailsAtOnceWhenThePidfilesProcessIsNotThePattern() throws {
+        let d = Daemon(resource: ProcessHost.resource(timeLeft: .seconds(10)), pidFile: PidFile(pidFile),
+                       master: ProcessPattern(name: "sh-not-this", argument: marker), start: startCommand(),
+                       stop: StopLadder(.signal("INT", SIGINT, share: 1)), pidFileGrace: .seconds(5))
+        let begin = ProcessFixtures.now()
+        let outcome = d.start { d.probe() }
+        if case .pid(let pid, _) = PidFile(pidFile).read() { started.append(pid) }
+        XCTAssertLessThan(ProcessFixtures.now() - begin, 2.5, "not the start timeout: \(outcome)")
+        XCTAssertEqual(outcome.status, .noConfigInfo, "\(outcome)")
+        let reason = outcome.reason ?? ""
+        XCTAssertTrue(reason.contains("pid \(started.last ?? -1) from \(pidFile)"), reason)
+        XCTAssertTrue(reason.contains("comm 'sh'"), "what it is: \(reason)")
+        XCTAssertTrue(reason.contains("name 'sh-not-this', argument '\(marker!)'"), "the pattern: \(reason)")
+    }
 }
 
 /// Reads for assertions, straight from /proc (not through the SDK under test).

@@ -12,6 +12,8 @@ enum FakeHost {
     nonisolated(unsafe) static var values: [String: UnsafeMutablePointer<CChar>] = [:]
     nonisolated(unsafe) static var logLines: [String] = []
     nonisolated(unsafe) static var reason: String?
+    /// Names `attribute_is_set` reports as set in the CDB (nil: the host cannot tell).
+    nonisolated(unsafe) static var explicit: Set<String>?
     nonisolated(unsafe) static var table: UnsafeMutablePointer<fshost_host>?
 
     /// A `Resource` whose attributes (canonical text, as the host hands
@@ -19,6 +21,7 @@ enum FakeHost {
     static func resource(_ attributes: [String: String]) -> Resource {
         values.values.forEach { free($0) }
         values = attributes.mapValues { strdup($0)! }
+        explicit = nil
         logLines = []
         reason = nil
         if table == nil {
@@ -55,6 +58,11 @@ enum FakeHost {
             process_matches: { _, _, _, _, _ in 0 },
             group_members: { _, _, _, _, _, _ in 0 },
             signal_process: { _, _, _, _ in 1 },
-            companion_call: { _, _, _ in nil })
+            companion_call: { _, _, _ in nil },
+            attribute_is_set: { _, name in
+                guard let name else { return -1 }
+                return FakeHost.explicit.map { $0.contains(String(cString: name)) ? 1 : 0 } ?? -1
+            },
+            process_describe: { _, _, _, _ in -1 })
     }
 }

@@ -110,6 +110,17 @@ enum ProcessHost {
                 default: return -1
                 }
             },
-            companion_call: { _, _, _ in nil })
+            companion_call: { _, _, _ in nil },
+            attribute_is_set: { _, _ in -1 },
+            process_describe: { _, pid, out, capacity in
+                guard pid > 0, let entry = ProcessEntry(pid: pid) else { return -1 }
+                let text = Array(entry.description(limit: 160).utf8)
+                if let out, capacity > 0 {
+                    let n = min(Int(capacity) - 1, text.count)
+                    for i in 0..<n { out[i] = CChar(bitPattern: text[i]) }
+                    out[n] = 0
+                }
+                return Int32(clamping: text.count)
+            })
     }
 }

@@ -89,6 +89,21 @@ final class TypedAttributeTests: XCTestCase {
         XCTAssertNil(resource[Self.password])
     }
 
+    /// The host says which values the CDB sets: a value equal to its
+    /// default, set explicitly, is told from an untouched default; a host
+    /// that cannot tell answers nil.
+    func testIsSetTellsAnExplicitValueFromItsDefault() {
+        let timeout = Attribute.positiveDuration("connect_timeout", default: .seconds(2), "t")
+        let resource = FakeHost.resource(["connect_timeout": "2s", "level2_timeout": "3s"])
+        XCTAssertNil(resource.isSet(timeout), "no answer: the host cannot tell")
+        FakeHost.explicit = ["connect_timeout", "level2_timeout"]
+        XCTAssertEqual(resource.isSet(timeout), true, "set to its default, explicitly")
+        XCTAssertEqual(resource[timeout], .seconds(2))
+        FakeHost.explicit = ["level2_timeout"]
+        XCTAssertEqual(resource.isSet(timeout), false, "the default")
+        XCTAssertEqual(resource.isSet("level2_timeout"), true)
+    }
+
     func testDurationsReadEveryUnit() {
         XCTAssertEqual(Attribute.decodeDuration("1500ms"), .milliseconds(1500))
         XCTAssertEqual(Attribute.decodeDuration("2s"), .seconds(2))

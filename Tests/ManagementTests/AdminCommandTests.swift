@@ -56,7 +56,8 @@ final class AdminCommandTests: CDBTestCase {
         try run(executable: Self.products + "/fshost", arguments, cdb: nil, input: nil, stdout: nil)
     }
 
-    func run(executable: String, _ arguments: [String], cdb: String?, input: String?, stdout: FileHandle?) throws -> Run {
+    func run(executable: String, _ arguments: [String], cdb: String?, input: String?, stdout: FileHandle?,
+             environment extra: [String: String] = [:]) throws -> Run {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -67,6 +68,7 @@ final class AdminCommandTests: CDBTestCase {
         // state directories live here.
         environment["FSHOST_RUN_DIR"] = directory + "/run"
         environment["FSHOST_STATE_DIR"] = directory + "/state"
+        environment.merge(extra) { _, given in given }
         process.environment = environment
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         let out = Pipe(), err = Pipe(), inPipe = Pipe()
@@ -241,7 +243,8 @@ final class AdminCommandTests: CDBTestCase {
     // MARK: - define / modify / delete / show / get
 
     func testCommandsAndExitStatuses() throws {
-        try ok(["cdb", "define", "testfixture", "alpha", "port=8080", "hang=1s", "label=a=b"])
+        // Not running (its marker is absent): modify and delete need no --force.
+        try ok(["cdb", "define", "testfixture", "alpha", "port=8080", "hang=1s", "label=a=b", "marker=\(directory)/absent"])
         try fails(["cdb", "define", "testfixture", "alpha", "port=1"], status: 2, ["'alpha'", "already exists"])
         try fails(["cdb", "define", "testfixture", "beta", "label=x"], status: 2, ["resource 'beta'", "required attribute 'port'"])
         try fails(["cdb", "define", "testfixture", "beta", "port=x"], status: 2, ["attribute 'port' is not a port"])
@@ -260,7 +263,7 @@ final class AdminCommandTests: CDBTestCase {
         XCTAssertEqual(try ok(["cdb", "get", "testfixture", "alpha", "hang"]), "0ms\n", "the plugin's default")
         XCTAssertEqual(try ok(["cdb", "get", "testfixture", "alpha", "monitor_timeout"]), "2000ms\n", "type-level")
         XCTAssertEqual(try ok(["cdb", "get", "testfixture", "alpha", "stop_timeout"]), "5000ms\n", "the descriptor's default")
-        try fails(["cdb", "get", "testfixture", "alpha", "marker"], status: 6, ["'marker'", "not set"])
+        try fails(["cdb", "get", "testfixture", "alpha", "password"], status: 6, ["'password'", "not set"])
         try fails(["cdb", "get", "testfixture", "alpha", "colour"], status: 2, ["unknown attribute 'colour'"])
         try fails(["cdb", "get", "testfixture", "ghost", "port"], status: 6, ["ghost"])
 
@@ -271,6 +274,7 @@ final class AdminCommandTests: CDBTestCase {
               resource alpha:
                 fail_probes = 2
                 label       = a=b
+                marker      = \(directory)/absent
                 port        = 8080
 
             """)
@@ -285,8 +289,6 @@ final class AdminCommandTests: CDBTestCase {
         XCTAssertTrue(line("enabled").contains(" = true ") && line("enabled").hasSuffix("(default)"), line("enabled"))
         try fails(["cdb", "show", "testfixture", "ghost"], status: 6, ["ghost"])
 
-        // Not running (its marker is absent), so delete needs no --force.
-        try ok(["cdb", "modify", "testfixture", "alpha", "marker=\(directory)/absent"])
         try ok(["cdb", "delete", "testfixture", "alpha"])
         try fails(["cdb", "delete", "testfixture", "alpha"], status: 6, ["no resource 'alpha'"])
         XCTAssertEqual(try ok(["cdb", "show", "testfixture"]), "testfixture\n  type-level:\n    monitor_timeout = 2000ms\n")

@@ -231,9 +231,222 @@ extension AdminCommandTests {
         try fails(["cdb", "get", "testfixture", "a", "port"], status: 6,
                   ["configuration database \(path) is not initialised", "fshost cdb define", "fshost cdb import"])
         try fails(["cdb", "show", "testfixture", "a"], status: 6, ["is not initialised"])
+        // Not "no resources" and an empty export with status 0: an empty
+        // backup would read as a good one.
+        let file = try writeFile("some.toml", "[testfixture.a]\nport = 1\n")
+        for arguments in [["cdb", "show"], ["cdb", "show", "testfixture"], ["cdb", "export"],
+                          ["cdb", "import", "--dry-run", file]] {
+            try fails(arguments, status: 6, ["configuration database \(path) is not initialised"])
+        }
+        XCTAssertEqual(try run(["cdb", "export"]).stdout, "")
         let action = try fshost(["testfixture", "monitor", "a"])
         XCTAssertEqual(action.status, 6, action.stderr)
         XCTAssertTrue(action.stderr.contains("is not initialised"), action.stderr)
+    }
+}
+
+extension AdminCommandTests {
+    // MARK: - Changing a resource that runs (issue 7, item 4)
+
+    /// `cdb modify webserver w3 pidfile=/other.pid` while nginx ran made
+    /// the next stop look elsewhere (stop 0, nginx running): a change of a
+    /// plugin attribute of a running resource is refused unless --force,
+    /// by modify, modify-type and import alike; host settings may change.
+    func testChangingARunningResourceIsRefusedUnlessForcedExceptHostSettings() throws {
+        let marker = directory + "/marker", other = directory + "/other"
+        try ok(["cdb", "define", "testfixture", "r", "port=1", "marker=\(marker)"])
+        try ok(["cdb", "define", "testfixture", "idle", "port=2", "marker=\(directory)/idle"])
+        XCTAssertEqual(try fshost(["testfixture", "start", "r"]).status, 0)
+        let before = try ok(["cdb", "export"])
+
+        try fails(["cdb", "modify", "testfixture", "r", "marker=\(other)"], status: 4,
+                  ["testfixture/r runs on this node", "changing marker", "fshost testfixture stop r", "--force"])
+        try fails(["cdb", "modify", "testfixture", "r", "--unset", "marker"], status: 4, ["testfixture/r runs"])
+        // A bad change is reported as such first: it is checked before fshost is asked.
+        try fails(["cdb", "modify", "testfixture", "r", "colour=red"], status: 2, ["unknown attribute 'colour'"])
+        try fails(["cdb", "modify", "testfixture", "r", "--unset", "port"], status: 2, ["required attribute 'port'"])
+        try fails(["cdb", "modify-type", "testfixture", "port=x"], status: 2, ["is not a port"])
+        // A type-level value reaches the resources without their own.
+        try fails(["cdb", "modify-type", "testfixture", "label=moved"], status: 4, ["testfixture/r runs", "changing label"])
+        let file = try writeFile("moved.toml", "[testfixture.r]\nport = 1\nmarker = \"\(other)\"\n")
+        try fails(["cdb", "import", file], status: 4, ["\(file): testfixture/r runs on this node", "nothing imported"])
+        let typeLevel = try writeFile("type.toml", "[testfixture]\nlabel = \"moved\"\n")
+        try fails(["cdb", "import", typeLevel], status: 4, ["testfixture/r runs on this node"])
+        let dryRun = try run(["cdb", "import", "--dry-run", file])
+        XCTAssertEqual(dryRun.status, 4, dryRun.stderr)
+        XCTAssertEqual(dryRun.stdout, """
+            change testfixture/r (runs on this node: level 1 monitor succeeds)
+            0 to add, 1 to change, 0 to remove, 0 unchanged; nothing written (dry run)
+
+            """)
+        XCTAssertEqual(try ok(["cdb", "export"]), before, "nothing changed")
+
+        // Host settings only say how long and how deep fshost looks.
+        try ok(["cdb", "modify", "testfixture", "r", "monitor_timeout=3s", "retries=2", "monitor_level=1"])
+        try ok(["cdb", "modify-type", "testfixture", "stop_timeout=4s"])
+        // A resource that does not run may change; so may a type-level key
+        // the running resource overrides itself.
+        try ok(["cdb", "modify", "testfixture", "idle", "marker=\(other)"])
+        try ok(["cdb", "modify-type", "testfixture", "marker=\(other)"])
+
+        // --force changes it and says what may be left running.
+        let forced = try run(["cdb", "modify", "testfixture", "r", "marker=\(other)", "--force"])
+        XCTAssertEqual(forced.status, 0, forced.stderr)
+        XCTAssertTrue(forced.stderr.contains("warning: testfixture/r was changed (marker) while it runs on this node"),
+                      forced.stderr)
+        XCTAssertTrue(forced.stderr.contains("left running"), forced.stderr)
+        XCTAssertEqual(try ok(["cdb", "get", "testfixture", "r", "marker"]), other + "\n")
+    }
+
+    // MARK: - Secrets survive export and import (issue 7, item 4)
+
+    /// A default export leaves secrets out; importing it erased them ("2
+    /// replaced", status 0). Now the stored secret is kept, named in the
+    /// summary and the dry run; --replace-secrets removes it, named too.
+    func testExportThenImportKeepsSecretsAndSaysSo() throws {
+        let absent = "marker=\(directory)/absent"  // not running: an import may change it
+        try ok(["cdb", "define", "testfixture", "rt", "port=1", "password=abc", absent])
+        try ok(["cdb", "define", "testfixture", "plain", "port=2", absent])
+        let exported = directory + "/x.toml"
+        let export = try run(["cdb", "export", "--output", exported])
+        XCTAssertEqual(export.status, 0, export.stderr)
+        XCTAssertTrue(export.stderr.contains("importing this file keeps the stored values"), export.stderr)
+        let text = try String(contentsOfFile: exported, encoding: .utf8)
+        XCTAssertFalse(text.contains("abc"), text)
+
+        XCTAssertEqual(try ok(["cdb", "import", "--dry-run", exported]), """
+            keep secret testfixture.rt.password (not in the file: the stored value stays)
+            0 to add, 0 to change, 0 to remove, 2 unchanged; nothing written (dry run)
+
+            """)
+        XCTAssertEqual(try ok(["cdb", "import", exported]),
+                       "imported \(exported): 0 defined, 2 replaced; secrets not in the file kept: testfixture.rt.password\n")
+        XCTAssertEqual(try ok(["cdb", "get", "testfixture", "rt", "password"]), "abc\n")
+        XCTAssertEqual(try ok(["cdb", "export", "--include-secrets"]).contains("password = \"abc\""), true)
+        // --replace-all keeps it too: the resource is in the file.
+        try ok(["cdb", "import", "--replace-all", exported])
+        XCTAssertEqual(try ok(["cdb", "get", "testfixture", "rt", "password"]), "abc\n")
+
+        // On purpose: the file is exact for secrets too, and says so.
+        XCTAssertEqual(try ok(["cdb", "import", "--dry-run", "--replace-secrets", exported]), """
+            change testfixture/rt
+            remove secret testfixture.rt.password (not in the file, --replace-secrets)
+            0 to add, 1 to change, 0 to remove, 1 unchanged; nothing written (dry run)
+
+            """)
+        XCTAssertEqual(try ok(["cdb", "import", "--replace-secrets", exported]),
+                       "imported \(exported): 0 defined, 2 replaced; secrets not in the file removed: testfixture.rt.password\n")
+        try fails(["cdb", "get", "testfixture", "rt", "password"], status: 6, ["is not set"])
+    }
+
+    // MARK: - Admin messages cannot be forged or flooded (issue 7, item 8)
+
+    /// A value with a newline printed a second line that read like an
+    /// action's success; a 100 KB value was echoed whole; an import key
+    /// with a newline too; `show` printed ESC sequences raw.
+    func testAdminMessagesAreEscapedAndBoundedAndShowEscapesValues() throws {
+        let forged = "fshost: template/t1 start: HA_SUCCESS (1 ms)"
+        try fails(["cdb", "define", "testfixture", "q1", "port=1", "monitor_timeout=5\n" + forged], status: 2,
+                  ["'5\\nfshost: template/t1 start: HA_SUCCESS (1 ms)'"])
+        let huge = String(repeating: "9", count: 100_000)
+        let flood = try run(["cdb", "define", "testfixture", "q2", "port=" + huge])
+        XCTAssertEqual(flood.status, 2, flood.stderr)
+        XCTAssertEqual(flood.stderr.filter { $0 == "\n" }.count, 1)
+        XCTAssertLessThan(flood.stderr.utf8.count, 4200, "bounded to 4 KiB")
+        XCTAssertTrue(flood.stderr.contains("bytes cut)"), String(flood.stderr.suffix(80)))
+        let file = try writeFile("forged.toml", "[testfixture.q3]\nport = 1\n\"bad\\nfshost: forged\\u001B[2K\" = 1\n"
+            + "label = \"x\"\n")
+        try fails(["cdb", "import", file], status: 2, ["unknown attribute 'bad\\nfshost: forged\\x1B[2K'"])
+
+        // show escapes control characters in values; get prints the value
+        // as stored (it is for scripts).
+        try ok(["cdb", "define", "testfixture", "e", "port=1", "label=\u{1B}[2Kline\nnext"])
+        for arguments in [["cdb", "show"], ["cdb", "show", "testfixture"], ["cdb", "show", "testfixture", "e"]] {
+            let shown = try ok(arguments)
+            XCTAssertFalse(shown.contains("\u{1B}"), "\(arguments): \(shown)")
+            XCTAssertTrue(shown.contains("label = \\x1B[2Kline\\nnext") || shown.contains("= \\x1B[2Kline\\nnext"),
+                          "\(arguments): \(shown)")
+        }
+        XCTAssertEqual(try ok(["cdb", "get", "testfixture", "e", "label"]), "\u{1B}[2Kline\nnext\n")
+    }
+
+    // MARK: - Import reads a bounded regular file (issue 7, item 4)
+
+    /// `cdb import --dry-run /dev/zero` allocated without bound (an OOM, or
+    /// a 134 with a backtrace): a non-regular file and one over 16 MiB are
+    /// status 2, and a FIFO without a writer does not hang.
+    func testImportRefusesANonRegularOrOversizedFile() throws {
+        try ok(["cdb", "define", "testfixture", "a", "port=1"])
+        let fifo = directory + "/fifo"
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        for (file, kind) in [("/dev/zero", "a character device"), (fifo, "a FIFO"), (directory, "a directory")] {
+            for dryRun in [["--dry-run"], []] {
+                try fails(["cdb", "import"] + dryRun + [file], status: 2, ["\(file): not a regular file (\(kind))"])
+            }
+        }
+        let big = directory + "/big.toml"
+        XCTAssertTrue(FileManager.default.createFile(atPath: big, contents: nil))
+        XCTAssertEqual(truncate(big, off_t(16 << 20) + 1), 0)
+        try fails(["cdb", "import", big], status: 2, ["\(big): larger than 16 MiB"])
+        // Standard input is bounded while it is read.
+        try fails(["cdb", "import", "-"], status: 2, ["-: larger than 16 MiB"],
+                  input: "# " + String(repeating: "x", count: (16 << 20) + 10) + "\n")
+        XCTAssertEqual(try ok(["cdb", "get", "testfixture", "a", "port"]), "1\n")
+    }
+
+    // MARK: - Relative CDB paths (issue 7, item 7)
+
+    /// `cd /root/db; fshost cdb define … --cdb cdb.sqlite` worked, and then
+    /// the action path (asked by delete) refused the relative path: the
+    /// admin refuses it too, with the action path's status 9, and the other
+    /// relative FSHOST_* paths before it writes anything.
+    func testARelativeCDBPathIsRefusedWithStatusNineLikeTheActionPath() throws {
+        for arguments in [["cdb", "define", "template", "rr"], ["cdb", "show"], ["cdb", "export"]] {
+            let relative = try run(executable: admin, arguments + ["--cdb", "cdb.sqlite"], cdb: path, input: nil, stdout: nil)
+            XCTAssertEqual(relative.status, 9, relative.stderr)
+            XCTAssertEqual(relative.stderr, "fshost: --cdb (the configuration database) must be an absolute path, not "
+                + "'cdb.sqlite': fshost refuses relative paths, which mean another file in every working directory\n")
+            let environment = try run(executable: admin, arguments, cdb: "db/cdb.sqlite", input: nil, stdout: nil)
+            XCTAssertEqual(environment.status, 9, environment.stderr)
+            XCTAssertTrue(environment.stderr.hasPrefix("fshost: FSHOST_CDB (the configuration database) must be an absolute path, "
+                + "not 'db/cdb.sqlite'"), environment.stderr)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/cdb.sqlite"), "nothing created")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/db"))
+        // The state directory (delete removes a resource's) and the others
+        // the action path checks: refused before the CDB changes.
+        try ok(["cdb", "define", "testfixture", "a", "port=1", "marker=\(directory)/absent"])
+        for variable in ["FSHOST_STATE_DIR", "FSHOST_RUN_DIR", "FSHOST_PLUGIN_PATH"] {
+            let result = try run(executable: admin, ["cdb", "delete", "testfixture", "a", "--cdb", path], cdb: path,
+                                 input: nil, stdout: nil, environment: [variable: "relative"])
+            XCTAssertEqual(result.status, 9, result.stderr)
+            XCTAssertTrue(result.stderr.hasPrefix("fshost: \(variable) "), result.stderr)
+            XCTAssertTrue(result.stderr.contains("must be an absolute path, not 'relative'"), result.stderr)
+        }
+        XCTAssertEqual(try ok(["cdb", "get", "testfixture", "a", "port"]), "1\n", "still defined")
+    }
+
+    // MARK: - Temporary files of killed exports (issue 7, item 9)
+
+    /// An export killed mid-write left `.x.toml.tmp-XXXXXX` (0600) behind
+    /// for good: the name now carries the writer's pid, and the next export
+    /// to that file removes those of writers that no longer run, never one
+    /// of a live writer or of another file.
+    func testAnExportRemovesTheTemporaryFilesOfKilledExports() throws {
+        try ok(["cdb", "define", "testfixture", "a", "port=1"])
+        let ended = Process()
+        ended.executableURL = URL(fileURLWithPath: "/bin/true")
+        try ended.run()
+        ended.waitUntilExit()
+        let dead = ended.processIdentifier, live = getpid()
+        let stale = try writeFile(".x.toml.tmp-\(dead)-AbC123", "half an exp")
+        let writing = try writeFile(".x.toml.tmp-\(live)-DeF456", "being written")
+        let otherFile = try writeFile(".y.toml.tmp-\(dead)-GhI789", "not ours")
+        XCTAssertEqual(try ok(["cdb", "export", "--output", directory + "/x.toml"]), "")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stale), "the dead writer's temporary file is removed")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: writing), "a live writer's is kept")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: otherFile), "another file's is kept")
+        XCTAssertEqual(listing().filter { $0.hasPrefix(".x.toml.tmp-") }, [".x.toml.tmp-\(live)-DeF456"])
     }
 }
 

@@ -138,12 +138,43 @@ final class AttributeConstraintTests: CDBTestCase {
         let (text, warnings) = try editor.export(type: nil)
         XCTAssertFalse(text.contains("a-long-enough-one"), text)
         XCTAssertTrue(text.contains("client = \"curl\""), text)
-        XCTAssertEqual(warnings, ["secret values left out: constrained.a.password (use --include-secrets for a full backup)"])
+        XCTAssertEqual(warnings, ["secret values left out: constrained.a.password (importing this file keeps the stored values; "
+            + "use --include-secrets for a full backup)"])
         let (full, none) = try editor.export(type: nil, includeSecrets: true)
         XCTAssertTrue(full.contains("password = \"a-long-enough-one\""), full)
         XCTAssertEqual(none, [])
         XCTAssertEqual(try editor.value(type: "constrained", resource: "a", key: "password"), "a-long-enough-one",
                        "cdb get of the one key is asking for it")
+    }
+
+    /// Export then import was not exact: the secrets the export left out
+    /// were erased. The editor keeps them, resource and type-level, and the
+    /// plan and summary name them; `replaceSecrets` removes them, named too.
+    func testImportKeepsStoredSecretsTheFileLeavesOutUnlessReplaceSecrets() throws {
+        let editor = try constrainedEditor()
+        try editor.define(type: "constrained", resource: "a", attributes: ["password": "a-long-enough-one", "client": "curl"])
+        try editor.modifyType(type: "constrained", set: ["password": "a-long-enough-one"], unset: [])
+        let before = try editor.database.snapshot()
+        let root: [String: ConfigValue] = ["constrained": .table([
+            "workers": .integer(2),
+            "a": .table(["client": .string("curl")]),
+        ])]
+        let plan = try editor.planImport(root, replaceAll: true)
+        XCTAssertEqual(plan.keptSecrets, ["constrained.password", "constrained.a.password"])
+        XCTAssertEqual(plan.unchanged, [ImportPlan.Name(type: "constrained", name: "a")])
+        XCTAssertTrue(plan.report().contains("keep secret constrained.a.password (not in the file: the stored value stays)\n"))
+        let summary = try editor.importConfiguration(root, replaceAll: true)
+        XCTAssertEqual(summary.keptSecrets, ["constrained.password", "constrained.a.password"])
+        XCTAssertEqual(try editor.value(type: "constrained", resource: "a", key: "password"), "a-long-enough-one")
+        XCTAssertEqual(try editor.database.typeAttributes(type: "constrained")["password"], "a-long-enough-one")
+        XCTAssertEqual(try editor.database.snapshot().first?.resources, before.first?.resources)
+
+        let replacing = try editor.planImport(root, replaceAll: false, replaceSecrets: true)
+        XCTAssertEqual(replacing.removedSecrets, ["constrained.password", "constrained.a.password"])
+        XCTAssertEqual(try editor.importConfiguration(root, replaceAll: false, replaceSecrets: true).removedSecrets,
+                       ["constrained.password", "constrained.a.password"])
+        XCTAssertNil(try editor.database.resourceAttributes(type: "constrained", resource: "a")?["password"])
+        XCTAssertNil(try editor.database.typeAttributes(type: "constrained")["password"])
     }
 
     func testShowMasksSecrets() throws {

@@ -93,4 +93,23 @@ final class ImportPlanTests: CDBTestCase {
         // An empty CDB replaced by an empty file removes nothing: no refusal.
         XCTAssertEqual(try editor.importConfiguration([:], replaceAll: true).removed, 0)
     }
+
+    /// The resources an import would change in a way that matters while
+    /// they run (issue 7, item 4): own or type-level plugin attributes, not
+    /// host settings, and not a type-level key the resource overrides.
+    func testThePlanListsResourcesWhosePluginAttributesChange() throws {
+        let editor = try seed()
+        try editor.define(type: "testfixture", resource: "own", attributes: ["port": "5", "label": "mine"])
+        let name = { ImportPlan.Name(type: "testfixture", name: $0) }
+        // Host settings only (type-level retries): nothing to ask.
+        XCTAssertEqual(try editor.planImport(["testfixture": .table(["retries": .integer(9)])], replaceAll: false)
+            .changedWhileRunningMatters, [:])
+        // "edited" changes its port; "dropped" is removed (asked as a
+        // removal); a new resource does not run.
+        XCTAssertEqual(try editor.planImport(file, replaceAll: true).changedWhileRunningMatters, [name("edited"): ["port"]])
+        // A type-level label reaches every kept resource but the one with its own.
+        let plan = try editor.planImport(["testfixture": .table(["label": .string("t")])], replaceAll: false)
+        XCTAssertEqual(plan.changedWhileRunningMatters,
+                       [name("same"): ["label"], name("edited"): ["label"], name("dropped"): ["label"]])
+    }
 }

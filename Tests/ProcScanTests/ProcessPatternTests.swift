@@ -44,10 +44,10 @@ final class ProcessPatternTests: XCTestCase {
 
     /// A copy of nginx named `name`, run in the foreground with `config`
     /// (no listeners: nothing but a master and one worker).
-    private func nginx(named name: String, config: String) throws -> ChildProcess {
+    private func nginx(named name: String, config: String, binary given: String? = nil) throws -> ChildProcess {
         guard let reason = NginxSite.unavailableReason else {
-            let binary = "\(directory)/\(name)"
-            XCTAssertTrue(ProcessFixtures.copyExecutable(from: NginxSite.binary, to: binary))
+            let binary = given ?? "\(directory)/\(name)"
+            if given == nil { XCTAssertTrue(ProcessFixtures.copyExecutable(from: NginxSite.binary, to: binary)) }
             try FileManager.default.createDirectory(atPath: (config as NSString).deletingLastPathComponent,
                                                     withIntermediateDirectories: true)
             try """
@@ -121,6 +121,50 @@ final class ProcessPatternTests: XCTestCase {
         XCTAssertFalse(matches(ProcessPattern(name: "averyveryverylongscripts"), child.pid))
     }
 
+    func testLongNameThroughASymbolicLinkIsTheTitlesPath() throws {
+        // The case: binary=/…/bin/nginx-frontend-proxy-link, a link to nginx:
+        // comm is the link's name cut, exe is nginx, the title's program word
+        // is nginx; only the title's path word carries the whole name.
+        if let reason = NginxSite.unavailableReason { throw SetupFailure(reason) }
+        let link = "\(directory)/bin/nginx-frontend-proxy-link"
+        try FileManager.default.createDirectory(atPath: "\(directory)/bin", withIntermediateDirectories: true)
+        XCTAssertEqual(symlink(NginxSite.binary, link), 0)
+        let config = "\(directory)/link/nginx.conf"
+        let master = try nginx(named: "nginx-frontend-proxy-link", config: config, binary: link)
+        let e = try entry(master.pid) { _ in true }
+        XCTAssertEqual(e.comm, "nginx-frontend-")
+        XCTAssertTrue(matches(ProcessPattern.declared(name: "nginx-frontend-proxy-link", argument: config), master.pid),
+                      e.commandLine)
+        XCTAssertTrue(matches(ProcessPattern(name: link), master.pid), "the path, as the title shows it")
+        XCTAssertFalse(matches(ProcessPattern(name: "nginx-frontend-proxy-lin"), master.pid), "a whole name only")
+        XCTAssertFalse(matches(ProcessPattern(name: "nginx-frontend-proxy-linkx"), master.pid))
+    }
+
+    func testScriptRunByAnExplicitInterpreter() throws {
+        // The case: start_command=[/usr/bin/python3, /…/server.py, …]; comm is python3.
+        let python = "/usr/bin/python3"
+        guard FileManager.default.isExecutableFile(atPath: python) else { throw SetupFailure("\(python) is not installed") }
+        for name in ["server.py", "a-long-generated-server.py"] {
+            let script = "\(directory)/gen/\(name)"
+            try FileManager.default.createDirectory(atPath: "\(directory)/gen", withIntermediateDirectories: true)
+            ProcessFixtures.writeFile(script, "import time\ntime.sleep(30)\n")
+            let child = try start([python, script, "--port", "8080"])
+            let e = try entry(child.pid) { $0.arguments.count == 4 }
+            XCTAssertTrue(e.comm.hasPrefix("python3"), e.comm)
+            XCTAssertTrue(matches(ProcessPattern(name: name), child.pid), "the script's basename: \(name)")
+            XCTAssertTrue(matches(ProcessPattern(name: script), child.pid), "the script's path")
+            XCTAssertTrue(matches(ProcessPattern.declared(name: name, argument: "8080"), child.pid))
+            XCTAssertTrue(matches(ProcessPattern(name: "python3"), child.pid), "the interpreter still")
+            XCTAssertFalse(matches(ProcessPattern(name: "erver.py"), child.pid))
+            XCTAssertFalse(matches(ProcessPattern(name: "\(directory)/\(name)"), child.pid), "another path")
+        }
+        // Not an interpreter: argv[1] is only an argument.
+        let sleep = try XCTUnwrap(ProcessFixtures.which("sleep"))
+        let plain = try start([sleep, "33"])
+        try entry(plain.pid) { $0.comm == "sleep" }
+        XCTAssertFalse(matches(ProcessPattern(name: "33"), plain.pid))
+    }
+
     // MARK: Arguments: whole words
 
     func testConfigPathNeverMatchesAsPartOfALongerPath() throws {
@@ -134,6 +178,19 @@ final class ProcessPatternTests: XCTestCase {
         }
         XCTAssertTrue(matches(ProcessPattern(name: "nginx", argument: .contains("/X/nginx.conf")), master.pid),
                       ".contains is a search, not an identity")
+    }
+
+    func testConfigPathWithASpaceIsOneWordOfTheTitle() throws {
+        // The case: `nginx -c "/D/y /D/X/nginx.conf"` runs; /D/X/nginx.conf is another resource's.
+        let spaced = "\(directory)/y \(directory)/X/nginx.conf"
+        let plain = "\(directory)/X/nginx.conf"
+        let master = try nginx(named: "nginx", config: spaced)
+        let e = try entry(master.pid) { _ in true }
+        XCTAssertTrue(e.arguments[0].hasSuffix("-c \(spaced)"), e.commandLine)
+        XCTAssertTrue(matches(ProcessPattern.declared(name: "nginx", argument: spaced), master.pid), "the spaced path, whole")
+        XCTAssertFalse(matches(ProcessPattern.declared(name: "nginx", argument: plain), master.pid), "its last part")
+        XCTAssertFalse(matches(ProcessPattern.declared(name: "nginx", argument: "\(directory)/y"), master.pid), "its first part")
+        XCTAssertTrue(matches(ProcessPattern.declared(name: "nginx", argument: directory), master.pid), "-p's value")
     }
 
     func testWholeArgumentAndOptionValueForms() throws {

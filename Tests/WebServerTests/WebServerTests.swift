@@ -96,6 +96,30 @@ final class WebServerTests: XCTestCase {
         XCTAssertEqual(try run("webserver", "exclusive", "web1").status, notRunning)
     }
 
+    /// Issue 7, item 4: `cdb modify webserver w3 config=/other.conf
+    /// pidfile=/other.pid` while nginx ran made the next stop look at the
+    /// other files (stop 0, monitor 1) and left nginx running. The change
+    /// is refused while it runs; stop then stops it; stopped, the change
+    /// goes through. A host setting changes at any time.
+    func testModifyingWhereARunningServerIsFoundIsRefusedSoStopStillStopsIt() throws {
+        let site = try makeSite()
+        let other = try makeSite(name: "other")
+        try define(site)
+        try startServing(site)
+        let refused = try run("cdb", "modify", "webserver", "web1", "config=\(other.config)", "pidfile=\(other.pidFile)")
+        XCTAssertEqual(refused.status, running, refused.description)
+        XCTAssertTrue(refused.stderr.contains("webserver/web1 runs on this node") && refused.stderr.contains("--force"),
+                      refused.stderr)
+        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "monitor_timeout=4s").status, success)
+
+        let stopped = try run("webserver", "stop", "web1")
+        XCTAssertEqual(stopped.status, success, "stop: \(stopped)")
+        XCTAssertEqual(site.allPids(), [], "nginx stopped: nothing orphaned")
+        XCTAssertFalse(site.accepts())
+        let changed = try run("cdb", "modify", "webserver", "web1", "config=\(other.config)", "pidfile=\(other.pidFile)")
+        XCTAssertEqual(changed.status, success, changed.description)
+    }
+
     func testStartAndStopAreIdempotent() throws {
         let site = try makeSite()
         try define(site)
@@ -200,13 +224,16 @@ final class WebServerTests: XCTestCase {
         XCTAssertEqual(try monitor(1).status, success)
         XCTAssertEqual(try monitor(2).status, success)
         // Both level-3 clients: the built-in one (plain HTTP) and libcurl.
+        // (--force here and below: these change how a running server is
+        // probed, and `cdb modify` refuses any plugin attribute of a running
+        // resource without it, since some move where it is found.)
         for client in ["builtin", "curl"] {
-            XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "http_client=\(client)", "--unset", "url_path").status, success)
+            XCTAssertEqual(try run("cdb", "modify", "--force", "webserver", "web1", "http_client=\(client)", "--unset", "url_path").status, success)
             let r = try monitor(3)
             XCTAssertEqual(r.status, commandFailed, "level 3 (\(client)): \(r)")
             XCTAssertTrue(r.stderr.contains("answered 500"), r.stderr)
             // Another page of the same server is fine: only url_path is checked.
-            XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "url_path=/other").status, success)
+            XCTAssertEqual(try run("cdb", "modify", "--force", "webserver", "web1", "url_path=/other").status, success)
             XCTAssertEqual(try monitor(3).status, success, "level 3 (\(client)) of /other")
         }
         XCTAssertEqual(try run("webserver", "stop", "web1").status, success)
@@ -225,7 +252,7 @@ final class WebServerTests: XCTestCase {
         XCTAssertEqual(try monitor(1).status, success)
         XCTAssertEqual(try monitor(2).status, success)
         for client in ["builtin", "curl"] {
-            XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "http_client=\(client)").status, success)
+            XCTAssertEqual(try run("cdb", "modify", "--force", "webserver", "web1", "http_client=\(client)").status, success)
             let r = try monitor(3)
             XCTAssertEqual(r.status, commandFailed, "level 3 (\(client)) against a stopped server: \(r)")
             XCTAssertTrue(r.stderr.contains("no answer within"), r.stderr)
@@ -250,20 +277,20 @@ final class WebServerTests: XCTestCase {
         XCTAssertEqual(r.status, success, "https://127.0.0.1 with the site's CA: \(r)")
 
         // A host name for the certificate, mapped to the address without DNS.
-        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "server_name=localhost").status, success)
+        XCTAssertEqual(try run("cdb", "modify", "--force", "webserver", "web1", "server_name=localhost").status, success)
         r = try monitor(3)
         XCTAssertEqual(r.status, success, "https://localhost (resolved to 127.0.0.1 without DNS): \(r)")
 
         // The system's CAs do not know the self-signed certificate.
-        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "--unset", "ca_file").status, success)
+        XCTAssertEqual(try run("cdb", "modify", "--force", "webserver", "web1", "--unset", "ca_file").status, success)
         r = try monitor(3)
         XCTAssertEqual(r.status, commandFailed, "an unverifiable certificate is a failure: \(r)")
         XCTAssertTrue(r.stderr.lowercased().contains("certificate"), r.stderr)
-        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "tls_verify=false").status, success)
+        XCTAssertEqual(try run("cdb", "modify", "--force", "webserver", "web1", "tls_verify=false").status, success)
         XCTAssertEqual(try monitor(3).status, success, "tls_verify=false accepts it")
 
         // Plain HTTP to the HTTPS port: nginx answers 400.
-        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "tls=false").status, success)
+        XCTAssertEqual(try run("cdb", "modify", "--force", "webserver", "web1", "tls=false").status, success)
         r = try monitor(3)
         XCTAssertEqual(r.status, commandFailed, r.description)
         XCTAssertTrue(r.stderr.contains("400"), r.stderr)
@@ -326,17 +353,20 @@ final class WebServerTests: XCTestCase {
         XCTAssertEqual(try monitor(1).status, notRunning, "another config's nginx is not this resource")
         XCTAssertEqual(try run("webserver", "exclusive", "web1").status, notRunning)
 
-        // A stale pidfile whose pid now belongs to the other nginx (pid reuse): not running, crashed.
+        // A pidfile whose pid belongs to the other nginx (pid reuse, or a
+        // pidfile both write): not this resource's master, nor its file.
         let otherMaster = try XCTUnwrap(other.masterPids().first)
         try "\(otherMaster)\n".write(toFile: mine.pidFile, atomically: true, encoding: .utf8)
         let r = try monitor(1)
-        XCTAssertEqual(r.status, commandFailed, "a pidfile naming someone else's process is a failure: \(r)")
-        XCTAssertTrue(r.stderr.contains("another process"), r.stderr)
-        // stop must not touch the other server, and clears the stale pidfile.
+        XCTAssertEqual(r.status, notRunning, "this master does not run: \(r)")
+        XCTAssertTrue(r.stderr.contains("names pid \(otherMaster), a running process that is not nginx with \(mine.config)"),
+                      r.stderr)
+        XCTAssertEqual(try run("webserver", "exclusive", "web1").status, notRunning)
+        // stop must not touch the other server, nor the file naming it.
         XCTAssertEqual(try run("webserver", "stop", "web1").status, success)
         XCTAssertEqual(other.masterPids(), [otherMaster], "stop of web1 must leave the other nginx alone")
         XCTAssertTrue(other.accepts())
-        XCTAssertFalse(FileManager.default.fileExists(atPath: mine.pidFile))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: mine.pidFile), "a pidfile naming a live process is never removed")
         XCTAssertEqual(try monitor(1).status, notRunning)
     }
 
@@ -369,7 +399,7 @@ final class WebServerTests: XCTestCase {
         try assertRefused(site, expect: noConfigInfo, mentioning: "is a directory")
         XCTAssertEqual(try monitor(1).status, commandFailed, "level 1 cannot tell: a failure, never success")
 
-        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "pidfile=\(site.directory)/missing/dir/nginx.pid").status, success)
+        XCTAssertEqual(try run("cdb", "modify", "--force", "webserver", "web1", "pidfile=\(site.directory)/missing/dir/nginx.pid").status, success)
         try assertRefused(site, expect: noConfigInfo, mentioning: "missing/dir")
     }
 
@@ -394,7 +424,7 @@ final class WebServerTests: XCTestCase {
         let r = try monitor(3)
         XCTAssertEqual(r.status, invalidArguments, "monitor: \(r)")
         XCTAssertTrue(r.stderr.contains("url_path"), r.stderr)
-        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "url_path=//evil/x").status, success)
+        XCTAssertEqual(try run("cdb", "modify", "--force", "webserver", "web1", "url_path=//evil/x").status, success)
         try assertRefused(site, expect: invalidArguments, mentioning: "url_path")
     }
 
@@ -678,6 +708,152 @@ final class WebServerTests: XCTestCase {
         XCTAssertTrue(site.accepts())
     }
 
+    /// Two configs that write one pidfile (as two configs without a `pid`
+    /// directive share nginx's compiled-in /run/nginx.pid), at `D/X/nginx.conf`
+    /// and `D/srv/ha/D/X/nginx.conf`. With only the second running, the
+    /// first is not running, its stop touches nothing and its start refuses
+    /// the shared pidfile; with both running, each is running for
+    /// exclusive, and the pidfile is never removed by the other resource.
+    func testTwoConfigsSharingAPidfileNeverTouchEachOther() throws {
+        let a = try makeSite(name: "a"), b = try makeSite(name: "b")
+        let shared = a.directory + "/shared.pid"
+        let mine = a.directory + "/X/nginx.conf"
+        let theirs = b.directory + "/srv/ha" + mine
+        for (site, path) in [(a, mine), (b, theirs)] {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                    withIntermediateDirectories: true)
+            try String(contentsOfFile: site.config, encoding: .utf8)
+                .replacingOccurrences(of: "pid \(site.pidFile);", with: "pid \(shared);")
+                .write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        var masters: [Int32] = []
+        defer { for m in masters { kill(-m, SIGKILL); kill(m, SIGKILL) } }
+        func sharedPid() -> Int32? {
+            (try? String(contentsOfFile: shared, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+        XCTAssertTrue(try b.startDirectly(config: theirs), "the second server")
+        let second = try XCTUnwrap(sharedPid())
+        masters.append(second)
+        for (name, site, config) in [("a2", a, mine), ("b2", b, theirs)] {
+            let r = try sandbox.fshost(["cdb", "define", "webserver", name, "config=\(config)", "port=\(site.port)",
+                                        "prefix=\(site.directory)", "pidfile=\(shared)", "retries=0", "start_timeout=10s"])
+            XCTAssertEqual(r.status, success, r.description)
+        }
+        let m = try monitor(1, "a2")
+        XCTAssertEqual(m.status, notRunning, "a2 is not running: \(m)")
+        XCTAssertTrue(m.stderr.contains("names pid \(second), a running process that is not"), m.stderr)
+        XCTAssertEqual(try run("webserver", "exclusive", "a2").status, notRunning)
+        XCTAssertEqual(try run("webserver", "stop", "a2").status, success)
+        XCTAssertEqual(sharedPid(), second, "b2's pidfile stays")
+        XCTAssertEqual(try monitor(1, "b2").status, success, "b2 is still monitored as running")
+        let start = try run("webserver", "start", "a2")
+        XCTAssertEqual(start.status, noConfigInfo, "start a2 would overwrite b2's pidfile: \(start)")
+        XCTAssertTrue(start.stderr.contains("pidfile \(shared) names pid \(second)")
+                      && start.stderr.contains("each resource needs its own pidfile"), start.stderr)
+        XCTAssertLessThan(start.milliseconds, 5000, start.description)
+        XCTAssertEqual(sharedPid(), second)
+        XCTAssertEqual(try run("webserver", "exclusive", "b2").status, running)
+        let validate = try run("webserver", "validate", "a2")
+        XCTAssertEqual(validate.status, noConfigInfo, validate.description)
+        XCTAssertTrue(validate.stderr.contains("each resource needs its own pidfile"), validate.stderr)
+
+        // Both run (a2 by hand: the pidfile now names it).
+        XCTAssertTrue(try a.startDirectly(config: mine))
+        let first = try XCTUnwrap(sharedPid())
+        masters.append(first)
+        XCTAssertNotEqual(first, second)
+        XCTAssertEqual(try run("webserver", "exclusive", "b2").status, running, "b2 serves: running, whatever the pidfile says")
+        XCTAssertEqual(try run("webserver", "exclusive", "a2").status, running)
+        XCTAssertEqual(try monitor(1, "b2").status, commandFailed, "b2 runs without its pidfile: broken")
+        XCTAssertEqual(try run("webserver", "start", "a2").status, success, "a2 already runs")
+        XCTAssertEqual(sharedPid(), first, "start a2 removed nothing")
+        XCTAssertTrue(b.accepts() && a.accepts())
+        XCTAssertEqual(NginxSite.state(of: second).map { $0 != "Z" }, true, "b2's master untouched")
+    }
+
+    /// The pidfile names another live process while this config's master
+    /// runs: running for exclusive, broken for monitor, and stop still
+    /// stops this master (by its pattern; nginx's `-s quit`, which signals
+    /// the pidfile's pid, is skipped) and leaves the other process alone.
+    func testAPidfileNamingAnotherProcessWhileTheMasterRuns() throws {
+        let site = try makeSite()
+        try define(site, "web1", ["retries=0"])
+        try startServing(site)
+        let master = try XCTUnwrap(site.pidFromFile())
+        guard let other = ChildProcess(["/bin/sleep", "60"]) else { throw SetupFailure("cannot start /bin/sleep") }
+        defer { other.stop() }
+        try "\(other.pid)\n".write(toFile: site.pidFile, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try run("webserver", "exclusive", "web1").status, running)
+        let m = try monitor(1)
+        XCTAssertEqual(m.status, commandFailed, m.description)
+        XCTAssertTrue(m.stderr.contains("names pid \(other.pid), a running process that is not"), m.stderr)
+        let stop = try run("webserver", "stop", "web1")
+        XCTAssertEqual(stop.status, success, stop.description)
+        XCTAssertTrue(NginxSite.wait(seconds: 3) { NginxSite.state(of: master) == nil }, "the master is stopped")
+        XCTAssertFalse(other.hasExited, "nginx -s quit would have sent QUIT to the pidfile's pid")
+        // (nginx itself deletes its pidfile when the master exits.)
+    }
+
+    /// `nginx -c "D/y D/X/nginx.conf"` runs; resource a's config is
+    /// `D/X/nginx.conf`: a is not running and its stop touches nothing; a
+    /// resource with the spaced path starts, monitors and stops its own.
+    func testAConfigPathWithASpaceIsOneArgument() throws {
+        let site = try makeSite()
+        let plain = site.directory + "/X/nginx.conf"
+        let spaced = site.directory + "/y " + plain
+        for path in [plain, spaced] {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                    withIntermediateDirectories: true)
+        }
+        let text = try String(contentsOfFile: site.config, encoding: .utf8)
+        try text.write(toFile: spaced, atomically: true, encoding: .utf8)
+        try text.replacingOccurrences(of: "pid \(site.pidFile);", with: "pid \(site.directory)/X/nginx.pid;")
+            .write(toFile: plain, atomically: true, encoding: .utf8)
+        XCTAssertTrue(try site.startDirectly(config: spaced))
+        let master = try XCTUnwrap(site.pidFromFile())
+        defer { kill(-master, SIGKILL); kill(master, SIGKILL) }
+        for (name, config) in [("a", plain), ("s", spaced)] {
+            let r = try sandbox.fshost(["cdb", "define", "webserver", name, "config=\(config)", "port=\(site.port)",
+                                        "prefix=\(site.directory)", "retries=0", "start_timeout=10s"])
+            XCTAssertEqual(r.status, success, r.description)
+        }
+        XCTAssertEqual(try run("webserver", "exclusive", "a").status, notRunning)
+        XCTAssertEqual(try monitor(1, "a").status, notRunning)
+        XCTAssertEqual(try run("webserver", "stop", "a").status, success)
+        XCTAssertEqual(site.pidFromFile(), master, "the spaced server is untouched")
+        XCTAssertEqual(try monitor(1, "s").status, success, "the spaced path matches its own server")
+        XCTAssertEqual(try run("webserver", "exclusive", "s").status, running)
+        XCTAssertEqual(try run("webserver", "stop", "s").status, success)
+        XCTAssertTrue(NginxSite.wait(seconds: 3) { NginxSite.state(of: master) == nil })
+        let start = try run("webserver", "start", "s")
+        XCTAssertEqual(start.status, success, start.description)
+        XCTAssertLessThan(start.milliseconds, 5000, start.description)
+        let again = try XCTUnwrap(site.pidFromFile())
+        defer { kill(-again, SIGKILL); kill(again, SIGKILL) }
+        XCTAssertEqual(try run("webserver", "stop", "s").status, success)
+        XCTAssertTrue(NginxSite.wait(seconds: 3) { NginxSite.state(of: again) == nil })
+    }
+
+    /// `binary` is a symbolic link with a long name to nginx: comm is the
+    /// link's name cut at 15 bytes, exe and the title's program word say
+    /// nginx; the title's path word names the link. Start, monitor,
+    /// exclusive and stop all find the master.
+    func testBinaryReachedThroughALongSymbolicLink() throws {
+        let site = try makeSite()
+        try FileManager.default.createDirectory(atPath: site.directory + "/bin", withIntermediateDirectories: true)
+        let link = site.directory + "/bin/nginx-frontend-proxy-link"
+        XCTAssertEqual(symlink(NginxSite.binary, link), 0)
+        try define(site, "web1", ["binary=\(link)", "retries=0", "start_timeout=10s"])
+        let r = try run("webserver", "start", "web1")
+        XCTAssertEqual(r.status, success, "start: \(r)")
+        XCTAssertLessThan(r.milliseconds, 5000, r.description)
+        site.rememberGroups()
+        XCTAssertEqual(try monitor(1).status, success)
+        XCTAssertEqual(try run("webserver", "exclusive", "web1").status, running)
+        XCTAssertEqual(try run("webserver", "stop", "web1").status, success)
+        XCTAssertTrue(NginxSite.wait(seconds: 3) { site.allPids().isEmpty }, "left: \(site.allPids())")
+    }
+
     /// The timeouts are named after their fields; a resource defined with
     /// the old names (level2_timeout, level3_timeout) keeps working, and
     /// both names disagreeing is refused naming both.
@@ -690,13 +866,20 @@ final class WebServerTests: XCTestCase {
         let r = try monitor(3)
         XCTAssertEqual(r.status, commandFailed, r.description)
         XCTAssertTrue(r.stderr.contains("no answer within 1000 ms"), "level3_timeout=1s is used: \(r.stderr)")
-        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "http_timeout=3s").status, success)
+        XCTAssertEqual(try run("cdb", "modify", "--force", "webserver", "web1", "http_timeout=3s").status, success)
         let conflict = try monitor(3)
         XCTAssertEqual(conflict.status, invalidArguments, conflict.description)
         XCTAssertTrue(conflict.stderr.contains("http_timeout") && conflict.stderr.contains("level3_timeout"), conflict.stderr)
-        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "--unset", "level3_timeout").status, success)
+        XCTAssertEqual(try run("cdb", "modify", "--force", "webserver", "web1", "--unset", "level3_timeout").status, success)
         let renamed = try monitor(3)
         XCTAssertTrue(renamed.stderr.contains("no answer within 3000 ms"), renamed.stderr)
+        // The new name set to its own default still disagrees with the old one.
+        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "level2_timeout=3s", "connect_timeout=2s").status, success)
+        let atDefault = try monitor(2)
+        XCTAssertEqual(atDefault.status, invalidArguments, atDefault.description)
+        XCTAssertTrue(atDefault.stderr.contains("'connect_timeout' and 'level2_timeout'"), atDefault.stderr)
+        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "--unset", "level2_timeout").status, success)
+        XCTAssertEqual(try monitor(2).status, success, "connect_timeout alone")
         site.signalAll(SIGCONT)
         XCTAssertEqual(try run("webserver", "stop", "web1").status, success)
     }
@@ -723,7 +906,7 @@ final class WebServerTests: XCTestCase {
         XCTAssertFalse(try loadsCurl(1), "level 1 loaded libcurl")
         XCTAssertFalse(try loadsCurl(2), "level 2 loaded libcurl")
         XCTAssertTrue(try loadsCurl(3), "level 3 should load libcurl through webserver-http.so")
-        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "http_client=builtin").status, success)
+        XCTAssertEqual(try run("cdb", "modify", "--force", "webserver", "web1", "http_client=builtin").status, success)
         XCTAssertFalse(try loadsCurl(3), "level 3 with http_client=builtin loaded libcurl")
     }
 }

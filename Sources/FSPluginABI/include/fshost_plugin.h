@@ -320,6 +320,22 @@ typedef struct fshost_host {
      * reason set otherwise.
      */
     void *(*companion_call)(void *context, const char *name, const char *signature);
+
+    /* ---- Appended after companion_call ---------------------------------- */
+    /**
+     * 1 when the attribute `name` is set in the CDB (for the resource or
+     * its type), 0 when its value is the declared default or it is unset,
+     * -1 when the host cannot tell. Lets a plugin tell an old attribute
+     * name and a new one set to the same value as its default apart from
+     * an untouched default.
+     */
+    int32_t (*attribute_is_set)(void *context, const char *name);
+    /**
+     * What pid is, for a reason: `comm 'NAME', command line 'ARGS'` (escaped,
+     * one line, cut). Writes up to capacity - 1 bytes and a NUL to out;
+     * returns the text's full length, or -1 when pid does not run.
+     */
+    int32_t (*process_describe)(void *context, int32_t pid, char *out, uint32_t capacity);
 } fshost_host;
 
 /* ---------------------------------------------------------------------- */

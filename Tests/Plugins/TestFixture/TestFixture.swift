@@ -21,6 +21,8 @@ struct TestFixture: ResourceType {
         "sleep in the plugin itself (the host must abandon it) instead of in a spawned `sleep`")
     static let failProbes = Attribute.integer("fail_probes", default: 0, in: 0...100,
                                               "monitor fails this many probes before it succeeds")
+    static let failStatus = Attribute.integer("fail_status", default: 3, in: 2...6,
+                                              "the status a failing level-2 probe answers (3: HA_CMD_FAILED; 2, 5, 6: configuration answers)")
     static let command = Attribute.command("command", "run by start, if set (its process is the declared process)")
     static let processName = Attribute.string("process_name", "declared process name (with command)")
     static let marker = Attribute.path("marker", "file start creates and stop removes: the resource's state")
@@ -39,7 +41,7 @@ struct TestFixture: ResourceType {
                                                     "the reason is fail_reason this many times over")
     static let echo = Attribute.string("echo", "start asks the companion testfixture-echo to echo this (twice) and gives its answer as the reason")
 
-    static let attributes: [Attribute] = [port, label, enabled, hang, hangInProcess, failProbes, command, processName,
+    static let attributes: [Attribute] = [port, label, enabled, hang, hangInProcess, failProbes, failStatus, command, processName,
                                           marker, mode, address, runAs, interval, password, leakSecret,
                                           fault, failReason, failReasonRepeat, echo]
     static let levels = [
@@ -54,6 +56,7 @@ struct TestFixture: ResourceType {
     let hang: Duration
     let hangInProcess: Bool
     let failProbes: Int
+    let failStatus: Int
     let command: [String]?
     let processName: String?
     let marker: String?
@@ -71,6 +74,7 @@ struct TestFixture: ResourceType {
         hang = resource[Self.hang]
         hangInProcess = resource[Self.hangInProcess]
         failProbes = resource[Self.failProbes]
+        failStatus = resource[Self.failStatus]
         command = resource[Self.command]
         processName = resource[Self.processName]
         marker = resource[Self.marker]
@@ -136,7 +140,8 @@ struct TestFixture: ResourceType {
             let failed = Int(resource.state["failed"] ?? "0") ?? 0
             if failed < failProbes {
                 resource.state["failed"] = String(failed + 1)
-                return .failed("flaky probe \(failed + 1) of \(failProbes) fails")
+                let reason = "flaky probe \(failed + 1) of \(failProbes) fails"
+                return Outcome(Status(rawValue: Int32(failStatus)) ?? .commandFailed, reason)
             }
             return .success
         }

@@ -1,6 +1,8 @@
 /// The one place text from outside (a plugin's reason, command output, a
-/// pidfile, an attribute, argv) is made safe to log: every log line
-/// (``Logger``) and every JSON reason (``ActionRunner``) passes through it.
+/// pidfile, an attribute, argv) is made safe to log: every log line (the
+/// host's `Logger`), every JSON reason (`ActionRunner`) and every error and
+/// warning line of `fshost-admin` (`printError`) passes through it. Here,
+/// in the vocabulary, because the host and the admin tool share it.
 ///
 /// - Control characters are escaped, so a value can never start a new log
 ///   line (a crafted reason could otherwise write a line that reads like
@@ -48,6 +50,33 @@ public enum LogText {
     public static func reason(_ text: String) -> String {
         isClean(text, limit: reasonLimit) ? text : clean(text, limit: reasonLimit)
     }
+
+    /// Bytes read from outside for a reason (a pidfile's first line, the
+    /// last lines of a command's output): white space around them dropped,
+    /// then escaped and cut as ``clean(_:limit:)``; a byte that is not
+    /// valid UTF-8 is written `\xNN`. So a pidfile holding `"123 456\n"`
+    /// reads `123 456`, and can never split the one line of an action.
+    public static func escaped<Bytes: Collection>(_ bytes: Bytes, limit: Int = 64) -> String where Bytes.Element == UInt8 {
+        let all = Array(bytes)
+        guard let first = all.firstIndex(where: { !isSpace($0) }), let last = all.lastIndex(where: { !isSpace($0) }) else {
+            return ""
+        }
+        let trimmed = all[first...last]
+        if let text = String(validating: trimmed, as: UTF8.self) { return clean(text, limit: limit) }
+        var out = ""
+        let kept = trimmed.prefix(limit)
+        for byte in kept {
+            if byte < 0x80 { append(Unicode.Scalar(byte), to: &out) } else { out += "\\x" + hex(UInt32(byte), digits: 2) }
+        }
+        if trimmed.count > kept.count { out += "… (\(trimmed.count - kept.count) bytes cut)" }
+        return out
+    }
+
+    /// ``escaped(_:limit:)`` of a string's UTF-8.
+    public static func escaped(_ text: String, limit: Int = 64) -> String { escaped(Array(text.utf8), limit: limit) }
+
+    /// ASCII white space: space, `\t`, `\n`, `\v`, `\f`, `\r`.
+    public static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || (c >= 0x09 && c <= 0x0D) }
 
     /// A log line, bounded to ``lineLimit``.
     public static func line(_ text: String) -> String {
