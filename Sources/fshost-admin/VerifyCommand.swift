@@ -27,11 +27,11 @@ struct VerifyCommand: ParsableCommand {
             ("stop", [0]), ("monitor", [1]), ("exclusive", [1]), ("start", [0]), ("start", [0]),
             ("monitor", [0]), ("exclusive", [4]), ("stop", [0]), ("stop", [0]), ("monitor", [1]),
         ]
-        let fshost = Bundle.main.executableURL!.resolvingSymlinksInPath().deletingLastPathComponent()
-        let candidates = [fshost.appendingPathComponent("fshost").path,
-                          fshost.appendingPathComponent("../../bin/fshost").path]
-        guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw fail(HostError(.noConfigInfo, "the fshost executable was not found next to fshost-admin"))
+        // It runs as root: the same lookup and trust check as cdb delete's running check.
+        let binary: String
+        switch RunningCheck.fshostExecutable() {
+        case .success(let path): binary = path
+        case .failure(let error): throw fail(error)
         }
         var failures = 0
         for (action, expected) in steps {

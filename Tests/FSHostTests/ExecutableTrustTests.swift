@@ -123,6 +123,11 @@ final class ExecutableTrustTests: XCTestCase {
         XCTAssertEqual(r.status, 3, r.description)
         XCTAssertTrue(r.stderr.contains("owned by uid 65534"), r.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "the admin tool ran nobody's fshost as root")
+        // `verify` runs fshost for each of its steps: the same check.
+        r = try sandbox.run(prefix + "/bin/fshost", ["verify", "template", "t1"])
+        XCTAssertEqual(r.status, 9, r.description)
+        XCTAssertTrue(r.stderr.contains("owned by uid 65534"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "verify ran nobody's fshost as root")
         // The trusted one (bin/fshost, once the untrusted file is gone) answers, and the delete goes through.
         XCTAssertEqual(unlink(prefix + "/libexec/fshost/fshost"), 0)
         r = try sandbox.run(prefix + "/bin/fshost", ["cdb", "delete", "template", "t1"])
