@@ -874,11 +874,11 @@ final class WebServerTests: XCTestCase {
         let renamed = try monitor(3)
         XCTAssertTrue(renamed.stderr.contains("no answer within 3000 ms"), renamed.stderr)
         // The new name set to its own default still disagrees with the old one.
-        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "level2_timeout=3s", "connect_timeout=2s").status, success)
+        XCTAssertEqual(try run("cdb", "modify", "--force", "webserver", "web1", "level2_timeout=3s", "connect_timeout=2s").status, success)
         let atDefault = try monitor(2)
         XCTAssertEqual(atDefault.status, invalidArguments, atDefault.description)
         XCTAssertTrue(atDefault.stderr.contains("'connect_timeout' and 'level2_timeout'"), atDefault.stderr)
-        XCTAssertEqual(try run("cdb", "modify", "webserver", "web1", "--unset", "level2_timeout").status, success)
+        XCTAssertEqual(try run("cdb", "modify", "--force", "webserver", "web1", "--unset", "level2_timeout").status, success)
         XCTAssertEqual(try monitor(2).status, success, "connect_timeout alone")
         site.signalAll(SIGCONT)
         XCTAssertEqual(try run("webserver", "stop", "web1").status, success)
