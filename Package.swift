@@ -4,7 +4,7 @@
 // with one plugin (a shared object) per resource type.
 //
 // The action path (`fshost`) links no Foundation and no parser libraries: it
-// starts on every monitor call (DESIGN.md §5). Management lives in
+// starts on every monitor call (docs/ARCHITECTURE.md §1, §7). Management lives in
 // `fshost-admin`, which `fshost` execs for any first word that is not a type.
 import PackageDescription
 

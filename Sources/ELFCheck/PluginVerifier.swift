@@ -1,4 +1,4 @@
-// Pre-load verification of a plugin shared object (DESIGN.md §3).
+// Pre-load verification of a plugin shared object (docs/ARCHITECTURE.md §4).
 //
 // Everything here only *reads* the file (open O_RDONLY, fstat, libelf): a
 // refused file never runs a constructor. No Foundation: this runs on every

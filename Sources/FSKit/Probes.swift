@@ -5,7 +5,7 @@ import Glibc
 
 // Network probes for monitoring levels: a TCP connect with a deadline, to a
 // numeric address only. Nothing here resolves a name: DNS can hang for
-// seconds, and a monitor must answer within its timeout (DESIGN §6).
+// seconds, and a monitor must answer within its timeout (docs/ARCHITECTURE.md §7).
 
 /// A numeric IPv4 or IPv6 address (`127.0.0.1`, `::1`, `fe80::1%eth0`).
 /// Host names are refused: no DNS on the monitor path.

@@ -12,7 +12,7 @@ import Glibc
 /// process itself are left out. A process that vanishes mid-scan, or whose
 /// files cannot be read, is counted in ``unreadable`` — never an error.
 ///
-/// One snapshot per invocation is the rule (DESIGN §7): use ``shared``,
+/// One snapshot per invocation is the rule (docs/ARCHITECTURE.md §5): use ``shared``,
 /// taken on first use, and ``refreshShared()`` when a later look must see
 /// changes (after a start or a stop). For a yes/no question,
 /// ``first(where:)`` reads only until it finds a match.

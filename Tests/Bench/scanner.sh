@@ -188,7 +188,7 @@ row() {  # row INDEX
   fi
   echo "the \`-t\` match over the snapshot ${match[small]} µs$( [ -n "${match[large]:-}" ] && echo " / ${match[large]} µs")."
   if [ -n "$crowd_note" ] && [ -n "${scan[large]:-}" ]; then echo "Note: $crowd_note."; fi
-  echo "Target (DESIGN §9): fshost faster than \`pgrep -f\` at both sizes: its ratio above 1, NAME and ABSENT."
+  echo "Target (docs/ARCHITECTURE.md §7): fshost faster than \`pgrep -f\` at both sizes: its ratio above 1, NAME and ABSENT."
   echo
   if [ -n "${medians[large,5]:-}" ]; then
     f=${medians[large,5]}; p=${medians[large,6]}; c=${medians[large,7]}
