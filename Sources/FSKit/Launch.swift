@@ -1,3 +1,4 @@
+import HAVocabulary
 #if canImport(Glibc)
 import Glibc
 #endif

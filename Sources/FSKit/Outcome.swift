@@ -6,6 +6,11 @@ import HAVocabulary
 /// count as `HA_CMD_FAILED` (``ExitStatus/init(pluginStatus:)``).
 public typealias Status = ExitStatus
 
+/// Text from outside (a pidfile, a command's output) made fit for one log
+/// line or reason: the host's own escaping (HAVocabulary's ``LogText``), so
+/// a plugin's reason and the host's log line share one dialect.
+public typealias LogText = HAVocabulary.LogText
+
 /// What an action returns: a status and, for anything but plain success,
 /// the reason an operator reads in the log at 3 a.m.
 public struct Outcome: Sendable, Equatable {

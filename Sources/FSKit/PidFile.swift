@@ -1,3 +1,4 @@
+import HAVocabulary
 import TrustedPaths
 #if canImport(Glibc)
 import Glibc

@@ -138,12 +138,16 @@ final class DaemonBuildingBlocksTests: XCTestCase {
         XCTAssertTrue(FileCheck.creatableFileProblem(directory + "/no/x.pid")?.contains("its directory") == true)
     }
 
-    func testLogTextIsAlwaysOneLine() {
+    /// The SDK's escaping is the host's (one dialect: `\xNN`, `\uNNNN`, the
+    /// host's cut mark), so a reason reads the same in the plugin's log
+    /// line and the host's.
+    func testLogTextIsAlwaysOneLineInTheHostsDialect() {
         XCTAssertEqual(LogText.escaped("  123 456\n"), "123 456")
-        XCTAssertEqual(LogText.escaped("a\nb\tc\\d"), "a\\nb\\tc\\\\d")
-        XCTAssertEqual(LogText.escaped([0x61, 0xFF, 0x0A, 0x62]), "a\\xff\\x0ab")
-        XCTAssertEqual(LogText.escaped(String(repeating: "x", count: 10), limit: 4), "xxxx…")
-        XCTAssertEqual(LogText.escaped("a\u{2028}b"), "a\\u{2028}b")
+        XCTAssertEqual(LogText.escaped("a\nb\tc\\d\u{1b}"), "a\\nb\\tc\\d\\x1B")
+        XCTAssertEqual(LogText.escaped([0x61, 0xFF, 0x0A, 0x62]), "a\\xFF\\nb")
+        XCTAssertEqual(LogText.escaped(String(repeating: "x", count: 10), limit: 4), "xxxx… (6 bytes cut)")
+        XCTAssertEqual(LogText.escaped("a\u{2028}b"), "a\\u2028b")
+        XCTAssertEqual(LogText.escaped("a\u{1b}b"), LogText.reason("a\u{1b}b"), "the host's reason escaping")
     }
 
     // MARK: The Unix-socket probe

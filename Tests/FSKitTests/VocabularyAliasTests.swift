@@ -10,6 +10,7 @@ final class VocabularyAliasTests: XCTestCase {
         XCTAssertTrue(Status.self == ExitStatus.self)
         XCTAssertTrue(Action.self == ActionName.self)
         XCTAssertTrue(Attribute.Kind.self == AttributeKind.self)
+        XCTAssertTrue(FSKit.LogText.self == HAVocabulary.LogText.self, "one escaping, the host's")
         XCTAssertEqual(Outcome.failed("x").status.name, "HA_CMD_FAILED")
         XCTAssertEqual(Action.monitor.abiIndex, 3)
     }
