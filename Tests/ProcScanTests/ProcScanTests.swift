@@ -127,6 +127,11 @@ final class ProcScanTests: XCTestCase {
         let script = "sleep 30; : \(marker)"
         let child = try start(["sh", "-c", script])
         _ = try entry(child.pid) { $0.arguments.count == 3 }
+        // sh forks before it execs `sleep`: until then the fork carries sh's
+        // command line too. Wait until only sh itself does.
+        _ = ProcessFixtures.waitUntil(milliseconds: 3000) {
+            ProcessTable().matching(ProcessPattern(argument: .contains(marker))).map(\.pid) == [child.pid]
+        }
         let table = ProcessTable()
         func pids(_ p: ProcessPattern) -> [Int32] { table.matching(p).map(\.pid) }
         XCTAssertEqual(pids(ProcessPattern(argument: .contains(marker))), [child.pid])
