@@ -54,8 +54,7 @@ public struct Resource {
     public func boolean(_ key: String) -> Bool? { string(key).map { $0 == "true" } }
     /// Durations are stored as `<n>ms`.
     public func duration(_ key: String) -> Duration? {
-        guard let text = string(key), text.hasSuffix("ms"), let ms = Int64(text.dropLast(2)) else { return nil }
-        return .milliseconds(ms)
+        string(key).flatMap(Attribute.decodeDuration)
     }
     /// An argv attribute (a JSON array of strings).
     public func command(_ key: String) -> [String]? { string(key).flatMap(ArgvText.parse) }

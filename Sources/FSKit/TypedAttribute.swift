@@ -1,4 +1,5 @@
 import ArgvText
+import HAVocabulary
 
 /// An attribute declared once — name, kind, default, help, constraints —
 /// and read typed: `resource[Self.port]` is an `Int`, with the default
@@ -215,17 +216,12 @@ extension Attribute {
         text == "true" ? true : text == "false" ? false : nil
     }
 
-    /// The host's canonical duration text (`<n>ms`), or a number with a
-    /// unit (`us`, `ms`, `s`, `m`, `h`) should the canonical form change.
+    /// The value the host passes (`<n>ms`, canonical), read with fshost's
+    /// one duration grammar (``DurationText``: a bare number is seconds), so
+    /// the SDK never reads a duration otherwise than the host wrote it.
     static func decodeDuration(_ text: String) -> Duration? {
-        let units: [(String, Int64)] = [("us", 1), ("ms", 1000), ("s", 1_000_000), ("m", 60_000_000), ("h", 3_600_000_000)]
-        for (suffix, micros) in units where text.hasSuffix(suffix) {
-            if let n = Int64(text.dropLast(suffix.count)), n >= 0 {
-                let (product, overflow) = n.multipliedReportingOverflow(by: micros)
-                return overflow ? nil : .microseconds(product)
-            }
-        }
-        return Int64(text).flatMap { $0 >= 0 ? .milliseconds($0) : nil }
+        guard case .success(let ms) = DurationText.milliseconds(text) else { return nil }
+        return .milliseconds(ms)
     }
 }
 
