@@ -162,13 +162,40 @@ public struct ActionRunner {
             throw HostError(.noConfigInfo, "\(error)")
         }
         explicit = Set(stored.keys)
-        switch plugin.schema.resolve(stored) {
-        case .success(let values):
-            return values
-        case .failure(let violation):
-            let status: ExitStatus = if case .missingRequired = violation { .noConfigInfo } else { .invalidArguments }
-            throw HostError(status, "resource '\(request.resource)' in \(paths.cdb): \(violation)")
+        var values = stored
+        while true {
+            switch plugin.schema.resolve(values) {
+            case .success(let resolved):
+                return resolved
+            case .failure(let violation):
+                // A bad value of a host setting this action does not use (left
+                // by a hand edit of the CDB) must not keep an operator from
+                // stopping the resource: it is said, and left out.
+                if case .wrongType(let key, let problem) = violation, Self.unusedHostSettings(by: request.action).contains(key) {
+                    Logger(prefix: "\(request.type)/\(request.resource) \(request.action.rawValue)")
+                        .warning("ignoring attribute '\(key)', which \(request.action.rawValue) does not use: \(problem)")
+                    values[key] = nil
+                    continue
+                }
+                let status: ExitStatus = if case .missingRequired = violation { .noConfigInfo } else { .invalidArguments }
+                throw HostError(status, "resource '\(request.resource)' in \(paths.cdb): \(violation)")
+            }
         }
+    }
+
+    /// The host settings `action` does not read: a stored value of one of
+    /// them that breaks its bounds is skipped with a warning, not refused.
+    /// Validate, start and restart check the whole configuration (a
+    /// resource whose settings are broken is not started); stop, monitor and
+    /// exclusive read only their own timeout, and monitor and exclusive the
+    /// level (monitor its retries too), so a stop is never refused over a
+    /// monitor setting.
+    static func unusedHostSettings(by action: ActionName) -> Set<String> {
+        if action == .validate || action == .start || action == .restart { return [] }
+        var used: Set<String> = [HostSetting.timeout(action.rawValue)]
+        if action == .monitor { used.formUnion([HostSetting.retries, HostSetting.retryInterval]) }
+        if action == .monitor || action == .exclusive { used.insert(HostSetting.monitorLevel) }
+        return Set(HostSetting.specs.map(\.name)).subtracting(used)
     }
 
     /// Level, timeout and retries: the command line over the resource over

@@ -46,11 +46,15 @@ final class PluginContractTests: XCTestCase {
 
     func testMonitorLevelAlreadyStoredIsRefusedByValidateAndEveryAction() throws {
         try store("a", ["port": "80", "monitor_level": "7", "marker": sandbox.path("marker")])
-        for action in ["validate", "start", "monitor", "exclusive", "stop"] {
+        for action in ["validate", "start", "monitor", "exclusive"] {
             let r = try sandbox.fshost("testfixture", action, "a")
             XCTAssertEqual(r.status, 2, "\(action): \(r)")
             XCTAssertTrue(r.stderr.contains("monitor_level' must be one of the type's monitoring levels 1, 2"), r.stderr)
         }
+        // stop does not read the level: it still stops, and says what it ignored.
+        let stop = try sandbox.fshost("testfixture", "stop", "a")
+        XCTAssertEqual(stop.status, 0, stop.description)
+        XCTAssertTrue(stop.stderr.contains("ignoring attribute 'monitor_level'"), stop.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: sandbox.path("marker")), "start never ran")
     }
 
