@@ -19,8 +19,7 @@ final class ActionTests: XCTestCase {
     }
 
     func define(_ type: String, _ resource: String, _ attributes: [String: String]) throws {
-        let db = try ConfigurationDatabase(path: sandbox.cdb, mode: .readWrite)
-        try db.define(type: type, resource: resource, attributes: attributes)
+        try sandbox.store(type, resource, attributes)
     }
 
     // MARK: The template type, every action

@@ -20,8 +20,7 @@ final class HostEdgeTests: XCTestCase {
     }
 
     func define(_ resource: String, _ attributes: [String: String]) throws {
-        let db = try ConfigurationDatabase(path: sandbox.cdb, mode: .readWrite)
-        try db.define(type: "testfixture", resource: resource, attributes: ["port": "80"].merging(attributes) { $1 })
+        try sandbox.store("testfixture", resource, ["port": "80"].merging(attributes) { $1 })
     }
 
     /// A CDB another process holds locked is waited for no longer than the

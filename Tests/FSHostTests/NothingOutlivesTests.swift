@@ -91,8 +91,7 @@ final class NothingOutlivesTests: XCTestCase {
     // MARK: the admin tool killed: its fshost children die with it
 
     func define(_ resource: String, _ attributes: [String: String]) throws {
-        let db = try ConfigurationDatabase(path: sandbox.cdb, mode: .readWrite)
-        try db.define(type: "testfixture", resource: resource, attributes: ["port": "1"].merging(attributes) { $1 })
+        try sandbox.store("testfixture", resource, ["port": "1"].merging(attributes) { $1 })
     }
 
     /// `cdb delete` runs `fshost testfixture exclusive R`, which hangs in a

@@ -21,8 +21,7 @@ final class NumbersAndCDBStateTests: XCTestCase {
 
     /// Stores `attributes` as they are, unchecked.
     func store(_ resource: String, _ attributes: [String: String]) throws {
-        let db = try ConfigurationDatabase(path: sandbox.cdb, mode: .readWrite)
-        try db.define(type: "testfixture", resource: resource, attributes: ["port": "80"].merging(attributes) { $1 })
+        try sandbox.store("testfixture", resource, ["port": "80"].merging(attributes) { $1 })
     }
 
     func testAnOutOfRangeValueInTheCDBIsStatusTwoAtActionTimeNotACrash() throws {

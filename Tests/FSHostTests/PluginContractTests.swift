@@ -26,8 +26,7 @@ final class PluginContractTests: XCTestCase {
     /// Stores attributes directly (as an older fshost or a hand edit could),
     /// bypassing the admin tool's checks: the action path must check them.
     func store(_ resource: String, _ attributes: [String: String]) throws {
-        let db = try ConfigurationDatabase(path: sandbox.cdb, mode: .readWrite)
-        try db.define(type: "testfixture", resource: resource, attributes: attributes)
+        try sandbox.store("testfixture", resource, attributes)
     }
 
     // MARK: Host settings the type cannot honour

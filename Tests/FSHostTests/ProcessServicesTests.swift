@@ -54,8 +54,7 @@ final class ProcessServicesTests: XCTestCase {
     }
 
     func define(_ type: String, _ resource: String, _ attributes: [String: String]) throws {
-        let db = try ConfigurationDatabase(path: sandbox.cdb, mode: .readWrite)
-        try db.define(type: type, resource: resource, attributes: attributes)
+        try sandbox.store(type, resource, attributes)
     }
 
     /// A `sleep` with a unique argument, running (exec done) when this returns.

@@ -21,8 +21,7 @@ final class SupervisorTests: XCTestCase {
     }
 
     func define(_ resource: String, _ attributes: [String: String]) throws {
-        let db = try ConfigurationDatabase(path: sandbox.cdb, mode: .readWrite)
-        try db.define(type: "testfixture", resource: resource, attributes: ["port": "80"].merging(attributes) { $1 })
+        try sandbox.store("testfixture", resource, ["port": "80"].merging(attributes) { $1 })
     }
 
     // MARK: fshost killed during start: nothing the action started survives

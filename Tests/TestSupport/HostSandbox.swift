@@ -1,3 +1,4 @@
+import CDB
 import Foundation
 
 /// A private fshost installation for one test: its own CDB, run and state
@@ -17,6 +18,13 @@ public final class HostSandbox {
 
     public let root: URL
     public var cdb: String { root.appendingPathComponent("cdb.sqlite").path }
+
+    /// Stores `attributes` of `type`/`resource` straight into this sandbox's
+    /// CDB, unchecked (as an older fshost or a hand edit could): what the
+    /// action path must check itself.
+    public func store(_ type: String, _ resource: String, _ attributes: [String: String]) throws {
+        try ConfigurationDatabase(path: cdb, mode: .readWrite).define(type: type, resource: resource, attributes: attributes)
+    }
     public var pluginPath: String
     public var extraEnvironment: [String: String] = [:]
 
