@@ -82,14 +82,23 @@ public enum PluginLoader {
     /// is the one already loaded: it is neither verified nor loaded again,
     /// and no further descriptor is kept open.
     package static func companion(of plugin: LoadedPlugin, name: String, symbol: String) throws(HostError) -> UnsafeMutableRawPointer {
-        let key = plugin.path + "\u{0}" + name + "\u{0}" + symbol
-        if let loaded = loadedCompanions.withLock({ $0[key] }) { return loaded.pointer }
-        let pointer: UnsafeMutableRawPointer = try loadCompanion(of: plugin, name: name, symbol: symbol)
-        loadedCompanions.withLock { $0[key] = LoadedSymbol(pointer: pointer) }
-        return pointer
+        try loadCompanion(of: plugin, name: name, key: symbol, symbol: symbol) { type, directory in
+            PluginVerifier(expectedTypeName: type, pluginDirectory: directory, entrySymbol: symbol)
+        }
     }
 
-    /// Companion symbols loaded in this process, by plugin path, name and symbol.
+    /// The typed call of companion `<type>-<name>.so` beside the plugin: its
+    /// record must be a companion's carrying `signature`, else it is refused
+    /// before dlopen with both signatures named.
+    package static func companionCall(of plugin: LoadedPlugin, name: String, signature: String) throws(HostError) -> UnsafeMutableRawPointer {
+        try loadCompanion(of: plugin, name: name, key: signature, symbol: FSHOST_COMPANION_SYMBOL) { type, directory in
+            var verifier = PluginVerifier(expectedTypeName: type, pluginDirectory: directory)
+            verifier.expectedRole = .companion(signature: signature)
+            return verifier
+        }
+    }
+
+    /// Companion symbols loaded in this process, by plugin path, name and key.
     private static let loadedCompanions = Mutex<[String: LoadedSymbol]>([:])
 
     /// A symbol of a loaded object (never unloaded, so shareable between threads).
@@ -97,7 +106,14 @@ public enum PluginLoader {
         let pointer: UnsafeMutableRawPointer
     }
 
-    private static func loadCompanion(of plugin: LoadedPlugin, name: String, symbol: String) throws(HostError) -> UnsafeMutableRawPointer {
+    /// Finds `<type>-<name>.so` beside the plugin, verifies it with the
+    /// checks of `makeVerifier(companionType, directory)`, loads it through
+    /// its verified descriptor and returns `symbol`. Once per process and
+    /// `key` (a retried probe asks again): neither verified nor loaded twice.
+    private static func loadCompanion(of plugin: LoadedPlugin, name: String, key: String, symbol: String,
+                                      verifier makeVerifier: (String, String) -> PluginVerifier) throws(HostError) -> UnsafeMutableRawPointer {
+        let cacheKey = plugin.path + "\u{0}" + name + "\u{0}" + key
+        if let loaded = loadedCompanions.withLock({ $0[cacheKey] }) { return loaded.pointer }
         let directory = HostPaths.parent(plugin.path)
         let companionType = plugin.typeName + "-" + name
         guard let found = try PluginSearchPath(directories: [directory]).find(type: companionType) else {
@@ -105,38 +121,13 @@ public enum PluginLoader {
         }
         let file: VerifiedPluginFile
         do {
-            file = try PluginVerifier(expectedTypeName: companionType, pluginDirectory: directory, entrySymbol: symbol)
-                .open(path: found.path)
+            file = try makeVerifier(companionType, directory).open(path: found.path)
         } catch {
             throw HostError(.pluginRefused, "companion refused: \(error.description)")
         }
-        return try open(file, symbol: symbol)
-    }
-
-    /// The typed call of companion `<type>-<name>.so` beside the plugin: its
-    /// record must be a companion's carrying `signature`, else it is refused
-    /// before dlopen with both signatures named. Verified and loaded once
-    /// per process (monitor retries ask again), through its descriptor like
-    /// every plugin.
-    package static func companionCall(of plugin: LoadedPlugin, name: String, signature: String) throws(HostError) -> UnsafeMutableRawPointer {
-        let key = plugin.path + "\u{0}" + name + "\u{0}" + signature
-        if let loaded = loadedCompanions.withLock({ $0[key] }) { return loaded.pointer }
-        let directory = HostPaths.parent(plugin.path)
-        let companionType = plugin.typeName + "-" + name
-        guard let found = try PluginSearchPath(directories: [directory]).find(type: companionType) else {
-            throw HostError(.notSupported, "companion '\(companionType)' not found beside \(plugin.path)")
-        }
-        let file: VerifiedPluginFile
-        do {
-            var verifier = PluginVerifier(expectedTypeName: companionType, pluginDirectory: directory)
-            verifier.expectedRole = .companion(signature: signature)
-            file = try verifier.open(path: found.path)
-        } catch {
-            throw HostError(.pluginRefused, "companion refused: \(error.description)")
-        }
-        let call: UnsafeMutableRawPointer = try open(file, symbol: FSHOST_COMPANION_SYMBOL)
-        loadedCompanions.withLock { $0[key] = LoadedSymbol(pointer: call) }
-        return call
+        let pointer: UnsafeMutableRawPointer = try open(file, symbol: symbol)
+        loadedCompanions.withLock { $0[cacheKey] = LoadedSymbol(pointer: pointer) }
+        return pointer
     }
 
     /// dlopen (now, local, never unloaded) of the verified descriptor, and dlsym.
