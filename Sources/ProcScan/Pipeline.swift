@@ -69,9 +69,14 @@ public enum Pipeline {
 
     /// Whether `pid` is in this process's session: only such a process
     /// can be in its pipeline (one `getsid`).
+    ///
+    /// A session whose leader is outside this PID namespace reads as 0
+    /// (getsid(2)): a CI runner or container started with `unshare --pid`
+    /// and no `setsid`. Such a session still counts as this session, so a
+    /// 0 is compared like any other id; only -1 (an error) never matches.
     public static func inSession(_ pid: Int32) -> Bool {
         let mine = getsid(0)
-        return mine > 0 && getsid(pid) == mine
+        return mine >= 0 && getsid(pid) == mine
     }
 
     /// A pipe's identity: device (pipefs) and inode.
@@ -126,7 +131,7 @@ public enum Pipeline {
 
     /// The pids in `/proc` whose session is `session` (one `getsid` each).
     private static func sessionMembers(_ session: pid_t) -> [Int32] {
-        guard session > 0, let directory = opendir("/proc") else { return [] }
+        guard session >= 0, let directory = opendir("/proc") else { return [] }
         defer { closedir(directory) }
         var pids: [Int32] = []
         while let item = readdir(directory) {

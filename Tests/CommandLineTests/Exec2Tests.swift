@@ -334,6 +334,30 @@ final class Exec2Tests: XCTestCase {
         XCTAssertEqual(ProcessFixtures.readFile(base + ".out"), "rc=1 \(marker)\n", "with job control")
     }
 
+    /// CI's case: a runner started with `unshare --pid` and no `setsid`, so
+    /// the session leader is outside the PID namespace and getsid(2) reads
+    /// 0 for every process of the session. The pipeline must still be
+    /// found (before: every pipeline case matched its own grep there).
+    func testPipelineInASessionLedFromOutsideThePIDNamespace() throws {
+        let exe = try XCTUnwrap(Exec2Tests.fshostBinary, "no fshost binary next to the tests")
+        let marker = ProcessFixtures.uniqueMarker("pidns")
+        let base = "/tmp/\(ProcessFixtures.uniqueMarker("ns"))"  // not the marker: it is pid 1's argv
+        let out = base + ".out", file = base + ".sh"
+        defer { unlink(out); unlink(file) }
+        // The marker only in the script's text: bash runs as the namespace's
+        // pid 1 with `bash FILE` as its command line.
+        ProcessFixtures.writeFile(file, "{ python3 -c 'import os; print(os.getsid(0))'; "
+            + "\"$1\" exec2 -s TERM -t \(marker) | grep \(marker); echo ${PIPESTATUS[@]}; "
+            + "\"$1\" exec2 -s 0 -t \(marker) 2>&1 >/dev/null | grep \(marker); echo ${PIPESTATUS[@]}; } > \"$2\"\n")
+        let child = try XCTUnwrap(ChildProcess(["unshare", "--pid", "--fork", "--mount-proc", "bash", file, exe, out]))
+        children.append(child)
+        let status = child.reap()
+        guard status == 0, let text = ProcessFixtures.readFile(out) else {
+            throw SetupFailure("unshare --pid --fork --mount-proc bash failed (status \(status)): this test needs root and PID namespaces")
+        }
+        XCTAssertEqual(text, "0\n1 1\n1 1\n", "getsid reads 0 inside; exec2 still leaves its own pipeline out")
+    }
+
     /// The built `fshost` (or the scratch stand-in) next to the test bundle, if any.
     static var fshostBinary: String? {
         var dir = CommandLine.arguments.first ?? ""
