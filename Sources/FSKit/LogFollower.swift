@@ -50,6 +50,8 @@ public struct LogPosition: Sendable, Equatable {
 ///   inode is looked for at ``rotatedPath``; the bytes left in it after the
 ///   offset are read first (its last line too: nothing more comes), then
 ///   the new file from its start.
+///   When the log is gone and ``rotatedPath`` holds the remembered inode
+///   (renamed, the writer not reopened yet), it is read there.
 /// - **Truncation** (copy-truncate: the size went below the offset, or the
 ///   bytes before the offset changed): when ``rotatedPath`` holds the
 ///   remembered fingerprint at the offset (the copy), its rest is read
@@ -132,14 +134,21 @@ public struct LogFollower: Sendable {
         guard let since else {
             return baseline().map { Chunk(bytes: [], position: $0, bytesRead: 0, skipped: 0, events: ["no position remembered: starting at the end"]) }
         }
+        var events: [String] = []
         let file: OpenFile
         switch OpenFile.open(path) {
         case .success(let f): file = f
+        case .failure(.absent):
+            // Renamed away and no new log yet (the writer has not reopened):
+            // it still writes to the old file; follow it there.
+            guard since.inode != 0, case .success(let old) = OpenFile.open(rotatedPath) else { return .failure(.absent) }
+            guard old.device == since.device && old.inode == since.inode else { close(old.fd); return .failure(.absent) }
+            file = old
+            events.append("moved to \(rotatedPath) and no new log yet: reading it there")
         case .failure(let p): return .failure(p)
         }
         defer { close(file.fd) }
 
-        var events: [String] = []
         /// Pieces to read, oldest first: (descriptor, from, to, final piece of a rotated file).
         var pieces: [(fd: Int32, from: Int64, to: Int64, rotated: Bool)] = []
         var rotated: OpenFile?
@@ -184,32 +193,47 @@ public struct LogFollower: Sendable {
             }
         }
 
-        var bytes: [UInt8] = []
+        // One buffer, read into in place (no zero-fill, no copy): a pread per
+        // piece; an unterminated rotated file gets its newline; the current
+        // file's incomplete last line is left out.
+        let capacity = pieces.reduce(0) { $0 + Int($1.to - $1.from) + 1 }
+        var failure: Int32 = 0
         var bytesRead = 0
         var nextOffset = start  // unless the current file is read below
-        for (index, piece) in pieces.enumerated() {
-            var buffer = [UInt8](repeating: 0, count: Int(piece.to - piece.from))
-            let got = OpenFile(fd: piece.fd).read(into: &buffer, at: piece.from)
-            if got < 0 { return .failure(.failed("read: " + errnoText(errno))) }
-            buffer.removeLast(buffer.count - got)
-            bytesRead += got
-            var body = buffer[...]
-            if index == 0 && skipped > 0 {
-                // Skipping left us mid-line: drop up to the next line start.
-                let cut = body.firstIndex(of: 0x0A).map { $0 + 1 } ?? body.endIndex
-                skipped += Int64(cut)
-                body = body[cut...]
+        var front = 0
+        var bytes = [UInt8](unsafeUninitializedCapacity: max(capacity, 1)) { out, count in
+            count = 0
+            for (index, piece) in pieces.enumerated() {
+                let begin = count
+                let length = Int(piece.to - piece.from)
+                let got = OpenFile(fd: piece.fd).read(into: UnsafeMutableRawBufferPointer(
+                    UnsafeMutableBufferPointer(rebasing: out[begin..<begin + length])), at: piece.from)
+                if got < 0 { failure = errno; count = 0; return }
+                bytesRead += got
+                count += got
+                var lineStart = begin
+                if index == 0 && skipped > 0 {
+                    // Skipping left us mid-line: drop up to the next line start.
+                    while lineStart < count && out[lineStart] != 0x0A { lineStart += 1 }
+                    lineStart = min(lineStart + 1, count)
+                    front = lineStart
+                }
+                if piece.rotated {
+                    if count > lineStart && out[count - 1] != 0x0A { out[count] = 0x0A; count += 1 }
+                } else {
+                    // Keep the incomplete last line for next time, unless it alone fills the bound.
+                    var end = count
+                    while end > lineStart && out[end - 1] != 0x0A { end -= 1 }
+                    if end == lineStart && got >= maxBytes { end = count }
+                    nextOffset = piece.from + Int64(end - begin)
+                    count = end
+                }
             }
-            if piece.rotated {
-                bytes += body
-                if let last = body.last, last != 0x0A { bytes.append(0x0A) }
-            } else {
-                // Keep the incomplete last line for next time, unless it alone fills the bound.
-                let complete = body.lastIndex(of: 0x0A).map { $0 + 1 }
-                    ?? (got >= maxBytes ? body.endIndex : body.startIndex)
-                bytes += body[..<complete]
-                nextOffset = piece.from + Int64(complete)
-            }
+        }
+        if failure != 0 { return .failure(.failed("read: " + errnoText(failure))) }
+        if front > 0 {
+            skipped += Int64(front)
+            bytes.removeFirst(front)
         }
         if skipped > 0 { events.append("\(skipped) bytes skipped (more than \(maxBytes) waited)") }
         return .success(Chunk(bytes: bytes, position: file.position(at: nextOffset), bytesRead: bytesRead,
@@ -246,16 +270,20 @@ struct OpenFile {
     }
 
     /// `pread` until `buffer` is full or end of file; bytes read, -1 on error.
-    func read(into buffer: inout [UInt8], at offset: Int64) -> Int {
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) -> Int {
         var done = 0
         while done < buffer.count {
-            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, $0.count - done, off_t(offset) + off_t(done)) }
+            let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
             if n < 0 && errno == EINTR { continue }
             if n < 0 { return -1 }
             if n == 0 { break }
             done += n
         }
         return done
+    }
+
+    func read(into buffer: inout [UInt8], at offset: Int64) -> Int {
+        buffer.withUnsafeMutableBytes { read(into: $0, at: offset) }
     }
 
     /// FNV-1a of the bytes before `offset` (see ``LogPosition/fingerprint``); 0 at offset 0.

@@ -79,13 +79,21 @@ public enum LogGrowth {
     }
 
     /// Checks `path` against `remembered` (nil, or from another boot: the
-    /// window starts now). Returns the verdict and the mark to store (nil:
+    /// window starts now). A missing `path` whose remembered inode is at
+    /// `rotatedPath` (default `path.1`) is judged there (renamed, the
+    /// writer not reopened yet). Returns the verdict and the mark to store (nil:
     /// nothing changed, nothing to write).
-    public static func check(_ path: String, window: Duration, remembered: Mark?,
+    public static func check(_ path: String, window: Duration, remembered: Mark?, rotatedPath: String? = nil,
                              now: Int64 = now()) -> Result<(Verdict, Mark?), LogFollower.Problem> {
         let current: Mark
         switch mark(path, now: now) {
         case .success(let m): current = m
+        case .failure(.absent):
+            // Renamed to the rotated path and no new log yet: the writer
+            // still writes to the old file, judged there.
+            guard let remembered, case .success(let old) = mark(rotatedPath ?? path + ".1", now: now),
+                  old.device == remembered.device && old.inode == remembered.inode else { return .failure(.absent) }
+            current = old
         case .failure(let p): return .failure(p)
         }
         guard let old = remembered, old.changedAt <= now else {

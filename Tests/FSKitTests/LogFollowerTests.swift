@@ -73,6 +73,28 @@ final class LogFollowerTests: XCTestCase {
         XCTAssertEqual(text(try read(f, chunk.position)), "d\n")
     }
 
+    func testARenamedLogWithoutANewOneIsFollowedInTheOldFile() throws {
+        try append("a\n")
+        let f = LogFollower(path: log, maxBytes: 1 << 20)
+        let base = try f.baseline().get()
+        var mark = try LogGrowth.mark(log, now: 1000).get()
+        XCTAssertEqual(rename(log, log + ".1"), 0)
+        try append("b\n", to: log + ".1")
+        let chunk = try read(f, base)
+        XCTAssertEqual(text(chunk), "b\n")
+        let (verdict, new) = try LogGrowth.check(log, window: .seconds(5), remembered: mark, now: 2000).get()
+        XCTAssertEqual(verdict, .active("grew by 2 bytes"), "the old file grew")
+        mark = try XCTUnwrap(new)
+        // The writer reopens: a new log; the old one's rest, then the new one.
+        try append("c\n", to: log + ".1")
+        try append("d\n")
+        XCTAssertEqual(text(try read(f, chunk.position)), "c\nd\n")
+        guard case .active(let what) = try LogGrowth.check(log, window: .seconds(5), remembered: mark, now: 3000).get().0 else {
+            return XCTFail("the new file is activity")
+        }
+        XCTAssertTrue(what.hasPrefix("rotated"), what)
+    }
+
     func testCopyTruncateReadsTheCopysRestThenTheFileFromItsStart() throws {
         try append("a\n")
         let f = LogFollower(path: log, maxBytes: 1 << 20)

@@ -256,6 +256,22 @@ final class LogWriterTests: XCTestCase {
         XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
     }
 
+    /// Renamed with no new log yet (the writer has not reopened): it still
+    /// writes to log.1, and is followed there: no failure at any level.
+    func testARenamedLogWithoutANewOneIsFollowedInLog1() throws {
+        try define("w1", ["expected_message=tick", "growth_window=1s"])
+        try start()
+        usleep(300_000)
+        XCTAssertEqual(try monitor(3).status, success)
+        XCTAssertEqual(rename(log, log + ".1"), 0)
+        usleep(1_200_000)
+        for level in 2...3 {
+            let r = try monitor(level)
+            XCTAssertEqual(r.status, success, "level \(level), the writer still writing to log.1: \(r)")
+        }
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
+    }
+
     /// logrotate's copytruncate: the log copied to log.1, then cut to 0.
     func testRotationByCopyTruncateIsNotAFailure() throws {
         try define("w1", ["expected_message=tick", "growth_window=2s"])
