@@ -415,6 +415,50 @@ final class LogWriterTests: XCTestCase {
         XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
     }
 
+    /// Monitors at once (a cluster manager's probe and an operator's) take
+    /// turns on the host's resource lock: every one answers, and the state
+    /// they leave parses (no corrupted-state warning afterwards).
+    func testConcurrentMonitorsCannotCorruptTheState() throws {
+        try define("w1", ["error_pattern=FATAL"])
+        try start()
+        usleep(300_000)
+        let monitors = try (0..<8).map { _ -> Process in
+            let p = Process()
+            p.executableURL = HostSandbox.products.appendingPathComponent("fshost")
+            p.arguments = ["logwriter", "monitor", "w1", "--level", "3"]
+            p.environment = sandbox.environment
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+        for p in monitors { p.waitUntilExit() }
+        XCTAssertEqual(monitors.map(\.terminationStatus), Array(repeating: success, count: 8), "every concurrent monitor passes")
+        let after = try monitor(3)
+        XCTAssertEqual(after.status, success, after.description)
+        XCTAssertFalse(after.stderr.contains("corrupted"), after.stderr)
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
+    }
+
+    /// A writer killed between writing a new state and renaming it over the
+    /// old leaves a temporary file: the old state stays the one read.
+    func testATemporaryLeftByACrashedWriteLeavesTheOldStateValid() throws {
+        try define("w1", ["error_pattern=FATAL"])
+        try start()
+        usleep(300_000)
+        XCTAssertEqual(try monitor(3).status, success)
+        let directory = sandbox.path("state") + "/logwriter/w1/"
+        let old = try String(contentsOfFile: directory + "position", encoding: .utf8)
+        // What a write killed before its rename leaves (the host names temporaries .tmp.KEY.PID).
+        try Data("log1 half-writ".utf8).write(to: URL(fileURLWithPath: directory + ".tmp.position.999999"))
+        try append("FATAL after the crash\n")
+        let r = try monitor(3)
+        XCTAssertEqual(r.status, commandFailed, "read on from the old position: \(r)")
+        XCTAssertTrue(r.stderr.contains("FATAL after the crash") && !r.stderr.contains("corrupted"), r.stderr)
+        XCTAssertNotEqual(try String(contentsOfFile: directory + "position", encoding: .utf8), old, "the position moved on")
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
+    }
+
     /// A position that cannot be stored fails the check with the reason:
     /// never a silent reread of the same lines.
     func testAStateWriteThatFailsIsAFailure() throws {
@@ -425,7 +469,7 @@ final class LogWriterTests: XCTestCase {
         try FileManager.default.removeItem(atPath: state)
         try FileManager.default.createDirectory(atPath: state + "/blocker", withIntermediateDirectories: true)
         let r = try monitor(3)
-        XCTAssertNotEqual(r.status, success, r.description)
+        XCTAssertEqual(r.status, 9, "HA_HOST_ERROR: the node's state directory, not the writer: \(r)")
         XCTAssertTrue(r.stderr.contains("could not write state 'position'"), r.stderr)
         try FileManager.default.removeItem(atPath: state)
         XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
