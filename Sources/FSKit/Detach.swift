@@ -36,8 +36,8 @@ public struct Detach: Sendable, Equatable {
     static let setsid: Int32 = 0x80
 
     /// Spawns `argv` detached and writes its pid to `pidFile`; the pid, or
-    /// why not (one line). A pidfile that cannot be written ends the
-    /// process again (SIGKILL): a daemon nobody can find must not run.
+    /// why not (one line). When the pidfile cannot be written the start
+    /// fails, and the host ends the process with the failed action.
     public func start(_ argv: [String], pidFile: PidFile) -> Result<Int32, DetachError> {
         guard let program = argv.first, !program.isEmpty else { return .failure(DetachError("empty command")) }
         let outputPath = output ?? "/dev/null"
@@ -77,7 +77,9 @@ public struct Detach: Sendable, Equatable {
         let rc = posix_spawnp(&pid, program, &actions, &attributes, &cArgs, environ)
         guard rc == 0 else { return .failure(DetachError("\(program): " + errnoText(rc))) }
         if let why = Detach.writePid(pid, to: pidFile.path) {
-            kill(pid, SIGKILL)  // our own child, not yet reaped: its pid cannot have been reused
+            // The start fails, so the host kills what the action started
+            // (the SDK sends no signal of its own): a daemon nobody can find
+            // does not stay.
             return .failure(DetachError("pidfile \(pidFile.path): \(why)"))
         }
         return .success(pid)
