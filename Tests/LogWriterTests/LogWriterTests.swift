@@ -344,6 +344,31 @@ final class LogWriterTests: XCTestCase {
         XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
     }
 
+    /// A check slower than its level's timeout is a failure, not health
+    /// (here 8 MiB to match against a 1 ms read_timeout).
+    func testALevelSlowerThanItsTimeoutFails() throws {
+        try define("w1", script: ": \(sandbox.root.path); while :; do sleep 0.1; done",
+                   ["output=null", "error_pattern=FATAL|PANIC", "read_timeout=1ms"])
+        try create(log)
+        try start()
+        try append(String(repeating: String(repeating: "y", count: 99) + "\n", count: 80_000))
+        let r = try monitor(3)
+        XCTAssertEqual(r.status, commandFailed, r.description)
+        XCTAssertTrue(r.stderr.contains("longer than read_timeout (1 ms)"), r.stderr)
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
+    }
+
+    /// A writer that ignores TERM is killed within the stop timeout.
+    func testStopEscalatesToKillForAWriterIgnoringTerm() throws {
+        try define("w1", script: ": \(sandbox.root.path); trap '' TERM; while :; do echo tick; sleep 0.1; done",
+                   ["stop_timeout=3s"])
+        try start()
+        let stopped = try run("logwriter", "stop", "w1")
+        XCTAssertEqual(stopped.status, success, stopped.description)
+        XCTAssertTrue(stopped.stderr.contains("KILL"), stopped.stderr)
+        XCTAssertTrue(wait(seconds: 2) { self.writerPids().isEmpty }, "left: \(writerPids())")
+    }
+
     // MARK: Bad input
 
     func testMissingLogDirectoryIsNoConfigInfo() throws {
