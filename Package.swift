@@ -46,6 +46,11 @@ let plugins: [Target] = [
     // built under Tests/, so its record is marked test-only.
     resourceType("TestFixture", path: "Tests/Plugins/TestFixture", dependencies: ["EchoCall"]),
     companion("testfixture-echo", call: "EchoCall", path: "Tests/Plugins/TestFixtureEcho"),
+    // IPFilter: level 0 (the default) must not load libnftables, so the
+    // plugin does not link it; start, stop, exclusive and level 1 call its companion.
+    resourceType("IPFilter", path: "Plugins/IPFilter", dependencies: ["NftablesCall", "TrustedPaths"],
+                 exclude: ["Nftables", "NftablesCall", "README.md"]),
+    companion("ipfilter-nft", call: "NftablesCall", path: "Plugins/IPFilter/Nftables", dependencies: ["CNftables"]),
 ]
 
 let package = Package(
@@ -134,5 +139,10 @@ let package = Package(
         .testTarget(name: "WebServerTests", dependencies: ["TestSupport"]),
         // The SDK's building blocks (typed attributes, daemon lifecycle, file checks), without a host.
         .testTarget(name: "FSKitTests", dependencies: ["FSKit", "HAVocabulary", "TestSupport", "ProcScan", "Spawn"]),
+
+        // ---- ipfilter (nftables): libnftables for its companion only
+        .systemLibrary(name: "CNftables", pkgConfig: "libnftables", providers: [.apt(["libnftables-dev"])]),
+        companionCall("NftablesCall", path: "Plugins/IPFilter/NftablesCall"),
+        .testTarget(name: "IPFilterTests", dependencies: ["TestSupport"]),
     ] + plugins
 )
