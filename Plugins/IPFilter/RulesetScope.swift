@@ -49,7 +49,7 @@ enum RulesetScope {
         var i = 0
         if verbs.contains(first) { i = 1 }
         guard i < w.count, objects.contains(w[i]) else {
-            let what = i < w.count ? "\(first) \(w[i])" : first
+            let what = w.prefix(i + 2).joined(separator: " ")
             return "'\(what)' is not a change of \(own)'s objects: only that table may be touched"
         }
         i += 1
