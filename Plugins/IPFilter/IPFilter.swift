@@ -10,9 +10,9 @@
 // the ruleset file is refused if any of its commands names another table
 // (RulesetScope), and stop deletes that table only, never the ruleset.
 //
-//   start      check the file (trusted, only its table), dry run, then
-//              replace the table in one transaction (a bad file leaves the
-//              old rules); keep the kernel's listing of it in state
+//   start      check the file (trusted, only its table), then replace the
+//              table in one transaction, which is also the check: a bad
+//              file leaves the old rules; keep the kernel's listing in state
 //   stop       delete the table (absent: done)
 //   exclusive  the table is present here
 //   restart    start again: an atomic replace, never a moment without rules
@@ -59,9 +59,10 @@ struct IPFilter: ResourceType {
                    .restart: .seconds(30), .validate: .seconds(5)],
         level: 0, retries: 1, retryInterval: .milliseconds(500))
 
-    /// State keys: the kernel's listing of the table right after start, and
-    /// the fingerprint of the file start loaded.
-    static let listingKey = "listing", fingerprintKey = "ruleset-fingerprint"
+    /// State key: what start loaded, as "FINGERPRINT\nLISTING": the file's
+    /// fingerprint and the kernel's listing of the table right after the
+    /// load (one key: one synced write per start).
+    static let loadedKey = "loaded"
 
     // MARK: Configuration
 
@@ -108,7 +109,7 @@ struct IPFilter: ResourceType {
     }
 
     /// Without the kernel: the values, the file, its scope. The kernel's
-    /// own check (a dry run) is start's first step.
+    /// own check is start's transaction itself (all or nothing).
     func validate() -> Outcome {
         switch checkedRuleset() {
         case .failure(let error): return error.outcome
@@ -139,8 +140,7 @@ struct IPFilter: ResourceType {
         switch answer {
         case .done(let listing):
             do {
-                try resource.state.store(listing, for: Self.listingKey)
-                try resource.state.store(RulesetFile.fingerprint(text), for: Self.fingerprintKey)
+                try resource.state.store(RulesetFile.fingerprint(text) + "\n" + listing, for: Self.loadedKey)
             } catch {
                 return .failed("\(ownTable) loaded, but \(error)")
             }
@@ -160,8 +160,7 @@ struct IPFilter: ResourceType {
         guard let answer = nft(.remove) else { return Self.noCompanion }
         switch answer {
         case .done, .absent:
-            resource.state[Self.listingKey] = nil
-            resource.state[Self.fingerprintKey] = nil
+            resource.state[Self.loadedKey] = nil
             return .success
         case .namespaceMissing(let why):
             // No namespace, no table of ours in it.
@@ -196,16 +195,17 @@ struct IPFilter: ResourceType {
         case .namespaceMissing(let why): return .notRunning(why)
         case .refused(let why), .failed(let why): return .failed(why)
         }
-        guard let kept = resource.state[Self.listingKey] else {
+        guard let loaded = resource.state[Self.loadedKey], let newline = loaded.firstIndex(of: "\n") else {
             return .failed("\(ownTable) is present, but no listing was kept by start (not started by fshost, or its state was lost): restart it")
         }
+        let kept = String(loaded[loaded.index(after: newline)...])
         if now != kept {
             return .failed("\(ownTable) differs from what start loaded from \(path): " + Self.firstDifference(kept, now))
         }
         switch RulesetFile.read(path) {
         case .failure(let problem): return .failed("cannot compare with the ruleset file: \(problem.reason)")
         case .success(let text):
-            if RulesetFile.fingerprint(text) != resource.state[Self.fingerprintKey] {
+            if RulesetFile.fingerprint(text) != loaded[..<newline] {
                 return .failed("ruleset file \(path) changed since start: the kernel runs the old rules (restart loads it)")
             }
         }

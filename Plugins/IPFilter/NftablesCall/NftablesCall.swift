@@ -12,10 +12,11 @@ public enum NftablesCall: CompanionCall {
 
     /// What to do with the table.
     public enum Operation: Sendable, Equatable {
-        /// Check `ruleset` (a dry run from a file, so errors carry the
-        /// file's own line and column), then replace the table with it in
-        /// one transaction (`add table; delete table;` and the ruleset in
-        /// one batch): a refused ruleset leaves the old table as it was.
+        /// Replace the table with `ruleset` in one transaction (`add
+        /// table; delete table;` and the ruleset, parsed as a file so that
+        /// errors carry its own line and column, in one batch, which the
+        /// kernel applies all or nothing): a refused ruleset leaves the old
+        /// table as it was.
         /// `ruleset` is the file's text, already checked by the plugin to
         /// touch only this table; `path` names it in messages.
         case load(ruleset: String, path: String)
@@ -52,8 +53,8 @@ public enum NftablesCall: CompanionCall {
         case absent
         /// The namespace does not exist (/run/netns/NAME missing), with why.
         case namespaceMissing(String)
-        /// load: libnftables refused the ruleset (dry run); its message,
-        /// naming the file's line. Nothing was changed.
+        /// load: libnftables or the kernel refused the ruleset; the
+        /// message, naming the file's line. Nothing was changed.
         case refused(String)
         /// Anything else (a netlink error, no CAP_NET_ADMIN), with why.
         case failed(String)
