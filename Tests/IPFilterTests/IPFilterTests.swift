@@ -300,6 +300,16 @@ final class IPFilterTests: XCTestCase {
         XCTAssertFalse(try lab.connects(to: blocked))
     }
 
+    /// `fshost verify` drives the whole protocol; it needs a level that can
+    /// tell "not running" (level 0 answers success always, as the guide says).
+    func testVerifyHoldsTheProtocolAtLevel1() throws {
+        try modify("monitor_level=1")
+        let r = try sandbox.fshost(["verify", "ipfilter", "fw1"])
+        XCTAssertEqual(r.status, success, "\(r) \(r.stdout)")
+        XCTAssertTrue(r.stdout.contains("the protocol holds"), r.stdout)
+        XCTAssertFalse(try lab.ruleset().contains(table), "verify ends stopped")
+    }
+
     // MARK: Level 0 costs nothing
 
     func testLevel0NeitherLinksNorLoadsLibnftables() throws {
