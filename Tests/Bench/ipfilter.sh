@@ -93,8 +93,10 @@ ruleset); fshost start also runs a dry run first and lists the table.
 | monitor level 1 vs template monitor + \`nft -j list table\` ($ft + $nl ms) | $f1 ms | $floor ms | $r1 | $(atleast1 "$r1") (no more) |
 | monitor level 0 (the default) vs template monitor | $f0 ms | $ft ms | $r0 | — |
 
-Peak RSS (median of 9 runs): level 0 $m0 KiB, level 1 $m1 KiB (libnftables and
-its libraries load at level 1 only).
+Peak RSS as \`/usr/bin/time %M\` reports it (median of 9 runs): level 0 $m0 KiB,
+level 1 $m1 KiB. hyperfine runs the commands one after another, not
+interleaved: on a loaded machine compare each row's two columns, taken
+minutes apart at most, with care (\`FSHOST_TIMING=1\` gives the action's own time).
 
 EOT
 echo "ipfilter: start $fs ms vs nft -f $nf ms; level 1 $f1 ms vs $floor ms; level 0 $f0 ms vs template $ft ms"
