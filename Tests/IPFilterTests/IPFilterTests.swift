@@ -247,6 +247,36 @@ final class IPFilterTests: XCTestCase {
         XCTAssertFalse(try lab.nft("list", "tables").contains("inet \(table)"))
     }
 
+    /// Every command form nft has for objects of one table is accepted when
+    /// it names the resource's own table (RulesetScope is not a second,
+    /// stricter nft).
+    func testEveryCommandFormOnItsOwnTableIsAccepted() throws {
+        try write(ruleset + """
+            add rule inet \(table) input tcp dport 1 drop
+            insert rule inet \(table) input tcp dport 2 drop; add element inet \(table) blocked_ports { 1234 }
+            chain inet \(table) extra {
+                tcp dport 3 drop
+            }
+            create chain inet \(table) other
+            flush chain inet \(table) other
+            delete chain inet \(table) other
+            add set inet \(table) empty { type ipv4_addr; }
+            add counter inet \(table) more
+            add quota inet \(table) q { over 1 mbytes }
+            add rule inet \(table) extra \\
+                tcp dport 4 drop
+
+            """)
+        let r = try run("start")
+        XCTAssertEqual(r.status, success, "\(r)")
+        let listing = try lab.nft("list", "table", "inet", table)
+        for word in ["dport 1 drop", "dport 2 drop", "1234", "chain extra", "dport 4 drop", "set empty", "quota q"] {
+            XCTAssertTrue(listing.contains(word), "\(word) not loaded: \(listing)")
+        }
+        XCTAssertFalse(listing.contains("chain other"), listing)
+        XCTAssertEqual(try monitor(1).status, success)
+    }
+
     // MARK: Bad input: one clear line, nothing changed in the kernel
 
     func testBadInputIsAClearErrorAndChangesNothing() throws {
