@@ -344,10 +344,14 @@ final class IPFilterTests: XCTestCase {
 
     func testLevel0NeitherLinksNorLoadsLibnftables() throws {
         let products = HostSandbox.products.path
-        let plugin = try NetworkLab.must(["readelf", "-d", products + "/libipfilter.so"])
-        XCTAssertFalse(plugin.contains("libnftables"), "the plugin links libnftables: \(plugin)")
-        let companion = try NetworkLab.must(["readelf", "-d", products + "/libipfilter-nft.so"])
-        XCTAssertTrue(companion.contains("libnftables"), companion)
+        // `fshost check` lists the file's DT_NEEDED libraries (what `readelf -d` shows).
+        let plugin = try sandbox.fshost("check", products + "/libipfilter.so")
+        XCTAssertEqual(plugin.status, success, "\(plugin) \(plugin.stdout)")
+        let needed = plugin.stdout.split(separator: "\n").filter { $0.contains("needed-libraries") }
+        XCTAssertEqual(needed.count, 1, plugin.stdout)
+        XCTAssertFalse(needed.joined().contains("libnftables"), "the plugin links libnftables: \(needed)")
+        let companion = try sandbox.fshost("check", products + "/libipfilter-nft.so")
+        XCTAssertTrue(companion.stdout.contains("libnftables.so.1"), companion.stdout)
 
         // Without its companion the plugin still answers level 0; what needs
         // libnftables answers "not supported" (the host's status for a missing companion).
