@@ -277,6 +277,21 @@ final class IPFilterTests: XCTestCase {
         XCTAssertEqual(try monitor(1).status, success)
     }
 
+    /// A file that does not create its table (comments only, empty) loads
+    /// as an empty table: start never leaves the resource without it.
+    func testAFileWithoutItsTableLoadsAnEmptyTable() throws {
+        XCTAssertEqual(try run("start").status, success)
+        for text in ["# nothing yet\n", ""] {
+            try write(text)
+            let r = try run("start")
+            XCTAssertEqual(r.status, success, "\(text.debugDescription): \(r)")
+            XCTAssertTrue(try lab.nft("list", "tables").contains("table inet \(table)"), text.debugDescription)
+            XCTAssertEqual(try run("exclusive").status, running)
+            XCTAssertEqual(try monitor(1).status, success)
+            XCTAssertTrue(try lab.connects(to: blocked), "no rules: nothing blocked")
+        }
+    }
+
     // MARK: Bad input: one clear line, nothing changed in the kernel
 
     func testBadInputIsAClearErrorAndChangesNothing() throws {

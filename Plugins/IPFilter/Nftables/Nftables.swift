@@ -36,9 +36,12 @@ func serve(_ request: NftablesCall.Request) -> NftablesCall.Response {
 /// Replace the table in one transaction, then list it.
 ///
 /// The file's text goes into a memfd, and the batch is
-/// `add table T` / `delete table T` / `include "/proc/self/fd/N"`: the
-/// table is replaced whole (`add` first so that `delete` never fails; this
-/// libnftables has no `destroy`), and the ruleset is parsed as a file, so
+/// `add table T` / `delete table T` / `include "/proc/self/fd/N"` /
+/// `add table T`: the table is replaced whole (`add` first so that
+/// `delete` never fails; this libnftables has no `destroy`), it exists
+/// after the batch even when the file does not create it (an empty file
+/// is an empty table, never a table deleted by start), and the ruleset is
+/// parsed as a file, so
 /// an error names its own line and column (a buffer's would be off; see
 /// DESIGN.md, libnftables 1.0.6).
 ///
@@ -63,7 +66,7 @@ private func load(_ ruleset: String, path: String, table: String, nft: NftContex
         written += n
     }
     let alias = "/proc/self/fd/\(fd)"
-    let commit = nft.run("add table \(table)\ndelete table \(table)\ninclude \"\(alias)\"\n")
+    let commit = nft.run("add table \(table)\ndelete table \(table)\ninclude \"\(alias)\"\nadd table \(table)\n")
     guard commit.ok else { return .refused(commit.message.replacingAll(alias, with: path)) }
     return nft.list(table)
 }
