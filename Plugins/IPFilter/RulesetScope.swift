@@ -14,10 +14,12 @@
 ///   anything else that is not a change of one table's objects;
 /// - `include`: what an included file touches cannot be checked here.
 ///
-/// The scan follows nft's lexical rules: `#` comments to the end of the
-/// line, `"…"` strings, `{ … }` blocks (their content is the named table's
-/// own), and a command ends at a newline or `;` outside a block
-/// (a `\` before the newline continues it).
+/// The scan follows nft's lexical rules (its scanner.l): `#` comments to
+/// the end of the line, `"…"` strings without escapes that may span lines,
+/// `{ … }` blocks (their content is the named table's own), and a command
+/// ends at a newline or `;` outside a block (a `\` before the newline
+/// continues it). Where the scan could disagree with nft it errs towards
+/// refusing.
 enum RulesetScope {
     static let families: Set<String> = ["ip", "ip6", "inet", "arp", "bridge", "netdev"]
     static let verbs: Set<String> = ["add", "create", "insert", "replace", "delete", "destroy", "flush"]
@@ -94,26 +96,26 @@ enum RulesetScope {
         while k < bytes.count {
             let c = bytes[k]
             defer { k += 1 }
+            if inString {
+                // nft's quoted string is `"[^"]*"`: no escapes (`"a\"` ends
+                // at its second quote), and it may span lines.
+                if depth == 0 { word.append(c) }
+                if c == UInt8(ascii: "\"") { inString = false }
+                if c == UInt8(ascii: "\n") { line += 1 }
+                continue
+            }
             if c == UInt8(ascii: "\n") {
+                // A `\` ending a comment is part of the comment: the newline
+                // still ends the command (as in nft).
+                let continued = !inComment && k > 0 && bytes[k - 1] == UInt8(ascii: "\\")
                 inComment = false
-                inString = false  // nft strings do not span lines
-                if k > 0, bytes[k - 1] == UInt8(ascii: "\\") { line += 1; continue }
+                if continued { line += 1; continue }
                 if depth == 0 { endCommand() } else { endWord() }
                 line += 1
                 if current.words.isEmpty { current.line = line }
                 continue
             }
             if inComment { continue }
-            if inString {
-                if depth == 0 { word.append(c) }
-                if c == UInt8(ascii: "\\"), k + 1 < bytes.count, bytes[k + 1] != UInt8(ascii: "\n") {
-                    if depth == 0 { word.append(bytes[k + 1]) }
-                    k += 1
-                } else if c == UInt8(ascii: "\"") {
-                    inString = false
-                }
-                continue
-            }
             switch c {
             case UInt8(ascii: "#"): endWord(); inComment = true
             case UInt8(ascii: "\""): inString = true; if depth == 0 { word.append(c) }

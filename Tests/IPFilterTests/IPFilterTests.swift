@@ -322,10 +322,15 @@ final class IPFilterTests: XCTestCase {
             ("include \"/etc/nftables.conf\"\n", "'include' is not allowed"),
             ("list ruleset\n", "'list ruleset'"),
             ("define t = other\ntable inet $t { }\n", "is a variable"),
+            // nft's strings have no escapes: the string ends at the second quote.
+            ("add rule inet \(table) input tcp dport 5 drop comment \"x\\\" ; table ip other { }\n", "touches table ip other"),
+            // A backslash in a comment does not continue the line.
+            ("table inet \(table) { } # \\\ntable ip other { }\n", "touches table ip other"),
         ]
         for (extra, why) in foreign {
             try write(ruleset + extra)
-            let line = ruleset.split(separator: "\n", omittingEmptySubsequences: false).count + (extra.hasPrefix("define") ? 1 : 0)
+            let line = ruleset.split(separator: "\n", omittingEmptySubsequences: false).count
+                + (extra.hasPrefix("define") || extra.contains("# \\") ? 1 : 0)
             try refused(noConfigInfo, ["line \(line): ", why], "a file with \(extra)")
         }
 
