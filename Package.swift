@@ -79,8 +79,12 @@ let package = Package(
                 dependencies: ["FSPluginRecordGen"], path: "Sources/FSPluginRecordPlugin"),
 
         // ---- System libraries (shim headers for variadics and macros) ------
-        .systemLibrary(name: "CElf", pkgConfig: "libelf", providers: [.apt(["libelf-dev"])]),
-        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // libelf is loaded on first use (dlopen), not linked: a remembered
+        // verification (ELFCheck's VerificationCache) does not read the file.
+        .target(name: "CElf"),
+        // SQLite is loaded on first use (dlopen), not linked: the action path
+        // reads the CDB's snapshot and needs it only on the slow path.
+        .target(name: "CSQLite"),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CSystemShims"),
 

@@ -126,7 +126,7 @@ public final class ConfigurationDatabase {
             // Keep the -wal file empty between writers; it stays (persistent
             // WAL) so that read-only connections never need to create it.
             // TRUNCATE waits for readers to move on: briefly, never long.
-            sqlite3_busy_timeout(connection.handle, 1000)
+            lazy_sqlite3_busy_timeout(connection.handle, 1000)
             _ = try? connection.execute("PRAGMA wal_checkpoint(TRUNCATE)", operation: "checkpoint")
         }
     }

@@ -378,12 +378,12 @@ extension PluginVerifier {
         }
         guard found.count == 1 else { return .failure(CheckFailure("\(found.count) sections named \(name), expected one")) }
         var sh = GElf_Shdr()
-        guard gelf_getshdr(scn, &sh) != nil else { return .failure(CheckFailure("section \(name) unreadable: \(libelfError())")) }
+        guard lazy_gelf_getshdr(scn, &sh) != nil else { return .failure(CheckFailure("section \(name) unreadable: \(libelfError())")) }
         guard sh.sh_type != UInt32(SHT_NOBITS) else { return .failure(CheckFailure("section \(name) has no contents in the file (SHT_NOBITS)")) }
         guard sh.sh_size >= UInt64(PluginRecord.size) else {
             return .failure(CheckFailure("section \(name) is \(sh.sh_size) bytes, a record is \(PluginRecord.size)"))
         }
-        guard let data = elf_rawdata(scn, nil), let buffer = data.pointee.d_buf, data.pointee.d_size >= PluginRecord.size else {
+        guard let data = lazy_elf_rawdata(scn, nil), let buffer = data.pointee.d_buf, data.pointee.d_size >= PluginRecord.size else {
             return .failure(CheckFailure("section \(name) unreadable: \(libelfError())"))
         }
         // A record grows by appending: read the fields the section holds.
