@@ -73,8 +73,11 @@ public final class ConfigurationDatabase {
     /// Its schema version (0 for an empty file opened read-only).
     public private(set) var schemaVersion: Int32
 
-    private let connection: SQLiteConnection
+    let connection: SQLiteConnection
     private var transactionDepth = 0
+    /// A transaction was committed through this instance: its snapshot
+    /// (``CDBSnapshot``) is rewritten when it closes.
+    private var committed = false
 
     /// Opens the CDB at `path`.
     ///
@@ -128,6 +131,12 @@ public final class ConfigurationDatabase {
             // TRUNCATE waits for readers to move on: briefly, never long.
             lazy_sqlite3_busy_timeout(connection.handle, 1000)
             _ = try? connection.execute("PRAGMA wal_checkpoint(TRUNCATE)", operation: "checkpoint")
+            // The action path reads the snapshot, not SQLite, while the
+            // files are unchanged: it must say what was just committed.
+            if committed, let warning = CDBSnapshot.refresh(self) {
+                let line = Array("fshost: warning: \(warning)\n".utf8)
+                _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+            }
         }
     }
 
@@ -438,6 +447,7 @@ public final class ConfigurationDatabase {
     private func commit(_ depth: Int) throws(CDBError) {
         do {
             try connection.execute(depth == 0 ? "COMMIT" : "RELEASE fshost_\(depth)", operation: "commit to")
+            if depth == 0 { committed = true }
         } catch {
             rollback(depth)
             throw error
