@@ -106,7 +106,7 @@ let package = Package(
         // (ActionJob), locks, state, process checks, host services, log.
         .target(name: "FSHost", dependencies: [
             "FSPluginABI", "HAVocabulary", "PluginLoading", "ArgvText", "ProcScan", "Spawn", "CDB", "CSystemShims",
-            "TrustedPaths",
+            "TrustedPaths", "ELFCheck",
         ]),
         // The action executable: its command line (dispatch, help, the
         // action's options, exec2) over the runtime.

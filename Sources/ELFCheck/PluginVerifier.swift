@@ -105,6 +105,9 @@ public struct PluginVerifier: Sendable {
     /// What the record must say the file is; nil: whatever it says, with
     /// the entry symbol its record names (`fshost check FILE`).
     public var expectedRole: PluginRole? = nil
+    /// Where ``open(path:)`` remembers files that passed (the action path
+    /// sets it); nil: every call verifies in full.
+    public var cache: VerificationCache? = nil
 
     /// Makes a verifier.
     ///
@@ -162,6 +165,9 @@ public struct PluginVerifier: Sendable {
             if let opened { close(opened.fd) }
             throw PluginVerificationError(check: "record", path: path, reason: "no plugin record was read")
         }
+        if let cache, let key = opened.cacheKey, !opened.fromCache {
+            cache.store(key, record: record, file: opened.identity)
+        }
         return VerifiedPluginFile(path: path, resolvedPath: opened.resolvedPath, descriptor: opened.fd, record: record)
     }
 
@@ -201,6 +207,12 @@ struct Run {
 struct OpenedFile {
     let fd: Int32
     let resolvedPath: String
+    /// `fstat` of `fd`: the identity a cache entry is keyed on.
+    var identity = stat()
+    /// The ``VerificationCache`` key of this file and check (nil: no cache).
+    var cacheKey: String? = nil
+    /// The ELF checks were skipped: the cache remembered this file.
+    var fromCache = false
 }
 
 extension PluginVerifier {
@@ -277,6 +289,19 @@ extension PluginVerifier {
             if run.add("directory-permissions", false, violation.description) { return nil }
         } else {
             if run.add("directory-permissions", true, "\(holder) and every directory above it: trusted owners, not writable by others (sticky ancestors allowed)") { return nil }
+        }
+
+        // ---- a file verified before, unchanged since (same identity, same
+        // checks asked for): its record, without reading it again.
+        if let cache, run.stopAtFirstFailure {
+            let key = cache.key(file: reopened, resolvedPath: real, verifier: self)
+            opened?.identity = reopened
+            opened?.cacheKey = key
+            if let record = cache.lookup(key) {
+                opened?.fromCache = true
+                _ = run.add("cache", true, "verified before, unchanged since (\(cache.directory))")
+                return record
+            }
         }
 
         // ---- ELF: magic, libelf, bounds.

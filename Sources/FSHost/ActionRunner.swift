@@ -1,5 +1,6 @@
 import ArgvText
 import CDB
+import ELFCheck
 import FSPluginABI
 import HAVocabulary
 import PluginLoading
@@ -91,6 +92,7 @@ public struct ActionRunner {
             try paths.checkAbsolute()
             channel.pluginCodeRuns()
             let plugin = try PluginLoader.load(type: request.type, searchPath: PluginSearchPath(directories: paths.pluginPath),
+                                               cache: VerificationCache(runDirectory: paths.runDirectory),
                                                phase: PhaseTimer.mark)
             var explicit: Set<String> = []
             let attributes = try resolveAttributes(plugin: plugin, request: request, explicit: &explicit)
