@@ -24,7 +24,8 @@ import Musl
 /// **Trusted** only while the database is unchanged since: each file
 /// records the identity (device, inode, size, mtime and ctime in ns) of the
 /// database file and of its `-wal` (or that there was none), and the
-/// reader compares both with `stat` on every call. Any write by any means
+/// reader compares both with `stat` on every call (the `-wal`'s ctime
+/// aside: any SQLite connection as root moves it, reads included). Any write by any means
 /// (a direct `sqlite3` session included) changes one of them: an append to
 /// the WAL changes its size, a checkpoint or a rollback-journal write the
 /// file's times. A write within the same clock tick as the recorded times
@@ -88,6 +89,16 @@ public enum CDBSnapshot {
             "\(Int64(bitPattern: device)) \(Int64(bitPattern: inode)) \(size) \(mtimeSeconds) \(mtimeNanoseconds) \(ctimeSeconds) \(ctimeNanoseconds)"
         }
 
+        /// The same file with the same size and mtime: for the `-wal`, whose
+        /// ctime every SQLite connection running as root moves (SQLite
+        /// `fchown`s the WAL it opens to the database's owner), while every
+        /// write to it moves its mtime.
+        func sameContent(as other: Identity?) -> Bool {
+            guard let other else { return false }
+            return device == other.device && inode == other.inode && size == other.size
+                && mtimeSeconds == other.mtimeSeconds && mtimeNanoseconds == other.mtimeNanoseconds
+        }
+
         /// The later of mtime and ctime, in ns since the epoch.
         var latest: Int64 {
             max(mtimeSeconds &* 1_000_000_000 &+ mtimeNanoseconds, ctimeSeconds &* 1_000_000_000 &+ ctimeNanoseconds)
@@ -143,7 +154,8 @@ public enum CDBSnapshot {
         case .failure(let problem): return .unavailable(warning: bad(path, problem.text))
         }
         // Out of date (the database changed since): SQLite, silently.
-        guard let (db, wal) = identities(ofResolved: real), db == parsed.database, wal == parsed.wal else {
+        guard let (db, wal) = identities(ofResolved: real), db == parsed.database,
+              wal?.sameContent(as: parsed.wal) ?? (parsed.wal == nil) else {
             return .unavailable(warning: nil)
         }
         return .found(parsed.attributes)

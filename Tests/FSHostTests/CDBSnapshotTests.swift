@@ -22,7 +22,7 @@ final class CDBSnapshotTests: XCTestCase {
     func admin(_ arguments: [String]) throws -> HostSandbox.Result {
         // --force: the fixture's monitor answers from fail_reason, so it may
         // "run" or "cannot tell"; what is tested here is the write alone.
-        let r = try sandbox.fshost(arguments + (arguments[1] == "define" ? [] : ["--force"]))
+        let r = try sandbox.fshost(arguments + (["define", "show"].contains(arguments[1]) ? [] : ["--force"]))
         XCTAssertEqual(r.status, 0, "\(arguments): \(r)")
         return r
     }
@@ -50,6 +50,10 @@ final class CDBSnapshotTests: XCTestCase {
         var m = try monitor()
         XCTAssertEqual(m.status, 0, m.stderr)
         XCTAssertFalse(m.sqlite, "after fshost cdb, the snapshot answers without SQLite: \(m.stderr)")
+        // Readers (SQLite as root fchowns the -wal, moving its ctime) leave it valid.
+        try admin(["cdb", "show", "testfixture", "r"])
+        m = try monitor()
+        XCTAssertFalse(m.sqlite, "reads of the CDB do not invalidate the snapshot: \(m.stderr)")
 
         try admin(["cdb", "modify", "testfixture", "r", "fail_reason=by-modify"])
         m = try monitor()
