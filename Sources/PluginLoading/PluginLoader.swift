@@ -2,7 +2,7 @@ import ELFCheck
 import FSPluginABI
 import HAVocabulary
 import PluginRecord
-import Synchronization
+import HostLock
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -102,7 +102,7 @@ public enum PluginLoader {
     }
 
     /// Companion symbols loaded in this process, by plugin path, name and key.
-    private static let loadedCompanions = Mutex<[String: LoadedSymbol]>([:])
+    private static let loadedCompanions = Locked<[String: LoadedSymbol]>([:])
 
     /// A symbol of a loaded object (never unloaded, so shareable between threads).
     private struct LoadedSymbol: @unchecked Sendable {
