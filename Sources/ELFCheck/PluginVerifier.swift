@@ -195,9 +195,12 @@ struct Run {
         checks.reserveCapacity(16)
     }
 
-    /// Records one result; true when the run must stop here.
-    mutating func add(_ name: String, _ passed: Bool, _ detail: String) -> Bool {
-        checks.append(PluginFileCheck(name: name, passed: passed, detail: detail))
+    /// Records one result; true when the run must stop here. A run that
+    /// stops at the first failure (loading a plugin: every action) keeps
+    /// failures only, and never builds a passed check's text.
+    mutating func add(_ name: String, _ passed: Bool, _ detail: @autoclosure () -> String) -> Bool {
+        if passed && stopAtFirstFailure { return false }
+        checks.append(PluginFileCheck(name: name, passed: passed, detail: detail()))
         return !passed && stopAtFirstFailure
     }
 }
@@ -263,18 +266,20 @@ extension PluginVerifier {
         if lstat(path, &lst) == 0 { isLink = lst.st_mode & mode_t(S_IFMT) == mode_t(S_IFLNK) }
         if let directoryReal {
             let inside = isInside(real, directory: directoryReal)
-            let what = isLink ? "symlink to \(real)" : (real == path ? "not a symlink" : "resolves to \(real)")
-            let detail = inside ? "\(what), inside \(directoryReal)" : "\(what), outside the plugin directory \(directoryReal)"
-            if run.add("symlink", inside, detail) { return nil }
+            func detail() -> String {
+                let what = isLink ? "symlink to \(real)" : (real == path ? "not a symlink" : "resolves to \(real)")
+                return inside ? "\(what), inside \(directoryReal)" : "\(what), outside the plugin directory \(directoryReal)"
+            }
+            if run.add("symlink", inside, detail()) { return nil }
         } else {
             if run.add("symlink", false, "plugin directory \(directoryGiven) does not resolve: \(errnoString())") { return nil }
         }
 
         // ---- owner and permissions of the open file.
-        let owners = trustedOwners.sorted().map(String.init).joined(separator: ", ")
         if trustedOwners.contains(st.st_uid) {
             if run.add("owner", true, "owned by uid \(st.st_uid)") { return nil }
         } else {
+            let owners = trustedOwners.sorted().map(String.init).joined(separator: ", ")
             if run.add("owner", false, "owned by uid \(st.st_uid), not a trusted owner (uid \(owners))") { return nil }
         }
         if let problem = writableByOthers(st.st_mode) {
