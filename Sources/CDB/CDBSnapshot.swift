@@ -17,12 +17,15 @@ import Musl
 ///
 /// **Written** by every writer of the CDB that goes through
 /// ``ConfigurationDatabase`` (`fshost cdb …`, TOML import, migrations):
-/// after its last commit, when it closes (``refresh(_:)``), every
-/// resource's file is rewritten (temporary file + rename) and files of
-/// resources that are gone are removed.
+/// after its last commit, when it closes (``refresh(_:)``): the stamp is
+/// removed, each resource's file whose attributes changed is rewritten
+/// (temporary file + rename), files of resources that are gone are
+/// removed, and a new stamp is written. A write touches the files of what
+/// it changed, however many resources there are.
 ///
-/// **Trusted** only while the database is unchanged since: each file
-/// records the identity (device, inode, size, mtime and ctime in ns) of the
+/// **Trusted** only while the database is unchanged since: the stamp
+/// (`<cdb>.snapshot/stamp`, written after every resource's file) records
+/// the identity (device, inode, size, mtime and ctime in ns) of the
 /// database file and of its `-wal` (or that there was none), and the
 /// reader compares both with `stat` on every call (the `-wal`'s ctime
 /// aside: any SQLite connection as root moves it, reads included). Any write by any means
@@ -99,6 +102,9 @@ public enum CDBSnapshot {
                 && mtimeSeconds == other.mtimeSeconds && mtimeNanoseconds == other.mtimeNanoseconds
         }
 
+        /// mtime in ns since the epoch.
+        var modified: Int64 { mtimeSeconds &* 1_000_000_000 &+ mtimeNanoseconds }
+
         /// The later of mtime and ctime, in ns since the epoch.
         var latest: Int64 {
             max(mtimeSeconds &* 1_000_000_000 &+ mtimeNanoseconds, ctimeSeconds &* 1_000_000_000 &+ ctimeNanoseconds)
@@ -128,37 +134,59 @@ public enum CDBSnapshot {
     public static func lookup(cdbPath: String, type: String, resource: String) throws(CDBError) -> Lookup {
         let real = try FileSecurity.check(path: cdbPath)
         let directory = directory(ofResolved: real)
-        let path = directory + "/" + fileName(type: type, resource: resource)
-        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ENOENT || errno == ENOTDIR { return .unavailable(warning: nil) }
-            return .unavailable(warning: bad(path, errno == ELOOP ? "is a symbolic link" : String(cString: strerror(errno))))
-        }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { return .unavailable(warning: bad(path, String(cString: strerror(errno)))) }
-        if let violation = PathTrust().checkFile(st, path: path) { return .unavailable(warning: bad(path, violation.problem)) }
-        // The directory that holds it (its ancestors are the CDB's, checked above).
+        // The directory that holds the files (its ancestors are the CDB's, checked above).
         var dirStat = stat()
-        guard lstat(directory, &dirStat) == 0 else { return .unavailable(warning: bad(directory, String(cString: strerror(errno)))) }
+        guard lstat(directory, &dirStat) == 0 else {
+            return .unavailable(warning: errno == ENOENT ? nil : bad(directory, String(cString: strerror(errno))))
+        }
         if let violation = PathTrust().checkFile(dirStat, path: directory, role: "directory") {
             return .unavailable(warning: bad(directory, violation.problem))
         }
-        guard Int(st.st_size) <= maximumSize else {
-            return .unavailable(warning: bad(path, "is too large (\(st.st_size) bytes)"))
+        // The stamp first, the resource's file next, the database's files
+        // last: a refresh rewrites resource files before the stamp, and only
+        // after a commit has changed the database's files.
+        let stamp: Parsed, own: Parsed
+        switch readFile(directory + "/" + stampName) {
+        case .success(let parsed?) where parsed.database != nil: stamp = parsed
+        case .success: return .unavailable(warning: nil)
+        case .failure(let problem): return .unavailable(warning: problem.text)
         }
-        let bytes = readAll(fd, size: Int(st.st_size))
-        let parsed: Parsed
-        switch parse(bytes) {
-        case .success(let value): parsed = value
-        case .failure(let problem): return .unavailable(warning: bad(path, problem.text))
+        switch readFile(directory + "/" + fileName(type: type, resource: resource)) {
+        case .success(let parsed?): own = parsed
+        case .success(nil): return .unavailable(warning: nil)
+        case .failure(let problem): return .unavailable(warning: problem.text)
         }
         // Out of date (the database changed since): SQLite, silently.
-        guard let (db, wal) = identities(ofResolved: real), db == parsed.database,
-              wal?.sameContent(as: parsed.wal) ?? (parsed.wal == nil) else {
+        guard let (db, wal) = identities(ofResolved: real), db == stamp.database,
+              wal?.sameContent(as: stamp.wal) ?? (stamp.wal == nil) else {
             return .unavailable(warning: nil)
         }
-        return .found(parsed.attributes)
+        return .found(own.attributes)
+    }
+
+    /// The stamp's name: the database identity every resource file is valid
+    /// for (no `,`: never a resource's file).
+    static let stampName = "stamp"
+
+    /// One file of the snapshot, parsed: nil when there is none; a failure
+    /// (the warning) when it is not one to trust.
+    static func readFile(_ path: String) -> Result<Parsed?, Problem> {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT || errno == ENOTDIR { return .success(nil) }
+            return .failure(Problem(text: bad(path, errno == ELOOP ? "is a symbolic link" : String(cString: strerror(errno)))))
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return .failure(Problem(text: bad(path, String(cString: strerror(errno))))) }
+        if let violation = PathTrust().checkFile(st, path: path) { return .failure(Problem(text: bad(path, violation.problem))) }
+        guard Int(st.st_size) <= maximumSize else {
+            return .failure(Problem(text: bad(path, "is too large (\(st.st_size) bytes)")))
+        }
+        switch parse(readAll(fd, size: Int(st.st_size))) {
+        case .success(let parsed): return .success(parsed)
+        case .failure(let problem): return .failure(Problem(text: bad(path, problem.text)))
+        }
     }
 
     static func bad(_ path: String, _ problem: String) -> String {
@@ -179,7 +207,8 @@ public enum CDBSnapshot {
     struct Problem: Error { let text: String }
 
     struct Parsed {
-        var database: Identity
+        /// nil in a resource's file (the stamp holds the identity).
+        var database: Identity?
         var wal: Identity?
         var attributes: [String: String]
     }
@@ -208,7 +237,7 @@ public enum CDBSnapshot {
             return .failure(Problem(text: found > Int64(version)
                 ? "has a newer format (\(found); this fshost reads \(version))" : "has an unknown format (\(found))"))
         }
-        guard let dbLine = reader.line(), let db = identity(dbLine, label: "db"), let database = db else {
+        guard let dbLine = reader.line(), let database = identity(dbLine, label: "db") else {
             return .failure(Problem(text: "is corrupt or truncated (database identity)"))
         }
         guard let walLine = reader.line(), let wal = identity(walLine, label: "wal") else {
@@ -296,8 +325,8 @@ public enum CDBSnapshot {
     }
 
     /// The text of one snapshot file.
-    static func encode(database: Identity, wal: Identity?, attributes: [String: String]) -> [UInt8] {
-        var out = Array("\(magic)\(version)\ndb \(database.text)\nwal \(wal?.text ?? "-")\nn \(attributes.count)\n".utf8)
+    static func encode(database: Identity?, wal: Identity?, attributes: [String: String]) -> [UInt8] {
+        var out = Array("\(magic)\(version)\ndb \(database?.text ?? "-")\nwal \(wal?.text ?? "-")\nn \(attributes.count)\n".utf8)
         for key in attributes.keys.sorted() {
             let value = attributes[key]!
             out += Array("\(key.utf8.count) \(value.utf8.count)\n".utf8)

@@ -30,11 +30,14 @@ extension CDBSnapshot {
         }
         guard flock(dirFD, LOCK_EX) == 0 else { return problem(directory, "cannot be locked") }
         defer { _ = flock(dirFD, LOCK_UN) }
+        // No stamp while the files change (its identity is out of date
+        // already: the commit changed the database's files).
+        _ = unlinkat(dirFD, stampName, 0)
 
         do {
             try cdb.connection.execute("BEGIN IMMEDIATE", operation: "lock")
         } catch {
-            clear(dirFD, keeping: [])
+            // (No stamp: the files are not trusted until the next refresh.)
             return "cannot refresh the CDB snapshot (\(error)); actions read the CDB instead"
         }
         defer { _ = try? cdb.connection.execute("ROLLBACK", operation: "unlock") }
@@ -44,32 +47,34 @@ extension CDBSnapshot {
         var recorded: (Identity, Identity?)?
         for _ in 0..<20 {
             guard let now = identities(ofResolved: real) else { break }
-            let age = realtimeNanoseconds() - max(now.0.latest, now.1?.latest ?? 0)
+            let age = realtimeNanoseconds() - max(now.0.latest, now.1?.modified ?? 0)
             if age >= racyMargin { recorded = now; break }
             var pause = timespec(tv_sec: 0, tv_nsec: Int(min(racyMargin - max(age, 0), racyMargin)))
             _ = nanosleep(&pause, nil)
         }
         // Whole-second timestamps (both parts 0 ns) cannot tell writes apart.
         guard let (database, wal) = recorded, database.mtimeNanoseconds != 0 || database.ctimeNanoseconds != 0 else {
-            clear(dirFD, keeping: [])
+            // (No stamp: the files are not trusted until the next refresh.)
             return nil
         }
         let types: [TypeConfiguration]
         do { types = try cdb.snapshot() } catch {
-            clear(dirFD, keeping: [])
+            // (No stamp: the files are not trusted until the next refresh.)
             return "cannot refresh the CDB snapshot (\(error)); actions read the CDB instead"
         }
-        guard let after = identities(ofResolved: real), after.0 == database, after.1 == wal else {
-            clear(dirFD, keeping: [])
+        guard let after = identities(ofResolved: real), after.0 == database,
+              after.1?.sameContent(as: wal) ?? (wal == nil) else {
+            // (No stamp: the files are not trusted until the next refresh.)
             return nil
         }
-        var written: Set<String> = []
+        var written: Set<String> = [stampName]
         var failure: String?
         for entry in types {
             for (resource, own) in entry.resources {
                 let name = fileName(type: entry.type, resource: resource)
                 let attributes = entry.typeAttributes.merging(own) { _, resourceValue in resourceValue }
-                if write(encode(database: database, wal: wal, attributes: attributes), name: name, in: dirFD) {
+                let bytes = encode(database: nil, wal: nil, attributes: attributes)
+                if holds(bytes, name: name, in: dirFD) || write(bytes, name: name, in: dirFD) {
                     written.insert(name)
                 } else if failure == nil {
                     failure = problem(directory + "/" + name, "cannot be written")
@@ -77,7 +82,22 @@ extension CDBSnapshot {
             }
         }
         clear(dirFD, keeping: written)
+        if failure == nil, !write(encode(database: database, wal: wal, attributes: [:]), name: stampName, in: dirFD) {
+            failure = problem(directory + "/" + stampName, "cannot be written")
+        }
         return failure
+    }
+
+    /// Whether `name` in the directory `dirFD` holds exactly `bytes`, as a
+    /// file this writer would leave (regular, the writer's, 0600).
+    private static func holds(_ bytes: [UInt8], name: String, in dirFD: Int32) -> Bool {
+        let fd = openat(dirFD, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_uid == geteuid(),
+              st.st_mode & 0o7777 == 0o600, Int(st.st_size) == bytes.count else { return false }
+        return readAll(fd, size: bytes.count) == bytes
     }
 
     private static func problem(_ path: String, _ what: String) -> String {

@@ -124,6 +124,13 @@ final class CDBSnapshotTests: XCTestCase {
             ("a directory writable by others", "is writable by others", {
                 try Data(stale.utf8).write(to: URL(fileURLWithPath: self.snapshotFile))
                 XCTAssertEqual(chmod(self.sandbox.cdb + ".snapshot", 0o777), 0) }),
+            ("a stamp writable by others", "stamp, which is writable by others", {
+                try Data(stale.utf8).write(to: URL(fileURLWithPath: self.snapshotFile))
+                XCTAssertEqual(chmod(self.sandbox.cdb + ".snapshot/stamp", 0o666), 0) }),
+            ("a truncated stamp", "stamp, which is corrupt or truncated", {
+                try Data(stale.utf8).write(to: URL(fileURLWithPath: self.snapshotFile))
+                let stamp = URL(fileURLWithPath: self.sandbox.cdb + ".snapshot/stamp")
+                try Data(contentsOf: stamp).prefix(40).write(to: stamp) }),
         ]
         for (name, warning, damage) in cases {
             // A fresh good snapshot, then the damage.
@@ -143,15 +150,39 @@ final class CDBSnapshotTests: XCTestCase {
 
     func testAStaleSnapshotIsSilentlyPassedOver() throws {
         try admin(["cdb", "define", "testfixture", "r", "port=80", "fail_reason=right"])
-        // Well-formed and trusted, but recorded for other database files.
-        let text = try String(contentsOfFile: snapshotFile, encoding: .utf8)
+        // Well-formed and trusted, but the stamp is for other database files.
+        let stamp = sandbox.cdb + ".snapshot/stamp"
+        let text = try String(contentsOfFile: stamp, encoding: .utf8)
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         lines[1] = "db 1 2 3 4 5 6 7"
-        try Data(lines.joined(separator: "\n").replacingOccurrences(of: "right", with: "wrong").utf8)
-            .write(to: URL(fileURLWithPath: snapshotFile))
+        try Data(lines.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: stamp))
+        let own = try String(contentsOfFile: snapshotFile, encoding: .utf8)
+        try Data(own.replacingOccurrences(of: "right", with: "wrong").utf8).write(to: URL(fileURLWithPath: snapshotFile))
         let m = try monitor()
         XCTAssertTrue(m.stderr.contains("right") && !m.stderr.contains("wrong"), m.stderr)
         XCTAssertFalse(m.stderr.contains("ignoring"), m.stderr)
         XCTAssertTrue(m.sqlite)
+    }
+
+    /// A write rewrites the files of what it changed, not every resource's
+    /// (5,000 resources must not make every `fshost cdb` write slow).
+    func testAWriteRewritesOnlyTheResourcesItChanged() throws {
+        try admin(["cdb", "define", "testfixture", "r", "port=80"])
+        try admin(["cdb", "define", "testfixture", "other", "port=81"])
+        func inode(_ path: String) -> UInt64 {
+            var st = stat()
+            XCTAssertEqual(stat(path, &st), 0, path)
+            return UInt64(st.st_ino)
+        }
+        let otherFile = sandbox.cdb + ".snapshot/testfixture,other"
+        let (before, mine) = (inode(otherFile), inode(snapshotFile))
+        try admin(["cdb", "modify", "testfixture", "r", "fail_reason=changed"])
+        XCTAssertEqual(inode(otherFile), before, "an unchanged resource's file is left alone")
+        XCTAssertNotEqual(inode(snapshotFile), mine, "the changed resource's file is replaced")
+        let m = try monitor()
+        XCTAssertTrue(m.stderr.contains("changed") && !m.sqlite, m.stderr)
+        // A type-level change reaches every resource of the type.
+        try admin(["cdb", "modify-type", "testfixture", "label=everyone"])
+        XCTAssertNotEqual(inode(otherFile), before)
     }
 }
