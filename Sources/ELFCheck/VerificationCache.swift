@@ -167,6 +167,8 @@ public struct VerificationCache: Sendable {
         let changed = max(Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
                           Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec))
         guard nowNanoseconds - changed >= Self.minimumAge else { return }
+        // Nothing is created in a run directory another user could write.
+        guard PathTrust(trustedOwners: [0]).checkDirectory(PathTrust.parent(of: directory)) == nil else { return }
         if mkdir(directory, 0o700) != 0 && errno != EEXIST { return }
         guard checkDirectory() == nil else { return }
         let name = Self.name(of: key)
