@@ -8,7 +8,7 @@ SWIFT ?= swift
 
 # Every Debian package the project needs: build (headers), tests (real
 # servers and tools), demo and benchmark (peers to compare with).
-PACKAGES := pkg-config libelf-dev libsqlite3-dev libcurl4-openssl-dev \
+PACKAGES := pkg-config libelf-dev libsqlite3-dev libcurl4-openssl-dev sqlite3 \
             nginx-light procps psmisc util-linux iproute2 time hyperfine \
             resource-agents curl openssl python3 strace \
             libnftables-dev nftables

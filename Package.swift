@@ -79,6 +79,9 @@ let package = Package(
         .target(name: "HAVocabulary"),
         .target(name: "PluginRecord", dependencies: ["HAVocabulary"]),
         .target(name: "ArgvText"),
+        // A value behind a pthread mutex: the host's Mutex/Atomic without
+        // libswiftSynchronization (one library less on every action).
+        .target(name: "HostLock"),
         // The StrictModes rule for every path fshost trusts (plugins, CDB, locks, state).
         .target(name: "TrustedPaths"),
         .executableTarget(name: "FSPluginRecordGen", dependencies: ["FSPluginABI", "PluginRecord"]),
@@ -86,15 +89,19 @@ let package = Package(
                 dependencies: ["FSPluginRecordGen"], path: "Sources/FSPluginRecordPlugin"),
 
         // ---- System libraries (shim headers for variadics and macros) ------
-        .systemLibrary(name: "CElf", pkgConfig: "libelf", providers: [.apt(["libelf-dev"])]),
-        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // libelf is loaded on first use (dlopen), not linked: a remembered
+        // verification (ELFCheck's VerificationCache) does not read the file.
+        .target(name: "CElf"),
+        // SQLite is loaded on first use (dlopen), not linked: the action path
+        // reads the CDB's snapshot and needs it only on the slow path.
+        .target(name: "CSQLite"),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CSystemShims"),
 
         // ---- Host building blocks ------------------------------------------
         .target(name: "ELFCheck", dependencies: ["CElf", "FSPluginABI", "PluginRecord", "TrustedPaths"]),
-        .target(name: "ProcScan", dependencies: ["CSystemShims", "TrustedPaths"]),
-        .target(name: "Spawn", dependencies: ["CSystemShims", "HAVocabulary"]),
+        .target(name: "ProcScan", dependencies: ["CSystemShims", "TrustedPaths", "HostLock"]),
+        .target(name: "Spawn", dependencies: ["CSystemShims", "HAVocabulary", "HostLock"]),
         // The configuration database: schema, migrations, reads, writes, the attribute schema.
         .target(name: "CDB", dependencies: ["CSQLite", "ArgvText", "HAVocabulary", "TrustedPaths"]),
         // What the admin tool does with the CDB: checked edits, TOML mapping,
@@ -103,13 +110,13 @@ let package = Package(
         // Finding, verifying and loading plugins and companions: shared by
         // the action runtime and fshost-admin (list, describe, cdb).
         .target(name: "PluginLoading", dependencies: [
-            "FSPluginABI", "HAVocabulary", "PluginRecord", "ELFCheck", "CDB", "TrustedPaths",
+            "FSPluginABI", "HAVocabulary", "PluginRecord", "ELFCheck", "CDB", "TrustedPaths", "HostLock",
         ]),
         // The action runtime: supervisor and worker, the action's protocol
         // (ActionJob), locks, state, process checks, host services, log.
         .target(name: "FSHost", dependencies: [
             "FSPluginABI", "HAVocabulary", "PluginLoading", "ArgvText", "ProcScan", "Spawn", "CDB", "CSystemShims",
-            "TrustedPaths",
+            "TrustedPaths", "ELFCheck", "HostLock",
         ]),
         // The action executable: its command line (dispatch, help, the
         // action's options, exec2) over the runtime.

@@ -15,51 +15,55 @@ final class SQLiteConnection {
     /// says so.
     init(path: String, flags: Int32, busyTimeoutMilliseconds: Int32) throws(CDBError) {
         var db: OpaquePointer?
-        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        let rc = lazy_sqlite3_open_v2(path, &db, flags, nil)
         guard let db else {
+            // libsqlite3 is loaded on first use (CSQLite): say so when it cannot be.
+            if let why = csqlite_load_error() {
+                throw .sqlite(path: path, operation: "open", message: "libsqlite3 cannot be loaded: " + String(cString: why))
+            }
             throw .sqlite(path: path, operation: "open", message: "out of memory")
         }
         self.handle = db
         self.path = path
-        sqlite3_extended_result_codes(db, 1)
+        lazy_sqlite3_extended_result_codes(db, 1)
         if rc != SQLITE_OK {
             let error = self.error(rc, operation: "open")
-            sqlite3_close_v2(db)
+            lazy_sqlite3_close_v2(db)
             throw error
         }
-        sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
+        lazy_sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
         _ = csqlite_defensive(db)
     }
 
     deinit {
-        sqlite3_close_v2(handle)
+        lazy_sqlite3_close_v2(handle)
     }
 
     /// Runs one or more statements that return no rows of interest.
     func execute(_ sql: String, operation: String) throws(CDBError) {
-        let rc = sqlite3_exec(handle, sql, nil, nil, nil)
+        let rc = lazy_sqlite3_exec(handle, sql, nil, nil, nil)
         guard rc == SQLITE_OK else { throw error(rc, operation: operation) }
     }
 
     /// Compiles one statement.
     func prepare(_ sql: String, operation: String) throws(CDBError) -> SQLiteStatement {
         var statement: OpaquePointer?
-        let rc = sqlite3_prepare_v2(handle, sql, -1, &statement, nil)
+        let rc = lazy_sqlite3_prepare_v2(handle, sql, -1, &statement, nil)
         guard rc == SQLITE_OK, let statement else { throw error(rc, operation: operation) }
         return SQLiteStatement(statement, connection: self, operation: operation)
     }
 
     /// Rows changed by the last INSERT, UPDATE or DELETE.
-    var changes: Int32 { sqlite3_changes(handle) }
+    var changes: Int32 { lazy_sqlite3_changes(handle) }
 
     /// The ``CDBError`` for result code `rc`.
     func error(_ rc: Int32, operation: String) -> CDBError {
-        var message = String(cString: sqlite3_errstr(rc))
-        if let text = sqlite3_errmsg(handle) {
+        var message = String(cString: lazy_sqlite3_errstr(rc))
+        if let text = lazy_sqlite3_errmsg(handle) {
             let detail = String(cString: text)
             if !detail.isEmpty { message = detail }
         }
-        let systemErrno = sqlite3_system_errno(handle)
+        let systemErrno = lazy_sqlite3_system_errno(handle)
         switch rc & 0xff {
         case SQLITE_BUSY, SQLITE_LOCKED:
             return .locked(path: path, operation: operation)
@@ -97,7 +101,7 @@ final class SQLiteStatement {
     }
 
     deinit {
-        sqlite3_finalize(pointer)
+        lazy_sqlite3_finalize(pointer)
     }
 
     /// Binds text (1-based `index`); the bytes are copied, NUL included.
@@ -123,7 +127,7 @@ final class SQLiteStatement {
 
     /// Advances to the next row: true when there is one, false when done.
     func step() throws(CDBError) -> Bool {
-        let rc = sqlite3_step(pointer)
+        let rc = lazy_sqlite3_step(pointer)
         switch rc {
         case SQLITE_ROW: return true
         case SQLITE_DONE: return false
@@ -139,20 +143,20 @@ final class SQLiteStatement {
 
     /// Clears the bindings and rewinds, so the statement can run again.
     func reset() {
-        sqlite3_reset(pointer)
-        sqlite3_clear_bindings(pointer)
+        lazy_sqlite3_reset(pointer)
+        lazy_sqlite3_clear_bindings(pointer)
     }
 
     /// The text of column `index` (0-based) of the current row; nil for NULL.
     func text(_ index: Int32) -> String? {
-        guard sqlite3_column_type(pointer, index) != SQLITE_NULL,
-              let raw = sqlite3_column_text(pointer, index) else { return nil }
-        let count = Int(sqlite3_column_bytes(pointer, index))
+        guard lazy_sqlite3_column_type(pointer, index) != SQLITE_NULL,
+              let raw = lazy_sqlite3_column_text(pointer, index) else { return nil }
+        let count = Int(lazy_sqlite3_column_bytes(pointer, index))
         return String(decoding: UnsafeBufferPointer(start: raw, count: count), as: UTF8.self)
     }
 
     /// The integer of column `index` (0-based) of the current row.
     func integer(_ index: Int32) -> Int64 {
-        sqlite3_column_int64(pointer, index)
+        lazy_sqlite3_column_int64(pointer, index)
     }
 }

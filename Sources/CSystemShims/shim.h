@@ -50,6 +50,14 @@ static inline int csys_thread_setresuid(unsigned r, unsigned e, unsigned s) {
 /* fork is unavailable in Swift; the host forks its worker while it still has
    one thread (before any plugin code or watchdog thread exists). */
 static inline int csys_fork(void) { return fork(); }
+/* Sets *flag from 0 to `value` unless another thread set it first: 1 if this
+ * call did (the caller owns what the flag stands for), else 0. */
+static inline int csys_claim(int *flag, int value) {
+    int expected = 0;
+    return __atomic_compare_exchange_n(flag, &expected, value, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+/* The flag's value now (set by csys_claim in another thread). */
+static inline int csys_claimed(const int *flag) { return __atomic_load_n(flag, __ATOMIC_SEQ_CST); }
 /* Orphaned descendants are re-parented to the calling process, not to init. */
 static inline int csys_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
 /* `signal` (0: none) when the parent thread exits; cleared in forks. */

@@ -8,11 +8,11 @@ import Musl
 #endif
 
 /// libelf refuses to work until the version handshake ran (once per process).
-let libelfReady: Bool = elf_version(UInt32(EV_CURRENT)) != UInt32(EV_NONE)
+let libelfReady: Bool = lazy_elf_version(UInt32(EV_CURRENT)) != UInt32(EV_NONE)
 
 /// libelf's message for its last error.
 func libelfError() -> String {
-    guard let message = elf_errmsg(-1) else { return "unknown libelf error" }
+    guard let message = lazy_elf_errmsg(-1) else { return "unknown libelf error" }
     return String(cString: message)
 }
 
@@ -74,7 +74,7 @@ final class ELFImage {
         dataEncoding = ident[Int(EI_DATA)]
     }
 
-    deinit { elf_end(elf) }
+    deinit { lazy_elf_end(elf) }
 
     /// Opens the ELF file behind `fd` (of `fileSize` bytes) and checks that its
     /// headers, sections and segments all lie within the file.
@@ -87,14 +87,14 @@ final class ELFImage {
         }
         guard libelfReady else { throw CheckFailure("libelf: version handshake failed: \(libelfError())") }
         guard let elf = celf_begin_read(fd) else { throw CheckFailure("libelf cannot read it: \(libelfError())") }
-        guard elf_kind(elf) == ELF_K_ELF else {
-            elf_end(elf)
+        guard lazy_elf_kind(elf) == ELF_K_ELF else {
+            lazy_elf_end(elf)
             throw CheckFailure("not an ELF object (libelf: \(libelfError()))")
         }
         var header = GElf_Ehdr()
-        guard gelf_getehdr(elf, &header) != nil else {
+        guard lazy_gelf_getehdr(elf, &header) != nil else {
             let reason = libelfError()
-            elf_end(elf)
+            lazy_elf_end(elf)
             throw CheckFailure("truncated or invalid ELF header (\(fileSize) bytes; libelf: \(reason))")
         }
         let image = ELFImage(elf: elf, fileSize: fileSize, header: header)
@@ -127,7 +127,7 @@ final class ELFImage {
         }
 
         var count = 0
-        guard elf_getphdrnum(elf, &count) == 0 else { throw CheckFailure("program headers unreadable: \(libelfError())") }
+        guard lazy_elf_getphdrnum(elf, &count) == 0 else { throw CheckFailure("program headers unreadable: \(libelfError())") }
         if count > 0 {
             let (size, overflow) = UInt64(header.e_phentsize).multipliedReportingOverflow(by: UInt64(count))
             let end = overflow ? nil : rangeEnd(header.e_phoff, size)
@@ -136,7 +136,7 @@ final class ELFImage {
         programHeaders.reserveCapacity(count)
         for i in 0..<count {
             var ph = GElf_Phdr()
-            guard gelf_getphdr(elf, Int32(i), &ph) != nil else {
+            guard lazy_gelf_getphdr(elf, Int32(i), &ph) != nil else {
                 throw CheckFailure("program header \(i) unreadable: \(libelfError())")
             }
             let end = rangeEnd(ph.p_offset, ph.p_filesz)
@@ -144,7 +144,7 @@ final class ELFImage {
             programHeaders.append(ph)
         }
 
-        guard elf_getshdrnum(elf, &sectionCount) == 0 else { throw CheckFailure("section headers unreadable: \(libelfError())") }
+        guard lazy_elf_getshdrnum(elf, &sectionCount) == 0 else { throw CheckFailure("section headers unreadable: \(libelfError())") }
         if header.e_shoff != 0, sectionCount == 0 {
             throw CheckFailure("section header table at byte \(header.e_shoff) unreadable: \(libelfError())")
         }
@@ -152,13 +152,13 @@ final class ELFImage {
             let (size, overflow) = UInt64(header.e_shentsize).multipliedReportingOverflow(by: UInt64(sectionCount))
             let end = overflow ? nil : rangeEnd(header.e_shoff, size)
             guard let end, end <= fileSize else { throw truncated("the section header table", endsAt: end) }
-            guard elf_getshdrstrndx(elf, &sectionNameIndex) == 0 else {
+            guard lazy_elf_getshdrstrndx(elf, &sectionNameIndex) == 0 else {
                 throw CheckFailure("section name table unreadable: \(libelfError())")
             }
         }
         for i in 1..<max(1, sectionCount) {
             var sh = GElf_Shdr()
-            guard let scn = elf_getscn(elf, i), gelf_getshdr(scn, &sh) != nil else {
+            guard let scn = lazy_elf_getscn(elf, i), lazy_gelf_getshdr(scn, &sh) != nil else {
                 throw CheckFailure("section header \(i) unreadable: \(libelfError())")
             }
             if sh.sh_type == UInt32(SHT_NOBITS) { continue }
@@ -169,7 +169,7 @@ final class ELFImage {
 
     /// The name of a section, from the section name string table.
     func sectionName(_ sh: GElf_Shdr) -> String? {
-        guard let name = elf_strptr(elf, sectionNameIndex, Int(sh.sh_name)) else { return nil }
+        guard let name = lazy_elf_strptr(elf, sectionNameIndex, Int(sh.sh_name)) else { return nil }
         return String(cString: name)
     }
 
@@ -178,8 +178,8 @@ final class ELFImage {
         var found: [OpaquePointer] = []
         for i in 1..<max(1, sectionCount) {
             var sh = GElf_Shdr()
-            guard let scn = elf_getscn(elf, i), gelf_getshdr(scn, &sh) != nil,
-                  let candidate = elf_strptr(elf, sectionNameIndex, Int(sh.sh_name)),
+            guard let scn = lazy_elf_getscn(elf, i), lazy_gelf_getshdr(scn, &sh) != nil,
+                  let candidate = lazy_elf_strptr(elf, sectionNameIndex, Int(sh.sh_name)),
                   strcmp(candidate, name) == 0 else { continue }
             found.append(scn)
         }
@@ -190,7 +190,7 @@ final class ELFImage {
     func section(ofType type: UInt32) -> OpaquePointer? {
         for i in 1..<max(1, sectionCount) {
             var sh = GElf_Shdr()
-            if let scn = elf_getscn(elf, i), gelf_getshdr(scn, &sh) != nil, sh.sh_type == type { return scn }
+            if let scn = lazy_elf_getscn(elf, i), lazy_gelf_getshdr(scn, &sh) != nil, sh.sh_type == type { return scn }
         }
         return nil
     }
@@ -203,7 +203,7 @@ final class ELFImage {
     /// Bytes `offset..<offset+size` of the file, through libelf (freed with the image).
     func chunk(offset: UInt64, size: UInt64, type: Elf_Type = ELF_T_BYTE) -> UnsafeMutablePointer<Elf_Data>? {
         guard let end = rangeEnd(offset, size), end <= fileSize, offset <= UInt64(Int64.max) else { return nil }
-        return elf_getdata_rawchunk(elf, Int64(offset), Int(size), type)
+        return lazy_elf_getdata_rawchunk(elf, Int64(offset), Int(size), type)
     }
 
     /// The NUL-terminated string at the start of a file range (e.g. `PT_INTERP`).
@@ -230,12 +230,12 @@ final class ELFImage {
         guard let data = chunk(offset: ph.p_offset, size: ph.p_filesz, type: ELF_T_DYN) else {
             throw CheckFailure("dynamic segment unreadable: \(libelfError())")
         }
-        let entrySize = gelf_fsize(elf, ELF_T_DYN, 1, UInt32(EV_CURRENT))
+        let entrySize = lazy_gelf_fsize(elf, ELF_T_DYN, 1, UInt32(EV_CURRENT))
         guard entrySize > 0 else { throw CheckFailure("dynamic segment unreadable: \(libelfError())") }
         var entries: [GElf_Dyn] = []
         for i in 0..<(Int(ph.p_filesz) / entrySize) {
             var dyn = GElf_Dyn()
-            guard gelf_getdyn(data, Int32(i), &dyn) != nil else { throw CheckFailure("dynamic entry \(i) unreadable: \(libelfError())") }
+            guard lazy_gelf_getdyn(data, Int32(i), &dyn) != nil else { throw CheckFailure("dynamic entry \(i) unreadable: \(libelfError())") }
             if dyn.d_tag == Int64(DT_NULL) { break }
             entries.append(dyn)
         }

@@ -105,6 +105,9 @@ public struct PluginVerifier: Sendable {
     /// What the record must say the file is; nil: whatever it says, with
     /// the entry symbol its record names (`fshost check FILE`).
     public var expectedRole: PluginRole? = nil
+    /// Where ``open(path:)`` remembers files that passed (the action path
+    /// sets it); nil: every call verifies in full.
+    public var cache: VerificationCache? = nil
 
     /// Makes a verifier.
     ///
@@ -162,6 +165,9 @@ public struct PluginVerifier: Sendable {
             if let opened { close(opened.fd) }
             throw PluginVerificationError(check: "record", path: path, reason: "no plugin record was read")
         }
+        if let cache, let key = opened.cacheKey, !opened.fromCache {
+            cache.store(key, record: record, file: opened.identity)
+        }
         return VerifiedPluginFile(path: path, resolvedPath: opened.resolvedPath, descriptor: opened.fd, record: record)
     }
 
@@ -189,9 +195,12 @@ struct Run {
         checks.reserveCapacity(16)
     }
 
-    /// Records one result; true when the run must stop here.
-    mutating func add(_ name: String, _ passed: Bool, _ detail: String) -> Bool {
-        checks.append(PluginFileCheck(name: name, passed: passed, detail: detail))
+    /// Records one result; true when the run must stop here. A run that
+    /// stops at the first failure (loading a plugin: every action) keeps
+    /// failures only, and never builds a passed check's text.
+    mutating func add(_ name: String, _ passed: Bool, _ detail: @autoclosure () -> String) -> Bool {
+        if passed && stopAtFirstFailure { return false }
+        checks.append(PluginFileCheck(name: name, passed: passed, detail: detail()))
         return !passed && stopAtFirstFailure
     }
 }
@@ -201,6 +210,12 @@ struct Run {
 struct OpenedFile {
     let fd: Int32
     let resolvedPath: String
+    /// `fstat` of `fd`: the identity a cache entry is keyed on.
+    var identity = stat()
+    /// The ``VerificationCache`` key of this file and check (nil: no cache).
+    var cacheKey: String? = nil
+    /// The ELF checks were skipped: the cache remembered this file.
+    var fromCache = false
 }
 
 extension PluginVerifier {
@@ -251,18 +266,20 @@ extension PluginVerifier {
         if lstat(path, &lst) == 0 { isLink = lst.st_mode & mode_t(S_IFMT) == mode_t(S_IFLNK) }
         if let directoryReal {
             let inside = isInside(real, directory: directoryReal)
-            let what = isLink ? "symlink to \(real)" : (real == path ? "not a symlink" : "resolves to \(real)")
-            let detail = inside ? "\(what), inside \(directoryReal)" : "\(what), outside the plugin directory \(directoryReal)"
-            if run.add("symlink", inside, detail) { return nil }
+            func detail() -> String {
+                let what = isLink ? "symlink to \(real)" : (real == path ? "not a symlink" : "resolves to \(real)")
+                return inside ? "\(what), inside \(directoryReal)" : "\(what), outside the plugin directory \(directoryReal)"
+            }
+            if run.add("symlink", inside, detail()) { return nil }
         } else {
             if run.add("symlink", false, "plugin directory \(directoryGiven) does not resolve: \(errnoString())") { return nil }
         }
 
         // ---- owner and permissions of the open file.
-        let owners = trustedOwners.sorted().map(String.init).joined(separator: ", ")
         if trustedOwners.contains(st.st_uid) {
             if run.add("owner", true, "owned by uid \(st.st_uid)") { return nil }
         } else {
+            let owners = trustedOwners.sorted().map(String.init).joined(separator: ", ")
             if run.add("owner", false, "owned by uid \(st.st_uid), not a trusted owner (uid \(owners))") { return nil }
         }
         if let problem = writableByOthers(st.st_mode) {
@@ -277,6 +294,19 @@ extension PluginVerifier {
             if run.add("directory-permissions", false, violation.description) { return nil }
         } else {
             if run.add("directory-permissions", true, "\(holder) and every directory above it: trusted owners, not writable by others (sticky ancestors allowed)") { return nil }
+        }
+
+        // ---- a file verified before, unchanged since (same identity, same
+        // checks asked for): its record, without reading it again.
+        if let cache, run.stopAtFirstFailure {
+            let key = cache.key(file: reopened, resolvedPath: real, verifier: self)
+            opened?.identity = reopened
+            opened?.cacheKey = key
+            if let record = cache.lookup(key) {
+                opened?.fromCache = true
+                _ = run.add("cache", true, "verified before, unchanged since (\(cache.directory))")
+                return record
+            }
         }
 
         // ---- ELF: magic, libelf, bounds.
@@ -378,12 +408,12 @@ extension PluginVerifier {
         }
         guard found.count == 1 else { return .failure(CheckFailure("\(found.count) sections named \(name), expected one")) }
         var sh = GElf_Shdr()
-        guard gelf_getshdr(scn, &sh) != nil else { return .failure(CheckFailure("section \(name) unreadable: \(libelfError())")) }
+        guard lazy_gelf_getshdr(scn, &sh) != nil else { return .failure(CheckFailure("section \(name) unreadable: \(libelfError())")) }
         guard sh.sh_type != UInt32(SHT_NOBITS) else { return .failure(CheckFailure("section \(name) has no contents in the file (SHT_NOBITS)")) }
         guard sh.sh_size >= UInt64(PluginRecord.size) else {
             return .failure(CheckFailure("section \(name) is \(sh.sh_size) bytes, a record is \(PluginRecord.size)"))
         }
-        guard let data = elf_rawdata(scn, nil), let buffer = data.pointee.d_buf, data.pointee.d_size >= PluginRecord.size else {
+        guard let data = lazy_elf_rawdata(scn, nil), let buffer = data.pointee.d_buf, data.pointee.d_size >= PluginRecord.size else {
             return .failure(CheckFailure("section \(name) unreadable: \(libelfError())"))
         }
         // A record grows by appending: read the fields the section holds.

@@ -1,4 +1,4 @@
-import Synchronization
+import HostLock
 
 /// What an action is doing, named in the timeout message ("timed out while
 /// waiting for the resource lock, held by another action").
@@ -21,10 +21,10 @@ enum ActionPhase: Int {
 /// The phase of a running action: written by the worker thread, read by the
 /// watchdog thread when the deadline passes.
 final class ActionPhaseTracker: Sendable {
-    private let current = Atomic<Int>(ActionPhase.starting.rawValue)
+    private let current = Locked<Int>(ActionPhase.starting.rawValue)
 
     var phase: ActionPhase {
-        get { ActionPhase(rawValue: current.load(ordering: .relaxed)) ?? .starting }
-        set { current.store(newValue.rawValue, ordering: .relaxed) }
+        get { ActionPhase(rawValue: current.load()) ?? .starting }
+        set { current.store(newValue.rawValue) }
     }
 }

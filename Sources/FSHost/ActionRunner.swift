@@ -1,5 +1,6 @@
 import ArgvText
 import CDB
+import ELFCheck
 import FSPluginABI
 import HAVocabulary
 import PluginLoading
@@ -91,6 +92,7 @@ public struct ActionRunner {
             try paths.checkAbsolute()
             channel.pluginCodeRuns()
             let plugin = try PluginLoader.load(type: request.type, searchPath: PluginSearchPath(directories: paths.pluginPath),
+                                               cache: VerificationCache(runDirectory: paths.runDirectory),
                                                phase: PhaseTimer.mark)
             var explicit: Set<String> = []
             let attributes = try resolveAttributes(plugin: plugin, request: request, explicit: &explicit)
@@ -149,6 +151,15 @@ public struct ActionRunner {
         let wait = min(Int64(ConfigurationDatabase.defaultBusyTimeoutMilliseconds),
                        request.timeoutMilliseconds ?? plugin.defaultTimeoutMilliseconds(request.action))
         do {
+            // The snapshot while the CDB is unchanged since it was written;
+            // SQLite (loaded only now) when there is none, or on any doubt.
+            switch try CDBSnapshot.lookup(cdbPath: paths.cdb, type: request.type, resource: request.resource) {
+            case .found(let found):
+                explicit = Set(found.keys)
+                return try resolve(found, plugin: plugin, request: request)
+            case .unavailable(let warning):
+                if let warning { Logger(prefix: "\(request.type)/\(request.resource) \(request.action.rawValue)").warning(warning) }
+            }
             let cdb = try ConfigurationDatabase(path: paths.cdb, mode: .readOnly, busyTimeoutMilliseconds: Int32(wait))
             guard let found = try cdb.attributes(type: request.type, resource: request.resource) else {
                 throw HostError(.noConfigInfo, "resource '\(request.resource)' of type \(request.type) is not defined in \(paths.cdb)")
@@ -162,6 +173,11 @@ public struct ActionRunner {
             throw HostError(.noConfigInfo, "\(error)")
         }
         explicit = Set(stored.keys)
+        return try resolve(stored, plugin: plugin, request: request)
+    }
+
+    /// `stored` checked against the plugin's schema, defaults applied.
+    func resolve(_ stored: [String: String], plugin: LoadedPlugin, request: ActionRequest) throws(HostError) -> [String: String] {
         var values = stored
         while true {
             switch plugin.schema.resolve(values) {

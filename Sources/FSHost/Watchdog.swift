@@ -5,29 +5,78 @@ import Spawn
 import Glibc
 #endif
 
-/// Runs a job on a worker thread and waits for it until a deadline. Plugin
-/// code runs in-process and cannot be interrupted safely, so a hung action is
-/// abandoned: the caller's `onTimeout` kills what it spawned, reports and
-/// ends the process (which also releases the resource's lock).
+/// Runs a job on this thread while a watchdog thread waits for its
+/// deadline and for the supervisor's end. Plugin code runs in-process and
+/// cannot be interrupted safely, so a hung action is abandoned: at the
+/// deadline the watchdog's `onTimeout` kills what the action spawned,
+/// reports and ends the process (which also releases the resource's lock).
 ///
-/// In the worker process it also watches the lifeline to the supervisor
+/// The watchdog also watches the lifeline to the supervisor
 /// (``Supervisor/lifeline``): when fshost is gone (killed by the cluster
 /// manager), `onOrphaned` ends everything the action started and the
 /// process. `fshost exec2 TIMEOUT RETRIES COMMAND` runs its tries the same
 /// way (``watch(_:deadline:onTimeout:onOrphaned:)`` without a deadline).
+///
+/// Why the job runs on the calling thread and the watchdog on a new one
+/// (and not the other way round): the watchdog thread only sleeps in
+/// `poll` and allocates nothing unless it fires, so the process pays for
+/// one small thread and no join, no second malloc arena for the plugin,
+/// and no teardown of an 8 MiB stack (~0.1 ms a call; ../shared/PERF-FLOOR.md).
+/// Whoever finishes first claims the outcome (one atomic flag): the job
+/// ("done": the watchdog then just returns when it next wakes), the
+/// deadline or the orphaning (the job's thread, when it returns later,
+/// never answers: it waits for the watchdog to end the process).
 enum Watchdog {
-    /// The job on its thread: a type-erased body (a C thread entry cannot
-    /// capture a generic type), the pipe it signals when done, and when.
-    final class Slot: @unchecked Sendable {
-        let body: () -> Void
-        let doneFD: Int32
-        /// When the job returned (monotonic ms).
-        var finishedAt: Int64 = 0
-        init(body: @escaping () -> Void, doneFD: Int32) { self.body = body; self.doneFD = doneFD }
+    /// Who claimed the outcome (``csys_claim``).
+    enum Claim: Int32 {
+        case done = 1, timedOut = 2, orphaned = 3
     }
 
-    static func run(_ job: ActionJob, deadline: Deadline, onTimeout: (String) -> Never,
-                    onOrphaned: () -> Never) -> ActionResult {
+    /// What the watchdog thread needs: a type-erased state (a C thread
+    /// entry cannot capture a generic type).
+    final class Watch: @unchecked Sendable {
+        let deadline: Deadline?
+        let onTimeout: () -> Never
+        let onOrphaned: () -> Never
+        let flag: UnsafeMutablePointer<Int32>
+
+        init(deadline: Deadline?, onTimeout: @escaping () -> Never, onOrphaned: @escaping () -> Never) {
+            self.deadline = deadline
+            self.onTimeout = onTimeout
+            self.onOrphaned = onOrphaned
+            flag = .allocate(capacity: 1)
+            flag.initialize(to: 0)
+        }
+
+        func claim(_ claim: Claim) -> Bool { csys_claim(flag, claim.rawValue) != 0 }
+
+        /// The watchdog thread: waits for the deadline or the lifeline's
+        /// hang-up, and returns as soon as it finds the job done.
+        func run() {
+            var lifeline = pollfd(fd: Supervisor.lifeline, events: Int16(POLLIN), revents: 0)
+            while true {
+                var wait: Int32 = -1
+                if let deadline {
+                    let left = deadline.millisecondsLeft
+                    if left <= 0 {
+                        if claim(.timedOut) { onTimeout() }
+                        return
+                    }
+                    wait = Int32(min(left, Int64(Int32.max)))
+                }
+                let ready = poll(&lifeline, 1, wait)
+                if lifeline.revents != 0 {   // hang-up: the supervisor is gone
+                    if claim(.orphaned) { onOrphaned() }
+                    return
+                }
+                if csys_claimed(flag) != 0 { return }
+                if ready < 0 && errno != EINTR { sleepMilliseconds(1) }
+            }
+        }
+    }
+
+    static func run(_ job: ActionJob, deadline: Deadline, onTimeout: @escaping (String) -> Never,
+                    onOrphaned: @escaping () -> Never) -> ActionResult {
         let (result, finishedAt) = watch({ job.run() }, deadline: deadline,
                                          onTimeout: { onTimeout(job.phase.description) }, onOrphaned: onOrphaned)
         // An answer that came after the deadline (a command the plugin ran was
@@ -36,69 +85,45 @@ enum Watchdog {
         return result ?? ActionResult(status: .commandFailed, reason: "the action ended without a result")
     }
 
-    /// Runs `work` on a new thread while this thread waits for it, for
+    /// Runs `work` on this thread while a watchdog thread waits for
     /// `deadline` (nil: none; then `onTimeout` is never called) and for
     /// the supervisor's end (the lifeline hangs up: `onOrphaned`). Returns
-    /// the work's result and when it finished (monotonic ms). Without a
-    /// pipe or a thread, `work` runs inline rather than not at all.
-    static func watch<R>(_ work: @escaping () -> R, deadline: Deadline?, onTimeout: () -> Never,
-                         onOrphaned: () -> Never) -> (R?, Int64) {
-        let box = WatchdogResult<R>()
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { return (work(), Deadline.now()) }
-        for fd in fds { _ = csys_fcntl_int(fd, F_SETFD, FD_CLOEXEC) }  // not inherited by spawned commands
+    /// the work's result and when it finished (monotonic ms); never returns
+    /// once the watchdog has claimed the outcome (it ends the process).
+    /// Without a thread, `work` runs unwatched rather than not at all.
+    static func watch<R>(_ work: () -> R, deadline: Deadline?, onTimeout: @escaping () -> Never,
+                         onOrphaned: @escaping () -> Never) -> (R?, Int64) {
         // While this process has one thread: the clean-up's first run (its
         // lazily made globals and generic metadata) never happens in two
         // threads at once (ProcessTree.prepare: seen to spin forever).
         ProcessTree.prepare()
         _ = ProcessGroups.live
-        let slot = Slot(body: { box.value = work() }, doneFD: fds[1])
-        let unmanaged = Unmanaged.passRetained(slot)
+        let watch = Watch(deadline: deadline, onTimeout: onTimeout, onOrphaned: onOrphaned)
+        let unmanaged = Unmanaged.passRetained(watch)   // lives until the process ends
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
-        pthread_attr_setstacksize(&attributes, 8 << 20)
+        // poll, and at the deadline the report and the clean-up: 1 MiB is ample.
+        pthread_attr_setstacksize(&attributes, 1 << 20)
+        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
         var thread = pthread_t()
         let created = pthread_create(&thread, &attributes, { argument in
-            let slot = Unmanaged<Slot>.fromOpaque(argument!).takeUnretainedValue()
-            slot.body()
-            slot.finishedAt = Deadline.now()
-            var byte: UInt8 = 1
-            _ = write(slot.doneFD, &byte, 1)
+            Unmanaged<Watch>.fromOpaque(argument!).takeUnretainedValue().run()
             return nil
         }, unmanaged.toOpaque())
         pthread_attr_destroy(&attributes)
         guard created == 0 else {
             unmanaged.release()
-            close(fds[0]); close(fds[1])
             return (work(), Deadline.now())
         }
-
+        // From here the watchdog notices the supervisor's end (the hang-up
+        // stays readable until it polls) instead of this process dying with it.
         Supervisor.watchLifeline()
-        var pollers = [pollfd(fd: fds[0], events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: Supervisor.lifeline, events: Int16(POLLIN), revents: 0)]
-        while true {
-            var wait: Int32 = -1
-            if let deadline {
-                let left = deadline.millisecondsLeft
-                if left <= 0 { onTimeout() }
-                wait = Int32(min(left, Int64(Int32.max)))
-            }
-            let ready = poll(&pollers, 2, wait)
-            if pollers[1].revents != 0 { onOrphaned() }   // hang-up: the supervisor is gone
-            if pollers[0].revents != 0 { break }
-            if ready < 0 && errno != EINTR { break }
+        let result = work()
+        let finishedAt = Deadline.now()
+        guard watch.claim(.done) else {
+            // The watchdog fired meanwhile: it reports and ends the process.
+            while true { pause() }
         }
-        pthread_join(thread, nil)
-        close(fds[0]); close(fds[1])
-        let finishedAt = slot.finishedAt
-        unmanaged.release()
-        return (box.value, finishedAt)
+        return (result, finishedAt)
     }
-}
-
-/// The result of ``Watchdog/watch(_:deadline:onTimeout:onOrphaned:)``'s
-/// work, written by its thread before it signals the done pipe, read by the
-/// waiting thread after `pthread_join`.
-final class WatchdogResult<R>: @unchecked Sendable {
-    var value: R?
 }

@@ -2,7 +2,7 @@ import ELFCheck
 import FSPluginABI
 import HAVocabulary
 import PluginRecord
-import Synchronization
+import HostLock
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,21 +23,24 @@ public enum PluginLoader {
     ///   entry symbol misbehaved).
     /// `phase` is told when verification and loading are done (`"verify"`,
     /// `"dlopen"`), for the action's timing line.
-    public static func load(type: String, searchPath: PluginSearchPath,
+    /// `cache`: where verifications are remembered (the action path's,
+    /// under the run directory); nil: verify in full.
+    public static func load(type: String, searchPath: PluginSearchPath, cache: VerificationCache? = nil,
                             phase: (String) -> Void = { _ in }) throws(HostError) -> LoadedPlugin {
         guard let found = try searchPath.find(type: type) else {
             throw HostError(.notSupported, "'\(type)' is neither an installed resource type (no \(type).so in \(searchPath.directories.joined(separator: ":"))) nor a command (see fshost --help)")
         }
-        return try load(path: found.path, directory: found.directory, type: type, phase: phase)
+        return try load(path: found.path, directory: found.directory, type: type, cache: cache, phase: phase)
     }
 
     /// Verifies and loads the plugin at `path`, which must live in `directory`.
-    public static func load(path: String, directory: String, type: String?,
+    public static func load(path: String, directory: String, type: String?, cache: VerificationCache? = nil,
                             phase: (String) -> Void = { _ in }) throws(HostError) -> LoadedPlugin {
         let file: VerifiedPluginFile
         do {
             var verifier = PluginVerifier(expectedTypeName: type, pluginDirectory: directory)
             verifier.expectedRole = .resourceType
+            verifier.cache = cache
             file = try verifier.open(path: path)
         } catch {
             if error.check == "role" {
@@ -99,7 +102,7 @@ public enum PluginLoader {
     }
 
     /// Companion symbols loaded in this process, by plugin path, name and key.
-    private static let loadedCompanions = Mutex<[String: LoadedSymbol]>([:])
+    private static let loadedCompanions = Locked<[String: LoadedSymbol]>([:])
 
     /// A symbol of a loaded object (never unloaded, so shareable between threads).
     private struct LoadedSymbol: @unchecked Sendable {

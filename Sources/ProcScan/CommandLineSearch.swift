@@ -1,4 +1,4 @@
-import Synchronization
+import HostLock
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -63,7 +63,7 @@ public enum CommandLineSearch {
         let scanner = Scanner(needle: needle, directory: dfd)
         for pid in pids[..<half] {
             if let entry = scanner.candidate(pid), !body(entry) {
-                worker.stop.store(true, ordering: .relaxed)
+                worker.stop.store(true)
                 worker.join()
                 return
             }
@@ -150,7 +150,7 @@ private final class Worker: @unchecked Sendable {
     // @unchecked: `found` is written by the thread and read only after join().
     let scanner: Scanner
     let pids: [Int32]
-    let stop = Atomic<Bool>(false)
+    let stop = Locked<Bool>(false)
     var found: [ProcessEntry] = []
     private var thread = pthread_t()
 
@@ -161,7 +161,7 @@ private final class Worker: @unchecked Sendable {
 
     func run() {
         for pid in pids {
-            if stop.load(ordering: .relaxed) { return }
+            if stop.load() { return }
             if let entry = scanner.candidate(pid) { found.append(entry) }
         }
     }

@@ -1,4 +1,4 @@
-import Synchronization
+import HostLock
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -205,4 +205,4 @@ public final class ProcessTable: @unchecked Sendable {
 
 /// The process-wide snapshot behind `ProcessTable.shared`: one scan per
 /// invocation, shared by host and plugins, guarded by the stdlib's mutex.
-private let sharedTable = Mutex<ProcessTable?>(nil)
+private let sharedTable = Locked<ProcessTable?>(nil)

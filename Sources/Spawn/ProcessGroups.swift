@@ -1,4 +1,4 @@
-import Synchronization
+import HostLock
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -57,4 +57,4 @@ public enum ProcessGroups {
 
 /// Process groups spawned and not reaped: process-global by nature (the
 /// children of this process), guarded by the stdlib's mutex.
-private let liveGroups = Mutex<(groups: [pid_t], closed: Bool)>(([], false))
+private let liveGroups = Locked<(groups: [pid_t], closed: Bool)>(([], false))

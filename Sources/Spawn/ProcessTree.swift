@@ -1,6 +1,6 @@
 import CSystemShims
 import HAVocabulary
-import Synchronization
+import HostLock
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,7 +25,7 @@ public enum ProcessTree {
     /// forever inside the Swift runtime (both in the once of the same
     /// generic metadata, `swift_getCanonicalPrespecializedGenericMetadata`),
     /// and two killers would race anyway. Not reentrant.
-    private static let walking = Mutex<Void>(())
+    private static let walking = Locked<Void>(())
 
     /// The pids of every living (non-zombie) descendant of `root`, parents
     /// before their children. Reads `/proc/*/stat` once; O(processes).

@@ -39,7 +39,7 @@ final class ResolvedLocationTests: CDBTestCase {
         XCTAssertEqual(try reader().attributes(type: "testfixture", resource: "b"), ["port": "2"])
         XCTAssertEqual(listing(), ["cdb.sqlite", "real"], "no -wal or -shm beside the link")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: real).sorted(),
-                       ["cdb.sqlite", "cdb.sqlite-shm", "cdb.sqlite-wal"])
+                       ["cdb.sqlite", "cdb.sqlite-shm", "cdb.sqlite-wal", "cdb.sqlite.snapshot"], "the snapshot beside the real file too")
     }
 
     /// `-wal`, `-shm` and `-journal` are checked like the file: another user's

@@ -45,6 +45,11 @@ final class HostEdgeTests: XCTestCase {
         defer { holder.terminate(); holder.waitUntilExit() }
         let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
         guard line.hasPrefix("locked") else { throw SetupFailure("python3 could not lock \(sandbox.cdb): '\(line)'") }
+        // The CDB's snapshot (unchanged database files) answers without SQLite's lock.
+        let fast = try sandbox.fshost("testfixture", "monitor", "t1", "--timeout", "1", "--json")
+        XCTAssertEqual(fast.status, 0, fast.description)
+        // Without it (a CDB written by other means) SQLite must wait.
+        try FileManager.default.removeItem(atPath: sandbox.cdb + ".snapshot")
         let r = try sandbox.fshost("testfixture", "monitor", "t1", "--timeout", "1", "--json")
         XCTAssertEqual(r.status, 8, r.description)
         XCTAssertTrue(r.stderr.contains("stayed locked by another process"), r.stderr)
