@@ -32,6 +32,8 @@ func fshostMain(_ arguments: [String]) -> Int32 {
     if adminCommands.contains(first) || first == "--version" {
         return execAdmin(paths: paths, arguments: words)
     }
+    // FailSafe's batch form (srmd's IN/OUT files): BatchRun.swift.
+    if BatchRequest.isBatch(words) { return batchMain(words) }
     do {
         let request = try ActionRequest.parse(words)
         return ActionRunner(paths: paths).run(request).rawValue
