@@ -25,6 +25,8 @@ func fshostMain(_ arguments: [String]) -> Int32 {
         return 0
     case "exec2":
         return exec2Main(Array(words.dropFirst()))
+    case "ocf":
+        return OCFAgent(paths: HostPaths.fromEnvironment()).main(Array(words.dropFirst()))
     default:
         break
     }
