@@ -21,8 +21,9 @@ struct BatchRequest {
     var outfile: String
     var paramfile: String?
     var parallel: Int
-    /// `--level N` / `--timeout D`, as given, for every child.
-    var passed: [String]
+    /// The action of every resource (`--level`, `--timeout` applied); its
+    /// resource is replaced per line.
+    var template: ActionRequest
 
     /// The bound of `--parallel`: more children than this only queue on two
     /// cores and hold more memory; srmd's groups are tens of resources.
@@ -113,10 +114,10 @@ struct BatchRequest {
             }
             parallel = n
         }
-        // --level and --timeout are checked once here, with the single
+        // --level and --timeout are read once here, with the single
         // action's own parser, so a bad one fails the call before anything runs.
-        _ = try ActionRequest.parse([type, action.rawValue, "x"] + passed)
+        let template = try ActionRequest.parse([type, action.rawValue, "x"] + passed)
         return BatchRequest(type: type, action: action, infile: infile, outfile: outfile, paramfile: paramfile,
-                            parallel: parallel, passed: passed)
+                            parallel: parallel, template: template)
     }
 }

@@ -1,7 +1,9 @@
-// FailSafe batch mode: one fshost child per resource (its own process, lock,
-// deadline and worker), at most --parallel at once; the answers in input order.
+// FailSafe batch mode: one child per resource (a fork of this process: its
+// own lock, deadline, supervisor and worker), at most --parallel at once; the
+// answers in input order.
 import FSHost
 import HAVocabulary
+import PluginLoading
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,8 +13,9 @@ import Glibc
 nonisolated(unsafe) private var batchStopSignal: sig_atomic_t = 0
 
 /// `fshost <type> <action> --infile IN --outfile OUT [--paramfile P]` (or
-/// `IN OUT [P]`): runs the action on every resource of IN, each as its own
-/// `fshost <type> <action> <resource>` child, and writes OUT: one
+/// `IN OUT [P]`): runs the action on every resource of IN, each in its own
+/// child process (``ForkedAction``: as `fshost <type> <action> <resource>`
+/// would), and writes OUT: one
 /// `resource_name status` line per IN line, in IN's order. A child that
 /// crashes or hangs costs only its own line: it ends at its own deadline
 /// (the child's supervisor kills it), and a child that died by a signal
@@ -48,6 +51,7 @@ func batchMain(_ words: [String]) -> Int32 {
         }
     }
     let jobs = lines.indices.filter { lines[$0].problem == nil }
+    let paths = HostPaths.fromEnvironment()
     installStopHandlers()
     var running: [pid_t: Int] = [:]
     var next = 0
@@ -62,12 +66,13 @@ func batchMain(_ words: [String]) -> Int32 {
         while !stopping && running.count < request.parallel && next < jobs.count {
             let index = jobs[next]
             next += 1
-            let argv = ["fshost", request.type, request.action.rawValue, lines[index].name] + request.passed
-            switch spawnSelf(argv) {
+            var action = request.template
+            action.resource = lines[index].name
+            switch ForkedAction.start(action, paths: paths) {
             case .success(let pid): running[pid] = index
             case .failure(let error):
-                statuses[index] = ExitStatus.hostError.rawValue
-                log.error("\(lines[index].name): cannot start its fshost: \(String(cString: strerror(error.code)))")
+                statuses[index] = error.status
+                log.error(error.message)
             }
         }
         if running.isEmpty { continue }
@@ -103,35 +108,6 @@ func childStatus(_ status: Int32) -> Int32 {
     let exited = status & 0x7f == 0
     let code = (status >> 8) & 0xff
     return exited && ExitStatus(rawValue: code) != nil ? code : ExitStatus.commandFailed.rawValue
-}
-
-struct SpawnError: Error { let code: Int32 }
-
-/// Starts this executable (`/proc/self/exe`) with `argv`: stdin and stdout
-/// on /dev/null (OUT is the answer), stderr shared (the children's log
-/// lines), default signal dispositions and an empty mask.
-private func spawnSelf(_ argv: [String]) -> Result<pid_t, SpawnError> {
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    var defaults = sigset_t()
-    sigemptyset(&defaults)
-    for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&defaults, signal) }
-    posix_spawnattr_setsigdefault(&attributes, &defaults)
-    var mask = sigset_t()
-    sigemptyset(&mask)
-    posix_spawnattr_setsigmask(&attributes, &mask)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-    var cArguments = argv.map { strdup($0) } + [nil]
-    defer { cArguments.forEach { free($0) } }
-    var pid: pid_t = 0
-    let rc = posix_spawn(&pid, "/proc/self/exe", &actions, &attributes, &cArguments, environ)
-    return rc == 0 ? .success(pid) : .failure(SpawnError(code: rc))
 }
 
 /// TERM, INT and HUP set ``batchStopSignal`` and interrupt `waitpid`

@@ -168,4 +168,24 @@ final class BatchModeTests: XCTestCase {
         XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 3000) { processes(containing: "sleep 31.234").isEmpty },
                       "a hung resource's command outlived the batch")
     }
+
+    /// The batch killed outright (SIGKILL, no chance to answer): each
+    /// resource's process gets TERM from the kernel (its parent died) and
+    /// ends with what it started. OUT does not appear (a SIGKILL can leave
+    /// only the temporary `.out.tmp.PID` beside it, which srmd never reads).
+    func testKilledBatchLeavesNoActionRunning() throws {
+        for name in ["k1", "k2"] {
+            try sandbox.store("testfixture", name, ["port": "80", "hang": "32345ms", "monitor_timeout": "60s"])
+        }
+        let input = try write("in", "k1\nk2\n")
+        let out = sandbox.path("out")
+        let host = try XCTUnwrap(LaunchedHost(sandbox, ["testfixture", "monitor", input, out]))
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { processes(containing: "sleep 32.345").count == 2 },
+                      "the resources did not start their commands")
+        kill(host.pid, SIGKILL)
+        _ = host.wait(milliseconds: 5000)
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { processes(containing: "sleep 32.345").isEmpty },
+                      "a resource's command outlived the killed batch")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out), "OUT appears whole or not at all")
+    }
 }
