@@ -143,9 +143,9 @@ public struct ActionRunner {
     func resolveAttributes(plugin: LoadedPlugin, request: ActionRequest,
                            explicit: inout Set<String>) throws(HostError) -> [String: String] {
         let stored: [String: String]
-        let source = request.suppliedAttributes == nil ? paths.cdb : "OCF_RESKEY_*"
+        let source = request.suppliedAttributes?.source ?? paths.cdb
         if let supplied = request.suppliedAttributes {
-            stored = supplied
+            stored = supplied.values
         } else {
         // A CDB another process keeps locked is waited for no longer than
         // the action may take (the deadline is not known before the CDB is

@@ -142,7 +142,7 @@ public struct OCFAgent {
         }
         var request = ActionRequest(type: type, action: ActionName(rawValue: action == "validate-all" ? "validate" : action)!,
                                     resource: resource)
-        request.suppliedAttributes = attributes()
+        request.suppliedAttributes = SuppliedAttributes(attributes(), source: "OCF_RESKEY_*")
         if let text = environment("OCF_RESKEY_CRM_meta_timeout") {
             guard let ms = Int64(text), ms > 0 else {
                 throw HostError(.invalidArguments, "OCF_RESKEY_CRM_meta_timeout '\(Names.printable(text))' is not a number of milliseconds")

@@ -52,6 +52,7 @@ func batchMain(_ words: [String]) -> Int32 {
     }
     let jobs = lines.indices.filter { lines[$0].problem == nil }
     let paths = HostPaths.fromEnvironment()
+    let stored = BatchConfiguration.read(type: request.type, resources: jobs.map { lines[$0].name }, paths: paths)
     installStopHandlers()
     var running: [pid_t: Int] = [:]
     var next = 0
@@ -68,6 +69,7 @@ func batchMain(_ words: [String]) -> Int32 {
             next += 1
             var action = request.template
             action.resource = lines[index].name
+            action.suppliedAttributes = stored[lines[index].name]
             switch ForkedAction.start(action, paths: paths) {
             case .success(let pid): running[pid] = index
             case .failure(let error):
