@@ -11,7 +11,8 @@ SWIFT ?= swift
 PACKAGES := pkg-config libelf-dev libsqlite3-dev libcurl4-openssl-dev sqlite3 \
             nginx-light procps psmisc util-linux iproute2 time hyperfine \
             resource-agents curl openssl python3 strace \
-            libnftables-dev nftables
+            libnftables-dev nftables \
+            pacemaker-cli-utils libxml2-utils
 
 .PHONY: all deps build build-debug test demo install install-files bench clean
 
@@ -47,7 +48,10 @@ demo: build
 bench: build
 	Tests/Bench/run.sh "$$($(SWIFT) build -c release --show-bin-path)" bench-report.md
 
-## install: bin/fshost, libexec/fshost/fshost-admin, lib/fshost/resource_types/<type>.so.
+## install: bin/fshost, libexec/fshost/fshost-admin, lib/fshost/resource_types/<type>.so,
+## and per type FailSafe's lib/failsafe/resource_types/<type>/{exclusive,start,stop,monitor,restart}
+## (batch mode) and the OCF agent lib/ocf/resource.d/fshost/<type> (fshost ocf): links to
+## bin/fshost, which reads its mode from the name it is called by (Sources/fshost/AgentLink.swift).
 ## The types are the built plugins (`fshost list --names`: test-only ones left
 ## out); each brings its companions <type>-<name>.so. No per-type edit here.
 install: build
@@ -78,7 +82,16 @@ install-files:
 	    put 0755 "$$so" $(DESTDIR)$(PREFIX)/lib/fshost/resource_types/$${n#lib}.so; \
 	  done; \
 	done; \
-	put 0644 Plugins/Template/Template.swift $(DESTDIR)$(PREFIX)/share/fshost/Template.swift
+	put 0644 Plugins/Template/Template.swift $(DESTDIR)$(PREFIX)/share/fshost/Template.swift; \
+	link() { tmp="$$(dirname "$$2")/.$$(basename "$$2").tmp.$$$$"; \
+	  ln -sfn "$$1" "$$tmp" && mv -Tf "$$tmp" "$$2" || { rm -f "$$tmp"; exit 1; }; }; \
+	for t in $$types; do \
+	  install -d -m 0755 $(DESTDIR)$(PREFIX)/lib/failsafe/resource_types/$$t $(DESTDIR)$(PREFIX)/lib/ocf/resource.d/fshost; \
+	  for a in exclusive start stop monitor restart; do \
+	    link ../../../../bin/fshost $(DESTDIR)$(PREFIX)/lib/failsafe/resource_types/$$t/$$a; \
+	  done; \
+	  link ../../../../bin/fshost $(DESTDIR)$(PREFIX)/lib/ocf/resource.d/fshost/$$t; \
+	done
 
 clean:
 	rm -rf .build bench-report.md

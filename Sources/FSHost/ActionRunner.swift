@@ -139,11 +139,16 @@ public struct ActionRunner {
         result.status == .success && (request.action == .start || request.action == .restart)
     }
 
-    /// The resource's attributes from the CDB, checked against the schema,
-    /// in canonical text with defaults applied; `explicit` receives the
-    /// names set in the CDB (resource or type level), not by a default.
+    /// The resource's attributes from the CDB (or as the request supplies
+    /// them: OCF mode, a batch), checked against the schema, in canonical
+    /// text with defaults applied; `explicit` receives the names set there
+    /// (resource or type level), not by a default.
     func resolveAttributes(plugin: LoadedPlugin, request: ActionRequest,
                            explicit: inout Set<String>) throws(HostError) -> [String: String] {
+        if let supplied = request.suppliedAttributes {
+            explicit = Set(supplied.values.keys)
+            return try resolve(supplied.values, plugin: plugin, request: request)
+        }
         let stored: [String: String]
         // A CDB another process keeps locked is waited for no longer than
         // the action may take (the deadline is not known before the CDB is
@@ -178,6 +183,7 @@ public struct ActionRunner {
 
     /// `stored` checked against the plugin's schema, defaults applied.
     func resolve(_ stored: [String: String], plugin: LoadedPlugin, request: ActionRequest) throws(HostError) -> [String: String] {
+        let source = request.suppliedAttributes?.source ?? paths.cdb
         var values = stored
         while true {
             switch plugin.schema.resolve(values) {
@@ -194,7 +200,7 @@ public struct ActionRunner {
                     continue
                 }
                 let status: ExitStatus = if case .missingRequired = violation { .noConfigInfo } else { .invalidArguments }
-                throw HostError(status, "resource '\(request.resource)' in \(paths.cdb): \(violation)")
+                throw HostError(status, "resource '\(request.resource)' in \(source): \(violation)")
             }
         }
     }
@@ -217,7 +223,8 @@ public struct ActionRunner {
     /// Level, timeout and retries: the command line over the resource over
     /// the type's defaults.
     func resolveSettings(plugin: LoadedPlugin, attributes: [String: String], request: ActionRequest) throws(HostError) -> Settings {
-        let level = request.level ?? attributes[HostSetting.monitorLevel].flatMap { UInt32($0) } ?? plugin.defaultLevel
+        let level = request.level ?? request.checkDepth.map { OCFLevels.level(depth: $0, of: plugin) }
+            ?? attributes[HostSetting.monitorLevel].flatMap { UInt32($0) } ?? plugin.defaultLevel
         if request.action == .monitor || request.action == .exclusive {
             guard plugin.levels.contains(where: { $0.number == level }) || request.action == .exclusive else {
                 throw HostError(.invalidArguments, "level \(level) is not a monitoring level of \(plugin.typeName) (levels: \(plugin.levels.map { String($0.number) }.joined(separator: ", ")))")
