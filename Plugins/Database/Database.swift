@@ -93,7 +93,7 @@ struct Database: DaemonType {
     // MARK: Configuration
 
     let resource: Resource
-    let daemon: Daemon
+    var daemon: Daemon
     let dataDirectory: String, osUser: String, binDirectory: String?, binProblem: String?
     let port: Int, socketDirectory: String, logFile: String
     let connection: PostgresCall.Connection
@@ -154,6 +154,9 @@ struct Database: DaemonType {
                     .unixSocket(ServerPaths.socket(in: socketDirectory, port: port))],
             pidFileAttribute: "data_directory", stateKey: "postmaster",
             privatePidFile: true)
+        // The socket's lock file (PostgreSQL 15 docs, "Connections and Authentication": unix_socket_directories).
+        daemon.lockFiles = [PidFile(ServerPaths.socket(in: socketDirectory, port: port) + ".lock",
+                                    trustedOwners: daemon.pidFile.trustedOwners)]
     }
 
     // MARK: Validation

@@ -51,6 +51,14 @@ public struct Daemon {
     /// shared place (nginx's `/run/nginx.pid`) where such a file may be
     /// another server's, never removed.
     public var privatePidFile: Bool
+    /// Other lock files the master writes its pid into and a crash leaves
+    /// behind (PostgreSQL's `<socket directory>/.s.PGSQL.<port>.lock`): at
+    /// start, one naming a pid that is gone, or a live process that is not
+    /// the master's program, is removed (the server would take it for a
+    /// running server: `kill(pid, 0)` succeeds on an unreaped zombie too).
+    /// One naming a live process of the master's program is left: another
+    /// server uses it, and the server's own refusal says so.
+    public var lockFiles: [PidFile] = []
 
     public init(resource: Resource, pidFile: PidFile, master: ProcessPattern, start: [String],
                 launch: Launch = Launch(), stop: StopLadder, ports: [Endpoint] = [],
@@ -206,6 +214,7 @@ public struct Daemon {
                 pidFile.remove()
             }
         }
+        removeStaleLockFiles()
         // A pidfile naming a running server of the same program is another
         // resource's (two configurations with nginx's compiled-in default
         // /run/nginx.pid): starting would overwrite it. A pid reused by an
@@ -289,6 +298,19 @@ public struct Daemon {
                 return .failed("\(what), but not ready within the start timeout: \(lastProblem)")
             }
             usleep(20_000)
+        }
+    }
+
+    /// See ``lockFiles``.
+    func removeStaleLockFiles() {
+        for file in lockFiles {
+            guard case .pid(let pid, _) = file.read() else { continue }
+            if processesService.alive(pid: pid) {
+                let program = ProcessPattern(name: master.name, argument: nil)
+                if processesService.matches(ProcessIdentity(pid: pid, startTime: 0), program) { continue }
+            }
+            log.info("stale lock file \(file.path): pid \(pid) is not a running \(master.name); removing it before start")
+            file.remove()
         }
     }
 
