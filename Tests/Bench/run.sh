@@ -18,5 +18,6 @@ for section in core scanner webserver crowded; do
     "$here/$section.sh" "$bin" "$report" || echo "(section $section failed: status $?)" | tee -a "$report"
   fi
 done
+echo "== bench: database"; "$here/database.sh" "$bin" "$report" || echo "(section database failed: status $?)" | tee -a "$report"
 echo "report: $report"
 cat "$report"
