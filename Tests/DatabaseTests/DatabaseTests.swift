@@ -102,6 +102,8 @@ final class DatabaseTests: XCTestCase {
 
     func testStartMonitorEveryLevelStop() throws {
         let cluster = try makeCluster()
+        // The debug lines name every command run: the password must be in none.
+        sandbox.extraEnvironment["FSHOST_DEBUG"] = "1"
         try define(cluster, "db1", ["table=\(PostgresTemplate.table)"])
 
         for level in 1...3 { XCTAssertEqual(try monitor(level).status, notRunning, "monitor \(level) before start") }
@@ -116,6 +118,18 @@ final class DatabaseTests: XCTestCase {
         }
         XCTAssertEqual(try run("database", "exclusive", "db1").status, running)
         XCTAssertEqual(try cluster.psql("SELECT 42").output, "42", "the server serves a client")
+        // The password is in no command line and no environment of the server.
+        for pid in PostgresTemplate.processes(of: template.uid) {
+            for file in ["cmdline", "environ"] {
+                let bytes = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/\(file)"))) ?? Data()
+                XCTAssertFalse(String(decoding: bytes, as: UTF8.self).contains(PostgresTemplate.password),
+                               "the password is in /proc/\(pid)/\(file)")
+            }
+        }
+        let restarted = try run("database", "restart", "db1")
+        XCTAssertEqual(restarted.status, success, "restart: \(restarted)")
+        XCTAssertEqual(cluster.postmasters().count, 1)
+        XCTAssertEqual(try monitor(3).status, success, "after restart")
 
         let stopped = try run("database", "stop", "db1")
         XCTAssertEqual(stopped.status, success, "stop: \(stopped)")
