@@ -75,7 +75,13 @@ func ping(_ connection: PostgresCall.Connection, deadline: ProbeDeadline, timeou
         return .noResponse("socketpair: " + String(cString: strerror(errno)))
     }
     defer { close(ends[0]) }
-    let job = PingJob(pairs: parameters(connection, extra: [("connect_timeout", String(seconds))]), fd: ends[1])
+    // No password, as pg_isready: a server that asks for one is up (PQping
+    // answers at the authentication request), and a SCRAM exchange would
+    // cost two rounds of PBKDF2 (~10 ms) for nothing.
+    var anonymous = connection
+    anonymous.password = nil
+    anonymous.passfile = nil
+    let job = PingJob(pairs: parameters(anonymous, extra: [("connect_timeout", String(seconds))]), fd: ends[1])
     var thread = pthread_t()
     let started = pthread_create(&thread, nil, { raw in
         let job = Unmanaged<PingJob>.fromOpaque(raw!).takeRetainedValue()
