@@ -311,6 +311,16 @@ final class DatabaseTests: XCTestCase {
             let r = try monitor(3)
             XCTAssertEqual(r.status, success, "attempt \(attempt) under load: \(r)")
         }
+        // The retry works: the first probe's query outlives query_timeout
+        // (statement_timeout ends it on the server), the second answers.
+        XCTAssertEqual(try cluster.psql("CREATE SEQUENCE fshost_seq").status, 0)
+        let slowFirst = "SELECT CASE WHEN nextval('fshost_seq') = 1 THEN (SELECT 0 FROM pg_sleep(5)) ELSE 1 END"
+        XCTAssertEqual(try run(["cdb", "modify", "database", "db1", "query=\(slowFirst)", "query_timeout=1s",
+                                "retry_interval=200ms", "--force"]).status, success)
+        let retried = try monitor(3)
+        XCTAssertEqual(retried.status, success, "the retry answers: \(retried)")
+        XCTAssertTrue(retried.stderr.contains("probe 1 failed") && retried.stderr.contains("statement_timeout"), retried.stderr)
+        XCTAssertLessThan(retried.milliseconds, 1000 + 200 + 3000, "the first probe ended at its timeout: \(retried)")
         burners.forEach { $0.stop() }
         XCTAssertEqual(try run("database", "stop", "db1").status, success)
     }
