@@ -27,6 +27,9 @@ import Glibc
 struct Database: DaemonType {
     // MARK: Description
 
+    /// Level 2's client.
+    enum PingClient: String, CaseIterable, Sendable { case libpq, builtin }
+
     static let summary = "A PostgreSQL cluster: pg_ctl start/stop as its OS user; process, connection, query and replication checks"
 
     static let dataDirectory = Attribute.path("data_directory",
@@ -54,6 +57,8 @@ struct Database: DaemonType {
         "the value the query's first row's first column must have")
     static let pingTimeout = Attribute.positiveDuration("ping_timeout", default: .seconds(5),
         "level 2's limit (the whole ping)")
+    static let pingClient = Attribute.choice("ping_client", default: PingClient.libpq,
+        "level 2's client: libpq (PQpingParams in the companion) or builtin (the same start-up exchange on a socket of its own: no libpq to load)")
     static let queryTimeout = Attribute.positiveDuration("query_timeout", default: .seconds(10),
         "level 3's limit: connect and query; the server's statement_timeout is set inside it")
     static let replicationTimeout = Attribute.positiveDuration("replication_timeout", default: .seconds(10),
@@ -67,7 +72,7 @@ struct Database: DaemonType {
 
     static let attributes: [Attribute] = [
         dataDirectory, osUser, binDirectory, port, socketDirectory, logFile, database, user, password, passfile,
-        table, query, expectedAnswer, pingTimeout, queryTimeout, replicationTimeout, standby, expectedStandbys,
+        table, query, expectedAnswer, pingTimeout, pingClient, queryTimeout, replicationTimeout, standby, expectedStandbys,
         maxReplayLag,
     ]
 
@@ -75,7 +80,7 @@ struct Database: DaemonType {
         MonitorLevel(1, "process", checks: "the postmaster runs: postmaster.pid's pid is postgres -D data_directory",
                      cost: "a pidfile read and one process's /proc files"),
         MonitorLevel(2, "accepting", checks: "PQping over the Unix socket: the server accepts connections, within ping_timeout",
-                     cost: "one connection attempt; loads libpq (the database-libpq companion)"),
+                     cost: "one connection attempt; loads libpq (the database-libpq companion) unless ping_client=builtin"),
         MonitorLevel(3, "query", checks: "connect as user and run the query; its first value is expected_answer, within query_timeout",
                      cost: "one connection, one query"),
         MonitorLevel(4, "replication", checks: "standby: WAL receiver streaming, replay lag under max_replay_lag; primary: expected_standbys streaming",
@@ -100,6 +105,7 @@ struct Database: DaemonType {
     let passfile: String?
     let expectedAnswer: String
     let pingTimeout: Duration, queryTimeout: Duration, replicationTimeout: Duration
+    let pingClient: PingClient
     let standby: Bool, maxReplayLag: Duration
     /// Level 3's query, or why there is none.
     let monitorQuery: Result<String, Problem>
@@ -119,6 +125,7 @@ struct Database: DaemonType {
                                              passfile: passfile)
         expectedAnswer = resource[Self.expectedAnswer]
         pingTimeout = resource[Self.pingTimeout]
+        pingClient = resource[Self.pingClient]
         queryTimeout = resource[Self.queryTimeout]
         replicationTimeout = resource[Self.replicationTimeout]
         standby = resource[Self.standby]
@@ -268,8 +275,16 @@ struct Database: DaemonType {
 
     /// Level 2: PQping answers "accepting".
     func probeAccepting() -> Outcome {
-        guard let call = client() else { return Self.noCompanion }
         let timeout = resource.budget(pingTimeout)
+        if pingClient == .builtin {
+            switch StartupPing.ping(socket: place, user: connection.user, database: connection.database, timeout: timeout) {
+            case .accepting: return .success
+            case .rejecting(let why): return .failed("\(place): the server refuses connections: \(why)")
+            case .noResponse(let why): return .failed("\(place): \(why)")
+            case .timedOut: return .failed("\(place): no answer to the ping within \(timeout.milliseconds) ms")
+            }
+        }
+        guard let call = client() else { return Self.noCompanion }
         switch call(.init(connection: connection, operation: .ping, timeout: timeout)) {
         case .accepting: return .success
         case .rejecting: return .failed("\(place): the server refuses connections (starting up, shutting down, or in recovery)")

@@ -471,3 +471,30 @@ extension DatabaseTests {
         XCTAssertEqual(cluster.postmasters(), [], "pg_ctl ran")
     }
 }
+
+extension DatabaseTests {
+    /// `ping_client=builtin`: PQping's start-up exchange on the SDK's Unix
+    /// socket, without loading libpq: accepting while the server runs, a
+    /// failure at its own timeout when the postmaster is stopped, a clean
+    /// "not running" after stop.
+    func testTheBuiltinPingAnswersLikePQping() throws {
+        let cluster = try makeCluster()
+        try define(cluster, "db1", ["retries=0", "ping_client=builtin", "ping_timeout=1s"])
+        try define(cluster, "db1libpq", ["retries=0", "ping_timeout=1s"])
+        try start()
+        XCTAssertEqual(try monitor(2).status, success, "builtin ping of a running server")
+        XCTAssertEqual(try monitor(2, "db1libpq").status, success)
+        // A role that does not exist: the server answers (an error, not 57P03): it accepts connections, as PQping says.
+        XCTAssertEqual(try run(["cdb", "modify", "database", "db1", "user=nosuchrole", "--force"]).status, success)
+        XCTAssertEqual(try monitor(2).status, success, "an error from a live server is 'accepting' (PQping's rule)")
+        let postmaster = try XCTUnwrap(cluster.postmasterPid)
+        kill(postmaster, SIGSTOP)
+        let stopped = try monitor(2)
+        kill(postmaster, SIGCONT)
+        XCTAssertEqual(stopped.status, commandFailed, stopped.description)
+        XCTAssertTrue(stopped.stdout.contains("within 1000 ms"), stopped.stdout)
+        XCTAssertLessThan(stopped.milliseconds, 1000 + 1500, stopped.description)
+        XCTAssertEqual(try run("database", "stop", "db1").status, success)
+        XCTAssertEqual(try monitor(2).status, notRunning)
+    }
+}
