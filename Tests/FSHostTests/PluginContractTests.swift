@@ -135,7 +135,11 @@ final class PluginContractTests: XCTestCase {
         XCTAssertFalse(list.stdout.contains("webserver-http"), list.stdout)
         XCTAssertTrue(try sandbox.fshost("list", "--all").stdout.contains("testfixture"))
         // What `make install` installs.
-        XCTAssertEqual(try sandbox.fshost("list", "--names").stdout, "template\nwebserver\n")
+        // What `make install` installs: every built type, never the test-only one or a companion.
+        let names = try sandbox.fshost("list", "--names").stdout.split(separator: "\n").map(String.init)
+        XCTAssertTrue(Set(names).isSuperset(of: ["template", "webserver", "database"]), "\(names)")
+        XCTAssertFalse(names.contains { $0.hasPrefix("testfixture") || $0.contains("-") }, "\(names)")
+        XCTAssertEqual(names, names.sorted(), "sorted")
     }
 
     func testListingNamesForInstallFailsOnARefusedPlugin() throws {
