@@ -357,6 +357,23 @@ final class DatabaseTests: XCTestCase {
         XCTAssertEqual(onStandby.status, success, onStandby.description)
         XCTAssertEqual(try monitor(3, "standby").status, success, "a hot standby answers queries")
 
+        // Replay paused on the standby while the primary writes: the lag grows past max_replay_lag.
+        XCTAssertEqual(try run(["cdb", "modify", "database", "standby", "max_replay_lag=1s", "--force"]).status, success)
+        XCTAssertEqual(try primary.psql("INSERT INTO \(PostgresTemplate.table) VALUES (3)").status, 0)
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) {
+            (try? standby.psql("SELECT count(*) FROM \(PostgresTemplate.table)").output) == "2"
+        }, "the standby never replayed the insert")
+        XCTAssertEqual(try standby.psql("SELECT pg_wal_replay_pause()").status, 0)
+        usleep(1_500_000)
+        XCTAssertEqual(try primary.psql("INSERT INTO \(PostgresTemplate.table) VALUES (4)").status, 0)
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { (try? self.monitor(4, "standby").status) == 3 },
+                      "level 4 passes with replay paused behind the primary")
+        let lagging = try monitor(4, "standby")
+        XCTAssertTrue(lagging.stdout.contains("replay lag"), lagging.stdout)
+        XCTAssertEqual(try standby.psql("SELECT pg_wal_replay_resume()").status, 0)
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { (try? self.monitor(4, "standby").status) == 0 },
+                      "level 4 still fails with replay resumed")
+
         // The primary expects a standby it does not have.
         XCTAssertEqual(try run("cdb", "modify", "database", "primary", "expected_standbys=standby1,standby2", "--force").status, success)
         let missing = try monitor(4, "primary")
