@@ -100,6 +100,10 @@ struct Database: DaemonType {
     let resource: Resource
     var daemon: Daemon
     let dataDirectory: String, osUser: String, binDirectory: String?, binProblem: String?
+    /// os_user's uid (nil: no such user).
+    let osUid: UInt32?
+    /// State key: "os_user:uid" as resolved at the last start.
+    static let osUserKey = "os_user"
     let port: Int, socketDirectory: String, logFile: String
     let connection: PostgresCall.Connection
     let passfile: String?
@@ -144,11 +148,18 @@ struct Database: DaemonType {
             }
         }
         let pgctl = (binDirectory ?? "/nonexistent") + "/pg_ctl"
-        let account = Launch.Account(osUser)
+        // The uid kept at the last start, so a monitor asks no directory
+        // service (getpwnam may: README, the `.user` kind); else looked up.
+        let user = resource[Self.osUser]
+        let kept = resource.state[Self.osUserKey].flatMap { text -> UInt32? in
+            let parts = text.split(separator: ":")
+            return parts.count == 2 && parts[0] == user ? UInt32(parts[1]) : nil
+        }
+        osUid = kept ?? Launch.Account(user)?.uid
         daemon = Daemon(
             resource: resource,
             // postmaster.pid is written by the server as os_user in its own data directory.
-            pidFile: PidFile(dataDirectory + "/postmaster.pid", trustedOwners: Set([0, geteuid()] + (account.map { [$0.uid] } ?? []))),
+            pidFile: PidFile(dataDirectory + "/postmaster.pid", trustedOwners: Set([0, geteuid()] + (osUid.map { [$0] } ?? []))),
             master: ProcessPattern(name: "postgres", argument: dataDirectory),
             start: [pgctl, "start"],  // completed in start(): its wait depends on the time left
             launch: Launch(user: osUser, workingDirectory: dataDirectory),
@@ -186,7 +197,7 @@ struct Database: DaemonType {
         if resource[Self.password] != nil && passfile != nil {
             return .invalid("attributes 'password' and 'passfile' are both set: set one")
         }
-        if let account = Launch.Account(osUser), account.uid == 0 {
+        if osUid == 0 {
             return .invalid("attribute 'os_user': \(osUser) is root; PostgreSQL refuses to run as root")
         }
         return .success
@@ -248,6 +259,9 @@ struct Database: DaemonType {
         daemon.startCommand = [daemon.startCommand[0], "start", "-D", dataDirectory, "-w", "-t", String(wait), "-s",
                                "-l", logFile, "-o", "-p \(port) -k \(socketDirectory)"]
         let outcome = daemon.start { check(upTo: Self.readinessLevel) }
+        if outcome.isSuccess, let account = Launch.Account(osUser) {
+            resource.state[Self.osUserKey] = "\(osUser):\(account.uid)"
+        }
         guard !outcome.isSuccess, let reason = outcome.reason, reason.hasPrefix("start command") else { return outcome }
         return Outcome(outcome.status, reason + " (the server's log: \(logFile))")
     }
