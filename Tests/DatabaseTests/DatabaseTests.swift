@@ -228,6 +228,9 @@ final class DatabaseTests: XCTestCase {
         XCTAssertEqual(level2.status, commandFailed, level2.description)
         XCTAssertTrue(level2.stdout.contains("within 1000 ms"), level2.stdout)
         XCTAssertLessThan(level2.milliseconds, 1000 + 1500, "level 2 ends at its 1 s timeout: \(level2)")
+        let level3 = try monitor(3)
+        XCTAssertEqual(level3.status, commandFailed, level3.description)
+        XCTAssertLessThan(level3.milliseconds, 1000 + 1500, "level 3 (after level 2) does not hang: \(level3)")
         XCTAssertEqual(try monitor(1).status, success, "level 1 sees the process")
 
         let stopped = try run("database", "stop", "db1")
