@@ -12,7 +12,8 @@ PACKAGES := pkg-config libelf-dev libsqlite3-dev libcurl4-openssl-dev sqlite3 \
             nginx-light procps psmisc util-linux iproute2 time hyperfine \
             resource-agents curl openssl python3 strace \
             libnftables-dev nftables \
-            pacemaker-cli-utils libxml2-utils
+            pacemaker-cli-utils libxml2-utils \
+            postgresql libpq-dev
 
 .PHONY: all deps build build-debug test demo install install-files bench clean
 

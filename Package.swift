@@ -42,6 +42,10 @@ let plugins: [Target] = [
     resourceType("WebServer", path: "Plugins/WebServer", dependencies: ["HTTPProbeCall"],
                  exclude: ["HTTPProbe", "HTTPProbeCall", "README.md"]),
     companion("webserver-http", call: "HTTPProbeCall", path: "Plugins/WebServer/HTTPProbe", dependencies: ["CCurl"]),
+    // Database (PostgreSQL): libpq only in the companion, so level 1 never loads it.
+    resourceType("Database", path: "Plugins/Database", dependencies: ["PostgresCall"],
+                 exclude: ["LibPQ", "PostgresCall", "README.md"]),
+    companion("database-libpq", call: "PostgresCall", path: "Plugins/Database/LibPQ", dependencies: ["CLibPQ"]),
     // Test-only (hangs, fails on demand, a schema with every constraint):
     // built under Tests/, so its record is marked test-only.
     resourceType("TestFixture", path: "Tests/Plugins/TestFixture", dependencies: ["EchoCall"]),
@@ -97,6 +101,7 @@ let package = Package(
         .target(name: "CSQLite"),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CSystemShims"),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
 
         // ---- Host building blocks ------------------------------------------
         .target(name: "ELFCheck", dependencies: ["CElf", "FSPluginABI", "PluginRecord", "TrustedPaths"]),
@@ -133,6 +138,7 @@ let package = Package(
         // ---- Companion calls (each declared once for a plugin and its companion)
         companionCall("HTTPProbeCall", path: "Plugins/WebServer/HTTPProbeCall"),
         companionCall("EchoCall", path: "Tests/Plugins/EchoCall"),
+        companionCall("PostgresCall", path: "Plugins/Database/PostgresCall"),
 
         // ---- Tests -----------------------------------------------------------
         .target(name: "TestSupport", dependencies: ["CDB"], path: "Tests/TestSupport"),
@@ -146,6 +152,7 @@ let package = Package(
         .testTarget(name: "CommandLineTests", dependencies: ["fshost", "FSHost", "HAVocabulary", "ProcScan", "TestSupport"]),
         .testTarget(name: "FSHostTests", dependencies: ["FSHost", "PluginLoading", "HAVocabulary", "CDB", "ELFCheck", "PluginRecord", "TestSupport"]),
         .testTarget(name: "WebServerTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "DatabaseTests", dependencies: ["TestSupport"]),
         // The SDK's building blocks (typed attributes, daemon lifecycle, file checks), without a host.
         .testTarget(name: "FSKitTests", dependencies: ["FSKit", "HAVocabulary", "TestSupport", "ProcScan", "Spawn"]),
         .testTarget(name: "LogWriterTests", dependencies: ["TestSupport"]),

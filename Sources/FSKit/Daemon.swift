@@ -29,8 +29,9 @@ public struct Daemon {
     public var startCommand: [String]
     public var launch: Launch
     public var stopLadder: StopLadder
-    /// Endpoints only this daemon may serve: held by anyone before start is
-    /// a failure naming the port (another process would answer its probes).
+    /// Endpoints only this daemon may serve (TCP ports, Unix socket files):
+    /// held by anyone before start is a failure naming it (another process
+    /// would answer its probes).
     public var ports: [Endpoint]
     /// The attribute that sets the pidfile, named in reasons.
     public var pidFileAttribute: String
@@ -41,18 +42,28 @@ public struct Daemon {
     /// ``pidFileAttribute`` instead of waiting out its timeout. nginx writes
     /// its pidfile right after it daemonises: one second is ample.
     public var pidFileGrace: Duration
-
-    /// A TCP endpoint.
-    public struct Endpoint: Sendable, Equatable {
-        public var address: IPAddress
-        public var port: UInt16
-        public init(_ address: IPAddress, _ port: UInt16) { self.address = address; self.port = port }
-    }
+    /// The pidfile belongs to this daemon alone (PostgreSQL's
+    /// `postmaster.pid`, inside its own data directory): one that names a
+    /// live process that is not this master is stale (the pid was reused
+    /// after a crash), and start removes it instead of refusing, as
+    /// PostgreSQL documents for its lock file (docs: "Starting the Database
+    /// Server": a stale lock file whose pid "is not a postmaster"). false: a
+    /// shared place (nginx's `/run/nginx.pid`) where such a file may be
+    /// another server's, never removed.
+    public var privatePidFile: Bool
+    /// Other lock files the master writes its pid into and a crash leaves
+    /// behind (PostgreSQL's `<socket directory>/.s.PGSQL.<port>.lock`): at
+    /// start, one naming a pid that is gone, or a live process that is not
+    /// the master's program, is removed (the server would take it for a
+    /// running server: `kill(pid, 0)` succeeds on an unreaped zombie too).
+    /// One naming a live process of the master's program is left: another
+    /// server uses it, and the server's own refusal says so.
+    public var lockFiles: [PidFile] = []
 
     public init(resource: Resource, pidFile: PidFile, master: ProcessPattern, start: [String],
                 launch: Launch = Launch(), stop: StopLadder, ports: [Endpoint] = [],
                 pidFileAttribute: String = "pidfile", stateKey: String = "master",
-                pidFileGrace: Duration = .seconds(1)) {
+                pidFileGrace: Duration = .seconds(1), privatePidFile: Bool = false) {
         self.resource = resource
         self.pidFile = pidFile
         self.master = master
@@ -63,6 +74,7 @@ public struct Daemon {
         self.pidFileAttribute = pidFileAttribute
         self.stateKey = stateKey
         self.pidFileGrace = pidFileGrace
+        self.privatePidFile = privatePidFile
     }
 
     var processesService: Processes { resource.processes }
@@ -197,7 +209,12 @@ public struct Daemon {
             pidFile.remove()
         case .stopped:
             if case .malformed = pidFile.read() { pidFile.remove() }
+            if privatePidFile, let pid = foreignPid() {
+                log.info("stale pidfile \(pidFile.path): pid \(pid) runs but is not \(describeMaster); removing it before start")
+                pidFile.remove()
+            }
         }
+        removeStaleLockFiles()
         // A pidfile naming a running server of the same program is another
         // resource's (two configurations with nginx's compiled-in default
         // /run/nginx.pid): starting would overwrite it. A pid reused by an
@@ -205,13 +222,9 @@ public struct Daemon {
         let before = foreignPid()
         if let why = sharedPidFileProblem(before) { return .badConfiguration(why) }
         forget()
-        for endpoint in ports {
-            let probe = TCPProbe.connect(to: endpoint.address, port: endpoint.port,
-                                         timeout: resource.budget(.milliseconds(500)))
-            if probe == .connected {
-                return .failed("port \(endpoint.port) on \(endpoint.address) is already in use by another process; "
-                               + "not starting \(master.name) (its probes would ask that process)")
-            }
+        for endpoint in ports where endpoint.isHeld(timeout: resource.budget(.milliseconds(500))) {
+            return .failed("\(endpoint) is already in use by another process; "
+                           + "not starting \(master.name) (its probes would ask that process)")
         }
         let argv = launch.argv(startCommand)
         if let detach = launch.detach {
@@ -296,6 +309,19 @@ public struct Daemon {
         }
     }
 
+    /// See ``lockFiles``.
+    func removeStaleLockFiles() {
+        for file in lockFiles {
+            guard case .pid(let pid, _) = file.read() else { continue }
+            if processesService.alive(pid: pid) {
+                let program = ProcessPattern(name: master.name, argument: nil)
+                if processesService.matches(ProcessIdentity(pid: pid, startTime: 0), program) { continue }
+            }
+            log.info("stale lock file \(file.path): pid \(pid) is not a running \(master.name); removing it before start")
+            file.remove()
+        }
+    }
+
     /// Why the pidfile is another server's, or nil: it names a running
     /// process of the master's program (`pid`: ``foreignPid()``) that is
     /// not this master — two configurations writing one pidfile (nginx's
@@ -303,7 +329,7 @@ public struct Daemon {
     /// the other's pidfile); a type's `validate` may too. The SDK cannot see
     /// other resources, so this is found only while the other server runs.
     public func sharedPidFileProblem(_ pid: Int32?? = .none) -> String? {
-        guard let foreign = pid ?? foreignPid(),
+        guard !privatePidFile, let foreign = pid ?? foreignPid(),
               processesService.matches(ProcessIdentity(pid: foreign, startTime: 0),
                                        ProcessPattern(name: master.name, argument: nil)) else { return nil }
         return "pidfile \(pidFile.path) names pid \(foreign), a running \(master.name) that is not "

@@ -137,13 +137,16 @@ public struct ProbeDeadline: Sendable {
     public func cut(to other: ProbeDeadline) -> ProbeDeadline { nanoseconds <= other.nanoseconds ? self : other }
 }
 
-/// A connected TCP socket whose every wait ends at a deadline. Closed when
+/// A connected stream socket (TCP; or a Unix socket, see
+/// ``UnixSocketProbe/open(path:by:)``) whose every wait ends at a deadline. Closed when
 /// the value goes away. For probes that talk a little protocol (an HTTP
 /// status line, a database greeting) without a client library.
 public final class TCPConnection {
     let fd: Int32
 
-    private init(fd: Int32) { self.fd = fd }
+    /// Takes ownership of a connected stream socket (TCP, or a Unix socket
+    /// from ``UnixSocketProbe/open(path:by:)``).
+    init(fd: Int32) { self.fd = fd }
     deinit { close(fd) }
 
     /// Connects to `address`:`port` by `deadline` (non-blocking connect +

@@ -20,15 +20,25 @@ public enum UnixSocketProbe {
     /// otherwise ("no such socket file", "is not a socket", a path longer
     /// than ``pathCapacity`` bytes).
     public static func connect(path: String, timeout: Duration) -> ConnectResult {
+        switch open(path: path, by: ProbeDeadline(after: timeout)) {
+        case .success: return .connected
+        case .failure(let error): return error.result
+        }
+    }
+
+    /// Connects like ``connect(path:timeout:)`` and keeps the connection,
+    /// for a probe that talks a little protocol (a database's startup
+    /// greeting) without a client library; its sends and receives end at
+    /// their deadlines like a TCP connection's.
+    public static func open(path: String, by deadline: ProbeDeadline) -> Result<TCPConnection, ConnectError> {
         let bytes = Array(path.utf8)
         guard !bytes.isEmpty, bytes.count <= pathCapacity, !bytes.contains(0) else {
-            return .failed("socket path must be 1 to \(pathCapacity) bytes: \(LogText.escaped(path))")
+            return .failure(ConnectError(.failed("socket path must be 1 to \(pathCapacity) bytes: \(LogText.escaped(path))")))
         }
-        let deadline = ProbeDeadline(after: timeout)
         let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
         let fd = socket(AF_UNIX, type, 0)
-        guard fd >= 0 else { return .failed("socket: " + errnoText(errno)) }
-        defer { close(fd) }
+        guard fd >= 0 else { return .failure(ConnectError(.failed("socket: " + errnoText(errno)))) }
+        let connection = TCPConnection(fd: fd)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
@@ -40,16 +50,16 @@ public enum UnixSocketProbe {
             let rc = withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, length) }
             }
-            if rc == 0 { return .connected }
+            if rc == 0 { return .success(connection) }
             switch errno {
             case EINTR: continue
             case EAGAIN, EINPROGRESS:
-                if deadline.hasPassed { return .timedOut }
+                if deadline.hasPassed { return .failure(ConnectError(.timedOut)) }
                 usleep(10_000)
-            case ECONNREFUSED: return .refused
-            case ENOENT: return .failed("no such socket file")
-            case ENOTSOCK: return .failed("is not a socket")
-            case let e: return .failed(errnoText(e))
+            case ECONNREFUSED: return .failure(ConnectError(.refused))
+            case ENOENT: return .failure(ConnectError(.failed("no such socket file")))
+            case ENOTSOCK: return .failure(ConnectError(.failed("is not a socket")))
+            case let e: return .failure(ConnectError(.failed(errnoText(e))))
             }
         }
     }

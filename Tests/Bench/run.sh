@@ -20,5 +20,6 @@ for section in core scanner webserver crowded cluster; do
 done
 echo "== bench: logwriter"; "$here/logwriter.sh" "$bin" "$report" || echo "(section logwriter failed: status $?)" | tee -a "$report"
 echo "== bench: ipfilter"; "$here/ipfilter.sh" "$bin" "$report" || echo "(section ipfilter failed: status $?)" | tee -a "$report"
+echo "== bench: database"; "$here/database.sh" "$bin" "$report" || echo "(section database failed: status $?)" | tee -a "$report"
 echo "report: $report"
 cat "$report"

@@ -167,8 +167,13 @@ final class DaemonBuildingBlocksTests: XCTestCase {
         }
         XCTAssertEqual(bound, 0, String(cString: strerror(errno)))
         XCTAssertEqual(UnixSocketProbe.connect(path: path, timeout: .seconds(1)), .refused, "bound, not listening")
+        let endpoint = Daemon.Endpoint.unixSocket(path)
+        XCTAssertFalse(endpoint.isHeld(timeout: .seconds(1)), "a socket file nobody listens on is not held")
         XCTAssertEqual(listen(fd, 4), 0)
         XCTAssertEqual(UnixSocketProbe.connect(path: path, timeout: .seconds(1)), .connected)
+        XCTAssertTrue(endpoint.isHeld(timeout: .seconds(1)), "a listener holds the daemon's socket endpoint")
+        XCTAssertEqual(endpoint.description, "socket \(path)")
+        XCTAssertEqual(Daemon.Endpoint(IPAddress(numeric: "127.0.0.1")!, 80).description, "port 80 on 127.0.0.1")
         XCTAssertEqual(UnixSocketProbe.connect(path: directory + "/none.sock", timeout: .seconds(1)), .failed("no such socket file"))
         let long = "/" + String(repeating: "x", count: UnixSocketProbe.pathCapacity + 1)
         guard case .failed(let why) = UnixSocketProbe.connect(path: long, timeout: .seconds(1)) else { return XCTFail("long path") }

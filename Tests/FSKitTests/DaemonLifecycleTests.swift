@@ -260,3 +260,44 @@ func processAliveForTest(_ id: ProcessIdentity) -> Bool {
     let fields = stat[stat.index(after: close)...].split(separator: " ")
     return fields.count > 19 && fields[0] != "Z" && UInt64(fields[19]) == id.startTime
 }
+
+extension DaemonLifecycleTests {
+    /// A private pidfile (PostgreSQL's postmaster.pid) naming a live
+    /// process that is not the master, even one of the master's program,
+    /// is stale: start removes it and starts; the process is not touched.
+    /// A shared one (the default) naming a server of the same program is
+    /// refused instead. Lock files naming a gone pid are removed at start;
+    /// one naming a live process of the master's program is left.
+    func testAPrivatePidFileNamingAnotherProcessIsStaleAndStaleLockFilesAreRemoved() throws {
+        let other = try XCTUnwrap(ChildProcess(["/bin/sh", "-c", "sleep 30; true"]))
+        defer { other.stop() }
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 2000) {
+            ProcessFixtures.readFile("/proc/\(other.pid)/comm")?.hasPrefix("sh") == true
+        })
+        ProcessFixtures.writeFile(pidFile, "\(other.pid)\n\(directory!)\n")
+
+        // Shared (the default): another server's pidfile, refused.
+        let shared = daemon(ProcessHost.resource(timeLeft: .seconds(3)))
+        XCTAssertEqual(shared.start { shared.probe() }.status, .noConfigInfo)
+        XCTAssertEqual(PidFile(pidFile).read(), .pid(other.pid, more: [directory]), "a shared pidfile is left alone")
+
+        // A lock file naming a gone pid, and one naming a live sh (another server's).
+        let gone = try XCTUnwrap(ChildProcess(["/bin/true"]))
+        gone.stop()
+        let staleLock = directory + "/.s.lock", liveLock = directory + "/.s2.lock"
+        ProcessFixtures.writeFile(staleLock, "\(gone.pid)\n")
+        ProcessFixtures.writeFile(liveLock, "\(other.pid)\n")
+
+        var d = daemon(ProcessHost.resource(timeLeft: .seconds(5)))
+        d.privatePidFile = true
+        d.lockFiles = [PidFile(staleLock), PidFile(liveLock)]
+        XCTAssertEqual(d.start { d.probe() }, .success, "\(ProcessHost.logLines)")
+        if case .pid(let pid, _) = PidFile(pidFile).read() { started.append(pid) }
+        XCTAssertTrue(ProcessHost.logLines.contains { $0.contains("stale pidfile") && $0.contains("\(other.pid)") },
+                      "\(ProcessHost.logLines)")
+        XCTAssertFalse(other.hasExited, "the process the stale pidfile named is not touched")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: staleLock), "a lock file naming a gone pid is removed")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: liveLock), "one naming a live sh is left")
+        XCTAssertEqual(d.stop(), .success)
+    }
+}

@@ -95,5 +95,7 @@ echo
 "$(dirname "$0")/demo-logwriter.sh" "$bin"; echo
 "$(dirname "$0")/demo-ipfilter.sh" "$bin" || echo "  !! the ipfilter part failed (status $?)"
 echo
+"$(dirname "$0")/demo-database.sh" "$bin" || echo "  !! the database part failed (status $?)"
+echo
 echo "Log lines fshost wrote (stderr; failures, starts and stops also go to syslog):"
 sed 's/^/  /' "$work/log"
