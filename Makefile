@@ -10,7 +10,8 @@ SWIFT ?= swift
 # servers and tools), demo and benchmark (peers to compare with).
 PACKAGES := pkg-config libelf-dev libsqlite3-dev libcurl4-openssl-dev \
             nginx-light procps psmisc util-linux iproute2 time hyperfine \
-            resource-agents curl openssl python3 strace
+            resource-agents curl openssl python3 strace \
+            nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-dev libnfs-utils
 
 .PHONY: all deps build build-debug test demo install install-files bench clean
 

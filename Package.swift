@@ -42,6 +42,9 @@ let plugins: [Target] = [
     resourceType("WebServer", path: "Plugins/WebServer", dependencies: ["HTTPProbeCall"],
                  exclude: ["HTTPProbe", "HTTPProbeCall", "README.md"]),
     companion("webserver-http", call: "HTTPProbeCall", path: "Plugins/WebServer/HTTPProbe", dependencies: ["CCurl"]),
+    // NFS: levels 2-3 use libnfs, in the companion only (level 1 never loads it).
+    resourceType("NFS", path: "Plugins/NFS", dependencies: ["NFSClientCall"], exclude: ["NFSClient", "NFSClientCall"]),
+    companion("nfs-client", call: "NFSClientCall", path: "Plugins/NFS/NFSClient", dependencies: ["CNFS"]),
     // Test-only (hangs, fails on demand, a schema with every constraint):
     // built under Tests/, so its record is marked test-only.
     resourceType("TestFixture", path: "Tests/Plugins/TestFixture", dependencies: ["EchoCall"]),
@@ -83,6 +86,9 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CSystemShims"),
+        // libnfs for the nfs plugin's companion; linked by its soname: the
+        // nfs plugin itself is built as libnfs.so in the products directory.
+        .systemLibrary(name: "CNFS", providers: [.apt(["libnfs-dev"])]),
 
         // ---- Host building blocks ------------------------------------------
         .target(name: "ELFCheck", dependencies: ["CElf", "FSPluginABI", "PluginRecord", "TrustedPaths"]),
@@ -119,6 +125,7 @@ let package = Package(
         // ---- Companion calls (each declared once for a plugin and its companion)
         companionCall("HTTPProbeCall", path: "Plugins/WebServer/HTTPProbeCall"),
         companionCall("EchoCall", path: "Tests/Plugins/EchoCall"),
+        companionCall("NFSClientCall", path: "Plugins/NFS/NFSClientCall"),
 
         // ---- Tests -----------------------------------------------------------
         .target(name: "TestSupport", dependencies: ["CDB"], path: "Tests/TestSupport"),
@@ -132,6 +139,7 @@ let package = Package(
         .testTarget(name: "CommandLineTests", dependencies: ["fshost", "FSHost", "HAVocabulary", "ProcScan", "TestSupport"]),
         .testTarget(name: "FSHostTests", dependencies: ["FSHost", "PluginLoading", "HAVocabulary", "CDB", "ELFCheck", "PluginRecord", "TestSupport"]),
         .testTarget(name: "WebServerTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "NFSTests", dependencies: ["TestSupport"]),
         // The SDK's building blocks (typed attributes, daemon lifecycle, file checks), without a host.
         .testTarget(name: "FSKitTests", dependencies: ["FSKit", "HAVocabulary", "TestSupport", "ProcScan", "Spawn"]),
     ] + plugins
