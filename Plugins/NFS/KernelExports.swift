@@ -1,7 +1,9 @@
 // backend=kernel: the kernel's NFS server through `exportfs` (nfs-utils),
 // one `exportfs -o OPTIONS CLIENT:PATH` per client. Only where the kernel
-// has nfsd (/proc/fs/nfsd); this machine's kernel has none (DESIGN.md §8),
-// so validate refuses the backend here, naming the missing directory.
+// has nfsd: /proc/filesystems lists `nfsd` (its control file system, mounted
+// on /proc/fs/nfsd). This machine's kernel has none (DESIGN.md §8) — yet
+// /proc/fs/nfsd exists here as an empty directory, so the directory alone
+// proves nothing; validate refuses the backend here, saying so.
 import FSKit
 
 extension NFS {
@@ -20,9 +22,15 @@ extension NFS {
         (client.contains(":") ? "[\(client)]" : client) + ":" + block.path
     }
 
+    /// The kernel has an NFS server: /proc/filesystems lists nfsd.
+    static var kernelHasNfsd: Bool {
+        guard case .success(let bytes) = SmallFile.read("/proc/filesystems", limit: 1 << 16) else { return false }
+        return String(decoding: bytes, as: UTF8.self).split(separator: "\n").contains { $0.hasSuffix("\tnfsd") }
+    }
+
     func kernelValidate() -> Outcome {
-        if !FileCheck.exists(NFS.nfsdDirectory) {
-            return .badConfiguration("attribute 'backend': kernel needs the kernel's NFS server, and \(NFS.nfsdDirectory) does not exist (no nfsd in this kernel)")
+        if !NFS.kernelHasNfsd {
+            return .badConfiguration("attribute 'backend': kernel needs the kernel's NFS server; this kernel has none (no nfsd in /proc/filesystems, nothing behind \(NFS.nfsdDirectory))")
         }
         if let why = FileCheck.problem(exportfs, .executable) { return .badConfiguration("attribute 'exportfs': \(exportfs): \(why)") }
         return .success
@@ -62,7 +70,7 @@ extension NFS {
     func kernelProbeServer() -> Outcome {
         let listed = kernelExportedClients()
         if listed.isEmpty { return .notRunning("\(block.path) is not in \(NFS.etab)") }
-        if !FileCheck.exists(NFS.nfsdDirectory) { return .failed("\(NFS.nfsdDirectory) is missing: no kernel NFS server") }
+        if !NFS.kernelHasNfsd { return .failed("no nfsd in /proc/filesystems: no kernel NFS server") }
         if let missing = block.clients.first(where: { !listed.contains($0) }) {
             return .failed("\(NFS.etab) does not export \(block.path) to \(missing)")
         }
