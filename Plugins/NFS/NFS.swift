@@ -215,18 +215,28 @@ struct NFS: ResourceType, ExclusiveCheck {
         let changed = directory.current() != .text(text)
         if changed, let why = directory.place(text) { return .failed(why) }
 
-        switch daemon.status() {
-        case .running(let id):
-            if changed { resource.processes.signal(id, SIGHUP) }
-            return waitUntilListed(server: id)
-        default:
-            // The server reads every file of the exports directory as it starts.
-            let started = daemon.start { TCPProbe.connect(to: address, port: 2049, timeout: resource.budget(.milliseconds(500))) == .connected
-                ? .success : .failed("port 2049 on \(address) does not accept yet") }
-            guard started.isSuccess else { return Outcome(started.status, "NFS server: " + (started.reason ?? "start failed")) }
-            guard case .running(let id) = daemon.status() else { return .failed("NFS server started, then went away") }
+        let outcome = serve(reload: changed)
+        if !outcome.isSuccess && changed {
+            // Not served: take the file back, so a later reload never carries it.
+            if directory.remove() == nil, case .running(let id) = daemon.status() { resource.processes.signal(id, SIGHUP) }
+            return Outcome(outcome.status, (outcome.reason ?? "start failed") + "; the export file was removed again")
+        }
+        return outcome
+    }
+
+    /// Makes the server load the placed file: SIGHUP to a running server
+    /// (when the file changed), else start it (it reads every file of the
+    /// exports directory as it starts); then waits until level 2 passes.
+    func serve(reload: Bool) -> Outcome {
+        if case .running(let id) = daemon.status() {
+            if reload { resource.processes.signal(id, SIGHUP) }
             return waitUntilListed(server: id)
         }
+        let started = daemon.start { TCPProbe.connect(to: address, port: 2049, timeout: resource.budget(.milliseconds(500))) == .connected
+            ? .success : .failed("port 2049 on \(address) does not accept yet") }
+        guard started.isSuccess else { return Outcome(started.status, "NFS server: " + (started.reason ?? "start failed")) }
+        guard case .running(let id) = daemon.status() else { return .failed("NFS server started, then went away") }
+        return waitUntilListed(server: id)
     }
 
     /// Polls level 2 until it passes; one more SIGHUP half way (a reload

@@ -30,6 +30,16 @@ final class Completion {
     static func from(_ p: UnsafeMutableRawPointer?) -> Completion { Unmanaged<Completion>.fromOpaque(p!).takeUnretainedValue() }
 }
 
+/// Every completion of one context: kept alive until the context is
+/// destroyed. A check that ends at its deadline leaves calls pending, and
+/// destroying the context runs their callbacks (cancelled): the objects
+/// they write to must still exist then (ARC may free a local after its
+/// last use, before a `defer` runs).
+final class Completions {
+    var all: [Completion] = []
+    func make() -> Completion { let c = Completion(); all.append(c); return c }
+}
+
 /// The answer to one request.
 func serve(_ request: NFSClientCall.Request) -> NFSClientCall.Response {
     let deadline = ProbeDeadline(after: request.timeout)
@@ -73,13 +83,14 @@ func drive(_ c: Completion, until deadline: ProbeDeadline, what: String,
 /// TCP with a port; else the failure.
 func registered(server: String, program: Int32, version: Int32, deadline: ProbeDeadline) -> NFSClientCall.Response? {
     guard let rpc = rpc_init_context() else { return .failed("rpc_init_context failed") }
-    defer { rpc_destroy_context(rpc) }
+    let keep = Completions()
+    defer { withExtendedLifetime(keep) { rpc_destroy_context(rpc) } }
     let what = "rpcbind on \(server)"
     func run(_ c: Completion) -> NFSClientCall.Response? {
         drive(c, until: deadline, what: what, fd: { rpc_get_fd(rpc) }, events: { rpc_which_events(rpc) },
               service: { rpc_service(rpc, $0) }, error: { String(cString: rpc_get_error(rpc)) })
     }
-    let connected = Completion()
+    let connected = keep.make()
     guard rpc_connect_async(rpc, server, 111, { _, status, data, p in
         let c = Completion.from(p)
         c.done = true
@@ -89,7 +100,7 @@ func registered(server: String, program: Int32, version: Int32, deadline: ProbeD
     if let failure = run(connected) { return failure }
     if connected.error != 0 { return .failed("\(what): cannot connect: \(connected.message)") }
 
-    let port = Completion()
+    let port = keep.make()
     guard rpc_pmap2_getport_async(rpc, program, version, Int32(IPPROTO_TCP), { _, status, data, p in
         let c = Completion.from(p)
         c.done = true
@@ -107,9 +118,10 @@ func registered(server: String, program: Int32, version: Int32, deadline: ProbeD
 /// port first) names `path`.
 func exportList(server: String, names path: String, deadline: ProbeDeadline) -> NFSClientCall.Response {
     guard let rpc = rpc_init_context() else { return .failed("rpc_init_context failed") }
-    defer { rpc_destroy_context(rpc) }
+    let keep = Completions()
+    defer { withExtendedLifetime(keep) { rpc_destroy_context(rpc) } }
     let what = "MOUNT export list of \(server)"
-    let c = Completion()
+    let c = keep.make()
     guard mount_getexports_async(rpc, server, { _, status, data, p in
         let c = Completion.from(p)
         c.done = true
@@ -140,7 +152,8 @@ func exportList(server: String, names path: String, deadline: ProbeDeadline) -> 
 /// and reads one entry; unmounts.
 func endToEnd(server: String, path: String, version: Int, deadline: ProbeDeadline, deep: Bool) -> NFSClientCall.Response {
     guard let nfs = nfs_init_context() else { return .failed("nfs_init_context failed") }
-    defer { nfs_destroy_context(nfs) }
+    let keep = Completions()
+    defer { withExtendedLifetime(keep) { nfs_destroy_context(nfs) } }
     // libnfs takes whole seconds (DESIGN.md §8); the poll loop holds the real deadline.
     let seconds = max(1, (deadline.remaining.milliseconds + 999) / 1000)
     nfs_set_timeout(nfs, Int32(clamping: seconds * 1000))
@@ -158,16 +171,17 @@ func endToEnd(server: String, path: String, version: Int, deadline: ProbeDeadlin
     }
     func queueFailure(_ step: String) -> NFSClientCall.Response { .failed("\(what): \(step): \(String(cString: nfs_get_error(nfs)))") }
 
-    let mounted = Completion()
+    let mounted = keep.make()
     guard nfs_mount_async(nfs, server, path, failed, mounted.opaque) == 0 else { return queueFailure("mount") }
     if let failure = run(mounted, "mount") { return failure }
     if mounted.error != 0 {
         let why = "\(what): mount failed: \(mounted.message)"
+        if timedOut(mounted) { return .timedOut(why) }
         return mounted.error == -ENOENT || mounted.error == -EACCES ? .notListed(why) : .failed(why)
     }
-    guard deep else { return unmount(nfs, run) ?? .ok }
+    guard deep else { return unmount(nfs, keep, run) ?? .ok }
 
-    let st = Completion()
+    let st = keep.make()
     guard nfs_stat64_async(nfs, "/", { err, _, data, p in
         let c = Completion.from(p)
         c.done = true
@@ -177,10 +191,10 @@ func endToEnd(server: String, path: String, version: Int, deadline: ProbeDeadlin
         c.isDirectory = data.assumingMemoryBound(to: nfs_stat_64.self).pointee.nfs_mode & UInt64(S_IFMT) == UInt64(S_IFDIR)
     }, st.opaque) == 0 else { return queueFailure("stat /") }
     if let failure = run(st, "stat /") { return failure }
-    if st.error != 0 { return .failed("\(what): stat of the root failed: \(st.message)") }
+    if st.error != 0 { return timedOut(st) ? .timedOut("\(what): stat of the root: \(st.message)") : .failed("\(what): stat of the root failed: \(st.message)") }
     if !st.isDirectory { return .failed("\(what): the root is not a directory") }
 
-    let dir = Completion()
+    let dir = keep.make()
     guard nfs_opendir_async(nfs, "/", { err, _, data, p in
         let c = Completion.from(p)
         c.done = true
@@ -190,19 +204,24 @@ func endToEnd(server: String, path: String, version: Int, deadline: ProbeDeadlin
         c.directory = OpaquePointer(data)
     }, dir.opaque) == 0 else { return queueFailure("readdir /") }
     if let failure = run(dir, "readdir /") { return failure }
-    if dir.error != 0 { return .failed("\(what): reading the root failed: \(dir.message)") }
+    if dir.error != 0 { return timedOut(dir) ? .timedOut("\(what): reading the root: \(dir.message)") : .failed("\(what): reading the root failed: \(dir.message)") }
     guard let handle = dir.directory else { return .failed("\(what): reading the root gave no directory") }
     let entry = nfs_readdir(nfs, handle)
     nfs_closedir(nfs, handle)
     // Even an empty directory lists "." (libnfs returns what READDIR(PLUS) sent).
     if entry == nil { return .failed("\(what): the root lists no entry") }
-    return unmount(nfs, run) ?? .ok
+    return unmount(nfs, keep, run) ?? .ok
+}
+
+/// libnfs's own timeout fired (nfs_set_timeout): -ETIMEDOUT, "Command timed out".
+func timedOut(_ c: Completion) -> Bool {
+    c.error == -ETIMEDOUT || c.message.contains("timed out")
 }
 
 /// Unmounts (v3: MOUNT UMNT; v4: nothing to undo but the connection);
 /// nil on success.
-func unmount(_ nfs: OpaquePointer, _ run: (Completion, String) -> NFSClientCall.Response?) -> NFSClientCall.Response? {
-    let done = Completion()
+func unmount(_ nfs: OpaquePointer, _ keep: Completions, _ run: (Completion, String) -> NFSClientCall.Response?) -> NFSClientCall.Response? {
+    let done = keep.make()
     guard nfs_umount_async(nfs, { err, _, data, p in
         let c = Completion.from(p)
         c.done = true
