@@ -127,13 +127,15 @@ struct ExportsDirectory {
     }
 }
 
-/// The `Export_Id` and `Pseudo` values (and `%dir` directives) written in
+/// The `Export_Id`, `Pseudo` and `Path` values (and `%dir` directives) written in
 /// a Ganesha config file: a tokenizer for its syntax (comments, quoted
 /// strings, `=`, `;`, braces), enough to find `KEY = VALUE` statements at
 /// any depth. The server's full grammar is Ganesha's business.
 struct GaneshaConfigScan {
     var exportIDs: [Int] = []
     var pseudoPaths: [String] = []
+    /// `Path` values: the exported directories.
+    var paths: [String] = []
     var directories: [String] = []
 
     init(_ bytes: [UInt8]) {
@@ -149,6 +151,7 @@ struct GaneshaConfigScan {
             if i + 2 < tokens.count, tokens[i + 1] == "=" {
                 if key == "export_id", let n = Int(tokens[i + 2]) { exportIDs.append(n) }
                 if key == "pseudo" { pseudoPaths.append(tokens[i + 2]) }
+                if key == "path" { paths.append(tokens[i + 2]) }
             }
             i += 1
         }

@@ -7,8 +7,8 @@
 //   level 1  server   this export's file is in place and the NFS server
 //                     process runs (Ganesha's pidfile, the host's matcher)
 //   level 2  listed   the server lists the export: NFSv3 MOUNT export list
-//                     (rpcbind answering, NFS v3 registered) and/or an
-//                     NFSv4 lookup of the pseudo path
+//                     (rpcbind answering, NFS v3 registered) when v3 is
+//                     served, else an NFSv4 lookup of the pseudo path
 //   level 3  mount    mount with libnfs, stat the root, read one entry,
 //                     unmount, within mount_timeout
 //
@@ -44,7 +44,7 @@ struct NFS: ResourceType, ExclusiveCheck {
     }
     enum Backend: String, CaseIterable, Sendable { case ganesha, kernel }
 
-    static let path = Attribute.path("path", "the exported directory (must exist and be a directory)").required
+    static let path = Attribute.path("path", "the exported directory (must exist and be a directory; exported by no other export of the server)").required
     static let pseudo = Attribute.path("pseudo",
         "its NFSv4 pseudo path (absolute, normalised, unique among the server's exports); default: path")
     static let exportID = Attribute.integer("export_id", in: 1...65535,
@@ -80,8 +80,8 @@ struct NFS: ResourceType, ExclusiveCheck {
     static let levels = [
         MonitorLevel(1, "server", checks: "this export's file is in place (as generated) and the NFS server process runs",
                      cost: "one small file read, a pidfile read and one process's /proc files"),
-        MonitorLevel(2, "listed", checks: "v3: rpcbind has NFS v3 and the MOUNT export list names path; v4: the pseudo path resolves",
-                     cost: "loads libnfs (the nfs-client companion); one or two RPC exchanges per version"),
+        MonitorLevel(2, "listed", checks: "v3 served: rpcbind has NFS v3 and the MOUNT export list names path; v4 only: the pseudo path resolves",
+                     cost: "loads libnfs (the nfs-client companion); rpcbind + MOUNT (v3) or one v4 lookup"),
         MonitorLevel(3, "mount", checks: "mount (highest version), stat the root, read one entry, unmount within mount_timeout",
                      cost: "libnfs; mount + stat + readdir + umount (~3 ms on loopback)"),
     ]
@@ -179,7 +179,7 @@ struct NFS: ResourceType, ExclusiveCheck {
     }
 
     /// Another export of the server (another file of the exports directory,
-    /// or the main config) with this export id or pseudo path.
+    /// or the main config) with this export id, pseudo path or directory.
     func conflicts(mainConfig: GaneshaConfigScan? = nil) -> Outcome {
         var sources: [(String, GaneshaConfigScan)] = []
         if let mainConfig { sources.append((config, mainConfig)) }
@@ -194,6 +194,12 @@ struct NFS: ResourceType, ExclusiveCheck {
             }
             if scan.pseudoPaths.contains(block.pseudo) {
                 return .badConfiguration("attribute 'pseudo': \(block.pseudo) is already used by \(file)")
+            }
+            // Ganesha allows one directory under two pseudo paths, but the
+            // MOUNT export list names directories: level 2 and stop could
+            // not tell this export from the other.
+            if scan.paths.contains(block.path) {
+                return .badConfiguration("attribute 'path': \(block.path) is already exported by \(file)")
             }
         }
         return .success
@@ -312,28 +318,26 @@ struct NFS: ResourceType, ExclusiveCheck {
         return outcome.isSuccess ? .success : .failed("NFS server: " + (outcome.reason ?? "not running"))
     }
 
-    /// Level 2: every served version lists the export.
+    /// Level 2: the server lists the export — through NFSv3 (the MOUNT
+    /// export list, and rpcbind with NFS v3 registered) when v3 is served,
+    /// else by an NFSv4 lookup of the pseudo path. With both versions,
+    /// level 3 then mounts with v4: the two levels cover both protocols,
+    /// and level 3 (which runs level 2 first) does not pay a v4 mount twice.
     func probeListed() -> Outcome {
-        switch listed(all: true) {
+        switch listed() {
         case .ok: return .success
         case .notListed(let why), .failed(let why): return .failed(why)
         case .timedOut(let why): return .failed(why + " (list_timeout \(listTimeout.milliseconds) ms)")
         }
     }
 
-    /// The level-2 answer: each version in turn (`all`), else the first.
-    func listed(all: Bool = false) -> NFSClientCall.Response {
+    /// The level-2 answer, asked with the lowest version served.
+    func listed() -> NFSClientCall.Response {
         guard let call = resource.companion(NFSClientCall.self) else {
             return .failed("levels 2 and 3 need the companion nfs-client.so beside the plugin (libnfs); it could not be loaded (see the log)")
         }
-        let timeout = resource.budget(listTimeout)
-        let deadline = ProbeDeadline(after: timeout)
-        for version in block.versions.numbers {
-            let check: NFSClientCall.Check = version == 3 ? .listedV3(path: block.path) : .listedV4(pseudo: block.pseudo)
-            let answer = call(NFSClientCall.Request(server: address.description, check: check, timeout: max(.milliseconds(1), deadline.remaining)))
-            if answer != .ok || !all { return answer }
-        }
-        return .ok
+        let check: NFSClientCall.Check = block.versions.numbers.first == 3 ? .listedV3(path: block.path) : .listedV4(pseudo: block.pseudo)
+        return call(NFSClientCall.Request(server: address.description, check: check, timeout: resource.budget(listTimeout)))
     }
 
     /// Level 3: mount, stat, readdir, umount with the highest version served.

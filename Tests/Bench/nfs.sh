@@ -35,8 +35,9 @@ NFSV4 { RecoveryBackend = fs_ng; RecoveryRoot = "$work/recovery"; Graceless = tr
 %dir $work/exports
 CONF
 ip netns add "$ns"; ip -n "$ns" link set lo up
-in_ns /usr/sbin/rpcbind -f &
+in_ns /usr/sbin/rpcbind -f & disown
 for _ in $(seq 50); do in_ns rpcinfo -p 127.0.0.1 >/dev/null 2>&1 && break; sleep 0.05; done
+in_ns rpcinfo -p 127.0.0.1 >/dev/null 2>&1 || { echo "rpcbind does not answer in $ns (another rpcbind on this machine holds /run/rpcbind.lock?)" >&2; exit 1; }
 "$bin/fshost" cdb define nfs data path="$work/data" pseudo=/data export_id=7 clients=127.0.0.1 retries=0 \
   config="$work/ganesha.conf" exports_dir="$work/exports" pidfile="$work/ganesha.pid" log_file="$work/ganesha.log" >/dev/null
 "$bin/fshost" cdb define template floor >/dev/null
@@ -67,8 +68,8 @@ cat >> "$report" <<EOT
 ## NFS: fshost vs nfs-ls (same NFS-Ganesha export, same run)
 
 NFS-Ganesha 4.3 in a network namespace, one export started by \`fshost nfs start\`.
-fshost's level 3 runs levels 1-3 (file + process; v3 export list via rpcbind and
-v4 lookup; NFSv4 mount + stat + readdir + umount, libnfs in the companion);
+fshost's level 3 runs levels 1-3 (file + process; rpcbind GETPORT and the v3
+MOUNT export list; NFSv4 mount + stat + readdir + umount, libnfs in the companion);
 \`nfs-ls $url\` lists the same root with NFSv4. The template's monitor (level 0)
 is the host's own floor. hyperfine -N inside the namespace, 200 runs each.
 

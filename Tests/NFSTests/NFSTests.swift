@@ -235,6 +235,7 @@ final class NFSTests: XCTestCase {
             ("dupid", ["export_id": "101"], noConfigInfo, "export_id"),
             ("duppseudo", ["pseudo": "/two"], noConfigInfo, "pseudo"),
             ("duppseudo2", ["pseudo": lab.directory + "/e1"], noConfigInfo, "pseudo"),
+            ("duppath", ["path": lab.directory + "/e1", "pseudo": "/other"], noConfigInfo, "already exported"),
         ]
         for (name, changes, status, words) in cases {
             var attributes = ["path": good, "export_id": "300", "clients": "127.0.0.1", "config": lab.config,
