@@ -27,8 +27,7 @@ final class NFSTests: XCTestCase {
 
     override func tearDown() {
         if let lab {
-            let left = lab.tearDown()
-            _ = left  // the lab's own processes (rpcbind, Ganesha) are expected; it killed them
+            lab.tearDown()  // kills the lab's rpcbind and Ganesha (expected to run until here)
             XCTAssertEqual(lab.processesInNamespace(), [], "processes still run in \(lab.namespace)")
         }
         lab = nil
@@ -225,6 +224,8 @@ final class NFSTests: XCTestCase {
         XCTAssertEqual(try nfs("start", "e2").status, success)
         let good = try lab.makeExportDirectory("good")
         let aFile = lab.directory + "/good/hello.txt"
+        let noDir = lab.directory + "/no-dir.conf"
+        try "NFS_CORE_PARAM { Protocols = 3, 4; }\n".write(toFile: noDir, atomically: true, encoding: .utf8)
         let cases: [(String, [String: String], Int32, String)] = [
             ("missing", ["path": lab.directory + "/nope"], noConfigInfo, "attribute 'path'"),
             ("notadir", ["path": aFile], noConfigInfo, "not a directory"),
@@ -236,6 +237,7 @@ final class NFSTests: XCTestCase {
             ("duppseudo", ["pseudo": "/two"], noConfigInfo, "pseudo"),
             ("duppseudo2", ["pseudo": lab.directory + "/e1"], noConfigInfo, "pseudo"),
             ("duppath", ["path": lab.directory + "/e1", "pseudo": "/other"], noConfigInfo, "already exported"),
+            ("nodir", ["config": noDir], noConfigInfo, "%dir"),
         ]
         for (name, changes, status, words) in cases {
             var attributes = ["path": good, "export_id": "300", "clients": "127.0.0.1", "config": lab.config,
@@ -252,6 +254,39 @@ final class NFSTests: XCTestCase {
         }
         try assertServed("e1", "after the bad inputs")
         try assertServed("e2", "after the bad inputs")
+    }
+
+    /// Two starts at once with the same export id: the exports directory's
+    /// lock lets one place its file; the other finds the id taken.
+    func testConcurrentStartsWithOneExportIDPlaceOneFile() throws {
+        try define("a", path: try lab.makeExportDirectory("a"), id: 500)
+        try define("b", path: try lab.makeExportDirectory("b"), id: 500)
+        var running: [(String, Process, String)] = []
+        for name in ["a", "b"] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: GaneshaLab.ip)
+            p.arguments = ["netns", "exec", lab.namespace, HostSandbox.products.appendingPathComponent("fshost").path,
+                           "nfs", "start", name]
+            p.environment = sandbox.environment
+            let err = sandbox.path("stderr-\(name)")
+            FileManager.default.createFile(atPath: err, contents: nil)
+            p.standardError = FileHandle(forWritingAtPath: err)
+            p.standardOutput = FileHandle.nullDevice
+            p.standardInput = FileHandle.nullDevice
+            try p.run()
+            running.append((name, p, err))
+        }
+        var results: [String: Int32] = [:]
+        for (name, p, _) in running {
+            p.waitUntilExit()
+            results[name] = p.terminationStatus
+        }
+        let messages = running.map { (try? String(contentsOfFile: $0.2, encoding: .utf8)) ?? "" }.joined()
+        let statuses = ["a", "b"].map { results[$0] ?? -1 }.sorted()
+        XCTAssertEqual(statuses, [success, noConfigInfo], "one start wins, the other is refused: \(messages)")
+        XCTAssertEqual(lab.exportsSnapshot().count, 1, "one file placed")
+        let winner = results["a"] == success ? "a" : "b"
+        try assertServed(winner)
     }
 
     func testExportsDirectoryWritableByOthersIsRefused() throws {
