@@ -210,21 +210,28 @@ struct NFS: ResourceType, ExclusiveCheck {
     func start() -> Outcome {
         // The host ran validate just before (ActionJob.start).
         if backend == .kernel { return kernelStart() }
-        guard let lock = directory.lock(within: resource.budget(.seconds(5))) else {
-            return .failed("exports directory \(directory.path): its lock was not free within 5 s")
-        }
-        defer { close(lock) }
-        // Checked again under the lock: two starts must not both find an id free.
-        let free = conflicts()
-        guard free.isSuccess else { return free }
+        // Check and place under the directory's lock (two starts must not
+        // both find an id free); the wait for the server is outside it.
         let text = block.text
-        let changed = directory.current() != .text(text)
-        if changed, let why = directory.place(text) { return .failed(why) }
-
+        var changed = false
+        do {
+            guard let lock = directory.lock(within: resource.budget(.seconds(5))) else {
+                return .failed("exports directory \(directory.path): its lock was not free within 5 s")
+            }
+            defer { close(lock) }
+            let free = conflicts()
+            guard free.isSuccess else { return free }
+            changed = directory.current() != .text(text)
+            if changed, let why = directory.place(text) { return .failed(why) }
+        }
         let outcome = serve(reload: changed)
         if !outcome.isSuccess && changed {
             // Not served: take the file back, so a later reload never carries it.
-            if directory.remove() == nil, case .running(let id) = daemon.status() { resource.processes.signal(id, SIGHUP) }
+            let lock = directory.lock(within: resource.budget(.seconds(1)))
+            defer { if let lock { close(lock) } }
+            if directory.current() == .text(text), directory.remove() == nil, case .running(let id) = daemon.status() {
+                resource.processes.signal(id, SIGHUP)
+            }
             return Outcome(outcome.status, (outcome.reason ?? "start failed") + "; the export file was removed again")
         }
         return outcome
