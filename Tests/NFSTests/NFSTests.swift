@@ -218,6 +218,23 @@ final class NFSTests: XCTestCase {
         try assertServed("e1", "after the refused start")
     }
 
+    /// A block that parses but that Ganesha will not serve (a directory of
+    /// /proc: no VFS export): start fails at its timeout, takes its file
+    /// back, and the other export stays served.
+    func testAnExportTheServerRefusesIsTakenBackAndTheOtherStaysServed() throws {
+        try define("e1", path: try lab.makeExportDirectory("e1"), id: 101)
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        let before = lab.exportsSnapshot()
+        let r = try sandbox.fshost(["cdb", "define", "nfs", "procfs", "path=/proc/sys", "export_id=600", "clients=127.0.0.1",
+                                    "start_timeout=3s"] + lab.serverAttributes)
+        XCTAssertEqual(r.status, success, r.description)
+        let started = try nfs("start", "procfs")
+        XCTAssertEqual(started.status, commandFailed, started.description)
+        XCTAssertTrue(started.stderr.contains("removed again"), started.stderr)
+        XCTAssertEqual(lab.exportsSnapshot(), before, "its file taken back")
+        try assertServed("e1", "after the refused export")
+    }
+
     func testBadInputChangesNothing() throws {
         try defineTwo()
         XCTAssertEqual(try nfs("start", "e1").status, success)
