@@ -134,8 +134,12 @@ final class PluginContractTests: XCTestCase {
         XCTAssertFalse(list.stdout.contains("testfixture"), "users never see it: \(list.stdout)")
         XCTAssertFalse(list.stdout.contains("webserver-http"), list.stdout)
         XCTAssertTrue(try sandbox.fshost("list", "--all").stdout.contains("testfixture"))
-        // What `make install` installs.
-        XCTAssertEqual(try sandbox.fshost("list", "--names").stdout, "template\nwebserver\n")
+        // What `make install` installs: every built type, sorted; no test-only
+        // plugin, no companion (a name with '-').
+        let names = try sandbox.fshost("list", "--names").stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(names, names.sorted())
+        for type in ["nfs", "template", "webserver"] { XCTAssertTrue(names.contains(type), "\(type) in \(names)") }
+        XCTAssertFalse(names.contains { $0.hasPrefix("testfixture") || $0.contains("-") }, "\(names)")
     }
 
     func testListingNamesForInstallFailsOnARefusedPlugin() throws {
