@@ -43,6 +43,11 @@ struct NFS: ResourceType, ExclusiveCheck {
         var numbers: [Int] { self == .both ? [3, 4] : self == .v3 ? [3] : [4] }
     }
     enum Backend: String, CaseIterable, Sendable { case ganesha, kernel }
+    /// Level 3's protocol. `auto` is the lowest served: NFSv3 carries
+    /// numeric ids, while an NFSv4 GETATTR makes libnfs map owner strings
+    /// through NSS (passwd and group lookups, measured: most of a v4
+    /// level 3's time).
+    enum MountVersion: String, CaseIterable, Sendable { case auto, v3 = "3", v4 = "4" }
 
     static let path = Attribute.path("path", "the exported directory (must exist and be a directory; exported by no other export of the server)").required
     static let pseudo = Attribute.path("pseudo",
@@ -54,7 +59,9 @@ struct NFS: ResourceType, ExclusiveCheck {
     static let access = Attribute.choice("access", default: Access.ro, "ro or rw")
     static let squash = Attribute.choice("squash", default: Squash.root_squash, "root_squash, all_squash or no_root_squash")
     static let versions = Attribute.choice("versions", default: Versions.both,
-        "NFS versions served and checked: 3,4 / 3 / 4 (level 3 mounts with the highest)")
+        "NFS versions served and checked: 3,4 / 3 / 4")
+    static let mountVersion = Attribute.choice("mount_version", default: MountVersion.auto,
+        "level 3's protocol: auto (the lowest served: v3 has no owner-name mapping to pay), 3 or 4 (must be served)")
     static let backend = Attribute.choice("backend", default: Backend.ganesha,
         "ganesha (NFS-Ganesha, %dir exports directory + SIGHUP) or kernel (exportfs; needs /proc/fs/nfsd)")
     static let config = Attribute.path("config", default: "/etc/ganesha/ganesha.conf",
@@ -73,7 +80,7 @@ struct NFS: ResourceType, ExclusiveCheck {
         "level 3's limit (mount + stat + readdir + umount together)")
 
     static let attributes: [Attribute] = [
-        path, pseudo, exportID, clients, access, squash, versions, backend, config, exportsDir, pidfile, binary,
+        path, pseudo, exportID, clients, access, squash, versions, mountVersion, backend, config, exportsDir, pidfile, binary,
         logFile, exportfs, address, listTimeout, mountTimeout,
     ]
 
@@ -82,7 +89,7 @@ struct NFS: ResourceType, ExclusiveCheck {
                      cost: "one small file read, a pidfile read and one process's /proc files"),
         MonitorLevel(2, "listed", checks: "v3 served: rpcbind has NFS v3 and the MOUNT export list names path; v4 only: the pseudo path resolves",
                      cost: "loads libnfs (the nfs-client companion); rpcbind + MOUNT (v3) or one v4 lookup"),
-        MonitorLevel(3, "mount", checks: "mount (highest version), stat the root, read one entry, unmount within mount_timeout",
+        MonitorLevel(3, "mount", checks: "mount (mount_version), stat the root, read one entry, unmount within mount_timeout",
                      cost: "libnfs; mount + stat + readdir + umount (~3 ms on loopback)"),
     ]
 
@@ -102,6 +109,7 @@ struct NFS: ResourceType, ExclusiveCheck {
     let daemon: Daemon
     let address: IPAddress
     let listTimeout: Duration, mountTimeout: Duration
+    let mountVersion: MountVersion
 
     init(resource: Resource) throws(ConfigurationError) {
         self.resource = resource
@@ -119,6 +127,7 @@ struct NFS: ResourceType, ExclusiveCheck {
         address = resource[Self.address]
         listTimeout = resource[Self.listTimeout]
         mountTimeout = resource[Self.mountTimeout]
+        mountVersion = resource[Self.mountVersion]
         let pidPath = resource[Self.pidfile]
         daemon = Daemon(resource: resource, pidFile: PidFile(pidPath),
                         master: ProcessPattern(name: "ganesha.nfsd", argument: config),
@@ -145,6 +154,9 @@ struct NFS: ResourceType, ExclusiveCheck {
         }
         if block.pseudo == "/" { return .invalid("attribute 'pseudo' must not be '/': the pseudo root is the server's") }
         if case .failure(let e) = ExportBlock.parseClients(clientsText) { return .invalid("attribute 'clients': \(e.why)") }
+        if mountVersion != .auto, !block.versions.numbers.contains(level3Version) {
+            return .invalid("attribute 'mount_version' \(mountVersion.rawValue) is not served (versions=\(block.versions.rawValue))")
+        }
         return .success
     }
 
@@ -327,9 +339,8 @@ struct NFS: ResourceType, ExclusiveCheck {
 
     /// Level 2: the server lists the export — through NFSv3 (the MOUNT
     /// export list, and rpcbind with NFS v3 registered) when v3 is served,
-    /// else by an NFSv4 lookup of the pseudo path. With both versions,
-    /// level 3 then mounts with v4: the two levels cover both protocols,
-    /// and level 3 (which runs level 2 first) does not pay a v4 mount twice.
+    /// else by an NFSv4 lookup of the pseudo path. One protocol: level 3
+    /// runs level 2 first, and `mount_version=4` covers v4 there.
     func probeListed() -> Outcome {
         switch listed() {
         case .ok: return .success
@@ -347,12 +358,21 @@ struct NFS: ResourceType, ExclusiveCheck {
         return call(NFSClientCall.Request(server: address.description, check: check, timeout: resource.budget(listTimeout)))
     }
 
-    /// Level 3: mount, stat, readdir, umount with the highest version served.
+    /// Level 3's NFS version (see ``MountVersion``).
+    var level3Version: Int {
+        switch mountVersion {
+        case .auto: return block.versions.numbers.first!
+        case .v3: return 3
+        case .v4: return 4
+        }
+    }
+
+    /// Level 3: mount, stat, readdir, umount with ``level3Version``.
     func probeMount() -> Outcome {
         guard let call = resource.companion(NFSClientCall.self) else {
             return .failed("level 3 needs the companion nfs-client.so beside the plugin (libnfs); it could not be loaded (see the log)")
         }
-        let version = block.versions.numbers.last!
+        let version = level3Version
         let timeout = resource.budget(mountTimeout)
         let answer = call(NFSClientCall.Request(server: address.description,
                                                 check: .endToEnd(path: version == 4 ? block.pseudo : block.path, version: version),

@@ -201,6 +201,21 @@ final class NFSTests: XCTestCase {
         try assertServed("e2", "after SIGCONT")
     }
 
+    /// Level 3 mounts with the lowest version served unless mount_version
+    /// says otherwise; a version the export does not serve is refused.
+    func testMountVersionChoosesLevel3sProtocol() throws {
+        try define("e1", path: try lab.makeExportDirectory("e1"), id: 101, ["mount_version=4"])
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        XCTAssertEqual(try monitor("e1", 3).status, success, "NFSv4 mount of a 3,4 export")
+        lab.killRpcbind()
+        let r = try monitor("e1", 2)
+        XCTAssertEqual(r.status, commandFailed, "level 2 still asks v3 (rpcbind): \(r)")
+        try define("e3", path: try lab.makeExportDirectory("e3"), id: 103, ["versions=4", "mount_version=3"])
+        let refused = try nfs("start", "e3")
+        XCTAssertEqual(refused.status, invalidArguments, refused.description)
+        XCTAssertTrue(refused.stderr.contains("mount_version"), refused.stderr)
+    }
+
     // MARK: Bad input: refused, nothing changed, the other export still served
 
     func testInvalidOptionIsRefusedAndTheOtherExportStillServed() throws {

@@ -40,7 +40,7 @@ NFSV4 { RecoveryBackend = fs_ng; RecoveryRoot = "$work/recovery"; Graceless = tr
 %dir $work/exports
 CONF
 ip netns add "$ns" && ip -n "$ns" link set lo up || exit 1
-in_ns /usr/sbin/rpcbind -f & disown
+( in_ns /usr/sbin/rpcbind -f & )
 for _ in $(seq 50); do in_ns rpcinfo -p 127.0.0.1 >/dev/null 2>&1 && break; sleep 0.05; done
 in_ns rpcinfo -p 127.0.0.1 >/dev/null 2>&1 || { echo "rpcbind does not answer in $ns (another rpcbind on this machine holds /run/rpcbind.lock?)" >&2; exit 1; }
 
