@@ -49,8 +49,14 @@ final class GaneshaLab {
 
         """.write(toFile: config, atomically: true, encoding: .utf8)
         try sh(GaneshaLab.ip, ["netns", "add", namespace])
-        try sh(GaneshaLab.ip, ["-n", namespace, "link", "set", "lo", "up"])
-        try startRpcbind()
+        do {
+            try sh(GaneshaLab.ip, ["-n", namespace, "link", "set", "lo", "up"])
+            try startRpcbind()
+        } catch {
+            // The test's tearDown never sees a lab that failed here: clean up now.
+            tearDown()
+            throw error
+        }
     }
 
     /// Makes `name` (a directory with one file) under the lab.
