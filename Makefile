@@ -13,7 +13,8 @@ PACKAGES := pkg-config libelf-dev libsqlite3-dev libcurl4-openssl-dev sqlite3 \
             resource-agents curl openssl python3 strace \
             libnftables-dev nftables \
             pacemaker-cli-utils libxml2-utils \
-            postgresql libpq-dev
+            postgresql libpq-dev \
+            nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-dev libnfs-utils
 
 .PHONY: all deps build build-debug test demo install install-files bench clean
 

@@ -46,6 +46,9 @@ let plugins: [Target] = [
     resourceType("Database", path: "Plugins/Database", dependencies: ["PostgresCall"],
                  exclude: ["LibPQ", "PostgresCall", "README.md"]),
     companion("database-libpq", call: "PostgresCall", path: "Plugins/Database/LibPQ", dependencies: ["CLibPQ"]),
+    // NFS: levels 2-3 use libnfs, in the companion only (level 1 never loads it).
+    resourceType("NFS", path: "Plugins/NFS", dependencies: ["NFSClientCall"], exclude: ["NFSClient", "NFSClientCall"]),
+    companion("nfs-client", call: "NFSClientCall", path: "Plugins/NFS/NFSClient", dependencies: ["CNFS"]),
     // Test-only (hangs, fails on demand, a schema with every constraint):
     // built under Tests/, so its record is marked test-only.
     resourceType("TestFixture", path: "Tests/Plugins/TestFixture", dependencies: ["EchoCall"]),
@@ -102,6 +105,9 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CSystemShims"),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // libnfs for the nfs plugin's companion; linked by its soname: the
+        // nfs plugin itself is built as libnfs.so in the products directory.
+        .systemLibrary(name: "CNFS", providers: [.apt(["libnfs-dev"])]),
 
         // ---- Host building blocks ------------------------------------------
         .target(name: "ELFCheck", dependencies: ["CElf", "FSPluginABI", "PluginRecord", "TrustedPaths"]),
@@ -139,6 +145,7 @@ let package = Package(
         companionCall("HTTPProbeCall", path: "Plugins/WebServer/HTTPProbeCall"),
         companionCall("EchoCall", path: "Tests/Plugins/EchoCall"),
         companionCall("PostgresCall", path: "Plugins/Database/PostgresCall"),
+        companionCall("NFSClientCall", path: "Plugins/NFS/NFSClientCall"),
 
         // ---- Tests -----------------------------------------------------------
         .target(name: "TestSupport", dependencies: ["CDB"], path: "Tests/TestSupport"),
@@ -153,6 +160,7 @@ let package = Package(
         .testTarget(name: "FSHostTests", dependencies: ["FSHost", "PluginLoading", "HAVocabulary", "CDB", "ELFCheck", "PluginRecord", "TestSupport"]),
         .testTarget(name: "WebServerTests", dependencies: ["TestSupport"]),
         .testTarget(name: "DatabaseTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "NFSTests", dependencies: ["TestSupport"]),
         // The SDK's building blocks (typed attributes, daemon lifecycle, file checks), without a host.
         .testTarget(name: "FSKitTests", dependencies: ["FSKit", "HAVocabulary", "TestSupport", "ProcScan", "Spawn"]),
         .testTarget(name: "LogWriterTests", dependencies: ["TestSupport"]),

@@ -138,7 +138,7 @@ final class PluginContractTests: XCTestCase {
         // itself), never a test-only plugin or a companion.
         let names = try sandbox.fshost("list", "--names").stdout.split(separator: "\n").map(String.init)
         XCTAssertEqual(names, names.sorted(), "sorted")
-        for type in ["database", "ipfilter", "logwriter", "template", "webserver"] { XCTAssertTrue(names.contains(type), "\(type) in \(names)") }
+        for type in ["database", "ipfilter", "logwriter", "nfs", "template", "webserver"] { XCTAssertTrue(names.contains(type), "\(type) in \(names)") }
         XCTAssertFalse(names.contains { $0.hasPrefix("testfixture") || $0.contains("-") }, "\(names)")
     }
 

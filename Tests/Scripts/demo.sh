@@ -97,5 +97,6 @@ echo
 echo
 "$(dirname "$0")/demo-database.sh" "$bin" || echo "  !! the database part failed (status $?)"
 echo
+"$(dirname "$0")/demo-nfs.sh" "$bin"; echo
 echo "Log lines fshost wrote (stderr; failures, starts and stops also go to syslog):"
 sed 's/^/  /' "$work/log"

@@ -1,0 +1,386 @@
+// The nfs resource type: one exported directory, after the FailSafe guide:
+// "For NFS, more complicated end-to-end monitoring is required. The test
+// might consist of mounting an exported file system, checking access to
+// the file system with a stat() system call to the root of the file
+// system, and undoing the mount."
+//
+//   level 1  server   this export's file is in place and the NFS server
+//                     process runs (Ganesha's pidfile, the host's matcher)
+//   level 2  listed   the server lists the export: NFSv3 MOUNT export list
+//                     (rpcbind answering, NFS v3 registered) when v3 is
+//                     served, else an NFSv4 lookup of the pseudo path
+//   level 3  mount    mount with libnfs, stat the root, read one entry,
+//                     unmount, within mount_timeout
+//
+// Levels 2 and 3 run libnfs in the companion nfs-client.so, loaded only
+// there: level 1 never maps libnfs.
+//
+// backend=ganesha (NFS-Ganesha, userspace): start writes this resource's
+// EXPORT block (ExportBlock: generated, never free text) as its own file
+// in the `%dir` exports directory, atomically, and makes the server load
+// it — SIGHUP to a running server, or starts the server (which reads it).
+// stop removes only that file and reloads: every other export stays. The
+// server itself is shared by every export: fshost starts it when absent and
+// never stops it. backend=kernel: `exportfs` (KernelExports.swift).
+import FSKit
+import NFSClientCall
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct NFS: ResourceType, ExclusiveCheck {
+    // MARK: Description
+
+    static let summary = "An NFS export (NFS-Ganesha or the kernel's exportfs): export/unexport one directory; server, export-listed and mount checks"
+
+    enum Access: String, CaseIterable, Sendable { case ro, rw }
+    enum Squash: String, CaseIterable, Sendable {
+        case root_squash, all_squash, no_root_squash
+        var ganeshaName: String { rawValue }
+    }
+    enum Versions: String, CaseIterable, Sendable {
+        case both = "3,4", v3 = "3", v4 = "4"
+        var numbers: [Int] { self == .both ? [3, 4] : self == .v3 ? [3] : [4] }
+    }
+    enum Backend: String, CaseIterable, Sendable { case ganesha, kernel }
+    /// Level 3's protocol. `auto` is the lowest served: NFSv3 carries
+    /// numeric ids, while an NFSv4 GETATTR makes libnfs map owner strings
+    /// through NSS (passwd and group lookups, measured: most of a v4
+    /// level 3's time).
+    enum MountVersion: String, CaseIterable, Sendable { case auto, v3 = "3", v4 = "4" }
+
+    static let path = Attribute.path("path", "the exported directory (must exist and be a directory; exported by no other export of the server)").required
+    static let pseudo = Attribute.path("pseudo",
+        "its NFSv4 pseudo path (absolute, normalised, unique among the server's exports); default: path")
+    static let exportID = Attribute.integer("export_id", in: 1...65535,
+        "Ganesha Export_Id (kernel: fsid), unique among the server's exports").required
+    static let clients = Attribute.string("clients",
+        "comma-separated clients: IPv4/IPv6 address, ADDRESS/PREFIX, *, host name, *.wildcard, @netgroup").required
+    static let access = Attribute.choice("access", default: Access.ro, "ro or rw")
+    static let squash = Attribute.choice("squash", default: Squash.root_squash, "root_squash, all_squash or no_root_squash")
+    static let versions = Attribute.choice("versions", default: Versions.both,
+        "NFS versions served and checked: 3,4 / 3 / 4")
+    static let mountVersion = Attribute.choice("mount_version", default: MountVersion.auto,
+        "level 3's protocol: auto (the lowest served: v3 has no owner-name mapping to pay), 3 or 4 (must be served)")
+    static let backend = Attribute.choice("backend", default: Backend.ganesha,
+        "ganesha (NFS-Ganesha, %dir exports directory + SIGHUP) or kernel (exportfs; needs /proc/fs/nfsd)")
+    static let config = Attribute.path("config", default: "/etc/ganesha/ganesha.conf",
+        "Ganesha's configuration file; must `%dir` the exports directory")
+    static let exportsDir = Attribute.path("exports_dir", default: "/etc/ganesha/exports.d",
+        "the directory the config includes with %dir: this resource writes fshost-nfs-<resource>.conf there (root's, not group/world-writable)")
+    static let pidfile = Attribute.path("pidfile", default: "/run/ganesha/ganesha.pid", "Ganesha's pidfile (passed as -p)")
+    static let binary = Attribute.path("binary", default: "/usr/bin/ganesha.nfsd", "the Ganesha executable")
+    static let logFile = Attribute.path("log_file", "Ganesha's log file (passed as -L); default: Ganesha's (syslog)")
+    static let exportfs = Attribute.path("exportfs", default: "/usr/sbin/exportfs", "backend=kernel: the exportfs program")
+    static let address = Attribute.ipAddress("address", default: "127.0.0.1",
+        "numeric address levels 2 and 3 ask (no DNS on the monitor path)")
+    static let listTimeout = Attribute.positiveDuration("list_timeout", default: .seconds(2),
+        "level 2's limit (export list, rpcbind, v4 lookup together)")
+    static let mountTimeout = Attribute.positiveDuration("mount_timeout", default: .seconds(5),
+        "level 3's limit (mount + stat + readdir + umount together)")
+
+    static let attributes: [Attribute] = [
+        path, pseudo, exportID, clients, access, squash, versions, mountVersion, backend, config, exportsDir, pidfile, binary,
+        logFile, exportfs, address, listTimeout, mountTimeout,
+    ]
+
+    static let levels = [
+        MonitorLevel(1, "server", checks: "this export's file is in place (as generated) and the NFS server process runs",
+                     cost: "one small file read, a pidfile read and one process's /proc files"),
+        MonitorLevel(2, "listed", checks: "v3 served: rpcbind has NFS v3 and the MOUNT export list names path; v4 only: the pseudo path resolves",
+                     cost: "loads libnfs (the nfs-client companion); rpcbind + MOUNT (v3) or one v4 lookup"),
+        MonitorLevel(3, "mount", checks: "mount (mount_version), stat the root, read one entry, unmount within mount_timeout",
+                     cost: "libnfs; mount + stat + readdir + umount (~3 ms on loopback)"),
+    ]
+
+    static let defaults = ActionDefaults(
+        timeouts: [.exclusive: .seconds(5), .start: .seconds(30), .stop: .seconds(15), .monitor: .seconds(15),
+                   .restart: .seconds(45), .validate: .seconds(5)],
+        level: 2, retries: 1, retryInterval: .milliseconds(500))
+
+    // MARK: Configuration
+
+    let resource: Resource
+    let block: ExportBlock
+    let clientsText: String
+    let backend: Backend
+    let config: String, binary: String, exportfs: String
+    let directory: ExportsDirectory
+    let daemon: Daemon
+    let address: IPAddress
+    let listTimeout: Duration, mountTimeout: Duration
+    let mountVersion: MountVersion
+
+    init(resource: Resource) throws(ConfigurationError) {
+        self.resource = resource
+        let path = resource[Self.path]
+        clientsText = resource[Self.clients]
+        let clients = (try? ExportBlock.parseClients(clientsText).get()) ?? []
+        block = ExportBlock(exportID: resource[Self.exportID], path: path, pseudo: resource[Self.pseudo] ?? path,
+                            clients: clients, access: resource[Self.access], squash: resource[Self.squash],
+                            versions: resource[Self.versions])
+        backend = resource[Self.backend]
+        config = resource[Self.config]
+        binary = resource[Self.binary]
+        exportfs = resource[Self.exportfs]
+        directory = ExportsDirectory(path: resource[Self.exportsDir], resourceName: resource.name)
+        address = resource[Self.address]
+        listTimeout = resource[Self.listTimeout]
+        mountTimeout = resource[Self.mountTimeout]
+        mountVersion = resource[Self.mountVersion]
+        let pidPath = resource[Self.pidfile]
+        daemon = Daemon(resource: resource, pidFile: PidFile(pidPath),
+                        master: ProcessPattern(name: "ganesha.nfsd", argument: config),
+                        start: [binary, "-f", config, "-p", pidPath] + (resource[Self.logFile].map { ["-L", $0] } ?? []),
+                        stop: StopLadder(.signal("TERM", SIGTERM, share: 8), .signal("KILL", SIGKILL, share: 2, group: true)),
+                        pidFileGrace: .seconds(5))
+    }
+
+    /// The server is shared by every export: no process is this resource's
+    /// own, so the host neither waits for one after start nor ends one
+    /// after stop (stop withdraws one export; the others stay served).
+    var processes: [ProcessPattern] { [] }
+
+    // MARK: Validation
+
+    /// What the schema cannot express: the path and pseudo path grammar
+    /// (ExportBlock: nothing that could break the generated block), the
+    /// client list. HA_INVAL_ARGS naming the attribute; at every action
+    /// that reads them, before anything runs.
+    func checkValues() -> Outcome {
+        if let why = ExportBlock.pathProblem(block.path) { return .invalid("attribute 'path' \(why): '\(LogText.escaped(block.path))'") }
+        if let why = ExportBlock.pathProblem(block.pseudo) {
+            return .invalid("attribute 'pseudo' \(why): '\(LogText.escaped(block.pseudo))'")
+        }
+        if block.pseudo == "/" { return .invalid("attribute 'pseudo' must not be '/': the pseudo root is the server's") }
+        if case .failure(let e) = ExportBlock.parseClients(clientsText) { return .invalid("attribute 'clients': \(e.why)") }
+        if mountVersion != .auto, !block.versions.numbers.contains(level3Version) {
+            return .invalid("attribute 'mount_version' \(mountVersion.rawValue) is not served (versions=\(block.versions.rawValue))")
+        }
+        return .success
+    }
+
+    /// Before start and on `validate`: the values, the exported directory,
+    /// the server's files, and that no other export of the server uses this
+    /// export id or pseudo path. Nothing is written.
+    func validate() -> Outcome {
+        let values = checkValues()
+        guard values.isSuccess else { return values }
+        if let why = FileCheck.problem(block.path, .kind(.directory)) {
+            return .badConfiguration("attribute 'path': \(block.path): \(why)")
+        }
+        if backend == .kernel { return kernelValidate() }
+        if let why = FileCheck.problem(binary, .executable) { return .badConfiguration("attribute 'binary': \(binary): \(why)") }
+        if let why = directory.problem { return .badConfiguration("attribute 'exports_dir': \(directory.path): \(why)") }
+        if let why = FileCheck.problem(config, .kind(.regular), .readable) {
+            return .badConfiguration("attribute 'config': \(config): \(why)")
+        }
+        guard case .success(let text) = SmallFile.read(config, limit: 1 << 20) else {
+            return .badConfiguration("attribute 'config': \(config) cannot be read")
+        }
+        let scan = GaneshaConfigScan(text)
+        let wanted = directory.path.hasSuffix("/") ? String(directory.path.dropLast()) : directory.path
+        if !scan.directories.contains(where: { $0 == wanted || $0 == wanted + "/" }) {
+            return .badConfiguration("attribute 'config': \(config) has no `%dir \(wanted)`: Ganesha would never read this export")
+        }
+        if let why = FileCheck.creatableFileProblem(daemon.pidFile.path) {
+            return .badConfiguration("attribute 'pidfile': \(daemon.pidFile.path): \(why)")
+        }
+        if let why = daemon.pidFile.placeProblem() { return .badConfiguration("attribute 'pidfile': \(daemon.pidFile.path): \(why)") }
+        return conflicts(mainConfig: scan)
+    }
+
+    /// Another export of the server (another file of the exports directory,
+    /// or the main config) with this export id, pseudo path or directory.
+    func conflicts(mainConfig: GaneshaConfigScan? = nil) -> Outcome {
+        var sources: [(String, GaneshaConfigScan)] = []
+        if let mainConfig { sources.append((config, mainConfig)) }
+        else if case .success(let text) = SmallFile.read(config, limit: 1 << 20) { sources.append((config, GaneshaConfigScan(text))) }
+        for file in directory.otherFiles() {
+            guard case .success(let text) = SmallFile.read(file, limit: 1 << 20) else { continue }
+            sources.append((file, GaneshaConfigScan(text)))
+        }
+        for (file, scan) in sources {
+            if scan.exportIDs.contains(block.exportID) {
+                return .badConfiguration("attribute 'export_id': \(block.exportID) is already used by \(file)")
+            }
+            if scan.pseudoPaths.contains(block.pseudo) {
+                return .badConfiguration("attribute 'pseudo': \(block.pseudo) is already used by \(file)")
+            }
+            // Ganesha allows one directory under two pseudo paths, but the
+            // MOUNT export list names directories: level 2 and stop could
+            // not tell this export from the other.
+            if scan.paths.contains(block.path) {
+                return .badConfiguration("attribute 'path': \(block.path) is already exported by \(file)")
+            }
+        }
+        return .success
+    }
+
+    // MARK: Start and stop
+
+    func start() -> Outcome {
+        // The host ran validate just before (ActionJob.start).
+        if backend == .kernel { return kernelStart() }
+        // Check and place under the directory's lock (two starts must not
+        // both find an id free); the wait for the server is outside it.
+        let text = block.text
+        var changed = false
+        do {
+            guard let lock = directory.lock(within: resource.budget(.seconds(5))) else {
+                return .failed("exports directory \(directory.path): its lock was not free within 5 s")
+            }
+            defer { close(lock) }
+            let free = conflicts()
+            guard free.isSuccess else { return free }
+            changed = directory.current() != .text(text)
+            if changed, let why = directory.place(text) { return .failed(why) }
+        }
+        let outcome = serve(reload: changed)
+        if !outcome.isSuccess && changed {
+            // Not served: take the file back, so a later reload never carries it.
+            let lock = directory.lock(within: resource.budget(.seconds(1)))
+            defer { if let lock { close(lock) } }
+            if directory.current() == .text(text), directory.remove() == nil, case .running(let id) = daemon.status() {
+                resource.processes.signal(id, SIGHUP)
+            }
+            return Outcome(outcome.status, (outcome.reason ?? "start failed") + "; the export file was removed again")
+        }
+        return outcome
+    }
+
+    /// Makes the server load the placed file: SIGHUP to a running server
+    /// (when the file changed), else start it (it reads every file of the
+    /// exports directory as it starts); then waits until level 2 passes.
+    func serve(reload: Bool) -> Outcome {
+        if case .running(let id) = daemon.status() {
+            if reload { resource.processes.signal(id, SIGHUP) }
+            return waitUntilListed(server: id)
+        }
+        let started = daemon.start { TCPProbe.connect(to: address, port: 2049, timeout: resource.budget(.milliseconds(500))) == .connected
+            ? .success : .failed("port 2049 on \(address) does not accept yet") }
+        guard started.isSuccess else { return Outcome(started.status, "NFS server: " + (started.reason ?? "start failed")) }
+        guard case .running(let id) = daemon.status() else { return .failed("NFS server started, then went away") }
+        return waitUntilListed(server: id)
+    }
+
+    /// Polls level 2 until it passes; one more SIGHUP half way (a reload
+    /// that raced another resource's write).
+    func waitUntilListed(server: ProcessIdentity) -> Outcome {
+        var last = Outcome.failed("not listed yet")
+        var nudged = false
+        let half = ProbeDeadline(after: resource.timeLeft / 2)
+        while resource.timeLeft > .milliseconds(300) {
+            last = probeListed()
+            if last.isSuccess { return .success }
+            if !nudged && half.hasPassed { resource.processes.signal(server, SIGHUP); nudged = true }
+            usleep(20_000)
+        }
+        return .failed("export file placed, but the server does not list it within the start timeout: " + (last.reason ?? ""))
+    }
+
+    func stop() -> Outcome {
+        if backend == .kernel { return kernelStop() }
+        if case .absent = directory.current() { return .success }
+        let lock = directory.lock(within: resource.budget(.seconds(5)))
+        defer { if let lock { close(lock) } }
+        if let why = directory.remove() { return .failed(why) }
+        guard case .running(let id) = daemon.status() else { return .success }
+        resource.processes.signal(id, SIGHUP)
+        // Withdrawn when the server no longer lists it (the same check as level 2).
+        var last = ""
+        while resource.timeLeft > .milliseconds(300) {
+            switch listed() {
+            case .notListed: return .success
+            case .ok: last = "still listed"
+            case .failed(let why), .timedOut(let why): last = why
+            }
+            usleep(20_000)
+        }
+        return .failed("export file removed and the server reloaded, but it is not withdrawn: \(last)")
+    }
+
+    // MARK: Exclusive and monitoring
+
+    /// Running here when this export's file is in place (a server started
+    /// later would serve it).
+    func exclusive() -> Outcome {
+        if backend == .kernel { return kernelExclusive() }
+        switch directory.current() {
+        case .absent: return .notRunning("no export file \(directory.filePath)")
+        case .text: return .running("export file \(directory.filePath) is in place")
+        case .unreadable(let why): return .failed("export file \(directory.filePath): \(why)")
+        }
+    }
+
+    func probe(level: UInt32) -> Outcome {
+        let values = checkValues()
+        guard values.isSuccess else { return values }
+        switch level {
+        case 1: return backend == .kernel ? kernelProbeServer() : probeServer()
+        case 2: return probeListed()
+        case 3: return probeMount()
+        default: return .invalid("no monitoring level \(level)")
+        }
+    }
+
+    /// Level 1: the file as generated, and the server's process.
+    func probeServer() -> Outcome {
+        switch directory.current() {
+        case .absent: return .notRunning("not exported: no export file \(directory.filePath)")
+        case .unreadable(let why): return .failed("export file \(directory.filePath): \(why)")
+        case .text(let text) where text != block.text:
+            return .failed("export file \(directory.filePath) differs from what the attributes generate (edited behind fshost's back, or attributes changed since start)")
+        case .text: break
+        }
+        let outcome = daemon.probe()
+        return outcome.isSuccess ? .success : .failed("NFS server: " + (outcome.reason ?? "not running"))
+    }
+
+    /// Level 2: the server lists the export — through NFSv3 (the MOUNT
+    /// export list, and rpcbind with NFS v3 registered) when v3 is served,
+    /// else by an NFSv4 lookup of the pseudo path. One protocol: level 3
+    /// runs level 2 first, and `mount_version=4` covers v4 there.
+    func probeListed() -> Outcome {
+        switch listed() {
+        case .ok: return .success
+        case .notListed(let why), .failed(let why): return .failed(why)
+        case .timedOut(let why): return .failed(why + " (list_timeout \(listTimeout.milliseconds) ms)")
+        }
+    }
+
+    /// The level-2 answer, asked with the lowest version served.
+    func listed() -> NFSClientCall.Response {
+        guard let call = resource.companion(NFSClientCall.self) else {
+            return .failed("levels 2 and 3 need the companion nfs-client.so beside the plugin (libnfs); it could not be loaded (see the log)")
+        }
+        let check: NFSClientCall.Check = block.versions.numbers.first == 3 ? .listedV3(path: block.path) : .listedV4(pseudo: block.pseudo)
+        return call(NFSClientCall.Request(server: address.description, check: check, timeout: resource.budget(listTimeout)))
+    }
+
+    /// Level 3's NFS version (see ``MountVersion``).
+    var level3Version: Int {
+        switch mountVersion {
+        case .auto: return block.versions.numbers.first!
+        case .v3: return 3
+        case .v4: return 4
+        }
+    }
+
+    /// Level 3: mount, stat, readdir, umount with ``level3Version``.
+    func probeMount() -> Outcome {
+        guard let call = resource.companion(NFSClientCall.self) else {
+            return .failed("level 3 needs the companion nfs-client.so beside the plugin (libnfs); it could not be loaded (see the log)")
+        }
+        let version = level3Version
+        let timeout = resource.budget(mountTimeout)
+        let answer = call(NFSClientCall.Request(server: address.description,
+                                                check: .endToEnd(path: version == 4 ? block.pseudo : block.path, version: version),
+                                                timeout: timeout))
+        switch answer {
+        case .ok: return .success
+        case .notListed(let why), .failed(let why): return .failed(why)
+        case .timedOut(let why): return .failed(why + " (mount_timeout \(mountTimeout.milliseconds) ms)")
+        }
+    }
+}

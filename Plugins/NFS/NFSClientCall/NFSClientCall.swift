@@ -1,0 +1,51 @@
+// The one call the nfs plugin makes into its companion nfs-client.so
+// (libnfs): declared once here, depended on by both. The build writes this
+// file's hash into the call's signature and the companion's record; the
+// host refuses a companion built from another version of this file.
+import FSKit
+
+/// Levels 2 and 3 of an NFS export, through libnfs (userspace: no kernel
+/// mount, no root needed for the check).
+public enum NFSClientCall: CompanionCall {
+    public static let companionName = "client"
+
+    /// What to check.
+    public enum Check: Sendable, Equatable {
+        /// Level 2, NFSv3: rpcbind answers and has NFS v3 (TCP) registered,
+        /// and the MOUNT v3 export list (found through rpcbind) names `path`.
+        case listedV3(path: String)
+        /// Level 2, NFSv4: the pseudo path resolves (a v4 mount of it:
+        /// PUTROOTFH + LOOKUP of each component + GETATTR).
+        case listedV4(pseudo: String)
+        /// Level 3: mount `path` (v3: the export path; v4: the pseudo
+        /// path) with `version` (3 or 4), stat its root (a directory), read
+        /// one directory entry, unmount.
+        case endToEnd(path: String, version: Int)
+    }
+
+    public struct Request: Sendable, Equatable {
+        /// A numeric address (no DNS on the monitor path).
+        public var server: String
+        public var check: Check
+        /// The whole check's limit: every libnfs call runs in a poll loop
+        /// that ends at this deadline (and libnfs's own timeout is set too).
+        public var timeout: Duration
+
+        public init(server: String, check: Check, timeout: Duration) {
+            self.server = server
+            self.check = check
+            self.timeout = timeout
+        }
+    }
+
+    /// How the check ended, with libnfs's one-line reason.
+    public enum Response: Sendable, Equatable {
+        case ok
+        /// The server answered, and the export is not there (not listed, no
+        /// such pseudo path): for stop, "withdrawn".
+        case notListed(String)
+        /// No answer within the timeout.
+        case timedOut(String)
+        case failed(String)
+    }
+}

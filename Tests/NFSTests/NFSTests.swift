@@ -1,0 +1,396 @@
+// The nfs plugin against a real NFS-Ganesha: every test makes its own lab
+// (GaneshaLab: a network namespace with its own rpcbind; Ganesha is started
+// by fshost's first start), drives it through `fshost` subprocesses run in
+// that namespace with a private CDB, and leaves nothing running.
+import Foundation
+import TestSupport
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+final class NFSTests: XCTestCase {
+    var sandbox: HostSandbox!
+    var lab: GaneshaLab!
+
+    let success: Int32 = 0, notRunning: Int32 = 1, invalidArguments: Int32 = 2, commandFailed: Int32 = 3
+    let running: Int32 = 4, noConfigInfo: Int32 = 6
+
+    override func setUpWithError() throws {
+        for product in ["fshost", "fshost-admin", "libnfs.so", "libnfs-client.so"] {
+            let path = HostSandbox.products.appendingPathComponent(product).path
+            guard FileManager.default.fileExists(atPath: path) else { throw SetupFailure("\(path) is not built") }
+        }
+        sandbox = try HostSandbox()
+        lab = try GaneshaLab(sandbox: sandbox)
+    }
+
+    override func tearDown() {
+        if let lab {
+            lab.tearDown()  // kills the lab's rpcbind and Ganesha (expected to run until here)
+            XCTAssertEqual(lab.processesInNamespace(), [], "processes still run in \(lab.namespace)")
+        }
+        lab = nil
+        sandbox = nil
+        super.tearDown()
+    }
+
+    // MARK: Helpers
+
+    /// `fshost cdb define nfs NAME path=… export_id=… clients=… + the lab's server attributes + EXTRA`.
+    func define(_ name: String, path: String, id: Int, _ extra: [String] = []) throws {
+        let r = try sandbox.fshost(["cdb", "define", "nfs", name, "path=\(path)", "export_id=\(id)", "clients=127.0.0.1",
+                                    "retries=0"] + lab.serverAttributes + extra)
+        if r.status != 0 { throw SetupFailure("`fshost cdb define nfs \(name)` answered \(r.status): \(r.stderr)") }
+    }
+
+    @discardableResult
+    func nfs(_ action: String, _ name: String, _ options: [String] = []) throws -> HostSandbox.Result {
+        try lab.fshost(["nfs", action, name] + options)
+    }
+
+    func monitor(_ name: String, _ level: Int) throws -> HostSandbox.Result {
+        try nfs("monitor", name, ["--level", String(level)])
+    }
+
+    /// Two exports: e1 (NFSv3 and v4, rw) and e2 (v4 only, ro, pseudo /two).
+    func defineTwo() throws {
+        try define("e1", path: try lab.makeExportDirectory("e1"), id: 101, ["access=rw"])
+        try define("e2", path: try lab.makeExportDirectory("e2"), id: 102, ["versions=4", "pseudo=/two"])
+    }
+
+    func assertServed(_ name: String, _ message: String = "", file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try monitor(name, 3)
+        XCTAssertEqual(r.status, success, "\(name) level 3 \(message): \(r)", file: file, line: line)
+    }
+
+    // MARK: The life cycle, two exports
+
+    func testTwoExportsStartMonitorStopWithoutDisturbingEachOther() throws {
+        try defineTwo()
+        for level in 1...3 { XCTAssertEqual(try monitor("e1", level).status, notRunning, "level \(level) before start") }
+        XCTAssertEqual(try nfs("exclusive", "e1").status, notRunning)
+        XCTAssertFalse(lab.ganeshaRuns)
+
+        let started = try nfs("start", "e1")
+        XCTAssertEqual(started.status, success, "start e1 (starts Ganesha): \(started)")
+        XCTAssertTrue(lab.ganeshaRuns, "fshost started Ganesha")
+        let server = lab.ganeshaPid
+        for level in 1...3 { XCTAssertEqual(try monitor("e1", level).status, success, "e1 level \(level)") }
+        XCTAssertEqual(try nfs("exclusive", "e1").status, running)
+
+        XCTAssertEqual(try nfs("start", "e2").status, success, "start e2 (SIGHUP)")
+        XCTAssertEqual(lab.ganeshaPid, server, "the second export reloads the running server, no restart")
+        for level in 1...3 { XCTAssertEqual(try monitor("e2", level).status, success, "e2 level \(level)") }
+        try assertServed("e1", "after e2 started")
+
+        // Idempotent start: nothing rewritten, nothing restarted.
+        let before = lab.exportsSnapshot()
+        XCTAssertEqual(try nfs("start", "e2").status, success, "second start")
+        XCTAssertEqual(lab.exportsSnapshot(), before)
+        XCTAssertEqual(lab.ganeshaPid, server)
+
+        let e2File = before["fshost-nfs-e2.conf"]
+        let stopped = try nfs("stop", "e1")
+        XCTAssertEqual(stopped.status, success, "stop e1: \(stopped)")
+        XCTAssertEqual(lab.exportsSnapshot(), ["fshost-nfs-e2.conf": e2File!], "stop removes only its own file")
+        XCTAssertEqual(lab.ganeshaPid, server, "stop withdraws one export; the server stays")
+        for level in 1...3 { XCTAssertEqual(try monitor("e1", level).status, notRunning, "e1 level \(level) after stop") }
+        XCTAssertEqual(try nfs("exclusive", "e1").status, notRunning)
+        try assertServed("e2", "after e1 stopped")
+        let listed = try lab.run("/usr/sbin/showmount", ["-e", "127.0.0.1"])
+        XCTAssertFalse(listed.stdout.contains(lab.directory + "/e1"), "e1 withdrawn from the MOUNT list: \(listed.stdout)")
+        XCTAssertEqual(try nfs("stop", "e1").status, success, "second stop")
+
+        XCTAssertEqual(try nfs("start", "e1").status, success, "start again after stop")
+        try assertServed("e1")
+        try assertServed("e2")
+    }
+
+    // MARK: Failures each level catches
+
+    func testServerKilledFailsLevel1() throws {
+        try defineTwo()
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        lab.signalGanesha(SIGKILL)
+        usleep(100_000)
+        let r = try monitor("e1", 1)
+        XCTAssertEqual(r.status, commandFailed, r.description)
+        XCTAssertTrue(r.stderr.contains("NFS server"), r.stderr)
+        // start brings the server back with the export.
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        try assertServed("e1", "after start restarted the server")
+    }
+
+    func testExportWithdrawnBehindFshostsBackFailsLevel2() throws {
+        try defineTwo()
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        XCTAssertEqual(try nfs("start", "e2").status, success)
+        // Withdrawn by a reload that did not see the file; the file is back, unreloaded.
+        let file = lab.exportsDir + "/fshost-nfs-e1.conf", aside = lab.directory + "/aside.conf"
+        XCTAssertEqual(rename(file, aside), 0)
+        lab.signalGanesha(SIGHUP)
+        usleep(300_000)
+        XCTAssertEqual(rename(aside, file), 0)
+        XCTAssertEqual(try monitor("e1", 1).status, success, "level 1 sees the file and the server")
+        let r = try monitor("e1", 2)
+        XCTAssertEqual(r.status, commandFailed, r.description)
+        XCTAssertTrue(r.stderr.contains("does not name"), r.stderr)
+        try assertServed("e2", "the other export")
+        // Removed for good behind its back: level 1 already says not running.
+        XCTAssertEqual(unlink(file), 0)
+        lab.signalGanesha(SIGHUP)
+        XCTAssertEqual(try monitor("e1", 1).status, notRunning)
+        // Edited behind its back: level 1 fails.
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        try "# edited\n".write(toFile: file, atomically: false, encoding: .utf8)
+        let edited = try monitor("e1", 1)
+        XCTAssertEqual(edited.status, commandFailed, edited.description)
+        XCTAssertTrue(edited.stderr.contains("differs"), edited.stderr)
+    }
+
+    func testExportDirectoryRemovedFailsLevel3() throws {
+        try defineTwo()
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        XCTAssertEqual(try nfs("start", "e2").status, success)
+        try FileManager.default.removeItem(atPath: lab.directory + "/e1")
+        let r = try monitor("e1", 3)
+        XCTAssertEqual(r.status, commandFailed, r.description)
+        try assertServed("e2", "the other export")
+        // Stop still withdraws it (stop never needs the directory).
+        XCTAssertEqual(try nfs("stop", "e1").status, success)
+    }
+
+    func testRpcbindKilledFailsLevel2OfAnNFSv3Export() throws {
+        try defineTwo()
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        XCTAssertEqual(try nfs("start", "e2").status, success)
+        lab.killRpcbind()
+        let r = try monitor("e1", 2)
+        XCTAssertEqual(r.status, commandFailed, r.description)
+        XCTAssertTrue(r.stderr.contains("rpcbind"), r.stderr)
+        XCTAssertEqual(try monitor("e1", 1).status, success, "the server process still runs")
+        // NFSv4 needs no rpcbind: the v4-only export still passes every level.
+        for level in 1...3 { XCTAssertEqual(try monitor("e2", level).status, success, "e2 (v4 only) level \(level)") }
+    }
+
+    /// Against a stopped server every check ends at its own timeout: the
+    /// v3 export list (e1's level 2) and the v4 mount (e2's, the same code
+    /// as level 3's mount). monitor --level 3 runs levels 1-3 in order, so
+    /// level 2 is the one that catches it: within list_timeout. No crash:
+    /// calls still pending at the deadline are cancelled safely.
+    func testStoppedServerFailsLevel3WithinItsTimeout() throws {
+        let timeouts = ["mount_timeout=1s", "list_timeout=1s"]
+        try define("e1", path: try lab.makeExportDirectory("e1"), id: 101, timeouts)
+        try define("e2", path: try lab.makeExportDirectory("e2"), id: 102, timeouts + ["versions=4", "pseudo=/two"])
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        XCTAssertEqual(try nfs("start", "e2").status, success)
+        try assertServed("e1")
+        lab.signalGanesha(SIGSTOP)
+        defer { lab.signalGanesha(SIGCONT) }
+        XCTAssertEqual(try monitor("e1", 1).status, success, "level 1: the process is there")
+        for name in ["e1", "e2"] {
+            let r = try monitor(name, 3)
+            XCTAssertEqual(r.status, commandFailed, "\(name): \(r)")
+            XCTAssertLessThan(r.milliseconds, 2000, "\(name): ends at its 1 s timeout, not later: \(r)")
+            XCTAssertTrue(r.stderr.contains("timeout"), r.stderr)
+            XCTAssertFalse(r.stderr.contains("killed by signal"), "\(name): the check itself must not crash: \(r.stderr)")
+        }
+        lab.signalGanesha(SIGCONT)
+        try assertServed("e1", "after SIGCONT")
+        try assertServed("e2", "after SIGCONT")
+    }
+
+    /// Level 3 mounts with the lowest version served unless mount_version
+    /// says otherwise; a version the export does not serve is refused.
+    func testMountVersionChoosesLevel3sProtocol() throws {
+        try define("e1", path: try lab.makeExportDirectory("e1"), id: 101, ["mount_version=4"])
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        XCTAssertEqual(try monitor("e1", 3).status, success, "NFSv4 mount of a 3,4 export")
+        lab.killRpcbind()
+        let r = try monitor("e1", 2)
+        XCTAssertEqual(r.status, commandFailed, "level 2 still asks v3 (rpcbind): \(r)")
+        try define("e3", path: try lab.makeExportDirectory("e3"), id: 103, ["versions=4", "mount_version=3"])
+        let refused = try nfs("start", "e3")
+        XCTAssertEqual(refused.status, invalidArguments, refused.description)
+        XCTAssertTrue(refused.stderr.contains("mount_version"), refused.stderr)
+    }
+
+    // MARK: Bad input: refused, nothing changed, the other export still served
+
+    func testInvalidOptionIsRefusedAndTheOtherExportStillServed() throws {
+        try defineTwo()
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        let before = lab.exportsSnapshot()
+        let dir = try lab.makeExportDirectory("bad")
+        // A value outside the schema, stored unchecked (as a hand edit could): the host refuses it.
+        try sandbox.store("nfs", "badaccess", ["path": dir, "export_id": "201", "clients": "127.0.0.1", "access": "rwx",
+                                               "config": lab.config, "exports_dir": lab.exportsDir, "pidfile": lab.pidFile])
+        let r = try nfs("start", "badaccess")
+        XCTAssertEqual(r.status, invalidArguments, r.description)
+        XCTAssertTrue(r.stderr.contains("access"), r.stderr)
+        XCTAssertEqual(lab.exportsSnapshot(), before, "exports directory unchanged")
+        try assertServed("e1", "after the refused start")
+    }
+
+    /// A block that parses but that Ganesha will not serve (a directory of
+    /// /proc: no VFS export): start fails at its timeout, takes its file
+    /// back, and the other export stays served.
+    func testAnExportTheServerRefusesIsTakenBackAndTheOtherStaysServed() throws {
+        try define("e1", path: try lab.makeExportDirectory("e1"), id: 101)
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        let before = lab.exportsSnapshot()
+        let r = try sandbox.fshost(["cdb", "define", "nfs", "procfs", "path=/proc/sys", "export_id=600", "clients=127.0.0.1",
+                                    "start_timeout=3s"] + lab.serverAttributes)
+        XCTAssertEqual(r.status, success, r.description)
+        let started = try nfs("start", "procfs")
+        XCTAssertEqual(started.status, commandFailed, started.description)
+        XCTAssertTrue(started.stderr.contains("removed again"), started.stderr)
+        XCTAssertEqual(lab.exportsSnapshot(), before, "its file taken back")
+        try assertServed("e1", "after the refused export")
+    }
+
+    func testBadInputChangesNothing() throws {
+        try defineTwo()
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        XCTAssertEqual(try nfs("start", "e2").status, success)
+        let good = try lab.makeExportDirectory("good")
+        let aFile = lab.directory + "/good/hello.txt"
+        let noDir = lab.directory + "/no-dir.conf"
+        try "NFS_CORE_PARAM { Protocols = 3, 4; }\n".write(toFile: noDir, atomically: true, encoding: .utf8)
+        let cases: [(String, [String: String], Int32, String)] = [
+            ("missing", ["path": lab.directory + "/nope"], noConfigInfo, "attribute 'path'"),
+            ("notadir", ["path": aFile], noConfigInfo, "not a directory"),
+            ("badclient", ["clients": "10.0.0.0/33"], invalidArguments, "attribute 'clients'"),
+            ("injection", ["clients": "127.0.0.1; } EXPORT { Export_Id = 9"], invalidArguments, "attribute 'clients'"),
+            ("quote", ["path": lab.directory + "/a\"b"], invalidArguments, "attribute 'path'"),
+            ("dotdot", ["pseudo": "/x/../e1"], invalidArguments, "attribute 'pseudo'"),
+            ("dupid", ["export_id": "101"], noConfigInfo, "export_id"),
+            ("duppseudo", ["pseudo": "/two"], noConfigInfo, "pseudo"),
+            ("duppseudo2", ["pseudo": lab.directory + "/e1"], noConfigInfo, "pseudo"),
+            ("duppath", ["path": lab.directory + "/e1", "pseudo": "/other"], noConfigInfo, "already exported"),
+            ("nodir", ["config": noDir], noConfigInfo, "%dir"),
+        ]
+        for (name, changes, status, words) in cases {
+            var attributes = ["path": good, "export_id": "300", "clients": "127.0.0.1", "config": lab.config,
+                              "exports_dir": lab.exportsDir, "pidfile": lab.pidFile]
+            attributes.merge(changes) { $1 }
+            try sandbox.store("nfs", name, attributes)
+            let before = lab.exportsSnapshot()
+            let r = try nfs("start", name)
+            XCTAssertEqual(r.status, status, "\(name): \(r)")
+            XCTAssertTrue(r.stderr.contains(words), "\(name) names the problem: \(r.stderr)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").filter { $0.contains("start:") }.count, 1, "\(name): one line: \(r.stderr)")
+            XCTAssertEqual(lab.exportsSnapshot(), before, "\(name): exports directory changed")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: lab.directory + "/.fshost-nfs-\(name).tmp"), "\(name): temp left")
+        }
+        try assertServed("e1", "after the bad inputs")
+        try assertServed("e2", "after the bad inputs")
+    }
+
+    /// Two starts at once with the same export id: the exports directory's
+    /// lock lets one place its file; the other finds the id taken.
+    func testConcurrentStartsWithOneExportIDPlaceOneFile() throws {
+        try define("a", path: try lab.makeExportDirectory("a"), id: 500)
+        try define("b", path: try lab.makeExportDirectory("b"), id: 500)
+        var running: [(String, Process, String)] = []
+        for name in ["a", "b"] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: GaneshaLab.ip)
+            p.arguments = ["netns", "exec", lab.namespace, HostSandbox.products.appendingPathComponent("fshost").path,
+                           "nfs", "start", name]
+            p.environment = sandbox.environment
+            let err = sandbox.path("stderr-\(name)")
+            FileManager.default.createFile(atPath: err, contents: nil)
+            p.standardError = FileHandle(forWritingAtPath: err)
+            p.standardOutput = FileHandle.nullDevice
+            p.standardInput = FileHandle.nullDevice
+            try p.run()
+            running.append((name, p, err))
+        }
+        var results: [String: Int32] = [:]
+        for (name, p, _) in running {
+            p.waitUntilExit()
+            results[name] = p.terminationStatus
+        }
+        let messages = running.map { (try? String(contentsOfFile: $0.2, encoding: .utf8)) ?? "" }.joined()
+        let statuses = ["a", "b"].map { results[$0] ?? -1 }.sorted()
+        XCTAssertEqual(statuses, [success, noConfigInfo], "one start wins, the other is refused: \(messages)")
+        XCTAssertEqual(lab.exportsSnapshot().count, 1, "one file placed")
+        let winner = results["a"] == success ? "a" : "b"
+        try assertServed(winner)
+    }
+
+    func testExportsDirectoryWritableByOthersIsRefused() throws {
+        try define("e1", path: try lab.makeExportDirectory("e1"), id: 101)
+        XCTAssertEqual(chmod(lab.exportsDir, 0o777), 0)
+        let r = try nfs("start", "e1")
+        XCTAssertEqual(r.status, noConfigInfo, r.description)
+        XCTAssertTrue(r.stderr.contains("exports_dir") && r.stderr.contains("writable by others"), r.stderr)
+        XCTAssertEqual(lab.exportsSnapshot(), [:])
+        XCTAssertFalse(lab.ganeshaRuns)
+    }
+
+    // MARK: libnfs stays off level 1
+
+    func testPluginDoesNotLinkLibnfsOnlyTheCompanionDoes() throws {
+        func needed(_ product: String) throws -> [String] {
+            let r = try sandbox.run("/usr/bin/readelf", ["-d", HostSandbox.products.appendingPathComponent(product).path])
+            guard r.status == 0 else { throw SetupFailure("readelf -d \(product): \(r)") }
+            return r.stdout.split(separator: "\n").filter { $0.contains("(NEEDED)") }.map(String.init)
+        }
+        XCTAssertFalse(try needed("libnfs.so").contains { $0.contains("libnfs.so.") }, "the plugin must not need libnfs")
+        XCTAssertTrue(try needed("libnfs-client.so").contains { $0.contains("[libnfs.so.13]") }, "the companion links libnfs")
+    }
+
+    func testLevel1NeverLoadsLibnfsLevel3Does() throws {
+        try define("e1", path: try lab.makeExportDirectory("e1"), id: 101)
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        func opened(_ level: Int) throws -> String {
+            let trace = sandbox.path("trace-\(level)")
+            let r = try lab.run("/usr/bin/strace", ["-f", "-e", "trace=openat", "-o", trace,
+                                                    HostSandbox.products.appendingPathComponent("fshost").path,
+                                                    "nfs", "monitor", "e1", "--level", String(level)])
+            XCTAssertEqual(r.status, success, "level \(level) under strace: \(r)")
+            return (try? String(contentsOfFile: trace, encoding: .utf8)) ?? ""
+        }
+        XCTAssertFalse(try opened(1).contains("libnfs.so.13"), "level 1 opened libnfs")
+        XCTAssertTrue(try opened(3).contains("libnfs.so.13"), "level 3 loads libnfs through the companion")
+    }
+
+    // MARK: The kernel backend
+
+    /// The kernel has an NFS server: /proc/filesystems lists nfsd (an empty
+    /// /proc/fs/nfsd directory, as on this machine, proves nothing).
+    var kernelHasNfsd: Bool {
+        ((try? String(contentsOfFile: "/proc/filesystems", encoding: .utf8)) ?? "").split(separator: "\n").contains { $0.hasSuffix("\tnfsd") }
+    }
+
+    func testKernelBackendIsRefusedWithoutNfsd() throws {
+        guard !kernelHasNfsd else { return }  // covered by the test below
+        try define("k1", path: try lab.makeExportDirectory("k1"), id: 401, ["backend=kernel"])
+        let r = try nfs("start", "k1")
+        XCTAssertEqual(r.status, noConfigInfo, r.description)
+        XCTAssertTrue(r.stderr.contains("nfsd") && r.stderr.contains("backend"), r.stderr)
+    }
+
+    func testKernelBackendExportsAndUnexports() throws {
+        guard kernelHasNfsd else {
+            throw XCTSkip("this kernel has no NFS server (no nfsd in /proc/filesystems; /proc/fs/nfsd is "
+                          + (FileManager.default.fileExists(atPath: "/proc/fs/nfsd") ? "an empty directory" : "missing")
+                          + "): the kernel backend cannot run here")
+        }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/exportfs") else {
+            throw SetupFailure("/usr/sbin/exportfs is not installed (Debian package nfs-kernel-server)")
+        }
+        let path = try lab.makeExportDirectory("k1")
+        let r = try sandbox.fshost(["cdb", "define", "nfs", "k1", "path=\(path)", "export_id=401", "clients=127.0.0.1",
+                                    "backend=kernel", "retries=0"])
+        XCTAssertEqual(r.status, success, r.description)
+        XCTAssertEqual(try sandbox.fshost(["nfs", "start", "k1"]).status, success)
+        XCTAssertEqual(try sandbox.fshost(["nfs", "monitor", "k1", "--level", "1"]).status, success)
+        XCTAssertEqual(try sandbox.fshost(["nfs", "exclusive", "k1"]).status, running)
+        XCTAssertEqual(try sandbox.fshost(["nfs", "stop", "k1"]).status, success)
+        XCTAssertEqual(try sandbox.fshost(["nfs", "monitor", "k1", "--level", "1"]).status, notRunning)
+    }
+}
