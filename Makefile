@@ -10,9 +10,10 @@ SWIFT ?= swift
 # servers and tools), demo and benchmark (peers to compare with).
 PACKAGES := pkg-config libelf-dev libsqlite3-dev libcurl4-openssl-dev \
             nginx-light procps psmisc util-linux iproute2 time hyperfine \
-            resource-agents curl openssl python3 strace
+            resource-agents curl openssl python3 strace \
+            corosync pacemaker
 
-.PHONY: all deps build build-debug test demo install install-files bench clean
+.PHONY: all deps build build-debug test test-cluster demo demo-cluster install install-files bench clean
 
 all: build
 
@@ -34,9 +35,14 @@ build: deps
 build-debug: deps
 	$(SWIFT) build --build-tests
 
-## test: every test (unit and integration against real servers).
+## test: every test (unit and integration against real servers), then the two-node cluster test.
 test: build-debug
 	$(SWIFT) test --skip-build
+	Tests/Cluster/test.sh "$$($(SWIFT) build --show-bin-path)"
+
+## test-cluster: fshost's resources fail over between two real Pacemaker nodes (namespaces; ~3 min).
+test-cluster: build-debug
+	Tests/Cluster/test.sh "$$($(SWIFT) build --show-bin-path)"
 
 ## demo: a temporary CDB, real servers, start → monitor (every level) → stop.
 demo: build
