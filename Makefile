@@ -11,6 +11,7 @@ SWIFT ?= swift
 PACKAGES := pkg-config libelf-dev libsqlite3-dev libcurl4-openssl-dev \
             nginx-light procps psmisc util-linux iproute2 time hyperfine \
             resource-agents curl openssl python3 strace \
+            pacemaker-cli-utils libxml2-utils \
             corosync pacemaker
 
 .PHONY: all deps build build-debug test test-cluster demo demo-cluster install install-files bench clean
@@ -52,7 +53,9 @@ demo: build
 bench: build
 	Tests/Bench/run.sh "$$($(SWIFT) build -c release --show-bin-path)" bench-report.md
 
-## install: bin/fshost, libexec/fshost/fshost-admin, lib/fshost/resource_types/<type>.so.
+## install: bin/fshost, libexec/fshost/fshost-admin, lib/fshost/resource_types/<type>.so,
+## and per type FailSafe's lib/failsafe/resource_types/<type>/{exclusive,start,stop,monitor,restart}
+## (batch mode) and the OCF agent lib/ocf/resource.d/fshost/<type> (fshost ocf).
 ## The types are the built plugins (`fshost list --names`: test-only ones left
 ## out); each brings its companions <type>-<name>.so. No per-type edit here.
 install: build
@@ -83,7 +86,20 @@ install-files:
 	    put 0755 "$$so" $(DESTDIR)$(PREFIX)/lib/fshost/resource_types/$${n#lib}.so; \
 	  done; \
 	done; \
-	put 0644 Plugins/Template/Template.swift $(DESTDIR)$(PREFIX)/share/fshost/Template.swift
+	put 0644 Plugins/Template/Template.swift $(DESTDIR)$(PREFIX)/share/fshost/Template.swift; \
+	script=$$(mktemp) && trap 'rm -f "$$script"' EXIT; \
+	for t in $$types; do \
+	  fs=$(DESTDIR)$(PREFIX)/lib/failsafe/resource_types/$$t; \
+	  install -d -m 0755 "$$fs" $(DESTDIR)$(PREFIX)/lib/ocf/resource.d/fshost; \
+	  for a in exclusive start stop monitor restart; do \
+	    printf '#!/bin/sh\n# FailSafe action script: %s of type %s, run by fshost in batch mode.\n# srmd calls it as: %s INFILE OUTFILE [PARAMFILE]\nexec %s %s %s "$$@"\n' \
+	      "$$a" "$$t" "$$a" "$(PREFIX)/bin/fshost" "$$t" "$$a" > "$$script"; \
+	    put 0755 "$$script" "$$fs/$$a"; \
+	  done; \
+	  printf '#!/bin/sh\n# OCF resource agent ocf:fshost:%s: fshost runs the action (see fshost ocf --help).\nexec %s ocf %s "$$@"\n' \
+	    "$$t" "$(PREFIX)/bin/fshost" "$$t" > "$$script"; \
+	  put 0755 "$$script" $(DESTDIR)$(PREFIX)/lib/ocf/resource.d/fshost/$$t; \
+	done
 
 clean:
 	rm -rf .build bench-report.md

@@ -12,6 +12,13 @@ public struct ActionRequest: Sendable, Equatable {
     /// 1 ms to 24 h (``HostSetting/timeoutRange``).
     public var timeoutMilliseconds: Int64?
     public var json: Bool
+    /// The resource's attributes as given (OCF mode: the `OCF_RESKEY_*`
+    /// variables, the CIB being the configuration), checked against the
+    /// type's schema like stored ones; nil: read from the CDB.
+    public var suppliedAttributes: [String: String]? = nil
+    /// An OCF monitor depth (`OCF_CHECK_LEVEL`), mapped onto the type's
+    /// levels by ``OCFLevels``; used when ``level`` is nil.
+    public var checkDepth: UInt32? = nil
 
     public init(type: String, action: ActionName, resource: String, level: UInt32? = nil,
                 timeoutMilliseconds: Int64? = nil, json: Bool = false) {

@@ -143,6 +143,10 @@ public struct ActionRunner {
     func resolveAttributes(plugin: LoadedPlugin, request: ActionRequest,
                            explicit: inout Set<String>) throws(HostError) -> [String: String] {
         let stored: [String: String]
+        let source = request.suppliedAttributes == nil ? paths.cdb : "OCF_RESKEY_*"
+        if let supplied = request.suppliedAttributes {
+            stored = supplied
+        } else {
         // A CDB another process keeps locked is waited for no longer than
         // the action may take (the deadline is not known before the CDB is
         // read: the command line's, else the type's).
@@ -161,6 +165,7 @@ public struct ActionRunner {
         } catch {
             throw HostError(.noConfigInfo, "\(error)")
         }
+        }
         explicit = Set(stored.keys)
         var values = stored
         while true {
@@ -178,7 +183,7 @@ public struct ActionRunner {
                     continue
                 }
                 let status: ExitStatus = if case .missingRequired = violation { .noConfigInfo } else { .invalidArguments }
-                throw HostError(status, "resource '\(request.resource)' in \(paths.cdb): \(violation)")
+                throw HostError(status, "resource '\(request.resource)' in \(source): \(violation)")
             }
         }
     }
@@ -201,7 +206,8 @@ public struct ActionRunner {
     /// Level, timeout and retries: the command line over the resource over
     /// the type's defaults.
     func resolveSettings(plugin: LoadedPlugin, attributes: [String: String], request: ActionRequest) throws(HostError) -> Settings {
-        let level = request.level ?? attributes[HostSetting.monitorLevel].flatMap { UInt32($0) } ?? plugin.defaultLevel
+        let level = request.level ?? request.checkDepth.map { OCFLevels.level(depth: $0, of: plugin) }
+            ?? attributes[HostSetting.monitorLevel].flatMap { UInt32($0) } ?? plugin.defaultLevel
         if request.action == .monitor || request.action == .exclusive {
             guard plugin.levels.contains(where: { $0.number == level }) || request.action == .exclusive else {
                 throw HostError(.invalidArguments, "level \(level) is not a monitoring level of \(plugin.typeName) (levels: \(plugin.levels.map { String($0.number) }.joined(separator: ", ")))")

@@ -25,6 +25,8 @@ func fshostMain(_ arguments: [String]) -> Int32 {
         return 0
     case "exec2":
         return exec2Main(Array(words.dropFirst()))
+    case "ocf":
+        return OCFAgent(paths: HostPaths.fromEnvironment()).main(Array(words.dropFirst()))
     default:
         break
     }
@@ -32,6 +34,8 @@ func fshostMain(_ arguments: [String]) -> Int32 {
     if adminCommands.contains(first) || first == "--version" {
         return execAdmin(paths: paths, arguments: words)
     }
+    // FailSafe's batch form (srmd's IN/OUT files): BatchRun.swift.
+    if BatchRequest.isBatch(words) { return batchMain(words) }
     do {
         let request = try ActionRequest.parse(words)
         return ActionRunner(paths: paths).run(request).rawValue

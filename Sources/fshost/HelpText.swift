@@ -3,6 +3,8 @@ import HAVocabulary
 /// What `fshost` prints for a missing command line.
 let usageText = """
 usage: fshost <type> <action> <resource> [--level N] [--timeout DURATION] [--json]
+       fshost <type> <action> --infile IN --outfile OUT [--paramfile P] | IN OUT [P]   (FailSafe batch)
+       fshost ocf <type> <OCF action>                                                   (OCF agent)
        fshost exec2 -s SIGNAL -t STRING | fshost exec2 [-p WAIT] TIMEOUT RETRIES COMMAND [ARG...]
        fshost list | describe TYPE | check FILE | cdb ... | scaffold NAME | verify TYPE RESOURCE
 Run 'fshost --help' for the actions, options and exit statuses.
@@ -40,6 +42,23 @@ var helpText: String {
 
     EXIT STATUS
     \(statuses)
+
+    FAILSAFE BATCH MODE (ha_srmd)
+      fshost <type> <action> --infile IN --outfile OUT [--paramfile P] [--parallel N]
+      fshost <type> <action> IN OUT [P]
+                          every `name [flags]` line of IN runs as its own
+                          `fshost <type> <action> name` (at most N at once:
+                          --parallel, FSHOST_BATCH_PARALLEL, default 8); OUT gets
+                          one `name status` line per IN line, in order, written
+                          whole (beside, then renamed). Exit: 0 if every line
+                          is 0, else the first non-zero one; 2 bad call or IN;
+                          9 OUT cannot be written (nothing ran); 3 ended by TERM.
+
+    OCF RESOURCE AGENT (Pacemaker)
+      fshost ocf <type> start|stop|monitor|validate-all|meta-data|notify
+                          parameters from OCF_RESKEY_*, OCF_RESOURCE_INSTANCE,
+                          OCF_CHECK_LEVEL 0/10/20… = the type's 1st/2nd/3rd… level,
+                          OCF_RESKEY_CRM_meta_timeout; OCF return codes.
 
     OTHER COMMANDS
       fshost exec2 -s SIGNAL -t STRING     signal processes whose name or arguments

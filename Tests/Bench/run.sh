@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
   echo "Ratios: the peer's time divided by fshost's (above 1: fshost is faster), or as labelled."
   echo
 } > "$report"
-for section in core scanner webserver crowded; do
+for section in core scanner webserver crowded cluster; do
   if [ -x "$here/$section.sh" ]; then
     echo "== bench: $section"
     "$here/$section.sh" "$bin" "$report" || echo "(section $section failed: status $?)" | tee -a "$report"

@@ -1,0 +1,201 @@
+import CDB
+import HAVocabulary
+import PluginLoading
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `fshost ocf <type> <action>`: fshost as an OCF resource agent (what the
+/// installed `lib/ocf/resource.d/fshost/<type>` runs), for Pacemaker. The
+/// rules are the OCF Resource Agent API's (ClusterLabs OCF-spec,
+/// `ra/1.1/resource-agent-api.md`); the return codes are
+/// ``HAVocabulary/ExitStatus/ocfCode``.
+///
+/// - Actions: `start`, `stop`, `monitor` (and its old name `status`),
+///   `validate-all` (fshost's validate), `meta-data` (``OCFMetaData``),
+///   `notify` (0: no fshost type acts on notifications), `usage`. Any other
+///   (`reload`, `promote`, `migrate_to`, …): 3 `OCF_ERR_UNIMPLEMENTED`. No
+///   action: the usage on stderr, 2 `OCF_ERR_ARGS`.
+/// - Configuration: the `OCF_RESKEY_<attribute>` variables (not
+///   `OCF_RESKEY_CRM_meta_*` nor `crm_feature_set`) are the resource's
+///   attributes: the CIB is the configuration, no CDB is read. An unknown or
+///   ill-typed one: 2; a missing required one: 6 `OCF_ERR_CONFIGURED`.
+/// - The resource: `OCF_RESOURCE_INSTANCE`, `:` (a clone's instance) read
+///   as `.`; missing or not a resource name: 2. Its lock and state live in
+///   its own directories, `$FSHOST_RUN_DIR/ocf/<instance>` (`locks/`, and
+///   `active`, the mark of a start not yet undone by a stop) and
+///   `$FSHOST_STATE_DIR/ocf/<instance>` (the plugin's state).
+/// - Timeout: `OCF_RESKEY_CRM_meta_timeout` (ms), less 5 % (at most 1 s)
+///   so that fshost answers before Pacemaker kills it; else the type's.
+/// - Depth: `OCF_CHECK_LEVEL`, mapped by ``OCFLevels``.
+/// - monitor: after a start and before its stop (the `active` mark), the
+///   type's monitor: 0 healthy, 7 cleanly stopped, 1 failed. Without the
+///   mark (never started here since boot: a probe), fshost's exclusive
+///   answers: 7 when the resource does not run here, 0 when it does.
+/// - Type not installed: 5 `OCF_ERR_INSTALLED`.
+public struct OCFAgent {
+    public let paths: HostPaths
+    public init(paths: HostPaths) { self.paths = paths }
+
+    static let success: Int32 = 0, generic: Int32 = 1, args: Int32 = 2, unimplemented: Int32 = 3
+    static let notInstalled: Int32 = 5, notRunning: Int32 = 7
+
+    public static let usage = """
+    usage: fshost ocf <type> {start|stop|monitor|validate-all|meta-data|notify|usage}
+    An OCF resource agent for Pacemaker (installed as lib/ocf/resource.d/fshost/<type>).
+    Parameters: OCF_RESKEY_<attribute>; OCF_RESOURCE_INSTANCE names the resource;
+    OCF_CHECK_LEVEL 0, 10, 20, ... selects the type's first, second, third ... level.
+
+    """
+
+    /// Runs the words after `fshost ocf`; returns the OCF return code.
+    public func main(_ arguments: [String]) -> Int32 {
+        let logger = Logger(prefix: "ocf")
+        guard arguments.count >= 2 else {
+            Logger.writeStderr(Self.usage)
+            return Self.args
+        }
+        let type = arguments[0], action = arguments[1]
+        guard arguments.count == 2 else {
+            logger.error("unexpected argument '\(Names.printable(arguments[2]))' (\(Self.usage.split(separator: "\n")[0]))")
+            return Self.args
+        }
+        switch action {
+        case "usage", "help":
+            Logger.writeStdout(Self.usage)
+            return Self.success
+        case "notify":
+            return Self.success
+        case "meta-data":
+            do throws(HostError) {
+                let plugin = try PluginLoader.load(type: type, searchPath: PluginSearchPath(directories: paths.pluginPath))
+                Logger.writeStdout(OCFMetaData.xml(plugin))
+                return Self.success
+            } catch {
+                logger.error(error.message)
+                return error.exitStatus == .notSupported ? Self.notInstalled : error.exitStatus.ocfCode
+            }
+        case "start", "stop", "monitor", "status", "validate-all":
+            break
+        default:
+            logger.error("action '\(Names.printable(action))' is not implemented by ocf:fshost:\(Names.printable(type)) (actions: start, stop, monitor, validate-all, meta-data, notify)")
+            return Self.unimplemented
+        }
+        guard (try? PluginSearchPath(directories: paths.pluginPath).find(type: type)) != nil else {
+            logger.error("resource type '\(Names.printable(type))' is not installed (no \(type).so in \(paths.pluginPath.joined(separator: ":")))")
+            return Self.notInstalled
+        }
+        let request: ActionRequest
+        let resource: String
+        do throws(HostError) {
+            (request, resource) = try Self.request(type: type, action: action == "status" ? "monitor" : action)
+        } catch {
+            logger.error(error.message)
+            return error.exitStatus.ocfCode
+        }
+        var own = paths
+        own.runDirectory = paths.runDirectory + "/ocf/" + resource
+        own.stateDirectory = paths.stateDirectory + "/ocf/" + resource
+        let mark = ActiveMark(directory: own.runDirectory)
+        let runner = ActionRunner(paths: own)
+        switch request.action {
+        case .start:
+            // Marked before the start: a start that fails half-way is
+            // monitored (and stopped) as started, never probed as "never ran".
+            do throws(HostError) { try mark.set() } catch {
+                logger.error(error.message)
+                return error.exitStatus.ocfCode
+            }
+            return runner.run(request).ocfCode
+        case .stop:
+            let status = runner.run(request)
+            if status == .success { mark.clear() }
+            return status.ocfCode
+        case .monitor where !mark.isSet:
+            var probe = request
+            probe.action = .exclusive
+            let status = runner.run(probe)
+            return status == .notRunning ? Self.notRunning : status == .running ? Self.success : status.ocfCode
+        default:
+            return runner.run(request).ocfCode
+        }
+    }
+
+    /// The action request from the OCF environment, and the resource name.
+    /// - Throws: ``HostError``: `invalidArguments` (2) for a missing or bad
+    ///   `OCF_RESOURCE_INSTANCE`, `OCF_CHECK_LEVEL`, an attribute name that
+    ///   is no attribute name.
+    static func request(type: String, action: String) throws(HostError) -> (ActionRequest, String) {
+        guard let instance = environment("OCF_RESOURCE_INSTANCE") else {
+            throw HostError(.invalidArguments, "OCF_RESOURCE_INSTANCE is not set: it names the resource")
+        }
+        let resource = String(instance.map { $0 == ":" ? "." : $0 })
+        guard Names.isValidResource(resource) else {
+            throw HostError(.invalidArguments, "OCF_RESOURCE_INSTANCE '\(Names.printable(instance))' is not a resource name (\(Names.rule("resource")); a clone's ':' is read as '.')")
+        }
+        var request = ActionRequest(type: type, action: ActionName(rawValue: action == "validate-all" ? "validate" : action)!,
+                                    resource: resource)
+        request.suppliedAttributes = attributes()
+        if let text = environment("OCF_RESKEY_CRM_meta_timeout") {
+            guard let ms = Int64(text), ms > 0 else {
+                throw HostError(.invalidArguments, "OCF_RESKEY_CRM_meta_timeout '\(Names.printable(text))' is not a number of milliseconds")
+            }
+            request.timeoutMilliseconds = min(max(1, ms - min(ms / 20, 1000)), HostSetting.timeoutRange.upperBound)
+        }
+        if let text = environment("OCF_CHECK_LEVEL") {
+            guard let depth = UInt32(text) else {
+                throw HostError(.invalidArguments, "OCF_CHECK_LEVEL '\(Names.printable(text))' is not a depth (0, 10, 20, ...)")
+            }
+            request.checkDepth = depth
+        }
+        return (request, resource)
+    }
+
+    /// `OCF_RESKEY_<name>=value` for every name but Pacemaker's own
+    /// (`CRM_meta_*`, `crm_feature_set`).
+    static func attributes() -> [String: String] {
+        var result: [String: String] = [:]
+        var entry = environ
+        let prefix = "OCF_RESKEY_"
+        while let pointer = entry.pointee {
+            let text = String(cString: pointer)
+            entry += 1
+            guard text.hasPrefix(prefix), let equals = text.firstIndex(of: "=") else { continue }
+            let name = String(text[text.index(text.startIndex, offsetBy: prefix.count)..<equals])
+            if name.hasPrefix("CRM_meta_") || name == "crm_feature_set" || name.isEmpty { continue }
+            result[name] = String(text[text.index(after: equals)...])
+        }
+        return result
+    }
+
+    static func environment(_ name: String) -> String? {
+        guard let value = getenv(name), value.pointee != 0 else { return nil }
+        return String(cString: value)
+    }
+}
+
+/// `<run>/ocf/<instance>/active`: this node started the resource and has not
+/// stopped it since (the run directory is a tmpfs: a reboot clears it).
+struct ActiveMark {
+    let directory: String
+
+    var isSet: Bool {
+        var st = stat()
+        return lstat(directory + "/active", &st) == 0 && st.st_mode & S_IFMT == S_IFREG
+    }
+
+    /// - Throws: ``HostError`` `hostError` (9): the directory is unsafe or
+    ///   the file cannot be made.
+    func set() throws(HostError) {
+        let dir = try SafeDirectory.open(directory, root: directory, variable: "FSHOST_RUN_DIR",
+                                         what: "OCF resource directory", mode: 0o755)
+        defer { close(dir.fd) }
+        let fd = openat(dir.fd, "active", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0o600)
+        guard fd >= 0 else {
+            throw HostError(.hostError, "cannot create \(directory)/active: \(String(cString: strerror(errno)))")
+        }
+        close(fd)
+    }
+
+    func clear() { unlink(directory + "/active") }
+}

@@ -1,0 +1,128 @@
+// FailSafe batch mode: one child per resource (a fork of this process: its
+// own lock, deadline, supervisor and worker), at most --parallel at once; the
+// answers in input order.
+import FSHost
+import HAVocabulary
+import PluginLoading
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The signal that asked the batch to end (TERM, INT, HUP), 0 until then.
+/// Written by the handler only.
+nonisolated(unsafe) private var batchStopSignal: sig_atomic_t = 0
+
+/// `fshost <type> <action> --infile IN --outfile OUT [--paramfile P]` (or
+/// `IN OUT [P]`): runs the action on every resource of IN, each in its own
+/// child process (``ForkedAction``: as `fshost <type> <action> <resource>`
+/// would), and writes OUT: one
+/// `resource_name status` line per IN line, in IN's order. A child that
+/// crashes or hangs costs only its own line: it ends at its own deadline
+/// (the child's supervisor kills it), and a child that died by a signal
+/// answers `HA_CMD_FAILED`.
+///
+/// Returns the exit status: 0 when every line is 0, else the first
+/// non-zero line's status; 2 for a bad command line or IN/P file, 9 when
+/// OUT cannot be written (nothing was run); 3 when TERM, INT or HUP ended
+/// the batch (the running children are sent TERM and answer, the ones not
+/// started get 3, and OUT is still written whole).
+func batchMain(_ words: [String]) -> Int32 {
+    let logger = Logger(prefix: "batch")
+    let request: BatchRequest
+    let lines: [BatchLine]
+    let output: BatchOutput
+    do throws(HostError) {
+        request = try BatchRequest.parse(words, environment: environmentValue("FSHOST_BATCH_PARALLEL"))
+        lines = try BatchInput.read(request.infile)
+        if let paramfile = request.paramfile, let cluster = try BatchInput.clusterName(paramfile) {
+            setenv("FSHOST_CLUSTER_NAME", cluster, 1)
+        }
+        output = try BatchOutput.prepare(request.outfile)
+    } catch {
+        logger.error(error.message)
+        return error.status
+    }
+    let log = Logger(prefix: "\(request.type) \(request.action.rawValue) batch")
+    var statuses = [Int32](repeating: ExitStatus.commandFailed.rawValue, count: lines.count)
+    for (i, line) in lines.enumerated() {
+        if let problem = line.problem {
+            statuses[i] = ExitStatus.invalidArguments.rawValue
+            log.error("\(Names.printable(request.infile)) line \(i + 1): \(problem)")
+        }
+    }
+    let jobs = lines.indices.filter { lines[$0].problem == nil }
+    let paths = HostPaths.fromEnvironment()
+    installStopHandlers()
+    var running: [pid_t: Int] = [:]
+    var next = 0
+    var stopping = false
+    while next < jobs.count || !running.isEmpty {
+        if batchStopSignal != 0 && !stopping {
+            stopping = true
+            log.error("received signal \(batchStopSignal): \(running.count) running resources were sent TERM, \(jobs.count - next) not started answer HA_CMD_FAILED")
+            for pid in running.keys { kill(pid, SIGTERM) }
+            next = jobs.count
+        }
+        while !stopping && running.count < request.parallel && next < jobs.count {
+            let index = jobs[next]
+            next += 1
+            var action = request.template
+            action.resource = lines[index].name
+            switch ForkedAction.start(action, paths: paths) {
+            case .success(let pid): running[pid] = index
+            case .failure(let error):
+                statuses[index] = error.status
+                log.error(error.message)
+            }
+        }
+        if running.isEmpty { continue }
+        var status: Int32 = 0
+        let pid = waitpid(-1, &status, 0)
+        if pid < 0 {
+            if errno == EINTR { continue }
+            // No child left to wait for (cannot happen while `running` is
+            // not empty): the remaining lines answer HA_HOST_ERROR.
+            for index in running.values { statuses[index] = ExitStatus.hostError.rawValue }
+            running.removeAll()
+            continue
+        }
+        guard let index = running.removeValue(forKey: pid) else { continue }
+        statuses[index] = childStatus(status)
+    }
+    var text = ""
+    text.reserveCapacity(lines.count * 16)
+    for (line, status) in zip(lines, statuses) { text += line.name + " " + String(status) + "\n" }
+    do throws(HostError) {
+        try output.commit(text)
+    } catch {
+        log.error(error.message)
+        return error.status
+    }
+    if stopping { return ExitStatus.commandFailed.rawValue }
+    return statuses.first { $0 != 0 } ?? 0
+}
+
+/// A child's wait status as a FailSafe status: its exit status when it is
+/// one of fshost's (0-9), else `HA_CMD_FAILED` (a signal, an unknown code).
+func childStatus(_ status: Int32) -> Int32 {
+    let exited = status & 0x7f == 0
+    let code = (status >> 8) & 0xff
+    return exited && ExitStatus(rawValue: code) != nil ? code : ExitStatus.commandFailed.rawValue
+}
+
+/// TERM, INT and HUP set ``batchStopSignal`` and interrupt `waitpid`
+/// (no SA_RESTART), so the batch can end its children and still write OUT.
+private func installStopHandlers() {
+    for signal in [SIGTERM, SIGINT, SIGHUP] {
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { batchStopSignal = $0 }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = 0
+        sigaction(signal, &action, nil)
+    }
+}
+
+private func environmentValue(_ name: String) -> String? {
+    guard let value = getenv(name), value.pointee != 0 else { return nil }
+    return String(cString: value)
+}
