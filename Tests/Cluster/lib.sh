@@ -88,7 +88,8 @@ EOF
 # lab_prepare → fresh $LAB_DIR with per-node copies (cp -a keeps hacluster:haclient).
 lab_prepare() {
   [ ! -e "$LAB_DIR" ] || lab_fail "$LAB_DIR exists: a lab is up (lab.sh down first)" || return 1
-  install -d -m 0700 "$LAB_DIR" || return 1
+  # 0755: pacemaker-controld (user hacluster) reads the agents installed below it.
+  install -d -m 0755 "$LAB_DIR" || return 1
   cp -a /usr/lib/ocf/resource.d "$LAB_DIR/ocf" || return 1
   local n d
   for n in 1 2; do

@@ -55,7 +55,10 @@ done
 [ "$ok" = 1 ] || die "corosync-cfgtool -s did not answer within 10 s"
 say "corosync up (pid $coro)"
 
-PCMK_logfile=/var/log/pacemaker/pacemaker.log PCMK_debug=no \
+# fshost's state defaults to /var/lib/fshost/state, a path both nodes share
+# here: the agents (children of pacemaker-execd, which passes its environment
+# on) keep it in the node's own /run instead.
+FSHOST_STATE_DIR=/run/fshost/state PCMK_logfile=/var/log/pacemaker/pacemaker.log PCMK_debug=no \
   pacemakerd >>/var/log/pacemaker/pacemakerd.stderr 2>&1 &
 pcmk=$!
 say "pacemakerd started (pid $pcmk)"
