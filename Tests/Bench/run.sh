@@ -18,5 +18,6 @@ for section in core scanner webserver crowded cluster; do
     "$here/$section.sh" "$bin" "$report" || echo "(section $section failed: status $?)" | tee -a "$report"
   fi
 done
+"$here/cluster-failover.sh" "$bin" "$report" || echo "(section cluster-failover failed: status $?)" | tee -a "$report"
 echo "report: $report"
 cat "$report"
