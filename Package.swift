@@ -46,6 +46,8 @@ let plugins: [Target] = [
     // built under Tests/, so its record is marked test-only.
     resourceType("TestFixture", path: "Tests/Plugins/TestFixture", dependencies: ["EchoCall"]),
     companion("testfixture-echo", call: "EchoCall", path: "Tests/Plugins/TestFixtureEcho"),
+    // LogWriter: a program judged by the log it writes (issue 12).
+    resourceType("LogWriter", path: "Plugins/LogWriter", exclude: ["README.md"]),
 ]
 
 let package = Package(
@@ -114,7 +116,7 @@ let package = Package(
         ]),
 
         // ---- The plugin SDK ------------------------------------------------
-        .target(name: "FSKit", dependencies: ["FSPluginABI", "HAVocabulary", "ArgvText", "TrustedPaths"]),
+        .target(name: "FSKit", dependencies: ["FSPluginABI", "HAVocabulary", "ArgvText", "TrustedPaths", "CSystemShims"]),
 
         // ---- Companion calls (each declared once for a plugin and its companion)
         companionCall("HTTPProbeCall", path: "Plugins/WebServer/HTTPProbeCall"),
@@ -134,5 +136,6 @@ let package = Package(
         .testTarget(name: "WebServerTests", dependencies: ["TestSupport"]),
         // The SDK's building blocks (typed attributes, daemon lifecycle, file checks), without a host.
         .testTarget(name: "FSKitTests", dependencies: ["FSKit", "HAVocabulary", "TestSupport", "ProcScan", "Spawn"]),
+        .testTarget(name: "LogWriterTests", dependencies: ["TestSupport"]),
     ] + plugins
 )

@@ -214,6 +214,14 @@ public struct Daemon {
             }
         }
         let argv = launch.argv(startCommand)
+        if let detach = launch.detach {
+            // A command that does not daemonise: detached by the SDK, which writes the pidfile.
+            if case .failure(let why) = detach.start(argv, pidFile: pidFile) {
+                return .failed("start command \(startCommand.joined(separator: " ")): \(why)")
+            }
+            processesService.refresh()
+            return waitUntilReady(started: "started", ready: ready, pidBefore: before)
+        }
         let result = resource.run(argv, timeout: resource.budget(max(.seconds(1), resource.timeLeft - .milliseconds(500))),
                                   captureOutput: true)
         guard result.succeeded else {

@@ -25,11 +25,16 @@ public struct Launch: Sendable, Equatable {
     public var environment: [String: String]
     /// Working directory; nil: the host's.
     public var workingDirectory: String?
+    /// Set: the start command does not daemonise; the SDK detaches it and
+    /// writes its pidfile (``Detach``). Nil: the command daemonises itself.
+    public var detach: Detach?
 
-    public init(user: String? = nil, environment: [String: String] = [:], workingDirectory: String? = nil) {
+    public init(user: String? = nil, environment: [String: String] = [:], workingDirectory: String? = nil,
+                detach: Detach? = nil) {
         self.user = user
         self.environment = environment
         self.workingDirectory = workingDirectory
+        self.detach = detach
     }
 
     static let setpriv = "/usr/bin/setpriv"

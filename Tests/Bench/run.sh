@@ -18,6 +18,7 @@ for section in core scanner webserver crowded cluster; do
     "$here/$section.sh" "$bin" "$report" || echo "(section $section failed: status $?)" | tee -a "$report"
   fi
 done
-"$here/cluster-failover.sh" "$bin" "$report" || echo "(section cluster-failover failed: status $?)" | tee -a "$report"
+echo "== bench: logwriter"; "$here/logwriter.sh" "$bin" "$report" || echo "(section logwriter failed: status $?)" | tee -a "$report"
+echo "== bench: cluster-failover"; "$here/cluster-failover.sh" "$bin" "$report" || echo "(section cluster-failover failed: status $?)" | tee -a "$report"
 echo "report: $report"
 cat "$report"

@@ -134,8 +134,11 @@ final class PluginContractTests: XCTestCase {
         XCTAssertFalse(list.stdout.contains("testfixture"), "users never see it: \(list.stdout)")
         XCTAssertFalse(list.stdout.contains("webserver-http"), list.stdout)
         XCTAssertTrue(try sandbox.fshost("list", "--all").stdout.contains("testfixture"))
-        // What `make install` installs.
-        XCTAssertEqual(try sandbox.fshost("list", "--names").stdout, "template\nwebserver\n")
+        // What `make install` installs: every user type, sorted; no test-only plugin, no companion.
+        let names = try sandbox.fshost("list", "--names").stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(names, names.sorted())
+        XCTAssertTrue(Set(["logwriter", "template", "webserver"]).isSubset(of: names), "\(names)")
+        XCTAssertFalse(names.contains { $0.hasPrefix("testfixture") || $0.contains("-") }, "\(names)")
     }
 
     func testListingNamesForInstallFailsOnARefusedPlugin() throws {

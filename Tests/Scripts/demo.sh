@@ -92,5 +92,6 @@ else
   echo "  no nginx with the demo's config remains (checked with fshost exec2 -s 0)"
 fi
 echo
+"$(dirname "$0")/demo-logwriter.sh" "$bin"; echo
 echo "Log lines fshost wrote (stderr; failures, starts and stops also go to syslog):"
 sed 's/^/  /' "$work/log"

@@ -1,0 +1,314 @@
+// The log writer resource type: a program judged by the log it writes,
+// after the FailSafe guide: "For a resource that writes to a log file,
+// check that the size of the log file is increasing or use the grep
+// command to check for a particular message."
+//
+//   level 1  process  the writer runs (the SDK's Daemon: its pid and start
+//                     time, checked by the host)
+//   level 2  growth   the log changed within growth_window (grew, or was
+//                     rotated or truncated: activity, never a failure)
+//   level 3  content  since the last check, expected_message appeared and
+//                     error_pattern did not, in the new bytes only
+//
+// The writer need not daemonise: the SDK starts it detached (own session,
+// output appended to the log or to /dev/null) and writes its pidfile.
+// Stop is TERM, then KILL, to the writer and its process group.
+import FSKit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct LogWriter: DaemonType {
+    // MARK: Description
+
+    static let summary = "A program judged by the log it writes: process, log growth, expected and error messages"
+
+    /// Where the writer's stdout and stderr go.
+    enum Output: String, CaseIterable, Sendable { case log, null }
+
+    static let startCommand = Attribute.command("start_command",
+        "the writer (argv, no shell word splitting); runs in the foreground: fshost detaches it").required
+    static let logFile = Attribute.path("log_file",
+        "the log the writer writes; its directory must exist and be writable only by its owner (root or fshost's user)").required
+    static let output = Attribute.choice("output", default: Output.log,
+        "where the writer's stdout and stderr go: log (appended to log_file) or null (/dev/null: it writes the log itself)")
+    static let workingDirectory = Attribute.path("working_directory", "the writer's working directory (default: fshost's)")
+    static let processName = Attribute.string("process_name",
+        "the writer's process name for the host's checks (comm, argv[0], or the script an interpreter runs); default: the basename of start_command's first word")
+    static let processArgument = Attribute.string("process_argument",
+        "a whole argument the writer's process carries, so another process of the same name is not taken for it; default: start_command's last word when it has more than one; empty: none")
+    static let pidfile = Attribute.path("pidfile",
+        "where fshost writes the writer's pid; default /run/logwriter.RESOURCE.pid")
+    static let growthWindow = Attribute.positiveDuration("growth_window", default: .seconds(30),
+        "level 2: how long the log may stay unchanged (same size, inode and mtime) before the writer counts as stuck")
+    static let expectedMessage = Attribute.string("expected_message",
+        "level 3: a POSIX extended regular expression (grep -E, bytes) that must appear in a line written since the last check")
+    static let errorPattern = Attribute.string("error_pattern",
+        "level 3: a POSIX extended regular expression; a line written since the last check that matches it fails the resource until the next start")
+    static let maxRead = Attribute.integer("max_read", default: 16 << 20, in: 4096...(1 << 30),
+        "level 3: the most bytes read per check; when more waited, the oldest are skipped (logged)")
+    static let growthTimeout = Attribute.positiveDuration("growth_timeout", default: .seconds(2),
+        "level 2 fails when its stat of the log takes longer (a hung file system)")
+    static let readTimeout = Attribute.positiveDuration("read_timeout", default: .seconds(5),
+        "level 3 fails when reading and matching the new bytes takes longer")
+
+    static let attributes: [Attribute] = [
+        startCommand, logFile, output, workingDirectory, processName, processArgument, pidfile, growthWindow,
+        expectedMessage, errorPattern, maxRead, growthTimeout, readTimeout,
+    ]
+
+    static let levels = [
+        MonitorLevel(1, "process", checks: "the writer runs (its pid and start time)",
+                     cost: "one pidfile read and one process's /proc files"),
+        MonitorLevel(2, "growth", checks: "the log changed (grew, rotated, truncated) within growth_window",
+                     cost: "one stat; a state write when it changed"),
+        MonitorLevel(3, "content", checks: "since the last check expected_message appeared and error_pattern did not",
+                     cost: "reads only the bytes appended since the last check (at most max_read); one state write"),
+    ]
+
+    static let defaults = ActionDefaults(
+        timeouts: [.exclusive: .seconds(5), .start: .seconds(15), .stop: .seconds(15), .monitor: .seconds(15),
+                   .restart: .seconds(30), .validate: .seconds(5)],
+        level: 2, retries: 1, retryInterval: .milliseconds(500))
+
+    /// Start returns once the writer runs.
+    static let readinessLevel: UInt32 = 1
+
+    /// State keys (the daemon's identity is "master").
+    static let growthKey = "growth", positionKey = "position", errorKey = "error"
+
+    // MARK: Configuration
+
+    let resource: Resource
+    let daemon: Daemon
+    let logFile: String
+    let growthWindow: Duration, growthTimeout: Duration, readTimeout: Duration
+    let follower: LogFollower
+    /// The compiled patterns, or why one does not compile.
+    let expected: Result<LinePattern?, LinePattern.CompileError>
+    let error: Result<LinePattern?, LinePattern.CompileError>
+
+    init(resource: Resource) throws(ConfigurationError) {
+        self.resource = resource
+        let command = resource[Self.startCommand]
+        logFile = resource[Self.logFile]
+        growthWindow = resource[Self.growthWindow]
+        growthTimeout = resource[Self.growthTimeout]
+        readTimeout = resource[Self.readTimeout]
+        follower = LogFollower(path: logFile, maxBytes: resource[Self.maxRead])
+        expected = Self.compile(resource[Self.expectedMessage])
+        error = Self.compile(resource[Self.errorPattern])
+        let name = resource[Self.processName] ?? String((command.first ?? "").split(separator: "/").last ?? "")
+        let argument = resource[Self.processArgument].map { $0.isEmpty ? nil : $0 } ?? (command.count > 1 ? command.last : nil)
+        let launch = Launch(workingDirectory: resource[Self.workingDirectory],
+                            detach: Detach(output: resource[Self.output] == .log ? logFile : nil))
+        daemon = Daemon(resource: resource, pidFile: PidFile(resource[Self.pidfile] ?? "/run/logwriter.\(resource.name).pid"),
+                        master: ProcessPattern(name: name, argument: argument), start: command, launch: launch,
+                        // A shell loop has no graceful stop of its own: TERM to it and its
+                        // children (a `sleep` between lines); CONT, so that a stopped
+                        // (SIGSTOP) writer, which dash leaves TERM pending for, gets it;
+                        // then KILL.
+                        stop: StopLadder(.signal("TERM", SIGTERM, share: 1, group: true),
+                                         .signal("CONT", SIGCONT, share: 2, group: true),
+                                         .signal("KILL", SIGKILL, share: 1, group: true)))
+    }
+
+    static func compile(_ text: String?) -> Result<LinePattern?, LinePattern.CompileError> {
+        guard let text else { return .success(nil) }
+        do throws(LinePattern.CompileError) { return .success(try LinePattern(text)) } catch { return .failure(error) }
+    }
+
+    // MARK: Validation
+
+    /// What the schema cannot say: the patterns compile, the process name
+    /// is not empty. HA_INVAL_ARGS naming the attribute, at every level.
+    func checkValues() -> Outcome {
+        if case .failure(let why) = expected { return .invalid("attribute 'expected_message': invalid regular expression \(why)") }
+        if case .failure(let why) = error { return .invalid("attribute 'error_pattern': invalid regular expression \(why)") }
+        if daemon.master.name.isEmpty { return .invalid("attribute 'process_name' is empty") }
+        if let problem = daemon.problem { return .invalid("attribute 'start_command': \(problem)") }
+        return .success
+    }
+
+    /// Before start and on `validate`: the values, the log's directory
+    /// (exists, writable by its owner only, owned by root or fshost's
+    /// user: another user could otherwise write the lines that judge the
+    /// resource), the log if it exists, the pidfile's place, the program.
+    func validate() -> Outcome {
+        let values = checkValues()
+        guard values.isSuccess else { return values }
+        let directory = String(logFile[..<(logFile.lastIndex(of: "/") ?? logFile.startIndex)])
+        if let problem = Self.trustProblem(directory.isEmpty ? "/" : directory, directory: true) {
+            return .badConfiguration("attribute 'log_file': directory \(directory.isEmpty ? "/" : directory): \(problem)")
+        }
+        if FileCheck.exists(logFile), let problem = Self.trustProblem(logFile, directory: false) {
+            return .badConfiguration("attribute 'log_file': \(logFile): \(problem)")
+        }
+        let program = resource[Self.startCommand][0]
+        if program.hasPrefix("/"), let problem = FileCheck.problem(program, .executable) {
+            return .badConfiguration("attribute 'start_command': \(program): \(problem)")
+        }
+        if let problem = FileCheck.creatableFileProblem(daemon.pidFile.path) {
+            return .badConfiguration("attribute 'pidfile': \(daemon.pidFile.path): \(problem)")
+        }
+        if let problem = daemon.pidFile.placeProblem() {
+            return .badConfiguration("attribute 'pidfile': \(daemon.pidFile.path): \(problem)")
+        }
+        return .success
+    }
+
+    /// Why `path` may be written by someone other than root or fshost's
+    /// user, or is not what it should be; nil when fit.
+    static func trustProblem(_ path: String, directory: Bool) -> String? {
+        if let problem = FileCheck.problem(path, .kind(directory ? .directory : .regular), .modeWithin(directory ? 0o1755 : 0o755)) {
+            return problem
+        }
+        guard case .success(let info) = FileCheck.info(path), info.owner == 0 || info.owner == geteuid() else {
+            return "is owned by another user: its lines could be written by them"
+        }
+        return nil
+    }
+
+    // MARK: Start and stop
+
+    /// Unless it runs: the growth window and the read position start at
+    /// the log's current end, an earlier error is forgotten, then the
+    /// writer starts (the daemon's start). Running: nothing changes.
+    func start() -> Outcome {
+        let values = checkValues()
+        guard values.isSuccess else { return values }
+        if case .running = daemon.status() { return daemon.start { check(upTo: Self.readinessLevel) } }
+        let reset = resetWatch()
+        guard reset.isSuccess else { return reset }
+        return daemon.start { check(upTo: Self.readinessLevel) }
+    }
+
+    /// The daemon's stop, then the watch state is dropped (the next start
+    /// takes a new baseline).
+    func stop() -> Outcome {
+        let stopped = daemon.stop()
+        guard stopped.isSuccess else { return stopped }
+        for key in [Self.growthKey, Self.positionKey, Self.errorKey] where resource.state[key] != nil {
+            do throws(State.WriteError) { try resource.state.store(nil, for: key) } catch {
+                return .failed("stopped, but the log watch could not be reset: \(error)")
+            }
+        }
+        return .success
+    }
+
+    /// A new baseline: the log's facts and its end, now; no error latched.
+    func resetWatch() -> Outcome {
+        do throws(State.WriteError) {
+            switch LogGrowth.mark(logFile) {
+            case .success(let mark): try resource.state.store(mark.text, for: Self.growthKey)
+            case .failure(.absent): try resource.state.store(nil, for: Self.growthKey)
+            case .failure(let p): return .failed("log_file \(logFile): \(p)")
+            }
+            switch follower.baseline() {
+            case .success(let position): try resource.state.store(position.text, for: Self.positionKey)
+            case .failure(let p): return .failed("log_file \(logFile): \(p)")
+            }
+            try resource.state.store(nil, for: Self.errorKey)
+        } catch {
+            return .failed("the log watch could not be kept: \(error)")
+        }
+        return .success
+    }
+
+    // MARK: Monitoring
+
+    func probe(level: UInt32) -> Outcome {
+        let values = checkValues()
+        guard values.isSuccess else { return values }
+        switch level {
+        case 1: return daemon.probe()
+        case 2: return timed(growthTimeout, "growth_timeout") { probeGrowth() }
+        case 3: return timed(readTimeout, "read_timeout") { probeContent() }
+        default: return .invalid("no monitoring level \(level)")
+        }
+    }
+
+    /// `body`'s answer, or a failure when it took longer than `limit`: a
+    /// read of a log on a hung file system cannot be interrupted, but it
+    /// must not pass as healthy.
+    func timed(_ limit: Duration, _ name: String, _ body: () -> Outcome) -> Outcome {
+        let begun = LogGrowth.now()
+        let outcome = body()
+        let took = LogGrowth.now() - begun
+        if outcome.isSuccess && Duration.milliseconds(took) > limit {
+            return .failed("the check took \(took) ms, longer than \(name) (\(limit.milliseconds) ms)")
+        }
+        return outcome
+    }
+
+    /// Level 2: the log changed within the growth window.
+    func probeGrowth() -> Outcome {
+        let text = resource.state[Self.growthKey]
+        let remembered = text.flatMap(LogGrowth.Mark.init(text:))
+        if let text, remembered == nil {
+            resource.log.warning("state '\(Self.growthKey)' is corrupted ('\(LogText.escaped(text, limit: 80))'): "
+                                 + "the growth window starts again now")
+        }
+        switch LogGrowth.check(logFile, window: growthWindow, remembered: remembered) {
+        case .failure(let problem):
+            return .failed("log_file \(logFile): \(problem)")
+        case .success((let verdict, let mark)):
+            if let mark {
+                do throws(State.WriteError) { try resource.state.store(mark.text, for: Self.growthKey) } catch {
+                    return .failed("log_file \(logFile): its size could not be remembered: \(error)")
+                }
+            }
+            switch verdict {
+            case .active(let what):
+                if what.hasPrefix("rotated") || what.hasPrefix("truncated") { resource.log.info("log_file \(logFile) \(what)") }
+                return .success
+            case .quiet: return .success
+            case .stale(let quiet):
+                return .failed("log_file \(logFile) has not changed for \(quiet.milliseconds / 1000) s "
+                               + "(growth_window \(growthWindow.milliseconds / 1000) s): is the writer stuck?")
+            }
+        }
+    }
+
+    /// Level 3: the new lines hold the expected message and no error line.
+    func probeContent() -> Outcome {
+        if let latched = resource.state[Self.errorKey] {
+            return .failed("an error line was written (kept until the next start): \(latched)")
+        }
+        let text = resource.state[Self.positionKey]
+        var position = text.flatMap(LogPosition.init(text:))
+        if let text, position == nil {
+            resource.log.warning("state '\(Self.positionKey)' is corrupted ('\(LogText.escaped(text, limit: 80))'): "
+                                 + "reading starts again at the end of the log")
+            position = nil
+        }
+        let fresh = position == nil
+        let chunk: LogFollower.Chunk
+        switch follower.readNew(since: position) {
+        case .success(let c): chunk = c
+        case .failure(let problem): return .failed("log_file \(logFile): \(problem)")
+        }
+        do throws(State.WriteError) { try resource.state.store(chunk.position.text, for: Self.positionKey) } catch {
+            return .failed("log_file \(logFile): the read position could not be remembered: \(error)")
+        }
+        for event in chunk.events { resource.log.info("log_file \(logFile): \(event)") }
+        resource.log.debug("level 3 read \(chunk.bytesRead) bytes (\(chunk.bytes.count) in complete lines, "
+                           + "\(chunk.skipped) skipped); next offset \(chunk.position.offset)")
+        if fresh { return .success }
+        if case .success(let pattern?) = error, let line = pattern.firstMatchingLine(in: chunk.bytes) {
+            let shown = "'" + LogText.escaped(String(decoding: chunk.bytes[line], as: UTF8.self), limit: 300) + "'"
+            do throws(State.WriteError) { try resource.state.store(shown, for: Self.errorKey) } catch {
+                return .failed("an error line was written: \(shown) (and could not be kept: \(error))")
+            }
+            return .failed("an error line was written to \(logFile): \(shown)")
+        }
+        if case .success(let pattern?) = expected, pattern.firstMatchingLine(in: chunk.bytes) == nil {
+            return .failed("expected_message '\(LogText.escaped(pattern.text, limit: 120))' was not written to \(logFile) "
+                           + "since the last check (\(chunk.bytes.count) new bytes)")
+        }
+        return .success
+    }
+}
+
+// The entry point `fshost_plugin_entry` is generated by the build from the
+// target's name (FSPluginRecordPlugin), like the ELF record.

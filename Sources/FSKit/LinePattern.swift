@@ -1,0 +1,136 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A POSIX extended regular expression (`regcomp(3)` with `REG_EXTENDED |
+/// REG_NEWLINE`, glibc's), matched against the lines of a log.
+///
+/// - **Bytes, C locale**: the SDK never calls `setlocale`, so a pattern
+///   matches bytes (`.` is one byte); a log in UTF-8 matches its literal
+///   UTF-8 text. `grep -E` in `LC_ALL=C` reads a pattern the same way.
+/// - **Lines**: a match never spans a line end (`^`/`$` match at line ends;
+///   a match that a bracket like `[[:space:]]` stretched over a newline is
+///   retried line by line).
+/// - **Cost**: compiling is microseconds (measured with `make bench`, see
+///   README "logwriter"); one `regexec` runs over a whole buffer of lines
+///   (`REG_STARTEND`, so a NUL byte in a log is just a byte), not one call
+///   per line: glibc scans about 1 MiB/ms for a literal alternation.
+///
+/// Why not Swift `Regex`: it is Unicode-aware per character (several times
+/// slower on bytes) and loads the string-processing runtime on the monitor
+/// path; POSIX ERE is the dialect `grep -E` users already write.
+public final class LinePattern {
+    /// The pattern as given.
+    public let text: String
+    private let compiled: UnsafeMutablePointer<regex_t>
+
+    /// Why a pattern does not compile: `regerror(3)`'s message and where,
+    /// as well as glibc lets one tell.
+    public struct CompileError: Error, Sendable, CustomStringConvertible {
+        public let pattern: String
+        /// `regerror`'s text ("Unmatched ( or \\(").
+        public let message: String
+        /// Byte offset from which the pattern fails: the longest prefix
+        /// that compiles, when every longer one fails (glibc reports no
+        /// position itself); nil when no prefix tells.
+        public let offset: Int?
+
+        /// `Unmatched ( or \( at byte 3: 'ab(' ⟶ '(c'`, escaped, one line.
+        public var description: String {
+            let shown = LogText.escaped(pattern, limit: 200)
+            guard let offset else { return "'\(shown)': \(message)" }
+            let bytes = Array(pattern.utf8)
+            let before = LogText.escaped(String(decoding: bytes[..<offset], as: UTF8.self), limit: 80)
+            let after = LogText.escaped(String(decoding: bytes[offset...], as: UTF8.self), limit: 80)
+            return "'\(shown)': \(message) at byte \(offset) (valid up to '\(before)', fails from '\(after)')"
+        }
+    }
+
+    /// The longest pattern accepted, in bytes: glibc's compile time and
+    /// memory grow with it, and a monitor compiles it on every call.
+    public static let maximumLength = 4096
+
+    /// Compiles `pattern`; an empty pattern, one with a newline or a NUL,
+    /// or a longer one than ``maximumLength`` is refused too.
+    public init(_ pattern: String) throws(CompileError) {
+        text = pattern
+        if pattern.isEmpty { throw CompileError(pattern: pattern, message: "empty pattern (it would match every line)", offset: nil) }
+        if let at = Array(pattern.utf8).firstIndex(where: { $0 == 0x0A || $0 == 0 }) {
+            throw CompileError(pattern: pattern, message: "a pattern is one line: newline or NUL", offset: at)
+        }
+        if pattern.utf8.count > Self.maximumLength {
+            throw CompileError(pattern: pattern, message: "longer than \(Self.maximumLength) bytes", offset: nil)
+        }
+        // Stored only once compiled: a throw after every property is set would run deinit (regfree).
+        let regex = UnsafeMutablePointer<regex_t>.allocate(capacity: 1)
+        let rc = regcomp(regex, pattern, REG_EXTENDED | REG_NEWLINE)
+        guard rc == 0 else {
+            let message = Self.errorText(rc, regex)
+            regex.deallocate()
+            throw CompileError(pattern: pattern, message: message, offset: Self.failingOffset(pattern))
+        }
+        compiled = regex
+    }
+
+    deinit {
+        regfree(compiled)
+        compiled.deallocate()
+    }
+
+    /// `regerror`'s text for `code`.
+    static func errorText(_ code: Int32, _ regex: UnsafeMutablePointer<regex_t>) -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        regerror(code, regex, &buffer, buffer.count)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The length of the longest prefix of `pattern` that compiles while
+    /// every longer prefix fails: where the error begins (the `(` of an
+    /// unmatched group, the `[` of a bad bracket, a trailing `\`).
+    static func failingOffset(_ pattern: String) -> Int? {
+        let bytes = Array(pattern.utf8)
+        let probe = UnsafeMutablePointer<regex_t>.allocate(capacity: 1)
+        defer { probe.deallocate() }
+        for length in stride(from: bytes.count - 1, through: 0, by: -1) {
+            let prefix = String(decoding: bytes[..<length], as: UTF8.self)
+            if regcomp(probe, prefix, REG_EXTENDED | REG_NEWLINE | REG_NOSUB) == 0 {
+                regfree(probe)
+                return length
+            }
+        }
+        return nil
+    }
+
+    /// The byte range of the first line of `bytes[range]` that matches
+    /// (without its newline), or nil. `range` starts at a line start.
+    public func firstMatchingLine(in bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> Range<Int>? {
+        guard !range.isEmpty, let base = bytes.baseAddress?.assumingMemoryBound(to: CChar.self) else { return nil }
+        var from = range.lowerBound
+        while from < range.upperBound {
+            // One regexec over the rest of the buffer (regoff_t is 32 bits:
+            // callers keep buffers well below 2 GiB).
+            var match = regmatch_t(rm_so: regoff_t(0), rm_eo: regoff_t(range.upperBound - from))
+            guard regexec(compiled, base + from, 1, &match, REG_STARTEND) == 0 else { return nil }
+            let start = from + Int(match.rm_so), end = from + Int(match.rm_eo)
+            let line = lineAround(bytes, start, range)
+            if end <= line.upperBound { return line }
+            // Stretched over a line end: this line alone, then go on after it.
+            var single = regmatch_t(rm_so: 0, rm_eo: regoff_t(line.count))
+            if regexec(compiled, base + line.lowerBound, 1, &single, REG_STARTEND) == 0 { return line }
+            from = line.upperBound + 1
+        }
+        return nil
+    }
+
+    /// ``firstMatchingLine(in:_:)`` of an array.
+    public func firstMatchingLine(in bytes: [UInt8]) -> Range<Int>? {
+        bytes.withUnsafeBytes { firstMatchingLine(in: $0, 0..<bytes.count) }
+    }
+
+    private func lineAround(_ bytes: UnsafeRawBufferPointer, _ at: Int, _ range: Range<Int>) -> Range<Int> {
+        var start = min(at, range.upperBound), end = min(at, range.upperBound)
+        while start > range.lowerBound && bytes[start - 1] != 0x0A { start -= 1 }
+        while end < range.upperBound && bytes[end] != 0x0A { end += 1 }
+        return start..<end
+    }
+}

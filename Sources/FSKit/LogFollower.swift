@@ -1,0 +1,309 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where a reader of a log stopped: the file (device, inode), the offset
+/// just after the last complete line read, and a fingerprint of the bytes
+/// before that offset. Kept in state between calls (``text``).
+public struct LogPosition: Sendable, Equatable {
+    public var device: UInt64
+    public var inode: UInt64
+    /// Bytes of the file already read: always just after a newline (or 0),
+    /// so a partial last line is read again, whole, next time.
+    public var offset: Int64
+    /// FNV-1a (64 bits) of the up to ``LogPosition/fingerprintLength`` bytes
+    /// before ``offset``: tells that the file under this inode still holds
+    /// what was read (not truncated and rewritten past the offset), and
+    /// finds a copy of it (`log.1` after a copy-truncate rotation).
+    public var fingerprint: UInt64
+
+    public static let fingerprintLength = 64
+
+    public init(device: UInt64, inode: UInt64, offset: Int64, fingerprint: UInt64) {
+        self.device = device
+        self.inode = inode
+        self.offset = offset
+        self.fingerprint = fingerprint
+    }
+
+    /// `log1 DEVICE INODE OFFSET FINGERPRINT` (decimal), what state keeps.
+    public var text: String { "log1 \(device) \(inode) \(offset) \(fingerprint)" }
+
+    /// Parses ``text``; nil for anything else (a corrupted state file).
+    public init?(text: String) {
+        let words = text.split(separator: " ", omittingEmptySubsequences: false)
+        guard words.count == 5, words[0] == "log1", let device = UInt64(words[1]), let inode = UInt64(words[2]),
+              let offset = Int64(words[3]), offset >= 0, let fingerprint = UInt64(words[4]) else { return nil }
+        self.init(device: device, inode: inode, offset: offset, fingerprint: fingerprint)
+    }
+}
+
+/// Reads only what was appended to a log since the last call, the way
+/// `tail -F` follows a file, for a monitor that runs as a fresh process
+/// each time (the position lives in state, ``LogPosition``):
+///
+/// - **New bytes only**: one `pread` from the remembered offset to the end
+///   (never the whole file): a 1 GiB log with 1 MiB appended costs 1 MiB.
+/// - **Complete lines only**: the bytes after the last newline (a line
+///   being written) stay unread; the next call reads them whole.
+/// - **Rotation by rename** (`log` → `log.1`, a new `log`): the remembered
+///   inode is looked for at ``rotatedPath``; the bytes left in it after the
+///   offset are read first (its last line too: nothing more comes), then
+///   the new file from its start.
+///   When the log is gone and ``rotatedPath`` holds the remembered inode
+///   (renamed, the writer not reopened yet), it is read there.
+/// - **Truncation** (copy-truncate: the size went below the offset, or the
+///   bytes before the offset changed): when ``rotatedPath`` holds the
+///   remembered fingerprint at the offset (the copy), its rest is read
+///   first; then the file from its start.
+/// - **Bounded**: at most ``maxBytes`` per call. When more is waiting, the
+///   oldest bytes are skipped (counted in ``Chunk/skipped``) and reading
+///   starts at the next line start: a monitor judges the newest lines and
+///   never falls further behind.
+///
+/// Rotation and truncation are never failures; they are reported in
+/// ``Chunk/events`` for the log.
+public struct LogFollower: Sendable {
+    public let path: String
+    /// Where a rotation moves the log (logrotate's first generation).
+    public let rotatedPath: String
+    /// The most bytes one call reads.
+    public let maxBytes: Int
+
+    public init(path: String, rotatedPath: String? = nil, maxBytes: Int) {
+        self.path = path
+        self.rotatedPath = rotatedPath ?? path + ".1"
+        self.maxBytes = max(1, maxBytes)
+    }
+
+    /// What one call read.
+    public struct Chunk: Sendable {
+        /// Complete lines (each ending with a newline, except possibly the
+        /// last line of a rotated-away file), oldest first.
+        public var bytes: [UInt8]
+        /// Where the next call starts: store it in state.
+        public var position: LogPosition
+        /// Bytes read from disk (what the call cost).
+        public var bytesRead: Int
+        /// Bytes skipped because more than ``LogFollower/maxBytes`` waited.
+        public var skipped: Int64
+        /// What happened to the file since the last call ("rotated: …").
+        public var events: [String]
+    }
+
+    /// Why the log cannot be read.
+    public enum Problem: Error, Sendable, Equatable, CustomStringConvertible {
+        case absent
+        case notRegular(String)
+        case failed(String)
+        public var description: String {
+            switch self {
+            case .absent: return "no such file"
+            case .notRegular(let kind): return "is \(kind), not a regular file"
+            case .failed(let why): return why
+            }
+        }
+    }
+
+    /// A position at the current end of the log (at the start of its last,
+    /// incomplete line): what start remembers, so the first monitor judges
+    /// only what was written after it. A missing log gives a position that
+    /// reads the file from its start once it appears.
+    public func baseline() -> Result<LogPosition, Problem> {
+        let file: OpenFile
+        switch OpenFile.open(path) {
+        case .success(let f): file = f
+        case .failure(.absent): return .success(LogPosition(device: 0, inode: 0, offset: 0, fingerprint: 0))
+        case .failure(let p): return .failure(p)
+        }
+        defer { close(file.fd) }
+        // Back up to the last newline within the last 4 KiB.
+        let window = min(file.size, 4096)
+        var tail = [UInt8](repeating: 0, count: Int(window))
+        let got = file.read(into: &tail, at: file.size - window)
+        var offset = file.size
+        if got == Int(window), let newline = tail.lastIndex(of: 0x0A) {
+            offset = file.size - window + Int64(newline) + 1
+        }
+        return .success(file.position(at: offset))
+    }
+
+    /// The complete lines appended since `since` (nil: none remembered,
+    /// read nothing and start at the current end; see ``baseline()``).
+    public func readNew(since: LogPosition?) -> Result<Chunk, Problem> {
+        guard let since else {
+            return baseline().map { Chunk(bytes: [], position: $0, bytesRead: 0, skipped: 0, events: ["no position remembered: starting at the end"]) }
+        }
+        var events: [String] = []
+        let file: OpenFile
+        switch OpenFile.open(path) {
+        case .success(let f): file = f
+        case .failure(.absent):
+            // Renamed away and no new log yet (the writer has not reopened):
+            // it still writes to the old file; follow it there.
+            guard since.inode != 0, case .success(let old) = OpenFile.open(rotatedPath) else { return .failure(.absent) }
+            guard old.device == since.device && old.inode == since.inode else { close(old.fd); return .failure(.absent) }
+            file = old
+            events.append("moved to \(rotatedPath) and no new log yet: reading it there")
+        case .failure(let p): return .failure(p)
+        }
+        defer { close(file.fd) }
+
+        /// Pieces to read, oldest first: (descriptor, from, to, final piece of a rotated file).
+        var pieces: [(fd: Int32, from: Int64, to: Int64, rotated: Bool)] = []
+        var rotated: OpenFile?
+        defer { if let rotated { close(rotated.fd) } }
+        var start: Int64 = 0
+        let sameFile = since.device == file.device && since.inode == file.inode && since.inode != 0
+        if sameFile && file.size >= since.offset && file.fingerprint(before: since.offset) == since.fingerprint {
+            start = since.offset
+        } else if since.inode == 0 {
+            // The log did not exist when the position was taken: all of it is new.
+            if file.size > 0 { events.append("log appeared") }
+        } else {
+            // Rotated (another inode) or truncated (same inode, shorter or rewritten).
+            if case .success(let old) = OpenFile.open(rotatedPath) {
+                let isOld = old.device == since.device && old.inode == since.inode
+                let isCopy = !isOld && old.size >= since.offset && old.fingerprint(before: since.offset) == since.fingerprint
+                if (isOld || isCopy) && old.size >= since.offset {
+                    rotated = old
+                    if old.size > since.offset { pieces.append((old.fd, since.offset, old.size, true)) }
+                    events.append((sameFile ? "truncated (copy-truncate)" : "rotated")
+                                  + "; read \(old.size - since.offset) bytes left in \(rotatedPath)")
+                } else {
+                    close(old.fd)
+                }
+            }
+            if rotated == nil {
+                events.append(sameFile ? "truncated to \(file.size) bytes (was read up to \(since.offset)); reading from its start"
+                                       : "rotated; the old file is not at \(rotatedPath): reading the new one from its start")
+            }
+        }
+        if file.size > start { pieces.append((file.fd, start, file.size, false)) }
+
+        // Bound: keep the newest maxBytes.
+        var skipped: Int64 = 0
+        var excess = pieces.reduce(Int64(0)) { $0 + ($1.to - $1.from) } - Int64(maxBytes)
+        while excess > 0, !pieces.isEmpty {
+            let length = pieces[0].to - pieces[0].from
+            if length <= excess {
+                skipped += length; excess -= length; pieces.removeFirst()
+            } else {
+                pieces[0].from += excess; skipped += excess; excess = 0
+            }
+        }
+
+        // One buffer, read into in place (no zero-fill, no copy): a pread per
+        // piece; an unterminated rotated file gets its newline; the current
+        // file's incomplete last line is left out.
+        let capacity = pieces.reduce(0) { $0 + Int($1.to - $1.from) + 1 }
+        var failure: Int32 = 0
+        var bytesRead = 0
+        var nextOffset = start  // unless the current file is read below
+        var front = 0
+        var bytes = [UInt8](unsafeUninitializedCapacity: max(capacity, 1)) { out, count in
+            count = 0
+            for (index, piece) in pieces.enumerated() {
+                let begin = count
+                let length = Int(piece.to - piece.from)
+                let got = OpenFile(fd: piece.fd).read(into: UnsafeMutableRawBufferPointer(
+                    UnsafeMutableBufferPointer(rebasing: out[begin..<begin + length])), at: piece.from)
+                if got < 0 { failure = errno; count = 0; return }
+                bytesRead += got
+                count += got
+                var lineStart = begin
+                if index == 0 && skipped > 0 {
+                    // Skipping left us mid-line: drop up to the next line start.
+                    while lineStart < count && out[lineStart] != 0x0A { lineStart += 1 }
+                    lineStart = min(lineStart + 1, count)
+                    front = lineStart
+                }
+                if piece.rotated {
+                    if count > lineStart && out[count - 1] != 0x0A { out[count] = 0x0A; count += 1 }
+                } else {
+                    // Keep the incomplete last line for next time, unless it alone fills the bound.
+                    var end = count
+                    while end > lineStart && out[end - 1] != 0x0A { end -= 1 }
+                    if end == lineStart && got >= maxBytes { end = count }
+                    nextOffset = piece.from + Int64(end - begin)
+                    count = end
+                }
+            }
+        }
+        if failure != 0 { return .failure(.failed("read: " + errnoText(failure))) }
+        if front > 0 {
+            skipped += Int64(front)
+            bytes.removeFirst(front)
+        }
+        if skipped > 0 { events.append("\(skipped) bytes skipped (more than \(maxBytes) waited)") }
+        return .success(Chunk(bytes: bytes, position: file.position(at: nextOffset), bytesRead: bytesRead,
+                              skipped: skipped, events: events))
+    }
+}
+
+/// An open log file and its `fstat` facts.
+struct OpenFile {
+    let fd: Int32
+    var device: UInt64 = 0
+    var inode: UInt64 = 0
+    var size: Int64 = 0
+
+    init(fd: Int32) { self.fd = fd }
+
+    /// Opens `path` read-only without blocking (a FIFO is refused after
+    /// `fstat`, before any read).
+    static func open(_ path: String) -> Result<OpenFile, LogFollower.Problem> {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+        if fd < 0 {
+            let e = errno
+            return .failure(e == ENOENT || e == ENOTDIR ? .absent : .failed(errnoText(e)))
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { let e = errno; close(fd); return .failure(.failed(errnoText(e))) }
+        let kind = FileKind(mode: st.st_mode)
+        guard kind == .regular else { close(fd); return .failure(.notRegular(kind.article)) }
+        var file = OpenFile(fd: fd)
+        file.device = UInt64(st.st_dev)
+        file.inode = UInt64(st.st_ino)
+        file.size = Int64(st.st_size)
+        return .success(file)
+    }
+
+    /// `pread` until `buffer` is full or end of file; bytes read, -1 on error.
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) -> Int {
+        var done = 0
+        while done < buffer.count {
+            let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { return -1 }
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    func read(into buffer: inout [UInt8], at offset: Int64) -> Int {
+        buffer.withUnsafeMutableBytes { read(into: $0, at: offset) }
+    }
+
+    /// FNV-1a of the bytes before `offset` (see ``LogPosition/fingerprint``); 0 at offset 0.
+    func fingerprint(before offset: Int64) -> UInt64 {
+        let length = Int(min(offset, Int64(LogPosition.fingerprintLength)))
+        guard length > 0 else { return 0 }
+        var bytes = [UInt8](repeating: 0, count: length)
+        guard read(into: &bytes, at: offset - Int64(length)) == length else { return 1 }  // cannot match a real hash
+        return LogPosition.fnv1a(bytes)
+    }
+
+    func position(at offset: Int64) -> LogPosition {
+        LogPosition(device: device, inode: inode, offset: offset, fingerprint: fingerprint(before: offset))
+    }
+}
+
+extension LogPosition {
+    static func fnv1a<C: Collection>(_ bytes: C) -> UInt64 where C.Element == UInt8 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return hash
+    }
+}

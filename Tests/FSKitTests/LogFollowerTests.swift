@@ -1,0 +1,198 @@
+// The SDK's log building blocks (LogFollower, LogGrowth, LinePattern)
+// against real files in a temporary directory: appends, partial lines,
+// rename and copy-truncate rotations, the read bound, patterns.
+import Foundation
+@testable import FSKit
+import XCTest
+
+final class LogFollowerTests: XCTestCase {
+    var directory: String!
+    var log: String { directory + "/app.log" }
+
+    override func setUpWithError() throws {
+        var template = Array("/tmp/fskit-log.XXXXXX".utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw NSError(domain: "mkdtemp", code: Int(errno))
+        }
+        directory = String(cString: made)
+    }
+
+    override func tearDown() {
+        if let directory { try? FileManager.default.removeItem(atPath: directory) }
+        super.tearDown()
+    }
+
+    func append(_ text: String, to path: String? = nil) throws {
+        let path = path ?? log
+        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: path))
+        handle.seekToEndOfFile()
+        handle.write(Data(text.utf8))
+        handle.closeFile()
+    }
+
+    func read(_ follower: LogFollower, _ since: LogPosition?) throws -> LogFollower.Chunk {
+        switch follower.readNew(since: since) {
+        case .success(let chunk): return chunk
+        case .failure(let p): throw NSError(domain: "read: \(p)", code: 1)
+        }
+    }
+
+    func text(_ chunk: LogFollower.Chunk) -> String { String(decoding: chunk.bytes, as: UTF8.self) }
+
+    // MARK: LogFollower
+
+    func testOnlyNewCompleteLinesAreReadAndAPartialLineWaits() throws {
+        try append("old 1\nold 2\nhalf")
+        let f = LogFollower(path: log, maxBytes: 1 << 20)
+        let base = try XCTUnwrap(try? f.baseline().get())
+        XCTAssertEqual(base.offset, 12, "the baseline is the start of the incomplete last line")
+        try append(" done\nnew 1\nnew")
+        let first = try read(f, base)
+        XCTAssertEqual(text(first), "half done\nnew 1\n")
+        XCTAssertEqual(first.bytesRead, 19, "read from the baseline to the end, nothing before")
+        try append(" 2\n")
+        let second = try read(f, first.position)
+        XCTAssertEqual(text(second), "new 2\n", "the partial line is read whole the next time")
+        let third = try read(f, second.position)
+        XCTAssertEqual(third.bytes, [])
+        XCTAssertEqual(third.bytesRead, 0)
+    }
+
+    func testRenameRotationReadsWhatIsLeftInTheOldFileFirst() throws {
+        try append("a\n")
+        let f = LogFollower(path: log, maxBytes: 1 << 20)
+        let base = try f.baseline().get()
+        try append("b\nlast-old\n")
+        XCTAssertEqual(rename(log, log + ".1"), 0)
+        try append("c\n")
+        let chunk = try read(f, base)
+        XCTAssertEqual(text(chunk), "b\nlast-old\nc\n")
+        XCTAssertTrue(chunk.events.contains { $0.hasPrefix("rotated") }, "\(chunk.events)")
+        try append("d\n")
+        XCTAssertEqual(text(try read(f, chunk.position)), "d\n")
+    }
+
+    func testARenamedLogWithoutANewOneIsFollowedInTheOldFile() throws {
+        try append("a\n")
+        let f = LogFollower(path: log, maxBytes: 1 << 20)
+        let base = try f.baseline().get()
+        var mark = try LogGrowth.mark(log, now: 1000).get()
+        XCTAssertEqual(rename(log, log + ".1"), 0)
+        try append("b\n", to: log + ".1")
+        let chunk = try read(f, base)
+        XCTAssertEqual(text(chunk), "b\n")
+        let (verdict, new) = try LogGrowth.check(log, window: .seconds(5), remembered: mark, now: 2000).get()
+        XCTAssertEqual(verdict, .active("grew by 2 bytes"), "the old file grew")
+        mark = try XCTUnwrap(new)
+        // The writer reopens: a new log; the old one's rest, then the new one.
+        try append("c\n", to: log + ".1")
+        try append("d\n")
+        XCTAssertEqual(text(try read(f, chunk.position)), "c\nd\n")
+        guard case .active(let what) = try LogGrowth.check(log, window: .seconds(5), remembered: mark, now: 3000).get().0 else {
+            return XCTFail("the new file is activity")
+        }
+        XCTAssertTrue(what.hasPrefix("rotated"), what)
+    }
+
+    func testCopyTruncateReadsTheCopysRestThenTheFileFromItsStart() throws {
+        try append("a\n")
+        let f = LogFollower(path: log, maxBytes: 1 << 20)
+        let base = try f.baseline().get()
+        try append("b\n")
+        try FileManager.default.copyItem(atPath: log, toPath: log + ".1")
+        XCTAssertEqual(truncate(log, 0), 0)
+        try append("c\n")
+        let chunk = try read(f, base)
+        XCTAssertEqual(text(chunk), "b\nc\n")
+        XCTAssertTrue(chunk.events.contains { $0.hasPrefix("truncated (copy-truncate)") }, "\(chunk.events)")
+    }
+
+    func testTruncatedAndRewrittenPastTheOffsetIsReadFromTheStart() throws {
+        try append("0123456789\n")
+        let f = LogFollower(path: log, maxBytes: 1 << 20)
+        let base = try f.baseline().get()
+        XCTAssertEqual(truncate(log, 0), 0)
+        try append("another text, longer than before\n")
+        XCTAssertEqual(text(try read(f, base)), "another text, longer than before\n")
+    }
+
+    func testAtMostMaxBytesAreReadAndTheOldestAreSkipped() throws {
+        try append("")
+        let f = LogFollower(path: log, maxBytes: 100)
+        let base = try f.baseline().get()
+        let lines = (0..<50).map { String(format: "line %03d\n", $0) }   // 9 bytes each
+        try append(lines.joined())
+        let chunk = try read(f, base)
+        XCTAssertLessThanOrEqual(chunk.bytesRead, 100)
+        XCTAssertEqual(text(chunk), lines.suffix(11).joined(), "whole lines from the newest 100 bytes")
+        XCTAssertEqual(chunk.skipped, Int64(450 - 99))
+        XCTAssertEqual(chunk.position.offset, 450)
+    }
+
+    func testPositionTextRoundTripsAndGarbageIsRefused() {
+        let p = LogPosition(device: 2049, inode: 77, offset: 1 << 40, fingerprint: 42)
+        XCTAssertEqual(LogPosition(text: p.text), p)
+        for bad in ["", "log1 1 2 3", "log1 a b c d", "log1 1 2 -3 4", "garbage\u{0}", "log2 1 2 3 4"] {
+            XCTAssertNil(LogPosition(text: bad), bad)
+        }
+    }
+
+    // MARK: LogGrowth
+
+    func testGrowthRotationAndTruncationAreActivityAndOnlyStillnessIsStale() throws {
+        try append("0123456789\n")
+        var mark = try LogGrowth.mark(log, now: 1000).get()
+        func check(at now: Int64) throws -> LogGrowth.Verdict {
+            let (verdict, new) = try LogGrowth.check(log, window: .seconds(5), remembered: mark, now: now).get()
+            if let new { mark = new }
+            return verdict
+        }
+        XCTAssertEqual(try check(at: 3000), .quiet(.seconds(2)))
+        XCTAssertEqual(try check(at: 7000), .stale(.seconds(6)))
+        try append("x\n")
+        XCTAssertEqual(try check(at: 8000), .active("grew by 2 bytes"))
+        // Rename rotation to a new file of exactly the old length.
+        XCTAssertEqual(rename(log, log + ".1"), 0)
+        try append("0123456789\nx\n")
+        guard case .active(let what) = try check(at: 20000) else { return XCTFail("same-length rotation is activity") }
+        XCTAssertTrue(what.hasPrefix("rotated"), what)
+        XCTAssertEqual(truncate(log, 0), 0)
+        guard case .active(let shorter) = try check(at: 30000) else { return XCTFail("truncation is activity") }
+        XCTAssertTrue(shorter.hasPrefix("truncated"), shorter)
+        XCTAssertNil(LogGrowth.Mark(text: "grow1 1 2 x 4 5"))
+        XCTAssertEqual(LogGrowth.Mark(text: mark.text), mark)
+        // A mark from another boot (later than now) starts the window again.
+        guard case .active = try LogGrowth.check(log, window: .seconds(5), remembered: mark, now: 10).get().0 else {
+            return XCTFail("a mark from the future must restart the window")
+        }
+    }
+
+    // MARK: LinePattern
+
+    func testPatternFindsTheFirstMatchingLineAndNeverSpansALineEnd() throws {
+        let p = try LinePattern("ERROR|FATAL")
+        let bytes = Array("ok 1\nan ERROR here\nFATAL\n".utf8)
+        let line = try XCTUnwrap(p.firstMatchingLine(in: bytes))
+        XCTAssertEqual(String(decoding: bytes[line], as: UTF8.self), "an ERROR here")
+        let spanning = try LinePattern("a[[:space:]]+b")
+        XCTAssertNil(spanning.firstMatchingLine(in: Array("xa\nb\n".utf8)), "a match across a line end is no match")
+        XCTAssertNotNil(spanning.firstMatchingLine(in: Array("xa\nb\na  b\n".utf8)))
+        XCTAssertNotNil(try LinePattern("^tick [0-9]+ ok$").firstMatchingLine(in: Array("x\ntick 12 ok\n".utf8)))
+        XCTAssertNotNil(try LinePattern("b").firstMatchingLine(in: [0x61, 0x00, 0x62, 0x0A]), "a NUL byte is a byte")
+    }
+
+    func testInvalidPatternSaysWhereItFails() {
+        func error(_ text: String) -> LinePattern.CompileError? {
+            do { _ = try LinePattern(text); return nil } catch { return error }
+        }
+        let paren = error("ok(a|b")
+        XCTAssertEqual(paren?.offset, 2, "the unmatched '(' is at byte 2")
+        XCTAssertTrue(paren?.description.contains("Unmatched ( or \\(") ?? false, paren?.description ?? "")
+        XCTAssertTrue(paren?.description.contains("at byte 2") ?? false, paren?.description ?? "")
+        XCTAssertEqual(error("abc[z-a]")?.offset, 3, "the bad bracket starts at byte 3")
+        XCTAssertEqual(error("ab\\")?.offset, 2, "the trailing backslash")
+        XCTAssertNotNil(error(""), "an empty pattern matches every line")
+        XCTAssertNotNil(error("a\nb"))
+    }
+}

@@ -1,0 +1,502 @@
+// The logwriter plugin with a real writer: every test starts a shell loop
+// that appends lines to a log in its own sandbox, drives it through `fshost`
+// subprocesses (as a cluster manager does) with a private CDB, run and state
+// directory, and leaves nothing running.
+import Foundation
+import TestSupport
+import XCTest
+
+final class LogWriterTests: XCTestCase {
+    var sandbox: HostSandbox!
+
+    let success: Int32 = 0, notRunning: Int32 = 1, invalidArguments: Int32 = 2, commandFailed: Int32 = 3
+    let running: Int32 = 4, noConfigInfo: Int32 = 6
+
+    override func setUpWithError() throws {
+        for product in ["fshost", "fshost-admin", "liblogwriter.so"] {
+            let path = HostSandbox.products.appendingPathComponent(product).path
+            guard FileManager.default.fileExists(atPath: path) else { throw SetupFailure("\(path) is not built") }
+        }
+        sandbox = try HostSandbox()
+        sandbox.extraEnvironment["FSHOST_DEBUG"] = "1"
+        try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
+    }
+
+    override func tearDown() {
+        // Whatever a failed assertion left running: the writer's whole process group.
+        if sandbox != nil {
+            for pid in writerPids() { kill(-pid, SIGCONT); kill(-pid, SIGKILL) }
+            XCTAssertTrue(wait(seconds: 3) { self.writerPids().isEmpty }, "a writer still runs after tearDown")
+        }
+        sandbox = nil
+        super.tearDown()
+    }
+
+    // MARK: Helpers
+
+    var logDirectory: String { sandbox.path("logs") }
+    var log: String { logDirectory + "/writer.log" }
+    var pidfile: String { sandbox.path("writer.pid") }
+
+    /// A writer: one line every `interval` seconds (`tick N ok`), to stdout
+    /// (appended to the log by fshost). The sandbox path in the script makes
+    /// its process (and only it) findable.
+    func loop(_ line: String = "tick $i ok", every interval: String = "0.1") -> String {
+        ": \(sandbox.root.path); i=0; while :; do i=$((i+1)); echo \"\(line)\"; sleep \(interval); done"
+    }
+
+    /// `fshost cdb define logwriter NAME start_command=[sh -c LOOP] log_file=… pidfile=… EXTRA…`.
+    func define(_ name: String = "w1", script: String? = nil, _ extra: [String] = []) throws {
+        let command = try String(decoding: JSONSerialization.data(withJSONObject: ["/bin/sh", "-c", script ?? loop()]),
+                                 as: UTF8.self)
+        let r = try sandbox.fshost(["cdb", "define", "logwriter", name, "start_command=\(command)", "log_file=\(log)",
+                                    "pidfile=\(pidfile)"] + (extra.contains { $0.hasPrefix("retries=") } ? [] : ["retries=0"]) + extra)
+        if r.status != 0 { throw SetupFailure("`fshost cdb define logwriter \(name)` answered \(r.status): \(r.stderr)") }
+    }
+
+    @discardableResult
+    func run(_ arguments: String...) throws -> HostSandbox.Result { try sandbox.fshost(arguments) }
+
+    func monitor(_ level: Int, _ name: String = "w1") throws -> HostSandbox.Result {
+        try sandbox.fshost(["logwriter", "monitor", name, "--level", String(level)])
+    }
+
+    func start(_ name: String = "w1") throws {
+        let r = try run("logwriter", "start", name)
+        XCTAssertEqual(r.status, success, "start: \(r)")
+    }
+
+    /// Processes whose command line carries this sandbox's path (the writers).
+    func writerPids() -> [Int32] {
+        let marker = Data(sandbox.root.path.utf8)
+        let me = getpid()
+        return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry in
+            guard let pid = Int32(entry), pid != me,
+                  let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
+                  cmdline.range(of: marker) != nil,
+                  let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")"), stat[stat.index(close, offsetBy: 2)] != "Z" else { return nil }
+            return pid
+        }
+    }
+
+    func writerPid() throws -> Int32 {
+        let text = try String(contentsOfFile: pidfile, encoding: .utf8)
+        return try XCTUnwrap(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), "pidfile: '\(text)'")
+    }
+
+    func wait(seconds: Double, _ condition: () -> Bool) -> Bool {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            if condition() { return true }
+            usleep(20_000)
+        }
+        return condition()
+    }
+
+    func append(_ text: String, to path: String? = nil) throws {
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: path ?? log))
+        handle.seekToEndOfFile()
+        handle.write(Data(text.utf8))
+        handle.closeFile()
+    }
+
+    func create(_ path: String, _ text: String = "") throws {
+        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) else { throw SetupFailure("cannot create \(path)") }
+    }
+
+    func size(_ path: String) -> Int64 {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.int64Value ?? -1
+    }
+
+    /// The bytes level 3 read, from its debug line.
+    func bytesRead(_ r: HostSandbox.Result) -> Int? {
+        guard let range = r.stderr.range(of: "level 3 read ") else { return nil }
+        return Int(r.stderr[range.upperBound...].prefix { $0.isNumber })
+    }
+
+    // MARK: The life cycle
+
+    func testStartMonitorEveryLevelStop() throws {
+        try define("w1", ["expected_message=tick [0-9]+ ok", "error_pattern=ERROR|FATAL", "growth_window=3s"])
+        for level in 1...3 { XCTAssertEqual(try monitor(level).status, notRunning, "monitor \(level) before start") }
+        XCTAssertEqual(try run("logwriter", "exclusive", "w1").status, notRunning)
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success, "stop of a stopped writer")
+
+        try start()
+        let pid = try writerPid()
+        XCTAssertEqual(writerPids(), [pid], "one writer (the shell loop), the pidfile names it")
+        // Its own session, not the caller's: nothing of fshost's holds it.
+        XCTAssertEqual(getsid(pid), pid, "the writer leads its own session")
+        let again = try run("logwriter", "start", "w1")
+        XCTAssertEqual(again.status, success, "a second start: \(again)")
+        XCTAssertEqual(try writerPid(), pid, "a second start starts no second writer")
+        XCTAssertTrue(wait(seconds: 3) { self.size(self.log) > 0 }, "the writer's output goes to the log")
+        usleep(300_000)
+        for level in 1...3 {
+            let r = try monitor(level)
+            XCTAssertEqual(r.status, success, "monitor level \(level): \(r)")
+        }
+        XCTAssertEqual(try run("logwriter", "exclusive", "w1").status, running)
+
+        let stopped = try run("logwriter", "stop", "w1")
+        XCTAssertEqual(stopped.status, success, "stop: \(stopped)")
+        XCTAssertTrue(wait(seconds: 2) { self.writerPids().isEmpty }, "left running: \(writerPids())")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: pidfile), "pidfile left behind")
+        for level in 1...3 { XCTAssertEqual(try monitor(level).status, notRunning, "monitor \(level) after stop") }
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success, "a second stop")
+    }
+
+    // MARK: Failures each level catches
+
+    func testLevel1CatchesAKilledWriter() throws {
+        try define()
+        try start()
+        let pid = try writerPid()
+        XCTAssertEqual(try monitor(1).status, success)
+        kill(-pid, SIGKILL)
+        XCTAssertTrue(wait(seconds: 2) { self.writerPids().isEmpty })
+        let r = try monitor(1)
+        XCTAssertEqual(r.status, commandFailed, r.description)
+        XCTAssertTrue(r.stderr.contains("no such process"), r.stderr)
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success, "stop cleans up after the crash")
+        XCTAssertEqual(try monitor(1).status, notRunning)
+    }
+
+    /// A writer stopped with SIGSTOP still exists (level 1 passes) but its
+    /// log stops growing: level 2 fails once the growth window has passed;
+    /// stop still ends it (CONT lets the pending TERM in), in seconds.
+    func testLevel2CatchesAStoppedWriter() throws {
+        try define("w1", ["growth_window=1s"])
+        try start()
+        let pid = try writerPid()
+        usleep(300_000)
+        XCTAssertEqual(try monitor(2).status, success)
+        kill(-pid, SIGSTOP)
+        usleep(300_000)
+        XCTAssertEqual(try monitor(2).status, success, "within the window")
+        usleep(1_300_000)
+        XCTAssertEqual(try monitor(1).status, success, "a stopped process still exists")
+        let r = try monitor(2)
+        XCTAssertEqual(r.status, commandFailed, r.description)
+        XCTAssertTrue(r.stderr.contains("has not changed for") && r.stderr.contains("growth_window"), r.stderr)
+        let stopped = try run("logwriter", "stop", "w1")
+        XCTAssertEqual(stopped.status, success, stopped.description)
+        XCTAssertLessThan(stopped.milliseconds, 8000, "a stopped writer is stopped without waiting out the timeout")
+        XCTAssertTrue(wait(seconds: 2) { self.writerPids().isEmpty }, "left: \(writerPids())")
+    }
+
+    /// An error line fails level 3, and keeps failing it (a retry reads
+    /// only newer lines and must not hide it) until the next start.
+    func testLevel3CatchesAnErrorLine() throws {
+        try define("w1", ["error_pattern=ERROR|FATAL", "retries=1", "retry_interval=200ms"])
+        try start()
+        usleep(300_000)
+        XCTAssertEqual(try monitor(3).status, success)
+        try append("2026-11-30 FATAL disk full\n")
+        let r = try monitor(3)
+        XCTAssertEqual(r.status, commandFailed, r.description)
+        XCTAssertTrue(r.stderr.contains("FATAL disk full"), r.stderr)
+        XCTAssertEqual(try monitor(3).status, commandFailed, "still failing: the error is kept until the next start")
+        XCTAssertEqual(try monitor(2).status, success, "level 2 does not read lines")
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
+        try start()
+        usleep(300_000)
+        XCTAssertEqual(try monitor(3).status, success, "a new start forgets the old error line")
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
+    }
+
+    func testLevel3CatchesAMissingExpectedMessage() throws {
+        // Writes "working" lines; "heartbeat" only when told to (a file appears).
+        let flag = sandbox.path("beat")
+        let script = ": \(sandbox.root.path); while :; do if [ -e \(flag) ]; then echo heartbeat; else echo working; fi; sleep 0.1; done"
+        try define("w1", script: script, ["expected_message=^heartbeat$"])
+        try create(flag)
+        try start()
+        usleep(400_000)
+        XCTAssertEqual(try monitor(3).status, success, "heartbeats written")
+        try FileManager.default.removeItem(atPath: flag)
+        usleep(300_000)
+        _ = try monitor(3)   // reads what was written up to the switch
+        usleep(400_000)
+        let r = try monitor(3)
+        XCTAssertEqual(r.status, commandFailed, r.description)
+        XCTAssertTrue(r.stderr.contains("expected_message '^heartbeat$' was not written"), r.stderr)
+        XCTAssertEqual(try monitor(2).status, success, "the log still grows")
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
+    }
+
+    // MARK: Rotation is never a failure
+
+    /// logrotate's default: the log renamed to log.1, a new log. The writer
+    /// keeps writing to its open descriptor (log.1) for a while: those
+    /// lines are read before the new file's.
+    func testRotationByRenameIsNotAFailure() throws {
+        try define("w1", ["expected_message=tick", "error_pattern=ERROR", "growth_window=2s"])
+        try start()
+        usleep(300_000)
+        XCTAssertEqual(try monitor(3).status, success)
+        XCTAssertEqual(rename(log, log + ".1"), 0)
+        // Only the old file gets an error line after the rename: it must still be seen.
+        try append("ERROR written to the old file after the rename\n", to: log + ".1")
+        try create(log, "tick in the new file\n")
+        let r = try monitor(3)
+        XCTAssertEqual(r.status, commandFailed, "the old file's rest is read first: \(r)")
+        XCTAssertTrue(r.stderr.contains("written to the old file"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("rotated"), r.stderr)
+        // Without an error: a rotation alone passes every level.
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
+        try start()
+        usleep(300_000)
+        XCTAssertEqual(try monitor(3).status, success)
+        XCTAssertEqual(rename(log, log + ".1"), 0)
+        try create(log, "tick after rotation\n")
+        for level in 2...3 { XCTAssertEqual(try monitor(level).status, success, "level \(level) after a rename rotation") }
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
+    }
+
+    /// Renamed with no new log yet (the writer has not reopened): it still
+    /// writes to log.1, and is followed there: no failure at any level.
+    func testARenamedLogWithoutANewOneIsFollowedInLog1() throws {
+        try define("w1", ["expected_message=tick", "growth_window=1s"])
+        try start()
+        usleep(300_000)
+        XCTAssertEqual(try monitor(3).status, success)
+        XCTAssertEqual(rename(log, log + ".1"), 0)
+        usleep(1_200_000)
+        for level in 2...3 {
+            let r = try monitor(level)
+            XCTAssertEqual(r.status, success, "level \(level), the writer still writing to log.1: \(r)")
+        }
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
+    }
+
+    /// logrotate's copytruncate: the log copied to log.1, then cut to 0.
+    func testRotationByCopyTruncateIsNotAFailure() throws {
+        try define("w1", ["expected_message=tick", "growth_window=2s"])
+        try start()
+        usleep(300_000)
+        XCTAssertEqual(try monitor(3).status, success)
+        usleep(200_000)
+        try FileManager.default.copyItem(atPath: log, toPath: log + ".1")
+        XCTAssertEqual(truncate(log, 0), 0)
+        for level in 2...3 {
+            let r = try monitor(level)
+            XCTAssertEqual(r.status, success, "level \(level) after copy-truncate: \(r)")
+        }
+        usleep(300_000)
+        XCTAssertEqual(try monitor(3).status, success, "and the next check reads the refilled file")
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
+    }
+
+    /// A rotation whose new file has exactly the old file's length, with
+    /// the writer quiet (output to /dev/null; the test writes the log):
+    /// size alone would call it stuck; the new inode says it changed.
+    func testSameLengthRotationIsNotAFailure() throws {
+        try create(log, "line one\n")
+        try define("w1", script: ": \(sandbox.root.path); while :; do sleep 0.1; done", ["output=null", "growth_window=1s"])
+        try start()
+        XCTAssertEqual(try monitor(2).status, success)
+        usleep(1_200_000)
+        XCTAssertEqual(try monitor(2).status, commandFailed, "unchanged past the window: stuck")
+        XCTAssertEqual(rename(log, log + ".1"), 0)
+        try create(log, "line two\n")
+        XCTAssertEqual(size(log), size(log + ".1"), "the same length")
+        let r = try monitor(2)
+        XCTAssertEqual(r.status, success, "a same-length rotation is activity: \(r)")
+        XCTAssertTrue(r.stderr.contains("rotated"), r.stderr)
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
+    }
+
+    /// A line being written is judged once it is complete.
+    func testAPartialLastLineIsKeptForTheNextCheck() throws {
+        try define("w1", script: ": \(sandbox.root.path); while :; do sleep 0.1; done", ["output=null", "error_pattern=FATAL error"])
+        try create(log)
+        try start()
+        try append("ok\nFATAL")
+        XCTAssertEqual(try monitor(3).status, success, "'FATAL' alone is no complete line yet")
+        try append(" error: gone\n")
+        let r = try monitor(3)
+        XCTAssertEqual(r.status, commandFailed, r.description)
+        XCTAssertTrue(r.stderr.contains("FATAL error: gone"), "the line is read whole: \(r.stderr)")
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
+    }
+
+    /// A 1 GiB log (sparse: made with ftruncate) with 1 MiB appended: level
+    /// 3 reads the 1 MiB, not the GiB.
+    func testA1GiBLogIsReadInProportionToWhatWasAppended() throws {
+        let fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0, ftruncate(fd, 1 << 30) == 0 else { throw SetupFailure("cannot make a 1 GiB sparse log: errno \(errno)") }
+        close(fd)
+        try define("w1", script: ": \(sandbox.root.path); while :; do sleep 0.1; done",
+                   ["output=null", "expected_message=heartbeat", "error_pattern=FATAL"])
+        try start()
+        let line = String(repeating: "x", count: 90) + " heartbeat\n"   // 101 bytes
+        var text = ""
+        while text.utf8.count + line.utf8.count <= 1 << 20 { text += line }
+        try append(text)
+        let r = try monitor(3)
+        XCTAssertEqual(r.status, success, r.description)
+        let read = try XCTUnwrap(bytesRead(r), "no debug line: \(r.stderr)")
+        XCTAssertEqual(read, text.utf8.count, "read exactly what was appended (\(text.utf8.count) bytes) of a \(size(log))-byte log")
+        XCTAssertEqual(bytesRead(try monitor(3)), 0, "nothing new: nothing read")
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
+    }
+
+    /// A check slower than its level's timeout is a failure, not health
+    /// (here 8 MiB to match against a 1 ms read_timeout).
+    func testALevelSlowerThanItsTimeoutFails() throws {
+        try define("w1", script: ": \(sandbox.root.path); while :; do sleep 0.1; done",
+                   ["output=null", "error_pattern=FATAL|PANIC", "read_timeout=1ms"])
+        try create(log)
+        try start()
+        try append(String(repeating: String(repeating: "y", count: 99) + "\n", count: 80_000))
+        let r = try monitor(3)
+        XCTAssertEqual(r.status, commandFailed, r.description)
+        XCTAssertTrue(r.stderr.contains("longer than read_timeout (1 ms)"), r.stderr)
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
+    }
+
+    /// A writer that ignores TERM is killed within the stop timeout.
+    func testStopEscalatesToKillForAWriterIgnoringTerm() throws {
+        try define("w1", script: ": \(sandbox.root.path); trap '' TERM; while :; do echo tick; sleep 0.1; done",
+                   ["stop_timeout=3s"])
+        try start()
+        let stopped = try run("logwriter", "stop", "w1")
+        XCTAssertEqual(stopped.status, success, stopped.description)
+        XCTAssertTrue(stopped.stderr.contains("KILL"), stopped.stderr)
+        XCTAssertTrue(wait(seconds: 2) { self.writerPids().isEmpty }, "left: \(writerPids())")
+    }
+
+    // MARK: Bad input
+
+    func testMissingLogDirectoryIsNoConfigInfo() throws {
+        let r = try sandbox.fshost(["cdb", "define", "logwriter", "w1", "start_command=[\"/bin/true\"]",
+                                    "log_file=\(sandbox.path("nowhere"))/writer.log", "pidfile=\(pidfile)"])
+        XCTAssertEqual(r.status, success, r.description)
+        for action in ["validate", "start"] {
+            let v = try run("logwriter", action, "w1")
+            XCTAssertEqual(v.status, noConfigInfo, "\(action): \(v)")
+            XCTAssertTrue(v.stderr.contains("attribute 'log_file': directory") && v.stderr.contains("No such file"), v.stderr)
+        }
+        XCTAssertEqual(writerPids(), [], "nothing started")
+    }
+
+    func testLogDirectoryOthersCanWriteIsRefused() throws {
+        chmod(logDirectory, 0o777)
+        try define()
+        let v = try run("logwriter", "start", "w1")
+        XCTAssertEqual(v.status, noConfigInfo, v.description)
+        XCTAssertTrue(v.stderr.contains("writable by others"), v.stderr)
+        XCTAssertEqual(writerPids(), [], "nothing started")
+    }
+
+    func testInvalidRegularExpressionSaysWhere() throws {
+        try define("w1", ["error_pattern=ok(ERROR|FATAL"])
+        for (action, level) in [("validate", nil), ("start", nil), ("monitor", "1"), ("monitor", "3")] as [(String, String?)] {
+            let r = try sandbox.fshost(["logwriter", action, "w1"] + (level.map { ["--level", $0] } ?? []))
+            XCTAssertEqual(r.status, invalidArguments, "\(action) \(level ?? ""): \(r)")
+            XCTAssertTrue(r.stderr.contains("attribute 'error_pattern': invalid regular expression"), r.stderr)
+            XCTAssertTrue(r.stderr.contains("Unmatched ( or \\(") && r.stderr.contains("at byte 2"), r.stderr)
+        }
+        XCTAssertEqual(writerPids(), [], "nothing started")
+    }
+
+    func testGrowthWindowOfZeroOrLessIsRefused() throws {
+        for value in ["0", "0s", "-5s"] {
+            let r = try sandbox.fshost(["cdb", "define", "logwriter", "w1", "start_command=[\"/bin/true\"]",
+                                        "log_file=\(log)", "growth_window=\(value)"])
+            XCTAssertEqual(r.status, invalidArguments, "growth_window=\(value): \(r)")
+            XCTAssertTrue(r.stderr.contains("growth_window"), r.stderr)
+        }
+        // Stored unchecked (a hand edit): refused before any action runs.
+        try sandbox.store("logwriter", "w1", ["start_command": "[\"/bin/true\"]", "log_file": log, "growth_window": "0ms"])
+        let r = try monitor(2)
+        XCTAssertEqual(r.status, invalidArguments, r.description)
+        XCTAssertTrue(r.stderr.contains("growth_window"), r.stderr)
+    }
+
+    /// A state file that does not parse is reset with a warning (the
+    /// window and the read position start again), never a crash.
+    func testCorruptedStateIsResetWithAWarning() throws {
+        try define("w1", ["expected_message=tick"])
+        try start()
+        usleep(300_000)
+        let state = sandbox.path("state") + "/logwriter/w1/"
+        for key in ["growth", "position"] {
+            try Data("log1 garbage \u{1}\n".utf8).write(to: URL(fileURLWithPath: state + key))
+            chmod(state + key, 0o600)
+        }
+        for level in [2, 3] {
+            let r = try monitor(level)
+            XCTAssertEqual(r.status, success, "level \(level) with a corrupted state: \(r)")
+            XCTAssertTrue(r.stderr.contains("is corrupted") && r.stderr.contains("starts again"), r.stderr)
+        }
+        usleep(300_000)
+        let next = try monitor(3)
+        XCTAssertEqual(next.status, success, next.description)
+        XCTAssertFalse(next.stderr.contains("corrupted"), "reset once: \(next.stderr)")
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
+    }
+
+    /// Monitors at once (a cluster manager's probe and an operator's) take
+    /// turns on the host's resource lock: every one answers, and the state
+    /// they leave parses (no corrupted-state warning afterwards).
+    func testConcurrentMonitorsCannotCorruptTheState() throws {
+        try define("w1", ["error_pattern=FATAL"])
+        try start()
+        usleep(300_000)
+        let monitors = try (0..<8).map { _ -> Process in
+            let p = Process()
+            p.executableURL = HostSandbox.products.appendingPathComponent("fshost")
+            p.arguments = ["logwriter", "monitor", "w1", "--level", "3"]
+            p.environment = sandbox.environment
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+        for p in monitors { p.waitUntilExit() }
+        XCTAssertEqual(monitors.map(\.terminationStatus), Array(repeating: success, count: 8), "every concurrent monitor passes")
+        let after = try monitor(3)
+        XCTAssertEqual(after.status, success, after.description)
+        XCTAssertFalse(after.stderr.contains("corrupted"), after.stderr)
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
+    }
+
+    /// A writer killed between writing a new state and renaming it over the
+    /// old leaves a temporary file: the old state stays the one read.
+    func testATemporaryLeftByACrashedWriteLeavesTheOldStateValid() throws {
+        try define("w1", ["error_pattern=FATAL"])
+        try start()
+        usleep(300_000)
+        XCTAssertEqual(try monitor(3).status, success)
+        let directory = sandbox.path("state") + "/logwriter/w1/"
+        let old = try String(contentsOfFile: directory + "position", encoding: .utf8)
+        // What a write killed before its rename leaves (the host names temporaries .tmp.KEY.PID).
+        try Data("log1 half-writ".utf8).write(to: URL(fileURLWithPath: directory + ".tmp.position.999999"))
+        try append("FATAL after the crash\n")
+        let r = try monitor(3)
+        XCTAssertEqual(r.status, commandFailed, "read on from the old position: \(r)")
+        XCTAssertTrue(r.stderr.contains("FATAL after the crash") && !r.stderr.contains("corrupted"), r.stderr)
+        XCTAssertNotEqual(try String(contentsOfFile: directory + "position", encoding: .utf8), old, "the position moved on")
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
+    }
+
+    /// A position that cannot be stored fails the check with the reason:
+    /// never a silent reread of the same lines.
+    func testAStateWriteThatFailsIsAFailure() throws {
+        try define("w1", ["expected_message=tick"])
+        try start()
+        usleep(300_000)
+        let state = sandbox.path("state") + "/logwriter/w1/position"
+        try FileManager.default.removeItem(atPath: state)
+        try FileManager.default.createDirectory(atPath: state + "/blocker", withIntermediateDirectories: true)
+        let r = try monitor(3)
+        XCTAssertEqual(r.status, 9, "HA_HOST_ERROR: the node's state directory, not the writer: \(r)")
+        XCTAssertTrue(r.stderr.contains("could not write state 'position'"), r.stderr)
+        try FileManager.default.removeItem(atPath: state)
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
+    }
+}
