@@ -12,7 +12,8 @@ PACKAGES := pkg-config libelf-dev libsqlite3-dev libcurl4-openssl-dev \
             nginx-light procps psmisc util-linux iproute2 time hyperfine \
             resource-agents curl openssl python3 strace \
             pacemaker-cli-utils libxml2-utils \
-            corosync pacemaker
+            corosync pacemaker \
+            libnftables-dev nftables
 
 .PHONY: all deps build build-debug test test-cluster demo demo-cluster install install-files bench clean
 

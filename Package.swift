@@ -48,6 +48,11 @@ let plugins: [Target] = [
     companion("testfixture-echo", call: "EchoCall", path: "Tests/Plugins/TestFixtureEcho"),
     // LogWriter: a program judged by the log it writes (issue 12).
     resourceType("LogWriter", path: "Plugins/LogWriter", exclude: ["README.md"]),
+    // IPFilter: level 0 (the default) must not load libnftables, so the
+    // plugin does not link it; start, stop, exclusive and level 1 call its companion.
+    resourceType("IPFilter", path: "Plugins/IPFilter", dependencies: ["NftablesCall", "TrustedPaths"],
+                 exclude: ["Nftables", "NftablesCall", "README.md"]),
+    companion("ipfilter-nft", call: "NftablesCall", path: "Plugins/IPFilter/Nftables", dependencies: ["CNftables"]),
 ]
 
 let package = Package(
@@ -137,5 +142,10 @@ let package = Package(
         // The SDK's building blocks (typed attributes, daemon lifecycle, file checks), without a host.
         .testTarget(name: "FSKitTests", dependencies: ["FSKit", "HAVocabulary", "TestSupport", "ProcScan", "Spawn"]),
         .testTarget(name: "LogWriterTests", dependencies: ["TestSupport"]),
+
+        // ---- ipfilter (nftables): libnftables for its companion only
+        .systemLibrary(name: "CNftables", pkgConfig: "libnftables", providers: [.apt(["libnftables-dev"])]),
+        companionCall("NftablesCall", path: "Plugins/IPFilter/NftablesCall"),
+        .testTarget(name: "IPFilterTests", dependencies: ["TestSupport"]),
     ] + plugins
 )

@@ -19,6 +19,7 @@ for section in core scanner webserver crowded cluster; do
   fi
 done
 echo "== bench: logwriter"; "$here/logwriter.sh" "$bin" "$report" || echo "(section logwriter failed: status $?)" | tee -a "$report"
+echo "== bench: ipfilter"; "$here/ipfilter.sh" "$bin" "$report" || echo "(section ipfilter failed: status $?)" | tee -a "$report"
 echo "== bench: cluster-failover"; "$here/cluster-failover.sh" "$bin" "$report" || echo "(section cluster-failover failed: status $?)" | tee -a "$report"
 echo "report: $report"
 cat "$report"

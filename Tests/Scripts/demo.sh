@@ -93,5 +93,7 @@ else
 fi
 echo
 "$(dirname "$0")/demo-logwriter.sh" "$bin"; echo
+"$(dirname "$0")/demo-ipfilter.sh" "$bin" || echo "  !! the ipfilter part failed (status $?)"
+echo
 echo "Log lines fshost wrote (stderr; failures, starts and stops also go to syslog):"
 sed 's/^/  /' "$work/log"

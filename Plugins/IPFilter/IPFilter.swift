@@ -1,0 +1,273 @@
+// The ipfilter resource type: a firewall ruleset as a failover resource, on
+// the kernel's nftables. The FailSafe guide's own example of a resource with
+// nothing to monitor: "the Linux kernel ipchains filtering software performs
+// IP filtering on firewall nodes. Because the filtering is done in the
+// kernel, there is no process or resource to monitor." Level 0 is that
+// answer, and the default; level 1 compares the kernel's table with what
+// start loaded.
+//
+// The resource owns one table (family and name) and touches nothing else:
+// the ruleset file is refused if any of its commands names another table
+// (RulesetScope), and stop deletes that table only, never the ruleset.
+//
+//   start      check the file (trusted, only its table), then replace the
+//              table in one transaction, which is also the check: a bad
+//              file leaves the old rules; keep the kernel's listing in state
+//   stop       delete the table (absent: done)
+//   exclusive  the table is present here
+//   restart    start again: an atomic replace, never a moment without rules
+//   level 0    success: kernel filtering, nothing to monitor
+//   level 1    the table's listing equals the one kept at start, and the
+//              file is the one start loaded
+//
+// libnftables lives in the companion ipfilter-nft.so, loaded by every action
+// but monitor level 0: the default monitor costs what the template's does.
+import FSKit
+import NftablesCall
+
+struct IPFilter: ResourceType {
+    // MARK: Description
+
+    static let summary = "A firewall ruleset (nftables) in a table of its own, replaced atomically; optionally in a network namespace"
+
+    /// nftables address families (nft(8) "ADDRESS FAMILIES").
+    enum Family: String, CaseIterable, Sendable { case inet, ip, ip6, arp, bridge, netdev }
+
+    static let ruleset = Attribute.path("ruleset",
+        "the ruleset file in nft syntax; every command must stay in the resource's table (no include, no flush ruleset); owned by root, writable by nobody else").required
+    static let family = Attribute.choice("family", default: Family.inet, "the table's address family")
+    static let table = Attribute.string("table",
+        "the table the resource owns (letters, digits, _ - . ; starts with a letter or _): created by start, deleted by stop").required
+    static let netns = Attribute.string("netns",
+        "optional: a network namespace by name (/run/netns/NAME, as `ip netns add` makes); the table lives there. Unset: the node's own namespace")
+
+    static let attributes: [Attribute] = [ruleset, family, table, netns]
+
+    static let levels = [
+        MonitorLevel(0, "none", checks: "nothing: kernel filtering has no process to monitor (the FailSafe guide's example)",
+                     cost: "none; libnftables is not loaded"),
+        MonitorLevel(1, "ruleset", checks: "the table is present and its listing (stateless: no counter values) equals the one start loaded; the file is unchanged since",
+                     cost: "loads libnftables (the ipfilter-nft companion), one netlink listing of the table"),
+    ]
+
+    /// Level 0 by default. The per-level time limit is the host's
+    /// monitor_timeout: the level-1 listing is one netlink exchange with the
+    /// local kernel, which a plugin cannot cut short, and which the host
+    /// abandons at that deadline.
+    static let defaults = ActionDefaults(
+        timeouts: [.exclusive: .seconds(5), .start: .seconds(15), .stop: .seconds(15), .monitor: .seconds(10),
+                   .restart: .seconds(30), .validate: .seconds(5)],
+        level: 0, retries: 1, retryInterval: .milliseconds(500))
+
+    /// State key: what start loaded, as "FINGERPRINT\nLISTING": the file's
+    /// fingerprint and the kernel's listing of the table right after the
+    /// load (one key: one synced write per start).
+    static let loadedKey = "loaded"
+
+    // MARK: Configuration
+
+    let resource: Resource
+    let path: String, family: Family, table: String, namespace: String?
+
+    init(resource: Resource) throws(ConfigurationError) {
+        self.resource = resource
+        path = resource[Self.ruleset]
+        family = resource[Self.family]
+        table = resource[Self.table]
+        namespace = resource[Self.netns].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    var ownTable: String { "table \(family.rawValue) \(table)" }
+
+    // MARK: Validation
+
+    /// The table and namespace names (HA_INVAL_ARGS naming the attribute).
+    func checkValues() -> Outcome {
+        if !Self.isIdentifier(table) {
+            return .invalid("attribute 'table' must start with a letter or '_' and hold only letters, digits, '_', '-', '.' (at most 255 bytes): '\(table)'")
+        }
+        if let namespace, !Self.isNamespaceName(namespace) {
+            return .invalid("attribute 'netns' must be a name under /run/netns (letters, digits, '_', '-', '.'; not '.' or '..'): '\(namespace)'")
+        }
+        return .success
+    }
+
+    /// The values, then the file: readable, trusted, and touching only the
+    /// resource's table (HA_NOCFGINFO naming the file and the line).
+    func checkedRuleset() -> Result<String, ConfigurationError> {
+        let values = checkValues()
+        guard values.isSuccess else { return .failure(ConfigurationError(values)) }
+        switch RulesetFile.read(path) {
+        case .failure(let problem):
+            return .failure(ConfigurationError(.badConfiguration("attribute 'ruleset': \(problem.reason)")))
+        case .success(let text):
+            if let why = RulesetScope.problem(in: text, family: family.rawValue, table: table) {
+                return .failure(ConfigurationError(.badConfiguration("ruleset file \(path) \(why)")))
+            }
+            return .success(text)
+        }
+    }
+
+    /// Without the kernel: the values, the file, its scope. The kernel's
+    /// own check is start's transaction itself (all or nothing).
+    func validate() -> Outcome {
+        switch checkedRuleset() {
+        case .failure(let error): return error.outcome
+        case .success: return .success
+        }
+    }
+
+    // MARK: Actions
+
+    /// The companion's answer to one operation, or nil with the host's
+    /// reason set (missing or refused: the host answers 5 or 7).
+    func nft(_ operation: NftablesCall.Operation) -> NftablesCall.Response? {
+        guard let call = resource.companion(NftablesCall.self) else { return nil }
+        return call(NftablesCall.Request(operation, family: family.rawValue, table: table, namespace: namespace))
+    }
+
+    static let noCompanion = Outcome.failed("ipfilter needs the companion ipfilter-nft.so beside the plugin (libnftables); it could not be loaded (see the log)")
+
+    /// Load the file into the table, atomically; idempotent (a second start
+    /// replaces the table with the same rules).
+    func start() -> Outcome {
+        let text: String
+        switch checkedRuleset() {
+        case .failure(let error): return error.outcome
+        case .success(let t): text = t
+        }
+        guard let answer = nft(.load(ruleset: text, path: path)) else { return Self.noCompanion }
+        switch answer {
+        case .done(let listing):
+            do {
+                try resource.state.store(RulesetFile.fingerprint(text) + "\n" + listing, for: Self.loadedKey)
+            } catch {
+                return .failed("\(ownTable) loaded, but \(error)")
+            }
+            return .success
+        case .refused(let why):
+            return .badConfiguration("ruleset file \(path) refused by libnftables (nothing changed): \(why)")
+        case .namespaceMissing(let why): return .badConfiguration("attribute 'netns': \(why)")
+        case .absent: return .failed("\(ownTable) is missing right after it was loaded")
+        case .failed(let why): return .failed(why)
+        }
+    }
+
+    /// Delete the table, nothing else; idempotent.
+    func stop() -> Outcome {
+        let values = checkValues()
+        guard values.isSuccess else { return values }
+        guard let answer = nft(.remove) else { return Self.noCompanion }
+        switch answer {
+        case .done, .absent:
+            resource.state[Self.loadedKey] = nil
+            return .success
+        case .namespaceMissing(let why):
+            // No namespace, no table of ours in it.
+            resource.log.info("\(why): nothing to delete")
+            return .success
+        case .refused(let why), .failed(let why): return .failed(why)
+        }
+    }
+
+    func probe(level: UInt32) -> Outcome {
+        switch level {
+        case 0: return .success
+        case 1: return probeRuleset()
+        default: return .invalid("no monitoring level \(level)")
+        }
+    }
+
+    /// Level 1: the table as the kernel lists it now equals its listing
+    /// right after start. Both are the kernel's rendering of the same rules,
+    /// so sets, counters and names the kernel resolves to numbers (`ssh` →
+    /// 22) render alike; counter and quota values are left out (stateless
+    /// listing), so traffic is not drift. A rule added, changed or deleted
+    /// by hand is.
+    func probeRuleset() -> Outcome {
+        let values = checkValues()
+        guard values.isSuccess else { return values }
+        guard let answer = nft(.list) else { return Self.noCompanion }
+        let now: String
+        switch answer {
+        case .done(let listing): now = listing
+        case .absent: return .notRunning("\(ownTable) is not loaded")
+        case .namespaceMissing(let why): return .notRunning(why)
+        case .refused(let why), .failed(let why): return .failed(why)
+        }
+        guard let loaded = resource.state[Self.loadedKey], let newline = loaded.firstIndex(of: "\n") else {
+            return .failed("\(ownTable) is present, but no listing was kept by start (not started by fshost, or its state was lost): restart it")
+        }
+        let kept = String(loaded[loaded.index(after: newline)...])
+        if now != kept {
+            return .failed("\(ownTable) differs from what start loaded from \(path): " + Self.firstDifference(kept, now))
+        }
+        switch RulesetFile.read(path) {
+        case .failure(let problem): return .failed("cannot compare with the ruleset file: \(problem.reason)")
+        case .success(let text):
+            if RulesetFile.fingerprint(text) != loaded[..<newline] {
+                return .failed("ruleset file \(path) changed since start: the kernel runs the old rules (restart loads it)")
+            }
+        }
+        return .success
+    }
+
+    // MARK: Values
+
+    /// "line N: expected 'x', found 'y'" for two listings.
+    static func firstDifference(_ expected: String, _ found: String) -> String {
+        let a = expected.split(separator: "\n", omittingEmptySubsequences: false)
+        let b = found.split(separator: "\n", omittingEmptySubsequences: false)
+        for i in 0..<max(a.count, b.count) {
+            let x = i < a.count ? String(a[i]).trimmingTabs : "(end)"
+            let y = i < b.count ? String(b[i]).trimmingTabs : "(end)"
+            if x != y { return "listing line \(i + 1): expected '\(LogText.escaped(x, limit: 200))', found '\(LogText.escaped(y, limit: 200))'" }
+        }
+        return "listings differ"
+    }
+
+    /// An nft identifier as this type accepts it for a table.
+    static func isIdentifier(_ name: String) -> Bool {
+        guard let first = name.utf8.first, name.utf8.count <= 255,
+              isLetter(first) || first == UInt8(ascii: "_") else { return false }
+        return name.utf8.allSatisfy { isLetter($0) || ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "_")
+            || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") }
+    }
+
+    /// A file name under /run/netns: no '/', not '.' or '..' (iproute2's rule, tighter).
+    static func isNamespaceName(_ name: String) -> Bool {
+        name != "." && name != ".." && !name.isEmpty && name.utf8.count <= 255
+            && name.utf8.allSatisfy { isLetter($0) || ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "_")
+                || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") }
+    }
+
+    static func isLetter(_ c: UInt8) -> Bool { (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) }
+}
+
+extension IPFilter: ExclusiveCheck {
+    /// Running here when the table is present.
+    func exclusive() -> Outcome {
+        let values = checkValues()
+        guard values.isSuccess else { return values }
+        guard let answer = nft(.list) else { return Self.noCompanion }
+        switch answer {
+        case .done: return .running("\(ownTable) is loaded")
+        case .absent, .namespaceMissing: return .notRunning()
+        case .refused(let why), .failed(let why): return .failed(why)
+        }
+    }
+}
+
+extension IPFilter: CustomRestart {
+    /// Start again: one atomic replace, so the node is never without its
+    /// rules (stop then start would leave a gap).
+    func restart() -> Outcome { start() }
+}
+
+private extension String {
+    var trimmingTabs: String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
+        return String(s)
+    }
+}

@@ -1,0 +1,132 @@
+// What an nft ruleset file touches: its top-level commands, read without
+// the kernel, so that a file naming any table but the resource's own is
+// refused before libnftables sees it.
+
+/// The rule: every top-level command of the file must be one of nft's
+/// "add"-like or "delete"-like commands on an object of the resource's own
+/// table (`table F T { … }`, `add rule F T …`, `flush chain F T …`,
+/// `delete set F T …`, the bare forms `chain F T …` that nft reads as
+/// `add`, per nft(8) "COMMANDS" and its grammar's `base_cmd`), or a
+/// variable (`define`, `redefine`, `undefine`). Refused, naming the line:
+/// - another table or family (the family defaults to `ip`, as in nft(8));
+/// - a table given by a variable (`table inet $t`): not checkable here;
+/// - `flush ruleset`, `list`, `reset`, `monitor`, `import`, `export`, or
+///   anything else that is not a change of one table's objects;
+/// - `include`: what an included file touches cannot be checked here.
+///
+/// The scan follows nft's lexical rules (its scanner.l): `#` comments to
+/// the end of the line, `"…"` strings without escapes that may span lines,
+/// `{ … }` blocks (their content is the named table's own), and a command
+/// ends at a newline or `;` outside a block (a `\` before the newline
+/// continues it). Where the scan could disagree with nft it errs towards
+/// refusing.
+enum RulesetScope {
+    static let families: Set<String> = ["ip", "ip6", "inet", "arp", "bridge", "netdev"]
+    static let verbs: Set<String> = ["add", "create", "insert", "replace", "delete", "destroy", "flush"]
+    static let objects: Set<String> = [
+        "table", "chain", "rule", "set", "map", "element", "flowtable", "counter", "quota", "limit", "secmark",
+        "synproxy", "ct",
+    ]
+
+    /// One top-level command: its words outside blocks, and its first line.
+    struct Command {
+        var words: [String] = []
+        var line: Int
+    }
+
+    /// Why `text` touches something other than table `family` `table`, as
+    /// "line N: …"; nil when every command stays in it.
+    static func problem(in text: String, family: String, table: String) -> String? {
+        for command in commands(in: text) {
+            if let why = problem(command.words, family: family, table: table) { return "line \(command.line): \(why)" }
+        }
+        return nil
+    }
+
+    static func problem(_ w: [String], family: String, table: String) -> String? {
+        let own = "table \(family) \(table)"
+        guard let first = w.first else { return nil }
+        if ["define", "redefine", "undefine"].contains(first) { return nil }
+        if first == "include" { return "'include' is not allowed: what an included file touches cannot be checked (put the rules in the file)" }
+        var i = 0
+        if verbs.contains(first) { i = 1 }
+        guard i < w.count, objects.contains(w[i]) else {
+            let what = w.prefix(i + 2).joined(separator: " ")
+            return "'\(what)' is not a change of \(own)'s objects: only that table may be touched"
+        }
+        i += 1
+        if w[i - 1] == "ct" {  // ct helper|timeout|expectation [family] table name
+            guard i < w.count, ["helper", "timeout", "expectation"].contains(w[i]) else {
+                return "'ct' must name a helper, timeout or expectation of \(own)"
+            }
+            i += 1
+        }
+        var named = "ip"  // nft(8): the family defaults to ip
+        if i < w.count, families.contains(w[i]) { named = w[i]; i += 1 }
+        guard i < w.count else { return "'\(w.joined(separator: " "))' names no table: only \(own) may be touched" }
+        var name = w[i]
+        if name.count >= 2, name.hasPrefix("\""), name.hasSuffix("\"") { name = String(name.dropFirst().dropLast()) }
+        if name.hasPrefix("$") { return "table name \(name) is a variable: write \(own) literally" }
+        guard named == family, name == table else {
+            return "touches table \(named) \(name), not the resource's own \(own)"
+        }
+        return nil
+    }
+
+    /// The file's top-level commands.
+    static func commands(in text: String) -> [Command] {
+        var out: [Command] = []
+        var current = Command(line: 1)
+        var word: [UInt8] = []
+        var depth = 0, line = 1
+        var inString = false, inComment = false
+        func endWord() {
+            if !word.isEmpty {
+                if depth == 0 { current.words.append(String(decoding: word, as: UTF8.self)) }
+                word = []
+            }
+        }
+        func endCommand() {
+            endWord()
+            if !current.words.isEmpty { out.append(current) }
+            current = Command(line: line)
+        }
+        let bytes = Array(text.utf8)
+        var k = 0
+        while k < bytes.count {
+            let c = bytes[k]
+            defer { k += 1 }
+            if inString {
+                // nft's quoted string is `"[^"]*"`: no escapes (`"a\"` ends
+                // at its second quote), and it may span lines.
+                if depth == 0 { word.append(c) }
+                if c == UInt8(ascii: "\"") { inString = false }
+                if c == UInt8(ascii: "\n") { line += 1 }
+                continue
+            }
+            if c == UInt8(ascii: "\n") {
+                // A `\` ending a comment is part of the comment: the newline
+                // still ends the command (as in nft).
+                let continued = !inComment && k > 0 && bytes[k - 1] == UInt8(ascii: "\\")
+                inComment = false
+                if continued { line += 1; continue }
+                if depth == 0 { endCommand() } else { endWord() }
+                line += 1
+                if current.words.isEmpty { current.line = line }
+                continue
+            }
+            if inComment { continue }
+            switch c {
+            case UInt8(ascii: "#"): endWord(); inComment = true
+            case UInt8(ascii: "\""): inString = true; if depth == 0 { word.append(c) }
+            case UInt8(ascii: "{"): endWord(); depth += 1
+            case UInt8(ascii: "}"): endWord(); depth = max(0, depth - 1)
+            case UInt8(ascii: ";"): if depth == 0 { endCommand() } else { endWord() }
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"), UInt8(ascii: "\\"): endWord()
+            default: if depth == 0 { word.append(c) }
+            }
+        }
+        endCommand()
+        return out
+    }
+}

@@ -1,0 +1,389 @@
+// The ipfilter plugin against the kernel's nftables, inside network
+// namespaces each test creates (NetworkLab): a real TCP listener in the
+// server namespace, connections from the client namespace, the firewall
+// loaded by `fshost ipfilter …` subprocesses with `netns=` the server. The
+// namespaces and the listener are removed in a teardown block, which runs
+// when a test fails too.
+import Foundation
+import TestSupport
+import XCTest
+
+final class IPFilterTests: XCTestCase {
+    var sandbox: HostSandbox!
+    var lab: NetworkLab!
+
+    let success: Int32 = 0, notRunning: Int32 = 1, invalidArguments: Int32 = 2, commandFailed: Int32 = 3
+    let running: Int32 = 4, notSupported: Int32 = 5, noConfigInfo: Int32 = 6
+
+    /// The port the ruleset lets through, and the one it rejects.
+    let allowed = 8080, blocked = 9090
+    let table = "fshost_test"
+
+    /// Counters (anonymous and a named counter object), a named set, a
+    /// variable and a service name the kernel lists as a number (`ssh` → 22);
+    /// a comment and a string that mention other tables (not commands).
+    var ruleset: String {
+        """
+        #!/usr/sbin/nft -f
+        # the test's firewall; not a command: table ip other { flush ruleset }
+        define web = \(allowed)
+        table inet \(table) {
+            set blocked_ports {
+                type inet_service
+                elements = { \(blocked), 9999 }
+            }
+            counter web_hits { }
+            chain input {
+                type filter hook input priority filter; policy accept;
+                tcp dport @blocked_ports counter reject with tcp reset
+                tcp dport $web counter name web_hits accept
+                tcp dport ssh counter accept comment "ssh; not {table ip other}"
+            }
+        }
+
+        """
+    }
+
+    override func setUpWithError() throws {
+        for product in ["fshost", "fshost-admin", "libipfilter.so", "libipfilter-nft.so"] {
+            let path = HostSandbox.products.appendingPathComponent(product).path
+            guard FileManager.default.fileExists(atPath: path) else { throw SetupFailure("\(path) is not built") }
+        }
+        sandbox = try HostSandbox()
+        let lab = try NetworkLab()
+        self.lab = lab
+        addTeardownBlock {
+            lab.remove()
+            XCTAssertEqual(lab.leftovers(), [], "network namespaces left after the test")
+        }
+        try lab.listen(on: [allowed, blocked])
+        try write(ruleset)
+        try define()
+    }
+
+    override func tearDown() {
+        sandbox = nil
+        super.tearDown()
+    }
+
+    // MARK: Helpers
+
+    var rulesetPath: String { sandbox.path("ruleset.nft") }
+
+    func write(_ text: String, to path: String? = nil, mode: Int = 0o644) throws {
+        let path = path ?? rulesetPath
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        guard chmod(path, mode_t(mode)) == 0 else { throw SetupFailure("chmod \(path)") }
+    }
+
+    func define(_ name: String = "fw1", _ extra: [String] = []) throws {
+        let r = try sandbox.fshost(["cdb", "define", "ipfilter", name, "ruleset=\(rulesetPath)", "table=\(table)",
+                                    "netns=\(lab.server)"] + extra)
+        if r.status != 0 { throw SetupFailure("`fshost cdb define ipfilter \(name)` answered \(r.status): \(r.stderr)") }
+    }
+
+    func modify(_ settings: String...) throws {
+        let r = try sandbox.fshost(["cdb", "modify", "ipfilter", "fw1"] + settings + ["--force"])
+        if r.status != 0 { throw SetupFailure("`fshost cdb modify ipfilter fw1 \(settings)` answered \(r.status): \(r.stderr)") }
+    }
+
+    @discardableResult
+    func run(_ action: String, _ extra: String...) throws -> HostSandbox.Result {
+        try sandbox.fshost(["ipfilter", action, "fw1"] + extra)
+    }
+
+    func monitor(_ level: Int) throws -> HostSandbox.Result {
+        try sandbox.fshost(["ipfilter", "monitor", "fw1", "--level", String(level)])
+    }
+
+    // MARK: The firewall works, and stop removes it
+
+    func testBlockedPortFailsAllowedPortWorksAndAfterStopBothWork() throws {
+        XCTAssertTrue(try lab.connects(to: blocked), "before start every port is open")
+        var r = try run("start")
+        XCTAssertEqual(r.status, success, "\(r)")
+        XCTAssertTrue(try lab.connects(to: allowed), "the allowed port accepts with the resource started")
+        XCTAssertFalse(try lab.connects(to: blocked), "the blocked port refuses with the resource started")
+        XCTAssertEqual(try run("start").status, success, "start is idempotent")
+        XCTAssertFalse(try lab.connects(to: blocked))
+        for level in [0, 1] { r = try monitor(level); XCTAssertEqual(r.status, success, "level \(level): \(r)") }
+        r = try run("exclusive")
+        XCTAssertEqual(r.status, running, "\(r)")
+
+        // The table lives in the namespace, not in the test's own.
+        let own = try NetworkLab.command(["nft", "list", "tables"])
+        XCTAssertFalse(own.output.contains(table), "the table leaked into the caller's namespace: \(own.output)")
+
+        r = try run("stop")
+        XCTAssertEqual(r.status, success, "\(r)")
+        XCTAssertTrue(try lab.connects(to: allowed), "after stop")
+        XCTAssertTrue(try lab.connects(to: blocked), "after stop the blocked port works again")
+        XCTAssertEqual(try run("stop").status, success, "stop is idempotent")
+        XCTAssertEqual(try run("exclusive").status, notRunning)
+        XCTAssertEqual(try monitor(1).status, notRunning)
+        XCTAssertEqual(try monitor(0).status, success, "level 0 checks nothing (the guide's kernel-filtering example)")
+        XCTAssertFalse(try lab.ruleset().contains(table))
+    }
+
+    func testRestartReplacesTheTableWithoutAGap() throws {
+        XCTAssertEqual(try run("start").status, success)
+        try write(ruleset.replacingOccurrences(of: "elements = { \(blocked), 9999 }", with: "elements = { 9999 }"))
+        XCTAssertEqual(try monitor(1).status, commandFailed, "a file changed since start is drift")
+        let r = try run("restart")
+        XCTAssertEqual(r.status, success, "\(r)")
+        XCTAssertTrue(try lab.connects(to: blocked), "restart loaded the new file")
+        XCTAssertEqual(try monitor(1).status, success)
+    }
+
+    // MARK: Bad rulesets change nothing
+
+    func testSyntaxErrorIsRefusedWithItsLineAndTheRunningRulesStay() throws {
+        XCTAssertEqual(try run("start").status, success)
+        let before = try lab.ruleset()
+        // Line 13 gets a typo.
+        try write(ruleset.replacingOccurrences(of: "counter name web_hits accept", with: "counter name web_hits acept"))
+        for action in ["start", "restart"] {
+            let r = try run(action)
+            XCTAssertEqual(r.status, noConfigInfo, "\(action): \(r)")
+            XCTAssertTrue(r.stderr.contains("\(rulesetPath):13:"), "the message names the file and line 13: \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("syntax error"), r.stderr)
+            XCTAssertTrue(r.stderr.contains("nothing changed"), r.stderr)
+            XCTAssertEqual(try lab.ruleset(), before, "\(action) of a bad file changed the kernel's rules")
+        }
+        XCTAssertFalse(try lab.connects(to: blocked), "the old rules still filter")
+        XCTAssertTrue(try lab.connects(to: allowed))
+    }
+
+    func testAKernelRefusalAfterTheSyntaxCheckStillChangesNothing() throws {
+        XCTAssertEqual(try run("start").status, success)
+        let before = try lab.ruleset()
+        // Parses, but the kernel refuses it (a jump to a chain that does not exist).
+        try write(ruleset.replacingOccurrences(of: "tcp dport ssh counter accept", with: "tcp dport ssh jump nowhere"))
+        let r = try run("start")
+        XCTAssertEqual(r.status, noConfigInfo, "\(r)")
+        XCTAssertTrue(r.stderr.contains("\(rulesetPath):14:"), r.stderr)
+        XCTAssertEqual(try lab.ruleset(), before)
+    }
+
+    // MARK: Monitoring
+
+    func testARuleDeletedByHandFailsLevel1() throws {
+        XCTAssertEqual(try run("start").status, success)
+        XCTAssertEqual(try monitor(1).status, success)
+        let listing = try lab.nft("-a", "list", "chain", "inet", table, "input")
+        guard let line = listing.split(separator: "\n").first(where: { $0.contains("dport 22") }),
+              let handle = line.split(separator: " ").last else {
+            throw SetupFailure("no ssh rule with a handle in: \(listing)")
+        }
+        try lab.nft("delete", "rule", "inet", table, "input", "handle", String(handle))
+        let r = try monitor(1)
+        XCTAssertEqual(r.status, commandFailed, "\(r)")
+        XCTAssertTrue(r.stderr.contains("differs from what start loaded"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("tcp dport 22 counter accept"), "the reason shows the missing rule: \(r.stderr)")
+        XCTAssertEqual(try monitor(0).status, success, "level 0 looks at nothing")
+        XCTAssertEqual(try run("exclusive").status, running, "the table is still there")
+
+        try lab.nft("add", "rule", "inet", table, "input", "tcp dport 22 counter accept comment \"ssh; not {table ip other}\"")
+        XCTAssertEqual(try monitor(1).status, success, "the same rule put back (a new handle) is no drift")
+        try lab.nft("add", "rule", "inet", table, "input", "tcp", "dport", "23", "drop")
+        XCTAssertEqual(try monitor(1).status, commandFailed, "a rule added by hand is drift")
+        try lab.nft("delete", "table", "inet", table)
+        XCTAssertEqual(try monitor(1).status, notRunning, "the table deleted by hand: not running")
+    }
+
+    func test200MonitorsOfAnUntouchedRulesetWithCountersAndANamedSetAllSucceed() throws {
+        XCTAssertEqual(try run("start").status, success)
+        var failures: [String] = []
+        for i in 0..<200 {
+            // Traffic moves the counters (anonymous and named) between monitors.
+            if i % 20 == 0 {
+                XCTAssertTrue(try lab.connects(to: allowed))
+                XCTAssertFalse(try lab.connects(to: blocked))
+            }
+            let r = try monitor(1)
+            if r.status != success { failures.append("monitor \(i): \(r)") }
+        }
+        XCTAssertEqual(failures, [], "level 1 flapped on an untouched ruleset")
+        let counters = try lab.nft("list", "counter", "inet", table, "web_hits")
+        XCTAssertFalse(counters.contains("packets 0 "), "traffic counted, so the counters did move: \(counters)")
+    }
+
+    // MARK: Only its own table
+
+    func testAnotherTableInTheSameNamespaceIsNeverTouched() throws {
+        // Another table, and one of the same name in another family.
+        let others = """
+            table ip other {
+                set hosts { type ipv4_addr; elements = { 10.9.9.9 } }
+                chain c {
+                    type filter hook input priority 10; policy accept;
+                    counter
+                }
+            }
+            table ip \(table) {
+                chain c { type filter hook input priority 20; policy accept; }
+            }
+
+            """
+        let path = sandbox.path("others.nft")
+        try write(others, to: path)
+        try lab.nft("-f", path)
+        func othersNow() throws -> String {
+            try lab.nft("-a", "-s", "list", "table", "ip", "other") + lab.nft("-a", "-s", "list", "table", "ip", table)
+        }
+        let before = try othersNow()
+
+        XCTAssertEqual(try run("start").status, success)
+        XCTAssertEqual(try monitor(1).status, success)
+        XCTAssertEqual(try run("restart").status, success)
+        XCTAssertEqual(try run("exclusive").status, running)
+        XCTAssertEqual(try othersNow(), before)
+        try write(ruleset + "add rule ip other c drop\n")
+        XCTAssertEqual(try run("start").status, noConfigInfo)
+        try write(ruleset)
+        XCTAssertEqual(try run("stop").status, success)
+        XCTAssertEqual(try run("stop").status, success)
+        XCTAssertEqual(try othersNow(), before, "stop deleted only its own table")
+        XCTAssertFalse(try lab.nft("list", "tables").contains("inet \(table)"))
+    }
+
+    /// Every command form nft has for objects of one table is accepted when
+    /// it names the resource's own table (RulesetScope is not a second,
+    /// stricter nft).
+    func testEveryCommandFormOnItsOwnTableIsAccepted() throws {
+        try write(ruleset + """
+            add rule inet \(table) input tcp dport 1 drop
+            insert rule inet \(table) input tcp dport 2 drop; add element inet \(table) blocked_ports { 1234 }
+            chain inet \(table) extra {
+                tcp dport 3 drop
+            }
+            create chain inet \(table) other
+            flush chain inet \(table) other
+            delete chain inet \(table) other
+            add set inet \(table) empty { type ipv4_addr; }
+            add counter inet \(table) more
+            add quota inet \(table) q { over 1 mbytes }
+            add rule inet \(table) extra \\
+                tcp dport 4 drop
+
+            """)
+        let r = try run("start")
+        XCTAssertEqual(r.status, success, "\(r)")
+        let listing = try lab.nft("list", "table", "inet", table)
+        for word in ["dport 1 drop", "dport 2 drop", "1234", "chain extra", "dport 4 drop", "set empty", "quota q"] {
+            XCTAssertTrue(listing.contains(word), "\(word) not loaded: \(listing)")
+        }
+        XCTAssertFalse(listing.contains("chain other"), listing)
+        XCTAssertEqual(try monitor(1).status, success)
+    }
+
+    /// A file that does not create its table (comments only, empty) loads
+    /// as an empty table: start never leaves the resource without it.
+    func testAFileWithoutItsTableLoadsAnEmptyTable() throws {
+        XCTAssertEqual(try run("start").status, success)
+        for text in ["# nothing yet\n", ""] {
+            try write(text)
+            let r = try run("start")
+            XCTAssertEqual(r.status, success, "\(text.debugDescription): \(r)")
+            XCTAssertTrue(try lab.nft("list", "tables").contains("table inet \(table)"), text.debugDescription)
+            XCTAssertEqual(try run("exclusive").status, running)
+            XCTAssertEqual(try monitor(1).status, success)
+            XCTAssertTrue(try lab.connects(to: blocked), "no rules: nothing blocked")
+        }
+    }
+
+    // MARK: Bad input: one clear line, nothing changed in the kernel
+
+    func testBadInputIsAClearErrorAndChangesNothing() throws {
+        XCTAssertEqual(try run("start").status, success)
+        let before = try lab.ruleset()
+        func refused(_ status: Int32, _ words: [String], _ what: String) throws {
+            let r = try run("start")
+            XCTAssertEqual(r.status, status, "\(what): \(r)")
+            for word in words { XCTAssertTrue(r.stderr.contains(word), "\(what): '\(word)' not in: \(r.stderr)") }
+            XCTAssertEqual(r.stderr.split(separator: "\n").filter { $0.contains("ipfilter/fw1 start") }.count, 1,
+                           "\(what): one line: \(r.stderr)")
+            XCTAssertEqual(try lab.ruleset(), before, "\(what) changed the kernel's rules")
+        }
+
+        try modify("ruleset=\(sandbox.path("missing.nft"))")
+        try refused(noConfigInfo, ["missing.nft", "No such file or directory"], "a missing file")
+        try modify("ruleset=\(rulesetPath)")
+
+        try write(ruleset.replacingOccurrences(of: "policy accept;", with: "policy acept;"))
+        try refused(noConfigInfo, ["\(rulesetPath):11:", "Error"], "a syntax error")
+
+        let foreign: [(String, String)] = [
+            ("table inet other { }\n", "touches table inet other"),
+            ("add rule ip other c drop\n", "touches table ip other"),
+            ("table ip \(table) { }\n", "touches table ip \(table)"),  // same name, another family
+            ("flush ruleset\n", "'flush ruleset'"),
+            ("delete table inet other\n", "touches table inet other"),
+            ("include \"/etc/nftables.conf\"\n", "'include' is not allowed"),
+            ("list ruleset\n", "'list ruleset'"),
+            ("define t = other\ntable inet $t { }\n", "is a variable"),
+            // nft's strings have no escapes: the string ends at the second quote.
+            ("add rule inet \(table) input tcp dport 5 drop comment \"x\\\" ; table ip other { }\n", "touches table ip other"),
+            // A backslash in a comment does not continue the line.
+            ("table inet \(table) { } # \\\ntable ip other { }\n", "touches table ip other"),
+        ]
+        for (extra, why) in foreign {
+            try write(ruleset + extra)
+            let line = ruleset.split(separator: "\n", omittingEmptySubsequences: false).count
+                + (extra.hasPrefix("define") || extra.contains("# \\") ? 1 : 0)
+            try refused(noConfigInfo, ["line \(line): ", why], "a file with \(extra)")
+        }
+
+        try write(ruleset, mode: 0o666)
+        try refused(noConfigInfo, ["writable by others"], "a file anyone can write")
+        try write(ruleset)
+
+        try modify("netns=fsipf-none-\(lab.tag)")
+        try refused(noConfigInfo, ["network namespace fsipf-none-\(lab.tag)", "No such file or directory"], "a missing namespace")
+        XCTAssertEqual(try run("stop").status, success, "no namespace: nothing of ours to delete")
+        try modify("netns=../\(lab.server)")
+        try refused(invalidArguments, ["attribute 'netns'"], "a namespace name with a slash")
+        try modify("netns=\(lab.server)", "table=bad table")
+        try refused(invalidArguments, ["attribute 'table'"], "a table name nft cannot parse")
+        try modify("table=\(table)")
+        XCTAssertEqual(try monitor(1).status, success, "after all that, the first start's rules run unchanged")
+        XCTAssertFalse(try lab.connects(to: blocked))
+    }
+
+    /// `fshost verify` drives the whole protocol; it needs a level that can
+    /// tell "not running" (level 0 answers success always, as the guide says).
+    func testVerifyHoldsTheProtocolAtLevel1() throws {
+        try modify("monitor_level=1")
+        let r = try sandbox.fshost(["verify", "ipfilter", "fw1"])
+        XCTAssertEqual(r.status, success, "\(r) \(r.stdout)")
+        XCTAssertTrue(r.stdout.contains("the protocol holds"), r.stdout)
+        XCTAssertFalse(try lab.ruleset().contains(table), "verify ends stopped")
+    }
+
+    // MARK: Level 0 costs nothing
+
+    func testLevel0NeitherLinksNorLoadsLibnftables() throws {
+        let products = HostSandbox.products.path
+        // `fshost check` lists the file's DT_NEEDED libraries (what `readelf -d` shows).
+        let plugin = try sandbox.fshost("check", products + "/libipfilter.so")
+        XCTAssertEqual(plugin.status, success, "\(plugin) \(plugin.stdout)")
+        let needed = plugin.stdout.split(separator: "\n").filter { $0.contains("needed-libraries") }
+        XCTAssertEqual(needed.count, 1, plugin.stdout)
+        XCTAssertFalse(needed.joined().contains("libnftables"), "the plugin links libnftables: \(needed)")
+        let companion = try sandbox.fshost("check", products + "/libipfilter-nft.so")
+        XCTAssertTrue(companion.stdout.contains("libnftables.so.1"), companion.stdout)
+
+        // Without its companion the plugin still answers level 0; what needs
+        // libnftables answers "not supported" (the host's status for a missing companion).
+        let plugins = sandbox.path("plugins")
+        try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
+        try FileManager.default.copyItem(atPath: products + "/libipfilter.so", toPath: plugins + "/ipfilter.so")
+        sandbox.pluginPath = plugins
+        var r = try monitor(0)
+        XCTAssertEqual(r.status, success, "\(r)")
+        r = try run("start")
+        XCTAssertEqual(r.status, notSupported, "\(r)")
+        XCTAssertFalse(try lab.ruleset().contains(table))
+    }
+}
