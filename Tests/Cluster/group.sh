@@ -4,6 +4,7 @@
 # meta-data give. Sourced after lib.sh by test.sh, demo.sh and the bench.
 
 GROUP_PORT=8080
+GROUP_FILTERED=8081
 GROUP_REPO=$(cd "$LAB_HERE/../.." && pwd)
 
 # group_install BIN_DIR → fshost under $LAB_DIR/prefix (make install-files), its OCF
@@ -32,7 +33,18 @@ http {
   scgi_temp_path /run/fsh-web-scgi;
   server {
     listen $GROUP_PORT;
+    listen $GROUP_FILTERED;   # the ipfilter ruleset drops this port
     location / { default_type text/plain; return 200 "served by \$hostname\n"; }
+  }
+}
+EOF
+  # ipfilter's ruleset: its own table only; drops the second port nginx listens on.
+  install -d -m 0755 "$LAB_DIR/ipf"
+  cat > "$LAB_DIR/ipf/fsh.nft" <<EOF
+table inet fsh_fw {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    tcp dport $GROUP_FILTERED drop
   }
 }
 EOF
@@ -66,7 +78,7 @@ group_primitive() {
   local id=$1 type=$2; shift 2
   local mons; mons=$(group_monitor_ops "$id" "$type") || return 1
   local attrs="" kv
-  for kv in "$@"; do attrs+="<nvpair id=\"$id-${kv%%=*}\" name=\"${kv%%=*}\" value=\"${kv#*=}\"/>"; done
+  for kv in "$@"; do attrs+="<nvpair id=\"$id-${kv%%=*}\" name=\"${kv%%=*}\" value=\"$(xml_escape "${kv#*=}")\"/>"; done
   cat <<EOF
 <primitive id="$id" class="ocf" provider="fshost" type="$type">
   <instance_attributes id="$id-ia">$attrs</instance_attributes>
@@ -77,27 +89,68 @@ group_primitive() {
   </operations>
 </primitive>
 EOF
+  # ipfilter's ruleset: its own table only; drops the second port nginx listens on.
+  install -d -m 0755 "$LAB_DIR/ipf"
+  cat > "$LAB_DIR/ipf/fsh.nft" <<EOF
+table inet fsh_fw {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    tcp dport $GROUP_FILTERED drop
+  }
+}
+EOF
 }
 
-# group_define → group "fsh" (webserver, then what else has landed), location preference node 1.
+# (bash 5.2 reads & in a replacement as the match: off here)
+shopt -u patsub_replacement 2>/dev/null
+xml_escape() { local v=${1//&/&amp;}; v=${v//</&lt;}; v=${v//>/&gt;}; v=${v//\"/&quot;}; echo "$v"; }
+group_has() { [ -x "$LAB_DIR/ocf/fshost/$1" ]; }
+
+# group_define → group "fsh", in this order: ipf (ipfilter: the firewall first), web
+# (webserver), logw (logwriter); the types not built are left out (GROUP_MEMBERS says
+# which are in). A group is ordered and colocated; it prefers node 1.
 group_define() {
-  local web; web=$(group_primitive web webserver config="$LAB_DIR/web/nginx.conf" port="$GROUP_PORT" \
-    pidfile=/run/fsh-web.pid) || return 1
-  GROUP_MEMBERS="web"
-  node_exec 1 cibadmin -C -o resources -X "<group id=\"fsh\">$web</group>" \
+  local xml="" m
+  GROUP_MEMBERS=""
+  if group_has ipfilter; then
+    m=$(group_primitive ipf ipfilter ruleset="$LAB_DIR/ipf/fsh.nft" table=fsh_fw family=inet) || return 1
+    xml+=$m; GROUP_MEMBERS+=" ipf"
+  fi
+  m=$(group_primitive web webserver config="$LAB_DIR/web/nginx.conf" port="$GROUP_PORT" pidfile=/run/fsh-web.pid) || return 1
+  xml+=$m; GROUP_MEMBERS+=" web"
+  if group_has logwriter; then
+    m=$(group_primitive logw logwriter \
+      start_command='["/bin/sh","-c","while :; do echo heartbeat from $(hostname); sleep 1; done"]' \
+      log_file=/run/fsh-logw.log growth_window=5s expected_message=heartbeat error_pattern=ERROR) || return 1
+    xml+=$m; GROUP_MEMBERS+=" logw"
+  fi
+  GROUP_MEMBERS=${GROUP_MEMBERS# }
+  node_exec 1 cibadmin -C -o resources -X "<group id=\"fsh\">$xml</group>" \
     && node_exec 1 cibadmin -C -o constraints -X "<rsc_location id=\"fsh-prefers-node1\" rsc=\"fsh\" node=\"$(node_name 1)\" score=\"100\"/>"
 }
 
 # group_page N → the page as served on node N's address (asked from node N's network namespace).
-group_page() { LAB_EXEC_TIMEOUT=3 node_net "$1" curl -s --max-time 1 "http://$(node_addr "$1"):$GROUP_PORT/"; }
+group_page() { LAB_EXEC_TIMEOUT=3 client curl -s --max-time 1 "http://$(node_addr "$1"):$GROUP_PORT/"; }
 # group_serves N → node N's address answers with a page naming node N.
 group_serves() { [ "$(group_page "$1")" = "served by $(node_name "$1")" ]; }
 
-# group_procs N → "pid:comm" of the group's processes in node N's network namespace (nginx…).
+# group_filters N → node N's kernel drops the filtered port (the client's connect times out)
+# while nginx answers on the other: the ipfilter ruleset is in force there.
+group_filters() {
+  group_serves "$1" || return 1
+  LAB_EXEC_TIMEOUT=3 client curl -s --max-time 0.5 "http://$(node_addr "$1"):$GROUP_FILTERED/" >/dev/null
+  [ $? = 28 ]
+}
+
+# group_procs N → "pid:comm" of the group's processes on node N (nginx, the log writer's sh).
 group_procs() {
-  local p
-  for p in $(ip netns pids "$L$1" 2>/dev/null); do
-    case "$(cat "/proc/$p/comm" 2>/dev/null)" in nginx) echo "$p:nginx";; esac
+  local p i
+  i=$(node_pid "$1") || return 0
+  for p in $(node_procs "$(readlink "/proc/$i/ns/pid")"); do
+    case "$(cat "/proc/$p/comm" 2>/dev/null)" in
+      nginx) echo "$p:nginx";;
+      sh) grep -qa 'heartbeat from' "/proc/$p/cmdline" 2>/dev/null && echo "$p:logwriter";;
+    esac
   done
 }
 
@@ -134,15 +187,17 @@ group_test() {
   group_define || { lab_fail "the group was refused by the CIB"; return 1; }
   ok "fshost installed (make install-files PREFIX=$LAB_DIR/prefix), agents ocf:fshost:* on both nodes; group fsh = $GROUP_MEMBERS, monitors from the meta-data (deepest: OCF_CHECK_LEVEL $(group_deepest webserver))"
   lab_wait_on fsh "$(node_name 1)" 60 || { lab_why 1; return 1; }
-  group_serves 1 || { lab_fail "node 1's address answers '$(group_page 1)', not a page naming node 1"; return 1; }
+  lab_until 30 group_serves 1 || { lab_fail "node 1's address answers '$(group_page 1)', not a page naming node 1"; return 1; }
   ok "group runs on node 1: http://$(node_addr 1):$GROUP_PORT/ answers '$(group_page 1)'"
+  group_members_on 1 || return 1
 
   # Crash → node 2, repeated (the first one is the functional check).
   local fo=()
   lab_failover fsh group_serves 2 || return 1
   fo+=("$FAILOVER_S")
   ok "node 1 crashed: http://$(node_addr 2):$GROUP_PORT/ answers '$(group_page 2)' $FAILOVER_S s after the SIGKILL"
-  [ -z "$(ip netns pids "$L"1)" ] && ! group_page 1 >/dev/null \
+  lab_wait_on fsh "$(node_name 2)" 30 2 && group_members_on 2 || return 1
+  ! node_pid 1 >/dev/null && ! group_page 1 >/dev/null \
     || { lab_fail "node 1 crashed but its namespace still has processes or answers"; return 1; }
   ok "nothing runs in node 1's namespace while it is down; its address does not answer"
 
@@ -151,17 +206,21 @@ group_test() {
   node_boot 1 && lab_wait_dc 2 60 "$(node_name 1)" "$(node_name 2)" >/dev/null 2>&1 || return 1
   sleep 3   # the rejoined node's probes run
   [ -z "$(group_procs 1)" ] && ! group_page 1 >/dev/null && lab_is_on fsh 2 \
-    || { lab_fail "after node 1 rejoined (standby): group on '$(lab_where fsh 2)', node 1 processes: $(group_procs 1)"; return 1; }
-  ok "node 1 rebooted and rejoined: nothing of the group runs in its namespace; the group stays on node 2"
+    && ! node_net 1 nft list tables 2>/dev/null | grep -q fsh_fw \
+    || { lab_fail "after node 1 rejoined (standby): group on '$(lab_where fsh 2)', node 1 processes: $(group_procs 1), tables: $(node_net 1 nft list tables 2>&1)"; return 1; }
+  ok "node 1 rebooted and rejoined: nothing of the group in its namespaces (no nginx, no log writer, no fsh_fw table, no page); the group stays on node 2"
   node_exec 2 crm_attribute --node "$(node_name 1)" --name standby --update off --lifetime forever >/dev/null || return 1
   lab_wait_on fsh "$(node_name 1)" 60 2 && lab_until 20 group_serves 1 || return 1
-  [ -z "$(group_procs 2)" ] || { lab_fail "the group moved back to node 1 but node 2 still runs: $(group_procs 2)"; return 1; }
+  [ -z "$(group_procs 2)" ] && ! node_net 2 nft list tables 2>/dev/null | grep -q fsh_fw \
+    || { lab_fail "the group moved back to node 1 but node 2 still has: $(group_procs 2) $(node_net 2 nft list tables 2>&1)"; return 1; }
   ok "out of standby the group moves back to node 1 (its preference); nothing of it is left on node 2"
 
   # Resource failure on the active node: the fshost monitor sees it, Pacemaker restarts it there.
   group_kill_nginx 1 || return 1
   [ "$FC_AFTER" = $((FC_BEFORE + 1)) ] || { lab_fail "fail-count of web on node 1: $FC_BEFORE → $FC_AFTER, expected +1"; return 1; }
   lab_is_on fsh 1 || { lab_fail "after nginx was killed the group runs on '$(lab_where fsh 1)', expected node 1 (local restart)"; return 1; }
+  local left; left=$(group_procs 1 | wc -l)
+  [ "$left" = 2 ] || { lab_fail "after the restart node 1 runs $left nginx processes (expected the master and its one worker): $(group_procs 1 | tr '\n' ' ')"; return 1; }
   ok "nginx SIGKILLed on node 1: failure counted after $DETECT_S s (fail-count $FC_BEFORE → $FC_AFTER), restarted on node 1, page answers after $RECOVER_S s"
   node_exec 1 crm_resource --cleanup -r web >/dev/null 2>&1
 
@@ -176,6 +235,22 @@ group_test() {
   python3 -c 'import sys; sys.exit(0 if float(sys.argv[2]) - float(sys.argv[1]) < 1.0 else 1)' "$dm" "$gm" \
     || { lab_fail "failover median $gm s (fshost group) is not within 1 s of Dummy's $dm s"; return 1; }
   ok "failover median: fshost group $gm s (${fo[*]}), Dummy $dm s (${dummy[*]}): within 1 s"
+}
+
+# group_members_on N → each member of the group does its job on node N (test.sh's ok lines).
+group_members_on() {
+  local n=$1 m
+  for m in $GROUP_MEMBERS; do
+    case "$m" in
+      ipf) lab_until 10 group_filters "$n" \
+             || { lab_fail "ipfilter: port $GROUP_FILTERED at node $n's address is not dropped"; return 1; }
+           ok "ipf: node $n's kernel drops port $GROUP_FILTERED (table inet fsh_fw in its namespace), port $GROUP_PORT answers" ;;
+      web) ;;
+      logw) lab_until 10 node_exec "$n" grep -q "heartbeat from $(node_name "$n")" /run/fsh-logw.log \
+             || { lab_fail "logwriter: no 'heartbeat from $(node_name "$n")' in node $n's /run/fsh-logw.log"; return 1; }
+            ok "logw: node $n's writer runs, its log says 'heartbeat from $(node_name "$n")'" ;;
+    esac
+  done
 }
 
 # group_deepest TYPE → the deepest OCF_CHECK_LEVEL the agent's meta-data lists.

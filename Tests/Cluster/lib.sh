@@ -3,13 +3,16 @@
 # Tests/Bench/cluster-failover.sh. Findings behind each step:
 # /work/shared/CLUSTER-LAB.md.
 #
-# A node = one named network namespace ($L1, $L2) joined by a veth pair
-# (10.200.0.1/24 and 10.200.0.2/24), plus, per boot, a mount+UTS+PID
-# namespace whose PID 1 is node-init.sh. Per-node state under
+# The network: a named namespace $L0 holds a bridge (the switch) and the
+# client's address 10.200.0.254. A node = per boot, a fresh network, mount,
+# UTS and PID namespace whose PID 1 is node-init.sh, plugged into the switch
+# by a veth pair (10.200.0.N/24). A crash loses what a crashed machine
+# loses: processes, mounts, and the kernel's network state (sockets,
+# nftables tables) with the namespace. Per-node disk state under
 # $LAB_DIR/nodeN. Nothing outside those namespaces and $LAB_DIR is touched.
 # Every wait has a deadline; every command run on a node runs under timeout.
 
-L=${FSHOST_LAB:-fshlab}                 # name prefix: netns, veth, lab dir
+L=${FSHOST_LAB:-fshlab}                 # name prefix: switch netns, veth, lab dir
 LAB_DIR=${FSHOST_LAB_DIR:-/var/lib/fshost-lab-$L}  # seen by both nodes (not /run: each node mounts its own)
 LAB_NET=10.200.0
 LAB_TOKEN=${FSHOST_LAB_TOKEN:-1000}     # corosync totem token, ms
@@ -44,8 +47,14 @@ node_exec() {
   p=$(node_pid "$n") || { lab_fail "node $n is down"; return 1; }
   timeout -k 2 "${LAB_EXEC_TIMEOUT:-15}" nsenter -t "$p" -p -m -n -u -- "$@"
 }
-# node_net N CMD… → CMD in node N's network namespace only (curl, nft: works while the node is down too).
-node_net() { local n=$1; shift; timeout -k 2 "${LAB_EXEC_TIMEOUT:-15}" ip netns exec "$L$n" "$@"; }
+# node_net N CMD… → CMD in node N's network namespace only (nft, ss).
+node_net() {
+  local n=$1; shift; local p
+  p=$(node_pid "$n") || { lab_fail "node $n is down"; return 1; }
+  timeout -k 2 "${LAB_EXEC_TIMEOUT:-15}" nsenter -t "$p" -n -- "$@"
+}
+# client CMD… → CMD on the switch's client address (10.200.0.254): a host on the nodes' network.
+client() { timeout -k 2 "${LAB_EXEC_TIMEOUT:-15}" ip netns exec "${L}0" "$@"; }
 
 # lab_corosync_conf N → corosync.conf of node N.
 lab_corosync_conf() {
@@ -116,14 +125,20 @@ lab_prepare() {
   fi
 }
 
+# lab_net_up → the switch: namespace $L0, bridge, the client's address.
 lab_net_up() {
-  local n
-  for n in 1 2; do ip netns add "$L$n" || return 1; ip -n "$L$n" link set lo up; done
-  ip link add "${L}v1" type veth peer name "${L}v2" || return 1
-  for n in 1 2; do
-    ip link set "${L}v$n" netns "$L$n" && ip -n "$L$n" addr add "$(node_addr "$n")/24" dev "${L}v$n" \
-      && ip -n "$L$n" link set "${L}v$n" up || return 1
-  done
+  ip netns add "${L}0" || return 1
+  ip -n "${L}0" link set lo up && ip -n "${L}0" link add br0 type bridge \
+    && ip -n "${L}0" addr add "$LAB_NET.254/24" dev br0 && ip -n "${L}0" link set br0 up
+}
+
+# node_plug N PID → a veth pair from the switch into the network namespace of PID (node N's
+# init), addressed and up. The pair goes away with that namespace.
+node_plug() {
+  local n=$1 p=$2
+  ip link add "${L}s$n" netns "${L}0" type veth peer name eth0 netns "$p" || return 1
+  ip -n "${L}0" link set "${L}s$n" master br0 && ip -n "${L}0" link set "${L}s$n" up \
+    && nsenter -t "$p" -n -- sh -c "ip link set lo up && ip addr add $(node_addr "$n")/24 dev eth0 && ip link set eth0 up"
 }
 
 # node_boot N → start node N's init; waits until pacemakerd was started (≤ 15 s).
@@ -131,7 +146,7 @@ node_boot() {
   local n=$1 d; d=$(node_dir "$n")
   node_pid "$n" >/dev/null && { lab_fail "node $n is already up"; return 1; }
   rm -f "$d/init.pid"
-  setsid nsenter --net="/run/netns/$L$n" -- unshare --mount --uts --pid --fork --mount-proc \
+  setsid unshare --net --mount --uts --pid --fork --mount-proc \
     --propagation private -- bash "$LAB_HERE/node-init.sh" "$n" "$d" >>"$d/init.log" 2>&1 < /dev/null &
   local up=$! child="" i
   for i in $(seq 100); do
@@ -140,6 +155,8 @@ node_boot() {
   done
   [ -n "$child" ] || { lab_fail "node $n: init did not start"; lab_why "$n"; return 1; }
   echo "$child" > "$d/init.pid"
+  # The init waits for its network before it starts corosync.
+  node_plug "$n" "$child" || { lab_fail "node $n: cannot plug it into the switch"; kill -KILL "$child"; return 1; }
   for i in $(seq 150); do
     grep -q "node$n init: pacemakerd started" "$d/init.log" 2>/dev/null && return 0
     kill -0 "$child" 2>/dev/null || break
@@ -148,14 +165,21 @@ node_boot() {
   lab_fail "node $n did not come up"; lab_why "$n"; return 1
 }
 
+# node_procs NS → host PIDs of the processes in PID namespace NS (a /proc/PID/ns/pid link text).
+node_procs() {
+  local p
+  for p in /proc/[0-9]*; do [ "$(readlink "$p/ns/pid" 2>/dev/null)" = "$1" ] && echo "${p#/proc/}"; done
+}
+
 # node_crash N → SIGKILL node N's init (the whole node dies with it); waits until it is gone.
 node_crash() {
-  local n=$1 p; p=$(node_pid "$n") || return 0
+  local n=$1 p ns; p=$(node_pid "$n") || return 0
+  ns=$(readlink "/proc/$p/ns/pid")
   kill -KILL "$p"
   local i; for i in $(seq 100); do [ -d "/proc/$p" ] || break; sleep 0.02; done
   # The PID namespace is gone when its last process is reaped.
-  for i in $(seq 100); do [ -z "$(ip netns pids "$L$n" 2>/dev/null)" ] && return 0; sleep 0.05; done
-  lab_fail "node $n: processes left after its init was killed: $(ip netns pids "$L$n" | tr '\n' ' ')"
+  for i in $(seq 100); do [ -z "$(node_procs "$ns")" ] && return 0; sleep 0.05; done
+  lab_fail "node $n: processes left after its init was killed: $(node_procs "$ns" | tr '\n' ' ')"
 }
 
 # node_stop N [SECONDS] → clean shutdown (pacemaker, then corosync), SIGKILL at the deadline.
@@ -243,16 +267,19 @@ lab_up() {
 
 # lab_down → no process, namespace, link, mount or directory of the lab left. Idempotent.
 lab_down() {
-  local n rc=0
-  for n in 1 2; do node_stop "$n" "${1:-5}" || rc=1; done
-  for n in 1 2; do
-    if ip netns list 2>/dev/null | grep -qw "$L$n"; then
-      local left; left=$(ip netns pids "$L$n" 2>/dev/null)
-      [ -z "$left" ] || { kill -KILL $left 2>/dev/null; sleep 0.2; }
-      ip netns del "$L$n" || rc=1
-    fi
+  local n rc=0 p i
+  # Both nodes shut down at once (TERM to each init), then whatever is left is crashed.
+  for n in 1 2; do p=$(node_pid "$n") && kill -TERM "$p" 2>/dev/null; done
+  for i in $(seq $(( ${1:-5} * 10 ))); do
+    node_pid 1 >/dev/null || node_pid 2 >/dev/null || break
+    sleep 0.1
   done
-  ip link del "${L}v1" 2>/dev/null
+  for n in 1 2; do node_crash "$n" || rc=1; done
+  if ip netns list 2>/dev/null | grep -qE "^${L}0( |$)"; then
+    local left; left=$(ip netns pids "${L}0" 2>/dev/null)
+    [ -z "$left" ] || { kill -KILL $left 2>/dev/null; sleep 0.2; }
+    ip netns del "${L}0" || rc=1
+  fi
   [ -d "$LAB_DIR" ] && rm -rf "$LAB_DIR"
   lab_check_clean || rc=1
   return $rc
@@ -261,8 +288,8 @@ lab_down() {
 # lab_check_clean → fails naming whatever of the lab is still there.
 lab_check_clean() {
   local bad=""
-  ip netns list 2>/dev/null | grep -qE "^$L[12]( |$)" && bad+=" netns"
-  ip link show "${L}v1" >/dev/null 2>&1 && bad+=" veth"
+  ip netns list 2>/dev/null | grep -qE "^${L}0( |$)" && bad+=" netns"
+  ip link show "${L}s1" >/dev/null 2>&1 && bad+=" veth"
   [ -e "$LAB_DIR" ] && bad+=" $LAB_DIR"
   grep -q "$LAB_DIR" /proc/self/mountinfo && bad+=" mounts"
   local p

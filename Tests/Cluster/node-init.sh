@@ -32,6 +32,10 @@ install -d -m 1777 /run/lock
 install -d -m 0755 /run/resource-agents
 hostname "fsh-node$n"
 
+# The network: lib.sh plugs eth0 in from outside once this process exists.
+for _ in $(seq 100); do ip -o addr show dev eth0 2>/dev/null | grep -q 'inet ' && break; sleep 0.05; done
+ip -o addr show dev eth0 2>/dev/null | grep -q 'inet ' || die "no address on eth0 within 5 s"
+
 pcmk=0; coro=0
 shutdown() {
   # Pacemaker first (it stops its resources and its sub-daemons), then corosync.
