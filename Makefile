@@ -50,6 +50,10 @@ test-cluster: build-debug
 demo: build
 	Tests/Scripts/demo.sh "$$($(SWIFT) build -c release --show-bin-path)"
 
+## demo-cluster: fshost's resources under two real Pacemaker nodes: failover, shown step by step.
+demo-cluster: build
+	Tests/Cluster/demo.sh "$$($(SWIFT) build -c release --show-bin-path)"
+
 ## bench: fshost against its peers, in one run; writes bench-report.md.
 bench: build
 	Tests/Bench/run.sh "$$($(SWIFT) build -c release --show-bin-path)" bench-report.md
