@@ -60,7 +60,8 @@ bench: build
 
 ## install: bin/fshost, libexec/fshost/fshost-admin, lib/fshost/resource_types/<type>.so,
 ## and per type FailSafe's lib/failsafe/resource_types/<type>/{exclusive,start,stop,monitor,restart}
-## (batch mode) and the OCF agent lib/ocf/resource.d/fshost/<type> (fshost ocf).
+## (batch mode) and the OCF agent lib/ocf/resource.d/fshost/<type> (fshost ocf): links to
+## bin/fshost, which reads its mode from the name it is called by (Sources/fshost/AgentLink.swift).
 ## The types are the built plugins (`fshost list --names`: test-only ones left
 ## out); each brings its companions <type>-<name>.so. No per-type edit here.
 install: build
@@ -92,18 +93,14 @@ install-files:
 	  done; \
 	done; \
 	put 0644 Plugins/Template/Template.swift $(DESTDIR)$(PREFIX)/share/fshost/Template.swift; \
-	script=$$(mktemp) && trap 'rm -f "$$script"' EXIT; \
+	link() { tmp="$$(dirname "$$2")/.$$(basename "$$2").tmp.$$$$"; \
+	  ln -sfn "$$1" "$$tmp" && mv -Tf "$$tmp" "$$2" || { rm -f "$$tmp"; exit 1; }; }; \
 	for t in $$types; do \
-	  fs=$(DESTDIR)$(PREFIX)/lib/failsafe/resource_types/$$t; \
-	  install -d -m 0755 "$$fs" $(DESTDIR)$(PREFIX)/lib/ocf/resource.d/fshost; \
+	  install -d -m 0755 $(DESTDIR)$(PREFIX)/lib/failsafe/resource_types/$$t $(DESTDIR)$(PREFIX)/lib/ocf/resource.d/fshost; \
 	  for a in exclusive start stop monitor restart; do \
-	    printf '#!/bin/sh\n# FailSafe action script: %s of type %s, run by fshost in batch mode.\n# srmd calls it as: %s INFILE OUTFILE [PARAMFILE]\nexec %s %s %s "$$@"\n' \
-	      "$$a" "$$t" "$$a" "$(PREFIX)/bin/fshost" "$$t" "$$a" > "$$script"; \
-	    put 0755 "$$script" "$$fs/$$a"; \
+	    link ../../../../bin/fshost $(DESTDIR)$(PREFIX)/lib/failsafe/resource_types/$$t/$$a; \
 	  done; \
-	  printf '#!/bin/sh\n# OCF resource agent ocf:fshost:%s: fshost runs the action (see fshost ocf --help).\nexec %s ocf %s "$$@"\n' \
-	    "$$t" "$(PREFIX)/bin/fshost" "$$t" > "$$script"; \
-	  put 0755 "$$script" $(DESTDIR)$(PREFIX)/lib/ocf/resource.d/fshost/$$t; \
+	  link ../../../../bin/fshost $(DESTDIR)$(PREFIX)/lib/ocf/resource.d/fshost/$$t; \
 	done
 
 clean:

@@ -12,10 +12,9 @@ public struct ActionRequest: Sendable, Equatable {
     /// 1 ms to 24 h (``HostSetting/timeoutRange``).
     public var timeoutMilliseconds: Int64?
     public var json: Bool
-    /// The resource's attributes as given (OCF mode: the `OCF_RESKEY_*`
-    /// variables, the CIB being the configuration), checked against the
-    /// type's schema like stored ones; nil: read from the CDB.
-    public var suppliedAttributes: [String: String]? = nil
+    /// The resource's attributes as given, checked against the type's
+    /// schema like stored ones; nil: read from the CDB.
+    public var suppliedAttributes: SuppliedAttributes? = nil
     /// An OCF monitor depth (`OCF_CHECK_LEVEL`), mapped onto the type's
     /// levels by ``OCFLevels``; used when ``level`` is nil.
     public var checkDepth: UInt32? = nil
@@ -28,5 +27,20 @@ public struct ActionRequest: Sendable, Equatable {
         self.level = level
         self.timeoutMilliseconds = timeoutMilliseconds
         self.json = json
+    }
+}
+
+/// A resource's attributes handed to the action instead of read from the
+/// CDB: OCF mode's `OCF_RESKEY_*` (the CIB is the configuration), or the
+/// batch's one read of the CDB for all its resources.
+public struct SuppliedAttributes: Sendable, Equatable {
+    /// Raw values, as stored or given.
+    public var values: [String: String]
+    /// Where they come from, for messages: `OCF_RESKEY_*`, the CDB's path.
+    public var source: String
+
+    public init(_ values: [String: String], source: String) {
+        self.values = values
+        self.source = source
     }
 }

@@ -137,34 +137,35 @@ public struct ActionRunner {
         result.status == .success && (request.action == .start || request.action == .restart)
     }
 
-    /// The resource's attributes from the CDB, checked against the schema,
-    /// in canonical text with defaults applied; `explicit` receives the
-    /// names set in the CDB (resource or type level), not by a default.
+    /// The resource's attributes from the CDB (or as the request supplies
+    /// them: OCF mode, a batch), checked against the schema, in canonical
+    /// text with defaults applied; `explicit` receives the names set there
+    /// (resource or type level), not by a default.
     func resolveAttributes(plugin: LoadedPlugin, request: ActionRequest,
                            explicit: inout Set<String>) throws(HostError) -> [String: String] {
         let stored: [String: String]
-        let source = request.suppliedAttributes == nil ? paths.cdb : "OCF_RESKEY_*"
+        let source = request.suppliedAttributes?.source ?? paths.cdb
         if let supplied = request.suppliedAttributes {
-            stored = supplied
+            stored = supplied.values
         } else {
-        // A CDB another process keeps locked is waited for no longer than
-        // the action may take (the deadline is not known before the CDB is
-        // read: the command line's, else the type's).
-        let wait = min(Int64(ConfigurationDatabase.defaultBusyTimeoutMilliseconds),
-                       request.timeoutMilliseconds ?? plugin.defaultTimeoutMilliseconds(request.action))
-        do {
-            let cdb = try ConfigurationDatabase(path: paths.cdb, mode: .readOnly, busyTimeoutMilliseconds: Int32(wait))
-            guard let found = try cdb.attributes(type: request.type, resource: request.resource) else {
-                throw HostError(.noConfigInfo, "resource '\(request.resource)' of type \(request.type) is not defined in \(paths.cdb)")
+            // A CDB another process keeps locked is waited for no longer than
+            // the action may take (the deadline is not known before the CDB is
+            // read: the command line's, else the type's).
+            let wait = min(Int64(ConfigurationDatabase.defaultBusyTimeoutMilliseconds),
+                           request.timeoutMilliseconds ?? plugin.defaultTimeoutMilliseconds(request.action))
+            do {
+                let cdb = try ConfigurationDatabase(path: paths.cdb, mode: .readOnly, busyTimeoutMilliseconds: Int32(wait))
+                guard let found = try cdb.attributes(type: request.type, resource: request.resource) else {
+                    throw HostError(.noConfigInfo, "resource '\(request.resource)' of type \(request.type) is not defined in \(paths.cdb)")
+                }
+                stored = found
+            } catch let error as HostError {
+                throw error
+            } catch CDBError.locked(let path, _) {
+                throw HostError(.timedOut, "the CDB \(path) stayed locked by another process for \(wait) ms, the action's whole timeout")
+            } catch {
+                throw HostError(.noConfigInfo, "\(error)")
             }
-            stored = found
-        } catch let error as HostError {
-            throw error
-        } catch CDBError.locked(let path, _) {
-            throw HostError(.timedOut, "the CDB \(path) stayed locked by another process for \(wait) ms, the action's whole timeout")
-        } catch {
-            throw HostError(.noConfigInfo, "\(error)")
-        }
         }
         explicit = Set(stored.keys)
         var values = stored

@@ -25,18 +25,27 @@ public enum ForkedAction {
     ///
     /// - Returns: the child's pid, or `hostError` (9) naming why the fork failed.
     public static func start(_ request: ActionRequest, paths: HostPaths) -> Result<pid_t, HostError> {
+        // TERM, INT and HUP wait (blocked) until the child has its default
+        // handlers back: one sent to it in between is not lost to the
+        // batch's handler, which only sets a flag.
+        var ending = sigset_t(), previous = sigset_t()
+        sigemptyset(&ending)
+        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&ending, signal) }
+        sigprocmask(SIG_BLOCK, &ending, &previous)
         let parent = getpid()
         let pid = csys_fork()
-        if pid < 0 {
-            return .failure(HostError(.hostError, "cannot fork for \(request.resource): \(String(cString: strerror(errno)))"))
+        if pid != 0 {
+            let error = errno
+            sigprocmask(SIG_SETMASK, &previous, nil)
+            return pid > 0 ? .success(pid)
+                : .failure(HostError(.hostError, "cannot fork for \(request.resource): \(String(cString: strerror(error)))"))
         }
-        if pid > 0 { return .success(pid) }
         _ = csys_set_parent_death_signal(SIGTERM)
         if getppid() != parent { _exit(ExitStatus.commandFailed.rawValue) }   // the batch died before the line above
         for signal in [SIGTERM, SIGINT, SIGHUP] { Glibc.signal(signal, SIG_DFL) }
         var empty = sigset_t()
         sigemptyset(&empty)
-        sigprocmask(SIG_SETMASK, &empty, nil)
+        sigprocmask(SIG_SETMASK, &empty, nil)   // a signal that came meanwhile ends the child now
         let null = open("/dev/null", O_RDWR | O_CLOEXEC)
         if null >= 0 {
             dup2(null, 0)

@@ -102,11 +102,18 @@ public struct OCFAgent {
         case .start:
             // Marked before the start: a start that fails half-way is
             // monitored (and stopped) as started, never probed as "never ran".
+            // A start refused before anything ran (its configuration, the
+            // plugin, the node's set-up) takes back a mark it made.
+            let wasSet = mark.isSet
             do throws(HostError) { try mark.set() } catch {
                 logger.error(error.message)
                 return error.exitStatus.ocfCode
             }
-            return runner.run(request).ocfCode
+            let status = runner.run(request)
+            if !wasSet && [.invalidArguments, .noConfigInfo, .notSupported, .pluginRefused].contains(status) {
+                mark.clear()
+            }
+            return status.ocfCode
         case .stop:
             let status = runner.run(request)
             if status == .success { mark.clear() }
@@ -135,7 +142,7 @@ public struct OCFAgent {
         }
         var request = ActionRequest(type: type, action: ActionName(rawValue: action == "validate-all" ? "validate" : action)!,
                                     resource: resource)
-        request.suppliedAttributes = attributes()
+        request.suppliedAttributes = SuppliedAttributes(attributes(), source: "OCF_RESKEY_*")
         if let text = environment("OCF_RESKEY_CRM_meta_timeout") {
             guard let ms = Int64(text), ms > 0 else {
                 throw HostError(.invalidArguments, "OCF_RESKEY_CRM_meta_timeout '\(Names.printable(text))' is not a number of milliseconds")

@@ -60,7 +60,7 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
     }
 
     /// The OCF return code that says the same thing, for a cluster manager
-    /// that speaks OCF (Pacemaker through a shim). Source: the OCF Resource
+    /// that speaks OCF (Pacemaker, through `fshost ocf`: FSHost's `OCFAgent`). Source: the OCF Resource
     /// Agent API, "Return codes" (ClusterLabs OCF-spec, `ra/1.1/resource-agent-api.md`):
     /// 0 success, 1 generic error, 2 invalid argument, 3 unimplemented
     /// feature, 4 insufficient privilege, 5 not installed, 6 not configured,

@@ -8,10 +8,6 @@ import PluginLoading
 import Glibc
 #endif
 
-/// The signal that asked the batch to end (TERM, INT, HUP), 0 until then.
-/// Written by the handler only.
-nonisolated(unsafe) private var batchStopSignal: sig_atomic_t = 0
-
 /// `fshost <type> <action> --infile IN --outfile OUT [--paramfile P]` (or
 /// `IN OUT [P]`): runs the action on every resource of IN, each in its own
 /// child process (``ForkedAction``: as `fshost <type> <action> <resource>`
@@ -27,6 +23,14 @@ nonisolated(unsafe) private var batchStopSignal: sig_atomic_t = 0
 /// the batch (the running children are sent TERM and answer, the ones not
 /// started get 3, and OUT is still written whole).
 func batchMain(_ words: [String]) -> Int32 {
+    // TERM, INT, HUP and CHLD stay blocked and are taken with sigtimedwait:
+    // a stop that comes at any moment is seen (no handler, no race with the
+    // wait), and the batch still writes OUT.
+    var waited = sigset_t()
+    sigemptyset(&waited)
+    for signal in [SIGTERM, SIGINT, SIGHUP, SIGCHLD] { sigaddset(&waited, signal) }
+    sigprocmask(SIG_BLOCK, &waited, nil)
+    var stopSignal: Int32 = 0
     let logger = Logger(prefix: "batch")
     let request: BatchRequest
     let lines: [BatchLine]
@@ -52,14 +56,14 @@ func batchMain(_ words: [String]) -> Int32 {
     }
     let jobs = lines.indices.filter { lines[$0].problem == nil }
     let paths = HostPaths.fromEnvironment()
-    installStopHandlers()
+    let stored = BatchConfiguration.read(type: request.type, resources: jobs.map { lines[$0].name }, paths: paths)
     var running: [pid_t: Int] = [:]
     var next = 0
     var stopping = false
     while next < jobs.count || !running.isEmpty {
-        if batchStopSignal != 0 && !stopping {
+        if stopSignal != 0 && !stopping {
             stopping = true
-            log.error("received signal \(batchStopSignal): \(running.count) running resources were sent TERM, \(jobs.count - next) not started answer HA_CMD_FAILED")
+            log.error("received signal \(stopSignal): \(running.count) running resources were sent TERM, \(jobs.count - next) not started answer HA_CMD_FAILED")
             for pid in running.keys { kill(pid, SIGTERM) }
             next = jobs.count
         }
@@ -68,6 +72,7 @@ func batchMain(_ words: [String]) -> Int32 {
             next += 1
             var action = request.template
             action.resource = lines[index].name
+            action.suppliedAttributes = stored[lines[index].name]
             switch ForkedAction.start(action, paths: paths) {
             case .success(let pid): running[pid] = index
             case .failure(let error):
@@ -77,17 +82,24 @@ func batchMain(_ words: [String]) -> Int32 {
         }
         if running.isEmpty { continue }
         var status: Int32 = 0
-        let pid = waitpid(-1, &status, 0)
-        if pid < 0 {
-            if errno == EINTR { continue }
+        let pid = waitpid(-1, &status, WNOHANG)
+        if pid > 0 {
+            if let index = running.removeValue(forKey: pid) { statuses[index] = childStatus(status) }
+            continue
+        }
+        if pid < 0 && errno != EINTR {
             // No child left to wait for (cannot happen while `running` is
             // not empty): the remaining lines answer HA_HOST_ERROR.
             for index in running.values { statuses[index] = ExitStatus.hostError.rawValue }
             running.removeAll()
             continue
         }
-        guard let index = running.removeValue(forKey: pid) else { continue }
-        statuses[index] = childStatus(status)
+        // Nothing ended yet: sleep until a child ends or a stop signal
+        // comes (the second is a bound, not a poll: CHLD wakes it).
+        var info = siginfo_t()
+        var bound = timespec(tv_sec: 1, tv_nsec: 0)
+        let signal = sigtimedwait(&waited, &info, &bound)
+        if signal == SIGTERM || signal == SIGINT || signal == SIGHUP { stopSignal = signal }
     }
     var text = ""
     text.reserveCapacity(lines.count * 16)
@@ -108,18 +120,6 @@ func childStatus(_ status: Int32) -> Int32 {
     let exited = status & 0x7f == 0
     let code = (status >> 8) & 0xff
     return exited && ExitStatus(rawValue: code) != nil ? code : ExitStatus.commandFailed.rawValue
-}
-
-/// TERM, INT and HUP set ``batchStopSignal`` and interrupt `waitpid`
-/// (no SA_RESTART), so the batch can end its children and still write OUT.
-private func installStopHandlers() {
-    for signal in [SIGTERM, SIGINT, SIGHUP] {
-        var action = sigaction()
-        action.__sigaction_handler.sa_handler = { batchStopSignal = $0 }
-        sigemptyset(&action.sa_mask)
-        action.sa_flags = 0
-        sigaction(signal, &action, nil)
-    }
 }
 
 private func environmentValue(_ name: String) -> String? {

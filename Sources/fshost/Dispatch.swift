@@ -14,7 +14,7 @@ let adminCommands: Set<String> = ["list", "describe", "check", "cdb", "scaffold"
 /// unknown type (status 5), answered here without starting the admin tool.
 /// Returns the exit status.
 func fshostMain(_ arguments: [String]) -> Int32 {
-    let words = Array(arguments.dropFirst())
+    let words = AgentLink.words(arguments)   // the installed FailSafe and OCF links
     guard let first = words.first else {
         Logger.writeStderr(usageText)
         return ExitStatus.invalidArguments.rawValue

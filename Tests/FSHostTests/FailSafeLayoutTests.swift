@@ -4,7 +4,7 @@ import XCTest
 
 /// `make install` lays out FailSafe's directory form (issue 13):
 /// `<prefix>/lib/failsafe/resource_types/<type>/{exclusive,start,stop,monitor,restart}`,
-/// each a tiny script that runs the installed fshost in batch mode with
+/// each a link to the installed fshost, which runs batch mode with
 /// srmd's arguments. Driven here the way srmd drives it: the action's
 /// executable with `INFILE OUTFILE PARAMFILE`, no fshost variable for the
 /// plugins (the installed tree finds its own).

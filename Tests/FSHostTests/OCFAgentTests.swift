@@ -190,6 +190,8 @@ final class OCFAgentTests: XCTestCase {
             XCTAssertTrue(r.stderr.contains("in OCF_RESKEY_*: required attribute 'port' is not set"), r.stderr)
         }
         XCTAssertEqual(site.allPids(), [], "nothing may start without its port")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: sandbox.path("run/ocf/web1/active")),
+                       "a start refused over its configuration leaves the resource never started")
         var with = base
         with["OCF_RESKEY_port"] = String(site.port)
         with["OCF_RESKEY_colour"] = "blue"

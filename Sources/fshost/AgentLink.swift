@@ -1,0 +1,42 @@
+import HAVocabulary
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// fshost called through one of the links `make install` lays out, read
+/// from the name it was called by (argv[0]), so a cluster manager runs
+/// fshost itself, with no shell between:
+///
+/// - `…/resource_types/<type>/<action>` (FailSafe's directory form; srmd
+///   passes `IN OUT [P]`) → `fshost <type> <action> IN OUT [P]`;
+/// - `…/resource.d/<provider>/<type>` (an OCF agent; Pacemaker passes the
+///   action) → `fshost ocf <type> <action>`.
+///
+/// Any other name (`fshost`, a link of another name) is the ordinary
+/// command line. The name selects only what the caller could have typed.
+enum AgentLink {
+    /// The words to dispatch (what follows `fshost`), from the whole argv.
+    static func words(_ arguments: [String]) -> [String] {
+        let rest = Array(arguments.dropFirst())
+        guard let name = arguments.first else { return rest }
+        // A relative name (`./start`, run from the type's directory) is
+        // read from the working directory; `.` parts are dropped.
+        var path = name
+        if name.contains("/") && !name.hasPrefix("/") {
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            if getcwd(&buffer, buffer.count) != nil {
+                path = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + "/" + name
+            }
+        }
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init).filter { $0 != "." }
+        guard parts.count >= 3 else { return rest }
+        let last = parts[parts.count - 1], parent = parts[parts.count - 2], grandparent = parts[parts.count - 3]
+        if grandparent == "resource_types", ActionName(rawValue: last) != nil, Names.isValidType(parent) {
+            return [parent, last] + rest
+        }
+        if grandparent == "resource.d", Names.isValidType(last) {
+            return ["ocf", last] + rest
+        }
+        return rest
+    }
+}
