@@ -219,7 +219,7 @@ group_test() {
   group_kill_nginx 1 || return 1
   [ "$FC_AFTER" = $((FC_BEFORE + 1)) ] || { lab_fail "fail-count of web on node 1: $FC_BEFORE → $FC_AFTER, expected +1"; return 1; }
   lab_is_on fsh 1 || { lab_fail "after nginx was killed the group runs on '$(lab_where fsh 1)', expected node 1 (local restart)"; return 1; }
-  local left; left=$(group_procs 1 | wc -l)
+  local left; left=$(group_procs 1 | grep -c ':nginx$')
   [ "$left" = 2 ] || { lab_fail "after the restart node 1 runs $left nginx processes (expected the master and its one worker): $(group_procs 1 | tr '\n' ' ')"; return 1; }
   ok "nginx SIGKILLed on node 1: failure counted after $DETECT_S s (fail-count $FC_BEFORE → $FC_AFTER), restarted on node 1, page answers after $RECOVER_S s"
   node_exec 1 crm_resource --cleanup -r web >/dev/null 2>&1
