@@ -38,6 +38,9 @@ for _ in $(seq "$reps"); do
   sleep "$(python3 -c 'import random,sys; print("%.2f" % random.uniform(0, float(sys.argv[1].rstrip("s"))))' "$interval")"
   group_kill_nginx 1 && detect+=("$DETECT_S") && recover+=("$RECOVER_S") || exit 1
   node_exec 1 crm_resource --cleanup -r web >/dev/null 2>&1
+  # Let the cleanup's re-probe finish: a kill during a probe is a "not running" answer,
+  # which Pacemaker starts without counting a failure.
+  LAB_EXEC_TIMEOUT=40 node_exec 1 crm_resource --wait --timeout=30s >/dev/null 2>&1
 done
 dm=$(lab_median "${dummy[@]}"); gm=$(lab_median "${group[@]}")
 {
