@@ -46,7 +46,7 @@ dm=$(lab_median "${dummy[@]}"); gm=$(lab_median "${group[@]}")
 {
   echo "## Failover under Pacemaker (two real nodes, token ${LAB_TOKEN} ms)"
   echo
-  echo "Tests/Cluster's lab: corosync 3 + Pacemaker 2.1 in per-node namespaces, knet on a veth pair, stonith off."
+  echo "Tests/Cluster's lab: corosync 3 + Pacemaker 2.1 in per-node namespaces, knet over veth pairs into a switch namespace, stonith off."
   echo "Crash = SIGKILL of node 1's init. $reps repetitions each; seconds, min / median / max."
   echo
   echo "| what | min / median / max (s) |"
