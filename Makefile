@@ -14,9 +14,10 @@ PACKAGES := pkg-config libelf-dev libsqlite3-dev libcurl4-openssl-dev sqlite3 \
             libnftables-dev nftables \
             pacemaker-cli-utils libxml2-utils \
             postgresql libpq-dev \
-            nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-dev libnfs-utils
+            nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-dev libnfs-utils \
+            corosync pacemaker
 
-.PHONY: all deps build build-debug test demo install install-files bench clean
+.PHONY: all deps build build-debug test test-cluster demo demo-cluster install install-files bench clean
 
 all: build
 
@@ -38,13 +39,22 @@ build: deps
 build-debug: deps
 	$(SWIFT) build --build-tests
 
-## test: every test (unit and integration against real servers).
+## test: every test (unit and integration against real servers), then the two-node cluster test.
 test: build-debug
 	$(SWIFT) test --skip-build
+	Tests/Cluster/test.sh "$$($(SWIFT) build --show-bin-path)"
+
+## test-cluster: fshost's resources fail over between two real Pacemaker nodes (namespaces; ~3 min).
+test-cluster: build-debug
+	Tests/Cluster/test.sh "$$($(SWIFT) build --show-bin-path)"
 
 ## demo: a temporary CDB, real servers, start → monitor (every level) → stop.
 demo: build
 	Tests/Scripts/demo.sh "$$($(SWIFT) build -c release --show-bin-path)"
+
+## demo-cluster: fshost's resources under two real Pacemaker nodes: failover, shown step by step.
+demo-cluster: build
+	Tests/Cluster/demo.sh "$$($(SWIFT) build -c release --show-bin-path)"
 
 ## bench: fshost against its peers, in one run; writes bench-report.md.
 bench: build

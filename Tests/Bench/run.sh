@@ -21,5 +21,6 @@ done
 echo "== bench: logwriter"; "$here/logwriter.sh" "$bin" "$report" || echo "(section logwriter failed: status $?)" | tee -a "$report"
 echo "== bench: ipfilter"; "$here/ipfilter.sh" "$bin" "$report" || echo "(section ipfilter failed: status $?)" | tee -a "$report"
 echo "== bench: database"; "$here/database.sh" "$bin" "$report" || echo "(section database failed: status $?)" | tee -a "$report"
+echo "== bench: cluster-failover"; "$here/cluster-failover.sh" "$bin" "$report" || echo "(section cluster-failover failed: status $?)" | tee -a "$report"
 echo "report: $report"
 cat "$report"

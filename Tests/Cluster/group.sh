@@ -1,0 +1,257 @@
+# fshost's resources in the lab: installed per `make install` (OCF agents
+# ocf:fshost:<type>), a group ordered and colocated, preferring node 1, with
+# monitors at the deepest level and the interval and timeout the agents'
+# meta-data give. Sourced after lib.sh by test.sh, demo.sh and the bench.
+
+GROUP_PORT=8080
+GROUP_FILTERED=8081
+GROUP_REPO=$(cd "$LAB_HERE/../.." && pwd)
+
+# group_install BIN_DIR → fshost under $LAB_DIR/prefix (make install-files), its OCF
+# agents linked into the nodes' /usr/lib/ocf/resource.d as provider "fshost"
+# (Pacemaker 2.1 looks there only). fshost's state goes to /run (per node, fresh at boot).
+group_install() {
+  local bin=$1
+  make -s -C "$GROUP_REPO" install-files BIN="$bin" PREFIX="$LAB_DIR/prefix" >/dev/null \
+    || { lab_fail "make install-files BIN=$bin PREFIX=$LAB_DIR/prefix failed"; return 1; }
+  [ -d "$LAB_DIR/prefix/lib/ocf/resource.d/fshost" ] \
+    || { lab_fail "make install laid out no OCF agents (lib/ocf/resource.d/fshost): issue 13 not merged?"; return 1; }
+  ln -sfn "$LAB_DIR/prefix/lib/ocf/resource.d/fshost" "$LAB_DIR/ocf/fshost"
+  # The page names the node it runs on: nginx's $hostname is the node's UTS name.
+  install -d -m 0755 "$LAB_DIR/web"
+  cat > "$LAB_DIR/web/nginx.conf" <<EOF
+worker_processes 1;
+pid /run/fsh-web.pid;
+error_log /run/fsh-web-error.log;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path /run/fsh-web-body;
+  proxy_temp_path /run/fsh-web-proxy;
+  fastcgi_temp_path /run/fsh-web-fastcgi;
+  uwsgi_temp_path /run/fsh-web-uwsgi;
+  scgi_temp_path /run/fsh-web-scgi;
+  server {
+    listen $GROUP_PORT;
+    listen $GROUP_FILTERED;   # the ipfilter ruleset drops this port
+    location / { default_type text/plain; return 200 "served by \$hostname\n"; }
+  }
+}
+EOF
+  # ipfilter's ruleset: its own table only; drops the second port nginx listens on.
+  install -d -m 0755 "$LAB_DIR/ipf"
+  cat > "$LAB_DIR/ipf/fsh.nft" <<EOF
+table inet fsh_fw {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    tcp dport $GROUP_FILTERED drop
+  }
+}
+EOF
+}
+
+# group_monitor_ops ID TYPE → one <op> per monitor the agent's meta-data lists (one per
+# level of the type: interval, timeout, and OCF_CHECK_LEVEL = its depth), deepest included.
+group_monitor_ops() {
+  node_exec 1 "/usr/lib/ocf/resource.d/fshost/$2" meta-data | python3 -c '
+import sys, xml.etree.ElementTree as E
+rid = sys.argv[1]
+ms = [a for a in E.parse(sys.stdin).getroot().iter("action") if a.get("name") == "monitor"]
+if not ms: sys.exit("no monitor action in the meta-data")
+for m in ms:
+    d, iv, to = m.get("depth", "0"), m.get("interval", "10s"), m.get("timeout", "20s")
+    print(("<op id=\"%s-monitor-%s\" name=\"monitor\" interval=\"%s\" timeout=\"%s\"><instance_attributes id=\"%s-monitor-%s-ia\">"
+           "<nvpair id=\"%s-monitor-%s-depth\" name=\"OCF_CHECK_LEVEL\" value=\"%s\"/></instance_attributes></op>") % (rid, d, iv, to, rid, d, rid, d, d))' "$1"
+}
+
+# group_action_timeout TYPE ACTION → the timeout the agent's meta-data gives ACTION.
+group_action_timeout() {
+  node_exec 1 "/usr/lib/ocf/resource.d/fshost/$1" meta-data | python3 -c '
+import sys, xml.etree.ElementTree as E
+for a in E.parse(sys.stdin).getroot().iter("action"):
+    if a.get("name") == sys.argv[1]: print(a.get("timeout", "30s")); break
+else: print("30s")' "$2"
+}
+
+# group_primitive ID TYPE NAME=VALUE… → the primitive's XML, ops from the meta-data.
+group_primitive() {
+  local id=$1 type=$2; shift 2
+  local mons; mons=$(group_monitor_ops "$id" "$type") || return 1
+  local attrs="" kv
+  for kv in "$@"; do attrs+="<nvpair id=\"$id-${kv%%=*}\" name=\"${kv%%=*}\" value=\"$(xml_escape "${kv#*=}")\"/>"; done
+  cat <<EOF
+<primitive id="$id" class="ocf" provider="fshost" type="$type">
+  <instance_attributes id="$id-ia">$attrs</instance_attributes>
+  <operations>
+    <op id="$id-start" name="start" interval="0s" timeout="$(group_action_timeout "$type" start)"/>
+    <op id="$id-stop" name="stop" interval="0s" timeout="$(group_action_timeout "$type" stop)"/>
+    $mons
+  </operations>
+</primitive>
+EOF
+  # ipfilter's ruleset: its own table only; drops the second port nginx listens on.
+  install -d -m 0755 "$LAB_DIR/ipf"
+  cat > "$LAB_DIR/ipf/fsh.nft" <<EOF
+table inet fsh_fw {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    tcp dport $GROUP_FILTERED drop
+  }
+}
+EOF
+}
+
+# (bash 5.2 reads & in a replacement as the match: off here)
+shopt -u patsub_replacement 2>/dev/null
+xml_escape() { local v=${1//&/&amp;}; v=${v//</&lt;}; v=${v//>/&gt;}; v=${v//\"/&quot;}; echo "$v"; }
+group_has() { [ -x "$LAB_DIR/ocf/fshost/$1" ]; }
+
+# group_define → group "fsh", in this order: ipf (ipfilter: the firewall first), web
+# (webserver), logw (logwriter); the types not built are left out (GROUP_MEMBERS says
+# which are in). A group is ordered and colocated; it prefers node 1.
+group_define() {
+  local xml="" m
+  GROUP_MEMBERS=""
+  if group_has ipfilter; then
+    m=$(group_primitive ipf ipfilter ruleset="$LAB_DIR/ipf/fsh.nft" table=fsh_fw family=inet) || return 1
+    xml+=$m; GROUP_MEMBERS+=" ipf"
+  fi
+  m=$(group_primitive web webserver config="$LAB_DIR/web/nginx.conf" port="$GROUP_PORT" pidfile=/run/fsh-web.pid) || return 1
+  xml+=$m; GROUP_MEMBERS+=" web"
+  if group_has logwriter; then
+    m=$(group_primitive logw logwriter \
+      start_command='["/bin/sh","-c","while :; do echo heartbeat from $(hostname); sleep 1; done"]' \
+      log_file=/run/fsh-logw.log growth_window=5s expected_message=heartbeat error_pattern=ERROR) || return 1
+    xml+=$m; GROUP_MEMBERS+=" logw"
+  fi
+  GROUP_MEMBERS=${GROUP_MEMBERS# }
+  node_exec 1 cibadmin -C -o resources -X "<group id=\"fsh\">$xml</group>" \
+    && node_exec 1 cibadmin -C -o constraints -X "<rsc_location id=\"fsh-prefers-node1\" rsc=\"fsh\" node=\"$(node_name 1)\" score=\"100\"/>"
+}
+
+# group_page N → the page as served on node N's address (asked from node N's network namespace).
+group_page() { LAB_EXEC_TIMEOUT=3 client curl -s --max-time 1 "http://$(node_addr "$1"):$GROUP_PORT/"; }
+# group_serves N → node N's address answers with a page naming node N.
+group_serves() { [ "$(group_page "$1")" = "served by $(node_name "$1")" ]; }
+
+# group_filters N → node N's kernel drops the filtered port (the client's connect times out)
+# while nginx answers on the other: the ipfilter ruleset is in force there.
+group_filters() {
+  group_serves "$1" || return 1
+  LAB_EXEC_TIMEOUT=3 client curl -s --max-time 0.5 "http://$(node_addr "$1"):$GROUP_FILTERED/" >/dev/null
+  [ $? = 28 ]
+}
+
+# group_procs N → "pid:comm" of the group's processes on node N (nginx, the log writer's sh).
+group_procs() {
+  local p i
+  i=$(node_pid "$1") || return 0
+  for p in $(node_procs "$(readlink "/proc/$i/ns/pid")"); do
+    case "$(cat "/proc/$p/comm" 2>/dev/null)" in
+      nginx) echo "$p:nginx";;
+      sh) grep -qa 'heartbeat from' "/proc/$p/cmdline" 2>/dev/null && echo "$p:logwriter";;
+    esac
+  done
+}
+
+# group_failcount RESOURCE N → Pacemaker's fail-count of RESOURCE on node N (0 when none).
+group_failcount() {
+  local v; v=$(node_exec "$2" crm_failcount --query -r "$1" -N "$(node_name "$2")" 2>/dev/null | sed -n 's/.*value=\([0-9A-Za-z]*\).*/\1/p')
+  echo "${v:-0}"
+}
+
+# group_kill_nginx N → SIGKILL nginx's master on node N (by its pidfile, in the node's PID namespace);
+# DETECT_S = seconds until Pacemaker counts the failure (the fshost monitor said so),
+# RECOVER_S = seconds until the page answers on node N again. Fail-count before: FC0.
+group_kill_nginx() {
+  local n=$1 fc0 pid t0
+  fc0=$(group_failcount web "$n")
+  pid=$(node_exec "$n" cat /run/fsh-web.pid) || { lab_fail "no nginx pidfile on node $n"; return 1; }
+  t0=$(now)
+  node_exec "$n" kill -KILL "$pid" || return 1
+  lab_until 60 group_failcount_above web "$n" "$fc0" \
+    || { lab_fail "nginx killed on node $n: no failure counted within 60 s"; return 1; }
+  DETECT_S=$(elapsed "$t0")
+  lab_until 60 group_serves "$n" || { lab_fail "nginx killed on node $n: the page did not answer again within 60 s"; return 1; }
+  RECOVER_S=$(elapsed "$t0")
+  FC_AFTER=$(group_failcount web "$n")
+  FC_BEFORE=$fc0
+}
+group_failcount_above() { [ "$(group_failcount "$1" "$2")" -gt "$3" ] 2>/dev/null; }
+
+# group_test BIN_DIR DUMMY_SECONDS… → the cluster test's fshost cases (test.sh's ok/fail).
+group_test() {
+  local bin=$1; shift
+  local dummy=("$@") t s
+  group_install "$bin" || return 1
+  group_define || { lab_fail "the group was refused by the CIB"; return 1; }
+  ok "fshost installed (make install-files PREFIX=$LAB_DIR/prefix), agents ocf:fshost:* on both nodes; group fsh = $GROUP_MEMBERS, monitors from the meta-data (deepest: OCF_CHECK_LEVEL $(group_deepest webserver))"
+  lab_wait_on fsh "$(node_name 1)" 60 || { lab_why 1; return 1; }
+  lab_until 30 group_serves 1 || { lab_fail "node 1's address answers '$(group_page 1)', not a page naming node 1"; return 1; }
+  ok "group runs on node 1: http://$(node_addr 1):$GROUP_PORT/ answers '$(group_page 1)'"
+  group_members_on 1 || return 1
+
+  # Crash → node 2, repeated (the first one is the functional check).
+  local fo=()
+  lab_failover fsh group_serves 2 || return 1
+  fo+=("$FAILOVER_S")
+  ok "node 1 crashed: http://$(node_addr 2):$GROUP_PORT/ answers '$(group_page 2)' $FAILOVER_S s after the SIGKILL"
+  lab_wait_on fsh "$(node_name 2)" 30 2 && group_members_on 2 || return 1
+  ! node_pid 1 >/dev/null && ! group_page 1 >/dev/null \
+    || { lab_fail "node 1 crashed but its namespace still has processes or answers"; return 1; }
+  ok "nothing runs in node 1's namespace while it is down; its address does not answer"
+
+  # Rejoin in standby: nothing of the group comes back to node 1 by itself.
+  node_exec 2 crm_attribute --node "$(node_name 1)" --name standby --update on --lifetime forever >/dev/null || return 1
+  node_boot 1 && lab_wait_dc 2 60 "$(node_name 1)" "$(node_name 2)" >/dev/null 2>&1 || return 1
+  sleep 3   # the rejoined node's probes run
+  [ -z "$(group_procs 1)" ] && ! group_page 1 >/dev/null && lab_is_on fsh 2 \
+    && ! node_net 1 nft list tables 2>/dev/null | grep -q fsh_fw \
+    || { lab_fail "after node 1 rejoined (standby): group on '$(lab_where fsh 2)', node 1 processes: $(group_procs 1), tables: $(node_net 1 nft list tables 2>&1)"; return 1; }
+  ok "node 1 rebooted and rejoined: nothing of the group in its namespaces (no nginx, no log writer, no fsh_fw table, no page); the group stays on node 2"
+  node_exec 2 crm_attribute --node "$(node_name 1)" --name standby --update off --lifetime forever >/dev/null || return 1
+  lab_wait_on fsh "$(node_name 1)" 60 2 && lab_until 20 group_serves 1 || return 1
+  [ -z "$(group_procs 2)" ] && ! node_net 2 nft list tables 2>/dev/null | grep -q fsh_fw \
+    || { lab_fail "the group moved back to node 1 but node 2 still has: $(group_procs 2) $(node_net 2 nft list tables 2>&1)"; return 1; }
+  ok "out of standby the group moves back to node 1 (its preference); nothing of it is left on node 2"
+
+  # Resource failure on the active node: the fshost monitor sees it, Pacemaker restarts it there.
+  group_kill_nginx 1 || return 1
+  [ "$FC_AFTER" = $((FC_BEFORE + 1)) ] || { lab_fail "fail-count of web on node 1: $FC_BEFORE → $FC_AFTER, expected +1"; return 1; }
+  lab_is_on fsh 1 || { lab_fail "after nginx was killed the group runs on '$(lab_where fsh 1)', expected node 1 (local restart)"; return 1; }
+  local left; left=$(group_procs 1 | grep -c ':nginx$')
+  [ "$left" = 2 ] || { lab_fail "after the restart node 1 runs $left nginx processes (expected the master and its one worker): $(group_procs 1 | tr '\n' ' ')"; return 1; }
+  ok "nginx SIGKILLed on node 1: failure counted after $DETECT_S s (fail-count $FC_BEFORE → $FC_AFTER), restarted on node 1, page answers after $RECOVER_S s"
+  node_exec 1 crm_resource --cleanup -r web >/dev/null 2>&1
+
+  # Performance: failover with fshost within 1 s of the bare Dummy agent (medians, this run).
+  for s in 2 3; do
+    lab_until 20 group_serves 1 || return 1
+    lab_failover fsh group_serves 2 || return 1
+    fo+=("$FAILOVER_S")
+    lab_rejoin fsh || return 1
+  done
+  local dm gm; dm=$(lab_median "${dummy[@]}"); gm=$(lab_median "${fo[@]}")
+  python3 -c 'import sys; sys.exit(0 if float(sys.argv[2]) - float(sys.argv[1]) < 1.0 else 1)' "$dm" "$gm" \
+    || { lab_fail "failover median $gm s (fshost group) is not within 1 s of Dummy's $dm s"; return 1; }
+  ok "failover median: fshost group $gm s (${fo[*]}), Dummy $dm s (${dummy[*]}): within 1 s"
+}
+
+# group_members_on N → each member of the group does its job on node N (test.sh's ok lines).
+group_members_on() {
+  local n=$1 m
+  for m in $GROUP_MEMBERS; do
+    case "$m" in
+      ipf) lab_until 10 group_filters "$n" \
+             || { lab_fail "ipfilter: port $GROUP_FILTERED at node $n's address is not dropped"; return 1; }
+           ok "ipf: node $n's kernel drops port $GROUP_FILTERED (table inet fsh_fw in its namespace), port $GROUP_PORT answers" ;;
+      web) ;;
+      logw) lab_until 10 node_exec "$n" grep -q "heartbeat from $(node_name "$n")" /run/fsh-logw.log \
+             || { lab_fail "logwriter: no 'heartbeat from $(node_name "$n")' in node $n's /run/fsh-logw.log"; return 1; }
+            ok "logw: node $n's writer runs, its log says 'heartbeat from $(node_name "$n")'" ;;
+    esac
+  done
+}
+
+# group_deepest TYPE → the deepest OCF_CHECK_LEVEL the agent's meta-data lists.
+group_deepest() { node_exec 1 "/usr/lib/ocf/resource.d/fshost/$1" meta-data | grep -o 'depth="[0-9]*"' | tr -dc '0-9\n' | sort -n | tail -1; }

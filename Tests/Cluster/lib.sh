@@ -1,0 +1,339 @@
+# A real two-node Corosync + Pacemaker cluster on one machine, for fshost's
+# cluster tests, demo and bench. Sourced by lab.sh, test.sh, demo.sh and
+# Tests/Bench/cluster-failover.sh. Findings behind each step:
+# /work/shared/CLUSTER-LAB.md.
+#
+# The network: a named namespace $L0 holds a bridge (the switch) and the
+# client's address 10.200.0.254. A node = per boot, a fresh network, mount,
+# UTS and PID namespace whose PID 1 is node-init.sh, plugged into the switch
+# by a veth pair (10.200.0.N/24). A crash loses what a crashed machine
+# loses: processes, mounts, and the kernel's network state (sockets,
+# nftables tables) with the namespace. Per-node disk state under
+# $LAB_DIR/nodeN. Nothing outside those namespaces and $LAB_DIR is touched.
+# Every wait has a deadline; every command run on a node runs under timeout.
+
+L=${FSHOST_LAB:-fshlab}                 # name prefix: switch netns, veth, lab dir
+LAB_DIR=${FSHOST_LAB_DIR:-/var/lib/fshost-lab-$L}  # seen by both nodes (not /run: each node mounts its own)
+LAB_NET=10.200.0
+LAB_TOKEN=${FSHOST_LAB_TOKEN:-1000}     # corosync totem token, ms
+LAB_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+lab_log() { echo "lab: $*" >&2; }
+lab_fail() { echo "lab: FAIL: $*" >&2; return 1; }
+# Clock in microseconds (bash's EPOCHREALTIME: no process per reading, polls stay cheap).
+now() { local t=$EPOCHREALTIME; echo "${t/[.,]/}"; }
+# elapsed START → seconds since START (from now), 3 decimals
+elapsed() { local d=$(( $(now) - $1 )); printf '%d.%03d\n' $((d / 1000000)) $((d % 1000000 / 1000)); }
+# past START SECONDS → true once SECONDS (an integer) have gone by since START
+past() { (( $(now) - $1 > $2 * 1000000 )); }
+
+node_name() { echo "fsh-node$1"; }
+node_addr() { echo "$LAB_NET.$1"; }
+node_dir() { echo "$LAB_DIR/node$1"; }
+
+# node_pid N → host PID of node N's init, or nothing if the node is down.
+node_pid() {
+  local f; f="$(node_dir "$1")/init.pid"
+  [ -s "$f" ] || return 1
+  local p; p=$(cat "$f")
+  # Still that init (not a reused PID): its parent is our unshare, its name bash.
+  [ -d "/proc/$p" ] && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = bash ] || return 1
+  echo "$p"
+}
+
+# node_exec N CMD… → CMD in node N's namespaces (all of them: /dev/shm is per node).
+node_exec() {
+  local n=$1; shift; local p
+  p=$(node_pid "$n") || { lab_fail "node $n is down"; return 1; }
+  timeout -k 2 "${LAB_EXEC_TIMEOUT:-15}" nsenter -t "$p" -p -m -n -u -- "$@"
+}
+# node_net N CMD… → CMD in node N's network namespace only (nft, ss).
+node_net() {
+  local n=$1; shift; local p
+  p=$(node_pid "$n") || { lab_fail "node $n is down"; return 1; }
+  timeout -k 2 "${LAB_EXEC_TIMEOUT:-15}" nsenter -t "$p" -n -- "$@"
+}
+# client CMD… → CMD on the switch's client address (10.200.0.254): a host on the nodes' network.
+client() { timeout -k 2 "${LAB_EXEC_TIMEOUT:-15}" ip netns exec "${L}0" "$@"; }
+
+# lab_corosync_conf N → corosync.conf of node N.
+lab_corosync_conf() {
+  cat <<EOF
+totem {
+	version: 2
+	cluster_name: $L
+	transport: knet
+	crypto_cipher: none
+	crypto_hash: none
+	token: $LAB_TOKEN
+}
+logging {
+	fileline: off
+	to_stderr: no
+	to_logfile: yes
+	logfile: /var/log/corosync/corosync.log
+	to_syslog: no
+	timestamp: hires
+}
+quorum {
+	provider: corosync_votequorum
+	two_node: 1
+}
+nodelist {
+	node {
+		name: $(node_name 1)
+		nodeid: 1
+		ring0_addr: $(node_addr 1)
+	}
+	node {
+		name: $(node_name 2)
+		nodeid: 2
+		ring0_addr: $(node_addr 2)
+	}
+}
+EOF
+}
+
+# lab_prepare → fresh $LAB_DIR with per-node copies (cp -a keeps hacluster:haclient).
+lab_prepare() {
+  [ ! -e "$LAB_DIR" ] || lab_fail "$LAB_DIR exists: a lab is up (lab.sh down first)" || return 1
+  # 0755: pacemaker-controld (user hacluster) reads the agents installed below it.
+  install -d -m 0755 "$LAB_DIR" || return 1
+  cp -a /usr/lib/ocf/resource.d "$LAB_DIR/ocf" || return 1
+  local n d
+  for n in 1 2; do
+    d=$(node_dir "$n"); install -d -m 0755 "$d"
+    cp -a /etc/corosync "$d/etc-corosync" && cp -a /var/lib/corosync "$d/var-lib-corosync" \
+      && cp -a /var/log/corosync "$d/log-corosync" && cp -a /var/lib/pacemaker "$d/var-lib-pacemaker" \
+      && cp -a /var/log/pacemaker "$d/log-pacemaker" || return 1
+    # Start from an empty CIB and logs whatever the host's copies hold.
+    find "$d/var-lib-pacemaker" "$d/log-pacemaker" "$d/log-corosync" "$d/var-lib-corosync" -type f -delete
+    lab_corosync_conf "$n" > "$d/etc-corosync/corosync.conf"
+    : > "$d/mounts"
+  done
+  # Bad input on purpose (test.sh's wrong-config cases), FSHOST_LAB_BREAK=KIND:N:
+  #   transport:N  node N's corosync.conf names a transport that does not exist (corosync exits)
+  #   peer:N       node N's nodelist puts the other node at an address nobody has (it never joins)
+  if [ -n "${FSHOST_LAB_BREAK:-}" ]; then
+    local kind=${FSHOST_LAB_BREAK%%:*} bn=${FSHOST_LAB_BREAK#*:} f
+    f="$(node_dir "$bn")/etc-corosync/corosync.conf"
+    case "$kind" in
+      transport) sed -i 's/transport: knet/transport: knet-of-nowhere/' "$f" ;;
+      peer)      sed -i "s/ring0_addr: $(node_addr $((3 - bn)))\$/ring0_addr: $LAB_NET.99/" "$f" ;;
+      *)         lab_fail "FSHOST_LAB_BREAK: unknown kind '$kind' (transport:N or peer:N)"; return 1 ;;
+    esac
+  fi
+}
+
+# lab_net_up → the switch: namespace $L0, bridge, the client's address.
+lab_net_up() {
+  ip netns add "${L}0" || return 1
+  ip -n "${L}0" link set lo up && ip -n "${L}0" link add br0 type bridge \
+    && ip -n "${L}0" addr add "$LAB_NET.254/24" dev br0 && ip -n "${L}0" link set br0 up
+}
+
+# node_plug N PID → a veth pair from the switch into the network namespace of PID (node N's
+# init), addressed and up. The pair goes away with that namespace.
+node_plug() {
+  local n=$1 p=$2
+  ip link add "${L}s$n" netns "${L}0" type veth peer name eth0 netns "$p" || return 1
+  ip -n "${L}0" link set "${L}s$n" master br0 && ip -n "${L}0" link set "${L}s$n" up \
+    && nsenter -t "$p" -n -- sh -c "ip link set lo up && ip addr add $(node_addr "$n")/24 dev eth0 && ip link set eth0 up"
+}
+
+# node_boot N → start node N's init; waits until pacemakerd was started (≤ 15 s).
+node_boot() {
+  local n=$1 d; d=$(node_dir "$n")
+  node_pid "$n" >/dev/null && { lab_fail "node $n is already up"; return 1; }
+  rm -f "$d/init.pid"
+  setsid unshare --net --mount --uts --pid --fork --mount-proc \
+    --propagation private -- bash "$LAB_HERE/node-init.sh" "$n" "$d" >>"$d/init.log" 2>&1 < /dev/null &
+  local up=$! child="" i
+  for i in $(seq 100); do
+    child=$(cat "/proc/$up/task/$up/children" 2>/dev/null | awk '{print $1}')
+    [ -n "$child" ] && break; sleep 0.05
+  done
+  [ -n "$child" ] || { lab_fail "node $n: init did not start"; lab_why "$n"; return 1; }
+  echo "$child" > "$d/init.pid"
+  # The init waits for its network before it starts corosync.
+  node_plug "$n" "$child" || { lab_fail "node $n: cannot plug it into the switch"; kill -KILL "$child"; return 1; }
+  for i in $(seq 150); do
+    grep -q "node$n init: pacemakerd started" "$d/init.log" 2>/dev/null && return 0
+    kill -0 "$child" 2>/dev/null || break
+    sleep 0.1
+  done
+  lab_fail "node $n did not come up"; lab_why "$n"; return 1
+}
+
+# node_procs NS → host PIDs of the processes in PID namespace NS (a /proc/PID/ns/pid link text).
+node_procs() {
+  local p
+  for p in /proc/[0-9]*; do [ "$(readlink "$p/ns/pid" 2>/dev/null)" = "$1" ] && echo "${p#/proc/}"; done
+}
+
+# node_crash N → SIGKILL node N's init (the whole node dies with it); waits until it is gone.
+node_crash() {
+  local n=$1 p ns; p=$(node_pid "$n") || return 0
+  ns=$(readlink "/proc/$p/ns/pid")
+  kill -KILL "$p"
+  local i; for i in $(seq 100); do [ -d "/proc/$p" ] || break; sleep 0.02; done
+  # The PID namespace is gone when its last process is reaped.
+  for i in $(seq 100); do [ -z "$(node_procs "$ns")" ] && return 0; sleep 0.05; done
+  lab_fail "node $n: processes left after its init was killed: $(node_procs "$ns" | tr '\n' ' ')"
+}
+
+# node_stop N [SECONDS] → clean shutdown (pacemaker, then corosync), SIGKILL at the deadline.
+node_stop() {
+  local n=$1 t=${2:-20} p; p=$(node_pid "$n") || return 0
+  kill -TERM "$p" 2>/dev/null
+  local i; for i in $(seq $((t * 10))); do [ -d "/proc/$p" ] || break; sleep 0.1; done
+  node_crash "$n"
+}
+
+# lab_why N… → the log lines that say why a node did not join or a DC was not elected.
+lab_why() {
+  local n d f
+  for n in "$@"; do
+    d=$(node_dir "$n")
+    echo "--- node $n ($(node_name "$n")): init, corosync and pacemaker log lines that say why" >&2
+    for f in "$d/init.log" "$d/log-corosync/corosync.log" "$d/log-corosync/corosync.stderr" \
+             "$d/log-pacemaker/pacemakerd.stderr" "$d/log-pacemaker/pacemaker.log"; do
+      [ -s "$f" ] || continue
+      grep -aiE 'error|crit|fail|cannot|unable|refus|parse|invalid|not |died|exit|warn' "$f" \
+        | grep -avE 'RLIMIT_MEMLOCK|watchdog|Blind faith' | tail -n 8 | sed "s|^|  $(basename "$f"): |" >&2
+    done
+  done
+}
+
+# lab_xml N → crm_mon's XML status as node N sees it (empty on failure).
+lab_xml() { LAB_EXEC_TIMEOUT=8 node_exec "$1" timeout 6 crm_mon -1 --output-as=xml 2>/dev/null; }
+
+# lab_wait_dc N SECONDS [NODES…] → wait until node N sees an elected DC and NODES (names) online.
+lab_wait_dc() {
+  local n=$1 t=$2; shift 2
+  local start; start=$(now)
+  local x dc ok nd
+  while :; do
+    x=$(lab_xml "$n")
+    dc=$(grep -o '<current_dc present="true"[^>]*' <<<"$x" | grep -o 'name="[^"]*"' | cut -d'"' -f2)
+    if [ -n "$dc" ]; then
+      ok=1
+      for nd in "$@"; do grep -q "<node name=\"$nd\"[^>]* online=\"true\"" <<<"$x" || ok=0; done
+      [ "$ok" = 1 ] && { lab_log "DC $dc elected, online: $* ($(elapsed "$start") s)"; return 0; }
+    fi
+    if past "$start" "$t"; then
+      lab_fail "no DC with nodes [$*] online within $t s (node $n sees DC '${dc:-none}')"
+      lab_why 1 2
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
+# lab_where RESOURCE [N] → the node names RESOURCE runs on, as node N (default: any up node) sees it.
+lab_where() {
+  local r=$1 n=${2:-} m
+  if [ -z "$n" ]; then for m in 1 2; do node_pid "$m" >/dev/null && { n=$m; break; }; done; fi
+  [ -n "$n" ] || return 1
+  LAB_EXEC_TIMEOUT=5 node_exec "$n" timeout 4 crm_resource --locate -r "$r" 2>/dev/null \
+    | sed -n 's/.*is running on: \([^ ]*\).*/\1/p'
+}
+
+# lab_wait_on RESOURCE NODE SECONDS [VIEWER] → wait until RESOURCE runs on NODE (name) and nowhere else.
+lab_wait_on() {
+  local r=$1 want=$2 t=$3 v=${4:-} start; start=$(now)
+  local where
+  while :; do
+    where=$(lab_where "$r" "$v" | tr '\n' ' ')
+    [ "$where" = "$want " ] && return 0
+    if past "$start" "$t"; then
+      lab_fail "$r is not running on $want alone within $t s (running on: ${where:-nowhere})"
+      return 1
+    fi
+    sleep 0.1
+  done
+}
+
+# lab_up [SECONDS] → a fresh two-node cluster with an elected DC, both nodes online, stonith off.
+lab_up() {
+  local t=${1:-90}
+  lab_prepare && lab_net_up && node_boot 1 && node_boot 2 \
+    && lab_wait_dc 1 "$t" "$(node_name 1)" "$(node_name 2)" || return 1
+  # No fencing device in the lab: without this Pacemaker starts nothing. (A CIB
+  # seeded on disk with these was refused by the DC: "Protocol not supported".)
+  node_exec 1 crm_attribute --type crm_config --name stonith-enabled --update false >/dev/null \
+    && node_exec 1 crm_attribute --type crm_config --name cluster-recheck-interval --update 1min >/dev/null
+}
+
+# lab_down → no process, namespace, link, mount or directory of the lab left. Idempotent.
+lab_down() {
+  local n rc=0 p i
+  # Both nodes shut down at once (TERM to each init), then whatever is left is crashed.
+  for n in 1 2; do p=$(node_pid "$n") && kill -TERM "$p" 2>/dev/null; done
+  for i in $(seq $(( ${1:-5} * 10 ))); do
+    node_pid 1 >/dev/null || node_pid 2 >/dev/null || break
+    sleep 0.1
+  done
+  for n in 1 2; do node_crash "$n" || rc=1; done
+  if ip netns list 2>/dev/null | grep -qE "^${L}0( |$)"; then
+    local left; left=$(ip netns pids "${L}0" 2>/dev/null)
+    [ -z "$left" ] || { kill -KILL $left 2>/dev/null; sleep 0.2; }
+    ip netns del "${L}0" || rc=1
+  fi
+  [ -d "$LAB_DIR" ] && rm -rf "$LAB_DIR"
+  lab_check_clean || rc=1
+  return $rc
+}
+
+# lab_check_clean → fails naming whatever of the lab is still there.
+lab_check_clean() {
+  local bad=""
+  ip netns list 2>/dev/null | grep -qE "^${L}0( |$)" && bad+=" netns"
+  ip link show "${L}s1" >/dev/null 2>&1 && bad+=" veth"
+  [ -e "$LAB_DIR" ] && bad+=" $LAB_DIR"
+  grep -q "$LAB_DIR" /proc/self/mountinfo && bad+=" mounts"
+  local p
+  for p in /proc/[0-9]*; do
+    grep -qa "$LAB_HERE/node-init.sh" "$p/cmdline" 2>/dev/null && bad+=" init:${p#/proc/}"
+  done
+  [ -z "$bad" ] || { lab_fail "left behind:$bad"; return 1; }
+}
+
+# lab_until SECONDS CMD… → run CMD every 50 ms until it succeeds; fails at the deadline.
+lab_until() {
+  local t=$1; shift; local start; start=$(now)
+  until "$@" >/dev/null 2>&1; do
+    past "$start" "$t" && return 1
+    sleep 0.05
+  done
+}
+
+# lab_is_on RESOURCE NODE_NUMBER → RESOURCE runs on that node alone, as that node sees it.
+lab_is_on() { [ "$(lab_where "$1" "$2" | tr '\n' ' ')" = "$(node_name "$2") " ]; }
+
+# lab_failover RESOURCE PROBE… → crash node 1 while RESOURCE runs there; FAILOVER_S = seconds
+# from the SIGKILL until PROBE (a command) succeeds (deadline 30 s). The node stays down.
+lab_failover() {
+  local r=$1; shift
+  lab_wait_on "$r" "$(node_name 1)" 60 || return 1
+  local t0; t0=$(now)
+  node_crash 1 || return 1
+  lab_until 30 "$@" || { lab_fail "$r: '$*' did not succeed within 30 s of node 1's crash"; lab_why 2; return 1; }
+  FAILOVER_S=$(elapsed "$t0")
+}
+
+# lab_rejoin RESOURCE → boot node 1 again, wait until it is online and RESOURCE is back on it.
+lab_rejoin() {
+  node_boot 1 && lab_wait_dc 2 60 "$(node_name 1)" "$(node_name 2)" >/dev/null 2>&1 \
+    && lab_wait_on "$1" "$(node_name 1)" 60 2
+}
+
+# lab_stats V… → "min / median / max" of the values (seconds, 2 decimals).
+lab_stats() { python3 -c 'import sys,statistics as s; v=sorted(map(float,sys.argv[1:])); print("%.2f / %.2f / %.2f" % (v[0], s.median(v), v[-1]))' "$@"; }
+lab_median() { python3 -c 'import sys,statistics as s; print("%.3f" % s.median(map(float,sys.argv[1:])))' "$@"; }
+
+# lab_dummy → an ocf:heartbeat:Dummy resource "dummy" preferring node 1 (the cluster's own cost, the baseline).
+lab_dummy() {
+  node_exec 1 cibadmin -C -o resources -X '<primitive id="dummy" class="ocf" provider="heartbeat" type="Dummy"><operations><op id="dummy-monitor" name="monitor" interval="2s" timeout="20s"/></operations></primitive>' \
+    && node_exec 1 cibadmin -C -o constraints -X "<rsc_location id=\"dummy-prefers-node1\" rsc=\"dummy\" node=\"$(node_name 1)\" score=\"100\"/>"
+}
