@@ -48,9 +48,11 @@ test: build-debug
 test-cluster: build-debug
 	Tests/Cluster/test.sh "$$($(SWIFT) build --show-bin-path)"
 
-## demo: a temporary CDB, real servers, start → monitor (every level) → stop.
+## demo: a temporary CDB, real servers, start → monitor (every level) → stop;
+## then the cluster paths: the same resources failing over between two Pacemaker nodes.
 demo: build
 	Tests/Scripts/demo.sh "$$($(SWIFT) build -c release --show-bin-path)"
+	Tests/Cluster/demo.sh "$$($(SWIFT) build -c release --show-bin-path)"
 
 ## demo-cluster: fshost's resources under two real Pacemaker nodes: failover, shown step by step.
 demo-cluster: build
