@@ -110,7 +110,7 @@ let package = Package(
         .systemLibrary(name: "CNFS", providers: [.apt(["libnfs-dev"])]),
 
         // ---- Host building blocks ------------------------------------------
-        .target(name: "ELFCheck", dependencies: ["CElf", "FSPluginABI", "PluginRecord", "TrustedPaths"]),
+        .target(name: "ELFCheck", dependencies: ["CElf", "FSPluginABI", "PluginRecord", "TrustedPaths", "CSystemShims"]),
         .target(name: "ProcScan", dependencies: ["CSystemShims", "TrustedPaths", "HostLock"]),
         .target(name: "Spawn", dependencies: ["CSystemShims", "HAVocabulary", "HostLock"]),
         // The configuration database: schema, migrations, reads, writes, the attribute schema.

@@ -171,7 +171,9 @@ public enum CDBSnapshot {
     /// One file of the snapshot, parsed: nil when there is none; a failure
     /// (the warning) when it is not one to trust.
     static func readFile(_ path: String) -> Result<Parsed?, Problem> {
-        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        // Without blocking: a FIFO (or device) put here is refused by the
+        // file check below, never waited on (no deadline runs yet).
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         if fd < 0 {
             if errno == ENOENT || errno == ENOTDIR { return .success(nil) }
             return .failure(Problem(text: bad(path, errno == ELOOP ? "is a symbolic link" : String(cString: strerror(errno)))))

@@ -91,7 +91,8 @@ extension CDBSnapshot {
     /// Whether `name` in the directory `dirFD` holds exactly `bytes`, as a
     /// file this writer would leave (regular, the writer's, 0600).
     private static func holds(_ bytes: [UInt8], name: String, in dirFD: Int32) -> Bool {
-        let fd = openat(dirFD, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        // O_NONBLOCK: a FIFO here fails the check below instead of blocking.
+        let fd = openat(dirFD, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         guard fd >= 0 else { return false }
         defer { close(fd) }
         var st = stat()

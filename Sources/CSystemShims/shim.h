@@ -88,4 +88,12 @@ static inline int csys_spawn_dying_with_parent(const char *path, char *const arg
     execve(path, argv, envp);
     _exit(127);
 }
+/* ---- File systems (ELFCheck's verification cache) ------------------------- */
+#include <sys/vfs.h>
+/* statfs(2)'s f_type of the file system holding path (TMPFS_MAGIC, ...), or -1. */
+static inline long csys_filesystem_type(const char *path) {
+    struct statfs fs;
+    return statfs(path, &fs) == 0 ? (long)fs.f_type : -1;
+}
+
 #endif

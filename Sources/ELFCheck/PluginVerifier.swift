@@ -165,8 +165,8 @@ public struct PluginVerifier: Sendable {
             if let opened { close(opened.fd) }
             throw PluginVerificationError(check: "record", path: path, reason: "no plugin record was read")
         }
-        if let cache, let key = opened.cacheKey, !opened.fromCache {
-            cache.store(key, record: record, file: opened.identity)
+        if let cache, let key = opened.cacheKey, !opened.fromCache, let names = opened.names {
+            cache.store(key, entry: VerificationCache.Entry(record: record, names: names), file: opened.identity)
         }
         return VerifiedPluginFile(path: path, resolvedPath: opened.resolvedPath, descriptor: opened.fd, record: record)
     }
@@ -216,6 +216,8 @@ struct OpenedFile {
     var cacheKey: String? = nil
     /// The ELF checks were skipped: the cache remembered this file.
     var fromCache = false
+    /// The plugin's dynamic names, once read (what a cache entry keeps).
+    var names: DynamicNames? = nil
 }
 
 extension PluginVerifier {
@@ -302,10 +304,15 @@ extension PluginVerifier {
             let key = cache.key(file: reopened, resolvedPath: real, verifier: self)
             opened?.identity = reopened
             opened?.cacheKey = key
-            if let record = cache.lookup(key) {
+            if let entry = cache.lookup(key) {
                 opened?.fromCache = true
                 _ = run.add("cache", true, "verified before, unchanged since (\(cache.directory))")
-                return record
+                // What the plugin loads along with it lies in other files:
+                // judged again, as on a miss (the entry's names stand in
+                // for the dynamic section; machine was checked on store).
+                _ = run.add(neededLibrariesCheck(entry.names, elfClass: Self.hostClass, dataEncoding: Self.hostData,
+                                                 machine: Self.hostMachine, origin: parentDirectory(of: real), detailed: false))
+                return entry.record
             }
         }
 
@@ -367,20 +374,30 @@ extension PluginVerifier {
             return record
         }
         if run.add(textRelocationCheck(dynamic)) { return record }
-        _ = run.add(neededLibrariesCheck(image, dynamic: dynamic ?? [], origin: parentDirectory(of: real)))
+        switch DynamicNames.read(image, dynamic ?? []) {
+        case .failure(let failure):
+            _ = run.add("needed-libraries", false, failure.reason)
+        case .success(let names):
+            opened?.names = names
+            _ = run.add(neededLibrariesCheck(names, elfClass: image.elfClass, dataEncoding: image.dataEncoding,
+                                             machine: image.header.e_machine, origin: parentDirectory(of: real),
+                                             detailed: !run.stopAtFirstFailure))
+        }
         return record
     }
 
+    #if arch(x86_64)
+    static let hostMachine = UInt16(EM_X86_64)
+    #elseif arch(arm64)
+    static let hostMachine = UInt16(EM_AARCH64)
+    #else
+    #error("ELFCheck: add this architecture's e_machine")
+    #endif
+    static let hostClass = UInt8(MemoryLayout<Int>.size == 8 ? ELFCLASS64 : ELFCLASS32)
+    static let hostData = UInt8(ELFDATA2LSB)  // both supported architectures are little-endian
+
     private func machineCheck(_ image: ELFImage) -> PluginFileCheck {
-        #if arch(x86_64)
-        let hostMachine = UInt16(EM_X86_64)
-        #elseif arch(arm64)
-        let hostMachine = UInt16(EM_AARCH64)
-        #else
-        #error("ELFCheck: add this architecture's e_machine")
-        #endif
-        let hostClass = UInt8(MemoryLayout<Int>.size == 8 ? ELFCLASS64 : ELFCLASS32)
-        let hostData = UInt8(ELFDATA2LSB)  // both supported architectures are little-endian
+        let hostMachine = Self.hostMachine, hostClass = Self.hostClass, hostData = Self.hostData
         func className(_ c: UInt8) -> String {
             c == UInt8(ELFCLASS64) ? "ELFCLASS64" : c == UInt8(ELFCLASS32) ? "ELFCLASS32" : "EI_CLASS \(c)"
         }
@@ -535,24 +552,24 @@ extension PluginVerifier {
         return PluginFileCheck(name: "text-relocations", passed: true, detail: "no DT_TEXTREL, no DF_TEXTREL")
     }
 
-    private func neededLibrariesCheck(_ image: ELFImage, dynamic: [GElf_Dyn], origin: String) -> PluginFileCheck {
+    /// `needed-libraries` for the object whose dynamic names are `names`
+    /// (read from its dynamic section, or remembered by the cache).
+    /// `detailed`: false when only a failure is kept (the action path):
+    /// a pass then costs no text.
+    private func neededLibrariesCheck(_ names: DynamicNames, elfClass: UInt8, dataEncoding: UInt8, machine: UInt16,
+                                      origin: String, detailed: Bool) -> PluginFileCheck {
         func fail(_ why: String) -> PluginFileCheck { PluginFileCheck(name: "needed-libraries", passed: false, detail: why) }
-        let names: DynamicNames
-        switch DynamicNames.read(image, dynamic) {
-        case .failure(let failure): return fail(failure.reason)
-        case .success(let read): names = read
-        }
-        let trust = NeededLibraryTrust(trust: PathTrust(trustedOwners: trustedOwners), elfClass: image.elfClass,
-                                       dataEncoding: image.dataEncoding, machine: image.header.e_machine)
+        let trust = NeededLibraryTrust(trust: PathTrust(trustedOwners: trustedOwners), elfClass: elfClass,
+                                       dataEncoding: dataEncoding, machine: machine)
         if let problem = trust.checkSearchPath(names, object: nil) { return fail(problem) }
         guard !names.needed.isEmpty else { return PluginFileCheck(name: "needed-libraries", passed: true, detail: "no DT_NEEDED") }
-        var search = LibrarySearch(origin: origin, rpath: names.rpath, runpath: names.runpath, elfClass: image.elfClass,
-                                   dataEncoding: image.dataEncoding, machine: image.header.e_machine)
+        var search = LibrarySearch(origin: origin, rpath: names.rpath, runpath: names.runpath, elfClass: elfClass,
+                                   dataEncoding: dataEncoding, machine: machine)
         var found: [String] = [], missing: [String] = []
         var toLoad: [(name: String, path: String)] = []
         for name in names.needed {
             if let path = search.resolve(name) {
-                found.append("\(name) (\(parentDirectory(of: path)))")
+                if detailed { found.append("\(name) (\(parentDirectory(of: path)))") }
                 if !LoadedObjects.isLoaded(name) { toLoad.append((name, path)) }
             } else {
                 missing.append(name)
@@ -565,8 +582,9 @@ extension PluginVerifier {
             return fail("\(missing.joined(separator: ", ")) not found (searched \(search.searchedDescription))")
         }
         if let problem = trust.checkClosure(toLoad) { return fail(problem) }
+        guard detailed else { return PluginFileCheck(name: "needed-libraries", passed: true, detail: "") }
         let loadedNote = toLoad.isEmpty ? "" : "; \(toLoad.count) to load, each with what it loads trusted where it resolves"
-        return PluginFileCheck(name: "needed-libraries", passed: true, detail: "\(found.count) found: " + found.joined(separator: ", ") + loadedNote)
+        return PluginFileCheck(name: "needed-libraries", passed: true, detail: "\(names.needed.count) found: " + found.joined(separator: ", ") + loadedNote)
     }
 }
 

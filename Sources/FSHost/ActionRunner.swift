@@ -42,7 +42,9 @@ public struct ActionRunner {
     /// wrote would be copied).
     public func run(_ request: ActionRequest) -> ExitStatus {
         let started = Deadline.now()
-        let run = Supervisor.run { channel in perform(request, channel: channel, started: started) }
+        let run = Supervisor.run(setupLimitMilliseconds: Supervisor.setupLimitMilliseconds) { channel in
+            perform(request, channel: channel, started: started)
+        }
         if let answer = run.answer {
             if let json = answer.json { Logger.writeStdout(json) }
             return ExitStatus(rawValue: answer.status) ?? .commandFailed
@@ -64,6 +66,10 @@ public struct ActionRunner {
         if let signal = run.interruption {
             return ActionResult(status: .commandFailed,
                 reason: "fshost received \(Supervisor.signalName(signal)) during \(action); the action was ended and every command it started was killed")
+        }
+        if run.unanswered && run.timeoutMilliseconds == nil {
+            return ActionResult(status: .timedOut,
+                reason: "\(action) did not reach its action within \(Supervisor.setupLimitMilliseconds) ms (finding, verifying and loading plugin \(request.type), reading the resource); its worker was killed with every command it started")
         }
         if run.unanswered {
             return ActionResult(status: .timedOut,

@@ -197,7 +197,8 @@ struct ActiveMark {
         let dir = try SafeDirectory.open(directory, root: directory, variable: "FSHOST_RUN_DIR",
                                          what: "OCF resource directory", mode: 0o755)
         defer { close(dir.fd) }
-        let fd = openat(dir.fd, "active", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0o600)
+        // O_NONBLOCK: a FIFO named active fails (ENXIO) instead of blocking.
+        let fd = openat(dir.fd, "active", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0o600)
         guard fd >= 0 else {
             throw HostError(.hostError, "cannot create \(directory)/active: \(String(cString: strerror(errno)))")
         }

@@ -1,3 +1,4 @@
+import CDB
 import CSystemShims
 import HAVocabulary
 import Spawn
@@ -35,7 +36,8 @@ import Glibc
 ///   resource lock it holds is released only then). Before W watches the
 ///   pipe it has `PR_SET_PDEATHSIG` = SIGKILL (no command runs yet).
 /// - W does not answer within 2.5 s after its deadline → P kills it:
-///   `HA_TIMEDOUT`.
+///   `HA_TIMEDOUT`. An action's W that has published no deadline within
+///   ``setupLimitMilliseconds`` is killed the same way.
 /// - Before W answers, it SIGKILLs everything left below it, except after
 ///   a successful start or restart (the daemon it leaves behind is the
 ///   point of it); checking costs one `waitid` when nothing is left. P
@@ -53,6 +55,14 @@ enum Supervisor {
     /// started (``ProcessTree/killDescendants(within:)``, 2 s).
     static let graceMilliseconds: Int64 = 2_500
 
+    /// How long P lets an action's W run before it publishes its deadline
+    /// (finding, verifying and loading the plugin, reading the resource):
+    /// the CDB's busy timeout (the longest wait there,
+    /// ``ConfigurationDatabase/defaultBusyTimeoutMilliseconds``) plus 5 s.
+    /// A W that hangs before its deadline exists (a plugin constructor, a
+    /// file that blocks) is killed then: `HA_TIMEDOUT`.
+    static let setupLimitMilliseconds: Int64 = Int64(ConfigurationDatabase.defaultBusyTimeoutMilliseconds) + 5_000
+
     /// The signals that end an action early (the cluster manager's
     /// timeout, a hang-up, Ctrl-C).
     static let endingSignals: [Int32] = [SIGTERM, SIGHUP, SIGINT]
@@ -67,7 +77,8 @@ enum Supervisor {
         var timeoutMilliseconds: Int64?
         /// TERM, HUP or INT that P received.
         var interruption: Int32?
-        /// W did not answer by its deadline plus the grace.
+        /// W did not answer by its deadline plus the grace (or, with a
+        /// setup limit, published no deadline within it).
         var unanswered = false
         /// How W ended (`waitpid` status), when it was reaped.
         var waitStatus: Int32?
@@ -84,7 +95,11 @@ enum Supervisor {
     /// `keepingStandardOutput`: W's stdout stays the caller's (`fshost
     /// exec2`, whose command's output passes through; P then writes none);
     /// else it goes to stderr (only P writes stdout: the `--json` object).
-    static func run(keepingStandardOutput: Bool = false, _ work: (WorkerChannel) -> Void) -> Run {
+    /// `setupLimitMilliseconds`: W is killed (`unanswered`) if it has not
+    /// published its deadline by then (nil: no limit, `exec2`'s worker
+    /// enforces its own TIMEOUT).
+    static func run(keepingStandardOutput: Bool = false, setupLimitMilliseconds: Int64? = nil,
+                    _ work: (WorkerChannel) -> Void) -> Run {
         var run = Run()
         var ending = sigset_t()
         sigemptyset(&ending)
@@ -120,7 +135,8 @@ enum Supervisor {
         _ = setpgid(worker, worker)   // also done by W: whichever runs first
         _ = csys_fcntl_int(results[0], F_SETFL, O_NONBLOCK)
         let signals = csys_signalfd(&ending)
-        supervise(worker, results: results[0], signals: signals, progress: progress, run: &run)
+        let setupEnd = setupLimitMilliseconds.map { Deadline.now() + $0 }
+        supervise(worker, results: results[0], signals: signals, progress: progress, setupEnd: setupEnd, run: &run)
         if signals >= 0 { close(signals) }
         close(results[0])
         // The lifeline's write end stays open until P exits: closing it now
@@ -170,7 +186,7 @@ enum Supervisor {
 
     /// P: waits for W's answer, its end, or an ending signal.
     private static func supervise(_ worker: pid_t, results: Int32, signals: Int32,
-                                  progress: UnsafeMutablePointer<WorkerProgress>, run: inout Run) {
+                                  progress: UnsafeMutablePointer<WorkerProgress>, setupEnd: Int64?, run: inout Run) {
         var buffer: [UInt8] = []
         var resultsOpen = true
         while true {
@@ -206,7 +222,8 @@ enum Supervisor {
                 run.answer = WorkerAnswer.decode(buffer)
                 break
             }
-            if deadline != 0 && Deadline.now() >= deadline + graceMilliseconds {
+            if deadline != 0 ? Deadline.now() >= deadline + graceMilliseconds
+                             : setupEnd.map { Deadline.now() >= $0 } ?? false {
                 run.unanswered = true
                 kill(worker, SIGKILL)
                 run.waitStatus = reap(worker)

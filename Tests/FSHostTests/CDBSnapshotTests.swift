@@ -127,6 +127,15 @@ final class CDBSnapshotTests: XCTestCase {
             ("a stamp writable by others", "stamp, which is writable by others", {
                 try Data(stale.utf8).write(to: URL(fileURLWithPath: self.snapshotFile))
                 XCTAssertEqual(chmod(self.sandbox.cdb + ".snapshot/stamp", 0o666), 0) }),
+            // A FIFO is refused, never waited on (opened O_NONBLOCK), and the
+            // writer's next refresh replaces it (its check does not block either).
+            ("a FIFO", "is not a regular file", {
+                try FileManager.default.removeItem(atPath: self.snapshotFile)
+                XCTAssertEqual(mkfifo(self.snapshotFile, 0o600), 0) }),
+            ("a FIFO stamp", "stamp, which is not a regular file", {
+                try Data(stale.utf8).write(to: URL(fileURLWithPath: self.snapshotFile))
+                try FileManager.default.removeItem(atPath: self.sandbox.cdb + ".snapshot/stamp")
+                XCTAssertEqual(mkfifo(self.sandbox.cdb + ".snapshot/stamp", 0o600), 0) }),
             ("a truncated stamp", "stamp, which is corrupt or truncated", {
                 try Data(stale.utf8).write(to: URL(fileURLWithPath: self.snapshotFile))
                 let stamp = URL(fileURLWithPath: self.sandbox.cdb + ".snapshot/stamp")

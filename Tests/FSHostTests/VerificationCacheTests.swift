@@ -1,6 +1,7 @@
 import CDB
 import ELFCheck
 import Foundation
+import PluginRecord
 import TestSupport
 import XCTest
 
@@ -14,6 +15,7 @@ final class VerificationCacheTests: XCTestCase {
 
     override func setUpWithError() throws {
         sandbox = try HostSandbox()
+        try sandbox.useTmpfsRunDirectory()   // the cache is used only on a tmpfs
         let plugins = sandbox.path("plugins")
         try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: false,
                                                 attributes: [.posixPermissions: 0o755])
@@ -25,7 +27,7 @@ final class VerificationCacheTests: XCTestCase {
 
     override func tearDown() { sandbox = nil }
 
-    var cacheDirectory: String { sandbox.path("run") + "/verified" }
+    var cacheDirectory: String { sandbox.runDirectory + "/verified" }
 
     /// A monitor of template/t: status, stderr without the loader's lines,
     /// and whether libelf was loaded (the file was verified in full).
@@ -128,7 +130,7 @@ final class VerificationCacheTests: XCTestCase {
             ("corrupt", "is not a verification entry", { try Data("garbage".utf8).write(to: URL(fileURLWithPath: $0)) }),
             ("truncated", "truncated", { try good.prefix(good.count - 7).write(to: URL(fileURLWithPath: $0)) }),
             ("newer format", "has another format", {
-                try Data(String(decoding: good, as: UTF8.self).replacingOccurrences(of: "fshost-verified 1", with: "fshost-verified 2").utf8)
+                try Data(String(decoding: good, as: UTF8.self).replacingOccurrences(of: "fshost-verified 2", with: "fshost-verified 3").utf8)
                     .write(to: URL(fileURLWithPath: $0)) }),
             ("another owner", "is owned by uid 4242", { XCTAssertEqual(chown($0, 4242, 4242), 0) }),
             ("writable by others", "is writable by others", { XCTAssertEqual(chmod($0, 0o666), 0) }),
@@ -147,5 +149,137 @@ final class VerificationCacheTests: XCTestCase {
             try FileManager.default.removeItem(atPath: try entry())
             try remembered()
         }
+    }
+
+    // MARK: - What the plugin loads along with it (review of issue 16, item 1)
+
+    /// Waits until `file` is old enough to be remembered (mtime and ctime ≥ 2 s ago).
+    func waitUntilRememberable(_ file: String) {
+        var st = stat()
+        XCTAssertEqual(stat(file, &st), 0)
+        let changed = max(Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9,
+                          Double(st.st_ctim.tv_sec) + Double(st.st_ctim.tv_nsec) / 1e9)
+        let wait = changed + 2.1 - Date().timeIntervalSince1970
+        if wait > 0 { Thread.sleep(forTimeInterval: wait) }
+    }
+
+    /// The only entry of the cache directory (its path and inode).
+    func onlyEntry() throws -> (path: String, inode: ino_t) {
+        let names = try FileManager.default.contentsOfDirectory(atPath: cacheDirectory).filter { !$0.hasPrefix(".") }
+        guard names.count == 1, let name = names.first else { throw SetupFailure("expected one cache entry, found \(names)") }
+        var st = stat()
+        XCTAssertEqual(stat(cacheDirectory + "/" + name, &st), 0)
+        return (cacheDirectory + "/" + name, st.st_ino)
+    }
+
+    /// The reviewer's case: a plugin linked against a library in a RUNPATH
+    /// directory is remembered; then that directory is made 0777 and the
+    /// library replaced by another user's. The next call (a cache hit) is
+    /// refused by `needed-libraries`, as an uncached call is, and the
+    /// library's constructor never runs. Likewise for the library alone
+    /// turned another user's, in a directory left 0755.
+    func testAHitJudgesTheNeededLibrariesAgain() throws {
+        guard let cc = ELFFixtures.cCompiler else {
+            throw SetupFailure("no C compiler (cc, gcc or clang) in PATH: this test builds its fixture with one")
+        }
+        let libs = sandbox.path("libs"), build = sandbox.path("build")
+        for dir in [libs, build] {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false,
+                                                    attributes: [.posixPermissions: 0o755])
+        }
+        let marker = sandbox.path("library-constructor-ran")
+        func library(_ output: String, constructor: Bool) throws {
+            var source = "#include <fcntl.h>\n#include <unistd.h>\nint fixture_needed_value(void) { return 42; }\n"
+            if constructor {
+                source += "__attribute__((constructor)) static void c(void) { int fd = open(\"\(marker)\", O_WRONLY | O_CREAT, 0644); if (fd >= 0) close(fd); }\n"
+            }
+            try ELFFixtures.compileC(source, compiler: cc, flags: ["-shared", "-fPIC", "-Wl,-soname,libfixtureneeded.so"],
+                                     output: output, in: build, name: constructor ? "evil" : "good")
+            try ELFFixtures.setMode(output, 0o755)
+        }
+        try library(libs + "/libfixtureneeded.so", constructor: false)
+        try library(build + "/evil.so", constructor: true)
+        let record = PluginRecord(abiVersion: 1, compilerVersion: compilerVersion, typeName: "needsalib").bytes
+        let source = "__attribute__((section(\".fshost_plugin\"), used, aligned(4)))\n"
+            + "static const unsigned char fshost_record[\(record.count)] = \(ELFFixtures.cArray(record));\n"
+            + "int fixture_needed_value(void);\nint use_it(void) { return fixture_needed_value(); }\n"
+            + "void *fshost_plugin_entry(void) { return 0; }\n"
+        let plugin = sandbox.path("plugins/needsalib.so")
+        try ELFFixtures.compileC(source, compiler: cc,
+                                 flags: ["-shared", "-fPIC", "-Wl,--no-as-needed", "-Wl,--enable-new-dtags", "-L" + libs,
+                                         "-Wl,-rpath," + libs, "-lfixtureneeded"],
+                                 output: plugin, in: build, name: "needsalib")
+        try ELFFixtures.setMode(plugin, 0o755)
+
+        func call() throws -> HostSandbox.Result { try sandbox.fshost("needsalib", "monitor", "r") }
+        // (The run directory is made by a call that gets as far as its lock: not this plugin's.)
+        try FileManager.default.createDirectory(atPath: sandbox.runDirectory, withIntermediateDirectories: false,
+                                                attributes: [.posixPermissions: 0o755])
+        // Remembered: the plugin passes every check (its null entry is refused
+        // after loading: not what is tested here), and the entry is stored.
+        waitUntilRememberable(plugin)
+        for _ in 0..<2 { _ = try call() }
+        print("needsalib, remembered: \(try call())")
+        let stored = try onlyEntry()
+        let text = try String(contentsOfFile: stored.path, encoding: .utf8)
+        XCTAssertTrue(text.contains("\nneeded ") && text.contains("\nrunpath "), "the entry keeps the dynamic names: \(text)")
+        let good = try call()
+        XCTAssertFalse(good.stderr.contains("needed-libraries"), good.description)
+        XCTAssertEqual(try onlyEntry().inode, stored.inode, "a hit (a miss would have stored the entry again)")
+
+        // The RUNPATH directory opened to everyone, the library another user's.
+        XCTAssertEqual(chmod(libs, 0o777), 0)
+        XCTAssertEqual(rename(build + "/evil.so", libs + "/libfixtureneeded.so"), 0)
+        XCTAssertEqual(chown(libs + "/libfixtureneeded.so", 12345, 12345), 0)
+        var refused = try call()
+        XCTAssertEqual(refused.status, 7, refused.description)
+        XCTAssertTrue(refused.stderr.contains("needed-libraries") && refused.stderr.contains(libs), refused.description)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "the replaced library's constructor ran")
+        XCTAssertEqual(try onlyEntry().inode, stored.inode, "refused on a hit, not after a miss")
+
+        // The directory closed again; the library alone another user's.
+        XCTAssertEqual(chmod(libs, 0o755), 0)
+        refused = try call()
+        XCTAssertEqual(refused.status, 7, refused.description)
+        XCTAssertTrue(refused.stderr.contains("needed-libraries") && refused.stderr.contains("uid 12345"), refused.description)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "the replaced library's constructor ran")
+    }
+
+    // MARK: - Where the cache is used (review of issue 16, items 3 and 4)
+
+    /// A FIFO as the entry is refused with one warning, never waited on
+    /// (opened O_NONBLOCK); the call verifies in full and answers.
+    func testAFIFOEntryDoesNotBlock() throws {
+        try remembered()
+        let entry = try onlyEntry().path
+        try FileManager.default.removeItem(atPath: entry)
+        XCTAssertEqual(mkfifo(entry, 0o600), 0)
+        let started = Date()
+        let m = try monitor()
+        XCTAssertLessThan(Date().timeIntervalSince(started), 10)
+        XCTAssertEqual(m.status, 0, m.stderr)
+        XCTAssertTrue(m.verified, m.stderr)
+        XCTAssertTrue(m.stderr.contains("ignoring the verification cache entry") && m.stderr.contains("is not a regular file"), m.stderr)
+    }
+
+    /// The cache must be cleared at boot: on a run directory that is not on
+    /// a tmpfs or ramfs it is never used (every call verifies in full), silently.
+    func testTheCacheIsUsedOnlyWhenTheRunDirectoryIsATmpfs() throws {
+        // Beside the build products: a disk (tmp may be a tmpfs).
+        let disk = HostSandbox.products.deletingLastPathComponent().appendingPathComponent("fshost-test-run-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(atPath: disk) }
+        guard !["tmpfs", "ramfs"].contains(try HostSandbox.fileSystemType(disk)) else {
+            throw SetupFailure("\(disk) is on a tmpfs or ramfs: this test needs a run directory on a disk")
+        }
+        sandbox.runDirectory = disk + "/run"
+        waitUntilRememberable(plugin)
+        for _ in 0..<3 {
+            let m = try monitor()
+            XCTAssertEqual(m.status, 0, m.stderr)
+            XCTAssertTrue(m.verified, "verified in full: \(m.stderr)")
+            XCTAssertFalse(m.stderr.contains("verification cache"), "silently: \(m.stderr)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: disk + "/run/verified"))
     }
 }

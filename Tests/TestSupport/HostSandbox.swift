@@ -27,6 +27,23 @@ public final class HostSandbox {
     }
     public var pluginPath: String
     public var extraEnvironment: [String: String] = [:]
+    /// FSHOST_RUN_DIR: `<root>/run` unless set (``useTmpfsRunDirectory()``).
+    public var runDirectory: String = ""
+    /// A directory of this sandbox in /dev/shm (removed with it), if made.
+    private var tmpfsRoot: String?
+
+    /// Puts the run directory on a tmpfs (`/dev/shm/fshost-test-…/run`): the
+    /// verification cache is used only there. Throws if /dev/shm is not a tmpfs.
+    public func useTmpfsRunDirectory() throws {
+        guard try HostSandbox.fileSystemType("/dev/shm") == "tmpfs" else {
+            throw SetupFailure("/dev/shm is not a tmpfs: the verification cache cannot be tested")
+        }
+        let dir = "/dev/shm/" + root.lastPathComponent
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false,
+                                                attributes: [.posixPermissions: 0o755])
+        tmpfsRoot = dir
+        runDirectory = dir + "/run"
+    }
 
     public init(pluginPath: String? = nil) throws {
         root = URL(fileURLWithPath: NSTemporaryDirectory())
@@ -36,14 +53,24 @@ public final class HostSandbox {
         self.pluginPath = pluginPath ?? HostSandbox.products.path
     }
 
-    deinit { try? FileManager.default.removeItem(at: root) }
+    /// The name of the file system holding `path` (`stat -f -c %T`: `tmpfs`, `ext2/ext3`…).
+    public static func fileSystemType(_ path: String) throws -> String {
+        let r = try ELFFixtures.run("/usr/bin/stat", ["-f", "-c", "%T", path])
+        guard r.status == 0 else { throw SetupFailure("stat -f \(path): \(r.output)") }
+        return r.output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(at: root)
+        if let tmpfsRoot { try? FileManager.default.removeItem(atPath: tmpfsRoot) }
+    }
 
     /// The environment every fshost call of this sandbox gets.
     public var environment: [String: String] {
         var env = ProcessInfo.processInfo.environment
         env["FSHOST_PLUGIN_PATH"] = pluginPath
         env["FSHOST_CDB"] = cdb
-        env["FSHOST_RUN_DIR"] = root.appendingPathComponent("run").path
+        env["FSHOST_RUN_DIR"] = runDirectory.isEmpty ? root.appendingPathComponent("run").path : runDirectory
         env["FSHOST_STATE_DIR"] = root.appendingPathComponent("state").path
         for (k, v) in extraEnvironment { env[k] = v }
         return env
