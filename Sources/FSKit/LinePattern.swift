@@ -61,6 +61,11 @@ public final class LinePattern {
         if pattern.utf8.count > Self.maximumLength {
             throw CompileError(pattern: pattern, message: "longer than \(Self.maximumLength) bytes", offset: nil)
         }
+        if let at = Self.backReference(Array(pattern.utf8)) {
+            throw CompileError(pattern: pattern, message: "a back-reference (\\1 to \\9) is refused: glibc matches it by "
+                               + "backtracking, in time exponential in the line's length (a log line could hang the monitor)",
+                               offset: at)
+        }
         // Stored only once compiled: a throw after every property is set would run deinit (regfree).
         let regex = UnsafeMutablePointer<regex_t>.allocate(capacity: 1)
         let rc = regcomp(regex, pattern, REG_EXTENDED | REG_NEWLINE)
@@ -70,6 +75,43 @@ public final class LinePattern {
             throw CompileError(pattern: pattern, message: message, offset: Self.failingOffset(pattern))
         }
         compiled = regex
+    }
+
+    /// The byte offset of the first back-reference (`\\1`…`\\9` outside a
+    /// bracket expression) in an ERE, or nil. glibc's `regexec` has no
+    /// back-reference-free fast path for such a pattern: `(a|aa)*\\1\\1x`
+    /// against 400 `a`s runs for minutes, and one `regexec` call cannot be
+    /// interrupted. Without back-references its matcher is polynomial.
+    static func backReference(_ bytes: [UInt8]) -> Int? {
+        let backslash = UInt8(ascii: "\\"), open = UInt8(ascii: "["), close = UInt8(ascii: "]")
+        var i = 0
+        while i < bytes.count {
+            switch bytes[i] {
+            case backslash:
+                if i + 1 < bytes.count, bytes[i + 1] >= UInt8(ascii: "1"), bytes[i + 1] <= UInt8(ascii: "9") { return i }
+                i += 2
+            case open:
+                // A bracket expression: `]` first (after an optional `^`) is a
+                // member; `[:class:]`, `[=e=]`, `[.c.]` hold a `]` of their own.
+                var j = i + 1
+                if j < bytes.count, bytes[j] == UInt8(ascii: "^") { j += 1 }
+                if j < bytes.count, bytes[j] == close { j += 1 }
+                while j < bytes.count, bytes[j] != close {
+                    if bytes[j] == open, j + 1 < bytes.count, [UInt8(ascii: ":"), UInt8(ascii: "="), UInt8(ascii: ".")].contains(bytes[j + 1]) {
+                        let delimiter = bytes[j + 1]
+                        var k = j + 2
+                        while k + 1 < bytes.count, !(bytes[k] == delimiter && bytes[k + 1] == close) { k += 1 }
+                        j = k + 2
+                    } else {
+                        j += 1
+                    }
+                }
+                i = j + 1
+            default:
+                i += 1
+            }
+        }
+        return nil
     }
 
     deinit {
@@ -120,6 +162,54 @@ public final class LinePattern {
             from = line.upperBound + 1
         }
         return nil
+    }
+
+    /// The answer of a bounded scan (``scan(_:deadline:)``).
+    public enum Scan: Sendable, Equatable {
+        /// The first matching line (without its newline).
+        case matched(Range<Int>)
+        case none
+        /// The deadline passed with lines still unjudged; the bytes before
+        /// `judged` were judged (no match there).
+        case outOfTime(judged: Int)
+    }
+
+    /// The longest line matched whole, in bytes (64 KiB): of a longer line
+    /// only this much, its head, is matched. Bounds one `regexec` call,
+    /// which cannot be interrupted, whatever a writer puts in a line.
+    public static let longestLine = 64 << 10
+
+    /// The first matching line of `bytes` (complete lines), matched in
+    /// pieces of whole lines of at most ``longestLine`` bytes with the
+    /// clock (``LogGrowth/now()``, ms) read between pieces: past
+    /// `deadline` the scan stops and says how far it judged.
+    public func scan(_ bytes: [UInt8], deadline: Int64) -> Scan {
+        let newline: UInt8 = 0x0A
+        return bytes.withUnsafeBytes { raw -> Scan in
+            var start = 0
+            let count = raw.count
+            while start < count {
+                if LogGrowth.now() > deadline { return .outOfTime(judged: start) }
+                let cut = start + Self.longestLine
+                if cut >= count {
+                    return firstMatchingLine(in: raw, start..<count).map { .matched($0) } ?? .none
+                }
+                // The last line end before the cut closes this piece.
+                var end = cut
+                while end > start && raw[end - 1] != newline { end -= 1 }
+                if end > start {
+                    if let line = firstMatchingLine(in: raw, start..<end) { return .matched(line) }
+                    start = end
+                    continue
+                }
+                // One line longer than longestLine: its head only.
+                var lineEnd = cut
+                while lineEnd < count && raw[lineEnd] != newline { lineEnd += 1 }
+                if firstMatchingLine(in: raw, start..<cut) != nil { return .matched(start..<lineEnd) }
+                start = lineEnd + 1
+            }
+            return .none
+        }
     }
 
     /// ``firstMatchingLine(in:_:)`` of an array.
