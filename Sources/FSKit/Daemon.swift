@@ -216,11 +216,13 @@ public struct Daemon {
         let argv = launch.argv(startCommand)
         if let detach = launch.detach {
             // A command that does not daemonise: detached by the SDK, which writes the pidfile.
-            if case .failure(let why) = detach.start(argv, pidFile: pidFile) {
-                return .failed("start command \(startCommand.joined(separator: " ")): \(why)")
+            let child: Int32
+            switch detach.start(argv, pidFile: pidFile) {
+            case .success(let pid): child = pid
+            case .failure(let why): return .failed("start command \(startCommand.joined(separator: " ")): \(why)")
             }
             processesService.refresh()
-            return waitUntilReady(started: "started", ready: ready, pidBefore: before)
+            return waitUntilReady(started: "started", ready: ready, pidBefore: before, child: child)
         }
         let result = resource.run(argv, timeout: resource.budget(max(.seconds(1), resource.timeLeft - .milliseconds(500))),
                                   captureOutput: true)
@@ -250,13 +252,22 @@ public struct Daemon {
     /// pid and the pattern: the server runs, but ``master`` does not
     /// describe it (a `process_name` that is not the server's), and no wait
     /// would change that.
-    func waitUntilReady(started what: String, ready: () -> Outcome, pidBefore: Int32?? = .none) -> Outcome {
+    ///
+    /// `child`: the pid of a detached start command (this process's child):
+    /// when it ends before ready, start fails at once with how it ended
+    /// (a writer that cannot run does not cost the whole start timeout).
+    func waitUntilReady(started what: String, ready: () -> Outcome, pidBefore: Int32?? = .none,
+                        child: Int32? = nil) -> Outcome {
         let begun = ProbeDeadline(after: pidFileGrace)
         var seen: ProcessIdentity?
         var mismatch: (pid: Int32, since: ProbeDeadline)?
         var lastProblem = "no pidfile \(pidFile.path) yet"
         var nextScan = ProbeDeadline(after: .zero)
         while true {
+            if let child, let ended = Self.ended(child) {
+                return .failed("\(what), but the start command \(startCommand.joined(separator: " ")) (pid \(child)) "
+                               + "\(ended) before it was ready")
+            }
             switch status() {
             case .running(let id):
                 if seen != id {
@@ -437,6 +448,16 @@ public struct Daemon {
     /// Drops the remembered identity (a failed removal is logged by State).
     func forget() {
         if resource.state[stateKey] != nil { resource.state[stateKey] = nil }
+    }
+
+    /// How child `pid` ended ("exited with status 3", "was killed by signal
+    /// 9 (KILL)"), reaping it; nil while it runs (or is not a child).
+    static func ended(_ pid: Int32) -> String? {
+        var status: Int32 = 0
+        guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
+        if status & 0x7f == 0 { return "exited with status \((status >> 8) & 0xff)" }
+        let signal = status & 0x7f
+        return "was killed by signal \(signal)" + (signal == SIGKILL ? " (KILL)" : signal == SIGTERM ? " (TERM)" : "")
     }
 
     /// ": " + the last two lines of a command's output, escaped, for a reason.
