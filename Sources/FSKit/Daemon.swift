@@ -123,6 +123,11 @@ public struct Daemon {
             pid = p
         }
         let known = remembered.flatMap { $0.pid == pid ? $0 : nil }
+        // Started detached by the SDK: the identity recorded at spawn is the
+        // master while that very process runs, whatever its name now.
+        if launch.detach != nil, let known, known.startTime != 0, processesService.alive(pid: pid, startTime: known.startTime) {
+            return .running(known)
+        }
         if processesService.matches(known ?? ProcessIdentity(pid: pid, startTime: 0), master) {
             if let known { return .running(known) }
             // Read the start time after the match, then confirm it is still the same process.
@@ -220,6 +225,15 @@ public struct Daemon {
             switch detach.start(argv, pidFile: pidFile) {
             case .success(let pid): child = pid
             case .failure(let why): return .failed("start command \(startCommand.joined(separator: " ")): \(why)")
+            }
+            // The identity of what was started, now: it is the master
+            // whatever it is called later (a wrapper that execs the
+            // writer), so start, monitor, exclusive and stop do not depend
+            // on when its name changes.
+            if let id = processesService.identity(pid: child) {
+                do throws(State.WriteError) { try resource.state.store(id.text, for: stateKey) } catch {
+                    return .failed("started (pid \(child)), but its identity could not be kept: \(error)")
+                }
             }
             processesService.refresh()
             return waitUntilReady(started: "started", ready: ready, pidBefore: before, child: child)
