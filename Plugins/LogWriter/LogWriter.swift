@@ -312,8 +312,12 @@ struct LogWriter: DaemonType {
         case .failure(let problem): return .failed("log_file \(logFile): \(problem)")
         }
         for event in chunk.events { resource.log.info("log_file \(logFile): \(event)") }
-        resource.log.debug("level 3 read \(chunk.bytesRead) bytes from disk (\(chunk.bytes.count) in complete lines); "
-                           + "\(chunk.skipped) older bytes skipped; next offset \(chunk.position.offset)")
+        // `skipped` counts every new byte not judged: those past max_read
+        // never read, and those read but dropped as the rest of a line
+        // whose start was skipped.
+        resource.log.debug("level 3 read \(chunk.bytesRead) bytes; judging \(chunk.bytes.count) bytes of complete lines; "
+                           + "\(chunk.skipped) bytes not judged" + (chunk.skipped > 0 ? " (more than max_read waited)" : "")
+                           + "; next offset \(chunk.position.offset)")
         if fresh { return storePosition(chunk) ?? .success }
 
         let now = LogGrowth.now()
@@ -356,8 +360,8 @@ struct LogWriter: DaemonType {
             let since = last.flatMap { $0 <= now ? " (last seen \((now - $0) / 1000) s ago)" : nil } ?? ""
             return .failed("expected_message '\(LogText.escaped(pattern.text, limit: 120))' was not written to \(logFile) "
                            + "within growth_window (\(growthWindow.milliseconds / 1000) s)\(since); "
-                           + "this check read \(chunk.bytes.count) bytes of new complete lines"
-                           + (chunk.skipped > 0 ? " (\(chunk.skipped) older bytes skipped)" : ""))
+                           + "this check judged \(chunk.bytes.count) bytes of new complete lines"
+                           + (chunk.skipped > 0 ? " (\(chunk.skipped) bytes not judged: more than max_read waited)" : ""))
         }
         return .success
     }

@@ -499,7 +499,8 @@ final class LogWriterTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: state + "/blocker", withIntermediateDirectories: true)
         let r = try monitor(3)
         XCTAssertEqual(r.status, 9, "HA_HOST_ERROR: the node's state directory, not the writer: \(r)")
-        XCTAssertTrue(r.stderr.contains("could not write state 'position'"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("the read position could not be remembered: state 'position' not written; "), r.stderr)
+        XCTAssertEqual(r.stderr.components(separatedBy: "is not a regular file").count, 2, "the cause named once: \(r.stderr)")
         try FileManager.default.removeItem(atPath: state)
         XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
     }
@@ -685,5 +686,59 @@ final class LogWriterTests: XCTestCase {
             XCTAssertEqual(r.status, noConfigInfo, "\(action): \(r)")
             XCTAssertTrue(r.stderr.contains("attribute 'working_directory'") && r.stderr.contains("No such file"), r.stderr)
         }
+    }
+
+    /// Finding 5: a writer started through a wrapper that execs it keeps
+    /// the pid and start time recorded at start, not its name: start,
+    /// monitor, exclusive and stop all treat it as the resource's own.
+    func testAWriterThatExecsAnotherProgramIsStillTheResource() throws {
+        let wrapper = logDirectory + "/wrap.sh"
+        try create(wrapper, "#!/bin/sh\nexec /bin/sh -c '\(loop())'\n")
+        chmod(wrapper, 0o755)
+        try define("w1", command: [wrapper], ["growth_window=3s"])
+        try start()
+        let pid = try writerPid()
+        XCTAssertTrue(wait(seconds: 2) {
+            ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").hasPrefix("/bin/sh\u{0}-c")
+        }, "the wrapper exec'd the loop")
+        usleep(300_000)
+        for level in 1...3 {
+            let r = try monitor(level)
+            XCTAssertEqual(r.status, success, "level \(level): \(r)")
+        }
+        XCTAssertEqual(try run("logwriter", "exclusive", "w1").status, running)
+        let stopped = try run("logwriter", "stop", "w1")
+        XCTAssertEqual(stopped.status, success, stopped.description)
+        XCTAssertTrue(wait(seconds: 2) { self.writerPids().isEmpty }, "left running: \(writerPids())")
+        XCTAssertEqual(try monitor(1).status, notRunning)
+    }
+
+    /// Finding 10: more than max_read without a newline: the reason and
+    /// the debug line count what was not judged once, consistently.
+    func testALongLineWithoutNewlineIsCountedOnceAsNotJudged() throws {
+        try define("w1", script: loop("working"), ["expected_message=^heartbeat$", "max_read=65536"])
+        try start()
+        usleep(300_000)
+        XCTAssertEqual(try monitor(2).status, success)
+        _ = try monitor(3)
+        // Stop the writer's lines from mixing in: SIGSTOP it, then one 200 KB line without a newline.
+        let pid = try writerPid()
+        kill(-pid, SIGSTOP)
+        defer { kill(-pid, SIGCONT) }
+        usleep(100_000)
+        try append(String(repeating: "x", count: 204_800))
+        let r = try monitor(3)
+        XCTAssertEqual(r.status, commandFailed, r.description)
+        func number(after text: String) -> Int? {
+            guard let range = r.stderr.range(of: text) else { return nil }
+            return Int(r.stderr[range.upperBound...].prefix { $0.isNumber })
+        }
+        let inReason = try XCTUnwrap(number(after: "this check judged 0 bytes of new complete lines ("), r.stderr)
+        let inDebug = try XCTUnwrap(number(after: "read 65536 bytes; judging 0 bytes of complete lines; "), r.stderr)
+        XCTAssertEqual(inReason, inDebug, "one count of what was not judged: \(r.stderr)")
+        XCTAssertGreaterThanOrEqual(inReason, 204_800, "every byte of the long line counted: \(r.stderr)")
+        XCTAssertLessThan(inReason, 204_800 + 4096, "counted once, not twice: \(r.stderr)")
+        kill(-pid, SIGCONT)
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
     }
 }
