@@ -381,9 +381,15 @@ public struct Daemon {
             log.warning(why + ": stopping it by name")
             outcome = climb(target: nil)
         case .running(let id):
+            // A program the SDK started may start others in sessions of
+            // their own (setsid): out of its process group, the ladder's
+            // group signals miss them. What it started is taken now, by
+            // parent links, and what outlives the ladder is ended too.
+            let started = launch.detach != nil ? Descendants.of(id.pid) : []
             outcome = climb(target: id)
             if outcome.isSuccess {
                 cleanUp(processesService.groupMembers(id.pid, named: master.name, since: id.startTime) ?? [], of: id.pid)
+                endOutsiders(started, of: id.pid)
                 if case .pid(id.pid, _) = pidFile.read() { pidFile.remove() }
             }
         }
@@ -456,6 +462,22 @@ public struct Daemon {
         if resource.waitUntil(within: min(.seconds(2), resource.timeLeft / 3), allGone) { return }
         log.warning("leftovers of \(leader) survived TERM: sending KILL")
         for p in leftovers { processesService.signal(p, SIGKILL) }
+        _ = resource.waitUntil(within: min(.seconds(2), resource.timeLeft / 3), allGone)
+    }
+
+    /// Ends the processes `master` had started (``Descendants``, taken
+    /// before the stop ladder) that still run after it: TERM, then KILL,
+    /// each by pid and start time (a reused pid is never signalled).
+    func endOutsiders(_ started: [ProcessIdentity], of master: Int32) {
+        let left = started.filter { processesService.alive(pid: $0.pid, startTime: $0.startTime) }
+        guard !left.isEmpty else { return }
+        log.warning("\(left.count) process(es) started by \(describeMaster) (pid \(master)) outside its process group "
+                    + "remain: " + left.map { String($0.pid) }.joined(separator: ",") + "; sending TERM")
+        let allGone = { left.allSatisfy { !processesService.alive(pid: $0.pid, startTime: $0.startTime) } }
+        for p in left { processesService.signal(p, SIGTERM) }
+        if resource.waitUntil(within: min(.seconds(2), resource.timeLeft / 3), allGone) { return }
+        log.warning("processes started by \(master) survived TERM: sending KILL")
+        for p in left { processesService.signal(p, SIGKILL) }
         _ = resource.waitUntil(within: min(.seconds(2), resource.timeLeft / 3), allGone)
     }
 

@@ -741,4 +741,26 @@ final class LogWriterTests: XCTestCase {
         kill(-pid, SIGCONT)
         XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
     }
+
+    /// Finding 9: a process the writer starts in a session of its own
+    /// (setsid) is out of its process group; stop ends it too (what the
+    /// writer started is taken by parent links before the stop ladder).
+    func testStopEndsWhatTheWriterStartedInItsOwnSession() throws {
+        let script = ": \(sandbox.root.path); setsid /bin/sh -c 'sleep 1000; : \(sandbox.root.path) child' & "
+            + "while :; do echo tick; sleep 0.1; done"
+        try define("w1", script: script)
+        try start()
+        let pid = try writerPid()
+        var child: Int32 = 0
+        XCTAssertTrue(wait(seconds: 3) {
+            child = self.writerPids().first { $0 != pid && getsid($0) == $0 } ?? 0
+            return child != 0
+        }, "the child in its own session: \(writerPids())")
+        XCTAssertNotEqual(getsid(child), pid, "not in the writer's session")
+        XCTAssertNotEqual(getpgid(child), pid, "not in the writer's process group")
+        let stopped = try run("logwriter", "stop", "w1")
+        XCTAssertEqual(stopped.status, success, stopped.description)
+        XCTAssertTrue(stopped.stderr.contains("outside its process group"), stopped.stderr)
+        XCTAssertTrue(wait(seconds: 2) { self.writerPids().isEmpty }, "left running: \(writerPids())")
+    }
 }
