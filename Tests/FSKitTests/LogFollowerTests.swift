@@ -234,7 +234,7 @@ final class LogFollowerTests: XCTestCase {
         let long = Array(repeating: UInt8(ascii: "y"), count: LinePattern.longestLine + 10) + Array("ERROR\nERROR next\n".utf8)
         guard case .matched(let next) = pattern.scan(long, deadline: LogGrowth.now() + 10_000) else { return XCTFail("no match") }
         XCTAssertEqual(String(decoding: long[next], as: UTF8.self), "ERROR next",
-                       "an ERROR past the first 64 KiB of one line is not matched; the next line is")
+                       "an ERROR past the first longestLine bytes of one line is not matched; the next line is")
         let head = Array("ERROR ".utf8) + Array(repeating: UInt8(ascii: "y"), count: LinePattern.longestLine * 2) + [0x0A]
         XCTAssertEqual(pattern.scan(head, deadline: LogGrowth.now() + 10_000), .matched(0..<head.count - 1),
                        "a long line matched on its head is shown whole")
@@ -278,5 +278,22 @@ final class LogFollowerTests: XCTestCase {
         XCTAssertTrue(rotated.contains(log + ".1"), rotated)
         chmod(log + ".1", 0o644)
         XCTAssertEqual(text(try read(follower, start)), "two\nthree\n")
+    }
+
+    /// Finding 3 without back-references: glibc is still superlinear in a
+    /// line's length for an ambiguous pattern (`(a|aa)*x`: seconds on one
+    /// 64 KiB line). Lines are matched on at most longestLine bytes and
+    /// the clock is read between calls: 40 lines of 8 KiB stop near the
+    /// deadline instead of running on.
+    func testAnAmbiguousPatternOnLongLinesStopsNearTheDeadline() throws {
+        let pattern = try LinePattern("(a|aa)*x")
+        var bytes: [UInt8] = []
+        for _ in 0..<40 { bytes += Array(repeating: UInt8(ascii: "a"), count: 8192) + [0x0A] }
+        let begun = LogGrowth.now()
+        let answer = pattern.scan(bytes, deadline: begun + 300)
+        let took = LogGrowth.now() - begun
+        guard case .outOfTime(let judged) = answer else { return XCTFail("\(answer) after \(took) ms") }
+        XCTAssertGreaterThan(judged, 0, "some lines were judged")
+        XCTAssertLessThan(took, 1500, "stopped near the 300 ms deadline")
     }
 }

@@ -763,4 +763,20 @@ final class LogWriterTests: XCTestCase {
         XCTAssertTrue(stopped.stderr.contains("outside its process group"), stopped.stderr)
         XCTAssertTrue(wait(seconds: 2) { self.writerPids().isEmpty }, "left running: \(writerPids())")
     }
+
+    /// Finding 3: an ambiguous error_pattern (no back-reference) against
+    /// long lines fails at read_timeout with the reason, not at the
+    /// monitor timeout.
+    func testASlowPatternFailsAtReadTimeout() throws {
+        try define("w1", script: ": \(sandbox.root.path); while :; do sleep 0.1; done",
+                   ["output=null", "error_pattern=(a|aa)*x", "read_timeout=1s"])
+        try create(log)
+        try start()
+        try append(String(repeating: String(repeating: "a", count: 8192) + "\n", count: 60))
+        let r = try monitor(3)
+        XCTAssertEqual(r.status, commandFailed, r.description)
+        XCTAssertTrue(r.stderr.contains("read_timeout (1000 ms)"), r.stderr)
+        XCTAssertLessThan(r.milliseconds, 4000, "about read_timeout, not monitor_timeout")
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
+    }
 }
