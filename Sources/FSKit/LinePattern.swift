@@ -1,3 +1,4 @@
+import HAVocabulary
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -48,7 +49,7 @@ public final class LinePattern {
 
     /// The longest pattern accepted, in bytes: glibc's compile time and
     /// memory grow with it, and a monitor compiles it on every call.
-    public static let maximumLength = 4096
+    public static let maximumLength = RegexSyntax.maximumLength
 
     /// Compiles `pattern`; an empty pattern, one with a newline or a NUL,
     /// or a longer one than ``maximumLength`` is refused too.
@@ -62,9 +63,7 @@ public final class LinePattern {
             throw CompileError(pattern: pattern, message: "longer than \(Self.maximumLength) bytes", offset: nil)
         }
         if let at = Self.backReference(Array(pattern.utf8)) {
-            throw CompileError(pattern: pattern, message: "a back-reference (\\1 to \\9) is refused: glibc matches it by "
-                               + "backtracking, in time exponential in the line's length (a log line could hang the monitor)",
-                               offset: at)
+            throw CompileError(pattern: pattern, message: RegexSyntax.backReferenceMessage, offset: at)
         }
         // Stored only once compiled: a throw after every property is set would run deinit (regfree).
         let regex = UnsafeMutablePointer<regex_t>.allocate(capacity: 1)
@@ -77,42 +76,8 @@ public final class LinePattern {
         compiled = regex
     }
 
-    /// The byte offset of the first back-reference (`\\1`…`\\9` outside a
-    /// bracket expression) in an ERE, or nil. glibc's `regexec` has no
-    /// back-reference-free fast path for such a pattern: `(a|aa)*\\1\\1x`
-    /// against 400 `a`s runs for minutes, and one `regexec` call cannot be
-    /// interrupted. Without back-references its matcher is polynomial.
-    static func backReference(_ bytes: [UInt8]) -> Int? {
-        let backslash = UInt8(ascii: "\\"), open = UInt8(ascii: "["), close = UInt8(ascii: "]")
-        var i = 0
-        while i < bytes.count {
-            switch bytes[i] {
-            case backslash:
-                if i + 1 < bytes.count, bytes[i + 1] >= UInt8(ascii: "1"), bytes[i + 1] <= UInt8(ascii: "9") { return i }
-                i += 2
-            case open:
-                // A bracket expression: `]` first (after an optional `^`) is a
-                // member; `[:class:]`, `[=e=]`, `[.c.]` hold a `]` of their own.
-                var j = i + 1
-                if j < bytes.count, bytes[j] == UInt8(ascii: "^") { j += 1 }
-                if j < bytes.count, bytes[j] == close { j += 1 }
-                while j < bytes.count, bytes[j] != close {
-                    if bytes[j] == open, j + 1 < bytes.count, [UInt8(ascii: ":"), UInt8(ascii: "="), UInt8(ascii: ".")].contains(bytes[j + 1]) {
-                        let delimiter = bytes[j + 1]
-                        var k = j + 2
-                        while k + 1 < bytes.count, !(bytes[k] == delimiter && bytes[k + 1] == close) { k += 1 }
-                        j = k + 2
-                    } else {
-                        j += 1
-                    }
-                }
-                i = j + 1
-            default:
-                i += 1
-            }
-        }
-        return nil
-    }
+    /// ``RegexSyntax/backReference(_:)``: the host's rule, one for both.
+    static func backReference(_ bytes: [UInt8]) -> Int? { RegexSyntax.backReference(bytes) }
 
     deinit {
         regfree(compiled)
@@ -126,22 +91,8 @@ public final class LinePattern {
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// The length of the longest prefix of `pattern` that compiles while
-    /// every longer prefix fails: where the error begins (the `(` of an
-    /// unmatched group, the `[` of a bad bracket, a trailing `\`).
-    static func failingOffset(_ pattern: String) -> Int? {
-        let bytes = Array(pattern.utf8)
-        let probe = UnsafeMutablePointer<regex_t>.allocate(capacity: 1)
-        defer { probe.deallocate() }
-        for length in stride(from: bytes.count - 1, through: 0, by: -1) {
-            let prefix = String(decoding: bytes[..<length], as: UTF8.self)
-            if regcomp(probe, prefix, REG_EXTENDED | REG_NEWLINE | REG_NOSUB) == 0 {
-                regfree(probe)
-                return length
-            }
-        }
-        return nil
-    }
+    /// ``RegexSyntax/failingOffset(_:)``: where the error begins.
+    static func failingOffset(_ pattern: String) -> Int? { RegexSyntax.failingOffset(pattern) }
 
     /// The byte range of the first line of `bytes[range]` that matches
     /// (without its newline), or nil. `range` starts at a line start.
