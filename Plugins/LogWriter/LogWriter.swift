@@ -7,8 +7,13 @@
 //                     time, checked by the host)
 //   level 2  growth   the log changed within growth_window (grew, or was
 //                     rotated or truncated: activity, never a failure)
-//   level 3  content  since the last check, expected_message appeared and
-//                     error_pattern did not, in the new bytes only
+//   level 3  content  no line since the last check matches error_pattern
+//                     (the new bytes only), and expected_message was seen
+//                     within growth_window
+//
+// The log, its directories and the writer's program are held to the
+// host's trust rule (PathTrust) at validate, start and every level 2/3
+// check: another local user must not write the lines that judge it.
 //
 // The writer need not daemonise: the SDK starts it detached (own session,
 // output appended to the log or to /dev/null) and writes its pidfile.
@@ -27,7 +32,7 @@ struct LogWriter: DaemonType {
     enum Output: String, CaseIterable, Sendable { case log, null }
 
     static let startCommand = Attribute.command("start_command",
-        "the writer (argv, no shell word splitting); runs in the foreground: fshost detaches it").required
+        "the writer (argv, no shell word splitting; the program an absolute path to a file only root or fshost's user can write); runs in the foreground: fshost detaches it").required
     static let logFile = Attribute.path("log_file",
         "the log the writer writes; its directory must exist and be writable only by its owner (root or fshost's user)").required
     static let output = Attribute.choice("output", default: Output.log,
@@ -41,10 +46,10 @@ struct LogWriter: DaemonType {
         "where fshost writes the writer's pid; default /run/logwriter.RESOURCE.pid")
     static let growthWindow = Attribute.positiveDuration("growth_window", default: .seconds(30),
         "level 2: how long the log may stay unchanged (same size, inode and mtime) before the writer counts as stuck")
-    static let expectedMessage = Attribute.string("expected_message",
-        "level 3: a POSIX extended regular expression (grep -E, bytes) that must appear in a line written since the last check")
-    static let errorPattern = Attribute.string("error_pattern",
-        "level 3: a POSIX extended regular expression; a line written since the last check that matches it fails the resource until the next start")
+    static let expectedMessage = Attribute.pattern("expected_message",
+        "level 3: a POSIX extended regular expression (grep -E, bytes, no back-references) that must have appeared in a line within growth_window")
+    static let errorPattern = Attribute.pattern("error_pattern",
+        "level 3: a POSIX extended regular expression (no back-references); a line written since the last check that matches it fails the resource until the next start")
     static let maxRead = Attribute.integer("max_read", default: 16 << 20, in: 4096...(1 << 30),
         "level 3: the most bytes read per check; when more waited, the oldest are skipped (logged)")
     static let growthTimeout = Attribute.positiveDuration("growth_timeout", default: .seconds(2),
