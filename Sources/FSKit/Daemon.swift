@@ -471,8 +471,8 @@ public struct Daemon {
     func endOutsiders(_ started: [ProcessIdentity], of master: Int32) {
         let left = started.filter { processesService.alive(pid: $0.pid, startTime: $0.startTime) }
         guard !left.isEmpty else { return }
-        log.warning("\(left.count) process(es) started by \(describeMaster) (pid \(master)) outside its process group "
-                    + "remain: " + left.map { String($0.pid) }.joined(separator: ",") + "; sending TERM")
+        log.warning("\(left.count) process(es) started by \(describeMaster) (pid \(master)) remain after the stop ladder "
+                    + "(another name, or out of its process group): " + left.map { String($0.pid) }.joined(separator: ",") + "; sending TERM")
         let allGone = { left.allSatisfy { !processesService.alive(pid: $0.pid, startTime: $0.startTime) } }
         for p in left { processesService.signal(p, SIGTERM) }
         if resource.waitUntil(within: min(.seconds(2), resource.timeLeft / 3), allGone) { return }

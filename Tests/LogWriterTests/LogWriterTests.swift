@@ -774,7 +774,7 @@ final class LogWriterTests: XCTestCase {
         XCTAssertNotEqual(getpgid(child), pid, "not in the writer's process group")
         let stopped = try run("logwriter", "stop", "w1")
         XCTAssertEqual(stopped.status, success, stopped.description)
-        XCTAssertTrue(stopped.stderr.contains("outside its process group"), stopped.stderr)
+        XCTAssertTrue(stopped.stderr.contains("remain after the stop ladder"), stopped.stderr)
         XCTAssertTrue(wait(seconds: 2) { self.writerPids().isEmpty }, "left running: \(writerPids())")
     }
 
