@@ -7,8 +7,13 @@
 //                     time, checked by the host)
 //   level 2  growth   the log changed within growth_window (grew, or was
 //                     rotated or truncated: activity, never a failure)
-//   level 3  content  since the last check, expected_message appeared and
-//                     error_pattern did not, in the new bytes only
+//   level 3  content  no line since the last check matches error_pattern
+//                     (the new bytes only), and expected_message was seen
+//                     within growth_window
+//
+// The log, its directories and the writer's program are held to the
+// host's trust rule (PathTrust) at validate, start and every level 2/3
+// check: another local user must not write the lines that judge it.
 //
 // The writer need not daemonise: the SDK starts it detached (own session,
 // output appended to the log or to /dev/null) and writes its pidfile.
@@ -27,7 +32,7 @@ struct LogWriter: DaemonType {
     enum Output: String, CaseIterable, Sendable { case log, null }
 
     static let startCommand = Attribute.command("start_command",
-        "the writer (argv, no shell word splitting); runs in the foreground: fshost detaches it").required
+        "the writer (argv, no shell word splitting; the program an absolute path to a file only root or fshost's user can write); runs in the foreground: fshost detaches it").required
     static let logFile = Attribute.path("log_file",
         "the log the writer writes; its directory must exist and be writable only by its owner (root or fshost's user)").required
     static let output = Attribute.choice("output", default: Output.log,
@@ -41,10 +46,10 @@ struct LogWriter: DaemonType {
         "where fshost writes the writer's pid; default /run/logwriter.RESOURCE.pid")
     static let growthWindow = Attribute.positiveDuration("growth_window", default: .seconds(30),
         "level 2: how long the log may stay unchanged (same size, inode and mtime) before the writer counts as stuck")
-    static let expectedMessage = Attribute.string("expected_message",
-        "level 3: a POSIX extended regular expression (grep -E, bytes) that must appear in a line written since the last check")
-    static let errorPattern = Attribute.string("error_pattern",
-        "level 3: a POSIX extended regular expression; a line written since the last check that matches it fails the resource until the next start")
+    static let expectedMessage = Attribute.pattern("expected_message",
+        "level 3: a POSIX extended regular expression (grep -E, bytes, no back-references) that must have appeared in a line within growth_window")
+    static let errorPattern = Attribute.pattern("error_pattern",
+        "level 3: a POSIX extended regular expression (no back-references); a line written since the last check that matches it fails the resource until the next start")
     static let maxRead = Attribute.integer("max_read", default: 16 << 20, in: 4096...(1 << 30),
         "level 3: the most bytes read per check; when more waited, the oldest are skipped (logged)")
     static let growthTimeout = Attribute.positiveDuration("growth_timeout", default: .seconds(2),
@@ -76,6 +81,14 @@ struct LogWriter: DaemonType {
 
     /// State keys (the daemon's identity is "master").
     static let growthKey = "growth", positionKey = "position", errorKey = "error"
+    /// When expected_message was last seen (``LogGrowth/now()``, ms): level 3
+    /// passes while that is within growth_window, so a second monitor that
+    /// read the line first (an operator's check) does not fail the next one.
+    static let seenKey = "expected_seen"
+
+    /// Who may own the log, its directories and the writer's program:
+    /// root and fshost's user (the host's rule, ``TrustedFile``).
+    static var trustedOwners: Set<UInt32> { [0, geteuid()] }
 
     // MARK: Configuration
 
@@ -95,7 +108,7 @@ struct LogWriter: DaemonType {
         growthWindow = resource[Self.growthWindow]
         growthTimeout = resource[Self.growthTimeout]
         readTimeout = resource[Self.readTimeout]
-        follower = LogFollower(path: logFile, maxBytes: resource[Self.maxRead])
+        follower = LogFollower(path: logFile, maxBytes: resource[Self.maxRead], trustedOwners: Self.trustedOwners)
         expected = Self.compile(resource[Self.expectedMessage])
         error = Self.compile(resource[Self.errorPattern])
         let name = resource[Self.processName] ?? String((command.first ?? "").split(separator: "/").last ?? "")
@@ -126,8 +139,27 @@ struct LogWriter: DaemonType {
         if case .failure(let why) = expected { return .invalid("attribute 'expected_message': invalid regular expression \(why)") }
         if case .failure(let why) = error { return .invalid("attribute 'error_pattern': invalid regular expression \(why)") }
         if daemon.master.name.isEmpty { return .invalid("attribute 'process_name' is empty") }
+        let program = resource[Self.startCommand].first ?? ""
+        if !program.hasPrefix("/") {
+            return .invalid("attribute 'start_command': the program '\(LogText.escaped(program))' must be an absolute path "
+                            + "(it runs as root; a relative path or bare name would run whatever the caller's directory or PATH holds)")
+        }
+        // A missing directory is missing configuration (6), like a missing program, not a bad value.
+        if let directory = resource[Self.workingDirectory], directory.hasPrefix("/"),
+           let problem = FileCheck.problem(directory, .kind(.directory)) {
+            return .badConfiguration("attribute 'working_directory': \(directory): \(problem)")
+        }
         if let problem = daemon.problem { return .invalid("attribute 'start_command': \(problem)") }
         return .success
+    }
+
+    /// Why the log (resolved, when it exists) or a directory above it up to
+    /// `/` could be written by another user, or the directory is missing;
+    /// nil when trusted. Checked by validate, start and every level 2 and 3
+    /// check: a directory swapped or a mode changed while the writer runs
+    /// must not let another user write the lines that judge it.
+    func logTrustProblem() -> String? {
+        TrustedFile.problem(logFile, role: "log file", mayBeMissing: true, owners: Self.trustedOwners)
     }
 
     /// Before start and on `validate`: the values, the log's directory
@@ -137,16 +169,11 @@ struct LogWriter: DaemonType {
     func validate() -> Outcome {
         let values = checkValues()
         guard values.isSuccess else { return values }
-        let directory = String(logFile[..<(logFile.lastIndex(of: "/") ?? logFile.startIndex)])
-        if let problem = Self.trustProblem(directory.isEmpty ? "/" : directory, directory: true) {
-            return .badConfiguration("attribute 'log_file': directory \(directory.isEmpty ? "/" : directory): \(problem)")
+        if let problem = logTrustProblem() {
+            return .badConfiguration("attribute 'log_file': \(problem)")
         }
-        if FileCheck.exists(logFile), let problem = Self.trustProblem(logFile, directory: false) {
-            return .badConfiguration("attribute 'log_file': \(logFile): \(problem)")
-        }
-        let program = resource[Self.startCommand][0]
-        if program.hasPrefix("/"), let problem = FileCheck.problem(program, .executable) {
-            return .badConfiguration("attribute 'start_command': \(program): \(problem)")
+        if let problem = TrustedFile.executableProblem(resource[Self.startCommand][0], owners: Self.trustedOwners) {
+            return .badConfiguration("attribute 'start_command': \(problem)")
         }
         if let problem = FileCheck.creatableFileProblem(daemon.pidFile.path) {
             return .badConfiguration("attribute 'pidfile': \(daemon.pidFile.path): \(problem)")
@@ -155,18 +182,6 @@ struct LogWriter: DaemonType {
             return .badConfiguration("attribute 'pidfile': \(daemon.pidFile.path): \(problem)")
         }
         return .success
-    }
-
-    /// Why `path` may be written by someone other than root or fshost's
-    /// user, or is not what it should be; nil when fit.
-    static func trustProblem(_ path: String, directory: Bool) -> String? {
-        if let problem = FileCheck.problem(path, .kind(directory ? .directory : .regular), .modeWithin(directory ? 0o1755 : 0o755)) {
-            return problem
-        }
-        guard case .success(let info) = FileCheck.info(path), info.owner == 0 || info.owner == geteuid() else {
-            return "is owned by another user: its lines could be written by them"
-        }
-        return nil
     }
 
     // MARK: Start and stop
@@ -188,7 +203,7 @@ struct LogWriter: DaemonType {
     func stop() -> Outcome {
         let stopped = daemon.stop()
         guard stopped.isSuccess else { return stopped }
-        for key in [Self.growthKey, Self.positionKey, Self.errorKey] where resource.state[key] != nil {
+        for key in [Self.growthKey, Self.positionKey, Self.errorKey, Self.seenKey] where resource.state[key] != nil {
             do throws(State.WriteError) { try resource.state.store(nil, for: key) } catch {
                 return .failed("stopped, but the log watch could not be reset: \(error)")
             }
@@ -201,7 +216,9 @@ struct LogWriter: DaemonType {
         do throws(State.WriteError) {
             switch LogGrowth.mark(logFile) {
             case .success(let mark): try resource.state.store(mark.text, for: Self.growthKey)
-            case .failure(.absent): try resource.state.store(nil, for: Self.growthKey)
+            // Not there yet (output=null: the writer creates it): level 2
+            // waits growth_window for it, as for a log that stopped growing.
+            case .failure(.absent): try resource.state.store(LogGrowth.Mark.absent(since: LogGrowth.now()).text, for: Self.growthKey)
             case .failure(let p): return .failed("log_file \(logFile): \(p)")
             }
             switch follower.baseline() {
@@ -209,6 +226,7 @@ struct LogWriter: DaemonType {
             case .failure(let p): return .failed("log_file \(logFile): \(p)")
             }
             try resource.state.store(nil, for: Self.errorKey)
+            try resource.state.store(nil, for: Self.seenKey)
         } catch {
             return .failed("the log watch could not be kept: \(error)")
         }
@@ -222,8 +240,11 @@ struct LogWriter: DaemonType {
         guard values.isSuccess else { return values }
         switch level {
         case 1: return daemon.probe()
-        case 2: return timed(growthTimeout, "growth_timeout") { probeGrowth() }
-        case 3: return timed(readTimeout, "read_timeout") { probeContent() }
+        case 2, 3:
+            if let problem = logTrustProblem() { return .failed("log_file: \(problem): its lines cannot judge the writer") }
+            if level == 2 { return timed(growthTimeout, "growth_timeout") { probeGrowth() } }
+            let deadline = LogGrowth.now() + readTimeout.milliseconds
+            return timed(readTimeout, "read_timeout") { probeContent(deadline: deadline) }
         default: return .invalid("no monitoring level \(level)")
         }
     }
@@ -263,6 +284,9 @@ struct LogWriter: DaemonType {
                 if what.hasPrefix("rotated") || what.hasPrefix("truncated") { resource.log.info("log_file \(logFile) \(what)") }
                 return .success
             case .quiet: return .success
+            case .stale(let quiet) where remembered?.inode == 0:
+                return .failed("log_file \(logFile) does not exist \(quiet.milliseconds / 1000) s after start "
+                               + "(growth_window \(growthWindow.milliseconds / 1000) s): does the writer create it?")
             case .stale(let quiet):
                 return .failed("log_file \(logFile) has not changed for \(quiet.milliseconds / 1000) s "
                                + "(growth_window \(growthWindow.milliseconds / 1000) s): is the writer stuck?")
@@ -270,8 +294,12 @@ struct LogWriter: DaemonType {
         }
     }
 
-    /// Level 3: the new lines hold the expected message and no error line.
-    func probeContent() -> Outcome {
+    /// Level 3: the new lines hold no error line, and expected_message was
+    /// seen within growth_window (in these lines or, by an earlier check,
+    /// recently). The lines are judged first and the read position is
+    /// stored only then: lines not judged by `deadline` (read_timeout) are
+    /// read again next time, never taken as read.
+    func probeContent(deadline: Int64) -> Outcome {
         if let latched = resource.state[Self.errorKey] {
             return .failed("an error line was written (kept until the next start): \(latched)")
         }
@@ -288,25 +316,74 @@ struct LogWriter: DaemonType {
         case .success(let c): chunk = c
         case .failure(let problem): return .failed("log_file \(logFile): \(problem)")
         }
+        for event in chunk.events { resource.log.info("log_file \(logFile): \(event)") }
+        // `skipped` counts every new byte not judged: those past max_read
+        // never read, and those read but dropped as the rest of a line
+        // whose start was skipped.
+        resource.log.debug("level 3 read \(chunk.bytesRead) bytes; judging \(chunk.bytes.count) bytes of complete lines; "
+                           + "\(chunk.skipped) bytes not judged" + (chunk.skipped > 0 ? " (more than max_read waited)" : "")
+                           + "; next offset \(chunk.position.offset)")
+        if fresh { return storePosition(chunk) ?? .success }
+
+        let now = LogGrowth.now()
+        var errorLine: String?
+        if case .success(let pattern?) = error {
+            switch pattern.scan(chunk.bytes, deadline: deadline) {
+            case .matched(let line):
+                errorLine = "'" + LogText.escaped(String(decoding: chunk.bytes[line], as: UTF8.self), limit: 300) + "'"
+            case .none: break
+            case .outOfTime(let judged): return outOfTime(judged, of: chunk, "error_pattern")
+            }
+        }
+        var seen = false
+        if errorLine == nil, case .success(let pattern?) = expected {
+            switch pattern.scan(chunk.bytes, deadline: deadline) {
+            case .matched: seen = true
+            case .none: break
+            case .outOfTime(let judged): return outOfTime(judged, of: chunk, "expected_message")
+            }
+        }
+        if let errorLine {
+            do throws(State.WriteError) { try resource.state.store(errorLine, for: Self.errorKey) } catch {
+                return .failed("an error line was written: \(errorLine) (and could not be kept: \(error))")
+            }
+            if let failed = storePosition(chunk) { return failed }
+            return .failed("an error line was written to \(logFile): \(errorLine)")
+        }
+        if seen {
+            do throws(State.WriteError) { try resource.state.store(String(now), for: Self.seenKey) } catch {
+                return .failed("log_file \(logFile): when expected_message was seen could not be remembered: \(error)")
+            }
+        }
+        if let failed = storePosition(chunk) { return failed }
+        if case .success(let pattern?) = expected, !seen {
+            let last = resource.state[Self.seenKey].flatMap { Int64($0) }
+            if let last, last <= now, now - last <= growthWindow.milliseconds {
+                resource.log.debug("expected_message not in the new lines; seen \(now - last) ms ago, within growth_window")
+                return .success
+            }
+            let since = last.flatMap { $0 <= now ? " (last seen \((now - $0) / 1000) s ago)" : nil } ?? ""
+            return .failed("expected_message '\(LogText.escaped(pattern.text, limit: 120))' was not written to \(logFile) "
+                           + "within growth_window (\(growthWindow.milliseconds / 1000) s)\(since); "
+                           + "this check judged \(chunk.bytes.count) bytes of new complete lines"
+                           + (chunk.skipped > 0 ? " (\(chunk.skipped) bytes not judged: more than max_read waited)" : ""))
+        }
+        return .success
+    }
+
+    /// Stores where the next check starts; the failure, or nil.
+    func storePosition(_ chunk: LogFollower.Chunk) -> Outcome? {
         do throws(State.WriteError) { try resource.state.store(chunk.position.text, for: Self.positionKey) } catch {
             return .failed("log_file \(logFile): the read position could not be remembered: \(error)")
         }
-        for event in chunk.events { resource.log.info("log_file \(logFile): \(event)") }
-        resource.log.debug("level 3 read \(chunk.bytesRead) bytes (\(chunk.bytes.count) in complete lines, "
-                           + "\(chunk.skipped) skipped); next offset \(chunk.position.offset)")
-        if fresh { return .success }
-        if case .success(let pattern?) = error, let line = pattern.firstMatchingLine(in: chunk.bytes) {
-            let shown = "'" + LogText.escaped(String(decoding: chunk.bytes[line], as: UTF8.self), limit: 300) + "'"
-            do throws(State.WriteError) { try resource.state.store(shown, for: Self.errorKey) } catch {
-                return .failed("an error line was written: \(shown) (and could not be kept: \(error))")
-            }
-            return .failed("an error line was written to \(logFile): \(shown)")
-        }
-        if case .success(let pattern?) = expected, pattern.firstMatchingLine(in: chunk.bytes) == nil {
-            return .failed("expected_message '\(LogText.escaped(pattern.text, limit: 120))' was not written to \(logFile) "
-                           + "since the last check (\(chunk.bytes.count) new bytes)")
-        }
-        return .success
+        return nil
+    }
+
+    /// read_timeout passed before every new line was judged: a failure,
+    /// and the position stays where it was (the lines are read again).
+    func outOfTime(_ judged: Int, of chunk: LogFollower.Chunk, _ attribute: String) -> Outcome {
+        .failed("the check ran out of read_timeout (\(readTimeout.milliseconds) ms) matching \(attribute) after "
+                + "\(judged) of \(chunk.bytes.count) new bytes: they are read again next time")
     }
 }
 

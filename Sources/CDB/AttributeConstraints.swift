@@ -28,6 +28,9 @@ public enum AttributeConstraints {
             let what = spec.name == HostSetting.monitorLevel ? "one of the type's monitoring levels" : "one of"
             return .failure(AttributeValueError("must be \(what) \(spec.allowedValues.joined(separator: ", "))\(shown)"))
         }
+        if spec.isRegex, let why = RegexSyntax.problem(canonical) {
+            return .failure(AttributeValueError("is not an accepted regular expression (POSIX ERE)\(shown): \(why)"))
+        }
         guard let number = magnitude(canonical, kind: spec.kind) else { return .success(canonical) }
         if spec.minimum.map({ number < $0 }) == true || spec.maximum.map({ number > $0 }) == true {
             return .failure(AttributeValueError("is out of range\(shown) (allowed: \(rangeText(spec)))"))
@@ -55,6 +58,7 @@ public enum AttributeConstraints {
         let range = rangeText(spec)
         if !range.isEmpty { parts.append(range) }
         if spec.isSecret { parts.append("secret") }
+        if spec.isRegex { parts.append("a POSIX extended regular expression, no back-references") }
         return parts.joined(separator: "; ")
     }
 

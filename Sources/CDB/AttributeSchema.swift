@@ -71,6 +71,8 @@ public struct AttributeSpec: Equatable, Sendable {
     public var maximum: Int64? = nil
     /// Never shown unless asked for (see ``AttributeConstraints``).
     public var isSecret: Bool = false
+    /// A POSIX extended regular expression (``RegexSyntax``'s rule).
+    public var isRegex: Bool = false
     /// ``minimum`` and ``maximum`` as one range, when both are set (the
     /// host's own settings, ``HostSetting``); the same two fields, not a
     /// second rule.

@@ -31,9 +31,13 @@ enum ProcessChecks {
         var pattern: ProcessPattern { ProcessPattern.declared(name: name, argument: argument) }
         var description: String { argument.map { "\(name) (argument \($0))" } ?? name }
 
-        /// The hinted process runs and matches.
+        /// The hinted process runs and matches; a hint with its start time
+        /// (the identity the plugin recorded when it started the process)
+        /// holds while that very process runs, whatever its name now
+        /// (``RecordedProcess``: a wrapper that `exec`s the server).
         var hintHolds: Bool {
-            pid > 0 && pattern.matches(pid: pid, startTime: startTime == 0 ? nil : startTime)
+            if startTime != 0, RecordedProcess.runs(pid: pid, startTime: startTime) { return true }
+            return pid > 0 && pattern.matches(pid: pid, startTime: startTime == 0 ? nil : startTime)
         }
     }
 

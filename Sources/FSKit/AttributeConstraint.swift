@@ -13,12 +13,18 @@ public struct AttributeConstraint: Sendable, Equatable {
     /// Greatest value, in the units of ``minimum``.
     public var maximum: Int64?
 
-    public init(allowedValues: [String] = [], minimum: Int64? = nil, maximum: Int64? = nil) {
+    /// A POSIX extended regular expression: the host refuses what
+    /// `RegexSyntax` refuses (does not compile, a back-reference) at every
+    /// `cdb` write and before any action.
+    public var isRegex: Bool
+
+    public init(allowedValues: [String] = [], minimum: Int64? = nil, maximum: Int64? = nil, isRegex: Bool = false) {
         self.allowedValues = allowedValues
         self.minimum = minimum
         self.maximum = maximum
+        self.isRegex = isRegex
     }
 
     /// No constraint beyond the kind.
-    public var isEmpty: Bool { allowedValues.isEmpty && minimum == nil && maximum == nil }
+    public var isEmpty: Bool { allowedValues.isEmpty && minimum == nil && maximum == nil && !isRegex }
 }

@@ -135,6 +135,11 @@ public struct Daemon {
             pid = p
         }
         let known = remembered.flatMap { $0.pid == pid ? $0 : nil }
+        // Started detached by the SDK: the identity recorded at spawn is the
+        // master while that very process runs, whatever its name now.
+        if launch.detach != nil, let known, known.startTime != 0, processesService.alive(pid: pid, startTime: known.startTime) {
+            return .running(known)
+        }
         if processesService.matches(known ?? ProcessIdentity(pid: pid, startTime: 0), master) {
             if let known { return .running(known) }
             // Read the start time after the match, then confirm it is still the same process.
@@ -229,11 +234,22 @@ public struct Daemon {
         let argv = launch.argv(startCommand)
         if let detach = launch.detach {
             // A command that does not daemonise: detached by the SDK, which writes the pidfile.
-            if case .failure(let why) = detach.start(argv, pidFile: pidFile) {
-                return .failed("start command \(startCommand.joined(separator: " ")): \(why)")
+            let child: Int32
+            switch detach.start(argv, pidFile: pidFile) {
+            case .success(let pid): child = pid
+            case .failure(let why): return .failed("start command \(startCommand.joined(separator: " ")): \(why)")
+            }
+            // The identity of what was started, now: it is the master
+            // whatever it is called later (a wrapper that execs the
+            // writer), so start, monitor, exclusive and stop do not depend
+            // on when its name changes.
+            if let id = processesService.identity(pid: child) {
+                do throws(State.WriteError) { try resource.state.store(id.text, for: stateKey) } catch {
+                    return .failed("started (pid \(child)), but its identity could not be kept: \(error)")
+                }
             }
             processesService.refresh()
-            return waitUntilReady(started: "started", ready: ready, pidBefore: before)
+            return waitUntilReady(started: "started", ready: ready, pidBefore: before, child: child)
         }
         let result = resource.run(argv, timeout: resource.budget(max(.seconds(1), resource.timeLeft - .milliseconds(500))),
                                   captureOutput: true)
@@ -263,13 +279,22 @@ public struct Daemon {
     /// pid and the pattern: the server runs, but ``master`` does not
     /// describe it (a `process_name` that is not the server's), and no wait
     /// would change that.
-    func waitUntilReady(started what: String, ready: () -> Outcome, pidBefore: Int32?? = .none) -> Outcome {
+    ///
+    /// `child`: the pid of a detached start command (this process's child):
+    /// when it ends before ready, start fails at once with how it ended
+    /// (a writer that cannot run does not cost the whole start timeout).
+    func waitUntilReady(started what: String, ready: () -> Outcome, pidBefore: Int32?? = .none,
+                        child: Int32? = nil) -> Outcome {
         let begun = ProbeDeadline(after: pidFileGrace)
         var seen: ProcessIdentity?
         var mismatch: (pid: Int32, since: ProbeDeadline)?
         var lastProblem = "no pidfile \(pidFile.path) yet"
         var nextScan = ProbeDeadline(after: .zero)
         while true {
+            if let child, let ended = Self.ended(child) {
+                return .failed("\(what), but the start command \(startCommand.joined(separator: " ")) (pid \(child)) "
+                               + "\(ended) before it was ready")
+            }
             switch status() {
             case .running(let id):
                 if seen != id {
@@ -382,9 +407,15 @@ public struct Daemon {
             log.warning(why + ": stopping it by name")
             outcome = climb(target: nil)
         case .running(let id):
+            // A program the SDK started may start others in sessions of
+            // their own (setsid): out of its process group, the ladder's
+            // group signals miss them. What it started is taken now, by
+            // parent links, and what outlives the ladder is ended too.
+            let started = launch.detach != nil ? Descendants.of(id.pid) : []
             outcome = climb(target: id)
             if outcome.isSuccess {
                 cleanUp(processesService.groupMembers(id.pid, named: master.name, since: id.startTime) ?? [], of: id.pid)
+                endOutsiders(started, of: id.pid)
                 if case .pid(id.pid, _) = pidFile.read() { pidFile.remove() }
             }
         }
@@ -460,9 +491,35 @@ public struct Daemon {
         _ = resource.waitUntil(within: min(.seconds(2), resource.timeLeft / 3), allGone)
     }
 
+    /// Ends the processes `master` had started (``Descendants``, taken
+    /// before the stop ladder) that still run after it: TERM, then KILL,
+    /// each by pid and start time (a reused pid is never signalled).
+    func endOutsiders(_ started: [ProcessIdentity], of master: Int32) {
+        let left = started.filter { processesService.alive(pid: $0.pid, startTime: $0.startTime) }
+        guard !left.isEmpty else { return }
+        log.warning("\(left.count) process(es) started by \(describeMaster) (pid \(master)) remain after the stop ladder "
+                    + "(another name, or out of its process group): " + left.map { String($0.pid) }.joined(separator: ",") + "; sending TERM")
+        let allGone = { left.allSatisfy { !processesService.alive(pid: $0.pid, startTime: $0.startTime) } }
+        for p in left { processesService.signal(p, SIGTERM) }
+        if resource.waitUntil(within: min(.seconds(2), resource.timeLeft / 3), allGone) { return }
+        log.warning("processes started by \(master) survived TERM: sending KILL")
+        for p in left { processesService.signal(p, SIGKILL) }
+        _ = resource.waitUntil(within: min(.seconds(2), resource.timeLeft / 3), allGone)
+    }
+
     /// Drops the remembered identity (a failed removal is logged by State).
     func forget() {
         if resource.state[stateKey] != nil { resource.state[stateKey] = nil }
+    }
+
+    /// How child `pid` ended ("exited with status 3", "was killed by signal
+    /// 9 (KILL)"), reaping it; nil while it runs (or is not a child).
+    static func ended(_ pid: Int32) -> String? {
+        var status: Int32 = 0
+        guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
+        if status & 0x7f == 0 { return "exited with status \((status >> 8) & 0xff)" }
+        let signal = status & 0x7f
+        return "was killed by signal \(signal)" + (signal == SIGKILL ? " (KILL)" : signal == SIGTERM ? " (TERM)" : "")
     }
 
     /// ": " + the last two lines of a command's output, escaped, for a reason.

@@ -180,6 +180,7 @@ private func cAttribute(_ a: Attribute) -> fshost_attribute {
     if a.isSecret { flags |= UInt32(FSHOST_ATTR_FLAG_SECRET) }
     if a.constraint.minimum != nil { flags |= UInt32(FSHOST_ATTR_FLAG_MINIMUM) }
     if a.constraint.maximum != nil { flags |= UInt32(FSHOST_ATTR_FLAG_MAXIMUM) }
+    if a.constraint.isRegex { flags |= UInt32(FSHOST_ATTR_FLAG_REGEX) }
     var allowed: UnsafePointer<UnsafePointer<CChar>?>? = nil
     if !a.constraint.allowedValues.isEmpty {
         let list = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: a.constraint.allowedValues.count)

@@ -1,3 +1,4 @@
+import HAVocabulary
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -48,7 +49,7 @@ public final class LinePattern {
 
     /// The longest pattern accepted, in bytes: glibc's compile time and
     /// memory grow with it, and a monitor compiles it on every call.
-    public static let maximumLength = 4096
+    public static let maximumLength = RegexSyntax.maximumLength
 
     /// Compiles `pattern`; an empty pattern, one with a newline or a NUL,
     /// or a longer one than ``maximumLength`` is refused too.
@@ -61,6 +62,9 @@ public final class LinePattern {
         if pattern.utf8.count > Self.maximumLength {
             throw CompileError(pattern: pattern, message: "longer than \(Self.maximumLength) bytes", offset: nil)
         }
+        if let at = Self.backReference(Array(pattern.utf8)) {
+            throw CompileError(pattern: pattern, message: RegexSyntax.backReferenceMessage, offset: at)
+        }
         // Stored only once compiled: a throw after every property is set would run deinit (regfree).
         let regex = UnsafeMutablePointer<regex_t>.allocate(capacity: 1)
         let rc = regcomp(regex, pattern, REG_EXTENDED | REG_NEWLINE)
@@ -71,6 +75,9 @@ public final class LinePattern {
         }
         compiled = regex
     }
+
+    /// ``RegexSyntax/backReference(_:)``: the host's rule, one for both.
+    static func backReference(_ bytes: [UInt8]) -> Int? { RegexSyntax.backReference(bytes) }
 
     deinit {
         regfree(compiled)
@@ -84,22 +91,8 @@ public final class LinePattern {
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// The length of the longest prefix of `pattern` that compiles while
-    /// every longer prefix fails: where the error begins (the `(` of an
-    /// unmatched group, the `[` of a bad bracket, a trailing `\`).
-    static func failingOffset(_ pattern: String) -> Int? {
-        let bytes = Array(pattern.utf8)
-        let probe = UnsafeMutablePointer<regex_t>.allocate(capacity: 1)
-        defer { probe.deallocate() }
-        for length in stride(from: bytes.count - 1, through: 0, by: -1) {
-            let prefix = String(decoding: bytes[..<length], as: UTF8.self)
-            if regcomp(probe, prefix, REG_EXTENDED | REG_NEWLINE | REG_NOSUB) == 0 {
-                regfree(probe)
-                return length
-            }
-        }
-        return nil
-    }
+    /// ``RegexSyntax/failingOffset(_:)``: where the error begins.
+    static func failingOffset(_ pattern: String) -> Int? { RegexSyntax.failingOffset(pattern) }
 
     /// The byte range of the first line of `bytes[range]` that matches
     /// (without its newline), or nil. `range` starts at a line start.
@@ -120,6 +113,70 @@ public final class LinePattern {
             from = line.upperBound + 1
         }
         return nil
+    }
+
+    /// The answer of a bounded scan (``scan(_:deadline:)``).
+    public enum Scan: Sendable, Equatable {
+        /// The first matching line (without its newline).
+        case matched(Range<Int>)
+        case none
+        /// The deadline passed with lines still unjudged; the bytes before
+        /// `judged` were judged (no match there).
+        case outOfTime(judged: Int)
+    }
+
+    /// The longest line matched whole, in bytes (4 KiB): of a longer line
+    /// only this much, its head, is matched. glibc's `regexec` is
+    /// superlinear in a line's length for an ambiguous pattern even
+    /// without back-references (measured, one line of `a`s: `(a|aa)*x`
+    /// 1.5 ms at 1 KiB, 127 ms at 4 KiB, 1.3 s at 8 KiB, 12.5 s at 64 KiB),
+    /// and one call cannot be interrupted: the writer, not the pattern's
+    /// author, chooses a line's length.
+    public static let longestLine = 4 << 10
+
+    /// The most bytes one `regexec` call is given (16 KiB of whole lines):
+    /// the clock is read between calls.
+    public static let pieceLength = 16 << 10
+
+    /// The first matching line of `bytes` (complete lines), matched in
+    /// pieces of whole lines of at most ``pieceLength`` bytes with the
+    /// clock (``LogGrowth/now()``, ms) read between pieces: past
+    /// `deadline` the scan stops and says how far it judged.
+    public func scan(_ bytes: [UInt8], deadline: Int64) -> Scan {
+        bytes.withUnsafeBytes { raw -> Scan in
+            let count = raw.count
+            guard let base = raw.baseAddress else { return .none }
+            /// The index of the newline ending the line at `from`, or `count`.
+            func lineEnd(_ from: Int) -> Int {
+                guard from < count, let hit = memchr(base + from, 0x0A, count - from) else { return count }
+                return hit - UnsafeMutableRawPointer(mutating: base)
+            }
+            var start = 0
+            while start < count {
+                if LogGrowth.now() > deadline { return .outOfTime(judged: start) }
+                var end = start
+                var longLine = false
+                while end < count {
+                    let newline = lineEnd(end)
+                    if newline - end > Self.longestLine {
+                        if end > start { break }   // the lines before it first
+                        // A long line alone: its head only, shown whole.
+                        longLine = true
+                        if firstMatchingLine(in: raw, start..<start + Self.longestLine) != nil {
+                            return .matched(start..<newline)
+                        }
+                        end = min(newline + 1, count)
+                        break
+                    }
+                    let next = min(newline + 1, count)
+                    if next - start > Self.pieceLength && end > start { break }
+                    end = next
+                }
+                if !longLine, let line = firstMatchingLine(in: raw, start..<end) { return .matched(line) }
+                start = end
+            }
+            return .none
+        }
     }
 
     /// ``firstMatchingLine(in:_:)`` of an array.

@@ -69,11 +69,28 @@ public struct LogFollower: Sendable {
     public let rotatedPath: String
     /// The most bytes one call reads.
     public let maxBytes: Int
+    /// Set: every file read (the log, ``rotatedPath``) must pass the host's
+    /// trust rule with these owners (``TrustedFile``, checked on the open
+    /// descriptor), else ``Problem/untrusted(_:)``: lines another user
+    /// could write must not judge a resource. Nil: not checked.
+    public let trustedOwners: Set<UInt32>?
 
-    public init(path: String, rotatedPath: String? = nil, maxBytes: Int) {
+    public init(path: String, rotatedPath: String? = nil, maxBytes: Int, trustedOwners: Set<UInt32>? = nil) {
         self.path = path
         self.rotatedPath = rotatedPath ?? path + ".1"
         self.maxBytes = max(1, maxBytes)
+        self.trustedOwners = trustedOwners
+    }
+
+    /// Opens `path` for reading, checked under ``trustedOwners``.
+    func open(_ path: String) -> Result<OpenFile, Problem> {
+        let opened = OpenFile.open(path)
+        guard let owners = trustedOwners, case .success(let file) = opened else { return opened }
+        if let why = TrustedFile.problem(descriptor: file.fd, path: path, owners: owners) {
+            close(file.fd)
+            return .failure(.untrusted(why))
+        }
+        return opened
     }
 
     /// What one call read.
@@ -96,11 +113,14 @@ public struct LogFollower: Sendable {
         case absent
         case notRegular(String)
         case failed(String)
+        /// Another user could have written it (``TrustedFile``'s text).
+        case untrusted(String)
         public var description: String {
             switch self {
             case .absent: return "no such file"
             case .notRegular(let kind): return "is \(kind), not a regular file"
             case .failed(let why): return why
+            case .untrusted(let why): return "refused: \(why): another user could write the lines that judge it"
             }
         }
     }
@@ -111,7 +131,7 @@ public struct LogFollower: Sendable {
     /// reads the file from its start once it appears.
     public func baseline() -> Result<LogPosition, Problem> {
         let file: OpenFile
-        switch OpenFile.open(path) {
+        switch open(path) {
         case .success(let f): file = f
         case .failure(.absent): return .success(LogPosition(device: 0, inode: 0, offset: 0, fingerprint: 0))
         case .failure(let p): return .failure(p)
@@ -136,12 +156,15 @@ public struct LogFollower: Sendable {
         }
         var events: [String] = []
         let file: OpenFile
-        switch OpenFile.open(path) {
+        switch open(path) {
         case .success(let f): file = f
         case .failure(.absent):
             // Renamed away and no new log yet (the writer has not reopened):
             // it still writes to the old file; follow it there.
-            guard since.inode != 0, case .success(let old) = OpenFile.open(rotatedPath) else { return .failure(.absent) }
+            guard since.inode != 0 else { return .failure(.absent) }
+            let opened = open(rotatedPath)
+            if case .failure(.untrusted(let why)) = opened { return .failure(.untrusted(why)) }
+            guard case .success(let old) = opened else { return .failure(.absent) }
             guard old.device == since.device && old.inode == since.inode else { close(old.fd); return .failure(.absent) }
             file = old
             events.append("moved to \(rotatedPath) and no new log yet: reading it there")
@@ -162,7 +185,9 @@ public struct LogFollower: Sendable {
             if file.size > 0 { events.append("log appeared") }
         } else {
             // Rotated (another inode) or truncated (same inode, shorter or rewritten).
-            if case .success(let old) = OpenFile.open(rotatedPath) {
+            let opened = open(rotatedPath)
+            if case .failure(.untrusted(let why)) = opened { return .failure(.untrusted(why)) }
+            if case .success(let old) = opened {
                 let isOld = old.device == since.device && old.inode == since.inode
                 let isCopy = !isOld && old.size >= since.offset && old.fingerprint(before: since.offset) == since.fingerprint
                 if (isOld || isCopy) && old.size >= since.offset {

@@ -36,6 +36,12 @@ public enum LogGrowth {
             self.changedAt = changedAt
         }
 
+        /// The mark of a log that does not exist yet (device and inode 0):
+        /// the window runs from `now` until it appears (see ``check``).
+        public static func absent(since now: Int64) -> Mark {
+            Mark(device: 0, inode: 0, size: 0, modified: 0, changedAt: now)
+        }
+
         public var text: String { "grow1 \(device) \(inode) \(size) \(modified) \(changedAt)" }
 
         /// Parses ``text``; nil for anything else (a corrupted state file).
@@ -88,6 +94,12 @@ public enum LogGrowth {
         let current: Mark
         switch mark(path, now: now) {
         case .success(let m): current = m
+        case .failure(.absent) where remembered?.inode == 0:
+            // Not created yet (a writer that opens its log itself): missing
+            // within the window is quiet, after it stale.
+            guard let old = remembered, old.changedAt <= now else { return .failure(.absent) }
+            let quiet = Duration.milliseconds(now - old.changedAt)
+            return .success((quiet > window ? .stale(quiet) : .quiet(quiet), nil))
         case .failure(.absent):
             // Renamed to the rotated path and no new log yet: the writer
             // still writes to the old file, judged there.
@@ -100,7 +112,9 @@ public enum LogGrowth {
             return .success((.active("no earlier size remembered: the growth window starts now"), current))
         }
         let what: String?
-        if old.device != current.device || old.inode != current.inode {
+        if old.inode == 0 {
+            what = "appeared (\(current.size) bytes)"
+        } else if old.device != current.device || old.inode != current.inode {
             what = "rotated (a new file of \(current.size) bytes, was \(old.size))"
         } else if current.size < old.size {
             what = "truncated to \(current.size) bytes (was \(old.size))"

@@ -8,12 +8,12 @@ public struct State {
     let host: UnsafePointer<fshost_host>
 
     /// Why a value could not be stored (a full or read-only disk, an unsafe
-    /// state directory, an invalid key).
+    /// state directory, an invalid key). Its text is short on purpose: the
+    /// host appends the cause (directory, errno) to the action's one line,
+    /// so a reason that embeds this does not name the cause twice.
     public struct WriteError: Error, Sendable, CustomStringConvertible {
         public let key: String
-        public var description: String {
-            "could not write state '\(key)' (see the host's state directory; an invalid key, a full or read-only disk)"
-        }
+        public var description: String { "state '\(key)' not written" }
     }
 
     /// The value, nil when absent or unreadable.

@@ -105,6 +105,15 @@ extension Attribute {
                        fallback: nil, read: { .some($0) })
     }
 
+    /// A POSIX extended regular expression (compile it with ``LinePattern``):
+    /// the host refuses one that does not compile or holds a
+    /// back-reference at `cdb define`/`modify`/`import` and before any
+    /// action (`HA_INVAL_ARGS` naming it).
+    public static func pattern(_ name: String, _ help: String) -> TypedAttribute<String?> {
+        TypedAttribute(name, kind: .string, default: nil, help, constraint: AttributeConstraint(isRegex: true),
+                       fallback: nil, read: { .some($0) })
+    }
+
     /// One of an enumeration's raw values: the host allows exactly those.
     public static func choice<E: RawRepresentable & CaseIterable & Sendable>(
         _ name: String, default value: E, _ help: String) -> TypedAttribute<E> where E.RawValue == String {

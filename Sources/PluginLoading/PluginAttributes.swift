@@ -30,6 +30,7 @@ enum PluginAttributes {
                 spec.isSecret = full.flags & UInt32(FSHOST_ATTR_FLAG_SECRET) != 0
                 if full.flags & UInt32(FSHOST_ATTR_FLAG_MINIMUM) != 0 { spec.minimum = full.minimum }
                 if full.flags & UInt32(FSHOST_ATTR_FLAG_MAXIMUM) != 0 { spec.maximum = full.maximum }
+                spec.isRegex = full.flags & UInt32(FSHOST_ATTR_FLAG_REGEX) != 0
                 if let values = full.allowed_values {
                     spec.allowedValues = (0..<Int(full.allowed_count)).compactMap { values[$0].map { String(cString: $0) } }
                 }

@@ -148,7 +148,7 @@ final class DaemonLifecycleTests: XCTestCase {
         let outcome = d.start { d.probe() }
         if case .pid(let pid, _) = PidFile(pidFile).read() { started.append(pid) }
         XCTAssertEqual(outcome.status, .commandFailed)
-        XCTAssertTrue(outcome.reason?.contains("could not write state 'master'") == true, "\(outcome)")
+        XCTAssertTrue(outcome.reason?.contains("state 'master' not written") == true, "\(outcome)")
         XCTAssertThrowsError(try ProcessHost.resource(timeLeft: .seconds(1)).state.store("x", for: "k"))
         ProcessHost.failStateWrites = false
         XCTAssertEqual(daemon(ProcessHost.resource(timeLeft: .seconds(4))).stop(), .success)

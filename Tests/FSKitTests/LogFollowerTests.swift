@@ -195,4 +195,105 @@ final class LogFollowerTests: XCTestCase {
         XCTAssertNotNil(error(""), "an empty pattern matches every line")
         XCTAssertNotNil(error("a\nb"))
     }
+
+    /// A back-reference makes glibc's regexec exponential in the line's
+    /// length, uninterruptible: refused at compile time, saying where; a
+    /// `\1` inside a bracket expression is no back-reference.
+    func testBackReferencesAreRefused() throws {
+        for text in ["(a|aa)*\\1\\1x", "(x)\\1", "a|(b)c\\9"] {
+            do {
+                _ = try LinePattern(text)
+                XCTFail("'\(text)' was accepted")
+            } catch {
+                XCTAssertTrue(error.description.contains("back-reference"), error.description)
+                XCTAssertNotNil(error.offset, error.description)
+            }
+        }
+        XCTAssertEqual(LinePattern.backReference(Array("(a|aa)*\\1".utf8)), 7)
+        XCTAssertNil(LinePattern.backReference(Array("[\\1]x\\.y[]\\2][[:digit:]\\3]".utf8)),
+                     "inside brackets a backslash is a member; \\. is an escaped dot")
+        XCTAssertNoThrow(try LinePattern("ERROR [0-9]+\\.[0-9]"))
+    }
+
+    /// The scan reads the clock between pieces of whole lines: past its
+    /// deadline it stops and says how far it judged (nothing is taken as
+    /// read); a line longer than longestLine is matched on its head only.
+    func testScanStopsAtItsDeadlineAndBoundsTheLineMatched() throws {
+        let pattern = try LinePattern("ERROR")
+        let line = Array((String(repeating: "y", count: 99) + "\n").utf8)
+        var bytes: [UInt8] = []
+        for _ in 0..<5_000 { bytes += line }
+        bytes += Array("ERROR late\n".utf8)
+        XCTAssertEqual(pattern.scan(bytes, deadline: LogGrowth.now() - 1), .outOfTime(judged: 0), "past the deadline: nothing judged")
+        guard case .matched(let found) = pattern.scan(bytes, deadline: LogGrowth.now() + 10_000) else {
+            return XCTFail("the error line behind 500 KB was not found")
+        }
+        XCTAssertEqual(String(decoding: bytes[found], as: UTF8.self), "ERROR late")
+        XCTAssertEqual(pattern.scan(Array("ok\n".utf8), deadline: LogGrowth.now() + 10_000), .none)
+
+        let long = Array(repeating: UInt8(ascii: "y"), count: LinePattern.longestLine + 10) + Array("ERROR\nERROR next\n".utf8)
+        guard case .matched(let next) = pattern.scan(long, deadline: LogGrowth.now() + 10_000) else { return XCTFail("no match") }
+        XCTAssertEqual(String(decoding: long[next], as: UTF8.self), "ERROR next",
+                       "an ERROR past the first longestLine bytes of one line is not matched; the next line is")
+        let head = Array("ERROR ".utf8) + Array(repeating: UInt8(ascii: "y"), count: LinePattern.longestLine * 2) + [0x0A]
+        XCTAssertEqual(pattern.scan(head, deadline: LogGrowth.now() + 10_000), .matched(0..<head.count - 1),
+                       "a long line matched on its head is shown whole")
+    }
+
+    /// A log not created yet (the writer opens it itself) is quiet within
+    /// the window from the absent mark, stale after it, and its appearing
+    /// is activity.
+    func testAnAbsentLogIsQuietWithinTheWindowThenStale() throws {
+        let mark = LogGrowth.Mark.absent(since: 1_000)
+        guard case .success((.quiet, nil)) = LogGrowth.check(log, window: .seconds(2), remembered: mark, now: 2_500) else {
+            return XCTFail("missing within the window")
+        }
+        guard case .success((.stale, nil)) = LogGrowth.check(log, window: .seconds(2), remembered: mark, now: 3_500) else {
+            return XCTFail("missing after the window")
+        }
+        try append("first\n")
+        guard case .success((.active(let what), _?)) = LogGrowth.check(log, window: .seconds(2), remembered: mark, now: 3_500) else {
+            return XCTFail("appeared")
+        }
+        XCTAssertTrue(what.hasPrefix("appeared"), what)
+    }
+
+    /// With trustedOwners the follower reads only files nobody else could
+    /// have written: the log, and log.1 when it reads it; the message
+    /// names where the file really is.
+    func testAFollowerWithTrustedOwnersRefusesAFileOthersCanWrite() throws {
+        chmod(directory, 0o755)
+        try append("one\n")
+        let follower = LogFollower(path: log, maxBytes: 1 << 20, trustedOwners: [0, geteuid()])
+        let start = try read(follower, nil).position
+        chmod(log, 0o666)
+        guard case .failure(.untrusted(let why)) = follower.readNew(since: start) else { return XCTFail("a 0666 log was read") }
+        XCTAssertTrue(why.contains("writable by others") && why.contains(log), why)
+        chmod(log, 0o644)
+        try append("two\n")
+        XCTAssertEqual(rename(log, log + ".1"), 0)
+        try append("three\n")
+        chmod(log + ".1", 0o666)
+        guard case .failure(.untrusted(let rotated)) = follower.readNew(since: start) else { return XCTFail("a 0666 log.1 was read") }
+        XCTAssertTrue(rotated.contains(log + ".1"), rotated)
+        chmod(log + ".1", 0o644)
+        XCTAssertEqual(text(try read(follower, start)), "two\nthree\n")
+    }
+
+    /// Finding 3 without back-references: glibc is still superlinear in a
+    /// line's length for an ambiguous pattern (`(a|aa)*x`: seconds on one
+    /// 64 KiB line). Lines are matched on at most longestLine bytes and
+    /// the clock is read between calls: 40 lines of 8 KiB stop near the
+    /// deadline instead of running on.
+    func testAnAmbiguousPatternOnLongLinesStopsNearTheDeadline() throws {
+        let pattern = try LinePattern("(a|aa)*x")
+        var bytes: [UInt8] = []
+        for _ in 0..<40 { bytes += Array(repeating: UInt8(ascii: "a"), count: 8192) + [0x0A] }
+        let begun = LogGrowth.now()
+        let answer = pattern.scan(bytes, deadline: begun + 300)
+        let took = LogGrowth.now() - begun
+        guard case .outOfTime(let judged) = answer else { return XCTFail("\(answer) after \(took) ms") }
+        XCTAssertGreaterThan(judged, 0, "some lines were judged")
+        XCTAssertLessThan(took, 1500, "stopped near the 300 ms deadline")
+    }
 }

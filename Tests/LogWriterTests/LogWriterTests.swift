@@ -47,10 +47,11 @@ final class LogWriterTests: XCTestCase {
     }
 
     /// `fshost cdb define logwriter NAME start_command=[sh -c LOOP] log_file=… pidfile=… EXTRA…`.
-    func define(_ name: String = "w1", script: String? = nil, _ extra: [String] = []) throws {
-        let command = try String(decoding: JSONSerialization.data(withJSONObject: ["/bin/sh", "-c", script ?? loop()]),
+    func define(_ name: String = "w1", script: String? = nil, command argv: [String]? = nil, logFile: String? = nil,
+                _ extra: [String] = []) throws {
+        let command = try String(decoding: JSONSerialization.data(withJSONObject: argv ?? ["/bin/sh", "-c", script ?? loop()]),
                                  as: UTF8.self)
-        let r = try sandbox.fshost(["cdb", "define", "logwriter", name, "start_command=\(command)", "log_file=\(log)",
+        let r = try sandbox.fshost(["cdb", "define", "logwriter", name, "start_command=\(command)", "log_file=\(logFile ?? log)",
                                     "pidfile=\(pidfile)"] + (extra.contains { $0.hasPrefix("retries=") } ? [] : ["retries=0"]) + extra)
         if r.status != 0 { throw SetupFailure("`fshost cdb define logwriter \(name)` answered \(r.status): \(r.stderr)") }
     }
@@ -211,7 +212,7 @@ final class LogWriterTests: XCTestCase {
         // Writes "working" lines; "heartbeat" only when told to (a file appears).
         let flag = sandbox.path("beat")
         let script = ": \(sandbox.root.path); while :; do if [ -e \(flag) ]; then echo heartbeat; else echo working; fi; sleep 0.1; done"
-        try define("w1", script: script, ["expected_message=^heartbeat$"])
+        try define("w1", script: script, ["expected_message=^heartbeat$", "growth_window=1s"])
         try create(flag)
         try start()
         usleep(400_000)
@@ -220,9 +221,12 @@ final class LogWriterTests: XCTestCase {
         usleep(300_000)
         _ = try monitor(3)   // reads what was written up to the switch
         usleep(400_000)
+        XCTAssertEqual(try monitor(3).status, success, "seen less than growth_window ago")
+        usleep(1_000_000)
         let r = try monitor(3)
         XCTAssertEqual(r.status, commandFailed, r.description)
-        XCTAssertTrue(r.stderr.contains("expected_message '^heartbeat$' was not written"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("expected_message '^heartbeat$' was not written") && r.stderr.contains("within growth_window (1 s)"),
+                      r.stderr)
         XCTAssertEqual(try monitor(2).status, success, "the log still grows")
         XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
     }
@@ -354,7 +358,7 @@ final class LogWriterTests: XCTestCase {
         try append(String(repeating: String(repeating: "y", count: 99) + "\n", count: 80_000))
         let r = try monitor(3)
         XCTAssertEqual(r.status, commandFailed, r.description)
-        XCTAssertTrue(r.stderr.contains("longer than read_timeout (1 ms)"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("read_timeout (1 ms)"), r.stderr)
         XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
     }
 
@@ -392,12 +396,25 @@ final class LogWriterTests: XCTestCase {
         XCTAssertEqual(writerPids(), [], "nothing started")
     }
 
+    /// Refused by `cdb define`/`modify` (the host's regex flag, finding 8);
+    /// stored unchecked (a hand edit), refused by every action, saying where.
     func testInvalidRegularExpressionSaysWhere() throws {
-        try define("w1", ["error_pattern=ok(ERROR|FATAL"])
+        for bad in ["ok(ERROR|FATAL", "(a|aa)*\\1x"] {
+            let d = try sandbox.fshost(["cdb", "define", "logwriter", "w1", "start_command=[\"/bin/true\"]",
+                                        "log_file=\(log)", "error_pattern=\(bad)"])
+            XCTAssertEqual(d.status, invalidArguments, "define with \(bad): \(d)")
+            XCTAssertTrue(d.stderr.contains("error_pattern") && d.stderr.contains("regular expression"), d.stderr)
+        }
+        try define("w1")
+        let m = try run("cdb", "modify", "logwriter", "w1", "expected_message=[z-a]")
+        XCTAssertEqual(m.status, invalidArguments, "modify: \(m)")
+        XCTAssertTrue(m.stderr.contains("expected_message") && m.stderr.contains("Invalid range end"), m.stderr)
+        try sandbox.store("logwriter", "w2", ["start_command": "[\"/bin/sh\",\"-c\",\"sleep 1\"]", "log_file": log,
+                                              "pidfile": pidfile, "error_pattern": "ok(ERROR|FATAL"])
         for (action, level) in [("validate", nil), ("start", nil), ("monitor", "1"), ("monitor", "3")] as [(String, String?)] {
-            let r = try sandbox.fshost(["logwriter", action, "w1"] + (level.map { ["--level", $0] } ?? []))
+            let r = try sandbox.fshost(["logwriter", action, "w2"] + (level.map { ["--level", $0] } ?? []))
             XCTAssertEqual(r.status, invalidArguments, "\(action) \(level ?? ""): \(r)")
-            XCTAssertTrue(r.stderr.contains("attribute 'error_pattern': invalid regular expression"), r.stderr)
+            XCTAssertTrue(r.stderr.contains("error_pattern"), r.stderr)
             XCTAssertTrue(r.stderr.contains("Unmatched ( or \\(") && r.stderr.contains("at byte 2"), r.stderr)
         }
         XCTAssertEqual(writerPids(), [], "nothing started")
@@ -495,8 +512,285 @@ final class LogWriterTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: state + "/blocker", withIntermediateDirectories: true)
         let r = try monitor(3)
         XCTAssertEqual(r.status, 9, "HA_HOST_ERROR: the node's state directory, not the writer: \(r)")
-        XCTAssertTrue(r.stderr.contains("could not write state 'position'"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("the read position could not be remembered: state 'position' not written; "), r.stderr)
+        XCTAssertEqual(r.stderr.components(separatedBy: "is not a regular file").count, 2, "the cause named once: \(r.stderr)")
         try FileManager.default.removeItem(atPath: state)
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
+    }
+
+    // MARK: Found by review (each finding a test)
+
+    /// Finding 1: the log and every directory above it are held to the
+    /// host's trust rule on every level 2 and 3 check, not only at start:
+    /// a mode or owner changed on a running resource fails the check,
+    /// naming where the file really is (a symbolic link's target).
+    func testTheLogsTrustIsCheckedOnEveryMonitor() throws {
+        let inner = logDirectory + "/inner", log = logDirectory + "/inner/writer.log"
+        try FileManager.default.createDirectory(atPath: inner, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        try define("w1", logFile: log, ["expected_message=tick", "error_pattern=ERROR"])
+        try start()
+        usleep(300_000)
+        for level in [2, 3] { XCTAssertEqual(try monitor(level).status, success) }
+        for (what, spoil, mend): (String, () -> Void, () -> Void) in [
+            ("log 0666", { chmod(log, 0o666) }, { chmod(log, 0o644) }),
+            ("log owned by another user", { chown(log, 4242, 4242) }, { chown(log, 0, 0) }),
+            ("directory 0777", { chmod(inner, 0o777) }, { chmod(inner, 0o755) }),
+            ("directory 1777", { chmod(inner, 0o1777) }, { chmod(inner, 0o755) }),
+            ("parent directory 0777", { chmod(self.logDirectory, 0o777) }, { chmod(self.logDirectory, 0o755) }),
+        ] {
+            spoil()
+            for level in [2, 3] {
+                let r = try monitor(level)
+                XCTAssertEqual(r.status, commandFailed, "\(what), level \(level): \(r)")
+                XCTAssertTrue(r.stderr.contains("writable by") || r.stderr.contains("owned by uid 4242"), "\(what): \(r.stderr)")
+            }
+            mend()
+            let mended = try monitor(3)
+            XCTAssertEqual(mended.status, success, "\(what) mended: \(mended)")
+        }
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
+
+        // A log that is a symbolic link to another user's file: refused, naming the target.
+        let other = sandbox.path("other.log")
+        try create(other)
+        chown(other, 4242, 4242)
+        let link = logDirectory + "/linked.log"
+        XCTAssertEqual(symlink(other, link), 0)
+        try define("w2", logFile: link, ["output=null"])
+        let v = try run("logwriter", "validate", "w2")
+        XCTAssertEqual(v.status, noConfigInfo, v.description)
+        XCTAssertTrue(v.stderr.contains(other) && v.stderr.contains("owned by uid 4242"), v.stderr)
+
+        // A parent directory others can write (not sticky): refused by validate.
+        let open = logDirectory + "/open"
+        try FileManager.default.createDirectory(atPath: open + "/inner", withIntermediateDirectories: true)
+        chmod(open, 0o777)
+        try define("w3", logFile: open + "/inner/writer.log")
+        let p = try run("logwriter", "validate", "w3")
+        XCTAssertEqual(p.status, noConfigInfo, p.description)
+        XCTAssertTrue(p.stderr.contains("parent directory \(open) is writable by others"), p.stderr)
+        XCTAssertEqual(writerPids(), [], "nothing started")
+    }
+
+    /// Finding 2: the program runs as root: its path is absolute (no
+    /// lookup in the caller's directory or PATH) and it passes the host's
+    /// trust rule (owner, mode, every directory up to /), at validate and
+    /// start; nothing runs otherwise.
+    func testTheProgramMustBeAbsoluteAndTrusted() throws {
+        let script = logDirectory + "/writer.sh"
+        try create(script, "#!/bin/sh\n: \(sandbox.root.path); while :; do echo tick; sleep 0.1; done\n")
+        chmod(script, 0o755)
+        for (name, argv) in [("rel", ["./writer.sh"]), ("bare", ["sh", "-c", "echo"])] {
+            try define(name, command: argv, ["working_directory=\(logDirectory)"])
+            for action in ["validate", "start"] {
+                let r = try run("logwriter", action, name)
+                XCTAssertEqual(r.status, invalidArguments, "\(name) \(action): \(r)")
+                XCTAssertTrue(r.stderr.contains("must be an absolute path"), r.stderr)
+            }
+        }
+        chown(script, 4242, 4242)
+        try define("owned", command: [script])
+        for action in ["validate", "start"] {
+            let r = try run("logwriter", action, "owned")
+            XCTAssertEqual(r.status, noConfigInfo, "\(action): \(r)")
+            XCTAssertTrue(r.stderr.contains("executable \(script) is owned by uid 4242"), r.stderr)
+        }
+        chown(script, 0, 0)
+        chmod(script, 0o777)
+        XCTAssertEqual(try run("logwriter", "validate", "owned").status, noConfigInfo, "a program others can write")
+        // In a sticky world-writable directory (/tmp itself): another user could have put it there.
+        let inTmp = "/tmp/logwriter-test-\(getpid()).sh"
+        try create(inTmp, "#!/bin/sh\nexit 0\n")
+        defer { unlink(inTmp) }
+        chmod(inTmp, 0o755)
+        try define("tmp", command: [inTmp])
+        let t = try run("logwriter", "validate", "tmp")
+        XCTAssertEqual(t.status, noConfigInfo, t.description)
+        XCTAssertTrue(t.stderr.contains("directory /tmp is writable by others"), t.stderr)
+        XCTAssertEqual(writerPids(), [], "nothing started")
+        // Trusted: runs.
+        chmod(script, 0o755)
+        XCTAssertEqual(try run("logwriter", "validate", "owned").status, success)
+    }
+
+    /// Finding 3: a back-reference (exponential matching in glibc) is
+    /// refused with the reason wherever the pattern is used.
+    func testABackReferenceIsRefused() throws {
+        try sandbox.store("logwriter", "w1", ["start_command": "[\"/bin/sh\",\"-c\",\"sleep 1\"]", "log_file": log,
+                                              "pidfile": pidfile, "error_pattern": "(a|aa)*\\1\\1x"])
+        for arguments in [["validate", "w1"], ["start", "w1"], ["monitor", "w1", "--level", "3"]] {
+            let r = try sandbox.fshost(["logwriter"] + arguments)
+            XCTAssertEqual(r.status, invalidArguments, "\(arguments): \(r)")
+            XCTAssertTrue(r.stderr.contains("error_pattern") && r.stderr.contains("back-reference"), r.stderr)
+        }
+        XCTAssertEqual(writerPids(), [], "nothing started")
+    }
+
+    /// Finding 4: lines not judged within read_timeout are not taken as
+    /// read: the error line behind them is reported by the next check.
+    func testLinesNotJudgedInTimeAreReadAgain() throws {
+        try define("w1", script: ": \(sandbox.root.path); while :; do sleep 0.1; done",
+                   ["output=null", "error_pattern=FATAL|PANIC", "read_timeout=1ms"])
+        try create(log)
+        try start()
+        try append(String(repeating: String(repeating: "y", count: 99) + "\n", count: 80_000) + "FATAL behind the slow lines\n")
+        let r = try monitor(3)
+        XCTAssertEqual(r.status, commandFailed, r.description)
+        XCTAssertTrue(r.stderr.contains("read_timeout (1 ms)") && r.stderr.contains("read again next time"), r.stderr)
+        let m = try run("cdb", "modify", "logwriter", "w1", "read_timeout=10s", "--force")
+        XCTAssertEqual(m.status, success, m.description)
+        let again = try monitor(3)
+        XCTAssertEqual(again.status, commandFailed, again.description)
+        XCTAssertTrue(again.stderr.contains("FATAL behind the slow lines"), again.stderr)
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
+    }
+
+    /// Finding 6: a writer that exits at once fails start at once, with
+    /// how it ended, not after the whole start timeout.
+    func testAWriterThatExitsAtOnceFailsStartAtOnce() throws {
+        try define("w1", script: ": \(sandbox.root.path); echo bye; exit 7")
+        let r = try run("logwriter", "start", "w1")
+        XCTAssertEqual(r.status, commandFailed, r.description)
+        XCTAssertTrue(r.stderr.contains("exited with status 7"), r.stderr)
+        XCTAssertLessThan(r.milliseconds, 5000, "not the start timeout")
+    }
+
+    /// Finding 7: output=null and a writer that creates its log later:
+    /// missing within growth_window after start is no failure; missing
+    /// longer is, saying so; its appearing is activity.
+    func testALogNotCreatedYetIsGivenTheGrowthWindow() throws {
+        try define("w1", script: ": \(sandbox.root.path); while :; do sleep 0.1; done", ["output=null", "growth_window=1s"])
+        try start()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: log))
+        let early = try monitor(2)
+        XCTAssertEqual(early.status, success, "within growth_window: \(early)")
+        usleep(1_200_000)
+        let late = try monitor(2)
+        XCTAssertEqual(late.status, commandFailed, late.description)
+        XCTAssertTrue(late.stderr.contains("does not exist") && late.stderr.contains("after start"), late.stderr)
+        try create(log, "hello\n")
+        XCTAssertEqual(try monitor(2).status, success, "it appeared")
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
+    }
+
+    /// Finding 11: two level-3 checks at once (an operator's and the
+    /// cluster manager's) cannot eat each other's expected message: seen
+    /// within growth_window passes.
+    func testAConcurrentCheckDoesNotEatTheExpectedMessage() throws {
+        try define("w1", script: loop("working"), ["expected_message=^heartbeat ok$", "growth_window=1s"])
+        try start()
+        usleep(200_000)
+        try append("heartbeat ok\n")
+        XCTAssertEqual(try monitor(3).status, success, "the operator's check reads the heartbeat")
+        let next = try monitor(3)
+        XCTAssertEqual(next.status, success, "the manager's check: seen within growth_window: \(next)")
+        usleep(1_200_000)
+        let stale = try monitor(3)
+        XCTAssertEqual(stale.status, commandFailed, stale.description)
+        XCTAssertTrue(stale.stderr.contains("last seen 1 s ago"), stale.stderr)
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
+    }
+
+    /// Finding 10: a missing working directory is missing configuration
+    /// (6, like a missing program), naming its attribute.
+    func testAMissingWorkingDirectoryIsNoConfigInfo() throws {
+        try define("w1", ["working_directory=\(sandbox.path("nowhere"))"])
+        for action in ["validate", "start"] {
+            let r = try run("logwriter", action, "w1")
+            XCTAssertEqual(r.status, noConfigInfo, "\(action): \(r)")
+            XCTAssertTrue(r.stderr.contains("attribute 'working_directory'") && r.stderr.contains("No such file"), r.stderr)
+        }
+    }
+
+    /// Finding 5: a writer started through a wrapper that execs it keeps
+    /// the pid and start time recorded at start, not its name: start,
+    /// monitor, exclusive and stop all treat it as the resource's own.
+    func testAWriterThatExecsAnotherProgramIsStillTheResource() throws {
+        let wrapper = logDirectory + "/wrap.sh"
+        try create(wrapper, "#!/bin/sh\nexec /bin/sh -c '\(loop())'\n")
+        chmod(wrapper, 0o755)
+        try define("w1", command: [wrapper], ["growth_window=3s"])
+        try start()
+        let pid = try writerPid()
+        XCTAssertTrue(wait(seconds: 2) {
+            ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").hasPrefix("/bin/sh\u{0}-c")
+        }, "the wrapper exec'd the loop")
+        usleep(300_000)
+        for level in 1...3 {
+            let r = try monitor(level)
+            XCTAssertEqual(r.status, success, "level \(level): \(r)")
+        }
+        XCTAssertEqual(try run("logwriter", "exclusive", "w1").status, running)
+        let stopped = try run("logwriter", "stop", "w1")
+        XCTAssertEqual(stopped.status, success, stopped.description)
+        XCTAssertTrue(wait(seconds: 2) { self.writerPids().isEmpty }, "left running: \(writerPids())")
+        XCTAssertEqual(try monitor(1).status, notRunning)
+    }
+
+    /// Finding 10: more than max_read without a newline: the reason and
+    /// the debug line count what was not judged once, consistently.
+    func testALongLineWithoutNewlineIsCountedOnceAsNotJudged() throws {
+        try define("w1", script: loop("working"), ["expected_message=^heartbeat$", "max_read=65536"])
+        try start()
+        usleep(300_000)
+        XCTAssertEqual(try monitor(2).status, success)
+        _ = try monitor(3)
+        // Stop the writer's lines from mixing in: SIGSTOP it, then one 200 KB line without a newline.
+        let pid = try writerPid()
+        kill(-pid, SIGSTOP)
+        defer { kill(-pid, SIGCONT) }
+        usleep(100_000)
+        try append(String(repeating: "x", count: 204_800))
+        let r = try monitor(3)
+        XCTAssertEqual(r.status, commandFailed, r.description)
+        func number(after text: String) -> Int? {
+            guard let range = r.stderr.range(of: text) else { return nil }
+            return Int(r.stderr[range.upperBound...].prefix { $0.isNumber })
+        }
+        let inReason = try XCTUnwrap(number(after: "this check judged 0 bytes of new complete lines ("), r.stderr)
+        let inDebug = try XCTUnwrap(number(after: "read 65536 bytes; judging 0 bytes of complete lines; "), r.stderr)
+        XCTAssertEqual(inReason, inDebug, "one count of what was not judged: \(r.stderr)")
+        XCTAssertGreaterThanOrEqual(inReason, 204_800, "every byte of the long line counted: \(r.stderr)")
+        XCTAssertLessThan(inReason, 204_800 + 4096, "counted once, not twice: \(r.stderr)")
+        kill(-pid, SIGCONT)
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
+    }
+
+    /// Finding 9: a process the writer starts in a session of its own
+    /// (setsid) is out of its process group; stop ends it too (what the
+    /// writer started is taken by parent links before the stop ladder).
+    func testStopEndsWhatTheWriterStartedInItsOwnSession() throws {
+        let script = ": \(sandbox.root.path); setsid /bin/sh -c 'sleep 1000; : \(sandbox.root.path) child' & "
+            + "while :; do echo tick; sleep 0.1; done"
+        try define("w1", script: script)
+        try start()
+        let pid = try writerPid()
+        var child: Int32 = 0
+        XCTAssertTrue(wait(seconds: 3) {
+            child = self.writerPids().first { $0 != pid && getsid($0) == $0 } ?? 0
+            return child != 0
+        }, "the child in its own session: \(writerPids())")
+        XCTAssertNotEqual(getsid(child), pid, "not in the writer's session")
+        XCTAssertNotEqual(getpgid(child), pid, "not in the writer's process group")
+        let stopped = try run("logwriter", "stop", "w1")
+        XCTAssertEqual(stopped.status, success, stopped.description)
+        XCTAssertTrue(stopped.stderr.contains("remain after the stop ladder"), stopped.stderr)
+        XCTAssertTrue(wait(seconds: 2) { self.writerPids().isEmpty }, "left running: \(writerPids())")
+    }
+
+    /// Finding 3: an ambiguous error_pattern (no back-reference) against
+    /// long lines fails at read_timeout with the reason, not at the
+    /// monitor timeout.
+    func testASlowPatternFailsAtReadTimeout() throws {
+        try define("w1", script: ": \(sandbox.root.path); while :; do sleep 0.1; done",
+                   ["output=null", "error_pattern=(a|aa)*x", "read_timeout=1s"])
+        try create(log)
+        try start()
+        try append(String(repeating: String(repeating: "a", count: 8192) + "\n", count: 60))
+        let r = try monitor(3)
+        XCTAssertEqual(r.status, commandFailed, r.description)
+        XCTAssertTrue(r.stderr.contains("read_timeout (1000 ms)"), r.stderr)
+        XCTAssertLessThan(r.milliseconds, 4000, "about read_timeout, not monitor_timeout")
         XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
     }
 }

@@ -27,6 +27,7 @@ final class AttributeConstraintTests: CDBTestCase {
         spec("address", .ipAddress),
         spec("user", .user),
         spec("password", .string) { $0.isSecret = true; $0.allowedValues = ["a-long-enough-one"] },
+        spec("error_pattern", .string) { $0.isRegex = true },
     ], hostDefaults: [HostSetting.monitorLevel: "1"], levels: [1, 2, 3])
 
     func check(_ key: String, _ value: String) -> Result<String, AttributeValueError> {
@@ -88,6 +89,21 @@ final class AttributeConstraintTests: CDBTestCase {
     }
 
     // MARK: Host settings the type cannot honour
+
+    /// FSHOST_ATTR_FLAG_REGEX: what regcomp refuses, saying from which
+    /// byte, and a back-reference (exponential matching in glibc).
+    func testARegexMustCompileAndHaveNoBackReference() {
+        XCTAssertEqual(try check("error_pattern", "ERROR|FATAL [0-9]+").get(), "ERROR|FATAL [0-9]+")
+        XCTAssertNoThrow(try check("error_pattern", "[\\1]x").get(), "\\1 inside brackets is a member")
+        let bad = problem("error_pattern", "ok(ERROR")
+        XCTAssertTrue(bad?.contains("error_pattern") == true && bad?.contains("Unmatched ( or \\(") == true
+                      && bad?.contains("at byte 2") == true, bad ?? "")
+        let backReference = problem("error_pattern", "(a|aa)*\\1x")
+        XCTAssertTrue(backReference?.contains("back-reference") == true, backReference ?? "")
+        XCTAssertNotNil(problem("error_pattern", ""), "empty: matches every line")
+        XCTAssertEqual(AttributeConstraints.summary(Self.schema.spec("error_pattern")!),
+                       "a POSIX extended regular expression, no back-references")
+    }
 
     func testMonitorLevelMustBeOneOfTheTypesLevels() {
         XCTAssertEqual(try Self.schema.resolve(["monitor_level": "3"]).get()["monitor_level"], "3")

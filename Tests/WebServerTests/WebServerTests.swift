@@ -618,7 +618,7 @@ final class WebServerTests: XCTestCase {
         let r = try run("webserver", "start", "web1")
         site.rememberGroups()
         XCTAssertNotEqual(r.status, success, "start: \(r)")
-        XCTAssertTrue(r.stderr.contains("could not write state 'master'"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("state 'master' not written"), r.stderr)
         try FileManager.default.removeItem(atPath: typeDirectory + "/web1")
         let stopped = try run("webserver", "stop", "web1")
         XCTAssertEqual(stopped.status, success)

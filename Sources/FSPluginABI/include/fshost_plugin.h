@@ -168,7 +168,11 @@ enum {
     /** `minimum` applies (integer, port: the number; duration: milliseconds). */
     FSHOST_ATTR_FLAG_MINIMUM = 1u << 1,
     /** `maximum` applies (same units as `minimum`). */
-    FSHOST_ATTR_FLAG_MAXIMUM = 1u << 2
+    FSHOST_ATTR_FLAG_MAXIMUM = 1u << 2,
+    /** A string attribute holding a POSIX extended regular expression: the host
+        refuses one regcomp(3) (REG_EXTENDED | REG_NEWLINE) does not compile, an
+        empty one, one of several lines, and one with a back-reference. */
+    FSHOST_ATTR_FLAG_REGEX = 1u << 3
 };
 
 /**
