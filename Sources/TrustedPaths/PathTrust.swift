@@ -159,12 +159,14 @@ public struct PathTrust: Sendable {
                 if target.hasPrefix("/") { current = "/" }
                 pending += target.split(separator: "/", omittingEmptySubsequences: true).map(String.init).reversed()
             case S_IFDIR:
-                if let problem = problem(st, role: "parent directory") {
-                    return refuse(Violation(role: "parent directory", path: candidate, problem: problem))
+                let role = holdsFiles && pending.isEmpty ? "directory" : "parent directory"
+                if let problem = problem(st, role: role) {
+                    return refuse(Violation(role: role, path: candidate, problem: problem))
                 }
                 current = candidate
             default:
-                return refuse(Violation(role: "directory", path: candidate, problem: "is not a directory"))
+                errno = ENOTDIR
+                return .failure(Violation(role: "directory", path: candidate, problem: "is not a directory"))
             }
         }
         if holdsFiles, let violation = inspect(current, role: "directory", &st) { return refuse(violation) }

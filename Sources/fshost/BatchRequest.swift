@@ -12,7 +12,8 @@ import HAVocabulary
 ///   five positional words mean batch; three mean one resource.
 ///
 /// Options passed on to every resource's action: `--level N`, `--timeout
-/// DURATION`. `--parallel N` (1-64; default `FSHOST_BATCH_PARALLEL`, else 8)
+/// DURATION`. `--parallel N` (1-64; default `FSHOST_BATCH_PARALLEL`, else 8;
+/// a bad FSHOST_BATCH_PARALLEL is warned about and the default used)
 /// bounds how many resources run at once.
 struct BatchRequest {
     var type: String
@@ -109,10 +110,15 @@ struct BatchRequest {
         guard let outfile else { throw HostError(.invalidArguments, "batch mode needs the output file (--outfile OUT)") }
         var parallel = defaultParallel
         if let parallelWord {
-            guard let n = Int(parallelWord), parallelRange.contains(n) else {
-                throw HostError(.invalidArguments, "--parallel (or FSHOST_BATCH_PARALLEL) takes a number from \(parallelRange.lowerBound) to \(parallelRange.upperBound), not '\(Names.printable(parallelWord))'")
+            if let n = Int(parallelWord), parallelRange.contains(n) {
+                parallel = n
+            } else if parallelWord == parallelText {
+                // The node's environment, not this call: a warning, and the
+                // default, rather than every batch of the node failing.
+                Logger(prefix: "batch").error("warning: FSHOST_BATCH_PARALLEL takes a number from \(parallelRange.lowerBound) to \(parallelRange.upperBound), not '\(Names.printable(parallelWord))': using \(defaultParallel)")
+            } else {
+                throw HostError(.invalidArguments, "--parallel takes a number from \(parallelRange.lowerBound) to \(parallelRange.upperBound), not '\(Names.printable(parallelWord))'")
             }
-            parallel = n
         }
         // --level and --timeout are read once here, with the single
         // action's own parser, so a bad one fails the call before anything runs.

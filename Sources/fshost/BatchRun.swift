@@ -38,8 +38,14 @@ func batchMain(_ words: [String]) -> Int32 {
     do throws(HostError) {
         request = try BatchRequest.parse(words, environment: environmentValue("FSHOST_BATCH_PARALLEL"))
         lines = try BatchInput.read(request.infile)
-        if let paramfile = request.paramfile, let cluster = try BatchInput.clusterName(paramfile) {
-            setenv("FSHOST_CLUSTER_NAME", cluster, 1)
+        if let paramfile = request.paramfile {
+            // Nothing fshost runs needs the cluster's name: a parameters
+            // file that cannot be used costs a warning, not the batch.
+            do throws(HostError) {
+                if let cluster = try BatchInput.clusterName(paramfile) { setenv("FSHOST_CLUSTER_NAME", cluster, 1) }
+            } catch {
+                logger.error("warning: \(error.message); going on without it")
+            }
         }
         output = try BatchOutput.prepare(request.outfile)
     } catch {
