@@ -20,18 +20,29 @@ import Glibc
 ///   `OCF_RESKEY_CRM_meta_*` nor `crm_feature_set`) are the resource's
 ///   attributes: the CIB is the configuration, no CDB is read. An unknown or
 ///   ill-typed one: 2; a missing required one: 6 `OCF_ERR_CONFIGURED`.
-/// - The resource: `OCF_RESOURCE_INSTANCE`, `:` (a clone's instance) read
-///   as `.`; missing or not a resource name: 2. Its lock and state live in
-///   its own directories, `$FSHOST_RUN_DIR/ocf/<instance>` (`locks/`, and
+/// - The resource: `OCF_RESOURCE_INSTANCE`, written one to one as a resource
+///   name (`_` → `__`, a clone's `:` → `_3A`: `web:1` is `web_3A1`, never
+///   `web.1`'s); missing or not a resource name: 2. Its lock and state live
+///   in its own directories, `$FSHOST_RUN_DIR/ocf/<name>` (`locks/`, and
 ///   `active`, the mark of a start not yet undone by a stop) and
-///   `$FSHOST_STATE_DIR/ocf/<instance>` (the plugin's state).
-/// - Timeout: `OCF_RESKEY_CRM_meta_timeout` (ms), less 5 % (at most 1 s)
-///   so that fshost answers before Pacemaker kills it; else the type's.
+///   `$FSHOST_STATE_DIR/ocf/<name>` (the plugin's state), made and read
+///   through ``SafeDirectory``; a run or state directory others can write
+///   (sticky or not): 1 (HA_HOST_ERROR).
+/// - Timeout: `OCF_RESKEY_CRM_meta_timeout` (ms) less a margin and the
+///   supervisor's grace (``CallerDeadline``), so that fshost answers before
+///   Pacemaker kills it even when the worker froze; else the type's.
 /// - Depth: `OCF_CHECK_LEVEL`, mapped by ``OCFLevels``.
 /// - monitor: after a start and before its stop (the `active` mark), the
 ///   type's monitor: 0 healthy, 7 cleanly stopped, 1 failed. Without the
-///   mark (never started here since boot: a probe), fshost's exclusive
-///   answers: 7 when the resource does not run here, 0 when it does.
+///   mark (never started here since boot), fshost's exclusive first: 7 when
+///   the resource does not run here; when it does, the probe (interval 0)
+///   answers 0 and a recurring monitor (`OCF_RESKEY_CRM_meta_interval` > 0)
+///   runs the type's monitor at its level.
+/// - stop of an instance never started here whose configuration cannot be
+///   resolved (a missing or bad parameter, the type not installed): 0, as
+///   resource-agents do (nothing of it can run); with the mark, the error.
+/// - `OCF_RESKEY_trace_ra`, `trace_file`, `trace_dir` (ocf-shellfuncs') and
+///   `CRM_meta_*`, `crm_feature_set` (Pacemaker's) are ignored.
 /// - Type not installed: 5 `OCF_ERR_INSTALLED`.
 public struct OCFAgent {
     public let paths: HostPaths
@@ -205,7 +216,7 @@ public struct OCFAgent {
             guard let ms = Int64(text), ms > 0 else {
                 throw HostError(.invalidArguments, "OCF_RESKEY_CRM_meta_timeout '\(Names.printable(text))' is not a number of milliseconds")
             }
-            request.timeoutMilliseconds = min(max(1, ms - min(ms / 20, 1000)), HostSetting.timeoutRange.upperBound)
+            request.timeoutMilliseconds = min(CallerDeadline.apply(ms), HostSetting.timeoutRange.upperBound)
         }
         if let text = environment("OCF_CHECK_LEVEL") {
             guard let depth = UInt32(text) else {

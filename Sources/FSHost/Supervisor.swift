@@ -51,7 +51,10 @@ enum Supervisor {
     /// How long after its deadline P waits for W's own timeout report
     /// before killing it: more than W may spend killing what the action
     /// started (``ProcessTree/killDescendants(within:)``, 2 s).
-    static let graceMilliseconds: Int64 = 2_500
+    /// Shortened (never lengthened) for one call by a caller that must
+    /// answer before its own caller's timeout (``CallerDeadline``).
+    nonisolated(unsafe) static var graceMilliseconds: Int64 = defaultGraceMilliseconds
+    static let defaultGraceMilliseconds: Int64 = 2_500
 
     /// The signals that end an action early (the cluster manager's
     /// timeout, a hang-up, Ctrl-C).

@@ -68,4 +68,16 @@ extension OCFAgentTests {
             XCTAssertEqual(r.status, 0, "\(action): \(r.stderr)")
         }
     }
+
+    /// A worker that freezes (SIGSTOP: only the supervisor can end it): the
+    /// final answer still comes before OCF_RESKEY_CRM_meta_timeout, the
+    /// action's deadline being the caller's less margin and grace.
+    func testFrozenWorkerAnswersBeforeTheCallersTimeout() throws {
+        let env = ["OCF_RESOURCE_INSTANCE": "frz", "OCF_RESKEY_port": "80", "OCF_RESKEY_fault": "freeze",
+                   "OCF_RESKEY_CRM_meta_timeout": "5000"]
+        let r = try fixture("start", env)
+        XCTAssertEqual(r.status, 1, r.description)
+        XCTAssertLessThan(r.milliseconds, 5000, r.description)
+        XCTAssertGreaterThan(r.milliseconds, 3000, "the action had its 3563 ms; \(r.description)")
+    }
 }

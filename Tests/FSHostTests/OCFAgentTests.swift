@@ -263,7 +263,7 @@ final class OCFAgentTests: XCTestCase {
         env["OCF_RESKEY_CRM_meta_timeout"] = "2000"
         let r = try run("start", env)
         XCTAssertEqual(r.status, 1, "timed out: OCF_ERR_GENERIC; \(r.stderr)")
-        XCTAssertTrue(r.stderr.contains("did not finish within 1900 ms"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("did not finish within 1425 ms"), r.stderr)
         XCTAssertLessThan(r.milliseconds, 2000)
     }
 }
