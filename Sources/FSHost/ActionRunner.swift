@@ -96,7 +96,10 @@ public struct ActionRunner {
                                                phase: PhaseTimer.mark)
             var explicit: Set<String> = []
             let attributes = try resolveAttributes(plugin: plugin, request: request, explicit: &explicit)
-            let settings = try resolveSettings(plugin: plugin, attributes: attributes, request: request)
+            var settings = try resolveSettings(plugin: plugin, attributes: attributes, request: request)
+            if let cap = request.deadlineCap {
+                settings.timeoutMilliseconds = max(1, min(settings.timeoutMilliseconds, cap - started))
+            }
             PhaseTimer.mark("cdb")
             if request.action == .monitor {
                 level = settings.level

@@ -121,4 +121,18 @@ extension BatchModeTests {
         XCTAssertTrue(FileManager.default.fileExists(atPath: live), "a live process's temporary file was removed")
         XCTAssertTrue(FileManager.default.fileExists(atPath: other), "another OUT's file was removed")
     }
+
+    /// 9 hung resources, 8 at a time, --timeout 2s (the caller's): not two
+    /// rounds (4 s) but every line answered before 2 s — the 8 running ones
+    /// at their capped deadline, the 9th, never started, HA_TIMEDOUT.
+    func testBatchEndsWithinTheCallersTimeout() throws {
+        let names = (1...9).map { "hang\($0)" }
+        for name in names { try sandbox.store("testfixture", name, ["port": "80", "hang": "33333ms"]) }
+        let input = try write("in", names.map { $0 + "\n" }.joined())
+        let out = sandbox.path("out")
+        let r = try sandbox.fshost("testfixture", "monitor", input, out, "--parallel", "8", "--timeout", "2s")
+        XCTAssertLessThan(r.milliseconds, 2000, r.description)
+        XCTAssertEqual(try lines(out), names.map { $0 + " 8" }, r.stderr)
+        XCTAssertTrue(r.stderr.contains("1 resources not started before the batch's deadline answer HA_TIMEDOUT"), r.stderr)
+    }
 }
