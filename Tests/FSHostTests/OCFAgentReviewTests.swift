@@ -80,4 +80,21 @@ extension OCFAgentTests {
         XCTAssertLessThan(r.milliseconds, 5000, r.description)
         XCTAssertGreaterThan(r.milliseconds, 3000, "the action had its 3563 ms; \(r.description)")
     }
+
+    /// A secret's value put in the wrong attribute (the password as the
+    /// port): the schema's message names the attribute, never the value.
+    func testSecretValueInAnotherAttributeIsRedacted() throws {
+        let value = "Sup3rS3cretValue"
+        var env = ["OCF_RESOURCE_INSTANCE": "sec", "OCF_RESKEY_password": value, "OCF_RESKEY_port": value]
+        var r = try fixture("validate-all", env)
+        XCTAssertEqual(r.status, 2, r.description)
+        XCTAssertFalse(r.stderr.contains(value), r.stderr)
+        XCTAssertTrue(r.stderr.contains("(secret)") && r.stderr.contains("port"), r.stderr)
+        env["OCF_RESKEY_password"] = "abc"
+        env["OCF_RESKEY_port"] = "abc"
+        r = try fixture("validate-all", env)
+        XCTAssertEqual(r.status, 2, r.description)
+        XCTAssertFalse(r.stderr.contains("'abc'"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("text withheld"), r.stderr)
+    }
 }
