@@ -11,7 +11,9 @@ import HAVocabulary
 ///   `lib/failsafe/resource_types/<type>/<action>` scripts pass on). Four or
 ///   five positional words mean batch; three mean one resource.
 ///
-/// Options passed on to every resource's action: `--level N`, `--timeout
+/// `--no-outfile` (what the directory form passes when srmd gives IN alone:
+/// IRIX FailSafe calls OUT optional): no output file, the exit status is the
+/// answer. Options passed on to every resource's action: `--level N`, `--timeout
 /// DURATION`. `--parallel N` (1-64; default `FSHOST_BATCH_PARALLEL`, else 8;
 /// a bad FSHOST_BATCH_PARALLEL is warned about and the default used)
 /// bounds how many resources run at once.
@@ -19,7 +21,8 @@ struct BatchRequest {
     var type: String
     var action: ActionName
     var infile: String
-    var outfile: String
+    /// nil: `--no-outfile` (the directory form called with IN alone).
+    var outfile: String?
     var paramfile: String?
     var parallel: Int
     /// The action of every resource (`--level`, `--timeout` applied); its
@@ -34,7 +37,7 @@ struct BatchRequest {
     /// Whether `words` (after `fshost`) ask for batch mode: a file option, or
     /// four or five positional words.
     static func isBatch(_ words: [String]) -> Bool {
-        if words.contains(where: { $0 == "--infile" || $0 == "--outfile" || $0 == "--paramfile" || $0 == "--parallel" }) {
+        if words.contains(where: { $0 == "--infile" || $0 == "--outfile" || $0 == "--paramfile" || $0 == "--parallel" || $0 == "--no-outfile" }) {
             return true
         }
         return (4...5).contains(positional(words).count)
@@ -63,6 +66,7 @@ struct BatchRequest {
         var files: [String: String] = [:]
         var passed: [String] = []
         var parallelWord = parallelText
+        var noOutfile = false
         var i = 0
         while i < words.count {
             let word = words[i]
@@ -79,6 +83,9 @@ struct BatchRequest {
                     files[word] = value
                 }
                 i += 2
+            case "--no-outfile":
+                noOutfile = true
+                i += 1
             case "--json":
                 throw HostError(.invalidArguments, "--json is not available in batch mode: the output file is the answer")
             default:
@@ -107,7 +114,8 @@ struct BatchRequest {
             for file in rest where file.isEmpty { throw HostError(.invalidArguments, "empty file name") }
         }
         guard let infile else { throw HostError(.invalidArguments, "batch mode needs the input file (--infile IN)") }
-        guard let outfile else { throw HostError(.invalidArguments, "batch mode needs the output file (--outfile OUT)") }
+        if noOutfile && outfile != nil { throw HostError(.invalidArguments, "--no-outfile and an output file given both") }
+        guard outfile != nil || noOutfile else { throw HostError(.invalidArguments, "batch mode needs the output file (--outfile OUT)") }
         var parallel = defaultParallel
         if let parallelWord {
             if let n = Int(parallelWord), parallelRange.contains(n) {

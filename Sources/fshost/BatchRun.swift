@@ -42,7 +42,7 @@ func batchMain(_ words: [String]) -> Int32 {
     let logger = Logger(prefix: "batch")
     let request: BatchRequest
     let lines: [BatchLine]
-    let output: BatchOutput
+    let output: BatchOutput?
     do throws(HostError) {
         request = try BatchRequest.parse(words, environment: environmentValue("FSHOST_BATCH_PARALLEL"))
         lines = try BatchInput.read(request.infile)
@@ -55,7 +55,7 @@ func batchMain(_ words: [String]) -> Int32 {
                 logger.error("warning: \(error.message); going on without it")
             }
         }
-        output = try BatchOutput.prepare(request.outfile)
+        output = try request.outfile.map { (path: String) throws(HostError) in try BatchOutput.prepare(path) }
     } catch {
         logger.error(error.message)
         return error.status
@@ -139,7 +139,7 @@ func batchMain(_ words: [String]) -> Int32 {
     text.reserveCapacity(lines.count * 16)
     for (line, status) in zip(lines, statuses) { text += line.name + " " + String(status) + "\n" }
     do throws(HostError) {
-        try output.commit(text)
+        try output?.commit(text)
     } catch {
         log.error(error.message)
         return error.status
