@@ -25,8 +25,8 @@ import Musl
 ///   directory is never accepted as the directory that directly holds a
 ///   trusted file: there, another user could create the file first.
 ///
-/// ``checkDirectory(_:holdsFiles:)`` judges a resolved path. ``walk(_:holdsFiles:)``
-/// judges a path as given, symbolic links included: a link counts only
+/// ``walk(_:holdsFiles:)`` (and ``checkDirectory(_:holdsFiles:)``, which is
+/// the walk) judges a path as given, symbolic links included: a link counts only
 /// when it is owned by a trusted uid and held by a directory nobody else can
 /// write, so where a path leads cannot be changed by another user either.
 /// Each check is one `lstat` per directory: a few microseconds.
@@ -76,25 +76,21 @@ public struct PathTrust: Sendable {
         return slash == 0 ? "/" : String(decoding: bytes[..<slash], as: UTF8.self)
     }
 
-    /// Checks the resolved directory `directory` as the one that directly
-    /// holds trusted files, then every directory above it up to `/` as an
-    /// ancestor. `directory` must be absolute and resolved.
+    /// Checks the directory `directory` as the one that directly holds
+    /// trusted files, and every directory above it up to `/` as an ancestor
+    /// (``walk(_:holdsFiles:)``, so a path that is not resolved has its
+    /// links judged too). `directory` must be absolute.
     ///
     /// - Parameter holdsFiles: false to check `directory` as an ancestor too:
     ///   before a trusted directory is created in it (the new directory
     ///   belongs to its creator, so a sticky `directory` is fine).
     public func checkDirectory(_ directory: String, holdsFiles: Bool = true) -> Violation? {
-        var current = directory
-        var role = holdsFiles ? "directory" : "parent directory"
-        while true {
-            var st = stat()
-            guard lstat(current, &st) == 0 else {
-                return Violation(role: role, path: current, problem: "cannot be inspected: \(String(cString: strerror(errno)))")
-            }
-            if let problem = problem(st, role: role) { return Violation(role: role, path: current, problem: problem) }
-            if current == "/" || current.isEmpty { return nil }
-            current = Self.parent(of: current)
-            role = "parent directory"
+        // One rule, one place: the walk. On a resolved path it checks the
+        // same entries (each directory from `/` down); on a path that is not
+        // resolved it also judges the links on the way.
+        switch walk(directory, holdsFiles: holdsFiles) {
+        case .success: return nil
+        case .failure(let violation): return violation
         }
     }
 
