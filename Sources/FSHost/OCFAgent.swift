@@ -125,7 +125,7 @@ public struct OCFAgent {
         guard installed else {
             logger.error(notInstalled)
             if !marked {
-                logger.error("stop: \(resource) was never started on this node: answering 0 (nothing to stop)")
+                logger.warning("stop: \(resource) was never started on this node: answering 0 (nothing to stop)")
                 return Self.success
             }
             return Self.notInstalled
@@ -152,7 +152,7 @@ public struct OCFAgent {
             // (never started on this node since boot); else Pacemaker would
             // fence the node over a resource that never ran.
             if !marked && Self.refusedBeforeRunning.contains(status) {
-                logger.error("stop: \(status.name) but \(resource) was never started on this node: answering 0 (nothing to stop)")
+                logger.warning("stop: \(status.name) but \(resource) was never started on this node: answering 0 (nothing to stop)")
                 return Self.success
             }
             return status.ocfCode
