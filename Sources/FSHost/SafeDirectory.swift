@@ -62,6 +62,13 @@ struct SafeDirectory {
         }
         try checkRoot(root, variable: variable)
         let trust = PathTrust()
+        // The usual case: it exists, and the walk that checks it resolves it.
+        switch trust.walk(path, holdsFiles: true) {
+        case .success(let real): return try opened(real, what: what)
+        case .failure(let violation):
+            guard errno == ENOENT else { throw HostError(.hostError, "unsafe \(what) \(path): \(violation)") }
+            guard create else { return nil }
+        }
         // The deepest component that exists, checked as an ancestor (a new
         // directory belongs to its creator, so a sticky one is fine there).
         var existing = path
@@ -111,6 +118,11 @@ struct SafeDirectory {
         if case .failure(let violation) = trust.walk(root, holdsFiles: true) {
             throw HostError(.hostError, "unsafe \(variable) \(root): \(violation)")
         }
+        return try opened(real, what: what)
+    }
+
+    /// Opens the checked, resolved directory `real` (no link left in it).
+    private static func opened(_ real: String, what: String) throws(HostError) -> SafeDirectory {
         let fd = Glibc.open(real, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else {
             throw HostError(.hostError, "cannot open \(what) \(real): \(String(cString: strerror(errno)))")
