@@ -221,8 +221,9 @@ public struct VerificationCache: Sendable {
         let changed = max(Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
                           Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec))
         guard nowNanoseconds - changed >= Self.minimumAge else { return }
-        // Nothing is created in a run directory another user could write.
-        guard PathTrust(trustedOwners: [0]).checkDirectory(PathTrust.parent(of: directory)) == nil else { return }
+        // Nothing is created in a run directory another user could write
+        // (sticky or not: PathTrust's holder rule, as for the lock directory).
+        guard PathTrust(trustedOwners: [0]).checkDirectory(PathTrust.parent(of: directory), holdsFiles: true) == nil else { return }
         if mkdir(directory, 0o700) != 0 && errno != EEXIST { return }
         guard checkDirectory() == nil else { return }
         let name = Self.name(of: key)
@@ -241,7 +242,7 @@ public struct VerificationCache: Sendable {
         var st = stat()
         guard lstat(directory, &st) == 0 else { return String(cString: strerror(errno)) }
         if let problem = Self.rootOnly(st, directory: true) { return problem }
-        if let violation = PathTrust(trustedOwners: [0]).checkDirectory(PathTrust.parent(of: directory), holdsFiles: false) {
+        if let violation = PathTrust(trustedOwners: [0]).checkDirectory(PathTrust.parent(of: directory), holdsFiles: true) {
             return "lies in an untrusted place: \(violation)"
         }
         return nil

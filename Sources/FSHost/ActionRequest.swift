@@ -18,6 +18,9 @@ public struct ActionRequest: Sendable, Equatable {
     /// An OCF monitor depth (`OCF_CHECK_LEVEL`), mapped onto the type's
     /// levels by ``OCFLevels``; used when ``level`` is nil.
     public var checkDepth: UInt32? = nil
+    /// An upper bound of the action's deadline (``Deadline/now()``'s clock,
+    /// ms): a batch's, so that no line outlives the batch's caller. nil: none.
+    public var deadlineCap: Int64? = nil
 
     public init(type: String, action: ActionName, resource: String, level: UInt32? = nil,
                 timeoutMilliseconds: Int64? = nil, json: Bool = false) {

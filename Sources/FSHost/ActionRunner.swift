@@ -102,7 +102,10 @@ public struct ActionRunner {
                                                phase: PhaseTimer.mark)
             var explicit: Set<String> = []
             let attributes = try resolveAttributes(plugin: plugin, request: request, explicit: &explicit)
-            let settings = try resolveSettings(plugin: plugin, attributes: attributes, request: request)
+            var settings = try resolveSettings(plugin: plugin, attributes: attributes, request: request)
+            if let cap = request.deadlineCap {
+                settings.timeoutMilliseconds = max(1, min(settings.timeoutMilliseconds, cap - started))
+            }
             PhaseTimer.mark("cdb")
             if request.action == .monitor {
                 level = settings.level
@@ -199,14 +202,17 @@ public struct ActionRunner {
                 // A bad value of a host setting this action does not use (left
                 // by a hand edit of the CDB) must not keep an operator from
                 // stopping the resource: it is said, and left out.
+                // A secret's value put in the wrong attribute (the password
+                // as the port) would be quoted by the schema's message.
+                let secrets = SecretRedaction.values(of: plugin.attributes, in: values)
                 if case .wrongType(let key, let problem) = violation, Self.unusedHostSettings(by: request.action).contains(key) {
                     Logger(prefix: "\(request.type)/\(request.resource) \(request.action.rawValue)")
-                        .warning("ignoring attribute '\(key)', which \(request.action.rawValue) does not use: \(problem)")
+                        .warning(SecretRedaction.redact("ignoring attribute '\(key)', which \(request.action.rawValue) does not use: \(problem)", secrets: secrets))
                     values[key] = nil
                     continue
                 }
                 let status: ExitStatus = if case .missingRequired = violation { .noConfigInfo } else { .invalidArguments }
-                throw HostError(status, "resource '\(request.resource)' in \(source): \(violation)")
+                throw HostError(status, SecretRedaction.redact("resource '\(request.resource)' in \(source): \(violation)", secrets: secrets))
             }
         }
     }

@@ -1,4 +1,5 @@
 import CSystemShims
+import ELFCheck
 import HAVocabulary
 import PluginLoading
 #if canImport(Glibc)
@@ -53,5 +54,38 @@ public enum ForkedAction {
             if null > 1 { close(null) }
         }
         _exit(ActionRunner(paths: paths).run(request).rawValue)
+    }
+
+    /// The type's default timeout for `action` (ms), learnt in a forked
+    /// child that loads the plugin (this process must load none: the
+    /// actions are forked from it), or nil when the plugin cannot be loaded
+    /// (each line then answers that error itself). About one plugin load.
+    public static func defaultTimeout(type: String, action: ActionName, paths: HostPaths) -> Int64? {
+        var ends: [Int32] = [-1, -1]
+        guard pipe2(&ends, O_CLOEXEC) == 0 else { return nil }
+        let pid = csys_fork()
+        if pid == 0 {
+            close(ends[0])
+            var value: Int64 = -1
+            if let plugin = try? PluginLoader.load(type: type, searchPath: PluginSearchPath(directories: paths.pluginPath),
+                                                   cache: VerificationCache(runDirectory: paths.runDirectory)) {
+                value = plugin.defaultTimeoutMilliseconds(action)
+            }
+            _ = write(ends[1], &value, 8)
+            _exit(0)
+        }
+        close(ends[1])
+        defer { close(ends[0]) }
+        guard pid > 0 else { return nil }
+        var value: Int64 = -1
+        var got = 0
+        while true {
+            got = read(ends[0], &value, 8)
+            if got < 0 && errno == EINTR { continue }
+            break
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return got == 8 && value > 0 ? value : nil
     }
 }

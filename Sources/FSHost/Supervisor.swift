@@ -53,7 +53,10 @@ enum Supervisor {
     /// How long after its deadline P waits for W's own timeout report
     /// before killing it: more than W may spend killing what the action
     /// started (``ProcessTree/killDescendants(within:)``, 2 s).
-    static let graceMilliseconds: Int64 = 2_500
+    /// Shortened (never lengthened) for one call by a caller that must
+    /// answer before its own caller's timeout (``CallerDeadline``).
+    nonisolated(unsafe) static var graceMilliseconds: Int64 = defaultGraceMilliseconds
+    static let defaultGraceMilliseconds: Int64 = 2_500
 
     /// How long P lets an action's W run before it publishes its deadline
     /// (finding, verifying and loading the plugin, reading the resource):

@@ -25,9 +25,11 @@ import Musl
 ///   directory is never accepted as the directory that directly holds a
 ///   trusted file: there, another user could create the file first.
 ///
-/// Symlinks along the path as given are followed (that is what
-/// `realpath` does); what counts is where the file really is. Each check is
-/// one `lstat` per directory: a few microseconds.
+/// ``walk(_:holdsFiles:)`` (and ``checkDirectory(_:holdsFiles:)``, which is
+/// the walk) judges a path as given, symbolic links included: a link counts only
+/// when it is owned by a trusted uid and held by a directory nobody else can
+/// write, so where a path leads cannot be changed by another user either.
+/// Each check is one `lstat` per directory: a few microseconds.
 public struct PathTrust: Sendable {
     /// Owners (uids) a trusted file or directory may have.
     public let trustedOwners: Set<UInt32>
@@ -74,26 +76,115 @@ public struct PathTrust: Sendable {
         return slash == 0 ? "/" : String(decoding: bytes[..<slash], as: UTF8.self)
     }
 
-    /// Checks the resolved directory `directory` as the one that directly
-    /// holds trusted files, then every directory above it up to `/` as an
-    /// ancestor. `directory` must be absolute and resolved.
+    /// Checks the directory `directory` as the one that directly holds
+    /// trusted files, and every directory above it up to `/` as an ancestor
+    /// (``walk(_:holdsFiles:)``, so a path that is not resolved has its
+    /// links judged too). `directory` must be absolute.
     ///
     /// - Parameter holdsFiles: false to check `directory` as an ancestor too:
     ///   before a trusted directory is created in it (the new directory
     ///   belongs to its creator, so a sticky `directory` is fine).
     public func checkDirectory(_ directory: String, holdsFiles: Bool = true) -> Violation? {
-        var current = directory
-        var role = holdsFiles ? "directory" : "parent directory"
-        while true {
-            var st = stat()
-            guard lstat(current, &st) == 0 else {
-                return Violation(role: role, path: current, problem: "cannot be inspected: \(String(cString: strerror(errno)))")
-            }
-            if let problem = problem(st, role: role) { return Violation(role: role, path: current, problem: problem) }
-            if current == "/" || current.isEmpty { return nil }
-            current = Self.parent(of: current)
-            role = "parent directory"
+        // One rule, one place: the walk. On a resolved path it checks the
+        // same entries (each directory from `/` down); on a path that is not
+        // resolved it also judges the links on the way.
+        switch walk(directory, holdsFiles: holdsFiles) {
+        case .success: return nil
+        case .failure(let violation): return violation
         }
+    }
+
+    /// Walks `path` as given, one component at a time from `/`, and checks
+    /// every entry it passes through — what `realpath` would follow, but
+    /// judged on the way:
+    /// - each directory passed through is an ancestor (the rule above: a
+    ///   trusted owner; group- or world-writable only with the sticky bit);
+    /// - a symbolic link is followed only when it is owned by a trusted uid
+    ///   and the directory holding it is writable by nobody else, sticky or
+    ///   not (another user must not be able to have made or replaced it);
+    ///   its target is walked the same way (at most 40 links, as the kernel);
+    /// - the directory reached is checked as the one that holds trusted files
+    ///   (`holdsFiles`, never sticky nor writable by others) or as an ancestor.
+    ///
+    /// So a link planted in a directory another user can write (a sticky
+    /// run directory, a directory they own) is refused wherever it points,
+    /// and a link of root's pointing into another user's directory is
+    /// refused at that directory.
+    ///
+    /// - Parameter path: absolute; `.` and `..` are read as the kernel does.
+    /// - Returns: the resolved path (no symbolic link), or the violation;
+    ///   a missing component is a violation whose problem is
+    ///   `"cannot be inspected: No such file or directory"` (`errno` ENOENT).
+    public func walk(_ path: String, holdsFiles: Bool = true) -> Result<String, Violation> {
+        guard path.hasPrefix("/") else {
+            return refuse(Violation(role: "path", path: path, problem: "is not absolute"))
+        }
+        var pending = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init).reversed() as [String]
+        var current = "/"
+        var links = 0
+        var st = stat()
+        if let violation = inspect("/", role: "parent directory", &st) { return refuse(violation) }
+        while let part = pending.popLast() {
+            if part == "." { continue }
+            if part == ".." { current = Self.parent(of: current); continue }
+            let candidate = current == "/" ? "/" + part : current + "/" + part
+            guard lstat(candidate, &st) == 0 else {
+                let error = errno
+                defer { errno = error }
+                return .failure(Violation(role: "directory", path: candidate, problem: "cannot be inspected: \(String(cString: strerror(error)))"))
+            }
+            switch st.st_mode & S_IFMT {
+            case S_IFLNK:
+                links += 1
+                guard links <= 40 else {
+                    return refuse(Violation(role: "symbolic link", path: candidate, problem: "is one of more than 40 links in a row"))
+                }
+                guard trustedOwners.contains(st.st_uid) else {
+                    return refuse(Violation(role: "symbolic link", path: candidate, problem: "is owned by uid \(st.st_uid), not by \(ownerText)"))
+                }
+                var holder = stat()
+                if let violation = inspect(current, role: "directory", &holder) {
+                    return refuse(Violation(role: "directory", path: current, problem: violation.problem + " and holds the symbolic link \(part)"))
+                }
+                var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+                let n = readlink(candidate, &buffer, buffer.count - 1)
+                guard n > 0 else {
+                    return refuse(Violation(role: "symbolic link", path: candidate, problem: "cannot be read: \(String(cString: strerror(errno)))"))
+                }
+                let target = String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                if target.hasPrefix("/") { current = "/" }
+                pending += target.split(separator: "/", omittingEmptySubsequences: true).map(String.init).reversed()
+            case S_IFDIR:
+                let role = holdsFiles && pending.isEmpty ? "directory" : "parent directory"
+                if let problem = problem(st, role: role) {
+                    return refuse(Violation(role: role, path: candidate, problem: problem))
+                }
+                current = candidate
+            default:
+                errno = ENOTDIR
+                return .failure(Violation(role: "directory", path: candidate, problem: "is not a directory"))
+            }
+        }
+        if holdsFiles, let violation = inspect(current, role: "directory", &st) { return refuse(violation) }
+        return .success(current)
+    }
+
+    /// A violation that is not a missing component: `errno` EPERM, so a
+    /// caller looking for ENOENT (a directory to create) never mistakes it.
+    private func refuse(_ violation: Violation) -> Result<String, Violation> {
+        errno = EPERM
+        return .failure(violation)
+    }
+
+    private func inspect(_ path: String, role: String, _ st: inout stat) -> Violation? {
+        guard lstat(path, &st) == 0 else {
+            return Violation(role: role, path: path, problem: "cannot be inspected: \(String(cString: strerror(errno)))")
+        }
+        return problem(st, role: role).map { Violation(role: role, path: path, problem: $0) }
+    }
+
+    private var ownerText: String {
+        trustedOwners.sorted().map { $0 == 0 ? "root" : "uid \($0)" }.joined(separator: " or ")
     }
 
     /// Checks the status of a file (as `fstat` or `lstat` gave it): a regular

@@ -12,8 +12,10 @@ import Glibc
 /// - `…/resource.d/<provider>/<type>` (an OCF agent; Pacemaker passes the
 ///   action) → `fshost ocf <type> <action>`.
 ///
-/// Any other name (`fshost`, a link of another name) is the ordinary
-/// command line. The name selects only what the caller could have typed.
+/// A bare name (no slash: run through `PATH`) is looked up in `PATH` first.
+/// The directory form with IN alone (no OUT: optional per IRIX FailSafe)
+/// is batch mode without an output file (`--no-outfile`). Any other name
+/// (`fshost`, a link of another name) is the ordinary command line. The name selects only what the caller could have typed.
 enum AgentLink {
     /// The words to dispatch (what follows `fshost`), from the whole argv.
     static func words(_ arguments: [String]) -> [String] {
@@ -22,7 +24,13 @@ enum AgentLink {
         // A relative name (`./start`, run from the type's directory) is
         // read from the working directory; `.` parts are dropped.
         var path = name
-        if name.contains("/") && !name.hasPrefix("/") {
+        if !name.contains("/") {
+            // Called through PATH (argv[0] is the bare name): the first PATH
+            // entry with an executable of that name is where it was found,
+            // as execvp(3) looks.
+            guard name != "fshost", let found = searchPath(name) else { return rest }
+            path = found
+        } else if !name.hasPrefix("/") {
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
             if getcwd(&buffer, buffer.count) != nil {
                 path = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + "/" + name
@@ -32,11 +40,33 @@ enum AgentLink {
         guard parts.count >= 3 else { return rest }
         let last = parts[parts.count - 1], parent = parts[parts.count - 2], grandparent = parts[parts.count - 3]
         if grandparent == "resource_types", ActionName(rawValue: last) != nil, Names.isValidType(parent) {
+            // IN alone (IRIX FailSafe calls the output file optional,
+            // FAILSAFE-NOTES §2): batch mode whose only answer is the exit status.
+            if rest.count == 1 { return [parent, last, "--infile", rest[0], "--no-outfile"] }
             return [parent, last] + rest
         }
         if grandparent == "resource.d", Names.isValidType(last) {
             return ["ocf", last] + rest
         }
         return rest
+    }
+
+    /// `name` looked up in `PATH` (execvp's order; an empty entry is the
+    /// working directory): the first executable regular file, or nil.
+    static func searchPath(_ name: String) -> String? {
+        guard let value = getenv("PATH") else { return nil }
+        for entry in String(cString: value).split(separator: ":", omittingEmptySubsequences: false) {
+            var directory = entry.isEmpty ? "." : String(entry)
+            if !directory.hasPrefix("/") {
+                var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+                guard getcwd(&buffer, buffer.count) != nil else { continue }
+                let cwd = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                directory = cwd + "/" + directory
+            }
+            let candidate = directory + "/" + name
+            var st = stat()
+            if stat(candidate, &st) == 0, st.st_mode & S_IFMT == S_IFREG, access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
     }
 }

@@ -11,14 +11,18 @@ import HAVocabulary
 ///   `lib/failsafe/resource_types/<type>/<action>` scripts pass on). Four or
 ///   five positional words mean batch; three mean one resource.
 ///
-/// Options passed on to every resource's action: `--level N`, `--timeout
-/// DURATION`. `--parallel N` (1-64; default `FSHOST_BATCH_PARALLEL`, else 8)
+/// `--no-outfile` (what the directory form passes when srmd gives IN alone:
+/// IRIX FailSafe calls OUT optional): no output file, the exit status is the
+/// answer. Options passed on to every resource's action: `--level N`, `--timeout
+/// DURATION`. `--parallel N` (1-64; default `FSHOST_BATCH_PARALLEL`, else 8;
+/// a bad FSHOST_BATCH_PARALLEL is warned about and the default used)
 /// bounds how many resources run at once.
 struct BatchRequest {
     var type: String
     var action: ActionName
     var infile: String
-    var outfile: String
+    /// nil: `--no-outfile` (the directory form called with IN alone).
+    var outfile: String?
     var paramfile: String?
     var parallel: Int
     /// The action of every resource (`--level`, `--timeout` applied); its
@@ -33,7 +37,7 @@ struct BatchRequest {
     /// Whether `words` (after `fshost`) ask for batch mode: a file option, or
     /// four or five positional words.
     static func isBatch(_ words: [String]) -> Bool {
-        if words.contains(where: { $0 == "--infile" || $0 == "--outfile" || $0 == "--paramfile" || $0 == "--parallel" }) {
+        if words.contains(where: { $0 == "--infile" || $0 == "--outfile" || $0 == "--paramfile" || $0 == "--parallel" || $0 == "--no-outfile" }) {
             return true
         }
         return (4...5).contains(positional(words).count)
@@ -62,6 +66,7 @@ struct BatchRequest {
         var files: [String: String] = [:]
         var passed: [String] = []
         var parallelWord = parallelText
+        var noOutfile = false
         var i = 0
         while i < words.count {
             let word = words[i]
@@ -78,6 +83,9 @@ struct BatchRequest {
                     files[word] = value
                 }
                 i += 2
+            case "--no-outfile":
+                noOutfile = true
+                i += 1
             case "--json":
                 throw HostError(.invalidArguments, "--json is not available in batch mode: the output file is the answer")
             default:
@@ -106,13 +114,19 @@ struct BatchRequest {
             for file in rest where file.isEmpty { throw HostError(.invalidArguments, "empty file name") }
         }
         guard let infile else { throw HostError(.invalidArguments, "batch mode needs the input file (--infile IN)") }
-        guard let outfile else { throw HostError(.invalidArguments, "batch mode needs the output file (--outfile OUT)") }
+        if noOutfile && outfile != nil { throw HostError(.invalidArguments, "--no-outfile and an output file given both") }
+        guard outfile != nil || noOutfile else { throw HostError(.invalidArguments, "batch mode needs the output file (--outfile OUT)") }
         var parallel = defaultParallel
         if let parallelWord {
-            guard let n = Int(parallelWord), parallelRange.contains(n) else {
-                throw HostError(.invalidArguments, "--parallel (or FSHOST_BATCH_PARALLEL) takes a number from \(parallelRange.lowerBound) to \(parallelRange.upperBound), not '\(Names.printable(parallelWord))'")
+            if let n = Int(parallelWord), parallelRange.contains(n) {
+                parallel = n
+            } else if parallelWord == parallelText {
+                // The node's environment, not this call: a warning, and the
+                // default, rather than every batch of the node failing.
+                Logger(prefix: "batch").error("warning: FSHOST_BATCH_PARALLEL takes a number from \(parallelRange.lowerBound) to \(parallelRange.upperBound), not '\(Names.printable(parallelWord))': using \(defaultParallel)")
+            } else {
+                throw HostError(.invalidArguments, "--parallel takes a number from \(parallelRange.lowerBound) to \(parallelRange.upperBound), not '\(Names.printable(parallelWord))'")
             }
-            parallel = n
         }
         // --level and --timeout are read once here, with the single
         // action's own parser, so a bad one fails the call before anything runs.

@@ -17,6 +17,13 @@ import Glibc
 /// (the child's supervisor kills it), and a child that died by a signal
 /// answers `HA_CMD_FAILED`.
 ///
+/// Time: the batch's caller timeout is `--timeout`, else the type's default
+/// for the action (what srmd's per-type timeout stands for). Every line's
+/// deadline is capped at that less a margin and the supervisor's grace
+/// (``CallerDeadline``), and lines still waiting for a free slot (`--parallel`)
+/// by then answer `HA_TIMEDOUT` (8) without running: OUT is written before
+/// the caller's timeout however many lines hang.
+///
 /// Returns the exit status: 0 when every line is 0, else the first
 /// non-zero line's status; 2 for a bad command line or IN/P file, 9 when
 /// OUT cannot be written (nothing was run); 3 when TERM, INT or HUP ended
@@ -31,17 +38,24 @@ func batchMain(_ words: [String]) -> Int32 {
     for signal in [SIGTERM, SIGINT, SIGHUP, SIGCHLD] { sigaddset(&waited, signal) }
     sigprocmask(SIG_BLOCK, &waited, nil)
     var stopSignal: Int32 = 0
+    let batchStarted = Deadline.now()
     let logger = Logger(prefix: "batch")
     let request: BatchRequest
     let lines: [BatchLine]
-    let output: BatchOutput
+    let output: BatchOutput?
     do throws(HostError) {
         request = try BatchRequest.parse(words, environment: environmentValue("FSHOST_BATCH_PARALLEL"))
         lines = try BatchInput.read(request.infile)
-        if let paramfile = request.paramfile, let cluster = try BatchInput.clusterName(paramfile) {
-            setenv("FSHOST_CLUSTER_NAME", cluster, 1)
+        if let paramfile = request.paramfile {
+            // Nothing fshost runs needs the cluster's name: a parameters
+            // file that cannot be used costs a warning, not the batch.
+            do throws(HostError) {
+                if let cluster = try BatchInput.clusterName(paramfile) { setenv("FSHOST_CLUSTER_NAME", cluster, 1) }
+            } catch {
+                logger.error("warning: \(error.message); going on without it")
+            }
         }
-        output = try BatchOutput.prepare(request.outfile)
+        output = try request.outfile.map { (path: String) throws(HostError) in try BatchOutput.prepare(path) }
     } catch {
         logger.error(error.message)
         return error.status
@@ -57,10 +71,25 @@ func batchMain(_ words: [String]) -> Int32 {
     let jobs = lines.indices.filter { lines[$0].problem == nil }
     let paths = HostPaths.fromEnvironment()
     let stored = BatchConfiguration.read(type: request.type, resources: jobs.map { lines[$0].name }, paths: paths)
+    // The batch's caller (srmd) kills it at the type's timeout: --timeout,
+    // else the type's default for the action. No line may outlive that:
+    // each line's deadline is at most the batch's action deadline (the
+    // caller's timeout less margin and grace, CallerDeadline), and a line
+    // not started by then answers HA_TIMEDOUT without running.
+    var actionDeadline: Int64? = nil
+    if !jobs.isEmpty, let callerTimeout = request.template.timeoutMilliseconds
+        ?? ForkedAction.defaultTimeout(type: request.type, action: request.action, paths: paths) {
+        actionDeadline = batchStarted + CallerDeadline.apply(callerTimeout)
+    }
     var running: [pid_t: Int] = [:]
     var next = 0
     var stopping = false
     while next < jobs.count || !running.isEmpty {
+        if let actionDeadline, next < jobs.count, !stopping, Deadline.now() >= actionDeadline {
+            log.error("\(jobs.count - next) resources not started before the batch's deadline answer HA_TIMEDOUT")
+            for index in jobs[next...] { statuses[index] = ExitStatus.timedOut.rawValue }
+            next = jobs.count
+        }
         if stopSignal != 0 && !stopping {
             stopping = true
             log.error("received signal \(stopSignal): \(running.count) running resources were sent TERM, \(jobs.count - next) not started answer HA_CMD_FAILED")
@@ -73,6 +102,7 @@ func batchMain(_ words: [String]) -> Int32 {
             var action = request.template
             action.resource = lines[index].name
             action.suppliedAttributes = stored[lines[index].name]
+            action.deadlineCap = actionDeadline
             switch ForkedAction.start(action, paths: paths) {
             case .success(let pid): running[pid] = index
             case .failure(let error):
@@ -98,6 +128,10 @@ func batchMain(_ words: [String]) -> Int32 {
         // comes (the second is a bound, not a poll: CHLD wakes it).
         var info = siginfo_t()
         var bound = timespec(tv_sec: 1, tv_nsec: 0)
+        if let actionDeadline, next < jobs.count {
+            let left = max(1, min(1000, actionDeadline - Deadline.now()))
+            bound = timespec(tv_sec: 0, tv_nsec: Int(left) * 1_000_000)
+        }
         let signal = sigtimedwait(&waited, &info, &bound)
         if signal == SIGTERM || signal == SIGINT || signal == SIGHUP { stopSignal = signal }
     }
@@ -105,7 +139,7 @@ func batchMain(_ words: [String]) -> Int32 {
     text.reserveCapacity(lines.count * 16)
     for (line, status) in zip(lines, statuses) { text += line.name + " " + String(status) + "\n" }
     do throws(HostError) {
-        try output.commit(text)
+        try output?.commit(text)
     } catch {
         log.error(error.message)
         return error.status

@@ -1,3 +1,4 @@
+import Foundation
 @testable import fshost
 import XCTest
 
@@ -30,5 +31,30 @@ final class AgentLinkTests: XCTestCase {
         XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(directory.path))
         defer { FileManager.default.changeCurrentDirectoryPath(saved) }
         XCTAssertEqual(AgentLink.words(["./start", "in", "out"]), ["template", "start", "in", "out"])
+    }
+
+    /// IN alone (IRIX FailSafe's optional OUT): batch mode without an output file.
+    func testDirectoryFormWithInputOnly() {
+        XCTAssertEqual(AgentLink.words(["/usr/lib/failsafe/resource_types/template/monitor", "/in"]),
+                       ["template", "monitor", "--infile", "/in", "--no-outfile"])
+        XCTAssertTrue(BatchRequest.isBatch(["template", "monitor", "--infile", "/in", "--no-outfile"]))
+        XCTAssertNil(try BatchRequest.parse(["template", "monitor", "--infile", "/in", "--no-outfile"], environment: nil).outfile)
+    }
+
+    /// A bare argv[0] (run through PATH) is looked up in PATH.
+    func testBareNameIsLookedUpInPath() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("agentlink-path-\(getpid())")
+        let directory = root.appendingPathComponent("resource_types/template")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let script = directory.appendingPathComponent("start").path
+        XCTAssertTrue(FileManager.default.createFile(atPath: script, contents: Data(), attributes: [.posixPermissions: 0o755]))
+        let saved = String(cString: getenv("PATH"))
+        defer { setenv("PATH", saved, 1) }
+        setenv("PATH", "/nonexistent:" + directory.path + ":" + saved, 1)
+        XCTAssertEqual(AgentLink.words(["start", "in", "out"]), ["template", "start", "in", "out"])
+        XCTAssertEqual(AgentLink.words(["fshost", "template", "monitor", "r1"]), ["template", "monitor", "r1"])
+        setenv("PATH", saved, 1)
+        XCTAssertEqual(AgentLink.words(["start", "in", "out"]), ["in", "out"], "not found: the ordinary command line")
     }
 }

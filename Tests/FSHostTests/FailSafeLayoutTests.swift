@@ -46,7 +46,18 @@ final class FailSafeLayoutTests: XCTestCase {
             XCTAssertEqual(lines, "vol1 \(expected)\nvol2 \(expected)\nvol3 \(expected)\nghost 6\n", "\(action): \(r.stderr)")
         }
         // Without the parameters file (it is optional).
-        let r = try sandbox.run(scripts + "monitor", [input, output])
+        var r = try sandbox.run(scripts + "monitor", [input, output])
         XCTAssertEqual(try String(contentsOfFile: output, encoding: .utf8), "vol1 0\nvol2 0\nvol3 0\nghost 6\n", r.stderr)
+        // Found through PATH (argv[0] is the bare action name, as execvp passes it).
+        try fm.removeItem(atPath: output)
+        r = try sandbox.run("/bin/sh", ["-c", "PATH=\(scripts):$PATH; exec monitor \"$0\" \"$1\"", input, output])
+        XCTAssertEqual(r.status, 6, r.description)
+        XCTAssertEqual(try String(contentsOfFile: output, encoding: .utf8), "vol1 0\nvol2 0\nvol3 0\nghost 6\n", r.stderr)
+        // IN alone (IRIX FailSafe's optional output file): the exit status answers.
+        try fm.removeItem(atPath: output)
+        r = try sandbox.run(scripts + "monitor", [input])
+        XCTAssertEqual(r.status, 6, r.description)
+        XCTAssertTrue(r.stderr.contains("template/vol1 monitor"), r.stderr)
+        XCTAssertFalse(fm.fileExists(atPath: output))
     }
 }

@@ -41,7 +41,7 @@ final class HostDirectoryTests: XCTestCase {
         let open = try makeDirectory("open", mode: 0o777)
         sandbox.extraEnvironment["FSHOST_RUN_DIR"] = open + "/run"
         assertHostError(try sandbox.fshost("template", "monitor", "t1"),
-                        mentioning: ["unsafe lock directory", "parent directory \(open)", "writable by others"])
+                        mentioning: ["unsafe FSHOST_RUN_DIR", "parent directory \(open)", "writable by others"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: open + "/run"), "created inside an unsafe tree")
         // Reached through a symlink from a safe place: the same.
         XCTAssertEqual(mkdir(open + "/run", 0o755), 0)
@@ -112,7 +112,7 @@ final class HostDirectoryTests: XCTestCase {
         sandbox.extraEnvironment["FSHOST_STATE_DIR"] = open + "/state"
         // start writes the marker's path into the resource's state.
         assertHostError(try sandbox.fshost("testfixture", "start", "fx"),
-                        mentioning: ["unsafe state directory", "parent directory \(open)", "writable by others"])
+                        mentioning: ["unsafe FSHOST_STATE_DIR", "parent directory \(open)", "writable by others"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: open + "/state"), "created inside an unsafe tree")
         // Template keeps no state: its actions do not care.
         XCTAssertEqual(try sandbox.fshost("template", "monitor", "t1").status, 0)
@@ -172,7 +172,7 @@ final class HostDirectoryTests: XCTestCase {
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: "/" + unique), "created at /")
         XCTAssertFalse(FileManager.default.fileExists(atPath: FileManager.default.currentDirectoryPath + "/" + unique))
-        XCTAssertThrowsError(try makeDirectories("relative/dir", mode: 0o755))
+        XCTAssertThrowsError(try SafeDirectory.open("relative/dir", root: "/", variable: "FSHOST_RUN_DIR", what: "x", mode: 0o755))
     }
 
     /// A plugin directory that exists but cannot be searched is not "unknown

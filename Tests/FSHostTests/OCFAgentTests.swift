@@ -217,14 +217,18 @@ final class OCFAgentTests: XCTestCase {
     /// Probe semantics and the per-instance directories: monitor before
     /// any start answers 7 (also with interval 0), after start 0, after stop
     /// 7; the lock and the mark live under run/ocf/<instance>, a clone's
-    /// `web:1` as `web.1`.
+    /// `tmpl:1` as `tmpl_3A1` (one to one: `tmpl.1` is another directory).
     func testProbeAnswersNotRunningAndStateIsPerInstance() throws {
         let env = ["OCF_RESOURCE_INSTANCE": "tmpl:1", "OCF_RESKEY_CRM_meta_interval": "0"]
         XCTAssertEqual(try ocf("template", "monitor", env).status, 7)
         XCTAssertEqual(try ocf("template", "start", env).status, 0)
-        let directory = sandbox.path("run/ocf/tmpl.1")
+        let directory = sandbox.path("run/ocf/tmpl_3A1")
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/active"))
-        XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/locks/template.tmpl.1.lock"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/locks/template.tmpl_3A1.lock"))
+        XCTAssertEqual(try ocf("template", "monitor", ["OCF_RESOURCE_INSTANCE": "tmpl.1"]).status, 7,
+                       "tmpl.1 is not tmpl:1: its own directory, never started")
+        XCTAssertEqual(try ocf("template", "monitor", ["OCF_RESOURCE_INSTANCE": "tmpl_3A1"]).status, 7,
+                       "an instance named like the escape is escaped itself (tmpl__3A1)")
         XCTAssertEqual(try ocf("template", "monitor", env).status, 0)
         XCTAssertEqual(try ocf("template", "monitor", ["OCF_RESOURCE_INSTANCE": "other"]).status, 7, "another instance")
         XCTAssertEqual(try ocf("template", "stop", env).status, 0)
@@ -259,7 +263,7 @@ final class OCFAgentTests: XCTestCase {
         env["OCF_RESKEY_CRM_meta_timeout"] = "2000"
         let r = try run("start", env)
         XCTAssertEqual(r.status, 1, "timed out: OCF_ERR_GENERIC; \(r.stderr)")
-        XCTAssertTrue(r.stderr.contains("did not finish within 1900 ms"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("did not finish within 1425 ms"), r.stderr)
         XCTAssertLessThan(r.milliseconds, 2000)
     }
 }
