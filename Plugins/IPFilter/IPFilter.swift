@@ -74,7 +74,9 @@ struct IPFilter: ResourceType {
         path = resource[Self.ruleset]
         family = resource[Self.family]
         table = resource[Self.table]
-        namespace = resource[Self.netns].flatMap { $0.isEmpty ? nil : $0 }
+        // Set but empty is not unset: an empty name is refused by
+        // checkValues (2), never read as "the node's own namespace".
+        namespace = resource[Self.netns]
     }
 
     var ownTable: String { "table \(family.rawValue) \(table)" }
@@ -85,6 +87,9 @@ struct IPFilter: ResourceType {
     func checkValues() -> Outcome {
         if !Self.isIdentifier(table) {
             return .invalid("attribute 'table' must start with a letter or '_' and hold only letters, digits, '_', '-', '.' (at most 255 bytes): '\(table)'")
+        }
+        if NftKeywords.refusedAsTableName.contains(table) {
+            return .invalid("attribute 'table': '\(table)' is an nft keyword, which nft does not accept as a table name (it has no quoted names): choose another")
         }
         if let namespace, !Self.isNamespaceName(namespace) {
             return .invalid("attribute 'netns' must be a name under /run/netns (letters, digits, '_', '-', '.'; not '.' or '..'): '\(namespace)'")
@@ -108,12 +113,22 @@ struct IPFilter: ResourceType {
         }
     }
 
-    /// Without the kernel: the values, the file, its scope. The kernel's
-    /// own check is start's transaction itself (all or nothing).
+    /// The values, the file, its scope, then start's own batch as a dry
+    /// run in the namespace (`nft -c`: parsed and checked by libnftables,
+    /// nothing committed): a syntax error (with its line) or a missing
+    /// namespace is HA_NOCFGINFO here too, not first at start.
     func validate() -> Outcome {
+        let text: String
         switch checkedRuleset() {
         case .failure(let error): return error.outcome
-        case .success: return .success
+        case .success(let t): text = t
+        }
+        guard let answer = nft(.check(ruleset: text, path: path)) else { return Self.noCompanion }
+        switch answer {
+        case .done, .absent: return .success
+        case .refused(let why): return .badConfiguration("ruleset file \(path) refused by libnftables (nothing changed): \(why)")
+        case .namespaceMissing(let why): return .badConfiguration("attribute 'netns': \(why)")
+        case .failed(let why): return .failed(why)
         }
     }
 
@@ -128,19 +143,36 @@ struct IPFilter: ResourceType {
 
     static let noCompanion = Outcome.failed("ipfilter needs the companion ipfilter-nft.so beside the plugin (libnftables); it could not be loaded (see the log)")
 
-    /// Load the file into the table, atomically; idempotent (a second start
-    /// replaces the table with the same rules).
-    func start() -> Outcome {
+    /// Load the file into the table, atomically; idempotent: when the
+    /// table already holds what this same file loaded (the fingerprint and
+    /// listing kept by the last start, compared first), nothing is
+    /// reloaded, so the elements traffic put in dynamic sets and the
+    /// counters are kept.
+    func start() -> Outcome { load(always: false) }
+
+    /// `always`: replace the table even when it already equals the file
+    /// (restart: a fresh table, dynamic sets emptied, counters zero).
+    func load(always: Bool) -> Outcome {
         let text: String
         switch checkedRuleset() {
         case .failure(let error): return error.outcome
         case .success(let t): text = t
         }
+        let fingerprint = RulesetFile.fingerprint(text)
+        if !always, let loaded = resource.state[Self.loadedKey], let newline = loaded.firstIndex(of: "\n"),
+           loaded[..<newline] == fingerprint {
+            guard let answer = nft(.list) else { return Self.noCompanion }
+            if case .done(let listing) = answer,
+               RulesetListing.normalised(listing) == RulesetListing.normalised(String(loaded[loaded.index(after: newline)...])) {
+                resource.log.info("\(ownTable) already holds \(path) as start loaded it: not reloaded (set elements and counters kept)")
+                return .success
+            }
+        }
         guard let answer = nft(.load(ruleset: text, path: path)) else { return Self.noCompanion }
         switch answer {
         case .done(let listing):
             do {
-                try resource.state.store(RulesetFile.fingerprint(text) + "\n" + listing, for: Self.loadedKey)
+                try resource.state.store(fingerprint + "\n" + RulesetListing.normalised(listing), for: Self.loadedKey)
             } catch {
                 return .failed("\(ownTable) loaded, but \(error)")
             }
@@ -198,9 +230,10 @@ struct IPFilter: ResourceType {
         guard let loaded = resource.state[Self.loadedKey], let newline = loaded.firstIndex(of: "\n") else {
             return .failed("\(ownTable) is present, but no listing was kept by start (not started by fshost, or its state was lost): restart it")
         }
-        let kept = String(loaded[loaded.index(after: newline)...])
-        if now != kept {
-            return .failed("\(ownTable) differs from what start loaded from \(path): " + Self.firstDifference(kept, now))
+        let kept = RulesetListing.normalised(String(loaded[loaded.index(after: newline)...]))
+        let current = RulesetListing.normalised(now)
+        if current != kept {
+            return .failed("\(ownTable) differs from what start loaded from \(path): " + Self.firstDifference(kept, current))
         }
         switch RulesetFile.read(path) {
         case .failure(let problem): return .failed("cannot compare with the ruleset file: \(problem.reason)")
@@ -259,9 +292,11 @@ extension IPFilter: ExclusiveCheck {
 }
 
 extension IPFilter: CustomRestart {
-    /// Start again: one atomic replace, so the node is never without its
-    /// rules (stop then start would leave a gap).
-    func restart() -> Outcome { start() }
+    /// Load again, always (even a table equal to the file): one atomic
+    /// replace, so the node is never without its rules (stop then start
+    /// would leave a gap). The new table starts afresh: dynamic sets are
+    /// empty and counters zero.
+    func restart() -> Outcome { load(always: true) }
 }
 
 private extension String {
