@@ -518,6 +518,11 @@ final class IPFilterTests: XCTestCase {
     /// `fshost verify` drives the whole protocol; it needs a level that can
     /// tell "not running" (level 0 answers success always, as the guide says).
     func testVerifyHoldsTheProtocolAtLevel1() throws {
+        // At level 0 (the default) it fails, and says why and what to set.
+        let zero = try sandbox.fshost(["verify", "ipfilter", "fw1"])
+        XCTAssertEqual(zero.status, commandFailed, "\(zero) \(zero.stdout)")
+        XCTAssertTrue(zero.stdout.contains("hint: monitor answered HA_SUCCESS with the resource stopped"), zero.stdout)
+        XCTAssertTrue(zero.stdout.contains("monitor_level=N"), zero.stdout)
         try modify("monitor_level=1")
         let r = try sandbox.fshost(["verify", "ipfilter", "fw1"])
         XCTAssertEqual(r.status, success, "\(r) \(r.stdout)")
