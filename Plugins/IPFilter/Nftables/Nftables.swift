@@ -49,10 +49,10 @@ func serve(_ request: NftablesCall.Request) -> NftablesCall.Response {
 /// reaches the kernel until the whole batch has parsed and evaluated, and
 /// the kernel applies an nftables batch all or nothing (a refused rule, a
 /// jump to a missing chain, a hook the family cannot have abort it whole),
-/// so a refused ruleset leaves the old table exactly as it was, and the
-/// message names the file's line either way. A dry run first (`nft -c`)
-/// costs a second kernel transaction (~14 ms here, most of start) and
-/// checks nothing the commit does not.
+/// so a refused ruleset leaves the old table exactly as it was. A dry run
+/// first (`nft -c`) would cost a second kernel transaction (~14 ms here,
+/// most of start) and check nothing the commit does not; it runs only
+/// after a refusal, for the message.
 ///
 /// When the batch fails, the file is checked alone in a fresh context
 /// (dry run), so the message names the file's own line and never quotes
