@@ -24,6 +24,9 @@
 // but monitor level 0: the default monitor costs what the template's does.
 import FSKit
 import NftablesCall
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct IPFilter: ResourceType {
     // MARK: Description
@@ -113,23 +116,25 @@ struct IPFilter: ResourceType {
         }
     }
 
-    /// The values, the file, its scope, then start's own batch as a dry
-    /// run in the namespace (`nft -c`: parsed and checked by libnftables,
-    /// nothing committed): a syntax error (with its line) or a missing
-    /// namespace is HA_NOCFGINFO here too, not first at start.
+    /// The values, the file, its scope, and the namespace exists; no
+    /// kernel. Not libnftables' dry run (`nft -c`): the host runs validate
+    /// before every start, and that dry run is a kernel transaction as
+    /// costly as the load itself (`nft -c -f` 17.0 ms, `nft -f` 16.5 ms,
+    /// hyperfine, the test's ruleset), so it would double start. A syntax
+    /// error is start's answer: 6, naming the file's line, nothing changed.
     func validate() -> Outcome {
-        let text: String
         switch checkedRuleset() {
         case .failure(let error): return error.outcome
-        case .success(let t): text = t
+        case .success: break
         }
-        guard let answer = nft(.check(ruleset: text, path: path)) else { return Self.noCompanion }
-        switch answer {
-        case .done, .absent: return .success
-        case .refused(let why): return .badConfiguration("ruleset file \(path) refused by libnftables (nothing changed): \(why)")
-        case .namespaceMissing(let why): return .badConfiguration("attribute 'netns': \(why)")
-        case .failed(let why): return .failed(why)
+        if let namespace {
+            let path = "/run/netns/" + namespace
+            var st = stat()
+            if stat(path, &st) != 0 {
+                return .badConfiguration("attribute 'netns': network namespace \(namespace): \(path): \(String(cString: strerror(errno))) (see ip netns list)")
+            }
         }
+        return .success
     }
 
     // MARK: Actions

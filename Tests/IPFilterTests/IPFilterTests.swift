@@ -402,7 +402,7 @@ final class IPFilterTests: XCTestCase {
         text.removeLast(2)  // the final "}\n"
         text += "\n"
         try write(String(text))
-        for action in ["start", "validate"] {
+        for action in ["start", "restart"] {
             let r = try run(action)
             XCTAssertEqual(r.status, noConfigInfo, "\(action): \(r)")
             XCTAssertTrue(r.stderr.contains("\(rulesetPath):"), r.stderr)
@@ -441,20 +441,18 @@ final class IPFilterTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("NUL byte at line 2"), r.stderr)
     }
 
-    /// validate parses (a dry run: nothing committed) and needs the namespace.
-    func testValidateParsesTheFileAndChecksTheNamespace() throws {
+    /// validate needs the namespace (6), and loads nothing. It does not
+    /// parse with libnftables (that dry run is a kernel transaction as
+    /// costly as start's load, and the host validates before every start):
+    /// a syntax error is start's 6, with its line.
+    func testValidateChecksTheNamespaceAndLoadsNothing() throws {
         XCTAssertEqual(try run("validate").status, success)
         XCTAssertFalse(try lab.ruleset().contains(table), "validate loads nothing")
-        try write(ruleset.replacingOccurrences(of: "counter name web_hits accept", with: "counter name web_hits acept"))
-        var r = try run("validate")
-        XCTAssertEqual(r.status, noConfigInfo, "\(r)")
-        XCTAssertTrue(r.stderr.contains("\(rulesetPath):13:"), r.stderr)
-        try write(ruleset)
         try modify("netns=fsipf-none-\(lab.tag)")
-        r = try run("validate")
+        let r = try run("validate")
         XCTAssertEqual(r.status, noConfigInfo, "\(r)")
         XCTAssertTrue(r.stderr.contains("network namespace fsipf-none-\(lab.tag)"), r.stderr)
-        XCTAssertFalse(try lab.ruleset().contains(table))
+        XCTAssertTrue(r.stderr.contains("No such file or directory"), r.stderr)
     }
 
     // MARK: Bad input: one clear line, nothing changed in the kernel

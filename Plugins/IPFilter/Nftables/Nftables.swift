@@ -27,8 +27,6 @@ func serve(_ request: NftablesCall.Request) -> NftablesCall.Response {
             return run.isNoSuchObject ? .absent : .failed("delete table \(table): \(run.message)")
         case .load(let ruleset, let path):
             return load(ruleset, path: path, table: table, nft: nft)
-        case .check(let ruleset, let path):
-            return load(ruleset, path: path, table: table, nft: nft, dryRun: true)
         }
     }
 }
@@ -57,9 +55,8 @@ func serve(_ request: NftablesCall.Request) -> NftablesCall.Response {
 /// When the batch fails, the file is checked alone in a fresh context
 /// (dry run), so the message names the file's own line and never quotes
 /// the batch's own commands (a missing `}` would otherwise be reported at
-/// the batch's `add table`). `dryRun`: the same batch with nothing
-/// committed (validate).
-private func load(_ ruleset: String, path: String, table: String, nft: NftContext, dryRun: Bool = false) -> NftablesCall.Response {
+/// the batch's `add table`).
+private func load(_ ruleset: String, path: String, table: String, nft: NftContext) -> NftablesCall.Response {
     let fd = cnft_memfd("ipfilter-ruleset")
     guard fd >= 0 else { return .failed("memfd_create: \(String(cString: strerror(errno)))") }
     defer { close(fd) }
@@ -74,7 +71,7 @@ private func load(_ ruleset: String, path: String, table: String, nft: NftContex
     let alias = "/proc/self/fd/\(fd)"
     let own = ["add table \(table)", "delete table \(table)", "include \"\(alias)\""]
     let batch = own[0] + "\n" + own[1] + "\n" + own[2] + "\n" + own[0] + "\n"
-    let commit = dryRun ? nft.check(buffer: batch) : nft.run(batch)
+    let commit = nft.run(batch)
     guard commit.ok else {
         // The batch's message can point at fshost's own commands (a file
         // that ends inside a block is "unexpected end of file" at the next
@@ -89,7 +86,7 @@ private func load(_ ruleset: String, path: String, table: String, nft: NftContex
             ?? commit.message(omitting: own)
         return .refused(why.replacingAll(alias, with: path))
     }
-    return dryRun ? .done(listing: "") : nft.list(table)
+    return nft.list(table)
 }
 
 /// A libnftables context whose output and errors go to memory streams
@@ -156,13 +153,6 @@ final class NftContext {
     /// captured by length.
     func run(_ commands: String) -> Run {
         capture { nft_run_cmd_from_buffer(ctx, commands) }
-    }
-
-    /// Checks `commands` without changing the kernel (`nft -c`).
-    func check(buffer commands: String) -> Run {
-        nft_ctx_set_dry_run(ctx, true)
-        defer { nft_ctx_set_dry_run(ctx, false) }
-        return capture { nft_run_cmd_from_buffer(ctx, commands) }
     }
 
     /// Checks the file at `path` alone, without changing the kernel (`nft

@@ -20,9 +20,6 @@ public enum NftablesCall: CompanionCall {
         /// `ruleset` is the file's text, already checked by the plugin to
         /// touch only this table; `path` names it in messages.
         case load(ruleset: String, path: String)
-        /// `load`'s batch as a dry run (`nft -c`): parsed and checked, the
-        /// kernel unchanged (validate). `.done("")` when it would load.
-        case check(ruleset: String, path: String)
         /// Delete the table (absent: nothing to do).
         case remove
         /// The table's listing (stateless text: counter values left out).
