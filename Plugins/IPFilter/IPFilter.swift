@@ -10,15 +10,16 @@
 // the ruleset file is refused if any of its commands names another table
 // (RulesetScope), and stop deletes that table only, never the ruleset.
 //
-//   start      check the file (trusted, only its table), then replace the
-//              table in one transaction, which is also the check: a bad
-//              file leaves the old rules; keep the kernel's listing in state
+//   start      check the file (trusted, only its table, names it), then,
+//              unless the table already equals what this file loaded,
+//              replace the table in one transaction, which is also the
+//              check: a bad file leaves the old rules; keep the listing
+//   restart    load again, always (a fresh table: dynamic sets emptied)
 //   stop       delete the table (absent: done)
 //   exclusive  the table is present here
-//   restart    start again: an atomic replace, never a moment without rules
 //   level 0    success: kernel filtering, nothing to monitor
-//   level 1    the table's listing equals the one kept at start, and the
-//              file is the one start loaded
+//   level 1    the table's listing equals the one kept at start (dynamic
+//              sets' elements aside: traffic), and the file is unchanged
 //
 // libnftables lives in the companion ipfilter-nft.so, loaded by every action
 // but monitor level 0: the default monitor costs what the template's does.
