@@ -182,6 +182,15 @@ final class IPFilterTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("tcp dport 22 counter accept"), "the reason shows the missing rule: \(r.stderr)")
         XCTAssertEqual(try monitor(0).status, success, "level 0 looks at nothing")
         XCTAssertEqual(try run("exclusive").status, running, "the table is still there")
+        // start of the same file compares first: the table differs, so it reloads.
+        XCTAssertEqual(try run("start").status, success)
+        XCTAssertEqual(try monitor(1).status, success, "start put the deleted rule back")
+        let again = try lab.nft("-a", "list", "chain", "inet", table, "input")
+        guard let line2 = again.split(separator: "\n").first(where: { $0.contains("dport 22") }),
+              let handle2 = line2.split(separator: " ").last else {
+            throw SetupFailure("no ssh rule with a handle in: \(again)")
+        }
+        try lab.nft("delete", "rule", "inet", table, "input", "handle", String(handle2))
 
         try lab.nft("add", "rule", "inet", table, "input", "tcp dport 22 counter accept comment \"ssh; not {table ip other}\"")
         XCTAssertEqual(try monitor(1).status, success, "the same rule put back (a new handle) is no drift")
