@@ -23,11 +23,14 @@ enum RulesetFile {
         }
     }
 
-    /// The text of `path`: resolved (symlinks followed), a regular file of
-    /// root or this user, it and every directory up to `/` writable by
-    /// nobody else (`TrustedPaths.PathTrust`, the host's rule), at most
-    /// ``sizeLimit`` bytes, valid UTF-8.
+    /// The text of `path`: every symbolic link on the way held by a
+    /// directory nobody else can write (`PathTrust.checkLinks`), resolved,
+    /// a regular file of root or this user, it and every directory up to
+    /// `/` writable by nobody else (`TrustedPaths.PathTrust`, the host's
+    /// rule), at most ``sizeLimit`` bytes, valid UTF-8 without a NUL byte.
     static func read(_ path: String) -> Result<String, Problem> {
+        let trust = PathTrust()
+        if let violation = trust.checkLinks(path) { return .failure(.unusable(violation.description)) }
         guard let real = PathTrust.resolve(path) else {
             let e = errno
             let why = "ruleset file \(path): \(String(cString: strerror(e)))"
@@ -37,13 +40,18 @@ enum RulesetFile {
         guard stat(real, &st) == 0 else {
             return .failure(.unusable("ruleset file \(path): \(String(cString: strerror(errno)))"))
         }
-        let trust = PathTrust()
         if let violation = trust.checkFile(st, path: real, role: "ruleset file")
             ?? trust.checkDirectory(PathTrust.parent(of: real)) {
             return .failure(.unusable(violation.description))
         }
         switch SmallFile.read(real, limit: sizeLimit) {
         case .success(let bytes):
+            // nft reads its input as a C string: a NUL would cut the file
+            // there, and the rest would never be loaded (or checked).
+            if let nul = bytes.firstIndex(of: 0) {
+                let line = 1 + bytes[..<nul].lazy.filter { $0 == UInt8(ascii: "\n") }.count
+                return .failure(.unusable("ruleset file \(path) has a NUL byte at line \(line): not nft text"))
+            }
             guard let text = String(validating: bytes, as: UTF8.self) else {
                 return .failure(.unusable("ruleset file \(path) is not UTF-8 text"))
             }

@@ -35,10 +35,21 @@ enum RulesetScope {
     }
 
     /// Why `text` touches something other than table `family` `table`, as
-    /// "line N: …"; nil when every command stays in it.
+    /// "line N: …", or never names that table at all; nil when every
+    /// command stays in it and at least one names it.
+    ///
+    /// A file that names no table (empty, comments only, only `;` or
+    /// `define`s: a truncated or wrongly copied file) is refused rather
+    /// than loaded as an empty table: that would switch the firewall off
+    /// and answer success (fail-open).
     static func problem(in text: String, family: String, table: String) -> String? {
+        var namesTable = false
         for command in commands(in: text) {
             if let why = problem(command.words, family: family, table: table) { return "line \(command.line): \(why)" }
+            if let first = command.words.first, !["define", "redefine", "undefine"].contains(first) { namesTable = true }
+        }
+        if !namesTable {
+            return "never names table \(family) \(table) (empty, comments or definitions only): refused, it would load an empty table and turn the firewall off"
         }
         return nil
     }

@@ -19,4 +19,6 @@
 static inline int cnft_setns_net(int fd) { return (int)syscall(SYS_setns, fd, CNFT_CLONE_NEWNET); }
 /* memfd_create(2), close-on-exec and sealable. */
 static inline int cnft_memfd(const char *name) { return (int)syscall(SYS_memfd_create, name, CNFT_MFD_FLAGS); }
+/* stderr as a function: the Swift 6 Glibc module's stderr is shared mutable state. */
+static inline FILE *cnft_stderr(void) { return stderr; }
 #endif

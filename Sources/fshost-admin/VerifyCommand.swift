@@ -34,6 +34,7 @@ struct VerifyCommand: ParsableCommand {
         case .failure(let error): throw fail(error)
         }
         var failures = 0
+        var stoppedButMonitorSucceeded = false
         for (action, expected) in steps {
             // Each step dies with verify (FshostChild): killed during a
             // start, verify leaves no start command running to bring the
@@ -44,8 +45,17 @@ struct VerifyCommand: ParsableCommand {
             let name = ExitStatus(rawValue: status)?.name ?? "status \(status)"
             let ok = expected.contains(status)
             if !ok { failures += 1 }
+            if !ok, action == "monitor", expected == [1], status == 0 { stoppedButMonitorSucceeded = true }
             let want = expected.compactMap { ExitStatus(rawValue: $0)?.name }.joined(separator: "/")
             print("\(ok ? "ok  " : "FAIL") \(action.padding(toLength: 9, withPad: " ", startingAt: 0)) \(name)\(ok ? "" : " (expected \(want))")")
+        }
+        if stoppedButMonitorSucceeded {
+            // A level that checks nothing (ipfilter's level 0, the FailSafe
+            // guide's "kernel filtering: nothing to monitor") answers success
+            // for a stopped resource too; the protocol needs one that can tell.
+            print("hint: monitor answered HA_SUCCESS with the resource stopped: its monitoring level cannot tell stopped "
+                + "from running (a level that checks nothing); set a higher one with `fshost cdb modify \(type) \(resource) "
+                + "monitor_level=N` (levels: `fshost describe \(type)`)")
         }
         if failures > 0 {
             throw fail(HostError(.commandFailed, "\(type)/\(resource): \(failures) step(s) did not answer as the protocol requires"))

@@ -22,12 +22,10 @@ func serve(_ request: NftablesCall.Request) -> NftablesCall.Response {
         case .list:
             return nft.list(table)
         case .remove:
-            NftContext.closeAtExit(nft)
             let run = nft.run("delete table \(table)")
             if run.ok { return .done(listing: "") }
             return run.isNoSuchObject ? .absent : .failed("delete table \(table): \(run.message)")
         case .load(let ruleset, let path):
-            NftContext.closeAtExit(nft)
             return load(ruleset, path: path, table: table, nft: nft)
         }
     }
@@ -49,10 +47,15 @@ func serve(_ request: NftablesCall.Request) -> NftablesCall.Response {
 /// reaches the kernel until the whole batch has parsed and evaluated, and
 /// the kernel applies an nftables batch all or nothing (a refused rule, a
 /// jump to a missing chain, a hook the family cannot have abort it whole),
-/// so a refused ruleset leaves the old table exactly as it was, and the
-/// message names the file's line either way. A dry run first (`nft -c`)
-/// costs a second kernel transaction (~14 ms here, most of start) and
-/// checks nothing the commit does not.
+/// so a refused ruleset leaves the old table exactly as it was. A dry run
+/// first (`nft -c`) would cost a second kernel transaction (~14 ms here,
+/// most of start) and check nothing the commit does not; it runs only
+/// after a refusal, for the message.
+///
+/// When the batch fails, the file is checked alone in a fresh context
+/// (dry run), so the message names the file's own line and never quotes
+/// the batch's own commands (a missing `}` would otherwise be reported at
+/// the batch's `add table`).
 private func load(_ ruleset: String, path: String, table: String, nft: NftContext) -> NftablesCall.Response {
     let fd = cnft_memfd("ipfilter-ruleset")
     guard fd >= 0 else { return .failed("memfd_create: \(String(cString: strerror(errno)))") }
@@ -66,34 +69,62 @@ private func load(_ ruleset: String, path: String, table: String, nft: NftContex
         written += n
     }
     let alias = "/proc/self/fd/\(fd)"
-    let commit = nft.run("add table \(table)\ndelete table \(table)\ninclude \"\(alias)\"\nadd table \(table)\n")
-    guard commit.ok else { return .refused(commit.message.replacingAll(alias, with: path)) }
+    let own = ["add table \(table)", "delete table \(table)", "include \"\(alias)\""]
+    let batch = own[0] + "\n" + own[1] + "\n" + own[2] + "\n" + own[0] + "\n"
+    let commit = nft.run(batch)
+    guard commit.ok else {
+        // The batch's message can point at fshost's own commands (a file
+        // that ends inside a block is "unexpected end of file" at the next
+        // line of the batch: `add table`). The file checked alone, without
+        // the kernel changing (nft -c -f), names its own line; only if it
+        // passes alone is the batch's message the answer, without the
+        // lines that quote the batch's own commands.
+        // A fresh context: the batch's parse left its definitions in the
+        // old one's scope.
+        let alone = NftContext()?.check(file: alias)
+        let why = alone.map { $0.ok ? commit.message(omitting: own) : $0.message(omitting: own) }
+            ?? commit.message(omitting: own)
+        return .refused(why.replacingAll(alias, with: path))
+    }
     return nft.list(table)
 }
 
-/// A libnftables context with buffered output and errors.
+/// A libnftables context whose output and errors go to memory streams
+/// this type owns.
+///
+/// Not libnftables' own buffers (`nft_ctx_buffer_output` and
+/// `nft_ctx_get_output_buffer`): those hand back a pointer into a buffer
+/// the context owns, rewound by the next read and freed with the context,
+/// read here with `strlen`. A monitor that listed a ~4 MiB table, failed
+/// and was retried in the same worker process died of SIGSEGV in
+/// `strlen` (issue 11, finding 1). Now every run writes into a fresh
+/// `open_memstream(3)` whose bytes are copied by their length before the
+/// stream is closed, and no context is freed before the process ends
+/// (``keepUntilExit``), so no pointer of libnftables outlives what it
+/// points to.
 final class NftContext {
     let ctx: OpaquePointer
 
     init?() {
         guard let ctx = nft_ctx_new(UInt32(NFT_CTX_DEFAULT)) else { return nil }
         self.ctx = ctx
-        _ = nft_ctx_buffer_output(ctx)
-        _ = nft_ctx_buffer_error(ctx)
+        Self.keepUntilExit(self)
     }
 
     deinit { nft_ctx_free(ctx) }
 
-    /// Contexts whose netlink socket is closed by the process's exit, not
-    /// by the call. After a commit that deleted a table, closing the socket
-    /// waits for the kernel's deferred cleanup of the old table (~9 ms here,
-    /// `strace -T`: `close` of the NETLINK_NETFILTER socket), while the rules
-    /// are already in force (the commit was acknowledged). The action runs
-    /// in a worker process of its own that fshost does not wait for once
-    /// it has answered, so that wait moves after the answer.
-    nonisolated(unsafe) private static var closedAtExit: [NftContext] = []
+    /// Every context lives until the process exits: its netlink socket is
+    /// closed by the exit, not by the call. After a commit that deleted a
+    /// table, closing the socket waits for the kernel's deferred cleanup of
+    /// the old table (~9 ms here, `strace -T`: `close` of the
+    /// NETLINK_NETFILTER socket), while the rules are already in force (the
+    /// commit was acknowledged); the action runs in a worker process of its
+    /// own that fshost does not wait for once it has answered, so that wait
+    /// moves after the answer. And nothing libnftables keeps between calls
+    /// can point into a freed context. A worker makes a handful at most.
+    nonisolated(unsafe) private static var keptUntilExit: [NftContext] = []
 
-    static func closeAtExit(_ context: NftContext) { closedAtExit.append(context) }
+    private static func keepUntilExit(_ context: NftContext) { keptUntilExit.append(context) }
 
     /// How one command buffer ran: its output and its error text.
     struct Run {
@@ -103,9 +134,14 @@ final class NftContext {
 
         /// The error text as one line: nft's message and the offending
         /// source line, without the caret line under it.
-        var message: String {
+        var message: String { message(omitting: []) }
+
+        /// The message without the source lines equal to one of `own`
+        /// (the batch's own commands, which the reader never wrote).
+        func message(omitting own: [String]) -> String {
             let lines = errors.split(separator: "\n").map { $0.trimmingSpaces() }
-                .filter { !$0.isEmpty && !$0.allSatisfy { $0 == "^" || $0 == "~" } && !$0.hasPrefix("In file included from") }
+                .filter { !$0.isEmpty && !$0.allSatisfy { $0 == "^" || $0 == "~" } && !$0.hasPrefix("In file included from")
+                    && !own.contains($0) }
             return lines.isEmpty ? "libnftables failed without a message" : lines.joined(separator: " | ")
         }
 
@@ -113,12 +149,34 @@ final class NftContext {
         var isNoSuchObject: Bool { errors.contains("No such file or directory") }
     }
 
+    /// Runs `commands` (nft syntax, a buffer) with output and errors
+    /// captured by length.
     func run(_ commands: String) -> Run {
-        let rc = nft_run_cmd_from_buffer(ctx, commands)
-        // Reading a buffer also rewinds it for the next command.
-        let output = nft_ctx_get_output_buffer(ctx).map { String(cString: $0) } ?? ""
-        let errors = nft_ctx_get_error_buffer(ctx).map { String(cString: $0) } ?? ""
-        return Run(ok: rc == 0, output: output, errors: errors)
+        capture { nft_run_cmd_from_buffer(ctx, commands) }
+    }
+
+    /// Checks the file at `path` alone, without changing the kernel (`nft
+    /// -c -f PATH`): its errors name its own lines.
+    func check(file path: String) -> Run {
+        nft_ctx_set_dry_run(ctx, true)
+        defer { nft_ctx_set_dry_run(ctx, false) }
+        return capture { nft_run_cmd_from_filename(ctx, path) }
+    }
+
+    /// `body` with the context's output and error streams pointed at two
+    /// fresh memory streams, read by their length once closed.
+    private func capture(_ body: () -> Int32) -> Run {
+        let out = MemoryStream(), err = MemoryStream()
+        guard let outFile = out.file, let errFile = err.file else {
+            return Run(ok: false, output: "", errors: "open_memstream: \(String(cString: strerror(errno)))")
+        }
+        _ = nft_ctx_set_output(ctx, outFile)
+        _ = nft_ctx_set_error(ctx, errFile)
+        let rc = body()
+        // The context must not keep a stream that is about to be closed.
+        _ = nft_ctx_set_output(ctx, cnft_stderr())
+        _ = nft_ctx_set_error(ctx, cnft_stderr())
+        return Run(ok: rc == 0, output: out.close(), errors: err.close())
     }
 
     /// `nft -s list table T`: stateless (no counter or quota values), no
@@ -130,6 +188,37 @@ final class NftContext {
         let run = run("list table \(table)")
         if run.ok { return .done(listing: run.output) }
         return run.isNoSuchObject ? .absent : .failed("list table \(table): \(run.message)")
+    }
+}
+
+/// An `open_memstream(3)` stream: its buffer pointer and size live in
+/// memory of their own (the stream writes them at every flush, so they
+/// must outlive the call that opened it), and its text is copied by its
+/// length, never with `strlen`.
+final class MemoryStream {
+    private let buffer = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: 1)
+    private let size = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+    private(set) var file: UnsafeMutablePointer<FILE>?
+
+    init() {
+        buffer.initialize(to: nil)
+        size.initialize(to: 0)
+        file = open_memstream(buffer, size)
+    }
+
+    /// Closes the stream and returns what was written (invalid UTF-8
+    /// repaired). Safe to call twice.
+    func close() -> String {
+        if let f = file { fclose(f); file = nil }
+        guard let base = buffer.pointee, size.pointee > 0 else { return "" }
+        return String(decoding: UnsafeRawBufferPointer(start: base, count: size.pointee), as: UTF8.self)
+    }
+
+    deinit {
+        if let f = file { fclose(f) }
+        free(buffer.pointee)
+        buffer.deallocate()
+        size.deallocate()
     }
 }
 
