@@ -58,8 +58,11 @@ final class DatabaseTests: XCTestCase {
         return cluster
     }
 
+    /// Defines `name` with the cluster's attributes; one in `extra` replaces the cluster's of that name.
     func define(_ cluster: PostgresCluster, _ name: String = "db1", _ extra: [String] = []) throws {
-        let r = try run(["cdb", "define", "database", name] + cluster.attributes + extra)
+        let keys = Set(extra.map { $0.split(separator: "=", maxSplits: 1).first.map(String.init) ?? $0 })
+        let base = cluster.attributes.filter { !keys.contains($0.split(separator: "=", maxSplits: 1).first.map(String.init) ?? $0) }
+        let r = try run(["cdb", "define", "database", name] + base + extra)
         if r.status != 0 { throw SetupFailure("`fshost cdb define database \(name)` answered \(r.status): \(r.stderr)") }
     }
 
@@ -316,14 +319,24 @@ final class DatabaseTests: XCTestCase {
         }
         // The retry works: the first probe's query outlives query_timeout
         // (statement_timeout ends it on the server), the second answers.
-        XCTAssertEqual(try cluster.psql("CREATE SEQUENCE fshost_seq").status, 0)
-        let slowFirst = "SELECT CASE WHEN nextval('fshost_seq') = 1 THEN (SELECT 0 FROM pg_sleep(5)) ELSE 1 END"
-        XCTAssertEqual(try run(["cdb", "modify", "database", "db1", "query=\(slowFirst)", "query_timeout=1s",
-                                "retry_interval=200ms", "--force"]).status, success)
+        // The probe is read only, so the slowness comes from outside: a
+        // session holds the table locked for 2.5 s; the first probe waits
+        // for it until its statement_timeout (1.8 s), the retry gets it.
+        XCTAssertEqual(try run(["cdb", "modify", "database", "db1", "--unset", "query", "table=\(PostgresTemplate.table)",
+                                "query_timeout=2s", "retry_interval=200ms", "--force"]).status, success)
+        let locked = DispatchSemaphore(value: 0)
+        let sockets = cluster.sockets, port = cluster.port
+        let holder = Thread {
+            _ = try? PostgresTemplate.psql(socketDirectory: sockets, port: port, "BEGIN; LOCK TABLE \(PostgresTemplate.table) IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(2.5); COMMIT")
+            locked.signal()
+        }
+        holder.start()
+        usleep(300_000)
         let retried = try monitor(3)
+        XCTAssertEqual(locked.wait(timeout: .now() + 10), .success, "the lock holder did not end")
         XCTAssertEqual(retried.status, success, "the retry answers: \(retried)")
         XCTAssertTrue(retried.stderr.contains("probe 1 failed") && retried.stderr.contains("statement_timeout"), retried.stderr)
-        XCTAssertLessThan(retried.milliseconds, 1000 + 200 + 3000, "the first probe ended at its timeout: \(retried)")
+        XCTAssertLessThan(retried.milliseconds, 2000 + 200 + 2000, "the first probe ended at its timeout: \(retried)")
         burners.forEach { $0.stop() }
         XCTAssertEqual(try run("database", "stop", "db1").status, success)
     }
