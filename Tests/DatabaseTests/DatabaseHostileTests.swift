@@ -263,3 +263,33 @@ extension DatabaseTests {
         XCTAssertEqual(try run("database", "stop", "db1").status, success)
     }
 }
+
+extension DatabaseTests {
+    /// Finding 5: `password=…` on fshost's command line is readable by
+    /// every local user (/proc/PID/cmdline). `cdb define/modify
+    /// --value-from-stdin password` reads it from standard input instead.
+    func testThePasswordCanBeSetFromStandardInput() throws {
+        let cluster = try makeCluster()
+        let attributes = cluster.attributes.filter { !$0.hasPrefix("password=") }
+        func cdb(_ arguments: [String], input: String) throws -> HostSandbox.Result {
+            let r = try sandbox.fshost(arguments, input: input)
+            outputs += [r.stdout, r.stderr]
+            return r
+        }
+        let defined = try cdb(["cdb", "define", "database", "db1", "retries=0", "--value-from-stdin", "password"] + attributes,
+                              input: PostgresTemplate.password + "\n")
+        XCTAssertEqual(defined.status, success, defined.description)
+        try start()
+        XCTAssertEqual(try monitor(3).status, success, "the password read from standard input")
+        let wrong = try cdb(["cdb", "modify", "database", "db1", "--force", "--value-from-stdin", "password"],
+                            input: "Wrong-Secret-fshost-5521\r\n")
+        XCTAssertEqual(wrong.status, success, wrong.description)
+        XCTAssertEqual(try monitor(3).status, commandFailed, "the new password was stored")
+        let both = try cdb(["cdb", "modify", "database", "db1", "--force", "password=x", "--value-from-stdin", "password"],
+                           input: "y\n")
+        XCTAssertEqual(both.status, invalidArguments, both.description)
+        let empty = try cdb(["cdb", "modify", "database", "db1", "--force", "--value-from-stdin", "password"], input: "")
+        XCTAssertEqual(empty.status, invalidArguments, empty.description)
+        XCTAssertEqual(try run("database", "stop", "db1").status, success)
+    }
+}
