@@ -184,8 +184,9 @@ final class DatabaseTests: XCTestCase {
 
     /// PostgreSQL's rule for its lock file: a postmaster.pid whose pid
     /// runs but is not a postmaster of this data directory is stale. Level
-    /// 1 says not running; start removes it and starts; the process the
-    /// file named is not touched.
+    /// 1 says failed (a crash, as with its pid gone); exclusive not
+    /// running; start removes it and starts; the process the file named is
+    /// not touched.
     func testAPidFileNamingAnotherLiveProcessIsStale() throws {
         let cluster = try makeCluster()
         try define(cluster)
@@ -202,8 +203,10 @@ final class DatabaseTests: XCTestCase {
                                                     attributes: [.posixPermissions: 0o600]))
         chown(cluster.pidFile, template.uid, template.gid)
 
+        // A crash whose pid was reused: a failure, as when the pid is gone (the README's level table).
         let level1 = try monitor(1)
-        XCTAssertEqual(level1.status, notRunning, level1.description)
+        XCTAssertEqual(level1.status, commandFailed, level1.description)
+        XCTAssertTrue(level1.stdout.contains("reused"), level1.stdout)
         XCTAssertEqual(try run("database", "exclusive", "db1").status, notRunning)
         let started = try run("database", "start", "db1")
         XCTAssertEqual(started.status, success, started.description)

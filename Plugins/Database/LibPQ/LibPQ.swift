@@ -190,11 +190,18 @@ func query(_ sql: String, _ connection: PostgresCall.Connection, statementTimeou
 }
 
 /// Why the connection failed: authentication (the server asked for a
-/// password and refused the one given, or none was given) or anything else.
+/// password and none was given, or it said the authentication failed) or
+/// anything else — a peer that hangs up after the password is not a
+/// refusal of it.
 func connectionFailure(_ conn: OpaquePointer) -> PostgresCall.Response {
     let text = message(conn)
     if PQconnectionNeedsPassword(conn) == 1 { return .authenticationFailed("the server asks for a password and none is set: " + text) }
-    if PQconnectionUsedPassword(conn) == 1 || text.contains("authentication failed") { return .authenticationFailed(text) }
+    if text.contains("authentication failed") { return .authenticationFailed(text) }
+    // A password was sent but no refusal came back (the peer hung up):
+    // not a verdict on the password.
+    if PQconnectionUsedPassword(conn) == 1 {
+        return .connectFailed("the connection ended after the password was sent, with no authentication answer: " + text)
+    }
     return .connectFailed(text)
 }
 
