@@ -34,7 +34,7 @@ struct Database: DaemonType {
 
     static let dataDirectory = Attribute.path("data_directory",
         "the cluster's data directory (made by initdb; holds PG_VERSION and postmaster.pid)").required
-    static let osUser = Attribute.user("os_user", default: "postgres",
+    static let osUser = Attribute.user("os_user", default: "postgres", notRoot: true,
         "the OS user the server runs as (owns the data directory; PostgreSQL refuses root)")
     static let binDirectory = Attribute.path("bin_directory",
         "where pg_ctl and postgres are; default /usr/lib/postgresql/<major>/bin, the major from the data directory's PG_VERSION")
@@ -49,9 +49,9 @@ struct Database: DaemonType {
         "the role's password (a secret: given to libpq in memory, never on a command line; never shown)")
     static let passfile = Attribute.path("passfile",
         "a libpq password file (mode 0600, owned by root) instead of password")
-    static let table = Attribute.string("table",
+    static let table = Attribute.string("table", nonBlank: true,
         "the table level 3 queries (SELECT 1 FROM <table> LIMIT 1; it must hold a row), optionally schema.table")
-    static let query = Attribute.string("query",
+    static let query = Attribute.string("query", nonBlank: true,
         "level 3's query instead (its first row's first value is compared); default from table, else SELECT 1")
     static let expectedAnswer = Attribute.string("expected_answer", default: "1",
         "the value the query's first row's first column must have")

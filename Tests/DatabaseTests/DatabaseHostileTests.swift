@@ -293,3 +293,31 @@ extension DatabaseTests {
         XCTAssertEqual(try run("database", "stop", "db1").status, success)
     }
 }
+
+extension DatabaseTests {
+    /// Finding 9: what every action refuses, the host's schema refuses at
+    /// `cdb define` already, where it can tell: an empty or blank `query`
+    /// or `table`, `os_user` root (or uid 0). An unknown os_user depends on
+    /// the node: refused when an action runs. What the schema cannot say
+    /// (a query of semicolons, a table name with quotes) is refused by
+    /// every action (testBadInputIsRefusedWithNothingStartedAndNothingChanged).
+    func testValuesEveryActionRefusesAreRefusedAtDefine() throws {
+        let cluster = try makeCluster()
+        for (extra, names) in [("query=", "'query' is empty"), ("query=  ", "'query' is empty"), ("table=", "'table' is empty"),
+                               ("os_user=root", "'os_user' is uid 0"), ("os_user=0", "'os_user' is uid 0")] {
+            let key = String(extra.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0])
+            let base = cluster.attributes.filter { !$0.hasPrefix(key + "=") }
+            let r = try run(["cdb", "define", "database", "bad"] + base + [extra])
+            XCTAssertEqual(r.status, invalidArguments, "\(extra): \(r)")
+            XCTAssertTrue(r.stderr.contains(names), "\(extra): \(r.stderr)")
+        }
+        try define(cluster, "db1")
+        let modified = try run(["cdb", "modify", "database", "db1", "os_user=root", "--force"])
+        XCTAssertEqual(modified.status, invalidArguments, modified.description)
+        // Unknown: accepted at define, refused by the actions.
+        try define(cluster, "unknown", ["os_user=nosuchuser-fshost"])
+        let validated = try run("database", "validate", "unknown", "--json")
+        XCTAssertEqual(validated.status, invalidArguments, validated.description)
+        XCTAssertTrue(validated.stdout.contains("nosuchuser-fshost"), validated.stdout)
+    }
+}

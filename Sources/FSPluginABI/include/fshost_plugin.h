@@ -165,7 +165,9 @@ enum {
 enum {
     /** Never shown in a log line, --json, an error message, `cdb show` or `cdb export` (unless asked for). */
     FSHOST_ATTR_FLAG_SECRET = 1u << 0,
-    /** `minimum` applies (integer, port: the number; duration: milliseconds). */
+    /** `minimum` applies (integer, port: the number; duration: milliseconds; string: its length in
+        bytes, white space at either end left out; user: the uid, where the value says it — `root`
+        is 0, a number is a uid — other names are not looked up). */
     FSHOST_ATTR_FLAG_MINIMUM = 1u << 1,
     /** `maximum` applies (same units as `minimum`). */
     FSHOST_ATTR_FLAG_MAXIMUM = 1u << 2
