@@ -392,6 +392,11 @@ final class DatabaseTests: XCTestCase {
         XCTAssertEqual(try standby.psql("SELECT pg_wal_replay_resume()").status, 0)
         XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { (try? self.monitor(4, "standby").status) == 0 },
                       "level 4 still fails with replay resumed")
+        // An idle primary: its last transaction grows old, but everything
+        // received is replayed: no lag (review finding 7).
+        usleep(1_500_000)
+        let idle = try monitor(4, "standby")
+        XCTAssertEqual(idle.status, success, "an idle primary's last transaction's age counted as lag: \(idle)")
 
         // The primary expects a standby it does not have.
         XCTAssertEqual(try run("cdb", "modify", "database", "primary", "expected_standbys=standby1,standby2", "--force").status, success)
