@@ -321,3 +321,41 @@ extension DatabaseTests {
         XCTAssertTrue(validated.stdout.contains("nosuchuser-fshost"), validated.stdout)
     }
 }
+
+extension DatabaseTests {
+    /// Finding 10: a server that hangs up after the password (a stand-in
+    /// running as os_user: requirepeer lets it have the password, as the
+    /// README says) is a connection failure, not "authentication failed".
+    func testAPeerHangingUpAfterThePasswordIsNoAuthenticationVerdict() throws {
+        let cluster = try makeCluster()
+        try define(cluster, "db1", ["retries=0"])
+        try start()
+        let directory = cluster.root + "/standin"
+        try PostgresTemplate.makeOwnedDirectory(directory, mode: 0o755, uid: template.uid, gid: template.gid)
+        let fakePort = cluster.port + 1, path = directory + "/.s.PGSQL.\(fakePort)"
+        let script = """
+            import os, socket, sys
+            s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o777); s.listen(8)
+            s.settimeout(60)
+            while True:
+                c, _ = s.accept(); c.settimeout(5)
+                try:
+                    if c.recv(4096):
+                        c.sendall(b'R\\0\\0\\0\\x08\\0\\0\\0\\x03'); c.recv(4096)
+                except Exception:
+                    pass
+                c.close()
+            """
+        let standIn = try XCTUnwrap(ChildProcess(["/usr/bin/setpriv", "--reuid=\(template.uid)", "--regid=\(template.gid)",
+                                                  "--clear-groups", "--", "/usr/bin/python3", "-c", script, path]))
+        defer { standIn.stop() }
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { FileManager.default.fileExists(atPath: path) },
+                      "the stand-in never listened")
+        try define(cluster, "db2", ["retries=0", "port=\(fakePort)", "socket_directory=\(directory)", "ping_client=builtin"])
+        let r = try monitor(3, "db2")
+        XCTAssertEqual(r.status, commandFailed, r.description)
+        XCTAssertTrue(r.stdout.contains("no authentication answer"), r.stdout)
+        XCTAssertFalse(r.stdout.contains("check password"), r.stdout)
+        XCTAssertEqual(try run("database", "stop", "db1").status, success)
+    }
+}
