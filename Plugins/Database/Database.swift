@@ -34,7 +34,7 @@ struct Database: DaemonType {
 
     static let dataDirectory = Attribute.path("data_directory",
         "the cluster's data directory (made by initdb; holds PG_VERSION and postmaster.pid)").required
-    static let osUser = Attribute.user("os_user", default: "postgres",
+    static let osUser = Attribute.user("os_user", default: "postgres", notRoot: true,
         "the OS user the server runs as (owns the data directory; PostgreSQL refuses root)")
     static let binDirectory = Attribute.path("bin_directory",
         "where pg_ctl and postgres are; default /usr/lib/postgresql/<major>/bin, the major from the data directory's PG_VERSION")
@@ -49,9 +49,9 @@ struct Database: DaemonType {
         "the role's password (a secret: given to libpq in memory, never on a command line; never shown)")
     static let passfile = Attribute.path("passfile",
         "a libpq password file (mode 0600, owned by root) instead of password")
-    static let table = Attribute.string("table",
+    static let table = Attribute.string("table", nonBlank: true,
         "the table level 3 queries (SELECT 1 FROM <table> LIMIT 1; it must hold a row), optionally schema.table")
-    static let query = Attribute.string("query",
+    static let query = Attribute.string("query", nonBlank: true,
         "level 3's query instead (its first row's first value is compared); default from table, else SELECT 1")
     static let expectedAnswer = Attribute.string("expected_answer", default: "1",
         "the value the query's first row's first column must have")
@@ -126,7 +126,7 @@ struct Database: DaemonType {
         passfile = resource[Self.passfile]
         connection = PostgresCall.Connection(host: socketDirectory, port: port, database: resource[Self.database],
                                              user: resource[Self.user], password: resource[Self.password]?.revealed,
-                                             passfile: passfile)
+                                             passfile: passfile, requirePeer: resource[Self.osUser])
         expectedAnswer = resource[Self.expectedAnswer]
         pingTimeout = resource[Self.pingTimeout]
         pingClient = resource[Self.pingClient]
@@ -160,7 +160,11 @@ struct Database: DaemonType {
             resource: resource,
             // postmaster.pid is written by the server as os_user in its own data directory.
             pidFile: PidFile(dataDirectory + "/postmaster.pid", trustedOwners: Set([0, geteuid()] + (osUid.map { [$0] } ?? []))),
-            master: ProcessPattern(name: "postgres", argument: dataDirectory),
+            // Only a postgres running as os_user is this cluster's: another
+            // local user may run the same root-owned program with
+            // `-D <this data directory> -D <their own>` (the last -D wins).
+            // An unknown os_user: uid -1, which no process has.
+            master: ProcessPattern(name: "postgres", argument: dataDirectory, owner: osUid ?? UInt32.max),
             start: [pgctl, "start"],  // completed in start(): its wait depends on the time left
             launch: Launch(user: osUser, workingDirectory: dataDirectory),
             // pg_ctl stop's modes (PostgreSQL 15 docs, "Shutting Down the Server"):
@@ -198,7 +202,8 @@ struct Database: DaemonType {
             return .invalid("attributes 'password' and 'passfile' are both set: set one")
         }
         if osUid == 0 {
-            return .invalid("attribute 'os_user': \(osUser) is root; PostgreSQL refuses to run as root")
+            return .invalid("attribute 'os_user': " + (osUser == "root" ? "root" : "\(osUser) is uid 0 (root)")
+                            + ": PostgreSQL refuses to run as root")
         }
         return .success
     }
@@ -218,33 +223,54 @@ struct Database: DaemonType {
             return .badConfiguration("attribute 'data_directory': \(dataDirectory) is owned by uid \(info.owner), not by os_user "
                                      + "\(osUser) (uid \(account.uid)); the server would refuse it")
         }
-        for program in ["pg_ctl", "postgres"] {
-            let path = binDirectory! + "/" + program
-            if let problem = FileCheck.problem(path, .executable) {
-                return .badConfiguration("attribute '\(resource[Self.binDirectory] == nil ? "data_directory" : "bin_directory")': "
-                                         + "\(path): \(problem)")
-            }
-        }
+        if let problem = programsProblem { return .badConfiguration(problem) }
         if let problem = FileCheck.problem(socketDirectory, .kind(.directory)) {
+            return .badConfiguration("attribute 'socket_directory': \(socketDirectory): \(problem)")
+        }
+        // Levels 2-4 send the password to whatever listens on the socket:
+        // only root or os_user may make it.
+        if let problem = TrustedPath.serviceDirectoryProblem(socketDirectory, account: account) {
             return .badConfiguration("attribute 'socket_directory': \(socketDirectory): \(problem)")
         }
         if let problem = FileCheck.creatableFileProblem(logFile) {
             return .badConfiguration("attribute 'log_file': \(logFile): \(problem)")
         }
-        if let passfile {
-            // libpq itself ignores a password file with group or world bits (with a warning): say it here.
-            if let problem = FileCheck.problem(passfile, .kind(.regular), .readable, .modeWithin(0o600)) {
-                return .badConfiguration("attribute 'passfile': \(passfile): \(problem); it must be mode 0600")
-            }
-            if case .success(let info) = FileCheck.info(passfile), info.owner != 0 && info.owner != geteuid() {
-                return .badConfiguration("attribute 'passfile': \(passfile) is owned by uid \(info.owner), not by root")
-            }
-        }
+        if let problem = passfileProblem { return .badConfiguration(problem) }
         if let problem = daemon.pidFile.placeProblem() {
             return .badConfiguration("attribute 'data_directory': \(daemon.pidFile.path): \(problem)")
         }
         if let problem = daemon.problem { return .invalid(problem) }
         return .success
+    }
+
+    /// pg_ctl and postgres run as os_user, pg_ctl also as root's child: each
+    /// must be a trusted executable (root's, not writable by others, in
+    /// directories up to / that are not either), or another user's code
+    /// would run as os_user. Nil when they are.
+    var programsProblem: String? {
+        guard let binDirectory else { return binProblem }
+        let attribute = resource[Self.binDirectory] == nil ? "data_directory" : "bin_directory"
+        for program in ["pg_ctl", "postgres"] {
+            let path = binDirectory + "/" + program
+            if let problem = FileCheck.problem(path, .executable) ?? TrustedPath.executableProblem(path) {
+                return "attribute '\(attribute)': \(path): \(problem)"
+            }
+        }
+        return nil
+    }
+
+    /// The password file root reads and sends: a trusted secret file
+    /// (resolved; root's; mode 0600 or less; no directory up to / writable
+    /// by others), checked at validate and before every level that reads
+    /// it. Nil when it is fit or not set.
+    var passfileProblem: String? {
+        guard let passfile else { return nil }
+        // libpq itself ignores a password file with group or world bits (with a warning): say it here.
+        if let problem = FileCheck.problem(passfile, .kind(.regular), .readable, .modeWithin(0o600)) {
+            return "attribute 'passfile': \(passfile): \(problem); it must be mode 0600"
+        }
+        if let problem = TrustedPath.secretFileProblem(passfile) { return "attribute 'passfile': \(passfile): \(problem)" }
+        return nil
     }
 
     // MARK: Start
@@ -254,6 +280,7 @@ struct Database: DaemonType {
     func start() -> Outcome {
         let values = validate()
         guard values.isSuccess else { return values }
+        if let why = servesElsewhere() { return .badConfiguration(why) }
         var daemon = daemon
         let wait = max(1, (resource.timeLeft - .seconds(2)).milliseconds / 1000)
         daemon.startCommand = [daemon.startCommand[0], "start", "-D", dataDirectory, "-w", "-t", String(wait), "-s",
@@ -264,6 +291,49 @@ struct Database: DaemonType {
         }
         guard !outcome.isSuccess, let reason = outcome.reason, reason.hasPrefix("start command") else { return outcome }
         return Outcome(outcome.status, reason + " (the server's log: \(logFile))")
+    }
+
+    /// When this cluster's postmaster already runs but serves another port
+    /// or socket directory than this resource names: why (start would wait
+    /// its whole timeout for a socket nobody makes). From postmaster.pid's
+    /// lines 4 and 5, port and first socket directory (PostgreSQL 15
+    /// `src/include/utils/pidfile.h`: LOCK_FILE_LINE_PORT,
+    /// LOCK_FILE_LINE_SOCKET_DIR). Nil when it does not run or serves here.
+    func servesElsewhere() -> String? {
+        guard case .running(let id) = daemon.status(), case .pid(_, let more) = daemon.pidFile.read(),
+              more.count >= 4 else { return nil }
+        let servedPort = more[2].trimmingTrailingSpaces, servedDirectory = more[3].trimmingTrailingSpaces
+        let portMatches = servedPort == String(port)
+        let directoryMatches = servedDirectory.isEmpty
+            || ServerPaths.canonical(servedDirectory) == socketDirectory
+            || Self.sameDirectory(servedDirectory, socketDirectory)
+        if portMatches && directoryMatches { return nil }
+        return "the postmaster of \(dataDirectory) already runs (pid \(id.pid)) but serves port \(LogText.escaped(servedPort, limit: 20)), "
+            + "socket directory \(LogText.escaped(servedDirectory, limit: 200)) (its postmaster.pid), not port \(port), "
+            + "socket_directory \(socketDirectory): stop it, or set port and socket_directory to what it serves"
+    }
+
+    /// Both paths name one directory (device and inode).
+    static func sameDirectory(_ a: String, _ b: String) -> Bool {
+        var x = stat(), y = stat()
+        return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino
+    }
+
+    // MARK: Stop
+
+    /// The ladder of pg_ctl commands; when pg_ctl is not a trusted
+    /// executable (see ``programsProblem``) the same modes as signals to the
+    /// postmaster, so stop still works without running it (pg_ctl stop
+    /// -m fast sends SIGINT, -m immediate SIGQUIT: PostgreSQL 15 docs,
+    /// "Shutting Down the Server").
+    func stop() -> Outcome {
+        guard let problem = programsProblem else { return daemon.stop() }
+        resource.log.warning("\(problem): stopping with signals instead of pg_ctl")
+        var daemon = daemon
+        daemon.stopLadder = StopLadder(.signal("fast (SIGINT)", SIGINT, share: 7),
+                                       .signal("immediate (SIGQUIT)", SIGQUIT, share: 2),
+                                       .signal("KILL", SIGKILL, share: 1, group: true))
+        return daemon.stop()
     }
 
     // MARK: Monitoring
@@ -351,6 +421,7 @@ struct Database: DaemonType {
     /// One query through the companion within `timeout`; the server's
     /// statement_timeout is 90 % of it, so the server ends what the client gives up.
     func ask(_ sql: String, timeout: Duration) -> Result<[[String?]], Failure> {
+        if let problem = passfileProblem { return .failure(Failure(.badConfiguration(problem))) }
         guard let call = client() else { return .failure(Failure(Self.noCompanion)) }
         let statementTimeout = max(.milliseconds(1), timeout * 0.9)
         switch call(.init(connection: connection, operation: .query(sql, statementTimeout: statementTimeout), timeout: timeout)) {

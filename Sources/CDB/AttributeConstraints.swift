@@ -6,8 +6,9 @@ import Musl
 #endif
 
 /// The checks of a value beyond its kind's grammar: one of a set of values,
-/// a minimum and a maximum (integer, port, duration), a numeric IP address,
-/// a user name. ``AttributeSchema/resolve(_:)`` and every `cdb` write run
+/// a minimum and a maximum (integer, port, duration; a string's length
+/// without white space at either end; a user's uid where the value says it:
+/// `root`, a number), a numeric IP address, a user name. ``AttributeSchema/resolve(_:)`` and every `cdb` write run
 /// them, so the host refuses a value before anything runs and a plugin
 /// checks none of it itself.
 ///
@@ -30,6 +31,28 @@ public enum AttributeConstraints {
         }
         if spec.isRegex, let why = RegexSyntax.problem(canonical) {
             return .failure(AttributeValueError("is not an accepted regular expression (POSIX ERE)\(shown): \(why)"))
+        }
+        switch spec.kind {
+        case .string:
+            // A string's range bounds its length in bytes, white space at
+            // either end left out: `minimum` 1 is "not empty or blank".
+            let length = Int64(trimmedLength(canonical))
+            if spec.minimum.map({ length < $0 }) == true || spec.maximum.map({ length > $0 }) == true {
+                return .failure(AttributeValueError("is \(length == 0 ? "empty" : "\(length) bytes long")\(shown) "
+                                                    + "(allowed: \(rangeText(spec)))"))
+            }
+            return .success(canonical)
+        case .user:
+            // A user's range bounds its uid where the value itself says it
+            // (root is uid 0 on every node; a number is a uid); other names
+            // are looked up by the plugin when an action runs — no
+            // directory service here, on every action's path.
+            let uid: Int64? = canonical == "root" ? 0 : Int64(canonical)
+            if let uid, spec.minimum.map({ uid < $0 }) == true || spec.maximum.map({ uid > $0 }) == true {
+                return .failure(AttributeValueError("is uid \(uid)\(shown) (allowed: \(rangeText(spec)))"))
+            }
+            return .success(canonical)
+        default: break
         }
         guard let number = magnitude(canonical, kind: spec.kind) else { return .success(canonical) }
         if spec.minimum.map({ number < $0 }) == true || spec.maximum.map({ number > $0 }) == true {
@@ -63,7 +86,22 @@ public enum AttributeConstraints {
     }
 
     private static func unit(_ value: Int64, _ kind: AttributeKind) -> String {
-        kind == .duration ? DurationText.readable(value) : String(value)
+        switch kind {
+        case .duration: return DurationText.readable(value)
+        case .string: return "\(value) byte\(value == 1 ? "" : "s") (white space at either end left out)"
+        case .user: return "uid \(value)"
+        default: return String(value)
+        }
+    }
+
+    /// Bytes of `text` without the white space at either end.
+    private static func trimmedLength(_ text: String) -> Int {
+        let bytes = Array(text.utf8)
+        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || ($0 >= 0x09 && $0 <= 0x0D) }
+        guard let first = bytes.firstIndex(where: { !isSpace($0) }), let last = bytes.lastIndex(where: { !isSpace($0) }) else {
+            return 0
+        }
+        return last - first + 1
     }
 
     /// The number a range compares: integers and ports as they are,

@@ -219,6 +219,17 @@ final class ActionContext {
                     out[n] = 0
                 }
                 return Int32(clamping: text.count)
+            },
+            process_matches_owned: { _, pid, startTime, name, argument, owner in
+                ProcessChecks.pattern(name, argument, owner: owner)
+                    .matches(pid: pid, startTime: startTime == 0 ? nil : startTime) ? 1 : 0
+            },
+            process_find: { _, name, argument, owner, out, capacity in
+                let matches = ProcessTable.shared.matching(ProcessChecks.pattern(name, argument, owner: owner))
+                if let out {
+                    for (i, entry) in matches.prefix(Int(capacity)).enumerated() { out[i] = entry.pid }
+                }
+                return Int32(clamping: matches.count)
             })
     }
 }

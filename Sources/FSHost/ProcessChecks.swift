@@ -28,8 +28,16 @@ enum ProcessChecks {
         /// The pid hint (0: none) and its start time (0: unknown).
         var pid: Int32 = 0
         var startTime: UInt64 = 0
-        var pattern: ProcessPattern { ProcessPattern.declared(name: name, argument: argument) }
-        var description: String { argument.map { "\(name) (argument \($0))" } ?? name }
+        /// The real uid the process must run as (nil: any the owner rule admits).
+        var owner: UInt32?
+        var pattern: ProcessPattern {
+            var p = ProcessPattern.declared(name: name, argument: argument)
+            p.uid = owner
+            return p
+        }
+        var description: String {
+            (argument.map { "\(name) (argument \($0))" } ?? name) + (owner.map { " as uid \($0)" } ?? "")
+        }
 
         /// The hinted process runs and matches; a hint with its start time
         /// (the identity the plugin recorded when it started the process)
@@ -42,8 +50,10 @@ enum ProcessChecks {
     }
 
     /// The pattern of the host services' `name`/`argument` (NULL or empty: any).
-    static func pattern(_ name: UnsafePointer<CChar>?, _ argument: UnsafePointer<CChar>?) -> ProcessPattern {
-        ProcessPattern.declared(name: name.map { String(cString: $0) }, argument: argument.map { String(cString: $0) })
+    static func pattern(_ name: UnsafePointer<CChar>?, _ argument: UnsafePointer<CChar>?, owner: Int64 = -1) -> ProcessPattern {
+        var p = ProcessPattern.declared(name: name.map { String(cString: $0) }, argument: argument.map { String(cString: $0) })
+        if owner >= 0 && owner <= Int64(UInt32.max) { p.uid = UInt32(owner) }
+        return p
     }
 
     /// Most declared processes read from a plugin (a bound on its answer).
@@ -66,6 +76,9 @@ enum ProcessChecks {
         let pidAt = MemoryLayout<fshost_process_pattern>.offset(of: \fshost_process_pattern.pid)!
         let startAt = MemoryLayout<fshost_process_pattern>.offset(of: \fshost_process_pattern.start_time)!
         let hasHint = stride >= startAt + MemoryLayout<UInt64>.size
+        let ownerAt = MemoryLayout<fshost_process_pattern>.offset(of: \fshost_process_pattern.has_owner)!
+        let uidAt = MemoryLayout<fshost_process_pattern>.offset(of: \fshost_process_pattern.owner)!
+        let hasOwner = stride >= uidAt + MemoryLayout<UInt32>.size
         return (0..<max(0, filled)).compactMap { i in
             let element = raw + i * stride
             guard let name = element.load(fromByteOffset: nameAt, as: UnsafePointer<CChar>?.self) else { return nil }
@@ -74,6 +87,9 @@ enum ProcessChecks {
             if hasHint {
                 d.pid = max(0, element.load(fromByteOffset: pidAt, as: Int32.self))
                 d.startTime = element.load(fromByteOffset: startAt, as: UInt64.self)
+            }
+            if hasOwner && element.load(fromByteOffset: ownerAt, as: UInt32.self) == 1 {
+                d.owner = element.load(fromByteOffset: uidAt, as: UInt32.self)
             }
             return d
         }

@@ -154,6 +154,13 @@ public struct Daemon {
             if processesService.exists(master) {
                 return .withoutPidFile("\(describeMaster) runs, but its pidfile \(pidFile.path) names \(foreign)")
             }
+            if privatePidFile {
+                // Only this master writes it: the master died and its pid
+                // was reused — a crash, as when the pid is gone (no
+                // leftovers: the group is the other process's).
+                return .crashed(pid: pid, "pidfile \(pidFile.path) names \(foreign) (its pid reused since the master died)",
+                                leftovers: [])
+            }
             return .stopped("not running (pidfile \(pidFile.path) names \(foreign); "
                             + "no \(describeMaster) runs; the file is left alone)")
         }

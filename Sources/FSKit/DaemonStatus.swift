@@ -10,7 +10,9 @@ public enum DaemonStatus: Sendable, Equatable {
     /// The pidfile's pid is the master: it matches the master's pattern and,
     /// when its identity was remembered at start, has that start time.
     case running(ProcessIdentity)
-    /// The pidfile names a process that is gone: it crashed. `leftovers` are processes of its group
+    /// The pidfile names a process that is gone — or, for a private
+    /// pidfile (``Daemon/privatePidFile``), a live process that is not the
+    /// master (its pid reused since): it crashed. `leftovers` are processes of its group
     /// that still run (a daemon's workers outlive their master and keep its
     /// listening socket).
     case crashed(pid: Int32, String, leftovers: [ProcessIdentity])

@@ -119,10 +119,18 @@ public struct ProcessPattern: Sendable, Equatable {
     /// the host checks that pid directly and scans /proc only when the hint
     /// fails, so a monitor costs the same on a node with 5,000 processes.
     public var hint: ProcessIdentity?
+    /// The real uid the process must run as (nil: any the host's owner rule
+    /// admits). Set it for a daemon that runs as a service account: the
+    /// host's owner rule admits any user's process of a trusted root-owned
+    /// program (`/usr/lib/postgresql/15/bin/postgres -D <victim's data
+    /// directory> -D <own>` run by another local user), so without an owner
+    /// such a look-alike would count as running, and be signalled.
+    public var owner: UInt32?
 
-    public init(name: String, argument: String? = nil, hint: ProcessIdentity? = nil) {
+    public init(name: String, argument: String? = nil, hint: ProcessIdentity? = nil, owner: UInt32? = nil) {
         self.name = name
         self.argument = argument
         self.hint = hint
+        self.owner = owner
     }
 }

@@ -54,7 +54,8 @@ final class Instance {
     let resource: Resource
     let value: any ResourceType
     /// C copies of the declared process patterns, alive until destroy.
-    var patterns: [(name: UnsafeMutablePointer<CChar>, argument: UnsafeMutablePointer<CChar>?, hint: ProcessIdentity?)] = []
+    var patterns: [(name: UnsafeMutablePointer<CChar>, argument: UnsafeMutablePointer<CChar>?, hint: ProcessIdentity?,
+                    owner: UInt32?)] = []
 
     init(resource: Resource, value: any ResourceType) {
         self.resource = resource
@@ -149,12 +150,15 @@ private func makeDescriptor<T: ResourceType>(_ type: T.Type, typeName: String) -
         processes: { p, out, capacity in
             let i = Instance.from(p)
             if i.patterns.isEmpty {
-                i.patterns = i.value.processes.map { (strdupOrAbort($0.name), $0.argument.map(strdupOrAbort), $0.hint) }
+                i.patterns = i.value.processes.map {
+                    (strdupOrAbort($0.name), $0.argument.map(strdupOrAbort), $0.hint, $0.owner)
+                }
             }
             for (n, pattern) in i.patterns.prefix(Int(capacity)).enumerated() {
                 out?[n] = fshost_process_pattern(name: pattern.name, argument: pattern.argument,
                                                  pid: pattern.hint?.pid ?? 0, reserved: 0,
-                                                 start_time: pattern.hint?.startTime ?? 0)
+                                                 start_time: pattern.hint?.startTime ?? 0,
+                                                 has_owner: pattern.owner == nil ? 0 : 1, owner: pattern.owner ?? 0)
             }
             return UInt32(i.patterns.count)
         },

@@ -24,16 +24,42 @@ public struct Processes {
 
     // MARK: By pattern (a /proc scan)
 
-    /// How many processes match.
+    /// The host offers the owner services (process_matches_owned,
+    /// process_find). Without them a pattern with an ``ProcessPattern/owner``
+    /// matches nothing: an owner is a security rule, never dropped.
+    var hasOwnerServices: Bool {
+        Int(host.pointee.struct_size) >= MemoryLayout<fshost_host>.offset(of: \fshost_host.process_find)!
+            + MemoryLayout<UnsafeRawPointer>.size
+    }
+
+    /// The pids matching `pattern` (its owner included) in the snapshot.
+    func find(_ pattern: ProcessPattern, owner: UInt32) -> [Int32] {
+        guard hasOwnerServices, let call = host.pointee.process_find else { return [] }
+        var pids = [Int32](repeating: 0, count: 16)
+        var count = call(host.pointee.context, pattern.name, pattern.argument, Int64(owner), &pids, UInt32(pids.count))
+        if count > Int32(pids.count) {
+            pids = [Int32](repeating: 0, count: Int(count) + 16)
+            count = call(host.pointee.context, pattern.name, pattern.argument, Int64(owner), &pids, UInt32(pids.count))
+        }
+        return count <= 0 ? [] : Array(pids.prefix(min(Int(count), pids.count)))
+    }
+
+    /// How many processes match (name, argument and, when set, owner).
     public func count(_ pattern: ProcessPattern) -> Int {
-        Int(host.pointee.process_count(host.pointee.context, pattern.name, pattern.argument))
+        if let owner = pattern.owner { return find(pattern, owner: owner).count }
+        return Int(host.pointee.process_count(host.pointee.context, pattern.name, pattern.argument))
     }
     /// At least one process matches.
     public func exists(_ pattern: ProcessPattern) -> Bool { count(pattern) > 0 }
     /// Signals every match; returns how many were signalled.
     @discardableResult
     public func signal(_ pattern: ProcessPattern, _ signal: Int32) -> Int {
-        Int(host.pointee.process_signal(host.pointee.context, pattern.name, pattern.argument, signal))
+        if let owner = pattern.owner {
+            // Each match by its identity, so a pid reused in between is not signalled.
+            return find(pattern, owner: owner).compactMap(identity(pid:))
+                .filter { matches($0, pattern) && self.signal($0, signal) == .sent }.count
+        }
+        return Int(host.pointee.process_signal(host.pointee.context, pattern.name, pattern.argument, signal))
     }
     /// Take a new snapshot on the next pattern query (after starting or stopping).
     public func refresh() { host.pointee.process_refresh(host.pointee.context) }
@@ -44,6 +70,11 @@ public struct Processes {
     /// and matches `pattern`'s name and argument by the host's rules. One
     /// process's /proc files are read; nothing is scanned.
     public func matches(_ process: ProcessIdentity, _ pattern: ProcessPattern) -> Bool {
+        if let owner = pattern.owner {
+            guard hasOwnerServices, let call = host.pointee.process_matches_owned else { return false }
+            return call(host.pointee.context, process.pid, process.startTime, pattern.name, pattern.argument,
+                        Int64(owner)) == 1
+        }
         guard hasPidServices, let call = host.pointee.process_matches else { return false }
         return call(host.pointee.context, process.pid, process.startTime, pattern.name, pattern.argument) == 1
     }

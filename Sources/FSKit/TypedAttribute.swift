@@ -100,8 +100,13 @@ extension Attribute {
         TypedAttribute(name, kind: .string, default: value, help, constraint: AttributeConstraint(allowedValues: allowed),
                        fallback: value, read: { $0 ?? value })
     }
-    public static func string(_ name: String, oneOf allowed: [String] = [], _ help: String) -> TypedAttribute<String?> {
-        TypedAttribute(name, kind: .string, default: nil, help, constraint: AttributeConstraint(allowedValues: allowed),
+    /// `nonBlank`: the host refuses an empty or blank value at `cdb
+    /// define/modify` (the constraint's minimum 1: a string's range bounds
+    /// its length without white space at either end).
+    public static func string(_ name: String, oneOf allowed: [String] = [], nonBlank: Bool = false,
+                              _ help: String) -> TypedAttribute<String?> {
+        TypedAttribute(name, kind: .string, default: nil, help,
+                       constraint: AttributeConstraint(allowedValues: allowed, minimum: nonBlank ? 1 : nil),
                        fallback: nil, read: { .some($0) })
     }
 
@@ -206,8 +211,15 @@ extension Attribute {
 
     /// A user name (POSIX portable: letters, digits, `.`, `_`, `-`, not
     /// starting with `-`); `validate` checks the user exists (getpwnam).
-    public static func user(_ name: String, default value: String, _ help: String) -> TypedAttribute<String> {
-        TypedAttribute(name, kind: .user, default: value, help, fallback: value, read: { $0 ?? value })
+    ///
+    /// `notRoot`: the host refuses `root` (and uid `0`) at `cdb
+    /// define/modify` (the constraint's minimum 1: a user's range bounds
+    /// the uid where the value says it); another name of uid 0 is the
+    /// plugin's to refuse when an action runs.
+    public static func user(_ name: String, default value: String, notRoot: Bool = false,
+                            _ help: String) -> TypedAttribute<String> {
+        TypedAttribute(name, kind: .user, default: value, help, constraint: AttributeConstraint(minimum: notRoot ? 1 : nil),
+                       fallback: value, read: { $0 ?? value })
     }
     public static func user(_ name: String, _ help: String) -> TypedAttribute<String?> {
         TypedAttribute(name, kind: .user, default: nil, help, fallback: nil, read: { .some($0) })

@@ -177,6 +177,9 @@ struct CDBDefine: ParsableCommand {
 
         Example: fshost cdb define webserver web1 port=8080 'command=["/usr/sbin/nginx","-p","/srv/web1"]'
 
+        A secret (a password) belongs on no command line (every local user reads \
+        /proc/PID/cmdline): --value-from-stdin KEY reads KEY's value from standard input.
+
         \(exitStatuses)
         """)
 
@@ -184,10 +187,14 @@ struct CDBDefine: ParsableCommand {
     @Argument(help: "The resource type.") var type: String
     @Argument(help: "The new resource's name.") var resource: String
     @Argument(help: ArgumentHelp("Attributes to set.", valueName: "key=value")) var attributes: [String] = []
+    @Option(name: .customLong("value-from-stdin"),
+            help: ArgumentHelp("Read this attribute's value from standard input (its first line): a secret then appears on no command line.",
+                               valueName: "key"))
+    var valueFromStdin: String?
 
     func run() throws {
         try CDBRun.perform { () throws(AdminError) in
-            let values = try CDBRun.assignments(attributes)
+            let values = try ValueFromStdin.merge(valueFromStdin, into: CDBRun.assignments(attributes))
             try CDBRun.editor(options, .readWrite).define(type: type, resource: resource, attributes: values)
             // A new resource starts without state, whatever an earlier
             // resource of that name (deleted by an older fshost) left.
@@ -229,10 +236,14 @@ struct CDBModify: ParsableCommand {
     @Flag(name: .customLong("force"),
           help: "Change even if the resource runs on this node, or fshost cannot tell; its processes may be left running.")
     var force = false
+    @Option(name: .customLong("value-from-stdin"),
+            help: ArgumentHelp("Read this attribute's value from standard input (its first line): a secret then appears on no command line.",
+                               valueName: "key"))
+    var valueFromStdin: String?
 
     func run() throws {
         try CDBRun.perform { () throws(AdminError) in
-            let values = try CDBRun.assignments(attributes)
+            let values = try ValueFromStdin.merge(valueFromStdin, into: CDBRun.assignments(attributes))
             guard !values.isEmpty || !unset.isEmpty else { throw .usage("nothing to change: give key=value or --unset key") }
             let editor = try CDBRun.editor(options, .readWrite)
             var warnings: [String] = []

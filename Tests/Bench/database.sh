@@ -47,7 +47,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 
 "$bin/fshost" cdb define template t1 >/dev/null
 "$bin/fshost" cdb define database db1 data_directory="$work/data" os_user="$user" port="$port" \
-  socket_directory="$work/sock" password="$password" table=fshost_probe retries=0 >/dev/null
+  socket_directory="$work/sock" table=fshost_probe retries=0 --value-from-stdin password <<<"$password" >/dev/null
 # The same server, level 2 with the built-in start-up exchange (no libpq load).
 "$bin/fshost" cdb define database db1builtin data_directory="$work/data" os_user="$user" port="$port" \
   socket_directory="$work/sock" ping_client=builtin retries=0 >/dev/null

@@ -63,6 +63,8 @@ enum FakeHost {
                 guard let name else { return -1 }
                 return FakeHost.explicit.map { $0.contains(String(cString: name)) ? 1 : 0 } ?? -1
             },
-            process_describe: { _, _, _, _ in -1 })
+            process_describe: { _, _, _, _ in -1 },
+            process_matches_owned: { _, _, _, _, _, _ in 0 },
+            process_find: { _, _, _, _, _, _ in 0 })
     }
 }

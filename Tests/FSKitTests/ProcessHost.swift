@@ -38,8 +38,11 @@ enum ProcessHost {
         return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 
-    private static func pattern(_ name: UnsafePointer<CChar>?, _ argument: UnsafePointer<CChar>?) -> ProcScan.ProcessPattern {
-        .declared(name: name.map { String(cString: $0) }, argument: argument.map { String(cString: $0) })
+    private static func pattern(_ name: UnsafePointer<CChar>?, _ argument: UnsafePointer<CChar>?,
+                                owner: Int64 = -1) -> ProcScan.ProcessPattern {
+        var p = ProcScan.ProcessPattern.declared(name: name.map { String(cString: $0) }, argument: argument.map { String(cString: $0) })
+        if owner >= 0 { p.uid = UInt32(owner) }
+        return p
     }
 
     private static func makeTable() -> fshost_host {
@@ -121,6 +124,15 @@ enum ProcessHost {
                     out[n] = 0
                 }
                 return Int32(clamping: text.count)
+            },
+            process_matches_owned: { _, pid, startTime, name, argument, owner in
+                ProcessHost.pattern(name, argument, owner: owner)
+                    .matches(pid: pid, startTime: startTime == 0 ? nil : startTime) ? 1 : 0
+            },
+            process_find: { _, name, argument, owner, out, capacity in
+                let matches = ProcessTable().matching(ProcessHost.pattern(name, argument, owner: owner))
+                for (i, m) in matches.prefix(Int(capacity)).enumerated() { out?[i] = m.pid }
+                return Int32(clamping: matches.count)
             })
     }
 }

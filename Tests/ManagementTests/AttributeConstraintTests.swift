@@ -26,6 +26,8 @@ final class AttributeConstraintTests: CDBTestCase {
         spec("timeout", .duration) { $0.minimum = 1; $0.maximum = 60_000 },
         spec("address", .ipAddress),
         spec("user", .user),
+        spec("query", .string) { $0.minimum = 1 },
+        spec("os_user", .user) { $0.minimum = 1 },
         spec("password", .string) { $0.isSecret = true; $0.allowedValues = ["a-long-enough-one"] },
         spec("error_pattern", .string) { $0.isRegex = true },
     ], hostDefaults: [HostSetting.monitorLevel: "1"], levels: [1, 2, 3])
@@ -59,6 +61,19 @@ final class AttributeConstraintTests: CDBTestCase {
         XCTAssertEqual(try check("timeout", "1m").get(), "60000ms")
         XCTAssertEqual(problem("timeout", "0s"), "attribute 'timeout' is out of range: '0s' (allowed: from 1ms to 1m)", "positive")
         XCTAssertEqual(problem("timeout", "2m"), "attribute 'timeout' is out of range: '2m' (allowed: from 1ms to 1m)")
+    }
+
+    /// A string's range bounds its length without white space at either
+    /// end (minimum 1: not empty or blank); a user's range its uid where
+    /// the value says it (root, a number), no lookup of other names.
+    func testStringLengthsAndUserUids() {
+        XCTAssertEqual(try check("query", " SELECT 1 ").get(), " SELECT 1 ")
+        XCTAssertEqual(problem("query", ""), "attribute 'query' is empty: '' (allowed: at least 1 byte (white space at either end left out))")
+        XCTAssertEqual(problem("query", " \t "), "attribute 'query' is empty: ' \t ' (allowed: at least 1 byte (white space at either end left out))")
+        XCTAssertEqual(try check("os_user", "postgres").get(), "postgres")
+        XCTAssertEqual(try check("os_user", "nosuchuser-anywhere").get(), "nosuchuser-anywhere", "existence is the action's")
+        XCTAssertEqual(problem("os_user", "root"), "attribute 'os_user' is uid 0: 'root' (allowed: at least uid 1)")
+        XCTAssertEqual(problem("os_user", "0"), "attribute 'os_user' is uid 0: '0' (allowed: at least uid 1)")
     }
 
     func testNumericAddressesOnlyInCanonicalForm() {

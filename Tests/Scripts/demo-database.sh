@@ -44,7 +44,8 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 psql() { PGPASSWORD=$password "$pg/psql" -h "$work/sock" -p "$port" -U postgres -d postgres -X -q -A -t -c "$1"; }
 
 "$fshost" cdb define database db1 data_directory="$work/data" os_user="$user" port="$port" \
-  socket_directory="$work/sock" password="$password" table=orders monitor_level=3 retries=0 >/dev/null || exit 1
+  socket_directory="$work/sock" table=orders monitor_level=3 retries=0 \
+  --value-from-stdin password <<<"$password" >/dev/null || exit 1  # the secret on no command line
 echo "database/db1 (PostgreSQL 15, os_user $user, port $port, socket in $work/sock; the password is a secret):"
 "$fshost" describe database | sed -n '/MONITORING LEVELS/,/^$/p' | sed 's/^/  /'
 step "monitor (stopped)" database monitor db1

@@ -89,13 +89,14 @@ public final class HostSandbox {
     @discardableResult
     public func fshost(_ arguments: String...) throws -> Result { try fshost(arguments) }
 
+    /// `input`: what fshost reads on standard input (nil: /dev/null).
     @discardableResult
-    public func fshost(_ arguments: [String]) throws -> Result {
-        try run(HostSandbox.products.appendingPathComponent("fshost").path, arguments)
+    public func fshost(_ arguments: [String], input: String? = nil) throws -> Result {
+        try run(HostSandbox.products.appendingPathComponent("fshost").path, arguments, input: input)
     }
 
     /// Runs any executable with the sandbox's environment.
-    public func run(_ executable: String, _ arguments: [String]) throws -> Result {
+    public func run(_ executable: String, _ arguments: [String], input: String? = nil) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -107,7 +108,14 @@ public final class HostSandbox {
         defer { try? FileManager.default.removeItem(atPath: outPath); try? FileManager.default.removeItem(atPath: errPath) }
         process.standardOutput = FileHandle(forWritingAtPath: outPath)
         process.standardError = FileHandle(forWritingAtPath: errPath)
-        process.standardInput = FileHandle.nullDevice
+        if let input {
+            let inPath = path("in.\(UUID().uuidString)")
+            FileManager.default.createFile(atPath: inPath, contents: Data(input.utf8), attributes: [.posixPermissions: 0o600])
+            defer { try? FileManager.default.removeItem(atPath: inPath) }
+            process.standardInput = FileHandle(forReadingAtPath: inPath)
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
         let start = DispatchTime.now()
         try process.run()
         process.waitUntilExit()

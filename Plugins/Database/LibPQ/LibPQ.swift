@@ -8,7 +8,7 @@
 //     of its own, awaited until the timeout: libpq's connect_timeout counts
 //     whole seconds with a 2 s minimum, too coarse for a level's budget;
 //   - a query uses libpq's non-blocking calls (PQconnectStartParams,
-//     PQconnectPoll, PQsendQuery, PQconsumeInput) with poll(2) against the
+//     PQconnectPoll, PQsendQueryParams, PQconsumeInput) with poll(2) against the
 //     deadline, and sets the server's statement_timeout so that a query
 //     given up here is also ended there.
 // No connection string is built: keywords and values go to libpq as
@@ -37,6 +37,7 @@ func parameters(_ c: PostgresCall.Connection, extra: [(String, String)]) -> [(St
                                    ("user", c.user), ("application_name", "fshost-monitor"),
                                    // The client's own environment must not redirect the probe.
                                    ("sslmode", "prefer"), ("gssencmode", "disable")]
+    if let peer = c.requirePeer { out.append(("requirepeer", peer)) }
     if let password = c.password { out.append(("password", password)) } else if let passfile = c.passfile {
         out.append(("passfile", passfile))
     }
@@ -116,7 +117,8 @@ func ping(_ connection: PostgresCall.Connection, deadline: ProbeDeadline, timeou
 
 func query(_ sql: String, _ connection: PostgresCall.Connection, statementTimeout: Duration,
            deadline: ProbeDeadline) -> PostgresCall.Response {
-    let options = "-c statement_timeout=\(max(1, statementTimeout.milliseconds))"
+    // Read only: whatever the query says, the probe writes nothing.
+    let options = "-c statement_timeout=\(max(1, statementTimeout.milliseconds)) -c default_transaction_read_only=on"
     guard let conn = withParameters(parameters(connection, extra: [("options", options)]), {
         PQconnectStartParams($0, $1, 0)
     }) else { return .connectFailed("libpq could not allocate a connection") }
@@ -141,7 +143,7 @@ func query(_ sql: String, _ connection: PostgresCall.Connection, statementTimeou
     }
 
     // Send the query.
-    guard PQsetnonblocking(conn, 1) == 0, PQsendQuery(conn, sql) == 1 else { return .connectFailed(message(conn)) }
+    guard PQsetnonblocking(conn, 1) == 0, PQsendQueryParams(conn, sql, 0, nil, nil, nil, nil, 0) == 1 else { return .connectFailed(message(conn)) }
     while true {
         let flushed = PQflush(conn)
         if flushed == 0 { break }
@@ -188,11 +190,18 @@ func query(_ sql: String, _ connection: PostgresCall.Connection, statementTimeou
 }
 
 /// Why the connection failed: authentication (the server asked for a
-/// password and refused the one given, or none was given) or anything else.
+/// password and none was given, or it said the authentication failed) or
+/// anything else — a peer that hangs up after the password is not a
+/// refusal of it.
 func connectionFailure(_ conn: OpaquePointer) -> PostgresCall.Response {
     let text = message(conn)
     if PQconnectionNeedsPassword(conn) == 1 { return .authenticationFailed("the server asks for a password and none is set: " + text) }
-    if PQconnectionUsedPassword(conn) == 1 || text.contains("authentication failed") { return .authenticationFailed(text) }
+    if text.contains("authentication failed") { return .authenticationFailed(text) }
+    // A password was sent but no refusal came back (the peer hung up):
+    // not a verdict on the password.
+    if PQconnectionUsedPassword(conn) == 1 {
+        return .connectFailed("the connection ended after the password was sent, with no authentication answer: " + text)
+    }
     return .connectFailed(text)
 }
 

@@ -24,9 +24,14 @@ public enum PostgresCall: CompanionCall {
         public var password: String?
         /// A libpq password file (mode 0600), used when `password` is nil.
         public var passfile: String?
+        /// The OS user the server must run as (libpq's `requirepeer`: on a
+        /// Unix socket, libpq checks the server's peer credentials,
+        /// SO_PEERCRED, before it sends anything, a password included); nil: no check.
+        public var requirePeer: String?
 
         public init(host: String, port: Int, database: String, user: String, password: String? = nil,
-                    passfile: String? = nil) {
+                    passfile: String? = nil, requirePeer: String? = nil) {
+            self.requirePeer = requirePeer
             self.host = host
             self.port = port
             self.database = database
@@ -40,9 +45,11 @@ public enum PostgresCall: CompanionCall {
         /// `PQpingParams`: is the server accepting connections? (No
         /// password needed: a server that asks for one is up.)
         case ping
-        /// Connect, run `sql` (simple query protocol) with the server's
-        /// `statement_timeout` set to `statementTimeout` at connection time,
-        /// and return the last result's rows (at most 64, as text).
+        /// Connect, run `sql` — one statement: the extended query protocol
+        /// (`PQsendQueryParams`), where the server refuses several — in a
+        /// read-only session (`default_transaction_read_only=on`) with the
+        /// server's `statement_timeout` set to `statementTimeout`, both at
+        /// connection time, and return the rows (at most 64, as text).
         case query(String, statementTimeout: Duration)
     }
 

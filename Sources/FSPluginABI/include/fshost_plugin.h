@@ -165,7 +165,9 @@ enum {
 enum {
     /** Never shown in a log line, --json, an error message, `cdb show` or `cdb export` (unless asked for). */
     FSHOST_ATTR_FLAG_SECRET = 1u << 0,
-    /** `minimum` applies (integer, port: the number; duration: milliseconds). */
+    /** `minimum` applies (integer, port: the number; duration: milliseconds; string: its length in
+        bytes, white space at either end left out; user: the uid, where the value says it — `root`
+        is 0, a number is a uid — other names are not looked up). */
     FSHOST_ATTR_FLAG_MINIMUM = 1u << 1,
     /** `maximum` applies (same units as `minimum`). */
     FSHOST_ATTR_FLAG_MAXIMUM = 1u << 2,
@@ -222,6 +224,11 @@ typedef struct fshost_process_pattern {
     uint32_t reserved;    /* 0 */
     uint64_t start_time;  /* pid's start time, clock ticks since boot (field 22 of
                              /proc/PID/stat); 0: not known (the pid is checked by pattern only) */
+    /* ---- Appended after start_time ------------------------------------ */
+    uint32_t has_owner;   /* 1: only a process whose real uid is `owner` is this one; 0: any owner
+                             the host's owner rule admits (a service account's look-alike of a
+                             root-owned program, run by another local user, would be admitted) */
+    uint32_t owner;       /* the real uid (/proc/PID/status Uid:) when has_owner is 1 */
 } fshost_process_pattern;
 
 /* ---------------------------------------------------------------------- */
@@ -340,6 +347,19 @@ typedef struct fshost_host {
      * returns the text's full length, or -1 when pid does not run.
      */
     int32_t (*process_describe)(void *context, int32_t pid, char *out, uint32_t capacity);
+
+    /* ---- Appended after process_describe -------------------------------- */
+    /* The process services with an owner: `owner` is the real uid the
+       process must run as, -1 for any (then they answer as process_count
+       and process_matches). So a daemon that runs as a service account is
+       not confused with the same root-owned program another local user
+       runs with the same arguments. */
+    /** As process_matches, and pid's real uid is owner (-1: any). */
+    int32_t (*process_matches_owned)(void *context, int32_t pid, uint64_t start_time, const char *name,
+                                     const char *argument, int64_t owner);
+    /** The processes matching name/argument and owner (-1: any) in the shared /proc snapshot: writes up to capacity pids to out, returns how many there are (may exceed capacity), -1 on error. */
+    int32_t (*process_find)(void *context, const char *name, const char *argument, int64_t owner,
+                            int32_t *out, uint32_t capacity);
 } fshost_host;
 
 /* ---------------------------------------------------------------------- */
