@@ -14,9 +14,16 @@ import PluginLoading
 ///   in the longdesc). A secret attribute's longdesc says so and it shows no
 ///   default (the DTD has no attribute for it; fshost never logs its value).
 /// - actions: start, stop, validate-all with the type's default timeouts;
-///   one monitor per level, `depth` by ``OCFLevels``, intervals 10 s, 20 s,
-///   … (Pacemaker needs them distinct); notify, meta-data. No reload: no
-///   fshost type can change its parameters without a restart.
+///   one monitor per level, `depth` by ``OCFLevels``; notify, meta-data. No
+///   reload: no fshost type can change its parameters without a restart.
+///   The descriptor (ABI `fshost_level`: number, name, description, cost) has no
+///   monitor interval and no per-level timeout, so: every depth gets the
+///   type's one monitor timeout (`default_timeout_ms[monitor]`), which bounds
+///   the whole monitor run at any depth (the shallower levels and the
+///   retries included); the intervals 10 s, 20 s, … are fshost's convention
+///   here, not the plugin's (Pacemaker keys operations by name and interval,
+///   so they must differ). A type with a slow level says so in its
+///   attributes (webserver's `http_timeout`), not in the descriptor.
 public enum OCFMetaData {
     public static func xml(_ plugin: LoadedPlugin) -> String {
         let type = plugin.typeName
@@ -46,6 +53,7 @@ public enum OCFMetaData {
         }
         action("start", plugin.defaultTimeoutMilliseconds(.start))
         action("stop", plugin.defaultTimeoutMilliseconds(.stop))
+        // One timeout for every depth (the descriptor has no per-level one); intervals by convention.
         let monitor = plugin.defaultTimeoutMilliseconds(.monitor)
         if plugin.levels.isEmpty {
             action("monitor", monitor, " interval=\"10s\" depth=\"0\"")

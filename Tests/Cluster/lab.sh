@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The two-node cluster lab by hand (lib.sh does the work).
-#   lab.sh up [SECONDS]        fresh cluster, DC elected within SECONDS (default 90), stonith off
-#   lab.sh down                stop both nodes, remove namespaces, link and $LAB_DIR; check nothing is left
+#   lab.sh up [SECONDS]        fresh cluster, DC elected within SECONDS (default 90), stonith off;
+#                              refused (status 1, nothing touched) while a lab is up
+#   lab.sh down                stop both nodes (and any node init of this lab, with or without an
+#                              init.pid), remove namespaces, link and $LAB_DIR; check nothing is left
 #   lab.sh crash N             SIGKILL node N's init (the node and everything on it dies)
 #   lab.sh boot N              boot node N again (it rejoins)
 #   lab.sh stop N              clean shutdown of node N
@@ -14,7 +16,10 @@ set -uo pipefail
 [ "$(id -u)" = 0 ] || { echo "lab.sh: needs root (namespaces, mounts)" >&2; exit 1; }
 cmd=${1:-}; shift || true
 case "$cmd" in
-  up)     lab_up "${1:-90}" || { lab_down >/dev/null 2>&1; exit 1; } ;;
+  up)     # A lab already up (or something of one) is left alone: lab.sh down first.
+          lab_check_clean 2>/dev/null \
+            || { echo "lab.sh: a lab is up or left something behind (lab.sh down first); nothing changed" >&2; exit 1; }
+          lab_up "${1:-90}" || { lab_down >/dev/null 2>&1; exit 1; } ;;
   down)   lab_down ;;
   crash)  node_crash "$1" ;;
   boot)   node_boot "$1" ;;
@@ -22,5 +27,5 @@ case "$cmd" in
   status) node_exec "${1:-1}" crm_mon -1 ;;
   on)     n=$1; shift; node_exec "$n" "$@" ;;
   why)    lab_why 1 2 ;;
-  *)      sed -n '2,12p' "$0" >&2; exit 2 ;;
+  *)      sed -n '2,15p' "$0" >&2; exit 2 ;;
 esac

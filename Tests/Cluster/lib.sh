@@ -165,10 +165,13 @@ node_boot() {
   lab_fail "node $n did not come up"; lab_why "$n"; return 1
 }
 
-# node_procs NS → host PIDs of the processes in PID namespace NS (a /proc/PID/ns/pid link text).
+# node_procs NS → host PIDs of the processes in PID namespace NS (a /proc/PID/ns/pid link text,
+# "pid:[INODE]"). One stat for all of /proc (no process per PID): cheap enough to poll.
 node_procs() {
-  local p
-  for p in /proc/[0-9]*; do [ "$(readlink "$p/ns/pid" 2>/dev/null)" = "$1" ] && echo "${p#/proc/}"; done
+  local ino=${1#*[}; ino=${ino%]}
+  stat -L -c '%i %n' /proc/[0-9]*/ns/pid 2>/dev/null | while read -r i f; do
+    [ "$i" = "$ino" ] && { f=${f#/proc/}; echo "${f%%/*}"; }
+  done
 }
 
 # node_crash N → SIGKILL node N's init (the whole node dies with it); waits until it is gone.
@@ -275,6 +278,14 @@ lab_down() {
     sleep 0.1
   done
   for n in 1 2; do node_crash "$n" || rc=1; done
+  # An init whose init.pid was never written (its boot was killed half way): found by its
+  # command line; SIGKILL of a node's PID 1 ends its whole PID namespace.
+  local orphans; orphans=$(lab_inits)
+  if [ -n "$orphans" ]; then
+    lab_log "killing node inits without an init.pid: $orphans"
+    kill -KILL $orphans 2>/dev/null
+    for i in $(seq 50); do [ -z "$(lab_inits)" ] && break; sleep 0.1; done
+  fi
   if ip netns list 2>/dev/null | grep -qE "^${L}0( |$)"; then
     local left; left=$(ip netns pids "${L}0" 2>/dev/null)
     [ -z "$left" ] || { kill -KILL $left 2>/dev/null; sleep 0.2; }
@@ -285,6 +296,19 @@ lab_down() {
   return $rc
 }
 
+# lab_inits → host PIDs of this lab's node inits (bash running node-init.sh), with or without an
+# init.pid: the marker is the command line. Bash builtins only (no process per PID).
+lab_inits() {
+  local p a0 a1 a2 a3
+  for p in /proc/[0-9]*; do
+    a1="" a3=""
+    { IFS= read -r -d '' a0; IFS= read -r -d '' a1; IFS= read -r -d '' a2; IFS= read -r -d '' a3; } < "$p/cmdline" 2>/dev/null
+    [ "$a1" = "$LAB_HERE/node-init.sh" ] && [ "${a3%/node[12]}" = "$LAB_DIR" ] && echo "${p#/proc/}"
+  done
+}
+
+lab_has_init() { [ -n "$(lab_inits)" ]; }
+
 # lab_check_clean → fails naming whatever of the lab is still there.
 lab_check_clean() {
   local bad=""
@@ -293,9 +317,7 @@ lab_check_clean() {
   [ -e "$LAB_DIR" ] && bad+=" $LAB_DIR"
   grep -q "$LAB_DIR" /proc/self/mountinfo && bad+=" mounts"
   local p
-  for p in /proc/[0-9]*; do
-    grep -qa "$LAB_HERE/node-init.sh" "$p/cmdline" 2>/dev/null && bad+=" init:${p#/proc/}"
-  done
+  for p in $(lab_inits); do bad+=" init:$p"; done
   [ -z "$bad" ] || { lab_fail "left behind:$bad"; return 1; }
 }
 
@@ -336,4 +358,45 @@ lab_median() { python3 -c 'import sys,statistics as s; print("%.3f" % s.median(m
 lab_dummy() {
   node_exec 1 cibadmin -C -o resources -X '<primitive id="dummy" class="ocf" provider="heartbeat" type="Dummy"><operations><op id="dummy-monitor" name="monitor" interval="2s" timeout="20s"/></operations></primitive>' \
     && node_exec 1 cibadmin -C -o constraints -X "<rsc_location id=\"dummy-prefers-node1\" rsc=\"dummy\" node=\"$(node_name 1)\" score=\"100\"/>"
+}
+
+# lab_placed NODE RID… (crm_mon's XML on stdin) → one line per RID: 1 when every primitive of
+# RID (itself, or a group's members) is Started on NODE and on no other node, else 0.
+lab_placed() {
+  python3 -c '
+import sys, xml.etree.ElementTree as E
+want, rids = sys.argv[1], sys.argv[2:]
+try: root = E.fromstring(sys.stdin.read())
+except Exception: root = None
+for rid in rids:
+    el = None if root is None else next((e for e in root.iter() if e.tag in ("resource", "group") and e.get("id") == rid), None)
+    prims = [] if el is None else ([el] if el.tag == "resource" else list(el.iter("resource")))
+    ok = bool(prims) and all(p.get("role") == "Started" and [n.get("name") for n in p.iter("node")] == [want] for p in prims)
+    print(1 if ok else 0)' "$@"
+}
+
+# lab_failover_pair A B PROBE… → with resources A and B both on node 1, crash node 1; then poll
+# every 50 ms until, as node 2's crm_mon sees it (ONE snapshot per poll for both: the same probe
+# at the same instant), A and B run on node 2 alone, and PROBE (a command) succeeds.
+# FO_A, FO_B, FO_PROBE = seconds from the SIGKILL (deadline 30 s). The node stays down.
+lab_failover_pair() {
+  local a=$1 b=$2; shift 2
+  lab_wait_on "$a" "$(node_name 1)" 60 && lab_wait_on "$b" "$(node_name 1)" 60 || return 1
+  local t0 st at; t0=$(now)
+  FO_A="" FO_B="" FO_PROBE=""
+  node_crash 1 || return 1
+  while :; do
+    if [ -z "$FO_A" ] || [ -z "$FO_B" ]; then
+      st=$(lab_xml 2 | lab_placed "$(node_name 2)" "$a" "$b" | tr -d '\n'); at=$(elapsed "$t0")
+      [ -z "$FO_A" ] && [ "${st:0:1}" = 1 ] && FO_A=$at
+      [ -z "$FO_B" ] && [ "${st:1:1}" = 1 ] && FO_B=$at
+    fi
+    [ -z "$FO_PROBE" ] && "$@" >/dev/null 2>&1 && FO_PROBE=$(elapsed "$t0")
+    [ -n "$FO_A" ] && [ -n "$FO_B" ] && [ -n "$FO_PROBE" ] && return 0
+    if past "$t0" 30; then
+      lab_fail "within 30 s of node 1's crash: $a on node 2 ${FO_A:-no}, $b ${FO_B:-no}, '$*' ${FO_PROBE:-no}"
+      lab_why 2; return 1
+    fi
+    sleep 0.05
+  done
 }
