@@ -63,6 +63,7 @@ enum FakeHost {
                 guard let name else { return -1 }
                 return FakeHost.explicit.map { $0.contains(String(cString: name)) ? 1 : 0 } ?? -1
             },
-            process_describe: { _, _, _, _ in -1 })
+            process_describe: { _, _, _, _ in -1 },
+            shared_lock: { _, _, _ in -1 })
     }
 }

@@ -121,6 +121,7 @@ enum ProcessHost {
                     out[n] = 0
                 }
                 return Int32(clamping: text.count)
-            })
+            },
+            shared_lock: { _, _, _ in -1 })
     }
 }

@@ -336,6 +336,18 @@ typedef struct fshost_host {
      * returns the text's full length, or -1 when pid does not run.
      */
     int32_t (*process_describe)(void *context, int32_t pid, char *out, uint32_t capacity);
+
+    /* ---- Appended after process_describe -------------------------------- */
+    /**
+     * An exclusive lock shared by every resource of this type on `key`
+     * (letters, digits, `_ . -`, not starting with a dot, at most 128
+     * bytes): an flock on `<run>/locks/<type>.shared.<key>.lock`, a root-only
+     * file in the host's lock directory, checked like a resource's lock (no
+     * other user can hold or replace it). Waits at most timeout_ms (and the
+     * time left). Returns the descriptor (close it to release), or -1 with
+     * a reason set: busy until the limit, invalid key, unsafe run directory.
+     */
+    int32_t (*shared_lock)(void *context, const char *key, int64_t timeout_ms);
 } fshost_host;
 
 /* ---------------------------------------------------------------------- */
