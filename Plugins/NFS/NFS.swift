@@ -172,11 +172,10 @@ struct NFS: ResourceType, ExclusiveCheck {
         if backend == .kernel { return kernelValidate() }
         if let why = FileCheck.problem(binary, .executable) { return .badConfiguration("attribute 'binary': \(binary): \(why)") }
         if let why = directory.problem { return .badConfiguration("attribute 'exports_dir': \(directory.path): \(why)") }
-        if let why = FileCheck.problem(config, .kind(.regular), .readable) {
-            return .badConfiguration("attribute 'config': \(config): \(why)")
-        }
-        guard case .success(let text) = SmallFile.read(config, limit: 1 << 20) else {
-            return .badConfiguration("attribute 'config': \(config) cannot be read")
+        let text: [UInt8]
+        switch ExportsDirectory.readTrusted(config) {
+        case .success(let bytes): text = bytes
+        case .failure(let why): return .badConfiguration("attribute 'config': \(config): \(why.text)")
         }
         let scan = GaneshaConfigScan(text)
         let wanted = directory.path.hasSuffix("/") ? String(directory.path.dropLast()) : directory.path
@@ -195,7 +194,7 @@ struct NFS: ResourceType, ExclusiveCheck {
     func conflicts(mainConfig: GaneshaConfigScan? = nil) -> Outcome {
         var sources: [(String, GaneshaConfigScan)] = []
         if let mainConfig { sources.append((config, mainConfig)) }
-        else if case .success(let text) = SmallFile.read(config, limit: 1 << 20) { sources.append((config, GaneshaConfigScan(text))) }
+        else if case .success(let text) = ExportsDirectory.readTrusted(config) { sources.append((config, GaneshaConfigScan(text))) }
         for file in directory.otherFiles() {
             guard case .success(let text) = SmallFile.read(file, limit: 1 << 20) else { continue }
             sources.append((file, GaneshaConfigScan(text)))
@@ -227,8 +226,8 @@ struct NFS: ResourceType, ExclusiveCheck {
         let text = block.text
         var changed = false
         do {
-            guard let lock = directory.lock(within: resource.budget(.seconds(5))) else {
-                return .failed("exports directory \(directory.path): its lock was not free within 5 s")
+            guard let lock = directory.lock(resource, within: resource.budget(.seconds(5))) else {
+                return .failed("exports directory \(directory.path): its lock (in fshost's run directory) was not taken within 5 s (see the log)")
             }
             defer { close(lock) }
             let free = conflicts()
@@ -237,9 +236,13 @@ struct NFS: ResourceType, ExclusiveCheck {
             if changed, let why = directory.place(text) { return .failed(why) }
         }
         let outcome = serve(reload: changed)
+        if outcome.isSuccess {
+            var st = stat()
+            if stat(block.path, &st) == 0 { resource.state["export_dir"] = Self.identity(st) }
+        }
         if !outcome.isSuccess && changed {
             // Not served: take the file back, so a later reload never carries it.
-            let lock = directory.lock(within: resource.budget(.seconds(1)))
+            let lock = directory.lock(resource, within: resource.budget(.seconds(1)))
             defer { if let lock { close(lock) } }
             if directory.current() == .text(text), directory.remove() == nil, case .running(let id) = daemon.status() {
                 resource.processes.signal(id, SIGHUP)
@@ -254,7 +257,10 @@ struct NFS: ResourceType, ExclusiveCheck {
     /// exports directory as it starts); then waits until level 2 passes.
     func serve(reload: Bool) -> Outcome {
         if case .running(let id) = daemon.status() {
-            if reload { resource.processes.signal(id, SIGHUP) }
+            // An unchanged file the server does not list (withdrawn by a
+            // reload that missed it) needs the reload now, not half a
+            // timeout later.
+            if reload || !probeListed().isSuccess { resource.processes.signal(id, SIGHUP) }
             return waitUntilListed(server: id)
         }
         let started = daemon.start { TCPProbe.connect(to: address, port: 2049, timeout: resource.budget(.milliseconds(500))) == .connected
@@ -279,13 +285,19 @@ struct NFS: ResourceType, ExclusiveCheck {
         return .failed("export file placed, but the server does not list it within the start timeout: " + (last.reason ?? ""))
     }
 
+    /// Withdrawn means the server no longer lists the export, not merely
+    /// that the file is gone: a file removed behind fshost's back (no
+    /// reload) is still served, so stop reloads whenever the server still
+    /// lists it, and waits until it does not.
     func stop() -> Outcome {
         if backend == .kernel { return kernelStop() }
-        if case .absent = directory.current() { return .success }
-        let lock = directory.lock(within: resource.budget(.seconds(5)))
+        let lock = directory.lock(resource, within: resource.budget(.seconds(5)))
         defer { if let lock { close(lock) } }
+        let hadFile = directory.current() != .absent
         if let why = directory.remove() { return .failed(why) }
+        resource.state["export_dir"] = nil
         guard case .running(let id) = daemon.status() else { return .success }
+        if !hadFile, case .notListed = listed() { return .success }
         resource.processes.signal(id, SIGHUP)
         // Withdrawn when the server no longer lists it (the same check as level 2).
         var last = ""
@@ -307,7 +319,9 @@ struct NFS: ResourceType, ExclusiveCheck {
     func exclusive() -> Outcome {
         if backend == .kernel { return kernelExclusive() }
         switch directory.current() {
-        case .absent: return .notRunning("no export file \(directory.filePath)")
+        case .absent:
+            let outcome = withoutFile()
+            return outcome.status == .notRunning ? outcome : outcome.isSuccess ? .running(outcome.reason ?? "") : outcome
         case .text: return .running("export file \(directory.filePath) is in place")
         case .unreadable(let why): return .failed("export file \(directory.filePath): \(why)")
         }
@@ -327,15 +341,55 @@ struct NFS: ResourceType, ExclusiveCheck {
     /// Level 1: the file as generated, and the server's process.
     func probeServer() -> Outcome {
         switch directory.current() {
-        case .absent: return .notRunning("not exported: no export file \(directory.filePath)")
+        case .absent:
+            let outcome = withoutFile()
+            return outcome.isSuccess ? .failed(outcome.reason ?? "") : outcome
         case .unreadable(let why): return .failed("export file \(directory.filePath): \(why)")
         case .text(let text) where text != block.text:
             return .failed("export file \(directory.filePath) differs from what the attributes generate (edited behind fshost's back, or attributes changed since start)")
         case .text: break
         }
+        if let why = exportedDirectoryProblem() { return .failed(why) }
         let outcome = daemon.probe()
         return outcome.isSuccess ? .success : .failed("NFS server: " + (outcome.reason ?? "not running"))
     }
+
+    /// No export file: cleanly stopped only when the server does not list
+    /// the export either. A file removed behind fshost's back (no reload)
+    /// leaves it served, and "not running" would let the cluster start it
+    /// on a second node. `.success` (with why) means "still served";
+    /// levels answer that as a failure, exclusive as running. Loads libnfs
+    /// (even at level 1) only when the file is absent and the server runs.
+    func withoutFile() -> Outcome {
+        let absent = "not exported: no export file \(directory.filePath)"
+        guard case .running = daemon.status() else { return .notRunning(absent) }
+        switch listed() {
+        case .notListed: return .notRunning(absent)
+        case .ok:
+            return Outcome(.success, "no export file \(directory.filePath), but the server still lists \(block.path) (removed without a reload): stop withdraws it")
+        case .failed(let why), .timedOut(let why):
+            return .failed("no export file \(directory.filePath), and whether the server still lists \(block.path) is unknown: \(why)")
+        }
+    }
+
+    /// The exported directory as recorded at start (`dev:ino` in the state
+    /// key `export_dir`): the server's answer alone is stale — Ganesha
+    /// serves a removed directory from its cache for about 50 s (measured:
+    /// level 3 passed, nfs-ls listed the deleted entries). nil when fit.
+    func exportedDirectoryProblem() -> String? {
+        var st = stat()
+        guard stat(block.path, &st) == 0 else {
+            return "exported directory \(block.path): \(String(cString: strerror(errno))) (the server may still serve it from its cache)"
+        }
+        guard st.st_mode & S_IFMT == S_IFDIR else { return "exported directory \(block.path) is no longer a directory" }
+        if let recorded = resource.state["export_dir"], recorded != Self.identity(st) {
+            return "exported directory \(block.path) was replaced since start (device:inode \(recorded), now \(Self.identity(st)))"
+        }
+        return nil
+    }
+
+    /// `dev:ino` of a directory: what ``exportedDirectoryProblem()`` compares.
+    static func identity(_ st: stat) -> String { "\(st.st_dev):\(st.st_ino)" }
 
     /// Level 2: the server lists the export — through NFSv3 (the MOUNT
     /// export list, and rpcbind with NFS v3 registered) when v3 is served,
