@@ -148,12 +148,18 @@ struct NFS: ResourceType, ExclusiveCheck {
     /// client list. HA_INVAL_ARGS naming the attribute; at every action
     /// that reads them, before anything runs.
     func checkValues() -> Outcome {
-        if let why = ExportBlock.pathProblem(block.path) { return .invalid("attribute 'path' \(why): '\(LogText.escaped(block.path))'") }
+        if let why = ExportBlock.pathProblem(block.path) { return .invalid("attribute 'path' \(why): '\(ExportBlock.escaped(block.path))'") }
         if let why = ExportBlock.pathProblem(block.pseudo) {
-            return .invalid("attribute 'pseudo' \(why): '\(LogText.escaped(block.pseudo))'")
+            return .invalid("attribute 'pseudo' \(why): '\(ExportBlock.escaped(block.pseudo))'")
         }
         if block.pseudo == "/" { return .invalid("attribute 'pseudo' must not be '/': the pseudo root is the server's") }
         if case .failure(let e) = ExportBlock.parseClients(clientsText) { return .invalid("attribute 'clients': \(e.why)") }
+        // Ganesha's MOUNT export list (and a mount) answers a client only
+        // the exports it serves: start's readiness and levels 2-3 ask from
+        // `address`, so they could never see an export that leaves it out.
+        if backend == .ganesha, !ExportBlock.covers(block.clients, address) {
+            return .invalid("attribute 'address' \(address) is not among 'clients' (\(ExportBlock.escaped(clientsText))): the server lists an export only to its clients, so start and levels 2-3, which ask from \(address), could never see it; add \(address) (or a network holding it) to clients")
+        }
         if mountVersion != .auto, !block.versions.numbers.contains(level3Version) {
             return .invalid("attribute 'mount_version' \(mountVersion.rawValue) is not served (versions=\(block.versions.rawValue))")
         }
@@ -168,6 +174,9 @@ struct NFS: ResourceType, ExclusiveCheck {
         guard values.isSuccess else { return values }
         if let why = FileCheck.problem(block.path, .kind(.directory)) {
             return .badConfiguration("attribute 'path': \(block.path): \(why)")
+        }
+        if let link = Self.symlinkComponent(of: block.path) {
+            return .badConfiguration("attribute 'path': \(link) is a symbolic link: give the directory's real path (Ganesha resolves it, and another export could name the same directory under another path)")
         }
         if backend == .kernel { return kernelValidate() }
         if let why = FileCheck.problem(binary, .executable) { return .badConfiguration("attribute 'binary': \(binary): \(why)") }
@@ -189,6 +198,17 @@ struct NFS: ResourceType, ExclusiveCheck {
         return conflicts(mainConfig: scan)
     }
 
+    /// The first prefix of an absolute path that is a symbolic link, or nil.
+    static func symlinkComponent(of path: String) -> String? {
+        var prefix = ""
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            var st = stat()
+            if lstat(prefix, &st) == 0, st.st_mode & S_IFMT == S_IFLNK { return prefix }
+        }
+        return nil
+    }
+
     /// Another export of the server (another file of the exports directory,
     /// or the main config) with this export id, pseudo path or directory.
     func conflicts(mainConfig: GaneshaConfigScan? = nil) -> Outcome {
@@ -203,14 +223,15 @@ struct NFS: ResourceType, ExclusiveCheck {
             if scan.exportIDs.contains(block.exportID) {
                 return .badConfiguration("attribute 'export_id': \(block.exportID) is already used by \(file)")
             }
-            if scan.pseudoPaths.contains(block.pseudo) {
-                return .badConfiguration("attribute 'pseudo': \(block.pseudo) is already used by \(file)")
-            }
             // Ganesha allows one directory under two pseudo paths, but the
             // MOUNT export list names directories: level 2 and stop could
-            // not tell this export from the other.
+            // not tell this export from the other. Checked before the pseudo
+            // path, which defaults to the path: the path is the cause.
             if scan.paths.contains(block.path) {
                 return .badConfiguration("attribute 'path': \(block.path) is already exported by \(file)")
+            }
+            if scan.pseudoPaths.contains(block.pseudo) {
+                return .badConfiguration("attribute 'pseudo': \(block.pseudo) is already used by \(file)")
             }
         }
         return .success

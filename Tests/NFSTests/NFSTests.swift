@@ -137,6 +137,16 @@ final class NFSTests: XCTestCase {
         XCTAssertEqual(r.status, commandFailed, r.description)
         XCTAssertTrue(r.stderr.contains("does not name"), r.stderr)
         try assertServed("e2", "the other export")
+        // Repaired by start: the unchanged file, reloaded at once (not half the start timeout later).
+        let clock = ContinuousClock()
+        var repaired: HostSandbox.Result?
+        let took = try clock.measure { repaired = try nfs("start", "e1") }
+        XCTAssertEqual(repaired?.status, success, repaired?.description ?? "")
+        XCTAssertLessThan(took, .seconds(5), "start reloads an unlisted export at once")
+        XCTAssertEqual(rename(file, aside), 0)
+        lab.signalGanesha(SIGHUP)
+        usleep(300_000)
+        XCTAssertEqual(rename(aside, file), 0)
         // Removed for good behind its back and reloaded: not running once the server no longer lists it.
         XCTAssertEqual(unlink(file), 0)
         lab.signalGanesha(SIGHUP)
@@ -332,7 +342,22 @@ final class NFSTests: XCTestCase {
             ("duppseudo2", ["pseudo": lab.directory + "/e1"], noConfigInfo, "pseudo"),
             ("duppath", ["path": lab.directory + "/e1", "pseudo": "/other"], noConfigInfo, "already exported"),
             ("nodir", ["config": noDir], noConfigInfo, "%dir"),
-        ]
+            // A path equal to another export's (the pseudo path defaults to it) names `path`.
+            ("duppathdefault", ["path": lab.directory + "/e1"], noConfigInfo, "attribute 'path'"),
+            // Through a symlink: refused at validate, naming the link.
+            ("symlinkpath", ["path": lab.directory + "/link"], noConfigInfo, "\(lab.directory)/link is a symbolic link"),
+            // Ganesha lists an export only to its clients: `address` must be one.
+            ("notclient", ["clients": "10.0.0.0/24"], invalidArguments, "attribute 'address' 127.0.0.1 is not among 'clients'"),
+            ("nameonly", ["clients": "client.example"], invalidArguments, "attribute 'address'"),
+            // The offending character, shown escaped.
+            ("newline", ["path": lab.directory + "/a\nb"], invalidArguments, "holds '\\n'"),
+            ("space", ["path": lab.directory + "/a b"], invalidArguments, "holds '\\x20'"),
+            ("umlaut", ["path": lab.directory + "/\u{e4}"], invalidArguments, "holds '\\u{e4}'"),
+        ] + ["1host", "1e5", "0x1", "1-2", "123abc.example", "@1ng", "*.1x", "a.1", "on", "10.0.0.0/08"].enumerated().map {
+            // Names Ganesha's config lexer does not read as one client (a syntax error withdraws the export).
+            ("lexer\($0.offset)", ["clients": "127.0.0.1, " + $0.element], invalidArguments, "'\($0.element)'")
+        }
+        XCTAssertEqual(symlink(good, lab.directory + "/link"), 0)
         for (name, changes, status, words) in cases {
             var attributes = ["path": good, "export_id": "300", "clients": "127.0.0.1", "config": lab.config,
                               "exports_dir": lab.exportsDir, "pidfile": lab.pidFile]
