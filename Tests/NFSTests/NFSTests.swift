@@ -375,6 +375,18 @@ final class NFSTests: XCTestCase {
         try assertServed("e2", "after the bad inputs")
     }
 
+    /// Every client form the grammar accepts is read by Ganesha: the export
+    /// is served (a syntax error in the CLIENT block would withdraw it).
+    func testAcceptedClientFormsAreReadByGanesha() throws {
+        try sandbox.store("nfs", "names", [
+            "path": try lab.makeExportDirectory("names"), "export_id": "700", "config": lab.config,
+            "exports_dir": lab.exportsDir, "pidfile": lab.pidFile, "log_file": lab.logFile,
+            "clients": "10.0.0.0/24, 127.0.0.1, host-1.example, *.example.org, h?st.example, @ng1, @ng_2.x, fd00::/8, ::1, localhost, 0.0.0.0/0"])
+        let r = try nfs("start", "names")
+        XCTAssertEqual(r.status, success, r.description)
+        try assertServed("names")
+    }
+
     /// Two starts at once with the same export id: the exports directory's
     /// lock lets one place its file; the other finds the id taken.
     func testConcurrentStartsWithOneExportIDPlaceOneFile() throws {
