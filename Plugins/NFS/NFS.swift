@@ -4,8 +4,11 @@
 // the file system with a stat() system call to the root of the file
 // system, and undoing the mount."
 //
-//   level 1  server   this export's file is in place and the NFS server
-//                     process runs (Ganesha's pidfile, the host's matcher)
+//   level 1  server   this export's file is in place, the exported
+//                     directory is the one start recorded (dev/ino), and
+//                     the NFS server process runs (Ganesha's pidfile, the
+//                     host's matcher); no file: stopped only when the
+//                     server does not list the export either
 //   level 2  listed   the server lists the export: NFSv3 MOUNT export list
 //                     (rpcbind answering, NFS v3 registered) when v3 is
 //                     served, else an NFSv4 lookup of the pseudo path
@@ -85,8 +88,8 @@ struct NFS: ResourceType, ExclusiveCheck {
     ]
 
     static let levels = [
-        MonitorLevel(1, "server", checks: "this export's file is in place (as generated) and the NFS server process runs",
-                     cost: "one small file read, a pidfile read and one process's /proc files"),
+        MonitorLevel(1, "server", checks: "this export's file is in place (as generated), the exported directory is the one start recorded, and the NFS server process runs (no file: not running only when the server does not list it either)",
+                     cost: "one small file read, a stat, a pidfile read and one process's /proc files (no file and a running server: the level-2 call)"),
         MonitorLevel(2, "listed", checks: "v3 served: rpcbind has NFS v3 and the MOUNT export list names path; v4 only: the pseudo path resolves",
                      cost: "loads libnfs (the nfs-client companion); rpcbind + MOUNT (v3) or one v4 lookup"),
         MonitorLevel(3, "mount", checks: "mount (mount_version), stat the root, read one entry, unmount within mount_timeout",
@@ -336,7 +339,8 @@ struct NFS: ResourceType, ExclusiveCheck {
     // MARK: Exclusive and monitoring
 
     /// Running here when this export's file is in place (a server started
-    /// later would serve it).
+    /// later would serve it), or when the file is gone but the server
+    /// still lists the export (removed without a reload).
     func exclusive() -> Outcome {
         if backend == .kernel { return kernelExclusive() }
         switch directory.current() {
