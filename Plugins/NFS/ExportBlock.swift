@@ -54,14 +54,38 @@ struct ExportBlock: Equatable {
     static func pathProblem(_ path: String) -> String? {
         guard path.hasPrefix("/") else { return "must be an absolute path" }
         guard path.utf8.count <= 1024 else { return "is longer than 1024 bytes" }
-        for byte in path.utf8 where !isPathByte(byte) {
-            return "holds '\(LogText.escaped(String(decoding: [byte], as: UTF8.self)))': only letters, digits and / . _ - + @ , : = ~ are allowed"
+        for scalar in path.unicodeScalars where !(scalar.isASCII && isPathByte(UInt8(scalar.value))) {
+            return "holds '\(shown(scalar))': only letters, digits and / . _ - + @ , : = ~ are allowed"
         }
         let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
         if path != "/" && parts.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) {
             return "must be normalised (no '//', '.', '..' or trailing '/')"
         }
         return nil
+    }
+
+    /// One character as a message shows it, never blank nor U+FFFD:
+    /// printable ASCII as itself, `\n` `\t` `\r`, other ASCII as `\x20`,
+    /// the rest as `\u{e4}`.
+    static func shown(_ scalar: Unicode.Scalar) -> String {
+        switch scalar.value {
+        case 0x0A: return "\\n"
+        case 0x09: return "\\t"
+        case 0x0D: return "\\r"
+        case 0x21...0x7E: return String(scalar)
+        case 0...0x7F:
+            let hex = String(scalar.value, radix: 16)
+            return "\\x" + (hex.count < 2 ? "0" : "") + hex
+        default: return "\\u{" + String(scalar.value, radix: 16) + "}"
+        }
+    }
+
+    /// `text` with every character outside printable ASCII (and the space)
+    /// shown as ``shown(_:)`` does.
+    static func escaped(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars { out += shown(scalar) }
+        return out
     }
 
     static func isPathByte(_ b: UInt8) -> Bool {
@@ -71,50 +95,100 @@ struct ExportBlock: Equatable {
 
     /// One client spec: an IPv4 or IPv6 address, a network `ADDRESS/PREFIX`,
     /// `*`, a host name, a wildcard host name (`*.example.org`), or a
-    /// netgroup `@name` — the forms ganesha-export-config(8) lists. nil when
-    /// valid.
+    /// netgroup `@name` — the forms ganesha-export-config(8) lists, narrowed
+    /// to what Ganesha's config lexer (src/config_parsing/conf_lex.l)
+    /// certainly reads as one client: a name token starts with a letter
+    /// (`1host` lexes as the number 1 then a name: a syntax error that
+    /// withdraws the export), netgroups `@` + a letter, prefix lengths
+    /// without a leading zero, and no name that lexes as a boolean
+    /// (yes/true/on/no/false/off). nil when valid.
     static func clientProblem(_ spec: String) -> String? {
         if spec.isEmpty { return "an empty client" }
         if spec == "*" { return nil }
+        let shownSpec = escaped(spec)
         if spec.hasPrefix("@") {
-            return isHostName(String(spec.dropFirst()), wildcards: false) ? nil : "'\(LogText.escaped(spec))' is not a netgroup name"
+            return isNetgroupName(String(spec.dropFirst())) ? nil
+                : "'\(shownSpec)' is not a netgroup name (@ then a letter, then letters, digits, _ . -)"
         }
         if let slash = spec.firstIndex(of: "/") {
             let address = String(spec[..<slash]), prefix = String(spec[spec.index(after: slash)...])
             guard let ip = IPAddress(numeric: address), ip.scope == 0 else {
-                return "'\(LogText.escaped(spec))': '\(LogText.escaped(address))' is not a numeric address"
+                return "'\(shownSpec)': '\(escaped(address))' is not a numeric address"
             }
             let limit = ip.isIPv6 ? 128 : 32
             guard !prefix.isEmpty, prefix.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), prefix.count <= 3,
-                  let bits = Int(prefix), bits <= limit else {
-                return "'\(LogText.escaped(spec))': the prefix length must be 0-\(limit)"
+                  prefix == "0" || !prefix.hasPrefix("0"), let bits = Int(prefix), bits <= limit else {
+                return "'\(shownSpec)': the prefix length must be 0-\(limit), without a leading zero"
             }
             return nil
         }
         if spec.contains(":") {
-            guard let ip = IPAddress(numeric: spec), ip.isIPv6, ip.scope == 0 else { return "'\(LogText.escaped(spec))' is not an IPv6 address" }
+            guard let ip = IPAddress(numeric: spec), ip.isIPv6, ip.scope == 0 else { return "'\(shownSpec)' is not an IPv6 address" }
             return nil
         }
-        if spec.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E }) {
-            return IPAddress(numeric: spec) == nil ? "'\(LogText.escaped(spec))' is not an IPv4 address" : nil
+        if let first = spec.utf8.first, first >= 0x30 && first <= 0x39 {
+            if spec.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E }) {
+                return IPAddress(numeric: spec) == nil ? "'\(shownSpec)' is not an IPv4 address" : nil
+            }
+            return "'\(shownSpec)' is neither an address nor a host name (a host name starts with a letter)"
         }
-        return isHostName(spec, wildcards: true) ? nil
-            : "'\(LogText.escaped(spec))' is not an address, network, host name, wildcard or @netgroup"
+        if ["yes", "true", "on", "no", "false", "off"].contains(spec.lowercased()) {
+            return "'\(shownSpec)' reads as a boolean in Ganesha's configuration, not as a host name"
+        }
+        return isHostName(spec) ? nil
+            : "'\(shownSpec)' is not an address, network, host name, wildcard or @netgroup (each label of a name starts with a letter; letters, digits, - and the wildcards * ?)"
     }
 
-    /// Letters, digits, `-`, `.` (and `*`, `?` as wildcards), labels of
-    /// 1-63 bytes, 253 in all.
-    static func isHostName(_ name: String, wildcards: Bool) -> Bool {
+    /// Labels of 1-63 bytes (253 in all), each either wildcards only (`*`,
+    /// `?`) or starting with a letter, then letters, digits, `-`, `*`, `?`,
+    /// not ending with `-`.
+    static func isHostName(_ name: String) -> Bool {
         guard !name.isEmpty, name.utf8.count <= 253 else { return false }
+        func isLetter(_ b: UInt8) -> Bool { (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) }
+        func isWildcard(_ b: UInt8) -> Bool { b == 0x2A || b == 0x3F }
         for label in name.split(separator: ".", omittingEmptySubsequences: false) {
-            guard !label.isEmpty, label.utf8.count <= 63, label.first != "-" else { return false }
-            for b in label.utf8 {
-                let ok = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D
-                    || (wildcards && (b == 0x2A || b == 0x3F))
-                if !ok { return false }
-            }
+            let bytes = Array(label.utf8)
+            guard !bytes.isEmpty, bytes.count <= 63, bytes.last != 0x2D else { return false }
+            if bytes.allSatisfy(isWildcard) { continue }
+            guard isLetter(bytes[0]) || isWildcard(bytes[0]) else { return false }
+            if isWildcard(bytes[0]), let firstOther = bytes.first(where: { !isWildcard($0) }), !isLetter(firstOther) { return false }
+            for b in bytes where !(isLetter(b) || (b >= 0x30 && b <= 0x39) || b == 0x2D || isWildcard(b)) { return false }
         }
         return true
+    }
+
+    /// A netgroup name after `@`: a letter, then letters, digits, `_ . -`
+    /// (conf_lex.l's NETGROUP_CHARS without its leading `_`), at most 255 bytes.
+    static func isNetgroupName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard let first = bytes.first, bytes.count <= 255, (first >= 0x41 && first <= 0x5A) || (first >= 0x61 && first <= 0x7A) else {
+            return false
+        }
+        return bytes.allSatisfy { b in
+            (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x5F || b == 0x2E || b == 0x2D
+        }
+    }
+
+    /// Whether `address` is certainly among `clients`: `*`, the address
+    /// itself, or a network holding it (same family). Host names, wildcards
+    /// and netgroups would need DNS or NIS, which the monitor path never
+    /// does, so they never count.
+    static func covers(_ clients: [String], _ address: IPAddress) -> Bool {
+        for spec in clients {
+            if spec == "*" { return true }
+            let parts = spec.split(separator: "/", maxSplits: 1).map(String.init)
+            guard let ip = IPAddress(numeric: parts[0]), ip.family == address.family else { continue }
+            let bits = parts.count == 2 ? (Int(parts[1]) ?? -1) : ip.bytes.count * 8
+            guard bits >= 0, bits <= ip.bytes.count * 8 else { continue }
+            var matches = true
+            for i in 0..<ip.bytes.count {
+                let take = min(8, max(0, bits - i * 8))
+                let mask: UInt8 = take == 0 ? 0 : UInt8(truncatingIfNeeded: 0xFF << (8 - take))
+                if ip.bytes[i] & mask != address.bytes[i] & mask { matches = false; break }
+            }
+            if matches { return true }
+        }
+        return false
     }
 
     /// The client list attribute: comma-separated specs (blanks around

@@ -4,9 +4,12 @@
 // Ganesha reads *every* file of a `%dir` on reload (dot files included,
 // measured), so a half-written file in it would be read by a reload that
 // another resource's start triggers. The file is written beside the
-// directory and renamed into it, so a reload sees the old file or the new
-// one, never a part.
+// directory (in its parent) and renamed into it, so a reload sees the old
+// file or the new one, never a part. Both directories are opened once and
+// checked on their descriptors (``ExportsDirectory/open()``); the write
+// and the rename go through those descriptors.
 import FSKit
+import TrustedPaths
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,22 +22,131 @@ struct ExportsDirectory {
     var filePath: String { path + "/" + ExportsDirectory.fileName(resourceName) }
     static func fileName(_ resource: String) -> String { "fshost-nfs-\(resource).conf" }
 
-    /// Where the new file is written before the rename: the directory's
-    /// parent (the same file system, outside the `%dir`).
-    var temporaryPath: String {
-        let parent = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? ""
-        return (parent.isEmpty ? "" : parent) + "/.fshost-nfs-\(resourceName).tmp"
+    /// The temporary file's name in the directory's parent (the same file
+    /// system, outside the `%dir`).
+    var temporaryName: String { ".fshost-nfs-\(resourceName).tmp" }
+    var parentPath: String { PathTrust.parent(of: path) }
+
+    /// Why the directory cannot hold exports safely: see ``open()``. nil when fit.
+    var problem: String? {
+        switch open() {
+        case .success(let handles): handles.close(); return nil
+        case .failure(let why): return why.text
+        }
     }
 
-    /// Why the directory cannot hold exports safely: missing, not a
-    /// directory, writable by group or others, or owned by another user
-    /// (anyone who can write it can export any directory). nil when fit.
-    var problem: String? {
-        if let why = FileCheck.problem(path, .kind(.directory), .modeWithin(0o755)) { return why }
-        if case .success(let info) = FileCheck.info(path), info.owner != 0, info.owner != geteuid() {
-            return "is owned by uid \(info.owner), not root"
+    /// The directory and its parent, opened once, checked on the opened
+    /// descriptors: every write and rename goes through them, so what was
+    /// checked is what is used.
+    struct Handles {
+        let parent: Int32, directory: Int32
+        func close() { Glibc.close(parent); Glibc.close(directory) }
+    }
+    struct Refusal: Error { let text: String }
+
+    /// Opens the path component by component from `/` (`O_DIRECTORY |
+    /// O_NOFOLLOW`: a symlink anywhere in it is refused — the path as given
+    /// is what another user must not be able to redirect) and applies the
+    /// host's trust rule (``PathTrust``, sshd's StrictModes) to each opened
+    /// directory: the exports directory and its parent (where the temporary
+    /// file is written) as directories that hold files — root's (or the
+    /// effective uid's), writable by neither group nor others, never sticky
+    /// — and every directory above as an ancestor.
+    func open() -> Result<Handles, Refusal> {
+        switch Self.openChain(path) {
+        case .failure(let why): return .failure(why)
+        case .success(let chain):
+            return .success(Handles(parent: chain.parent, directory: chain.directory))
         }
-        return nil
+    }
+
+    /// See ``open()``: the descriptors of `path` and its parent; the last
+    /// `holding` directories are checked as directories that hold files
+    /// (2: the exports directory and its parent; 1: the config's directory).
+    static func openChain(_ path: String, holding: Int = 2) -> Result<(parent: Int32, directory: Int32), Refusal> {
+        guard path.hasPrefix("/") else { return .failure(Refusal(text: "is not an absolute path")) }
+        let components = path.split(separator: "/").map(String.init)
+        guard !components.isEmpty else { return .failure(Refusal(text: "must not be /")) }
+        if components.contains(where: { $0 == "." || $0 == ".." }) {
+            return .failure(Refusal(text: "must not contain . or .. components"))
+        }
+        let trust = PathTrust()
+        var opened: [Int32] = []
+        func fail(_ text: String) -> Result<(parent: Int32, directory: Int32), Refusal> {
+            opened.forEach { Glibc.close($0) }
+            return .failure(Refusal(text: text))
+        }
+        let root = Glibc.open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard root >= 0 else { return fail("/ cannot be opened") }
+        opened.append(root)
+        var prefix = ""
+        for component in components {
+            prefix += "/" + component
+            let fd = openat(opened.last!, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard fd >= 0 else {
+                let e = errno
+                var st = stat()
+                if fstatat(opened.last!, component, &st, AT_SYMLINK_NOFOLLOW) == 0, st.st_mode & S_IFMT == S_IFLNK {
+                    return fail("\(prefix) is a symbolic link (refused: the path as given must be the trusted one)")
+                }
+                return fail("\(prefix): \(String(cString: strerror(e)))")
+            }
+            opened.append(fd)
+        }
+        // opened[i] is the directory of prefix i (0: /); the last two hold files.
+        var prefixes = ["/"]
+        var p = ""
+        for component in components { p += "/" + component; prefixes.append(p) }
+        for (i, fd) in opened.enumerated() {
+            var st = stat()
+            guard fstat(fd, &st) == 0 else { return fail("\(prefixes[i]) cannot be inspected") }
+            let holds = i >= opened.count - holding
+            let role = holds ? "directory" : "parent directory"
+            if holds, st.st_mode & S_ISVTX != 0, st.st_mode & (S_IWOTH | S_IWGRP) != 0 {
+                return fail("\(prefixes[i]) is a sticky directory writable by others (mode \(PathTrust.octal(st.st_mode))): files written there are not trusted")
+            }
+            if let violation = trust.checkFile(st, path: prefixes[i], role: role) {
+                return fail(violation.description)
+            }
+        }
+        let directory = opened.removeLast()
+        let parent = opened.removeLast()
+        opened.forEach { Glibc.close($0) }
+        return .success((parent, directory))
+    }
+
+    /// The bytes of a file that must be trusted (Ganesha's config): its
+    /// directory chain opened and checked as in ``openChain(_:holding:)``,
+    /// the file opened relative to it without following a symlink, and
+    /// checked on its descriptor (root's, a regular file, not writable by
+    /// group or others); what is read is what was checked. At most 1 MiB.
+    static func readTrusted(_ file: String) -> Result<[UInt8], Refusal> {
+        let name = String(file.split(separator: "/").last ?? "")
+        guard !name.isEmpty, name != ".", name != ".." else { return .failure(Refusal(text: "is not a file path")) }
+        let chain: (parent: Int32, directory: Int32)
+        switch openChain(PathTrust.parent(of: file), holding: 1) {
+        case .success(let c): chain = c
+        case .failure(let why): return .failure(why)
+        }
+        defer { close(chain.parent); close(chain.directory) }
+        let fd = openat(chain.directory, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
+            return .failure(Refusal(text: errno == ELOOP ? "is a symbolic link" : String(cString: strerror(errno))))
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return .failure(Refusal(text: "cannot be inspected")) }
+        if let violation = PathTrust().checkFile(st, path: file) { return .failure(Refusal(text: violation.description)) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { return .failure(Refusal(text: "cannot be read: \(String(cString: strerror(errno)))")) }
+            if n == 0 { return .success(bytes) }
+            bytes += buffer[0..<n]
+            if bytes.count > 1 << 20 { return .failure(Refusal(text: "is larger than 1 MiB")) }
+        }
     }
 
     // MARK: This resource's file
@@ -51,11 +163,19 @@ struct ExportsDirectory {
     }
 
     /// Writes `text` as this resource's file, atomically (see the file's
-    /// comment); nil on success, else why (nothing is left behind).
+    /// comment): written in the parent, renamed into the directory, both
+    /// through the checked descriptors (`openat`, `renameat`); nil on
+    /// success, else why (nothing is left behind).
     func place(_ text: String) -> String? {
-        let temp = temporaryPath
-        unlink(temp)
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        let handles: Handles
+        switch open() {
+        case .success(let h): handles = h
+        case .failure(let why): return "exports directory \(path) \(why.text)"
+        }
+        defer { handles.close() }
+        let temp = parentPath + "/" + temporaryName
+        unlinkat(handles.parent, temporaryName, 0)
+        let fd = openat(handles.parent, temporaryName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return "cannot create \(temp): \(String(cString: strerror(errno)))" }
         var bytes = Array(text.utf8)
         var written = 0
@@ -64,7 +184,7 @@ struct ExportsDirectory {
             if n < 0 && errno == EINTR { continue }
             if n <= 0 {
                 let why = String(cString: strerror(errno))
-                close(fd); unlink(temp)
+                close(fd); unlinkat(handles.parent, temporaryName, 0)
                 return "cannot write \(temp): \(why)"
             }
             written += n
@@ -72,29 +192,33 @@ struct ExportsDirectory {
         bytes.removeAll()
         if fchmod(fd, 0o644) != 0 || fsync(fd) != 0 {
             let why = String(cString: strerror(errno))
-            close(fd); unlink(temp)
+            close(fd); unlinkat(handles.parent, temporaryName, 0)
             return "cannot write \(temp): \(why)"
         }
         close(fd)
-        if rename(temp, filePath) != 0 {
+        if renameat(handles.parent, temporaryName, handles.directory, ExportsDirectory.fileName(resourceName)) != 0 {
             let why = String(cString: strerror(errno))
-            unlink(temp)
+            unlinkat(handles.parent, temporaryName, 0)
             return "cannot rename \(temp) to \(filePath): \(why)"
         }
-        syncDirectory()
+        fsync(handles.directory)
         return nil
     }
 
-    /// Removes this resource's file; nil when it is gone (or was never there).
+    /// Removes this resource's file (through the checked descriptor); nil
+    /// when it is gone (or was never there).
     func remove() -> String? {
-        if unlink(filePath) != 0 && errno != ENOENT { return "cannot remove \(filePath): \(String(cString: strerror(errno)))" }
-        syncDirectory()
+        let handles: Handles
+        switch open() {
+        case .success(let h): handles = h
+        case .failure(let why): return "exports directory \(path) \(why.text)"
+        }
+        defer { handles.close() }
+        if unlinkat(handles.directory, ExportsDirectory.fileName(resourceName), 0) != 0 && errno != ENOENT {
+            return "cannot remove \(filePath): \(String(cString: strerror(errno)))"
+        }
+        fsync(handles.directory)
         return nil
-    }
-
-    private func syncDirectory() {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd >= 0 { fsync(fd); close(fd) }
     }
 
     // MARK: The other exports
@@ -112,18 +236,14 @@ struct ExportsDirectory {
         return names.sorted()
     }
 
-    /// Takes the directory's lock (flock on the directory) for the
-    /// check-then-place of a start, so two starts cannot both find an
-    /// export id free; waits at most `limit`. nil when it could not.
-    func lock(within limit: Duration) -> Int32? {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        let deadline = ProbeDeadline(after: limit)
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            if deadline.hasPassed { close(fd); return nil }
-            usleep(10_000)
-        }
-        return fd
+    /// The check-then-place of a start (two starts must not both find an
+    /// export id free) runs under a lock shared by every nfs resource on
+    /// this directory: a root-only file in the host's run directory
+    /// (``Resource/sharedLock(_:within:)``), never an flock on the
+    /// directory itself — any local user can open a world-readable
+    /// directory and flock it, blocking every start.
+    func lock(_ resource: Resource, within limit: Duration) -> Int32? {
+        resource.sharedLock(Resource.sharedLockKey("exports", path), within: limit)
     }
 }
 

@@ -4,8 +4,11 @@
 // the file system with a stat() system call to the root of the file
 // system, and undoing the mount."
 //
-//   level 1  server   this export's file is in place and the NFS server
-//                     process runs (Ganesha's pidfile, the host's matcher)
+//   level 1  server   this export's file is in place, the exported
+//                     directory is the one start recorded (dev/ino), and
+//                     the NFS server process runs (Ganesha's pidfile, the
+//                     host's matcher); no file: stopped only when the
+//                     server does not list the export either
 //   level 2  listed   the server lists the export: NFSv3 MOUNT export list
 //                     (rpcbind answering, NFS v3 registered) when v3 is
 //                     served, else an NFSv4 lookup of the pseudo path
@@ -85,8 +88,8 @@ struct NFS: ResourceType, ExclusiveCheck {
     ]
 
     static let levels = [
-        MonitorLevel(1, "server", checks: "this export's file is in place (as generated) and the NFS server process runs",
-                     cost: "one small file read, a pidfile read and one process's /proc files"),
+        MonitorLevel(1, "server", checks: "this export's file is in place (as generated), the exported directory is the one start recorded, and the NFS server process runs (no file: not running only when the server does not list it either)",
+                     cost: "one small file read, a stat, a pidfile read and one process's /proc files (no file and a running server: the level-2 call)"),
         MonitorLevel(2, "listed", checks: "v3 served: rpcbind has NFS v3 and the MOUNT export list names path; v4 only: the pseudo path resolves",
                      cost: "loads libnfs (the nfs-client companion); rpcbind + MOUNT (v3) or one v4 lookup"),
         MonitorLevel(3, "mount", checks: "mount (mount_version), stat the root, read one entry, unmount within mount_timeout",
@@ -148,12 +151,18 @@ struct NFS: ResourceType, ExclusiveCheck {
     /// client list. HA_INVAL_ARGS naming the attribute; at every action
     /// that reads them, before anything runs.
     func checkValues() -> Outcome {
-        if let why = ExportBlock.pathProblem(block.path) { return .invalid("attribute 'path' \(why): '\(LogText.escaped(block.path))'") }
+        if let why = ExportBlock.pathProblem(block.path) { return .invalid("attribute 'path' \(why): '\(ExportBlock.escaped(block.path))'") }
         if let why = ExportBlock.pathProblem(block.pseudo) {
-            return .invalid("attribute 'pseudo' \(why): '\(LogText.escaped(block.pseudo))'")
+            return .invalid("attribute 'pseudo' \(why): '\(ExportBlock.escaped(block.pseudo))'")
         }
         if block.pseudo == "/" { return .invalid("attribute 'pseudo' must not be '/': the pseudo root is the server's") }
         if case .failure(let e) = ExportBlock.parseClients(clientsText) { return .invalid("attribute 'clients': \(e.why)") }
+        // Ganesha's MOUNT export list (and a mount) answers a client only
+        // the exports it serves: start's readiness and levels 2-3 ask from
+        // `address`, so they could never see an export that leaves it out.
+        if backend == .ganesha, !ExportBlock.covers(block.clients, address) {
+            return .invalid("attribute 'address' \(address) is not among 'clients' (\(ExportBlock.escaped(clientsText))): the server lists an export only to its clients, so start and levels 2-3, which ask from \(address), could never see it; add \(address) (or a network holding it) to clients")
+        }
         if mountVersion != .auto, !block.versions.numbers.contains(level3Version) {
             return .invalid("attribute 'mount_version' \(mountVersion.rawValue) is not served (versions=\(block.versions.rawValue))")
         }
@@ -169,14 +178,16 @@ struct NFS: ResourceType, ExclusiveCheck {
         if let why = FileCheck.problem(block.path, .kind(.directory)) {
             return .badConfiguration("attribute 'path': \(block.path): \(why)")
         }
+        if let link = Self.symlinkComponent(of: block.path) {
+            return .badConfiguration("attribute 'path': \(link) is a symbolic link: give the directory's real path (Ganesha resolves it, and another export could name the same directory under another path)")
+        }
         if backend == .kernel { return kernelValidate() }
         if let why = FileCheck.problem(binary, .executable) { return .badConfiguration("attribute 'binary': \(binary): \(why)") }
         if let why = directory.problem { return .badConfiguration("attribute 'exports_dir': \(directory.path): \(why)") }
-        if let why = FileCheck.problem(config, .kind(.regular), .readable) {
-            return .badConfiguration("attribute 'config': \(config): \(why)")
-        }
-        guard case .success(let text) = SmallFile.read(config, limit: 1 << 20) else {
-            return .badConfiguration("attribute 'config': \(config) cannot be read")
+        let text: [UInt8]
+        switch ExportsDirectory.readTrusted(config) {
+        case .success(let bytes): text = bytes
+        case .failure(let why): return .badConfiguration("attribute 'config': \(config): \(why.text)")
         }
         let scan = GaneshaConfigScan(text)
         let wanted = directory.path.hasSuffix("/") ? String(directory.path.dropLast()) : directory.path
@@ -190,12 +201,23 @@ struct NFS: ResourceType, ExclusiveCheck {
         return conflicts(mainConfig: scan)
     }
 
+    /// The first prefix of an absolute path that is a symbolic link, or nil.
+    static func symlinkComponent(of path: String) -> String? {
+        var prefix = ""
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            var st = stat()
+            if lstat(prefix, &st) == 0, st.st_mode & S_IFMT == S_IFLNK { return prefix }
+        }
+        return nil
+    }
+
     /// Another export of the server (another file of the exports directory,
     /// or the main config) with this export id, pseudo path or directory.
     func conflicts(mainConfig: GaneshaConfigScan? = nil) -> Outcome {
         var sources: [(String, GaneshaConfigScan)] = []
         if let mainConfig { sources.append((config, mainConfig)) }
-        else if case .success(let text) = SmallFile.read(config, limit: 1 << 20) { sources.append((config, GaneshaConfigScan(text))) }
+        else if case .success(let text) = ExportsDirectory.readTrusted(config) { sources.append((config, GaneshaConfigScan(text))) }
         for file in directory.otherFiles() {
             guard case .success(let text) = SmallFile.read(file, limit: 1 << 20) else { continue }
             sources.append((file, GaneshaConfigScan(text)))
@@ -204,14 +226,15 @@ struct NFS: ResourceType, ExclusiveCheck {
             if scan.exportIDs.contains(block.exportID) {
                 return .badConfiguration("attribute 'export_id': \(block.exportID) is already used by \(file)")
             }
-            if scan.pseudoPaths.contains(block.pseudo) {
-                return .badConfiguration("attribute 'pseudo': \(block.pseudo) is already used by \(file)")
-            }
             // Ganesha allows one directory under two pseudo paths, but the
             // MOUNT export list names directories: level 2 and stop could
-            // not tell this export from the other.
+            // not tell this export from the other. Checked before the pseudo
+            // path, which defaults to the path: the path is the cause.
             if scan.paths.contains(block.path) {
                 return .badConfiguration("attribute 'path': \(block.path) is already exported by \(file)")
+            }
+            if scan.pseudoPaths.contains(block.pseudo) {
+                return .badConfiguration("attribute 'pseudo': \(block.pseudo) is already used by \(file)")
             }
         }
         return .success
@@ -227,8 +250,8 @@ struct NFS: ResourceType, ExclusiveCheck {
         let text = block.text
         var changed = false
         do {
-            guard let lock = directory.lock(within: resource.budget(.seconds(5))) else {
-                return .failed("exports directory \(directory.path): its lock was not free within 5 s")
+            guard let lock = directory.lock(resource, within: resource.budget(.seconds(5))) else {
+                return .failed("exports directory \(directory.path): its lock (in fshost's run directory) was not taken within 5 s (see the log)")
             }
             defer { close(lock) }
             let free = conflicts()
@@ -237,9 +260,13 @@ struct NFS: ResourceType, ExclusiveCheck {
             if changed, let why = directory.place(text) { return .failed(why) }
         }
         let outcome = serve(reload: changed)
+        if outcome.isSuccess {
+            var st = stat()
+            if stat(block.path, &st) == 0 { resource.state["export_dir"] = Self.identity(st) }
+        }
         if !outcome.isSuccess && changed {
             // Not served: take the file back, so a later reload never carries it.
-            let lock = directory.lock(within: resource.budget(.seconds(1)))
+            let lock = directory.lock(resource, within: resource.budget(.seconds(1)))
             defer { if let lock { close(lock) } }
             if directory.current() == .text(text), directory.remove() == nil, case .running(let id) = daemon.status() {
                 resource.processes.signal(id, SIGHUP)
@@ -254,7 +281,10 @@ struct NFS: ResourceType, ExclusiveCheck {
     /// exports directory as it starts); then waits until level 2 passes.
     func serve(reload: Bool) -> Outcome {
         if case .running(let id) = daemon.status() {
-            if reload { resource.processes.signal(id, SIGHUP) }
+            // An unchanged file the server does not list (withdrawn by a
+            // reload that missed it) needs the reload now, not half a
+            // timeout later.
+            if reload || !probeListed().isSuccess { resource.processes.signal(id, SIGHUP) }
             return waitUntilListed(server: id)
         }
         let started = daemon.start { TCPProbe.connect(to: address, port: 2049, timeout: resource.budget(.milliseconds(500))) == .connected
@@ -279,13 +309,19 @@ struct NFS: ResourceType, ExclusiveCheck {
         return .failed("export file placed, but the server does not list it within the start timeout: " + (last.reason ?? ""))
     }
 
+    /// Withdrawn means the server no longer lists the export, not merely
+    /// that the file is gone: a file removed behind fshost's back (no
+    /// reload) is still served, so stop reloads whenever the server still
+    /// lists it, and waits until it does not.
     func stop() -> Outcome {
         if backend == .kernel { return kernelStop() }
-        if case .absent = directory.current() { return .success }
-        let lock = directory.lock(within: resource.budget(.seconds(5)))
+        let lock = directory.lock(resource, within: resource.budget(.seconds(5)))
         defer { if let lock { close(lock) } }
+        let hadFile = directory.current() != .absent
         if let why = directory.remove() { return .failed(why) }
+        resource.state["export_dir"] = nil
         guard case .running(let id) = daemon.status() else { return .success }
+        if !hadFile, case .notListed = listed() { return .success }
         resource.processes.signal(id, SIGHUP)
         // Withdrawn when the server no longer lists it (the same check as level 2).
         var last = ""
@@ -303,11 +339,14 @@ struct NFS: ResourceType, ExclusiveCheck {
     // MARK: Exclusive and monitoring
 
     /// Running here when this export's file is in place (a server started
-    /// later would serve it).
+    /// later would serve it), or when the file is gone but the server
+    /// still lists the export (removed without a reload).
     func exclusive() -> Outcome {
         if backend == .kernel { return kernelExclusive() }
         switch directory.current() {
-        case .absent: return .notRunning("no export file \(directory.filePath)")
+        case .absent:
+            let outcome = withoutFile()
+            return outcome.status == .notRunning ? outcome : outcome.isSuccess ? .running(outcome.reason ?? "") : outcome
         case .text: return .running("export file \(directory.filePath) is in place")
         case .unreadable(let why): return .failed("export file \(directory.filePath): \(why)")
         }
@@ -327,15 +366,55 @@ struct NFS: ResourceType, ExclusiveCheck {
     /// Level 1: the file as generated, and the server's process.
     func probeServer() -> Outcome {
         switch directory.current() {
-        case .absent: return .notRunning("not exported: no export file \(directory.filePath)")
+        case .absent:
+            let outcome = withoutFile()
+            return outcome.isSuccess ? .failed(outcome.reason ?? "") : outcome
         case .unreadable(let why): return .failed("export file \(directory.filePath): \(why)")
         case .text(let text) where text != block.text:
             return .failed("export file \(directory.filePath) differs from what the attributes generate (edited behind fshost's back, or attributes changed since start)")
         case .text: break
         }
+        if let why = exportedDirectoryProblem() { return .failed(why) }
         let outcome = daemon.probe()
         return outcome.isSuccess ? .success : .failed("NFS server: " + (outcome.reason ?? "not running"))
     }
+
+    /// No export file: cleanly stopped only when the server does not list
+    /// the export either. A file removed behind fshost's back (no reload)
+    /// leaves it served, and "not running" would let the cluster start it
+    /// on a second node. `.success` (with why) means "still served";
+    /// levels answer that as a failure, exclusive as running. Loads libnfs
+    /// (even at level 1) only when the file is absent and the server runs.
+    func withoutFile() -> Outcome {
+        let absent = "not exported: no export file \(directory.filePath)"
+        guard case .running = daemon.status() else { return .notRunning(absent) }
+        switch listed() {
+        case .notListed: return .notRunning(absent)
+        case .ok:
+            return Outcome(.success, "no export file \(directory.filePath), but the server still lists \(block.path) (removed without a reload): stop withdraws it")
+        case .failed(let why), .timedOut(let why):
+            return .failed("no export file \(directory.filePath), and whether the server still lists \(block.path) is unknown: \(why)")
+        }
+    }
+
+    /// The exported directory as recorded at start (`dev:ino` in the state
+    /// key `export_dir`): the server's answer alone is stale — Ganesha
+    /// serves a removed directory from its cache for about 50 s (measured:
+    /// level 3 passed, nfs-ls listed the deleted entries). nil when fit.
+    func exportedDirectoryProblem() -> String? {
+        var st = stat()
+        guard stat(block.path, &st) == 0 else {
+            return "exported directory \(block.path): \(String(cString: strerror(errno))) (the server may still serve it from its cache)"
+        }
+        guard st.st_mode & S_IFMT == S_IFDIR else { return "exported directory \(block.path) is no longer a directory" }
+        if let recorded = resource.state["export_dir"], recorded != Self.identity(st) {
+            return "exported directory \(block.path) was replaced since start (device:inode \(recorded), now \(Self.identity(st)))"
+        }
+        return nil
+    }
+
+    /// `dev:ino` of a directory: what ``exportedDirectoryProblem()`` compares.
+    static func identity(_ st: stat) -> String { "\(st.st_dev):\(st.st_ino)" }
 
     /// Level 2: the server lists the export — through NFSv3 (the MOUNT
     /// export list, and rpcbind with NFS v3 registered) when v3 is served,

@@ -33,6 +33,8 @@ final class ActionContext {
     /// the host's answer wins over a failure the plugin reports after it
     /// (see ``ActionJob``).
     var companionFailure: HostError?
+    /// The host's run directory (`<run>/locks` holds shared locks); nil: none.
+    let runDirectory: String?
 
     /// C copies of attribute values handed out, alive until the action ends.
     private var attributeCStrings: [String: UnsafeMutablePointer<CChar>] = [:]
@@ -42,8 +44,9 @@ final class ActionContext {
     let host: UnsafeMutablePointer<fshost_host>
 
     init(plugin: LoadedPlugin, resource: String, attributes: [String: String], logger: Logger,
-         stateRoot: String, deadline: Deadline, explicit: Set<String>? = nil) {
+         stateRoot: String, deadline: Deadline, explicit: Set<String>? = nil, runDirectory: String? = nil) {
         self.plugin = plugin
+        self.runDirectory = runDirectory
         self.explicit = explicit
         self.type = plugin.typeName
         self.resource = resource
@@ -230,6 +233,23 @@ final class ActionContext {
                     for (i, entry) in matches.prefix(Int(capacity)).enumerated() { out[i] = entry.pid }
                 }
                 return Int32(clamping: matches.count)
+            },
+            shared_lock: { context, key, timeoutMs in
+                guard let key else { errno = EINVAL; return -1 }
+                let this = ActionContext.from(context)
+                guard let runDirectory = this.runDirectory else {
+                    this.reason = "the host has no run directory for shared locks"
+                    return -1
+                }
+                let limit = min(timeoutMs, this.deadline.millisecondsLeft)
+                do throws(HostError) {
+                    return try SharedLock.acquire(runDirectory: runDirectory, type: this.type, key: String(cString: key),
+                                                  timeoutMs: limit)
+                } catch {
+                    this.reason = error.message
+                    this.logger.error(error.message)
+                    return -1
+                }
             })
     }
 }

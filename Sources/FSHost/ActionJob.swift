@@ -30,7 +30,8 @@ final class ActionJob: @unchecked Sendable {
         self.settings = settings
         self.paths = paths
         context = ActionContext(plugin: plugin, resource: request.resource, attributes: attributes, logger: logger,
-                                stateRoot: paths.stateDirectory, deadline: deadline, explicit: explicit)
+                                stateRoot: paths.stateDirectory, deadline: deadline, explicit: explicit,
+                                runDirectory: paths.runDirectory)
     }
 
     /// Lock, instance, the action, and a state directory that failed.

@@ -65,6 +65,7 @@ enum FakeHost {
             },
             process_describe: { _, _, _, _ in -1 },
             process_matches_owned: { _, _, _, _, _, _ in 0 },
-            process_find: { _, _, _, _, _, _ in 0 })
+            process_find: { _, _, _, _, _, _ in 0 },
+            shared_lock: { _, _, _ in -1 })
     }
 }

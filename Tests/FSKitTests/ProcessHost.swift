@@ -133,6 +133,7 @@ enum ProcessHost {
                 let matches = ProcessTable().matching(ProcessHost.pattern(name, argument, owner: owner))
                 for (i, m) in matches.prefix(Int(capacity)).enumerated() { out?[i] = m.pid }
                 return Int32(clamping: matches.count)
-            })
+            },
+            shared_lock: { _, _, _ in -1 })
     }
 }

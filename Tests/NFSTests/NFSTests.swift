@@ -137,10 +137,20 @@ final class NFSTests: XCTestCase {
         XCTAssertEqual(r.status, commandFailed, r.description)
         XCTAssertTrue(r.stderr.contains("does not name"), r.stderr)
         try assertServed("e2", "the other export")
-        // Removed for good behind its back: level 1 already says not running.
+        // Repaired by start: the unchanged file, reloaded at once (not half the start timeout later).
+        let clock = ContinuousClock()
+        var repaired: HostSandbox.Result?
+        let took = try clock.measure { repaired = try nfs("start", "e1") }
+        XCTAssertEqual(repaired?.status, success, repaired?.description ?? "")
+        XCTAssertLessThan(took, .seconds(5), "start reloads an unlisted export at once")
+        XCTAssertEqual(rename(file, aside), 0)
+        lab.signalGanesha(SIGHUP)
+        usleep(300_000)
+        XCTAssertEqual(rename(aside, file), 0)
+        // Removed for good behind its back and reloaded: not running once the server no longer lists it.
         XCTAssertEqual(unlink(file), 0)
         lab.signalGanesha(SIGHUP)
-        XCTAssertEqual(try monitor("e1", 1).status, notRunning)
+        XCTAssertEqual(try eventually(notRunning) { try monitor("e1", 1) }.status, notRunning)
         // Edited behind its back: level 1 fails.
         XCTAssertEqual(try nfs("start", "e1").status, success)
         try "# edited\n".write(toFile: file, atomically: false, encoding: .utf8)
@@ -149,13 +159,75 @@ final class NFSTests: XCTestCase {
         XCTAssertTrue(edited.stderr.contains("differs"), edited.stderr)
     }
 
-    func testExportDirectoryRemovedFailsLevel3() throws {
+    /// The export file removed without a reload: the server still serves
+    /// it, so no answer may say "cleanly stopped" (the cluster would start
+    /// it on a second node), and stop must make the server withdraw it.
+    func testExportFileRemovedWithoutReloadIsStillRunningUntilStop() throws {
         try defineTwo()
         XCTAssertEqual(try nfs("start", "e1").status, success)
         XCTAssertEqual(try nfs("start", "e2").status, success)
+        XCTAssertEqual(unlink(lab.exportsDir + "/fshost-nfs-e1.conf"), 0)
+        for level in 1...3 {
+            let r = try monitor("e1", level)
+            XCTAssertEqual(r.status, commandFailed, "level \(level): \(r)")
+            XCTAssertTrue(r.stderr.contains("still lists"), r.stderr)
+        }
+        let exclusive = try nfs("exclusive", "e1")
+        XCTAssertEqual(exclusive.status, running, exclusive.description)
+        let stopped = try nfs("stop", "e1")
+        XCTAssertEqual(stopped.status, success, stopped.description)
+        let listed = try lab.run("/usr/sbin/showmount", ["-e", "127.0.0.1"])
+        XCTAssertFalse(listed.stdout.contains(lab.directory + "/e1"), "stop withdrew e1: \(listed.stdout)")
+        for level in 1...3 { XCTAssertEqual(try monitor("e1", level).status, notRunning, "level \(level) after stop") }
+        XCTAssertEqual(try nfs("exclusive", "e1").status, notRunning)
+        try assertServed("e2", "the other export")
+    }
+
+    /// Polls `body` (every 100 ms, at most 10 s) until it answers `status`; the last answer.
+    func eventually(_ status: Int32, _ body: () throws -> HostSandbox.Result) throws -> HostSandbox.Result {
+        var r = try body()
+        for _ in 0..<100 where r.status != status {
+            usleep(100_000)
+            r = try body()
+        }
+        return r
+    }
+
+    /// Ganesha serves a removed directory from its cache (level 3 passed for
+    /// ~50 s): level 1 checks the path locally, and its identity since start.
+    func testExportDirectoryRemovedOrReplacedFailsAtOnceAfterAMount() throws {
+        try defineTwo()
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        try assertServed("e1", "mounted once (cached by the server)")
+        let dir = lab.directory + "/e1"
+        // Moved aside (its inode lives on, so the new one's number differs).
+        XCTAssertEqual(rename(dir, lab.directory + "/e1.old"), 0)
+        for level in 1...3 {
+            let r = try monitor("e1", level)
+            XCTAssertEqual(r.status, commandFailed, "level \(level) after the move: \(r)")
+            XCTAssertTrue(r.stderr.contains("exported directory"), r.stderr)
+        }
+        _ = try lab.makeExportDirectory("e1")
+        let replaced = try monitor("e1", 3)
+        XCTAssertEqual(replaced.status, commandFailed, replaced.description)
+        XCTAssertTrue(replaced.stderr.contains("replaced since start"), replaced.stderr)
+        // A start (the administrator's repair) records the new directory.
+        XCTAssertEqual(try nfs("stop", "e1").status, success)
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        try assertServed("e1", "after stop and start")
+    }
+
+    func testExportDirectoryRemovedFailsEveryLevelAtOnce() throws {
+        try defineTwo()
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        XCTAssertEqual(try nfs("start", "e2").status, success)
+        try assertServed("e1", "mounted once (the server caches it)")
         try FileManager.default.removeItem(atPath: lab.directory + "/e1")
-        let r = try monitor("e1", 3)
-        XCTAssertEqual(r.status, commandFailed, r.description)
+        for level in 1...3 {
+            let r = try monitor("e1", level)
+            XCTAssertEqual(r.status, commandFailed, "level \(level): \(r)")
+            XCTAssertTrue(r.stderr.contains("exported directory"), r.stderr)
+        }
         try assertServed("e2", "the other export")
         // Stop still withdraws it (stop never needs the directory).
         XCTAssertEqual(try nfs("stop", "e1").status, success)
@@ -270,7 +342,22 @@ final class NFSTests: XCTestCase {
             ("duppseudo2", ["pseudo": lab.directory + "/e1"], noConfigInfo, "pseudo"),
             ("duppath", ["path": lab.directory + "/e1", "pseudo": "/other"], noConfigInfo, "already exported"),
             ("nodir", ["config": noDir], noConfigInfo, "%dir"),
-        ]
+            // A path equal to another export's (the pseudo path defaults to it) names `path`.
+            ("duppathdefault", ["path": lab.directory + "/e1"], noConfigInfo, "attribute 'path'"),
+            // Through a symlink: refused at validate, naming the link.
+            ("symlinkpath", ["path": lab.directory + "/link"], noConfigInfo, "\(lab.directory)/link is a symbolic link"),
+            // Ganesha lists an export only to its clients: `address` must be one.
+            ("notclient", ["clients": "10.0.0.0/24"], invalidArguments, "attribute 'address' 127.0.0.1 is not among 'clients'"),
+            ("nameonly", ["clients": "client.example"], invalidArguments, "attribute 'address'"),
+            // The offending character, shown escaped.
+            ("newline", ["path": lab.directory + "/a\nb"], invalidArguments, "holds '\\n'"),
+            ("space", ["path": lab.directory + "/a b"], invalidArguments, "holds '\\x20'"),
+            ("umlaut", ["path": lab.directory + "/\u{e4}"], invalidArguments, "holds '\\u{e4}'"),
+        ] + ["1host", "1e5", "0x1", "1-2", "123abc.example", "@1ng", "*.1x", "a.1", "on", "10.0.0.0/08"].enumerated().map {
+            // Names Ganesha's config lexer does not read as one client (a syntax error withdraws the export).
+            ("lexer\($0.offset)", ["clients": "127.0.0.1, " + $0.element], invalidArguments, "'\($0.element)'")
+        }
+        XCTAssertEqual(symlink(good, lab.directory + "/link"), 0)
         for (name, changes, status, words) in cases {
             var attributes = ["path": good, "export_id": "300", "clients": "127.0.0.1", "config": lab.config,
                               "exports_dir": lab.exportsDir, "pidfile": lab.pidFile]
@@ -286,6 +373,18 @@ final class NFSTests: XCTestCase {
         }
         try assertServed("e1", "after the bad inputs")
         try assertServed("e2", "after the bad inputs")
+    }
+
+    /// Every client form the grammar accepts is read by Ganesha: the export
+    /// is served (a syntax error in the CLIENT block would withdraw it).
+    func testAcceptedClientFormsAreReadByGanesha() throws {
+        try sandbox.store("nfs", "names", [
+            "path": try lab.makeExportDirectory("names"), "export_id": "700", "config": lab.config,
+            "exports_dir": lab.exportsDir, "pidfile": lab.pidFile, "log_file": lab.logFile,
+            "clients": "10.0.0.0/24, 127.0.0.1, host-1.example, *.example.org, h?st.example, @ng1, @ng_2.x, fd00::/8, ::1, localhost, 0.0.0.0/0"])
+        let r = try nfs("start", "names")
+        XCTAssertEqual(r.status, success, r.description)
+        try assertServed("names")
     }
 
     /// Two starts at once with the same export id: the exports directory's
@@ -327,6 +426,64 @@ final class NFSTests: XCTestCase {
         let r = try nfs("start", "e1")
         XCTAssertEqual(r.status, noConfigInfo, r.description)
         XCTAssertTrue(r.stderr.contains("exports_dir") && r.stderr.contains("writable by others"), r.stderr)
+        XCTAssertEqual(lab.exportsSnapshot(), [:])
+        XCTAssertFalse(lab.ganeshaRuns)
+    }
+
+    /// Any local user can flock a world-readable directory: the start's
+    /// lock is a root-only file in fshost's run directory instead.
+    func testAnFlockOnTheExportsDirectoryBlocksNothing() throws {
+        try define("e1", path: try lab.makeExportDirectory("e1"), id: 101)
+        let fd = open(lab.exportsDir, O_RDONLY | O_DIRECTORY)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        XCTAssertEqual(flock(fd, LOCK_EX | LOCK_NB), 0)
+        let clock = ContinuousClock()
+        var r: HostSandbox.Result?
+        let took = try clock.measure { r = try nfs("start", "e1") }
+        XCTAssertEqual(r?.status, success, r?.description ?? "")
+        XCTAssertEqual(try nfs("stop", "e1").status, success)
+        XCTAssertLessThan(took, .seconds(4), "start did not wait for the directory's flock")
+    }
+
+    /// The exports directory swapped for a symlink (its parent is where the
+    /// temporary file is written): refused, nothing written anywhere.
+    func testExportsDirectoryThroughASymlinkIsRefused() throws {
+        try define("e1", path: try lab.makeExportDirectory("e1"), id: 101)
+        let real = lab.directory + "/exports.real"
+        XCTAssertEqual(rename(lab.exportsDir, real), 0)
+        XCTAssertEqual(symlink(real, lab.exportsDir), 0)
+        let r = try nfs("start", "e1")
+        XCTAssertEqual(r.status, noConfigInfo, r.description)
+        XCTAssertTrue(r.stderr.contains("exports_dir") && r.stderr.contains("symbolic link"), r.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: real), [])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: lab.directory + "/.fshost-nfs-e1.tmp"))
+        XCTAssertFalse(lab.ganeshaRuns)
+    }
+
+    /// The parent of the exports directory (where the temporary file is
+    /// written) and the config file follow the host's trust rule too.
+    func testUntrustedParentOrConfigIsRefused() throws {
+        try define("e1", path: try lab.makeExportDirectory("e1"), id: 101)
+        XCTAssertEqual(chmod(lab.directory, 0o777), 0)
+        let parent = try nfs("start", "e1")
+        XCTAssertEqual(chmod(lab.directory, 0o755), 0)
+        XCTAssertEqual(parent.status, noConfigInfo, parent.description)
+        XCTAssertTrue(parent.stderr.contains("writable by others"), parent.stderr)
+        XCTAssertEqual(lab.exportsSnapshot(), [:])
+
+        XCTAssertEqual(chmod(lab.config, 0o666), 0)
+        let config = try nfs("start", "e1")
+        XCTAssertEqual(config.status, noConfigInfo, config.description)
+        XCTAssertTrue(config.stderr.contains("'config'") && config.stderr.contains("writable by others"), config.stderr)
+        XCTAssertEqual(chmod(lab.config, 0o644), 0)
+
+        let moved = lab.directory + "/real.conf"
+        XCTAssertEqual(rename(lab.config, moved), 0)
+        XCTAssertEqual(symlink(moved, lab.config), 0)
+        let linked = try nfs("start", "e1")
+        XCTAssertEqual(linked.status, noConfigInfo, linked.description)
+        XCTAssertTrue(linked.stderr.contains("symbolic link"), linked.stderr)
         XCTAssertEqual(lab.exportsSnapshot(), [:])
         XCTAssertFalse(lab.ganeshaRuns)
     }

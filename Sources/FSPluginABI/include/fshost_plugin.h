@@ -360,6 +360,16 @@ typedef struct fshost_host {
     /** The processes matching name/argument and owner (-1: any) in the shared /proc snapshot: writes up to capacity pids to out, returns how many there are (may exceed capacity), -1 on error. */
     int32_t (*process_find)(void *context, const char *name, const char *argument, int64_t owner,
                             int32_t *out, uint32_t capacity);
+    /**
+     * An exclusive lock shared by every resource of this type on `key`
+     * (letters, digits, `_ . -`, not starting with a dot, at most 128
+     * bytes): an flock on `<run>/locks/<type>.shared.<key>.lock`, a root-only
+     * file in the host's lock directory, checked like a resource's lock (no
+     * other user can hold or replace it). Waits at most timeout_ms (and the
+     * time left). Returns the descriptor (close it to release), or -1 with
+     * a reason set: busy until the limit, invalid key, unsafe run directory.
+     */
+    int32_t (*shared_lock)(void *context, const char *key, int64_t timeout_ms);
 } fshost_host;
 
 /* ---------------------------------------------------------------------- */
