@@ -109,6 +109,23 @@ final class OCFAgentTests: XCTestCase {
         XCTAssertFalse(site.accepts(), "the port still answers after stop")
     }
 
+    /// ocf-tester against a real writer (a shell loop appending lines to
+    /// its log, started by fshost's logwriter type); after the final stop no
+    /// writer of this sandbox is left.
+    func testOCFTesterPassesForLogwriter() throws {
+        let tester = try tool("/usr/sbin/ocf-tester")
+        let log = sandbox.path("writer.log")
+        let loop = ": \(sandbox.root.path); while :; do echo \"heartbeat ok\"; sleep 0.2; done"
+        let argv = "[\"/bin/sh\",\"-c\",\"\(loop.replacingOccurrences(of: "\"", with: "\\\""))\"]"
+        let r = try sandbox.run(tester, ["-n", "logw1", "-o", "start_command=\(argv)", "-o", "log_file=\(log)",
+                                         "-o", "pidfile=\(sandbox.path("writer.pid"))", "-o", "expected_message=heartbeat ok",
+                                         agent("logwriter")])
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains("passed all tests"), r.stdout)
+        let left = try ELFFixtures.run("/usr/bin/pgrep", ["-f", ": \(sandbox.root.path); while"])
+        XCTAssertEqual(left.output.trimmingCharacters(in: .whitespacesAndNewlines), "", "ocf-tester ends with a stop: no writer may run")
+    }
+
     // MARK: crm_resource
 
     /// `crm_resource --force-start/--force-check/--force-stop` with a CIB
