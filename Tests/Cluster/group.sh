@@ -219,7 +219,10 @@ group_test() {
 
   # Performance: per crash, the group's failover (crm_mon's view) less Dummy's in the same crash.
   for s in 2 3; do
-    lab_until 20 group_serves 1 && group_crash && group_back || return 1
+    lab_until 20 group_serves 1 \
+      || { lab_fail "crash $s: node 1's page does not answer before the crash ('$(group_page 1)')"; return 1; }
+    group_crash || { lab_fail "crash $s: the group or Dummy did not fail over to node 2 ($(lab_where fsh 2), $(lab_where dummy 2))"; return 1; }
+    group_back || { lab_fail "crash $s: after node 1 rebooted the group is on '$(lab_where fsh 2)', Dummy on '$(lab_where dummy 2)'"; return 1; }
   done
   local dm; dm=$(lab_median "${GROUP_DIFFS[@]}")
   python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < 1.0 else 1)' "$dm" \
