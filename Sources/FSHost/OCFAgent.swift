@@ -211,7 +211,13 @@ public struct OCFAgent {
         }
         var request = ActionRequest(type: type, action: ActionName(rawValue: action == "validate-all" ? "validate" : action)!,
                                     resource: resource)
-        request.suppliedAttributes = SuppliedAttributes(attributes(), source: "OCF_RESKEY_*")
+        let supplied = attributes()
+        request.suppliedAttributes = SuppliedAttributes(supplied, source: "OCF_RESKEY_*")
+        // Read once, then out of the environment: every process the type
+        // starts (a daemon spawned with `environ`) would inherit them, a
+        // secret (`password`) readable in /proc/<pid>/environ of a server
+        // that runs for months. Pacemaker's CRM_meta_* stay (read later).
+        for name in supplied.keys { unsetenv("OCF_RESKEY_" + name) }
         if let text = environment("OCF_RESKEY_CRM_meta_timeout") {
             guard let ms = Int64(text), ms > 0 else {
                 throw HostError(.invalidArguments, "OCF_RESKEY_CRM_meta_timeout '\(Names.printable(text))' is not a number of milliseconds")
