@@ -81,8 +81,10 @@ struct StatusCommand: ParsableCommand {
         }
     }
 
-    /// Refreshes until SIGINT. A CDB that becomes unreadable meanwhile is
-    /// one line on stderr per round, not the end of the watch.
+    /// Refreshes until SIGINT. A CDB unusable at the first round ends it
+    /// with its status, as without --watch; one that becomes unusable
+    /// later is one line per round (stderr, and in place of the table),
+    /// not the end of the watch.
     static func watchLoop(_ options: CDBOptions, json: Bool, parallel: Int, every seconds: Double,
                           terminal: Bool, colour: Bool) throws(AdminError) {
         let wake = Interrupt.install()
@@ -96,9 +98,13 @@ struct StatusCommand: ParsableCommand {
                 guard let rows = try StatusReport.gather(options, parallel: parallel, wake: wake) else { break }
                 frame = json ? StatusReport.json(rows) + "\n" : StatusReport.table(rows, colour: colour)
             } catch {
+                // The first round answers like a single `status` (one line,
+                // its status); later, a CDB being replaced or repaired is
+                // shown in place of the table, and the watch goes on.
+                if first { throw error }
                 if case .failed = error { throw error }
                 printError(error.description)
-                frame = ""
+                frame = json ? "" : LogText.line("fshost: " + error.description) + "\n"
             }
             if terminal {
                 // Home and clear: the new table replaces the old in place.

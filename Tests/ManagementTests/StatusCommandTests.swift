@@ -100,6 +100,19 @@ extension AdminCommandTests {
         }
     }
 
+    func testStatusMonitorKeepsItsOwnTimeout() throws {
+        // A monitor that hangs past its monitor_timeout: that fshost kills
+        // it and answers HA_TIMEDOUT; the others are not held up.
+        try ok(["cdb", "define", "template", "t1"])
+        try ok(["cdb", "define", "testfixture", "hung", "port=1", "hang=10s", "monitor_timeout=500ms"])
+        let start = Date()
+        let result = try run(["status"])
+        XCTAssertLessThan(Date().timeIntervalSince(start), 5, "bounded by the monitor's own timeout")
+        XCTAssertEqual(result.status, 8, "HA_TIMEDOUT: \(result.stdout)")
+        XCTAssertEqual(rows(result.stdout)["hung"]?[3], "HA_TIMEDOUT", result.stdout)
+        XCTAssertEqual(rows(result.stdout)["t1"]?[3], "HA_SUCCESS", result.stdout)
+    }
+
     func testStatusListsAResourceOfAnUninstalledType() throws {
         try ok(["cdb", "define", "template", "t1"])
         // The plugin of `ghost` is not installed (defined in the CDB
@@ -130,6 +143,7 @@ extension AdminCommandTests {
         let relative = try run(executable: admin, ["status", "--cdb", "cdb.sqlite"], cdb: nil, input: nil, stdout: nil)
         XCTAssertEqual(relative.status, 9, relative.stderr)
         XCTAssertTrue(relative.stderr.contains("absolute path"), relative.stderr)
+        try fails(["status", "--watch", "0.2"], status: 6, [path, "does not exist"])
         // An empty CDB: nothing fails.
         try ok(["cdb", "define", "template", "t1"])
         try ok(["cdb", "delete", "template", "t1"])
