@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// Words `fshost` always hands to `fshost-admin`, even if a type had that name.
-let adminCommands: Set<String> = ["list", "describe", "check", "cdb", "scaffold", "verify", "help"]
+let adminCommands: Set<String> = ["list", "describe", "check", "cdb", "scaffold", "verify", "status", "help"]
 
 /// The dispatch of the `fshost` executable: `fshost <type> <action> <resource>`, `fshost
 /// exec2 …`, and the management commands, which it hands to

@@ -6,7 +6,7 @@ usage: fshost <type> <action> <resource> [--level N] [--timeout DURATION] [--jso
        fshost <type> <action> --infile IN --outfile OUT [--paramfile P] | IN OUT [P]   (FailSafe batch)
        fshost ocf <type> <OCF action>                                                   (OCF agent)
        fshost exec2 -s SIGNAL -t STRING | fshost exec2 [-p WAIT] TIMEOUT RETRIES COMMAND [ARG...]
-       fshost list | describe TYPE | check FILE | cdb ... | scaffold NAME | verify TYPE RESOURCE
+       fshost list | describe TYPE | check FILE | cdb ... | scaffold NAME | verify TYPE RESOURCE | status
 Run 'fshost --help' for the actions, options and exit statuses.
 
 """
@@ -64,7 +64,7 @@ var helpText: String {
       fshost exec2 -s SIGNAL -t STRING     signal processes whose name or arguments
                                            contain STRING (FailSafe's ha_exec2)
       fshost exec2 [-p WAIT] TIMEOUT RETRIES COMMAND [ARG...]
-      fshost list | describe TYPE | check FILE | cdb ... | scaffold NAME | verify ...
+      fshost list | describe TYPE | check FILE | cdb ... | scaffold NAME | verify ... | status
                                            management (fshost-admin; see 'fshost help')
 
     ENVIRONMENT
