@@ -6,6 +6,10 @@
 GROUP_PORT=8080
 GROUP_FILTERED=8081
 GROUP_REPO=$(cd "$LAB_HERE/../.." && pwd)
+# The shared disk (FailSafe's model): a directory under $LAB_DIR, which every node's mount
+# namespace sees (a copy of the host's mounts); PostgreSQL's data directory lives there.
+GROUP_PGDATA=$LAB_DIR/shared/pgdata
+GROUP_PGBIN=/usr/lib/postgresql/15/bin
 
 # group_install BIN_DIR → fshost under $LAB_DIR/prefix (make install-files), its OCF
 # agents linked into the nodes' /usr/lib/ocf/resource.d as provider "fshost"
@@ -48,20 +52,55 @@ table inet fsh_fw {
   }
 }
 EOF
+  group_db_init
 }
 
-# group_monitor_ops ID TYPE → one <op> per monitor the agent's meta-data lists (one per
-# level of the type: interval, timeout, and OCF_CHECK_LEVEL = its depth), deepest included.
+# group_db_init → a PostgreSQL 15 cluster in the shared directory, initdb'd as postgres once
+# per run. Local connections by peer credentials, mapped: root (fshost's monitor, as user
+# postgres) and postgres itself; nothing else, no TCP login.
+group_db_init() {
+  install -d -m 0755 "$LAB_DIR/shared" && install -d -o postgres -g postgres -m 0700 "$GROUP_PGDATA" \
+    || { lab_fail "cannot make $GROUP_PGDATA"; return 1; }
+  local out; out=$(cd / && runuser -u postgres -- "$GROUP_PGBIN/initdb" -D "$GROUP_PGDATA" -U postgres \
+    --auth-local=peer --auth-host=reject --no-sync 2>&1) || { echo "$out" >&2; lab_fail "initdb of $GROUP_PGDATA failed"; return 1; }
+  printf 'local all all peer map=fsh\n' > "$GROUP_PGDATA/pg_hba.conf" \
+    && printf 'fsh root postgres\nfsh postgres postgres\n' >> "$GROUP_PGDATA/pg_ident.conf" \
+    || { lab_fail "cannot write $GROUP_PGDATA/pg_hba.conf"; return 1; }
+}
+
+# group_hold_pid N PID → a live process that is not a postmaster holds PID in node N's PID
+# namespace (as a crashed node's stale postmaster.pid may name there): the one that has it
+# already, else a `sleep` started when PID is next (kernel.ns_last_pid, the node's own).
+# Prints "made COMM" or "found COMM"; fails when PID cannot be had within 100 tries.
+group_hold_pid() {
+  node_exec "$1" bash -c '
+    p=$1
+    if [ -e "/proc/$p" ]; then echo "found $(cat "/proc/$p/comm")"; exit 0; fi
+    for _ in $(seq 100); do
+      echo $((p - 1)) > /proc/sys/kernel/ns_last_pid || exit 1
+      setsid sleep 600 </dev/null >/dev/null 2>&1 & s=$!
+      [ "$s" = "$p" ] && { echo "made sleep"; exit 0; }
+      kill "$s"
+    done
+    exit 1' _ "$2"
+}
+
+# group_psql N SQL → SQL through psql as postgres over node N's socket (/run/postgresql), unaligned.
+group_psql() { node_exec "$1" runuser -u postgres -- psql -X -q -At -v ON_ERROR_STOP=1 -h /run/postgresql -p 5432 -d postgres -c "$2"; }
+
+# group_monitor_ops ID TYPE [MAX_DEPTH] → one <op> per monitor the agent's meta-data lists (one
+# per level of the type: interval, timeout, and OCF_CHECK_LEVEL = its depth), deepest included
+# unless MAX_DEPTH is given (database's depth 30, replication, needs a standby or expected_standbys).
 group_monitor_ops() {
   node_exec 1 "/usr/lib/ocf/resource.d/fshost/$2" meta-data | python3 -c '
 import sys, xml.etree.ElementTree as E
-rid = sys.argv[1]
-ms = [a for a in E.parse(sys.stdin).getroot().iter("action") if a.get("name") == "monitor"]
+rid, top = sys.argv[1], int(sys.argv[2])
+ms = [a for a in E.parse(sys.stdin).getroot().iter("action") if a.get("name") == "monitor" and int(a.get("depth", "0")) <= top]
 if not ms: sys.exit("no monitor action in the meta-data")
 for m in ms:
     d, iv, to = m.get("depth", "0"), m.get("interval", "10s"), m.get("timeout", "20s")
     print(("<op id=\"%s-monitor-%s\" name=\"monitor\" interval=\"%s\" timeout=\"%s\"><instance_attributes id=\"%s-monitor-%s-ia\">"
-           "<nvpair id=\"%s-monitor-%s-depth\" name=\"OCF_CHECK_LEVEL\" value=\"%s\"/></instance_attributes></op>") % (rid, d, iv, to, rid, d, rid, d, d))' "$1"
+           "<nvpair id=\"%s-monitor-%s-depth\" name=\"OCF_CHECK_LEVEL\" value=\"%s\"/></instance_attributes></op>") % (rid, d, iv, to, rid, d, rid, d, d))' "$1" "${3:-1000}"
 }
 
 # group_action_timeout TYPE ACTION → the timeout the agent's meta-data gives ACTION.
@@ -73,10 +112,11 @@ for a in E.parse(sys.stdin).getroot().iter("action"):
 else: print("30s")' "$2"
 }
 
-# group_primitive ID TYPE NAME=VALUE… → the primitive's XML, ops from the meta-data.
+# group_primitive ID TYPE NAME=VALUE… → the primitive's XML, ops from the meta-data (monitors up
+# to depth GROUP_MAX_DEPTH when set).
 group_primitive() {
   local id=$1 type=$2; shift 2
-  local mons; mons=$(group_monitor_ops "$id" "$type") || return 1
+  local mons; mons=$(group_monitor_ops "$id" "$type" "${GROUP_MAX_DEPTH:-}") || return 1
   local attrs="" kv
   for kv in "$@"; do attrs+="<nvpair id=\"$id-${kv%%=*}\" name=\"${kv%%=*}\" value=\"$(xml_escape "${kv#*=}")\"/>"; done
   cat <<EOF
@@ -116,7 +156,16 @@ group_define() {
   fi
   GROUP_MEMBERS=${GROUP_MEMBERS# }
   node_exec 1 cibadmin -C -o resources -X "<group id=\"fsh\">$xml</group>" \
-    && node_exec 1 cibadmin -C -o constraints -X "<rsc_location id=\"fsh-prefers-node1\" rsc=\"fsh\" node=\"$(node_name 1)\" score=\"100\"/>"
+    && node_exec 1 cibadmin -C -o constraints -X "<rsc_location id=\"fsh-prefers-node1\" rsc=\"fsh\" node=\"$(node_name 1)\" score=\"100\"/>" \
+    || return 1
+  # The database: a resource of its own, where the group is, started after it (the group's
+  # failover time stays the group's); monitors to depth 20 (query), depth 30 is replication.
+  group_has database || { lab_fail "no ocf:fshost:database agent installed"; return 1; }
+  m=$(GROUP_MAX_DEPTH=20 group_primitive db database data_directory="$GROUP_PGDATA" os_user=postgres \
+      port=5432 socket_directory=/run/postgresql) || return 1
+  node_exec 1 cibadmin -C -o resources -X "$m" \
+    && node_exec 1 cibadmin -C -o constraints -X '<rsc_colocation id="db-with-fsh" rsc="db" with-rsc="fsh" score="INFINITY"/>' \
+    && node_exec 1 cibadmin -C -o constraints -X '<rsc_order id="fsh-then-db" first="fsh" then="db" kind="Optional"/>'
 }
 
 # group_page N → the page as served on node N's address (asked from node N's network namespace).
@@ -140,6 +189,7 @@ group_procs() {
     c=""; read -r c < "/proc/$p/comm" 2>/dev/null
     case "$c" in
       nginx) echo "$p:nginx";;
+      postgres) echo "$p:postgres";;
       sh) grep -qa 'heartbeat from' "/proc/$p/cmdline" 2>/dev/null && echo "$p:logwriter";;
     esac
   done
@@ -184,11 +234,27 @@ group_test() {
   lab_until 30 group_serves 1 || { lab_fail "node 1's address answers '$(group_page 1)', not a page naming node 1"; return 1; }
   ok "group and Dummy run on node 1: http://$(node_addr 1):$GROUP_PORT/ answers '$(group_page 1)'"
   group_members_on 1 || return 1
+  lab_wait_on db "$(node_name 1)" 60 || { lab_why 1; return 1; }
+  local row="committed on $(node_name 1) at $(now)" got pid1 pid2
+  group_psql 1 "CREATE TABLE fsh_rows (v text); INSERT INTO fsh_rows VALUES ('$row')" >/dev/null \
+    && [ "$(group_psql 1 'SELECT v FROM fsh_rows')" = "$row" ] \
+    || { lab_fail "db: cannot write a row on node 1 (psql as postgres over /run/postgresql)"; return 1; }
+  pid1=$(head -1 "$GROUP_PGDATA/postmaster.pid")
+  ok "db: PostgreSQL 15 on node 1 from the shared $GROUP_PGDATA (postmaster pid $pid1 in node 1); row '$row' committed over node 1's socket"
+  local held; held=$(group_hold_pid 2 "$pid1") \
+    || { lab_fail "db: cannot have pid $pid1 held by a process in node 2's namespace"; return 1; }
 
   # Crash → node 2, repeated (the first one is the functional check).
   GROUP_DIFFS=() GROUP_PAGES=() GROUP_DUMMIES=() GROUP_CLUSTER=()
   group_crash || return 1
   ok "node 1 crashed: http://$(node_addr 2):$GROUP_PORT/ answers '$(group_page 2)' $FO_PROBE s after the SIGKILL (crm_mon on node 2: group there after $FO_A s, Dummy after $FO_B s)"
+  lab_wait_on db "$(node_name 2)" 60 2 || { lab_why 2; return 1; }
+  got=$(group_psql 2 'SELECT v FROM fsh_rows') pid2=$(head -1 "$GROUP_PGDATA/postmaster.pid")
+  [ "$got" = "$row" ] || { lab_fail "db on node 2 after the crash: 'SELECT v FROM fsh_rows' answers '$got', expected '$row'"; return 1; }
+  [ "$pid2" != "$pid1" ] && [ "$(node_exec 2 cat "/proc/$pid1/comm")" = "${held#* }" ] \
+    || { lab_fail "db: pid $pid1 in node 2 (${held#* }, $held) is gone or is the postmaster ($pid2) after the start"; return 1; }
+  ok "db: after node 1's crash PostgreSQL runs on node 2 from the same directory (node 1's postmaster.pid named pid $pid1, in node 2 a live '${held#* }' ($held): taken as stale and left alone; postmaster now pid $pid2) and the row committed on node 1 answers: nothing committed is lost"
+  [ "$held" = "made sleep" ] && node_exec 2 kill "$pid1"
   lab_wait_on fsh "$(node_name 2)" 30 2 && group_members_on 2 || return 1
   ! node_pid 1 >/dev/null && ! group_page 1 >/dev/null \
     || { lab_fail "node 1 crashed but its namespace still has processes or answers"; return 1; }
@@ -201,7 +267,7 @@ group_test() {
   [ -z "$(group_procs 1)" ] && ! group_page 1 >/dev/null && lab_is_on fsh 2 \
     && ! node_net 1 nft list tables 2>/dev/null | grep -q fsh_fw \
     || { lab_fail "after node 1 rejoined (standby): group on '$(lab_where fsh 2)', node 1 processes: $(group_procs 1), tables: $(node_net 1 nft list tables 2>&1)"; return 1; }
-  ok "node 1 rebooted and rejoined: nothing of the group in its namespaces (no nginx, no log writer, no fsh_fw table, no page); the group stays on node 2"
+  ok "node 1 rebooted and rejoined: nothing of the group in its namespaces (no nginx, no log writer, no postgres, no fsh_fw table, no page); the group stays on node 2"
   node_exec 2 crm_attribute --node "$(node_name 1)" --name standby --update off --lifetime forever >/dev/null || return 1
   lab_wait_on fsh "$(node_name 1)" 60 2 && lab_until 20 group_serves 1 || return 1
   [ -z "$(group_procs 2)" ] && ! node_net 2 nft list tables 2>/dev/null | grep -q fsh_fw \

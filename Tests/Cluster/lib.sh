@@ -36,8 +36,11 @@ node_pid() {
   local f; f="$(node_dir "$1")/init.pid"
   [ -s "$f" ] || return 1
   local p; p=$(cat "$f")
-  # Still that init (not a reused PID): its parent is our unshare, its name bash.
-  [ -d "/proc/$p" ] && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = bash ] || return 1
+  # Still that init (not a reused PID): its parent is our unshare, its name bash. A killed
+  # init stays a zombie until the kernel has reaped its whole namespace (many processes,
+  # e.g. PostgreSQL's, take a while): that node is down.
+  local st=""; { read -r st < "/proc/$p/stat"; } 2>/dev/null; st=${st##*) }
+  [ -n "$st" ] && [ "${st%% *}" != Z ] && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = bash ] || return 1
   echo "$p"
 }
 

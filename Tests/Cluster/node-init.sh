@@ -30,6 +30,9 @@ mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm || die "cannot mount /de
 install -d -o hacluster -g haclient -m 0750 /run/crm
 install -d -m 1777 /run/lock
 install -d -m 0755 /run/resource-agents
+# PostgreSQL's socket directory (the database resource's socket_directory), as Debian's
+# package makes it at boot: owned by the server's OS user, not writable by others.
+if id postgres >/dev/null 2>&1; then install -d -o postgres -g postgres -m 2775 /run/postgresql; fi
 hostname "fsh-node$n"
 
 # The network: lib.sh plugs eth0 in from outside once this process exists.
