@@ -19,16 +19,7 @@ final class DatabaseOCFTests: XCTestCase {
 
     override func setUpWithError() throws {
         sandbox = try HostSandbox()
-        let products = HostSandbox.products
-        let repository = products.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-        guard FileManager.default.fileExists(atPath: repository + "/Makefile") else {
-            throw SetupFailure("no Makefile in \(repository)")
-        }
-        let r = try ELFFixtures.run("/usr/bin/make", ["-s", "-C", repository, "install-files",
-                                                      "BIN=" + products.path, "PREFIX=" + prefix])
-        guard r.status == 0 else { throw SetupFailure("make install-files: \(r.output)") }
-        sandbox.extraEnvironment["FSHOST_PLUGIN_PATH"] = ""   // the installed tree's own plugins
-        sandbox.extraEnvironment["OCF_ROOT"] = "/usr/lib/ocf"
+        try sandbox.installTree(into: prefix)
         if Self.shared == nil { Self.shared = PostgresTemplate.make() }
         template = try Self.shared!.get()
     }
