@@ -14,7 +14,7 @@ PACKAGES := pkg-config libelf-dev libsqlite3-dev libcurl4-openssl-dev sqlite3 \
             libnftables-dev nftables \
             pacemaker-cli-utils libxml2-utils \
             postgresql libpq-dev \
-            nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-dev libnfs-utils \
+            nfs-ganesha nfs-ganesha-vfs rpcbind nfs-common libnfs-dev libnfs-utils \
             corosync pacemaker
 
 .PHONY: all deps build build-debug test test-cluster demo demo-cluster install install-files bench clean
