@@ -8,7 +8,7 @@ import XCTest
 
 /// A second unprivileged OS user: "another local user".
 enum OtherUser {
-    static let name = "fshostpgother"
+    static let name = "fshostpo" + PostgresTemplate.checkoutTag
 
     /// Creates the user (a stale one removed first); its uid and gid.
     static func make() throws -> (uid: UInt32, gid: UInt32) {

@@ -10,7 +10,17 @@ import TestSupport
 /// The OS user and the template data directory, made once per class.
 final class PostgresTemplate: @unchecked Sendable {
     static let binaries = "/usr/lib/postgresql/15/bin"
-    static let userName = "fshostpgtest"
+    /// One name per checkout ("fshostpg" + 8 hex digits of the package
+    /// directory), so test runs in two worktrees never remove each other's
+    /// user; a run in the same checkout replaces a stale one a killed run left.
+    static let userName = "fshostpg" + checkoutTag
+    /// FNV-1a of the working directory (the package root under `swift test`), as 8 hex digits.
+    static let checkoutTag: String = {
+        var hash: UInt32 = 2_166_136_261
+        for byte in FileManager.default.currentDirectoryPath.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 8 - hex.count) + hex
+    }()
     /// The superuser's password (initdb --pwfile): what tests look for in every output.
     static let password = "Pg-Secret-fshost-7319"
     static let table = "fshost_probe"
