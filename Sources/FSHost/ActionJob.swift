@@ -98,7 +98,8 @@ final class ActionJob: @unchecked Sendable {
     func stop(_ instance: PluginInstance) -> ActionResult {
         let stopped = instance.stop()
         phase = .stoppingProcesses
-        let (escalation, remaining) = ProcessChecks.ensureGone(instance.declaredProcesses(), deadline: deadline)
+        let declared = instance.declaredProcesses()
+        let (escalation, remaining) = ProcessChecks.ensureGone(declared, deadline: deadline)
         if let escalation { context.logger.warning("processes remained after stop: sent \(escalation)") }
         guard remaining.isEmpty else {
             return ActionResult(status: .commandFailed,
@@ -106,6 +107,12 @@ final class ActionJob: @unchecked Sendable {
         }
         if stopped.status != .success && escalation != nil {
             return ActionResult(status: .success, reason: "plugin's stop said \(stopped.status.name) (\(stopped.reason ?? "no reason")); the host stopped the processes")
+        }
+        // A stop that said success and left its process is stopped all the
+        // same (the host did it), but the answer says so: `fshost verify`
+        // names the lie by these words (PluginLie).
+        if let escalation, stopped.status == .success {
+            return ActionResult(status: .success, reason: "\(PluginLie.stopLeftProcess) \(declared.map(\.description).joined(separator: ", ")) running; the host sent \(escalation)")
         }
         return stopped
     }
@@ -117,7 +124,7 @@ final class ActionJob: @unchecked Sendable {
         guard result.status == .success else { return result }
         let missing = ProcessChecks.missing(instance.declaredProcesses())
         guard missing.isEmpty else {
-            let reason = "plugin reported success but declared process \(missing.map(\.description).joined(separator: ", ")) is missing"
+            let reason = "\(PluginLie.monitorSuccessWithoutProcess) \(missing.map(\.description).joined(separator: ", ")) is missing"
             context.logger.warning(reason)
             return ActionResult(status: .commandFailed, reason: reason)
         }
