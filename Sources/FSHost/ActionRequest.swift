@@ -11,6 +11,10 @@ public struct ActionRequest: Sendable, Equatable {
     /// `--timeout DURATION` (``DurationText``: a bare number is seconds),
     /// 1 ms to 24 h (``HostSetting/timeoutRange``).
     public var timeoutMilliseconds: Int64?
+    /// `--retries N`: extra monitor probes, 0 to 100
+    /// (``HostSetting/retriesRange``), over the resource's `retries`; nil:
+    /// the resource's. `fshost verify` passes 0: a level must pass at once.
+    public var retries: UInt32? = nil
     public var json: Bool
     /// The resource's attributes as given, checked against the type's
     /// schema like stored ones; nil: read from the CDB.

@@ -248,7 +248,7 @@ public struct ActionRunner {
         return Settings(
             level: level,
             timeoutMilliseconds: max(1, timeout),
-            retries: attributes[HostSetting.retries].flatMap { UInt32($0) } ?? plugin.defaultRetries,
+            retries: request.retries ?? attributes[HostSetting.retries].flatMap { UInt32($0) } ?? plugin.defaultRetries,
             retryIntervalMilliseconds: attributes[HostSetting.retryInterval].flatMap(milliseconds)
                 ?? plugin.defaultRetryIntervalMilliseconds)
     }

@@ -9,6 +9,7 @@ extension ActionRequest {
         var positional: [String] = []
         var level: UInt32?
         var timeout: Int64?
+        var retries: UInt32?
         var json = false
         var i = 0
         func value(_ option: String) throws(HostError) -> String {
@@ -36,6 +37,13 @@ extension ActionRequest {
                 case .failure(let problem):
                     throw HostError(.invalidArguments, "--timeout " + DurationText.explain(problem, text, range: range))
                 }
+            case "--retries":
+                // The bound of the resource's `retries` setting.
+                let text = try value(word)
+                guard let n = Int64(text), HostSetting.retriesRange.contains(n) else {
+                    throw HostError(.invalidArguments, "--retries takes a number from \(HostSetting.retriesRange.lowerBound) to \(HostSetting.retriesRange.upperBound), not '\(text)'")
+                }
+                retries = UInt32(n)
             case "--json":
                 json = true
             default:
@@ -46,7 +54,7 @@ extension ActionRequest {
         }
         guard positional.count == 3 else {
             throw HostError(.invalidArguments, positional.count < 3
-                ? "usage: fshost <type> <action> <resource> [--level N] [--timeout DURATION] [--json]"
+                ? "usage: fshost <type> <action> <resource> [--level N] [--timeout DURATION] [--retries N] [--json]"
                 : "unexpected argument '\(positional[3])'")
         }
         guard let action = ActionName(rawValue: positional[1]) else {
@@ -55,7 +63,9 @@ extension ActionRequest {
         guard Names.isValidResource(positional[2]) else {
             throw HostError(.invalidArguments, "invalid resource name '\(positional[2])' (1-64 of A-Z a-z 0-9 _ . -, not . or ..)")
         }
-        return ActionRequest(type: positional[0], action: action, resource: positional[2], level: level,
-                             timeoutMilliseconds: timeout, json: json)
+        var request = ActionRequest(type: positional[0], action: action, resource: positional[2], level: level,
+                                    timeoutMilliseconds: timeout, json: json)
+        request.retries = retries
+        return request
     }
 }

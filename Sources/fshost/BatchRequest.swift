@@ -47,7 +47,8 @@ struct BatchRequest {
         var result: [String] = []
         var i = 0
         while i < words.count {
-            if ["--level", "--timeout", "--infile", "--outfile", "--paramfile", "--parallel"].contains(words[i]) {
+            // --retries (a single action's) takes a value too: `… r --retries 0` is three words, not a batch.
+            if ["--level", "--timeout", "--retries", "--infile", "--outfile", "--paramfile", "--parallel"].contains(words[i]) {
                 i += 2
                 continue
             }

@@ -55,7 +55,7 @@ func commandLineErrorJSON(_ words: [String], _ error: HostError) -> String {
     var positional: [String] = []
     var i = 0
     while i < words.count {
-        if words[i] == "--level" || words[i] == "--timeout" { i += 2; continue }
+        if ["--level", "--timeout", "--retries"].contains(words[i]) { i += 2; continue }
         if !words[i].hasPrefix("--") { positional.append(words[i]) }
         i += 1
     }

@@ -2,7 +2,7 @@ import HAVocabulary
 
 /// What `fshost` prints for a missing command line.
 let usageText = """
-usage: fshost <type> <action> <resource> [--level N] [--timeout DURATION] [--json]
+usage: fshost <type> <action> <resource> [--level N] [--timeout DURATION] [--retries N] [--json]
        fshost <type> <action> --infile IN --outfile OUT [--paramfile P] | IN OUT [P]   (FailSafe batch)
        fshost ocf <type> <OCF action>                                                   (OCF agent)
        fshost exec2 -s SIGNAL -t STRING | fshost exec2 [-p WAIT] TIMEOUT RETRIES COMMAND [ARG...]
@@ -24,7 +24,7 @@ var helpText: String {
     one plugin per resource type. The exit status is the answer.
 
     USAGE
-      fshost <type> <action> <resource> [--level N] [--timeout DURATION] [--json]
+      fshost <type> <action> <resource> [--level N] [--timeout DURATION] [--retries N] [--json]
 
     ACTIONS
       exclusive  is the resource running on this node? (HA_RUNNING / HA_NOT_RUNNING)
@@ -38,6 +38,8 @@ var helpText: String {
       --level N           monitoring level (default: the resource's, else the type's)
       --timeout DURATION  deadline of the action: 250ms, 5s, 2m (default: the
                           resource's <action>_timeout, else the type's)
+      --retries N         monitor: extra probes before a failure, 0-100 (default:
+                          the resource's retries, else the type's)
       --json              also print the result as one JSON object on stdout
 
     EXIT STATUS

@@ -1,4 +1,5 @@
 import FSHost
+import HAVocabulary
 import XCTest
 @testable import fshost
 
@@ -12,5 +13,23 @@ final class ActionRequestParsingTests: XCTestCase {
         XCTAssertEqual(try ActionRequest.parse(["t", "monitor", "r", "--timeout", "250ms"]).timeoutMilliseconds, 250)
         XCTAssertEqual(try ActionRequest.parse(["t", "monitor", "r", "--timeout", "24h"]).timeoutMilliseconds, 86_400_000)
         XCTAssertEqual(exec2ParseDuration("30"), 30_000)
+    }
+
+    /// `--retries N` (what `fshost verify` passes as 0): the bound of the
+    /// resource's `retries`; its value is no positional word, so the line
+    /// stays one action, not a batch.
+    func testRetriesOptionIsBoundedAndNoBatch() throws {
+        XCTAssertEqual(try ActionRequest.parse(["t", "monitor", "r", "--retries", "0"]).retries, 0)
+        XCTAssertEqual(try ActionRequest.parse(["t", "monitor", "r", "--retries", "100"]).retries, 100)
+        XCTAssertNil(try ActionRequest.parse(["t", "monitor", "r"]).retries)
+        for bad in ["101", "-1", "x", "1.5"] {
+            XCTAssertThrowsError(try ActionRequest.parse(["t", "monitor", "r", "--retries", bad])) { error in
+                XCTAssertEqual((error as? HostError)?.status, 2)
+                XCTAssertTrue((error as? HostError)?.message.contains("--retries takes a number from 0 to 100") == true, "\(error)")
+            }
+        }
+        XCTAssertFalse(BatchRequest.isBatch(["t", "monitor", "r", "--retries", "0"]))
+        XCTAssertTrue(commandLineErrorJSON(["t", "monitor", "--retries", "9"], HostError(.invalidArguments, "x"))
+            .contains(#""resource":null"#), "the option's value is no resource")
     }
 }
