@@ -67,5 +67,6 @@ func fail(_ error: HostError) -> ExitCode {
 /// (ESC), and the line is cut after 4 KiB, so a 100 KB value is not echoed
 /// whole.
 func printError(_ message: String) {
+    TerminalProgress.clearCurrent()
     FileHandle.standardError.write(Data((LogText.line("fshost: " + message) + "\n").utf8))
 }

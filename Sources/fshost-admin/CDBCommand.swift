@@ -502,17 +502,32 @@ struct CDBImport: ParsableCommand {
     var dryRun = false
 
     func run() throws {
+        // Many resources take a while (each removal or running change asks
+        // fshost whether it runs): on a terminal, say where it is.
+        let progress = TerminalProgress()
+        defer { progress.clear() }
+        let shown = LogText.reason(file)
         try CDBRun.perform { () throws(AdminError) in
+            progress.show("import \(shown): reading and checking")
             let root = try TOMLConfiguration.load(path: file)
             let cdb = options.resolvedPath
+            var asked = 0
+            /// RunningCheck.ask, counted on the progress line.
+            func ask(_ name: ImportPlan.Name, of total: Int) -> RunningCheck.Answer {
+                asked += 1
+                progress.count("import \(shown): asking whether resources run:", asked, of: total)
+                return RunningCheck.ask(type: name.type, resource: name.name, cdb: cdb)
+            }
             if dryRun {
                 let plan = try CDBRun.editor(options, .readOnly)
                     .planImport(root, replaceAll: replaceAll, allowEmpty: allowEmpty, replaceSecrets: replaceSecrets,
                                 source: file)
-                let answers = plan.removed.map { ($0, RunningCheck.ask(type: $0.type, resource: $0.name, cdb: cdb)) }
+                let total = plan.removed.count + plan.changedWhileRunningMatters.count
+                let answers = plan.removed.map { ($0, ask($0, of: total)) }
                 let changeAnswers = plan.changedWhileRunningMatters.keys.sorted().map { name in
-                    (name, plan.changedWhileRunningMatters[name]!, RunningCheck.ask(type: name.type, resource: name.name, cdb: cdb))
+                    (name, plan.changedWhileRunningMatters[name]!, ask(name, of: total))
                 }
+                progress.clear()
                 var running = Dictionary(uniqueKeysWithValues: answers)
                 for (name, _, answer) in changeAnswers { running[name] = answer }
                 try StandardOutput.write(plan.report { name in
@@ -539,12 +554,18 @@ struct CDBImport: ParsableCommand {
             let summary = try editor.importConfiguration(root, replaceAll: replaceAll, allowEmpty: allowEmpty,
                                                          replaceSecrets: replaceSecrets,
                                                          source: file) { (plan: ImportPlan) throws(AdminError) in
-                warnings = try RunningCheck.refuseRemoving(plan.removed, cdb: cdb, force: force)
-                let changes = plan.changedWhileRunningMatters.keys.sorted().map { ($0, plan.changedWhileRunningMatters[$0]!) }
-                warnings += try RunningCheck.refuseChanging(changes, cdb: cdb, force: force)
+                let total = plan.removed.count + plan.changedWhileRunningMatters.count
+                let answers = plan.removed.map { ($0, ask($0, of: total)) }
+                warnings = try RunningCheck.refuseRemoving(answers, force: force)
+                let changes = plan.changedWhileRunningMatters.keys.sorted().map {
+                    ($0, plan.changedWhileRunningMatters[$0]!, ask($0, of: total))
+                }
+                warnings += try RunningCheck.refuseChanging(changes, force: force)
                 removed = plan.removed
                 added = plan.added
+                progress.show("import \(shown): writing")
             }
+            progress.clear()
             for warning in warnings { CDBRun.warn(warning) }
             var line = "imported \(LogText.reason(file)): \(summary.defined) defined, \(summary.replaced) replaced"
             if replaceAll { line += ", \(summary.removed) removed" }
@@ -556,7 +577,10 @@ struct CDBImport: ParsableCommand {
             }
             print(line)
             // Removed resources take their state with them; new ones start clean.
-            for name in removed + added { try ResourceState.remove(type: name.type, resource: name.name) }
+            for (index, name) in (removed + added).enumerated() {
+                progress.count("import \(shown): clearing state directories:", index + 1, of: removed.count + added.count)
+                try ResourceState.remove(type: name.type, resource: name.name)
+            }
         }
     }
 }
