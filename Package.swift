@@ -60,6 +60,14 @@ let plugins: [Target] = [
     resourceType("IPFilter", path: "Plugins/IPFilter", dependencies: ["NftablesCall", "TrustedPaths"],
                  exclude: ["Nftables", "NftablesCall", "README.md"]),
     companion("ipfilter-nft", call: "NftablesCall", path: "Plugins/IPFilter/Nftables", dependencies: ["CNftables"]),
+    // Test-only (fshost verify, issue 14): an honest sleep process and one
+    // plugin per lie it must name, all built on LiarKit's SleeperType.
+    resourceType("Sleeper", path: "Tests/Plugins/Sleeper", dependencies: ["LiarKit"]),
+    resourceType("LiarMonitor", path: "Tests/Plugins/LiarMonitor", dependencies: ["LiarKit"]),
+    resourceType("LiarStop", path: "Tests/Plugins/LiarStop", dependencies: ["LiarKit"]),
+    resourceType("LiarStart", path: "Tests/Plugins/LiarStart", dependencies: ["LiarKit"]),
+    resourceType("LiarExclusive", path: "Tests/Plugins/LiarExclusive", dependencies: ["LiarKit"]),
+    resourceType("BadDescriptor", path: "Tests/Plugins/BadDescriptor"),
 ]
 
 let package = Package(
@@ -169,5 +177,8 @@ let package = Package(
         .systemLibrary(name: "CNftables", pkgConfig: "libnftables", providers: [.apt(["libnftables-dev"])]),
         companionCall("NftablesCall", path: "Plugins/IPFilter/NftablesCall"),
         .testTarget(name: "IPFilterTests", dependencies: ["TestSupport"]),
+
+        // ---- fshost verify's test plugins: the resource they share
+        .target(name: "LiarKit", dependencies: ["FSKit"], path: "Tests/Plugins/LiarKit"),
     ] + plugins
 )
