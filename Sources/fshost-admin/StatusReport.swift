@@ -158,7 +158,7 @@ enum StatusReport {
     }
 
     /// The last JSON object on `data`'s lines (fshost's `--json` line).
-    private static func lastJSONObject(in data: Data) -> [String: Any]? {
+    static func lastJSONObject(in data: Data) -> [String: Any]? {
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n").reversed() where line.hasPrefix("{") {
             if let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] { return object }
         }

@@ -1,0 +1,230 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `fshost verify` end to end with AdminCommandTests' sandbox: the built
+/// admin tool drives real `fshost` actions on plugins of this build — the
+/// template and an honest `sleeper` pass; one plugin per lie
+/// (Tests/Plugins/Liar*, on LiarKit's SleeperType) is caught, the lie
+/// named, status 3; bad input gets one line and a documented status.
+extension AdminCommandTests {
+    /// A number no other test's `sleep` carries: the declared process's argument.
+    func sleepToken() -> String { "3600.\(getpid())\(Int.random(in: 10_000...99_999))" }
+
+    /// Defines `type`/`name` as a sleeper on a fresh token and marker.
+    func defineSleeper(_ type: String, _ name: String = "s1") throws -> (token: String, marker: String) {
+        let token = sleepToken(), marker = directory + "/\(type)-\(name).marker"
+        try ok(["cdb", "define", type, name, "token=\(token)", "marker=\(marker)"])
+        return (token, marker)
+    }
+
+    /// The pids of `sleep TOKEN` (ours: killed in the test's cleanup).
+    func sleepers(_ token: String) -> [Int32] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return names.compactMap(Int32.init).filter { pid in
+            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            return data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) } == ["sleep", token]
+        }
+    }
+
+    /// `verify TYPE NAME --json`, parsed; kills any `sleep TOKEN` left.
+    func verifyJSON(_ type: String, _ name: String = "s1", token: String? = nil,
+                    file: StaticString = #filePath, line: UInt = #line) throws -> (Run, [String: Any]) {
+        defer { if let token { for pid in sleepers(token) { kill(pid, SIGKILL) } } }
+        let result = try run(["verify", type, name, "--json"])
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any],
+                                   "not one JSON object: \(result.stdout) \(result.stderr)", file: file, line: line)
+        if let token { XCTAssertEqual(sleepers(token), [], "verify left sleep \(token) running", file: file, line: line) }
+        return (result, report)
+    }
+
+    func lies(_ report: [String: Any]) -> [String] {
+        (report["lies"] as? [[String: Any]] ?? []).compactMap { $0["lie"] as? String }
+    }
+
+    func step(_ report: [String: Any], _ name: String) -> [String: Any]? {
+        (report["steps"] as? [[String: Any]])?.first { $0["step"] as? String == name }
+    }
+
+    // MARK: Good plugins pass
+
+    func testVerifyPassesAnHonestSleeper() throws {
+        let (token, marker) = try defineSleeper("sleeper")
+        let (result, report) = try verifyJSON("sleeper", token: token)
+        XCTAssertEqual(result.status, 0, "\(result.stdout) \(result.stderr)")
+        XCTAssertEqual(result.stderr, "", "nothing on stderr when it holds")
+        XCTAssertEqual(report["holds"] as? Bool, true)
+        XCTAssertEqual(lies(report), [])
+        let steps = try XCTUnwrap(report["steps"] as? [[String: Any]])
+        XCTAssertEqual(steps.map { $0["step"] as? String ?? "" }, [
+            "ELF checks", "descriptor", "stop (to begin stopped)", "monitor (stopped)", "exclusive (stopped)", "start",
+            "level 2 right after start", "start again", "level 1 (process)", "level 2 (answers)", "exclusive (running)",
+            "stop", "stop again", "monitor (stopped again)", "exclusive (stopped again)", "restart",
+            "monitor after restart", "stop (to end stopped)"])
+        XCTAssertTrue(steps.allSatisfy { $0["result"] as? String == "passed" }, result.stdout)
+        XCTAssertEqual(step(report, "exclusive (running)")?["answer"] as? String, "HA_RUNNING")
+        XCTAssertEqual(step(report, "monitor (stopped)")?["answer"] as? String, "HA_NOT_RUNNING")
+        XCTAssertEqual(step(report, "level 2 right after start")?["runs"] as? String, "monitor --level 2 --retries 0")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "verify ends stopped")
+    }
+
+    /// The template keeps no state (its one level checks nothing): the
+    /// steps that need one are skipped, saying why, and the rest pass.
+    func testVerifyPassesTheTemplateSkippingWhatNeedsState() throws {
+        try ok(["cdb", "define", "template", "t1"])
+        let (result, report) = try verifyJSON("template", "t1")
+        XCTAssertEqual(result.status, 0, "\(result.stdout) \(result.stderr)")
+        let skipped = (report["steps"] as? [[String: Any]] ?? []).filter { $0["result"] as? String == "skipped" }
+        XCTAssertEqual(skipped.map { $0["step"] as? String ?? "" },
+                       ["monitor (stopped)", "exclusive (running)", "monitor (stopped again)"])
+        XCTAssertTrue((skipped.first?["reason"] as? String ?? "").contains("checks nothing"), "\(skipped)")
+    }
+
+    // MARK: Each lie is caught and named
+
+    func assertCaught(_ type: String, _ lie: String, by stepName: String,
+                      file: StaticString = #filePath, line: UInt = #line) throws {
+        let (token, _) = try defineSleeper(type)
+        let (result, report) = try verifyJSON(type, token: token, file: file, line: line)
+        XCTAssertEqual(result.status, 3, "HA_CMD_FAILED: \(result.stdout) \(result.stderr)", file: file, line: line)
+        XCTAssertEqual(report["holds"] as? Bool, false, file: file, line: line)
+        XCTAssertEqual(lies(report), [lie], "exactly this lie: \(result.stdout)", file: file, line: line)
+        XCTAssertEqual((report["lies"] as? [[String: Any]])?.first?["step"] as? String, stepName, file: file, line: line)
+        XCTAssertEqual(step(report, stepName)?["lie"] as? String, lie, file: file, line: line)
+        XCTAssertEqual(step(report, stepName)?["result"] as? String, "failed", file: file, line: line)
+        // One line on stderr naming the failing step and the lie.
+        XCTAssertEqual(result.stderr.filter { $0 == "\n" }.count, 1, result.stderr, file: file, line: line)
+        XCTAssertTrue(result.stderr.hasPrefix("fshost: verify \(type)/s1: step '"), result.stderr, file: file, line: line)
+        XCTAssertTrue(result.stderr.contains("lies caught: \(lie) (step '\(stepName)')"), result.stderr, file: file, line: line)
+        // The rest of the sequence still ran: the resource ends stopped.
+        XCTAssertEqual(step(report, "stop (to end stopped)")?["answer"] as? String, "HA_SUCCESS", file: file, line: line)
+    }
+
+    /// Success on a stopped resource: the host overrules it (the declared
+    /// process is missing), and verify names the lie.
+    func testVerifyCatchesAMonitorThatAlwaysSucceeds() throws {
+        try assertCaught("liarmonitor", "monitor always says success", by: "monitor (stopped)")
+    }
+
+    /// The plugin's stop says success with `sleep TOKEN` still there: the
+    /// host's scanner finds it and stops it, and says so; verify names it.
+    func testVerifyCatchesAStopThatLeavesItsProcess() throws {
+        try assertCaught("liarstop", "stop leaves its process running", by: "stop")
+    }
+
+    /// Start returns before the marker exists: the deepest level fails at
+    /// once (--retries 0, no waiting).
+    func testVerifyCatchesAStartThatReturnsBeforeTheResourceAnswers() throws {
+        try assertCaught("liarstart", "start returns before the resource answers", by: "level 2 right after start")
+    }
+
+    func testVerifyCatchesAnExclusiveThatAlwaysSaysNotRunning() throws {
+        try assertCaught("liarexclusive", "exclusive always says not running", by: "exclusive (running)")
+    }
+
+    // MARK: Bad input
+
+    func testVerifyOfAResourceNotDefinedIsNoConfigInfo() throws {
+        _ = try defineSleeper("sleeper", "other")
+        try fails(["verify", "sleeper", "nosuch"], status: 6, ["verify: ", "no resource 'nosuch' of type 'sleeper'"])
+        let run = try self.run(["verify", "sleeper", "nosuch", "--json"])
+        XCTAssertEqual(run.status, 6)
+    }
+
+    func testVerifyOfATypeNotInstalledIsNotSupported() throws {
+        try fails(["verify", "nosuchtype", "r1"], status: 5, ["no plugin of type 'nosuchtype' is installed"])
+        try fails(["verify", "Bad/Type", "r1"], status: 2, ["not a type name"])
+        try fails(["verify", "template", "../r1"], status: 2, ["invalid resource name"])
+    }
+
+    /// A plugin file writable by others, and one that is not ELF: refused
+    /// by the ELF checks step (status 7, the check named), nothing started.
+    func testVerifyOfARefusedPluginIsPluginRefused() throws {
+        let plugins = directory + "/plugins"
+        try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
+        chmod(plugins, 0o755)
+        try ELFFixtures.copy(Self.products + "/libtemplate.so", to: plugins + "/template.so", mode: 0o666)
+        try ok(["cdb", "define", "template", "t1"])
+        let env = ["FSHOST_PLUGIN_PATH": plugins]
+        var result = try run(executable: admin, ["verify", "template", "t1", "--json", "--cdb", path], cdb: nil,
+                             input: nil, stdout: nil, environment: env)
+        XCTAssertEqual(result.status, 7, "\(result.stdout) \(result.stderr)")
+        XCTAssertTrue(result.stderr.contains("step 'ELF checks' answered permissions failed"), result.stderr)
+        XCTAssertEqual(result.stderr.filter { $0 == "\n" }.count, 1, result.stderr)
+        var report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(report["failed_step"] as? String, "ELF checks")
+        XCTAssertEqual((report["steps"] as? [Any])?.count, 1, "nothing ran after the refusal")
+
+        try ELFFixtures.write(Array("#!/bin/sh\necho not a plugin\n".utf8), to: plugins + "/template.so", mode: 0o755)
+        result = try run(executable: admin, ["verify", "template", "t1", "--json", "--cdb", path], cdb: nil,
+                         input: nil, stdout: nil, environment: env)
+        XCTAssertEqual(result.status, 7, "\(result.stdout) \(result.stderr)")
+        report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(report["status"] as? String, "HA_PLUGIN_REFUSED")
+        XCTAssertTrue(result.stderr.contains("elf-header failed"), result.stderr)
+    }
+
+    /// An insane descriptor: every problem named in one step, status 7,
+    /// nothing run against the resource (which need not even be defined).
+    func testVerifyOfAnInsaneDescriptorIsPluginRefused() throws {
+        let result = try run(["verify", "baddescriptor", "b1", "--json"])
+        XCTAssertEqual(result.status, 7, "\(result.stdout) \(result.stderr)")
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(report["failed_step"] as? String, "descriptor")
+        XCTAssertEqual((report["steps"] as? [Any])?.count, 2, "ELF checks, descriptor, nothing more")
+        let reason = try XCTUnwrap(step(report, "descriptor")?["reason"] as? String)
+        for problem in ["level 1 is declared twice", "level 1 has no description (what it checks)", "level 1 has no cost",
+                        "the default level 7 is not one of the levels", "attribute copies has no help text",
+                        "the default of attribute copies is out of range: '500' (allowed: from 1 to 100)"] {
+            XCTAssertTrue(reason.contains(problem), "'\(problem)' not in: \(reason)")
+        }
+        XCTAssertTrue(result.stderr.hasPrefix("fshost: verify baddescriptor/b1: step 'descriptor' answered 6 problem(s)"),
+                      result.stderr)
+    }
+
+    /// Every action hangs: the first step answers HA_TIMEDOUT at its own
+    /// stop_timeout (1 s, plus the supervisor's grace), the sequence ends
+    /// there with status 8, naming the step; nothing waits for ever.
+    func testVerifyOfAHangingPluginIsBoundedByEachStepsTimeout() throws {
+        try ok(["cdb", "define", "testfixture", "h1", "port=1", "hang=60s", "stop_timeout=1s"])
+        let started = Date()
+        let (result, report) = try verifyJSON("testfixture", "h1")
+        let elapsed = Date().timeIntervalSince(started)
+        XCTAssertEqual(result.status, 8, "HA_TIMEDOUT: \(result.stdout) \(result.stderr)")
+        XCTAssertLessThan(elapsed, 8, "bounded by the step's timeout")
+        XCTAssertEqual(report["failed_step"] as? String, "stop (to begin stopped)")
+        XCTAssertTrue(result.stderr.contains("step 'stop (to begin stopped)' answered HA_TIMEDOUT"), result.stderr)
+        let steps = try XCTUnwrap(report["steps"] as? [[String: Any]])
+        XCTAssertEqual(steps.filter { $0["result"] as? String == "not_run" }.count,
+                       steps.count - 3, "the rest not run: \(steps.map { $0["result"] ?? "" })")
+    }
+
+    /// What verify relies on for "no waiting": `--retries 0` overrides the
+    /// resource's retries on the action's command line.
+    func testRetriesOptionOverridesTheResourcesRetries() throws {
+        // Two resources alike (the fixture counts failed probes in its state).
+        for name in ["f1", "f2"] { try ok(["cdb", "define", "testfixture", name, "port=1", "fail_probes=1", "retries=1"]) }
+        let once = try fshost(["testfixture", "monitor", "f1", "--level", "2", "--retries", "0", "--json"])
+        XCTAssertEqual(once.status, 3, "one probe, failing: \(once.stdout) \(once.stderr)")
+        let again = try fshost(["testfixture", "monitor", "f2", "--level", "2", "--json"])
+        XCTAssertEqual(again.status, 0, "the resource's retries=1: the second probe passes: \(again.stderr)")
+    }
+
+    // MARK: Output
+
+    /// `--table` (the terminal's form): a header, one row per step with its
+    /// time, and the summary; no progress or escape sequences off a terminal.
+    func testVerifyTableNamesEveryStepWithItsTime() throws {
+        let (token, _) = try defineSleeper("sleeper")
+        defer { for pid in sleepers(token) { kill(pid, SIGKILL) } }
+        let result = try run(["verify", "sleeper", "s1", "--table"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.first?.split(separator: " ", omittingEmptySubsequences: true).prefix(6),
+                       ["STEP", "RUNS", "EXPECTED", "ANSWER", "MS", "RESULT"])
+        XCTAssertTrue(lines.last?.hasPrefix("sleeper/s1: the protocol holds") == true, result.stdout)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("start again ") && $0.contains("HA_SUCCESS") && $0.contains(" ok") },
+                      result.stdout)
+        XCTAssertFalse(result.stdout.contains("\u{1B}") || result.stderr.contains("\r"), "no progress off a terminal")
+    }
+}
