@@ -117,29 +117,28 @@ struct PackageTemplate {
 
             /// Start. Idempotent: starting a running resource succeeds. Return
             /// only once the resource answers (the host runs monitor right after).
-            func start() -> Outcome {
-                do throws(State.WriteError) {
-                    try resource.state.store(greeting, for: Self.marker)
-                } catch {
-                    return .failed("\(error)")
-                }
-                return .success
-            }
+            func start() -> Outcome { storeMarker(greeting) }
 
             /// Stop. Idempotent: stopping a stopped resource succeeds.
-            func stop() -> Outcome {
-                do throws(State.WriteError) {
-                    try resource.state.store(nil, for: Self.marker)
-                } catch {
-                    return .failed("\(error)")
-                }
-                return .success
-            }
+            func stop() -> Outcome { storeMarker(nil) }
 
             /// One level's check: `.success`, `.notRunning()` when cleanly
             /// stopped, `.failed(reason)` when broken.
             func probe(level: UInt32) -> Outcome {
                 resource.state[Self.marker] == nil ? .notRunning("no start marker") : .success
+            }
+        }
+
+        extension \#(name) {
+            /// The stub's on/off: writes the marker (nil removes it). A write
+            /// that fails (a full disk) fails the action, naming the key.
+            func storeMarker(_ value: String?) -> Outcome {
+                do throws(State.WriteError) {
+                    try resource.state.store(value, for: Self.marker)
+                } catch {
+                    return .failed("\(error)")
+                }
+                return .success
             }
         }
 
