@@ -1,3 +1,5 @@
+import Foundation  // replacingOccurrences
+
 /// The files of a standalone plugin package (`fshost scaffold NAME --package
 /// DIR`): a Swift package that depends on the fshost SDK (FSKit and the
 /// `FSPluginRecordPlugin` build-tool plugin) and builds one resource type.
@@ -27,6 +29,11 @@ struct PackageTemplate {
          ("README.md", readme), (".gitignore", "/.build\n/Package.resolved\n")]
     }
 
+    /// The checkout's path as a Swift string literal's contents.
+    var sdkPathLiteral: String {
+        sdkPath.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+    }
+
     var manifest: String {
         #"""
         // swift-tools-version:6.1
@@ -38,7 +45,7 @@ struct PackageTemplate {
 
         // The fshost SDK: FSKit, and the build-tool plugin that writes the
         // plugin's ELF record and entry point. By path, a checkout of fshost:
-        let sdk: Package.Dependency = .package(path: "\#(sdkPath)")
+        let sdk: Package.Dependency = .package(path: "\#(sdkPathLiteral)")
         // or by URL (its identity is the URL's last component without `.git`):
         //   let sdk: Package.Dependency = .package(url: "https://git.example.org/fshost.git", branch: "main")
         //   let sdkName = "fshost"

@@ -135,6 +135,17 @@ final class ScaffoldCommandTests: XCTestCase {
                           mentioning: ["cannot create", "No such file or directory"])
     }
 
+    func testAnSDKPathIsAStringLiteralInTheManifest() throws {
+        // A checkout's shape (Package.swift, Sources/FSKit) in a directory whose name needs escaping.
+        let checkout = sandbox.path("sdk\"q\\uoted")
+        try FileManager.default.createDirectory(atPath: checkout + "/Sources/FSKit", withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: checkout + "/Package.swift", contents: Data())
+        let result = try sandbox.fshost("scaffold", "Greeter", "--package", sandbox.path("p"), "--sdk", checkout)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let manifest = try String(contentsOfFile: sandbox.path("p") + "/Package.swift", encoding: .utf8)
+        XCTAssertTrue(manifest.contains(".package(path: \"\(sandbox.root.path)/sdk\\\"q\\\\uoted\")"), manifest)
+    }
+
     func testAnSDKThatIsNotACheckoutIsRefused() throws {
         try assertRefused(["scaffold", "Greeter", "--package", sandbox.path("p"), "--sdk", sandbox.root.path], status: 2,
                           mentioning: ["not an fshost checkout"])
