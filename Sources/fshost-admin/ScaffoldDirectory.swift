@@ -53,14 +53,11 @@ struct ScaffoldDirectory {
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                         attributes: [.posixPermissions: 0o755])
-                guard FileManager.default.createFile(atPath: path, contents: Data(file.text.utf8),
-                                                     attributes: [.posixPermissions: 0o644]) else {
-                    throw HostError(.commandFailed, "cannot write \(destination)/\(file.path)")
-                }
-            } catch let error as HostError {
-                throw error
             } catch {
                 throw HostError(.commandFailed, "cannot write \(destination)/\(file.path): \(error.localizedDescription)")
+            }
+            if let problem = Self.write(file.text, to: path) {
+                throw HostError(.commandFailed, "cannot write \(destination)/\(file.path): \(problem)")
             }
         }
         guard rename(temporary, trimmed) == 0 else {
@@ -71,5 +68,21 @@ struct ScaffoldDirectory {
             throw HostError(.commandFailed, "cannot create \(destination): \(String(cString: strerror(code)))")
         }
         renamed = true
+    }
+
+    /// Writes a new file (0644, never an existing one); nil, or why not (`strerror`).
+    private static func write(_ text: String, to path: String) -> String? {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return String(cString: strerror(errno)) }
+        defer { close(fd) }
+        fchmod(fd, 0o644)  // whatever the umask
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return String(cString: strerror(n < 0 ? errno : EIO)) }
+            bytes = bytes.dropFirst(n)
+        }
+        return nil
     }
 }

@@ -135,6 +135,20 @@ final class ScaffoldCommandTests: XCTestCase {
                           mentioning: ["cannot create", "No such file or directory"])
     }
 
+    func testAWriteThatFailsMidwayLeavesNothing() throws {
+        // Files of at most 1 KiB (ulimit -f 1), SIGXFSZ ignored: the
+        // manifest's write fails with EFBIG after the temporary directory
+        // and its first directories were made.
+        let fshost = HostSandbox.products.appendingPathComponent("fshost").path
+        let before = try entries()
+        let result = try sandbox.run("/bin/bash", ["-c", "trap '' XFSZ; ulimit -f 1; exec \"$0\" scaffold Greeter --package \"$1\"",
+                                                   fshost, sandbox.path("p")])
+        XCTAssertEqual(result.status, 3, "\(result)")
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+        XCTAssertTrue(result.stderr.contains("cannot write \(sandbox.path("p"))/Package.swift: File too large"), result.stderr)
+        XCTAssertEqual(try entries(), before, "nothing created, no temporary directory left")
+    }
+
     func testAnSDKPathIsAStringLiteralInTheManifest() throws {
         // A checkout's shape (Package.swift, Sources/FSKit) in a directory whose name needs escaping.
         let checkout = sandbox.path("sdk\"q\\uoted")
