@@ -5,7 +5,6 @@
 // which the action path parses itself and the parser does not know.
 import ArgumentParser
 import HAVocabulary
-import Management
 
 struct CompletionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,13 +22,9 @@ struct CompletionCommand: ParsableCommand {
     }
 
     func run() throws {
-        var script = Admin.completionScript(for: CompletionShell(rawValue: shell)!)
-        if shell == "bash" { script += Self.bashActionForm }
-        do throws(AdminError) {
-            try StandardOutput.write(script)
-        } catch {
-            throw fail(HostError(.commandFailed, error.description))
-        }
+        // A failed write is status 3 at exit (Admin.main, StandardOutput.finish).
+        print(Admin.completionScript(for: CompletionShell(rawValue: shell)!), terminator: "")
+        if shell == "bash" { print(Self.bashActionForm, terminator: "") }
     }
 
     /// `fshost TYPE ACTION RESOURCE [--level N] [--timeout D] [--json]`:

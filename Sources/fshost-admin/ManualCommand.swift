@@ -4,7 +4,6 @@
 import ArgumentParser
 import Foundation
 import HAVocabulary
-import Management
 
 struct ManualCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -41,10 +40,7 @@ struct ManualCommand: ParsableCommand {
         } catch {
             throw fail(HostError(.commandFailed, "the argument parser's description could not be read: \(error)"))
         }
-        do throws(AdminError) {
-            try StandardOutput.write(manual.render())
-        } catch {
-            throw fail(HostError(.commandFailed, error.description))
-        }
+        // A failed write is status 3 at exit (Admin.main, StandardOutput.finish).
+        print(manual.render(), terminator: "")
     }
 }

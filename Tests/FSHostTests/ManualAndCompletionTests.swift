@@ -123,5 +123,11 @@ final class ManualAndCompletionTests: XCTestCase {
         XCTAssertEqual(r.status, 2, r.stderr)
         XCTAssertEqual(r.stdout, "")
         XCTAssertTrue(r.stderr.contains("no completion for shell 'tcsh'"), r.stderr)
+        // Output that cannot be written is a failure (3), not a silent 0.
+        for arguments in ["generate-completion bash", "generate-manual fshost-admin"] {
+            r = try sandbox.run("/bin/sh", ["-c", "exec \"$0\" \(arguments) > /dev/full", admin])
+            XCTAssertEqual(r.status, 3, "\(arguments) > /dev/full: \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("cannot write standard output"), r.stderr)
+        }
     }
 }
