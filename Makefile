@@ -82,6 +82,14 @@ install: build
 # starting meanwhile sees the old file or the new one, never half of one
 # and never none. Temporary names (.<name>.tmp.<pid>) do not end in .so,
 # so no search ever takes one for a plugin.
+# The Swift runtime: what ldd resolves, for fshost, fshost-admin and each
+# plugin, in the directory the build's fshost loads libswiftCore.so from
+# (the toolchain's) is copied to lib/fshost/swift, and each installed ELF
+# file's RUNPATH is set (patchelf, on the temporary copy) to reach it
+# relative to itself: no path of the build machine is left. A plugin's
+# $$ORIGIN/../swift serves ldd and other tools; fshost never searches it (it
+# loads plugins through /proc/self/fd, and their Swift libraries are the
+# host's, loaded already: one runtime).
 install-files:
 	@test -n "$(BIN)" || { echo "install-files: set BIN to the products directory" >&2; exit 1; }
 	@set -e; bin="$(BIN)"; \
