@@ -20,7 +20,8 @@ struct Admin: ParsableCommand {
         """,
         version: "fshost 0.1.0",
         subcommands: [ListCommand.self, DescribeCommand.self, CheckCommand.self, CDBCommand.self,
-                      ScaffoldCommand.self, VerifyCommand.self, StatusCommand.self])
+                      ScaffoldCommand.self, VerifyCommand.self, StatusCommand.self, ManualCommand.self,
+                      CompletionCommand.self])
 
     /// ArgumentParser exits 64 (EX_USAGE) on a bad command line; fshost's
     /// documented status for that is 2 (HA_INVAL_ARGS), the same as the
