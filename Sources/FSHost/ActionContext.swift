@@ -255,6 +255,11 @@ final class ActionContext {
                     return -1
                 }
             },
-            action: UInt32(ActionName.validate.abiIndex), reserved_action: 0)
+            action: UInt32(ActionName.validate.abiIndex), reserved_action: 0,
+            state_put_unsynced: { context, key, value, length in
+                guard let key else { return -1 }
+                let bytes = value.map { v in (0..<length).map { UInt8(bitPattern: v[$0]) } }
+                return ActionContext.from(context).state.put(String(cString: key), bytes, synced: false) ? 0 : -1
+            })
     }
 }

@@ -135,6 +135,6 @@ enum ProcessHost {
                 return Int32(clamping: matches.count)
             },
             shared_lock: { _, _, _ in -1 },
-            action: UInt32(FSHOST_ACTION_VALIDATE), reserved_action: 0)
+            action: UInt32(FSHOST_ACTION_VALIDATE), reserved_action: 0, state_put_unsynced: nil)
     }
 }
