@@ -10,6 +10,8 @@
 // the ruleset file is refused if any of its commands names another table
 // (RulesetScope), and stop deletes that table only, never the ruleset.
 //
+//   validate   the names, the file, its scope, the namespace; the validate
+//              action alone also dry-runs start's batch (nft -c)
 //   start      check the file (trusted, only its table, names it), then,
 //              unless the table already equals what this file loaded,
 //              replace the table in one transaction, which is also the
@@ -22,7 +24,8 @@
 //              sets' elements aside: traffic), and the file is unchanged
 //
 // libnftables lives in the companion ipfilter-nft.so, loaded by every action
-// but monitor level 0: the default monitor costs what the template's does.
+// but monitor level 0 (and the validate the host runs before start): the
+// default monitor costs what the template's does.
 import FSKit
 import NftablesCall
 #if canImport(Glibc)
@@ -40,9 +43,17 @@ struct IPFilter: ResourceType {
     static let ruleset = Attribute.path("ruleset",
         "the ruleset file in nft syntax; every command must stay in the resource's table (no include, no flush ruleset); owned by root, writable by nobody else").required
     static let family = Attribute.choice("family", default: Family.inet, "the table's address family")
-    static let table = Attribute.string("table",
-        "the table the resource owns (letters, digits, _ - . ; starts with a letter or _): created by start, deleted by stop").required
-    static let netns = Attribute.string("netns",
+    /// The names' rules are the schema's (pattern, refused words, length),
+    /// so `fshost cdb define` refuses a bad name (2) before any action; the
+    /// host checks them again before every action (a CDB written by an
+    /// older fshost). ``checkValues()`` is the same rule in the plugin.
+    static let table = Attribute.string("table", matching: "[A-Za-z_][A-Za-z0-9_.-]*",
+        described: "an nft table name: letters, digits, _ - . , starting with a letter or _, at most 255 bytes, and not an nft keyword (nft has no quoted names)",
+        refusing: NftKeywords.refusedAsTableName.sorted(), maximumLength: 255,
+        "the table the resource owns: created by start, deleted by stop").required
+    static let netns = Attribute.string("netns", matching: "[A-Za-z0-9_.-]+",
+        described: "a file name under /run/netns: letters, digits, _ - . , at most 255 bytes, not . or .. (set but empty is refused, never read as unset)",
+        refusing: [".", ".."], maximumLength: 255,
         "optional: a network namespace by name (/run/netns/NAME, as `ip netns add` makes); the table lives there. Unset: the node's own namespace")
 
     static let attributes: [Attribute] = [ruleset, family, table, netns]
@@ -117,16 +128,22 @@ struct IPFilter: ResourceType {
         }
     }
 
-    /// The values, the file, its scope, and the namespace exists; no
-    /// kernel. Not libnftables' dry run (`nft -c`): the host runs validate
-    /// before every start, and that dry run is a kernel transaction as
-    /// costly as the load itself (`nft -c -f` 17.0 ms, `nft -f` 16.5 ms,
-    /// hyperfine, the test's ruleset), so it would double start. A syntax
-    /// error is start's answer: 6, naming the file's line, nothing changed.
+    /// The values, the file, its scope, the namespace exists; then, for
+    /// the `validate` action itself, libnftables' dry run of start's very
+    /// batch in the namespace (`nft -c`): a syntax error or a rule the
+    /// kernel refuses is 6, naming the file's line; nothing is committed.
+    ///
+    /// The validate the host runs before start and restart skips that dry
+    /// run: it is a kernel transaction as costly as the load (`nft -c -f`
+    /// 17.0 ms, `nft -f` 16.5 ms, hyperfine, the test's ruleset) and start's
+    /// commit makes the same check (a refused batch leaves the old rules),
+    /// so it would double start. A host older than `fshost_host.action`
+    /// (action unknown) gets no dry run either.
     func validate() -> Outcome {
+        let text: String
         switch checkedRuleset() {
         case .failure(let error): return error.outcome
-        case .success: break
+        case .success(let t): text = t
         }
         if let namespace {
             let path = "/run/netns/" + namespace
@@ -135,7 +152,16 @@ struct IPFilter: ResourceType {
                 return .badConfiguration("attribute 'netns': network namespace \(namespace): \(path): \(String(cString: strerror(errno))) (see ip netns list)")
             }
         }
-        return .success
+        guard resource.action == .validate else { return .success }
+        guard let answer = nft(.check(ruleset: text, path: path)) else { return Self.noCompanion }
+        switch answer {
+        case .done: return .success
+        case .refused(let why):
+            return .badConfiguration("ruleset file \(path) refused by libnftables' dry run (nothing changed): \(why)")
+        case .namespaceMissing(let why): return .badConfiguration("attribute 'netns': \(why)")
+        case .absent: return .success
+        case .failed(let why): return .failed(why)
+        }
     }
 
     // MARK: Actions
@@ -178,7 +204,11 @@ struct IPFilter: ResourceType {
         switch answer {
         case .done(let listing):
             do {
-                try resource.state.store(fingerprint + "\n" + RulesetListing.normalised(listing), for: Self.loadedKey)
+                // Unsynced: a reboot empties the kernel's tables, so this
+                // listing never needs to outlive one; the fsync was start's
+                // longest wait of its own (median 4.8 ms on ext4, strace -T).
+                try resource.state.store(fingerprint + "\n" + RulesetListing.normalised(listing), for: Self.loadedKey,
+                                         synced: false)
             } catch {
                 return .failed("\(ownTable) loaded, but \(error)")
             }

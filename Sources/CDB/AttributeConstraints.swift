@@ -6,7 +6,8 @@ import Musl
 #endif
 
 /// The checks of a value beyond its kind's grammar: one of a set of values,
-/// a minimum and a maximum (integer, port, duration; a string's length
+/// a whole match of a pattern, none of a set of refused words, a minimum
+/// and a maximum (integer, port, duration; a string's length
 /// without white space at either end; a user's uid where the value says it:
 /// `root`, a number), a numeric IP address, a user name. ``AttributeSchema/resolve(_:)`` and every `cdb` write run
 /// them, so the host refuses a value before anything runs and a plugin
@@ -16,7 +17,7 @@ import Musl
 /// is left out of the message for a secret (``AttributeSpec/isSecret``).
 public enum AttributeConstraints {
     /// The canonical text of `text` for `spec`: its kind's grammar, then
-    /// its allowed values, minimum and maximum.
+    /// its allowed values, pattern, refused values, minimum and maximum.
     public static func check(_ text: String, against spec: AttributeSpec) -> Result<String, AttributeValueError> {
         let shown = spec.isSecret ? "" : ": '\(text)'"
         let canonical: String
@@ -28,6 +29,19 @@ public enum AttributeConstraints {
         if !spec.allowedValues.isEmpty && !spec.allowedValues.contains(canonical) {
             let what = spec.name == HostSetting.monitorLevel ? "one of the type's monitoring levels" : "one of"
             return .failure(AttributeValueError("must be \(what) \(spec.allowedValues.joined(separator: ", "))\(shown)"))
+        }
+        if let pattern = spec.pattern {
+            switch AttributePattern.wholeMatch(canonical, pattern) {
+            case nil:
+                return .failure(AttributeValueError("cannot be checked: the type's pattern '\(pattern)' does not compile (POSIX ERE; the plugin's error)"))
+            case false?:
+                return .failure(AttributeValueError("must be \(spec.patternDescription ?? "a whole match of the POSIX ERE '\(pattern)'")\(shown)"))
+            case true?: break
+            }
+        }
+        if spec.refusedValues.contains(canonical) {
+            return .failure(AttributeValueError("must be \(spec.patternDescription ?? "none of the type's refused words")\(shown): "
+                                                + "one of the \(spec.refusedValues.count) words refused there (fshost describe lists them)"))
         }
         if spec.isRegex, let why = RegexSyntax.problem(canonical) {
             return .failure(AttributeValueError("is not an accepted regular expression (POSIX ERE)\(shown): \(why)"))
@@ -82,6 +96,8 @@ public enum AttributeConstraints {
         if !range.isEmpty { parts.append(range) }
         if spec.isSecret { parts.append("secret") }
         if spec.isRegex { parts.append("a POSIX extended regular expression, no back-references") }
+        if let pattern = spec.pattern { parts.append(spec.patternDescription ?? "matching the POSIX ERE '\(pattern)'") }
+        if !spec.refusedValues.isEmpty { parts.append("not one of: " + spec.refusedValues.joined(separator: ", ")) }
         return parts.joined(separator: "; ")
     }
 

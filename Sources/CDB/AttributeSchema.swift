@@ -73,6 +73,12 @@ public struct AttributeSpec: Equatable, Sendable {
     public var isSecret: Bool = false
     /// A POSIX extended regular expression (``RegexSyntax``'s rule).
     public var isRegex: Bool = false
+    /// The whole value must match this ERE (``AttributePattern``).
+    public var pattern: String? = nil
+    /// What ``pattern`` allows, in words, for the refusal; nil: the pattern.
+    public var patternDescription: String? = nil
+    /// The value must be none of these (words its consumer reads otherwise).
+    public var refusedValues: [String] = []
     /// ``minimum`` and ``maximum`` as one range, when both are set (the
     /// host's own settings, ``HostSetting``); the same two fields, not a
     /// second rule.

@@ -43,8 +43,11 @@ final class ActionContext {
     /// The struct given to the plugin (its address is stable).
     let host: UnsafeMutablePointer<fshost_host>
 
+    /// `action`: the action fshost was asked for, handed to the plugin as
+    /// `fshost_host.action` (the validate run before start says start).
     init(plugin: LoadedPlugin, resource: String, attributes: [String: String], logger: Logger,
-         stateRoot: String, deadline: Deadline, explicit: Set<String>? = nil, runDirectory: String? = nil) {
+         stateRoot: String, deadline: Deadline, explicit: Set<String>? = nil, runDirectory: String? = nil,
+         action: ActionName = .validate) {
         self.plugin = plugin
         self.runDirectory = runDirectory
         self.explicit = explicit
@@ -60,6 +63,7 @@ final class ActionContext {
         host = .allocate(capacity: 1)
         host.initialize(to: ActionContext.makeHost(context: nil, type: typeCString, resource: resourceCString))
         host.pointee.context = Unmanaged.passUnretained(self).toOpaque()
+        host.pointee.action = UInt32(action.abiIndex)
     }
 
     deinit {
@@ -250,6 +254,12 @@ final class ActionContext {
                     this.logger.error(error.message)
                     return -1
                 }
+            },
+            action: UInt32(ActionName.validate.abiIndex), reserved_action: 0,
+            state_put_unsynced: { context, key, value, length in
+                guard let key else { return -1 }
+                let bytes = value.map { v in (0..<length).map { UInt8(bitPattern: v[$0]) } }
+                return ActionContext.from(context).state.put(String(cString: key), bytes, synced: false) ? 0 : -1
             })
     }
 }

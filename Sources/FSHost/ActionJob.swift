@@ -31,7 +31,7 @@ final class ActionJob: @unchecked Sendable {
         self.paths = paths
         context = ActionContext(plugin: plugin, resource: request.resource, attributes: attributes, logger: logger,
                                 stateRoot: paths.stateDirectory, deadline: deadline, explicit: explicit,
-                                runDirectory: paths.runDirectory)
+                                runDirectory: paths.runDirectory, action: request.action)
     }
 
     /// Lock, instance, the action, and a state directory that failed.

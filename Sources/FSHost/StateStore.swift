@@ -93,8 +93,10 @@ final class StateStore {
     /// Replaces (or, with nil, removes) the value of `key`; false when it
     /// could not, and then ``failure`` says why (the first failure of the
     /// action is kept): a write that did not happen is never lost silently.
-    func put(_ key: String, _ value: [UInt8]?) -> Bool {
-        let stored = store(key, value)
+    /// `synced` false: no fsync (still atomic against a killed process; a
+    /// power loss may lose the value): `fshost_host.state_put_unsynced`.
+    func put(_ key: String, _ value: [UInt8]?, synced: Bool = true) -> Bool {
+        let stored = store(key, value, synced: synced)
         if !stored && failure == nil {
             let why = errno == 0 ? "" : ": " + String(cString: strerror(errno))
             failure = HostError(.hostError, Self.isValidKey(key)
@@ -104,7 +106,7 @@ final class StateStore {
         return stored
     }
 
-    private func store(_ key: String, _ value: [UInt8]?) -> Bool {
+    private func store(_ key: String, _ value: [UInt8]?, synced: Bool) -> Bool {
         errno = 0
         guard Self.isValidKey(key) else { return false }
         guard let value else {
@@ -122,7 +124,7 @@ final class StateStore {
             fd = openat(dir, temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
             guard fd >= 0 else { return false }
         }
-        var ok = Self.writeAll(fd, value) && fsync(fd) == 0
+        var ok = Self.writeAll(fd, value) && (!synced || fsync(fd) == 0)
         if ok, anonymous {
             // Link the complete file under the temporary name (linkat through
             // /proc needs no privilege, unlike AT_EMPTY_PATH).

@@ -4,7 +4,8 @@
 /// checks none of it itself.
 ///
 /// Carried to the host in the appended fields of `fshost_attribute`
-/// (`allowed_values`, `minimum`, `maximum`, `flags`).
+/// (`allowed_values`, `minimum`, `maximum`, `flags`; then `pattern`,
+/// `pattern_description`, `refused_values`).
 public struct AttributeConstraint: Sendable, Equatable {
     /// Non-empty: the value must be one of these (canonical texts).
     public var allowedValues: [String]
@@ -18,13 +19,31 @@ public struct AttributeConstraint: Sendable, Equatable {
     /// `cdb` write and before any action.
     public var isRegex: Bool
 
-    public init(allowedValues: [String] = [], minimum: Int64? = nil, maximum: Int64? = nil, isRegex: Bool = false) {
+    /// A POSIX extended regular expression the WHOLE value must match (the
+    /// host matches `^(pattern)$`, no back-reference): a name the value's
+    /// consumer would refuse is refused at `cdb define`, not first by an
+    /// action. nil: none.
+    public var pattern: String?
+    /// What ``pattern`` allows, in words, for the host's one-line refusal
+    /// ("letters, digits, _ - ., starting with a letter or _").
+    public var patternDescription: String?
+    /// Values refused although the pattern admits them: words the
+    /// consumer reads as something else (nft's keywords as a table name).
+    public var refusedValues: [String]
+
+    public init(allowedValues: [String] = [], minimum: Int64? = nil, maximum: Int64? = nil, isRegex: Bool = false,
+                pattern: String? = nil, patternDescription: String? = nil, refusedValues: [String] = []) {
         self.allowedValues = allowedValues
         self.minimum = minimum
         self.maximum = maximum
         self.isRegex = isRegex
+        self.pattern = pattern
+        self.patternDescription = patternDescription
+        self.refusedValues = refusedValues
     }
 
     /// No constraint beyond the kind.
-    public var isEmpty: Bool { allowedValues.isEmpty && minimum == nil && maximum == nil && !isRegex }
+    public var isEmpty: Bool {
+        allowedValues.isEmpty && minimum == nil && maximum == nil && !isRegex && pattern == nil && refusedValues.isEmpty
+    }
 }

@@ -185,19 +185,27 @@ private func cAttribute(_ a: Attribute) -> fshost_attribute {
     if a.constraint.minimum != nil { flags |= UInt32(FSHOST_ATTR_FLAG_MINIMUM) }
     if a.constraint.maximum != nil { flags |= UInt32(FSHOST_ATTR_FLAG_MAXIMUM) }
     if a.constraint.isRegex { flags |= UInt32(FSHOST_ATTR_FLAG_REGEX) }
-    var allowed: UnsafePointer<UnsafePointer<CChar>?>? = nil
-    if !a.constraint.allowedValues.isEmpty {
-        let list = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: a.constraint.allowedValues.count)
-        for (n, value) in a.constraint.allowedValues.enumerated() { list[n] = UnsafePointer(strdupOrAbort(value)) }
-        allowed = UnsafePointer(list)
-    }
+    let allowed = cStringList(a.constraint.allowedValues)
     return fshost_attribute(name: strdupOrAbort(a.name), type: a.kind.rawValue,
                             required: a.isRequired ? 1 : 0,
                             default_value: a.defaultValue.map { UnsafePointer(strdupOrAbort($0)) },
                             description: strdupOrAbort(a.description),
                             flags: flags, allowed_count: UInt32(a.constraint.allowedValues.count),
                             allowed_values: allowed,
-                            minimum: a.constraint.minimum ?? 0, maximum: a.constraint.maximum ?? 0)
+                            minimum: a.constraint.minimum ?? 0, maximum: a.constraint.maximum ?? 0,
+                            pattern: a.constraint.pattern.map { UnsafePointer(strdupOrAbort($0)) },
+                            pattern_description: a.constraint.patternDescription.map { UnsafePointer(strdupOrAbort($0)) },
+                            refused_count: UInt32(a.constraint.refusedValues.count), reserved_refused: 0,
+                            refused_values: cStringList(a.constraint.refusedValues))
+}
+
+/// C copies of `values` (kept for the process's life, like the
+/// descriptor), nil when there are none.
+private func cStringList(_ values: [String]) -> UnsafePointer<UnsafePointer<CChar>?>? {
+    guard !values.isEmpty else { return nil }
+    let list = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: values.count)
+    for (n, value) in values.enumerated() { list[n] = UnsafePointer(strdupOrAbort(value)) }
+    return UnsafePointer(list)
 }
 
 /// A user attribute naming a user this node does not know: what `validate`

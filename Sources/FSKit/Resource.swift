@@ -17,6 +17,20 @@ public struct Resource {
     /// The type's name.
     public var typeName: String { String(cString: host.pointee.type_name) }
 
+    /// The action fshost was asked for, of which this call is part: the
+    /// validate the host runs before start answers `.start` (before
+    /// restart, `.restart`), the `validate` action itself `.validate`. For
+    /// a check that costs as much as the action (a kernel dry run), which
+    /// start's own step makes anyway. Nil from a host older than
+    /// `fshost_host.action`.
+    public var action: Action? {
+        guard Int(host.pointee.struct_size) >= MemoryLayout<fshost_host>.offset(of: \fshost_host.action)! + 4 else {
+            return nil
+        }
+        let index = Int(host.pointee.action)
+        return Action.allCases.first { $0.abiIndex == index }
+    }
+
     // MARK: Attributes (already validated and canonical; defaults applied)
 
     /// The attribute's canonical text, nil when unset.

@@ -38,12 +38,21 @@ public struct State {
     }
 
     /// Stores `value` under `key` (nil removes it), or throws.
-    public func store(_ value: String?, for key: String) throws(WriteError) {
+    ///
+    /// `synced` false: without fsync(2), for state that a reboot makes
+    /// meaningless anyway (what the kernel holds); still replaced
+    /// atomically. A host older than `state_put_unsynced` syncs.
+    public func store(_ value: String?, for key: String, synced: Bool = true) throws(WriteError) {
+        var put = host.pointee.state_put!
+        if !synced, Int(host.pointee.struct_size) >= MemoryLayout<fshost_host>.offset(of: \fshost_host.state_put_unsynced)!
+            + MemoryLayout<UnsafeRawPointer>.size, let unsynced = host.pointee.state_put_unsynced {
+            put = unsynced
+        }
         let rc: Int32
         if let value {
-            rc = value.withCString { host.pointee.state_put(host.pointee.context, key, $0, value.utf8.count) }
+            rc = value.withCString { put(host.pointee.context, key, $0, value.utf8.count) }
         } else {
-            rc = host.pointee.state_put(host.pointee.context, key, nil, 0)
+            rc = put(host.pointee.context, key, nil, 0)
         }
         if rc != 0 { throw WriteError(key: key) }
     }

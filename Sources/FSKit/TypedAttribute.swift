@@ -110,6 +110,21 @@ extension Attribute {
                        fallback: nil, read: { .some($0) })
     }
 
+    /// A name whose WHOLE text must match `pattern` (a POSIX ERE; the host
+    /// matches `^(pattern)$`) and be none of `refusing`: the host refuses
+    /// any other value at `cdb define`/`modify`/`import` and before any
+    /// action (`HA_INVAL_ARGS`, one line with `described`, the pattern in
+    /// words).
+    /// `maximumLength`: at most that many bytes.
+    public static func string(_ name: String, matching pattern: String, described: String,
+                              refusing refused: [String] = [], maximumLength: Int? = nil,
+                              _ help: String) -> TypedAttribute<String?> {
+        TypedAttribute(name, kind: .string, default: nil, help,
+                       constraint: AttributeConstraint(maximum: maximumLength.map(Int64.init), pattern: pattern,
+                                                       patternDescription: described, refusedValues: refused),
+                       fallback: nil, read: { .some($0) })
+    }
+
     /// A POSIX extended regular expression (compile it with ``LinePattern``):
     /// the host refuses one that does not compile or holds a
     /// back-reference at `cdb define`/`modify`/`import` and before any

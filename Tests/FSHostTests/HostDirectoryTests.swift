@@ -134,6 +134,21 @@ final class HostDirectoryTests: XCTestCase {
         XCTAssertEqual(try sandbox.fshost("testfixture", "monitor", "fx", "--level", "2").status, 0)
     }
 
+    /// An unsynced write (`state_put_unsynced`: no fsync, for state a
+    /// reboot makes meaningless) replaces the value the same way: read back
+    /// whole, no temporary left, removable.
+    func testAnUnsyncedStateWriteReplacesTheValueAtomically() throws {
+        let root = sandbox.path("state")
+        let store = StateStore(root: root, type: "testfixture", resource: "fx")
+        XCTAssertTrue(store.put("key", Array("old".utf8)))
+        XCTAssertTrue(store.put("key", Array("new value".utf8), synced: false))
+        XCTAssertEqual(store.get("key"), Array("new value".utf8))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/testfixture/fx"), ["key"])
+        XCTAssertTrue(store.put("key", nil, synced: false))
+        XCTAssertNil(store.get("key"))
+        XCTAssertNil(store.failure)
+    }
+
     /// A write killed half-way (the action's deadline) leaves a temporary
     /// file at most for an instant; one left by a dead process is removed by
     /// the next write, and a live writer's is left alone.

@@ -66,6 +66,7 @@ enum FakeHost {
             process_describe: { _, _, _, _ in -1 },
             process_matches_owned: { _, _, _, _, _, _ in 0 },
             process_find: { _, _, _, _, _, _ in 0 },
-            shared_lock: { _, _, _ in -1 })
+            shared_lock: { _, _, _ in -1 },
+            action: UInt32(FSHOST_ACTION_VALIDATE), reserved_action: 0, state_put_unsynced: nil)
     }
 }

@@ -134,6 +134,7 @@ enum ProcessHost {
                 for (i, m) in matches.prefix(Int(capacity)).enumerated() { out?[i] = m.pid }
                 return Int32(clamping: matches.count)
             },
-            shared_lock: { _, _, _ in -1 })
+            shared_lock: { _, _, _ in -1 },
+            action: UInt32(FSHOST_ACTION_VALIDATE), reserved_action: 0, state_put_unsynced: nil)
     }
 }

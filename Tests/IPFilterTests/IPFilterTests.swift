@@ -82,6 +82,28 @@ final class IPFilterTests: XCTestCase {
         if r.status != 0 { throw SetupFailure("`fshost cdb define ipfilter \(name)` answered \(r.status): \(r.stderr)") }
     }
 
+    /// The resource's attributes with `changes`, stored straight into the
+    /// CDB, unchecked (as an older fshost could have): what the action path
+    /// must refuse itself.
+    func plant(_ changes: [String: String]) throws {
+        let gone = try sandbox.fshost(["cdb", "delete", "ipfilter", "fw1", "--force"])
+        if gone.status != 0 { throw SetupFailure("`fshost cdb delete ipfilter fw1` answered \(gone.status): \(gone.stderr)") }
+        try sandbox.store("ipfilter", "fw1", ["ruleset": rulesetPath, "table": table, "netns": lab.server]
+            .merging(changes) { $1 })
+    }
+
+    /// `cdb modify` refuses `setting` with status 2 in one line holding
+    /// `words`, and the stored value stays.
+    func modifyIsRefused(_ setting: String, _ words: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+        let before = try sandbox.fshost(["cdb", "show", "ipfilter", "fw1"])
+        let r = try sandbox.fshost(["cdb", "modify", "ipfilter", "fw1", setting, "--force"])
+        XCTAssertEqual(r.status, invalidArguments, "\(setting): \(r)", file: file, line: line)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "\(setting): one line: \(r.stderr)", file: file, line: line)
+        for word in words { XCTAssertTrue(r.stderr.contains(word), "\(setting): '\(word)' not in \(r.stderr)", file: file, line: line) }
+        XCTAssertEqual(try sandbox.fshost(["cdb", "show", "ipfilter", "fw1"]).stdout, before.stdout,
+                       "\(setting): the CDB changed", file: file, line: line)
+    }
+
     func modify(_ settings: String...) throws {
         let r = try sandbox.fshost(["cdb", "modify", "ipfilter", "fw1"] + settings + ["--force"])
         if r.status != 0 { throw SetupFailure("`fshost cdb modify ipfilter fw1 \(settings)` answered \(r.status): \(r.stderr)") }
@@ -142,7 +164,7 @@ final class IPFilterTests: XCTestCase {
         let before = try lab.ruleset()
         // Line 13 gets a typo.
         try write(ruleset.replacingOccurrences(of: "counter name web_hits accept", with: "counter name web_hits acept"))
-        for action in ["start", "restart"] {
+        for action in ["validate", "start", "restart"] {
             let r = try run(action)
             XCTAssertEqual(r.status, noConfigInfo, "\(action): \(r)")
             XCTAssertTrue(r.stderr.contains("\(rulesetPath):13:"), "the message names the file and line 13: \(r.stderr)")
@@ -159,10 +181,13 @@ final class IPFilterTests: XCTestCase {
         let before = try lab.ruleset()
         // Parses, but the kernel refuses it (a jump to a chain that does not exist).
         try write(ruleset.replacingOccurrences(of: "tcp dport ssh counter accept", with: "tcp dport ssh jump nowhere"))
-        let r = try run("start")
-        XCTAssertEqual(r.status, noConfigInfo, "\(r)")
-        XCTAssertTrue(r.stderr.contains("\(rulesetPath):14:"), r.stderr)
-        XCTAssertEqual(try lab.ruleset(), before)
+        for action in ["validate", "start"] {
+            let r = try run(action)
+            XCTAssertEqual(r.status, noConfigInfo, "\(action): \(r)")
+            XCTAssertTrue(r.stderr.contains("\(rulesetPath):14:"), r.stderr)
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "one line: \(r.stderr)")
+            XCTAssertEqual(try lab.ruleset(), before)
+        }
     }
 
     // MARK: Monitoring
@@ -334,10 +359,12 @@ final class IPFilterTests: XCTestCase {
         XCTAssertEqual(r.status, success, "\(r)")
     }
 
-    /// `netns=` set but empty is not "unset": refused (2) by every action,
-    /// and nothing lands in the test's own namespace.
+    /// `netns=` set but empty is not "unset": refused (2) by `cdb modify`,
+    /// and, stored by an older fshost, by every action; nothing lands in
+    /// the test's own namespace.
     func testAnEmptyNetnsIsRefusedNotTheNodesOwnNamespace() throws {
-        try modify("netns=")
+        try modifyIsRefused("netns=", ["attribute 'netns' must be a file name under /run/netns", "''"])
+        try plant(["netns": ""])
         for action in ["start", "stop", "exclusive", "validate"] {
             let r = try run(action)
             XCTAssertEqual(r.status, invalidArguments, "\(action): \(r)")
@@ -423,23 +450,55 @@ final class IPFilterTests: XCTestCase {
     }
 
     /// Table names nft reads as keywords (it has no quoted names) are
-    /// refused by the name check (2), by every action alike: stop never
-    /// fails for a name the check let through.
+    /// refused by `cdb modify` (2, the schema's refused words) and, stored
+    /// by an older fshost, by every action alike: stop never fails for a
+    /// name the check let through.
     func testTableNamesThatAreNftKeywordsAreRefused() throws {
         for name in ["ip", "inet", "table", "ruleset", "add", "counter", "tables", "sets"] {
-            try modify("table=\(name)")
+            try modifyIsRefused("table=\(name)", ["attribute 'table' must be an nft table name", "not an nft keyword",
+                                                 "'\(name)': one of the 153 words refused there"])
+            try plant(["table": name])
             for action in ["validate", "start", "stop", "exclusive"] {
                 let r = try run(action)
                 XCTAssertEqual(r.status, invalidArguments, "\(name) \(action): \(r)")
                 XCTAssertTrue(r.stderr.contains("nft keyword"), r.stderr)
             }
         }
+        try plant([:])
         // A word nft does not read as a keyword there is a fine name.
         try write(ruleset.replacingOccurrences(of: "table inet \(table)", with: "table inet ip4"))
         try modify("table=ip4")
         let r = try run("start")
         XCTAssertEqual(r.status, success, "\(r)")
         XCTAssertEqual(try run("stop").status, success)
+    }
+
+    /// `fshost cdb define` refuses a malformed table or namespace name
+    /// (status 2, one line naming the attribute and the rule in words),
+    /// before any action, and defines nothing.
+    func testCdbDefineRefusesABadTableOrNetnsName() throws {
+        let cases: [(String, String)] = [
+            ("table=1abc", "attribute 'table' must be an nft table name"),
+            ("table=fw;flush", "attribute 'table' must be an nft table name"),
+            ("table=ip", "one of the 153 words refused there"),
+            ("table=" + String(repeating: "t", count: 256), "at most 255 bytes"),
+            ("netns=../\(lab.server)", "attribute 'netns' must be a file name under /run/netns"),
+            ("netns=a/b", "attribute 'netns' must be a file name under /run/netns"),
+            ("netns=..", "one of the 2 words refused there"),
+            ("netns=", "attribute 'netns' must be a file name under /run/netns"),
+        ]
+        for (setting, words) in cases {
+            let key = setting.hasPrefix("table=") ? "netns=\(lab.server)" : "table=\(table)"
+            let r = try sandbox.fshost(["cdb", "define", "ipfilter", "fw2", "ruleset=\(rulesetPath)", key, setting])
+            XCTAssertEqual(r.status, invalidArguments, "\(setting): \(r)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "\(setting): one line: \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(words), "\(setting): '\(words)' not in \(r.stderr)")
+            XCTAssertNotEqual(try sandbox.fshost(["cdb", "show", "ipfilter", "fw2"]).status, success, "\(setting): fw2 was defined")
+        }
+        // The rule in words is what `fshost describe` shows too.
+        let d = try sandbox.fshost(["describe", "ipfilter"])
+        XCTAssertTrue(d.stdout.contains("an nft table name: letters, digits"), d.stdout)
+        XCTAssertTrue(d.stdout.contains("a file name under /run/netns"), d.stdout)
     }
 
     /// A NUL byte is named with its line, not cut off in the reason.
@@ -450,15 +509,35 @@ final class IPFilterTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("NUL byte at line 2"), r.stderr)
     }
 
-    /// validate needs the namespace (6), and loads nothing. It does not
-    /// parse with libnftables (that dry run is a kernel transaction as
-    /// costly as start's load, and the host validates before every start):
-    /// a syntax error is start's 6, with its line.
-    func testValidateChecksTheNamespaceAndLoadsNothing() throws {
-        XCTAssertEqual(try run("validate").status, success)
+    /// validate needs the namespace (6), dry-runs start's batch with
+    /// libnftables (a bad line is 6 naming FILE:LINE, in one line), and
+    /// commits nothing: neither a first load nor a change of the running
+    /// table.
+    func testValidateDryRunsTheFileAndCommitsNothing() throws {
+        var r = try run("validate")
+        XCTAssertEqual(r.status, success, "\(r)")
         XCTAssertFalse(try lab.ruleset().contains(table), "validate loads nothing")
+
+        XCTAssertEqual(try run("start").status, success)
+        let before = try lab.ruleset()
+        try write(ruleset.replacingOccurrences(of: "elements = { \(blocked), 9999 }", with: "elements = { 9999 }"))
+        r = try run("validate")
+        XCTAssertEqual(r.status, success, "a good new file: \(r)")
+        XCTAssertEqual(try lab.ruleset(), before, "validate's dry run changed the running table")
+        XCTAssertFalse(try lab.connects(to: blocked), "the running rules still filter")
+
+        try write(ruleset.replacingOccurrences(of: "policy accept;", with: "policy acept;"))
+        r = try run("validate")
+        XCTAssertEqual(r.status, noConfigInfo, "\(r)")
+        XCTAssertTrue(r.stderr.contains("\(rulesetPath):11:"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("dry run (nothing changed)"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("/proc/self/fd") || r.stderr.contains("add table"), r.stderr)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "one line: \(r.stderr)")
+        XCTAssertEqual(try lab.ruleset(), before)
+
+        try write(ruleset)
         try modify("netns=fsipf-none-\(lab.tag)")
-        let r = try run("validate")
+        r = try run("validate")
         XCTAssertEqual(r.status, noConfigInfo, "\(r)")
         XCTAssertTrue(r.stderr.contains("network namespace fsipf-none-\(lab.tag)"), r.stderr)
         XCTAssertTrue(r.stderr.contains("No such file or directory"), r.stderr)
@@ -513,12 +592,17 @@ final class IPFilterTests: XCTestCase {
         try modify("netns=fsipf-none-\(lab.tag)")
         try refused(noConfigInfo, ["network namespace fsipf-none-\(lab.tag)", "No such file or directory"], "a missing namespace")
         XCTAssertEqual(try run("stop").status, success, "no namespace: nothing of ours to delete")
-        try modify("netns=../\(lab.server)")
-        try refused(invalidArguments, ["attribute 'netns'"], "a namespace name with a slash")
-        try modify("netns=\(lab.server)", "table=bad table")
-        try refused(invalidArguments, ["attribute 'table'"], "a table name nft cannot parse")
-        try modify("table=\(table)")
+        try modify("netns=\(lab.server)")
         XCTAssertEqual(try monitor(1).status, success, "after all that, the first start's rules run unchanged")
+        // Malformed names: refused by `cdb modify` (the schema's pattern) and,
+        // stored by an older fshost, by the action.
+        try modifyIsRefused("netns=../\(lab.server)", ["attribute 'netns' must be a file name under /run/netns"])
+        try plant(["netns": "../\(lab.server)"])
+        try refused(invalidArguments, ["attribute 'netns'"], "a namespace name with a slash")
+        try modifyIsRefused("table=bad table", ["attribute 'table' must be an nft table name", "'bad table'"])
+        try plant(["table": "bad table"])
+        try refused(invalidArguments, ["attribute 'table'"], "a table name nft cannot parse")
+        XCTAssertEqual(try lab.ruleset(), before, "the malformed names changed the kernel's rules")
         XCTAssertFalse(try lab.connects(to: blocked))
     }
 

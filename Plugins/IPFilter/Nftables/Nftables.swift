@@ -26,7 +26,9 @@ func serve(_ request: NftablesCall.Request) -> NftablesCall.Response {
             if run.ok { return .done(listing: "") }
             return run.isNoSuchObject ? .absent : .failed("delete table \(table): \(run.message)")
         case .load(let ruleset, let path):
-            return load(ruleset, path: path, table: table, nft: nft)
+            return load(ruleset, path: path, table: table, nft: nft, dryRun: false)
+        case .check(let ruleset, let path):
+            return load(ruleset, path: path, table: table, nft: nft, dryRun: true)
         }
     }
 }
@@ -56,7 +58,10 @@ func serve(_ request: NftablesCall.Request) -> NftablesCall.Response {
 /// (dry run), so the message names the file's own line and never quotes
 /// the batch's own commands (a missing `}` would otherwise be reported at
 /// the batch's `add table`).
-private func load(_ ruleset: String, path: String, table: String, nft: NftContext) -> NftablesCall.Response {
+///
+/// `dryRun`: the same batch as libnftables' dry run (`nft -c`), for the
+/// validate action: the kernel checks it and commits nothing; no listing.
+private func load(_ ruleset: String, path: String, table: String, nft: NftContext, dryRun: Bool) -> NftablesCall.Response {
     let fd = cnft_memfd("ipfilter-ruleset")
     guard fd >= 0 else { return .failed("memfd_create: \(String(cString: strerror(errno)))") }
     defer { close(fd) }
@@ -71,7 +76,7 @@ private func load(_ ruleset: String, path: String, table: String, nft: NftContex
     let alias = "/proc/self/fd/\(fd)"
     let own = ["add table \(table)", "delete table \(table)", "include \"\(alias)\""]
     let batch = own[0] + "\n" + own[1] + "\n" + own[2] + "\n" + own[0] + "\n"
-    let commit = nft.run(batch)
+    let commit = dryRun ? nft.check(commands: batch) : nft.run(batch)
     guard commit.ok else {
         // The batch's message can point at fshost's own commands (a file
         // that ends inside a block is "unexpected end of file" at the next
@@ -86,7 +91,7 @@ private func load(_ ruleset: String, path: String, table: String, nft: NftContex
             ?? commit.message(omitting: own)
         return .refused(why.replacingAll(alias, with: path))
     }
-    return nft.list(table)
+    return dryRun ? .done(listing: "") : nft.list(table)
 }
 
 /// A libnftables context whose output and errors go to memory streams
@@ -161,6 +166,14 @@ final class NftContext {
         nft_ctx_set_dry_run(ctx, true)
         defer { nft_ctx_set_dry_run(ctx, false) }
         return capture { nft_run_cmd_from_filename(ctx, path) }
+    }
+
+    /// Runs `commands` as libnftables' dry run (`nft -c`): the kernel
+    /// checks the batch (it gets no commit message) and changes nothing.
+    func check(commands: String) -> Run {
+        nft_ctx_set_dry_run(ctx, true)
+        defer { nft_ctx_set_dry_run(ctx, false) }
+        return capture { nft_run_cmd_from_buffer(ctx, commands) }
     }
 
     /// `body` with the context's output and error streams pointed at two

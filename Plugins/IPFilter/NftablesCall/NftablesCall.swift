@@ -20,6 +20,12 @@ public enum NftablesCall: CompanionCall {
         /// `ruleset` is the file's text, already checked by the plugin to
         /// touch only this table; `path` names it in messages.
         case load(ruleset: String, path: String)
+        /// `load`'s very batch as libnftables' dry run (`nft -c`): parsed,
+        /// evaluated and sent to the kernel, which checks it and commits
+        /// nothing; errors name the file's line as load's do. For the
+        /// `validate` action alone (it costs a kernel transaction, as much
+        /// as the load). `.done(listing: "")` when it would load.
+        case check(ruleset: String, path: String)
         /// Delete the table (absent: nothing to do).
         case remove
         /// The table's listing (stateless text: counter values left out).
@@ -53,7 +59,7 @@ public enum NftablesCall: CompanionCall {
         case absent
         /// The namespace does not exist (/run/netns/NAME missing), with why.
         case namespaceMissing(String)
-        /// load: libnftables or the kernel refused the ruleset; the
+        /// load, check: libnftables or the kernel refused the ruleset; the
         /// message, naming the file's line. Nothing was changed.
         case refused(String)
         /// Anything else (a netlink error, no CAP_NET_ADMIN), with why.

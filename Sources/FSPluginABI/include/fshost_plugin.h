@@ -179,8 +179,9 @@ enum {
 
 /**
  * One attribute of the type's schema. The host enforces the constraints
- * (allowed values, minimum, maximum) before any action runs and in every
- * `cdb` write, so a plugin checks none of them itself.
+ * (allowed values, minimum, maximum, pattern, refused values) before any
+ * action runs and in every `cdb` write, so a plugin checks none of them
+ * itself.
  */
 typedef struct fshost_attribute {
     const char *name;
@@ -196,6 +197,25 @@ typedef struct fshost_attribute {
     const char *const *allowed_values; /* canonical texts, allowed_count of them */
     int64_t minimum;                   /* with FSHOST_ATTR_FLAG_MINIMUM */
     int64_t maximum;                   /* with FSHOST_ATTR_FLAG_MAXIMUM */
+
+    /* ---- Appended after maximum (read only when attribute_size covers them;
+       a plugin built before has a 64-byte element on LP64 and none of them) */
+
+    /** Non-NULL: a POSIX extended regular expression (regcomp(3) REG_EXTENDED,
+        no back-reference) that the WHOLE canonical value must match: the host
+        matches "^(pattern)$". A name the consumer of the value would refuse
+        or misread (an nft table, a file under /run/netns) is then refused at
+        `cdb define/modify/import`, not first by an action. A pattern the host
+        cannot compile refuses every value of the attribute, naming why. */
+    const char *pattern;
+    /** What `pattern` allows, in words, for the one-line refusal ("letters,
+        digits, _ - ., starting with a letter or _"); NULL: the pattern is shown. */
+    const char *pattern_description;
+    /** > 0: the canonical value must be none of refused_values (exact texts):
+        words the consumer reads as something else (nft's keywords). */
+    uint32_t refused_count;
+    uint32_t reserved_refused;         /* 0 */
+    const char *const *refused_values; /* refused_count of them */
 } fshost_attribute;
 
 /**
@@ -370,6 +390,29 @@ typedef struct fshost_host {
      * a reason set: busy until the limit, invalid key, unsafe run directory.
      */
     int32_t (*shared_lock)(void *context, const char *key, int64_t timeout_ms);
+
+    /* ---- Appended after shared_lock (read only when struct_size covers it) */
+    /**
+     * The action fshost was asked for (FSHOST_ACTION_*), which this call is
+     * part of: the validate the host runs before start says
+     * FSHOST_ACTION_START (before restart, FSHOST_ACTION_RESTART), the
+     * `validate` action itself FSHOST_ACTION_VALIDATE. So a check that costs
+     * as much as the action (a kernel dry run) runs for `validate` alone,
+     * when start's own step makes the same check anyway.
+     */
+    uint32_t action;
+    uint32_t reserved_action; /* 0 */
+
+    /* ---- Appended after action (call only when struct_size covers it) -- */
+    /**
+     * As state_put, without fsync(2): the value still replaces the old one
+     * atomically (a process killed while writing leaves the old value or
+     * the new one), but a power loss may lose it. For state that does not
+     * outlive a reboot anyway (what the kernel holds: ipfilter's listing of
+     * its table, which a reboot empties), where the sync would be the
+     * action's longest wait (0.3-48 ms on ext4 under load, strace -T).
+     */
+    int32_t (*state_put_unsynced)(void *context, const char *key, const char *value, size_t length);
 } fshost_host;
 
 /* ---------------------------------------------------------------------- */
