@@ -127,9 +127,13 @@ final class Exec2Tests: XCTestCase {
         // A script that starts its daemon in the background (same process
         // group, same stdout) and then checks for it must find it.
         let marker = "3000.\(Int.random(in: 100_000...999_999))"
-        let script = "sleep \(marker) & \"$0\" exec2 -s 0 -t \(marker) | cat; echo ${PIPESTATUS[0]}; kill $!"
+        // The background child is bash until it has exec'd sleep: wait for
+        // that (under load it can take longer than starting exec2), so the
+        // test is about the process group, not about exec's timing.
+        let started = "sleep \(marker) & until grep -qs \(marker) /proc/$!/cmdline; do :; done; "
+        let script = started + "\"$0\" exec2 -s 0 -t \(marker) | cat; echo ${PIPESTATUS[0]}; kill $!"
         XCTAssertEqual(try shell("bash", script), "0\n")
-        XCTAssertEqual(try shell("bash", "sleep \(marker) & \"$0\" exec2 -s 0 -t \(marker); echo $?; kill $!"), "0\n")
+        XCTAssertEqual(try shell("bash", started + "\"$0\" exec2 -s 0 -t \(marker); echo $?; kill $!"), "0\n")
     }
 
     func testPidOneIsNeverSignalled() throws {
