@@ -65,6 +65,7 @@ struct ManualPage {
 
     func render() -> String {
         var out = ".TH \(name.uppercased()) 1 \"\" \"\(version)\" \"fshost manual\"\n"
+        out += ".ad l\n"  // ragged right: justified, groff warns "cannot adjust line" beside long unbreakable words
         let sections = actionHelp.map(Self.sections) ?? []
         if name == "fshost" {
             out += ".SH NAME\nfshost \\- run the actions of a high-availability cluster's resources, one plugin per type\n"

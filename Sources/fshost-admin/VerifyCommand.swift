@@ -31,9 +31,9 @@ struct VerifyCommand: ParsableCommand {
         the template) keeps no state to tell stopped from running: those steps are skipped.
 
         Prints a table (step, what it runs, expected, answer, milliseconds, result, reason) \
-        when standard output is a terminal, else one JSON object ({"holds","code","status",\
-        "failed_step","lies":[{"lie","step"}],"hints","summary","steps":[{"step","runs",\
-        "expected","answer","code","level","result","ms","reason","lie"}]}); --json or \
+        when standard output is a terminal, else one JSON object with the keys holds, code, status, failed_step, \
+        lies ([{lie, step}]), hints, summary and steps ([{step, runs, expected, answer, code, \
+        level, result, ms, reason, lie}]); --json or \
         --table choose. On a terminal, the step running is shown on stderr.
 
         EXIT STATUS
