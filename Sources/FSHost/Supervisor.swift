@@ -148,7 +148,7 @@ enum Supervisor {
     }
 
     /// W's set-up, right after the fork.
-    private static func becomeWorker(supervisor: pid_t, previousMask: inout sigset_t, keepingStandardOutput: Bool) {
+    static func becomeWorker(supervisor: pid_t, previousMask: inout sigset_t, keepingStandardOutput: Bool) {
         _ = setpgid(0, 0)   // a kill of P's group does not reach W
         _ = csys_set_child_subreaper()
         _ = csys_set_parent_death_signal(SIGKILL)   // until the watchdog watches the lifeline
