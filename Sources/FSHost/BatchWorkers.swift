@@ -144,10 +144,10 @@ public final class BatchWorkers {
         for pid in pids { fds.append(pollfd(fd: workers[pid]!.results, events: Int16(POLLIN), revents: 0)) }
         if signals < 0 { timeout = min(timeout, 10) }   // no signalfd: poll for ends
         _ = poll(&fds, nfds_t(fds.count), Int32(clamping: timeout))
-        let stop = fds[0].revents != 0 ? readSignals() : nil
+        let stop = fds[0].revents != 0 ? Supervisor.endingSignal(signals) : nil
         for (i, pid) in pids.enumerated() where fds[i + 1].revents != 0 {
             guard var worker = workers[pid] else { continue }
-            _ = Self.read(worker.results, into: &worker.buffer)
+            _ = Supervisor.read(worker.results, into: &worker.buffer)
             workers[pid] = worker
             if let answer = WorkerAnswer.decode(worker.buffer) {
                 finished.append(answered(pid, status: answer.status))
@@ -164,7 +164,7 @@ public final class BatchWorkers {
             kill(pid, SIGKILL)
             var run = Supervisor.Run()
             run.unanswered = true
-            run.waitStatus = Self.reap(pid)
+            run.waitStatus = Supervisor.reap(pid)
             finished.append(ended(pid, run: run))
         }
         return (finished, stop)
@@ -180,7 +180,7 @@ public final class BatchWorkers {
         for pid in Array(workers.keys) {
             var run = Supervisor.Run()
             run.interruption = signal
-            run.waitStatus = Self.reap(pid)
+            run.waitStatus = Supervisor.reap(pid)
             finished.append(ended(pid, run: run))
         }
         return finished
@@ -189,7 +189,7 @@ public final class BatchWorkers {
     /// Lets every answered worker end, and reaps it (they end at once:
     /// their lifelines are closed).
     public func finish() {
-        for pid in answered { _ = Self.reap(pid) }
+        for pid in answered { _ = Supervisor.reap(pid) }
         answered.removeAll()
     }
 
@@ -213,7 +213,7 @@ public final class BatchWorkers {
     private func ended(_ pid: pid_t, run: Supervisor.Run) -> Finished {
         var worker = workers.removeValue(forKey: pid)!
         var run = run
-        _ = Self.read(worker.results, into: &worker.buffer)   // what it wrote just before it ended
+        _ = Supervisor.read(worker.results, into: &worker.buffer)   // what it wrote just before it ended
         let answer = WorkerAnswer.decode(worker.buffer)
         run.pluginCodeRan = worker.progress.pointee.pluginCode != 0
         if worker.progress.pointee.deadline != 0 {
@@ -251,46 +251,5 @@ public final class BatchWorkers {
                 spared.remove(pid)
             }
         }
-    }
-
-    /// Blocking `waitpid` of one worker (after a SIGKILL, or once answered).
-    private static func reap(_ pid: pid_t) -> Int32? {
-        var status: Int32 = 0
-        while true {
-            if waitpid(pid, &status, 0) == pid { return status }
-            if errno != EINTR { return nil }
-        }
-    }
-
-    /// Reads what is in a worker's pipe now; false at end of file.
-    private static func read(_ fd: Int32, into buffer: inout [UInt8]) -> Bool {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { chunk in
-            while true {
-                let n = Glibc.read(fd, chunk.baseAddress!, chunk.count)
-                if n > 0 {
-                    if buffer.count < 1 << 16 { buffer.append(contentsOf: chunk[0..<n]) }
-                    continue
-                }
-                if n < 0 && errno == EINTR { continue }
-                return n != 0
-            }
-        }
-    }
-
-    /// Drains the signalfd; the first ending signal (TERM, INT, HUP), if any.
-    private func readSignals() -> Int32? {
-        let size = Int(csys_signalfd_info_size())
-        var stop: Int32? = nil
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: size * 8) { buffer in
-            while true {
-                let n = Glibc.read(signals, buffer.baseAddress!, buffer.count)
-                if n < size { return }
-                for offset in stride(from: 0, to: n - size + 1, by: size) {
-                    let signal = csys_signalfd_signo(buffer.baseAddress! + offset)
-                    if Supervisor.endingSignals.contains(signal) && stop == nil { stop = signal }
-                }
-            }
-        }
-        return stop
     }
 }

@@ -128,4 +128,24 @@ extension BatchModeTests {
         XCTAssertEqual(try sandbox.fshost("testfixture", "stop", "d1").status, 0)
         XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 3000) { processes(containing: "sleep \(tag)").isEmpty })
     }
+
+    /// A worker that stops itself (SIGSTOP: its watchdog stops with it, so
+    /// only its supervisor can end it) is killed by the batch at its
+    /// deadline plus the supervisor's grace and answers HA_TIMEDOUT (the
+    /// grace is the one CallerDeadline leaves within the batch's timeout); the
+    /// line beside it answers for itself meanwhile.
+    func testFrozenWorkerIsKilledByTheBatchAtItsDeadlinePlusGrace() throws {
+        try sandbox.store("testfixture", "frozen", ["port": "80", "fault": "freeze", "monitor_timeout": "1s"])
+        try sandbox.store("testfixture", "fine", ["port": "80"])
+        let input = try write("in", "frozen\nfine\n")
+        let out = sandbox.path("out")
+        let r = try sandbox.fshost("testfixture", "monitor", input, out)
+        XCTAssertEqual(try lines(out), ["frozen 8", "fine 0"], r.stderr)
+        XCTAssertEqual(r.status, 8, r.description)
+        // The grace is the supervisor's (2.5 s), shortened to fit the
+        // batch's caller timeout (CallerDeadline): after the deadline, not before.
+        XCTAssertGreaterThanOrEqual(r.milliseconds, 1000, "killed before its deadline")
+        XCTAssertLessThan(r.milliseconds, 1000 + 2500 + 2000, r.description)
+        XCTAssertTrue(r.stderr.contains("did not finish within 1000 ms and its worker did not answer"), r.stderr)
+    }
 }
