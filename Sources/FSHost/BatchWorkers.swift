@@ -102,9 +102,13 @@ public final class BatchWorkers {
         if pid == 0 {
             close(results[0]); close(lifeline[1])
             // The other workers' pipes: their lifelines must hang up when
-            // the batch dies, not when this worker does.
+            // the batch dies, not when this worker does; and their progress
+            // pages are theirs (a plugin here must not move their deadlines).
             if signals >= 0 { close(signals) }
-            for other in workers.values { close(other.results); close(other.lifeline) }
+            for other in workers.values {
+                close(other.results); close(other.lifeline)
+                munmap(other.progress, MemoryLayout<WorkerProgress>.size)
+            }
             Supervisor.becomeWorker(supervisor: batch, previousMask: &workerMask, keepingStandardOutput: false)
             Supervisor.lifeline = lifeline[0]
             runner.perform(request, channel: WorkerChannel(fd: results[1], progress: progress), started: started)
