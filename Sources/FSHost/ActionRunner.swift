@@ -22,7 +22,22 @@ public struct ActionResult: Sendable {
 /// processes.
 public struct ActionRunner {
     public let paths: HostPaths
-    public init(paths: HostPaths) { self.paths = paths }
+    /// The plugin file, verified already (a FailSafe batch verifies once
+    /// for all its resources); nil: the worker finds and verifies it.
+    let verifiedPlugin: VerifiedPluginFile?
+
+    public init(paths: HostPaths) {
+        self.paths = paths
+        verifiedPlugin = nil
+    }
+
+    /// A runner whose workers load `plugin` (an open, verified descriptor
+    /// inherited across the fork: `dlopen` of `/proc/self/fd/N`) instead
+    /// of finding and verifying the type's file again.
+    public init(paths: HostPaths, verifiedPlugin plugin: VerifiedPluginFile) {
+        self.paths = paths
+        verifiedPlugin = plugin
+    }
 
     /// Resolved settings for one action.
     struct Settings {
@@ -97,9 +112,13 @@ public struct ActionRunner {
         do {
             try paths.checkAbsolute()
             channel.pluginCodeRuns()
-            let plugin = try PluginLoader.load(type: request.type, searchPath: PluginSearchPath(directories: paths.pluginPath),
-                                               cache: VerificationCache(runDirectory: paths.runDirectory),
-                                               phase: PhaseTimer.mark)
+            let plugin = if let verifiedPlugin {
+                try PluginLoader.load(verified: verifiedPlugin, phase: PhaseTimer.mark)
+            } else {
+                try PluginLoader.load(type: request.type, searchPath: PluginSearchPath(directories: paths.pluginPath),
+                                      cache: VerificationCache(runDirectory: paths.runDirectory),
+                                      phase: PhaseTimer.mark)
+            }
             var explicit: Set<String> = []
             let attributes = try resolveAttributes(plugin: plugin, request: request, explicit: &explicit)
             var settings = try resolveSettings(plugin: plugin, attributes: attributes, request: request)

@@ -148,7 +148,7 @@ enum Supervisor {
     }
 
     /// W's set-up, right after the fork.
-    private static func becomeWorker(supervisor: pid_t, previousMask: inout sigset_t, keepingStandardOutput: Bool) {
+    static func becomeWorker(supervisor: pid_t, previousMask: inout sigset_t, keepingStandardOutput: Bool) {
         _ = setpgid(0, 0)   // a kill of P's group does not reach W
         _ = csys_set_child_subreaper()
         _ = csys_set_parent_death_signal(SIGKILL)   // until the watchdog watches the lifeline
@@ -204,7 +204,7 @@ enum Supervisor {
                 poll(raw.baseAddress!.assumingMemoryBound(to: pollfd.self), 2, Int32(clamping: timeout))
             }
             if ready < 0 && errno != EINTR { sleepMilliseconds(1) }
-            if fds.0.revents != 0 { readSignals(signals, into: &run) }
+            if fds.0.revents != 0, let signal = endingSignal(signals), run.interruption == nil { run.interruption = signal }
             if fds.1.revents != 0 { resultsOpen = read(results, into: &buffer) }
             if let answer = WorkerAnswer.decode(buffer) {
                 // The answer is in: W ends on its own (it ended its leftovers
@@ -242,7 +242,7 @@ enum Supervisor {
     }
 
     /// Reads what is in the pipe now; false at end of file.
-    private static func read(_ fd: Int32, into buffer: inout [UInt8]) -> Bool {
+    static func read(_ fd: Int32, into buffer: inout [UInt8]) -> Bool {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 8192) { chunk in
             while true {
                 let n = Glibc.read(fd, chunk.baseAddress!, chunk.count)
@@ -257,22 +257,25 @@ enum Supervisor {
         }
     }
 
-    private static func readSignals(_ fd: Int32, into run: inout Run) {
+    /// Drains the signalfd `fd`; the first ending signal (TERM, HUP, INT) in it, if any.
+    static func endingSignal(_ fd: Int32) -> Int32? {
         let size = Int(csys_signalfd_info_size())
+        var first: Int32? = nil
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: size * 8) { buffer in
             while true {
                 let n = Glibc.read(fd, buffer.baseAddress!, buffer.count)
                 if n < size { return }
                 for offset in stride(from: 0, to: n - size + 1, by: size) {
                     let signal = csys_signalfd_signo(buffer.baseAddress! + offset)
-                    if endingSignals.contains(signal) && run.interruption == nil { run.interruption = signal }
+                    if endingSignals.contains(signal) && first == nil { first = signal }
                 }
             }
         }
+        return first
     }
 
     /// Blocking waitpid for W, after it was sent SIGKILL.
-    private static func reap(_ worker: pid_t) -> Int32? {
+    static func reap(_ worker: pid_t) -> Int32? {
         var status: Int32 = 0
         while true {
             if waitpid(worker, &status, 0) == worker { return status }

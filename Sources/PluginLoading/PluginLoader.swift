@@ -27,21 +27,42 @@ public enum PluginLoader {
     /// under the run directory); nil: verify in full.
     public static func load(type: String, searchPath: PluginSearchPath, cache: VerificationCache? = nil,
                             phase: (String) -> Void = { _ in }) throws(HostError) -> LoadedPlugin {
+        let file = try verify(type: type, searchPath: searchPath, cache: cache)
+        phase("verify")
+        return try load(verified: file, phase: phase)
+    }
+
+    /// Locates `type` in `searchPath` and verifies it, without loading it:
+    /// the open, checked file, for ``load(verified:phase:)`` in this process
+    /// or in a forked child (a FailSafe batch verifies once and each
+    /// resource's worker loads the same descriptor: what is checked is
+    /// what is used). Nothing of the file runs.
+    ///
+    /// - Throws: ``HostError`` as ``load(type:searchPath:cache:phase:)``.
+    public static func verify(type: String, searchPath: PluginSearchPath,
+                              cache: VerificationCache? = nil) throws(HostError) -> VerifiedPluginFile {
         guard let found = try searchPath.find(type: type) else {
             throw HostError(.notSupported, "'\(type)' is neither an installed resource type (no \(type).so in \(searchPath.directories.joined(separator: ":"))) nor a command (see fshost --help)")
         }
-        return try load(path: found.path, directory: found.directory, type: type, cache: cache, phase: phase)
+        return try verify(path: found.path, directory: found.directory, type: type, cache: cache)
     }
 
     /// Verifies and loads the plugin at `path`, which must live in `directory`.
     public static func load(path: String, directory: String, type: String?, cache: VerificationCache? = nil,
                             phase: (String) -> Void = { _ in }) throws(HostError) -> LoadedPlugin {
-        let file: VerifiedPluginFile
+        let file = try verify(path: path, directory: directory, type: type, cache: cache)
+        phase("verify")
+        return try load(verified: file, phase: phase)
+    }
+
+    /// Verifies the plugin at `path` (in `directory`) as a resource type.
+    static func verify(path: String, directory: String, type: String?,
+                       cache: VerificationCache?) throws(HostError) -> VerifiedPluginFile {
         do {
             var verifier = PluginVerifier(expectedTypeName: type, pluginDirectory: directory)
             verifier.expectedRole = .resourceType
             verifier.cache = cache
-            file = try verifier.open(path: path)
+            return try verifier.open(path: path)
         } catch {
             if error.check == "role" {
                 // A companion asked for as a type: not a refused plugin, just not a type.
@@ -49,8 +70,15 @@ public enum PluginLoader {
             }
             throw HostError(.pluginRefused, "plugin refused: \(error.description)")
         }
+    }
+
+    /// Loads a verified plugin file (``verify(type:searchPath:cache:)``):
+    /// `dlopen` of its descriptor, the entry, and the descriptor's checks.
+    /// `phase` is told `"dlopen"` once the object is loaded.
+    public static func load(verified file: VerifiedPluginFile,
+                            phase: (String) -> Void = { _ in }) throws(HostError) -> LoadedPlugin {
+        let path = file.path
         let record = file.record
-        phase("verify")
         let entry: fshost_entry_function = try open(file, symbol: FSHOST_ENTRY_SYMBOL)
         phase("dlopen")
         guard let descriptor = entry().plugin else {

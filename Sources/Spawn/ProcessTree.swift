@@ -46,12 +46,12 @@ public enum ProcessTree {
         walk(from: root, table: readTable())
     }
 
-    private static func walk(from root: pid_t, table: [Entry]) -> [pid_t] {
+    private static func walk(from root: pid_t, table: [Entry], sparing spared: Set<pid_t> = []) -> [pid_t] {
         var children: [pid_t: [Entry]] = [:]
         for entry in table { children[entry.parent, default: []].append(entry) }
         var found: [pid_t] = []
         var queue: [pid_t] = [root]
-        var seen: Set<pid_t> = [root]
+        var seen: Set<pid_t> = spared.union([root])
         while let parent = queue.popLast() {
             for child in children[parent] ?? [] where seen.insert(child.pid).inserted {
                 if child.state != UInt8(ascii: "Z") { found.append(child.pid) }
@@ -74,6 +74,29 @@ public enum ProcessTree {
     @discardableResult
     public static func killDescendants(within milliseconds: Int64 = 2_000) -> Int {
         walking.withLock { _ in killAll(within: milliseconds) }
+    }
+
+    /// ``killDescendants(within:)`` for a process that supervises several
+    /// workers at once (a FailSafe batch): SIGKILL to every descendant
+    /// except the processes in `spared` and everything below them, until
+    /// none is left or `milliseconds` pass. Zombies are not reaped here
+    /// (a spared child's status belongs to its supervisor's `waitpid`):
+    /// the caller reaps. Returns how many were still alive at the end.
+    @discardableResult
+    public static func killDescendants(sparing spared: Set<pid_t>, within milliseconds: Int64 = 2_000) -> Int {
+        walking.withLock { _ in
+            let me = getpid()
+            let end = monotonicMilliseconds() + milliseconds
+            var pause: UInt32 = 200
+            while true {
+                let living = walk(from: me, table: readTable(), sparing: spared)
+                if living.isEmpty { return 0 }
+                for pid in living { kill(pid, verifiedAgainst: me) }
+                if monotonicMilliseconds() >= end { return walk(from: me, table: readTable(), sparing: spared).count }
+                usleep(pause)
+                pause = min(pause * 2, 20_000)
+            }
+        }
     }
 
     /// ``killDescendants(within:)`` without the lock.

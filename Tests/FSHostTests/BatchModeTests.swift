@@ -146,8 +146,8 @@ final class BatchModeTests: XCTestCase {
         XCTAssertLessThan(r.milliseconds, 1900)
     }
 
-    /// srmd ending the batch with TERM: the running resources are sent TERM
-    /// (each answers HA_CMD_FAILED and kills what it started), the ones not
+    /// srmd ending the batch with TERM: the running resources' workers are
+    /// killed with what they started (each answers HA_CMD_FAILED), the ones not
     /// started answer HA_CMD_FAILED, OUT is still written whole, the batch
     /// answers 3, and none of the hung commands is left.
     func testTermEndsTheBatchAndOutIsStillWhole() throws {
@@ -169,8 +169,8 @@ final class BatchModeTests: XCTestCase {
     }
 
     /// The batch killed outright (SIGKILL, no chance to answer): each
-    /// resource's process gets TERM from the kernel (its parent died) and
-    /// ends with what it started. OUT does not appear (a SIGKILL can leave
+    /// resource's worker sees its lifeline hang up (the batch was its
+    /// supervisor) and ends with what it started. OUT does not appear (a SIGKILL can leave
     /// only the temporary `.out.tmp.PID` beside it, which srmd never reads).
     func testKilledBatchLeavesNoActionRunning() throws {
         for name in ["k1", "k2"] {
