@@ -27,13 +27,13 @@ public enum LaunchMark {
 
     /// Every live process (not a zombie, not this one nor its ancestors) whose initial
     /// environment (`/proc/PID/environ`, at most ``environmentLimit``
-    /// bytes read) holds `entry` as a whole variable and whose owner
-    /// (the effective uid of `/proc/PID`) is in `owners`, with its start
-    /// time. Costs one directory scan and two small reads per process: for
+    /// bytes read) holds `entry` as a whole variable and whose real and
+    /// effective uid (`/proc/PID/status`: a set-uid program another user
+    /// started keeps their real uid) are in `owners`, with its start time
+    /// (read before and after, so a pid reused meanwhile is not taken).
+    /// Costs one directory scan and a few small reads per process: for
     /// stop, never for monitor.
     public static func processes(marked entry: String, owners: Set<UInt32>) -> [ProcessIdentity] {
-        guard let directory = opendir("/proc") else { return [] }
-        defer { closedir(directory) }
         let needle = [UInt8](entry.utf8) + [0]
         // Never this process nor what it runs under (a writer's script
         // that calls `fshost … stop` itself must not end its caller).
@@ -41,24 +41,30 @@ public enum LaunchMark {
         var up = getppid()
         while up > 1, spared.insert(up).inserted, let (parent, _) = Descendants.parentAndStart(up) { up = parent }
         var found: [ProcessIdentity] = []
-        while let item = readdir(directory) {
-            let pid = withUnsafeBytes(of: item.pointee.d_name) { raw -> Int32? in
-                var value: Int32 = 0
-                for byte in raw {
-                    if byte == 0 { break }
-                    guard byte >= 0x30 && byte <= 0x39, value < 100_000_000 else { return nil }
-                    value = value * 10 + Int32(byte - 0x30)
-                }
-                return value > 0 ? value : nil
-            }
-            guard let pid, !spared.contains(pid) else { continue }
-            var st = stat()
-            guard stat("/proc/\(pid)", &st) == 0, owners.contains(st.st_uid),
-                  environment(of: pid, holds: needle),
-                  let (_, start) = Descendants.parentAndStart(pid) else { continue }
+        for pid in Descendants.processIDs() where !spared.contains(pid) {
+            guard let (_, start) = Descendants.parentAndStart(pid), environment(of: pid, holds: needle),
+                  let uids = userIDs(of: pid), owners.contains(uids.real), owners.contains(uids.effective),
+                  Descendants.parentAndStart(pid)?.1 == start else { continue }
             found.append(ProcessIdentity(pid: pid, startTime: start))
         }
         return found
+    }
+
+    /// The real and effective uid of `pid` (`Uid:` of `/proc/PID/status`).
+    static func userIDs(of pid: Int32) -> (real: UInt32, effective: UInt32)? {
+        let fd = open("/proc/\(pid)/status", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard n > 0 else { return nil }
+        for line in buffer[..<n].split(separator: 0x0A) where line.starts(with: Array("Uid:".utf8)) {
+            let fields = line.dropFirst(4).split(whereSeparator: { $0 == 0x09 || $0 == 0x20 })
+            guard fields.count >= 2, let real = UInt32(String(decoding: fields[0], as: UTF8.self)),
+                  let effective = UInt32(String(decoding: fields[1], as: UTF8.self)) else { return nil }
+            return (real, effective)
+        }
+        return nil
     }
 
     /// The most of one process's environment read (256 KiB): more than a

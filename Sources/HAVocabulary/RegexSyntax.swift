@@ -60,7 +60,7 @@ public enum RegexSyntax {
     /// such a pattern by backtracking: `(a|aa)*\1\1x` against 400 `a`s runs
     /// for minutes, and one `regexec` call cannot be interrupted.
     public static func backReference(_ bytes: [UInt8]) -> Int? {
-        let backslash = UInt8(ascii: "\\"), open = UInt8(ascii: "["), close = UInt8(ascii: "]")
+        let backslash = UInt8(ascii: "\\"), open = UInt8(ascii: "[")
         var i = 0
         while i < bytes.count {
             switch bytes[i] {
@@ -68,23 +68,8 @@ public enum RegexSyntax {
                 if i + 1 < bytes.count, bytes[i + 1] >= UInt8(ascii: "1"), bytes[i + 1] <= UInt8(ascii: "9") { return i }
                 i += 2
             case open:
-                // A bracket expression: `]` first (after an optional `^`) is a
-                // member; `[:class:]`, `[=e=]`, `[.c.]` hold a `]` of their own.
-                var j = i + 1
-                if j < bytes.count, bytes[j] == UInt8(ascii: "^") { j += 1 }
-                if j < bytes.count, bytes[j] == close { j += 1 }
-                while j < bytes.count, bytes[j] != close {
-                    if bytes[j] == open, j + 1 < bytes.count,
-                       [UInt8(ascii: ":"), UInt8(ascii: "="), UInt8(ascii: ".")].contains(bytes[j + 1]) {
-                        let delimiter = bytes[j + 1]
-                        var k = j + 2
-                        while k + 1 < bytes.count, !(bytes[k] == delimiter && bytes[k + 1] == close) { k += 1 }
-                        j = k + 2
-                    } else {
-                        j += 1
-                    }
-                }
-                i = j + 1
+                // A bracket expression (``bracketEnd(_:from:)``); unclosed: nothing after it.
+                i = (bracketEnd(bytes, from: i) ?? bytes.count) + 1
             default:
                 i += 1
             }
@@ -216,8 +201,8 @@ extension RegexSyntax {
     }
 
     /// The index of the `]` closing the bracket expression opened at
-    /// `from`, or nil (the rule of ``backReference(_:)``: a leading `]` is
-    /// a member; `[:class:]`, `[=e=]`, `[.c.]` hold a `]` of their own).
+    /// `from`, or nil: a leading `]` (after an optional `^`) is a member;
+    /// `[:class:]`, `[=e=]`, `[.c.]` hold a `]` of their own.
     static func bracketEnd(_ pattern: [UInt8], from: Int) -> Int? {
         let close = UInt8(ascii: "]"), open = UInt8(ascii: "[")
         var j = from + 1
