@@ -759,22 +759,10 @@ final class LogWriterTests: XCTestCase {
     /// (setsid) is out of its process group; stop ends it too (what the
     /// writer started is taken by parent links before the stop ladder).
     func testStopEndsWhatTheWriterStartedInItsOwnSession() throws {
-        let script = ": \(sandbox.root.path); setsid /bin/sh -c 'sleep 1000; : \(sandbox.root.path) child' & "
-            + "while :; do echo tick; sleep 0.1; done"
-        try define("w1", script: script)
-        try start()
-        let pid = try writerPid()
-        var child: Int32 = 0
-        XCTAssertTrue(wait(seconds: 3) {
-            child = self.writerPids().first { $0 != pid && getsid($0) == $0 } ?? 0
-            return child != 0
-        }, "the child in its own session: \(writerPids())")
+        let (pid, child) = try startAWriterLeavingASessionLeader("setsid /bin/sh -c 'sleep 1000; : \(sandbox.root.path) child' & ")
         XCTAssertNotEqual(getsid(child), pid, "not in the writer's session")
         XCTAssertNotEqual(getpgid(child), pid, "not in the writer's process group")
-        let stopped = try run("logwriter", "stop", "w1")
-        XCTAssertEqual(stopped.status, success, stopped.description)
-        XCTAssertTrue(stopped.stderr.contains("remain after the stop ladder"), stopped.stderr)
-        XCTAssertTrue(wait(seconds: 2) { self.writerPids().isEmpty }, "left running: \(writerPids())")
+        try stopEndsWhatRemains()
     }
 
     /// Finding 3: an ambiguous error_pattern (no back-reference) against
@@ -876,28 +864,49 @@ final class LogWriterTests: XCTestCase {
         writerPids().filter { $0 != pid && getsid($0) == $0 }
     }
 
-    /// A `setsid` grandchild whose parent exited at once (re-parented: no
-    /// parent link leads from the writer to it) is ended by stop: it
-    /// carries the writer's mark (FSHOST_RESOURCE=logwriter/w1).
-    func testStopEndsASetsidGrandchildWhoseParentExited() throws {
+    /// Stop succeeds, says it ended processes that outlived the ladder, and
+    /// nothing of the sandbox runs afterwards.
+    func stopEndsWhatRemains(file: StaticString = #filePath, line: UInt = #line) throws {
+        let stopped = try run("logwriter", "stop", "w1")
+        XCTAssertEqual(stopped.status, success, stopped.description, file: file, line: line)
+        XCTAssertTrue(stopped.stderr.contains("remain after the stop ladder"), stopped.stderr, file: file, line: line)
+        XCTAssertTrue(wait(seconds: 2) { self.writerPids().isEmpty }, "left running: \(writerPids())", file: file, line: line)
+    }
+
+    /// Starts w1, a writer whose first act leaves a `setsid` grandchild
+    /// (`sleep 1000`) whose parent exits at once; the writer's and the
+    /// orphan's pids, or a failing setup.
+    func startAWriterLeavingAnOrphan() throws -> (writer: Int32, orphan: Int32) {
         let root = sandbox.root.path
-        let script = ": \(root); /bin/sh -c 'setsid /bin/sh -c \"sleep 1000; : \(root) orphan\" &'; "
-            + "while :; do echo tick; sleep 0.1; done"
+        return try startAWriterLeavingASessionLeader("/bin/sh -c 'setsid /bin/sh -c \"sleep 1000; : \(root) orphan\" &'; ")
+    }
+
+    /// Starts w1, a writer that runs `first` (a shell command leaving a
+    /// process in a session of its own), then ticks; the writer's and that
+    /// process's pids, or a failing setup.
+    func startAWriterLeavingASessionLeader(_ first: String) throws -> (writer: Int32, orphan: Int32) {
+        let script = ": \(sandbox.root.path); " + first + "while :; do echo tick; sleep 0.1; done"
         try define("w1", script: script)
         try start()
         let pid = try writerPid()
         var orphan: Int32 = 0
-        XCTAssertTrue(wait(seconds: 3) { orphan = self.orphans(of: pid).first ?? 0; return orphan != 0 },
-                      "the orphan: \(writerPids())")
+        guard wait(seconds: 3, { orphan = self.orphans(of: pid).first ?? 0; return orphan != 0 }) else {
+            throw SetupFailure("no orphan in its own session: \(writerPids())")
+        }
+        return (pid, orphan)
+    }
+
+    /// A `setsid` grandchild whose parent exited at once (re-parented: no
+    /// parent link leads from the writer to it) is ended by stop: it
+    /// carries the writer's mark (FSHOST_RESOURCE=logwriter/w1).
+    func testStopEndsASetsidGrandchildWhoseParentExited() throws {
+        let (pid, orphan) = try startAWriterLeavingAnOrphan()
         let environ = try String(decoding: Data(contentsOf: URL(fileURLWithPath: "/proc/\(orphan)/environ")), as: UTF8.self)
         XCTAssertTrue(environ.split(separator: "\0").contains("FSHOST_RESOURCE=logwriter/w1"), "marked")
         let stat = try String(contentsOfFile: "/proc/\(orphan)/stat", encoding: .utf8)
         let parent = stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ")[1]
         XCTAssertNotEqual(Int32(parent), pid, "its parent is not the writer")
-        let stopped = try run("logwriter", "stop", "w1")
-        XCTAssertEqual(stopped.status, success, stopped.description)
-        XCTAssertTrue(stopped.stderr.contains("remain after the stop ladder"), stopped.stderr)
-        XCTAssertTrue(wait(seconds: 2) { self.writerPids().isEmpty }, "left running: \(writerPids())")
+        try stopEndsWhatRemains()
     }
 
     /// The writer crashed (KILL) and left its orphan: stop ends it (the
@@ -905,13 +914,7 @@ final class LogWriterTests: XCTestCase {
     /// never signalled.
     func testStopEndsWhatACrashedWriterLeftButNotAnotherUsersLookalike() throws {
         let root = sandbox.root.path
-        let script = ": \(root); /bin/sh -c 'setsid /bin/sh -c \"sleep 1000; : \(root) orphan\" &'; "
-            + "while :; do echo tick; sleep 0.1; done"
-        try define("w1", script: script)
-        try start()
-        let pid = try writerPid()
-        var orphan: Int32 = 0
-        XCTAssertTrue(wait(seconds: 3) { orphan = self.orphans(of: pid).first ?? 0; return orphan != 0 }, "\(writerPids())")
+        let (pid, orphan) = try startAWriterLeavingAnOrphan()
         // Another user's process carrying the same mark: not the resource's.
         let nobody = try account("nobody")
         let lookalike = Process()
