@@ -395,7 +395,7 @@ public struct Daemon {
     // MARK: Stop
 
     /// The ``LaunchMark`` entry of what this daemon starts detached.
-    var mark: String { LaunchMark.entry(type: resource.typeName, resource: resource.name) }
+    var mark: String { LaunchMark.entry(type: resource.typeName, resource: resource.name, pidFile: pidFile.path) }
 
     /// Who may own a marked process that stop ends: root, fshost's user,
     /// the master's declared owner (the user it runs as).

@@ -38,7 +38,7 @@ public struct Detach: Sendable, Equatable {
     static let setsid: Int32 = 0x80
 
     /// Spawns `argv` detached and writes its pid to `pidFile`; the pid, or
-    /// why not (one line). `mark`: ``LaunchMark/entry(type:resource:)``,
+    /// why not (one line). `mark`: ``LaunchMark/entry(type:resource:pidFile:)``,
     /// added to the environment. When the pidfile cannot be written the
     /// start fails, and the host ends the process with the failed action.
     public func start(_ argv: [String], pidFile: PidFile, mark: String? = nil) -> Result<Int32, DetachError> {

@@ -4,7 +4,8 @@ import Glibc
 #endif
 
 /// The mark the SDK puts on a program it starts detached (``Detach``): one
-/// environment variable, `FSHOST_RESOURCE=<type>/<resource>`, which every
+/// environment variable, `FSHOST_RESOURCE=<type>/<resource> <pidfile>`,
+/// which every
 /// process it starts inherits, whatever its session, process group or
 /// parent. Stop finds by it what parent links no longer show: a `setsid`
 /// grandchild whose parent already exited (re-parented to init), or what a
@@ -22,8 +23,13 @@ public enum LaunchMark {
     /// The variable's name.
     public static let variable = "FSHOST_RESOURCE"
 
-    /// `NAME=type/resource`, what ``Detach`` adds to the environment.
-    public static func entry(type: String, resource: String) -> String { "\(variable)=\(type)/\(resource)" }
+    /// `NAME=type/resource pidfile`, what ``Detach`` adds to the
+    /// environment. The pidfile (one per resource on a node, an absolute
+    /// path) tells apart two resources of one name under two state
+    /// directories: test sandboxes, two fshost installations.
+    public static func entry(type: String, resource: String, pidFile: String) -> String {
+        "\(variable)=\(type)/\(resource) \(pidFile)"
+    }
 
     /// Every live process (not a zombie, not this one nor its ancestors) whose initial
     /// environment (`/proc/PID/environ`, at most ``environmentLimit``

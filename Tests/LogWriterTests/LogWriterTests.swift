@@ -898,11 +898,11 @@ final class LogWriterTests: XCTestCase {
 
     /// A `setsid` grandchild whose parent exited at once (re-parented: no
     /// parent link leads from the writer to it) is ended by stop: it
-    /// carries the writer's mark (FSHOST_RESOURCE=logwriter/w1).
+    /// carries the writer's mark (FSHOST_RESOURCE=logwriter/w1 PIDFILE).
     func testStopEndsASetsidGrandchildWhoseParentExited() throws {
         let (pid, orphan) = try startAWriterLeavingAnOrphan()
         let environ = try String(decoding: Data(contentsOf: URL(fileURLWithPath: "/proc/\(orphan)/environ")), as: UTF8.self)
-        XCTAssertTrue(environ.split(separator: "\0").contains("FSHOST_RESOURCE=logwriter/w1"), "marked")
+        XCTAssertTrue(environ.split(separator: "\0").contains("FSHOST_RESOURCE=logwriter/w1 \(pidfile)"), "marked")
         let stat = try String(contentsOfFile: "/proc/\(orphan)/stat", encoding: .utf8)
         let parent = stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ")[1]
         XCTAssertNotEqual(Int32(parent), pid, "its parent is not the writer")
@@ -921,7 +921,7 @@ final class LogWriterTests: XCTestCase {
         lookalike.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
         lookalike.arguments = ["--reuid=\(nobody.uid)", "--regid=\(nobody.gid)", "--clear-groups", "--",
                                "/bin/sh", "-c", "while :; do /bin/sleep 0.2; done; : \(root) lookalike"]
-        lookalike.environment = ["FSHOST_RESOURCE": "logwriter/w1"]
+        lookalike.environment = ["FSHOST_RESOURCE": "logwriter/w1 \(pidfile)"]
         try lookalike.run()
         defer { lookalike.terminate(); lookalike.waitUntilExit() }
         kill(-pid, SIGKILL)
@@ -930,5 +930,28 @@ final class LogWriterTests: XCTestCase {
         XCTAssertEqual(stopped.status, success, stopped.description)
         XCTAssertTrue(wait(seconds: 2) { !self.writerPids().contains(orphan) }, "the orphan was ended: \(writerPids())")
         XCTAssertTrue(lookalike.isRunning, "another user's process with the mark is left alone")
+    }
+
+    /// The mark names the pidfile too: stopping a resource of the same
+    /// name under another state directory (another sandbox, another
+    /// installation) never ends this one's writer.
+    func testStopLeavesAResourceOfTheSameNameElsewhereAlone() throws {
+        try define("w1")
+        try start()
+        let mine = try writerPid()
+        let other = try HostSandbox()
+        let otherLogs = other.path("logs")
+        try FileManager.default.createDirectory(atPath: otherLogs, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
+        let otherScript = ": \(other.root.path); while :; do echo tick; sleep 0.1; done"
+        let command = try String(decoding: JSONSerialization.data(withJSONObject: ["/bin/sh", "-c", otherScript]), as: UTF8.self)
+        let defined = try other.fshost(["cdb", "define", "logwriter", "w1", "start_command=\(command)",
+                                        "log_file=\(otherLogs)/writer.log", "pidfile=\(other.path("writer.pid"))", "retries=0"])
+        XCTAssertEqual(defined.status, success, defined.description)
+        XCTAssertEqual(try other.fshost(["logwriter", "start", "w1"]).status, success)
+        XCTAssertEqual(try other.fshost(["logwriter", "stop", "w1"]).status, success)
+        XCTAssertTrue(kill(mine, 0) == 0 && writerPids().contains(mine), "this sandbox's w1 still runs")
+        XCTAssertEqual(try monitor(1).status, success)
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
     }
 }
