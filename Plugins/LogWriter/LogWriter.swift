@@ -23,7 +23,7 @@ import FSKit
 import Glibc
 #endif
 
-struct LogWriter: DaemonType {
+struct LogWriter: DaemonType, CustomMonitor {
     // MARK: Description
 
     static let summary = "A program judged by the log it writes: process, log growth, expected and error messages"
@@ -38,6 +38,8 @@ struct LogWriter: DaemonType {
     static let output = Attribute.choice("output", default: Output.log,
         "where the writer's stdout and stderr go: log (appended to log_file) or null (/dev/null: it writes the log itself)")
     static let workingDirectory = Attribute.path("working_directory", "the writer's working directory (default: fshost's)")
+    static let user = Attribute.user("user",
+        "the OS user the writer runs as (least privilege; default: as fshost runs, root): the owner of its process in the host's checks; the log and its directories may be owned by root or this user, never another")
     static let processName = Attribute.string("process_name",
         "the writer's process name for the host's checks (comm, argv[0], or the script an interpreter runs); default: the basename of start_command's first word")
     static let processArgument = Attribute.string("process_argument",
@@ -58,7 +60,7 @@ struct LogWriter: DaemonType {
         "level 3 fails when reading and matching the new bytes takes longer")
 
     static let attributes: [Attribute] = [
-        startCommand, logFile, output, workingDirectory, processName, processArgument, pidfile, growthWindow,
+        startCommand, logFile, output, workingDirectory, user, processName, processArgument, pidfile, growthWindow,
         expectedMessage, errorPattern, maxRead, growthTimeout, readTimeout,
     ]
 
@@ -79,16 +81,30 @@ struct LogWriter: DaemonType {
     /// Start returns once the writer runs.
     static let readinessLevel: UInt32 = 1
 
-    /// State keys (the daemon's identity is "master").
-    static let growthKey = "growth", positionKey = "position", errorKey = "error"
-    /// When expected_message was last seen (``LogGrowth/now()``, ms): level 3
+    /// State keys (the daemon's identity is "master"): the ``Watch`` (growth
+    /// mark, read position, when expected_message was last seen: level 3
     /// passes while that is within growth_window, so a second monitor that
-    /// read the line first (an operator's check) does not fail the next one.
-    static let seenKey = "expected_seen"
+    /// read the line first, an operator's check, does not fail the next
+    /// one), and the latched error line.
+    static let watchKey = "watch", errorKey = "error"
+    /// Keys of fshost before the watch was one value: removed by stop.
+    static let formerKeys = ["growth", "position", "expected_seen"]
 
-    /// Who may own the log, its directories and the writer's program:
-    /// root and fshost's user (the host's rule, ``TrustedFile``).
+    /// Who may own the writer's program: root and fshost's user (the
+    /// host's rule, ``TrustedFile``): fshost starts it.
     static var trustedOwners: Set<UInt32> { [0, geteuid()] }
+
+    /// The uid of attribute `user` (nil: not set, or no such user; the
+    /// latter is refused by validate and every action, HA_INVAL_ARGS).
+    let userId: UInt32?
+
+    /// Who may own the log, `log.1` and every directory above them:
+    /// root, fshost's user and, when set, `user` — a writer running as
+    /// `user` owns the log it creates, and may own the directory it
+    /// creates its log in. Never a third user, and nothing group- or
+    /// world-writable (``TrustedFile``): another account could write the
+    /// lines that judge the resource.
+    var logOwners: Set<UInt32> { Self.trustedOwners.union(userId.map { [$0] } ?? []) }
 
     // MARK: Configuration
 
@@ -108,15 +124,25 @@ struct LogWriter: DaemonType {
         growthWindow = resource[Self.growthWindow]
         growthTimeout = resource[Self.growthTimeout]
         readTimeout = resource[Self.readTimeout]
-        follower = LogFollower(path: logFile, maxBytes: resource[Self.maxRead], trustedOwners: Self.trustedOwners)
+        let userName = resource[Self.user]
+        let account = userName.flatMap(Launch.Account.init)
+        userId = account?.uid
+        follower = LogFollower(path: logFile, maxBytes: resource[Self.maxRead],
+                               trustedOwners: Self.trustedOwners.union(account.map { [$0.uid] } ?? []))
         expected = Self.compile(resource[Self.expectedMessage])
         error = Self.compile(resource[Self.errorPattern])
         let name = resource[Self.processName] ?? String((command.first ?? "").split(separator: "/").last ?? "")
         let argument = resource[Self.processArgument].map { $0.isEmpty ? nil : $0 } ?? (command.count > 1 ? command.last : nil)
-        let launch = Launch(workingDirectory: resource[Self.workingDirectory],
+        // setpriv --reuid/--regid/--init-groups, then the writer (the pid
+        // stays the one spawned). An unknown user: refused (checkValues).
+        let launch = Launch(user: userName, workingDirectory: resource[Self.workingDirectory],
                             detach: Detach(output: resource[Self.output] == .log ? logFile : nil))
         daemon = Daemon(resource: resource, pidFile: PidFile(resource[Self.pidfile] ?? "/run/logwriter.\(resource.name).pid"),
-                        master: ProcessPattern(name: name, argument: argument), start: command, launch: launch,
+                        // Run as `user`: only a process of that uid is the writer for
+                        // the host's checks (an unknown user: a uid no process has).
+                        master: ProcessPattern(name: name, argument: argument,
+                                               owner: userName == nil ? nil : (account?.uid ?? UInt32.max)),
+                        start: command, launch: launch,
                         // A shell loop has no graceful stop of its own: TERM to it and its
                         // children (a `sleep` between lines); CONT, so that a stopped
                         // (SIGSTOP) writer, which dash leaves TERM pending for, gets it;
@@ -139,6 +165,9 @@ struct LogWriter: DaemonType {
         if case .failure(let why) = expected { return .invalid("attribute 'expected_message': invalid regular expression \(why)") }
         if case .failure(let why) = error { return .invalid("attribute 'error_pattern': invalid regular expression \(why)") }
         if daemon.master.name.isEmpty { return .invalid("attribute 'process_name' is empty") }
+        if let name = resource[Self.user], userId == nil {
+            return .invalid("attribute 'user': no user '\(LogText.escaped(name))' on this node (getpwnam)")
+        }
         let program = resource[Self.startCommand].first ?? ""
         if !program.hasPrefix("/") {
             return .invalid("attribute 'start_command': the program '\(LogText.escaped(program))' must be an absolute path "
@@ -159,7 +188,7 @@ struct LogWriter: DaemonType {
     /// check: a directory swapped or a mode changed while the writer runs
     /// must not let another user write the lines that judge it.
     func logTrustProblem() -> String? {
-        TrustedFile.problem(logFile, role: "log file", mayBeMissing: true, owners: Self.trustedOwners)
+        TrustedFile.problem(logFile, role: "log file", mayBeMissing: true, owners: logOwners)
     }
 
     /// Before start and on `validate`: the values, the log's directory
@@ -203,7 +232,7 @@ struct LogWriter: DaemonType {
     func stop() -> Outcome {
         let stopped = daemon.stop()
         guard stopped.isSuccess else { return stopped }
-        for key in [Self.growthKey, Self.positionKey, Self.errorKey, Self.seenKey] where resource.state[key] != nil {
+        for key in [Self.watchKey, Self.errorKey] + Self.formerKeys where resource.state[key] != nil {
             do throws(State.WriteError) { try resource.state.store(nil, for: key) } catch {
                 return .failed("stopped, but the log watch could not be reset: \(error)")
             }
@@ -213,20 +242,21 @@ struct LogWriter: DaemonType {
 
     /// A new baseline: the log's facts and its end, now; no error latched.
     func resetWatch() -> Outcome {
+        var watch = Watch()
+        switch LogGrowth.mark(logFile) {
+        case .success(let mark): watch.growth = mark
+        // Not there yet (output=null: the writer creates it): level 2
+        // waits growth_window for it, as for a log that stopped growing.
+        case .failure(.absent): watch.growth = LogGrowth.Mark.absent(since: LogGrowth.now())
+        case .failure(let p): return .failed("log_file \(logFile): \(p)")
+        }
+        switch follower.baseline() {
+        case .success(let position): watch.position = position
+        case .failure(let p): return .failed("log_file \(logFile): \(p)")
+        }
         do throws(State.WriteError) {
-            switch LogGrowth.mark(logFile) {
-            case .success(let mark): try resource.state.store(mark.text, for: Self.growthKey)
-            // Not there yet (output=null: the writer creates it): level 2
-            // waits growth_window for it, as for a log that stopped growing.
-            case .failure(.absent): try resource.state.store(LogGrowth.Mark.absent(since: LogGrowth.now()).text, for: Self.growthKey)
-            case .failure(let p): return .failed("log_file \(logFile): \(p)")
-            }
-            switch follower.baseline() {
-            case .success(let position): try resource.state.store(position.text, for: Self.positionKey)
-            case .failure(let p): return .failed("log_file \(logFile): \(p)")
-            }
+            try resource.state.store(watch.text, for: Self.watchKey)
             try resource.state.store(nil, for: Self.errorKey)
-            try resource.state.store(nil, for: Self.seenKey)
         } catch {
             return .failed("the log watch could not be kept: \(error)")
         }
@@ -235,18 +265,57 @@ struct LogWriter: DaemonType {
 
     // MARK: Monitoring
 
+    /// One level alone (the SDK's contract); ``monitor(upTo:)`` is what a
+    /// monitor runs.
     func probe(level: UInt32) -> Outcome {
-        let values = checkValues()
-        guard values.isSuccess else { return values }
         switch level {
-        case 1: return daemon.probe()
-        case 2, 3:
-            if let problem = logTrustProblem() { return .failed("log_file: \(problem): its lines cannot judge the writer") }
-            if level == 2 { return timed(growthTimeout, "growth_timeout") { probeGrowth() } }
-            let deadline = LogGrowth.now() + readTimeout.milliseconds
-            return timed(readTimeout, "read_timeout") { probeContent(deadline: deadline) }
+        case 1:
+            let values = checkValues()
+            return values.isSuccess ? daemon.probe() : values
+        case 2, 3: return monitor(only: level)
         default: return .invalid("no monitoring level \(level)")
         }
+    }
+
+    /// Levels 1 to `level` in order, the first failure answering; levels 2
+    /// and 3 share one ``Watch`` read from state and write it back once, at
+    /// the end (only when it changed), so a level-3 monitor costs one
+    /// fsync'd state write, not one per level.
+    func monitor(upTo level: UInt32) -> Outcome {
+        guard level >= 1 else { return .success }
+        let first = probe(level: 1)
+        guard first.isSuccess, level >= 2 else { return first }
+        return monitor(only: min(level, 3), from: 2)
+    }
+
+    /// Levels `from`…`level` (2, 3) on one watch, stored once.
+    func monitor(only level: UInt32, from lowest: UInt32? = nil) -> Outcome {
+        let values = checkValues()
+        guard values.isSuccess else { return values }
+        if let problem = logTrustProblem() { return .failed("log_file: \(problem): its lines cannot judge the writer") }
+        let (loaded, corrupted) = Watch.parse(resource.state[Self.watchKey])
+        for part in corrupted {
+            resource.log.warning("state '\(Self.watchKey)' is corrupted (its \(part): '"
+                                 + LogText.escaped(resource.state[Self.watchKey] ?? "", limit: 80) + "'): "
+                                 + (part == "growth" ? "the growth window starts again now"
+                                    : "reading starts again at the end of the log"))
+        }
+        var watch = loaded
+        var outcome = Outcome.success
+        if (lowest ?? level) <= 2 {
+            outcome = timed(growthTimeout, "growth_timeout") { probeGrowth(&watch) }
+        }
+        if outcome.isSuccess && level >= 3 {
+            let deadline = LogGrowth.now() + readTimeout.milliseconds
+            outcome = timed(readTimeout, "read_timeout") { probeContent(&watch, deadline: deadline) }
+        }
+        if watch != loaded || !corrupted.isEmpty {
+            do throws(State.WriteError) { try resource.state.store(watch.text, for: Self.watchKey) } catch {
+                return .failed("log_file \(logFile): " + (watch.position != loaded.position
+                    ? "the read position could not be remembered" : "its size could not be remembered") + ": \(error)")
+            }
+        }
+        return outcome
     }
 
     /// `body`'s answer, or a failure when it took longer than `limit`: a
@@ -262,23 +331,15 @@ struct LogWriter: DaemonType {
         return outcome
     }
 
-    /// Level 2: the log changed within the growth window.
-    func probeGrowth() -> Outcome {
-        let text = resource.state[Self.growthKey]
-        let remembered = text.flatMap(LogGrowth.Mark.init(text:))
-        if let text, remembered == nil {
-            resource.log.warning("state '\(Self.growthKey)' is corrupted ('\(LogText.escaped(text, limit: 80))'): "
-                                 + "the growth window starts again now")
-        }
-        switch LogGrowth.check(logFile, window: growthWindow, remembered: remembered) {
+    /// Level 2: the log changed within the growth window; a change moves
+    /// `watch`'s mark.
+    func probeGrowth(_ watch: inout Watch) -> Outcome {
+        switch LogGrowth.check(logFile, window: growthWindow, remembered: watch.growth) {
         case .failure(let problem):
             return .failed("log_file \(logFile): \(problem)")
         case .success((let verdict, let mark)):
-            if let mark {
-                do throws(State.WriteError) { try resource.state.store(mark.text, for: Self.growthKey) } catch {
-                    return .failed("log_file \(logFile): its size could not be remembered: \(error)")
-                }
-            }
+            let remembered = watch.growth
+            if let mark { watch.growth = mark }
             switch verdict {
             case .active(let what):
                 if what.hasPrefix("rotated") || what.hasPrefix("truncated") { resource.log.info("log_file \(logFile) \(what)") }
@@ -296,23 +357,16 @@ struct LogWriter: DaemonType {
 
     /// Level 3: the new lines hold no error line, and expected_message was
     /// seen within growth_window (in these lines or, by an earlier check,
-    /// recently). The lines are judged first and the read position is
-    /// stored only then: lines not judged by `deadline` (read_timeout) are
-    /// read again next time, never taken as read.
-    func probeContent(deadline: Int64) -> Outcome {
+    /// recently). The lines are judged first and `watch`'s position moves
+    /// only then: lines not judged by `deadline` (read_timeout) are read
+    /// again next time, never taken as read.
+    func probeContent(_ watch: inout Watch, deadline: Int64) -> Outcome {
         if let latched = resource.state[Self.errorKey] {
             return .failed("an error line was written (kept until the next start): \(latched)")
         }
-        let text = resource.state[Self.positionKey]
-        var position = text.flatMap(LogPosition.init(text:))
-        if let text, position == nil {
-            resource.log.warning("state '\(Self.positionKey)' is corrupted ('\(LogText.escaped(text, limit: 80))'): "
-                                 + "reading starts again at the end of the log")
-            position = nil
-        }
-        let fresh = position == nil
+        let fresh = watch.position == nil
         let chunk: LogFollower.Chunk
-        switch follower.readNew(since: position) {
+        switch follower.readNew(since: watch.position) {
         case .success(let c): chunk = c
         case .failure(let problem): return .failed("log_file \(logFile): \(problem)")
         }
@@ -323,7 +377,7 @@ struct LogWriter: DaemonType {
         resource.log.debug("level 3 read \(chunk.bytesRead) bytes; judging \(chunk.bytes.count) bytes of complete lines; "
                            + "\(chunk.skipped) bytes not judged" + (chunk.skipped > 0 ? " (more than max_read waited)" : "")
                            + "; next offset \(chunk.position.offset)")
-        if fresh { return storePosition(chunk) ?? .success }
+        if fresh { watch.position = chunk.position; return .success }
 
         let now = LogGrowth.now()
         var errorLine: String?
@@ -344,20 +398,17 @@ struct LogWriter: DaemonType {
             }
         }
         if let errorLine {
+            // Latched first: a position stored without it would let a retry pass over the line.
             do throws(State.WriteError) { try resource.state.store(errorLine, for: Self.errorKey) } catch {
                 return .failed("an error line was written: \(errorLine) (and could not be kept: \(error))")
             }
-            if let failed = storePosition(chunk) { return failed }
+            watch.position = chunk.position
             return .failed("an error line was written to \(logFile): \(errorLine)")
         }
-        if seen {
-            do throws(State.WriteError) { try resource.state.store(String(now), for: Self.seenKey) } catch {
-                return .failed("log_file \(logFile): when expected_message was seen could not be remembered: \(error)")
-            }
-        }
-        if let failed = storePosition(chunk) { return failed }
+        let last = watch.seen
+        if seen { watch.seen = now }
+        watch.position = chunk.position
         if case .success(let pattern?) = expected, !seen {
-            let last = resource.state[Self.seenKey].flatMap { Int64($0) }
             if let last, last <= now, now - last <= growthWindow.milliseconds {
                 resource.log.debug("expected_message not in the new lines; seen \(now - last) ms ago, within growth_window")
                 return .success
@@ -369,14 +420,6 @@ struct LogWriter: DaemonType {
                            + (chunk.skipped > 0 ? " (\(chunk.skipped) bytes not judged: more than max_read waited)" : ""))
         }
         return .success
-    }
-
-    /// Stores where the next check starts; the failure, or nil.
-    func storePosition(_ chunk: LogFollower.Chunk) -> Outcome? {
-        do throws(State.WriteError) { try resource.state.store(chunk.position.text, for: Self.positionKey) } catch {
-            return .failed("log_file \(logFile): the read position could not be remembered: \(error)")
-        }
-        return nil
     }
 
     /// read_timeout passed before every new line was judged: a failure,

@@ -96,4 +96,12 @@ static inline long csys_filesystem_type(const char *path) {
     return statfs(path, &fs) == 0 ? (long)fs.f_type : -1;
 }
 
+/* ---- Bytes (FSKit: LinePattern, LaunchMark) --------------------------- */
+/* memmem is _GNU_SOURCE: the first `needle` in `haystack`, or NULL. glibc's
+   is linear (two-way, vectorised for short needles). */
+extern void *memmem(const void *, size_t, const void *, size_t);
+static inline const void *csys_memmem(const void *haystack, size_t length, const void *needle, size_t count) {
+    return memmem(haystack, length, needle, count);
+}
+
 #endif

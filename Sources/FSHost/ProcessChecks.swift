@@ -44,7 +44,7 @@ enum ProcessChecks {
         /// holds while that very process runs, whatever its name now
         /// (``RecordedProcess``: a wrapper that `exec`s the server).
         var hintHolds: Bool {
-            if startTime != 0, RecordedProcess.runs(pid: pid, startTime: startTime) { return true }
+            if startTime != 0, RecordedProcess.runs(pid: pid, startTime: startTime, owner: owner) { return true }
             return pid > 0 && pattern.matches(pid: pid, startTime: startTime == 0 ? nil : startTime)
         }
     }

@@ -242,7 +242,7 @@ public struct Daemon {
         if let detach = launch.detach {
             // A command that does not daemonise: detached by the SDK, which writes the pidfile.
             let child: Int32
-            switch detach.start(argv, pidFile: pidFile) {
+            switch detach.start(argv, pidFile: pidFile, mark: mark) {
             case .success(let pid): child = pid
             case .failure(let why): return .failed("start command \(startCommand.joined(separator: " ")): \(why)")
             }
@@ -394,18 +394,36 @@ public struct Daemon {
 
     // MARK: Stop
 
+    /// The ``LaunchMark`` entry of what this daemon starts detached.
+    var mark: String { LaunchMark.entry(type: resource.typeName, resource: resource.name, pidFile: pidFile.path) }
+
+    /// Who may own a marked process that stop ends: root, fshost's user,
+    /// the master's declared owner (the user it runs as).
+    var markOwners: Set<UInt32> { Set([0, geteuid()] + (master.owner.map { [$0] } ?? [])) }
+
+    /// What carries this daemon's ``LaunchMark`` now (started detached
+    /// only; empty otherwise).
+    func marked() -> [ProcessIdentity] {
+        launch.detach == nil ? [] : LaunchMark.processes(marked: mark, owners: markOwners)
+    }
+
     /// Stops the daemon: the ladder, then leftovers, pidfile and identity.
-    /// Stopping a stopped daemon succeeds.
+    /// Stopping a stopped daemon succeeds. A daemon the SDK started
+    /// detached: whatever still carries its ``LaunchMark`` afterwards (a
+    /// `setsid` grandchild whose parent exited, what a crashed master left)
+    /// is ended too, in every case.
     public func stop() -> Outcome {
         if let why = stopLadder.problem { return .invalid(why) }
         let outcome: Outcome
         switch status() {
         case .stopped:
             if case .malformed = pidFile.read() { pidFile.remove() }
+            endOutsiders(marked(), of: nil)
             outcome = .success
         case .crashed(let pid, let why, let leftovers):
             log.info("stale pidfile (\(why)); removing it and any leftover processes")
             cleanUp(leftovers, of: pid)
+            endOutsiders(marked(), of: pid)
             pidFile.remove()
             outcome = .success
         case .unknown(let why):
@@ -413,16 +431,19 @@ public struct Daemon {
         case .withoutPidFile(let why):
             log.warning(why + ": stopping it by name")
             outcome = climb(target: nil)
+            if outcome.isSuccess { endOutsiders(marked(), of: nil) }
         case .running(let id):
             // A program the SDK started may start others in sessions of
             // their own (setsid): out of its process group, the ladder's
             // group signals miss them. What it started is taken now, by
-            // parent links, and what outlives the ladder is ended too.
+            // parent links and by its mark, and what outlives the ladder
+            // is ended too.
             let started = launch.detach != nil ? Descendants.of(id.pid) : []
             outcome = climb(target: id)
             if outcome.isSuccess {
                 cleanUp(processesService.groupMembers(id.pid, named: master.name, since: id.startTime) ?? [], of: id.pid)
-                endOutsiders(started, of: id.pid)
+                let known = Set(started.map(\.pid))
+                endOutsiders(started + marked().filter { !known.contains($0.pid) }, of: id.pid)
                 if case .pid(id.pid, _) = pidFile.read() { pidFile.remove() }
             }
         }
@@ -499,17 +520,19 @@ public struct Daemon {
     }
 
     /// Ends the processes `master` had started (``Descendants``, taken
-    /// before the stop ladder) that still run after it: TERM, then KILL,
-    /// each by pid and start time (a reused pid is never signalled).
-    func endOutsiders(_ started: [ProcessIdentity], of master: Int32) {
+    /// before the stop ladder, and what carries its ``LaunchMark``) that
+    /// still run after it: TERM, then KILL, each by pid and start time (a
+    /// reused pid is never signalled). `master` nil: no master runs.
+    func endOutsiders(_ started: [ProcessIdentity], of master: Int32?) {
         let left = started.filter { processesService.alive(pid: $0.pid, startTime: $0.startTime) }
         guard !left.isEmpty else { return }
-        log.warning("\(left.count) process(es) started by \(describeMaster) (pid \(master)) remain after the stop ladder "
-                    + "(another name, or out of its process group): " + left.map { String($0.pid) }.joined(separator: ",") + "; sending TERM")
+        log.warning("\(left.count) process(es) started by \(describeMaster)" + (master.map { " (pid \($0))" } ?? "")
+                    + " remain after the stop ladder (another name, out of its process group, or their parent gone): "
+                    + left.map { String($0.pid) }.joined(separator: ",") + "; sending TERM")
         let allGone = { left.allSatisfy { !processesService.alive(pid: $0.pid, startTime: $0.startTime) } }
         for p in left { processesService.signal(p, SIGTERM) }
         if resource.waitUntil(within: min(.seconds(2), resource.timeLeft / 3), allGone) { return }
-        log.warning("processes started by \(master) survived TERM: sending KILL")
+        log.warning("processes started by \(describeMaster) survived TERM: sending KILL")
         for p in left { processesService.signal(p, SIGKILL) }
         _ = resource.waitUntil(within: min(.seconds(2), resource.timeLeft / 3), allGone)
     }

@@ -15,20 +15,9 @@ public enum Descendants {
     /// Every live descendant of `root`, with its start time (clock ticks
     /// since boot, as ``ProcessIdentity``), parents before children.
     public static func of(_ root: Int32) -> [ProcessIdentity] {
-        guard let directory = opendir("/proc") else { return [] }
-        defer { closedir(directory) }
         var children: [Int32: [ProcessIdentity]] = [:]
-        while let entry = readdir(directory) {
-            let pid = withUnsafeBytes(of: entry.pointee.d_name) { raw -> Int32? in
-                var value: Int32 = 0
-                for byte in raw {
-                    if byte == 0 { break }
-                    guard byte >= 0x30 && byte <= 0x39, value < 100_000_000 else { return nil }
-                    value = value * 10 + Int32(byte - 0x30)
-                }
-                return value > 0 ? value : nil
-            }
-            guard let pid, let (parent, start) = parentAndStart(pid) else { continue }
+        for pid in processIDs() {
+            guard let (parent, start) = parentAndStart(pid) else { continue }
             children[parent, default: []].append(ProcessIdentity(pid: pid, startTime: start))
         }
         var found: [ProcessIdentity] = []
@@ -41,6 +30,26 @@ public enum Descendants {
             }
         }
         return found
+    }
+
+    /// The pids `/proc` lists now (its all-digit entries).
+    static func processIDs() -> [Int32] {
+        guard let directory = opendir("/proc") else { return [] }
+        defer { closedir(directory) }
+        var pids: [Int32] = []
+        while let entry = readdir(directory) {
+            let pid = withUnsafeBytes(of: entry.pointee.d_name) { raw -> Int32? in
+                var value: Int32 = 0
+                for byte in raw {
+                    if byte == 0 { break }
+                    guard byte >= 0x30 && byte <= 0x39, value < 100_000_000 else { return nil }
+                    value = value * 10 + Int32(byte - 0x30)
+                }
+                return value > 0 ? value : nil
+            }
+            if let pid { pids.append(pid) }
+        }
+        return pids
     }
 
     /// Fields 4 (ppid) and 22 (starttime) of `/proc/PID/stat`; nil for a

@@ -20,6 +20,8 @@ import Glibc
 ///   stderr, which would hold the cluster manager's pipe open;
 /// - with every descriptor above 2 closed, every signal at its default
 ///   and none blocked (the host's worker blocks some);
+/// - with the resource's ``LaunchMark`` in its environment (replacing one
+///   it inherited), so stop finds whatever it starts, however detached;
 /// - then its pid goes to the pidfile (a temporary file in the same
 ///   directory, renamed over it: a reader never sees half a pid).
 ///
@@ -36,9 +38,10 @@ public struct Detach: Sendable, Equatable {
     static let setsid: Int32 = 0x80
 
     /// Spawns `argv` detached and writes its pid to `pidFile`; the pid, or
-    /// why not (one line). When the pidfile cannot be written the start
-    /// fails, and the host ends the process with the failed action.
-    public func start(_ argv: [String], pidFile: PidFile) -> Result<Int32, DetachError> {
+    /// why not (one line). `mark`: ``LaunchMark/entry(type:resource:pidFile:)``,
+    /// added to the environment. When the pidfile cannot be written the
+    /// start fails, and the host ends the process with the failed action.
+    public func start(_ argv: [String], pidFile: PidFile, mark: String? = nil) -> Result<Int32, DetachError> {
         guard let program = argv.first, !program.isEmpty else { return .failure(DetachError("empty command")) }
         let outputPath = output ?? "/dev/null"
         let out = open(outputPath, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0o640)
@@ -74,7 +77,22 @@ public struct Detach: Sendable, Equatable {
         var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { for p in cArgs { free(p) } }
         var pid: pid_t = 0
-        let rc = posix_spawnp(&pid, program, &actions, &attributes, &cArgs, environ)
+        var environment: [UnsafeMutablePointer<CChar>?] = []
+        var own: UnsafeMutablePointer<CChar>?
+        if let mark {
+            own = strdup(mark)
+            environment.append(own)
+            let prefix = LaunchMark.variable + "="
+            var entry = environ
+            while let variable = entry.pointee {
+                if strncmp(variable, prefix, prefix.utf8.count) != 0 { environment.append(variable) }
+                entry += 1
+            }
+            environment.append(nil)
+        }
+        defer { free(own) }
+        let rc = mark == nil ? posix_spawnp(&pid, program, &actions, &attributes, &cArgs, environ)
+            : posix_spawnp(&pid, program, &actions, &attributes, &cArgs, &environment)
         guard rc == 0 else { return .failure(DetachError("\(program): " + errnoText(rc))) }
         if let why = Detach.writePid(pid, to: pidFile.path) {
             // The start fails, so the host kills what the action started

@@ -142,6 +142,7 @@ private func makeDescriptor<T: ResourceType>(_ type: T.Type, typeName: String) -
         stop: { p in let i = Instance.from(p); return i.report(i.value.stop()) },
         monitor: { p, level in
             let i = Instance.from(p)
+            if let custom = i.value as? any CustomMonitor { return i.report(custom.monitor(upTo: level)) }
             return i.report(runLevels(of: i.value, upTo: level, declared: Swift.type(of: i.value).levels))
         },
         restart: T.self is any CustomRestart.Type

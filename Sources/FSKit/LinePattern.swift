@@ -1,3 +1,4 @@
+import CSystemShims
 import HAVocabulary
 #if canImport(Glibc)
 import Glibc
@@ -13,9 +14,13 @@ import Glibc
 ///   a match that a bracket like `[[:space:]]` stretched over a newline is
 ///   retried line by line).
 /// - **Cost**: compiling is microseconds (measured with `make bench`, see
-///   README "logwriter"); one `regexec` runs over a whole buffer of lines
-///   (`REG_STARTEND`, so a NUL byte in a log is just a byte), not one call
-///   per line: glibc scans about 1 MiB/ms for a literal alternation.
+///   README "logwriter"). A pattern every match of which holds one of a
+///   few literals (``RegexSyntax/requiredLiterals(_:)``: `ERROR|FATAL`,
+///   `heartbeat ok`) is looked for with `memmem` (several GB/s), and
+///   `regexec` runs only on the lines holding one; any other pattern gets
+///   one `regexec` over a whole piece of lines (`REG_STARTEND`, so a NUL
+///   byte in a log is just a byte), not one call per line. The same lines
+///   match either way.
 ///
 /// Why not Swift `Regex`: it is Unicode-aware per character (several times
 /// slower on bytes) and loads the string-processing runtime on the monitor
@@ -24,6 +29,9 @@ public final class LinePattern {
     /// The pattern as given.
     public let text: String
     private let compiled: UnsafeMutablePointer<regex_t>
+    /// ``RegexSyntax/requiredLiterals(_:)`` of the pattern: a line holding
+    /// none of them cannot match.
+    public let literals: [[UInt8]]?
 
     /// Why a pattern does not compile: `regerror(3)`'s message and where,
     /// as well as glibc lets one tell.
@@ -65,6 +73,7 @@ public final class LinePattern {
         if let at = Self.backReference(Array(pattern.utf8)) {
             throw CompileError(pattern: pattern, message: RegexSyntax.backReferenceMessage, offset: at)
         }
+        literals = RegexSyntax.requiredLiterals(Array(pattern.utf8))
         // Stored only once compiled: a throw after every property is set would run deinit (regfree).
         let regex = UnsafeMutablePointer<regex_t>.allocate(capacity: 1)
         let rc = regcomp(regex, pattern, REG_EXTENDED | REG_NEWLINE)
@@ -143,6 +152,14 @@ public final class LinePattern {
     /// clock (``LogGrowth/now()``, ms) read between pieces: past
     /// `deadline` the scan stops and says how far it judged.
     public func scan(_ bytes: [UInt8], deadline: Int64) -> Scan {
+        if let literals { return scan(bytes, literals: literals, deadline: deadline) }
+        return scanInPieces(bytes, deadline: deadline)
+    }
+
+    /// ``scan(_:deadline:)`` without the literal search: `regexec` over
+    /// pieces of whole lines. Any pattern; the answer of the literal
+    /// search for one that has literals (tested against each other).
+    func scanInPieces(_ bytes: [UInt8], deadline: Int64) -> Scan {
         bytes.withUnsafeBytes { raw -> Scan in
             let count = raw.count
             guard let base = raw.baseAddress else { return .none }
@@ -174,6 +191,60 @@ public final class LinePattern {
                 }
                 if !longLine, let line = firstMatchingLine(in: raw, start..<end) { return .matched(line) }
                 start = end
+            }
+            return .none
+        }
+    }
+
+    /// How far one literal search goes before the clock is read again (1 MiB).
+    static let literalWindow = 1 << 20
+
+    /// ``scan(_:deadline:)`` for a pattern with required literals: the
+    /// earliest occurrence of any literal names a candidate line, whose
+    /// head (``longestLine``) alone is given to `regexec`; lines without
+    /// one are never matched. Each literal's next occurrence is kept, so
+    /// every byte is searched once per literal. The clock is read before
+    /// each candidate and each window of ``literalWindow`` bytes.
+    func scan(_ bytes: [UInt8], literals: [[UInt8]], deadline: Int64) -> Scan {
+        bytes.withUnsafeBytes { raw -> Scan in
+            let count = raw.count
+            guard let base = raw.baseAddress else { return .none }
+            // Per literal: its next occurrence (≥ the scan's position), or -1
+            // with `clear`: no occurrence starts before that index.
+            var next = [Int](repeating: -1, count: literals.count)
+            var clear = [Int](repeating: 0, count: literals.count)
+            /// The first occurrence of literal `k` starting in `from..<end`, or nil.
+            func occurrence(_ k: Int, from: Int, end: Int) -> Int? {
+                if next[k] >= from { return next[k] < end ? next[k] : nil }
+                let start = max(from, clear[k])
+                guard start < end else { return nil }
+                let literal = literals[k]
+                let limit = min(count, end + literal.count - 1)
+                let hit = literal.withUnsafeBytes { needle in
+                    csys_memmem(base + start, limit - start, needle.baseAddress, needle.count)
+                }
+                guard let hit else { next[k] = -1; clear[k] = end; return nil }
+                next[k] = base.distance(to: hit)
+                return next[k]
+            }
+            var from = 0
+            while from < count {
+                if LogGrowth.now() > deadline { return .outOfTime(judged: from) }
+                let end = min(count, from + Self.literalWindow)
+                var first: Int?
+                for k in literals.indices {
+                    if let at = occurrence(k, from: from, end: end), first.map({ at < $0 }) ?? true { first = at }
+                }
+                guard let at = first else { from = end; continue }
+                // The line around it (from may be mid-line after a window: that line is unjudged).
+                var start = at
+                while start > 0 && raw[start - 1] != 0x0A { start -= 1 }
+                let stop = memchr(base + at, 0x0A, count - at).map { $0 - UnsafeMutableRawPointer(mutating: base) } ?? count
+                var match = regmatch_t(rm_so: 0, rm_eo: regoff_t(min(stop - start, Self.longestLine)))
+                if regexec(compiled, base.assumingMemoryBound(to: CChar.self) + start, 1, &match, REG_STARTEND) == 0 {
+                    return .matched(start..<stop)
+                }
+                from = stop + 1
             }
             return .none
         }

@@ -70,3 +70,13 @@ public protocol ExclusiveCheck: ResourceType {
 public protocol CustomRestart: ResourceType {
     func restart() -> Outcome
 }
+
+/// A type whose levels share one read or one state write (the log
+/// writer: levels 2 and 3 keep one state value, so a level-3 monitor
+/// fsyncs once, not once per level). Without it the SDK runs
+/// `probe(level:)` for every declared level up to the one asked, in order.
+public protocol CustomMonitor: ResourceType {
+    /// The monitor at `level` (every shallower level included), with the
+    /// same answers as ``ResourceType/probe(level:)`` level by level.
+    func monitor(upTo level: UInt32) -> Outcome
+}

@@ -3,6 +3,7 @@
 // rename and copy-truncate rotations, the read bound, patterns.
 import Foundation
 @testable import FSKit
+import HAVocabulary
 import XCTest
 
 final class LogFollowerTests: XCTestCase {
@@ -240,6 +241,76 @@ final class LogFollowerTests: XCTestCase {
                        "a long line matched on its head is shown whole")
     }
 
+    /// The literals every match must hold (one per top-level alternative),
+    /// or nil where the rule cannot promise one: what it does not
+    /// understand is never taken as required.
+    func testRequiredLiteralsAreOnlyWhatEveryMatchHolds() {
+        func literals(_ p: String) -> [String]? {
+            RegexSyntax.requiredLiterals(Array(p.utf8))?.map { String(decoding: $0, as: UTF8.self) }
+        }
+        XCTAssertEqual(literals("ERROR|FATAL"), ["ERROR", "FATAL"])
+        XCTAssertEqual(literals("heartbeat ok"), ["heartbeat ok"])
+        XCTAssertEqual(literals("^tick [0-9]+ ok$"), ["tick "])
+        XCTAssertEqual(literals("ab?cd"), ["cd"], "b? is optional: 'abcd' is no required run")
+        XCTAssertEqual(literals("xy*z"), ["x"])
+        XCTAssertEqual(literals("ab+cd"), ["ab"], "after b's repetition c is not adjacent to ab")
+        XCTAssertEqual(literals("ab{2}c"), ["a"])
+        XCTAssertEqual(literals("file\\.conf"), ["file.conf"], "an escaped dot is a dot")
+        XCTAssertEqual(literals("a\\.?b"), ["a"])
+        XCTAssertEqual(literals("id=(1|2) ok|[Ee]rror: disk"), ["id=", "rror: disk"])
+        XCTAssertEqual(literals("x\\w"), ["x"], "\\w is an operator, not a w")
+        XCTAssertEqual(literals("\u{e9}t\u{e9}"), ["t"], "a byte of a multibyte character is never required alone")
+        for none in ["^$", ".*", "(ERROR|FATAL)", "[0-9]+", "a|.", "\\w+", "\u{e9}+"] {
+            XCTAssertNil(literals(none), "'\(none)' has an alternative without a required literal")
+        }
+    }
+
+    /// The literal search answers what regexec over pieces answers (same
+    /// first line, same none) for patterns with literals, on lines built
+    /// to tempt it: a literal past a long line's head, a literal split by
+    /// a newline, anchors, a candidate line that does not match.
+    func testTheLiteralSearchAnswersLikeRegexecOverPieces() throws {
+        let long = String(repeating: "y", count: LinePattern.longestLine + 5)
+        let texts = ["ok\nINFO fine\nan ERROR here\nFATAL\n", "ERR\nOR\n", "x ERROR\nERROR y\nERROR\n", long + "ERROR\nok\n",
+                     "FATA\nL ERROR\n", "tick 12 ok\ntick x ok\n", "nothing\n", "", "\n\n", "id=3 ok\nid=1 ok\n",
+                     String(repeating: "INFO heartbeat ok\n", count: 3000) + "then ERROR\n"]
+        for pattern in ["ERROR|FATAL", "^ERROR$", "heartbeat ok", "^tick [0-9]+ ok$", "ERROR y|^FATAL$", "id=(1|2) ok", "OR$"] {
+            let p = try LinePattern(pattern)
+            XCTAssertNotNil(p.literals, pattern)
+            for text in texts {
+                let bytes = Array(text.utf8)
+                XCTAssertEqual(p.scan(bytes, deadline: LogGrowth.now() + 10_000), p.scanInPieces(bytes, deadline: LogGrowth.now() + 10_000),
+                               "'\(pattern)' on \(text.prefix(60).debugDescription)")
+            }
+        }
+        let anchored = try LinePattern("^ERROR$")
+        let bytes = Array("x ERROR\nERROR y\nERROR\n".utf8)
+        XCTAssertEqual(anchored.scan(bytes, deadline: LogGrowth.now() + 10_000), .matched(16..<21), "^ and $ hold per line")
+    }
+
+    /// What the follower and the pattern do together: a match that would
+    /// run into the partial last line does not count until the line is
+    /// complete; a line written half in one check and half in the next is
+    /// judged whole by the next.
+    func testAMatchNeedsTheCompleteLineAcrossReads() throws {
+        let f = LogFollower(path: log, maxBytes: 1 << 20)
+        try append("start\n")
+        let base = try XCTUnwrap(try? f.baseline().get())
+        let pattern = try LinePattern("^ERROR disk$")
+        try append("ok\nERROR disk")          // the last line not ended yet: it could still become "ERROR disk full"
+        let first = try read(f, base)
+        XCTAssertEqual(text(first), "ok\n")
+        XCTAssertEqual(pattern.scan(first.bytes, deadline: LogGrowth.now() + 10_000), .none, "the partial last line is not judged")
+        try append(" full\nERROR di")
+        let second = try read(f, first.position)
+        XCTAssertEqual(text(second), "ERROR disk full\n")
+        XCTAssertEqual(pattern.scan(second.bytes, deadline: LogGrowth.now() + 10_000), .none, "completed, it does not match")
+        try append("sk\n")
+        let third = try read(f, second.position)
+        XCTAssertEqual(text(third), "ERROR disk\n", "the line straddling two reads is read whole")
+        XCTAssertEqual(pattern.scan(third.bytes, deadline: LogGrowth.now() + 10_000), .matched(0..<10))
+    }
+
     /// A log not created yet (the writer opens it itself) is quiet within
     /// the window from the absent mark, stale after it, and its appearing
     /// is activity.
@@ -287,13 +358,25 @@ final class LogFollowerTests: XCTestCase {
     /// deadline instead of running on.
     func testAnAmbiguousPatternOnLongLinesStopsNearTheDeadline() throws {
         let pattern = try LinePattern("(a|aa)*x")
-        var bytes: [UInt8] = []
-        for _ in 0..<40 { bytes += Array(repeating: UInt8(ascii: "a"), count: 8192) + [0x0A] }
+        XCTAssertEqual(pattern.literals, [[UInt8(ascii: "x")]], "every match holds an x")
+        var noX: [UInt8] = [], xAtTheEnd: [UInt8] = []
+        for _ in 0..<40 {
+            noX += Array(repeating: UInt8(ascii: "a"), count: 8192) + [0x0A]
+            xAtTheEnd += Array(repeating: UInt8(ascii: "a"), count: 8191) + Array("x\n".utf8)
+        }
+        // Regexec over pieces (any pattern), and the literal search whose
+        // candidate lines each cost a regexec on their head.
+        for (name, scan) in [("pieces", { pattern.scanInPieces(noX, deadline: $0) }),
+                             ("literal candidates", { pattern.scan(xAtTheEnd, deadline: $0) })] as [(String, (Int64) -> LinePattern.Scan)] {
+            let begun = LogGrowth.now()
+            let answer = scan(begun + 300)
+            let took = LogGrowth.now() - begun
+            guard case .outOfTime(let judged) = answer else { return XCTFail("\(name): \(answer) after \(took) ms") }
+            XCTAssertGreaterThan(judged, 0, "\(name): some lines were judged")
+            XCTAssertLessThan(took, 1500, "\(name): stopped near the 300 ms deadline")
+        }
         let begun = LogGrowth.now()
-        let answer = pattern.scan(bytes, deadline: begun + 300)
-        let took = LogGrowth.now() - begun
-        guard case .outOfTime(let judged) = answer else { return XCTFail("\(answer) after \(took) ms") }
-        XCTAssertGreaterThan(judged, 0, "some lines were judged")
-        XCTAssertLessThan(took, 1500, "stopped near the 300 ms deadline")
+        XCTAssertEqual(pattern.scan(noX, deadline: begun + 300), .none, "no x, no candidate line: no regexec at all")
+        XCTAssertLessThan(LogGrowth.now() - begun, 100)
     }
 }

@@ -441,11 +441,10 @@ final class LogWriterTests: XCTestCase {
         try start()
         usleep(300_000)
         let state = sandbox.path("state") + "/logwriter/w1/"
-        for key in ["growth", "position"] {
-            try Data("log1 garbage \u{1}\n".utf8).write(to: URL(fileURLWithPath: state + key))
-            chmod(state + key, 0o600)
-        }
         for level in [2, 3] {
+            // Every part of the watch (growth mark, read position, when expected_message was seen) unreadable.
+            try Data("grow1 garbage|log1 garbage \u{1}|x\n".utf8).write(to: URL(fileURLWithPath: state + "watch"))
+            chmod(state + "watch", 0o600)
             let r = try monitor(level)
             XCTAssertEqual(r.status, success, "level \(level) with a corrupted state: \(r)")
             XCTAssertTrue(r.stderr.contains("is corrupted") && r.stderr.contains("starts again"), r.stderr)
@@ -490,14 +489,14 @@ final class LogWriterTests: XCTestCase {
         usleep(300_000)
         XCTAssertEqual(try monitor(3).status, success)
         let directory = sandbox.path("state") + "/logwriter/w1/"
-        let old = try String(contentsOfFile: directory + "position", encoding: .utf8)
+        let old = try String(contentsOfFile: directory + "watch", encoding: .utf8)
         // What a write killed before its rename leaves (the host names temporaries .tmp.KEY.PID).
-        try Data("log1 half-writ".utf8).write(to: URL(fileURLWithPath: directory + ".tmp.position.999999"))
+        try Data("grow1 1 2|log1 half-writ".utf8).write(to: URL(fileURLWithPath: directory + ".tmp.watch.999999"))
         try append("FATAL after the crash\n")
         let r = try monitor(3)
         XCTAssertEqual(r.status, commandFailed, "read on from the old position: \(r)")
         XCTAssertTrue(r.stderr.contains("FATAL after the crash") && !r.stderr.contains("corrupted"), r.stderr)
-        XCTAssertNotEqual(try String(contentsOfFile: directory + "position", encoding: .utf8), old, "the position moved on")
+        XCTAssertNotEqual(try String(contentsOfFile: directory + "watch", encoding: .utf8), old, "the position moved on")
         XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
     }
 
@@ -507,12 +506,12 @@ final class LogWriterTests: XCTestCase {
         try define("w1", ["expected_message=tick"])
         try start()
         usleep(300_000)
-        let state = sandbox.path("state") + "/logwriter/w1/position"
+        let state = sandbox.path("state") + "/logwriter/w1/watch"
         try FileManager.default.removeItem(atPath: state)
         try FileManager.default.createDirectory(atPath: state + "/blocker", withIntermediateDirectories: true)
         let r = try monitor(3)
         XCTAssertEqual(r.status, 9, "HA_HOST_ERROR: the node's state directory, not the writer: \(r)")
-        XCTAssertTrue(r.stderr.contains("the read position could not be remembered: state 'position' not written; "), r.stderr)
+        XCTAssertTrue(r.stderr.contains("the read position could not be remembered: state 'watch' not written; "), r.stderr)
         XCTAssertEqual(r.stderr.components(separatedBy: "is not a regular file").count, 2, "the cause named once: \(r.stderr)")
         try FileManager.default.removeItem(atPath: state)
         XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
@@ -760,22 +759,10 @@ final class LogWriterTests: XCTestCase {
     /// (setsid) is out of its process group; stop ends it too (what the
     /// writer started is taken by parent links before the stop ladder).
     func testStopEndsWhatTheWriterStartedInItsOwnSession() throws {
-        let script = ": \(sandbox.root.path); setsid /bin/sh -c 'sleep 1000; : \(sandbox.root.path) child' & "
-            + "while :; do echo tick; sleep 0.1; done"
-        try define("w1", script: script)
-        try start()
-        let pid = try writerPid()
-        var child: Int32 = 0
-        XCTAssertTrue(wait(seconds: 3) {
-            child = self.writerPids().first { $0 != pid && getsid($0) == $0 } ?? 0
-            return child != 0
-        }, "the child in its own session: \(writerPids())")
+        let (pid, child) = try startAWriterLeavingASessionLeader("setsid /bin/sh -c 'sleep 1000; : \(sandbox.root.path) child' & ")
         XCTAssertNotEqual(getsid(child), pid, "not in the writer's session")
         XCTAssertNotEqual(getpgid(child), pid, "not in the writer's process group")
-        let stopped = try run("logwriter", "stop", "w1")
-        XCTAssertEqual(stopped.status, success, stopped.description)
-        XCTAssertTrue(stopped.stderr.contains("remain after the stop ladder"), stopped.stderr)
-        XCTAssertTrue(wait(seconds: 2) { self.writerPids().isEmpty }, "left running: \(writerPids())")
+        try stopEndsWhatRemains()
     }
 
     /// Finding 3: an ambiguous error_pattern (no back-reference) against
@@ -786,11 +773,185 @@ final class LogWriterTests: XCTestCase {
                    ["output=null", "error_pattern=(a|aa)*x", "read_timeout=1s"])
         try create(log)
         try start()
-        try append(String(repeating: String(repeating: "a", count: 8192) + "\n", count: 60))
+        // An x at each line's end: a candidate for the literal search, whose
+        // regexec on the line's head (4 KiB of a's) is the slow part.
+        try append(String(repeating: String(repeating: "a", count: 8191) + "x\n", count: 60))
         let r = try monitor(3)
         XCTAssertEqual(r.status, commandFailed, r.description)
         XCTAssertTrue(r.stderr.contains("read_timeout (1000 ms)"), r.stderr)
         XCTAssertLessThan(r.milliseconds, 4000, "about read_timeout, not monitor_timeout")
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
+    }
+
+    // MARK: The process it runs as (attribute `user`)
+
+    /// The real uid of `pid` (`Uid:` of /proc/PID/status), or nil.
+    func realUid(_ pid: Int32) -> UInt32? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Uid:") }) else { return nil }
+        return line.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().first.flatMap { UInt32($0) }
+    }
+
+    /// A system account every Debian has (`nobody`, `daemon`), or a failing setup.
+    func account(_ name: String) throws -> (uid: UInt32, gid: UInt32) {
+        guard let entry = getpwnam(name) else { throw SetupFailure("no user \(name) on this node") }
+        return (entry.pointee.pw_uid, entry.pointee.pw_gid)
+    }
+
+    /// `user=nobody`: the writer runs with nobody's uid, its log (owned by
+    /// nobody) is accepted, every level passes, stop ends it.
+    func testAWriterRunsAsItsUserAndItsLogOwnedByThatUserIsAccepted() throws {
+        let nobody = try account("nobody")
+        try create(log)
+        XCTAssertEqual(chown(log, nobody.uid, nobody.gid), 0, "chown: \(errno)")
+        try define("w1", ["user=nobody", "expected_message=tick", "error_pattern=ERROR"])
+        XCTAssertEqual(try run("logwriter", "validate", "w1").status, success)
+        try start()
+        let pid = try writerPid()
+        XCTAssertEqual(realUid(pid), nobody.uid, "the writer runs as nobody")
+        usleep(400_000)
+        for level in 1...3 {
+            let r = try monitor(level)
+            XCTAssertEqual(r.status, success, "level \(level): \(r)")
+        }
+        XCTAssertEqual(try run("logwriter", "exclusive", "w1").status, running)
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
+        XCTAssertTrue(wait(seconds: 2) { self.writerPids().isEmpty }, "left running: \(writerPids())")
+    }
+
+    /// The log owned by a third user (neither root nor `user`) is refused
+    /// at validate and start, in one line naming the file; and without
+    /// `user`, a log owned by any other user is refused too.
+    func testALogOwnedByAThirdUserIsRefused() throws {
+        let daemon = try account("daemon")
+        try create(log)
+        XCTAssertEqual(chown(log, daemon.uid, daemon.gid), 0, "chown: \(errno)")
+        try define("w1", ["user=nobody"])
+        for action in ["validate", "start"] {
+            let r = try run("logwriter", action, "w1")
+            XCTAssertEqual(r.status, noConfigInfo, "\(action): \(r)")
+            XCTAssertTrue(r.stderr.contains("attribute 'log_file'") && r.stderr.contains(log), r.stderr)
+            XCTAssertEqual(r.stderr.split(separator: "\n").filter { $0.contains("attribute 'log_file'") }.count, 1, r.stderr)
+        }
+        XCTAssertEqual(writerPids(), [], "nothing started")
+        let nobody = try account("nobody")
+        XCTAssertEqual(chown(log, nobody.uid, nobody.gid), 0)
+        try define("w2", [])
+        XCTAssertEqual(try run("logwriter", "validate", "w2").status, noConfigInfo, "without user, nobody is a third user")
+    }
+
+    /// A user this node does not know: `cdb define` stores the name (no
+    /// directory service on its path), `validate`, `start` and `monitor`
+    /// answer HA_INVAL_ARGS naming the attribute; nothing starts.
+    func testAnUnknownUserIsInvalidArguments() throws {
+        try define("w1", ["user=fsh-no-such-user"])
+        for arguments in [["validate", "w1"], ["start", "w1"], ["monitor", "w1", "--level", "1"]] {
+            let r = try sandbox.fshost(["logwriter"] + arguments)
+            XCTAssertEqual(r.status, invalidArguments, "\(arguments): \(r)")
+            XCTAssertTrue(r.stderr.contains("attribute 'user': no user 'fsh-no-such-user'"), r.stderr)
+        }
+        let bad = try sandbox.fshost(["cdb", "define", "logwriter", "w2", "start_command=[\"/bin/true\"]",
+                                      "log_file=\(log)", "user=-x"])
+        XCTAssertNotEqual(bad.status, success, "not a user name: refused by define: \(bad)")
+        XCTAssertEqual(writerPids(), [], "nothing started")
+    }
+
+    // MARK: What the writer started, found by its mark
+
+    /// The processes of this sandbox whose parent is not `pid` and which
+    /// lead a session of their own: the orphan the scripts below leave.
+    func orphans(of pid: Int32) -> [Int32] {
+        writerPids().filter { $0 != pid && getsid($0) == $0 }
+    }
+
+    /// Stop succeeds, says it ended processes that outlived the ladder, and
+    /// nothing of the sandbox runs afterwards.
+    func stopEndsWhatRemains(file: StaticString = #filePath, line: UInt = #line) throws {
+        let stopped = try run("logwriter", "stop", "w1")
+        XCTAssertEqual(stopped.status, success, stopped.description, file: file, line: line)
+        XCTAssertTrue(stopped.stderr.contains("remain after the stop ladder"), stopped.stderr, file: file, line: line)
+        XCTAssertTrue(wait(seconds: 2) { self.writerPids().isEmpty }, "left running: \(writerPids())", file: file, line: line)
+    }
+
+    /// Starts w1, a writer whose first act leaves a `setsid` grandchild
+    /// (`sleep 1000`) whose parent exits at once; the writer's and the
+    /// orphan's pids, or a failing setup.
+    func startAWriterLeavingAnOrphan() throws -> (writer: Int32, orphan: Int32) {
+        let root = sandbox.root.path
+        return try startAWriterLeavingASessionLeader("/bin/sh -c 'setsid /bin/sh -c \"sleep 1000; : \(root) orphan\" &'; ")
+    }
+
+    /// Starts w1, a writer that runs `first` (a shell command leaving a
+    /// process in a session of its own), then ticks; the writer's and that
+    /// process's pids, or a failing setup.
+    func startAWriterLeavingASessionLeader(_ first: String) throws -> (writer: Int32, orphan: Int32) {
+        let script = ": \(sandbox.root.path); " + first + "while :; do echo tick; sleep 0.1; done"
+        try define("w1", script: script)
+        try start()
+        let pid = try writerPid()
+        var orphan: Int32 = 0
+        guard wait(seconds: 3, { orphan = self.orphans(of: pid).first ?? 0; return orphan != 0 }) else {
+            throw SetupFailure("no orphan in its own session: \(writerPids())")
+        }
+        return (pid, orphan)
+    }
+
+    /// A `setsid` grandchild whose parent exited at once (re-parented: no
+    /// parent link leads from the writer to it) is ended by stop: it
+    /// carries the writer's mark (FSHOST_RESOURCE=logwriter/w1 PIDFILE).
+    func testStopEndsASetsidGrandchildWhoseParentExited() throws {
+        let (pid, orphan) = try startAWriterLeavingAnOrphan()
+        let environ = try String(decoding: Data(contentsOf: URL(fileURLWithPath: "/proc/\(orphan)/environ")), as: UTF8.self)
+        XCTAssertTrue(environ.split(separator: "\0").contains("FSHOST_RESOURCE=logwriter/w1 \(pidfile)"), "marked")
+        let stat = try String(contentsOfFile: "/proc/\(orphan)/stat", encoding: .utf8)
+        let parent = stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ")[1]
+        XCTAssertNotEqual(Int32(parent), pid, "its parent is not the writer")
+        try stopEndsWhatRemains()
+    }
+
+    /// The writer crashed (KILL) and left its orphan: stop ends it (the
+    /// stale pidfile's case), and a marked process of another user is
+    /// never signalled.
+    func testStopEndsWhatACrashedWriterLeftButNotAnotherUsersLookalike() throws {
+        let root = sandbox.root.path
+        let (pid, orphan) = try startAWriterLeavingAnOrphan()
+        // Another user's process carrying the same mark: not the resource's.
+        let nobody = try account("nobody")
+        let lookalike = Process()
+        lookalike.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        lookalike.arguments = ["--reuid=\(nobody.uid)", "--regid=\(nobody.gid)", "--clear-groups", "--",
+                               "/bin/sh", "-c", "while :; do /bin/sleep 0.2; done; : \(root) lookalike"]
+        lookalike.environment = ["FSHOST_RESOURCE": "logwriter/w1 \(pidfile)"]
+        try lookalike.run()
+        defer { lookalike.terminate(); lookalike.waitUntilExit() }
+        kill(-pid, SIGKILL)
+        XCTAssertTrue(wait(seconds: 2) { !self.writerPids().contains(pid) }, "the writer is gone")
+        let stopped = try run("logwriter", "stop", "w1")
+        XCTAssertEqual(stopped.status, success, stopped.description)
+        XCTAssertTrue(wait(seconds: 2) { !self.writerPids().contains(orphan) }, "the orphan was ended: \(writerPids())")
+        XCTAssertTrue(lookalike.isRunning, "another user's process with the mark is left alone")
+    }
+
+    /// The mark names the pidfile too: stopping a resource of the same
+    /// name under another state directory (another sandbox, another
+    /// installation) never ends this one's writer.
+    func testStopLeavesAResourceOfTheSameNameElsewhereAlone() throws {
+        try define("w1")
+        try start()
+        let mine = try writerPid()
+        let other = try HostSandbox()
+        let otherLogs = other.path("logs")
+        try FileManager.default.createDirectory(atPath: otherLogs, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
+        let otherScript = ": \(other.root.path); while :; do echo tick; sleep 0.1; done"
+        let command = try String(decoding: JSONSerialization.data(withJSONObject: ["/bin/sh", "-c", otherScript]), as: UTF8.self)
+        let defined = try other.fshost(["cdb", "define", "logwriter", "w1", "start_command=\(command)",
+                                        "log_file=\(otherLogs)/writer.log", "pidfile=\(other.path("writer.pid"))", "retries=0"])
+        XCTAssertEqual(defined.status, success, defined.description)
+        XCTAssertEqual(try other.fshost(["logwriter", "start", "w1"]).status, success)
+        XCTAssertEqual(try other.fshost(["logwriter", "stop", "w1"]).status, success)
+        XCTAssertTrue(kill(mine, 0) == 0 && writerPids().contains(mine), "this sandbox's w1 still runs")
+        XCTAssertEqual(try monitor(1).status, success)
         XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
     }
 }

@@ -221,6 +221,19 @@ final class ProcScanTests: XCTestCase {
         XCTAssertTrue(table.matching(ProcessPattern(name: "sleep", argument: .anchored(marker), uid: 0)).isEmpty)
     }
 
+    /// A recorded identity (pid + start time) holds for a process of
+    /// another user only when the resource declares that user as its
+    /// owner (a log writer's `user`): a writer run by `setpriv` as nobody.
+    func testARecordedProcessOfTheDeclaredOwnerRuns() throws {
+        let marker = "3000.\(Int.random(in: 100_000...999_999))"
+        let child = try start(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sleep", marker])
+        let e = try entry(child.pid) { $0.comm == "sleep" }
+        XCTAssertTrue(RecordedProcess.runs(pid: child.pid, startTime: e.startTime, owner: 65534))
+        XCTAssertFalse(RecordedProcess.runs(pid: child.pid, startTime: e.startTime), "another user's process, no owner declared")
+        XCTAssertFalse(RecordedProcess.runs(pid: child.pid, startTime: e.startTime, owner: 1), "declared owner daemon: not this")
+        XCTAssertFalse(RecordedProcess.runs(pid: child.pid, startTime: e.startTime + 1, owner: 65534), "another start time")
+    }
+
     func testNonDumpableProcessGetsItsRealUid() throws {
         // A process that drops root without exec is not dumpable: the kernel
         // shows root as the owner of its /proc/<pid>. uid must still be right.
