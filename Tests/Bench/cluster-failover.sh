@@ -4,9 +4,11 @@
 # Failover time = SIGKILL of node 1's init → the resource runs on node 2, as one crm_mon snapshot
 # per poll (every 50 ms, from node 2) shows it. The lab runs without Pacemaker's load throttling
 # (lib.sh's lab_up), so a transition's actions are not serialised by the machine's load.
-# The baseline, the cluster's own cost: the bare ocf:heartbeat:Dummy agent in crashes of its own
-# (the group and the database stopped, Dummy the only resource placed). For reference, Dummy also
-# runs beside the group (independent, same node-1 preference) in the group's crashes.
+# The baseline, the cluster's own cost, in crashes of its own (the group and the database
+# stopped): "dgrp", a group of three ocf:heartbeat:Dummy members (the fshost group's shape:
+# three starts in order), and a single Dummy, timed in the same snapshots. For reference, the
+# single Dummy also runs beside the fshost group (independent, same node-1 preference) in
+# the group's crashes.
 # Separately: crash → the page at node 2's address names node 2.
 # Detection time = SIGKILL of nginx's master (the cluster idle) → Pacemaker counts the failure;
 # each sample is checked to be an fshost monitor's own answer (group_detection: the op,
@@ -26,7 +28,7 @@ lab_check_clean 2>/dev/null || lab_down 3 >/dev/null 2>&1
 lab_up 90 || exit 1
 group_install "$bin" && group_define && lab_dummy || exit 1
 lab_wait_on fsh "$(node_name 1)" 60 && lab_wait_on dummy "$(node_name 1)" 30 && lab_until 20 group_serves 1 || exit 1
-GROUP_DIFFS=() GROUP_PAGES=() GROUP_DUMMIES=() GROUP_CLUSTER=() GROUP_DCS=() DUMMY_ALONE=() DUMMY_DCS=()
+GROUP_DIFFS=() GROUP_PAGES=() GROUP_DUMMIES=() GROUP_CLUSTER=() GROUP_DCS=() DUMMY_ALONE=() DGRP_ALONE=() DUMMY_DCS=()
 for _ in $(seq "$reps"); do
   group_crash && group_back || exit 1
 done
@@ -52,25 +54,26 @@ for n in 1 2; do
   c=$(grep -ac 'New throttle mode: \(high\|extreme\)' "$(node_dir "$n")/log-pacemaker/pacemaker.log"); throttled=$((throttled + c))
 done
 tally=$(printf '%s\n' "${ops[@]}" | sort | uniq -c | sed 's/^ *\([0-9]*\) \(.*\)/\2 ×\1/' | paste -sd, - | sed 's/,/, /g')
-diffmed=$(python3 -c 'import sys,statistics as s; a,b=sys.argv[1].split(),sys.argv[2].split(); print("%.2f" % (s.median(map(float,a)) - s.median(map(float,b))))' "${GROUP_CLUSTER[*]}" "${DUMMY_ALONE[*]}")
+diffmed=$(python3 -c 'import sys,statistics as s; a,b=sys.argv[1].split(),sys.argv[2].split(); print("%.2f" % (s.median(map(float,a)) - s.median(map(float,b))))' "${GROUP_CLUSTER[*]}" "${DGRP_ALONE[*]}")
 {
   echo "## Failover under Pacemaker (two real nodes, token ${LAB_TOKEN} ms)"
   echo
   echo "Tests/Cluster's lab: corosync 3 + Pacemaker 2.1 in per-node namespaces, knet over veth pairs into a switch namespace, stonith off, no load throttling (load-threshold ${FSHOST_LAB_LOAD_THRESHOLD:-10000%}, node-action-limit 32; throttle-mode lines in the nodes' logs this run: $throttled)."
-  echo "Crash = SIGKILL of node 1's init. $reps crashes with fshost's group (and Dummy beside it), then $reps with Dummy alone (group and database stopped); seconds, min / median / max."
+  echo "Crash = SIGKILL of node 1's init. $reps crashes with fshost's group (and a single Dummy beside it), then $reps with Dummy agents alone (fshost's group and the database stopped): a group of three Dummy members and a single Dummy; seconds, min / median / max."
   echo
   echo "| what | min / median / max (s) |"
   echo "|---|---|"
-  echo "| ocf:heartbeat:Dummy alone (crashes of its own): crash → crm_mon on node 2 shows it started there (the cluster's own cost) | $(lab_stats "${DUMMY_ALONE[@]}") |"
+  echo "| group of three ocf:heartbeat:Dummy members (crashes of its own): crash → crm_mon on node 2 shows every member started there (the cluster's own cost) | $(lab_stats "${DGRP_ALONE[@]}") |"
+  echo "| single ocf:heartbeat:Dummy (same crashes as the Dummy group) | $(lab_stats "${DUMMY_ALONE[@]}") |"
   echo "| fshost group ($GROUP_MEMBERS): crash → crm_mon on node 2 shows every member started there | $(lab_stats "${GROUP_CLUSTER[@]}") |"
-  echo "| group median − Dummy-alone median (target < 1 s) | $diffmed |"
+  echo "| fshost group median − Dummy group median (target < 1 s) | $diffmed |"
   echo "| Dummy beside the group, same crashes (reference) | $(lab_stats "${GROUP_DUMMIES[@]}") |"
   echo "| per crash, group − Dummy beside it | $(lab_stats "${GROUP_DIFFS[@]}") |"
   echo "| fshost group: crash → page at node 2's address names node 2 | $(lab_stats "${GROUP_PAGES[@]}") |"
   echo "| nginx SIGKILLed → failure counted by Pacemaker, from an fshost monitor's own answer (by: $tally) | $(lab_stats "${detect[@]}") |"
   echo "| nginx SIGKILLed → page answers again (local restart) | $(lab_stats "${recover[@]}") |"
   echo
-  echo "Samples: Dummy alone ${DUMMY_ALONE[*]} (DC at the crash: ${DUMMY_DCS[*]}); group ${GROUP_CLUSTER[*]} (DC: ${GROUP_DCS[*]}); Dummy beside it ${GROUP_DUMMIES[*]}; difference ${GROUP_DIFFS[*]}; page ${GROUP_PAGES[*]}; detection ${detect[*]}; recovery ${recover[*]}."
+  echo "Samples: Dummy group ${DGRP_ALONE[*]}, single Dummy ${DUMMY_ALONE[*]} (DC at the crash: ${DUMMY_DCS[*]}); group ${GROUP_CLUSTER[*]} (DC: ${GROUP_DCS[*]}); Dummy beside it ${GROUP_DUMMIES[*]}; difference ${GROUP_DIFFS[*]}; page ${GROUP_PAGES[*]}; detection ${detect[*]}; recovery ${recover[*]}."
   echo "Detecting ops in sample order: $(printf '%s; ' "${ops[@]}")kills redone: ${#redone[@]}$([ "${#redone[@]}" = 0 ] || printf ' (%s)' "${redone[*]}")."
   echo "Detection waits for the next run of any of web's monitors (every depth runs the shallower levels first, so each sees a dead master; depth 0 every $interval is the most frequent, fshost's convention in the meta-data), then Pacemaker's reaction; fshost's monitor itself takes milliseconds."
   echo

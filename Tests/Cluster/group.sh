@@ -345,32 +345,37 @@ group_test() {
     group_crash || { lab_fail "crash $s: the group or Dummy did not fail over to node 2 ($(lab_where fsh 2), $(lab_where dummy 2))"; return 1; }
     group_back || { lab_fail "crash $s: after node 1 rebooted the group is on '$(lab_where fsh 2)', Dummy on '$(lab_where dummy 2)'"; return 1; }
   done
-  # The baseline in crashes of its own: Dummy alone placed (group and database stopped).
-  DUMMY_ALONE=()
+  # The baseline in crashes of its own: Dummy agents alone placed (group and database stopped);
+  # the fshost group is compared with dgrp, a group of three Dummy members (the same shape).
+  DUMMY_ALONE=() DGRP_ALONE=()
   group_dummy_alone 2 || return 1
-  local dm; dm=$(python3 -c 'import sys,statistics as s; a,b=sys.argv[1].split(),sys.argv[2].split(); print("%.3f" % (s.median(map(float,a)) - s.median(map(float,b))))' "${GROUP_CLUSTER[*]}" "${DUMMY_ALONE[*]}")
+  local dm; dm=$(python3 -c 'import sys,statistics as s; a,b=sys.argv[1].split(),sys.argv[2].split(); print("%.3f" % (s.median(map(float,a)) - s.median(map(float,b))))' "${GROUP_CLUSTER[*]}" "${DGRP_ALONE[*]}")
   python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < 1.0 else 1)' "$dm" \
-    || { lab_fail "group's failover median − Dummy-alone median = $dm s (group ${GROUP_CLUSTER[*]}; Dummy alone ${DUMMY_ALONE[*]}), not under 1 s"; return 1; }
-  ok "failover, crm_mon's view from node 2: group ${GROUP_CLUSTER[*]} s (DC at the crash: ${GROUP_DCS[*]}), Dummy alone in crashes of its own ${DUMMY_ALONE[*]} s (DC: ${DUMMY_DCS[*]}): medians differ by $dm s, under 1 s; Dummy beside the group in the same crashes ${GROUP_DUMMIES[*]} s (group − Dummy $(lab_stats "${GROUP_DIFFS[@]}")); page from node 2 after ${GROUP_PAGES[*]} s"
+    || { lab_fail "fshost group's failover median − Dummy group's median = $dm s (fshost group ${GROUP_CLUSTER[*]}; Dummy group ${DGRP_ALONE[*]}; single Dummy ${DUMMY_ALONE[*]}), not under 1 s"; return 1; }
+  ok "failover, crm_mon's view from node 2: fshost group ${GROUP_CLUSTER[*]} s (DC at the crash: ${GROUP_DCS[*]}); in crashes of their own (DC: ${DUMMY_DCS[*]}) a group of three Dummy members ${DGRP_ALONE[*]} s, a single Dummy ${DUMMY_ALONE[*]} s: fshost group − Dummy group medians $dm s, under 1 s; Dummy beside the fshost group in its crashes ${GROUP_DUMMIES[*]} s (per crash $(lab_stats "${GROUP_DIFFS[@]}")); page from node 2 after ${GROUP_PAGES[*]} s"
 }
 
-# group_dummy_alone COUNT → COUNT crashes of node 1 with Dummy the only resource placed (the group
-# stopped by its target-role, the database with it: colocated): Dummy's failover free of the
-# group's actions, appended to DUMMY_ALONE (DC at each crash: DUMMY_DCS). Node 1 rejoins after
-# each; at the end the group runs on node 1 again.
+# group_dummy_alone COUNT → COUNT crashes of node 1 with only Dummy agents placed (the group
+# stopped by its target-role, the database with it: colocated): the single "dummy" and
+# "dgrp", three Dummy members in a group (lab_dummy_group: the fshost group's shape), timed in
+# the same crm_mon snapshots. Appended to DUMMY_ALONE, DGRP_ALONE (DC at each crash: DUMMY_DCS).
+# Node 1 rejoins after each; at the end dgrp is stopped and the group runs on node 1 again.
 group_dummy_alone() {
   local i
   node_exec 1 crm_resource -r fsh --meta -p target-role -v Stopped >/dev/null \
     || { lab_fail "cannot stop the group (target-role Stopped)"; return 1; }
   lab_until 60 group_stopped || { lab_fail "the group or the database still runs 60 s after target-role Stopped: fsh on '$(lab_where fsh)', db on '$(lab_where db)'"; return 1; }
-  lab_idle 1 60 || return 1
+  lab_dummy_group || { lab_fail "cannot define the Dummy group dgrp"; return 1; }
+  lab_wait_on dgrp "$(node_name 1)" 60 && lab_idle 1 60 || return 1
   for i in $(seq "$1"); do
-    lab_failover_pair dummy dummy true || { lab_fail "Dummy-alone crash $i: Dummy did not fail over"; return 1; }
-    DUMMY_ALONE+=("$FO_A"); DUMMY_DCS+=("$FO_DC")
-    lab_rejoin dummy || { lab_fail "Dummy-alone crash $i: after node 1 rebooted Dummy is on '$(lab_where dummy 2)'"; return 1; }
+    lab_failover_pair dummy dgrp true || { lab_fail "Dummy-alone crash $i: Dummy or dgrp did not fail over"; return 1; }
+    DUMMY_ALONE+=("$FO_A"); DGRP_ALONE+=("$FO_B"); DUMMY_DCS+=("$FO_DC")
+    lab_rejoin dummy && lab_wait_on dgrp "$(node_name 1)" 60 \
+      || { lab_fail "Dummy-alone crash $i: after node 1 rebooted Dummy is on '$(lab_where dummy 2)', dgrp on '$(lab_where dgrp 2)'"; return 1; }
   done
-  node_exec 1 crm_resource -r fsh --meta -d target-role >/dev/null \
-    || { lab_fail "cannot start the group again (target-role deleted)"; return 1; }
+  node_exec 1 crm_resource -r dgrp --meta -p target-role -v Stopped >/dev/null \
+    && node_exec 1 crm_resource -r fsh --meta -d target-role >/dev/null \
+    || { lab_fail "cannot stop dgrp and start the group again"; return 1; }
   lab_wait_on fsh "$(node_name 1)" 60 && lab_until 30 group_serves 1
 }
 group_stopped() { [ -z "$(lab_where fsh)" ] && [ -z "$(lab_where db)" ]; }

@@ -409,6 +409,18 @@ lab_rejoin() {
 lab_stats() { python3 -c 'import sys,statistics as s; v=sorted(map(float,sys.argv[1:])); print("%.2f / %.2f / %.2f" % (v[0], s.median(v), v[-1]))' "$@"; }
 lab_median() { python3 -c 'import sys,statistics as s; print("%.3f" % s.median(map(float,sys.argv[1:])))' "$@"; }
 
+# lab_dummy_group → group "dgrp" of three ocf:heartbeat:Dummy members (d1 d2 d3) preferring node 1:
+# the shape of fshost's group (three members started in order), so its failover is the
+# cluster's own cost of such a group, the baseline the fshost group is compared with.
+lab_dummy_group() {
+  local m xml=""
+  for m in d1 d2 d3; do
+    xml+="<primitive id=\"$m\" class=\"ocf\" provider=\"heartbeat\" type=\"Dummy\"><operations><op id=\"$m-monitor\" name=\"monitor\" interval=\"2s\" timeout=\"20s\"/></operations></primitive>"
+  done
+  node_exec 1 cibadmin -C -o resources -X "<group id=\"dgrp\">$xml</group>" \
+    && node_exec 1 cibadmin -C -o constraints -X "<rsc_location id=\"dgrp-prefers-node1\" rsc=\"dgrp\" node=\"$(node_name 1)\" score=\"100\"/>"
+}
+
 # lab_dummy → an ocf:heartbeat:Dummy resource "dummy" preferring node 1 (the cluster's own cost, the baseline).
 lab_dummy() {
   node_exec 1 cibadmin -C -o resources -X '<primitive id="dummy" class="ocf" provider="heartbeat" type="Dummy"><operations><op id="dummy-monitor" name="monitor" interval="2s" timeout="20s"/></operations></primitive>' \
