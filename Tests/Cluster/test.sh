@@ -63,7 +63,8 @@ body() {
   # command line (BASH_ENV keeps it looping). It is not the lab's: never listed, never
   # signalled, and it does not make the lab look busy. Ended (by PID) at the end of the case
   # or by the body's EXIT trap.
-  fake_dir=$(mktemp -d) && chmod 0755 "$fake_dir" && printf 'while :; do sleep 1; done\n' > "$fake_dir/env" \
+  fake_dir=$scratch
+  mkdir -m 0755 "$fake_dir" && printf 'while :; do sleep 1; done\n' > "$fake_dir/env" \
     && chmod 0644 "$fake_dir/env" || fail "cannot write the look-alike's BASH_ENV file"
   setpriv --reuid=nobody --regid=nogroup --clear-groups env BASH_ENV="$fake_dir/env" \
     bash "$LAB_HERE/node-init.sh" 1 "$(node_dir 1)" >/dev/null 2>&1 </dev/null &
@@ -118,6 +119,10 @@ tree() {
 }
 
 started=$(now); interrupted=""
+# The body's scratch directory (made with mkdir, so one that exists already is refused):
+# removed by the body's EXIT trap and again at the teardown, which also runs after a SIGKILL
+# of the body's tree.
+scratch=/tmp/fshost-cluster-test.$$
 trap 'interrupted=${interrupted:-INT}' INT
 trap 'interrupted=${interrupted:-TERM}' TERM
 trap 'interrupted=${interrupted:-HUP}' HUP
@@ -144,6 +149,7 @@ fi
 trap '' INT TERM HUP PIPE   # the teardown runs to its end
 # Teardown: one verdict, after a second try if the first left something. Its messages are
 # kept in a variable (no temporary file to leave behind).
+rm -rf "$scratch"
 err=$(lab_down 3 2>&1 >/dev/null) || err+=$(lab_down 3 2>&1 >/dev/null)
 if cerr=$(lab_check_clean 2>&1); then
   echo "ok - teardown: no process, namespace, link, mount or directory of the lab left"
