@@ -36,4 +36,5 @@ t=$(now); lab_rejoin fsh && lab_until 30 group_serves 1 || exit 1
 echo "   client → http://$(node_addr 1):$GROUP_PORT/ : $(group_page 1)   ($(elapsed "$t") s after the boot)"
 step "nginx SIGKILLed on node 1: the fshost monitor notices, Pacemaker restarts it"
 group_kill_nginx 1 || exit 1
-echo "   failure counted after $DETECT_S s (fail-count $FC_BEFORE → $FC_AFTER); page again after $RECOVER_S s: $(group_page 1)"
+echo "   failure counted after $DETECT_S s (fail-count $FC_BEFORE → $FC_AFTER) by $DETECT_OP"
+echo "   page again after $RECOVER_S s: $(group_page 1)"

@@ -186,7 +186,7 @@ group_procs() {
   local p i c
   i=$(node_pid "$1") || return 0
   for p in $(node_procs "$(readlink "/proc/$i/ns/pid")"); do
-    c=""; read -r c < "/proc/$p/comm" 2>/dev/null
+    c=""; read -r c 2>/dev/null < "/proc/$p/comm"
     case "$c" in
       nginx) echo "$p:nginx";;
       postgres) echo "$p:postgres";;
@@ -201,13 +201,18 @@ group_failcount() {
   echo "${v:-0}"
 }
 
-# group_kill_nginx N → SIGKILL nginx's master on node N (by its pidfile, in the node's PID namespace);
-# DETECT_S = seconds until Pacemaker counts the failure (the fshost monitor said so),
-# RECOVER_S = seconds until the page answers on node N again. Fail-count before: FC0.
+# group_kill_nginx N → SIGKILL nginx's master on node N (by its pidfile, in the node's PID namespace)
+# once the cluster is idle (nothing in flight would cancel the monitor that is to see it);
+# DETECT_S = seconds until Pacemaker counts the failure, RECOVER_S = until the page answers on
+# node N again; DETECT_OP = the op that detected it (group_detection: a monitor of fshost's
+# answering a failure, never a timeout or a cancelled op). Fail-count before: FC_BEFORE.
 group_kill_nginx() {
-  local n=$1 fc0 pid t0
+  local n=$1 fc0 pid t0 off log
+  lab_idle "$n" 30 || return 1
   fc0=$(group_failcount web "$n")
   pid=$(node_exec "$n" cat /run/fsh-web.pid) || { lab_fail "no nginx pidfile on node $n"; return 1; }
+  log="$(node_dir "$n")/log-pacemaker/pacemaker.log"
+  off=$(stat -c %s "$log" 2>/dev/null) || off=0
   t0=$(now)
   node_exec "$n" kill -KILL "$pid" || return 1
   lab_until 60 group_failcount_above web "$n" "$fc0" \
@@ -217,6 +222,55 @@ group_kill_nginx() {
   RECOVER_S=$(elapsed "$t0")
   FC_AFTER=$(group_failcount web "$n")
   FC_BEFORE=$fc0
+  DETECT_OP=$(group_detection "$n" "$off" "$((t0 / 1000000))") || { lab_fail "nginx killed on node $n: $DETECT_OP"; return 1; }
+}
+
+# group_detection N LOG_OFFSET SINCE → "web_monitor_MS (depth D): fshost's line" when the failure
+# Pacemaker last recorded for web on node N (web_last_failure_0 in its CIB status, at or after
+# SINCE, epoch s) is a recurring monitor that completed (op-status 0; 1 would be a cancel, 2 a
+# timeout: Pacemaker's own synthetic results) with a failure rc, and pacemaker-execd logged
+# fshost's failure line for that op in node N's log past LOG_OFFSET (bytes). Else why not.
+group_detection() {
+  local n=$1 cib
+  cib=$(node_exec "$n" cibadmin -Q 2>&1) || { echo "cibadmin -Q on node $n failed: $cib"; return 1; }
+  python3 -c '
+import re, sys, xml.etree.ElementTree as E
+log, off, since, node = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+def ms(v):
+    m = re.fullmatch(r"\s*(\d+)\s*(ms|msec|s|sec|m|min|h|hr)?\s*", v or "")
+    return None if not m else int(m.group(1)) * {"ms": 1, "msec": 1, None: 1000, "s": 1000, "sec": 1000, "m": 60000, "min": 60000, "h": 3600000, "hr": 3600000}[m.group(2)]
+root = E.fromstring(sys.stdin.read())
+f = None
+for st in root.iter("node_state"):
+    if st.get("uname") == node:
+        f = next((o for r in st.iter("lrm_resource") if r.get("id") == "web" for o in r.iter("lrm_rsc_op") if o.get("id") == "web_last_failure_0"), None)
+if f is None: sys.exit("no web_last_failure_0 in %s status of the CIB" % node)
+key, status, rc, iv, when = f.get("operation_key"), f.get("op-status"), f.get("rc-code"), int(f.get("interval", "0")), int(f.get("last-rc-change", "0"))
+if when < since: sys.exit("the last failure recorded (%s) is older than the kill" % key)
+if iv == 0 or status != "0" or rc == "0":
+    sys.exit("the failure counted is %s with op-status %s, rc-code %s: not an answer of a recurring fshost monitor (op-status 0 = completed, 1 = cancelled, 2 = timed out)" % (key, status, rc))
+depth = "?"
+for p in root.iter("primitive"):
+    if p.get("id") == "web":
+        for op in p.iter("op"):
+            if op.get("name") == "monitor" and ms(op.get("interval")) == iv:
+                depth = next((v.get("value") for v in op.iter("nvpair") if v.get("name") == "OCF_CHECK_LEVEL"), "?")
+with open(log, "rb") as fh:
+    fh.seek(off); text = fh.read().decode(errors="replace")
+lines = [l for l in text.splitlines() if "log_op_output" in l and key + "[" in l and "fshost: webserver/web monitor" in l and "HA_SUCCESS" not in l and "retrying" not in l]
+if not lines: sys.exit("pacemaker-execd logged no failure line of fshost for %s after the kill" % key)
+print("%s (depth %s): %s" % (key, depth, lines[-1].split("output [ ", 1)[-1].rstrip(" ]")))
+' "$(node_dir "$n")/log-pacemaker/pacemaker.log" "$2" "$3" "$(node_name "$n")" <<<"$cib" 2>&1
+}
+
+# group_cleanup_web N → Pacemaker forgets web's failure on node N (crm_resource --cleanup) with the
+# cluster idle before (the recovery's monitors all started: a cleanup cancels in-flight ones,
+# and the DC then waits op timeout + cluster-delay for a result that never comes) and after
+# (the cleanup's re-probe and the monitors it restarts done). Fails at either deadline.
+group_cleanup_web() {
+  lab_idle "$1" 30 || return 1
+  node_exec "$1" crm_resource --cleanup -r web >/dev/null 2>&1 || { lab_fail "crm_resource --cleanup -r web on node $1 failed"; return 1; }
+  lab_idle "$1" 30
 }
 group_failcount_above() { [ "$(group_failcount "$1" "$2")" -gt "$3" ] 2>/dev/null; }
 
@@ -245,7 +299,7 @@ group_test() {
     || { lab_fail "db: cannot have pid $pid1 held by a process in node 2's namespace"; return 1; }
 
   # Crash → node 2, repeated (the first one is the functional check).
-  GROUP_DIFFS=() GROUP_PAGES=() GROUP_DUMMIES=() GROUP_CLUSTER=()
+  GROUP_DIFFS=() GROUP_PAGES=() GROUP_DUMMIES=() GROUP_CLUSTER=() GROUP_DCS=() DUMMY_DCS=()
   group_crash || return 1
   ok "node 1 crashed: http://$(node_addr 2):$GROUP_PORT/ answers '$(group_page 2)' $FO_PROBE s after the SIGKILL (crm_mon on node 2: group there after $FO_A s, Dummy after $FO_B s)"
   lab_wait_on db "$(node_name 2)" 60 2 || { lab_why 2; return 1; }
@@ -280,8 +334,9 @@ group_test() {
   lab_is_on fsh 1 || { lab_fail "after nginx was killed the group runs on '$(lab_where fsh 1)', expected node 1 (local restart)"; return 1; }
   local left; left=$(group_procs 1 | grep -c ':nginx$')
   [ "$left" = 2 ] || { lab_fail "after the restart node 1 runs $left nginx processes (expected the master and its one worker): $(group_procs 1 | tr '\n' ' ')"; return 1; }
-  ok "nginx SIGKILLed on node 1: failure counted after $DETECT_S s (fail-count $FC_BEFORE → $FC_AFTER), restarted on node 1, page answers after $RECOVER_S s"
-  node_exec 1 crm_resource --cleanup -r web >/dev/null 2>&1
+  ok "nginx SIGKILLed on node 1: failure counted after $DETECT_S s (fail-count $FC_BEFORE → $FC_AFTER) by $DETECT_OP; restarted on node 1, page answers after $RECOVER_S s"
+  group_cleanup_web 1 || return 1
+  ok "web's failure cleaned up with the cluster idle before and after (crm_resource --wait, 30 s each)"
 
   # Performance: per crash, the group's failover (crm_mon's view) less Dummy's in the same crash.
   for s in 2 3; do
@@ -290,18 +345,47 @@ group_test() {
     group_crash || { lab_fail "crash $s: the group or Dummy did not fail over to node 2 ($(lab_where fsh 2), $(lab_where dummy 2))"; return 1; }
     group_back || { lab_fail "crash $s: after node 1 rebooted the group is on '$(lab_where fsh 2)', Dummy on '$(lab_where dummy 2)'"; return 1; }
   done
-  local dm; dm=$(lab_median "${GROUP_DIFFS[@]}")
+  # The baseline in crashes of its own: Dummy agents alone placed (group and database stopped);
+  # the fshost group is compared with dgrp, a group of three Dummy members (the same shape).
+  DUMMY_ALONE=() DGRP_ALONE=()
+  group_dummy_alone 2 || return 1
+  local dm; dm=$(python3 -c 'import sys,statistics as s; a,b=sys.argv[1].split(),sys.argv[2].split(); print("%.3f" % (s.median(map(float,a)) - s.median(map(float,b))))' "${GROUP_CLUSTER[*]}" "${DGRP_ALONE[*]}")
   python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < 1.0 else 1)' "$dm" \
-    || { lab_fail "group − Dummy per crash: median $dm s (${GROUP_DIFFS[*]}), not under 1 s"; return 1; }
-  ok "failover in the same crashes, crm_mon's view: group − Dummy per crash $(lab_stats "${GROUP_DIFFS[@]}") s (min / median / max; group ${GROUP_CLUSTER[*]}, Dummy ${GROUP_DUMMIES[*]}): median under 1 s; page from node 2 after ${GROUP_PAGES[*]} s"
+    || { lab_fail "fshost group's failover median − Dummy group's median = $dm s (fshost group ${GROUP_CLUSTER[*]}; Dummy group ${DGRP_ALONE[*]}; single Dummy ${DUMMY_ALONE[*]}), not under 1 s"; return 1; }
+  ok "failover, crm_mon's view from node 2: fshost group ${GROUP_CLUSTER[*]} s (DC at the crash: ${GROUP_DCS[*]}); in crashes of their own (DC: ${DUMMY_DCS[*]}) a group of three Dummy members ${DGRP_ALONE[*]} s, a single Dummy ${DUMMY_ALONE[*]} s: fshost group − Dummy group medians $dm s, under 1 s; Dummy beside the fshost group in its crashes ${GROUP_DUMMIES[*]} s (per crash $(lab_stats "${GROUP_DIFFS[@]}")); page from node 2 after ${GROUP_PAGES[*]} s"
 }
+
+# group_dummy_alone COUNT → COUNT crashes of node 1 with only Dummy agents placed (the group
+# stopped by its target-role, the database with it: colocated): the single "dummy" and
+# "dgrp", three Dummy members in a group (lab_dummy_group: the fshost group's shape), timed in
+# the same crm_mon snapshots. Appended to DUMMY_ALONE, DGRP_ALONE (DC at each crash: DUMMY_DCS).
+# Node 1 rejoins after each; at the end dgrp is stopped and the group runs on node 1 again.
+group_dummy_alone() {
+  local i
+  node_exec 1 crm_resource -r fsh --meta -p target-role -v Stopped >/dev/null \
+    || { lab_fail "cannot stop the group (target-role Stopped)"; return 1; }
+  lab_until 60 group_stopped || { lab_fail "the group or the database still runs 60 s after target-role Stopped: fsh on '$(lab_where fsh)', db on '$(lab_where db)'"; return 1; }
+  lab_dummy_group || { lab_fail "cannot define the Dummy group dgrp"; return 1; }
+  lab_wait_on dgrp "$(node_name 1)" 60 && lab_idle 1 60 || return 1
+  for i in $(seq "$1"); do
+    lab_failover_pair dummy dgrp true || { lab_fail "Dummy-alone crash $i: Dummy or dgrp did not fail over"; return 1; }
+    DUMMY_ALONE+=("$FO_A"); DGRP_ALONE+=("$FO_B"); DUMMY_DCS+=("$FO_DC")
+    lab_rejoin dummy && lab_wait_on dgrp "$(node_name 1)" 60 \
+      || { lab_fail "Dummy-alone crash $i: after node 1 rebooted Dummy is on '$(lab_where dummy 2)', dgrp on '$(lab_where dgrp 2)'"; return 1; }
+  done
+  node_exec 1 crm_resource -r dgrp --meta -p target-role -v Stopped >/dev/null \
+    && node_exec 1 crm_resource -r fsh --meta -d target-role >/dev/null \
+    || { lab_fail "cannot stop dgrp and start the group again"; return 1; }
+  lab_wait_on fsh "$(node_name 1)" 60 && lab_until 30 group_serves 1
+}
+group_stopped() { [ -z "$(lab_where fsh)" ] && [ -z "$(lab_where db)" ]; }
 
 # group_crash → one crash of node 1 with the group and Dummy there (lab_failover_pair); the
 # samples appended to GROUP_CLUSTER, GROUP_DUMMIES, GROUP_DIFFS (group − Dummy) and
 # GROUP_PAGES. Node 1 stays down.
 group_crash() {
   lab_failover_pair fsh dummy group_serves 2 || return 1
-  GROUP_CLUSTER+=("$FO_A"); GROUP_DUMMIES+=("$FO_B"); GROUP_PAGES+=("$FO_PROBE")
+  GROUP_CLUSTER+=("$FO_A"); GROUP_DUMMIES+=("$FO_B"); GROUP_PAGES+=("$FO_PROBE"); GROUP_DCS+=("$FO_DC")
   GROUP_DIFFS+=("$(python3 -c 'import sys; print("%.3f" % (float(sys.argv[1]) - float(sys.argv[2])))' "$FO_A" "$FO_B")")
 }
 # group_back → node 1 reboots; the group and Dummy move back to it, the page answers there.

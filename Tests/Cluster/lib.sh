@@ -19,7 +19,8 @@ LAB_TOKEN=${FSHOST_LAB_TOKEN:-1000}     # corosync totem token, ms
 LAB_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 lab_log() { echo "lab: $*" >&2; }
-lab_fail() { echo "lab: FAIL: $*" >&2; return 1; }
+# (LAB_LAST_FAIL: the last message, for a caller that reports why it redid a step)
+lab_fail() { LAB_LAST_FAIL=$*; echo "lab: FAIL: $*" >&2; return 1; }
 # Clock in microseconds (bash's EPOCHREALTIME: no process per reading, polls stay cheap).
 now() { local t=$EPOCHREALTIME; echo "${t/[.,]/}"; }
 # elapsed START → seconds since START (from now), 3 decimals
@@ -31,16 +32,40 @@ node_name() { echo "fsh-node$1"; }
 node_addr() { echo "$LAB_NET.$1"; }
 node_dir() { echo "$LAB_DIR/node$1"; }
 
+# lab_root_init PID → PID is a node init as only root can make one: every uid of it 0 (real,
+# effective, saved, filesystem) and PID 1 of a PID namespace of its own (/proc/PID/status NSpid
+# ends in 1). A local user can copy a node init's command line (or be PID 1 of a user and PID
+# namespace of their own), not its uid: the lab signals no process that fails this.
+lab_root_init() {
+  local k a b c d e uid=no nspid=no
+  while read -r k a b c d e; do
+    case "$k" in
+      Uid:) [ "$a$b$c$d" = 0000 ] && uid=yes ;;
+      NSpid:) [ -n "$b" ] && [ "${e:-${d:-${c:-$b}}}" = 1 ] && nspid=yes ;;
+    esac
+  done 2>/dev/null < "/proc/$1/status"
+  [ "$uid" = yes ] && [ "$nspid" = yes ]
+}
+# lab_starttime PID → its start time (clock ticks since boot, /proc/PID/stat field 22): with the
+# PID it names one process for good (a PID is reused, the pair is not).
+lab_starttime() {
+  local st=""; { read -r st; } 2>/dev/null < "/proc/$1/stat"; st=${st##*) }
+  [ -n "$st" ] || return 1
+  set -- $st; echo "${20}"
+}
+
 # node_pid N → host PID of node N's init, or nothing if the node is down.
 node_pid() {
   local f; f="$(node_dir "$1")/init.pid"
   [ -s "$f" ] || return 1
-  local p; p=$(cat "$f")
-  # Still that init (not a reused PID): its parent is our unshare, its name bash. A killed
-  # init stays a zombie until the kernel has reaped its whole namespace (many processes,
-  # e.g. PostgreSQL's, take a while): that node is down.
-  local st=""; { read -r st < "/proc/$p/stat"; } 2>/dev/null; st=${st##*) }
-  [ -n "$st" ] && [ "${st%% *}" != Z ] && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = bash ] || return 1
+  # init.pid is "PID STARTTIME", written by node_boot in the root-owned node directory.
+  local p t; read -r p t < "$f" || return 1
+  # Still that init (not a reused PID): the same start time, root's, PID 1 of its namespace,
+  # named bash. A killed init stays a zombie until the kernel has reaped its whole namespace
+  # (many processes, e.g. PostgreSQL's, take a while): that node is down.
+  local st=""; { read -r st; } 2>/dev/null < "/proc/$p/stat"; st=${st##*) }
+  [ -n "$st" ] && [ "${st%% *}" != Z ] && [ "$(lab_starttime "$p")" = "$t" ] && lab_root_init "$p" \
+    && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = bash ] || return 1
   echo "$p"
 }
 
@@ -100,6 +125,16 @@ EOF
 # lab_prepare → fresh $LAB_DIR with per-node copies (cp -a keeps hacluster:haclient).
 lab_prepare() {
   [ ! -e "$LAB_DIR" ] || lab_fail "$LAB_DIR exists: a lab is up (lab.sh down first)" || return 1
+  # Bad input on purpose (test.sh's wrong-config cases), FSHOST_LAB_BREAK=KIND:N:
+  #   transport:N  node N's corosync.conf names a transport that does not exist (corosync exits)
+  #   peer:N       node N's nodelist puts the other node at an address nobody has (it never joins)
+  # Checked before anything is made.
+  local kind="" bn=""
+  if [ -n "${FSHOST_LAB_BREAK:-}" ]; then
+    kind=${FSHOST_LAB_BREAK%%:*} bn=${FSHOST_LAB_BREAK#*:}
+    case "$kind" in transport|peer) ;; *) lab_fail "FSHOST_LAB_BREAK=$FSHOST_LAB_BREAK: unknown kind '$kind' (transport:N or peer:N)"; return 1 ;; esac
+    case "$bn" in 1|2) ;; *) lab_fail "FSHOST_LAB_BREAK=$FSHOST_LAB_BREAK: node '$bn' is not 1 or 2 (KIND:N)"; return 1 ;; esac
+  fi
   # 0755: pacemaker-controld (user hacluster) reads the agents installed below it.
   install -d -m 0755 "$LAB_DIR" || return 1
   cp -a /usr/lib/ocf/resource.d "$LAB_DIR/ocf" || return 1
@@ -114,16 +149,11 @@ lab_prepare() {
     lab_corosync_conf "$n" > "$d/etc-corosync/corosync.conf"
     : > "$d/mounts"
   done
-  # Bad input on purpose (test.sh's wrong-config cases), FSHOST_LAB_BREAK=KIND:N:
-  #   transport:N  node N's corosync.conf names a transport that does not exist (corosync exits)
-  #   peer:N       node N's nodelist puts the other node at an address nobody has (it never joins)
-  if [ -n "${FSHOST_LAB_BREAK:-}" ]; then
-    local kind=${FSHOST_LAB_BREAK%%:*} bn=${FSHOST_LAB_BREAK#*:} f
-    f="$(node_dir "$bn")/etc-corosync/corosync.conf"
+  if [ -n "$kind" ]; then
+    local f; f="$(node_dir "$bn")/etc-corosync/corosync.conf"
     case "$kind" in
       transport) sed -i 's/transport: knet/transport: knet-of-nowhere/' "$f" ;;
       peer)      sed -i "s/ring0_addr: $(node_addr $((3 - bn)))\$/ring0_addr: $LAB_NET.99/" "$f" ;;
-      *)         lab_fail "FSHOST_LAB_BREAK: unknown kind '$kind' (transport:N or peer:N)"; return 1 ;;
     esac
   fi
 }
@@ -157,7 +187,7 @@ node_boot() {
     [ -n "$child" ] && break; sleep 0.05
   done
   [ -n "$child" ] || { lab_fail "node $n: init did not start"; lab_why "$n"; return 1; }
-  echo "$child" > "$d/init.pid"
+  echo "$child $(lab_starttime "$child")" > "$d/init.pid"
   # The init waits for its network before it starts corosync.
   node_plug "$n" "$child" || { lab_fail "node $n: cannot plug it into the switch"; kill -KILL "$child"; return 1; }
   for i in $(seq 150); do
@@ -245,15 +275,18 @@ lab_where() {
     | sed -n 's/.*is running on: \([^ ]*\).*/\1/p'
 }
 
-# lab_wait_on RESOURCE NODE SECONDS [VIEWER] → wait until RESOURCE runs on NODE (name) and nowhere else.
+# lab_wait_on RESOURCE NODE SECONDS [VIEWER] → wait until RESOURCE (every member, for a group)
+# is Started on NODE (name) and nowhere else, as crm_mon on VIEWER (default: an up node) shows
+# it: a start still in flight (recorded as pending) is not enough.
 lab_wait_on() {
-  local r=$1 want=$2 t=$3 v=${4:-} start; start=$(now)
+  local r=$1 want=$2 t=$3 v=${4:-} start m; start=$(now)
   local where
+  if [ -z "$v" ]; then for m in 1 2; do node_pid "$m" >/dev/null && { v=$m; break; }; done; fi
   while :; do
-    where=$(lab_where "$r" "$v" | tr '\n' ' ')
-    [ "$where" = "$want " ] && return 0
+    [ -n "$v" ] && [ "$(lab_xml "$v" | lab_placed "$want" "$r")" = 1 ] && return 0
     if past "$start" "$t"; then
-      lab_fail "$r is not running on $want alone within $t s (running on: ${where:-nowhere})"
+      where=$(lab_where "$r" "$v" | tr '\n' ' ')
+      lab_fail "$r is not started on $want alone within $t s (running on: ${where:-nowhere})"
       return 1
     fi
     sleep 0.1
@@ -268,7 +301,23 @@ lab_up() {
   # No fencing device in the lab: without this Pacemaker starts nothing. (A CIB
   # seeded on disk with these was refused by the DC: "Protocol not supported".)
   node_exec 1 crm_attribute --type crm_config --name stonith-enabled --update false >/dev/null \
-    && node_exec 1 crm_attribute --type crm_config --name cluster-recheck-interval --update 1min >/dev/null
+    && node_exec 1 crm_attribute --type crm_config --name cluster-recheck-interval --update 1min >/dev/null \
+    || return 1
+  # No throttling: on a loaded machine (two nodes and other work on 2 cores; load 10+ seen)
+  # the controller's "High CPU load detected" mode runs one action at a time per node, which
+  # serialises a failover's transition in an order nobody chose (Dummy's start queued behind
+  # the group's starts, monitors and the database). load-threshold is a percentage of one
+  # core per core; node-action-limit caps the jobs per node (default 2 x cores).
+  node_exec 1 crm_attribute --type crm_config --name load-threshold --update "${FSHOST_LAB_LOAD_THRESHOLD:-10000%}" >/dev/null \
+    && node_exec 1 crm_attribute --type crm_config --name node-action-limit --update 32 >/dev/null
+}
+
+# lab_idle N SECONDS → the cluster has no action pending or in flight, as node N sees it
+# (crm_resource --wait), within SECONDS; fails naming the deadline and what crm_resource said.
+lab_idle() {
+  local out rc
+  out=$(LAB_EXEC_TIMEOUT=$(( $2 + 10 )) node_exec "$1" crm_resource --wait --timeout="$2s" 2>&1); rc=$?
+  [ "$rc" = 0 ] || { lab_fail "the cluster is not idle within $2 s (crm_resource --wait on node $1, status $rc): $(tr '\n' ' ' <<<"$out")"; return 1; }
 }
 
 # lab_down → no process, namespace, link, mount or directory of the lab left. Idempotent.
@@ -300,13 +349,16 @@ lab_down() {
 }
 
 # lab_inits → host PIDs of this lab's node inits (bash running node-init.sh), with or without an
-# init.pid: the marker is the command line. Bash builtins only (no process per PID).
+# init.pid: the command line says which lab's node it is, lab_root_init that root made it (a
+# look-alike of a local user's is not listed, so never signalled). Bash builtins only (no
+# process per PID).
 lab_inits() {
   local p a0 a1 a2 a3
   for p in /proc/[0-9]*; do
     a1="" a3=""
-    { IFS= read -r -d '' a0; IFS= read -r -d '' a1; IFS= read -r -d '' a2; IFS= read -r -d '' a3; } < "$p/cmdline" 2>/dev/null
-    [ "$a1" = "$LAB_HERE/node-init.sh" ] && [ "${a3%/node[12]}" = "$LAB_DIR" ] && echo "${p#/proc/}"
+    { IFS= read -r -d '' a0; IFS= read -r -d '' a1; IFS= read -r -d '' a2; IFS= read -r -d '' a3; } 2>/dev/null < "$p/cmdline"
+    [ "$a1" = "$LAB_HERE/node-init.sh" ] && [ "${a3%/node[12]}" = "$LAB_DIR" ] && lab_root_init "${p#/proc/}" \
+      && echo "${p#/proc/}"
   done
 }
 
@@ -357,6 +409,18 @@ lab_rejoin() {
 lab_stats() { python3 -c 'import sys,statistics as s; v=sorted(map(float,sys.argv[1:])); print("%.2f / %.2f / %.2f" % (v[0], s.median(v), v[-1]))' "$@"; }
 lab_median() { python3 -c 'import sys,statistics as s; print("%.3f" % s.median(map(float,sys.argv[1:])))' "$@"; }
 
+# lab_dummy_group → group "dgrp" of three ocf:heartbeat:Dummy members (d1 d2 d3) preferring node 1:
+# the shape of fshost's group (three members started in order), so its failover is the
+# cluster's own cost of such a group, the baseline the fshost group is compared with.
+lab_dummy_group() {
+  local m xml=""
+  for m in d1 d2 d3; do
+    xml+="<primitive id=\"$m\" class=\"ocf\" provider=\"heartbeat\" type=\"Dummy\"><operations><op id=\"$m-monitor\" name=\"monitor\" interval=\"2s\" timeout=\"20s\"/></operations></primitive>"
+  done
+  node_exec 1 cibadmin -C -o resources -X "<group id=\"dgrp\">$xml</group>" \
+    && node_exec 1 cibadmin -C -o constraints -X "<rsc_location id=\"dgrp-prefers-node1\" rsc=\"dgrp\" node=\"$(node_name 1)\" score=\"100\"/>"
+}
+
 # lab_dummy → an ocf:heartbeat:Dummy resource "dummy" preferring node 1 (the cluster's own cost, the baseline).
 lab_dummy() {
   node_exec 1 cibadmin -C -o resources -X '<primitive id="dummy" class="ocf" provider="heartbeat" type="Dummy"><operations><op id="dummy-monitor" name="monitor" interval="2s" timeout="20s"/></operations></primitive>' \
@@ -381,10 +445,14 @@ for rid in rids:
 # lab_failover_pair A B PROBE… → with resources A and B both on node 1, crash node 1; then poll
 # every 50 ms until, as node 2's crm_mon sees it (ONE snapshot per poll for both: the same probe
 # at the same instant), A and B run on node 2 alone, and PROBE (a command) succeeds.
-# FO_A, FO_B, FO_PROBE = seconds from the SIGKILL (deadline 30 s). The node stays down.
+# FO_A, FO_B, FO_PROBE = seconds from the SIGKILL (deadline 30 s); FO_DC = the DC before the
+# crash. The node stays down.
 lab_failover_pair() {
   local a=$1 b=$2; shift 2
   lab_wait_on "$a" "$(node_name 1)" 60 && lab_wait_on "$b" "$(node_name 1)" 60 || return 1
+  # Which node is DC at the crash (node 1's death then costs an election too): FO_DC.
+  FO_DC=$(lab_xml 2 | grep -o '<current_dc present="true"[^>]*' | grep -o 'name="[^"]*"' | cut -d'"' -f2)
+  FO_DC=${FO_DC:-none}
   local t0 st at; t0=$(now)
   FO_A="" FO_B="" FO_PROBE=""
   node_crash 1 || return 1

@@ -4,7 +4,8 @@
 # Every case prints "ok - …" or "FAIL - …" with the reason; any FAIL ends the run with
 # status 1. A lab that cannot come up is a FAIL naming the log lines that say why, never a
 # skip. Whatever happens, the lab is torn down and checked to leave nothing behind.
-# INT, TERM or HUP end the run at once (status 130 / 143 / 129 after the teardown): the
+# INT, TERM, HUP or PIPE end the run at once (status 130 / 143 / 129 / 141 after the
+# teardown; after a PIPE the teardown and the verdict go to stderr): the
 # cases run in a child (body) that this shell waits for with `wait`, which a trapped signal
 # interrupts; the handler only sets a flag, the shell then kills the body's process tree
 # (by PID) and tears the lab down. An interrupted run never says "passed".
@@ -21,12 +22,28 @@ done
 ok() { echo "ok - $*"; }
 fail() { echo "FAIL - $*"; exit 1; }
 
-# body → the cases, in order; exits 1 at the first FAIL.
+# end_lookalike → nobody's look-alike (and its sleep) killed by PID, its BASH_ENV file removed.
+end_lookalike() {
+  if [ -n "${fake:-}" ]; then
+    local k=""; read -r k 2>/dev/null < "/proc/$fake/task/$fake/children"
+    kill -KILL "$fake" $k 2>/dev/null; wait "$fake" 2>/dev/null; fake=""
+  fi
+  [ -z "${fake_dir:-}" ] || rm -rf "$fake_dir"; fake_dir=""
+}
+
+# body → the cases, in order; exits 1 at the first FAIL. A SIGPIPE (stdout closed, e.g. `| head`)
+# ends it between commands with 141: the parent then tears down as for INT.
 body() {
+  trap end_lookalike EXIT
+  trap 'exit 141' PIPE
   lab_check_clean 2>/dev/null || lab_down 3 >/dev/null 2>&1   # a lab a killed run left behind
 
   # --- Bad input: a node that cannot join is reported with the lines that say why, within a deadline.
   local t out rc took
+  out=$(FSHOST_LAB_BREAK=transport:3 lab_up 5 2>&1); rc=$?
+  [ "$rc" != 0 ] && grep -q "FSHOST_LAB_BREAK=transport:3: node '3' is not 1 or 2" <<<"$out" && lab_check_clean 2>/dev/null \
+    || { echo "$out"; fail "FSHOST_LAB_BREAK=transport:3 (no node 3): status $rc, not one clear line, or something made"; }
+  ok "FSHOST_LAB_BREAK=transport:3 (no such node) is refused with one line before anything is made: $out"
   t=$(now); out=$(FSHOST_LAB_BREAK=transport:2 lab_up 20 2>&1); rc=$?; took=$(elapsed "$t")
   lab_down 3 >/dev/null 2>&1
   [ "$rc" != 0 ] || fail "a node whose corosync.conf names no real transport: the lab came up"
@@ -42,8 +59,23 @@ body() {
   [ "${took%.*}" -lt 30 ] || fail "wrong peer address: reported after $took s (deadline 15 s, and one crm_mon call of at most 8 s)"
   ok "node 2 with a wrong peer address: reported in $took s with knet's lines ($(grep -m1 -oE 'host: [0-9]+ has no active links|Packet rejected from [0-9.:]+' <<<"$out"))"
 
+  # --- A local user's look-alike of a node init: user nobody runs bash with a node init's
+  # command line (BASH_ENV keeps it looping). It is not the lab's: never listed, never
+  # signalled, and it does not make the lab look busy. Ended (by PID) at the end of the case
+  # or by the body's EXIT trap.
+  fake_dir=$scratch
+  mkdir -m 0755 "$fake_dir" && printf 'while :; do sleep 1; done\n' > "$fake_dir/env" \
+    && chmod 0644 "$fake_dir/env" || fail "cannot write the look-alike's BASH_ENV file"
+  setpriv --reuid=nobody --regid=nogroup --clear-groups env BASH_ENV="$fake_dir/env" \
+    bash "$LAB_HERE/node-init.sh" 1 "$(node_dir 1)" >/dev/null 2>&1 </dev/null &
+  fake=$!
+  lookalike_runs() { [ "$(tr '\0' ' ' < "/proc/$fake/cmdline" 2>/dev/null)" = "bash $LAB_HERE/node-init.sh 1 $(node_dir 1) " ]; }
+  lab_until 3 lookalike_runs || fail "the look-alike (as nobody) did not start"
+  [ -z "$(lab_inits)" ] || fail "lab_inits lists nobody's look-alike $fake: $(lab_inits)"
+
   # --- A node init whose boot was killed before its init.pid was written: lab_down finds it
-  # by its command line and kills it (its namespace goes with it).
+  # by its command line (and root's PID 1 of its namespace) and kills it (its namespace goes
+  # with it); the look-alike stays.
   lab_prepare && lab_net_up || fail "cannot prepare the lab"
   setsid unshare --net --mount --uts --pid --fork --mount-proc --propagation private -- \
     bash "$LAB_HERE/node-init.sh" 1 "$(node_dir 1)" >/dev/null 2>&1 </dev/null &
@@ -51,12 +83,15 @@ body() {
   t=$(now); lab_down 3 >/dev/null 2>&1; rc=$?; took=$(elapsed "$t")
   [ "$rc" = 0 ] && [ -z "$(lab_inits)" ] && lab_check_clean 2>/dev/null \
     || fail "a node init without init.pid: lab_down (status $rc) left: $(lab_check_clean 2>&1)"
-  ok "a node init without init.pid (a boot killed half way) is killed by lab_down, nothing left ($took s)"
+  lookalike_runs || fail "lab_down signalled nobody's look-alike $fake (it is gone)"
+  ok "a node init without init.pid (a boot killed half way) is killed by lab_down, nothing left ($took s); user nobody's look-alike (pid $fake, same command line) is not listed and left running"
 
-  # --- The real lab.
+  # --- The real lab, by lab.sh up with the look-alike still running.
   t=$(now)
-  lab_up 90 || fail "the two-node lab did not come up (lines above say why)"
-  ok "two nodes online, DC elected, in $(elapsed "$t") s"
+  "$here/lab.sh" up 90 || fail "lab.sh up with user nobody's look-alike running: the two-node lab did not come up (lines above say why)"
+  lookalike_runs || fail "lab.sh up signalled nobody's look-alike $fake (it is gone)"
+  ok "two nodes online, DC elected, in $(elapsed "$t") s (lab.sh up, not refused for user nobody's look-alike, which still runs)"
+  end_lookalike
   "$here/lab.sh" up 5 >/dev/null 2>&1 && fail "lab.sh up on a running lab succeeded"
   node_pid 1 >/dev/null && node_pid 2 >/dev/null && [ -d "$LAB_DIR" ] \
     && lab_wait_dc 1 10 "$(node_name 1)" "$(node_name 2)" 2>/dev/null \
@@ -74,9 +109,9 @@ tree() {
   local p=$1 sid=$2 t k c st
   echo "$p"
   for t in /proc/"$p"/task/*/children; do
-    k=""; read -r k < "$t" 2>/dev/null
+    k=""; read -r k 2>/dev/null < "$t"
     for c in $k; do
-      st=""; read -r st < "/proc/$c/stat" 2>/dev/null || continue
+      st=""; read -r st 2>/dev/null < "/proc/$c/stat" || continue
       st=${st##*) }; set -- $st          # state ppid pgrp session …
       [ "$4" = "$sid" ] && tree "$c" "$sid"
     done
@@ -84,9 +119,14 @@ tree() {
 }
 
 started=$(now); interrupted=""
+# The body's scratch directory (made with mkdir, so one that exists already is refused):
+# removed by the body's EXIT trap and again at the teardown, which also runs after a SIGKILL
+# of the body's tree.
+scratch=/tmp/fshost-cluster-test.$$
 trap 'interrupted=${interrupted:-INT}' INT
 trap 'interrupted=${interrupted:-TERM}' TERM
 trap 'interrupted=${interrupted:-HUP}' HUP
+trap 'interrupted=${interrupted:-PIPE}' PIPE
 body &
 pid=$!
 read -r st < "/proc/$pid/stat"; st=${st##*) }; set -- $st; sid=$4
@@ -95,23 +135,27 @@ while :; do
   [ -n "$interrupted" ] && break
   kill -0 "$pid" 2>/dev/null || break
 done
+# The body ended by a SIGPIPE (its own trap's 141, or the signal): stdout is gone.
+[ -n "$interrupted" ] || [ "$rc" != 141 ] || interrupted=PIPE
+# Nobody reads stdout any more: the rest (teardown, verdict) goes to stderr.
+[ "$interrupted" != PIPE ] || exec 1>&2
 if [ -n "$interrupted" ]; then
   # Stop the whole tree first (no step runs after this), then kill it.
   victims=$(tree "$pid" "$sid"); kill -STOP $victims 2>/dev/null; kill -KILL $victims 2>/dev/null
   wait "$pid" 2>/dev/null
   echo "FAIL - interrupted by SIG$interrupted after $(elapsed "$started") s: tearing the lab down"
-  case "$interrupted" in INT) rc=130;; TERM) rc=143;; *) rc=129;; esac
+  case "$interrupted" in INT) rc=130;; TERM) rc=143;; PIPE) rc=141;; *) rc=129;; esac
 fi
-trap '' INT TERM HUP   # the teardown runs to its end
-# Teardown: one verdict, after a second try if the first left something.
-err=$(mktemp)
-lab_down 3 >/dev/null 2>"$err" || lab_down 3 >/dev/null 2>>"$err"
-if lab_check_clean 2>>"$err"; then
+trap '' INT TERM HUP PIPE   # the teardown runs to its end
+# Teardown: one verdict, after a second try if the first left something. Its messages are
+# kept in a variable (no temporary file to leave behind).
+rm -rf "$scratch"
+err=$(lab_down 3 2>&1 >/dev/null) || err+=$(lab_down 3 2>&1 >/dev/null)
+if cerr=$(lab_check_clean 2>&1); then
   echo "ok - teardown: no process, namespace, link, mount or directory of the lab left"
 else
-  cat "$err"; echo "FAIL - teardown left something behind"; rc=1
+  printf '%s\n%s\n' "$err" "$cerr"; echo "FAIL - teardown left something behind"; rc=1
 fi
-rm -f "$err"
 [ "$rc" = 0 ] && [ -z "$interrupted" ] && verdict=passed || verdict=FAILED
 echo "test-cluster: $verdict in $(elapsed "$started") s"
 [ "$verdict" = passed ] || [ "$rc" != 0 ] || rc=1
