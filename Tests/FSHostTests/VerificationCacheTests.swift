@@ -14,8 +14,11 @@ final class VerificationCacheTests: XCTestCase {
     var plugin = ""
 
     override func setUpWithError() throws {
+        // The sandbox's run directory is on the disk of /tmp (on a tmpfs only
+        // where /tmp is one): the cache holds only this boot's entries, on any
+        // file system (testTheCacheIsUsedOnADiskAndOnATmpfs).
         sandbox = try HostSandbox()
-        try sandbox.useTmpfsRunDirectory()   // the cache is used only on a tmpfs
+        sandbox.runDirectory = sandbox.path("run")
         let plugins = sandbox.path("plugins")
         try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: false,
                                                 attributes: [.posixPermissions: 0o755])
@@ -130,7 +133,7 @@ final class VerificationCacheTests: XCTestCase {
             ("corrupt", "is not a verification entry", { try Data("garbage".utf8).write(to: URL(fileURLWithPath: $0)) }),
             ("truncated", "truncated", { try good.prefix(good.count - 7).write(to: URL(fileURLWithPath: $0)) }),
             ("newer format", "has another format", {
-                try Data(String(decoding: good, as: UTF8.self).replacingOccurrences(of: "fshost-verified 2", with: "fshost-verified 3").utf8)
+                try Data(String(decoding: good, as: UTF8.self).replacingOccurrences(of: "fshost-verified 3", with: "fshost-verified 4").utf8)
                     .write(to: URL(fileURLWithPath: $0)) }),
             ("another owner", "is owned by uid 4242", { XCTAssertEqual(chown($0, 4242, 4242), 0) }),
             ("writable by others", "is writable by others", { XCTAssertEqual(chmod($0, 0o666), 0) }),
@@ -163,9 +166,12 @@ final class VerificationCacheTests: XCTestCase {
         if wait > 0 { Thread.sleep(forTimeInterval: wait) }
     }
 
-    /// The only entry of the cache directory (its path and inode).
+    /// The only plugin entry of the cache directory (its path and inode);
+    /// `library` entries (the names of a library a plugin needs) aside.
     func onlyEntry() throws -> (path: String, inode: ino_t) {
-        let names = try FileManager.default.contentsOfDirectory(atPath: cacheDirectory).filter { !$0.hasPrefix(".") }
+        let names = try FileManager.default.contentsOfDirectory(atPath: cacheDirectory).filter { name in
+            !name.hasPrefix(".") && (try? String(contentsOfFile: cacheDirectory + "/" + name, encoding: .utf8))?.contains("\nlibrary\n") != true
+        }
         guard names.count == 1, let name = names.first else { throw SetupFailure("expected one cache entry, found \(names)") }
         var st = stat()
         XCTAssertEqual(stat(cacheDirectory + "/" + name, &st), 0)
@@ -178,7 +184,13 @@ final class VerificationCacheTests: XCTestCase {
     /// refused by `needed-libraries`, as an uncached call is, and the
     /// library's constructor never runs. Likewise for the library alone
     /// turned another user's, in a directory left 0755.
-    func testAHitJudgesTheNeededLibrariesAgain() throws {
+    /// A C plugin `needsalib` (resource type; its entry returns no
+    /// descriptor, so it is refused after loading, 7: not what is tested)
+    /// linked against `libs/libfixtureneeded.so` through its RUNPATH, and
+    /// `build/evil.so`, a library of that soname whose constructor creates
+    /// `marker`. The run directory exists (the plugin never gets as far as
+    /// the lock, whose call would make it).
+    func needsALibFixture() throws -> (plugin: String, libs: String, build: String, marker: String) {
         guard let cc = ELFFixtures.cCompiler else {
             throw SetupFailure("no C compiler (cc, gcc or clang) in PATH: this test builds its fixture with one")
         }
@@ -210,11 +222,14 @@ final class VerificationCacheTests: XCTestCase {
                                          "-Wl,-rpath," + libs, "-lfixtureneeded"],
                                  output: plugin, in: build, name: "needsalib")
         try ELFFixtures.setMode(plugin, 0o755)
-
-        func call() throws -> HostSandbox.Result { try sandbox.fshost("needsalib", "monitor", "r") }
-        // (The run directory is made by a call that gets as far as its lock: not this plugin's.)
         try FileManager.default.createDirectory(atPath: sandbox.runDirectory, withIntermediateDirectories: false,
                                                 attributes: [.posixPermissions: 0o755])
+        return (plugin, libs, build, marker)
+    }
+
+    func testAHitJudgesTheNeededLibrariesAgain() throws {
+        let (plugin, libs, build, marker) = try needsALibFixture()
+        func call() throws -> HostSandbox.Result { try sandbox.fshost("needsalib", "monitor", "r") }
         // Remembered: the plugin passes every check (its null entry is refused
         // after loading: not what is tested here), and the entry is stored.
         waitUntilRememberable(plugin)
@@ -262,9 +277,15 @@ final class VerificationCacheTests: XCTestCase {
         XCTAssertTrue(m.stderr.contains("ignoring the verification cache entry") && m.stderr.contains("is not a regular file"), m.stderr)
     }
 
-    /// The cache must be cleared at boot: on a run directory that is not on
-    /// a tmpfs or ramfs it is never used (every call verifies in full), silently.
-    func testTheCacheIsUsedOnlyWhenTheRunDirectoryIsATmpfs() throws {
+    /// This boot's id, as the kernel tells it.
+    func bootID() throws -> String {
+        try String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The cache holds only this boot's entries, so it is used on any run
+    /// directory, tmpfs or not (`/run` and `/tmp` are disks on many hosts,
+    /// this VM and CI among them): on a disk, and on a tmpfs.
+    func testTheCacheIsUsedOnADiskAndOnATmpfs() throws {
         // Beside the build products: a disk (tmp may be a tmpfs).
         let disk = HostSandbox.products.deletingLastPathComponent().appendingPathComponent("fshost-test-run-\(getpid())").path
         try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
@@ -273,13 +294,203 @@ final class VerificationCacheTests: XCTestCase {
             throw SetupFailure("\(disk) is on a tmpfs or ramfs: this test needs a run directory on a disk")
         }
         sandbox.runDirectory = disk + "/run"
-        waitUntilRememberable(plugin)
-        for _ in 0..<3 {
-            let m = try monitor()
-            XCTAssertEqual(m.status, 0, m.stderr)
-            XCTAssertTrue(m.verified, "verified in full: \(m.stderr)")
-            XCTAssertFalse(m.stderr.contains("verification cache"), "silently: \(m.stderr)")
+        try remembered()
+        let text = try String(contentsOfFile: try onlyEntry().path, encoding: .utf8)
+        XCTAssertTrue(text.hasPrefix("fshost-verified 3\nboot \(try bootID())\n"), text)
+
+        try sandbox.useTmpfsRunDirectory()
+        try remembered()
+        XCTAssertEqual(try HostSandbox.fileSystemType(cacheDirectory), "tmpfs")
+        XCTAssertNoThrow(try onlyEntry())
+    }
+
+    /// An entry written in another boot is a plain miss (no warning): the
+    /// file is verified in full, and the entry replaced by this boot's.
+    func testAnEntryOfAnotherBootIsAMissAndIsReplaced() throws {
+        try remembered()
+        let entry = try onlyEntry()
+        let boot = try bootID()
+        let text = try String(contentsOfFile: entry.path, encoding: .utf8)
+        let other = "00000000-1111-2222-3333-444444444444"
+        XCTAssertNotEqual(boot, other)
+        try Data(text.replacingOccurrences(of: "boot \(boot)\n", with: "boot \(other)\n").utf8).write(to: URL(fileURLWithPath: entry.path))
+        XCTAssertTrue(try String(contentsOfFile: entry.path, encoding: .utf8).contains("boot \(other)\n"))
+
+        let m = try monitor()
+        XCTAssertEqual(m.status, 0, m.stderr)
+        XCTAssertTrue(m.verified, "another boot's entry is not trusted: verified in full")
+        XCTAssertFalse(m.stderr.contains("verification cache"), "a plain miss, no warning: \(m.stderr)")
+        let replaced = try onlyEntry()
+        XCTAssertEqual(replaced.path, entry.path, "the same file identity, the same entry name")
+        XCTAssertNotEqual(replaced.inode, entry.inode, "the entry was written again")
+        XCTAssertTrue(try String(contentsOfFile: replaced.path, encoding: .utf8).contains("boot \(boot)\n"))
+        let hit = try monitor()
+        XCTAssertFalse(hit.verified, "this boot's entry again: \(hit.stderr)")
+    }
+
+    // MARK: - Companions and the libraries they need (issue 16, follow-up)
+
+    /// A companion is remembered as a plugin is (no libelf once both are
+    /// remembered), and a changed, replaced, re-owned or re-moded companion
+    /// is verified again — refused when it fails.
+    func testAChangedReplacedReownedOrRemodedCompanionIsVerifiedAgain() throws {
+        let plugins = sandbox.pluginPath
+        let fixture = plugins + "/testfixture.so", companion = plugins + "/testfixture-echo.so"
+        try ELFFixtures.copy(HostSandbox.products.appendingPathComponent("libtestfixture.so").path, to: fixture)
+        let good = HostSandbox.products.appendingPathComponent("libtestfixture-echo.so").path
+        try ELFFixtures.copy(good, to: companion)
+        try sandbox.store("testfixture", "e", ["port": "80", "echo": "hi"])
+        func start() throws -> (status: Int32, stderr: String, verified: Bool) {
+            sandbox.extraEnvironment["LD_DEBUG"] = "files"
+            defer { sandbox.extraEnvironment["LD_DEBUG"] = nil }
+            let r = try sandbox.fshost("testfixture", "start", "e")
+            // Without the loader's lines ("  12345:\tfile=…").
+            let lines = r.stderr.split(separator: "\n").filter { line in
+                !(line.drop { $0 == " " }.first?.isNumber == true && line.contains(":\t"))
+            }
+            return (r.status, lines.joined(separator: "\n"), r.stderr.contains("libelf.so.1"))
         }
-        XCTAssertFalse(FileManager.default.fileExists(atPath: disk + "/run/verified"))
+        func remembered() throws {
+            waitUntilRememberable(fixture)
+            waitUntilRememberable(companion)
+            for _ in 0..<2 {
+                let stores = try start()
+                XCTAssertEqual(stores.status, 0, stores.stderr)
+            }
+            let hit = try start()
+            XCTAssertEqual(hit.status, 0, hit.stderr)
+            XCTAssertFalse(hit.verified, "plugin and companion remembered: libelf is not loaded: \(hit.stderr)")
+        }
+        try remembered()
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cacheDirectory).filter { !$0.hasPrefix(".") }.count, 2,
+                       "one entry for the plugin, one for its companion")
+
+        // Touched (ctime): verified again, and fine.
+        XCTAssertEqual(chmod(companion, 0o755), 0)
+        var m = try start()
+        XCTAssertEqual(m.status, 0, m.stderr)
+        XCTAssertTrue(m.verified, "a chmod (ctime) sends the companion through the checks again")
+
+        // Re-moded, re-owned: refused on every call, remembered or not.
+        try remembered()
+        XCTAssertEqual(chmod(companion, 0o775), 0)
+        m = try start()
+        XCTAssertEqual(m.status, 7, m.stderr)
+        XCTAssertTrue(m.stderr.contains("companion refused") && m.stderr.contains("permissions"), m.stderr)
+        XCTAssertEqual(chmod(companion, 0o755), 0)
+        try remembered()
+        XCTAssertEqual(chown(companion, 4242, 4242), 0)
+        m = try start()
+        XCTAssertEqual(m.status, 7, m.stderr)
+        XCTAssertTrue(m.stderr.contains("companion refused") && m.stderr.contains("owner"), m.stderr)
+        XCTAssertEqual(chown(companion, 0, 0), 0)
+
+        // Changed in place at the same size (its record's call signature):
+        // read again and refused before it is loaded.
+        try remembered()
+        let wanted = try XCTUnwrap(PluginVerifier(expectedTypeName: nil).report(path: fixture).record?.calls.first)
+        var bytes = try ELFFixtures.read(companion)
+        let at = ELFFixtures.offsets(of: Array(wanted.utf8), in: bytes)
+        XCTAssertFalse(at.isEmpty)
+        for offset in at {
+            let last = offset + wanted.utf8.count - 1
+            bytes[last] = bytes[last] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+        }
+        let fd = open(companion, O_WRONLY)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        XCTAssertEqual(bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }, bytes.count)
+        close(fd)
+        m = try start()
+        XCTAssertEqual(m.status, 7, m.stderr)
+        XCTAssertTrue(m.stderr.contains("companion refused") && m.stderr.contains("answers call"), m.stderr)
+
+        // Replaced (renamed over: another inode) by the good one: verified again, and fine.
+        let replacement = plugins + "/.new"
+        try ELFFixtures.copy(good, to: replacement)
+        waitUntilRememberable(replacement)
+        XCTAssertEqual(rename(replacement, companion), 0)
+        m = try start()
+        XCTAssertEqual(m.status, 0, m.stderr)
+        XCTAssertTrue(m.verified, "a replaced companion is another inode: verified again")
+    }
+
+    /// Each library a plugin or companion brings along is remembered per
+    /// library identity (its dynamic names: no libelf on a hit), while its
+    /// owner, mode and directories are judged on every call; a changed,
+    /// replaced, re-owned or re-moded library is read again, or refused.
+    func testAChangedReplacedReownedOrRemodedNeededLibraryIsReadAgain() throws {
+        let (plugin, libs, build, marker) = try needsALibFixture()
+        let library = libs + "/libfixtureneeded.so"
+        func call() throws -> (status: Int32, stderr: String, read: Bool) {
+            sandbox.extraEnvironment["LD_DEBUG"] = "files"
+            defer { sandbox.extraEnvironment["LD_DEBUG"] = nil }
+            let r = try sandbox.fshost("needsalib", "monitor", "r")
+            let lines = r.stderr.split(separator: "\n").filter { $0.hasPrefix("fshost") }
+            return (r.status, lines.joined(separator: "\n"), r.stderr.contains("libelf.so.1"))
+        }
+        // The plugin and its library remembered: nothing is read with libelf.
+        // (The plugin's null entry is refused after loading, 7, every time.)
+        func remembered() throws {
+            waitUntilRememberable(plugin)
+            waitUntilRememberable(library)
+            for _ in 0..<2 { _ = try call() }
+            let hit = try call()
+            XCTAssertFalse(hit.stderr.contains("needed-libraries"), hit.stderr)
+            XCTAssertTrue(hit.stderr.contains("no descriptor"), hit.stderr)
+            XCTAssertFalse(hit.read, "plugin and library remembered: libelf is not loaded: \(hit.stderr)")
+        }
+        try remembered()
+        let entries = try FileManager.default.contentsOfDirectory(atPath: cacheDirectory).filter { !$0.hasPrefix(".") }
+        XCTAssertEqual(entries.count, 2, "one entry for the plugin, one for its library: \(entries)")
+        let texts = try entries.map { try String(contentsOfFile: cacheDirectory + "/" + $0, encoding: .utf8) }
+        XCTAssertTrue(texts.contains { $0.contains("\nlibrary\n") && $0.contains("path \(library)\n") }, "\(texts)")
+
+        // Touched (ctime): read again, and fine.
+        XCTAssertEqual(chmod(library, 0o755), 0)
+        var m = try call()
+        XCTAssertTrue(m.read, "a chmod (ctime) of the library: read again: \(m.stderr)")
+        XCTAssertFalse(m.stderr.contains("needed-libraries"), m.stderr)
+
+        // Re-moded, re-owned: refused on every call, remembered or not.
+        try remembered()
+        XCTAssertEqual(chmod(library, 0o775), 0)
+        m = try call()
+        XCTAssertEqual(m.status, 7, m.stderr)
+        XCTAssertTrue(m.stderr.contains("needed-libraries") && m.stderr.contains("writable"), m.stderr)
+        XCTAssertEqual(chmod(library, 0o755), 0)
+        try remembered()
+        XCTAssertEqual(chown(library, 4242, 4242), 0)
+        m = try call()
+        XCTAssertEqual(m.status, 7, m.stderr)
+        XCTAssertTrue(m.stderr.contains("needed-libraries") && m.stderr.contains("uid 4242"), m.stderr)
+        XCTAssertEqual(chown(library, 0, 0), 0)
+
+        // Changed in place (same bytes written again: mtime and ctime move): read again.
+        try remembered()
+        let bytes = try ELFFixtures.read(library)
+        let fd = open(library, O_WRONLY)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        XCTAssertEqual(bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }, bytes.count)
+        close(fd)
+        m = try call()
+        XCTAssertTrue(m.read, "a library written in place is read again: \(m.stderr)")
+        XCTAssertFalse(m.stderr.contains("needed-libraries"), m.stderr)
+
+        // Replaced (renamed over) by another library of that soname, which
+        // needs one more library that cannot be found: read again, and the
+        // new names are judged (refused), the constructor never runs.
+        try remembered()
+        guard let cc = ELFFixtures.cCompiler else { throw SetupFailure("no C compiler") }
+        try ELFFixtures.compileC("int fixture_needed_value(void) { return 43; }\n", compiler: cc,
+                                 flags: ["-shared", "-fPIC", "-Wl,-soname,libfixtureneeded.so", "-Wl,--no-as-needed",
+                                         "-L" + libs, "-lfixtureneeded", "-Wl,-rpath,relative/dir"],
+                                 output: build + "/replacement.so", in: build, name: "replacement")
+        try ELFFixtures.setMode(build + "/replacement.so", 0o755)
+        XCTAssertEqual(rename(build + "/replacement.so", library), 0)
+        m = try call()
+        XCTAssertTrue(m.read, "a replaced library is another inode: read again: \(m.stderr)")
+        XCTAssertEqual(m.status, 7, m.stderr)
+        XCTAssertTrue(m.stderr.contains("needed-libraries") && m.stderr.contains("relative"), m.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker))
     }
 }
