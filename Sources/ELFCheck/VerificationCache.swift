@@ -295,6 +295,48 @@ public struct VerificationCache: Sendable {
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         close(fd)
         if written != bytes.count || rename(temporary, directory + "/" + name) != 0 { unlink(temporary) }
+        sweepEarlierBoots()
+    }
+
+    /// Removes what earlier boots left (on a disk nothing else does: an
+    /// upgraded file's old entry would stay forever): once per boot, on a
+    /// store (a miss), every file of the directory last modified (mtime)
+    /// before this boot began. `.boot` holds the id of the boot that swept last. Only
+    /// housekeeping: an entry of another boot is never used anyway.
+    func sweepEarlierBoots() {
+        let marker = directory + "/.boot"
+        let fd = open(marker, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+        if fd >= 0 {
+            var buffer = [UInt8](repeating: 0, count: 64)
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            close(fd)
+            if n == 36 && String(decoding: buffer[0..<36], as: UTF8.self) == bootID { return }
+        }
+        var now = timespec(), sinceBoot = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        clock_gettime(CLOCK_BOOTTIME, &sinceBoot)
+        let bootBegan = Int(now.tv_sec) - Int(sinceBoot.tv_sec) - 1
+        if let dir = opendir(directory) {
+            defer { closedir(dir) }
+            let dfd = dirfd(dir)
+            while let entry = readdir(dir) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+                }
+                guard name != ".", name != ".." else { continue }
+                var st = stat()
+                guard fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0, st.st_mode & S_IFMT != S_IFDIR,
+                      Int(st.st_mtim.tv_sec) < bootBegan else { continue }
+                unlinkat(dfd, name, 0)
+            }
+        }
+        let temporary = directory + "/.tmp.\(getpid()).boot"
+        let out = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard out >= 0 else { return }
+        let bytes = Array(bootID.utf8)
+        let written = bytes.withUnsafeBytes { write(out, $0.baseAddress, $0.count) }
+        close(out)
+        if written != bytes.count || rename(temporary, marker) != 0 { unlink(temporary) }
     }
 
     /// The directory: root's, 0700 or stricter, and every directory above

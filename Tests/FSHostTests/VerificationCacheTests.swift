@@ -305,7 +305,8 @@ final class VerificationCacheTests: XCTestCase {
     }
 
     /// An entry written in another boot is a plain miss (no warning): the
-    /// file is verified in full, and the entry replaced by this boot's.
+    /// file is verified in full, and the entry replaced by this boot's;
+    /// entries earlier boots left are swept once per boot.
     func testAnEntryOfAnotherBootIsAMissAndIsReplaced() throws {
         try remembered()
         let entry = try onlyEntry()
@@ -315,6 +316,14 @@ final class VerificationCacheTests: XCTestCase {
         XCTAssertNotEqual(boot, other)
         try Data(text.replacingOccurrences(of: "boot \(boot)\n", with: "boot \(other)\n").utf8).write(to: URL(fileURLWithPath: entry.path))
         XCTAssertTrue(try String(contentsOfFile: entry.path, encoding: .utf8).contains("boot \(other)\n"))
+        // As after a reboot on a disk: the last sweep was another boot's,
+        // and an entry of an upgraded file is left from before this boot.
+        XCTAssertEqual(try String(contentsOfFile: cacheDirectory + "/.boot", encoding: .utf8), boot)
+        try Data(other.utf8).write(to: URL(fileURLWithPath: cacheDirectory + "/.boot"))
+        let stale = cacheDirectory + "/0123456789abcdef"
+        try Data("fshost-verified 3\nboot \(other)\n".utf8).write(to: URL(fileURLWithPath: stale))
+        var times = [timespec(tv_sec: 946_684_800, tv_nsec: 0), timespec(tv_sec: 946_684_800, tv_nsec: 0)]
+        XCTAssertEqual(utimensat(AT_FDCWD, stale, &times, 0), 0)
 
         let m = try monitor()
         XCTAssertEqual(m.status, 0, m.stderr)
@@ -324,6 +333,8 @@ final class VerificationCacheTests: XCTestCase {
         XCTAssertEqual(replaced.path, entry.path, "the same file identity, the same entry name")
         XCTAssertNotEqual(replaced.inode, entry.inode, "the entry was written again")
         XCTAssertTrue(try String(contentsOfFile: replaced.path, encoding: .utf8).contains("boot \(boot)\n"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stale), "what earlier boots left is swept on this boot's first store")
+        XCTAssertEqual(try String(contentsOfFile: cacheDirectory + "/.boot", encoding: .utf8), boot)
         let hit = try monitor()
         XCTAssertFalse(hit.verified, "this boot's entry again: \(hit.stderr)")
     }
