@@ -32,34 +32,39 @@ final class VerificationCacheTests: XCTestCase {
 
     var cacheDirectory: String { sandbox.runDirectory + "/verified" }
 
-    /// A monitor of template/t: status, stderr without the loader's lines,
-    /// and whether libelf was loaded (the file was verified in full).
-    func monitor() throws -> (status: Int32, stderr: String, verified: Bool) {
+    /// A call of fshost (`arguments`; none: a monitor of template/t):
+    /// status, stderr without the loader's lines ("  12345:\tfile=…"), and
+    /// whether libelf was loaded (some file was verified in full).
+    func monitor(_ arguments: String...) throws -> (status: Int32, stderr: String, verified: Bool) { try call(arguments) }
+
+    /// ``monitor(_:)`` with its arguments in an array.
+    func call(_ arguments: [String]) throws -> (status: Int32, stderr: String, verified: Bool) {
         sandbox.extraEnvironment["LD_DEBUG"] = "files"
         defer { sandbox.extraEnvironment["LD_DEBUG"] = nil }
-        let r = try sandbox.fshost("template", "monitor", "t")
-        let lines = r.stderr.split(separator: "\n").filter { $0.hasPrefix("fshost") }
+        let r = try sandbox.fshost(arguments.isEmpty ? ["template", "monitor", "t"] : arguments)
+        let lines = r.stderr.split(separator: "\n").filter { line in
+            !(line.drop { $0 == " " }.first?.isNumber == true && line.contains(":\t"))
+        }
         return (r.status, lines.joined(separator: "\n"), r.stderr.contains("libelf.so.1"))
     }
 
-    /// Waits until the plugin file is old enough to be remembered, then
-    /// makes sure it is: the next monitor loads it without libelf.
-    func remembered() throws {
-        var st = stat()
-        XCTAssertEqual(stat(plugin, &st), 0)
-        let changed = max(Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9,
-                          Double(st.st_ctim.tv_sec) + Double(st.st_ctim.tv_nsec) / 1e9)
-        let wait = changed + 2.1 - Date().timeIntervalSince1970
-        if wait > 0 { Thread.sleep(forTimeInterval: wait) }
+    /// Waits until `files` (nil: the template plugin) are old enough to be
+    /// remembered, then makes sure they are: after two calls of `arguments`
+    /// (as ``monitor(_:)``) answering `status`, the next one loads nothing
+    /// with libelf. Returns that call.
+    @discardableResult
+    func remembered(_ files: [String]? = nil, call arguments: String..., status: Int32 = 0) throws -> (status: Int32, stderr: String, verified: Bool) {
+        for file in files ?? [plugin] { waitUntilRememberable(file) }
         // (The first call of a fresh sandbox creates the run directory only
         // after verifying: the second one stores.)
         for _ in 0..<2 {
-            let stores = try monitor()
-            XCTAssertEqual(stores.status, 0, stores.stderr)
+            let stores = try call(arguments)
+            XCTAssertEqual(stores.status, status, stores.stderr)
         }
-        let hit = try monitor()
-        XCTAssertEqual(hit.status, 0, hit.stderr)
-        XCTAssertFalse(hit.verified, "an unchanged file verified before is not read with libelf: \(hit.stderr)")
+        let hit = try call(arguments)
+        XCTAssertEqual(hit.status, status, hit.stderr)
+        XCTAssertFalse(hit.verified, "unchanged files verified before are not read with libelf: \(hit.stderr)")
+        return hit
     }
 
     func testAYoungFileIsVerifiedEveryTime() throws {
@@ -101,10 +106,7 @@ final class VerificationCacheTests: XCTestCase {
         let at = ELFFixtures.offsets(of: name, in: bytes)
         XCTAssertFalse(at.isEmpty)
         for offset in at { bytes[offset] = UInt8(ascii: "x") }
-        let fd = open(plugin, O_WRONLY)
-        XCTAssertGreaterThanOrEqual(fd, 0)
-        XCTAssertEqual(bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }, bytes.count)
-        close(fd)
+        writeInPlace(bytes, to: plugin)
         m = try monitor()
         XCTAssertEqual(m.status, 7, m.stderr)
         XCTAssertTrue(m.stderr.contains("type-name") || m.stderr.contains("record"), m.stderr)
@@ -339,7 +341,32 @@ final class VerificationCacheTests: XCTestCase {
         XCTAssertFalse(hit.verified, "this boot's entry again: \(hit.stderr)")
     }
 
+    /// Writes `bytes` over the start of `path`, in place (the same inode).
+    func writeInPlace(_ bytes: [UInt8], to path: String) {
+        let fd = open(path, O_WRONLY)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        XCTAssertEqual(bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }, bytes.count)
+        close(fd)
+    }
+
     // MARK: - Companions and the libraries they need (issue 16, follow-up)
+
+    /// `file` made 0775, then (restored, remembered again) another user's
+    /// (uid 4242): each time `call` is refused (7) with a line holding
+    /// `context` and `mode` or `owner`; `file` is restored after each.
+    func assertRefusedWhenRemodedOrReowned(_ file: String, remembered: () throws -> Void,
+                                           call: () throws -> (status: Int32, stderr: String),
+                                           naming context: String, mode: String, owner: String) throws {
+        for (change, undo, problem) in [({ chmod(file, 0o775) }, { chmod(file, 0o755) }, mode),
+                                        ({ chown(file, 4242, 4242) }, { chown(file, 0, 0) }, owner)] {
+            try remembered()
+            XCTAssertEqual(change(), 0)
+            let m = try call()
+            XCTAssertEqual(m.status, 7, m.stderr)
+            XCTAssertTrue(m.stderr.contains(context) && m.stderr.contains(problem), m.stderr)
+            XCTAssertEqual(undo(), 0)
+        }
+    }
 
     /// A companion is remembered as a plugin is (no libelf once both are
     /// remembered), and a changed, replaced, re-owned or re-moded companion
@@ -351,27 +378,9 @@ final class VerificationCacheTests: XCTestCase {
         let good = HostSandbox.products.appendingPathComponent("libtestfixture-echo.so").path
         try ELFFixtures.copy(good, to: companion)
         try sandbox.store("testfixture", "e", ["port": "80", "echo": "hi"])
-        func start() throws -> (status: Int32, stderr: String, verified: Bool) {
-            sandbox.extraEnvironment["LD_DEBUG"] = "files"
-            defer { sandbox.extraEnvironment["LD_DEBUG"] = nil }
-            let r = try sandbox.fshost("testfixture", "start", "e")
-            // Without the loader's lines ("  12345:\tfile=…").
-            let lines = r.stderr.split(separator: "\n").filter { line in
-                !(line.drop { $0 == " " }.first?.isNumber == true && line.contains(":\t"))
-            }
-            return (r.status, lines.joined(separator: "\n"), r.stderr.contains("libelf.so.1"))
-        }
-        func remembered() throws {
-            waitUntilRememberable(fixture)
-            waitUntilRememberable(companion)
-            for _ in 0..<2 {
-                let stores = try start()
-                XCTAssertEqual(stores.status, 0, stores.stderr)
-            }
-            let hit = try start()
-            XCTAssertEqual(hit.status, 0, hit.stderr)
-            XCTAssertFalse(hit.verified, "plugin and companion remembered: libelf is not loaded: \(hit.stderr)")
-        }
+        func start() throws -> (status: Int32, stderr: String, verified: Bool) { try monitor("testfixture", "start", "e") }
+        // Plugin and companion remembered: libelf is not loaded.
+        func remembered() throws { try self.remembered([fixture, companion], call: "testfixture", "start", "e") }
         try remembered()
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cacheDirectory).filter { !$0.hasPrefix(".") }.count, 2,
                        "one entry for the plugin, one for its companion")
@@ -383,18 +392,8 @@ final class VerificationCacheTests: XCTestCase {
         XCTAssertTrue(m.verified, "a chmod (ctime) sends the companion through the checks again")
 
         // Re-moded, re-owned: refused on every call, remembered or not.
-        try remembered()
-        XCTAssertEqual(chmod(companion, 0o775), 0)
-        m = try start()
-        XCTAssertEqual(m.status, 7, m.stderr)
-        XCTAssertTrue(m.stderr.contains("companion refused") && m.stderr.contains("permissions"), m.stderr)
-        XCTAssertEqual(chmod(companion, 0o755), 0)
-        try remembered()
-        XCTAssertEqual(chown(companion, 4242, 4242), 0)
-        m = try start()
-        XCTAssertEqual(m.status, 7, m.stderr)
-        XCTAssertTrue(m.stderr.contains("companion refused") && m.stderr.contains("owner"), m.stderr)
-        XCTAssertEqual(chown(companion, 0, 0), 0)
+        try assertRefusedWhenRemodedOrReowned(companion, remembered: remembered, call: { let r = try start(); return (r.status, r.stderr) },
+                                              naming: "companion refused", mode: "permissions", owner: "owner")
 
         // Changed in place at the same size (its record's call signature):
         // read again and refused before it is loaded.
@@ -407,10 +406,7 @@ final class VerificationCacheTests: XCTestCase {
             let last = offset + wanted.utf8.count - 1
             bytes[last] = bytes[last] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
         }
-        let fd = open(companion, O_WRONLY)
-        XCTAssertGreaterThanOrEqual(fd, 0)
-        XCTAssertEqual(bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }, bytes.count)
-        close(fd)
+        writeInPlace(bytes, to: companion)
         m = try start()
         XCTAssertEqual(m.status, 7, m.stderr)
         XCTAssertTrue(m.stderr.contains("companion refused") && m.stderr.contains("answers call"), m.stderr)
@@ -432,23 +428,13 @@ final class VerificationCacheTests: XCTestCase {
     func testAChangedReplacedReownedOrRemodedNeededLibraryIsReadAgain() throws {
         let (plugin, libs, build, marker) = try needsALibFixture()
         let library = libs + "/libfixtureneeded.so"
-        func call() throws -> (status: Int32, stderr: String, read: Bool) {
-            sandbox.extraEnvironment["LD_DEBUG"] = "files"
-            defer { sandbox.extraEnvironment["LD_DEBUG"] = nil }
-            let r = try sandbox.fshost("needsalib", "monitor", "r")
-            let lines = r.stderr.split(separator: "\n").filter { $0.hasPrefix("fshost") }
-            return (r.status, lines.joined(separator: "\n"), r.stderr.contains("libelf.so.1"))
-        }
+        func call() throws -> (status: Int32, stderr: String, verified: Bool) { try monitor("needsalib", "monitor", "r") }
         // The plugin and its library remembered: nothing is read with libelf.
         // (The plugin's null entry is refused after loading, 7, every time.)
         func remembered() throws {
-            waitUntilRememberable(plugin)
-            waitUntilRememberable(library)
-            for _ in 0..<2 { _ = try call() }
-            let hit = try call()
+            let hit = try self.remembered([plugin, library], call: "needsalib", "monitor", "r", status: 7)
             XCTAssertFalse(hit.stderr.contains("needed-libraries"), hit.stderr)
             XCTAssertTrue(hit.stderr.contains("no descriptor"), hit.stderr)
-            XCTAssertFalse(hit.read, "plugin and library remembered: libelf is not loaded: \(hit.stderr)")
         }
         try remembered()
         let entries = try FileManager.default.contentsOfDirectory(atPath: cacheDirectory).filter { !$0.hasPrefix(".") }
@@ -459,32 +445,19 @@ final class VerificationCacheTests: XCTestCase {
         // Touched (ctime): read again, and fine.
         XCTAssertEqual(chmod(library, 0o755), 0)
         var m = try call()
-        XCTAssertTrue(m.read, "a chmod (ctime) of the library: read again: \(m.stderr)")
+        XCTAssertTrue(m.verified, "a chmod (ctime) of the library: read again: \(m.stderr)")
         XCTAssertFalse(m.stderr.contains("needed-libraries"), m.stderr)
 
         // Re-moded, re-owned: refused on every call, remembered or not.
-        try remembered()
-        XCTAssertEqual(chmod(library, 0o775), 0)
-        m = try call()
-        XCTAssertEqual(m.status, 7, m.stderr)
-        XCTAssertTrue(m.stderr.contains("needed-libraries") && m.stderr.contains("writable"), m.stderr)
-        XCTAssertEqual(chmod(library, 0o755), 0)
-        try remembered()
-        XCTAssertEqual(chown(library, 4242, 4242), 0)
-        m = try call()
-        XCTAssertEqual(m.status, 7, m.stderr)
-        XCTAssertTrue(m.stderr.contains("needed-libraries") && m.stderr.contains("uid 4242"), m.stderr)
-        XCTAssertEqual(chown(library, 0, 0), 0)
+        try assertRefusedWhenRemodedOrReowned(library, remembered: remembered, call: { let r = try call(); return (r.status, r.stderr) },
+                                              naming: "needed-libraries", mode: "writable", owner: "uid 4242")
 
         // Changed in place (same bytes written again: mtime and ctime move): read again.
         try remembered()
         let bytes = try ELFFixtures.read(library)
-        let fd = open(library, O_WRONLY)
-        XCTAssertGreaterThanOrEqual(fd, 0)
-        XCTAssertEqual(bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }, bytes.count)
-        close(fd)
+        writeInPlace(bytes, to: library)
         m = try call()
-        XCTAssertTrue(m.read, "a library written in place is read again: \(m.stderr)")
+        XCTAssertTrue(m.verified, "a library written in place is read again: \(m.stderr)")
         XCTAssertFalse(m.stderr.contains("needed-libraries"), m.stderr)
 
         // Replaced (renamed over) by another library of that soname, which
@@ -499,7 +472,7 @@ final class VerificationCacheTests: XCTestCase {
         try ELFFixtures.setMode(build + "/replacement.so", 0o755)
         XCTAssertEqual(rename(build + "/replacement.so", library), 0)
         m = try call()
-        XCTAssertTrue(m.read, "a replaced library is another inode: read again: \(m.stderr)")
+        XCTAssertTrue(m.verified, "a replaced library is another inode: read again: \(m.stderr)")
         XCTAssertEqual(m.status, 7, m.stderr)
         XCTAssertTrue(m.stderr.contains("needed-libraries") && m.stderr.contains("relative"), m.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: marker))
