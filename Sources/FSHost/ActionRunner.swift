@@ -113,7 +113,8 @@ public struct ActionRunner {
             try paths.checkAbsolute()
             channel.pluginCodeRuns()
             let plugin = if let verifiedPlugin {
-                try PluginLoader.load(verified: verifiedPlugin, phase: PhaseTimer.mark)
+                try PluginLoader.load(verified: verifiedPlugin, cache: VerificationCache(runDirectory: paths.runDirectory),
+                                      phase: PhaseTimer.mark)
             } else {
                 try PluginLoader.load(type: request.type, searchPath: PluginSearchPath(directories: paths.pluginPath),
                                       cache: VerificationCache(runDirectory: paths.runDirectory),

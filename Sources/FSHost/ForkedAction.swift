@@ -13,7 +13,7 @@ import Glibc
 public enum ForkedAction {
     /// The type's default timeout for `action` (ms), learnt in a forked
     /// child that loads `plugin` (the batch's verified descriptor,
-    /// ``PluginLoader/load(verified:phase:)``), or nil when it cannot be
+    /// ``PluginLoader/load(verified:cache:phase:)``), or nil when it cannot be
     /// loaded (each line then answers that error itself). About one plugin
     /// load and one fork.
     public static func defaultTimeout(of plugin: VerifiedPluginFile, action: ActionName) -> Int64? {

@@ -30,11 +30,11 @@ public enum PluginLoader {
                             phase: (String) -> Void = { _ in }) throws(HostError) -> LoadedPlugin {
         let file = try verify(type: type, searchPath: searchPath, cache: cache)
         phase("verify")
-        return try load(verified: file, phase: phase)
+        return try load(verified: file, cache: cache, phase: phase)
     }
 
     /// Locates `type` in `searchPath` and verifies it, without loading it:
-    /// the open, checked file, for ``load(verified:phase:)`` in this process
+    /// the open, checked file, for ``load(verified:cache:phase:)`` in this process
     /// or in a forked child (a FailSafe batch verifies once and each
     /// resource's worker loads the same descriptor: what is checked is
     /// what is used). Nothing of the file runs.
@@ -53,7 +53,7 @@ public enum PluginLoader {
                             phase: (String) -> Void = { _ in }) throws(HostError) -> LoadedPlugin {
         let file = try verify(path: path, directory: directory, type: type, cache: cache)
         phase("verify")
-        return try load(verified: file, phase: phase)
+        return try load(verified: file, cache: cache, phase: phase)
     }
 
     /// Verifies the plugin at `path` (in `directory`) as a resource type.
@@ -76,7 +76,9 @@ public enum PluginLoader {
     /// Loads a verified plugin file (``verify(type:searchPath:cache:)``):
     /// `dlopen` of its descriptor, the entry, and the descriptor's checks.
     /// `phase` is told `"dlopen"` once the object is loaded.
-    public static func load(verified file: VerifiedPluginFile,
+    /// `cache` is where the plugin's companions and their needed libraries
+    /// are remembered (the plugin's own cache; nil: verified in full).
+    public static func load(verified file: VerifiedPluginFile, cache: VerificationCache? = nil,
                             phase: (String) -> Void = { _ in }) throws(HostError) -> LoadedPlugin {
         let path = file.path
         let record = file.record
