@@ -29,7 +29,7 @@ struct Daemon: DaemonType {
     static let startCommand = Attribute.command("start_command",
         "the program (argv, no shell; its first word an absolute path to an executable only root or fshost's user can write); runs in the foreground: fshost detaches it").required
     static let workingDirectory = Attribute.path("working_directory", "the program's working directory (absolute; default: fshost's)")
-    static let user = Attribute.string("user", "run the program as this user (name or uid, with its groups; setpriv); default: as fshost runs")
+    static let user = Attribute.user("user", "run the program as this user (with its groups; setpriv); default: as fshost runs")
     static let output = Attribute.path("output", "file the program's stdout and stderr are appended to (created 0640); default: /dev/null")
     static let pidfile = Attribute.path("pidfile", "where fshost writes the program's pid; default /run/daemon.RESOURCE.pid")
     static let processName = Attribute.string("process_name",
@@ -114,9 +114,11 @@ struct Daemon: DaemonType {
 
     /// What the schema cannot say, before anything runs (validate, start,
     /// every monitor level): a relative program is HA_INVAL_ARGS (it runs as
-    /// root: a bare name would run whatever PATH finds); a missing program,
-    /// user or working directory is HA_NOCFGINFO; a url that is not
-    /// plain-HTTP with a numeric address is HA_INVAL_ARGS. Each names its attribute.
+    /// root: a bare name would run whatever PATH finds); a missing working
+    /// directory is HA_NOCFGINFO (a missing program: ``validate``); a url
+    /// that is not plain-HTTP with a numeric address is HA_INVAL_ARGS. Each
+    /// names its attribute. An unknown `user` is the host's to refuse (its
+    /// user kind: HA_INVAL_ARGS before any plugin code runs).
     func checkValues() -> Outcome {
         let program = command.first ?? ""
         if !program.hasPrefix("/") {
@@ -125,9 +127,6 @@ struct Daemon: DaemonType {
         }
         if daemon.master.name.isEmpty { return .invalid("attribute 'process_name' is empty") }
         if case .failure(let why) = target { return .invalid("attribute 'url': \(why)") }
-        if let user = resource[Self.user], Launch.Account(user) == nil {
-            return .badConfiguration("attribute 'user': no such user: '\(LogText.escaped(user))'")
-        }
         if let directory = resource[Self.workingDirectory] {
             guard directory.hasPrefix("/") else {
                 return .invalid("attribute 'working_directory' must be an absolute path: '\(LogText.escaped(directory))'")

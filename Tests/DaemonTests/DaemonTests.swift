@@ -212,9 +212,11 @@ final class DaemonTests: XCTestCase {
         assertRefused(try run("daemon", "start", "d1"), noConfigInfo, naming: "attribute 'start_command'")
     }
 
-    func testUnknownUserIsMissingConfigurationAndStartsNothing() throws {
+    /// `user` is the host's user kind: the host refuses a user this node
+    /// does not have before the plugin runs (HA_INVAL_ARGS).
+    func testUnknownUserIsInvalidAndStartsNothing() throws {
         try define(command: ["/bin/sleep", "3600 \(sandbox.root.path)"], ["user=fshost-no-such-user"])
-        assertRefused(try run("daemon", "start", "d1"), noConfigInfo, naming: "attribute 'user': no such user")
+        assertRefused(try run("daemon", "start", "d1"), invalidArguments, naming: "attribute 'user': no user 'fshost-no-such-user'")
     }
 
     func testBadURLIsInvalid() throws {
