@@ -18,6 +18,8 @@ public struct AttributeConstraint: Sendable, Equatable {
     /// `cdb` write and before any action.
     public var isRegex: Bool
 
+    /// A constraint; the defaults constrain nothing (``isEmpty``). Bounds are
+    /// in the units of ``minimum``; values are canonical texts.
     public init(allowedValues: [String] = [], minimum: Int64? = nil, maximum: Int64? = nil, isRegex: Bool = false) {
         self.allowedValues = allowedValues
         self.minimum = minimum
