@@ -144,16 +144,7 @@ struct Daemon: DaemonType {
     func validate() -> Outcome {
         let values = checkValues()
         guard values.isSuccess else { return values }
-        if let problem = TrustedFile.executableProblem(command[0], owners: Self.trustedOwners) {
-            return .badConfiguration("attribute 'start_command': \(problem)")
-        }
-        if let problem = FileCheck.creatableFileProblem(daemon.pidFile.path) {
-            return .badConfiguration("attribute 'pidfile': \(daemon.pidFile.path): \(problem)")
-        }
-        if let problem = daemon.pidFile.placeProblem() {
-            return .badConfiguration("attribute 'pidfile': \(daemon.pidFile.path): \(problem)")
-        }
-        return .success
+        return daemon.setupProblem(owners: Self.trustedOwners)
     }
 
     // MARK: Start
