@@ -65,18 +65,7 @@ final class DaemonTests: XCTestCase {
     }
 
     /// Processes whose command line carries this sandbox's path.
-    func programPids() -> [Int32] {
-        let marker = Data(sandbox.root.path.utf8)
-        let me = getpid()
-        return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry in
-            guard let pid = Int32(entry), pid != me,
-                  let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
-                  cmdline.range(of: marker) != nil,
-                  let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")"), stat[stat.index(close, offsetBy: 2)] != "Z" else { return nil }
-            return pid
-        }
-    }
+    func programPids() -> [Int32] { ProcessFixtures.pids(withCommandLineContaining: sandbox.root.path) }
 
     func pidInFile() throws -> Int32 {
         let text = try String(contentsOfFile: pidfile, encoding: .utf8)
@@ -84,12 +73,7 @@ final class DaemonTests: XCTestCase {
     }
 
     func wait(seconds: Double, _ condition: () -> Bool) -> Bool {
-        let end = Date().addingTimeInterval(seconds)
-        while Date() < end {
-            if condition() { return true }
-            usleep(20_000)
-        }
-        return condition()
+        ProcessFixtures.waitUntil(milliseconds: Int(seconds * 1000), condition)
     }
 
     func accepts(_ port: UInt16) -> Bool {
