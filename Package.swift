@@ -68,6 +68,8 @@ let plugins: [Target] = [
     resourceType("LiarStart", path: "Tests/Plugins/LiarStart", dependencies: ["LiarKit"]),
     resourceType("LiarExclusive", path: "Tests/Plugins/LiarExclusive", dependencies: ["LiarKit"]),
     resourceType("BadDescriptor", path: "Tests/Plugins/BadDescriptor"),
+    // Daemon: any foreground program, from the SDK's daemon lifecycle (issue 14 item 7).
+    resourceType("Daemon", path: "Plugins/Daemon"),
 ]
 
 let package = Package(
@@ -180,5 +182,8 @@ let package = Package(
 
         // ---- fshost verify's test plugins: the resource they share
         .target(name: "LiarKit", dependencies: ["FSKit"], path: "Tests/Plugins/LiarKit"),
+
+        // ---- daemon: any foreground program (issue 14 item 7)
+        .testTarget(name: "DaemonTests", dependencies: ["TestSupport"]),
     ] + plugins
 )

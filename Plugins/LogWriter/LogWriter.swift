@@ -201,16 +201,7 @@ struct LogWriter: DaemonType, CustomMonitor {
         if let problem = logTrustProblem() {
             return .badConfiguration("attribute 'log_file': \(problem)")
         }
-        if let problem = TrustedFile.executableProblem(resource[Self.startCommand][0], owners: Self.trustedOwners) {
-            return .badConfiguration("attribute 'start_command': \(problem)")
-        }
-        if let problem = FileCheck.creatableFileProblem(daemon.pidFile.path) {
-            return .badConfiguration("attribute 'pidfile': \(daemon.pidFile.path): \(problem)")
-        }
-        if let problem = daemon.pidFile.placeProblem() {
-            return .badConfiguration("attribute 'pidfile': \(daemon.pidFile.path): \(problem)")
-        }
-        return .success
+        return daemon.setupProblem(owners: Self.trustedOwners)
     }
 
     // MARK: Start and stop

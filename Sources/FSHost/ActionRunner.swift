@@ -106,7 +106,7 @@ public struct ActionRunner {
     /// runs the action against its deadline, reports, and answers.
     func perform(_ request: ActionRequest, channel: WorkerChannel, started: Int64) {
         PhaseTimer.begin()
-        var logger = Logger(prefix: "\(request.type)/\(request.resource) \(request.action.rawValue)")
+        var logger = Logger.action(type: request.type, resource: request.resource, action: request.action.rawValue)
         let result: ActionResult
         var level: UInt32?
         do {
@@ -129,7 +129,8 @@ public struct ActionRunner {
             PhaseTimer.mark("cdb")
             if request.action == .monitor {
                 level = settings.level
-                logger.prefix += " level=\(settings.level)"
+                logger = Logger.action(type: request.type, resource: request.resource, action: request.action.rawValue,
+                                       level: settings.level)
             }
             let deadline = Deadline(after: settings.timeoutMilliseconds, from: started)
             channel.deadlineKnown(at: deadline.at, timeoutMilliseconds: settings.timeoutMilliseconds, level: level)
@@ -192,7 +193,7 @@ public struct ActionRunner {
                 explicit = Set(found.keys)
                 return try resolve(found, plugin: plugin, request: request)
             case .unavailable(let warning):
-                if let warning { Logger(prefix: "\(request.type)/\(request.resource) \(request.action.rawValue)").warning(warning) }
+                if let warning { Logger.action(type: request.type, resource: request.resource, action: request.action.rawValue).warning(warning) }
             }
             let cdb = try ConfigurationDatabase(path: paths.cdb, mode: .readOnly, busyTimeoutMilliseconds: Int32(wait))
             guard let found = try cdb.attributes(type: request.type, resource: request.resource) else {
@@ -226,7 +227,7 @@ public struct ActionRunner {
                 // as the port) would be quoted by the schema's message.
                 let secrets = SecretRedaction.values(of: plugin.attributes, in: values)
                 if case .wrongType(let key, let problem) = violation, Self.unusedHostSettings(by: request.action).contains(key) {
-                    Logger(prefix: "\(request.type)/\(request.resource) \(request.action.rawValue)")
+                    Logger.action(type: request.type, resource: request.resource, action: request.action.rawValue)
                         .warning(SecretRedaction.redact("ignoring attribute '\(key)', which \(request.action.rawValue) does not use: \(problem)", secrets: secrets))
                     values[key] = nil
                     continue
@@ -281,19 +282,19 @@ public struct ActionRunner {
     func report(_ result: ActionResult, request: ActionRequest, level: UInt32?, started: Int64,
                 timing: String?) -> String? {
         let elapsed = Deadline.now() - started
-        let logger = Logger(prefix: "\(request.type)/\(request.resource) \(request.action.rawValue)"
-            + (level.map { " level=\($0)" } ?? ""))
+        let logger = Logger.action(type: request.type, resource: request.resource, action: request.action.rawValue, level: level)
         // The reason is escaped and bounded (LogText) for the log line and the JSON alike.
         let reason = result.reason.map { LogText.reason($0) }
-        let line = "\(result.status.name)" + (reason.map { ": " + $0 } ?? "") + " (\(elapsed) ms)"
-            + (timing.map { "; " + $0 } ?? "")
+        // `status= ms=`, the phases when timed, the reason last (free text to the end of the line).
+        let line = LogFields.field("status", result.status.name) + " " + LogFields.field("ms", String(elapsed))
+            + (timing.map { " " + LogFields.field("timing", $0) } ?? "") + (reason.map { " reason=" + $0 } ?? "")
         switch (result.status, request.action) {
         case (.success, .monitor), (.notRunning, .monitor), (.running, .exclusive), (.notRunning, .exclusive):
-            logger.log(LOG_INFO, line, syslog: false)  // routine: stderr only
+            logger.logFields(LOG_INFO, line, syslog: false)  // routine: stderr only
         case (.success, _), (.notRunning, _), (.running, _):
-            logger.info(line)
+            logger.logFields(LOG_INFO, line)
         default:
-            logger.error(line)
+            logger.logFields(LOG_ERR, line)
         }
         guard request.json else { return nil }
         return JSONLine.object([

@@ -4,11 +4,17 @@ import HAVocabulary
 import Glibc
 #endif
 
-/// Log lines to stderr and syslog (facility daemon, ident `fshost`). Each
-/// line names type, resource, action and level; the final line the outcome.
+/// Log lines to stderr and syslog (facility daemon, ident `fshost`). An
+/// action's lines start with its ``LogFields`` (`type= resource= action=
+/// level=`), then `msg=` and the message; its final line carries `status=
+/// ms=` and the reason last (ActionRunner's report).
 public struct Logger: Sendable {
-    /// `webserver/web1 monitor level=3`
+    /// An action's `type=webserver resource=web1 action=monitor level=3`, or
+    /// a free word (`batch`, `ocf`), or empty.
     public var prefix: String
+    /// What joins the prefix and a message: `": "` after a free word,
+    /// `" msg="` after an action's fields.
+    public var separator = ": "
     /// Debug lines are written only when `FSHOST_DEBUG` is set.
     public var debug: Bool
     /// Values of the resource's secret attributes: written as `(secret)`
@@ -20,6 +26,19 @@ public struct Logger: Sendable {
         self.debug = getenv("FSHOST_DEBUG") != nil
     }
 
+    /// The logger of one action: its lines start with ``LogFields/action(type:resource:action:level:)``.
+    public static func action(type: String, resource: String, action: String, level: UInt32? = nil) -> Logger {
+        var logger = Logger(prefix: LogFields.action(type: type, resource: resource, action: action, level: level))
+        logger.separator = " msg="
+        return logger
+    }
+
+    /// A line of `key=value` fields right after the prefix (no `msg=`): the
+    /// action's final line. Redacted, escaped and bounded like any line.
+    public func logFields(_ priority: Int32, _ fields: String, syslog: Bool = true) {
+        emit(priority, prefix.isEmpty ? redacted(fields) : prefix + " " + redacted(fields), syslog: syslog)
+    }
+
     public func log(_ priority: Int32, _ message: String) {
         log(priority, message, syslog: true)
     }
@@ -28,11 +47,15 @@ public struct Logger: Sendable {
     /// answer of a monitor that runs every few seconds would drown the lines
     /// an operator needs in the system log.
     public func log(_ priority: Int32, _ message: String, syslog: Bool) {
+        emit(priority, prefix.isEmpty ? redacted(message) : prefix + separator + redacted(message), syslog: syslog)
+    }
+
+    private func emit(_ priority: Int32, _ text: String, syslog: Bool) {
         if priority == Int32(LOG_DEBUG) && !debug { return }
-        // Secrets replaced, then escaped and bounded (LogText): one event is
-        // one line, whatever the message holds.
-        let message = redacted(message)
-        let line = LogText.line(prefix.isEmpty ? message : prefix + ": " + message)
+        // Secrets replaced (by the callers: the message, never the prefix),
+        // then escaped and bounded (LogText): one event is one line,
+        // whatever the message holds.
+        let line = LogText.line(text)
         Logger.writeStderr("fshost: " + line + "\n")
         if syslog { Logger.openSyslog(); csys_syslog(priority, line) }
     }

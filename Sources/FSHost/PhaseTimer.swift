@@ -26,9 +26,9 @@ enum PhaseTimer {
         last = now
     }
 
-    /// `timing: verify 180us, load 420us, …`, or nil when off.
+    /// `verify 180us, load 420us, …` (the log line's `timing="…"`), or nil when off.
     static var summary: String? {
         guard enabled else { return nil }
-        return "timing: " + phases.map { "\($0.0) \($0.1)us" }.joined(separator: ", ")
+        return phases.map { "\($0.0) \($0.1)us" }.joined(separator: ", ")
     }
 }

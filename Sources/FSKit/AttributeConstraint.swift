@@ -31,6 +31,8 @@ public struct AttributeConstraint: Sendable, Equatable {
     /// consumer reads as something else (nft's keywords as a table name).
     public var refusedValues: [String]
 
+    /// A constraint; the defaults constrain nothing (``isEmpty``). Bounds are
+    /// in the units of ``minimum``; values are canonical texts.
     public init(allowedValues: [String] = [], minimum: Int64? = nil, maximum: Int64? = nil, isRegex: Bool = false,
                 pattern: String? = nil, patternDescription: String? = nil, refusedValues: [String] = []) {
         self.allowedValues = allowedValues

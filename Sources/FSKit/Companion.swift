@@ -85,6 +85,9 @@ extension Resource {
 /// response. Both pointers come from ``Companion/callAsFunction(_:)`` in
 /// the plugin: a `Request` and an initialised `Optional<Response>`.
 public enum CompanionExport {
+    /// Reads `request` as a `Call.Request`, calls `body` and stores its answer
+    /// into `response` (an initialised `Optional<Call.Response>`). Called only
+    /// by generated code; never throws, never retains either pointer.
     public static func serve<Call: CompanionCall>(_ call: Call.Type, _ request: UnsafeRawPointer,
                                                   _ response: UnsafeMutableRawPointer,
                                                   with body: (Call.Request) -> Call.Response) {

@@ -22,12 +22,18 @@ import Glibc
 /// - **Running** is ``status()``: monitor's process level, exclusive, start
 ///   and stop all answer from it (``DaemonStatus``).
 public struct Daemon {
+    /// The resource this daemon belongs to: its state, log, host services and time budget.
     public let resource: Resource
+    /// The pidfile whose first line names the master (written by the server, or by
+    /// ``Detach`` when the SDK detaches it).
     public var pidFile: PidFile
     /// The master process: name and (typically) its configuration argument.
     public var master: ProcessPattern
+    /// The start command (argv, never a shell string), run through ``launch``.
     public var startCommand: [String]
+    /// How the start and stop commands run (user, environment, directory, detached).
     public var launch: Launch
+    /// How stop ends the master, step by step within the stop budget.
     public var stopLadder: StopLadder
     /// Endpoints only this daemon may serve (TCP ports, Unix socket files):
     /// held by anyone before start is a failure naming it (another process
@@ -60,6 +66,9 @@ public struct Daemon {
     /// server uses it, and the server's own refusal says so.
     public var lockFiles: [PidFile] = []
 
+    /// Declares the daemon; nothing runs and nothing is checked here (``problem``
+    /// says what cannot work). `start`: argv; the other parameters set the
+    /// properties of the same names (``pidFileGrace`` defaults to 1 s).
     public init(resource: Resource, pidFile: PidFile, master: ProcessPattern, start: [String],
                 launch: Launch = Launch(), stop: StopLadder, ports: [Endpoint] = [],
                 pidFileAttribute: String = "pidfile", stateKey: String = "master",

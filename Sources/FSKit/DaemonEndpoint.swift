@@ -7,11 +7,13 @@ extension Daemon {
     /// starts: a TCP port on an address, or a Unix socket file
     /// (PostgreSQL's `<socket directory>/.s.PGSQL.<port>`, php-fpm).
     public struct Endpoint: Sendable, Equatable, CustomStringConvertible {
+        /// The kind of endpoint and where it is.
         public enum Place: Sendable, Equatable {
             case tcp(IPAddress, UInt16)
             /// An absolute socket path of at most ``UnixSocketProbe/pathCapacity`` bytes.
             case unixSocket(String)
         }
+        /// Where the daemon answers.
         public var place: Place
 
         /// A TCP port on `address`.

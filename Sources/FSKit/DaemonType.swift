@@ -19,12 +19,16 @@ public protocol DaemonType: ExclusiveCheck, CustomRestart {
 }
 
 extension DaemonType {
+    /// The master, with the pidfile's pid as the host's hint (``Daemon/processes``).
     public var processes: [ProcessPattern] { daemon.processes }
 
+    /// ``Daemon/start(ready:)``, ready once every level up to ``readinessLevel`` passes.
     public func start() -> Outcome { daemon.start { check(upTo: Self.readinessLevel) } }
 
+    /// ``Daemon/stop()``: the stop ladder, then leftovers; a stopped daemon succeeds.
     public func stop() -> Outcome { daemon.stop() }
 
+    /// ``Daemon/exclusive()``: `.running` while anything of it runs here.
     public func exclusive() -> Outcome { daemon.exclusive() }
 
     /// Validate first (a configuration the server would refuse must not

@@ -15,12 +15,15 @@ public class Attribute: @unchecked Sendable {
     /// Value kinds, in ABI order (`FSHOST_ATTR_*`): the host's own
     /// ``AttributeKind`` (HAVocabulary), so the SDK keeps no mirror.
     public typealias Kind = AttributeKind
+    /// The attribute's name in the CDB (`port`, `start_command`).
     public let name: String
+    /// Its value kind, which the host checks before any action runs.
     public let kind: Kind
     /// The resource must set it (`HA_NOCFGINFO` otherwise).
     public let isRequired: Bool
     /// Default in canonical text (`"8080"`, `"5000ms"`, `"true"`, `"[\"nginx\"]"`).
     public let defaultValue: String?
+    /// One line for `fshost describe`: what it sets, its units, its default's meaning.
     public let description: String
     /// Allowed values, minimum and maximum, enforced by the host.
     public let constraint: AttributeConstraint
@@ -55,13 +58,16 @@ public class Attribute: @unchecked Sendable {
 /// then *responding?*, then deeper end-to-end checks. Running level N runs
 /// the probes of every declared level up to N, shallowest first.
 public struct MonitorLevel: Sendable {
+    /// The level's number (0, 1, 2, …): `monitor --level N` runs levels up to N.
     public var number: UInt32
+    /// A short name for tables and `fshost verify` (`process`, `port`, `http`).
     public var name: String
     /// What it checks.
     public var description: String
     /// What it costs, so an administrator can choose ("one /proc scan").
     public var cost: String
 
+    /// Level `number` called `name`: what it `checks`, and what it `cost`s.
     public init(_ number: UInt32, _ name: String, checks description: String, cost: String) {
         self.number = number
         self.name = name
@@ -76,13 +82,17 @@ public typealias Action = ActionName
 /// Defaults for the host settings; a resource overrides them in the CDB and
 /// an operator on the command line.
 public struct ActionDefaults: Sendable {
+    /// Each action's timeout; an action left out gets ``standardTimeouts``'s.
     public var timeouts: [Action: Duration]
+    /// The monitoring level monitor runs when the resource sets none (must be declared).
     public var level: UInt32
     /// Extra monitor probes before a failure is declared (the guide: "testing
     /// more than once before declaring failure is a good idea").
     public var retries: UInt32
+    /// The pause between monitor's probes.
     public var retryInterval: Duration
 
+    /// The defaults; every parameter sets the property of its name.
     public init(timeouts: [Action: Duration] = [:], level: UInt32 = 1, retries: UInt32 = 1,
                 retryInterval: Duration = .milliseconds(500)) {
         self.timeouts = timeouts
@@ -127,6 +137,7 @@ public struct ProcessPattern: Sendable, Equatable {
     /// such a look-alike would count as running, and be signalled.
     public var owner: UInt32?
 
+    /// A pattern; every parameter sets the property of its name.
     public init(name: String, argument: String? = nil, hint: ProcessIdentity? = nil, owner: UInt32? = nil) {
         self.name = name
         self.argument = argument

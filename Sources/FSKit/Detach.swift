@@ -31,6 +31,7 @@ public struct Detach: Sendable, Equatable {
     /// Where the program's stdout and stderr go; nil: `/dev/null`.
     public var output: String?
 
+    /// Output appended to `output` (an absolute path), or `/dev/null` when nil.
     public init(output: String? = nil) { self.output = output }
 
     /// glibc's `POSIX_SPAWN_SETSID` (spawn.h, since 2.26); Glibc's Swift
@@ -125,6 +126,8 @@ public struct Detach: Sendable, Equatable {
 
 /// Why a detached start failed.
 public struct DetachError: Error, Sendable, CustomStringConvertible {
+    /// One line: what failed and why (`output /x: Permission denied`).
     public let description: String
+    /// The error with its one-line text.
     public init(_ description: String) { self.description = description }
 }

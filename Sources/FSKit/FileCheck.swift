@@ -36,10 +36,13 @@ public enum FileKind: Sendable, Equatable {
 
 /// The facts `stat(2)` gives about a path.
 public struct FileInfo: Sendable, Equatable {
+    /// Regular file, directory, link, …
     public let kind: FileKind
     /// Permission bits (`0o7777` of `st_mode`).
     public let mode: UInt32
+    /// The owner's uid.
     public let owner: UInt32
+    /// The group's gid.
     public let group: UInt32
     /// Bytes.
     public let size: Int64
@@ -89,6 +92,8 @@ public enum FileCheck {
         problem(path, requirements)
     }
 
+    /// The first requirement `path` fails, as one line; nil when it meets all
+    /// (the requirements as an array).
     public static func problem(_ path: String, _ requirements: [Requirement]) -> String? {
         let info: FileInfo
         switch Self.info(path) {

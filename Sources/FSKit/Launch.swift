@@ -29,6 +29,7 @@ public struct Launch: Sendable, Equatable {
     /// writes its pidfile (``Detach``). Nil: the command daemonises itself.
     public var detach: Detach?
 
+    /// Settings; with none, commands run unchanged. Nothing is checked here: ``problem``.
     public init(user: String? = nil, environment: [String: String] = [:], workingDirectory: String? = nil,
                 detach: Detach? = nil) {
         self.user = user
@@ -42,9 +43,13 @@ public struct Launch: Sendable, Equatable {
 
     /// A user resolved to its ids (getpwnam / getpwuid).
     public struct Account: Sendable, Equatable {
+        /// The user's name (`pw_name`).
         public let name: String
+        /// Its uid.
         public let uid: UInt32
+        /// Its primary group's gid.
         public let gid: UInt32
+        /// Its home directory (`pw_dir`).
         public let home: String
 
         /// Looks `user` up by name, or by number when it is all digits; nil when unknown.

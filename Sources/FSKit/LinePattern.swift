@@ -36,6 +36,7 @@ public final class LinePattern {
     /// Why a pattern does not compile: `regerror(3)`'s message and where,
     /// as well as glibc lets one tell.
     public struct CompileError: Error, Sendable, CustomStringConvertible {
+        /// The pattern's text as given.
         public let pattern: String
         /// `regerror`'s text ("Unmatched ( or \\(").
         public let message: String

@@ -6,7 +6,9 @@ import Glibc
 /// just after the last complete line read, and a fingerprint of the bytes
 /// before that offset. Kept in state between calls (``text``).
 public struct LogPosition: Sendable, Equatable {
+    /// `st_dev` of the file read.
     public var device: UInt64
+    /// `st_ino` of the file read.
     public var inode: UInt64
     /// Bytes of the file already read: always just after a newline (or 0),
     /// so a partial last line is read again, whole, next time.
@@ -17,8 +19,10 @@ public struct LogPosition: Sendable, Equatable {
     /// finds a copy of it (`log.1` after a copy-truncate rotation).
     public var fingerprint: UInt64
 
+    /// Bytes hashed into ``fingerprint``.
     public static let fingerprintLength = 64
 
+    /// A position; every parameter sets the property of its name.
     public init(device: UInt64, inode: UInt64, offset: Int64, fingerprint: UInt64) {
         self.device = device
         self.inode = inode
@@ -64,6 +68,7 @@ public struct LogPosition: Sendable, Equatable {
 /// Rotation and truncation are never failures; they are reported in
 /// ``Chunk/events`` for the log.
 public struct LogFollower: Sendable {
+    /// The log's absolute path.
     public let path: String
     /// Where a rotation moves the log (logrotate's first generation).
     public let rotatedPath: String
@@ -75,6 +80,7 @@ public struct LogFollower: Sendable {
     /// could write must not judge a resource. Nil: not checked.
     public let trustedOwners: Set<UInt32>?
 
+    /// A follower of `path`; `rotatedPath` defaults to `path` + `.1`; `maxBytes` > 0.
     public init(path: String, rotatedPath: String? = nil, maxBytes: Int, trustedOwners: Set<UInt32>? = nil) {
         self.path = path
         self.rotatedPath = rotatedPath ?? path + ".1"
@@ -115,6 +121,7 @@ public struct LogFollower: Sendable {
         case failed(String)
         /// Another user could have written it (``TrustedFile``'s text).
         case untrusted(String)
+        /// One phrase for a reason (`no such file`).
         public var description: String {
             switch self {
             case .absent: return "no such file"

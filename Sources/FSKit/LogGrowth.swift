@@ -20,14 +20,18 @@ import Glibc
 public enum LogGrowth {
     /// The remembered facts: `grow1 DEVICE INODE SIZE MTIME_NS CHANGED_MS`.
     public struct Mark: Sendable, Equatable {
+        /// `st_dev`; 0 for a log that does not exist yet.
         public var device: UInt64
+        /// `st_ino`; 0 for a log that does not exist yet.
         public var inode: UInt64
+        /// Bytes.
         public var size: Int64
         /// st_mtim in nanoseconds.
         public var modified: Int64
         /// ``LogGrowth/now()`` when the facts last changed.
         public var changedAt: Int64
 
+        /// A mark; every parameter sets the property of its name.
         public init(device: UInt64, inode: UInt64, size: Int64, modified: Int64, changedAt: Int64) {
             self.device = device
             self.inode = inode
@@ -42,6 +46,7 @@ public enum LogGrowth {
             Mark(device: 0, inode: 0, size: 0, modified: 0, changedAt: now)
         }
 
+        /// The form kept in state (see the type's comment).
         public var text: String { "grow1 \(device) \(inode) \(size) \(modified) \(changedAt)" }
 
         /// Parses ``text``; nil for anything else (a corrupted state file).

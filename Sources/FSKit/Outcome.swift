@@ -14,14 +14,18 @@ public typealias LogText = HAVocabulary.LogText
 /// What an action returns: a status and, for anything but plain success,
 /// the reason an operator reads in the log at 3 a.m.
 public struct Outcome: Sendable, Equatable {
+    /// The exit status the host answers with (FailSafe's names).
     public var status: Status
+    /// One line for the log and `--json` (the host escapes and bounds it); nil: none.
     public var reason: String?
 
+    /// `status` with an optional `reason`.
     public init(_ status: Status, _ reason: String? = nil) {
         self.status = status
         self.reason = reason
     }
 
+    /// Done; for monitor, healthy.
     public static let success = Outcome(.success)
     /// exclusive: the resource runs on this node.
     public static func running(_ reason: String? = nil) -> Outcome { Outcome(.running, reason) }
@@ -34,12 +38,15 @@ public struct Outcome: Sendable, Equatable {
     /// An argument or attribute value is invalid.
     public static func invalid(_ reason: String) -> Outcome { Outcome(.invalidArguments, reason) }
 
+    /// The status is `HA_SUCCESS`.
     public var isSuccess: Bool { status == .success }
 }
 
 /// A configuration problem found while reading a resource's attributes.
 public struct ConfigurationError: Error, Sendable {
+    /// What the action answers (`HA_NOCFGINFO` or `HA_INVAL_ARGS`, naming the attribute).
     public var outcome: Outcome
+    /// The error that answers `outcome`.
     public init(_ outcome: Outcome) { self.outcome = outcome }
     /// A required attribute is missing or unusable.
     public static func missing(_ key: String) -> ConfigurationError {

@@ -19,6 +19,7 @@ import Glibc
 /// `/tmp`) and whose ancestors up to `/` pass. Otherwise ``read()`` is
 /// ``Content/unreadable(_:)`` naming the violation.
 public struct PidFile: Sendable, Equatable {
+    /// The pidfile's absolute path.
     public let path: String
     /// Owners (uids) the file and its directories may have: root and the
     /// effective uid by default; add the uid a daemon runs as when it
@@ -26,6 +27,7 @@ public struct PidFile: Sendable, Equatable {
     /// `postmaster.pid`, owned by `postgres`).
     public let trustedOwners: Set<UInt32>
 
+    /// The pidfile at `path` (absolute), trusted when owned by one of `trustedOwners`.
     public init(_ path: String, trustedOwners: Set<UInt32> = [0, geteuid()]) {
         self.path = path
         self.trustedOwners = trustedOwners

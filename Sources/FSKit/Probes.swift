@@ -50,6 +50,7 @@ public struct IPAddress: Sendable, Equatable, CustomStringConvertible {
         description = text
     }
 
+    /// An IPv6 address (``family`` is `AF_INET6`).
     public var isIPv6: Bool { family == AF_INET6 }
 
     /// The host part of a URL: `127.0.0.1`, `[::1]`, `[fe80::1%25eth0]` (RFC 6874).
@@ -125,6 +126,7 @@ public struct ProbeDeadline: Sendable {
 
     /// Time left (zero once it passed).
     public var remaining: Duration { .nanoseconds(max(0, nanoseconds - monotonicNanoseconds())) }
+    /// The deadline is now or past.
     public var hasPassed: Bool { monotonicNanoseconds() >= nanoseconds }
 
     /// Milliseconds for poll(2): rounded up, so 1 ns left still polls once.
@@ -255,6 +257,7 @@ public final class TCPConnection {
 
 /// Why ``TCPConnection/open(to:port:by:)`` has no connection.
 public struct ConnectError: Error, Sendable, Equatable {
+    /// How the connect ended (refused, timed out, unreachable, …).
     public let result: ConnectResult
     init(_ result: ConnectResult) { self.result = result }
 }

@@ -4,10 +4,12 @@
 /// pid a pidfile names later, and the hint that lets the host check that
 /// pid directly instead of scanning /proc.
 public struct ProcessIdentity: Sendable, Equatable, Hashable {
+    /// The process id.
     public var pid: Int32
     /// 0 means unknown: the host then checks the pid without its start time.
     public var startTime: UInt64
 
+    /// An identity; `startTime` in clock ticks since boot, 0 when unknown.
     public init(pid: Int32, startTime: UInt64) {
         self.pid = pid
         self.startTime = startTime

@@ -64,7 +64,9 @@ public struct Resource {
         return value
     }
 
+    /// The attribute as a decimal integer; nil when unset or not a number.
     public func integer(_ key: String) -> Int? { string(key).flatMap { Int($0) } }
+    /// The attribute as `true`/`false` (canonical text); nil when unset.
     public func boolean(_ key: String) -> Bool? { string(key).map { $0 == "true" } }
     /// Durations are stored as `<n>ms`.
     public func duration(_ key: String) -> Duration? {
@@ -175,9 +177,13 @@ public struct CommandResult: Sendable {
 public struct Log {
     let host: UnsafePointer<fshost_host>
     func write(_ priority: Int32, _ message: String) { host.pointee.log(host.pointee.context, priority, message) }
+    /// A line at priority error: stderr and syslog (`msg=` in the action's line).
     public func error(_ message: String) { write(Int32(FSHOST_LOG_ERROR), message) }
+    /// A line at priority warning: stderr and syslog.
     public func warning(_ message: String) { write(Int32(FSHOST_LOG_WARNING), message) }
+    /// A line at priority info: stderr and syslog.
     public func info(_ message: String) { write(Int32(FSHOST_LOG_INFO), message) }
+    /// A line written only when `FSHOST_DEBUG` is set (stderr and syslog).
     public func debug(_ message: String) { write(Int32(FSHOST_LOG_DEBUG), message) }
 }
 

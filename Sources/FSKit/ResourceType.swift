@@ -53,8 +53,11 @@ extension ResourceType {
     /// build writes into the ELF record and the generated entry point (a
     /// plugin does not write it, so it cannot disagree).
     public static var name: String { Exported.typeName ?? String(describing: Self.self).lowercased() }
+    /// ``ActionDefaults``' own defaults: level 1, one retry 500 ms apart, standard timeouts.
     public static var defaults: ActionDefaults { ActionDefaults() }
+    /// No declared process: the host checks none.
     public var processes: [ProcessPattern] { [] }
+    /// Nothing beyond the host's schema checks.
     public func validate() -> Outcome { .success }
 }
 

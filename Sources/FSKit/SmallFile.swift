@@ -21,6 +21,7 @@ public enum SmallFile {
         /// Any other error, as `strerror` text.
         case failed(String)
 
+        /// One phrase for a reason (`no such file`, `is larger than 4096 bytes`).
         public var description: String {
             switch self {
             case .absent: return "no such file"

@@ -12,7 +12,9 @@ public struct State {
     /// host appends the cause (directory, errno) to the action's one line,
     /// so a reason that embeds this does not name the cause twice.
     public struct WriteError: Error, Sendable, CustomStringConvertible {
+        /// The key that was not written.
         public let key: String
+        /// `state 'KEY' not written` (the host adds the cause).
         public var description: String { "state '\(key)' not written" }
     }
 

@@ -22,6 +22,7 @@ import Glibc
 public struct StopLadder: Sendable, Equatable {
     /// One rung.
     public struct Step: Sendable, Equatable {
+        /// What a step does.
         public enum Action: Sendable, Equatable {
             /// Run this argv (no shell), with the daemon's user, environment
             /// and working directory; killed at the step's budget.
@@ -32,21 +33,28 @@ public struct StopLadder: Sendable, Equatable {
         }
         /// For the log: "quit", "TERM", "fast".
         public var name: String
+        /// The command to run or the signal to send.
         public var action: Action
         /// Relative weight of this step's wait; shares need not add up to anything.
         public var share: Double
 
+        /// A step that runs `argv` (no shell); `share` > 0 weighs its wait.
         public static func command(_ name: String, _ argv: [String], share: Double) -> Step {
             Step(name: name, action: .command(argv), share: share)
         }
+        /// A step that sends `signal` to the master (and its process group with
+        /// `group`); `share` > 0 weighs its wait.
         public static func signal(_ name: String, _ signal: Int32, share: Double, group: Bool = false) -> Step {
             Step(name: name, action: .signal(signal, group: group), share: share)
         }
     }
 
+    /// The rungs, tried in order.
     public var steps: [Step]
 
+    /// A ladder of `steps`, in order (``problem`` says what cannot work).
     public init(_ steps: Step...) { self.steps = steps }
+    /// A ladder of `steps` given as an array.
     public init(steps: [Step]) { self.steps = steps }
 
     /// nginx's graceful QUIT (through `quitCommand`), fast TERM, then KILL to

@@ -44,6 +44,7 @@ public protocol OptionalAttributeValue {
 }
 
 extension Optional: OptionalAttributeValue {
+    /// The optional itself.
     public var wrappedValue: Wrapped? { self }
 }
 
@@ -78,11 +79,15 @@ extension TypedAttribute where Value: OptionalAttributeValue {
 /// that needs it (a command's environment, a connection).
 public struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     private let text: String
+    /// Wraps `text`.
     public init(_ text: String) { self.text = text }
     /// The secret text itself.
     public var revealed: String { text }
+    /// Always `(secret)`.
     public var description: String { "(secret)" }
+    /// Always `(secret)`.
     public var debugDescription: String { "(secret)" }
+    /// No children: `dump` shows nothing of the text.
     public var customMirror: Mirror { Mirror(self, children: []) }
 }
 
@@ -150,6 +155,7 @@ extension Attribute {
         return TypedAttribute(name, kind: .integer, default: String(value), help, constraint: constraint,
                               fallback: value, read: { text in text == nil ? value : number(text) })
     }
+    /// The same, without a default: nil when unset.
     public static func integer(_ name: String, in range: ClosedRange<Int>? = nil, oneOf allowed: [Int] = [],
                                _ help: String) -> TypedAttribute<Int?> {
         var constraint = bounds(range)
@@ -164,6 +170,7 @@ extension Attribute {
         TypedAttribute(name, kind: .port, default: String(value), help, constraint: bounds(range),
                        fallback: value, read: { text in text == nil ? value : number(text) })
     }
+    /// The same, without a default: nil when unset.
     public static func port(_ name: String, in range: ClosedRange<Int>? = nil, _ help: String) -> TypedAttribute<Int?> {
         TypedAttribute(name, kind: .port, default: nil, help, constraint: bounds(range),
                        fallback: nil, read: { text in text == nil ? .some(nil) : number(text).map { $0 } })
@@ -182,6 +189,7 @@ extension Attribute {
                        constraint: AttributeConstraint(minimum: minimum?.milliseconds, maximum: maximum?.milliseconds),
                        fallback: value, read: { text in text == nil ? value : decodeDuration(text!) })
     }
+    /// The same, without a default: nil when unset.
     public static func duration(_ name: String, minimum: Duration? = nil, maximum: Duration? = nil,
                                 _ help: String) -> TypedAttribute<Duration?> {
         TypedAttribute(name, kind: .duration, default: nil, help,
@@ -198,6 +206,7 @@ extension Attribute {
     public static func path(_ name: String, default value: String, _ help: String) -> TypedAttribute<String> {
         TypedAttribute(name, kind: .path, default: value, help, fallback: value, read: { $0 ?? value })
     }
+    /// The same, without a default: nil when unset.
     public static func path(_ name: String, _ help: String) -> TypedAttribute<String?> {
         TypedAttribute(name, kind: .path, default: nil, help, fallback: nil, read: { .some($0) })
     }
@@ -207,6 +216,7 @@ extension Attribute {
         TypedAttribute(name, kind: .argv, default: ArgvText.format(value), help,
                        fallback: value, read: { text in text == nil ? value : ArgvText.parse(text!) })
     }
+    /// The same, without a default: nil when unset.
     public static func command(_ name: String, _ help: String) -> TypedAttribute<[String]?> {
         TypedAttribute(name, kind: .argv, default: nil, help,
                        fallback: nil, read: { text in text == nil ? .some(nil) : ArgvText.parse(text!).map { $0 } })
@@ -219,6 +229,7 @@ extension Attribute {
         return TypedAttribute(name, kind: .ipAddress, default: value, help, fallback: parsed!,
                               read: { text in text == nil ? parsed : IPAddress(numeric: text!) })
     }
+    /// The same, without a default: nil when unset.
     public static func ipAddress(_ name: String, _ help: String) -> TypedAttribute<IPAddress?> {
         TypedAttribute(name, kind: .ipAddress, default: nil, help, fallback: nil,
                        read: { text in text == nil ? .some(nil) : IPAddress(numeric: text!).map { $0 } })
@@ -236,6 +247,7 @@ extension Attribute {
         TypedAttribute(name, kind: .user, default: value, help, constraint: AttributeConstraint(minimum: notRoot ? 1 : nil),
                        fallback: value, read: { $0 ?? value })
     }
+    /// The same, without a default: nil when unset.
     public static func user(_ name: String, _ help: String) -> TypedAttribute<String?> {
         TypedAttribute(name, kind: .user, default: nil, help, fallback: nil, read: { .some($0) })
     }

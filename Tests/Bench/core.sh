@@ -27,8 +27,8 @@ rf=$(peak_rss_kib "$bin/fshost" template monitor bench); rh=$(peak_rss_kib "$wor
 # Plugin verification and the other phases, as fshost itself measures them:
 # remembered (the verification cache under the run directory; libelf
 # not loaded), and in full (a fresh run directory each call: nothing remembered).
-for _ in $(seq 50); do FSHOST_TIMING=1 "$bin/fshost" template monitor bench 2>&1 | grep -o 'timing: .*'; done > "$work/timing.txt"
-for i in $(seq 50); do FSHOST_RUN_DIR=$work/fresh$i FSHOST_TIMING=1 "$bin/fshost" template monitor bench 2>&1 | grep -o 'timing: .*'; done > "$work/timing-full.txt"
+for _ in $(seq 50); do FSHOST_TIMING=1 "$bin/fshost" template monitor bench 2>&1 | grep -o 'timing="[^"]*"'; done > "$work/timing.txt"
+for i in $(seq 50); do FSHOST_RUN_DIR=$work/fresh$i FSHOST_TIMING=1 "$bin/fshost" template monitor bench 2>&1 | grep -o 'timing="[^"]*"'; done > "$work/timing-full.txt"
 median_verify() {
   python3 - "$1" <<'PY'
 import re, statistics, sys

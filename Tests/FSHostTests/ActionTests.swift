@@ -34,10 +34,40 @@ final class ActionTests: XCTestCase {
         XCTAssertEqual(try sandbox.fshost("template", "exclusive", "t1").status, 1)
     }
 
+    /// Every line of an action is greppable as key=value (issue 14 item 5):
+    /// `type= resource= action= level=` first, then `msg=` and the message, or
+    /// on the final line `status= ms=` and the reason last; secrets stay redacted.
+    func testEveryLogLineIsKeyValueWithTheReasonLast() throws {
+        try define("testfixture", "kv", ["port": "80", "fail_probes": "100", "retries": "1", "retry_interval": "100ms",
+                                         "fail_reason": "disk full = bad"])
+        let monitor = try sandbox.fshost("testfixture", "monitor", "kv")
+        XCTAssertEqual(monitor.status, 3, monitor.description)
+        let lines = monitor.stderr.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 2, monitor.stderr)
+        for line in lines {
+            XCTAssertTrue(line.hasPrefix("fshost: type=testfixture resource=kv action=monitor level=1 "), line)
+        }
+        XCTAssertTrue(lines[0].contains(" msg=probe 1 failed (HA_CMD_FAILED: disk full = bad)"), lines[0])
+        let last = lines[1]
+        let ms = try XCTUnwrap(last.range(of: " status=HA_CMD_FAILED ms=")).upperBound
+        XCTAssertNotNil(Int(last[ms...].prefix { $0.isNumber }), last)
+        XCTAssertTrue(last.hasSuffix(" reason=disk full = bad"), last)
+
+        // An action without a level says level=-; a secret is still (secret).
+        try define("testfixture", "leak", ["port": "80", "password": "s3cret-kv", "leak_secret": "true"])
+        let start = try sandbox.fshost("testfixture", "start", "leak")
+        XCTAssertEqual(start.status, 3, start.description)
+        XCTAssertFalse(start.stderr.contains("s3cret-kv"), start.stderr)
+        let startLines = start.stderr.split(separator: "\n")
+        XCTAssertTrue(startLines.contains { $0.hasPrefix("fshost: type=testfixture resource=leak action=start level=- msg=") }, start.stderr)
+        XCTAssertTrue(startLines.contains { $0.hasPrefix("fshost: type=testfixture resource=leak action=start level=- status=HA_CMD_FAILED ms=")
+                                            && $0.contains(" reason=password (secret) was refused") }, start.stderr)
+    }
+
     func testLogLineNamesTypeResourceActionLevelAndOutcome() throws {
         try define("template", "t1", [:])
         let r = try sandbox.fshost("template", "monitor", "t1")
-        XCTAssertTrue(r.stderr.contains("template/t1 monitor level=0: HA_SUCCESS"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("fshost: type=template resource=t1 action=monitor level=0 status=HA_SUCCESS ms="), r.stderr)
     }
 
     func testJSONOutput() throws {

@@ -57,7 +57,7 @@ final class FailSafeLayoutTests: XCTestCase {
         try fm.removeItem(atPath: output)
         r = try sandbox.run(scripts + "monitor", [input])
         XCTAssertEqual(r.status, 6, r.description)
-        XCTAssertTrue(r.stderr.contains("template/vol1 monitor"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("type=template resource=vol1 action=monitor"), r.stderr)
         XCTAssertFalse(fm.fileExists(atPath: output))
     }
 }

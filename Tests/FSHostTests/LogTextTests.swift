@@ -1,3 +1,4 @@
+import FSHost
 import HAVocabulary
 import XCTest
 
@@ -36,5 +37,20 @@ final class LogTextTests: XCTestCase {
         XCTAssertEqual(LogText.escaped("a\u{2028}b"), "a\\u2028b")
         XCTAssertEqual(LogText.escaped(" \n\t "), "")
         XCTAssertEqual(LogText.escaped("a\u{1B}b"), LogText.reason("a\u{1B}b"), "the same escape as a reason")
+    }
+}
+
+/// LogFields: the key=value words of an action's log lines.
+final class LogFieldsTests: XCTestCase {
+    func testPlainValuesStayBareOthersAreQuotedAndEscaped() {
+        XCTAssertEqual(LogFields.field("type", "webserver"), "type=webserver")
+        XCTAssertEqual(LogFields.field("timing", "verify 1us, load 2us"), "timing=\"verify 1us, load 2us\"")
+        XCTAssertEqual(LogFields.field("x", ""), "x=\"\"")
+        XCTAssertEqual(LogFields.field("x", "a=b"), "x=\"a=b\"")
+        XCTAssertEqual(LogFields.field("x", "say \"hi\" \\o/"), "x=\"say \\\"hi\\\" \\\\o/\"")
+        XCTAssertEqual(LogFields.action(type: "nfs", resource: "e1", action: "stop", level: nil),
+                       "type=nfs resource=e1 action=stop level=-")
+        XCTAssertEqual(LogFields.action(type: "nfs", resource: "e1", action: "monitor", level: 3),
+                       "type=nfs resource=e1 action=monitor level=3")
     }
 }

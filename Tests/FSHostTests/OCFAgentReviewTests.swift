@@ -24,11 +24,11 @@ extension OCFAgentTests {
                    "OCF_RESKEY_fail_probes": "100", "OCF_CHECK_LEVEL": "10", "OCF_RESKEY_CRM_meta_interval": "0"]
         var r = try fixture("monitor", env)
         XCTAssertEqual(r.status, 0, "probe: it runs here; \(r.stderr)")
-        XCTAssertFalse(r.stderr.contains("monitor level=2"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("action=monitor level=2"), r.stderr)
         env["OCF_RESKEY_CRM_meta_interval"] = "10000"
         r = try fixture("monitor", env)
         XCTAssertEqual(r.status, 1, "recurring: broken at level 2; \(r.stderr)")
-        XCTAssertTrue(r.stderr.contains("monitor level=2: HA_CMD_FAILED"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("action=monitor level=2 status=HA_CMD_FAILED"), r.stderr)
         // Not running here at all: 7 for both.
         try FileManager.default.removeItem(atPath: marker)
         XCTAssertEqual(try fixture("monitor", env).status, 7)

@@ -260,7 +260,7 @@ final class OCFAgentTests: XCTestCase {
             env["OCF_CHECK_LEVEL"] = depth
             let r = try run("monitor", env)
             XCTAssertEqual(r.status, 0, r.stderr)
-            XCTAssertTrue(r.stderr.contains("monitor level=\(level)"), "depth \(depth): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("action=monitor level=\(level) "), "depth \(depth): \(r.stderr)")
         }
         env["OCF_CHECK_LEVEL"] = "deep"
         XCTAssertEqual(try run("monitor", env).status, 2)

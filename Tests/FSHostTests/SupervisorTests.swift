@@ -86,7 +86,7 @@ final class SupervisorTests: XCTestCase {
         let r = try sandbox.fshost("testfixture", "monitor", "e1", "--json")
         XCTAssertEqual(r.status, 3, r.description)
         XCTAssertEqual(r.stderr.split(separator: "\n"),
-                       ["fshost: testfixture/e1 monitor level=1: HA_CMD_FAILED: plugin testfixture ended the process during monitor: exited with status 0 (\(elapsed(r)) ms)"])
+                       ["fshost: type=testfixture resource=e1 action=monitor level=1 status=HA_CMD_FAILED ms=\(elapsed(r)) reason=plugin testfixture ended the process during monitor: exited with status 0"])
         let object = try jsonObject(r.stdout)
         XCTAssertEqual(object["code"] as? Int, 3)
         XCTAssertEqual(object["reason"] as? String, "plugin testfixture ended the process during monitor: exited with status 0")
@@ -222,9 +222,8 @@ final class SupervisorTests: XCTestCase {
 
     /// The `(N ms)` of an answer line, to compare whole lines.
     func elapsed(_ r: HostSandbox.Result) -> String {
-        guard let open = r.stderr.range(of: " (", options: .backwards),
-              let close = r.stderr.range(of: " ms)", options: .backwards) else { return "?" }
-        return String(r.stderr[open.upperBound..<close.lowerBound])
+        guard let field = r.stderr.range(of: " ms=", options: .backwards) else { return "?" }
+        return String(r.stderr[field.upperBound...].prefix { $0.isNumber })
     }
 }
 

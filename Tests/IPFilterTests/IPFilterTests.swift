@@ -552,7 +552,7 @@ final class IPFilterTests: XCTestCase {
             let r = try run("start")
             XCTAssertEqual(r.status, status, "\(what): \(r)")
             for word in words { XCTAssertTrue(r.stderr.contains(word), "\(what): '\(word)' not in: \(r.stderr)") }
-            XCTAssertEqual(r.stderr.split(separator: "\n").filter { $0.contains("ipfilter/fw1 start") }.count, 1,
+            XCTAssertEqual(r.stderr.split(separator: "\n").filter { $0.contains("type=ipfilter resource=fw1 action=start ") }.count, 1,
                            "\(what): one line: \(r.stderr)")
             XCTAssertEqual(try lab.ruleset(), before, "\(what) changed the kernel's rules")
         }

@@ -150,6 +150,39 @@ extension AdminCommandTests {
         XCTAssertEqual(try ok(["status"]), "no resources\n")
     }
 
+    /// A CDB that cannot be read (issue 14, bad input): a directory in its
+    /// place, one another user could write (file or directory), a damaged
+    /// database: one line naming it and why, status 6, nothing on stdout
+    /// (no half table, no JSON), nothing created or changed.
+    func testStatusWithACDBThatCannotBeRead() throws {
+        try ok(["cdb", "define", "template", "t1"])
+        let good = try Data(contentsOf: URL(fileURLWithPath: path))
+        try ok(["cdb", "delete", "template", "t1"])
+        func refused(_ words: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+            for arguments in [["status"], ["status", "--json"]] {
+                try fails(arguments, status: 6, words, file: file, line: line)
+                XCTAssertEqual(try run(arguments).stdout, "", "\(arguments): nothing on stdout", file: file, line: line)
+            }
+        }
+        // Another user could write it: refused before it is read.
+        chmod(path, 0o666)
+        try refused([path, "writable by others", "0666"])
+        chmod(path, 0o600)
+        chmod(directory, 0o777)
+        try refused([directory, "writable by others"])
+        chmod(directory, 0o755)
+        // A damaged database: the first 2 KiB of a real one.
+        for suffix in ["-wal", "-shm"] { unlink(path + suffix) }
+        try good.prefix(2048).write(to: URL(fileURLWithPath: path))
+        try refused([path, "not a usable fshost configuration database"])
+        // A directory where the file should be.
+        unlink(path)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        try refused([path, "not a regular file"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: path), [], "status wrote nothing into it")
+        try FileManager.default.removeItem(atPath: path)
+    }
+
     /// Starts `fshost-admin status --watch 0.2` with stdout on `output`
     /// (a pipe or a terminal), reads until `rounds` tables have been
     /// printed, sends SIGINT and returns its exit and everything it wrote.

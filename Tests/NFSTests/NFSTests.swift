@@ -367,7 +367,7 @@ final class NFSTests: XCTestCase {
             let r = try nfs("start", name)
             XCTAssertEqual(r.status, status, "\(name): \(r)")
             XCTAssertTrue(r.stderr.contains(words), "\(name) names the problem: \(r.stderr)")
-            XCTAssertEqual(r.stderr.split(separator: "\n").filter { $0.contains("start:") }.count, 1, "\(name): one line: \(r.stderr)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").filter { $0.contains("action=start ") }.count, 1, "\(name): one line: \(r.stderr)")
             XCTAssertEqual(lab.exportsSnapshot(), before, "\(name): exports directory changed")
             XCTAssertFalse(FileManager.default.fileExists(atPath: lab.directory + "/.fshost-nfs-\(name).tmp"), "\(name): temp left")
         }

@@ -98,5 +98,6 @@ echo
 "$(dirname "$0")/demo-database.sh" "$bin" || echo "  !! the database part failed (status $?)"
 echo
 "$(dirname "$0")/demo-nfs.sh" "$bin"; echo
+"$(dirname "$0")/demo-daemon.sh" "$bin" || echo "  !! the daemon part failed (status $?)"
 echo "Log lines fshost wrote (stderr; failures, starts and stops also go to syslog):"
 sed 's/^/  /' "$work/log"

@@ -148,6 +148,25 @@ public enum ProcessFixtures {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
+    /// The live (not zombie) processes other than this one whose command
+    /// line (`/proc/PID/cmdline`, NULs included) contains `marker`: what a
+    /// test started with its sandbox path in an argument.
+    public static func pids(withCommandLineContaining marker: String) -> [Int32] {
+        let me = getpid()
+        guard let proc = opendir("/proc") else { return [] }
+        defer { closedir(proc) }
+        var pids: [Int32] = []
+        while let entry = readdir(proc) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard let pid = Int32(name), pid != me, let cmdline = readFile("/proc/\(pid)/cmdline"),
+                  cmdline.contains(marker), let stat = readFile("/proc/\(pid)/stat"),
+                  let close = stat.lastIndex(of: ")"), stat.index(close, offsetBy: 2) < stat.endIndex,
+                  stat[stat.index(close, offsetBy: 2)] != "Z" else { continue }
+            pids.append(pid)
+        }
+        return pids.sorted()
+    }
+
     /// A marker unlikely to appear in any other process's command line.
     public static func uniqueMarker(_ label: String = "fshost") -> String {
         var ts = timespec()

@@ -1,23 +1,26 @@
-import FSKit
-
 /// Level 3 over plain HTTP without a client library: one `GET` on a TCP
 /// connection, read up to the status line, close. What the FailSafe guide
 /// asks for ("request a home page, verify that the connection was made,
 /// and ignore the resulting home page") costs a TCP handshake and one
 /// round trip this way, against ~3–4 ms and ~9 MiB just to load libcurl.
-/// HTTPS needs a TLS library: that goes through the libcurl companion.
-enum PlainHTTP {
+/// HTTPS needs a TLS library: that goes through a companion (the
+/// webserver type's libcurl one). Used by the webserver type
+/// (`http_client=builtin`) and the daemon type's level 3.
+public enum PlainHTTP {
     /// How a GET ended.
-    enum Answer: Equatable {
+    public enum Answer: Sendable, Equatable {
         /// The status code of the answer's status line.
         case status(Int)
         /// No connection, no (complete) status line in time, or not HTTP.
         case failed(String, timedOut: Bool)
     }
 
-    /// `GET path HTTP/1.1` to `address`:`port` with `Host: host`; connect
-    /// within `connectTimeout`, the whole exchange within `totalTimeout`.
-    static func get(address: IPAddress, port: UInt16, host: String, path: String,
+    /// `GET path HTTP/1.1` to `address`:`port` with `Host: host` (host or
+    /// host:port, sent as given; `path` starts with '/' and holds no space
+    /// or control character: the caller checks); connect within
+    /// `connectTimeout`, the whole exchange within `totalTimeout`. Never
+    /// throws: every failure is `.failed` with a one-line reason.
+    public static func get(address: IPAddress, port: UInt16, host: String, path: String,
                     connectTimeout: Duration, totalTimeout: Duration) -> Answer {
         let total = ProbeDeadline(after: totalTimeout)
         let connection: TCPConnection
@@ -27,7 +30,7 @@ enum PlainHTTP {
             return .failed("connect: " + error.result.summary(timeout: min(connectTimeout, totalTimeout)),
                            timedOut: error.result == .timedOut)
         }
-        let request = "GET \(path) HTTP/1.1\r\nHost: \(host)\r\nUser-Agent: fshost-webserver-monitor\r\n"
+        let request = "GET \(path) HTTP/1.1\r\nHost: \(host)\r\nUser-Agent: fshost-monitor\r\n"
             + "Accept: */*\r\nConnection: close\r\n\r\n"
         if case .failure(let error) = connection.send(Array(request.utf8), by: total) {
             return describe(error, while: "sending the request", timeout: totalTimeout)
@@ -48,8 +51,8 @@ enum PlainHTTP {
         return parse(received)
     }
 
-    /// The status code of `HTTP/1.x NNN …`.
-    static func parse(_ bytes: [UInt8]) -> Answer {
+    /// The status code of `HTTP/1.x NNN …` (100-599), or `.failed`.
+    public static func parse(_ bytes: [UInt8]) -> Answer {
         let line = String(decoding: bytes.prefix { $0 != 0x0D && $0 != 0x0A }, as: UTF8.self)
         let words = line.split(separator: " ", maxSplits: 2)
         guard words.count >= 2, words[0].hasPrefix("HTTP/"), words[1].count == 3, let code = Int(words[1]),

@@ -1,0 +1,227 @@
+// The daemon plugin with real programs: Python's http.server on loopback
+// (levels 1-3) and a sleep (user, working directory), driven through
+// `fshost` subprocesses (as a cluster manager does) with a private CDB, run
+// and state directory; nothing is left running, even when a test fails.
+import Foundation
+import TestSupport
+import XCTest
+
+final class DaemonTests: XCTestCase {
+    var sandbox: HostSandbox!
+
+    let success: Int32 = 0, notRunning: Int32 = 1, invalidArguments: Int32 = 2, commandFailed: Int32 = 3
+    let running: Int32 = 4, noConfigInfo: Int32 = 6
+    let python = "/usr/bin/python3"
+
+    override func setUpWithError() throws {
+        for product in ["fshost", "fshost-admin", "libdaemon.so"] {
+            let path = HostSandbox.products.appendingPathComponent(product).path
+            guard FileManager.default.fileExists(atPath: path) else { throw SetupFailure("\(path) is not built") }
+        }
+        guard FileManager.default.isExecutableFile(atPath: python) else { throw SetupFailure("\(python) is missing (python3)") }
+        sandbox = try HostSandbox()
+        try FileManager.default.createDirectory(atPath: sandbox.path("www"), withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
+    }
+
+    override func tearDown() {
+        if sandbox != nil {
+            for pid in programPids() { kill(pid, SIGCONT); kill(pid, SIGKILL) }
+            XCTAssertTrue(wait(seconds: 3) { self.programPids().isEmpty }, "a program still runs after tearDown")
+        }
+        sandbox = nil
+        super.tearDown()
+    }
+
+    // MARK: Helpers
+
+    var pidfile: String { sandbox.path("d.pid") }
+
+    func json(_ argv: [String]) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: argv), as: UTF8.self)
+    }
+
+    /// `fshost cdb define daemon NAME start_command=ARGV pidfile=… retries=0 EXTRA…`.
+    func define(_ name: String = "d1", command: [String], _ extra: [String] = []) throws {
+        let r = try sandbox.fshost(["cdb", "define", "daemon", name, "start_command=\(try json(command))", "pidfile=\(pidfile)",
+                                    "retries=0"] + extra)
+        if r.status != 0 { throw SetupFailure("`fshost cdb define daemon \(name)` answered \(r.status): \(r.stderr)") }
+    }
+
+    /// http.server on 127.0.0.1:PORT serving the sandbox (its last word:
+    /// the sandbox path, so only this test's server matches).
+    func defineHTTP(_ name: String = "d1") throws -> UInt16 {
+        let port = try NginxSite.freePort()
+        try define(name, command: [python, "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", sandbox.path("www")],
+                   ["port=\(port)", "url=http://127.0.0.1:\(port)/", "process_name=python3"])
+        return port
+    }
+
+    @discardableResult
+    func run(_ arguments: String...) throws -> HostSandbox.Result { try sandbox.fshost(arguments) }
+
+    func monitor(_ level: Int, _ name: String = "d1") throws -> HostSandbox.Result {
+        try sandbox.fshost(["daemon", "monitor", name, "--level", String(level)])
+    }
+
+    /// Processes whose command line carries this sandbox's path.
+    func programPids() -> [Int32] { ProcessFixtures.pids(withCommandLineContaining: sandbox.root.path) }
+
+    func pidInFile() throws -> Int32 {
+        let text = try String(contentsOfFile: pidfile, encoding: .utf8)
+        return try XCTUnwrap(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), "pidfile: '\(text)'")
+    }
+
+    func wait(seconds: Double, _ condition: () -> Bool) -> Bool {
+        ProcessFixtures.waitUntil(milliseconds: Int(seconds * 1000), condition)
+    }
+
+    func accepts(_ port: UInt16) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+
+    // MARK: The life cycle
+
+    func testStartLevelsFaultStopWithHTTPServer() throws {
+        let port = try defineHTTP()
+        for level in 1...3 { XCTAssertEqual(try monitor(level).status, notRunning, "monitor \(level) before start") }
+        XCTAssertEqual(try run("daemon", "exclusive", "d1").status, notRunning)
+
+        let started = try run("daemon", "start", "d1")
+        XCTAssertEqual(started.status, success, "start: \(started)")
+        XCTAssertTrue(accepts(port), "start returns once the server answers")
+        let pid = try pidInFile()
+        XCTAssertEqual(programPids(), [pid], "one server, the pidfile names it")
+        XCTAssertEqual(getsid(pid), pid, "detached: the server leads its own session")
+        let again = try run("daemon", "start", "d1")
+        XCTAssertEqual(again.status, success, "a second start: \(again)")
+        XCTAssertEqual(try pidInFile(), pid, "a second start starts no second server")
+        for level in 1...3 {
+            let r = try monitor(level)
+            XCTAssertEqual(r.status, success, "monitor level \(level): \(r)")
+        }
+        XCTAssertEqual(try run("daemon", "exclusive", "d1").status, running)
+
+        // The fault: the server killed outright.
+        kill(pid, SIGKILL)
+        XCTAssertTrue(wait(seconds: 3) { self.programPids().isEmpty })
+        let caught = try monitor(1)
+        XCTAssertEqual(caught.status, commandFailed, "a killed server is a failure, not a clean stop: \(caught)")
+        XCTAssertTrue(caught.stderr.contains("no such process"), caught.stderr)
+
+        XCTAssertEqual(try run("daemon", "stop", "d1").status, success, "stop after the crash cleans up")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: pidfile), "the stale pidfile is removed")
+        XCTAssertEqual(try monitor(1).status, notRunning)
+
+        // A running server stopped, twice.
+        XCTAssertEqual(try run("daemon", "start", "d1").status, success)
+        let stopped = try run("daemon", "stop", "d1")
+        XCTAssertEqual(stopped.status, success, "stop: \(stopped)")
+        XCTAssertEqual(programPids(), [], "stop leaves nothing running")
+        XCTAssertFalse(accepts(port))
+        XCTAssertEqual(try run("daemon", "stop", "d1").status, success, "stop again")
+        XCTAssertEqual(try monitor(3).status, notRunning)
+        XCTAssertEqual(try run("daemon", "exclusive", "d1").status, notRunning)
+    }
+
+    /// Level 3 catches a server whose port accepts but whose URL does not
+    /// answer as expected (a 404 where 2xx is expected).
+    func testLevel3CatchesWrongStatus() throws {
+        let port = try NginxSite.freePort()
+        try define(command: [python, "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", sandbox.path("www")],
+                   ["port=\(port)", "url=http://127.0.0.1:\(port)/missing.html", "process_name=python3", "start_timeout=3s"])
+        let started = try run("daemon", "start", "d1")
+        XCTAssertEqual(started.status, commandFailed, "start waits for level 3, which answers 404: \(started)")
+        XCTAssertTrue(started.stderr.contains("answered 404, expected 2xx"), started.stderr)
+        XCTAssertEqual(try run("daemon", "stop", "d1").status, success)
+        XCTAssertEqual(programPids(), [])
+    }
+
+    /// user and working_directory: the program runs as that user, in that directory.
+    func testUserAndWorkingDirectory() throws {
+        let directory = sandbox.path("www")
+        let token = "3600.\(getpid())\(Int.random(in: 100...999))"
+        try define(command: ["/bin/sh", "-c", "exec sleep \(token) # \(sandbox.root.path)"],
+                   ["user=nobody", "working_directory=\(directory)", "process_name=sleep", "process_argument=\(token)"])
+        let started = try run("daemon", "start", "d1")
+        XCTAssertEqual(started.status, success, "start: \(started)")
+        let pid = try pidInFile()
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        let uid = status.split(separator: "\n").first { $0.hasPrefix("Uid:") }.map(String.init) ?? ""
+        XCTAssertEqual(uid.split(separator: "\t").dropFirst().first, "65534", "runs as nobody: \(uid)")
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd"), directory)
+        XCTAssertEqual(try monitor(3).status, success, "no port, no url: levels 2 and 3 pass")
+        XCTAssertEqual(try run("daemon", "stop", "d1").status, success)
+        XCTAssertTrue(wait(seconds: 2) { kill(pid, 0) != 0 }, "stopped")
+    }
+
+    func testVerifyPasses() throws {
+        _ = try defineHTTP()
+        let r = try sandbox.fshost(["verify", "daemon", "d1", "--json"])
+        XCTAssertEqual(r.status, success, "\(r) \(r.stdout)")
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
+        XCTAssertEqual(report["holds"] as? Bool, true, r.stdout)
+        XCTAssertEqual((report["lies"] as? [Any])?.count, 0, r.stdout)
+        XCTAssertEqual(programPids(), [], "verify leaves the server stopped")
+    }
+
+    // MARK: Bad input: one line, a documented status, nothing started
+
+    /// The action's own line: the last line of stderr names the attribute.
+    func assertRefused(_ r: HostSandbox.Result, _ status: Int32, naming words: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(r.status, status, "\(r)", file: file, line: line)
+        let lines = r.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, "one line: \(r.stderr)", file: file, line: line)
+        XCTAssertTrue(r.stderr.contains(words), "names \(words): \(r.stderr)", file: file, line: line)
+        XCTAssertEqual(programPids(), [], "nothing started", file: file, line: line)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: pidfile), "no pidfile", file: file, line: line)
+    }
+
+    func testRelativeCommandIsInvalidAndStartsNothing() throws {
+        try define(command: ["sleep", "3600 \(sandbox.root.path)"])
+        assertRefused(try run("daemon", "start", "d1"), invalidArguments, naming: "attribute 'start_command'")
+        assertRefused(try run("daemon", "validate", "d1"), invalidArguments, naming: "must be an absolute path")
+    }
+
+    func testMissingCommandIsMissingConfigurationAndStartsNothing() throws {
+        try define(command: [sandbox.path("no-such-program"), sandbox.root.path])
+        assertRefused(try run("daemon", "start", "d1"), noConfigInfo, naming: "attribute 'start_command'")
+    }
+
+    /// `user` is the host's user kind: the host refuses a user this node
+    /// does not have before the plugin runs (HA_INVAL_ARGS).
+    func testUnknownUserIsInvalidAndStartsNothing() throws {
+        try define(command: ["/bin/sleep", "3600 \(sandbox.root.path)"], ["user=fshost-no-such-user"])
+        assertRefused(try run("daemon", "start", "d1"), invalidArguments, naming: "attribute 'user': no user 'fshost-no-such-user'")
+    }
+
+    func testBadURLIsInvalid() throws {
+        try define(command: ["/bin/sleep", "3600 \(sandbox.root.path)"], ["url=http://localhost:8080/"])
+        assertRefused(try run("daemon", "start", "d1"), invalidArguments, naming: "numeric IP address")
+        assertRefused(try monitor(3), invalidArguments, naming: "attribute 'url'")
+    }
+
+    /// A port out of range never reaches the CDB: define refuses it (2), and
+    /// one stored by hand is refused by the action before anything runs.
+    func testPortOutOfRangeIsRefused() throws {
+        let r = try sandbox.fshost(["cdb", "define", "daemon", "d1", "start_command=[\"/bin/sleep\",\"3600\"]",
+                                    "pidfile=\(pidfile)", "port=70000"])
+        XCTAssertEqual(r.status, invalidArguments, "\(r)")
+        XCTAssertTrue(r.stderr.contains("port"), r.stderr)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        try sandbox.store("daemon", "d2", ["start_command": "[\"/bin/sleep\",\"3600 \(sandbox.root.path)\"]",
+                                           "pidfile": pidfile, "port": "70000"])
+        let started = try run("daemon", "start", "d2")
+        XCTAssertEqual(started.status, invalidArguments, "\(started)")
+        XCTAssertTrue(started.stderr.contains("port"), started.stderr)
+        XCTAssertEqual(programPids(), [], "nothing started")
+    }
+}
