@@ -12,7 +12,8 @@ import Musl
 /// ~0.35 ms of every monitor; ../shared/PERF-FLOOR.md); and the dynamic
 /// names (`DT_NEEDED`, RPATH, RUNPATH) of each library a plugin or a
 /// companion brings along, so the `needed-libraries` walk reads none of them
-/// with libelf either (libpq's ~25 libraries: 6.5–8 ms of a database level 2).
+/// with libelf either (libpq's ~25 libraries, libcurl's ~30; the trust
+/// walk over them still runs on every call).
 ///
 /// **Where.** `<run directory>/verified/` (`/run/fshost/verified`), on any
 /// file system. Used only when fshost runs as root; directory 0700 and
