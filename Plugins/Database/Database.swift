@@ -57,7 +57,7 @@ struct Database: DaemonType {
         "the value the query's first row's first column must have")
     static let pingTimeout = Attribute.positiveDuration("ping_timeout", default: .seconds(5),
         "level 2's limit (the whole ping)")
-    static let pingClient = Attribute.choice("ping_client", default: PingClient.libpq,
+    static let pingClient = Attribute.choice("ping_client", default: PingClient.builtin,
         "level 2's client: libpq (PQpingParams in the companion) or builtin (the same start-up exchange on a socket of its own: no libpq to load)")
     static let queryTimeout = Attribute.positiveDuration("query_timeout", default: .seconds(10),
         "level 3's limit: connect and query; the server's statement_timeout is set inside it")
