@@ -333,24 +333,8 @@ extension DatabaseTests {
         let directory = cluster.root + "/standin"
         try PostgresTemplate.makeOwnedDirectory(directory, mode: 0o755, uid: template.uid, gid: template.gid)
         let fakePort = cluster.port + 1, path = directory + "/.s.PGSQL.\(fakePort)"
-        let script = """
-            import os, socket, sys
-            s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o777); s.listen(8)
-            s.settimeout(60)
-            while True:
-                c, _ = s.accept(); c.settimeout(5)
-                try:
-                    if c.recv(4096):
-                        c.sendall(b'R\\0\\0\\0\\x08\\0\\0\\0\\x03'); c.recv(4096)
-                except Exception:
-                    pass
-                c.close()
-            """
-        let standIn = try XCTUnwrap(ChildProcess(["/usr/bin/setpriv", "--reuid=\(template.uid)", "--regid=\(template.gid)",
-                                                  "--clear-groups", "--", "/usr/bin/python3", "-c", script, path]))
+        let standIn = try authenticatingStandIn(at: path, listeningAs: template.uid, gid: template.gid)
         defer { standIn.stop() }
-        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { FileManager.default.fileExists(atPath: path) },
-                      "the stand-in never listened")
         try define(cluster, "db2", ["retries=0", "port=\(fakePort)", "socket_directory=\(directory)", "ping_client=builtin"])
         let r = try monitor(3, "db2")
         XCTAssertEqual(r.status, commandFailed, r.description)
@@ -375,12 +359,34 @@ extension DatabaseTests {
         try define(cluster, "db1", ["retries=0"])
         try start()
         let directory = cluster.root + "/standin"
-        // os_user's directory (as validate wants). The stand-in binds a
-        // temporary name as root, listens with effective uid `uid` (the
-        // credentials SO_PEERCRED reports are those listen(2) saw), and
-        // renames the socket to the resource's path once it listens.
+        // os_user's directory, as validate wants.
         try PostgresTemplate.makeOwnedDirectory(directory, mode: 0o755, uid: template.uid, gid: template.gid)
         let fakePort = cluster.port + 1, path = directory + "/.s.PGSQL.\(fakePort)"
+        try define(cluster, "db2", ["retries=0", "port=\(fakePort)", "socket_directory=\(directory)", "ping_client=builtin"])
+        let stranger = try authenticatingStandIn(at: path, listeningAs: other.uid, gid: other.gid)
+        let refused = try monitor(2, "db2")
+        stranger.stop()
+        XCTAssertEqual(refused.status, commandFailed, refused.description)
+        XCTAssertTrue(refused.stdout.contains("uid \(other.uid)") && refused.stdout.contains("not os_user"), refused.stdout)
+        XCTAssertEqual(refused.stdout.split(separator: "\n").filter { $0.contains("uid \(other.uid)") }.count, 1, refused.stdout)
+
+        // The same stand-in as os_user: the peer check passes (the kernel's word is all it has).
+        let owner = try authenticatingStandIn(at: path, listeningAs: template.uid, gid: template.gid)
+        defer { owner.stop() }
+        let passed = try monitor(2, "db2")
+        XCTAssertEqual(passed.status, success, passed.description)
+        XCTAssertEqual(try run("database", "stop", "db1").status, success)
+    }
+}
+
+extension DatabaseTests {
+    /// A stand-in "server" on the Unix socket `path`: answers every
+    /// start-up packet with AuthenticationCleartextPassword, reads what
+    /// comes next (a password) and hangs up. It binds a temporary name as
+    /// root, listens with effective uid `uid` (SO_PEERCRED reports the
+    /// credentials listen(2) saw), and renames the socket to `path` once it
+    /// listens, so a client finding `path` finds a listener.
+    func authenticatingStandIn(at path: String, listeningAs uid: UInt32, gid: UInt32) throws -> ChildProcess {
         let script = """
             import os, socket, sys
             s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1] + '.new'); os.chmod(sys.argv[1] + '.new', 0o777)
@@ -391,31 +397,17 @@ extension DatabaseTests {
                 c, _ = s.accept(); c.settimeout(5)
                 try:
                     if c.recv(4096):
-                        c.sendall(b'R\\0\\0\\0\\x08\\0\\0\\0\\x03')
+                        c.sendall(b'R\\0\\0\\0\\x08\\0\\0\\0\\x03'); c.recv(4096)
                 except Exception:
                     pass
                 c.close()
             """
-        func standIn(uid: UInt32, gid: UInt32) throws -> ChildProcess {
-            unlink(path)
-            let child = try XCTUnwrap(ChildProcess(["/usr/bin/python3", "-c", script, path, String(uid), String(gid)]))
-            XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { FileManager.default.fileExists(atPath: path) },
-                          "the stand-in never listened")
-            return child
+        unlink(path)
+        let child = try XCTUnwrap(ChildProcess(["/usr/bin/python3", "-c", script, path, String(uid), String(gid)]))
+        guard ProcessFixtures.waitUntil(milliseconds: 5000, { FileManager.default.fileExists(atPath: path) }) else {
+            child.stop()
+            throw SetupFailure("the stand-in on \(path) never listened")
         }
-        try define(cluster, "db2", ["retries=0", "port=\(fakePort)", "socket_directory=\(directory)", "ping_client=builtin"])
-        let stranger = try standIn(uid: other.uid, gid: other.gid)
-        let refused = try monitor(2, "db2")
-        stranger.stop()
-        XCTAssertEqual(refused.status, commandFailed, refused.description)
-        XCTAssertTrue(refused.stdout.contains("uid \(other.uid)") && refused.stdout.contains("not os_user"), refused.stdout)
-        XCTAssertEqual(refused.stdout.split(separator: "\n").filter { $0.contains("uid \(other.uid)") }.count, 1, refused.stdout)
-
-        // The same stand-in as os_user: the peer check passes (the kernel's word is all it has).
-        let owner = try standIn(uid: template.uid, gid: template.gid)
-        defer { owner.stop() }
-        let passed = try monitor(2, "db2")
-        XCTAssertEqual(passed.status, success, passed.description)
-        XCTAssertEqual(try run("database", "stop", "db1").status, success)
+        return child
     }
 }
