@@ -57,7 +57,7 @@ struct Database: DaemonType {
         "the value the query's first row's first column must have")
     static let pingTimeout = Attribute.positiveDuration("ping_timeout", default: .seconds(5),
         "level 2's limit (the whole ping)")
-    static let pingClient = Attribute.choice("ping_client", default: PingClient.libpq,
+    static let pingClient = Attribute.choice("ping_client", default: PingClient.builtin,
         "level 2's client: libpq (PQpingParams in the companion) or builtin (the same start-up exchange on a socket of its own: no libpq to load)")
     static let queryTimeout = Attribute.positiveDuration("query_timeout", default: .seconds(10),
         "level 3's limit: connect and query; the server's statement_timeout is set inside it")
@@ -361,11 +361,15 @@ struct Database: DaemonType {
     func probeAccepting() -> Outcome {
         let timeout = resource.budget(pingTimeout)
         if pingClient == .builtin {
-            switch StartupPing.ping(socket: place, user: connection.user, database: connection.database, timeout: timeout) {
+            // An unknown os_user: uid -1, which no process has (as level 1's matcher).
+            let owner = osUid ?? UInt32.max
+            switch StartupPing.ping(socket: place, owner: owner, user: connection.user, database: connection.database, timeout: timeout) {
             case .accepting: return .success
             case .rejecting(let why): return .failed("\(place): the server refuses connections: \(why)")
             case .noResponse(let why): return .failed("\(place): \(why)")
             case .timedOut: return .failed("\(place): no answer to the ping within \(timeout.milliseconds) ms")
+            case .stranger(let uid):
+                return .failed("\(place): the listener runs as uid \(uid), not os_user '\(LogText.escaped(osUser, limit: 64))' (uid \(owner)): not this server (peer check, as libpq's requirepeer)")
             }
         }
         guard let call = client() else { return Self.noCompanion }

@@ -10,23 +10,35 @@ import FSKit
 /// starting up, shutting down, recovery without hot standby) means it
 /// rejects them; any other error came from a live server (accepting); no
 /// answer is no response. The connection is closed at the first answer,
-/// before any password is asked for, as pg_isready's is.
+/// before any password is asked for, as pg_isready's is. Before sending
+/// anything it checks the socket's peer, as libpq's `requirepeer` does:
+/// the listening process must run as `owner` (the server's OS user), so a
+/// stand-in another user put on the socket path is not taken for the
+/// server. Unix sockets only: this ping has no TCP path.
 enum StartupPing {
     enum Answer: Sendable, Equatable {
         case accepting
         case rejecting(String)
         case noResponse(String)
         case timedOut
+        /// The listener runs as another uid than the server's owner.
+        case stranger(uid: UInt32)
     }
 
-    /// One ping over the Unix socket `path`, within `timeout`.
-    static func ping(socket path: String, user: String, database: String, timeout: Duration) -> Answer {
+    /// One ping over the Unix socket `path`, within `timeout`, to a
+    /// listener running as uid `owner`.
+    static func ping(socket path: String, owner: UInt32, user: String, database: String, timeout: Duration) -> Answer {
         let deadline = ProbeDeadline(after: timeout)
         let connection: TCPConnection
         switch UnixSocketProbe.open(path: path, by: deadline) {
         case .success(let c): connection = c
         case .failure(let error):
             return error.result == .timedOut ? .timedOut : .noResponse(error.result.summary(timeout: timeout))
+        }
+        switch connection.peerCredentials() {
+        case .success(let peer) where peer.uid == owner: break
+        case .success(let peer): return .stranger(uid: peer.uid)
+        case .failure(let error): return .noResponse(error.result.summary(timeout: timeout))
         }
         switch connection.send(startupMessage(user: user, database: database), by: deadline) {
         case .success: break

@@ -2,7 +2,7 @@
 # Database: `fshost database monitor` against its peers, all on one
 # PostgreSQL 15 cluster this section makes (initdb as a user it creates and
 # removes), in one hyperfine run:
-#   level 2 (PQping in the companion; and ping_client=builtin)  vs  the real pg_isready (C, not the Perl wrapper)   target ≤ 1.2×
+#   level 2 (the default builtin start-up exchange; and ping_client=libpq)  vs  the real pg_isready (C, not the Perl wrapper)   target ≤ 1.2×
 #   level 3 (a query on a table)        vs  ocf:heartbeat:pgsql monitor (same query)        target ≥ 5× faster
 #   level 1 (the postmaster process)    vs  fshost template monitor                          target ≤ 1.2×
 #   Tests/Bench/database.sh BIN_DIR REPORT.md
@@ -48,9 +48,9 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 "$bin/fshost" cdb define template t1 >/dev/null
 "$bin/fshost" cdb define database db1 data_directory="$work/data" os_user="$user" port="$port" \
   socket_directory="$work/sock" table=fshost_probe retries=0 --value-from-stdin password <<<"$password" >/dev/null
-# The same server, level 2 with the built-in start-up exchange (no libpq load).
-"$bin/fshost" cdb define database db1builtin data_directory="$work/data" os_user="$user" port="$port" \
-  socket_directory="$work/sock" ping_client=builtin retries=0 >/dev/null
+# The same server, level 2 with libpq's PQping (the companion loaded).
+"$bin/fshost" cdb define database db1libpq data_directory="$work/data" os_user="$user" port="$port" \
+  socket_directory="$work/sock" ping_client=libpq retries=0 >/dev/null
 "$bin/fshost" database start db1
 PGPASSWORD=$password "$pg/psql" -h "$work/sock" -p "$port" -U postgres -d postgres -X -q \
   -c "CREATE TABLE fshost_probe (id int); INSERT INTO fshost_probe VALUES (1)"
@@ -86,7 +86,7 @@ hyperfine -N --warmup 10 --runs 200 --export-json "$work/db.json" \
   -n "fshost database level 1" "$bin/fshost database monitor db1 --level 1" \
   -n "pg_isready (C)" "${isready[*]}" \
   -n "fshost database level 2" "$bin/fshost database monitor db1 --level 2" \
-  -n "fshost database level 2 (builtin)" "$bin/fshost database monitor db1builtin --level 2" >/dev/null 2>&1
+  -n "fshost database level 2 (libpq)" "$bin/fshost database monitor db1libpq --level 2" >/dev/null 2>&1
 hyperfine -N --warmup 3 --runs 40 --export-json "$work/agent.json" \
   -n "fshost database level 3" "$bin/fshost database monitor db1 --level 3" \
   -n "ocf pgsql monitor" "$work/agent-monitor" >/dev/null 2>&1
@@ -104,8 +104,9 @@ cat >> "$report" <<EOT
 ## Database: fshost vs pg_isready and ocf:heartbeat:pgsql (same server, same run)
 
 One PostgreSQL 15 cluster (initdb, scram-sha-256), started by fshost, on
-its Unix socket in a temporary directory. fshost's levels 2-3 use libpq in
-the \`database-libpq\` companion. \`pg_isready\` is the C program
+its Unix socket in a temporary directory. fshost's level 2 is the builtin
+start-up exchange by default (\`ping_client=libpq\`: PQping in the
+\`database-libpq\` companion); level 3 queries with libpq (the companion). \`pg_isready\` is the C program
 (\`$pg/pg_isready\`, not the Perl wrapper in /usr/bin). The agent runs with
 \`OCF_RESKEY_pgdata pgdba pgport socketdir pgdb monitor_user
 monitor_password monitor_sql\` and the same query as fshost's level 3
@@ -114,12 +115,12 @@ hyperfine -N: 200 runs (levels 1-2, template, pg_isready), 40 runs (level 3, the
 
 | check | fshost | peer | ratio | target | met |
 |---|---|---|---|---|---|
-| level 2 (PQping) vs pg_isready | $f2 ms | $ir ms | fshost/peer $r2 | ≤ 1.2 | $(atmost "$r2" 1.2) |
-| level 2 (\`ping_client=builtin\`, no libpq) vs pg_isready | $f2b ms | $ir ms | fshost/peer $r2b | ≤ 1.2 | $(atmost "$r2b" 1.2) |
+| level 2 (default: builtin, no libpq) vs pg_isready | $f2 ms | $ir ms | fshost/peer $r2 | ≤ 1.2 | $(atmost "$r2" 1.2) |
+| level 2 (\`ping_client=libpq\`, PQping) vs pg_isready | $f2b ms | $ir ms | fshost/peer $r2b | ≤ 1.2 | $(atmost "$r2b" 1.2) |
 | level 3 (query) vs ocf:heartbeat:pgsql monitor | $f3 ms | $ag ms | peer/fshost $r3 | ≥ 5 | $(atleast "$r3" 5) |
 | level 1 (process) vs template monitor | $f1 ms | $tm ms | fshost/peer $r1 | ≤ 1.2 | $(atmost "$r1" 1.2) |
 
 Peak RSS (median of 9 runs, /usr/bin/time %M): level 1 $m1 KiB, level 2 $m2 KiB, level 3 $m3 KiB.
 
 EOT
-echo "database: level 2 $f2 ms (builtin $f2b ms) vs pg_isready $ir ms (${r2}x, ${r2b}x); level 3 $f3 ms vs agent $ag ms (${r3}x faster); level 1 $f1 ms vs template $tm ms (${r1}x); RSS $m1/$m2/$m3 KiB"
+echo "database: level 2 $f2 ms (libpq $f2b ms) vs pg_isready $ir ms (${r2}x, ${r2b}x); level 3 $f3 ms vs agent $ag ms (${r3}x faster); level 1 $f1 ms vs template $tm ms (${r1}x); RSS $m1/$m2/$m3 KiB"

@@ -153,7 +153,7 @@ extension DatabaseTests {
                                     "ping_client=builtin"])
         let r = try monitor(3, "db2")
         XCTAssertEqual(r.status, commandFailed, r.description)
-        XCTAssertGreaterThan(standIn.connections, 0, "the stand-in was never asked")
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 2000) { standIn.connections > 0 }, "the stand-in was never asked")
         XCTAssertFalse(standIn.sawPassword, "the password was sent to a process not running as os_user")
         XCTAssertTrue(r.stdout.contains("requirepeer") || r.stdout.contains("peer"), r.stdout)
         XCTAssertEqual(try monitor(3).status, success, "the real server, running as os_user, is reached")
@@ -333,9 +333,65 @@ extension DatabaseTests {
         let directory = cluster.root + "/standin"
         try PostgresTemplate.makeOwnedDirectory(directory, mode: 0o755, uid: template.uid, gid: template.gid)
         let fakePort = cluster.port + 1, path = directory + "/.s.PGSQL.\(fakePort)"
+        let standIn = try authenticatingStandIn(at: path, listeningAs: template.uid, gid: template.gid)
+        defer { standIn.stop() }
+        try define(cluster, "db2", ["retries=0", "port=\(fakePort)", "socket_directory=\(directory)", "ping_client=builtin"])
+        let r = try monitor(3, "db2")
+        XCTAssertEqual(r.status, commandFailed, r.description)
+        XCTAssertTrue(r.stdout.contains("no authentication answer"), r.stdout)
+        XCTAssertFalse(r.stdout.contains("check password"), r.stdout)
+        XCTAssertEqual(try run("database", "stop", "db1").status, success)
+    }
+}
+
+extension DatabaseTests {
+    /// The builtin ping's peer check (issue 9): a stand-in another user
+    /// listens on the resource's socket path and answers the start-up
+    /// packet as a server would (an authentication request). Level 2 with
+    /// `ping_client=builtin` refuses it before sending anything, with one
+    /// line naming the listener's uid; a stand-in running as os_user is
+    /// the server as far as the kernel can tell, and passes.
+    func testTheBuiltinPingRefusesAListenerRunningAsAnotherUser() throws {
+        let cluster = try makeCluster()
+        let other = try OtherUser.make()
+        defer { OtherUser.remove() }
+        // The real server (level 1 of db2 is its postmaster); db2's socket is the stand-in's.
+        try define(cluster, "db1", ["retries=0"])
+        try start()
+        let directory = cluster.root + "/standin"
+        // os_user's directory, as validate wants.
+        try PostgresTemplate.makeOwnedDirectory(directory, mode: 0o755, uid: template.uid, gid: template.gid)
+        let fakePort = cluster.port + 1, path = directory + "/.s.PGSQL.\(fakePort)"
+        try define(cluster, "db2", ["retries=0", "port=\(fakePort)", "socket_directory=\(directory)", "ping_client=builtin"])
+        let stranger = try authenticatingStandIn(at: path, listeningAs: other.uid, gid: other.gid)
+        let refused = try monitor(2, "db2")
+        stranger.stop()
+        XCTAssertEqual(refused.status, commandFailed, refused.description)
+        XCTAssertTrue(refused.stdout.contains("uid \(other.uid)") && refused.stdout.contains("not os_user"), refused.stdout)
+        XCTAssertEqual(refused.stdout.split(separator: "\n").filter { $0.contains("uid \(other.uid)") }.count, 1, refused.stdout)
+
+        // The same stand-in as os_user: the peer check passes (the kernel's word is all it has).
+        let owner = try authenticatingStandIn(at: path, listeningAs: template.uid, gid: template.gid)
+        defer { owner.stop() }
+        let passed = try monitor(2, "db2")
+        XCTAssertEqual(passed.status, success, passed.description)
+        XCTAssertEqual(try run("database", "stop", "db1").status, success)
+    }
+}
+
+extension DatabaseTests {
+    /// A stand-in "server" on the Unix socket `path`: answers every
+    /// start-up packet with AuthenticationCleartextPassword, reads what
+    /// comes next (a password) and hangs up. It binds a temporary name as
+    /// root, listens with effective uid `uid` (SO_PEERCRED reports the
+    /// credentials listen(2) saw), and renames the socket to `path` once it
+    /// listens, so a client finding `path` finds a listener.
+    func authenticatingStandIn(at path: String, listeningAs uid: UInt32, gid: UInt32) throws -> ChildProcess {
         let script = """
             import os, socket, sys
-            s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o777); s.listen(8)
+            s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1] + '.new'); os.chmod(sys.argv[1] + '.new', 0o777)
+            os.setegid(int(sys.argv[3])); os.seteuid(int(sys.argv[2])); s.listen(8); os.seteuid(0); os.setegid(0)
+            os.rename(sys.argv[1] + '.new', sys.argv[1])
             s.settimeout(60)
             while True:
                 c, _ = s.accept(); c.settimeout(5)
@@ -346,16 +402,12 @@ extension DatabaseTests {
                     pass
                 c.close()
             """
-        let standIn = try XCTUnwrap(ChildProcess(["/usr/bin/setpriv", "--reuid=\(template.uid)", "--regid=\(template.gid)",
-                                                  "--clear-groups", "--", "/usr/bin/python3", "-c", script, path]))
-        defer { standIn.stop() }
-        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { FileManager.default.fileExists(atPath: path) },
-                      "the stand-in never listened")
-        try define(cluster, "db2", ["retries=0", "port=\(fakePort)", "socket_directory=\(directory)", "ping_client=builtin"])
-        let r = try monitor(3, "db2")
-        XCTAssertEqual(r.status, commandFailed, r.description)
-        XCTAssertTrue(r.stdout.contains("no authentication answer"), r.stdout)
-        XCTAssertFalse(r.stdout.contains("check password"), r.stdout)
-        XCTAssertEqual(try run("database", "stop", "db1").status, success)
+        unlink(path)
+        let child = try XCTUnwrap(ChildProcess(["/usr/bin/python3", "-c", script, path, String(uid), String(gid)]))
+        guard ProcessFixtures.waitUntil(milliseconds: 5000, { FileManager.default.fileExists(atPath: path) }) else {
+            child.stop()
+            throw SetupFailure("the stand-in on \(path) never listened")
+        }
+        return child
     }
 }

@@ -520,7 +520,7 @@ extension DatabaseTests {
     func testTheBuiltinPingAnswersLikePQping() throws {
         let cluster = try makeCluster()
         try define(cluster, "db1", ["retries=0", "ping_client=builtin", "ping_timeout=1s"])
-        try define(cluster, "db1libpq", ["retries=0", "ping_timeout=1s"])
+        try define(cluster, "db1libpq", ["retries=0", "ping_client=libpq", "ping_timeout=1s"])
         try start()
         XCTAssertEqual(try monitor(2).status, success, "builtin ping of a running server")
         XCTAssertEqual(try monitor(2, "db1libpq").status, success)
