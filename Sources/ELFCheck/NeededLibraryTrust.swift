@@ -79,6 +79,9 @@ struct NeededLibraryTrust {
     let elfClass: UInt8
     let dataEncoding: UInt8
     let machine: UInt16
+    /// Where each library's dynamic names are remembered (the action
+    /// path); nil: every library is read with libelf.
+    var cache: VerificationCache? = nil
     /// Bound on the closure walked (a loop of DT_NEEDED, a crafted chain).
     static let maximumLibraries = 512
 
@@ -143,9 +146,10 @@ struct NeededLibraryTrust {
             if let violation = trust.checkFile(st, path: real, role: "library") ?? trust.checkDirectory(PathTrust.parent(of: real)) {
                 return "\(name) would be loaded from \(real), which is not trusted: \(violation)"
             }
-            // Its own DT_NEEDED, searched the loader's way from its directory.
+            // Its own DT_NEEDED, searched the loader's way from its directory:
+            // remembered for this very file (the lstat just judged), or read.
             let names: DynamicNames
-            switch readNames(real) {
+            switch readNames(real, judged: st) {
             case .failure(let failure): return "\(name) (\(real)): \(failure.reason)"
             case .success(let read): names = read
             }
@@ -160,18 +164,38 @@ struct NeededLibraryTrust {
         return nil
     }
 
-    /// The dynamic names of the library at `path`.
-    private func readNames(_ path: String) -> Result<DynamicNames, CheckFailure> {
+    /// The dynamic names of the library at `path` (resolved), whose `lstat`
+    /// `judged` passed the trust rule: the cache's entry for that identity,
+    /// else read with libelf from the opened file and, when the opened file
+    /// is the one judged, remembered.
+    private func readNames(_ path: String, judged: stat) -> Result<DynamicNames, CheckFailure> {
+        let key = cache?.libraryKey(file: judged, resolvedPath: path)
+        if let cache, let key, let entry = cache.lookup(key, for: .library(path)) { return .success(entry.names) }
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         guard fd >= 0 else { return .failure(CheckFailure("cannot open: \(errnoString())")) }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { return .failure(CheckFailure("cannot stat: \(errnoString())")) }
+        let names: DynamicNames
         do throws(CheckFailure) {
             let image = try ELFImage.open(fd: fd, fileSize: UInt64(st.st_size))
-            return DynamicNames.read(image, try image.dynamicEntries() ?? [])
+            switch DynamicNames.read(image, try image.dynamicEntries() ?? []) {
+            case .failure(let failure): return .failure(failure)
+            case .success(let read): names = read
+            }
         } catch {
             return .failure(error)
         }
+        if let cache, let key, Self.sameFile(st, judged) {
+            cache.store(key, entry: VerificationCache.Entry(record: nil, names: names), file: judged)
+        }
+        return .success(names)
+    }
+
+    /// Whether two stats are of one unchanged file (the cache key's fields).
+    static func sameFile(_ a: stat, _ b: stat) -> Bool {
+        a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size
+            && a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec
+            && a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec
     }
 }

@@ -304,7 +304,7 @@ extension PluginVerifier {
             let key = cache.key(file: reopened, resolvedPath: real, verifier: self)
             opened?.identity = reopened
             opened?.cacheKey = key
-            if let entry = cache.lookup(key) {
+            if let entry = cache.lookup(key), let record = entry.record {
                 opened?.fromCache = true
                 _ = run.add("cache", true, "verified before, unchanged since (\(cache.directory))")
                 // What the plugin loads along with it lies in other files:
@@ -312,7 +312,7 @@ extension PluginVerifier {
                 // for the dynamic section; machine was checked on store).
                 _ = run.add(neededLibrariesCheck(entry.names, elfClass: Self.hostClass, dataEncoding: Self.hostData,
                                                  machine: Self.hostMachine, origin: parentDirectory(of: real), detailed: false))
-                return entry.record
+                return record
             }
         }
 
@@ -559,8 +559,9 @@ extension PluginVerifier {
     private func neededLibrariesCheck(_ names: DynamicNames, elfClass: UInt8, dataEncoding: UInt8, machine: UInt16,
                                       origin: String, detailed: Bool) -> PluginFileCheck {
         func fail(_ why: String) -> PluginFileCheck { PluginFileCheck(name: "needed-libraries", passed: false, detail: why) }
+        // The action path (not `fshost check`) remembers each library's names.
         let trust = NeededLibraryTrust(trust: PathTrust(trustedOwners: trustedOwners), elfClass: elfClass,
-                                       dataEncoding: dataEncoding, machine: machine)
+                                       dataEncoding: dataEncoding, machine: machine, cache: detailed ? nil : cache)
         if let problem = trust.checkSearchPath(names, object: nil) { return fail(problem) }
         guard !names.needed.isEmpty else { return PluginFileCheck(name: "needed-libraries", passed: true, detail: "no DT_NEEDED") }
         var search = LibrarySearch(origin: origin, rpath: names.rpath, runpath: names.runpath, elfClass: elfClass,

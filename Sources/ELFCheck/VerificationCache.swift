@@ -9,38 +9,46 @@ import Musl
 
 /// Remembers that a plugin file passed the ELF checks, so the next action
 /// loads it without reading it with libelf (which is then not even loaded:
-/// ~0.35 ms of every monitor; ../shared/PERF-FLOOR.md).
+/// ~0.35 ms of every monitor; ../shared/PERF-FLOOR.md); and the dynamic
+/// names (`DT_NEEDED`, RPATH, RUNPATH) of each library a plugin or a
+/// companion brings along, so the `needed-libraries` walk reads none of them
+/// with libelf either (libpq's ~25 libraries: 6.5–8 ms of a database level 2).
 ///
-/// **Where.** `<run directory>/verified/` (`/run/fshost/verified`). Used
-/// only when the run directory is on a tmpfs or ramfs (`statfs` `f_type`),
-/// so that it is cleared at boot and every plugin is verified in full at
-/// least once per boot (an offline edit that forges times cannot carry
-/// over); on any other file system every call verifies in full, silently
-/// (README, "Verification cache"). Used only when fshost runs as root;
-/// directory 0700 and entries 0600, owned by root, the run directory's
-/// ancestors trusted (``PathTrust``).
+/// **Where.** `<run directory>/verified/` (`/run/fshost/verified`), on any
+/// file system. Used only when fshost runs as root; directory 0700 and
+/// entries 0600, owned by root, the run directory's ancestors trusted
+/// (``PathTrust``).
 ///
-/// **Key.** The opened file's device, inode, size, mtime and ctime (ns),
-/// the resolved path, the expected type name, role and entry symbol, and
-/// the verifier's, ABI's and compiler's versions (an fshost upgrade drops
-/// every entry). Any write, truncation, chmod, chown, link or rename of
-/// the file changes its ctime, which user space cannot set back; a
-/// replaced file is another inode. A file whose mtime or ctime is less than
-/// ``minimumAge`` old is not remembered (two writes within one tick of the
-/// coarse clock, at the same size, would look the same: git's "racy clean").
+/// **This boot only.** Every entry holds the boot's id
+/// (`/proc/sys/kernel/random/boot_id`, random per boot); an entry of another
+/// boot is a plain miss, verified in full and replaced. So every file is
+/// verified in full at least once per boot, whether or not the run directory
+/// is a tmpfs cleared at boot: an offline edit that forges times (`debugfs`
+/// on an unmounted disk) cannot carry over, since nobody knows the next
+/// boot's id. Without a readable boot id there is no cache.
+///
+/// **Key.** The file's device, inode, size, mtime and ctime (ns), its
+/// resolved path and the verifier's version; for a plugin or companion also
+/// the expected type name, role and entry symbol, and the ABI's and
+/// compiler's versions (an fshost upgrade drops every entry). Any write,
+/// truncation, chmod, chown, link or rename of the file changes its ctime,
+/// which user space cannot set back; a replaced file is another inode. A
+/// file whose mtime or ctime is less than ``minimumAge`` old is not
+/// remembered (two writes within one tick of the coarse clock, at the same
+/// size, would look the same: git's "racy clean").
 ///
 /// **Still checked on every call** (``PluginVerifier``): the file is opened
 /// once, and what `dlopen` loads is that descriptor; it lies inside the
 /// plugin directory; its owner and mode; the owner and mode of every
 /// directory up to `/` (a directory's `chmod` does not touch the file's
-/// ctime); and the `needed-libraries` check, in full, from the plugin's
-/// dynamic names the entry holds (each `DT_NEEDED` resolved again, each
-/// RPATH/RUNPATH entry and each library to load judged by ``PathTrust``
-/// again: they are other files, whose changes do not move the plugin's
-/// ctime). **Skipped on a hit**: the ELF checks of the plugin's own bytes
-/// (libelf is loaded only if a needed library not yet loaded must be read).
-/// `fshost check` and `fshost-admin`
-/// never use the cache.
+/// ctime); and the `needed-libraries` check, from the plugin's dynamic names
+/// the entry holds (each `DT_NEEDED` resolved again, each RPATH/RUNPATH entry
+/// and each library to load judged by ``PathTrust`` again, where it is, from
+/// its `lstat`: they are other files, whose changes do not move the plugin's
+/// ctime). **Skipped on a hit**: the ELF checks of the plugin's own bytes,
+/// and the libelf read of a library's dynamic section (its names are
+/// remembered per library identity, the `lstat` that was judged).
+/// `fshost check` and `fshost-admin` never use the cache.
 ///
 /// **Bad entries** (corrupt, truncated, another format, not root's, open
 /// to others): one warning line on stderr, and a full verification.
@@ -48,28 +56,46 @@ public struct VerificationCache: Sendable {
     /// Bumped whenever a check changes what it accepts: older entries no longer match.
     public static let verifierVersion = 2
     /// 2: the entry also holds the plugin's dynamic names (`DT_NEEDED`,
-    /// RPATH, RUNPATH), which every hit checks again.
-    static let format = 2
+    /// RPATH, RUNPATH), which every hit checks again. 3: the boot's id
+    /// on the second line; entries for libraries (names only, no record).
+    static let format = 3
     static let magic = "fshost-verified "
     /// A file younger than this (mtime or ctime, ns) is verified every time.
     public static let minimumAge: Int64 = 2_000_000_000
+    /// Where the kernel tells this boot's id (a random UUID, new at every boot).
+    static let bootIDPath = "/proc/sys/kernel/random/boot_id"
 
     /// The cache directory.
     public let directory: String
-
-    /// `TMPFS_MAGIC` and `RAMFS_MAGIC` (linux/magic.h): file systems that
-    /// hold nothing across a boot.
-    static let clearedAtBoot: Set<Int> = [0x0102_1994, 0x8584_58f6]
+    /// This boot's id (36 characters); entries of another boot are misses.
+    public let bootID: String
 
     /// The cache of the run directory `runDirectory` (absolute), or nil
-    /// when fshost does not run as root, or the run directory does not
-    /// exist or is not on a tmpfs or ramfs (every call then verifies in
-    /// full). Costs one `statfs`.
+    /// when fshost does not run as root or the boot's id cannot be read
+    /// (every call then verifies in full). Costs one read of
+    /// `/proc/sys/kernel/random/boot_id`; nothing is created here.
     public init?(runDirectory: String) {
-        guard geteuid() == 0, runDirectory.hasPrefix("/") else { return nil }
-        guard Self.clearedAtBoot.contains(csys_filesystem_type(runDirectory)) else { return nil }
+        guard geteuid() == 0, runDirectory.hasPrefix("/"), let boot = Self.readBootID() else { return nil }
         directory = (runDirectory.hasSuffix("/") ? String(runDirectory.dropLast()) : runDirectory) + "/verified"
+        bootID = boot
     }
+
+    /// The boot's id: 36 characters of hex digits and dashes, or nil.
+    static func readBootID() -> String? {
+        let fd = open(bootIDPath, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard n >= 36 else { return nil }
+        let id = buffer[0..<36]
+        guard id.allSatisfy({ ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "f")) || $0 == UInt8(ascii: "-") }),
+              n == 36 || buffer[36] == UInt8(ascii: "\n") else { return nil }
+        return String(decoding: id, as: UTF8.self)
+    }
+
+    /// The first two lines of every entry this fshost writes in this boot.
+    var header: String { "\(Self.magic)\(Self.format)\nboot \(bootID)\n" }
 
     /// The text that identifies one verification: the file and what it was checked for.
     func key(file st: stat, resolvedPath: String, verifier: PluginVerifier) -> String {
@@ -78,9 +104,20 @@ public struct VerificationCache: Sendable {
         case .resourceType?: "type"
         case .companion(let signature)?: "companion " + signature
         }
-        return "\(Self.magic)\(Self.format)\nverifier \(Self.verifierVersion) abi \(verifier.abiVersion) compiler \(verifier.compilerVersion)\n"
+        return "plugin\nverifier \(Self.verifierVersion) abi \(verifier.abiVersion) compiler \(verifier.compilerVersion)\n"
             + "type \(verifier.expectedTypeName ?? "-")\nrole \(role)\nsymbol \(verifier.entrySymbol)\npath \(resolvedPath)\n"
-            + "file \(st.st_dev) \(st.st_ino) \(st.st_size) \(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec) \(st.st_ctim.tv_sec).\(st.st_ctim.tv_nsec)\n"
+            + Self.identity(st)
+    }
+
+    /// The key of a library's dynamic names: the library (`st`, its
+    /// `lstat` at `resolvedPath`, the file whose trust was judged).
+    func libraryKey(file st: stat, resolvedPath: String) -> String {
+        "library\nverifier \(Self.verifierVersion)\npath \(resolvedPath)\n" + Self.identity(st)
+    }
+
+    /// `file <dev> <ino> <size> <mtime> <ctime>` (times in s.ns).
+    static func identity(_ st: stat) -> String {
+        "file \(st.st_dev) \(st.st_ino) \(st.st_size) \(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec) \(st.st_ctim.tv_sec).\(st.st_ctim.tv_nsec)\n"
     }
 
     /// The entry's file name: FNV-1a (64 bits) of the key, in hex.
@@ -91,86 +128,110 @@ public struct VerificationCache: Sendable {
         return String(repeating: "0", count: 16 - digits.utf8.count) + digits
     }
 
-    /// What an entry remembers: the record, and the plugin's dynamic names
-    /// (the `needed-libraries` check runs again on every hit: it depends
-    /// on other files, whose changes do not touch the plugin's ctime).
+    /// What an entry remembers: for a plugin or companion its record, and
+    /// its dynamic names (the `needed-libraries` check runs again on every
+    /// hit: it depends on other files, whose changes do not touch the
+    /// plugin's ctime); for a library its dynamic names only.
     struct Entry {
-        let record: PluginRecord
+        let record: PluginRecord?
         let names: DynamicNames
     }
 
+    /// What the caller does when there is no usable entry (for the warning).
+    enum Subject {
+        case plugin
+        case library(String)
+
+        var fallback: String {
+            switch self {
+            case .plugin: "verifying the plugin in full"
+            case .library(let path): "reading the library \(path) again"
+            }
+        }
+    }
+
     /// The remembered entry for `key`, or nil (then verify in full). A bad
-    /// entry is reported on stderr (one line) and passed over. Opened
-    /// without blocking: a FIFO (or device) there is refused, not waited on.
-    func lookup(_ key: String) -> Entry? {
+    /// entry is reported on stderr (one line) and passed over; an entry of
+    /// another boot is a plain miss (the store that follows replaces it).
+    /// Opened without blocking: a FIFO (or device) there is refused, not
+    /// waited on. A plugin's entry must hold a record, a library's none.
+    func lookup(_ key: String, for subject: Subject = .plugin) -> Entry? {
         let path = directory + "/" + Self.name(of: key)
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         if fd < 0 {
-            if errno != ENOENT && errno != ENOTDIR { warn(path, errno == ELOOP ? "is a symbolic link" : String(cString: strerror(errno))) }
+            if errno != ENOENT && errno != ENOTDIR { warn(path, errno == ELOOP ? "is a symbolic link" : String(cString: strerror(errno)), subject) }
             return nil
         }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { return nil }
-        if let problem = Self.rootOnly(st, directory: false) { warn(path, problem); return nil }
-        if let problem = checkDirectory() { warn(directory, problem); return nil }
-        guard st.st_size <= 16384 else { warn(path, "is too large (\(st.st_size) bytes)"); return nil }
+        if let problem = Self.rootOnly(st, directory: false) { warn(path, problem, subject); return nil }
+        if let problem = checkDirectory() { warn(directory, problem, subject); return nil }
+        guard st.st_size <= 16384 else { warn(path, "is too large (\(st.st_size) bytes)", subject); return nil }
         var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
         let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard n == Int(st.st_size) else { warn(path, "cannot be read whole"); return nil }
-        switch Self.parse(bytes, key: key) {
+        guard n == Int(st.st_size) else { warn(path, "cannot be read whole", subject); return nil }
+        let wantsRecord = if case .plugin = subject { true } else { false }
+        switch Self.parse(bytes, header: header, key: key, wantsRecord: wantsRecord) {
         case .success(let entry): return entry
         case .failure(let problem):
-            if let text = problem.text { warn(path, text) }
+            if let text = problem.text { warn(path, text, subject) }
             return nil
         }
     }
 
     struct Problem: Error {
-        /// nil: another key (a hash collision): a plain miss.
+        /// nil: another key (a hash collision) or another boot: a plain miss.
         let text: String?
     }
 
-    /// An entry: the key, `record <hex of the record's bytes>`, then
-    /// `needed <hex>` per `DT_NEEDED`, `rpath <hex>` and `runpath <hex>`
-    /// if present (hex: a name may hold any byte but NUL), then `end`.
-    static func parse(_ bytes: [UInt8], key: String) -> Result<Entry, Problem> {
+    /// An entry: `fshost-verified 3`, `boot <id>`, the key, for a plugin
+    /// `record <hex of the record's bytes>`, then `needed <hex>` per
+    /// `DT_NEEDED`, `rpath <hex>` and `runpath <hex>` if present (hex: a
+    /// name may hold any byte but NUL), then `end`.
+    static func parse(_ bytes: [UInt8], header: String, key: String, wantsRecord: Bool) -> Result<Entry, Problem> {
         let text = String(decoding: bytes, as: UTF8.self)
         let magicLine = "\(magic)\(format)\n"
         guard text.hasPrefix(magic) else { return .failure(Problem(text: "is not a verification entry (corrupt)")) }
         guard text.hasPrefix(magicLine) else {
             return .failure(Problem(text: "has another format (this fshost writes \(format))"))
         }
-        guard text.hasPrefix(key) else {
+        guard text.utf8.count >= header.utf8.count else { return .failure(Problem(text: "is truncated")) }
+        guard text.hasPrefix(magicLine + "boot ") else { return .failure(Problem(text: "is corrupt (no boot id)")) }
+        // Another boot's entry: a miss, never trusted (see the type's comment).
+        guard text.hasPrefix(header) else { return .failure(Problem(text: nil)) }
+        let prefix = header + key
+        guard text.hasPrefix(prefix) else {
             // Same name, other key: a truncated entry, or another file's.
-            return .failure(Problem(text: text.utf8.count < key.utf8.count ? "is truncated" : nil))
+            return .failure(Problem(text: text.utf8.count < prefix.utf8.count ? "is truncated" : nil))
         }
-        let rest = Array(bytes[key.utf8.count...])
+        let rest = Array(bytes[prefix.utf8.count...])
         guard rest.last == UInt8(ascii: "\n") else { return .failure(Problem(text: "is corrupt or truncated")) }
         let lines = rest.dropLast().split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-        guard lines.count >= 2, Array(lines[lines.count - 1]) == Array("end".utf8) else {
+        guard lines.count >= (wantsRecord ? 2 : 1), Array(lines[lines.count - 1]) == Array("end".utf8) else {
             return .failure(Problem(text: "is corrupt or truncated"))
         }
         var record: PluginRecord? = nil
         var names = DynamicNames()
+        let namesFrom = wantsRecord ? 1 : 0
         for (index, line) in lines.dropLast().enumerated() {
             guard let space = line.firstIndex(of: UInt8(ascii: " ")),
                   let value = unhex(line[(space + 1)...]) else { return .failure(Problem(text: "is corrupt (line \(index + 1) after the key)")) }
             let word = String(decoding: line[..<space], as: UTF8.self)
             switch (index, word) {
-            case (0, "record"):
+            case (0, "record") where wantsRecord:
                 do throws(PluginRecord.DecodingError) {
                     record = try PluginRecord(bytes: value)
                 } catch {
                     return .failure(Problem(text: "is corrupt (record: \(error.description))"))
                 }
-            case (1..., "needed"): names.needed.append(String(decoding: value, as: UTF8.self))
-            case (1..., "rpath") where names.rpath == nil: names.rpath = String(decoding: value, as: UTF8.self)
-            case (1..., "runpath") where names.runpath == nil: names.runpath = String(decoding: value, as: UTF8.self)
+            case (namesFrom..., "needed"): names.needed.append(String(decoding: value, as: UTF8.self))
+            case (namesFrom..., "rpath") where names.rpath == nil: names.rpath = String(decoding: value, as: UTF8.self)
+            case (namesFrom..., "runpath") where names.runpath == nil: names.runpath = String(decoding: value, as: UTF8.self)
             default: return .failure(Problem(text: "is corrupt (line \(index + 1) after the key)"))
             }
         }
-        guard let record else { return .failure(Problem(text: "is corrupt (no record)")) }
+        if wantsRecord && record == nil { return .failure(Problem(text: "is corrupt (no record)")) }
         return .success(Entry(record: record, names: names))
     }
 
@@ -197,15 +258,15 @@ public struct VerificationCache: Sendable {
     }
 
     /// The entry's text.
-    static func encode(key: String, entry: Entry) -> [UInt8] {
-        var out = Array(key.utf8)
+    static func encode(header: String, key: String, entry: Entry) -> [UInt8] {
+        var out = Array((header + key).utf8)
         let digits = Array("0123456789abcdef".utf8)
         func line<S: Sequence>(_ word: String, _ bytes: S) where S.Element == UInt8 {
             out += Array(word.utf8) + [UInt8(ascii: " ")]
             for byte in bytes { out.append(digits[Int(byte >> 4)]); out.append(digits[Int(byte & 15)]) }
             out.append(UInt8(ascii: "\n"))
         }
-        line("record", entry.record.bytes)
+        if let record = entry.record { line("record", record.bytes) }
         for name in entry.names.needed { line("needed", name.utf8) }
         if let rpath = entry.names.rpath { line("rpath", rpath.utf8) }
         if let runpath = entry.names.runpath { line("runpath", runpath.utf8) }
@@ -230,10 +291,52 @@ public struct VerificationCache: Sendable {
         let temporary = directory + "/.tmp.\(getpid()).\(name)"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return }
-        let bytes = Self.encode(key: key, entry: entry)
+        let bytes = Self.encode(header: header, key: key, entry: entry)
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         close(fd)
         if written != bytes.count || rename(temporary, directory + "/" + name) != 0 { unlink(temporary) }
+        sweepEarlierBoots()
+    }
+
+    /// Removes what earlier boots left (on a disk nothing else does: an
+    /// upgraded file's old entry would stay forever): once per boot, on a
+    /// store (a miss), every file of the directory last modified (mtime)
+    /// before this boot began. `.boot` holds the id of the boot that swept last. Only
+    /// housekeeping: an entry of another boot is never used anyway.
+    func sweepEarlierBoots() {
+        let marker = directory + "/.boot"
+        let fd = open(marker, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+        if fd >= 0 {
+            var buffer = [UInt8](repeating: 0, count: 64)
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            close(fd)
+            if n == 36 && String(decoding: buffer[0..<36], as: UTF8.self) == bootID { return }
+        }
+        var now = timespec(), sinceBoot = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        clock_gettime(CLOCK_BOOTTIME, &sinceBoot)
+        let bootBegan = Int(now.tv_sec) - Int(sinceBoot.tv_sec) - 1
+        if let dir = opendir(directory) {
+            defer { closedir(dir) }
+            let dfd = dirfd(dir)
+            while let entry = readdir(dir) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+                }
+                guard name != ".", name != ".." else { continue }
+                var st = stat()
+                guard fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0, st.st_mode & S_IFMT != S_IFDIR,
+                      Int(st.st_mtim.tv_sec) < bootBegan else { continue }
+                unlinkat(dfd, name, 0)
+            }
+        }
+        let temporary = directory + "/.tmp.\(getpid()).boot"
+        let out = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard out >= 0 else { return }
+        let bytes = Array(bootID.utf8)
+        let written = bytes.withUnsafeBytes { write(out, $0.baseAddress, $0.count) }
+        close(out)
+        if written != bytes.count || rename(temporary, marker) != 0 { unlink(temporary) }
     }
 
     /// The directory: root's, 0700 or stricter, and every directory above
@@ -259,8 +362,8 @@ public struct VerificationCache: Sendable {
         return nil
     }
 
-    private func warn(_ path: String, _ problem: String) {
-        let line = Array("fshost: warning: ignoring the verification cache entry \(path), which \(problem); verifying the plugin in full\n".utf8)
+    private func warn(_ path: String, _ problem: String, _ subject: Subject) {
+        let line = Array("fshost: warning: ignoring the verification cache entry \(path), which \(problem); \(subject.fallback)\n".utf8)
         _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
     }
 }

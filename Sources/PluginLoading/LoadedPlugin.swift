@@ -1,4 +1,5 @@
 import CDB
+import ELFCheck
 import FSPluginABI
 import HAVocabulary
 import PluginRecord
@@ -29,8 +30,14 @@ public final class LoadedPlugin: @unchecked Sendable {
     /// Attributes plus the host settings every resource may set.
     public let schema: AttributeSchema
 
-    init(path: String, record: PluginRecord, descriptor: UnsafePointer<fshost_plugin>) {
+    /// Where the plugin's verification was remembered (the action path's
+    /// cache): its companions, and their libraries, are remembered there
+    /// too. nil: they are verified in full.
+    package let verificationCache: VerificationCache?
+
+    init(path: String, record: PluginRecord, descriptor: UnsafePointer<fshost_plugin>, verificationCache: VerificationCache? = nil) {
         self.path = path
+        self.verificationCache = verificationCache
         self.record = record
         self.descriptor = descriptor
         let d = descriptor.pointee

@@ -24,7 +24,8 @@ public enum PluginLoader {
     /// `phase` is told when verification and loading are done (`"verify"`,
     /// `"dlopen"`), for the action's timing line.
     /// `cache`: where verifications are remembered (the action path's,
-    /// under the run directory); nil: verify in full.
+    /// under the run directory; the plugin's companions use it too); nil:
+    /// verify in full.
     public static func load(type: String, searchPath: PluginSearchPath, cache: VerificationCache? = nil,
                             phase: (String) -> Void = { _ in }) throws(HostError) -> LoadedPlugin {
         guard let found = try searchPath.find(type: type) else {
@@ -76,7 +77,7 @@ public enum PluginLoader {
         guard d.create != nil, d.destroy != nil, d.start != nil, d.stop != nil, d.monitor != nil else {
             throw HostError(.pluginRefused, "plugin refused: \(path): descriptor lacks create, destroy, start, stop or monitor")
         }
-        return LoadedPlugin(path: path, record: record, descriptor: descriptor)
+        return LoadedPlugin(path: path, record: record, descriptor: descriptor, verificationCache: cache)
     }
 
     /// Verifies a companion object `<type>-<name>.so` (or `lib…`) beside the
@@ -124,7 +125,11 @@ public enum PluginLoader {
         }
         let file: VerifiedPluginFile
         do {
-            file = try makeVerifier(companionType, directory).open(path: found.path)
+            // Remembered as the plugin was (its own key: type, role, symbol),
+            // and so are the libraries it brings (libpq's ~25: ~7 ms of libelf).
+            var verifier = makeVerifier(companionType, directory)
+            verifier.cache = plugin.verificationCache
+            file = try verifier.open(path: found.path)
         } catch {
             throw HostError(.pluginRefused, "companion refused: \(error.description)")
         }

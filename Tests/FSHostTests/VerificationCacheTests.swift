@@ -14,8 +14,11 @@ final class VerificationCacheTests: XCTestCase {
     var plugin = ""
 
     override func setUpWithError() throws {
+        // The sandbox's run directory is on the disk of /tmp (on a tmpfs only
+        // where /tmp is one): the cache holds only this boot's entries, on any
+        // file system (testTheCacheIsUsedOnADiskAndOnATmpfs).
         sandbox = try HostSandbox()
-        try sandbox.useTmpfsRunDirectory()   // the cache is used only on a tmpfs
+        sandbox.runDirectory = sandbox.path("run")
         let plugins = sandbox.path("plugins")
         try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: false,
                                                 attributes: [.posixPermissions: 0o755])
@@ -29,34 +32,39 @@ final class VerificationCacheTests: XCTestCase {
 
     var cacheDirectory: String { sandbox.runDirectory + "/verified" }
 
-    /// A monitor of template/t: status, stderr without the loader's lines,
-    /// and whether libelf was loaded (the file was verified in full).
-    func monitor() throws -> (status: Int32, stderr: String, verified: Bool) {
+    /// A call of fshost (`arguments`; none: a monitor of template/t):
+    /// status, stderr without the loader's lines ("  12345:\tfile=…"), and
+    /// whether libelf was loaded (some file was verified in full).
+    func monitor(_ arguments: String...) throws -> (status: Int32, stderr: String, verified: Bool) { try call(arguments) }
+
+    /// ``monitor(_:)`` with its arguments in an array.
+    func call(_ arguments: [String]) throws -> (status: Int32, stderr: String, verified: Bool) {
         sandbox.extraEnvironment["LD_DEBUG"] = "files"
         defer { sandbox.extraEnvironment["LD_DEBUG"] = nil }
-        let r = try sandbox.fshost("template", "monitor", "t")
-        let lines = r.stderr.split(separator: "\n").filter { $0.hasPrefix("fshost") }
+        let r = try sandbox.fshost(arguments.isEmpty ? ["template", "monitor", "t"] : arguments)
+        let lines = r.stderr.split(separator: "\n").filter { line in
+            !(line.drop { $0 == " " }.first?.isNumber == true && line.contains(":\t"))
+        }
         return (r.status, lines.joined(separator: "\n"), r.stderr.contains("libelf.so.1"))
     }
 
-    /// Waits until the plugin file is old enough to be remembered, then
-    /// makes sure it is: the next monitor loads it without libelf.
-    func remembered() throws {
-        var st = stat()
-        XCTAssertEqual(stat(plugin, &st), 0)
-        let changed = max(Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9,
-                          Double(st.st_ctim.tv_sec) + Double(st.st_ctim.tv_nsec) / 1e9)
-        let wait = changed + 2.1 - Date().timeIntervalSince1970
-        if wait > 0 { Thread.sleep(forTimeInterval: wait) }
+    /// Waits until `files` (nil: the template plugin) are old enough to be
+    /// remembered, then makes sure they are: after two calls of `arguments`
+    /// (as ``monitor(_:)``) answering `status`, the next one loads nothing
+    /// with libelf. Returns that call.
+    @discardableResult
+    func remembered(_ files: [String]? = nil, call arguments: String..., status: Int32 = 0) throws -> (status: Int32, stderr: String, verified: Bool) {
+        for file in files ?? [plugin] { waitUntilRememberable(file) }
         // (The first call of a fresh sandbox creates the run directory only
         // after verifying: the second one stores.)
         for _ in 0..<2 {
-            let stores = try monitor()
-            XCTAssertEqual(stores.status, 0, stores.stderr)
+            let stores = try call(arguments)
+            XCTAssertEqual(stores.status, status, stores.stderr)
         }
-        let hit = try monitor()
-        XCTAssertEqual(hit.status, 0, hit.stderr)
-        XCTAssertFalse(hit.verified, "an unchanged file verified before is not read with libelf: \(hit.stderr)")
+        let hit = try call(arguments)
+        XCTAssertEqual(hit.status, status, hit.stderr)
+        XCTAssertFalse(hit.verified, "unchanged files verified before are not read with libelf: \(hit.stderr)")
+        return hit
     }
 
     func testAYoungFileIsVerifiedEveryTime() throws {
@@ -98,10 +106,7 @@ final class VerificationCacheTests: XCTestCase {
         let at = ELFFixtures.offsets(of: name, in: bytes)
         XCTAssertFalse(at.isEmpty)
         for offset in at { bytes[offset] = UInt8(ascii: "x") }
-        let fd = open(plugin, O_WRONLY)
-        XCTAssertGreaterThanOrEqual(fd, 0)
-        XCTAssertEqual(bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }, bytes.count)
-        close(fd)
+        writeInPlace(bytes, to: plugin)
         m = try monitor()
         XCTAssertEqual(m.status, 7, m.stderr)
         XCTAssertTrue(m.stderr.contains("type-name") || m.stderr.contains("record"), m.stderr)
@@ -130,7 +135,7 @@ final class VerificationCacheTests: XCTestCase {
             ("corrupt", "is not a verification entry", { try Data("garbage".utf8).write(to: URL(fileURLWithPath: $0)) }),
             ("truncated", "truncated", { try good.prefix(good.count - 7).write(to: URL(fileURLWithPath: $0)) }),
             ("newer format", "has another format", {
-                try Data(String(decoding: good, as: UTF8.self).replacingOccurrences(of: "fshost-verified 2", with: "fshost-verified 3").utf8)
+                try Data(String(decoding: good, as: UTF8.self).replacingOccurrences(of: "fshost-verified 3", with: "fshost-verified 4").utf8)
                     .write(to: URL(fileURLWithPath: $0)) }),
             ("another owner", "is owned by uid 4242", { XCTAssertEqual(chown($0, 4242, 4242), 0) }),
             ("writable by others", "is writable by others", { XCTAssertEqual(chmod($0, 0o666), 0) }),
@@ -163,9 +168,12 @@ final class VerificationCacheTests: XCTestCase {
         if wait > 0 { Thread.sleep(forTimeInterval: wait) }
     }
 
-    /// The only entry of the cache directory (its path and inode).
+    /// The only plugin entry of the cache directory (its path and inode);
+    /// `library` entries (the names of a library a plugin needs) aside.
     func onlyEntry() throws -> (path: String, inode: ino_t) {
-        let names = try FileManager.default.contentsOfDirectory(atPath: cacheDirectory).filter { !$0.hasPrefix(".") }
+        let names = try FileManager.default.contentsOfDirectory(atPath: cacheDirectory).filter { name in
+            !name.hasPrefix(".") && (try? String(contentsOfFile: cacheDirectory + "/" + name, encoding: .utf8))?.contains("\nlibrary\n") != true
+        }
         guard names.count == 1, let name = names.first else { throw SetupFailure("expected one cache entry, found \(names)") }
         var st = stat()
         XCTAssertEqual(stat(cacheDirectory + "/" + name, &st), 0)
@@ -178,7 +186,13 @@ final class VerificationCacheTests: XCTestCase {
     /// refused by `needed-libraries`, as an uncached call is, and the
     /// library's constructor never runs. Likewise for the library alone
     /// turned another user's, in a directory left 0755.
-    func testAHitJudgesTheNeededLibrariesAgain() throws {
+    /// A C plugin `needsalib` (resource type; its entry returns no
+    /// descriptor, so it is refused after loading, 7: not what is tested)
+    /// linked against `libs/libfixtureneeded.so` through its RUNPATH, and
+    /// `build/evil.so`, a library of that soname whose constructor creates
+    /// `marker`. The run directory exists (the plugin never gets as far as
+    /// the lock, whose call would make it).
+    func needsALibFixture() throws -> (plugin: String, libs: String, build: String, marker: String) {
         guard let cc = ELFFixtures.cCompiler else {
             throw SetupFailure("no C compiler (cc, gcc or clang) in PATH: this test builds its fixture with one")
         }
@@ -210,11 +224,14 @@ final class VerificationCacheTests: XCTestCase {
                                          "-Wl,-rpath," + libs, "-lfixtureneeded"],
                                  output: plugin, in: build, name: "needsalib")
         try ELFFixtures.setMode(plugin, 0o755)
-
-        func call() throws -> HostSandbox.Result { try sandbox.fshost("needsalib", "monitor", "r") }
-        // (The run directory is made by a call that gets as far as its lock: not this plugin's.)
         try FileManager.default.createDirectory(atPath: sandbox.runDirectory, withIntermediateDirectories: false,
                                                 attributes: [.posixPermissions: 0o755])
+        return (plugin, libs, build, marker)
+    }
+
+    func testAHitJudgesTheNeededLibrariesAgain() throws {
+        let (plugin, libs, build, marker) = try needsALibFixture()
+        func call() throws -> HostSandbox.Result { try sandbox.fshost("needsalib", "monitor", "r") }
         // Remembered: the plugin passes every check (its null entry is refused
         // after loading: not what is tested here), and the entry is stored.
         waitUntilRememberable(plugin)
@@ -262,9 +279,15 @@ final class VerificationCacheTests: XCTestCase {
         XCTAssertTrue(m.stderr.contains("ignoring the verification cache entry") && m.stderr.contains("is not a regular file"), m.stderr)
     }
 
-    /// The cache must be cleared at boot: on a run directory that is not on
-    /// a tmpfs or ramfs it is never used (every call verifies in full), silently.
-    func testTheCacheIsUsedOnlyWhenTheRunDirectoryIsATmpfs() throws {
+    /// This boot's id, as the kernel tells it.
+    func bootID() throws -> String {
+        try String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The cache holds only this boot's entries, so it is used on any run
+    /// directory, tmpfs or not (`/run` and `/tmp` are disks on many hosts,
+    /// this VM and CI among them): on a disk, and on a tmpfs.
+    func testTheCacheIsUsedOnADiskAndOnATmpfs() throws {
         // Beside the build products: a disk (tmp may be a tmpfs).
         let disk = HostSandbox.products.deletingLastPathComponent().appendingPathComponent("fshost-test-run-\(getpid())").path
         try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
@@ -273,13 +296,185 @@ final class VerificationCacheTests: XCTestCase {
             throw SetupFailure("\(disk) is on a tmpfs or ramfs: this test needs a run directory on a disk")
         }
         sandbox.runDirectory = disk + "/run"
-        waitUntilRememberable(plugin)
-        for _ in 0..<3 {
-            let m = try monitor()
-            XCTAssertEqual(m.status, 0, m.stderr)
-            XCTAssertTrue(m.verified, "verified in full: \(m.stderr)")
-            XCTAssertFalse(m.stderr.contains("verification cache"), "silently: \(m.stderr)")
+        try remembered()
+        let text = try String(contentsOfFile: try onlyEntry().path, encoding: .utf8)
+        XCTAssertTrue(text.hasPrefix("fshost-verified 3\nboot \(try bootID())\n"), text)
+
+        try sandbox.useTmpfsRunDirectory()
+        try remembered()
+        XCTAssertEqual(try HostSandbox.fileSystemType(cacheDirectory), "tmpfs")
+        XCTAssertNoThrow(try onlyEntry())
+    }
+
+    /// An entry written in another boot is a plain miss (no warning): the
+    /// file is verified in full, and the entry replaced by this boot's;
+    /// entries earlier boots left are swept once per boot.
+    func testAnEntryOfAnotherBootIsAMissAndIsReplaced() throws {
+        try remembered()
+        let entry = try onlyEntry()
+        let boot = try bootID()
+        let text = try String(contentsOfFile: entry.path, encoding: .utf8)
+        let other = "00000000-1111-2222-3333-444444444444"
+        XCTAssertNotEqual(boot, other)
+        try Data(text.replacingOccurrences(of: "boot \(boot)\n", with: "boot \(other)\n").utf8).write(to: URL(fileURLWithPath: entry.path))
+        XCTAssertTrue(try String(contentsOfFile: entry.path, encoding: .utf8).contains("boot \(other)\n"))
+        // As after a reboot on a disk: the last sweep was another boot's,
+        // and an entry of an upgraded file is left from before this boot.
+        XCTAssertEqual(try String(contentsOfFile: cacheDirectory + "/.boot", encoding: .utf8), boot)
+        try Data(other.utf8).write(to: URL(fileURLWithPath: cacheDirectory + "/.boot"))
+        let stale = cacheDirectory + "/0123456789abcdef"
+        try Data("fshost-verified 3\nboot \(other)\n".utf8).write(to: URL(fileURLWithPath: stale))
+        var times = [timespec(tv_sec: 946_684_800, tv_nsec: 0), timespec(tv_sec: 946_684_800, tv_nsec: 0)]
+        XCTAssertEqual(utimensat(AT_FDCWD, stale, &times, 0), 0)
+
+        let m = try monitor()
+        XCTAssertEqual(m.status, 0, m.stderr)
+        XCTAssertTrue(m.verified, "another boot's entry is not trusted: verified in full")
+        XCTAssertFalse(m.stderr.contains("verification cache"), "a plain miss, no warning: \(m.stderr)")
+        let replaced = try onlyEntry()
+        XCTAssertEqual(replaced.path, entry.path, "the same file identity, the same entry name")
+        XCTAssertNotEqual(replaced.inode, entry.inode, "the entry was written again")
+        XCTAssertTrue(try String(contentsOfFile: replaced.path, encoding: .utf8).contains("boot \(boot)\n"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stale), "what earlier boots left is swept on this boot's first store")
+        XCTAssertEqual(try String(contentsOfFile: cacheDirectory + "/.boot", encoding: .utf8), boot)
+        let hit = try monitor()
+        XCTAssertFalse(hit.verified, "this boot's entry again: \(hit.stderr)")
+    }
+
+    /// Writes `bytes` over the start of `path`, in place (the same inode).
+    func writeInPlace(_ bytes: [UInt8], to path: String) {
+        let fd = open(path, O_WRONLY)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        XCTAssertEqual(bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }, bytes.count)
+        close(fd)
+    }
+
+    // MARK: - Companions and the libraries they need (issue 16, follow-up)
+
+    /// `file` made 0775, then (restored, remembered again) another user's
+    /// (uid 4242): each time `call` is refused (7) with a line holding
+    /// `context` and `mode` or `owner`; `file` is restored after each.
+    func assertRefusedWhenRemodedOrReowned(_ file: String, remembered: () throws -> Void,
+                                           call: () throws -> (status: Int32, stderr: String),
+                                           naming context: String, mode: String, owner: String) throws {
+        for (change, undo, problem) in [({ chmod(file, 0o775) }, { chmod(file, 0o755) }, mode),
+                                        ({ chown(file, 4242, 4242) }, { chown(file, 0, 0) }, owner)] {
+            try remembered()
+            XCTAssertEqual(change(), 0)
+            let m = try call()
+            XCTAssertEqual(m.status, 7, m.stderr)
+            XCTAssertTrue(m.stderr.contains(context) && m.stderr.contains(problem), m.stderr)
+            XCTAssertEqual(undo(), 0)
         }
-        XCTAssertFalse(FileManager.default.fileExists(atPath: disk + "/run/verified"))
+    }
+
+    /// A companion is remembered as a plugin is (no libelf once both are
+    /// remembered), and a changed, replaced, re-owned or re-moded companion
+    /// is verified again — refused when it fails.
+    func testAChangedReplacedReownedOrRemodedCompanionIsVerifiedAgain() throws {
+        let plugins = sandbox.pluginPath
+        let fixture = plugins + "/testfixture.so", companion = plugins + "/testfixture-echo.so"
+        try ELFFixtures.copy(HostSandbox.products.appendingPathComponent("libtestfixture.so").path, to: fixture)
+        let good = HostSandbox.products.appendingPathComponent("libtestfixture-echo.so").path
+        try ELFFixtures.copy(good, to: companion)
+        try sandbox.store("testfixture", "e", ["port": "80", "echo": "hi"])
+        func start() throws -> (status: Int32, stderr: String, verified: Bool) { try monitor("testfixture", "start", "e") }
+        // Plugin and companion remembered: libelf is not loaded.
+        func remembered() throws { try self.remembered([fixture, companion], call: "testfixture", "start", "e") }
+        try remembered()
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cacheDirectory).filter { !$0.hasPrefix(".") }.count, 2,
+                       "one entry for the plugin, one for its companion")
+
+        // Touched (ctime): verified again, and fine.
+        XCTAssertEqual(chmod(companion, 0o755), 0)
+        var m = try start()
+        XCTAssertEqual(m.status, 0, m.stderr)
+        XCTAssertTrue(m.verified, "a chmod (ctime) sends the companion through the checks again")
+
+        // Re-moded, re-owned: refused on every call, remembered or not.
+        try assertRefusedWhenRemodedOrReowned(companion, remembered: remembered, call: { let r = try start(); return (r.status, r.stderr) },
+                                              naming: "companion refused", mode: "permissions", owner: "owner")
+
+        // Changed in place at the same size (its record's call signature):
+        // read again and refused before it is loaded.
+        try remembered()
+        let wanted = try XCTUnwrap(PluginVerifier(expectedTypeName: nil).report(path: fixture).record?.calls.first)
+        var bytes = try ELFFixtures.read(companion)
+        let at = ELFFixtures.offsets(of: Array(wanted.utf8), in: bytes)
+        XCTAssertFalse(at.isEmpty)
+        for offset in at {
+            let last = offset + wanted.utf8.count - 1
+            bytes[last] = bytes[last] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+        }
+        writeInPlace(bytes, to: companion)
+        m = try start()
+        XCTAssertEqual(m.status, 7, m.stderr)
+        XCTAssertTrue(m.stderr.contains("companion refused") && m.stderr.contains("answers call"), m.stderr)
+
+        // Replaced (renamed over: another inode) by the good one: verified again, and fine.
+        let replacement = plugins + "/.new"
+        try ELFFixtures.copy(good, to: replacement)
+        waitUntilRememberable(replacement)
+        XCTAssertEqual(rename(replacement, companion), 0)
+        m = try start()
+        XCTAssertEqual(m.status, 0, m.stderr)
+        XCTAssertTrue(m.verified, "a replaced companion is another inode: verified again")
+    }
+
+    /// Each library a plugin or companion brings along is remembered per
+    /// library identity (its dynamic names: no libelf on a hit), while its
+    /// owner, mode and directories are judged on every call; a changed,
+    /// replaced, re-owned or re-moded library is read again, or refused.
+    func testAChangedReplacedReownedOrRemodedNeededLibraryIsReadAgain() throws {
+        let (plugin, libs, build, marker) = try needsALibFixture()
+        let library = libs + "/libfixtureneeded.so"
+        func call() throws -> (status: Int32, stderr: String, verified: Bool) { try monitor("needsalib", "monitor", "r") }
+        // The plugin and its library remembered: nothing is read with libelf.
+        // (The plugin's null entry is refused after loading, 7, every time.)
+        func remembered() throws {
+            let hit = try self.remembered([plugin, library], call: "needsalib", "monitor", "r", status: 7)
+            XCTAssertFalse(hit.stderr.contains("needed-libraries"), hit.stderr)
+            XCTAssertTrue(hit.stderr.contains("no descriptor"), hit.stderr)
+        }
+        try remembered()
+        let entries = try FileManager.default.contentsOfDirectory(atPath: cacheDirectory).filter { !$0.hasPrefix(".") }
+        XCTAssertEqual(entries.count, 2, "one entry for the plugin, one for its library: \(entries)")
+        let texts = try entries.map { try String(contentsOfFile: cacheDirectory + "/" + $0, encoding: .utf8) }
+        XCTAssertTrue(texts.contains { $0.contains("\nlibrary\n") && $0.contains("path \(library)\n") }, "\(texts)")
+
+        // Touched (ctime): read again, and fine.
+        XCTAssertEqual(chmod(library, 0o755), 0)
+        var m = try call()
+        XCTAssertTrue(m.verified, "a chmod (ctime) of the library: read again: \(m.stderr)")
+        XCTAssertFalse(m.stderr.contains("needed-libraries"), m.stderr)
+
+        // Re-moded, re-owned: refused on every call, remembered or not.
+        try assertRefusedWhenRemodedOrReowned(library, remembered: remembered, call: { let r = try call(); return (r.status, r.stderr) },
+                                              naming: "needed-libraries", mode: "writable", owner: "uid 4242")
+
+        // Changed in place (same bytes written again: mtime and ctime move): read again.
+        try remembered()
+        let bytes = try ELFFixtures.read(library)
+        writeInPlace(bytes, to: library)
+        m = try call()
+        XCTAssertTrue(m.verified, "a library written in place is read again: \(m.stderr)")
+        XCTAssertFalse(m.stderr.contains("needed-libraries"), m.stderr)
+
+        // Replaced (renamed over) by another library of that soname, which
+        // needs one more library that cannot be found: read again, and the
+        // new names are judged (refused), the constructor never runs.
+        try remembered()
+        guard let cc = ELFFixtures.cCompiler else { throw SetupFailure("no C compiler") }
+        try ELFFixtures.compileC("int fixture_needed_value(void) { return 43; }\n", compiler: cc,
+                                 flags: ["-shared", "-fPIC", "-Wl,-soname,libfixtureneeded.so", "-Wl,--no-as-needed",
+                                         "-L" + libs, "-lfixtureneeded", "-Wl,-rpath,relative/dir"],
+                                 output: build + "/replacement.so", in: build, name: "replacement")
+        try ELFFixtures.setMode(build + "/replacement.so", 0o755)
+        XCTAssertEqual(rename(build + "/replacement.so", library), 0)
+        m = try call()
+        XCTAssertTrue(m.verified, "a replaced library is another inode: read again: \(m.stderr)")
+        XCTAssertEqual(m.status, 7, m.stderr)
+        XCTAssertTrue(m.stderr.contains("needed-libraries") && m.stderr.contains("relative"), m.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker))
     }
 }

@@ -32,8 +32,8 @@ public final class HostSandbox {
     /// A directory of this sandbox in /dev/shm (removed with it), if made.
     private var tmpfsRoot: String?
 
-    /// Puts the run directory on a tmpfs (`/dev/shm/fshost-test-…/run`): the
-    /// verification cache is used only there. Throws if /dev/shm is not a tmpfs.
+    /// Puts the run directory on a tmpfs (`/dev/shm/fshost-test-…/run`), as
+    /// `/run` is on most hosts. Throws if /dev/shm is not a tmpfs.
     public func useTmpfsRunDirectory() throws {
         guard try HostSandbox.fileSystemType("/dev/shm") == "tmpfs" else {
             throw SetupFailure("/dev/shm is not a tmpfs: the verification cache cannot be tested")
