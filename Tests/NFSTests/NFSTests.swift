@@ -246,6 +246,50 @@ final class NFSTests: XCTestCase {
         for level in 1...3 { XCTAssertEqual(try monitor("e2", level).status, success, "e2 (v4 only) level \(level)") }
     }
 
+    /// An rpcbind of the machine (here a stand-in holding /run/rpcbind.lock
+    /// the way rpcbind does, flock; or the real one when one already holds
+    /// it) neither keeps the lab from starting its own rpcbind and Ganesha in
+    /// their private /run, nor is signalled, replaced or depended on by them.
+    func testAnRpcbindOutsideTheLabIsNeitherNeededNorTouched() throws {
+        lab.tearDown()
+        lab = nil
+        let lock = "/run/rpcbind.lock"
+        let lockExisted = FileManager.default.fileExists(atPath: lock)
+        let socketBefore = try? FileManager.default.attributesOfItem(atPath: "/run/rpcbind.sock")[.systemFileNumber] as? Int
+        // flock holds the lock in its child (sleep): ChildProcess kills the whole group.
+        guard let standIn = ChildProcess(["/usr/bin/flock", "--nonblock", "--conflict-exit-code", "75", lock, "/bin/sleep", "600"]) else {
+            throw SetupFailure("cannot start flock")
+        }
+        defer {
+            standIn.stop()
+            if !lockExisted { unlink(lock) }
+        }
+        func lockHeldOutside() -> Bool {
+            let fd = open(lock, O_RDONLY)
+            guard fd >= 0 else { return false }
+            defer { close(fd) }
+            return flock(fd, LOCK_EX | LOCK_NB) != 0
+        }
+        _ = ProcessFixtures.waitUntil(milliseconds: 2000) { lockHeldOutside() || standIn.hasExited }
+        // 75: something outside the test (a real rpcbind) already holds the lock, which is the case too.
+        let standInHolds = !standIn.hasExited
+        if !standInHolds { XCTAssertEqual(standIn.reap() >> 8 & 0xff, 75, "flock stand-in") }
+        XCTAssertTrue(lockHeldOutside(), "\(lock) is held outside the lab before it starts")
+
+        lab = try GaneshaLab(sandbox: sandbox)
+        try defineTwo()
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        XCTAssertEqual(try nfs("start", "e2").status, success)
+        for level in 1...3 { XCTAssertEqual(try monitor("e1", level).status, success, "e1 (v3) level \(level)") }
+        lab.killRpcbind()
+        XCTAssertEqual(try monitor("e1", 2).status, commandFailed, "level 2 asked the lab's rpcbind, not the machine's")
+
+        XCTAssertTrue(lockHeldOutside(), "the outside holder of \(lock) is untouched")
+        if standInHolds { XCTAssertFalse(standIn.hasExited, "the stand-in was not signalled") }
+        let socketAfter = try? FileManager.default.attributesOfItem(atPath: "/run/rpcbind.sock")[.systemFileNumber] as? Int
+        XCTAssertEqual(socketAfter, socketBefore, "the machine's /run/rpcbind.sock is not replaced or removed")
+    }
+
     /// Against a stopped server every check ends at its own timeout: the
     /// v3 export list (e1's level 2) and the v4 mount (e2's, the same code
     /// as level 3's mount). monitor --level 3 runs levels 1-3 in order, so
@@ -395,9 +439,9 @@ final class NFSTests: XCTestCase {
         var running: [(String, Process, String)] = []
         for name in ["a", "b"] {
             let p = Process()
-            p.executableURL = URL(fileURLWithPath: GaneshaLab.ip)
-            p.arguments = ["netns", "exec", lab.namespace, HostSandbox.products.appendingPathComponent("fshost").path,
-                           "nfs", "start", name]
+            let (executable, argv) = lab.inside(HostSandbox.products.appendingPathComponent("fshost").path, ["nfs", "start", name])
+            p.executableURL = URL(fileURLWithPath: executable)
+            p.arguments = argv
             p.environment = sandbox.environment
             let err = sandbox.path("stderr-\(name)")
             FileManager.default.createFile(atPath: err, contents: nil)
