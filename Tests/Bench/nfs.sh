@@ -10,7 +10,7 @@ bin=$(cd "$1" && pwd); report=$2
 . "$(dirname "$0")/lib.sh"
 
 skip() { printf '## NFS: fshost vs nfs-ls\n\nskipped: %s\n\n' "$1" >> "$report"; echo "skipped: $1" >&2; exit 0; }
-for tool in /usr/bin/ganesha.nfsd /usr/sbin/rpcbind /usr/bin/nfs-ls /usr/sbin/ip; do
+for tool in /usr/bin/ganesha.nfsd /usr/sbin/rpcbind /usr/bin/nfs-ls /usr/sbin/ip /usr/bin/nsenter /usr/bin/unshare; do
   [ -x "$tool" ] || skip "$tool is not installed (make deps)"
 done
 for f in fshost libnfs.so libnfs-client.so libtemplate.so; do [ -e "$bin/$f" ] || skip "$bin/$f is not built"; done
@@ -25,7 +25,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-in_ns() { ip netns exec "$ns" "$@"; }
+. "$(dirname "$0")/../Scripts/nfs-lab.sh"
 
 mkdir -p "$work/exports" "$work/recovery" "$work/data"
 mkdir -p "$work/data4"
@@ -35,10 +35,7 @@ NFS_CORE_PARAM { Enable_NLM = false; Enable_RQUOTA = false; Protocols = 3, 4; }
 NFSV4 { RecoveryBackend = fs_ng; RecoveryRoot = "$work/recovery"; Graceless = true; }
 %dir $work/exports
 CONF
-ip netns add "$ns"; ip -n "$ns" link set lo up
-( in_ns /usr/sbin/rpcbind -f & )
-for _ in $(seq 50); do in_ns rpcinfo -p 127.0.0.1 >/dev/null 2>&1 && break; sleep 0.05; done
-in_ns rpcinfo -p 127.0.0.1 >/dev/null 2>&1 || { echo "rpcbind does not answer in $ns (another rpcbind on this machine holds /run/rpcbind.lock?)" >&2; exit 1; }
+nfs_lab_up || exit 1
 "$bin/fshost" cdb define nfs data path="$work/data" pseudo=/data export_id=7 clients=127.0.0.1 retries=0 \
   config="$work/ganesha.conf" exports_dir="$work/exports" pidfile="$work/ganesha.pid" log_file="$work/ganesha.log" >/dev/null
 "$bin/fshost" cdb define nfs data4 path="$work/data4" pseudo=/data4 export_id=8 clients=127.0.0.1 retries=0 mount_version=4 \
@@ -73,8 +70,8 @@ budget34=$(python3 -c 'import sys; print("%.2f" % (float(sys.argv[1]) + 1.2 * fl
 budget3=$(python3 -c 'import sys; print("%.2f" % (float(sys.argv[1]) + 1.2 * float(sys.argv[2])))' "$t" "$ls")
 budget1=$(python3 -c 'import sys; print("%.2f" % (1.2 * float(sys.argv[1])))' "$t")
 ok() { python3 -c 'import sys; print("yes" if float(sys.argv[1]) <= float(sys.argv[2]) else "NO")' "$1" "$2"; }
-m1=$(peak_rss_kib ip netns exec "$ns" "$bin/fshost" nfs monitor data --level 1)
-m3=$(peak_rss_kib ip netns exec "$ns" "$bin/fshost" nfs monitor data --level 3)
+m1=$(peak_rss_kib nsenter --target "$nfs_lab_holder" --net --mount -- "$bin/fshost" nfs monitor data --level 1)
+m3=$(peak_rss_kib nsenter --target "$nfs_lab_holder" --net --mount -- "$bin/fshost" nfs monitor data --level 3)
 
 cat >> "$report" <<EOT
 ## NFS: fshost vs nfs-ls (same NFS-Ganesha export, same run)
@@ -96,7 +93,7 @@ is the host's own floor. hyperfine -N inside the namespace, 200 runs each.
 | \`nfs-ls\` with version=4 | $ls4 ms | — | — |
 | \`fshost nfs monitor --level 3\` with \`mount_version=4\` | $f34 ms | ≤ floor + 1.2 × nfs-ls v4 = $budget34 ms | $(ok "$f34" "$budget34") |
 
-Peak RSS (median of 9, through \`ip netns exec\`): level 1 $m1 KiB, level 3 $m3 KiB.
+Peak RSS (median of 9, through \`nsenter\`): level 1 $m1 KiB, level 3 $m3 KiB.
 
 EOT
 echo "nfs: floor $t ms; level 1 $f1 ms (target $budget1); nfs-ls $ls ms; level 3 $f3 ms (target $budget3); level 2 $f2 ms; nfs-ls v4 $ls4 ms; level 3 v4 $f34 ms (target $budget34)"

@@ -1,8 +1,13 @@
 // A private NFS-Ganesha for one test, in a network namespace the test
 // creates: rpcbind and Ganesha need ports 111 and 2049, which are one per
-// network namespace, so the lab never touches the machine's own. fshost
-// runs inside it too (`ip netns exec`), as a cluster manager's call would
-// on the server. Everything the lab started (every process in its
+// network namespace, so the lab never touches the machine's own. rpcbind's
+// lock and socket paths are fixed (/run/rpcbind.lock, /run/rpcbind.sock,
+// which Ganesha registers through), so the lab also has a private mount
+// namespace with its own tmpfs on /run, held by one `sleep` process: an
+// rpcbind of the machine (or of another lab or the bench) neither blocks the
+// lab's nor is seen, signalled or depended on by it. fshost runs inside both
+// namespaces too (`nsenter`), as a cluster manager's call would on the
+// server. Everything the lab started (every process in its network
 // namespace) is killed by `tearDown()`, even after a failed assertion.
 import Foundation
 import TestSupport
@@ -12,11 +17,12 @@ import Glibc
 
 final class GaneshaLab {
     static let ganesha = "/usr/bin/ganesha.nfsd", rpcbind = "/usr/sbin/rpcbind", ip = "/usr/sbin/ip"
-    static let rpcinfo = "/usr/sbin/rpcinfo"
+    static let rpcinfo = "/usr/sbin/rpcinfo", nsenter = "/usr/bin/nsenter", unshare = "/usr/bin/unshare"
 
     /// Why a lab cannot be made here, or nil.
     static var unavailableReason: String? {
-        for (tool, package) in [(ganesha, "nfs-ganesha, nfs-ganesha-vfs"), (rpcbind, "rpcbind"), (rpcinfo, "rpcbind"), (ip, "iproute2")]
+        for (tool, package) in [(ganesha, "nfs-ganesha, nfs-ganesha-vfs"), (rpcbind, "rpcbind"), (rpcinfo, "rpcbind"), (ip, "iproute2"),
+                                (nsenter, "util-linux"), (unshare, "util-linux")]
         where !FileManager.default.isExecutableFile(atPath: tool) {
             return "\(tool) is not installed (Debian package \(package))"
         }
@@ -31,6 +37,9 @@ final class GaneshaLab {
     var pidFile: String { directory + "/ganesha.pid" }
     var logFile: String { directory + "/ganesha.log" }
     private var rpcbindProcess: Process?
+    /// The process holding the lab's mount namespace (private /run), in the
+    /// lab's network namespace; every lab command enters both through it.
+    private var holder: Process?
 
     init(sandbox: HostSandbox) throws {
         if let why = GaneshaLab.unavailableReason { throw SetupFailure(why) }
@@ -51,6 +60,7 @@ final class GaneshaLab {
         try sh(GaneshaLab.ip, ["netns", "add", namespace])
         do {
             try sh(GaneshaLab.ip, ["-n", namespace, "link", "set", "lo", "up"])
+            try startHolder()
             try startRpcbind()
         } catch {
             // The test's tearDown never sees a lab that failed here: clean up now.
@@ -74,15 +84,23 @@ final class GaneshaLab {
 
     // MARK: Running things inside the namespace
 
-    /// `fshost ARGS` inside the namespace.
+    /// The executable and arguments that run `tool ARGS` inside the lab
+    /// (its network namespace and its mount namespace with the private /run).
+    func inside(_ tool: String, _ arguments: [String]) -> (String, [String]) {
+        let pid = holder.map { String($0.processIdentifier) } ?? "0"
+        return (GaneshaLab.nsenter, ["--target", pid, "--net", "--mount", "--", tool] + arguments)
+    }
+
+    /// `fshost ARGS` inside the lab.
     @discardableResult
     func fshost(_ arguments: [String]) throws -> HostSandbox.Result {
-        try sandbox.run(GaneshaLab.ip, ["netns", "exec", namespace, HostSandbox.products.appendingPathComponent("fshost").path] + arguments)
+        try run(HostSandbox.products.appendingPathComponent("fshost").path, arguments)
     }
 
     @discardableResult
     func run(_ tool: String, _ arguments: [String]) throws -> HostSandbox.Result {
-        try sandbox.run(GaneshaLab.ip, ["netns", "exec", namespace, tool] + arguments)
+        let (executable, argv) = inside(tool, arguments)
+        return try sandbox.run(executable, argv)
     }
 
     private func sh(_ tool: String, _ arguments: [String]) throws {
@@ -90,10 +108,35 @@ final class GaneshaLab {
         if r.status != 0 { throw SetupFailure("\(tool) \(arguments.joined(separator: " ")): \(r)") }
     }
 
-    func startRpcbind() throws {
+    /// Starts the holder: in the network namespace, a private mount namespace
+    /// whose /run is a fresh tmpfs (the mount does not propagate back), then
+    /// `sleep` keeps it alive. Fails with a clear message when /run cannot be
+    /// made private; never falls back to the machine's /run.
+    private func startHolder() throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: GaneshaLab.ip)
-        p.arguments = ["netns", "exec", namespace, GaneshaLab.rpcbind, "-f"]
+        // A fixed script (no attribute reaches it): mount, then become the holder.
+        p.arguments = ["netns", "exec", namespace, GaneshaLab.unshare, "--mount", "--propagation", "private", "/bin/sh", "-c",
+                       "mount -t tmpfs -o mode=0755,size=4m fshost-nfs-run /run && echo ready && exec sleep 86400"]
+        let ready = Pipe()
+        p.standardInput = FileHandle.nullDevice
+        p.standardOutput = ready
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        holder = p
+        let line = String(decoding: ready.fileHandleForReading.readData(ofLength: 6), as: UTF8.self)
+        guard line == "ready\n", p.isRunning else {
+            throw SetupFailure("cannot give the lab a private /run (ip netns exec \(namespace) unshare --mount, mount -t tmpfs on /run): "
+                               + "the holder answered \(line.debugDescription)")
+        }
+        // ip netns exec, unshare and sh all exec: the holder is p's own pid, which nsenter --target names.
+    }
+
+    func startRpcbind() throws {
+        let p = Process()
+        let (executable, argv) = inside(GaneshaLab.rpcbind, ["-f"])
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = argv
         p.standardInput = FileHandle.nullDevice
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
@@ -101,7 +144,9 @@ final class GaneshaLab {
         rpcbindProcess = p
         for _ in 0..<100 {
             if try run(GaneshaLab.rpcinfo, ["-p", "127.0.0.1"]).status == 0 { return }
-            if !p.isRunning { throw SetupFailure("rpcbind -f exited with \(p.terminationStatus) (another rpcbind on this machine holds /run/rpcbind.lock?)") }
+            if !p.isRunning {
+                throw SetupFailure("the lab's rpcbind -f exited with \(p.terminationStatus) in its private /run (namespace \(namespace))")
+            }
             usleep(20_000)
         }
         throw SetupFailure("rpcbind in namespace \(namespace) does not answer rpcinfo -p 127.0.0.1 within 2 s")
@@ -170,6 +215,7 @@ final class GaneshaLab {
             usleep(100_000)
         }
         rpcbindProcess?.waitUntilExit()
+        holder?.waitUntilExit()
         _ = try? sandbox.run(GaneshaLab.ip, ["netns", "delete", namespace])
         return left
     }

@@ -7,7 +7,7 @@
 #   Tests/Scripts/demo-nfs.sh BIN_DIR
 set -uo pipefail
 bin=$(cd "$1" && pwd)
-for tool in /usr/bin/ganesha.nfsd /usr/sbin/rpcbind /usr/sbin/ip; do
+for tool in /usr/bin/ganesha.nfsd /usr/sbin/rpcbind /usr/sbin/ip /usr/bin/nsenter /usr/bin/unshare; do
   [ -x "$tool" ] || { echo "nfs demo: $tool is not installed (make deps)"; exit 1; }
 done
 work=$(mktemp -d /tmp/fshost-demo-nfs.XXXXXX); chmod 755 "$work"
@@ -20,7 +20,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-in_ns() { ip netns exec "$ns" "$@"; }
+. "$(dirname "$0")/nfs-lab.sh"
 
 names=(HA_SUCCESS HA_NOT_RUNNING HA_INVAL_ARGS HA_CMD_FAILED HA_RUNNING HA_NOTSUPPORTED HA_NOCFGINFO HA_PLUGIN_REFUSED HA_TIMEDOUT)
 step() {  # step DESCRIPTION fshost-args…
@@ -39,10 +39,7 @@ NFS_CORE_PARAM { Enable_NLM = false; Enable_RQUOTA = false; Protocols = 3, 4; }
 NFSV4 { RecoveryBackend = fs_ng; RecoveryRoot = "$work/recovery"; Graceless = true; }
 %dir $work/exports
 CONF
-ip netns add "$ns" && ip -n "$ns" link set lo up || exit 1
-( in_ns /usr/sbin/rpcbind -f & )
-for _ in $(seq 50); do in_ns rpcinfo -p 127.0.0.1 >/dev/null 2>&1 && break; sleep 0.05; done
-in_ns rpcinfo -p 127.0.0.1 >/dev/null 2>&1 || { echo "rpcbind does not answer in $ns (another rpcbind on this machine holds /run/rpcbind.lock?)" >&2; exit 1; }
+nfs_lab_up || exit 1
 
 server=(config="$work/ganesha.conf" exports_dir="$work/exports" pidfile="$work/ganesha.pid" log_file="$work/ganesha.log")
 "$bin/fshost" cdb define nfs data1 path="$work/data1" export_id=11 clients=127.0.0.1 access=rw retries=0 \
