@@ -97,6 +97,28 @@ final class ProcessOwnerRuleTests: XCTestCase {
         })
         XCTAssertTrue(matched(.declared(name: "nginx", argument: config), child.pid))
     }
+
+    /// The executable's name as the host reads it passes through a link in
+    /// a directory another user can write (the directory swapped for a link
+    /// after the kernel named it; issue 13): judged where the link sits, the
+    /// trusted file behind it does not make the process the resource's.
+    func testAnExecutableNamedThroughALinkInAWritableDirectoryDoesNotCount() throws {
+        let bin = directory + "/bin"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        XCTAssertEqual(chmod(bin, 0o755), 0)
+        XCTAssertTrue(ProcessFixtures.copyExecutable(from: try python(), to: bin + "/fakesrv"))
+        XCTAssertEqual(chmod(bin + "/fakesrv", 0o755), 0)
+        let pid = try startAsNobody([bin + "/fakesrv", "-c", "import time;time.sleep(60)", "-c", config])
+        let entry = try XCTUnwrap(ProcessEntry(pid: pid))
+        XCTAssertTrue(ProcessOwnerRule.admits(entry, name: Array("fakesrv".utf8)), "the trusted file, named directly")
+        let pub = directory + "/pub"
+        XCTAssertEqual(mkdir(pub, 0o777), 0)
+        XCTAssertEqual(chmod(pub, 0o777), 0)
+        XCTAssertEqual(symlink(bin, pub + "/bin"), 0)
+        XCTAssertTrue(ProcessOwnerRule.isDeclaredProgram(exe: bin + "/fakesrv", name: Array("fakesrv".utf8)))
+        XCTAssertFalse(ProcessOwnerRule.isDeclaredProgram(exe: pub + "/bin/fakesrv", name: Array("fakesrv".utf8)),
+                       "a link in a 0777 directory on the executable's name was trusted")
+    }
 }
 
 extension ProcessEntry {
