@@ -65,7 +65,9 @@ bench: build
 
 ## install: bin/fshost, libexec/fshost/fshost-admin, lib/fshost/resource_types/<type>.so,
 ## and per type FailSafe's lib/failsafe/resource_types/<type>/{exclusive,start,stop,monitor,restart}
-## (batch mode) and the OCF agent lib/ocf/resource.d/fshost/<type> (fshost ocf): links to
+## (batch mode), FailSafe's shell library lib/failsafe/common_scripts/scriptlib
+## (Scripts/failsafe/scriptlib, the fshost path filled in), and the OCF agent
+## lib/ocf/resource.d/fshost/<type> (fshost ocf): links to
 ## bin/fshost, which reads its mode from the name it is called by (Sources/fshost/AgentLink.swift).
 ## The types are the built plugins (`fshost list --names`: test-only ones left
 ## out); each brings its companions <type>-<name>.so. No per-type edit here.
@@ -131,6 +133,9 @@ install-files:
 	put 0644 "$$gen/fish" $$p/share/fish/vendor_completions.d/fshost.fish; \
 	link() { tmp="$$(dirname "$$2")/.$$(basename "$$2").tmp.$$$$"; \
 	  ln -sfn "$$1" "$$tmp" && mv -Tf "$$tmp" "$$2" || { rm -f "$$tmp"; exit 1; }; }; \
+	install -d -m 0755 $$p/lib/failsafe/common_scripts; \
+	sed 's|@FSHOST@|$(PREFIX)/bin/fshost|' Scripts/failsafe/scriptlib > "$$gen/scriptlib"; \
+	put 0644 "$$gen/scriptlib" $$p/lib/failsafe/common_scripts/scriptlib; \
 	for t in $$types; do \
 	  install -d -m 0755 $$p/lib/failsafe/resource_types/$$t $$p/lib/ocf/resource.d/fshost; \
 	  for a in exclusive start stop monitor restart; do \

@@ -14,16 +14,24 @@ import Glibc
 /// under ``PathTrust``'s rule, and the lock file is opened relative to that
 /// directory without following a symlink and must be a regular file owned by
 /// root or the effective user, writable by nobody else.
-struct ResourceLock {
+///
+/// Actions take it, and so does `fshost lock` (scriptlib's ha_execute_lock),
+/// so a shell script's critical section and fshost's actions exclude each
+/// other on the same file.
+public struct ResourceLock {
     let fd: Int32
 
-    /// Blocks until the lock is ours. The caller's watchdog bounds the wait.
+    /// Blocks until the lock is ours. The caller's watchdog bounds the wait,
+    /// or `waitMilliseconds`: then the lock is tried every 10 ms until that
+    /// long has passed.
     ///
     /// - Throws: ``HostError`` with `hostError` (9): a relative or unsafe run
     ///   directory, a lock directory that cannot be made, a lock file that
     ///   cannot be opened or is not safe, or `flock` failing. None of these
-    ///   says anything about the resource.
-    static func acquire(runDirectory: String, type: String, resource: String) throws(HostError) -> ResourceLock {
+    ///   says anything about the resource. `timedOut` (8): another process
+    ///   still held it after `waitMilliseconds`.
+    public static func acquire(runDirectory: String, type: String, resource: String,
+                               waitMilliseconds: Int64? = nil) throws(HostError) -> ResourceLock {
         let directory = try SafeDirectory.open(runDirectory + "/locks", root: runDirectory, variable: "FSHOST_RUN_DIR",
                                                what: "lock directory", mode: 0o755)
         defer { close(directory.fd) }
@@ -44,7 +52,16 @@ struct ResourceLock {
             close(fd)
             throw HostError(.hostError, "unsafe \(violation)")
         }
-        while flock(fd, LOCK_EX) != 0 {
+        let end = waitMilliseconds.map { monotonicNanoseconds() / 1_000_000 + $0 }
+        while flock(fd, end == nil ? LOCK_EX : LOCK_EX | LOCK_NB) != 0 {
+            if errno == EWOULDBLOCK, let end {
+                guard monotonicNanoseconds() / 1_000_000 < end else {
+                    close(fd)
+                    throw HostError(.timedOut, "\(path) still held by another process after \(DurationText.readable(waitMilliseconds ?? 0))")
+                }
+                usleep(10_000)
+                continue
+            }
             guard errno == EINTR else {
                 let why = String(cString: strerror(errno))
                 close(fd)
@@ -58,7 +75,7 @@ struct ResourceLock {
     /// description even where a process the plugin forked still holds a
     /// copy of the descriptor (a fork without exec keeps it), so the next
     /// action on the resource never waits for such a child.
-    func release() {
+    public func release() {
         flock(fd, LOCK_UN)
         close(fd)
     }

@@ -69,17 +69,23 @@ public struct PidFile: Sendable, Equatable {
     /// through ``FileCheck``).
     public func placeProblem() -> String? {
         if let violation = untrusted() { return "\(violation): another user could write its pid" }
+        let trust = PathTrust(trustedOwners: trustedOwners)
+        if let violation = trust.checkLinks(path) { return "\(violation): another user could choose the file" }
         guard let directory = PathTrust.resolve(PathTrust.parent(of: path)) else { return nil }
         return PathTrust(trustedOwners: trustedOwners).checkDirectory(directory)
             .map { "\($0): another user could write its pid" }
     }
 
     /// Why the file (where it really is) or its directories are not
-    /// trusted; nil when they are, or when there is no such file (then
-    /// reading says absent).
+    /// trusted, or a symbolic link on the way to it is not (judged where the
+    /// link sits, ``PathTrust/checkLinks(_:)``: a link in a directory
+    /// another user can write lets them choose which file is read, however
+    /// trusted its target); nil when all are, or when there is no such file
+    /// (then reading says absent).
     func untrusted() -> PathTrust.Violation? {
         guard let real = PathTrust.resolve(path) else { return nil }
         let trust = PathTrust(trustedOwners: trustedOwners)
+        if let violation = trust.checkLinks(path) { return violation }
         var st = stat()
         guard lstat(real, &st) == 0 else { return nil }
         // Not a regular file: SmallFile names the kind (a FIFO, a directory).

@@ -10,7 +10,8 @@ import Glibc
 /// An executable opened once (`O_PATH | O_CLOEXEC`, symlinks followed) and
 /// checked through that descriptor under ``PathTrust``'s rule: a regular
 /// file, owned by root or the effective uid, not group- or world-writable,
-/// in a directory (up to `/`) that passes ``PathTrust/checkDirectory(_:holdsFiles:)``.
+/// in a directory (up to `/`) that passes ``PathTrust/checkDirectory(_:holdsFiles:)``,
+/// and every symbolic link on the way judged where it sits (``PathTrust/checkLinks(_:)``).
 /// ``exec(_:)`` runs exactly the checked inode (`execveat(fd, "",
 /// AT_EMPTY_PATH)`), so a file renamed over the path after the check is
 /// never run.
@@ -53,6 +54,9 @@ public struct TrustedExecutable: Sendable {
             violation = PathTrust.Violation(role: "executable", path: real, problem: "is not executable (mode \(PathTrust.octal(st.st_mode)))")
         }
         if violation == nil { violation = trust.checkDirectory(PathTrust.parent(of: real)) }
+        // Each link on the way, where it sits: a trusted target reached
+        // through a link another user could re-point is not trusted.
+        if violation == nil { violation = trust.checkLinks(path) }
         if let violation {
             close(fd)
             throw HostError(.hostError, "\(what) refused: \(violation)")

@@ -40,13 +40,23 @@ public enum ProcessOwnerRule {
         guard let uids = readUids(pid: e.pid), processStartTime(pid: e.pid) == e.startTime else { return false }
         func trusted(_ uid: UInt32) -> Bool { uid == 0 || uid == hostUid }
         if trusted(uids.real) && trusted(uids.effective) { return true }
-        guard let base, !base.isEmpty, let exe = e.exe, !exe.hasSuffix(" (deleted)") else { return false }
-        guard basename(Array(exe.utf8)).elementsEqual(base) else { return false }
+        guard let base, !base.isEmpty, let exe = e.exe else { return false }
+        return isDeclaredProgram(exe: exe, name: base)
+    }
+
+    /// Rule 2's test of the executable: `exe` (as `/proc/PID/exe` reads)
+    /// is the program named `base` in a file ``PathTrust`` accepts.
+    static func isDeclaredProgram(exe: String, name base: [UInt8]) -> Bool {
+        guard !exe.hasSuffix(" (deleted)"), basename(Array(exe.utf8)).elementsEqual(base) else { return false }
         guard let real = PathTrust.resolve(exe) else { return false }
         var st = stat()
         guard lstat(real, &st) == 0 else { return false }
         let trust = PathTrust()
+        // The kernel's name for the file has no links when it is read, but a
+        // directory on it may be swapped for one since (a rename, then a
+        // link in its place): each link is judged where it sits too.
         return trust.checkFile(st, path: real, role: "executable") == nil
             && trust.checkDirectory(PathTrust.parent(of: real)) == nil
+            && trust.checkLinks(exe) == nil
     }
 }

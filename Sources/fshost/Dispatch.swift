@@ -9,7 +9,7 @@ import Glibc
 let adminCommands: Set<String> = ["list", "describe", "check", "cdb", "scaffold", "verify", "status", "help"]
 
 /// The dispatch of the `fshost` executable: `fshost <type> <action> <resource>`, `fshost
-/// exec2 …`, and the management commands, which it hands to
+/// exec2 …`, `fshost lock …`, and the management commands, which it hands to
 /// `fshost-admin`. A first word that is neither a type nor a command is an
 /// unknown type (status 5), answered here without starting the admin tool.
 /// Returns the exit status.
@@ -25,6 +25,8 @@ func fshostMain(_ arguments: [String]) -> Int32 {
         return 0
     case "exec2":
         return exec2Main(Array(words.dropFirst()))
+    case "lock":
+        return lockMain(Array(words.dropFirst()))
     case "ocf":
         return OCFAgent(paths: HostPaths.fromEnvironment()).main(Array(words.dropFirst()))
     default:

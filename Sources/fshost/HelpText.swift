@@ -66,6 +66,9 @@ var helpText: String {
       fshost exec2 -s SIGNAL -t STRING     signal processes whose name or arguments
                                            contain STRING (FailSafe's ha_exec2)
       fshost exec2 [-p WAIT] TIMEOUT RETRIES COMMAND [ARG...]
+      fshost lock TYPE RESOURCE [--timeout DURATION] -- COMMAND [ARG...]
+                                           run COMMAND under the resource's action
+                                           lock (scriptlib's ha_execute_lock)
       fshost list | describe TYPE | check FILE | cdb ... | scaffold NAME | verify ... | status
                                            management (fshost-admin; see 'fshost help')
 

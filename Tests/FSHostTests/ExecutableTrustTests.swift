@@ -62,6 +62,25 @@ final class ExecutableTrustTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: marker))
     }
 
+    /// A trusted admin reached through a link in a directory another user
+    /// can write (issue 13): the link is judged where it sits, so the
+    /// trusted target does not make it runnable.
+    func testAdminThroughALinkInAWritableDirectoryIsRefused() throws {
+        let sandbox = try HostSandbox()
+        let marker = sandbox.path("ran")
+        try writeMarkerScript(sandbox.path("admin"), marker: marker)
+        try makeDirectory(sandbox.path("pub"), mode: 0o777)
+        XCTAssertEqual(symlink(sandbox.path("admin"), sandbox.path("pub/admin")), 0)
+        sandbox.extraEnvironment["FSHOST_ADMIN"] = sandbox.path("pub/admin")
+        let r = try sandbox.fshost("list")
+        assertRefused(r, marker: marker, "a trusted admin through a link in a 0777 directory")
+        XCTAssertTrue(r.stderr.contains(sandbox.path("pub")), r.stderr)
+        // The same link in a trusted directory runs it.
+        XCTAssertEqual(symlink(sandbox.path("admin"), sandbox.path("admin-link")), 0)
+        sandbox.extraEnvironment["FSHOST_ADMIN"] = sandbox.path("admin-link")
+        XCTAssertEqual(try sandbox.fshost("list").status, 0)
+    }
+
     func testRelativeAdminIsRefused() throws {
         let sandbox = try HostSandbox()
         let marker = sandbox.path("ran")

@@ -103,6 +103,27 @@ final class DaemonBuildingBlocksTests: XCTestCase {
         XCTAssertEqual(PidFile(try write("ours.pid", "4242\n")).read(), .pid(4242, more: []))
     }
 
+    /// A trusted pidfile reached through a symlink planted in a directory
+    /// another user can write (issue 13): the link is judged where it sits
+    /// (``PathTrust/checkLinks(_:)``), so its trusted target does not save
+    /// it — whoever can write that directory could point it anywhere.
+    func testPidfileThroughALinkInAWritableDirectoryIsRefused() throws {
+        XCTAssertEqual(chmod(directory, 0o755), 0)
+        let ours = try write("ours.pid", "4242\n")
+        XCTAssertEqual(PidFile(ours).read(), .pid(4242, more: []))
+        let pub = directory + "/pub"
+        XCTAssertEqual(mkdir(pub, 0o755), 0)
+        XCTAssertEqual(chmod(pub, 0o777), 0)
+        XCTAssertEqual(symlink(ours, pub + "/nginx.pid"), 0, "root's link, in a 0777 directory")
+        guard case .unreadable(let why) = PidFile(pub + "/nginx.pid").read() else { return XCTFail("a link in a 0777 directory was followed") }
+        XCTAssertTrue(why.contains("refused") && why.contains(pub), why)
+        XCTAssertNotNil(PidFile(pub + "/nginx.pid").placeProblem())
+        // The same link in a trusted directory is fine.
+        XCTAssertEqual(symlink(ours, directory + "/good.pid"), 0)
+        XCTAssertEqual(PidFile(directory + "/good.pid").read(), .pid(4242, more: []))
+        XCTAssertNil(PidFile(directory + "/good.pid").placeProblem())
+    }
+
     // MARK: Small files and file checks
 
     func testSmallFileReadsAreBounded() throws {

@@ -45,6 +45,17 @@ final class ProcessOwnerRuleTests: XCTestCase {
         return child.pid
     }
 
+    /// python3 copied to `<directory>/bin/fakesrv` (root's, 0755, in a 0755
+    /// directory: a trusted file), run as nobody: its directory and pid.
+    func startTrustedFakesrvAsNobody() throws -> (bin: String, pid: Int32) {
+        let bin = directory + "/bin"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        XCTAssertEqual(chmod(bin, 0o755), 0)
+        XCTAssertTrue(ProcessFixtures.copyExecutable(from: try python(), to: bin + "/fakesrv"))
+        XCTAssertEqual(chmod(bin + "/fakesrv", 0o755), 0)
+        return (bin, try startAsNobody([bin + "/fakesrv", "-c", "import time;time.sleep(60)", "-c", config]))
+    }
+
     func matched(_ pattern: ProcessPattern, _ pid: Int32) -> Bool {
         ProcessTable().matching(pattern).contains { $0.pid == pid } || pattern.matches(pid: pid, startTime: nil)
     }
@@ -75,12 +86,7 @@ final class ProcessOwnerRuleTests: XCTestCase {
     /// The declared program itself, from a trusted file, run by a service
     /// account (nginx's workers, PostgreSQL): it counts.
     func testTheDeclaredProgramRunByAServiceAccountCounts() throws {
-        let bin = directory + "/bin"
-        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
-        XCTAssertEqual(chmod(bin, 0o755), 0)
-        XCTAssertTrue(ProcessFixtures.copyExecutable(from: try python(), to: bin + "/fakesrv"))
-        XCTAssertEqual(chmod(bin + "/fakesrv", 0o755), 0)
-        let pid = try startAsNobody([bin + "/fakesrv", "-c", "import time;time.sleep(60)", "-c", config])
+        let (bin, pid) = try startTrustedFakesrvAsNobody()
         XCTAssertTrue(matched(.declared(name: "fakesrv", argument: config), pid))
         // The same file made writable by others: no longer trusted.
         XCTAssertEqual(chmod(bin + "/fakesrv", 0o777), 0)
@@ -96,6 +102,23 @@ final class ProcessOwnerRuleTests: XCTestCase {
             ProcessEntry(pid: child.pid)?.argv0Text == self.directory + "/nginx"
         })
         XCTAssertTrue(matched(.declared(name: "nginx", argument: config), child.pid))
+    }
+
+    /// The executable's name as the host reads it passes through a link in
+    /// a directory another user can write (the directory swapped for a link
+    /// after the kernel named it; issue 13): judged where the link sits, the
+    /// trusted file behind it does not make the process the resource's.
+    func testAnExecutableNamedThroughALinkInAWritableDirectoryDoesNotCount() throws {
+        let (bin, pid) = try startTrustedFakesrvAsNobody()
+        let entry = try XCTUnwrap(ProcessEntry(pid: pid))
+        XCTAssertTrue(ProcessOwnerRule.admits(entry, name: Array("fakesrv".utf8)), "the trusted file, named directly")
+        let pub = directory + "/pub"
+        XCTAssertEqual(mkdir(pub, 0o777), 0)
+        XCTAssertEqual(chmod(pub, 0o777), 0)
+        XCTAssertEqual(symlink(bin, pub + "/bin"), 0)
+        XCTAssertTrue(ProcessOwnerRule.isDeclaredProgram(exe: bin + "/fakesrv", name: Array("fakesrv".utf8)))
+        XCTAssertFalse(ProcessOwnerRule.isDeclaredProgram(exe: pub + "/bin/fakesrv", name: Array("fakesrv".utf8)),
+                       "a link in a 0777 directory on the executable's name was trusted")
     }
 }
 
