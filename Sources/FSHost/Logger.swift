@@ -65,13 +65,18 @@ public struct Logger: Sendable {
     public func info(_ message: String) { log(Int32(LOG_INFO), message) }
 
     nonisolated(unsafe) private static var syslogOpen = false
+    /// openlog keeps the ident's pointer for every later syslog call (glibc
+    /// does not copy it): a Swift string argument is a temporary buffer,
+    /// freed after the call, and later lines went out under garbage. This
+    /// one lives as long as the process.
+    nonisolated(unsafe) private static let syslogIdent: UnsafeMutablePointer<CChar> = strdup("fshost")!
 
     /// openlog once; syslog itself connects on the first line. A race
     /// between the worker and the main thread only calls openlog twice
     /// with the same arguments.
     private static func openSyslog() {
         if !syslogOpen {
-            openlog("fshost", LOG_PID, LOG_DAEMON)
+            openlog(syslogIdent, LOG_PID, LOG_DAEMON)
             syslogOpen = true
         }
     }
