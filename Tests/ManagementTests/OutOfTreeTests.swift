@@ -45,6 +45,11 @@ final class OutOfTreeTests: XCTestCase {
         XCTAssertEqual((attributes[.posixPermissions] as? Int).map { $0 & 0o777 }, 0o755)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: destdir + prefix + "/lib/fshost/resource_types")
                         .filter { $0.hasPrefix(".") }, [], "no temporary file left")
+        // Its RUNPATH reaches the runtime the host's install ships, as the host's own plugins' do:
+        // no toolchain path of this machine (a node without it would refuse the plugin).
+        let runpath = try ELFFixtures.run("/usr/bin/patchelf", ["--print-rpath", installed])
+        XCTAssertEqual(runpath.status, 0, runpath.output)
+        XCTAssertEqual(runpath.output.trimmingCharacters(in: .whitespacesAndNewlines), "$ORIGIN/../swift")
 
         // From the installed tree: no FSHOST_PLUGIN_PATH, the host's own directory.
         sandbox.extraEnvironment["FSHOST_PLUGIN_PATH"] = ""
