@@ -10,10 +10,11 @@ import PluginRecord
 /// package in DIR that depends on the fshost SDK (``PackageTemplate``).
 ///
 /// Refusals, one line each, nothing created: a name that is not a CamelCase
-/// identifier or names an SDK module, or whose type is installed already, and a
-/// destination that exists and is not empty: `HA_INVAL_ARGS` (2); no template
-/// or SDK checkout found: `HA_NOCFGINFO` (6); a directory that cannot be
-/// written: `HA_CMD_FAILED` (3). Files are written into a temporary directory
+/// identifier, names a toolchain module or one the SDK package uses
+/// (``SDKNames``), or whose type is installed already, and a destination that
+/// exists and is not empty: `HA_INVAL_ARGS` (2); no template or SDK checkout
+/// found: `HA_NOCFGINFO` (6); a directory that cannot be written or whose
+/// parent fails ``PathTrust``: `HA_CMD_FAILED` (3). Files are written into a temporary directory
 /// beside the destination, renamed into place at the end (``ScaffoldDirectory``).
 struct ScaffoldCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,8 +27,8 @@ struct ScaffoldCommand: ParsableCommand {
         one monitoring level, an attribute and every action stubbed, a test, a Makefile that \
         installs the plugin, a README); it builds and passes `fshost verify` as written. The type \
         name is the target name in lower case. Refuses an invalid name, an installed type's \
-        name, an existing non-empty destination (2), an unwritable directory (3); nothing is \
-        half-created.
+        name, a name the SDK package uses, an existing non-empty destination or '.' (2), an \
+        unwritable directory or a parent another user can write (3); nothing is half-created.
         """)
 
     @Argument(help: "The plugin's target name, e.g. MailServer (type name: mailserver).")
