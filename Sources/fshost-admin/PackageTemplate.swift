@@ -206,6 +206,9 @@ struct PackageTemplate {
         # \#(name): build the plugin and install it where fshost looks for types.
         # The file is written under a temporary name (not ending in .so) and
         # renamed over the old one: a running action keeps the file it mapped.
+        # Its RUNPATH is set to $ORIGIN/../swift (the Swift runtime the host's
+        # `make install` ships in lib/fshost/swift), as the host does for its
+        # own plugins: no path of the build machine's toolchain is left.
         PREFIX ?= /usr/local
         DESTDIR ?=
         SWIFT ?= swift
@@ -222,7 +225,9 @@ struct PackageTemplate {
 
         install: build
         \#tinstall -d -m 0755 "$(TYPES)"
+        \#t@command -v patchelf >/dev/null || { echo "make install: patchelf is missing (apt-get install patchelf)" >&2; exit 1; }
         \#tinstall -m 0755 "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/lib\#(typeName).so" "$(TYPES)/.\#(typeName).so.tmp"
+        \#tpatchelf --set-rpath '$$ORIGIN/../swift' "$(TYPES)/.\#(typeName).so.tmp" || { rm -f "$(TYPES)/.\#(typeName).so.tmp"; exit 1; }
         \#tmv -f "$(TYPES)/.\#(typeName).so.tmp" "$(TYPES)/\#(typeName).so"
 
         """#

@@ -10,10 +10,11 @@ import PluginRecord
 /// package in DIR that depends on the fshost SDK (``PackageTemplate``).
 ///
 /// Refusals, one line each, nothing created: a name that is not a CamelCase
-/// identifier or names an SDK module, or whose type is installed already, and a
-/// destination that exists and is not empty: `HA_INVAL_ARGS` (2); no template
-/// or SDK checkout found: `HA_NOCFGINFO` (6); a directory that cannot be
-/// written: `HA_CMD_FAILED` (3). Files are written into a temporary directory
+/// identifier, names a toolchain module or one the SDK package uses
+/// (``SDKNames``), or whose type is installed already, and a destination that
+/// exists and is not empty: `HA_INVAL_ARGS` (2); no template or SDK checkout
+/// found: `HA_NOCFGINFO` (6); a directory that cannot be written or whose
+/// parent fails ``PathTrust``: `HA_CMD_FAILED` (3). Files are written into a temporary directory
 /// beside the destination, renamed into place at the end (``ScaffoldDirectory``).
 struct ScaffoldCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,8 +27,8 @@ struct ScaffoldCommand: ParsableCommand {
         one monitoring level, an attribute and every action stubbed, a test, a Makefile that \
         installs the plugin, a README); it builds and passes `fshost verify` as written. The type \
         name is the target name in lower case. Refuses an invalid name, an installed type's \
-        name, an existing non-empty destination (2), an unwritable directory (3); nothing is \
-        half-created.
+        name, a name the SDK package uses, an existing non-empty destination or '.' (2), an \
+        unwritable directory or a parent another user can write (3); nothing is half-created.
         """)
 
     @Argument(help: "The plugin's target name, e.g. MailServer (type name: mailserver).")
@@ -46,11 +47,9 @@ struct ScaffoldCommand: ParsableCommand {
     @Option(help: "With --package: the fshost checkout the package depends on (default: the tree this fshost was built from).")
     var sdk: String?
 
-    /// Module names of the SDK and of the toolchain a target must not take.
-    static let reservedNames: Set<String> = [
-        "FSKit", "FSPluginABI", "HAVocabulary", "ArgvText", "TrustedPaths", "CSystemShims", "PluginRecord",
-        "FSPluginRecordGen", "FSPluginRecordPlugin", "Foundation", "XCTest", "Swift", "Glibc", "Dispatch",
-    ]
+    /// Module names of the toolchain a target must not take (the SDK's own
+    /// come from its checkout: ``SDKNames``).
+    static let toolchainNames: Set<String> = ["Foundation", "FoundationEssentials", "XCTest", "Testing", "Swift", "Glibc", "Dispatch"]
 
     func run() throws {
         do throws(HostError) {
@@ -73,11 +72,18 @@ struct ScaffoldCommand: ParsableCommand {
               PluginRecord.isValidTypeName(typeName) else {
             throw HostError(.invalidArguments, "'\(name)' is not a plugin name: use CamelCase ASCII letters and digits, starting upper case (type name: its lower case)")
         }
-        guard !Self.reservedNames.contains(name) else {
-            throw HostError(.invalidArguments, "'\(name)' is the name of a module of the SDK or the toolchain; choose another")
+        guard !Self.toolchainNames.contains(name) else {
+            throw HostError(.invalidArguments, "'\(name)' is the name of a module of the toolchain; choose another")
         }
         if let installed = PluginSearchPath.fromEnvironment().locate(type: typeName) {
             throw HostError(.invalidArguments, "type '\(typeName)' exists: \(installed.path); choose another name")
+        }
+        // The SDK's targets, products and dependencies share the package
+        // graph (and the build directory) with the new one: read from the
+        // checkout, so the rule follows the SDK as it grows.
+        let checkout = packageDirectory == nil ? try? sdkCheckout() : try sdkCheckout()
+        if let checkout, let clash = SDKNames(checkout: checkout).clash(with: name) {
+            throw HostError(.invalidArguments, "'\(name)' collides with \(clash) of the fshost SDK (\(checkout)); choose another")
         }
         return typeName
     }
@@ -104,12 +110,14 @@ struct ScaffoldCommand: ParsableCommand {
 
     private func scaffoldPackage(in destination: String, typeName: String) throws(HostError) {
         let checkout = try sdkCheckout()
+        let types = "/usr/local/lib/fshost/resource_types"  // the package Makefile's default PREFIX
         let files = PackageTemplate(name: name, sdkPath: checkout).files
         try ScaffoldDirectory(destination: destination).create(files)
         print("""
         created the package \(destination) (type '\(typeName)', SDK: \(checkout))
           cd \(destination) && swift build && fshost check .build/debug/lib\(typeName).so
-          make install PREFIX=/usr/local        # lib/fshost/resource_types/\(typeName).so
+          make install PREFIX=/usr/local        # \(types)/\(typeName).so
+          export FSHOST_PLUGIN_PATH=\(types)   # an fshost built in a checkout searches only its build tree
           fshost cdb define \(typeName) r1 && fshost verify \(typeName) r1
         """)
     }

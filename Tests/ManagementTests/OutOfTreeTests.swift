@@ -39,12 +39,17 @@ final class OutOfTreeTests: XCTestCase {
         XCTAssertEqual(host.status, 0, "make install-files: \(host.output)")
         let plugin = try sandbox.run("/usr/bin/make", ["-s", "-C", package, "install", "CONFIG=debug",
                                                        "PREFIX=" + prefix, "DESTDIR=" + destdir, "SWIFT=" + swift])
-        XCTAssertEqual(plugin.status, 0, "make install of the package: \(plugin)")
+        XCTAssertEqual(plugin.status, 0, "make install of the package: \(plugin) stdout: \(plugin.stdout)")
         let installed = destdir + prefix + "/lib/fshost/resource_types/greeter.so"
         let attributes = try FileManager.default.attributesOfItem(atPath: installed)
         XCTAssertEqual((attributes[.posixPermissions] as? Int).map { $0 & 0o777 }, 0o755)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: destdir + prefix + "/lib/fshost/resource_types")
                         .filter { $0.hasPrefix(".") }, [], "no temporary file left")
+        // Its RUNPATH reaches the runtime the host's install ships, as the host's own plugins' do:
+        // no toolchain path of this machine (a node without it would refuse the plugin).
+        let runpath = try ELFFixtures.run("/usr/bin/patchelf", ["--print-rpath", installed])
+        XCTAssertEqual(runpath.status, 0, runpath.output)
+        XCTAssertEqual(runpath.output.trimmingCharacters(in: .whitespacesAndNewlines), "$ORIGIN/../swift")
 
         // From the installed tree: no FSHOST_PLUGIN_PATH, the host's own directory.
         sandbox.extraEnvironment["FSHOST_PLUGIN_PATH"] = ""
@@ -56,6 +61,23 @@ final class OutOfTreeTests: XCTestCase {
         XCTAssertEqual(check.status, 0, check.stdout + check.stderr)
         let define = try sandbox.run(fshost, ["cdb", "define", "greeter", "g1", "greeting=hi"])
         XCTAssertEqual(define.status, 0, define.stderr)
+        // The report's node: the build machine's toolchain directory hidden by a
+        // tmpfs of mode 1777 (a RUNPATH into it would be refused as writable by
+        // others), in a mount namespace of its own that ends with the script.
+        let built = HostSandbox.products.appendingPathComponent("fshost").path
+        let ldd = try ELFFixtures.run("/usr/bin/ldd", [built])
+        guard let core = ldd.output.split(separator: "\n").first(where: { $0.contains("libswiftCore.so =>") }),
+              let library = core.split(separator: " ").first(where: { $0.hasPrefix("/") }) else {
+            throw SetupFailure("the built fshost does not load libswiftCore.so: \(ldd.output)")
+        }
+        let toolchain = (String(library) as NSString).deletingLastPathComponent
+        let hidden = try sandbox.run("/usr/bin/unshare", ["-m", "--propagation", "private", "/bin/bash", "-c", """
+            mount -t tmpfs -o size=1m,mode=1777 fshost-hidden-toolchain "$1" || exit 90
+            "$2" check "$3" > /dev/null || exit 91
+            "$2" greeter monitor g1; echo "monitor=$?"
+            """, "hide", toolchain, fshost, installed])
+        XCTAssertEqual(hidden.status, 0, "with the toolchain hidden: \(hidden)")
+        XCTAssertTrue(hidden.stdout.contains("monitor=1"), "the plugin runs, not running yet: \(hidden)")
         let steps: [(String, Int32)] = [("monitor", 1), ("exclusive", 1), ("start", 0), ("start", 0), ("monitor", 0),
                                         ("exclusive", 4), ("restart", 0), ("monitor", 0), ("stop", 0), ("stop", 0),
                                         ("monitor", 1), ("validate", 0)]

@@ -47,6 +47,8 @@ final class ScaffoldCommandTests: XCTestCase {
         let result = try sandbox.fshost("scaffold", "MailServer", "--package", dir)
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stdout.contains("type 'mailserver'"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("FSHOST_PLUGIN_PATH=/usr/local/lib/fshost/resource_types"),
+                      "next steps that work with a checkout-built fshost: \(result.stdout)")
         let repository = URL(fileURLWithPath: try HostSandbox.repository()).resolvingSymlinksInPath().path
         let files = try XCTUnwrap(FileManager.default.subpaths(atPath: dir)).filter { !$0.hasSuffix("/") }.sorted()
         XCTAssertEqual(Set(files), ["Package.swift", "Sources", "Sources/MailServer", "Sources/MailServer/MailServer.swift",
@@ -163,5 +165,90 @@ final class ScaffoldCommandTests: XCTestCase {
     func testAnSDKThatIsNotACheckoutIsRefused() throws {
         try assertRefused(["scaffold", "Greeter", "--package", sandbox.path("p"), "--sdk", sandbox.root.path], status: 2,
                           mentioning: ["not an fshost checkout"])
+    }
+
+    // ---- The temporary directory (ScaffoldDirectory) -----------------------
+
+    func testAParentAnotherUserCanWriteIsRefused() throws {
+        // Root writing by path into a directory another user owns could be sent
+        // anywhere by that user (a symbolic link swapped in): PathTrust's rule.
+        guard getuid() == 0 else { throw SetupFailure("these tests run as root (CI does)") }
+        let theirs = sandbox.path("theirs"), open = sandbox.path("open")
+        try FileManager.default.createDirectory(atPath: theirs, withIntermediateDirectories: false)
+        XCTAssertEqual(chown(theirs, 65534, 65534), 0)  // nobody
+        try FileManager.default.createDirectory(atPath: open, withIntermediateDirectories: false)
+        XCTAssertEqual(chmod(open, 0o777), 0)
+        try assertRefused(["scaffold", "Greeter", "--package", theirs + "/p"], status: 3,
+                          mentioning: ["cannot create", theirs, "owned by uid 65534"])
+        try assertRefused(["scaffold", "Greeter", "--package", open + "/p"], status: 3,
+                          mentioning: ["cannot create", open, "writable by others"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: theirs), [])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: open), [])
+        // A sticky directory (/tmp's mode) is fine: nobody else can rename what root makes in it.
+        XCTAssertEqual(chmod(open, 0o1777), 0)
+        let made = try sandbox.fshost("scaffold", "Greeter", "--package", open + "/p")
+        XCTAssertEqual(made.status, 0, made.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: open), ["p"])
+    }
+
+    func testASymbolicLinkPlantedAtTheTemporaryNameIsNeverFollowed() throws {
+        // The race of the report, widened: strace delays the first fchmod (the
+        // temporary directory's) by 2 s; meanwhile the temporary directory is
+        // moved away and a link to a victim directory put at its name.
+        guard let strace = ELFFixtures.findExecutable(["strace"]) else { throw SetupFailure("no strace (Makefile PACKAGES)") }
+        let victim = sandbox.path("victim")
+        try FileManager.default.createDirectory(atPath: victim, withIntermediateDirectories: false)
+        XCTAssertEqual(chmod(victim, 0o700), 0)
+        let script = """
+        "$0" -f -qq -o /dev/null -e trace=fchmod -e inject=fchmod:delay_enter=2000000:when=1 "$1" scaffold Greeter --package "$2/p" &
+        pid=$!; t=
+        for i in $(seq 150); do t=$(ls -d "$2"/.p.scaffold-* 2>/dev/null) && break; sleep 0.01; done
+        [ -n "$t" ] || { echo "no temporary directory seen" >&2; wait $pid; exit 99; }
+        mv "$t" "$2/moved" && ln -s "$3" "$t"
+        wait $pid
+        """
+        let result = try sandbox.run("/bin/bash", ["-c", script, strace, HostSandbox.products.appendingPathComponent("fshost").path,
+                                                   sandbox.root.path, victim])
+        XCTAssertEqual(result.status, 3, "\(result)")
+        XCTAssertTrue(result.stderr.contains("was replaced"), result.stderr)
+        var st = stat()
+        XCTAssertEqual(lstat(victim, &st), 0)
+        XCTAssertEqual(st.st_mode & 0o7777, 0o700, "the victim's mode is untouched")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: victim), [], "nothing written into the victim")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: sandbox.path("p")), "no destination")
+        XCTAssertEqual(try entries().filter { $0.hasPrefix(".") }, [], "the planted link is removed, never entered")
+    }
+
+    func testAStaleTemporaryDirectoryOfAGoneProcessIsRemoved() throws {
+        let gone = Process()
+        gone.executableURL = URL(fileURLWithPath: "/bin/true")
+        try gone.run()
+        gone.waitUntilExit()
+        let stale = sandbox.path(".p.scaffold-\(gone.processIdentifier)-AbC123")
+        let live = sandbox.path(".p.scaffold-\(getpid())-XyZ789")  // this test: alive
+        for dir in [stale, live] {
+            try FileManager.default.createDirectory(atPath: dir + "/Sources", withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: dir + "/Sources/x.swift", contents: Data("x".utf8))
+        }
+        let result = try sandbox.fshost("scaffold", "Greeter", "--package", sandbox.path("p"))
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stale), "the killed scaffold's leftovers are removed")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: live + "/Sources/x.swift"), "a running one's are kept")
+    }
+
+    func testADestinationThatNamesNoNewDirectoryIsRefused() throws {
+        for dir in [".", "./", "..", "/", sandbox.root.path + "/.", sandbox.root.path + "/.."] {
+            try assertRefused(["scaffold", "Dot", "--package", dir], status: 2, mentioning: ["names no new directory"])
+        }
+    }
+
+    func testNamesTheSDKPackageUsesAreRefused() throws {
+        // Read from the checkout: its targets (Sources/, Plugins/, Tests/), a
+        // plugin's product, its dependencies and their targets.
+        sandbox.extraEnvironment["FSHOST_PLUGIN_PATH"] = sandbox.root.path  // no installed type in the way
+        for name in ["ProcScan", "Management", "FSHost", "Sleeper", "FSKit", "ManagementTests", "TOMLKit", "ArgumentParser"] {
+            try assertRefused(["scaffold", name, "--package", sandbox.path("p")], status: 2, mentioning: [name, "collides with"])
+        }
+        try assertRefused(["scaffold", "XCTest", "--package", sandbox.path("p")], status: 2, mentioning: ["toolchain"])
     }
 }
