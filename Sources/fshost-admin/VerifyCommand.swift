@@ -25,10 +25,12 @@ struct VerifyCommand: ParsableCommand {
         passes right after start (--retries 0: no waiting); start again; every level passes; \
         exclusive HA_RUNNING; stop (the declared processes gone without the host's help); \
         stop again; monitor and exclusive HA_NOT_RUNNING; restart; monitor passes; stop. \
-        The resource is left stopped. Lies are named: monitor always says success, stop \
-        leaves its process running, start returns before the resource answers, exclusive \
-        always says not running. A type whose every level is named "none" (checks nothing: \
-        the template) keeps no state to tell stopped from running: those steps are skipped.
+        After each stop, processes that appeared carrying the resource's launch mark \
+        (FSHOST_RESOURCE=TYPE/RESOURCE, the SDK's detach) are looked for, and ended when verify \
+        ends. The resource is left stopped. Lies are named: monitor always says success, stop \
+        leaves its process running, stop leaves the resource running, start returns before the \
+        resource answers, exclusive always says not running. Every type runs every step, \
+        whatever its levels are named: the template (a seed) fails.
 
         Prints a table (step, what it runs, expected, answer, milliseconds, result, reason) \
         when standard output is a terminal, else one JSON object with the keys holds, code, status, failed_step, \

@@ -22,14 +22,17 @@ struct VerifyReport {
         }
     }
 
-    /// Advice for a failure that is not the plugin's fault.
+    /// Advice for a failure that may be the configuration's, not the plugin's.
     var hints: [String] {
-        // A level that checks nothing answers success for a stopped resource
-        // too (ipfilter's level 0, the FailSafe guide's "kernel filtering:
-        // nothing to monitor"); the protocol needs one that can tell.
+        // A resource configured at a level that checks nothing (ipfilter's
+        // level 0, the FailSafe guide's "kernel filtering: nothing to
+        // monitor") answers success for a stopped resource too, while a
+        // deeper level of its type may tell: the lie stands (a cluster
+        // monitors at the configured level), and the fix may be the level.
+        let deepest = steps.compactMap(\.level).max()
         let stoppedButSucceeded = steps.contains {
             $0.name.hasPrefix("monitor (stopped") && $0.result == .failed && $0.code == ExitStatus.success.rawValue
-                && $0.lie == nil
+                && ($0.level.map { level in deepest.map { level < $0 } ?? false } ?? false)
         }
         guard stoppedButSucceeded else { return [] }
         return ["hint: monitor answered HA_SUCCESS with the resource stopped: its monitoring level cannot tell stopped "

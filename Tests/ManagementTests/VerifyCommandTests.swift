@@ -68,16 +68,31 @@ extension AdminCommandTests {
         XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "verify ends stopped")
     }
 
-    /// The template keeps no state (its one level checks nothing): the
-    /// steps that need one are skipped, saying why, and the rest pass.
-    func testVerifyPassesTheTemplateSkippingWhatNeedsState() throws {
+    /// The template is a seed, not a conformant type: its one level, named
+    /// "none", answers success whatever runs and its exclusive always says
+    /// not running. The name buys no exemption: every step runs and both
+    /// lies are named.
+    func testVerifyFailsTheTemplateNamingItsLies() throws {
         try ok(["cdb", "define", "template", "t1"])
         let (result, report) = try verifyJSON("template", "t1")
-        XCTAssertEqual(result.status, 0, "\(result.stdout) \(result.stderr)")
-        let skipped = (report["steps"] as? [[String: Any]] ?? []).filter { $0["result"] as? String == "skipped" }
-        XCTAssertEqual(skipped.map { $0["step"] as? String ?? "" },
-                       ["monitor (stopped)", "exclusive (running)", "monitor (stopped again)"])
-        XCTAssertTrue((skipped.first?["reason"] as? String ?? "").contains("checks nothing"), "\(skipped)")
+        XCTAssertEqual(result.status, 3, "\(result.stdout) \(result.stderr)")
+        XCTAssertEqual(lies(report), ["monitor always says success", "exclusive always says not running"], result.stdout)
+        XCTAssertFalse((report["steps"] as? [[String: Any]] ?? []).contains { $0["result"] as? String == "skipped" },
+                       "nothing skipped: \(result.stdout)")
+    }
+
+    /// The reviewer's plugin: a single level named "none", monitor always
+    /// success, exclusive always not running (a cluster would start it
+    /// twice). It passed verify (14 passed, 3 skipped); now both lies are named.
+    func testVerifyCatchesALoneNoneLevelThatLies() throws {
+        try ok(["cdb", "define", "liarnone", "n1"])
+        let (result, report) = try verifyJSON("liarnone", "n1")
+        XCTAssertEqual(result.status, 3, "\(result.stdout) \(result.stderr)")
+        XCTAssertEqual(report["holds"] as? Bool, false)
+        XCTAssertEqual(step(report, "monitor (stopped)")?["lie"] as? String, "monitor always says success")
+        XCTAssertEqual(step(report, "exclusive (running)")?["lie"] as? String, "exclusive always says not running")
+        XCTAssertEqual(report["failed_step"] as? String, "monitor (stopped)")
+        XCTAssertTrue(result.stderr.contains("exclusive always says not running (step 'exclusive (running)')"), result.stderr)
     }
 
     // MARK: Each lie is caught and named
@@ -120,6 +135,25 @@ extension AdminCommandTests {
 
     func testVerifyCatchesAnExclusiveThatAlwaysSaysNotRunning() throws {
         try assertCaught("liarexclusive", "exclusive always says not running", by: "exclusive (running)")
+    }
+
+    /// Stop answers success and keeps the resource (its marker); monitor
+    /// is honest: it said not running before start, so the stop is blamed,
+    /// not the monitor.
+    func testVerifyBlamesAStopThatKeepsTheResourceRunning() throws {
+        try assertCaught("liarstopstate", "stop leaves the resource running", by: "monitor (stopped again)")
+    }
+
+    /// Start detaches `sleep TOKEN` with the SDK (its launch mark in the
+    /// environment) and declares no process; stop leaves it. The host sees
+    /// nothing declared; verify finds it by the mark after stop, names the
+    /// lie, and ends it (verifyJSON asserts no `sleep TOKEN` is left).
+    func testVerifyCatchesAStopThatLeavesAnUndeclaredMarkedProcess() throws {
+        try assertCaught("liarundeclared", "stop leaves its process running", by: "stop")
+        let (token, _) = try defineSleeper("liarundeclared", "s2")
+        let (_, report) = try verifyJSON("liarundeclared", "s2", token: token)
+        let reason = try XCTUnwrap(step(report, "stop")?["reason"] as? String)
+        XCTAssertTrue(reason.contains("launch mark (FSHOST_RESOURCE=liarundeclared/s2) still run after stop: pid "), reason)
     }
 
     // MARK: Bad input
