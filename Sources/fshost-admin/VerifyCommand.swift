@@ -99,7 +99,7 @@ struct VerifyCommand: ParsableCommand {
         guard steps.last?.result == .passed else { return try finish(steps, found.path, progress) }
         let plugin: LoadedPlugin
         do {
-            plugin = try PluginLoader.load(path: found.path, directory: found.directory, type: type)
+            plugin = try BoundedPluginLoad.load(path: found.path, directory: found.directory, type: type)
         } catch {
             throw fail(HostError(error.exitStatus, "verify: " + error.message))
         }

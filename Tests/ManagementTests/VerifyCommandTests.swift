@@ -262,3 +262,52 @@ extension AdminCommandTests {
         XCTAssertFalse(result.stdout.contains("\u{1B}") || result.stderr.contains("\r"), "no progress off a terminal")
     }
 }
+
+/// A plugin whose entry hangs while the host loads it (`hangload` with
+/// FSHOST_TEST_HANG_LOAD set): every admin command that loads a plugin
+/// answers HA_TIMEDOUT (8) in one line within the load deadline (15 s),
+/// where it used to hang for ever.
+extension AdminCommandTests {
+    func testCommandsThatLoadAHangingPluginAreBounded() throws {
+        let plugins = directory + "/plugins"
+        try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
+        chmod(plugins, 0o755)
+        try ELFFixtures.copy(Self.products + "/libhangload.so", to: plugins + "/hangload.so", mode: 0o755)
+        try ok(["cdb", "define", "template", "t1"])  // the CDB exists; hangload's resource cannot be defined
+        let env = ["FSHOST_PLUGIN_PATH": plugins, "FSHOST_TEST_HANG_LOAD": "1"]
+        let commands = [["verify", "hangload", "h1", "--json"], ["list", "--names"], ["describe", "hangload"],
+                        ["cdb", "define", "hangload", "h1"]]
+        // All four at once: the whole test waits one deadline, not four.
+        let started = Date()
+        let launched = try commands.map { command -> (Process, Pipe, Pipe) in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: admin)
+            process.arguments = command
+            var environment = ProcessInfo.processInfo.environment
+            environment["FSHOST_CDB"] = path
+            environment["FSHOST_RUN_DIR"] = directory + "/run"
+            environment["FSHOST_STATE_DIR"] = directory + "/state"
+            environment.merge(env) { _, given in given }
+            process.environment = environment
+            let out = Pipe(), err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            return (process, out, err)
+        }
+        let results = launched.map { process, out, err -> Run in
+            let stdout = out.fileHandleForReading.readDataToEndOfFile()
+            let stderr = err.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                       stderr: String(decoding: stderr, as: UTF8.self))
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(started), 40, "bounded by the 15 s load deadline")
+        for (command, result) in zip(commands, results) {
+            XCTAssertEqual(result.status, 8, "\(command): \(result.stdout) \(result.stderr)")
+            XCTAssertEqual(result.stderr.filter { $0 == "\n" }.count, 1, "\(command): one line: \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains("did not finish within 15 s"), "\(command): \(result.stderr)")
+        }
+    }
+}
