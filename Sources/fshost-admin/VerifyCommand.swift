@@ -53,6 +53,9 @@ struct VerifyCommand: ParsableCommand {
             sequence ends there; a last stop is tried if a start ran)
           9 HA_HOST_ERROR: a relative FSHOST_* path, fshost not runnable,
             or a step answered it
+          128+N interrupted by signal N (SIGINT 130, SIGTERM 143, SIGHUP 129)
+            during the sequence: the step running ends (within its timeout),
+            the resource is stopped, and the report so far is printed
         """)
 
     @OptionGroup var options: CDBOptions
@@ -127,15 +130,17 @@ struct VerifyCommand: ParsableCommand {
         environment["FSHOST_CDB"] = options.resolvedPath
         let sequence = VerifySequence(fshost: fshost, type: type, resource: resource, environment: environment,
                                       levels: plugin.levels)
-        steps += sequence.run(progress: progress)
-        try finish(steps, found.path, progress)
+        // From here a signal stops the resource and prints what ran.
+        let (ran, signal) = sequence.run(progress: progress, interrupt: Interrupt.install())
+        try finish(steps + ran, found.path, progress, interruptedBy: signal)
     }
 
     /// Prints the report (table or JSON), and on a failure one line on
     /// stderr naming the failing step; exits with the report's status.
-    private func finish(_ steps: [VerifyStep], _ path: String, _ progress: TerminalProgress) throws {
+    private func finish(_ steps: [VerifyStep], _ path: String, _ progress: TerminalProgress,
+                        interruptedBy: Int32? = nil) throws {
         progress.clear()
-        let report = VerifyReport(type: type, resource: resource, plugin: path, steps: steps)
+        let report = VerifyReport(type: type, resource: resource, plugin: path, steps: steps, interruptedBy: interruptedBy)
         let asJSON = json || (!table && isatty(1) != 1)
         do throws(AdminError) {
             try StandardOutput.write(asJSON ? report.json() + "\n" : report.table())

@@ -9,6 +9,11 @@ struct VerifyReport {
     let resource: String
     let plugin: String?
     let steps: [VerifyStep]
+    /// The signal that interrupted the sequence (``Interrupt``), if any.
+    var interruptedBy: Int32? = nil
+
+    /// The step during which the signal came (the one marked interrupted).
+    var interruptedStep: VerifyStep? { steps.first { $0.detail?.hasPrefix("interrupted by ") == true } }
 
     /// The first step that failed (the one the exit message names).
     var failed: VerifyStep? { steps.first { $0.result == .failed } }
@@ -44,6 +49,8 @@ struct VerifyReport {
     /// answer of a step that ended the sequence (a timeout 8, a configuration
     /// or host status); else 3 (HA_CMD_FAILED: the protocol does not hold).
     var exitStatus: Int32 {
+        // 128 + N, the shell's convention for a command a signal ended.
+        if let interruptedBy { return 128 + interruptedBy }
         guard let failed else { return 0 }
         if failed.isStatic { return ExitStatus.pluginRefused.rawValue }
         if let code = failed.code, VerifySequence.endsSequence(code) { return code }
@@ -52,6 +59,12 @@ struct VerifyReport {
 
     /// One line: what holds, or which step failed and which lies were caught.
     var summary: String {
+        if let interruptedBy {
+            let last = steps.last.map { $0.result == .notRun ? "not run" : "answered \($0.answer)" } ?? "not run"
+            return "\(type)/\(resource): interrupted by \(Interrupt.name(interruptedBy))"
+                + (interruptedStep.map { " during step '\($0.name)'" } ?? "")
+                + "; the last stop (step '\(steps.last?.name ?? "")') \(last)"
+        }
         guard let failed else {
             let total = steps.reduce(0) { $0 + $1.milliseconds }
             return "\(type)/\(resource): the protocol holds (\(steps.filter { $0.result == .passed }.count) steps passed, "
@@ -103,6 +116,7 @@ struct VerifyReport {
             "type": type, "resource": resource, "plugin": plugin ?? NSNull(), "holds": failed == nil,
             "code": Int(status), "status": ExitStatus(rawValue: status)?.name ?? "status \(status)",
             "failed_step": failed?.name ?? NSNull(),
+            "interrupted": interruptedBy.map { Interrupt.name($0) } ?? NSNull(),
             "lies": lies.map { ["lie": $0.lie.rawValue, "step": $0.step] },
             "hints": hints, "summary": summary, "steps": steps,
         ]

@@ -68,8 +68,12 @@ struct VerifySequence {
     }
 
     /// Runs every step (`progress` shows which), and after a step that ends
-    /// the sequence, a last stop if anything may have been started.
-    func run(progress: TerminalProgress) -> [VerifyStep] {
+    /// the sequence, a last stop if anything may have been started. A
+    /// signal on `interrupt` (``Interrupt``: SIGINT, SIGTERM, SIGHUP) ends
+    /// the sequence after the step it came during (each bounded by its own
+    /// timeout), which is marked interrupted; then the last stop, as for a
+    /// timeout. Returns the steps and the signal, if one came.
+    func run(progress: TerminalProgress, interrupt: Int32) -> (steps: [VerifyStep], signal: Int32?) {
         let plans = self.plans
         var steps = plans.map { plan in
             VerifyStep(name: plan.name, command: ([plan.action] + plan.options).joined(separator: " "),
@@ -100,16 +104,21 @@ struct VerifySequence {
                steps.first(where: { $0.name == "monitor (stopped)" })?.result == .passed {
                 steps[index].lie = .stopKeepsRunning
             }
-            if Self.endsSequence(steps[index].code) {
+            let signal = Interrupt.pending(interrupt)
+            if let signal {
+                steps[index].result = .failed
+                steps[index].detail = "interrupted by \(Interrupt.name(signal))" + (steps[index].detail.map { "; " + $0 } ?? "")
+            }
+            if Self.endsSequence(steps[index].code) || signal != nil {
                 // The last step is the final stop: run it now, in its own row.
-                if mayRun && plan.action != "stop", index < plans.count - 1, let last = plans.last {
+                if mayRun && (plan.action != "stop" || signal != nil), index < plans.count - 1, let last = plans.last {
                     progress.show("verify \(type)/\(resource): stopping what may have started")
                     steps[plans.count - 1] = run(last, into: steps[plans.count - 1])
                 }
-                break
+                return (steps, signal ?? Interrupt.pending(interrupt))
             }
         }
-        return steps
+        return (steps, Interrupt.pending(interrupt))
     }
 
     /// Runs one step and judges its answer.

@@ -311,3 +311,53 @@ extension AdminCommandTests {
         }
     }
 }
+
+/// SIGINT, SIGTERM or SIGHUP during the sequence: the step running ends
+/// (bounded by its timeout), the resource is stopped, the report so far is
+/// printed with the step interrupted, and verify exits 128 + N.
+extension AdminCommandTests {
+    func testInterruptedVerifyStopsTheResourceAndReports() throws {
+        // slowsleeper: every monitor takes 2 s, so the signal comes mid-sequence.
+        let (token, marker) = try defineSleeper("slowsleeper")
+        defer { for pid in sleepers(token) { kill(pid, SIGKILL) } }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: admin)
+        process.arguments = ["verify", "slowsleeper", "s1", "--json"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["FSHOST_PLUGIN_PATH"] = Self.products
+        environment["FSHOST_CDB"] = path
+        environment["FSHOST_RUN_DIR"] = directory + "/run"
+        environment["FSHOST_STATE_DIR"] = directory + "/state"
+        process.environment = environment
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
+        // Once started (its sleep runs), interrupt it.
+        let deadline = Date().addingTimeInterval(30)
+        while sleepers(token).isEmpty {
+            guard Date() < deadline, process.isRunning else { throw SetupFailure("verify never started slowsleeper/s1") }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        kill(process.processIdentifier, SIGINT)
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .exit, "ends cleanly, not by the signal")
+        XCTAssertEqual(process.terminationStatus, 130, "128 + SIGINT: \(stderr)")
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: stdout) as? [String: Any],
+                                   "the report so far: \(String(decoding: stdout, as: UTF8.self))")
+        XCTAssertEqual(report["interrupted"] as? String, "SIGINT")
+        let interrupted = (report["steps"] as? [[String: Any]] ?? []).filter {
+            ($0["reason"] as? String)?.hasPrefix("interrupted by SIGINT") == true
+        }
+        XCTAssertEqual(interrupted.count, 1, "the step interrupted is marked: \(report)")
+        XCTAssertEqual(step(report, "stop (to end stopped)")?["answer"] as? String, "HA_SUCCESS", "\(report)")
+        XCTAssertEqual(sleepers(token), [], "the resource is left stopped")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker))
+        XCTAssertEqual(stderr.filter { $0 == "\n" }.count, 1, stderr)
+        XCTAssertTrue(stderr.contains("interrupted by SIGINT during step '"), stderr)
+    }
+}
