@@ -70,6 +70,13 @@ let plugins: [Target] = [
     resourceType("BadDescriptor", path: "Tests/Plugins/BadDescriptor"),
     // Daemon: any foreground program, from the SDK's daemon lifecycle (issue 14 item 7).
     resourceType("Daemon", path: "Plugins/Daemon"),
+    // Test-only (fshost verify's review): a lone "none" level, a stop that
+    // keeps state, an undeclared detached process, a slow monitor, a hanging load.
+    resourceType("LiarNone", path: "Tests/Plugins/LiarNone"),
+    resourceType("LiarStopState", path: "Tests/Plugins/LiarStopState", dependencies: ["LiarKit"]),
+    resourceType("LiarUndeclared", path: "Tests/Plugins/LiarUndeclared", dependencies: ["LiarKit"]),
+    resourceType("SlowSleeper", path: "Tests/Plugins/SlowSleeper", dependencies: ["LiarKit"]),
+    resourceType("HangLoad", path: "Tests/Plugins/HangLoad"),
 ]
 
 let package = Package(

@@ -132,7 +132,7 @@ enum CDBRun {
     static func pluginSchema(_ type: String) throws -> AttributeSchema {
         let plugin: LoadedPlugin
         do {
-            plugin = try PluginLoader.load(type: type, searchPath: .fromEnvironment())
+            plugin = try BoundedPluginLoad.load(type: type, searchPath: .fromEnvironment())
         } catch {
             throw SchemaUnavailable(status: error.status, message: error.message)
         }

@@ -14,7 +14,7 @@ struct DescribeCommand: ParsableCommand {
 
     func run() throws {
         let plugin: LoadedPlugin
-        do { plugin = try PluginLoader.load(type: type, searchPath: .fromEnvironment()) } catch { throw fail(error) }
+        do { plugin = try BoundedPluginLoad.load(type: type, searchPath: .fromEnvironment()) } catch { throw fail(error) }
         print("\(plugin.typeName): \(plugin.summary)")
         print("plugin: \(plugin.path) (ABI \(plugin.record.abiVersion))")
         if !plugin.record.calls.isEmpty {

@@ -30,7 +30,7 @@ struct ListCommand: ParsableCommand {
         for (type, path) in types {
             let padded = type + String(repeating: " ", count: width - type.count)
             do {
-                let plugin = try PluginLoader.load(type: type, searchPath: search)
+                let plugin = try BoundedPluginLoad.load(type: type, searchPath: search)
                 if plugin.record.isTestOnly && !all { continue }
                 print(names ? type : "\(padded)  \(plugin.summary)")
             } catch {

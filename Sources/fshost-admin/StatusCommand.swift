@@ -26,12 +26,13 @@ struct StatusCommand: ParsableCommand {
         prints one JSON object instead: {"resources":[{"type","resource","level","status",\
         "code","installed","reason","ms"}…],"healthy":N,"stopped":N,"failed":N}. \
         --watch SECONDS repeats it every SECONDS (in place on a terminal; one table or JSON \
-        line per round otherwise) until SIGINT (Ctrl-C), which ends it with status 0.
+        line per round otherwise) until SIGINT (Ctrl-C), SIGTERM or SIGHUP, which end it with \
+        status 0, the cursor shown again.
 
         EXIT STATUS
           0 every resource is HA_SUCCESS (healthy) or HA_NOT_RUNNING (cleanly
             stopped: normal on a node that does not run it); no resources;
-            --watch ended by SIGINT
+            --watch ended by SIGINT, SIGTERM or SIGHUP
           else the status of the first failing resource in the listing, e.g.
             3 HA_CMD_FAILED (also a monitor killed by a signal), 5 HA_NOTSUPPORTED
             (type not installed), 7 HA_PLUGIN_REFUSED, 8 HA_TIMEDOUT
@@ -119,27 +120,47 @@ struct StatusCommand: ParsableCommand {
     }
 }
 
-/// SIGINT for `--watch`: the handler writes a byte to a pipe (the
-/// self-pipe trick; write(2) is async-signal-safe), which the wait between
-/// rounds and the wait for monitors poll, so an interrupt is never lost
-/// between a check and a sleep.
+/// SIGINT, SIGTERM and SIGHUP for `--watch` and `verify`: the handler
+/// writes the signal's number as one byte to a pipe (the self-pipe trick;
+/// write(2) is async-signal-safe), which the wait between rounds and the
+/// wait for monitors poll, so an interrupt is never lost between a check
+/// and a sleep; the command ends cleanly (the cursor shown, the resource
+/// stopped), not by the signal.
 enum Interrupt {
     nonisolated(unsafe) private static var writeEnd: Int32 = -1
+    nonisolated(unsafe) private static var readEnd: Int32 = -1
+
+    /// The signals handled.
+    static let signals = [SIGINT, SIGTERM, SIGHUP]
 
     /// Installs the handler once; returns the descriptor to poll.
     static func install() -> Int32 {
+        if readEnd >= 0 { return readEnd }
         var fds: [Int32] = [-1, -1]
         guard csys_pipe_cloexec(&fds) == 0 else { return -1 }
+        _ = fcntl(fds[0], F_SETFL, O_NONBLOCK)
         _ = fcntl(fds[1], F_SETFL, O_NONBLOCK)
         writeEnd = fds[1]
+        readEnd = fds[0]
         var action = sigaction()
-        action.__sigaction_handler.sa_handler = { _ in
-            var byte: UInt8 = 1
+        action.__sigaction_handler.sa_handler = { signal in
+            var byte = UInt8(truncatingIfNeeded: signal)
             _ = write(Interrupt.writeEnd, &byte, 1)
         }
         sigemptyset(&action.sa_mask)
-        sigaction(SIGINT, &action, nil)
+        for signal in signals { sigaction(signal, &action, nil) }
         return fds[0]
+    }
+
+    /// The signal received, if one is pending on `fd` (consumed).
+    static func pending(_ fd: Int32) -> Int32? {
+        var byte: UInt8 = 0
+        return read(fd, &byte, 1) == 1 ? Int32(byte) : nil
+    }
+
+    /// `SIGINT`, `SIGTERM`, `SIGHUP`, else `signal N`.
+    static func name(_ signal: Int32) -> String {
+        [SIGINT: "SIGINT", SIGTERM: "SIGTERM", SIGHUP: "SIGHUP"][signal] ?? "signal \(signal)"
     }
 
     /// Waits up to `milliseconds`; true when interrupted.

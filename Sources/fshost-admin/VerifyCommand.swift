@@ -25,10 +25,12 @@ struct VerifyCommand: ParsableCommand {
         passes right after start (--retries 0: no waiting); start again; every level passes; \
         exclusive HA_RUNNING; stop (the declared processes gone without the host's help); \
         stop again; monitor and exclusive HA_NOT_RUNNING; restart; monitor passes; stop. \
-        The resource is left stopped. Lies are named: monitor always says success, stop \
-        leaves its process running, start returns before the resource answers, exclusive \
-        always says not running. A type whose every level is named "none" (checks nothing: \
-        the template) keeps no state to tell stopped from running: those steps are skipped.
+        After each stop, processes that appeared carrying the resource's launch mark \
+        (FSHOST_RESOURCE=TYPE/RESOURCE, the SDK's detach) are looked for, and ended when verify \
+        ends. The resource is left stopped. Lies are named: monitor always says success, stop \
+        leaves its process running, stop leaves the resource running, start returns before the \
+        resource answers, exclusive always says not running. Every type runs every step, \
+        whatever its levels are named: the template (a seed) fails.
 
         Prints a table (step, what it runs, expected, answer, milliseconds, result, reason) \
         when standard output is a terminal, else one JSON object with the keys holds, code, status, failed_step, \
@@ -51,6 +53,9 @@ struct VerifyCommand: ParsableCommand {
             sequence ends there; a last stop is tried if a start ran)
           9 HA_HOST_ERROR: a relative FSHOST_* path, fshost not runnable,
             or a step answered it
+          128+N interrupted by signal N (SIGINT 130, SIGTERM 143, SIGHUP 129)
+            during the sequence: the step running ends (within its timeout),
+            the resource is stopped, and the report so far is printed
         """)
 
     @OptionGroup var options: CDBOptions
@@ -97,7 +102,7 @@ struct VerifyCommand: ParsableCommand {
         guard steps.last?.result == .passed else { return try finish(steps, found.path, progress) }
         let plugin: LoadedPlugin
         do {
-            plugin = try PluginLoader.load(path: found.path, directory: found.directory, type: type)
+            plugin = try BoundedPluginLoad.load(path: found.path, directory: found.directory, type: type)
         } catch {
             throw fail(HostError(error.exitStatus, "verify: " + error.message))
         }
@@ -125,15 +130,17 @@ struct VerifyCommand: ParsableCommand {
         environment["FSHOST_CDB"] = options.resolvedPath
         let sequence = VerifySequence(fshost: fshost, type: type, resource: resource, environment: environment,
                                       levels: plugin.levels)
-        steps += sequence.run(progress: progress)
-        try finish(steps, found.path, progress)
+        // From here a signal stops the resource and prints what ran.
+        let (ran, signal) = sequence.run(progress: progress, interrupt: Interrupt.install())
+        try finish(steps + ran, found.path, progress, interruptedBy: signal)
     }
 
     /// Prints the report (table or JSON), and on a failure one line on
     /// stderr naming the failing step; exits with the report's status.
-    private func finish(_ steps: [VerifyStep], _ path: String, _ progress: TerminalProgress) throws {
+    private func finish(_ steps: [VerifyStep], _ path: String, _ progress: TerminalProgress,
+                        interruptedBy: Int32? = nil) throws {
         progress.clear()
-        let report = VerifyReport(type: type, resource: resource, plugin: path, steps: steps)
+        let report = VerifyReport(type: type, resource: resource, plugin: path, steps: steps, interruptedBy: interruptedBy)
         let asJSON = json || (!table && isatty(1) != 1)
         do throws(AdminError) {
             try StandardOutput.write(asJSON ? report.json() + "\n" : report.table())

@@ -9,6 +9,11 @@ struct VerifyReport {
     let resource: String
     let plugin: String?
     let steps: [VerifyStep]
+    /// The signal that interrupted the sequence (``Interrupt``), if any.
+    var interruptedBy: Int32? = nil
+
+    /// The step during which the signal came (the one marked interrupted).
+    var interruptedStep: VerifyStep? { steps.first { $0.detail?.hasPrefix("interrupted by ") == true } }
 
     /// The first step that failed (the one the exit message names).
     var failed: VerifyStep? { steps.first { $0.result == .failed } }
@@ -22,14 +27,17 @@ struct VerifyReport {
         }
     }
 
-    /// Advice for a failure that is not the plugin's fault.
+    /// Advice for a failure that may be the configuration's, not the plugin's.
     var hints: [String] {
-        // A level that checks nothing answers success for a stopped resource
-        // too (ipfilter's level 0, the FailSafe guide's "kernel filtering:
-        // nothing to monitor"); the protocol needs one that can tell.
+        // A resource configured at a level that checks nothing (ipfilter's
+        // level 0, the FailSafe guide's "kernel filtering: nothing to
+        // monitor") answers success for a stopped resource too, while a
+        // deeper level of its type may tell: the lie stands (a cluster
+        // monitors at the configured level), and the fix may be the level.
+        let deepest = steps.compactMap(\.level).max()
         let stoppedButSucceeded = steps.contains {
             $0.name.hasPrefix("monitor (stopped") && $0.result == .failed && $0.code == ExitStatus.success.rawValue
-                && $0.lie == nil
+                && ($0.level.map { level in deepest.map { level < $0 } ?? false } ?? false)
         }
         guard stoppedButSucceeded else { return [] }
         return ["hint: monitor answered HA_SUCCESS with the resource stopped: its monitoring level cannot tell stopped "
@@ -41,6 +49,8 @@ struct VerifyReport {
     /// answer of a step that ended the sequence (a timeout 8, a configuration
     /// or host status); else 3 (HA_CMD_FAILED: the protocol does not hold).
     var exitStatus: Int32 {
+        // 128 + N, the shell's convention for a command a signal ended.
+        if let interruptedBy { return 128 + interruptedBy }
         guard let failed else { return 0 }
         if failed.isStatic { return ExitStatus.pluginRefused.rawValue }
         if let code = failed.code, VerifySequence.endsSequence(code) { return code }
@@ -49,6 +59,12 @@ struct VerifyReport {
 
     /// One line: what holds, or which step failed and which lies were caught.
     var summary: String {
+        if let interruptedBy {
+            let last = steps.last.map { $0.result == .notRun ? "not run" : "answered \($0.answer)" } ?? "not run"
+            return "\(type)/\(resource): interrupted by \(Interrupt.name(interruptedBy))"
+                + (interruptedStep.map { " during step '\($0.name)'" } ?? "")
+                + "; the last stop (step '\(steps.last?.name ?? "")') \(last)"
+        }
         guard let failed else {
             let total = steps.reduce(0) { $0 + $1.milliseconds }
             return "\(type)/\(resource): the protocol holds (\(steps.filter { $0.result == .passed }.count) steps passed, "
@@ -100,6 +116,7 @@ struct VerifyReport {
             "type": type, "resource": resource, "plugin": plugin ?? NSNull(), "holds": failed == nil,
             "code": Int(status), "status": ExitStatus(rawValue: status)?.name ?? "status \(status)",
             "failed_step": failed?.name ?? NSNull(),
+            "interrupted": interruptedBy.map { Interrupt.name($0) } ?? NSNull(),
             "lies": lies.map { ["lie": $0.lie.rawValue, "step": $0.step] },
             "hints": hints, "summary": summary, "steps": steps,
         ]

@@ -22,23 +22,12 @@ struct VerifySequence {
     /// The type's levels, shallowest first.
     let levels: [LevelInfo]
 
-    /// A level that checks nothing: named `none` (the FailSafe guide's
-    /// "return success" monitor: the template's and ipfilter's level 0).
-    static func checksNothing(_ level: LevelInfo) -> Bool { level.name == "none" }
-
-    /// Every level checks nothing: the type keeps no state that a monitor
-    /// or exclusive could tell stopped from running by (the template), so
-    /// the steps that need one are skipped, saying why.
-    var stateless: Bool { levels.allSatisfy(Self.checksNothing) }
-
     /// What one step runs and expects.
     struct Plan {
         var name: String
         var action: String
         var options: [String] = []
         var expected: [ExitStatus]
-        /// Not applicable to a stateless type.
-        var needsState = false
     }
 
     /// The steps, in order.
@@ -46,8 +35,7 @@ struct VerifySequence {
         let deepest = levels.last?.number ?? 0
         var plans: [Plan] = [
             Plan(name: "stop (to begin stopped)", action: "stop", expected: [.success]),
-            Plan(name: "monitor (stopped)", action: "monitor", options: ["--retries", "0"], expected: [.notRunning],
-                 needsState: true),
+            Plan(name: "monitor (stopped)", action: "monitor", options: ["--retries", "0"], expected: [.notRunning]),
             Plan(name: "exclusive (stopped)", action: "exclusive", expected: [.notRunning]),
             Plan(name: "start", action: "start", expected: [.success]),
             Plan(name: "level \(deepest) right after start", action: "monitor",
@@ -59,11 +47,10 @@ struct VerifySequence {
                               options: ["--level", String(level.number), "--retries", "0"], expected: [.success]))
         }
         plans += [
-            Plan(name: "exclusive (running)", action: "exclusive", expected: [.running], needsState: true),
+            Plan(name: "exclusive (running)", action: "exclusive", expected: [.running]),
             Plan(name: "stop", action: "stop", expected: [.success]),
             Plan(name: "stop again", action: "stop", expected: [.success]),
-            Plan(name: "monitor (stopped again)", action: "monitor", options: ["--retries", "0"], expected: [.notRunning],
-                 needsState: true),
+            Plan(name: "monitor (stopped again)", action: "monitor", options: ["--retries", "0"], expected: [.notRunning]),
             Plan(name: "exclusive (stopped again)", action: "exclusive", expected: [.notRunning]),
             Plan(name: "restart", action: "restart", expected: [.success]),
             Plan(name: "monitor after restart", action: "monitor", options: ["--retries", "0"], expected: [.success]),
@@ -81,33 +68,57 @@ struct VerifySequence {
     }
 
     /// Runs every step (`progress` shows which), and after a step that ends
-    /// the sequence, a last stop if anything may have been started.
-    func run(progress: TerminalProgress) -> [VerifyStep] {
+    /// the sequence, a last stop if anything may have been started. A
+    /// signal on `interrupt` (``Interrupt``: SIGINT, SIGTERM, SIGHUP) ends
+    /// the sequence after the step it came during (each bounded by its own
+    /// timeout), which is marked interrupted; then the last stop, as for a
+    /// timeout. Returns the steps and the signal, if one came.
+    func run(progress: TerminalProgress, interrupt: Int32) -> (steps: [VerifyStep], signal: Int32?) {
         let plans = self.plans
         var steps = plans.map { plan in
             VerifyStep(name: plan.name, command: ([plan.action] + plan.options).joined(separator: " "),
                        expected: plan.expected.map(\.name).joined(separator: "/"))
         }
         var mayRun = false
+        let marked = VerifyMarkedProcesses(type: type, resource: resource)
+        // Whatever carries the mark is ended when verify ends, lie or not.
+        defer { marked.endAppeared() }
         for (index, plan) in plans.enumerated() {
             progress.show("verify \(type)/\(resource): step \(index + 1)/\(plans.count) \(plan.name)")
-            if plan.needsState && stateless {
-                steps[index].result = .skipped
-                steps[index].detail = "every level of \(type) checks nothing: it keeps no state that tells stopped from running"
-                continue
-            }
             if plan.action == "start" || plan.action == "restart" { mayRun = true }
             steps[index] = run(plan, into: steps[index])
-            if Self.endsSequence(steps[index].code) {
+            if plan.action == "stop" && steps[index].code == ExitStatus.success.rawValue {
+                let left = marked.appeared()
+                if !left.isEmpty {
+                    // The host checks only what the plugin declares.
+                    steps[index].result = .failed
+                    steps[index].lie = steps[index].lie ?? .stopLeavesProcess
+                    steps[index].detail = "process(es) carrying its launch mark (FSHOST_RESOURCE=\(type)/\(resource)) "
+                        + "still run after stop: pid " + left.map(String.init).joined(separator: ", ")
+                        + (steps[index].detail.map { "; " + $0 } ?? "")
+                }
+            }
+            // Monitor said not running before start and says success after
+            // stop: the monitor can tell, so the stop is what lied.
+            if plan.name == "monitor (stopped again)", steps[index].lie == .monitorAlwaysSucceeds,
+               steps.first(where: { $0.name == "monitor (stopped)" })?.result == .passed {
+                steps[index].lie = .stopKeepsRunning
+            }
+            let signal = Interrupt.pending(interrupt)
+            if let signal {
+                steps[index].result = .failed
+                steps[index].detail = "interrupted by \(Interrupt.name(signal))" + (steps[index].detail.map { "; " + $0 } ?? "")
+            }
+            if Self.endsSequence(steps[index].code) || signal != nil {
                 // The last step is the final stop: run it now, in its own row.
-                if mayRun && plan.action != "stop", index < plans.count - 1, let last = plans.last {
+                if mayRun && (plan.action != "stop" || signal != nil), index < plans.count - 1, let last = plans.last {
                     progress.show("verify \(type)/\(resource): stopping what may have started")
                     steps[plans.count - 1] = run(last, into: steps[plans.count - 1])
                 }
-                break
+                return (steps, signal ?? Interrupt.pending(interrupt))
             }
         }
-        return steps
+        return (steps, Interrupt.pending(interrupt))
     }
 
     /// Runs one step and judges its answer.
@@ -137,24 +148,26 @@ struct VerifySequence {
         }
         step.answer = ExitStatus(rawValue: code)?.name ?? "status \(code)"
         step.result = plan.expected.map(\.rawValue).contains(code) ? .passed : .failed
-        step.lie = lie(plan, code: code, reason: step.detail ?? "", level: step.level)
+        step.lie = lie(plan, code: code, reason: step.detail ?? "")
         if step.lie != nil { step.result = .failed }
         return step
     }
 
     /// The lie an answer shows, if any.
-    private func lie(_ plan: Plan, code: Int32, reason: String, level: UInt32?) -> VerifyLie? {
+    private func lie(_ plan: Plan, code: Int32, reason: String) -> VerifyLie? {
         switch plan.action {
         case "stop" where reason.contains(PluginLie.stopLeftProcess):
             return .stopLeavesProcess
         case "monitor" where plan.expected == [.notRunning]:
             // Success on a stopped resource, or a success the host overruled
-            // because the declared process is missing. At a level that checks
-            // nothing this is the level's nature, not a lie (see the hint).
+            // because the declared process is missing. What a level is named
+            // buys no exemption: a cluster relies on monitor and exclusive
+            // whatever the plugin calls its levels (a "none" level that
+            // always says success passed verify once, with an exclusive that
+            // lets a resource start twice).
             let succeeded = code == ExitStatus.success.rawValue
                 || (code == ExitStatus.commandFailed.rawValue && reason.contains(PluginLie.monitorSuccessWithoutProcess))
-            guard succeeded, let level = levels.first(where: { $0.number == level }) else { return nil }
-            return Self.checksNothing(level) ? nil : .monitorAlwaysSucceeds
+            return succeeded ? .monitorAlwaysSucceeds : nil
         case "monitor" where plan.name.hasSuffix("right after start"):
             return code == ExitStatus.success.rawValue ? nil : .startReturnsEarly
         case "exclusive" where plan.expected == [.running]:

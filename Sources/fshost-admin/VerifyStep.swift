@@ -56,6 +56,9 @@ enum VerifyLie: String, CaseIterable {
     /// Stop answers success and leaves a declared process running (the
     /// host's scanner found it; the host stopped it).
     case stopLeavesProcess = "stop leaves its process running"
+    /// Stop answers success and the resource still runs: monitor, which
+    /// said not running before start, says success after stop.
+    case stopKeepsRunning = "stop leaves the resource running"
     /// Start answers success before the resource answers its deepest level.
     case startReturnsEarly = "start returns before the resource answers"
     /// Exclusive answers not running on a started resource.

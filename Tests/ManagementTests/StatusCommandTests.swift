@@ -185,8 +185,8 @@ extension AdminCommandTests {
 
     /// Starts `fshost-admin status --watch 0.2` with stdout on `output`
     /// (a pipe or a terminal), reads until `rounds` tables have been
-    /// printed, sends SIGINT and returns its exit and everything it wrote.
-    func watchUntilInterrupted(stdoutFD: Int32, readFD: Int32, rounds: Int,
+    /// printed, sends `signal` and returns its exit and everything it wrote.
+    func watchUntilInterrupted(stdoutFD: Int32, readFD: Int32, rounds: Int, signal: Int32 = SIGINT,
                                extra: [String] = []) throws -> (status: Int32, reason: Process.TerminationReason, text: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: admin)
@@ -216,7 +216,7 @@ extension AdminCommandTests {
             guard readSome(until: deadline) else { throw SetupFailure("watch printed \(text.count) bytes, not \(rounds) rounds") }
         }
         XCTAssertTrue(process.isRunning, "still watching")
-        kill(process.processIdentifier, SIGINT)
+        kill(process.processIdentifier, signal)
         while readSome(until: Date().addingTimeInterval(10)) {}
         process.waitUntilExit()
         return (process.terminationStatus, process.terminationReason, String(decoding: text, as: UTF8.self))
@@ -246,18 +246,8 @@ extension AdminCommandTests {
 
     func testStatusWatchOnATerminalRedrawsInPlaceWithColourAndRestoresTheCursor() throws {
         try ok(["cdb", "define", "template", "t1"])
-        // A pseudo-terminal by hand (posix_openpt is not imported into
-        // Swift): /dev/ptmx, unlock (TIOCSPTLCK), its number (TIOCGPTN);
-        // the values are <asm-generic/ioctls.h>'s, as on x86_64 and arm64.
-        let master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC)
-        guard master >= 0 else { throw SetupFailure("open /dev/ptmx: \(String(cString: strerror(errno)))") }
+        let (master, slave) = try openTerminal()
         defer { close(master) }
-        var unlock: Int32 = 0, number: UInt32 = 0
-        guard ioctl(master, 0x4004_5431, &unlock) == 0, ioctl(master, 0x8004_5430, &number) == 0 else {
-            throw SetupFailure("pseudo-terminal ioctl: \(String(cString: strerror(errno)))")
-        }
-        let slave = open("/dev/pts/\(number)", O_RDWR | O_NOCTTY | O_CLOEXEC)
-        guard slave >= 0 else { throw SetupFailure("open /dev/pts/\(number): \(String(cString: strerror(errno)))") }
         let (status, reason, text) = try watchUntilInterrupted(stdoutFD: slave, readFD: master, rounds: 2)
         XCTAssertEqual(reason, Process.TerminationReason.exit)
         XCTAssertEqual(status, 0)
@@ -265,5 +255,39 @@ extension AdminCommandTests {
         XCTAssertTrue(text.contains("\u{1B}[H\u{1B}[2J"), "each round redraws from the top")
         XCTAssertTrue(text.contains("\u{1B}[32mHA_SUCCESS\u{1B}[0m"), "green on a terminal: \(text.debugDescription)")
         XCTAssertTrue(text.hasSuffix("\u{1B}[?25h"), "the cursor is restored: \(text.debugDescription)")
+    }
+
+    /// A pseudo-terminal by hand (posix_openpt is not imported into
+    /// Swift): /dev/ptmx, unlock (TIOCSPTLCK), its number (TIOCGPTN); the
+    /// values are <asm-generic/ioctls.h>'s, as on x86_64 and arm64.
+    /// Returns the master (the caller closes it) and the slave.
+    func openTerminal() throws -> (master: Int32, slave: Int32) {
+        let master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC)
+        guard master >= 0 else { throw SetupFailure("open /dev/ptmx: \(String(cString: strerror(errno)))") }
+        var unlock: Int32 = 0, number: UInt32 = 0
+        guard ioctl(master, 0x4004_5431, &unlock) == 0, ioctl(master, 0x8004_5430, &number) == 0 else {
+            close(master)
+            throw SetupFailure("pseudo-terminal ioctl: \(String(cString: strerror(errno)))")
+        }
+        let slave = open("/dev/pts/\(number)", O_RDWR | O_NOCTTY | O_CLOEXEC)
+        guard slave >= 0 else {
+            close(master)
+            throw SetupFailure("open /dev/pts/\(number): \(String(cString: strerror(errno)))")
+        }
+        return (master, slave)
+    }
+
+    /// SIGTERM and SIGHUP (a closed terminal, a supervisor) end the watch
+    /// as Ctrl-C does: status 0, the cursor shown again.
+    func testStatusWatchRestoresTheCursorOnSIGTERMAndSIGHUP() throws {
+        try ok(["cdb", "define", "template", "t1"])
+        for signal in [SIGTERM, SIGHUP] {
+            let (master, slave) = try openTerminal()
+            defer { close(master) }
+            let (status, reason, text) = try watchUntilInterrupted(stdoutFD: slave, readFD: master, rounds: 1, signal: signal)
+            XCTAssertEqual(reason, Process.TerminationReason.exit, "signal \(signal) ends it cleanly")
+            XCTAssertEqual(status, 0, "signal \(signal)")
+            XCTAssertTrue(text.hasSuffix("\u{1B}[?25h"), "signal \(signal): the cursor is restored: \(text.debugDescription)")
+        }
     }
 }

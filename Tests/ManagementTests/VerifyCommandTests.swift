@@ -68,16 +68,31 @@ extension AdminCommandTests {
         XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "verify ends stopped")
     }
 
-    /// The template keeps no state (its one level checks nothing): the
-    /// steps that need one are skipped, saying why, and the rest pass.
-    func testVerifyPassesTheTemplateSkippingWhatNeedsState() throws {
+    /// The template is a seed, not a conformant type: its one level, named
+    /// "none", answers success whatever runs and its exclusive always says
+    /// not running. The name buys no exemption: every step runs and both
+    /// lies are named.
+    func testVerifyFailsTheTemplateNamingItsLies() throws {
         try ok(["cdb", "define", "template", "t1"])
         let (result, report) = try verifyJSON("template", "t1")
-        XCTAssertEqual(result.status, 0, "\(result.stdout) \(result.stderr)")
-        let skipped = (report["steps"] as? [[String: Any]] ?? []).filter { $0["result"] as? String == "skipped" }
-        XCTAssertEqual(skipped.map { $0["step"] as? String ?? "" },
-                       ["monitor (stopped)", "exclusive (running)", "monitor (stopped again)"])
-        XCTAssertTrue((skipped.first?["reason"] as? String ?? "").contains("checks nothing"), "\(skipped)")
+        XCTAssertEqual(result.status, 3, "\(result.stdout) \(result.stderr)")
+        XCTAssertEqual(lies(report), ["monitor always says success", "exclusive always says not running"], result.stdout)
+        XCTAssertFalse((report["steps"] as? [[String: Any]] ?? []).contains { $0["result"] as? String == "skipped" },
+                       "nothing skipped: \(result.stdout)")
+    }
+
+    /// The reviewer's plugin: a single level named "none", monitor always
+    /// success, exclusive always not running (a cluster would start it
+    /// twice). It passed verify (14 passed, 3 skipped); now both lies are named.
+    func testVerifyCatchesALoneNoneLevelThatLies() throws {
+        try ok(["cdb", "define", "liarnone", "n1"])
+        let (result, report) = try verifyJSON("liarnone", "n1")
+        XCTAssertEqual(result.status, 3, "\(result.stdout) \(result.stderr)")
+        XCTAssertEqual(report["holds"] as? Bool, false)
+        XCTAssertEqual(step(report, "monitor (stopped)")?["lie"] as? String, "monitor always says success")
+        XCTAssertEqual(step(report, "exclusive (running)")?["lie"] as? String, "exclusive always says not running")
+        XCTAssertEqual(report["failed_step"] as? String, "monitor (stopped)")
+        XCTAssertTrue(result.stderr.contains("exclusive always says not running (step 'exclusive (running)')"), result.stderr)
     }
 
     // MARK: Each lie is caught and named
@@ -120,6 +135,25 @@ extension AdminCommandTests {
 
     func testVerifyCatchesAnExclusiveThatAlwaysSaysNotRunning() throws {
         try assertCaught("liarexclusive", "exclusive always says not running", by: "exclusive (running)")
+    }
+
+    /// Stop answers success and keeps the resource (its marker); monitor
+    /// is honest: it said not running before start, so the stop is blamed,
+    /// not the monitor.
+    func testVerifyBlamesAStopThatKeepsTheResourceRunning() throws {
+        try assertCaught("liarstopstate", "stop leaves the resource running", by: "monitor (stopped again)")
+    }
+
+    /// Start detaches `sleep TOKEN` with the SDK (its launch mark in the
+    /// environment) and declares no process; stop leaves it. The host sees
+    /// nothing declared; verify finds it by the mark after stop, names the
+    /// lie, and ends it (verifyJSON asserts no `sleep TOKEN` is left).
+    func testVerifyCatchesAStopThatLeavesAnUndeclaredMarkedProcess() throws {
+        try assertCaught("liarundeclared", "stop leaves its process running", by: "stop")
+        let (token, _) = try defineSleeper("liarundeclared", "s2")
+        let (_, report) = try verifyJSON("liarundeclared", "s2", token: token)
+        let reason = try XCTUnwrap(step(report, "stop")?["reason"] as? String)
+        XCTAssertTrue(reason.contains("launch mark (FSHOST_RESOURCE=liarundeclared/s2) still run after stop: pid "), reason)
     }
 
     // MARK: Bad input
@@ -226,5 +260,104 @@ extension AdminCommandTests {
         XCTAssertTrue(lines.contains { $0.hasPrefix("start again ") && $0.contains("HA_SUCCESS") && $0.contains(" ok") },
                       result.stdout)
         XCTAssertFalse(result.stdout.contains("\u{1B}") || result.stderr.contains("\r"), "no progress off a terminal")
+    }
+}
+
+/// A plugin whose entry hangs while the host loads it (`hangload` with
+/// FSHOST_TEST_HANG_LOAD set): every admin command that loads a plugin
+/// answers HA_TIMEDOUT (8) in one line within the load deadline (15 s),
+/// where it used to hang for ever.
+extension AdminCommandTests {
+    func testCommandsThatLoadAHangingPluginAreBounded() throws {
+        let plugins = directory + "/plugins"
+        try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
+        chmod(plugins, 0o755)
+        try ELFFixtures.copy(Self.products + "/libhangload.so", to: plugins + "/hangload.so", mode: 0o755)
+        try ok(["cdb", "define", "template", "t1"])  // the CDB exists; hangload's resource cannot be defined
+        let env = ["FSHOST_PLUGIN_PATH": plugins, "FSHOST_TEST_HANG_LOAD": "1"]
+        let commands = [["verify", "hangload", "h1", "--json"], ["list", "--names"], ["describe", "hangload"],
+                        ["cdb", "define", "hangload", "h1"]]
+        // All four at once: the whole test waits one deadline, not four.
+        let started = Date()
+        let launched = try commands.map { command -> (Process, Pipe, Pipe) in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: admin)
+            process.arguments = command
+            var environment = ProcessInfo.processInfo.environment
+            environment["FSHOST_CDB"] = path
+            environment["FSHOST_RUN_DIR"] = directory + "/run"
+            environment["FSHOST_STATE_DIR"] = directory + "/state"
+            environment.merge(env) { _, given in given }
+            process.environment = environment
+            let out = Pipe(), err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            return (process, out, err)
+        }
+        let results = launched.map { process, out, err -> Run in
+            let stdout = out.fileHandleForReading.readDataToEndOfFile()
+            let stderr = err.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                       stderr: String(decoding: stderr, as: UTF8.self))
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(started), 40, "bounded by the 15 s load deadline")
+        for (command, result) in zip(commands, results) {
+            XCTAssertEqual(result.status, 8, "\(command): \(result.stdout) \(result.stderr)")
+            XCTAssertEqual(result.stderr.filter { $0 == "\n" }.count, 1, "\(command): one line: \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains("did not finish within 15 s"), "\(command): \(result.stderr)")
+        }
+    }
+}
+
+/// SIGINT, SIGTERM or SIGHUP during the sequence: the step running ends
+/// (bounded by its timeout), the resource is stopped, the report so far is
+/// printed with the step interrupted, and verify exits 128 + N.
+extension AdminCommandTests {
+    func testInterruptedVerifyStopsTheResourceAndReports() throws {
+        // slowsleeper: every monitor takes 2 s, so the signal comes mid-sequence.
+        let (token, marker) = try defineSleeper("slowsleeper")
+        defer { for pid in sleepers(token) { kill(pid, SIGKILL) } }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: admin)
+        process.arguments = ["verify", "slowsleeper", "s1", "--json"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["FSHOST_PLUGIN_PATH"] = Self.products
+        environment["FSHOST_CDB"] = path
+        environment["FSHOST_RUN_DIR"] = directory + "/run"
+        environment["FSHOST_STATE_DIR"] = directory + "/state"
+        process.environment = environment
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
+        // Once started (its sleep runs), interrupt it.
+        let deadline = Date().addingTimeInterval(30)
+        while sleepers(token).isEmpty {
+            guard Date() < deadline, process.isRunning else { throw SetupFailure("verify never started slowsleeper/s1") }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        kill(process.processIdentifier, SIGINT)
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .exit, "ends cleanly, not by the signal")
+        XCTAssertEqual(process.terminationStatus, 130, "128 + SIGINT: \(stderr)")
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: stdout) as? [String: Any],
+                                   "the report so far: \(String(decoding: stdout, as: UTF8.self))")
+        XCTAssertEqual(report["interrupted"] as? String, "SIGINT")
+        let interrupted = (report["steps"] as? [[String: Any]] ?? []).filter {
+            ($0["reason"] as? String)?.hasPrefix("interrupted by SIGINT") == true
+        }
+        XCTAssertEqual(interrupted.count, 1, "the step interrupted is marked: \(report)")
+        XCTAssertEqual(step(report, "stop (to end stopped)")?["answer"] as? String, "HA_SUCCESS", "\(report)")
+        XCTAssertEqual(sleepers(token), [], "the resource is left stopped")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker))
+        XCTAssertEqual(stderr.filter { $0 == "\n" }.count, 1, stderr)
+        XCTAssertTrue(stderr.contains("interrupted by SIGINT during step '"), stderr)
     }
 }

@@ -20,6 +20,16 @@ public enum Lie: Sendable {
     case startReturnsEarly
     /// exclusive answers not running, whatever runs.
     case exclusiveNeverRunning
+    /// No process: the marker is the state; stop answers success and keeps
+    /// it (monitor and exclusive honest about the marker).
+    case stopKeepsState
+    /// start also detaches `sleep TOKEN` with the SDK's ``Detach`` (the
+    /// launch mark) and declares no process; the marker is the state; stop
+    /// removes the marker and leaves the process.
+    case stopLeavesUndeclaredProcess
+
+    /// The marker alone is the state (no declared process).
+    var markerOnly: Bool { self == .stopKeepsState || self == .stopLeavesUndeclaredProcess }
 }
 
 /// The attributes every sleeper type has.
@@ -31,11 +41,14 @@ public enum SleeperAttributes {
 
 public protocol SleeperType: ResourceType, ExclusiveCheck {
     static var lie: Lie { get }
+    /// How long every probe waits first (a slow monitor).
+    static var probeDelay: Duration { get }
     var resource: Resource { get }
     init(checked resource: Resource)
 }
 
 extension SleeperType {
+    public static var probeDelay: Duration { .zero }
     public static var attributes: [Attribute] { [SleeperAttributes.token, SleeperAttributes.marker] }
     public static var levels: [MonitorLevel] {
         [MonitorLevel(1, "process", checks: "the sleep TOKEN process runs", cost: "one /proc scan"),
@@ -52,16 +65,24 @@ extension SleeperType {
     var marker: String { resource[SleeperAttributes.marker] }
     var pattern: ProcessPattern { ProcessPattern(name: "sleep", argument: token) }
     var runs: Bool {
+        if Self.lie.markerOnly { return answers }
         resource.processes.refresh()
         return resource.processes.exists(pattern)
     }
     var answers: Bool { access(marker, F_OK) == 0 }
 
-    public var processes: [ProcessPattern] { [pattern] }
+    public var processes: [ProcessPattern] { Self.lie.markerOnly ? [] : [pattern] }
 
     public func start() -> Outcome {
         if runs && answers { return .success }
-        if !runs {
+        if Self.lie == .stopLeavesUndeclaredProcess {
+            let pidFile = PidFile(marker + ".pid")
+            let mark = LaunchMark.entry(type: resource.typeName, resource: resource.name, pidFile: pidFile.path)
+            if case .failure(let error) = Detach().start(["sleep", token], pidFile: pidFile, mark: mark) {
+                return .failed("sleep \(token): \(error)")
+            }
+        }
+        if !runs && !Self.lie.markerOnly {
             let started = resource.run(["setsid", "-f", "sleep", token], timeout: .seconds(2))
             guard started.succeeded else { return .failed("sleep \(started.summary)") }
             guard resource.waitUntil(within: .seconds(2), { runs }) else { return .failed("sleep \(token) did not appear") }
@@ -76,13 +97,18 @@ extension SleeperType {
     }
 
     public func stop() -> Outcome {
+        if Self.lie == .stopKeepsState { return .success }
         unlink(marker)
-        if Self.lie == .stopLeavesProcess { return .success }
+        if Self.lie == .stopLeavesProcess || Self.lie == .stopLeavesUndeclaredProcess { return .success }
         resource.processes.signal(pattern, SIGTERM)
         return resource.waitUntil(within: .seconds(3), { !runs }) ? .success : .failed("sleep \(token) still runs after TERM")
     }
 
     public func probe(level: UInt32) -> Outcome {
+        if Self.probeDelay > .zero {
+            let ms = Self.probeDelay.components.seconds * 1000 + Self.probeDelay.components.attoseconds / 1_000_000_000_000_000
+            usleep(useconds_t(ms * 1000))
+        }
         if Self.lie == .monitorAlwaysSucceeds { return .success }
         guard runs else { return .notRunning("no sleep \(token)") }
         if level >= 2 && !answers { return .failed("sleep \(token) runs but \(marker) is missing: not answering") }
