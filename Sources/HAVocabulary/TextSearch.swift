@@ -4,8 +4,12 @@
 /// `_StringProcessing`, and a file that uses one symbol of it keeps
 /// `libswift_StringProcessing.so` (and `libswift_RegexParser.so`) among
 /// the libraries every call loads (`make install-files` drops the unused
-/// ones; docs/ARCHITECTURE.md §7). Same answers as those: `Character`s are
-/// compared (canonical equivalence), left to right, occurrences not overlapping.
+/// ones; docs/ARCHITECTURE.md §7). Same answers as `firstRange(of:)` and
+/// `split(separator:)`: `Character`s are compared (canonical equivalence),
+/// left to right, occurrences not overlapping. (`contains(_:)` differs only
+/// for a needle that starts with a combining mark, which it also finds
+/// inside a character: only a secret or message starting with one could
+/// be such a needle.)
 extension StringProtocol {
     /// The range of the first occurrence of `needle` in this text, nil when
     /// there is none; an empty `needle` is found at `startIndex` (as
@@ -21,9 +25,10 @@ extension StringProtocol {
         return nil
     }
 
-    /// Whether `needle` occurs in this text (an empty one always does).
+    /// Whether `needle` occurs in this text; false for an empty `needle`
+    /// (as `contains(_:)` answers, though `firstRange(of:)` finds it).
     public func containsText(_ needle: some StringProtocol) -> Bool {
-        firstRange(ofText: needle) != nil
+        !needle.isEmpty && firstRange(ofText: needle) != nil
     }
 
     /// This text with every occurrence of `target`, left to right and not

