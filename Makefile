@@ -59,7 +59,8 @@ demo: build
 demo-cluster: build
 	Tests/Cluster/demo.sh "$$($(SWIFT) build -c release --show-bin-path)"
 
-## bench: fshost against its peers, in one run; writes bench-report.md.
+## bench: fshost against its peers, in one run; writes bench-report.md. The core
+## section runs the product as shipped: install-files into a temporary DESTDIR.
 bench: build
 	Tests/Bench/run.sh "$$($(SWIFT) build -c release --show-bin-path)" bench-report.md
 

@@ -4,12 +4,16 @@
 set -euo pipefail
 bin=$1; report=$2
 . "$(dirname "$0")/lib.sh"
+# The installed tree when run.sh made one (FSHOST_BENCH_PREFIX: the product as
+# shipped, its plugins in lib/fshost/resource_types), else the build directory.
+plugins=$bin
+if [ -n "${FSHOST_BENCH_PREFIX:-}" ]; then bin=$FSHOST_BENCH_PREFIX/bin; plugins=$FSHOST_BENCH_PREFIX/lib/fshost/resource_types; fi
 work=$(mktemp -d)
 # The verification cache is used only on a tmpfs or ramfs run directory
 # (cleared at boot): the run directory goes to /dev/shm, wherever /tmp is.
 shm=$(mktemp -d /dev/shm/fshost-bench.XXXXXX); trap 'rm -rf "$work" "$shm"' EXIT
 [ "$(stat -f -c %T "$shm")" = tmpfs ] || echo "warning: /dev/shm is not a tmpfs: nothing is remembered" >&2
-export FSHOST_PLUGIN_PATH=$bin FSHOST_CDB=$work/cdb.sqlite FSHOST_RUN_DIR=$shm/run FSHOST_STATE_DIR=$work/state
+export FSHOST_PLUGIN_PATH=$plugins FSHOST_CDB=$work/cdb.sqlite FSHOST_RUN_DIR=$shm/run FSHOST_STATE_DIR=$work/state
 
 "$bin/fshost" cdb define template bench >/dev/null
 # A plugin changed less than 2 s ago is verified in full on every call (the
@@ -43,6 +47,8 @@ phases=$(sort "$work/timing.txt" | sed -n 25p)
 
 cat >> "$report" <<EOT
 ## Core: one action process
+
+fshost: \`$bin/fshost\` (plugins: \`$plugins\`).
 
 | command | median wall | peak RSS |
 |---|---|---|
