@@ -14,19 +14,10 @@ final class AutolinkedRuntimeTests: XCTestCase {
     override func setUpWithError() throws { sandbox = try HostSandbox() }
     override func tearDown() { sandbox = nil; super.tearDown() }
 
-    func readelfNeeded(_ file: String) throws -> [String] {
-        let r = try ELFFixtures.run("/usr/bin/readelf", ["-d", file])
-        guard r.status == 0 else { throw SetupFailure("readelf -d \(file): \(r.output)") }
-        return r.output.split(separator: "\n").filter { $0.contains("(NEEDED)") }.compactMap { line in
-            guard let open = line.firstIndex(of: "["), let close = line.lastIndex(of: "]") else { return nil }
-            return String(line[line.index(after: open)..<close])
-        }
-    }
-
     func testNeededNamesAreReadelfs() throws {
         for name in ["libtemplate.so", "libwebserver-http.so", "fshost"] {
             let file = HostSandbox.products.appendingPathComponent(name).path
-            let expected = try readelfNeeded(file)
+            let expected = try RelocatableInstallTests.neededLibraries(file)
             XCTAssertFalse(expected.isEmpty, name)
             XCTAssertEqual(AutolinkedRuntime.neededNames(file), expected, name)
         }

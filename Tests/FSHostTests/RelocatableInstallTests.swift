@@ -96,8 +96,8 @@ final class RelocatableInstallTests: XCTestCase {
         }
     }
 
-    /// `readelf -d FILE`'s DT_NEEDED names.
-    func neededLibraries(_ file: String) throws -> [String] {
+    /// `readelf -d FILE`'s DT_NEEDED names (AutolinkedRuntimeTests uses it too).
+    static func neededLibraries(_ file: String) throws -> [String] {
         let r = try ELFFixtures.run("/usr/bin/readelf", ["-d", file])
         guard r.status == 0 else { throw SetupFailure("readelf -d \(file): \(r.output)") }
         return r.output.split(separator: "\n").filter { $0.contains("(NEEDED)") }.compactMap { line in
@@ -119,7 +119,7 @@ final class RelocatableInstallTests: XCTestCase {
         XCTAssertTrue(types.contains("template.so") && types.contains("ipfilter-nft.so"), "\(types)")
         // The action path and every in-tree plugin and companion: none of the three.
         for file in ["bin/fshost"] + types.map({ "lib/fshost/resource_types/" + $0 }) {
-            let needed = try neededLibraries(prefix + "/" + file)
+            let needed = try Self.neededLibraries(prefix + "/" + file)
             XCTAssertTrue(needed.contains("libswiftCore.so"), "\(file): \(needed)")
             for name in unused { XCTAssertFalse(needed.contains(name), "\(file) still needs \(name): \(needed)") }
         }
@@ -146,13 +146,13 @@ final class RelocatableInstallTests: XCTestCase {
             let r = try ELFFixtures.run("/usr/bin/install", ["-m", "0755", plugin, copy])
             guard r.status == 0 else { throw SetupFailure("install \(copy): \(r.output)") }
         }
-        let before = try neededLibraries(good)
+        let before = try Self.neededLibraries(good)
         guard before.contains("libswift_Concurrency.so") else {
             throw SetupFailure("the build's libtemplate.so does not need libswift_Concurrency.so: \(before)")
         }
         var r = try ELFFixtures.run(script, [toolchain, good, "good.so"])
         XCTAssertEqual(r.status, 0, r.output)
-        let after = try neededLibraries(good)
+        let after = try Self.neededLibraries(good)
         XCTAssertTrue(after.contains("libswiftCore.so") && after.contains("libc.so.6"), "\(after)")
         XCTAssertFalse(after.contains("libswift_Concurrency.so"), "\(after)")
         XCTAssertEqual(Set(after).subtracting(before), [], "the trim added a library")
@@ -217,7 +217,7 @@ final class RelocatableInstallTests: XCTestCase {
         // runtime libraries the trimmed fshost does not load, and fshost
         // loads them from its own runtime directory (AutolinkedRuntime).
         let vendor = HostSandbox.products.appendingPathComponent("libtestfixture.so").path
-        let vendorNeeded = try neededLibraries(vendor)
+        let vendorNeeded = try Self.neededLibraries(vendor)
         guard vendorNeeded.contains("libswift_Concurrency.so"), vendorNeeded.contains("libswift_StringProcessing.so") else {
             throw SetupFailure("the build's libtestfixture.so does not name the autolinked libraries: \(vendorNeeded)")
         }
