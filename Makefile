@@ -59,7 +59,8 @@ demo: build
 demo-cluster: build
 	Tests/Cluster/demo.sh "$$($(SWIFT) build -c release --show-bin-path)"
 
-## bench: fshost against its peers, in one run; writes bench-report.md.
+## bench: fshost against its peers, in one run; writes bench-report.md. The core
+## section runs the product as shipped: install-files into a temporary DESTDIR.
 bench: build
 	Tests/Bench/run.sh "$$($(SWIFT) build -c release --show-bin-path)" bench-report.md
 
@@ -92,11 +93,20 @@ install: build
 # $$ORIGIN/../swift serves ldd and other tools; fshost never searches it (it
 # loads plugins through /proc/self/fd, and their Swift libraries are the
 # host's, loaded already: one runtime).
+# Each installed ELF file then loses every DT_NEEDED runtime library it uses
+# no symbol of (Scripts/trim-needed.sh: swiftc autolinks Concurrency,
+# StringProcessing and RegexParser into every binary, and loading them was
+# about a third of a Swift process's start; docs/ARCHITECTURE.md §7), and
+# must still load (`ldd -r`: no undefined symbol), else the install fails
+# naming the file. lib/fshost/swift keeps every library the build's files
+# resolved before trimming: a vendor's plugin that uses async still finds
+# libswift_Concurrency there.
 install-files:
 	@test -n "$(BIN)" || { echo "install-files: set BIN to the products directory" >&2; exit 1; }
 	@set -e; bin="$(BIN)"; \
 	put() { dir=$$(dirname "$$3"); tmp="$$dir/.$$(basename "$$3").tmp.$$$$"; \
-	  { install -m "$$1" "$$2" "$$tmp" && { [ -z "$$4" ] || patchelf --set-rpath "$$4" "$$tmp"; } \
+	  { install -m "$$1" "$$2" "$$tmp" && { [ -z "$$4" ] || { patchelf --set-rpath "$$4" "$$tmp" \
+	      && Scripts/trim-needed.sh "$$swift" "$$tmp" "$$3"; }; } \
 	    && mv -f "$$tmp" "$$3"; } || { rm -f "$$tmp"; exit 1; }; }; \
 	command -v patchelf >/dev/null || { echo "make install: patchelf is missing (make deps)" >&2; exit 1; }; \
 	p=$(DESTDIR)$(PREFIX); \

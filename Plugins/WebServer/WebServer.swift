@@ -18,6 +18,7 @@
 // restart runs validate (nginx's own `nginx -t`) before it stops anything.
 import FSKit
 import HTTPProbeCall
+import HAVocabulary
 
 struct WebServer: DaemonType {
     // MARK: Description
@@ -266,7 +267,7 @@ struct WebServer: DaemonType {
     /// a scheme or a host (`http://x/`, `//x/`) is refused.
     static func urlPathProblem(_ path: String) -> String? {
         guard path.hasPrefix("/") else {
-            return path.contains("://") ? "must be a path only, without scheme or host (the host is address and port)"
+            return path.containsText("://") ? "must be a path only, without scheme or host (the host is address and port)"
                 : "must start with '/'"
         }
         if path.hasPrefix("//") { return "must be a path only: '//' starts a host part" }

@@ -65,7 +65,7 @@ final class ActionJob: @unchecked Sendable {
         // A state directory fshost could not use is the node's problem, not the resource's.
         // One line names both: what the plugin could not do, and why.
         if let failure = context.state.failure {
-            let reason = result.reason.map { $0.contains(failure.message) ? $0 : $0 + "; " + failure.message } ?? failure.message
+            let reason = result.reason.map { $0.containsText(failure.message) ? $0 : $0 + "; " + failure.message } ?? failure.message
             return ActionResult(status: .hostError, reason: reason)
         }
         // A companion the host could not load is not a broken resource: the
@@ -73,7 +73,7 @@ final class ActionJob: @unchecked Sendable {
         // plugin reported for lack of it. A plugin that got by without it
         // (success, or an exclusive answer) keeps its answer.
         if let failure = context.companionFailure, ![.success, .running, .notRunning].contains(result.status) {
-            let reason = result.reason.map { $0.contains(failure.message) ? $0 : $0 + "; " + failure.message } ?? failure.message
+            let reason = result.reason.map { $0.containsText(failure.message) ? $0 : $0 + "; " + failure.message } ?? failure.message
             return ActionResult(status: failure.exitStatus, reason: reason)
         }
         return result

@@ -1,4 +1,5 @@
 import CDB
+import HAVocabulary
 
 /// A secret attribute's value never reaches a log line, the reason printed
 /// with the status, or `--json`: whatever a plugin writes, the host replaces
@@ -28,9 +29,9 @@ enum SecretRedaction {
     /// bytes occurs in it.
     static func redact(_ text: String, secrets: [String]) -> String {
         var text = text
-        for secret in secrets where text.contains(secret) {
+        for secret in secrets where text.containsText(secret) {
             if secret.utf8.count < shortestReplaceable { return withheld }
-            text = text.split(separator: secret, omittingEmptySubsequences: false).joined(separator: placeholder)
+            text = text.replacingText(secret, with: placeholder)
         }
         return text
     }

@@ -59,6 +59,8 @@ public enum PluginLoader {
     /// Verifies the plugin at `path` (in `directory`) as a resource type.
     static func verify(path: String, directory: String, type: String?,
                        cache: VerificationCache?) throws(HostError) -> VerifiedPluginFile {
+        // Before the verifier takes its snapshot of the loaded objects.
+        AutolinkedRuntime.load(for: path)
         do {
             var verifier = PluginVerifier(expectedTypeName: type, pluginDirectory: directory)
             verifier.expectedRole = .resourceType

@@ -4,10 +4,14 @@
 set -euo pipefail
 bin=$1; report=$2
 . "$(dirname "$0")/lib.sh"
+# The installed tree when run.sh made one (FSHOST_BENCH_PREFIX: the product as
+# shipped, its plugins in lib/fshost/resource_types), else the build directory.
+plugins=$bin
+if [ -n "${FSHOST_BENCH_PREFIX:-}" ]; then bin=$FSHOST_BENCH_PREFIX/bin; plugins=$FSHOST_BENCH_PREFIX/lib/fshost/resource_types; fi
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 # The run directory lies where /tmp is (a disk here, as /run on many hosts):
 # the verification cache holds this boot's entries on any file system.
-export FSHOST_PLUGIN_PATH=$bin FSHOST_CDB=$work/cdb.sqlite FSHOST_RUN_DIR=$work/run FSHOST_STATE_DIR=$work/state
+export FSHOST_PLUGIN_PATH=$plugins FSHOST_CDB=$work/cdb.sqlite FSHOST_RUN_DIR=$work/run FSHOST_STATE_DIR=$work/state
 
 "$bin/fshost" cdb define template bench >/dev/null
 # A plugin changed less than 2 s ago is verified in full on every call (the
@@ -41,6 +45,8 @@ phases=$(sort "$work/timing.txt" | sed -n 25p)
 
 cat >> "$report" <<EOT
 ## Core: one action process
+
+fshost: \`$bin/fshost\` (plugins: \`$plugins\`).
 
 | command | median wall | peak RSS |
 |---|---|---|

@@ -4,6 +4,14 @@
 set -euo pipefail
 bin=$(cd "$1" && pwd); report=$2
 here=$(cd "$(dirname "$0")" && pwd)
+# The product as shipped: `make install-files` into a temporary DESTDIR
+# (RUNPATHs into its own runtime, unused Swift runtime libraries dropped,
+# Scripts/trim-needed.sh). The core section runs that tree's fshost, with
+# the plugins found in its lib/fshost/resource_types; the other sections
+# still run the build directory's files (they name lib<type>.so there).
+installed=$(mktemp -d); trap 'rm -rf "$installed"' EXIT
+make -s -C "$here/../.." install-files BIN="$bin" PREFIX=/usr DESTDIR="$installed" >/dev/null
+export FSHOST_BENCH_PREFIX=$installed/usr
 {
   echo "# fshost benchmark report"
   echo

@@ -77,7 +77,10 @@ final class RelocatableInstallTests: XCTestCase {
         // The runtime: what the build loads from the toolchain, Foundation
         // too (fshost-admin), each a plain root file nobody else may write.
         let runtime = try fm.contentsOfDirectory(atPath: prefix + "/lib/fshost/swift")
-        for name in ["libswiftCore.so", "libswift_Concurrency.so", "libFoundation.so", "lib_FoundationICU.so", "libdispatch.so"] {
+        // Trimmed from the files, the runtime libraries stay in the tree for
+        // whoever needs them (a vendor's plugin using async: libswift_Concurrency).
+        for name in ["libswiftCore.so", "libswift_Concurrency.so", "libFoundation.so", "lib_FoundationICU.so", "libdispatch.so",
+                     "libswift_StringProcessing.so", "libswift_RegexParser.so"] {
             XCTAssertTrue(runtime.contains(name), "\(name) not in lib/fshost/swift: \(runtime)")
         }
         for name in runtime {
@@ -91,6 +94,79 @@ final class RelocatableInstallTests: XCTestCase {
         for doc in ["README.md", "ARCHITECTURE.md"] {
             XCTAssertGreaterThan(try Data(contentsOf: URL(fileURLWithPath: prefix + "/share/doc/fshost/" + doc)).count, 0, doc)
         }
+    }
+
+    /// `readelf -d FILE`'s DT_NEEDED names (AutolinkedRuntimeTests uses it too).
+    static func neededLibraries(_ file: String) throws -> [String] {
+        let r = try ELFFixtures.run("/usr/bin/readelf", ["-d", file])
+        guard r.status == 0 else { throw SetupFailure("readelf -d \(file): \(r.output)") }
+        return r.output.split(separator: "\n").filter { $0.contains("(NEEDED)") }.compactMap { line in
+            guard let open = line.firstIndex(of: "["), let close = line.lastIndex(of: "]") else { return nil }
+            return String(line[line.index(after: open)..<close])
+        }
+    }
+
+    /// Issue 16: swiftc autolinks Concurrency, StringProcessing and
+    /// RegexParser into every file; `make install-files` drops each runtime
+    /// library a file uses no symbol of (Scripts/trim-needed.sh), and every
+    /// installed ELF file still loads: `ldd -r` finds every library and
+    /// every symbol.
+    func testInstalledFilesNeedNoUnusedSwiftRuntimeAndStillLoad() throws {
+        let (prefix, _) = try install()
+        let fm = FileManager.default
+        let unused = ["libswift_Concurrency.so", "libswift_StringProcessing.so", "libswift_RegexParser.so"]
+        let types = try fm.contentsOfDirectory(atPath: prefix + "/lib/fshost/resource_types").filter { $0.hasSuffix(".so") }
+        XCTAssertTrue(types.contains("template.so") && types.contains("ipfilter-nft.so"), "\(types)")
+        // The action path and every in-tree plugin and companion: none of the three.
+        for file in ["bin/fshost"] + types.map({ "lib/fshost/resource_types/" + $0 }) {
+            let needed = try Self.neededLibraries(prefix + "/" + file)
+            XCTAssertTrue(needed.contains("libswiftCore.so"), "\(file): \(needed)")
+            for name in unused { XCTAssertFalse(needed.contains(name), "\(file) still needs \(name): \(needed)") }
+        }
+        let runtime = try fm.contentsOfDirectory(atPath: prefix + "/lib/fshost/swift").map { "lib/fshost/swift/" + $0 }
+        for file in ["bin/fshost", "libexec/fshost/fshost-admin"] + types.map({ "lib/fshost/resource_types/" + $0 }) + runtime {
+            let r = try ELFFixtures.run("/usr/bin/ldd", ["-r", prefix + "/" + file])
+            XCTAssertEqual(r.status, 0, "\(file): \(r.output)")
+            XCTAssertFalse(r.output.contains("undefined symbol"), "\(file): \(r.output)")
+            XCTAssertFalse(r.output.contains("not found"), "\(file): \(r.output)")
+            XCTAssertFalse(r.output.contains(try toolchainLibraries() + "/"), "\(file) loads from the toolchain: \(r.output)")
+        }
+    }
+
+    /// The trim keeps what a file uses and refuses a file that does not
+    /// load: a plugin stripped of its Swift libraries' DT_NEEDED fails with one
+    /// line naming the file and an undefined symbol; a plain copy of the
+    /// plugin loses only what it does not use.
+    func testTrimKeepsWhatIsUsedAndRefusesAFileThatDoesNotLoad() throws {
+        let toolchain = try toolchainLibraries()
+        let script = try HostSandbox.repository() + "/Scripts/trim-needed.sh"
+        let plugin = HostSandbox.products.appendingPathComponent("libtemplate.so").path
+        let good = sandbox.path("good.so"), bad = sandbox.path("bad.so")
+        for copy in [good, bad] {
+            let r = try ELFFixtures.run("/usr/bin/install", ["-m", "0755", plugin, copy])
+            guard r.status == 0 else { throw SetupFailure("install \(copy): \(r.output)") }
+        }
+        let before = try Self.neededLibraries(good)
+        guard before.contains("libswift_Concurrency.so") else {
+            throw SetupFailure("the build's libtemplate.so does not need libswift_Concurrency.so: \(before)")
+        }
+        var r = try ELFFixtures.run(script, [toolchain, good, "good.so"])
+        XCTAssertEqual(r.status, 0, r.output)
+        let after = try Self.neededLibraries(good)
+        XCTAssertTrue(after.contains("libswiftCore.so") && after.contains("libc.so.6"), "\(after)")
+        XCTAssertFalse(after.contains("libswift_Concurrency.so"), "\(after)")
+        XCTAssertEqual(Set(after).subtracting(before), [], "the trim added a library")
+
+        // Every Swift library gone: nothing brings libswiftCore in any more.
+        for name in before where name.hasPrefix("libswift") {
+            r = try ELFFixtures.run("/usr/bin/patchelf", ["--remove-needed", name, bad])
+            guard r.status == 0 else { throw SetupFailure("patchelf: \(r.output)") }
+        }
+        r = try ELFFixtures.run(script, [toolchain, bad, "bad.so"])
+        XCTAssertEqual(r.status, 1, r.output)
+        let lines = r.output.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, r.output)
+        XCTAssertTrue(lines.first?.hasPrefix("make install: bad.so: undefined symbol ") ?? false, r.output)
     }
 
     /// Runs `steps` (name, argv) in a new mount namespace where
@@ -136,6 +212,17 @@ final class RelocatableInstallTests: XCTestCase {
         self.site = site
         let fshost = prefix + "/bin/fshost", admin = prefix + "/libexec/fshost/fshost-admin"
         let plugins = prefix + "/lib/fshost/resource_types"
+        // A vendor's plugin, built with default flags and installed as it
+        // is (untrimmed, its RUNPATH the build's): it names the autolinked
+        // runtime libraries the trimmed fshost does not load, and fshost
+        // loads them from its own runtime directory (AutolinkedRuntime).
+        let vendor = HostSandbox.products.appendingPathComponent("libtestfixture.so").path
+        let vendorNeeded = try Self.neededLibraries(vendor)
+        guard vendorNeeded.contains("libswift_Concurrency.so"), vendorNeeded.contains("libswift_StringProcessing.so") else {
+            throw SetupFailure("the build's libtestfixture.so does not name the autolinked libraries: \(vendorNeeded)")
+        }
+        let copied = try ELFFixtures.run("/usr/bin/install", ["-m", "0755", vendor, plugins + "/testfixture.so"])
+        guard copied.status == 0 else { throw SetupFailure("install testfixture.so: \(copied.output)") }
         let results = try runHidden(toolchain: toolchain, [
             ("hidden", ["/bin/ls", "-A", toolchain]),
             ("build-tree", [HostSandbox.products.appendingPathComponent("fshost").path, "list"]),
@@ -155,6 +242,8 @@ final class RelocatableInstallTests: XCTestCase {
             ("admin-describe", [admin, "describe", "webserver"]),
             ("admin-show", [admin, "cdb", "show", "webserver", "web1"]),
             ("admin-list", [admin, "list", "--names"]),
+            ("define-vendor", [fshost, "cdb", "define", "testfixture", "v1", "port=1234"]),
+            ("vendor-monitor", [fshost, "testfixture", "monitor", "v1"]),
         ])
         func expect(_ name: String, _ status: Int32, _ file: StaticString = #filePath, _ line: UInt = #line) -> String {
             guard let result = results[name] else { XCTFail("no step \(name)", file: file, line: line); return "" }
@@ -184,6 +273,10 @@ final class RelocatableInstallTests: XCTestCase {
         XCTAssertTrue(expect("admin-describe", 0).contains("webserver"))
         XCTAssertTrue(expect("admin-show", 0).contains("web1"))
         XCTAssertTrue(expect("admin-list", 0).contains("template"))
+        _ = expect("define-vendor", 0)
+        let vendorRun = results["vendor-monitor"]
+        XCTAssertNotEqual(vendorRun?.status, 7, vendorRun?.output ?? "no step vendor-monitor")
+        XCTAssertFalse(vendorRun?.output.contains("refused") ?? true, vendorRun?.output ?? "no step vendor-monitor")
         XCTAssertTrue(FileManager.default.fileExists(atPath: toolchain + "/libswiftCore.so"),
                       "the tmpfs leaked out of its mount namespace")
         XCTAssertEqual(site.allPids(), [], "nginx still runs after stop")

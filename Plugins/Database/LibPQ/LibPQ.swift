@@ -16,6 +16,7 @@
 import CLibPQ
 import FSKit
 import PostgresCall
+import HAVocabulary
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -196,7 +197,7 @@ func query(_ sql: String, _ connection: PostgresCall.Connection, statementTimeou
 func connectionFailure(_ conn: OpaquePointer) -> PostgresCall.Response {
     let text = message(conn)
     if PQconnectionNeedsPassword(conn) == 1 { return .authenticationFailed("the server asks for a password and none is set: " + text) }
-    if text.contains("authentication failed") { return .authenticationFailed(text) }
+    if text.containsText("authentication failed") { return .authenticationFailed(text) }
     // A password was sent but no refusal came back (the peer hung up):
     // not a verdict on the password.
     if PQconnectionUsedPassword(conn) == 1 {

@@ -9,6 +9,7 @@
 // ipfilter-nft.so beside ipfilter.so and verifies it like a plugin.
 import CNftables
 import NftablesCall
+import HAVocabulary
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -89,7 +90,7 @@ private func load(_ ruleset: String, path: String, table: String, nft: NftContex
         let alone = NftContext()?.check(file: alias)
         let why = alone.map { $0.ok ? commit.message(omitting: own) : $0.message(omitting: own) }
             ?? commit.message(omitting: own)
-        return .refused(why.replacingAll(alias, with: path))
+        return .refused(why.replacingText(alias, with: path))
     }
     return dryRun ? .done(listing: "") : nft.list(table)
 }
@@ -151,7 +152,7 @@ final class NftContext {
         }
 
         /// The kernel said ENOENT: the table (or the object) is not there.
-        var isNoSuchObject: Bool { errors.contains("No such file or directory") }
+        var isNoSuchObject: Bool { errors.containsText("No such file or directory") }
     }
 
     /// Runs `commands` (nft syntax, a buffer) with output and errors
@@ -274,18 +275,5 @@ extension StringProtocol {
         while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
         while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
         return String(s)
-    }
-}
-
-extension String {
-    /// Every occurrence of `target` replaced (no Foundation here).
-    func replacingAll(_ target: String, with replacement: String) -> String {
-        guard !target.isEmpty else { return self }
-        var out = "", rest = Substring(self)
-        while let range = rest.firstRange(of: target) {
-            out += rest[..<range.lowerBound] + replacement
-            rest = rest[range.upperBound...]
-        }
-        return out + rest
     }
 }

@@ -11,6 +11,7 @@
 import CNFS
 import FSKit
 import NFSClientCall
+import HAVocabulary
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -215,7 +216,7 @@ func endToEnd(server: String, path: String, version: Int, deadline: ProbeDeadlin
 
 /// libnfs's own timeout fired (nfs_set_timeout): -ETIMEDOUT, "Command timed out".
 func timedOut(_ c: Completion) -> Bool {
-    c.error == -ETIMEDOUT || c.message.contains("timed out")
+    c.error == -ETIMEDOUT || c.message.containsText("timed out")
 }
 
 /// Unmounts (v3: MOUNT UMNT; v4: nothing to undo but the connection);
