@@ -73,7 +73,14 @@ final class DaemonTests: XCTestCase {
         return try XCTUnwrap(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), "pidfile: '\(text)'")
     }
 
-    func wait(seconds: Double, _ condition: () -> Bool) -> Bool {
+    /// The real uid of `pid` (`Uid:` of /proc/PID/status), as text.
+    func realUID(_ pid: Int32) throws -> String? {
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        let uid = status.split(separator: "\n").first { $0.hasPrefix("Uid:") } ?? ""
+        return uid.split(separator: "\t").dropFirst().first.map(String.init)
+    }
+
+        func wait(seconds: Double, _ condition: () -> Bool) -> Bool {
         ProcessFixtures.waitUntil(milliseconds: Int(seconds * 1000), condition)
     }
 
@@ -231,9 +238,7 @@ final class DaemonTests: XCTestCase {
         let started = try run("daemon", "start", "d1")
         XCTAssertEqual(started.status, success, "start as nobody: \(started)")
         let pid = try pidInFile()
-        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
-        let uid = status.split(separator: "\n").first { $0.hasPrefix("Uid:") }.map(String.init) ?? ""
-        XCTAssertEqual(uid.split(separator: "\t").dropFirst().first, "65534", "runs as nobody: \(uid)")
+        XCTAssertEqual(try realUID(pid), "65534", "runs as nobody")
         XCTAssertTrue(accepts(port))
         for level in 1...3 {
             let r = try monitor(level)
@@ -255,9 +260,7 @@ final class DaemonTests: XCTestCase {
         let started = try run("daemon", "start", "d1")
         XCTAssertEqual(started.status, success, "start: \(started)")
         let pid = try pidInFile()
-        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
-        let uid = status.split(separator: "\n").first { $0.hasPrefix("Uid:") }.map(String.init) ?? ""
-        XCTAssertEqual(uid.split(separator: "\t").dropFirst().first, "65534", "runs as nobody: \(uid)")
+        XCTAssertEqual(try realUID(pid), "65534", "runs as nobody")
         XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd"), directory)
         XCTAssertEqual(try monitor(3).status, success, "no port, no url: levels 2 and 3 pass")
         XCTAssertEqual(try run("daemon", "stop", "d1").status, success)
