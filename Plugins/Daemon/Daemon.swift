@@ -85,6 +85,8 @@ struct Daemon: DaemonType {
     let target: Result<HTTPTarget?, HTTPTarget.Problem>
     let statusClass: Int
     let portTimeout: Duration, httpTimeout: Duration
+    /// The uid of attribute `user` (nil: not set, or no such user).
+    let userId: UInt32?
 
     init(resource: Resource) throws(ConfigurationError) {
         self.resource = resource
@@ -98,16 +100,28 @@ struct Daemon: DaemonType {
         httpTimeout = resource[Self.httpTimeout]
         let name = resource[Self.processName] ?? String((command.first ?? "").split(separator: "/").last ?? "")
         let argument = resource[Self.processArgument].map { $0.isEmpty ? nil : $0 } ?? (command.count > 1 ? command.last : nil)
-        let launch = Launch(user: resource[Self.user], workingDirectory: resource[Self.workingDirectory],
+        let userName = resource[Self.user]
+        userId = userName.flatMap(Launch.Account.init)?.uid
+        let launch = Launch(user: userName, workingDirectory: resource[Self.workingDirectory],
                             detach: Detach(output: resource[Self.output]))
-        daemon = FSKit.Daemon(resource: resource, pidFile: PidFile(resource[Self.pidfile] ?? "/run/daemon.\(resource.name).pid"),
-                              master: ProcessPattern(name: name, argument: argument), start: command, launch: launch,
+        var daemon = FSKit.Daemon(resource: resource, pidFile: PidFile(resource[Self.pidfile] ?? "/run/daemon.\(resource.name).pid"),
+                              // Run as `user`: only a process of that uid is the program for the
+                              // host's checks (an unknown user: a uid no process has; refused
+                              // by checkValues anyway).
+                              master: ProcessPattern(name: name, argument: argument,
+                                                     owner: userName == nil ? nil : (userId ?? UInt32.max)),
+                              start: command, launch: launch,
                               // No graceful stop of its own is known: TERM to it and its group;
                               // CONT for one stopped with SIGSTOP (TERM stays pending); then KILL.
                               stop: StopLadder(.signal("TERM", SIGTERM, share: 2, group: true),
                                                .signal("CONT", SIGCONT, share: 1, group: true),
                                                .signal("KILL", SIGKILL, share: 1, group: true)),
                               ports: port.map { [FSKit.Daemon.Endpoint(address, $0)] } ?? [])
+        // Name and last word do not tell two resources of one program apart
+        // (two http.server on two ports, one --directory): without a pidfile,
+        // only a process carrying this resource's launch mark is its program.
+        daemon.requireMark = true
+        self.daemon = daemon
     }
 
     // MARK: Validation
@@ -126,6 +140,9 @@ struct Daemon: DaemonType {
                             + "(it runs as root; a relative path or bare name would run whatever the caller's directory or PATH holds)")
         }
         if daemon.master.name.isEmpty { return .invalid("attribute 'process_name' is empty") }
+        if let name = resource[Self.user], userId == nil {
+            return .invalid("attribute 'user': no such user: '\(LogText.escaped(name))'")
+        }
         if case .failure(let why) = target { return .invalid("attribute 'url': \(why)") }
         if let directory = resource[Self.workingDirectory] {
             guard directory.hasPrefix("/") else {

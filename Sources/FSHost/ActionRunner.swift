@@ -106,9 +106,12 @@ public struct ActionRunner {
     /// runs the action against its deadline, reports, and answers.
     func perform(_ request: ActionRequest, channel: WorkerChannel, started: Int64) {
         PhaseTimer.begin()
-        var logger = Logger.action(type: request.type, resource: request.resource, action: request.action.rawValue)
+        // A monitor's level is the command line's until the CDB's is known:
+        // one that fails before (an undefined resource) still names it.
+        var level: UInt32? = request.action == .monitor ? request.level : nil
+        var logger = Logger.action(type: request.type, resource: request.resource, action: request.action.rawValue,
+                                   level: level)
         let result: ActionResult
-        var level: UInt32?
         do {
             try paths.checkAbsolute()
             channel.pluginCodeRuns()

@@ -65,6 +65,15 @@ public struct Daemon {
     /// One naming a live process of the master's program is left: another
     /// server uses it, and the server's own refusal says so.
     public var lockFiles: [PidFile] = []
+    /// The by-name fallbacks (no pidfile, a pidfile naming another process,
+    /// stop without a pidfile) count and signal only processes that match
+    /// ``master`` AND carry this daemon's ``LaunchMark`` (started detached
+    /// by the SDK for this very resource). For a generic type whose pattern
+    /// cannot tell two resources of one program apart (two `python3 -m
+    /// http.server` on two ports): without it, stop of a never-started
+    /// resource would end the other's server and exclusive would say it
+    /// runs. false: any match counts (a server started by hand is found).
+    public var requireMark: Bool = false
 
     /// Declares the daemon; nothing runs and nothing is checked here (``problem``
     /// says what cannot work). `start`: argv; the other parameters set the
@@ -96,8 +105,24 @@ public struct Daemon {
 
     /// The master as the host should check it: the pattern with the pidfile's
     /// pid as hint (with its remembered start time when it is that pid).
+    ///
+    /// With ``requireMark``: only what is this daemon's — the master the
+    /// pidfile names, else one carrying its mark — and nothing when neither
+    /// runs: the host's checks (after stop it scans by the pattern and
+    /// ends every match) would otherwise take another resource's process
+    /// of the same program for this one.
     public var processes: [ProcessPattern] {
         var pattern = master
+        if requireMark {
+            if case .running(let id) = status() {
+                pattern.hint = id
+            } else if let id = markedMasters().first {
+                pattern.hint = id
+            } else {
+                return []
+            }
+            return [pattern]
+        }
         if case .pid(let pid, _) = pidFile.read() {
             let known = remembered
             pattern.hint = known?.pid == pid ? known : ProcessIdentity(pid: pid, startTime: 0)
@@ -131,12 +156,12 @@ public struct Daemon {
         case .unreadable(let why):
             return .unknown("pidfile \(pidFile.path) cannot be read: \(why)")
         case .absent:
-            if processesService.exists(master) {
+            if masterRuns() {
                 return .withoutPidFile("\(describeMaster) runs, but its pidfile \(pidFile.path) is missing")
             }
             return .stopped("not running (no pidfile \(pidFile.path))")
         case .malformed(let why):
-            if processesService.exists(master) {
+            if masterRuns() {
                 return .withoutPidFile("\(describeMaster) runs, but its pidfile \(pidFile.path) holds no pid (\(why))")
             }
             return .stopped("not running (pidfile \(pidFile.path) holds no pid (\(why)) and no \(describeMaster) runs)")
@@ -160,7 +185,7 @@ public struct Daemon {
             // whether this master runs at all (the same scan as a missing
             // pidfile), and the file is never removed by this resource.
             let foreign = foreignPidReason(pid, remembered: known != nil)
-            if processesService.exists(master) {
+            if masterRuns() {
                 return .withoutPidFile("\(describeMaster) runs, but its pidfile \(pidFile.path) names \(foreign)")
             }
             if privatePidFile {
@@ -180,7 +205,7 @@ public struct Daemon {
         // Nothing of the dead master's group, but a master of this
         // configuration runs (started by hand after the crash): running,
         // as for any other pidfile that does not name it.
-        if leftovers.isEmpty && processesService.exists(master) {
+        if leftovers.isEmpty && masterRuns() {
             return .withoutPidFile("\(describeMaster) runs, but its pidfile \(pidFile.path) names \(why)")
         }
         return .crashed(pid: pid, why, leftovers: leftovers)
@@ -197,6 +222,34 @@ public struct Daemon {
         guard case .pid(let pid, _) = pidFile.read(), processesService.alive(pid: pid) else { return nil }
         let known = remembered.flatMap { $0.pid == pid ? $0 : nil }
         return processesService.matches(known ?? ProcessIdentity(pid: pid, startTime: 0), master) ? nil : pid
+    }
+
+    /// A process matching ``master`` runs (with ``requireMark``: one that
+    /// carries this daemon's mark). The host's snapshot; a /proc scan.
+    func masterRuns() -> Bool {
+        requireMark ? !markedMasters().isEmpty : processesService.exists(master)
+    }
+
+    /// Signals every process ``masterRuns()`` counts.
+    func signalMasters(_ number: Int32) {
+        if requireMark {
+            for id in markedMasters() { _ = processesService.signal(id, number) }
+        } else {
+            processesService.signal(master, number)
+        }
+    }
+
+    /// The processes matching ``master`` (name, argument, owner) that carry
+    /// this daemon's ``LaunchMark`` by an owner of ``markOwners``: one
+    /// environment read per match, not per process.
+    func markedMasters() -> [ProcessIdentity] {
+        let needle = [UInt8](mark.utf8) + [0]
+        return processesService.find(master, owner: master.owner.map(Int64.init) ?? -1).compactMap { pid in
+            guard let id = processesService.identity(pid: pid), LaunchMark.environment(of: pid, holds: needle),
+                  let uids = LaunchMark.userIDs(of: pid), markOwners.contains(uids.real),
+                  markOwners.contains(uids.effective), processesService.matches(id, master) else { return nil }
+            return id
+        }
     }
 
     /// "nginx with /etc/nginx/nginx.conf"
@@ -251,7 +304,7 @@ public struct Daemon {
         if let detach = launch.detach {
             // A command that does not daemonise: detached by the SDK, which writes the pidfile.
             let child: Int32
-            switch detach.start(argv, pidFile: pidFile, mark: mark) {
+            switch detach.start(argv, pidFile: pidFile, mark: mark, owners: markOwners) {
             case .success(let pid): child = pid
             case .failure(let why): return .failed("start command \(startCommand.joined(separator: " ")): \(why)")
             }
@@ -265,7 +318,16 @@ public struct Daemon {
                 }
             }
             processesService.refresh()
-            return waitUntilReady(started: "started", ready: ready, pidBefore: before, child: child)
+            let outcome = waitUntilReady(started: "started", ready: ready, pidBefore: before, child: child)
+            // A start command that ended: the pidfile the SDK wrote for it
+            // names nothing, and would read as a crash ("master process
+            // gone") until a stop. One still running keeps it (stop ends it).
+            if !outcome.isSuccess, Self.ended(child) != nil || !processesService.alive(pid: child),
+               case .pid(child, _) = pidFile.read() {
+                pidFile.remove()
+                forget()
+            }
+            return outcome
         }
         let result = resource.run(argv, timeout: resource.budget(max(.seconds(1), resource.timeLeft - .milliseconds(500))),
                                   captureOutput: true)
@@ -274,7 +336,7 @@ public struct Daemon {
                 // The host killed the command's group; a daemon that already
                 // left it (setsid) is still there: end it too.
                 processesService.refresh()
-                processesService.signal(master, SIGKILL)
+                signalMasters(SIGKILL)
             }
             return .failed("start command \(startCommand.joined(separator: " ")) \(result.summary)"
                            + Daemon.lastLines(result.output))
@@ -339,7 +401,7 @@ public struct Daemon {
                 }
                 if begun.hasPassed, nextScan.hasPassed {
                     processesService.refresh()
-                    if processesService.exists(master) { return refuseWithoutPidFile(what) }
+                    if masterRuns() { return refuseWithoutPidFile(what) }
                     nextScan = ProbeDeadline(after: .milliseconds(250))
                 }
             }
@@ -391,11 +453,11 @@ public struct Daemon {
     /// stop it (it cannot be watched) and say which attribute to set.
     func refuseWithoutPidFile(_ what: String) -> Outcome {
         log.error("\(describeMaster) runs but did not write \(pidFile.path): stopping it")
-        processesService.signal(master, SIGTERM)
+        signalMasters(SIGTERM)
         if !resource.waitUntil(within: min(.seconds(2), resource.timeLeft / 2), every: .milliseconds(50), {
-            processesService.refresh(); return !processesService.exists(master)
+            processesService.refresh(); return !masterRuns()
         }) {
-            processesService.signal(master, SIGKILL)
+            signalMasters(SIGKILL)
         }
         return .badConfiguration("\(what), but \(describeMaster) did not write its pidfile \(pidFile.path): "
                                  + "set attribute '\(pidFileAttribute)' to the pidfile the server writes")
@@ -468,7 +530,7 @@ public struct Daemon {
         let gone: () -> Bool = {
             if let target { return !processesService.alive(pid: target.pid, startTime: target.startTime) }
             processesService.refresh()
-            return !processesService.exists(master)
+            return !masterRuns()
         }
         let reserve = min(Duration.seconds(2), resource.timeLeft / 5)
         var tried: [String] = []
@@ -505,7 +567,7 @@ public struct Daemon {
                     }
                 } else {
                     processesService.refresh()
-                    processesService.signal(master, number)
+                    signalMasters(number)
                 }
             }
             if resource.waitUntil(within: budget, every: .milliseconds(20), gone) { return .success }

@@ -1,4 +1,5 @@
 import CSystemShims
+import TrustedPaths
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,7 +17,8 @@ import Glibc
 ///   action ends;
 /// - stdin from `/dev/null`, stdout and stderr appended to ``output``
 ///   (created `0640` if missing; opened without following a symbolic link;
-///   a FIFO or device is refused) or to `/dev/null`: never the host's
+///   a FIFO or device is refused; the file and its directory held to the
+///   host's trust rule, ``outputProblem(owners:)``) or to `/dev/null`: never the host's
 ///   stderr, which would hold the cluster manager's pipe open;
 /// - with every descriptor above 2 closed, every signal at its default
 ///   and none blocked (the host's worker blocks some);
@@ -38,12 +40,41 @@ public struct Detach: Sendable, Equatable {
     /// module leaves the GNU flag out.
     static let setsid: Int32 = 0x80
 
+    /// Why root must not append to ``output`` (nil when unset or fit): the
+    /// path as given is walked (``PathTrust/checkDirectory(_:holdsFiles:)``
+    /// on its directory: a symbolic link counts only when a trusted uid owns
+    /// it in a directory nobody else can write, so a link another user
+    /// plants in a sticky directory is refused wherever it points), the
+    /// directory holding it writable by no one else, and the file, when it
+    /// exists, a regular file owned by one of `owners`, not writable by
+    /// group or others (``PathTrust``'s rule, the pidfile's and the log's).
+    /// Appending as root through a path another user controls would let
+    /// them grow any file root can write. For validate and for ``start``.
+    ///
+    /// - Parameter owners: the trusted uids (root, fshost's user, the user
+    ///   the program runs as).
+    public func outputProblem(owners: Set<UInt32> = [0, geteuid()]) -> String? {
+        guard let output else { return nil }
+        let trust = PathTrust(trustedOwners: owners)
+        guard output.hasPrefix("/") else { return "output \(LogText.escaped(output)) must be an absolute path" }
+        if let violation = trust.checkDirectory(PathTrust.parent(of: output)) { return "output \(output): \(violation)" }
+        var st = stat()
+        guard lstat(output, &st) == 0 else { return nil }  // created by start, 0640, in a trusted directory
+        if st.st_mode & S_IFMT == S_IFLNK { return "output \(output) is a symbolic link (refused: it is opened without following one)" }
+        guard st.st_mode & S_IFMT == S_IFREG else { return nil }  // start names the kind
+        return trust.checkFile(st, path: output, role: "output file").map { "output \(output): \($0)" }
+    }
+
     /// Spawns `argv` detached and writes its pid to `pidFile`; the pid, or
     /// why not (one line). `mark`: ``LaunchMark/entry(type:resource:pidFile:)``,
-    /// added to the environment. When the pidfile cannot be written the
+    /// added to the environment. `owners`: who may own ``output`` and its
+    /// directories (``outputProblem(owners:)``, checked again on what was
+    /// opened). When the pidfile cannot be written the
     /// start fails, and the host ends the process with the failed action.
-    public func start(_ argv: [String], pidFile: PidFile, mark: String? = nil) -> Result<Int32, DetachError> {
+    public func start(_ argv: [String], pidFile: PidFile, mark: String? = nil,
+                      owners: Set<UInt32> = [0, geteuid()]) -> Result<Int32, DetachError> {
         guard let program = argv.first, !program.isEmpty else { return .failure(DetachError("empty command")) }
+        if let why = outputProblem(owners: owners) { return .failure(DetachError(why)) }
         let outputPath = output ?? "/dev/null"
         let out = open(outputPath, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0o640)
         guard out >= 0 else { return .failure(DetachError("output \(outputPath): " + errnoText(errno))) }
@@ -53,6 +84,10 @@ public struct Detach: Sendable, Equatable {
         let kind = FileKind(mode: st.st_mode)
         guard kind == .regular || (output == nil && kind == .characterDevice) else {
             return .failure(DetachError("output \(outputPath) is \(kind.article), not a regular file"))
+        }
+        // What was opened, judged again: a file swapped in after the path check.
+        if output != nil, let why = TrustedFile.problem(descriptor: out, path: outputPath, role: "output file", owners: owners) {
+            return .failure(DetachError("output \(outputPath): \(why)"))
         }
 
         var actions = posix_spawn_file_actions_t()

@@ -33,13 +33,16 @@ public struct Processes {
     }
 
     /// The pids matching `pattern` (its owner included) in the snapshot.
-    func find(_ pattern: ProcessPattern, owner: UInt32) -> [Int32] {
+    func find(_ pattern: ProcessPattern, owner: UInt32) -> [Int32] { find(pattern, owner: Int64(owner)) }
+
+    /// The pids matching `pattern`'s name and argument, of `owner` (-1: any) in the snapshot.
+    func find(_ pattern: ProcessPattern, owner: Int64) -> [Int32] {
         guard hasOwnerServices, let call = host.pointee.process_find else { return [] }
         var pids = [Int32](repeating: 0, count: 16)
-        var count = call(host.pointee.context, pattern.name, pattern.argument, Int64(owner), &pids, UInt32(pids.count))
+        var count = call(host.pointee.context, pattern.name, pattern.argument, owner, &pids, UInt32(pids.count))
         if count > Int32(pids.count) {
             pids = [Int32](repeating: 0, count: Int(count) + 16)
-            count = call(host.pointee.context, pattern.name, pattern.argument, Int64(owner), &pids, UInt32(pids.count))
+            count = call(host.pointee.context, pattern.name, pattern.argument, owner, &pids, UInt32(pids.count))
         }
         return count <= 0 ? [] : Array(pids.prefix(min(Int(count), pids.count)))
     }

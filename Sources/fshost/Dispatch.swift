@@ -42,7 +42,13 @@ func fshostMain(_ arguments: [String]) -> Int32 {
         let request = try ActionRequest.parse(words)
         return ActionRunner(paths: paths).run(request).rawValue
     } catch {
-        Logger(prefix: "").error(error.message)
+        // The action's fields as far as the words give them (`-` where
+        // absent), then the final line's `status= ms= reason=`: greppable
+        // like every action's line, in syslog too.
+        let positional = positionalWords(words)
+        func word(_ n: Int) -> String { n < positional.count ? Names.printable(positional[n]) : "-" }
+        Logger.action(type: word(0), resource: word(2), action: word(1))
+            .logFields(LOG_ERR, LogFields.field("status", error.exitStatus.name) + " ms=0 reason=" + LogText.reason(error.message))
         // --json anywhere on the line: the caller parses stdout, so it gets
         // its one object for a command-line error too.
         if words.contains("--json") { Logger.writeStdout(commandLineErrorJSON(words, error) + "\n") }
@@ -50,10 +56,9 @@ func fshostMain(_ arguments: [String]) -> Int32 {
     }
 }
 
-/// The `--json` object of a command line that could not be parsed: the
-/// words in the places of type, action and resource (null when absent),
-/// the status and the reason.
-func commandLineErrorJSON(_ words: [String], _ error: HostError) -> String {
+/// The words of an action's command line that are not options nor their
+/// values: type, action, resource, in that order when present.
+func positionalWords(_ words: [String]) -> [String] {
     var positional: [String] = []
     var i = 0
     while i < words.count {
@@ -61,6 +66,14 @@ func commandLineErrorJSON(_ words: [String], _ error: HostError) -> String {
         if !words[i].hasPrefix("--") { positional.append(words[i]) }
         i += 1
     }
+    return positional
+}
+
+/// The `--json` object of a command line that could not be parsed: the
+/// words in the places of type, action and resource (null when absent),
+/// the status and the reason.
+func commandLineErrorJSON(_ words: [String], _ error: HostError) -> String {
+    let positional = positionalWords(words)
     func field(_ n: Int) -> JSONLine { n < positional.count ? .string(LogText.line(positional[n])) : .null }
     return JSONLine.object([
         ("type", field(0)), ("resource", field(2)), ("action", field(1)), ("level", .null),

@@ -42,18 +42,19 @@ final class DaemonTests: XCTestCase {
     }
 
     /// `fshost cdb define daemon NAME start_command=ARGV pidfile=… retries=0 EXTRA…`.
-    func define(_ name: String = "d1", command: [String], _ extra: [String] = []) throws {
-        let r = try sandbox.fshost(["cdb", "define", "daemon", name, "start_command=\(try json(command))", "pidfile=\(pidfile)",
+    func define(_ name: String = "d1", command: [String], _ extra: [String] = [], pidfile: String? = nil) throws {
+        let r = try sandbox.fshost(["cdb", "define", "daemon", name, "start_command=\(try json(command))",
+                                    "pidfile=\(pidfile ?? self.pidfile)",
                                     "retries=0"] + extra)
         if r.status != 0 { throw SetupFailure("`fshost cdb define daemon \(name)` answered \(r.status): \(r.stderr)") }
     }
 
     /// http.server on 127.0.0.1:PORT serving the sandbox (its last word:
     /// the sandbox path, so only this test's server matches).
-    func defineHTTP(_ name: String = "d1") throws -> UInt16 {
+    func defineHTTP(_ name: String = "d1", _ extra: [String] = [], pidfile: String? = nil) throws -> UInt16 {
         let port = try NginxSite.freePort()
         try define(name, command: [python, "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", sandbox.path("www")],
-                   ["port=\(port)", "url=http://127.0.0.1:\(port)/", "process_name=python3"])
+                   ["port=\(port)", "url=http://127.0.0.1:\(port)/", "process_name=python3"] + extra, pidfile: pidfile)
         return port
     }
 
@@ -72,7 +73,14 @@ final class DaemonTests: XCTestCase {
         return try XCTUnwrap(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), "pidfile: '\(text)'")
     }
 
-    func wait(seconds: Double, _ condition: () -> Bool) -> Bool {
+    /// The real uid of `pid` (`Uid:` of /proc/PID/status), as text.
+    func realUID(_ pid: Int32) throws -> String? {
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        let uid = status.split(separator: "\n").first { $0.hasPrefix("Uid:") } ?? ""
+        return uid.split(separator: "\t").dropFirst().first.map(String.init)
+    }
+
+        func wait(seconds: Double, _ condition: () -> Bool) -> Bool {
         ProcessFixtures.waitUntil(milliseconds: Int(seconds * 1000), condition)
     }
 
@@ -145,6 +153,104 @@ final class DaemonTests: XCTestCase {
         XCTAssertEqual(programPids(), [])
     }
 
+    /// Two resources of one program whose last words are the same (two
+    /// http.server on two ports, one --directory): the one never started is
+    /// not running for exclusive, monitor and stop, and its stop touches
+    /// nothing; the other keeps running. (The process pattern alone, name
+    /// and last word, matches both: only the launch mark tells them apart.)
+    func testLookAlikeOfAnotherResourceIsNotThisOne() throws {
+        let port1 = try defineHTTP("web1", pidfile: sandbox.path("web1.pid"))
+        let port2 = try defineHTTP("wp", pidfile: sandbox.path("wp.pid"))
+        let started = try run("daemon", "start", "web1")
+        XCTAssertEqual(started.status, success, "start web1: \(started)")
+        let pid = try XCTUnwrap(Int32(try String(contentsOfFile: sandbox.path("web1.pid"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)))
+        let exclusive = try run("daemon", "exclusive", "wp")
+        XCTAssertEqual(exclusive.status, notRunning, "wp never started: \(exclusive)")
+        XCTAssertEqual(try monitor(1, "wp").status, notRunning)
+        let stopped = try run("daemon", "stop", "wp")
+        XCTAssertEqual(stopped.status, success, "stop of a stopped resource: \(stopped)")
+        XCTAssertFalse(stopped.stderr.contains("by name"), stopped.stderr)
+        XCTAssertEqual(kill(pid, 0), 0, "web1's server still runs")
+        XCTAssertTrue(accepts(port1))
+        XCTAssertFalse(accepts(port2))
+        XCTAssertEqual(try monitor(3, "web1").status, success)
+        XCTAssertEqual(try run("daemon", "exclusive", "web1").status, running)
+
+        // Both running: stopping one ends only its own server.
+        XCTAssertEqual(try run("daemon", "start", "wp").status, success)
+        XCTAssertTrue(accepts(port2))
+        let stoppedBoth = try run("daemon", "stop", "wp")
+        XCTAssertEqual(stoppedBoth.status, success, "\(stoppedBoth)")
+        XCTAssertFalse(stoppedBoth.stderr.contains("remained"), stoppedBoth.stderr)
+        XCTAssertFalse(accepts(port2))
+        XCTAssertEqual(kill(pid, 0), 0, "web1's server still runs")
+        XCTAssertTrue(accepts(port1))
+        XCTAssertEqual(try run("daemon", "stop", "web1").status, success)
+        XCTAssertEqual(programPids(), [])
+    }
+
+    /// A start whose program exits at once fails and leaves no pidfile:
+    /// monitor and exclusive then say not running (not a crash).
+    func testFailedStartLeavesNoPidfile() throws {
+        try define(command: ["/bin/sh", "-c", "exit 3", sandbox.root.path])
+        let started = try run("daemon", "start", "d1")
+        XCTAssertEqual(started.status, commandFailed, "\(started)")
+        XCTAssertTrue(started.stderr.contains("exited with status 3"), started.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: pidfile), "the pidfile start wrote is removed")
+        let watched = try monitor(1)
+        XCTAssertEqual(watched.status, notRunning, "\(watched)")
+        XCTAssertEqual(try run("daemon", "exclusive", "d1").status, notRunning)
+    }
+
+    /// output= is held to the pidfile's and log's trust rule: a symbolic
+    /// link in a directory another user can write (a sticky 1777 one) that
+    /// leads to root's 0700 directory, and a world-writable file another
+    /// user owns, are refused (HA_NOCFGINFO naming 'output'); nothing
+    /// runs, nothing is written there.
+    func testUntrustedOutputIsRefused() throws {
+        let pub = sandbox.path("pub"), secret = sandbox.path("secret")
+        try FileManager.default.createDirectory(atPath: pub, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o1777])
+        XCTAssertEqual(chmod(pub, 0o1777), 0)
+        try FileManager.default.createDirectory(atPath: secret, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        XCTAssertEqual(symlink(secret, pub + "/d"), 0)
+        XCTAssertEqual(lchown(pub + "/d", 65534, 65534), 0)
+        let command = ["/bin/sleep", "3600 \(sandbox.root.path)"]
+        try define(command: command, ["output=\(pub)/d/out.log"])
+        assertRefused(try run("daemon", "validate", "d1"), noConfigInfo, naming: "attribute 'output'")
+        assertRefused(try run("daemon", "start", "d1"), noConfigInfo, naming: "attribute 'output'")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: secret + "/out.log"), "nothing appended through the link")
+
+        let open = sandbox.path("open.log")
+        XCTAssertTrue(FileManager.default.createFile(atPath: open, contents: nil))
+        XCTAssertEqual(chown(open, 65534, 65534), 0)
+        XCTAssertEqual(chmod(open, 0o666), 0)
+        try define("d2", command: command, ["output=\(open)"])
+        assertRefused(try run("daemon", "start", "d2"), noConfigInfo, naming: "attribute 'output'")
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: open)[.size] as? Int, 0)
+    }
+
+    /// The program as `user` (a Python server as nobody): start, every
+    /// level, exclusive and stop, with the host's process checks on (the
+    /// pattern's owner is that user's uid).
+    func testUserRunsTheServerThroughItsWholeLife() throws {
+        let port = try defineHTTP("d1", ["user=nobody", "working_directory=\(sandbox.path("www"))"])
+        let started = try run("daemon", "start", "d1")
+        XCTAssertEqual(started.status, success, "start as nobody: \(started)")
+        let pid = try pidInFile()
+        XCTAssertEqual(try realUID(pid), "65534", "runs as nobody")
+        XCTAssertTrue(accepts(port))
+        for level in 1...3 {
+            let r = try monitor(level)
+            XCTAssertEqual(r.status, success, "monitor level \(level): \(r)")
+        }
+        XCTAssertEqual(try run("daemon", "exclusive", "d1").status, running)
+        let stopped = try run("daemon", "stop", "d1")
+        XCTAssertEqual(stopped.status, success, "stop: \(stopped)")
+        XCTAssertTrue(wait(seconds: 2) { kill(pid, 0) != 0 }, "stopped")
+        XCTAssertEqual(try monitor(1).status, notRunning)
+    }
+
     /// user and working_directory: the program runs as that user, in that directory.
     func testUserAndWorkingDirectory() throws {
         let directory = sandbox.path("www")
@@ -154,9 +260,7 @@ final class DaemonTests: XCTestCase {
         let started = try run("daemon", "start", "d1")
         XCTAssertEqual(started.status, success, "start: \(started)")
         let pid = try pidInFile()
-        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
-        let uid = status.split(separator: "\n").first { $0.hasPrefix("Uid:") }.map(String.init) ?? ""
-        XCTAssertEqual(uid.split(separator: "\t").dropFirst().first, "65534", "runs as nobody: \(uid)")
+        XCTAssertEqual(try realUID(pid), "65534", "runs as nobody")
         XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd"), directory)
         XCTAssertEqual(try monitor(3).status, success, "no port, no url: levels 2 and 3 pass")
         XCTAssertEqual(try run("daemon", "stop", "d1").status, success)
@@ -201,6 +305,8 @@ final class DaemonTests: XCTestCase {
     func testUnknownUserIsInvalidAndStartsNothing() throws {
         try define(command: ["/bin/sleep", "3600 \(sandbox.root.path)"], ["user=fshost-no-such-user"])
         assertRefused(try run("daemon", "start", "d1"), invalidArguments, naming: "attribute 'user': no user 'fshost-no-such-user'")
+        assertRefused(try monitor(1), invalidArguments, naming: "attribute 'user'")
+        XCTAssertFalse(try monitor(1).stderr.contains("start_command"), "names the user attribute, not start_command")
     }
 
     func testBadURLIsInvalid() throws {

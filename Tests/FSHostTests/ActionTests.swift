@@ -96,6 +96,32 @@ final class ActionTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("unknown action 'frobnicate'"), r.stderr)
     }
 
+    /// A command line refused before any action runs still logs one
+    /// key=value line: the fields the words give (`-` where absent), then
+    /// status= ms= reason=. A monitor that fails before its configured level
+    /// is known names the command line's level, `-` without one.
+    func testRefusedCommandLinesLogKeyValueLines() throws {
+        try define("template", "t1", [:])
+        let cases: [([String], String)] = [
+            (["template", "bogus", "t1"],
+             "fshost: type=template resource=t1 action=bogus level=- status=HA_INVAL_ARGS ms=0 reason=unknown action 'bogus'"),
+            (["template", "monitor", "a b"],
+             "fshost: type=template resource=\"a b\" action=monitor level=- status=HA_INVAL_ARGS ms=0 reason=invalid resource name"),
+            (["template", "monitor"],
+             "fshost: type=template resource=- action=monitor level=- status=HA_INVAL_ARGS ms=0 reason=usage:"),
+            (["template", "monitor", "nosuch", "--level", "9"],
+             "fshost: type=template resource=nosuch action=monitor level=9 status=HA_NOCFGINFO ms="),
+            (["template", "monitor", "nosuch"],
+             "fshost: type=template resource=nosuch action=monitor level=- status=HA_NOCFGINFO ms="),
+        ]
+        for (words, expected) in cases {
+            let r = try sandbox.fshost(words)
+            let lines = r.stderr.split(separator: "\n")
+            XCTAssertEqual(lines.count, 1, "\(words): \(r.stderr)")
+            XCTAssertTrue(r.stderr.hasPrefix(expected), "\(words): \(r.stderr)")
+        }
+    }
+
     func testUnknownResourceHasNoConfiguration() throws {
         try define("template", "t1", [:])
         let r = try sandbox.fshost("template", "monitor", "nosuch")
