@@ -22,15 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-names=(HA_SUCCESS HA_NOT_RUNNING HA_INVAL_ARGS HA_CMD_FAILED HA_RUNNING HA_NOTSUPPORTED HA_NOCFGINFO HA_PLUGIN_REFUSED HA_TIMEDOUT HA_HOST_ERROR)
-step() {  # step DESCRIPTION fshost-args…
-  local what=$1; shift
-  local start end rc
-  start=$(date +%s%N)
-  "$fshost" "$@" 2>>"$work/log"; rc=$?
-  end=$(date +%s%N)
-  printf '  %-44s → %-16s (%d ms)\n' "$what" "${names[$rc]:-status $rc}" $(( (end - start) / 1000000 ))
-}
+. "$(dirname "$0")/demo-step.sh"  # step DESCRIPTION fshost-args…
 
 [ -x "$pg/initdb" ] || { echo "database: $pg/initdb is not installed (Debian package postgresql-15)"; exit 1; }
 id -u "$user" >/dev/null 2>&1 && userdel "$user"

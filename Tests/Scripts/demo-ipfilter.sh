@@ -21,15 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-names=(HA_SUCCESS HA_NOT_RUNNING HA_INVAL_ARGS HA_CMD_FAILED HA_RUNNING HA_NOTSUPPORTED HA_NOCFGINFO HA_PLUGIN_REFUSED HA_TIMEDOUT HA_HOST_ERROR)
-step() {  # step DESCRIPTION fshost-args…
-  local what=$1; shift
-  local start end rc
-  start=$(date +%s%N)
-  "$fshost" "$@" 2>>"$work/log"; rc=$?
-  end=$(date +%s%N)
-  printf '  %-44s → %-16s (%d ms)\n' "$what" "${names[$rc]:-status $rc}" $(( (end - start) / 1000000 ))
-}
+. "$(dirname "$0")/demo-step.sh"  # step DESCRIPTION fshost-args…
 port() {  # port N: does a TCP connection from the client to the server's port N complete?
   if ip netns exec "$client" python3 -c 'import socket,sys; socket.create_connection(("10.231.9.2", int(sys.argv[1])), timeout=1).close()' "$1" 2>/dev/null
   then echo open; else echo refused; fi

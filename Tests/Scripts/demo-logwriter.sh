@@ -17,15 +17,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-names=(HA_SUCCESS HA_NOT_RUNNING HA_INVAL_ARGS HA_CMD_FAILED HA_RUNNING HA_NOTSUPPORTED HA_NOCFGINFO HA_PLUGIN_REFUSED HA_TIMEDOUT HA_HOST_ERROR)
-step() {  # step DESCRIPTION fshost-args…
-  local what=$1; shift
-  local start end rc
-  start=$(date +%s%N)
-  "$fshost" "$@" 2>>"$work/log"; rc=$?
-  end=$(date +%s%N)
-  printf '  %-44s → %-16s (%d ms)\n' "$what" "${names[$rc]:-status $rc}" $(( (end - start) / 1000000 ))
-}
+. "$(dirname "$0")/demo-step.sh"  # step DESCRIPTION fshost-args…
 
 log=$work/logs/app.log
 # The writer: a heartbeat every 0.2 s on stdout, which fshost appends to the log.
