@@ -257,7 +257,7 @@ for p in root.iter("primitive"):
                 depth = next((v.get("value") for v in op.iter("nvpair") if v.get("name") == "OCF_CHECK_LEVEL"), "?")
 with open(log, "rb") as fh:
     fh.seek(off); text = fh.read().decode(errors="replace")
-lines = [l for l in text.splitlines() if "log_op_output" in l and key + "[" in l and "fshost: webserver/web monitor" in l and "HA_SUCCESS" not in l and "retrying" not in l]
+lines = [l for l in text.splitlines() if "log_op_output" in l and key + "[" in l and "fshost: type=webserver resource=web action=monitor " in l and " status=" in l and "status=HA_SUCCESS" not in l]
 if not lines: sys.exit("pacemaker-execd logged no failure line of fshost for %s after the kill" % key)
 print("%s (depth %s): %s" % (key, depth, lines[-1].split("output [ ", 1)[-1].rstrip(" ]")))
 ' "$(node_dir "$n")/log-pacemaker/pacemaker.log" "$2" "$3" "$(node_name "$n")" <<<"$cib" 2>&1
