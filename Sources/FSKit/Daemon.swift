@@ -582,12 +582,7 @@ public struct Daemon {
         guard !leftovers.isEmpty else { return }
         log.warning("\(leftovers.count) \(master.name) process(es) of dead master \(leader) remain: "
                     + leftovers.map { String($0.pid) }.joined(separator: ",") + "; sending TERM")
-        let allGone = { leftovers.allSatisfy { !processesService.alive(pid: $0.pid, startTime: $0.startTime) } }
-        for p in leftovers { processesService.signal(p, SIGTERM) }
-        if resource.waitUntil(within: min(.seconds(2), resource.timeLeft / 3), allGone) { return }
-        log.warning("leftovers of \(leader) survived TERM: sending KILL")
-        for p in leftovers { processesService.signal(p, SIGKILL) }
-        _ = resource.waitUntil(within: min(.seconds(2), resource.timeLeft / 3), allGone)
+        terminate(leftovers, survivors: "leftovers of \(leader)")
     }
 
     /// Ends the processes `master` had started (``Descendants``, taken
@@ -600,11 +595,18 @@ public struct Daemon {
         log.warning("\(left.count) process(es) started by \(describeMaster)" + (master.map { " (pid \($0))" } ?? "")
                     + " remain after the stop ladder (another name, out of its process group, or their parent gone): "
                     + left.map { String($0.pid) }.joined(separator: ",") + "; sending TERM")
-        let allGone = { left.allSatisfy { !processesService.alive(pid: $0.pid, startTime: $0.startTime) } }
-        for p in left { processesService.signal(p, SIGTERM) }
+        terminate(left, survivors: "processes started by \(describeMaster)")
+    }
+
+    /// TERM to each of `processes` (by pid and start time), up to 2 s (or a
+    /// third of the time left) for all to end, then KILL and as long again;
+    /// `survivors` names them in the KILL warning.
+    private func terminate(_ processes: [ProcessIdentity], survivors: String) {
+        let allGone = { processes.allSatisfy { !processesService.alive(pid: $0.pid, startTime: $0.startTime) } }
+        for p in processes { processesService.signal(p, SIGTERM) }
         if resource.waitUntil(within: min(.seconds(2), resource.timeLeft / 3), allGone) { return }
-        log.warning("processes started by \(describeMaster) survived TERM: sending KILL")
-        for p in left { processesService.signal(p, SIGKILL) }
+        log.warning("\(survivors) survived TERM: sending KILL")
+        for p in processes { processesService.signal(p, SIGKILL) }
         _ = resource.waitUntil(within: min(.seconds(2), resource.timeLeft / 3), allGone)
     }
 
