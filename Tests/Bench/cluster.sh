@@ -8,15 +8,16 @@ set -euo pipefail
 bin=$(cd "$1" && pwd); report=$2
 here=$(cd "$(dirname "$0")" && pwd); repo=$(cd "$here/../.." && pwd)
 . "$here/lib.sh"
+build=$bin; bench_tree
 
 nginx=/usr/sbin/nginx
 skip() { printf '## Cluster managers: FailSafe batch and OCF agent\n\nskipped: %s\n\n' "$1" >> "$report"; echo "skipped: $1" >&2; exit 0; }
 [ -x "$nginx" ] || skip "$nginx is not installed (Debian package nginx-light)"
-for f in fshost fshost-admin libtemplate.so libwebserver.so; do [ -e "$bin/$f" ] || skip "$bin/$f is not built"; done
+for f in "$bin/fshost" "$build/fshost-admin" "$(plugin_so template)" "$(plugin_so webserver)"; do [ -e "$f" ] || skip "$f is not built"; done
 
 work=$(mktemp -d /tmp/fshost-bench-cluster.XXXXXX)
 chmod 0755 "$work"
-export FSHOST_PLUGIN_PATH=$bin FSHOST_CDB=$work/cdb.sqlite FSHOST_RUN_DIR=$work/run FSHOST_STATE_DIR=$work/state
+export FSHOST_PLUGIN_PATH=$plugins FSHOST_CDB=$work/cdb.sqlite FSHOST_RUN_DIR=$work/run FSHOST_STATE_DIR=$work/state
 agent=$work/usr/lib/ocf/resource.d/fshost/webserver
 cleanup() {
   OCF_RESOURCE_INSTANCE=web1 "$agent" stop >/dev/null 2>&1 || true
@@ -25,7 +26,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-make -s -C "$repo" install-files BIN="$bin" PREFIX="$work/usr" >/dev/null
+make -s -C "$repo" install-files BIN="$build" PREFIX="$work/usr" >/dev/null
 
 # 50 template resources: one batch input file, and the same 50 as separate calls.
 : > "$work/in"; printf '#!/bin/sh\n' > "$work/separate.sh"

@@ -4,10 +4,7 @@
 set -euo pipefail
 bin=$1; report=$2
 . "$(dirname "$0")/lib.sh"
-# The installed tree when run.sh made one (FSHOST_BENCH_PREFIX: the product as
-# shipped, its plugins in lib/fshost/resource_types), else the build directory.
-plugins=$bin
-if [ -n "${FSHOST_BENCH_PREFIX:-}" ]; then bin=$FSHOST_BENCH_PREFIX/bin; plugins=$FSHOST_BENCH_PREFIX/lib/fshost/resource_types; fi
+bench_tree
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 # The run directory lies where /tmp is (a disk here, as /run on many hosts):
 # the verification cache holds this boot's entries on any file system.

@@ -14,13 +14,14 @@ set -euo pipefail
 bin=$(cd "$1" && pwd); report=$2
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
+bench_tree
 EXTRA=${CROWDED_EXTRA:-5000}
 work=$(mktemp -d /tmp/fshost-bench-crowd.XXXXXX)
 chmod 0755 "$work"
 crowd_group=""
 sleeper=""
 have_nginx=""
-export FSHOST_PLUGIN_PATH=$work/plugins:$bin FSHOST_CDB=$work/cdb.sqlite FSHOST_RUN_DIR=$work/run FSHOST_STATE_DIR=$work/state
+export FSHOST_PLUGIN_PATH=$work/plugins:$plugins FSHOST_CDB=$work/cdb.sqlite FSHOST_RUN_DIR=$work/run FSHOST_STATE_DIR=$work/state
 cleanup() {
   if [ -n "$have_nginx" ]; then "$bin/fshost" webserver stop web1 >/dev/null 2>&1 || true; fi
   if [ -s "$work/nginx.pid" ]; then kill -KILL "$(cat "$work/nginx.pid")" 2>/dev/null || true; fi
@@ -36,7 +37,7 @@ done
 
 # The C plugin, with the record of this build's compiler (read from a built plugin).
 mkdir -m 0755 "$work/plugins"
-objcopy -O binary --only-section=.fshost_plugin "$bin/libtemplate.so" "$work/record.bin"
+objcopy -O binary --only-section=.fshost_plugin "$(plugin_so template)" "$work/record.bin"
 compiler=$(python3 -c 'import struct,sys; print(struct.unpack_from("<I", open(sys.argv[1],"rb").read(), 8)[0])' "$work/record.bin")
 cc -shared -fPIC -O2 -I "$here/../../Sources/FSPluginABI/include" -DCPROC_CURRENT_ABI \
   -DCPROC_TYPE_NAME='"cproc"' -DCPROC_COMPILER_VERSION="$compiler" \
@@ -60,7 +61,7 @@ if command -v strace >/dev/null; then
 fi
 names=("cproc: declared process with a pid hint" "cproc: declared process without a hint (scan)")
 cmds=("$bin/fshost cproc monitor hinted" "$bin/fshost cproc monitor scanned")
-if [ -x /usr/sbin/nginx ] && [ -e "$bin/libwebserver.so" ]; then
+if [ -x /usr/sbin/nginx ] && [ -e "$(plugin_so webserver)" ]; then
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   mkdir -p "$work/logs" "$work/tmp"
   cat > "$work/nginx.conf" <<EOC

@@ -9,6 +9,7 @@
 set -euo pipefail
 bin=$(cd "$1" && pwd); report=$2
 . "$(dirname "$0")/lib.sh"
+bench_tree
 
 pg=/usr/lib/postgresql/15/bin
 agent=/usr/lib/ocf/resource.d/heartbeat/pgsql
@@ -17,11 +18,11 @@ password=bench-Pg-pass-4411
 skip() { printf '## Database: fshost vs pg_isready and ocf:heartbeat:pgsql\n\nskipped: %s\n\n' "$1" >> "$report"; echo "skipped: $1" >&2; exit 0; }
 for t in initdb pg_ctl postgres psql pg_isready; do [ -x "$pg/$t" ] || skip "$pg/$t is not installed (Debian package postgresql-15)"; done
 [ -x "$agent" ] || skip "$agent is not installed (Debian package resource-agents)"
-for f in fshost libdatabase.so libdatabase-libpq.so libtemplate.so; do [ -e "$bin/$f" ] || skip "$bin/$f is not built"; done
+for f in "$bin/fshost" "$(plugin_so database)" "$(plugin_so database-libpq)" "$(plugin_so template)"; do [ -e "$f" ] || skip "$f is not built"; done
 
 work=$(mktemp -d /tmp/fshost-bench-db.XXXXXX)
 chmod 0755 "$work"
-export FSHOST_PLUGIN_PATH=$bin FSHOST_CDB=$work/cdb.sqlite FSHOST_RUN_DIR=$work/run FSHOST_STATE_DIR=$work/state
+export FSHOST_PLUGIN_PATH=$plugins FSHOST_CDB=$work/cdb.sqlite FSHOST_RUN_DIR=$work/run FSHOST_STATE_DIR=$work/state
 cleanup() {
   "$bin/fshost" database stop db1 >/dev/null 2>&1 || true
   if id -u "$user" >/dev/null 2>&1; then

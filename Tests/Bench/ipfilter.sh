@@ -12,16 +12,17 @@
 set -euo pipefail
 bin=$(cd "$1" && pwd); report=$2
 . "$(dirname "$0")/lib.sh"
+bench_tree
 
 skip() { printf '## IPFilter: fshost vs nft\n\nskipped: %s\n\n' "$1" >> "$report"; echo "skipped: $1" >&2; exit 0; }
 command -v nft >/dev/null || skip "nft is not installed (Debian package nftables)"
 command -v ip >/dev/null || skip "ip is not installed (Debian package iproute2)"
-for f in fshost libipfilter.so libipfilter-nft.so libtemplate.so; do [ -e "$bin/$f" ] || skip "$bin/$f is not built"; done
+for f in "$bin/fshost" "$(plugin_so ipfilter)" "$(plugin_so ipfilter-nft)" "$(plugin_so template)"; do [ -e "$f" ] || skip "$f is not built"; done
 
 work=$(mktemp -d /tmp/fshost-bench-ipf.XXXXXX)
 chmod 0755 "$work"
 ns=fsbench-ipf-$$
-export FSHOST_PLUGIN_PATH=$bin FSHOST_CDB=$work/cdb.sqlite FSHOST_RUN_DIR=$work/run FSHOST_STATE_DIR=$work/state
+export FSHOST_PLUGIN_PATH=$plugins FSHOST_CDB=$work/cdb.sqlite FSHOST_RUN_DIR=$work/run FSHOST_STATE_DIR=$work/state
 cleanup() {
   ip netns del "$ns" 2>/dev/null || true
   rm -rf "$work"

@@ -37,3 +37,16 @@ for _ in range(runs):
 print("%.2f" % statistics.median(samples))
 PY
 }
+# bench_tree: which fshost a section measures. When run.sh installed the product
+# (FSHOST_BENCH_PREFIX: `make install-files` into a temporary DESTDIR — RUNPATHs
+# into its own runtime, unused Swift libraries dropped), that tree: bin=its bin,
+# plugins=its lib/fshost/resource_types (objects named TYPE.so). Otherwise (a section
+# run alone) the build directory BIN_DIR given as $1 (objects named libTYPE.so).
+# Sets bin and plugins; plugin_so NAME prints the path of plugin NAME's object.
+bench_tree() {
+  plugins=$bin; plugin_lib=lib
+  if [ -n "${FSHOST_BENCH_PREFIX:-}" ]; then
+    bin=$FSHOST_BENCH_PREFIX/bin; plugins=$FSHOST_BENCH_PREFIX/lib/fshost/resource_types; plugin_lib=
+  fi
+}
+plugin_so() { echo "$plugins/$plugin_lib$1.so"; }

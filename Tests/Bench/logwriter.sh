@@ -10,15 +10,16 @@
 set -euo pipefail
 bin=$(cd "$1" && pwd); report=$2
 . "$(dirname "$0")/lib.sh"
+bench_tree
 
 skip() { printf '## LogWriter: level 3 vs tail | grep -E\n\nskipped: %s\n\n' "$1" >> "$report"; echo "skipped: $1" >&2; exit 0; }
-for f in fshost liblogwriter.so; do [ -e "$bin/$f" ] || skip "$bin/$f is not built"; done
+for f in "$bin/fshost" "$(plugin_so logwriter)"; do [ -e "$f" ] || skip "$f is not built"; done
 command -v hyperfine >/dev/null || skip "hyperfine is not installed"
 command -v cc >/dev/null || skip "cc is not installed (regcomp_cost.c)"
 
 work=$(mktemp -d /tmp/fshost-bench-log.XXXXXX)
 chmod 0755 "$work"
-export FSHOST_PLUGIN_PATH=$bin FSHOST_CDB=$work/cdb.sqlite FSHOST_RUN_DIR=$work/run FSHOST_STATE_DIR=$work/state
+export FSHOST_PLUGIN_PATH=$plugins FSHOST_CDB=$work/cdb.sqlite FSHOST_RUN_DIR=$work/run FSHOST_STATE_DIR=$work/state
 cleanup() {
   for r in big quiet plain; do "$bin/fshost" logwriter stop "$r" >/dev/null 2>&1 || true; done
   "$bin/fshost" exec2 -s KILL -t "$work" >/dev/null 2>&1 || true

@@ -8,16 +8,17 @@
 set -euo pipefail
 bin=$(cd "$1" && pwd); report=$2
 . "$(dirname "$0")/lib.sh"
+bench_tree
 
 skip() { printf '## NFS: fshost vs nfs-ls\n\nskipped: %s\n\n' "$1" >> "$report"; echo "skipped: $1" >&2; exit 0; }
 for tool in /usr/bin/ganesha.nfsd /usr/sbin/rpcbind /usr/bin/nfs-ls /usr/sbin/ip /usr/bin/nsenter /usr/bin/unshare; do
   [ -x "$tool" ] || skip "$tool is not installed (make deps)"
 done
-for f in fshost libnfs.so libnfs-client.so libtemplate.so; do [ -e "$bin/$f" ] || skip "$bin/$f is not built"; done
+for f in "$bin/fshost" "$(plugin_so nfs)" "$(plugin_so nfs-client)" "$(plugin_so template)"; do [ -e "$f" ] || skip "$f is not built"; done
 
 work=$(mktemp -d /tmp/fshost-bench-nfs.XXXXXX); chmod 0755 "$work"
 ns=fshost-bench-nfs-$$
-export FSHOST_PLUGIN_PATH=$bin FSHOST_CDB=$work/cdb.sqlite FSHOST_RUN_DIR=$work/run FSHOST_STATE_DIR=$work/state
+export FSHOST_PLUGIN_PATH=$plugins FSHOST_CDB=$work/cdb.sqlite FSHOST_RUN_DIR=$work/run FSHOST_STATE_DIR=$work/state
 cleanup() {
   for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -CONT "$pid"; kill -KILL "$pid"; done 2>/dev/null || true
   sleep 0.2

@@ -6,9 +6,8 @@ bin=$(cd "$1" && pwd); report=$2
 here=$(cd "$(dirname "$0")" && pwd)
 # The product as shipped: `make install-files` into a temporary DESTDIR
 # (RUNPATHs into its own runtime, unused Swift runtime libraries dropped,
-# Scripts/trim-needed.sh). The core section runs that tree's fshost, with
-# the plugins found in its lib/fshost/resource_types; the other sections
-# still run the build directory's files (they name lib<type>.so there).
+# Scripts/trim-needed.sh). Every section runs that tree's fshost and plugins
+# (bench_tree in lib.sh); a section run alone measures the build directory.
 installed=$(mktemp -d); trap 'rm -rf "$installed"' EXIT
 make -s -C "$here/../.." install-files BIN="$bin" PREFIX=/usr DESTDIR="$installed" >/dev/null
 export FSHOST_BENCH_PREFIX=$installed/usr

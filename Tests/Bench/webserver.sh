@@ -8,6 +8,7 @@
 set -euo pipefail
 bin=$(cd "$1" && pwd); report=$2
 . "$(dirname "$0")/lib.sh"
+bench_tree
 
 agent=/usr/lib/ocf/resource.d/heartbeat/nginx
 nginx=/usr/sbin/nginx
@@ -15,11 +16,11 @@ skip() { printf '## WebServer: fshost vs ocf:heartbeat:nginx\n\nskipped: %s\n\n'
 [ -x "$nginx" ] || skip "$nginx is not installed (Debian package nginx-light)"
 [ -x "$agent" ] || skip "$agent is not installed (Debian package resource-agents)"
 command -v curl >/dev/null || skip "the agent's level 10 needs curl or wget (Debian package curl)"
-for f in fshost libwebserver.so libwebserver-http.so; do [ -e "$bin/$f" ] || skip "$bin/$f is not built"; done
+for f in "$bin/fshost" "$(plugin_so webserver)" "$(plugin_so webserver-http)"; do [ -e "$f" ] || skip "$f is not built"; done
 
 work=$(mktemp -d /tmp/fshost-bench-web.XXXXXX)
 chmod 0755 "$work"
-export FSHOST_PLUGIN_PATH=$bin FSHOST_CDB=$work/cdb.sqlite FSHOST_RUN_DIR=$work/run FSHOST_STATE_DIR=$work/state
+export FSHOST_PLUGIN_PATH=$plugins FSHOST_CDB=$work/cdb.sqlite FSHOST_RUN_DIR=$work/run FSHOST_STATE_DIR=$work/state
 cleanup() {
   "$bin/fshost" webserver stop web1 >/dev/null 2>&1 || true
   # Whatever is left of this bench's own nginx (its pidfile, its config path).
