@@ -19,7 +19,7 @@ export FSHOST_BENCH_PREFIX=$installed/usr
   echo "Ratios: the peer's time divided by fshost's (above 1: fshost is faster), or as labelled."
   echo
 } > "$report"
-for section in core scanner webserver crowded cluster nfs; do
+for section in core scanner webserver crowded resources cluster nfs; do
   if [ -x "$here/$section.sh" ]; then
     echo "== bench: $section"
     "$here/$section.sh" "$bin" "$report" || echo "(section $section failed: status $?)" | tee -a "$report"
