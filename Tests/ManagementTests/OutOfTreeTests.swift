@@ -24,6 +24,11 @@ final class OutOfTreeTests: XCTestCase {
         let scaffold = try sandbox.fshost("scaffold", "Greeter", "--package", package)
         XCTAssertEqual(scaffold.status, 0, scaffold.stderr)
 
+        // SwiftPM leaves its lock files in TMPDIR: the sandbox's own, removed with it.
+        let tmp = sandbox.path("tmp")
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: false)
+        sandbox.extraEnvironment["TMPDIR"] = tmp
+
         // The minimum build: the plugin's product only, debug, no tests.
         let started = Date()
         let build = try sandbox.run(swift, ["build", "--package-path", package, "--product", "greeter"])

@@ -42,6 +42,7 @@ public final class HostSandbox {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false,
                                                 attributes: [.posixPermissions: 0o755])
         tmpfsRoot = dir
+        SandboxLeftovers.remember(dir)
         runDirectory = dir + "/run"
     }
 
@@ -51,6 +52,7 @@ public final class HostSandbox {
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o755])
         self.pluginPath = pluginPath ?? HostSandbox.products.path
+        SandboxLeftovers.remember(root.path)
     }
 
     /// The name of the file system holding `path` (`stat -f -c %T`: `tmpfs`, `ext2/ext3`…).
@@ -63,6 +65,8 @@ public final class HostSandbox {
     deinit {
         try? FileManager.default.removeItem(at: root)
         if let tmpfsRoot { try? FileManager.default.removeItem(atPath: tmpfsRoot) }
+        SandboxLeftovers.forget(root.path)
+        if let tmpfsRoot { SandboxLeftovers.forget(tmpfsRoot) }
     }
 
     /// The environment every fshost call of this sandbox gets.
