@@ -109,7 +109,7 @@ struct LogWriter: DaemonType, CustomMonitor {
     // MARK: Configuration
 
     let resource: Resource
-    let daemon: Daemon
+    var daemon: Daemon
     let logFile: String
     let growthWindow: Duration, growthTimeout: Duration, readTimeout: Duration
     let follower: LogFollower
@@ -150,6 +150,11 @@ struct LogWriter: DaemonType, CustomMonitor {
                         stop: StopLadder(.signal("TERM", SIGTERM, share: 1, group: true),
                                          .signal("CONT", SIGCONT, share: 2, group: true),
                                          .signal("KILL", SIGKILL, share: 1, group: true)))
+        // Name and last word do not tell apart two resources running one
+        // writer program (the same script, each with its own log_file): without
+        // the pidfile's writer, only a process carrying this resource's launch
+        // mark is its writer (as for the daemon type).
+        daemon.requireMark = true
     }
 
     static func compile(_ text: String?) -> Result<LinePattern?, LinePattern.CompileError> {
