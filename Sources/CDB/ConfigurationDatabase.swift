@@ -125,7 +125,12 @@ public final class ConfigurationDatabase {
     }
 
     deinit {
-        if mode == .readWrite {
+        // Only after a commit: a writer that committed nothing (a refused
+        // define, a rolled-back import) leaves the files alone. Even an
+        // empty -wal's truncation changes its times, and the snapshot's
+        // stamp would no longer match: every action on the node would read
+        // SQLite until the next commit.
+        if mode == .readWrite && committed {
             // Keep the -wal file empty between writers; it stays (persistent
             // WAL) so that read-only connections never need to create it.
             // TRUNCATE waits for readers to move on: briefly, never long.
@@ -133,7 +138,7 @@ public final class ConfigurationDatabase {
             _ = try? connection.execute("PRAGMA wal_checkpoint(TRUNCATE)", operation: "checkpoint")
             // The action path reads the snapshot, not SQLite, while the
             // files are unchanged: it must say what was just committed.
-            if committed, let warning = CDBSnapshot.refresh(self) {
+            if let warning = CDBSnapshot.refresh(self) {
                 let line = Array("fshost: warning: \(warning)\n".utf8)
                 _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
             }

@@ -173,6 +173,28 @@ final class CDBSnapshotTests: XCTestCase {
         XCTAssertTrue(m.sqlite)
     }
 
+    /// A write that commits nothing (a refused define or modify, an import
+    /// refused whole) leaves the database files as they were: the snapshot
+    /// stays trusted, and the next action still does not load SQLite.
+    func testARefusedWriteKeepsTheSnapshotTrusted() throws {
+        try admin(["cdb", "define", "testfixture", "r", "port=80", "fail_reason=kept"])
+        XCTAssertFalse(try monitor().sqlite)
+        let refused = [["cdb", "define", "testfixture", "r2", "no_such_attribute=1"],
+                       ["cdb", "modify", "testfixture", "r", "port=not-a-port"],
+                       ["cdb", "define", "testfixture", "r", "port=81"]]
+        for arguments in refused {
+            let r = try sandbox.fshost(arguments)
+            XCTAssertNotEqual(r.status, 0, "\(arguments) was not refused: \(r)")
+            let m = try monitor()
+            XCTAssertTrue(m.stderr.contains("kept"), m.stderr)
+            XCTAssertFalse(m.sqlite, "after the refused \(arguments), the action read SQLite")
+        }
+        let toml = sandbox.path("bad.toml")
+        try Data("[testfixture.r3]\nport = \"eighty\"\n".utf8).write(to: URL(fileURLWithPath: toml))
+        XCTAssertNotEqual(try sandbox.fshost("cdb", "import", toml).status, 0)
+        XCTAssertFalse(try monitor().sqlite, "after a refused import, the action read SQLite")
+    }
+
     /// A write rewrites the files of what it changed, not every resource's
     /// (5,000 resources must not make every `fshost cdb` write slow).
     func testAWriteRewritesOnlyTheResourcesItChanged() throws {
