@@ -28,7 +28,8 @@ import Musl
 /// the identity (device, inode, size, mtime and ctime in ns) of the
 /// database file and of its `-wal` (or that there was none), and the
 /// reader compares both with `stat` on every call (the `-wal`'s ctime
-/// aside: any SQLite connection as root moves it, reads included). Any write by any means
+/// aside: any SQLite connection as root moves it, reads included; and an
+/// empty `-wal` may be deleted or truncated: ``walUnchanged(_:since:)``). Any write by any means
 /// (a direct `sqlite3` session included) changes one of them: an append to
 /// the WAL changes its size, a checkpoint or a rollback-journal write the
 /// file's times. A write within the same clock tick as the recorded times
@@ -111,6 +112,17 @@ public enum CDBSnapshot {
         }
     }
 
+    /// Whether the `-wal` (nil: none) holds nothing the stamp's did not: the
+    /// same file, unchanged; or, when the stamp's was empty or absent, empty
+    /// or absent now. The last connection to close deletes or truncates an
+    /// empty `-wal` (the `sqlite3` tool after a mere read does), which moves
+    /// nothing the database holds; a commit cannot hide in an empty `-wal`
+    /// (an append changes its size, a checkpoint the database file's times).
+    static func walUnchanged(_ now: Identity?, since stamped: Identity?) -> Bool {
+        if let now, now.sameContent(as: stamped) { return true }
+        return (stamped?.size ?? 0) == 0 && (now?.size ?? 0) == 0
+    }
+
     /// The identities of the database at `real` and of its `-wal` (nil: none).
     static func identities(ofResolved real: String) -> (Identity, Identity?)? {
         var db = stat(), wal = stat()
@@ -158,7 +170,7 @@ public enum CDBSnapshot {
         }
         // Out of date (the database changed since): SQLite, silently.
         guard let (db, wal) = identities(ofResolved: real), db == stamp.database,
-              wal?.sameContent(as: stamp.wal) ?? (stamp.wal == nil) else {
+              walUnchanged(wal, since: stamp.wal) else {
             return .unavailable(warning: nil)
         }
         return .found(own.attributes)

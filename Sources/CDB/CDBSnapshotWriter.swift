@@ -81,7 +81,11 @@ extension CDBSnapshot {
                 }
             }
         }
-        clear(dirFD, keeping: written)
+        // A file of a resource that is gone and cannot be removed would be
+        // trusted under the new stamp: no stamp then.
+        if failure == nil, let left = clear(dirFD, keeping: written) {
+            failure = problem(directory + "/" + left, "cannot be removed")
+        }
         if failure == nil, !write(encode(database: database, wal: wal, attributes: [:]), name: stampName, in: dirFD) {
             failure = problem(directory + "/" + stampName, "cannot be written")
         }
@@ -137,9 +141,10 @@ extension CDBSnapshot {
     }
 
     /// Removes every entry of the directory `dirFD` not in `keeping`.
-    private static func clear(_ dirFD: Int32, keeping: Set<String>) {
+    /// Returns the first name that could not be removed (errno set), or nil.
+    private static func clear(_ dirFD: Int32, keeping: Set<String>) -> String? {
         let copy = dup(dirFD)
-        guard copy >= 0, let dir = fdopendir(copy) else { if copy >= 0 { close(copy) }; return }
+        guard copy >= 0, let dir = fdopendir(copy) else { if copy >= 0 { close(copy) }; return "." }
         defer { closedir(dir) }
         var doomed: [String] = []
         while let entry = readdir(dir) {
@@ -149,6 +154,11 @@ extension CDBSnapshot {
             if name == "." || name == ".." || keeping.contains(name) { continue }
             doomed.append(name)
         }
-        for name in doomed { _ = unlinkat(dirFD, name, 0) }
+        for name in doomed where unlinkat(dirFD, name, 0) != 0 && errno != ENOENT {
+            // A directory in the way (unlinkat without AT_REMOVEDIR: EISDIR).
+            if errno == EISDIR, unlinkat(dirFD, name, AT_REMOVEDIR) == 0 { continue }
+            return name
+        }
+        return nil
     }
 }

@@ -195,6 +195,38 @@ final class CDBSnapshotTests: XCTestCase {
         XCTAssertFalse(try monitor().sqlite, "after a refused import, the action read SQLite")
     }
 
+    /// Reading the CDB with the `sqlite3` tool (the last connection to
+    /// close deletes the empty `-wal`) changes nothing it holds: the
+    /// snapshot stays trusted.
+    func testAReadWithTheSQLiteToolKeepsTheSnapshotTrusted() throws {
+        try admin(["cdb", "define", "testfixture", "r", "port=80", "fail_reason=kept"])
+        try sqlite("SELECT count(*) FROM sqlite_master")
+        let m = try monitor()
+        XCTAssertTrue(m.stderr.contains("kept"), m.stderr)
+        XCTAssertFalse(m.sqlite, "after a read by sqlite3, the action read SQLite")
+        // A write by the same tool is still seen.
+        try sqlite("UPDATE attributes SET value = 'seen' WHERE value = 'kept'")
+        let after = try monitor()
+        XCTAssertTrue(after.stderr.contains("seen"), after.stderr)
+    }
+
+    /// The file of a deleted resource that the writer cannot remove (here
+    /// immutable, `chattr +i`) must not be trusted under the new stamp: no
+    /// stamp is written, the writer warns, and the action reads SQLite.
+    func testASnapshotFileThatCannotBeRemovedIsNeverTrusted() throws {
+        try admin(["cdb", "define", "testfixture", "gone", "port=81", "fail_reason=old-gone"])
+        let file = sandbox.cdb + ".snapshot/testfixture,gone"
+        let pin = try sandbox.run("/usr/bin/chattr", ["+i", file])
+        guard pin.status == 0 else { throw SetupFailure("chattr +i \(file): \(pin)") }
+        defer { _ = try? sandbox.run("/usr/bin/chattr", ["-i", file]) }
+        let delete = try sandbox.fshost("cdb", "delete", "testfixture", "gone", "--force")
+        XCTAssertEqual(delete.status, 0, "\(delete)")
+        XCTAssertTrue(delete.stderr.contains("cannot be removed"), delete.stderr)
+        let r = try sandbox.fshost("testfixture", "monitor", "gone")
+        XCTAssertEqual(r.status, 6, "the deleted resource's old attributes were used: \(r)")
+        XCTAssertFalse(r.stderr.contains("old-gone"), r.stderr)
+    }
+
     /// A write rewrites the files of what it changed, not every resource's
     /// (5,000 resources must not make every `fshost cdb` write slow).
     func testAWriteRewritesOnlyTheResourcesItChanged() throws {
