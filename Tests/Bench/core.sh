@@ -45,7 +45,7 @@ cat >> "$report" <<EOT
 
 fshost: \`$bin/fshost\` (plugins: \`$plugins\`).
 
-| command | median wall | peak RSS |
+| command | median wall | peak RSS (largest process) |
 |---|---|---|
 | \`fshost template monitor bench\` | $f ms | $rf KiB |
 | Swift hello-world (\`print\`, -O) | $h ms | $rh KiB |

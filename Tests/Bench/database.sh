@@ -120,8 +120,9 @@ hyperfine -N: 200 runs (levels 1-2, template, pg_isready), 40 runs (level 3, the
 | level 2 (\`ping_client=libpq\`, PQping) vs pg_isready | $f2b ms | $ir ms | fshost/peer $r2b | ≤ 1.2 | $(atmost "$r2b" 1.2) |
 | level 3 (query) vs ocf:heartbeat:pgsql monitor | $f3 ms | $ag ms | peer/fshost $r3 | ≥ 5 | $(atleast "$r3" 5) |
 | level 1 (process) vs template monitor | $f1 ms | $tm ms | fshost/peer $r1 | ≤ 1.2 | $(atmost "$r1" 1.2) |
+| level 1 (process) vs ocf:heartbeat:pgsql monitor (the agent has no lighter check than its query) | $f1 ms | $ag ms | peer/fshost $(ratio "$ag" "$f1") | — | — |
 
-Peak RSS (median of 9 runs, /usr/bin/time %M): level 1 $m1 KiB, level 2 $m2 KiB, level 3 $m3 KiB.
+Peak RSS (the largest process of the call, supervisor or worker; median of 9 runs, treerun.c): level 1 $m1 KiB, level 2 $m2 KiB, level 3 $m3 KiB.
 
 EOT
 echo "database: level 2 $f2 ms (libpq $f2b ms) vs pg_isready $ir ms (${r2}x, ${r2b}x); level 3 $f3 ms vs agent $ag ms (${r3}x faster); level 1 $f1 ms vs template $tm ms (${r1}x); RSS $m1/$m2/$m3 KiB"

@@ -96,7 +96,7 @@ table's listing and does not reload (it keeps dynamic sets and counters).
 | monitor level 1 vs template monitor + \`nft -j list table\` ($ft + $nl ms) | $f1 ms | $floor ms | $r1 | $(atleast1 "$r1") (no more) |
 | monitor level 0 (the default) vs template monitor | $f0 ms | $ft ms | $r0 | — |
 
-Peak RSS as \`/usr/bin/time %M\` reports it (median of 9 runs): level 0 $m0 KiB,
+Peak RSS of the largest process of the call, supervisor or worker (median of 9 runs, treerun.c): level 0 $m0 KiB,
 level 1 $m1 KiB. hyperfine runs the commands one after another, not
 interleaved: on a loaded machine compare each row's two columns, taken
 minutes apart at most, with care (\`FSHOST_TIMING=1\` gives the action's own time).

@@ -25,6 +25,7 @@ for section in core scanner webserver crowded resources cluster nfs; do
     "$here/$section.sh" "$bin" "$report" || echo "(section $section failed: status $?)" | tee -a "$report"
   fi
 done
+echo "== bench: daemon"; "$here/daemon.sh" "$bin" "$report" || echo "(section daemon failed: status $?)" | tee -a "$report"
 echo "== bench: logwriter"; "$here/logwriter.sh" "$bin" "$report" || echo "(section logwriter failed: status $?)" | tee -a "$report"
 echo "== bench: ipfilter"; "$here/ipfilter.sh" "$bin" "$report" || echo "(section ipfilter failed: status $?)" | tee -a "$report"
 echo "== bench: database"; "$here/database.sh" "$bin" "$report" || echo "(section database failed: status $?)" | tee -a "$report"

@@ -115,7 +115,7 @@ $agent10 (level 10) against it before timing. hyperfine -N, 200 runs each.
 | HTTP (level 3, \`http_client=builtin\`, no libcurl) | $f3c ms | $a10 ms | $r3c | $(verdict "$r3c") |
 | port (fshost level 2; the agent has none) | $f2 ms | — | — | — |
 
-Peak RSS (median of 9 runs, /usr/bin/time %M; target ≤ 16 MiB):
+Peak RSS of the largest process of the call (fshost: its supervisor or its worker; median of 9 runs, Tests/Bench/treerun.c; target ≤ 16 MiB):
 
 | command | peak RSS | ≤ 16 MiB |
 |---|---|---|
