@@ -5,8 +5,15 @@ import PluginLoading
 import Glibc
 #endif
 
-/// Words `fshost` always hands to `fshost-admin`, even if a type had that name.
-let adminCommands: Set<String> = ["list", "describe", "check", "cdb", "scaffold", "verify", "status", "help"]
+/// Words `fshost` always hands to `fshost-admin`, even if a type had that
+/// name. A switch, not a `Set<String>`: no hashing machinery to set up on
+/// every action (issue 16's "small ones").
+func isAdminCommand(_ word: String) -> Bool {
+    switch word {
+    case "list", "describe", "check", "cdb", "scaffold", "verify", "status", "help", "--version": return true
+    default: return false
+    }
+}
 
 /// The dispatch of the `fshost` executable: `fshost <type> <action> <resource>`, `fshost
 /// exec2 …`, `fshost lock …`, and the management commands, which it hands to
@@ -33,7 +40,7 @@ func fshostMain(_ arguments: [String]) -> Int32 {
         break
     }
     let paths = HostPaths.fromEnvironment()
-    if adminCommands.contains(first) || first == "--version" {
+    if isAdminCommand(first) {
         return execAdmin(paths: paths, arguments: words)
     }
     // FailSafe's batch form (srmd's IN/OUT files): BatchRun.swift.
