@@ -91,9 +91,9 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         MonitorLevel(1, "server", checks: "this export's file is in place (as generated), the exported directory is the one start recorded, and the NFS server process runs (no file: not running only when the server does not list it either)",
                      cost: "one small file read, a stat, a pidfile read and one process's /proc files (no file and a running server: the level-2 call)"),
         MonitorLevel(2, "listed", checks: "v3 served: rpcbind has NFS v3 and the MOUNT export list names path; v4 only: the pseudo path resolves",
-                     cost: "loads libnfs (the nfs-client companion); rpcbind + MOUNT (v3) or one v4 lookup"),
+                     cost: "loads libnfs (the nfs-client companion); v3: 2 TCP connections (rpcbind: both ports in one round trip; MOUNT: the export list), or one v4 lookup"),
         MonitorLevel(3, "mount", checks: "mount (mount_version), stat the root, read one entry, unmount within mount_timeout",
-                     cost: "libnfs; mount + stat + readdir + umount (~3 ms on loopback)"),
+                     cost: "one call with level 2; v3: 3 TCP connections in all (rpcbind; MOUNT: list, MNT, UMNT; NFS: GETATTR + READDIR), v4-only: 1 (the mount is level 2's lookup)"),
     ]
 
     static let defaults = ActionDefaults(
