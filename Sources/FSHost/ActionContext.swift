@@ -168,6 +168,9 @@ final class ActionContext {
             companion: { context, name, symbol in
                 guard let name, let symbol else { return nil }
                 let this = ActionContext.from(context)
+                // FSHOST_TIMING: finding, verifying and loading it is a phase of its own.
+                PhaseTimer.mark("action")
+                defer { PhaseTimer.mark("companion") }
                 do throws(HostError) {
                     return try PluginLoader.companion(of: this.plugin, name: String(cString: name),
                                                       symbol: String(cString: symbol))
@@ -203,6 +206,9 @@ final class ActionContext {
             companion_call: { context, name, signature in
                 guard let name, let signature else { return nil }
                 let this = ActionContext.from(context)
+                // FSHOST_TIMING: finding, verifying and loading it is a phase of its own.
+                PhaseTimer.mark("action")
+                defer { PhaseTimer.mark("companion") }
                 do throws(HostError) {
                     return try PluginLoader.companionCall(of: this.plugin, name: String(cString: name),
                                                           signature: String(cString: signature))

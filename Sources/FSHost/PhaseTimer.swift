@@ -4,8 +4,9 @@ import Glibc
 #endif
 
 /// Where one call's time goes, for `FSHOST_TIMING=1`: microseconds per
-/// phase (verify, load, cdb, action), logged with the outcome. Off by
-/// default; when off, marking costs one branch.
+/// phase (verify, load, cdb, action; a companion's first load splits the
+/// action: `action …, companion …, action …`), logged with the outcome.
+/// Off by default; when off, marking costs one branch.
 enum PhaseTimer {
     nonisolated(unsafe) static var enabled = getenv("FSHOST_TIMING") != nil
     nonisolated(unsafe) private static var last = monotonicMicroseconds()

@@ -78,8 +78,9 @@ cat >> "$report" <<EOT
 ## NFS: fshost vs nfs-ls (same NFS-Ganesha export, same run)
 
 NFS-Ganesha 4.3 in a network namespace, one export started by \`fshost nfs start\`.
-fshost's level 3 runs levels 1-3 (file + process; rpcbind GETPORT and the v3
-MOUNT export list; mount + stat + readdir + umount, libnfs in the companion):
+fshost's level 3 runs level 1 (file + process), then levels 2 and 3 in one
+call to the libnfs companion (v3: rpcbind GETPORT of NFS and MOUNT; the MOUNT
+export list, MNT and UMNT on one connection; GETATTR + READDIR on another):
 with NFSv3 (\`mount_version=auto\`) against \`nfs-ls $url\`, and with NFSv4
 (\`mount_version=4\`) against \`nfs-ls $url4\`. The template's monitor (level 0)
 is the host's own floor. hyperfine -N inside the namespace, 200 runs each.

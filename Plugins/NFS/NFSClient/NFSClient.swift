@@ -3,11 +3,17 @@
 // readdir + umount) — so that libnfs loads only when those levels run, never
 // on level 1 (load cost is paid per call; DESIGN.md §8).
 //
+// NFSv3 goes through plain RPCs (V3Check.swift: three connections for both
+// levels); NFSv4 through libnfs's mount (endToEnd here: one connection). A
+// monitor at level 3 makes one call for levels 2 and 3, which asks what
+// both need once.
+//
 // Every libnfs operation here is asynchronous and driven by one poll loop
 // that ends at the request's deadline: a stopped (SIGSTOP) server, whose
 // kernel still completes the TCP handshake, can never hold a monitor past
 // its timeout. libnfs's own timeout (nfs_set_timeout: without it a sync
-// call hangs forever, DESIGN.md §8) is set as well, as a second guard.
+// call hangs forever, DESIGN.md §8) is set on every context as well, as a
+// second guard.
 import CNFS
 import FSKit
 import NFSClientCall
@@ -21,11 +27,15 @@ final class Completion {
     var done = false
     var error: Int32 = 0
     var message = ""
-    /// What the callback extracted (a port, a directory handle, names).
+    /// What the callback extracted (a port, a directory handle, names,
+    /// a MOUNT or NFS status and file handle).
     var port: UInt32 = 0
     var isDirectory = false
     var directory: OpaquePointer?
     var names: [String] = []
+    var mountStatus: Int32 = 0
+    var nfsStatus: Int32 = 0
+    var handle: [UInt8] = []
 
     var opaque: UnsafeMutableRawPointer { Unmanaged.passUnretained(self).toOpaque() }
     static func from(_ p: UnsafeMutableRawPointer?) -> Completion { Unmanaged<Completion>.fromOpaque(p!).takeUnretainedValue() }
@@ -44,24 +54,44 @@ final class Completions {
 /// The answer to one request.
 func serve(_ request: NFSClientCall.Request) -> NFSClientCall.Response {
     let deadline = ProbeDeadline(after: request.timeout)
+    let server = request.server
+    guard let then = request.thenMount else {
+        switch request.check {
+        case .listedV3(let path):
+            return v3Check(server: server, listed: path, listDeadline: deadline, mount: nil, mountDeadline: { deadline })
+        case .listedV4(let pseudo):
+            return endToEnd(server: server, path: pseudo, version: 4, mountDeadline: deadline, deep: false, then: { deadline })
+        case .endToEnd(let path, let version):
+            if version == 3 { return v3Check(server: server, listed: nil, listDeadline: deadline, mount: path, mountDeadline: { deadline }) }
+            return endToEnd(server: server, path: path, version: version, mountDeadline: deadline, deep: true, then: { deadline })
+        }
+    }
+    // Level 3 counts its own timeout from the end of level 2, and neither
+    // runs past the action's time left at the call.
+    let call = ProbeDeadline(after: then.within)
+    let level3 = { ProbeDeadline(after: then.timeout).cut(to: call) }
+    let level2 = deadline.cut(to: call)
     switch request.check {
-    case .listedV3(let path):
-        if let failure = registered(server: request.server, program: 100003, version: 3, deadline: deadline) { return failure }
-        return exportList(server: request.server, names: path, deadline: deadline)
-    case .listedV4(let pseudo):
-        return endToEnd(server: request.server, path: pseudo, version: 4, deadline: deadline, deep: false)
-    case .endToEnd(let path, let version):
-        return endToEnd(server: request.server, path: path, version: version, deadline: deadline, deep: true)
+    case .listedV3(let path) where then.version == 3:
+        return v3Check(server: server, listed: path, listDeadline: level2, mount: then.path, mountDeadline: level3)
+    case .listedV4(let pseudo) where then.version == 4 && then.path == pseudo:
+        // The v4 lookup level 2 asks for is the mount's own first step.
+        return endToEnd(server: server, path: pseudo, version: 4, mountDeadline: level2, deep: true, then: level3, listing: true)
+    default:
+        let listed = serve(NFSClientCall.Request(server: server, check: request.check, timeout: level2.remaining))
+        guard listed == .ok else { return .listing(listed) }
+        let d = level3()
+        return serve(NFSClientCall.Request(server: server, check: .endToEnd(path: then.path, version: then.version), timeout: d.remaining))
     }
 }
 
 // MARK: The poll loop
 
-/// Drives `fd`/`events`/`service` until `done` or the deadline; nil when
+/// Drives `fd`/`events`/`service` until `done()` or the deadline; nil when
 /// done, else why not.
-func drive(_ c: Completion, until deadline: ProbeDeadline, what: String,
+func drive(until done: () -> Bool, deadline: ProbeDeadline, what: String,
            fd: () -> Int32, events: () -> Int32, service: (Int32) -> Int32, error: () -> String) -> NFSClientCall.Response? {
-    while !c.done {
+    while !done() {
         let left = deadline.remaining.milliseconds
         if left <= 0 { return .timedOut("\(what): no answer within the timeout") }
         var pfd = pollfd(fd: fd(), events: Int16(truncatingIfNeeded: events()), revents: 0)
@@ -71,97 +101,32 @@ func drive(_ c: Completion, until deadline: ProbeDeadline, what: String,
             if errno == EINTR { continue }
             return .failed("\(what): poll: \(String(cString: strerror(errno)))")
         }
-        if service(Int32(pfd.revents)) < 0 && !c.done {
+        if service(Int32(pfd.revents)) < 0 && !done() {
             return .failed("\(what): \(error())")
         }
     }
     return nil
 }
 
-// MARK: rpcbind and the MOUNT export list (NFSv3)
-
-/// nil when rpcbind on `server` answers GETPORT for `program`/`version` over
-/// TCP with a port; else the failure.
-func registered(server: String, program: Int32, version: Int32, deadline: ProbeDeadline) -> NFSClientCall.Response? {
-    guard let rpc = rpc_init_context() else { return .failed("rpc_init_context failed") }
-    let keep = Completions()
-    defer { withExtendedLifetime(keep) { rpc_destroy_context(rpc) } }
-    let what = "rpcbind on \(server)"
-    func run(_ c: Completion) -> NFSClientCall.Response? {
-        drive(c, until: deadline, what: what, fd: { rpc_get_fd(rpc) }, events: { rpc_which_events(rpc) },
-              service: { rpc_service(rpc, $0) }, error: { String(cString: rpc_get_error(rpc)) })
-    }
-    let connected = keep.make()
-    guard rpc_connect_async(rpc, server, 111, { _, status, data, p in
-        let c = Completion.from(p)
-        c.done = true
-        c.error = status
-        if status != 0, let data { c.message = String(cString: data.assumingMemoryBound(to: CChar.self)) }
-    }, connected.opaque) == 0 else { return .failed("\(what): \(String(cString: rpc_get_error(rpc)))") }
-    if let failure = run(connected) { return failure }
-    if connected.error != 0 { return .failed("\(what): cannot connect: \(connected.message)") }
-
-    let port = keep.make()
-    guard rpc_pmap2_getport_async(rpc, program, version, Int32(IPPROTO_TCP), { _, status, data, p in
-        let c = Completion.from(p)
-        c.done = true
-        c.error = status
-        if status == 0, let data { c.port = data.loadUnaligned(as: UInt32.self) }
-        else if let data { c.message = String(cString: data.assumingMemoryBound(to: CChar.self)) }
-    }, port.opaque) == 0 else { return .failed("\(what): \(String(cString: rpc_get_error(rpc)))") }
-    if let failure = run(port) { return failure }
-    if port.error != 0 { return .failed("\(what): GETPORT failed: \(port.message)") }
-    if port.port == 0 { return .failed("\(what): program \(program) version \(version) (TCP) is not registered") }
-    return nil
-}
-
-/// The MOUNT v3 export list of `server` (libnfs asks rpcbind for mountd's
-/// port first) names `path`.
-func exportList(server: String, names path: String, deadline: ProbeDeadline) -> NFSClientCall.Response {
-    guard let rpc = rpc_init_context() else { return .failed("rpc_init_context failed") }
-    let keep = Completions()
-    defer { withExtendedLifetime(keep) { rpc_destroy_context(rpc) } }
-    let what = "MOUNT export list of \(server)"
-    let c = keep.make()
-    guard mount_getexports_async(rpc, server, { _, status, data, p in
-        let c = Completion.from(p)
-        c.done = true
-        c.error = status
-        guard let data else { return }
-        if status != 0 { c.message = String(cString: data.assumingMemoryBound(to: CChar.self)); return }
-        // `exports` is imported as a non-optional pointer: read each link as an optional one.
-        let nextOffset = MemoryLayout<exportnode>.offset(of: \exportnode.ex_next)!
-        let dirOffset = MemoryLayout<exportnode>.offset(of: \exportnode.ex_dir)!
-        var node = data.loadUnaligned(as: UnsafeMutableRawPointer?.self)
-        while let n = node {
-            if let dir = n.loadUnaligned(fromByteOffset: dirOffset, as: UnsafePointer<CChar>?.self) { c.names.append(String(cString: dir)) }
-            node = n.loadUnaligned(fromByteOffset: nextOffset, as: UnsafeMutableRawPointer?.self)
-        }
-    }, c.opaque) == 0 else { return .failed("\(what): \(String(cString: rpc_get_error(rpc)))") }
-    if let failure = drive(c, until: deadline, what: what, fd: { rpc_get_fd(rpc) }, events: { rpc_which_events(rpc) },
-                           service: { rpc_service(rpc, $0) }, error: { String(cString: rpc_get_error(rpc)) }) {
-        return failure
-    }
-    if c.error != 0 { return .failed("\(what): \(c.message)") }
-    return c.names.contains(path) ? .ok
-        : .notListed("\(what) does not name \(path) (\(c.names.count) export(s): \(c.names.prefix(5).joined(separator: ", ")))")
-}
-
 // MARK: mount, stat, readdir, umount
 
-/// Mounts `path` with `version`; with `deep`, stats its root (a directory)
-/// and reads one entry; unmounts.
-func endToEnd(server: String, path: String, version: Int, deadline: ProbeDeadline, deep: Bool) -> NFSClientCall.Response {
+/// Mounts `path` with `version` within `mountDeadline`; with `deep`, stats
+/// its root (a directory) and reads one entry within `then()`, asked after
+/// the mount; unmounts. With `listing`, the mount is level 2's check: its
+/// failure comes as `.listing(…)`.
+func endToEnd(server: String, path: String, version: Int, mountDeadline: ProbeDeadline, deep: Bool,
+              then: () -> ProbeDeadline, listing: Bool = false) -> NFSClientCall.Response {
     guard let nfs = nfs_init_context() else { return .failed("nfs_init_context failed") }
     let keep = Completions()
     defer { withExtendedLifetime(keep) { nfs_destroy_context(nfs) } }
+    var deadline = mountDeadline
     // libnfs takes whole seconds (DESIGN.md §8); the poll loop holds the real deadline.
-    let seconds = max(1, (deadline.remaining.milliseconds + 999) / 1000)
-    nfs_set_timeout(nfs, Int32(clamping: seconds * 1000))
+    func limit() { nfs_set_timeout(nfs, Int32(clamping: max(1, (deadline.remaining.milliseconds + 999) / 1000) * 1000)) }
+    limit()
     guard nfs_set_version(nfs, version == 4 ? cnfs_v4 : cnfs_v3) == 0 else { return .failed("nfs_set_version \(version) failed") }
     let what = "NFSv\(version) \(server):\(path)"
     func run(_ c: Completion, _ step: String) -> NFSClientCall.Response? {
-        drive(c, until: deadline, what: "\(what): \(step)", fd: { nfs_get_fd(nfs) }, events: { nfs_which_events(nfs) },
+        drive(until: { c.done }, deadline: deadline, what: "\(what): \(step)", fd: { nfs_get_fd(nfs) }, events: { nfs_which_events(nfs) },
               service: { nfs_service(nfs, $0) }, error: { String(cString: nfs_get_error(nfs)) })
     }
     let failed: nfs_cb = { err, _, data, p in
@@ -172,14 +137,17 @@ func endToEnd(server: String, path: String, version: Int, deadline: ProbeDeadlin
     }
     func queueFailure(_ step: String) -> NFSClientCall.Response { .failed("\(what): \(step): \(String(cString: nfs_get_error(nfs)))") }
 
+    func level2(_ r: NFSClientCall.Response) -> NFSClientCall.Response { listing ? .listing(r) : r }
     let mounted = keep.make()
-    guard nfs_mount_async(nfs, server, path, failed, mounted.opaque) == 0 else { return queueFailure("mount") }
-    if let failure = run(mounted, "mount") { return failure }
+    guard nfs_mount_async(nfs, server, path, failed, mounted.opaque) == 0 else { return level2(queueFailure("mount")) }
+    if let failure = run(mounted, "mount") { return level2(failure) }
     if mounted.error != 0 {
         let why = "\(what): mount failed: \(mounted.message)"
-        if timedOut(mounted) { return .timedOut(why) }
-        return mounted.error == -ENOENT || mounted.error == -EACCES ? .notListed(why) : .failed(why)
+        if timedOut(mounted) { return level2(.timedOut(why)) }
+        return level2(mounted.error == -ENOENT || mounted.error == -EACCES ? .notListed(why) : .failed(why))
     }
+    deadline = then()
+    limit()
     guard deep else { return unmount(nfs, keep, run) ?? .ok }
 
     let st = keep.make()

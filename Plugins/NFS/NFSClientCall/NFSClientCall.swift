@@ -23,23 +23,49 @@ public enum NFSClientCall: CompanionCall {
         case endToEnd(path: String, version: Int)
     }
 
+    /// Level 3 after level 2 in the same call (a monitor at level 3):
+    /// what level 2 proves is not asked again, and what both need (rpcbind's
+    /// ports, the MOUNT connection, the v4 lookup of the pseudo path) is
+    /// asked once.
+    public struct ThenMount: Sendable, Equatable {
+        /// As in ``Check/endToEnd(path:version:)``.
+        public var path: String
+        public var version: Int
+        /// Level 3's own limit, counted from the end of level 2 (as when
+        /// the levels ran as two calls).
+        public var timeout: Duration
+        /// The action's time left when the call was made: neither level
+        /// runs past it.
+        public var within: Duration
+
+        public init(path: String, version: Int, timeout: Duration, within: Duration) {
+            self.path = path
+            self.version = version
+            self.timeout = timeout
+            self.within = within
+        }
+    }
+
     public struct Request: Sendable, Equatable {
         /// A numeric address (no DNS on the monitor path).
         public var server: String
         public var check: Check
-        /// The whole check's limit: every libnfs call runs in a poll loop
-        /// that ends at this deadline (and libnfs's own timeout is set too).
+        /// The check's limit: every libnfs call runs in a poll loop that
+        /// ends at this deadline (and libnfs's own timeout is set too).
         public var timeout: Duration
+        /// With a level-2 `check`: level 3 next, in this call.
+        public var thenMount: ThenMount?
 
-        public init(server: String, check: Check, timeout: Duration) {
+        public init(server: String, check: Check, timeout: Duration, thenMount: ThenMount? = nil) {
             self.server = server
             self.check = check
             self.timeout = timeout
+            self.thenMount = thenMount
         }
     }
 
     /// How the check ended, with libnfs's one-line reason.
-    public enum Response: Sendable, Equatable {
+    public indirect enum Response: Sendable, Equatable {
         case ok
         /// The server answered, and the export is not there (not listed, no
         /// such pseudo path): for stop, "withdrawn".
@@ -47,5 +73,8 @@ public enum NFSClientCall: CompanionCall {
         /// No answer within the timeout.
         case timedOut(String)
         case failed(String)
+        /// In a call with ``Request/thenMount``: level 2 failed this way
+        /// (level 3 did not run).
+        case listing(Response)
     }
 }

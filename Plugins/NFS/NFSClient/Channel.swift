@@ -1,0 +1,76 @@
+// One libnfs context used for plain ONC RPC calls (rpcbind, MOUNT, NFSv3):
+// its rpc_context (nfs_get_rpc_context), so that every call carries libnfs's
+// own timeout (nfs_set_timeout; without it a call against a stopped server
+// never ends, DESIGN.md §8) besides the poll loop's deadline. Calls on one
+// connection are pipelined: two questions cost one round trip.
+import CNFS
+import FSKit
+import NFSClientCall
+#if canImport(Glibc)
+import Glibc
+#endif
+
+final class Channel {
+    let nfs: OpaquePointer
+    let rpc: OpaquePointer
+    let server: String
+    /// Every callback's object, alive until the context is destroyed
+    /// (destroying it cancels what is pending, which runs the callbacks).
+    let keep = Completions()
+
+    init?(server: String) {
+        guard let nfs = nfs_init_context() else { return nil }
+        guard let rpc = nfs_get_rpc_context(nfs) else { nfs_destroy_context(nfs); return nil }
+        self.nfs = nfs
+        self.rpc = rpc
+        self.server = server
+    }
+
+    deinit { nfs_destroy_context(nfs) }
+
+    var error: String { String(cString: rpc_get_error(rpc)) }
+
+    /// libnfs's timeout for the calls queued from now on: whole seconds
+    /// (DESIGN.md §8) covering `deadline`, which the poll loop holds exactly.
+    func limit(to deadline: ProbeDeadline) {
+        nfs_set_timeout(nfs, Int32(clamping: max(1, (deadline.remaining.milliseconds + 999) / 1000) * 1000))
+    }
+
+    /// Connects to `port` (closing the previous connection), no NULL ping:
+    /// the first call's answer proves the service. nil when connected.
+    func connect(port: Int32, what: String, until deadline: ProbeDeadline) -> NFSClientCall.Response? {
+        limit(to: deadline)
+        rpc_disconnect(rpc, "next connection")
+        let c = keep.make()
+        guard rpc_connect_async(rpc, server, port, Channel.finished, c.opaque) == 0 else { return .failed("\(what): \(error)") }
+        if let failure = wait(for: [c], until: deadline, what: what) { return failure }
+        return c.error == 0 ? nil : .failed("\(what): cannot connect: \(c.message)")
+    }
+
+    /// Services the connection until every call of `calls` answered; nil
+    /// then, else why not (the deadline, a socket error).
+    func wait(for calls: [Completion], until deadline: ProbeDeadline, what: String) -> NFSClientCall.Response? {
+        drive(until: { calls.allSatisfy(\.done) }, deadline: deadline, what: what,
+              fd: { rpc_get_fd(rpc) }, events: { rpc_which_events(rpc) },
+              service: { rpc_service(rpc, $0) }, error: { String(cString: rpc_get_error(rpc)) })
+    }
+
+    /// The failure of a call that answered with a non-success RPC status
+    /// (libnfs's timeout: `.timedOut`); nil on success.
+    func failure(of c: Completion, _ what: String) -> NFSClientCall.Response? {
+        switch c.error {
+        case 0: return nil
+        case 3: return .timedOut("\(what): \(c.message.isEmpty ? "command timed out" : c.message)")  // RPC_STATUS_TIMEOUT
+        default: return .failed("\(what): \(c.message.isEmpty ? error : c.message)")
+        }
+    }
+
+    /// The callback of a call whose answer is its status alone (connect,
+    /// UMNT): done, status, and the error text libnfs passes on failure.
+    static let finished: rpc_cb = { _, status, data, p in
+        let c = Completion.from(p)
+        c.done = true
+        c.error = status
+        if status != 0, let data { c.message = String(cString: data.assumingMemoryBound(to: CChar.self)) }
+    }
+}

@@ -1,0 +1,174 @@
+// NFSv3 levels 2 and 3 as plain RPCs through libnfs, on two libnfs
+// contexts (Channel): three TCP connections for both levels together.
+//
+//   rpcbind  GETPORT NFS v3/TCP and GETPORT MOUNT v3/TCP, pipelined (level 2:
+//            NFS v3 registered; both: the ports)
+//   mountd   EXPORT names the path (level 2); MNT the path (level 3), on the
+//            same connection, kept open for UMNT
+//   nfsd     GETATTR of the root (a directory) and READDIR of the root (one
+//            entry at least), pipelined, on the rpcbind context reconnected
+//   mountd   UMNT the path
+//
+// libnfs's nfs_mount asks the same server the same questions over four
+// connections (rpcbind before mountd and again before nfsd, a NULL ping on
+// each), nfs_umount over two more, and a level-2 call before it over three:
+// nine connections for a level-3 monitor, measured, against three here.
+import CNFS
+import FSKit
+import NFSClientCall
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Level 2 (`listed`: the MOUNT export list names it), level 3 (`mount`:
+/// mount, stat, readdir, umount) or both, level 2 first. Level 2 runs within
+/// `listDeadline`; level 3 within `mountDeadline()`, asked when level 3
+/// begins. A failure of level 2 in a call that runs both comes as
+/// `.listing(…)`.
+func v3Check(server: String, listed path: String?, listDeadline: ProbeDeadline,
+             mount export: String?, mountDeadline: () -> ProbeDeadline) -> NFSClientCall.Response {
+    guard let portmap = Channel(server: server), let mountd = Channel(server: server) else { return .failed("nfs_init_context failed") }
+    let both = path != nil && export != nil
+    func level2(_ r: NFSClientCall.Response) -> NFSClientCall.Response { both ? .listing(r) : r }
+    var deadline = path != nil ? listDeadline : mountDeadline()
+
+    // rpcbind: both ports in one round trip.
+    let rpcbind = "rpcbind on \(server)"
+    if let failure = portmap.connect(port: 111, what: rpcbind, until: deadline) { return level2(failure) }
+    let nfsPort = portmap.keep.make(), mountPort = portmap.keep.make()
+    for (c, program) in [(nfsPort, Int32(100003)), (mountPort, Int32(100005))] {
+        guard rpc_pmap2_getport_async(portmap.rpc, program, 3, Int32(IPPROTO_TCP), gotPort, c.opaque) == 0 else {
+            return level2(.failed("\(rpcbind): \(portmap.error)"))
+        }
+    }
+    if let failure = portmap.wait(for: [nfsPort, mountPort], until: deadline, what: rpcbind) { return level2(failure) }
+    for (c, program) in [(nfsPort, 100003), (mountPort, 100005)] {
+        if let failure = portmap.failure(of: c, "\(rpcbind): GETPORT") { return level2(failure) }
+        if c.port == 0 { return level2(.failed("\(rpcbind): program \(program) version 3 (TCP) is not registered")) }
+    }
+
+    // mountd: the export list (level 2).
+    if let failure = mountd.connect(port: Int32(mountPort.port), what: "MOUNT on \(server):\(mountPort.port)", until: deadline) {
+        return level2(failure)
+    }
+    if let path {
+        let what = "MOUNT export list of \(server)"
+        let list = mountd.keep.make()
+        guard rpc_mount3_export_async(mountd.rpc, gotExports, list.opaque) == 0 else { return level2(.failed("\(what): \(mountd.error)")) }
+        if let failure = mountd.wait(for: [list], until: deadline, what: what) ?? mountd.failure(of: list, what) { return level2(failure) }
+        if !list.names.contains(path) {
+            return level2(.notListed("\(what) does not name \(path) (\(list.names.count) export(s): \(list.names.prefix(5).joined(separator: ", ")))"))
+        }
+    }
+    guard let export else { return .ok }
+
+    // Level 3: MNT on the same connection.
+    deadline = mountDeadline()
+    mountd.limit(to: deadline)
+    let what = "NFSv3 \(server):\(export)"
+    let mounted = mountd.keep.make()
+    let queued = export.withCString { rpc_mount3_mnt_async(mountd.rpc, gotHandle, UnsafeMutablePointer(mutating: $0), mounted.opaque) }
+    guard queued == 0 else { return .failed("\(what): mount: \(mountd.error)") }
+    if let failure = mountd.wait(for: [mounted], until: deadline, what: "\(what): mount") ?? mountd.failure(of: mounted, "\(what): mount") {
+        return failure
+    }
+    if mounted.error == 0, mounted.mountStatus != 0 {
+        let why = "\(what): mount failed: MNT3 status \(mounted.mountStatus) (\(String(cString: strerror(mounted.mountStatus))))"
+        return mounted.mountStatus == ENOENT || mounted.mountStatus == EACCES ? .notListed(why) : .failed(why)
+    }
+
+    // nfsd: stat and read the root, in one round trip.
+    if let failure = portmap.connect(port: Int32(nfsPort.port), what: "\(what): NFS on port \(nfsPort.port)", until: deadline) {
+        return failure
+    }
+    let st = portmap.keep.make(), dir = portmap.keep.make()
+    let asked: Int32 = mounted.handle.withUnsafeMutableBufferPointer { bytes in
+        bytes.withMemoryRebound(to: CChar.self) { fh in
+            let handle = nfs_fh3(data: .init(data_len: u_int(fh.count), data_val: fh.baseAddress))
+            var getattr = GETATTR3args(object: handle)
+            var readdir = READDIR3args()
+            readdir.dir = handle
+            readdir.count = 4096
+            // Encoded as queued: the arguments need not outlive the calls.
+            guard rpc_nfs3_getattr_async(portmap.rpc, gotAttributes, &getattr, st.opaque) == 0 else { return -1 }
+            return rpc_nfs3_readdir_async(portmap.rpc, gotEntries, &readdir, dir.opaque)
+        }
+    }
+    guard asked == 0 else { return .failed("\(what): stat and readdir of the root: \(portmap.error)") }
+    if let failure = portmap.wait(for: [st, dir], until: deadline, what: "\(what): stat and readdir of the root") { return failure }
+    if let failure = portmap.failure(of: st, "\(what): stat of the root") { return failure }
+    if st.nfsStatus != 0 { return .failed("\(what): stat of the root failed: NFS3 status \(st.nfsStatus)") }
+    if !st.isDirectory { return .failed("\(what): the root is not a directory") }
+    if let failure = portmap.failure(of: dir, "\(what): reading the root") { return failure }
+    if dir.nfsStatus != 0 { return .failed("\(what): reading the root failed: NFS3 status \(dir.nfsStatus)") }
+    // Even an empty directory lists "." (Ganesha's READDIR sends it).
+    if dir.names.isEmpty { return .failed("\(what): the root lists no entry") }
+
+    // UMNT on the MOUNT connection still open.
+    let done = mountd.keep.make()
+    let unmounting = export.withCString { rpc_mount3_umnt_async(mountd.rpc, Channel.finished, UnsafeMutablePointer(mutating: $0), done.opaque) }
+    guard unmounting == 0 else { return .failed("\(what): umount: \(mountd.error)") }
+    return mountd.wait(for: [done], until: deadline, what: "\(what): umount") ?? mountd.failure(of: done, "\(what): umount failed") ?? .ok
+}
+
+// MARK: Callbacks: each copies what it needs out of the decoded answer,
+// which libnfs frees when the callback returns.
+
+/// Records the RPC status and libnfs's error text (on RPC_STATUS_ERROR the
+/// data is that text; cancelled and timed out calls pass none).
+private func finish(_ p: UnsafeMutableRawPointer?, _ status: Int32, _ data: UnsafeMutableRawPointer?) -> Completion? {
+    let c = Completion.from(p)
+    c.done = true
+    c.error = status
+    guard status == 0 else {
+        if status == 1, let data { c.message = String(cString: data.assumingMemoryBound(to: CChar.self)) }
+        return nil
+    }
+    return data == nil ? nil : c
+}
+
+private let gotPort: rpc_cb = { _, status, data, p in
+    if let c = finish(p, status, data) { c.port = data!.loadUnaligned(as: UInt32.self) }
+}
+
+private let gotExports: rpc_cb = { _, status, data, p in
+    guard let c = finish(p, status, data) else { return }
+    // `exports` is a pointer to the first node; read each link as an optional one.
+    let nextOffset = MemoryLayout<exportnode>.offset(of: \exportnode.ex_next)!
+    let dirOffset = MemoryLayout<exportnode>.offset(of: \exportnode.ex_dir)!
+    var node = data!.loadUnaligned(as: UnsafeMutableRawPointer?.self)
+    while let n = node {
+        if let dir = n.loadUnaligned(fromByteOffset: dirOffset, as: UnsafePointer<CChar>?.self) { c.names.append(String(cString: dir)) }
+        node = n.loadUnaligned(fromByteOffset: nextOffset, as: UnsafeMutableRawPointer?.self)
+    }
+}
+
+private let gotHandle: rpc_cb = { _, status, data, p in
+    guard let c = finish(p, status, data) else { return }
+    let res = data!.assumingMemoryBound(to: mountres3.self).pointee
+    c.mountStatus = Int32(bitPattern: res.fhs_status.rawValue)
+    guard res.fhs_status == MNT3_OK else { return }
+    let fh = res.mountres3_u.mountinfo.fhandle
+    if let bytes = fh.fhandle3_val {
+        c.handle = Array(UnsafeRawBufferPointer(start: bytes, count: Int(fh.fhandle3_len)))
+    }
+}
+
+private let gotAttributes: rpc_cb = { _, status, data, p in
+    guard let c = finish(p, status, data) else { return }
+    let res = data!.assumingMemoryBound(to: GETATTR3res.self).pointee
+    c.nfsStatus = Int32(bitPattern: res.status.rawValue)
+    if res.status == NFS3_OK { c.isDirectory = res.GETATTR3res_u.resok.obj_attributes.type == NF3DIR }
+}
+
+private let gotEntries: rpc_cb = { _, status, data, p in
+    guard let c = finish(p, status, data) else { return }
+    let res = data!.assumingMemoryBound(to: READDIR3res.self).pointee
+    c.nfsStatus = Int32(bitPattern: res.status.rawValue)
+    guard res.status == NFS3_OK else { return }
+    var entry = res.READDIR3res_u.resok.reply.entries
+    while let e = entry, c.names.count < 1 {
+        if let name = e.pointee.name { c.names.append(String(cString: name)) }
+        entry = e.pointee.nextentry
+    }
+}
