@@ -95,7 +95,10 @@ is the host's own floor. hyperfine -N inside the namespace, 200 runs each.
 | \`nfs-ls\` with version=4 | $ls4 ms | — | — |
 | \`fshost nfs monitor --level 3\` with \`mount_version=4\` | $f34 ms | ≤ floor + 1.2 × nfs-ls v4 = $budget34 ms | $(ok "$f34" "$budget34") |
 
-Peak RSS (median of 9, through \`nsenter\`): level 1 $m1 KiB, level 3 $m3 KiB.
+Peak RSS of the largest process of the call (median of 9, through \`nsenter\`): level 1 $m1 KiB, level 3 $m3 KiB.
+
+No shell agent to compare level 1 with here: \`ocf:heartbeat:nfsserver\` and \`exportfs\` manage the
+kernel's NFS server (\`/proc/fs/nfsd\`), which this kernel does not have.
 
 EOT
 echo "nfs: floor $t ms; level 1 $f1 ms (target $budget1); nfs-ls $ls ms; level 3 $f3 ms (target $budget3); level 2 $f2 ms; nfs-ls v4 $ls4 ms; level 3 v4 $f34 ms (target $budget34)"
