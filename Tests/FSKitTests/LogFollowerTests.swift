@@ -431,6 +431,40 @@ final class LogFollowerTests: XCTestCase {
         XCTAssertEqual(pass.position, whole.position)
     }
 
+    /// The edges of the bound and of rotation read through a small buffer
+    /// answer as readNew does: one incomplete line longer than maxBytes
+    /// (nothing judged, all counted skipped, the position past it); an
+    /// incomplete last line exactly maxBytes long, judged as it is; a
+    /// rotated file whose unterminated last line is longer than the buffer.
+    func testTheBoundsEdgesThroughASmallBufferAnswerAsReadNewDoes() throws {
+        func same(_ f: LogFollower, _ since: LogPosition, _ what: String) throws {
+            let whole = try read(f, since)
+            let (joined, pass) = try scanned(f, since, bufferSize: 4096)
+            XCTAssertEqual(pass.position, whole.position, what)
+            XCTAssertEqual(pass.skipped, whole.skipped, what)
+            if whole.bytes.count <= 4096 { XCTAssertEqual(joined, whole.bytes, what) }
+        }
+        try append("start\n")
+        let small = LogFollower(path: log, maxBytes: 8192)
+        var base = try XCTUnwrap(try? small.baseline().get())
+        try append(String(repeating: "x", count: 20_000))
+        try same(small, base, "one incomplete line longer than max_read")
+        try append("\n")
+        base = try XCTUnwrap(try? small.baseline().get())
+        try append(String(repeating: "y", count: 8192))
+        try same(small, base, "an incomplete line exactly max_read long")
+        try append("\n")
+        let f = LogFollower(path: log, maxBytes: 1 << 20)
+        base = try XCTUnwrap(try? f.baseline().get())
+        try append("ok\n" + String(repeating: "z", count: 10_000))
+        XCTAssertEqual(rename(log, log + ".1"), 0)
+        try append("new\n")
+        try same(f, base, "a rotated file's long unterminated last line")
+        var blocks: [String] = []
+        _ = f.scanNew(since: base, bufferSize: 4096) { blocks.append(String(decoding: $0, as: UTF8.self)); return true }
+        XCTAssertEqual(blocks, ["ok\n", String(repeating: "z", count: 4096), "new\n"], "its head, then the new log")
+    }
+
     /// A line longer than the buffer: its head (the buffer's length) is
     /// judged, the rest is not given, the lines after it are; the judge
     /// answering false stops the pass and gives no position.
