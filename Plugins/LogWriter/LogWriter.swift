@@ -353,76 +353,86 @@ struct LogWriter: DaemonType, CustomMonitor {
 
     /// Level 3: the new lines hold no error line, and expected_message was
     /// seen within growth_window (in these lines or, by an earlier check,
-    /// recently). The lines are judged first and `watch`'s position moves
-    /// only then: lines not judged by `deadline` (read_timeout) are read
+    /// recently). The lines are judged block by block as they are read
+    /// (``LogFollower/scanNew(since:bufferSize:_:)``): each block against
+    /// error_pattern, and against expected_message until it is first seen
+    /// (once is enough). `watch`'s position moves only when every new line
+    /// was judged: lines not judged by `deadline` (read_timeout) are read
     /// again next time, never taken as read.
     func probeContent(_ watch: inout Watch, deadline: Int64) -> Outcome {
         if let latched = resource.state[Self.errorKey] {
             return .failed("an error line was written (kept until the next start): \(latched)")
         }
-        let fresh = watch.position == nil
-        let chunk: LogFollower.Chunk
-        switch follower.readNew(since: watch.position) {
-        case .success(let c): chunk = c
+        let errorPattern = (try? error.get()) ?? nil, expectedPattern = (try? expected.get()) ?? nil
+        var errorLine: String?
+        var seen = false
+        /// Bytes judged before the current block, and where matching ran out of time.
+        var before = 0
+        var outOfTime: (judged: Int, attribute: String)?
+        let scanned = follower.scanNew(since: watch.position) { block in
+            if let errorPattern {
+                switch errorPattern.scan(block, deadline: deadline) {
+                case .matched(let line):
+                    errorLine = "'" + LogText.escaped(String(decoding: UnsafeRawBufferPointer(rebasing: block[line]), as: UTF8.self),
+                                                      limit: 300) + "'"
+                    return false
+                case .none: break
+                case .outOfTime(let judged): outOfTime = (before + judged, "error_pattern"); return false
+                }
+            }
+            if !seen, let expectedPattern {
+                switch expectedPattern.scan(block, deadline: deadline) {
+                case .matched: seen = true
+                case .none: break
+                case .outOfTime(let judged): outOfTime = (before + judged, "expected_message"); return false
+                }
+            }
+            before += block.count
+            return true
+        }
+        let pass: LogFollower.Pass
+        switch scanned {
+        case .success(let p): pass = p
         case .failure(let problem): return .failed("log_file \(logFile): \(problem)")
         }
-        for event in chunk.events { resource.log.info("log_file \(logFile): \(event)") }
+        for event in pass.events { resource.log.info("log_file \(logFile): \(event)") }
         // `skipped` counts every new byte not judged: those past max_read
         // never read, and those read but dropped as the rest of a line
         // whose start was skipped.
-        resource.log.debug("level 3 read \(chunk.bytesRead) bytes; judging \(chunk.bytes.count) bytes of complete lines; "
-                           + "\(chunk.skipped) bytes not judged" + (chunk.skipped > 0 ? " (more than max_read waited)" : "")
-                           + "; next offset \(chunk.position.offset)")
-        if fresh { watch.position = chunk.position; return .success }
+        resource.log.debug("level 3 read \(pass.bytesRead) bytes; judging \(pass.bytesJudged) bytes of complete lines; "
+                           + "\(pass.skipped) bytes not judged" + (pass.skipped > 0 ? " (more than max_read waited)" : "")
+                           + (pass.position.map { "; next offset \($0.offset)" } ?? "; stopped early"))
+        if let outOfTime {
+            return .failed("the check ran out of read_timeout (\(readTimeout.milliseconds) ms) matching \(outOfTime.attribute) "
+                           + "after \(outOfTime.judged) of \(pass.bytesRead) new bytes read: they are read again next time")
+        }
+        if watch.position == nil { watch.position = pass.position; return .success }   // a first baseline
 
         let now = LogGrowth.now()
-        var errorLine: String?
-        if case .success(let pattern?) = error {
-            switch pattern.scan(chunk.bytes, deadline: deadline) {
-            case .matched(let line):
-                errorLine = "'" + LogText.escaped(String(decoding: chunk.bytes[line], as: UTF8.self), limit: 300) + "'"
-            case .none: break
-            case .outOfTime(let judged): return outOfTime(judged, of: chunk, "error_pattern")
-            }
-        }
-        var seen = false
-        if errorLine == nil, case .success(let pattern?) = expected {
-            switch pattern.scan(chunk.bytes, deadline: deadline) {
-            case .matched: seen = true
-            case .none: break
-            case .outOfTime(let judged): return outOfTime(judged, of: chunk, "expected_message")
-            }
-        }
         if let errorLine {
-            // Latched first: a position stored without it would let a retry pass over the line.
+            // Latched first: a position stored without it would let a retry pass
+            // over the line. The position stays: the latch answers until the next
+            // start, which takes a new baseline.
             do throws(State.WriteError) { try resource.state.store(errorLine, for: Self.errorKey) } catch {
                 return .failed("an error line was written: \(errorLine) (and could not be kept: \(error))")
             }
-            watch.position = chunk.position
             return .failed("an error line was written to \(logFile): \(errorLine)")
         }
         let last = watch.seen
         if seen { watch.seen = now }
-        watch.position = chunk.position
-        if case .success(let pattern?) = expected, !seen {
+        watch.position = pass.position
+        if let expectedPattern, !seen {
             if let last, last <= now, now - last <= growthWindow.milliseconds {
                 resource.log.debug("expected_message not in the new lines; seen \(now - last) ms ago, within growth_window")
                 return .success
             }
             let since = last.flatMap { $0 <= now ? " (last seen \((now - $0) / 1000) s ago)" : nil } ?? ""
-            return .failed("expected_message '\(LogText.escaped(pattern.text, limit: 120))' was not written to \(logFile) "
+            return .failed("expected_message '\(LogText.escaped(expectedPattern.text, limit: 120))' was not written to \(logFile) "
                            + "within growth_window (\(growthWindow.milliseconds / 1000) s)\(since); "
-                           + "this check judged \(chunk.bytes.count) bytes of new complete lines"
-                           + (chunk.skipped > 0 ? " (\(chunk.skipped) bytes not judged: more than max_read waited)" : ""))
+                           + "this check judged \(pass.bytesJudged) bytes of new complete lines"
+                           + (pass.skipped > 0 ? " (\(pass.skipped) bytes not judged: more than max_read waited)" : ""))
         }
         return .success
-    }
-
-    /// read_timeout passed before every new line was judged: a failure,
-    /// and the position stays where it was (the lines are read again).
-    func outOfTime(_ judged: Int, of chunk: LogFollower.Chunk, _ attribute: String) -> Outcome {
-        .failed("the check ran out of read_timeout (\(readTimeout.milliseconds) ms) matching \(attribute) after "
-                + "\(judged) of \(chunk.bytes.count) new bytes: they are read again next time")
     }
 }
 

@@ -156,10 +156,58 @@ public struct LogFollower: Sendable {
     }
 
     /// The complete lines appended since `since` (nil: none remembered,
-    /// read nothing and start at the current end; see ``baseline()``).
+    /// read nothing and start at the current end; see ``baseline()``), in
+    /// one array: ``scanNew(since:bufferSize:_:)`` with a buffer that holds
+    /// them all.
     public func readNew(since: LogPosition?) -> Result<Chunk, Problem> {
+        var bytes: [UInt8] = []
+        return scanNew(since: since, bufferSize: nil) { block in bytes.append(contentsOf: block); return true }
+            .map { Chunk(bytes: bytes, position: $0.position!, bytesRead: $0.bytesRead, skipped: $0.skipped, events: $0.events) }
+    }
+
+    /// What one ``scanNew(since:bufferSize:_:)`` did.
+    public struct Pass: Sendable {
+        /// Where the next call starts (store it in state); nil when the
+        /// judge stopped the pass (what followed was not read).
+        public var position: LogPosition?
+        /// Bytes read from disk (what the call cost).
+        public var bytesRead: Int
+        /// Bytes given to the judge (complete lines, and the head of a line
+        /// longer than the buffer).
+        public var bytesJudged: Int
+        /// Bytes skipped because more than ``LogFollower/maxBytes`` waited.
+        public var skipped: Int64
+        /// What happened to the file since the last call ("rotated: …").
+        public var events: [String]
+    }
+
+    /// The buffer ``scanNew(since:bufferSize:_:)`` reads through by
+    /// default, in bytes (128 KiB): measured on the bench VM, reading 1 MiB
+    /// of a log through it costs 0.14 ms in a fresh process against 0.56 ms
+    /// for one 1 MiB buffer, whose 256 new pages each fault on first touch;
+    /// and a block is still in the CPU's cache when its lines are matched.
+    public static let blockSize = 128 << 10
+
+    /// Reads what was appended since `since` (the pieces ``readNew(since:)``
+    /// describes: the rest of a rotated file first, at most ``maxBytes``)
+    /// through one buffer of `bufferSize` bytes (nil: one buffer for all;
+    /// at least ``LinePattern/longestLine``), giving `judge` each block of
+    /// complete lines in place, oldest first, until it answers false.
+    ///
+    /// - A block ends with a newline, except the head (`bufferSize` bytes)
+    ///   of a line longer than the buffer: the rest of that line is not
+    ///   read by `judge` (a pattern matches only a long line's head anyway,
+    ///   ``LinePattern/longestLine``). If that line is the current file's
+    ///   incomplete last line, its head may be judged again next time.
+    /// - The current file's incomplete last line is left for next time
+    ///   (unless it alone fills ``maxBytes``); a rotated file's last line
+    ///   gets its newline.
+    /// - `judge` answering false stops the pass: ``Pass/position`` is nil.
+    public func scanNew(since: LogPosition?, bufferSize: Int? = LogFollower.blockSize,
+                        _ judge: (UnsafeRawBufferPointer) -> Bool) -> Result<Pass, Problem> {
         guard let since else {
-            return baseline().map { Chunk(bytes: [], position: $0, bytesRead: 0, skipped: 0, events: ["no position remembered: starting at the end"]) }
+            return baseline().map { Pass(position: $0, bytesRead: 0, bytesJudged: 0, skipped: 0,
+                                         events: ["no position remembered: starting at the end"]) }
         }
         var events: [String] = []
         let file: OpenFile
@@ -225,51 +273,92 @@ public struct LogFollower: Sendable {
             }
         }
 
-        // One buffer, read into in place (no zero-fill, no copy): a pread per
-        // piece; an unterminated rotated file gets its newline; the current
-        // file's incomplete last line is left out.
-        let capacity = pieces.reduce(0) { $0 + Int($1.to - $1.from) + 1 }
-        var failure: Int32 = 0
-        var bytesRead = 0
+        // Read through one buffer (no zero-fill); after each pread the
+        // complete lines in it go to `judge` in place and the partial line
+        // after them moves to the buffer's front.
+        let total = pieces.reduce(0) { $0 + Int($1.to - $1.from) }
+        let size = max(bufferSize.map { min(max($0, LinePattern.longestLine), total) } ?? total, 1)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size + 1, alignment: 16)  // + a rotated file's newline
+        defer { buffer.deallocate() }
+        let base = buffer.baseAddress!
+        var bytesRead = 0, judged = 0
         var nextOffset = start  // unless the current file is read below
-        var front = 0
-        var bytes = [UInt8](unsafeUninitializedCapacity: max(capacity, 1)) { out, count in
-            count = 0
-            for (index, piece) in pieces.enumerated() {
-                let begin = count
-                let length = Int(piece.to - piece.from)
-                let got = OpenFile(fd: piece.fd).read(into: UnsafeMutableRawBufferPointer(
-                    UnsafeMutableBufferPointer(rebasing: out[begin..<begin + length])), at: piece.from)
-                if got < 0 { failure = errno; count = 0; return }
-                bytesRead += got
-                count += got
-                var lineStart = begin
-                if index == 0 && skipped > 0 {
-                    // Skipping left us mid-line: drop up to the next line start.
-                    while lineStart < count && out[lineStart] != 0x0A { lineStart += 1 }
-                    lineStart = min(lineStart + 1, count)
-                    front = lineStart
+        // Dropping bytes up to the next newline: the rest of a line whose
+        // start the bound skipped (counted as skipped), or of a line longer
+        // than the buffer whose head was judged.
+        var discarding = skipped > 0, skipping = skipped > 0
+        func give(_ from: Int, _ to: Int) -> Bool {
+            judged += to - from
+            return judge(UnsafeRawBufferPointer(start: base + from, count: to - from))
+        }
+        func stopped() -> Result<Pass, Problem> {
+            .success(Pass(position: nil, bytesRead: bytesRead, bytesJudged: judged, skipped: skipped, events: events))
+        }
+        for piece in pieces {
+            var head = 0, fill = 0          // buffer[head..<fill]: the line in progress
+            var offset = piece.from         // the next byte to read
+            var lineStart = piece.from      // the file offset of that line's start
+            var endedLine = false           // a line of this piece ended (judged)
+            let file = OpenFile(fd: piece.fd)
+            while offset < piece.to {
+                if head > 0 {
+                    memmove(base, base + head, fill - head)
+                    fill -= head; head = 0
                 }
-                if piece.rotated {
-                    if count > lineStart && out[count - 1] != 0x0A { out[count] = 0x0A; count += 1 }
-                } else {
-                    // Keep the incomplete last line for next time, unless it alone fills the bound.
-                    var end = count
-                    while end > lineStart && out[end - 1] != 0x0A { end -= 1 }
-                    if end == lineStart && got >= maxBytes { end = count }
-                    nextOffset = piece.from + Int64(end - begin)
-                    count = end
+                let want = min(size - fill, Int(piece.to - offset))
+                let got = file.read(into: UnsafeMutableRawBufferPointer(start: base + fill, count: want), at: offset)
+                if got < 0 { return .failure(.failed("read: " + errnoText(errno))) }
+                if got == 0 { break }   // shorter than fstat said: cut meanwhile
+                bytesRead += got
+                offset += Int64(got)
+                let new = fill
+                fill += got
+                if discarding {
+                    guard let newline = memchr(base + new, 0x0A, fill - new) else {
+                        if skipping { skipped += Int64(got) }
+                        fill = 0
+                        continue
+                    }
+                    head = base.distance(to: newline) + 1
+                    if skipping { skipped += Int64(head - new) } else { endedLine = true }
+                    discarding = false; skipping = false
+                    lineStart = offset - Int64(fill - head)
+                }
+                // The last newline is at most a line from the end: look back for it.
+                var end = fill
+                while end > max(new, head) && base.load(fromByteOffset: end - 1, as: UInt8.self) != 0x0A { end -= 1 }
+                if end > max(new, head) {
+                    guard give(head, end) else { return stopped() }
+                    head = end
+                    lineStart = offset - Int64(fill - head)
+                    endedLine = true
+                } else if head == 0 && fill == size && offset < piece.to {
+                    // A line longer than the buffer: its head is judged, the rest dropped.
+                    guard give(0, fill) else { return stopped() }
+                    discarding = true
+                    fill = 0
                 }
             }
-        }
-        if failure != 0 { return .failure(.failed("read: " + errnoText(failure))) }
-        if front > 0 {
-            skipped += Int64(front)
-            bytes.removeFirst(front)
+            let pending = discarding ? 0 : fill - head
+            if piece.rotated {
+                // Nothing more comes to a rotated file: its last line is complete.
+                if pending > 0 {
+                    base.storeBytes(of: 0x0A, toByteOffset: fill, as: UInt8.self)
+                    guard give(head, fill + 1) else { return stopped() }
+                }
+            } else if !endedLine && offset - piece.from >= Int64(maxBytes) {
+                // One incomplete line fills the bound: judged as it is.
+                if pending > 0 { guard give(head, fill) else { return stopped() } }
+                nextOffset = offset
+            } else {
+                // The incomplete last line waits for next time.
+                nextOffset = lineStart
+            }
+            discarding = false; skipping = false
         }
         if skipped > 0 { events.append("\(skipped) bytes skipped (more than \(maxBytes) waited)") }
-        return .success(Chunk(bytes: bytes, position: file.position(at: nextOffset), bytesRead: bytesRead,
-                              skipped: skipped, events: events))
+        return .success(Pass(position: file.position(at: nextOffset), bytesRead: bytesRead, bytesJudged: judged,
+                             skipped: skipped, events: events))
     }
 }
 

@@ -379,4 +379,148 @@ final class LogFollowerTests: XCTestCase {
         XCTAssertEqual(pattern.scan(noX, deadline: begun + 300), .none, "no x, no candidate line: no regexec at all")
         XCTAssertLessThan(LogGrowth.now() - begun, 100)
     }
+
+    // MARK: Reading through a small buffer, literals by their rarest byte
+
+    /// Blocks of `scanNew` through a small buffer, joined, and its position.
+    func scanned(_ follower: LogFollower, _ since: LogPosition?, bufferSize: Int) throws -> (bytes: [UInt8], pass: LogFollower.Pass) {
+        var joined: [UInt8] = []
+        switch follower.scanNew(since: since, bufferSize: bufferSize, { block in
+            XCTAssertFalse(block.isEmpty, "no empty block")
+            joined += block
+            return true
+        }) {
+        case .success(let pass): return (joined, pass)
+        case .failure(let p): throw NSError(domain: "scan: \(p)", code: 1)
+        }
+    }
+
+    /// Read through a buffer much smaller than what waits, the blocks give
+    /// the lines readNew gives in one array, in order, each block ending a
+    /// line, and the same next position: across block boundaries, after a
+    /// rename rotation (log.1's unterminated last line gets its newline),
+    /// with a partial last line waiting, and with the bound skipping the
+    /// oldest bytes mid-line.
+    func testReadingThroughASmallBufferGivesTheSameLinesAndPosition() throws {
+        var lines = ""
+        for i in 0..<3000 { lines += "line \(i) " + String(repeating: "z", count: i % 97) + "\n" }
+        try append("start\n")
+        for maxBytes in [1 << 20, 50_000] {
+            let f = LogFollower(path: log, maxBytes: maxBytes)
+            let base = try XCTUnwrap(try? f.baseline().get())
+            try append(lines + "partial")
+            let whole = try read(f, base)
+            let (joined, pass) = try scanned(f, base, bufferSize: 4096)
+            XCTAssertEqual(joined, whole.bytes, "max \(maxBytes): the same lines")
+            XCTAssertEqual(pass.position, whole.position, "max \(maxBytes): the same next position")
+            XCTAssertEqual(pass.skipped, whole.skipped)
+            XCTAssertEqual(pass.bytesJudged, whole.bytes.count)
+            try append("\n")
+            _ = try read(f, whole.position)
+        }
+        // Rotation: the rest of log.1 (no final newline) first, then the new log.
+        let f = LogFollower(path: log, maxBytes: 1 << 20)
+        let base = try XCTUnwrap(try? f.baseline().get())
+        try append(lines + "last old line")
+        XCTAssertEqual(rename(log, log + ".1"), 0)
+        try append(lines)
+        let whole = try read(f, base)
+        let (joined, pass) = try scanned(f, base, bufferSize: 4096)
+        XCTAssertEqual(joined, whole.bytes)
+        XCTAssertTrue(String(decoding: joined, as: UTF8.self).contains("last old line\nline 0 \n"), "log.1 first, its line ended")
+        XCTAssertEqual(pass.position, whole.position)
+    }
+
+    /// The edges of the bound and of rotation read through a small buffer
+    /// answer as readNew does: one incomplete line longer than maxBytes
+    /// (nothing judged, all counted skipped, the position past it); an
+    /// incomplete last line exactly maxBytes long, judged as it is; a
+    /// rotated file whose unterminated last line is longer than the buffer.
+    func testTheBoundsEdgesThroughASmallBufferAnswerAsReadNewDoes() throws {
+        func same(_ f: LogFollower, _ since: LogPosition, _ what: String) throws {
+            let whole = try read(f, since)
+            let (joined, pass) = try scanned(f, since, bufferSize: 4096)
+            XCTAssertEqual(pass.position, whole.position, what)
+            XCTAssertEqual(pass.skipped, whole.skipped, what)
+            if whole.bytes.count <= 4096 { XCTAssertEqual(joined, whole.bytes, what) }
+        }
+        try append("start\n")
+        let small = LogFollower(path: log, maxBytes: 8192)
+        var base = try XCTUnwrap(try? small.baseline().get())
+        try append(String(repeating: "x", count: 20_000))
+        try same(small, base, "one incomplete line longer than max_read")
+        try append("\n")
+        base = try XCTUnwrap(try? small.baseline().get())
+        try append(String(repeating: "y", count: 8192))
+        try same(small, base, "an incomplete line exactly max_read long")
+        try append("\n")
+        let f = LogFollower(path: log, maxBytes: 1 << 20)
+        base = try XCTUnwrap(try? f.baseline().get())
+        try append("ok\n" + String(repeating: "z", count: 10_000))
+        XCTAssertEqual(rename(log, log + ".1"), 0)
+        try append("new\n")
+        try same(f, base, "a rotated file's long unterminated last line")
+        var blocks: [String] = []
+        _ = f.scanNew(since: base, bufferSize: 4096) { blocks.append(String(decoding: $0, as: UTF8.self)); return true }
+        XCTAssertEqual(blocks, ["ok\n", String(repeating: "z", count: 4096), "new\n"], "its head, then the new log")
+    }
+
+    /// A line longer than the buffer: its head (the buffer's length) is
+    /// judged, the rest is not given, the lines after it are; the judge
+    /// answering false stops the pass and gives no position.
+    func testALineLongerThanTheBufferIsJudgedOnItsHeadAndTheJudgeCanStop() throws {
+        try append("start\n")
+        let f = LogFollower(path: log, maxBytes: 1 << 20)
+        let base = try XCTUnwrap(try? f.baseline().get())
+        let long = String(repeating: "a", count: 10_000) + "ERROR\n"
+        try append("before\n" + long + "after\n")
+        var blocks: [String] = []
+        _ = f.scanNew(since: base, bufferSize: 4096) { blocks.append(String(decoding: $0, as: UTF8.self)); return true }
+        XCTAssertEqual(blocks, ["before\n", String(repeating: "a", count: 4096), "after\n"],
+                       "the long line's head alone (no ERROR in its tail), then the line after it")
+        var calls = 0
+        guard case .success(let pass) = f.scanNew(since: base, bufferSize: 4096, { _ in calls += 1; return false }) else {
+            return XCTFail("scan failed")
+        }
+        XCTAssertEqual(calls, 1, "stopped at the first block")
+        XCTAssertNil(pass.position, "a stopped pass gives no position to store")
+    }
+
+    /// The rarest-byte search finds what a plain search finds, including when its
+    /// anchor byte is everywhere (it turns to memmem for the rest) and a
+    /// literal straddles the search's limit.
+    func testTheLiteralSearchFindsWhatMemmemFinds() {
+        XCTAssertEqual(LiteralSearch(Array("ERROR".utf8)).anchors, [1, 3, 0], "R, O, E: rarest first, each byte once")
+        XCTAssertEqual(LiteralSearch(Array("heartbeat ok".utf8)).anchor, 11, "k is the rarest letter")
+        var texts: [[UInt8]] = [Array("no match here\n".utf8), Array("ERRORERROR".utf8), Array("xERRO".utf8), []]
+        texts.append(Array(String(repeating: "RRRR ", count: 2000).utf8) + Array("ERROR\n".utf8))   // R everywhere
+        texts.append(Array(String(repeating: "ERRO\n", count: 500).utf8) + Array("ERROR".utf8))
+        for literal in ["ERROR", "R", "RRRRR", "ERROR\n"] {
+            let needle = Array(literal.utf8)
+            for text in texts {
+                for limit in Set([text.count, max(0, text.count - 1), text.count / 2]) {
+                    var search = LiteralSearch(needle)
+                    let found = text.withUnsafeBytes { raw -> Int? in
+                        guard let base = raw.baseAddress else { return nil }
+                        return search.first(in: base, from: 0, limit: limit)
+                    }
+                    // The first place it starts, found the plain way.
+                    let expected = limit < needle.count ? nil
+                        : (0...(limit - needle.count)).first { Array(text[$0..<$0 + needle.count]) == needle }
+                    XCTAssertEqual(found, expected, "'\(literal)' in \(text.count) bytes up to \(limit)")
+                }
+            }
+        }
+        // Every byte of the literal common, the literal absent: R, then O, then E, then memmem.
+        var common = LiteralSearch(Array("ERRO".utf8))
+        let rs = Array(String(repeating: "ROE ", count: 25_000).utf8)
+        XCTAssertNil(rs.withUnsafeBytes { common.first(in: $0.baseAddress!, from: 0, limit: $0.count) })
+        XCTAssertTrue(common.usesMemmem, "anchor bytes that are all common turn the search to memmem")
+        // FATAL in INFO lines: its F is in every line, its L in none: L takes over.
+        var fatal = LiteralSearch(Array("FATAL".utf8))
+        XCTAssertEqual(fatal.anchor, 0, "F first")
+        let info = Array(String(repeating: "2026-11-30T05:00:00 INFO worker heartbeat ok\n", count: 2000).utf8) + Array("FATAL\n".utf8)
+        XCTAssertEqual(info.withUnsafeBytes { fatal.first(in: $0.baseAddress!, from: 0, limit: $0.count) }, info.count - 6)
+        XCTAssertEqual(fatal.anchor, 4, "L took over from F")
+    }
 }

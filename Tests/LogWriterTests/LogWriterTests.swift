@@ -327,6 +327,33 @@ final class LogWriterTests: XCTestCase {
         XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
     }
 
+    /// expected_message is matched only until it is first seen; the error
+    /// pattern is still matched in every line after it: in the same block
+    /// of the read and in a later one (more than LogFollower.blockSize
+    /// further on). An expected message that comes only in a later block
+    /// is found there.
+    func testTheErrorPatternIsCaughtAfterTheExpectedMessageWasSeen() throws {
+        try define("w1", script: ": \(sandbox.root.path); while :; do sleep 0.1; done",
+                   ["output=null", "expected_message=heartbeat", "error_pattern=FATAL|PANIC", "growth_window=1h"])
+        try create(log)
+        // 384 KiB: three of LogFollower.blockSize (128 KiB).
+        let filler = String(repeating: "INFO all quiet here, nothing to see\n", count: 3 * (128 << 10) / 36)
+        for (text, caught) in [("INFO heartbeat\nFATAL near\n", "FATAL near"),
+                               ("INFO heartbeat\n" + filler + "PANIC far\nINFO heartbeat\n", "PANIC far")] {
+            try start()
+            try append(text)
+            let r = try monitor(3)
+            XCTAssertEqual(r.status, commandFailed, r.description)
+            XCTAssertTrue(r.stderr.contains("an error line was written") && r.stderr.contains(caught), r.stderr)
+            XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
+        }
+        try start()
+        try append(filler + "INFO heartbeat late\n")
+        let r = try monitor(3)
+        XCTAssertEqual(r.status, success, "the expected message in a later block is found: \(r)")
+        XCTAssertEqual(try run("logwriter", "stop", "w1").status, success)
+    }
+
     /// A 1 GiB log (sparse: made with ftruncate) with 1 MiB appended: level
     /// 3 reads the 1 MiB, not the GiB.
     func testA1GiBLogIsReadInProportionToWhatWasAppended() throws {
@@ -349,10 +376,11 @@ final class LogWriterTests: XCTestCase {
     }
 
     /// A check slower than its level's timeout is a failure, not health
-    /// (here 8 MiB to match against a 1 ms read_timeout).
+    /// (here 8 MiB to match against a 1 ms read_timeout; the pattern has
+    /// no required literal, so every line goes through regexec, ~12 ms).
     func testALevelSlowerThanItsTimeoutFails() throws {
         try define("w1", script: ": \(sandbox.root.path); while :; do sleep 0.1; done",
-                   ["output=null", "error_pattern=FATAL|PANIC", "read_timeout=1ms"])
+                   ["output=null", "error_pattern=(FATAL|PANIC)", "read_timeout=1ms"])
         try create(log)
         try start()
         try append(String(repeating: String(repeating: "y", count: 99) + "\n", count: 80_000))
@@ -629,7 +657,10 @@ final class LogWriterTests: XCTestCase {
     /// read: the error line behind them is reported by the next check.
     func testLinesNotJudgedInTimeAreReadAgain() throws {
         try define("w1", script: ": \(sandbox.root.path); while :; do sleep 0.1; done",
-                   ["output=null", "error_pattern=FATAL|PANIC", "read_timeout=1ms"])
+                   // Parenthesised: no required literal, so every line goes
+                   // through regexec (8 MB: ~12 ms); the memchr search for
+                   // FATAL would judge them all within the 1 ms.
+                   ["output=null", "error_pattern=(FATAL|PANIC)", "read_timeout=1ms"])
         try create(log)
         try start()
         try append(String(repeating: String(repeating: "y", count: 99) + "\n", count: 80_000) + "FATAL behind the slow lines\n")
