@@ -338,6 +338,16 @@ final class IPFilterTests: XCTestCase {
         XCTAssertEqual(Int(after[2]), generation + 1, "the new namespace was at the kept generation before this commit")
     }
 
+    func testANamespaceGoneAfterAnEqualListingIsNotRunning() throws {
+        XCTAssertEqual(try run("start").status, success)
+        XCTAssertEqual(try monitor(1).status, success)
+        XCTAssertEqual(try withoutCompanion { try monitor(1).status }, success, "the generation was kept")
+        try NetworkLab.must(["ip", "netns", "del", lab.server])
+        let r = try monitor(1)
+        XCTAssertEqual(r.status, notRunning, "no namespace, no generation: listed, and nothing there: \(r)")
+        XCTAssertTrue(r.stderr.contains("network namespace"), r.stderr)
+    }
+
     /// What the kernel changes without a commit is always listed: a chain
     /// hooked to a device (gone with the device), elements with a timeout
     /// in a set the file fills (they expire). A dynamic set's elements are
