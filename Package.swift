@@ -57,7 +57,7 @@ let plugins: [Target] = [
     resourceType("LogWriter", path: "Plugins/LogWriter", exclude: ["README.md"]),
     // IPFilter: level 0 (the default) must not load libnftables, so the
     // plugin does not link it; start, stop, exclusive and level 1 call its companion.
-    resourceType("IPFilter", path: "Plugins/IPFilter", dependencies: ["NftablesCall", "TrustedPaths"],
+    resourceType("IPFilter", path: "Plugins/IPFilter", dependencies: ["NftablesCall", "TrustedPaths", "CSystemShims"],
                  exclude: ["Nftables", "NftablesCall", "README.md"]),
     companion("ipfilter-nft", call: "NftablesCall", path: "Plugins/IPFilter/Nftables", dependencies: ["CNftables"]),
     // Test-only (fshost verify, issue 14): an honest sleep process and one

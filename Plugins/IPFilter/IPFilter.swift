@@ -21,11 +21,14 @@
 //   exclusive  the table is present here
 //   level 0    success: kernel filtering, nothing to monitor
 //   level 1    the table's listing equals the one kept at start (dynamic
-//              sets' elements aside: traffic), and the file is unchanged
+//              sets' elements aside: traffic), and the file is unchanged;
+//              the listing is skipped while no nftables commit came in the
+//              namespace since it last compared equal (NftGeneration)
 //
 // libnftables lives in the companion ipfilter-nft.so, loaded by every action
-// but monitor level 0 (and the validate the host runs before start): the
-// default monitor costs what the template's does.
+// but monitor level 0 (and the validate the host runs before start) and a
+// level 1 whose generation did not move: the default monitor costs what the
+// template's does.
 import FSKit
 import NftablesCall
 #if canImport(Glibc)
@@ -62,7 +65,7 @@ struct IPFilter: ResourceType {
         MonitorLevel(0, "none", checks: "nothing: kernel filtering has no process to monitor (the FailSafe guide's example)",
                      cost: "none; libnftables is not loaded"),
         MonitorLevel(1, "ruleset", checks: "the table is present and its listing (stateless: no counter values) equals the one start loaded; the file is unchanged since",
-                     cost: "loads libnftables (the ipfilter-nft companion), one netlink listing of the table"),
+                     cost: "one netlink exchange (the namespace's nftables generation) and the file; after a commit in the namespace also libnftables (the ipfilter-nft companion) and a listing of the table"),
     ]
 
     /// Level 0 by default. The per-level time limit is the host's
@@ -229,6 +232,7 @@ struct IPFilter: ResourceType {
         switch answer {
         case .done, .absent:
             resource.state[Self.loadedKey] = nil
+            resource.state[Self.verifiedKey] = nil
             return .success
         case .namespaceMissing(let why):
             // No namespace, no table of ours in it.
@@ -252,9 +256,27 @@ struct IPFilter: ResourceType {
     /// 22) render alike; counter and quota values are left out (stateless
     /// listing), so traffic is not drift. A rule added, changed or deleted
     /// by hand is.
+    ///
+    /// The listing (libnftables, its companion, ~8 netlink exchanges and
+    /// the rendering) is skipped while the namespace's nftables generation
+    /// is the one kept by the last equal comparison (``verifiedKey``): no
+    /// commit since, by anyone, so nothing in the table changed. Any doubt
+    /// — no generation (older kernel, namespace gone), another one, another
+    /// boot or namespace, another start, a table the kernel changes without
+    /// commits (``RulesetListing/changesOnlyByCommits(_:)``) — compares the
+    /// listings. The file is read and compared every time.
     func probeRuleset() -> Outcome {
         let values = checkValues()
         guard values.isSuccess else { return values }
+        let loaded = resource.state[Self.loadedKey]
+        var stranded: String?
+        let generations = NftGeneration.Reader.open(namespace: namespace, stranded: &stranded)
+        defer { generations?.close() }
+        if let stranded { return .failed(stranded) }
+        let before = generations?.read()
+        if let loaded, let before, resource.state[Self.verifiedKey] == Self.verified(before, loaded) {
+            return fileUnchanged(since: loaded)
+        }
         guard let answer = nft(.list) else { return Self.noCompanion }
         let now: String
         switch answer {
@@ -263,7 +285,7 @@ struct IPFilter: ResourceType {
         case .namespaceMissing(let why): return .notRunning(why)
         case .refused(let why), .failed(let why): return .failed(why)
         }
-        guard let loaded = resource.state[Self.loadedKey], let newline = loaded.firstIndex(of: "\n") else {
+        guard let loaded, let newline = loaded.firstIndex(of: "\n") else {
             return .failed("\(ownTable) is present, but no listing was kept by start (not started by fshost, or its state was lost): restart it")
         }
         let kept = RulesetListing.normalised(String(loaded[loaded.index(after: newline)...]))
@@ -271,14 +293,39 @@ struct IPFilter: ResourceType {
         if current != kept {
             return .failed("\(ownTable) differs from what start loaded from \(path): " + Self.firstDifference(kept, current))
         }
+        let file = fileUnchanged(since: loaded)
+        // Kept only when no commit came between the two reads (the listing
+        // is that generation's), unsynced (a reboot changes boot_id). The
+        // old value is removed first: a rename over an existing file makes
+        // ext4 (auto_da_alloc) start writing the new one out, ~0.5 ms here
+        // (strace -T), and a missing key only means one more listing.
+        if file.isSuccess, let before, generations?.read() == before, RulesetListing.changesOnlyByCommits(kept) {
+            try? resource.state.store(nil, for: Self.verifiedKey)
+            try? resource.state.store(Self.verified(before, loaded), for: Self.verifiedKey, synced: false)
+        }
+        return file
+    }
+
+    /// The ruleset file still has the fingerprint start kept (`loaded`).
+    func fileUnchanged(since loaded: String) -> Outcome {
         switch RulesetFile.read(path) {
         case .failure(let problem): return .failed("cannot compare with the ruleset file: \(problem.reason)")
         case .success(let text):
-            if RulesetFile.fingerprint(text) != loaded[..<newline] {
+            if RulesetFile.fingerprint(text)[...] != loaded.prefix(while: { $0 != "\n" }) {
                 return .failed("ruleset file \(path) changed since start: the kernel runs the old rules (restart loads it)")
             }
         }
         return .success
+    }
+
+    /// State key: "BOOT NAMESPACE GENERATION LOADED": the nftables
+    /// generation at which the table's listing last compared equal to the
+    /// one start kept, and the fingerprint of that kept value (another
+    /// start, another listing: compared again).
+    static let verifiedKey = "verified"
+
+    static func verified(_ generation: NftGeneration, _ loaded: String) -> String {
+        generation.text + " " + RulesetFile.fingerprint(loaded)
     }
 
     // MARK: Values

@@ -1,5 +1,7 @@
 // The table's listing as level 1 compares it: the rules, not the traffic.
 
+import CSystemShims
+
 enum RulesetListing {
     /// `listing` (nft's stateless text, `nft -s list table`) without the
     /// elements of dynamic sets and maps.
@@ -15,26 +17,17 @@ enum RulesetListing {
     /// elements of every other set stay: an element added or deleted by
     /// hand there is drift.
     static func normalised(_ listing: String) -> String {
+        // Without a dynamic set there is nothing to leave out.
+        guard mentions(listing[...], "dynamic") else { return listing }
         let lines = listing.split(separator: "\n", omittingEmptySubsequences: false)
         var out: [Substring] = []
         out.reserveCapacity(lines.count)
         var i = 0
         while i < lines.count {
-            let line = lines[i]
-            let body = line.drop { $0 == "\t" || $0 == " " }
-            guard (body.hasPrefix("set ") || body.hasPrefix("map ") || body.hasPrefix("meter ")), body.hasSuffix("{") else {
-                out.append(line); i += 1; continue
+            guard let (end, dynamic) = setBlock(lines, at: i) else {
+                out.append(lines[i]); i += 1; continue
             }
-            // The block ends at "}" with the opener's indentation.
-            let close = line.prefix { $0 == "\t" || $0 == " " } + "}"
-            var end = i + 1
-            while end < lines.count, lines[end] != close { end += 1 }
-            let block = lines[i..<min(end + 1, lines.count)]
-            let dynamic = block.contains { l in
-                let b = l.drop { $0 == "\t" || $0 == " " }
-                return b.hasPrefix("flags ") && b.dropFirst(6).split(separator: ",").contains { $0.trimmingSpaces == "dynamic" }
-            }
-            guard dynamic else { out.append(contentsOf: block); i = end + 1; continue }
+            guard dynamic else { out.append(contentsOf: lines[i..<min(end + 1, lines.count)]); i = end + 1; continue }
             var k = i
             while k < min(end + 1, lines.count) {
                 let b = lines[k].drop { $0 == "\t" || $0 == " " }
@@ -47,6 +40,75 @@ enum RulesetListing {
             i = end + 1
         }
         return out.joined(separator: "\n")
+    }
+
+    /// Whether the table `listing` (normalised) shows can only change by a
+    /// committed transaction, which the namespace's generation counts
+    /// (``NftGeneration``): false when the kernel changes what it lists on
+    /// its own, so only a listing can tell —
+    /// - a flowtable, or a chain hooked to a device (`device "…"`,
+    ///   `devices = { … }`): the kernel drops the hook when the device goes
+    ///   (`NETDEV_UNREGISTER`), and a chain with it;
+    /// - a table with `flags owner`: deleted when its owner's socket closes;
+    /// - a set or map other than a dynamic one that mentions a `timeout`:
+    ///   its elements expire (a dynamic set's are left out of the listing).
+    /// Anything else in a stateless listing (rules, chains, objects,
+    /// elements without timeouts) is changed by a commit only.
+    static func changesOnlyByCommits(_ listing: String) -> Bool {
+        // Most tables mention none of the words below: one pass each.
+        guard ["flowtable", "device", "owner", "timeout"].contains(where: { mentions(listing[...], $0) }) else { return true }
+        let lines = listing.split(separator: "\n", omittingEmptySubsequences: false)
+        var i = 0
+        while i < lines.count {
+            if let (end, dynamic) = setBlock(lines, at: i) {
+                if !dynamic, lines[i...min(end, lines.count - 1)].contains(where: { mentions($0, "timeout") }) { return false }
+                i = end + 1
+                continue
+            }
+            let body = lines[i].drop { $0 == "\t" || $0 == " " }
+            if body.hasPrefix("flowtable ") || mentions(body, "device \"") || mentions(body, "devices = ") {
+                return false
+            }
+            if body.hasPrefix("flags "), body.dropFirst(6).split(separator: ",").contains(where: { $0.trimmingSpaces == "owner" }) {
+                return false
+            }
+            i += 1
+        }
+        return true
+    }
+
+    /// Whether the bytes of `word` occur in `text` (memmem over its UTF-8:
+    /// the listing is searched for ASCII words, where bytes are characters;
+    /// `containsText` compares `Character`s, ~100× slower here).
+    static func mentions(_ text: Substring, _ word: String) -> Bool {
+        var word = word
+        return word.withUTF8 { needle in
+            let found = text.utf8.withContiguousStorageIfAvailable { hay in
+                csys_memmem(hay.baseAddress, hay.count, needle.baseAddress, needle.count) != nil
+            }
+            return found ?? Array(text.utf8).withUnsafeBufferPointer {
+                csys_memmem($0.baseAddress, $0.count, needle.baseAddress, needle.count) != nil
+            }
+        }
+    }
+
+    /// When line `i` opens a set, map or meter block: the line of its
+    /// closing `}` (the opener's indentation) and whether its flags say
+    /// `dynamic`.
+    static func setBlock(_ lines: [Substring], at i: Int) -> (end: Int, dynamic: Bool)? {
+        let line = lines[i]
+        let body = line.drop { $0 == "\t" || $0 == " " }
+        guard body.hasPrefix("set ") || body.hasPrefix("map ") || body.hasPrefix("meter "), body.hasSuffix("{") else {
+            return nil
+        }
+        let close = line.prefix { $0 == "\t" || $0 == " " } + "}"
+        var end = i + 1
+        while end < lines.count, lines[end] != close { end += 1 }
+        let dynamic = lines[i..<min(end + 1, lines.count)].contains { l in
+            let b = l.drop { $0 == "\t" || $0 == " " }
+            return b.hasPrefix("flags ") && b.dropFirst(6).split(separator: ",").contains { $0.trimmingSpaces == "dynamic" }
+        }
+        return (end, dynamic)
     }
 
     /// The line where the `elements = { … }` starting on line `start` ends

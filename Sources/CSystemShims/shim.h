@@ -104,4 +104,9 @@ static inline const void *csys_memmem(const void *haystack, size_t length, const
     return memmem(haystack, length, needle, count);
 }
 
+/* ---- Namespaces (ipfilter: the nftables generation, NftGeneration) ---- */
+/* setns(2) is _GNU_SOURCE: moves the calling thread only into the namespace
+   `fd` refers to (nstype CLONE_NEW*, 0: any). */
+static inline int csys_setns(int fd, int nstype) { return (int)syscall(SYS_setns, fd, nstype); }
+
 #endif

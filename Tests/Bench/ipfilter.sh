@@ -4,7 +4,8 @@
 #   fshost ipfilter start          vs  nft -f FILE (the same one-batch replace
 #                                      of the table: add, delete, the ruleset)
 #   fshost ipfilter monitor -l 1   vs  nft -j list table … plus the template's
-#                                      monitor (the host's own floor)
+#                                      monitor (the host's own floor); again
+#                                      after a commit (the table listed)
 #   fshost ipfilter monitor -l 0   vs  the template's monitor (nothing loaded)
 # Targets (the issue): start no slower than nft -f; level 1 no more than the
 # template monitor plus nft -j list.
@@ -72,6 +73,20 @@ fs=$(median_ms "$work/ipf.json" 0); nf=$(median_ms "$work/ipf.json" 1)
 f1=$(median_ms "$work/ipf.json" 2); nl=$(median_ms "$work/ipf.json" 3)
 ft=$(median_ms "$work/ipf.json" 4); f0=$(median_ms "$work/ipf.json" 5)
 floor=$(python3 -c 'import sys; print("%.2f" % (float(sys.argv[1]) + float(sys.argv[2])))' "$ft" "$nl")
+# Level 1 lists the table only after a commit in the namespace (its
+# nftables generation moved): the same monitor, each run after a commit
+# that adds and deletes another table.
+printf 'add table ip fsbench_bump\ndelete table ip fsbench_bump\n' > "$work/bump.nft"
+# The peers get the same commit before each run (the kernel's deferred
+# clean-up of the deleted table runs meanwhile, for both).
+ip netns exec "$ns" hyperfine -N --warmup 5 --runs 100 --export-json "$work/listed.json" \
+  --prepare "nft -f $work/bump.nft" --prepare "nft -f $work/bump.nft" --prepare "nft -f $work/bump.nft" \
+  -n "fshost ipfilter monitor level 1 after a commit" "$bin/fshost ipfilter monitor fw --level 1" \
+  -n "nft -j list table after a commit" "nft -j list table inet bench" \
+  -n "fshost template monitor after a commit" "$bin/fshost template monitor bench" >/dev/null 2>&1
+fl=$(median_ms "$work/listed.json" 0); nlc=$(median_ms "$work/listed.json" 1); ftc=$(median_ms "$work/listed.json" 2)
+floorc=$(python3 -c 'import sys; print("%.2f" % (float(sys.argv[1]) + float(sys.argv[2])))' "$ftc" "$nlc")
+rl=$(ratio "$floorc" "$fl")
 rs=$(ratio "$nf" "$fs"); r1=$(ratio "$floor" "$f1"); r0=$(ratio "$ft" "$f0")
 atleast1() { python3 -c 'import sys; print("yes" if float(sys.argv[1]) >= 1 else "NO")' "$1"; }
 m0=$(peak_rss_kib "$bin/fshost" ipfilter monitor fw --level 0)
@@ -89,11 +104,17 @@ runs inside the namespace, 100 runs each; fshost's resource has
 ruleset). The load is measured as \`restart\`, which always replaces the
 table: a \`start\` of the file already loaded and unchanged compares the
 table's listing and does not reload (it keeps dynamic sets and counters).
+Level 1 reads the namespace's nftables generation first and lists the
+table (libnftables, its companion) only when a commit came since its last
+equal comparison: the first row is an unchanged firewall; the second runs
+each monitor, and each of its two peers, after a commit of another table
+(\`--prepare\`, not timed), in a second hyperfine run.
 
 | operation | fshost | peer | peer / fshost | target met |
 |---|---|---|---|---|
 | start (as restart: a load) vs \`nft -f FILE\` | $fs ms | $nf ms | $rs | $(atleast1 "$rs") (no slower) |
 | monitor level 1 vs template monitor + \`nft -j list table\` ($ft + $nl ms) | $f1 ms | $floor ms | $r1 | $(atleast1 "$r1") (no more) |
+| monitor level 1 after a commit in the namespace (lists the table) vs the same, each after a commit ($ftc + $nlc ms) | $fl ms | $floorc ms | $rl | $(atleast1 "$rl") (no more) |
 | monitor level 0 (the default) vs template monitor | $f0 ms | $ft ms | $r0 | — |
 
 Peak RSS of the largest process of the call, supervisor or worker (median of 9 runs, treerun.c): level 0 $m0 KiB,
@@ -102,4 +123,4 @@ interleaved: on a loaded machine compare each row's two columns, taken
 minutes apart at most, with care (\`FSHOST_TIMING=1\` gives the action's own time).
 
 EOT
-echo "ipfilter: start $fs ms vs nft -f $nf ms; level 1 $f1 ms vs $floor ms; level 0 $f0 ms vs template $ft ms"
+echo "ipfilter: start $fs ms vs nft -f $nf ms; level 1 $f1 ms (after a commit $fl ms vs $floorc ms) vs $floor ms; level 0 $f0 ms vs template $ft ms"

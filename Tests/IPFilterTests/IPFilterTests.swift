@@ -242,6 +242,143 @@ final class IPFilterTests: XCTestCase {
         XCTAssertFalse(counters.contains("packets 0 "), "traffic counted, so the counters did move: \(counters)")
     }
 
+    // MARK: Level 1 lists the table only when the namespace's nftables generation moved
+
+    /// The state level 1 keeps after an equal comparison: boot, namespace
+    /// cookie, generation, fingerprint of start's listing.
+    func verifiedState() throws -> [Substring] {
+        let path = sandbox.path("state/ipfilter/fw1/verified")
+        return try String(contentsOfFile: path, encoding: .utf8).split(separator: " ")
+    }
+
+    /// Level 1 without its companion (libnftables): a plugin directory
+    /// holding ipfilter.so alone, so a monitor that needs the listing
+    /// answers "not supported" (5) instead of comparing.
+    func withoutCompanion<T>(_ body: () throws -> T) throws -> T {
+        let plugins = sandbox.path("plugin-alone")
+        if !FileManager.default.fileExists(atPath: plugins) {
+            try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o755])
+            try FileManager.default.copyItem(atPath: HostSandbox.products.path + "/libipfilter.so",
+                                             toPath: plugins + "/ipfilter.so")
+        }
+        let saved = sandbox.pluginPath
+        sandbox.pluginPath = plugins
+        defer { sandbox.pluginPath = saved }
+        return try body()
+    }
+
+    func testLevel1SkipsTheListingOnlyWhileNoCommitCameSinceAnEqualOne() throws {
+        XCTAssertEqual(try run("start").status, success)
+        XCTAssertEqual(try withoutCompanion { try monitor(1).status }, notSupported,
+                       "the first level 1 after start compares the listing")
+        XCTAssertEqual(try monitor(1).status, success)
+        var r = try withoutCompanion { try monitor(1) }
+        XCTAssertEqual(r.status, success, "nothing committed since an equal listing: no listing needed: \(r)")
+
+        // A commit anywhere in the namespace (another table) moves the
+        // generation: compared again, and equal.
+        try lab.nft("add table ip bump; delete table ip bump")
+        XCTAssertEqual(try withoutCompanion { try monitor(1).status }, notSupported, "the generation moved: listed again")
+        XCTAssertEqual(try monitor(1).status, success, "another table's commit is no drift")
+        XCTAssertEqual(try withoutCompanion { try monitor(1).status }, success)
+
+        // The ruleset file is compared on every call.
+        try write(ruleset + "add rule inet \(table) input tcp dport 24 drop\n")
+        r = try withoutCompanion { try monitor(1) }
+        XCTAssertEqual(r.status, commandFailed, "\(r)")
+        XCTAssertTrue(r.stderr.contains("changed since start"), r.stderr)
+        try write(ruleset)
+
+        // A rule added by hand is a commit: never answered from the kept generation.
+        try lab.nft("add", "rule", "inet", table, "input", "tcp", "dport", "23", "drop")
+        XCTAssertEqual(try withoutCompanion { try monitor(1).status }, notSupported)
+        XCTAssertEqual(try monitor(1).status, commandFailed, "a rule added by hand is drift")
+        XCTAssertEqual(try withoutCompanion { try monitor(1).status }, notSupported, "drift keeps nothing")
+
+        // restart is a commit and a new listing: compared again.
+        XCTAssertEqual(try run("restart").status, success)
+        XCTAssertEqual(try withoutCompanion { try monitor(1).status }, notSupported)
+        XCTAssertEqual(try monitor(1).status, success)
+        XCTAssertEqual(try run("stop").status, success)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: sandbox.path("state/ipfilter/fw1/verified")),
+                       "stop forgets the generation")
+        XCTAssertEqual(try monitor(1).status, notRunning)
+    }
+
+    func testANamespaceMadeAgainAtTheSameGenerationIsComparedAgain() throws {
+        XCTAssertEqual(try run("start").status, success)
+        XCTAssertEqual(try monitor(1).status, success)
+        let before = try verifiedState()
+        guard before.count == 4, let generation = Int(before[2]), generation >= 2 else {
+            throw SetupFailure("verified state is not 'BOOT COOKIE GENERATION FINGERPRINT': \(before)")
+        }
+        // The same name, a new namespace (its generation counts from 1
+        // again), and by hand a table of the same name with other rules,
+        // reaching the generation kept for the old namespace.
+        try NetworkLab.must(["ip", "netns", "del", lab.server])
+        try NetworkLab.must(["ip", "netns", "add", lab.server])
+        let other = sandbox.path("other.nft")
+        try write("table inet \(table) {\n    chain input { type filter hook input priority filter; policy drop; }\n}\n", to: other)
+        try lab.nft("-f", other)
+        for _ in 0..<(generation - 2) { try lab.nft("add table ip bump; delete table ip bump") }
+        let r = try monitor(1)
+        XCTAssertEqual(r.status, commandFailed, "another namespace's table at the kept generation is compared: \(r)")
+
+        // One more commit, the file's own rules: equal, and the kept state
+        // names the new namespace at the next generation (so the one above
+        // was the old namespace's number).
+        let replace = sandbox.path("replace.nft")
+        try write("add table inet \(table)\ndelete table inet \(table)\n" + ruleset, to: replace)
+        try lab.nft("-f", replace)
+        XCTAssertEqual(try monitor(1).status, success)
+        let after = try verifiedState()
+        XCTAssertEqual(after[0], before[0], "same boot")
+        XCTAssertNotEqual(after[1], before[1], "another namespace cookie")
+        XCTAssertEqual(Int(after[2]), generation + 1, "the new namespace was at the kept generation before this commit")
+    }
+
+    func testANamespaceGoneAfterAnEqualListingIsNotRunning() throws {
+        XCTAssertEqual(try run("start").status, success)
+        XCTAssertEqual(try monitor(1).status, success)
+        XCTAssertEqual(try withoutCompanion { try monitor(1).status }, success, "the generation was kept")
+        try NetworkLab.must(["ip", "netns", "del", lab.server])
+        let r = try monitor(1)
+        XCTAssertEqual(r.status, notRunning, "no namespace, no generation: listed, and nothing there: \(r)")
+        XCTAssertTrue(r.stderr.contains("network namespace"), r.stderr)
+    }
+
+    /// What the kernel changes without a commit is always listed: a chain
+    /// hooked to a device (gone with the device), elements with a timeout
+    /// in a set the file fills (they expire). A dynamic set's elements are
+    /// left out of the comparison anyway, so it keeps the shortcut.
+    func testTablesTheKernelChangesWithoutACommitAreAlwaysListed() throws {
+        let device = "fsvb\(lab.tag)"
+        let cases: [(String, String, Bool)] = [
+            ("a chain hooked to a device", ruleset.replacingOccurrences(of: "    counter web_hits { }", with: """
+                    counter web_hits { }
+                    chain ingress { type filter hook ingress device "\(device)" priority 0; policy accept; }
+                """), false),
+            ("elements with a timeout", ruleset.replacingOccurrences(of: "    counter web_hits { }", with: """
+                    counter web_hits { }
+                    set recent { type ipv4_addr; flags timeout; elements = { 10.231.0.9 timeout 1h } }
+                """), false),
+            ("a dynamic set with a timeout", ruleset.replacingOccurrences(of: "    counter web_hits { }", with: """
+                    set seen { type ipv4_addr; flags dynamic, timeout; timeout 1h; }
+                    counter web_hits { }
+                """).replacingOccurrences(of: "policy accept;\n", with: "policy accept;\n        add @seen { ip saddr }\n"), true),
+        ]
+        for (what, text, shortcut) in cases {
+            try write(text)
+            var r = try run("restart")
+            XCTAssertEqual(r.status, success, "\(what): \(r)")
+            r = try monitor(1)
+            XCTAssertEqual(r.status, success, "\(what): \(r)")
+            r = try withoutCompanion { try monitor(1) }
+            XCTAssertEqual(r.status, shortcut ? success : notSupported, "\(what): listed again: \(!shortcut): \(r)")
+        }
+    }
+
     // MARK: Only its own table
 
     func testAnotherTableInTheSameNamespaceIsNeverTouched() throws {
