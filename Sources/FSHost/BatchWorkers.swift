@@ -149,6 +149,9 @@ public final class BatchWorkers {
                                     : deadline + Supervisor.graceMilliseconds
             timeout = min(timeout, max(0, end - now))
         }
+        if waiting > 0 && workers.count < parallel {
+            timeout = min(timeout, max(0, nextWorkerAt - now))   // time for another worker
+        }
         let pids = workers.keys.filter { workers[$0]!.job != nil }
         var fds = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
         for pid in pids { fds.append(pollfd(fd: workers[pid]!.results, events: Int16(POLLIN), revents: 0)) }
@@ -206,19 +209,40 @@ public final class BatchWorkers {
         exiting.removeAll()
     }
 
-    /// Idle workers get the waiting jobs; new workers are started while
-    /// jobs wait and fewer than `parallel` run. When none can be started
-    /// and none runs, the next job answers `HA_HOST_ERROR`.
+    /// How long every worker must have been on its resource before another
+    /// worker is started for the ones waiting (ms). A worker costs a fork,
+    /// a plugin load and an exit (about 1 ms of CPU); quick resources are
+    /// answered sooner by the workers there are, slow or hung ones get a
+    /// worker each, up to `parallel`, 5 ms apart.
+    static let rampMilliseconds: Int64 = 5
+
+    /// When a fork last failed: the next try waits 100 ms (the running
+    /// workers take the queue meanwhile).
+    private var forkFailed: Int64 = .min / 2
+
+    /// When another worker may be started for the waiting jobs: every
+    /// worker has been on its current resource for ``rampMilliseconds``,
+    /// and 100 ms have passed since a fork failed.
+    private var nextWorkerAt: Int64 {
+        if workers.values.contains(where: { $0.job == nil }) { return .max }
+        return max((workers.values.map(\.sent).max() ?? .min / 2) + Self.rampMilliseconds, forkFailed + 100)
+    }
+
+    /// Idle workers get the waiting jobs; while jobs still wait, a new
+    /// worker is started when there is none, or when every worker has been
+    /// busy for ``rampMilliseconds``, up to `parallel`. When none can be
+    /// started and none runs, the next job answers `HA_HOST_ERROR`.
     private func dispatch(into finished: inout [Finished]) {
         for pid in Array(workers.keys) where workers[pid]!.job == nil && waiting > 0 {
             send(next(), to: pid)
         }
-        while waiting > 0 && workers.count < parallel {
+        while waiting > 0 && workers.count < parallel && (workers.isEmpty || Deadline.now() >= nextWorkerAt) {
             let started = Deadline.now()
             switch fork() {
             case .success(let pid):
                 send(next(), to: pid, at: started)
             case .failure(let error):
+                forkFailed = Deadline.now()
                 if !workers.isEmpty { return }   // the running workers take the queue
                 let index = next()
                 finished.append(Finished(tag: tags[index], status: ExitStatus.hostError.rawValue,

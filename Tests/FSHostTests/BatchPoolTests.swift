@@ -31,6 +31,20 @@ extension BatchModeTests {
         XCTAssertLessThanOrEqual(pluginLoads(r.stderr), 2, r.stderr)
     }
 
+    /// Workers are added 5 ms apart while every one is busy (quick
+    /// resources share the workers there are): four resources that each
+    /// take 1 s still run at once, in four workers, under the default 8.
+    func testSlowResourcesEachGetAWorker() throws {
+        sandbox.extraEnvironment["FSHOST_TIMING"] = "1"
+        let names = (1...4).map { "s\($0)" }
+        for name in names { try sandbox.store("testfixture", name, ["port": "80", "hang": "1s"]) }
+        let out = sandbox.path("out")
+        let r = try sandbox.fshost("testfixture", "monitor", try write("in", names.map { $0 + "\n" }.joined()), out)
+        XCTAssertEqual(try lines(out), names.map { $0 + " 0" }, r.stderr)
+        XCTAssertLessThan(r.milliseconds, 1900, "the four ran one after another: \(r.description)")
+        XCTAssertEqual(pluginLoads(r.stderr), 4, r.stderr)
+    }
+
     /// `--parallel 1`, the second resource's plugin crashes (SIGSEGV): it
     /// answers HA_CMD_FAILED, and the three after it run in a new worker
     /// and answer their own statuses (not running, a plugin's 4, success).
