@@ -365,8 +365,8 @@ public final class BatchWorkers {
         ProcessTree.killDescendants(sparing: Set(workers.keys).union(exiting).union(spared))
         guard let index = worker.job else { return nil }
         let request = requests[index]
-        if progress.job == 0, answer == nil, run.interruption == nil, !run.unanswered, requeued.insert(index).inserted {
-            // Sent, never begun: it runs in another worker.
+        if answer == nil, Self.queuesAgain(begun: progress.job != 0, run: run, queuedBefore: requeued.contains(index)) {
+            requeued.insert(index)
             queue.append(index)
             return nil
         }
@@ -379,6 +379,16 @@ public final class BatchWorkers {
         let result = runner.answer(run, request: request)
         _ = runner.report(result, request: request, level: run.level, started: worker.sent, timing: nil)
         return Finished(tag: tags[index], status: result.status.rawValue)
+    }
+
+    /// Whether a job whose worker ended without answering it goes back to
+    /// the queue: only one the worker had not begun (it ended between its
+    /// last answer and reading this job: a plugin thread left from an
+    /// earlier resource, say), once, and not when the batch is stopping or
+    /// killed the worker at the job's deadline or set-up limit. Any other
+    /// gets the answer that stands for it.
+    static func queuesAgain(begun: Bool, run: Supervisor.Run, queuedBefore: Bool) -> Bool {
+        !begun && run.interruption == nil && !run.unanswered && !queuedBefore
     }
 
     /// Reaps every child that ended: a worker → its job's answer (or the

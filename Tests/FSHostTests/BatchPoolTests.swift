@@ -147,6 +147,24 @@ extension BatchModeTests {
         XCTAssertFalse(FileManager.default.fileExists(atPath: out), "OUT appears whole or not at all")
     }
 
+    /// A job sent to a worker that ended before it began it goes back to the
+    /// queue, once; begun, stopped by TERM, or killed at its deadline, it
+    /// gets the answer that stands for it. (The window, between a worker's
+    /// answer and its next read, is too narrow to hit from a test.)
+    func testJobNeverBegunIsQueuedAgainOnce() {
+        var ended = Supervisor.Run()
+        ended.waitStatus = 11
+        XCTAssertTrue(BatchWorkers.queuesAgain(begun: false, run: ended, queuedBefore: false))
+        XCTAssertFalse(BatchWorkers.queuesAgain(begun: false, run: ended, queuedBefore: true), "once")
+        XCTAssertFalse(BatchWorkers.queuesAgain(begun: true, run: ended, queuedBefore: false), "begun: its answer")
+        var stopped = ended
+        stopped.interruption = SIGTERM
+        XCTAssertFalse(BatchWorkers.queuesAgain(begun: false, run: stopped, queuedBefore: false), "the batch stops")
+        var late = ended
+        late.unanswered = true
+        XCTAssertFalse(BatchWorkers.queuesAgain(begun: false, run: late, queuedBefore: false), "killed at its set-up limit")
+    }
+
     /// The job message a pool worker reads: index and send time, 16 bytes.
     func testPoolJobMessageRoundTrip() {
         for job in [PoolWorker.Job(index: 0, started: 0), PoolWorker.Job(index: 49, started: 123_456_789_012)] {
