@@ -13,6 +13,38 @@ extension BatchModeTests {
     /// the `FSHOST_TIMING` lines (a pool worker's later resources have none).
     func pluginLoads(_ stderr: String) -> Int { stderr.components(separatedBy: "timing=\"dlopen ").count - 1 }
 
+    /// Launches the batch `arguments`, waits until `count` processes run
+    /// `command`, sends it TERM; returns its stderr, and
+    /// checks that it answered 3 (not killed by the signal) and that no
+    /// `command` is left.
+    func terminate(_ arguments: [String], whenRunning command: String, count: Int,
+                   file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let host = try XCTUnwrap(LaunchedHost(sandbox, arguments))
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { processes(containing: command).count == count },
+                      "the resources did not start their commands", file: file, line: line)
+        kill(host.pid, SIGTERM)
+        let status = try XCTUnwrap(host.wait(milliseconds: 5000), "the batch did not end after TERM", file: file, line: line)
+        XCTAssertEqual(status & 0x7F, 0, "answered, not killed by the signal", file: file, line: line)
+        XCTAssertEqual((status >> 8) & 0xFF, 3, file: file, line: line)
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 3000) { processes(containing: command).isEmpty },
+                      "a hung resource's command outlived the batch", file: file, line: line)
+        return host.stderr
+    }
+
+    /// Stores `resources` (testfixture, port 80 plus their attributes), runs
+    /// them as one batch of `action` with `--parallel 1`, with the timing
+    /// lines on; returns OUT's lines and the call.
+    func runPool(_ action: String, _ resources: KeyValuePairs<String, [String: String]>) throws -> ([String], HostSandbox.Result) {
+        sandbox.extraEnvironment["FSHOST_TIMING"] = "1"
+        for (name, attributes) in resources {
+            try sandbox.store("testfixture", name, attributes.merging(["port": "80"]) { mine, _ in mine })
+        }
+        let out = sandbox.path("out")
+        let r = try sandbox.fshost("testfixture", action, try write("in", resources.map { $0.key + "\n" }.joined()), out,
+                                   "--parallel", "1")
+        return (try lines(out), r)
+    }
+
     /// Five resources, `--parallel 1`: one worker runs them all, loading
     /// the plugin once; with `--parallel 2`, six resources, two workers at most.
     func testPoolWorkerLoadsThePluginOnceForManyResources() throws {
@@ -49,15 +81,9 @@ extension BatchModeTests {
     /// answers HA_CMD_FAILED, and the three after it run in a new worker
     /// and answer their own statuses (not running, a plugin's 4, success).
     func testCrashMidPoolCostsOneLine() throws {
-        sandbox.extraEnvironment["FSHOST_TIMING"] = "1"
-        try sandbox.store("testfixture", "a", ["port": "80"])
-        try sandbox.store("testfixture", "b", ["port": "80", "fault": "crash"])
-        try sandbox.store("testfixture", "c", ["port": "80", "marker": sandbox.path("no-marker")])
-        try sandbox.store("testfixture", "d", ["port": "80", "monitor_level": "2", "fail_probes": "1", "fail_status": "4"])
-        try sandbox.store("testfixture", "e", ["port": "80"])
-        let out = sandbox.path("out")
-        let r = try sandbox.fshost("testfixture", "monitor", try write("in", "a\nb\nc\nd\ne\n"), out, "--parallel", "1")
-        XCTAssertEqual(try lines(out), ["a 0", "b 3", "c 1", "d 4", "e 0"], r.stderr)
+        let (got, r) = try runPool("monitor", ["a": [:], "b": ["fault": "crash"], "c": ["marker": sandbox.path("no-marker")],
+                                               "d": ["monitor_level": "2", "fail_probes": "1", "fail_status": "4"], "e": [:]])
+        XCTAssertEqual(got, ["a 0", "b 3", "c 1", "d 4", "e 0"], r.stderr)
         XCTAssertEqual(r.status, 3, r.description)
         XCTAssertTrue(r.stderr.contains("plugin testfixture ended the process during monitor: killed by signal 11 (SIGSEGV)"), r.stderr)
         XCTAssertEqual(pluginLoads(r.stderr), 2, "the resources after the crash run in a new worker: \(r.stderr)")
@@ -69,15 +95,10 @@ extension BatchModeTests {
     /// worker ends (its lock with it), and the queue goes on in a new
     /// worker; no hung command is left.
     func testHangsMidPoolCostTheirOwnLinesAtTheirOwnTimeouts() throws {
-        sandbox.extraEnvironment["FSHOST_TIMING"] = "1"
-        try sandbox.store("testfixture", "a", ["port": "80"])
-        try sandbox.store("testfixture", "h1", ["port": "80", "hang": "31555ms", "monitor_timeout": "1s"])
-        try sandbox.store("testfixture", "c", ["port": "80", "marker": sandbox.path("no-marker")])
-        try sandbox.store("testfixture", "h2", ["port": "80", "hang": "60s", "hang_in_process": "true", "monitor_timeout": "1s"])
-        try sandbox.store("testfixture", "e", ["port": "80"])
-        let out = sandbox.path("out")
-        let r = try sandbox.fshost("testfixture", "monitor", try write("in", "a\nh1\nc\nh2\ne\n"), out, "--parallel", "1")
-        XCTAssertEqual(try lines(out), ["a 0", "h1 8", "c 1", "h2 8", "e 0"], r.stderr)
+        let (got, r) = try runPool("monitor", [
+            "a": [:], "h1": ["hang": "31555ms", "monitor_timeout": "1s"], "c": ["marker": sandbox.path("no-marker")],
+            "h2": ["hang": "60s", "hang_in_process": "true", "monitor_timeout": "1s"], "e": [:]])
+        XCTAssertEqual(got, ["a 0", "h1 8", "c 1", "h2 8", "e 0"], r.stderr)
         XCTAssertGreaterThanOrEqual(r.milliseconds, 2000, "each hung line waited for its own timeout")
         XCTAssertLessThan(r.milliseconds, 2000 + 2500, r.description)
         XCTAssertEqual(pluginLoads(r.stderr), 3, "a new worker after each hang: \(r.stderr)")
@@ -88,12 +109,9 @@ extension BatchModeTests {
     /// it) mid-pool: the batch kills it at that resource's deadline plus
     /// the grace (HA_TIMEDOUT), and the next resource runs in a new worker.
     func testFrozenWorkerMidPoolIsKilledAndTheQueueGoesOn() throws {
-        try sandbox.store("testfixture", "a", ["port": "80"])
-        try sandbox.store("testfixture", "frozen", ["port": "80", "fault": "freeze", "monitor_timeout": "1s"])
-        try sandbox.store("testfixture", "c", ["port": "80", "marker": sandbox.path("no-marker")])
-        let out = sandbox.path("out")
-        let r = try sandbox.fshost("testfixture", "monitor", try write("in", "a\nfrozen\nc\n"), out, "--parallel", "1")
-        XCTAssertEqual(try lines(out), ["a 0", "frozen 8", "c 1"], r.stderr)
+        let (got, r) = try runPool("monitor", ["a": [:], "frozen": ["fault": "freeze", "monitor_timeout": "1s"],
+                                               "c": ["marker": sandbox.path("no-marker")]])
+        XCTAssertEqual(got, ["a 0", "frozen 8", "c 1"], r.stderr)
         XCTAssertGreaterThanOrEqual(r.milliseconds, 1000, "killed before its deadline")
         XCTAssertLessThan(r.milliseconds, 1000 + 2500 + 2000, r.description)
         XCTAssertTrue(r.stderr.contains("did not finish within 1000 ms and its worker did not answer"), r.stderr)
@@ -104,12 +122,11 @@ extension BatchModeTests {
     /// below it) never ends the daemon; the resource after it still starts.
     func testStartedDaemonSurvivesALaterHangInThePool() throws {
         let tag = "32444"
-        try sandbox.store("testfixture", "d1", ["port": "80", "command": "[\"sleep\",\"\(tag)\"]", "process_name": "sleep"])
-        try sandbox.store("testfixture", "h", ["port": "80", "hang": "60s", "hang_in_process": "true", "start_timeout": "1s"])
-        try sandbox.store("testfixture", "m", ["port": "80", "marker": sandbox.path("marker")])
-        let out = sandbox.path("out")
-        let r = try sandbox.fshost("testfixture", "start", try write("in", "d1\nh\nm\n"), out, "--parallel", "1")
-        XCTAssertEqual(try lines(out), ["d1 0", "h 8", "m 0"], r.stderr)
+        let (got, r) = try runPool("start", [
+            "d1": ["command": "[\"sleep\",\"\(tag)\"]", "process_name": "sleep"],
+            "h": ["hang": "60s", "hang_in_process": "true", "start_timeout": "1s"], "m": ["marker": sandbox.path("marker")]])
+        XCTAssertEqual(got, ["d1 0", "h 8", "m 0"], r.stderr)
+        XCTAssertEqual(pluginLoads(r.stderr), 3, "a new worker after the start and after the hang: \(r.stderr)")
         XCTAssertEqual(processes(containing: "sleep \(tag)").count, 1, "the started daemon was killed: \(r.stderr)")
         XCTAssertTrue(FileManager.default.fileExists(atPath: sandbox.path("marker")), "the resource after the hang started")
         XCTAssertEqual(try sandbox.fshost("testfixture", "stop", "d1").status, 0)
@@ -126,17 +143,11 @@ extension BatchModeTests {
         try sandbox.store("testfixture", "w", ["port": "80"])
         let input = try write("in", "a\nh\nw\n")
         let out = sandbox.path("out")
-        var host = try XCTUnwrap(LaunchedHost(sandbox, ["testfixture", "monitor", input, out, "--parallel", "1"]))
-        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { processes(containing: "sleep 32.666").count == 1 },
-                      "the second resource did not start its command")
-        kill(host.pid, SIGTERM)
-        let status = try XCTUnwrap(host.wait(milliseconds: 5000), "the batch did not end after TERM")
-        XCTAssertEqual((status >> 8) & 0xFF, 3)
-        XCTAssertEqual(try lines(out), ["a 0", "h 3", "w 3"], host.stderr)
-        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 3000) { processes(containing: "sleep 32.666").isEmpty })
+        let stderr = try terminate(["testfixture", "monitor", input, out, "--parallel", "1"], whenRunning: "sleep 32.666", count: 1)
+        XCTAssertEqual(try lines(out), ["a 0", "h 3", "w 3"], stderr)
 
         try FileManager.default.removeItem(atPath: out)
-        host = try XCTUnwrap(LaunchedHost(sandbox, ["testfixture", "monitor", input, out, "--parallel", "1"]))
+        let host = try XCTUnwrap(LaunchedHost(sandbox, ["testfixture", "monitor", input, out, "--parallel", "1"]))
         XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { processes(containing: "sleep 32.666").count == 1 },
                       "the second resource did not start its command")
         kill(host.pid, SIGKILL)

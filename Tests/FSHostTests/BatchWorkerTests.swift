@@ -3,7 +3,7 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// The batch as every line's supervisor (one fork per line) and its one
+/// The batch as every line's supervisor (its workers are its children) and its one
 /// verification of the plugin (issue 13, Performance): what changed in how
 /// the lines run must keep every guarantee of one call.
 extension BatchModeTests {
