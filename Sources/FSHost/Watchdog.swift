@@ -51,8 +51,11 @@ enum Watchdog {
             self.onOrphaned = onOrphaned
             flag = .allocate(capacity: 1)
             flag.initialize(to: 0)
-            var ends: [Int32] = [-1, -1]
-            wake = wakeWhenDone && csys_pipe_cloexec(&ends) == 0 ? (ends[0], ends[1]) : (-1, -1)
+            var ends: (Int32, Int32) = (-1, -1)
+            let made = wakeWhenDone && withUnsafeMutableBytes(of: &ends) {
+                csys_pipe_cloexec($0.baseAddress!.assumingMemoryBound(to: Int32.self)) == 0
+            }
+            wake = made ? ends : (-1, -1)
         }
 
         deinit {
