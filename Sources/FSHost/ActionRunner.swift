@@ -104,7 +104,11 @@ public struct ActionRunner {
 
     /// In the worker: loads and verifies the plugin, reads the resource,
     /// runs the action against its deadline, reports, and answers.
-    func perform(_ request: ActionRequest, channel: WorkerChannel, started: Int64) {
+    /// `pool`: a batch's pool worker (``PoolWorker``), which runs jobs one
+    /// after another: the plugin it loaded for its first job serves the
+    /// next ones. A worker that times out, or whose start or restart left
+    /// its daemon, says it is retiring before it answers.
+    func perform(_ request: ActionRequest, channel: WorkerChannel, started: Int64, pool: PoolWorker? = nil) {
         PhaseTimer.begin()
         // A monitor's level is the command line's until the CDB's is known:
         // one that fails before (an undefined resource) still names it.
@@ -115,7 +119,9 @@ public struct ActionRunner {
         do {
             try paths.checkAbsolute()
             channel.pluginCodeRuns()
-            let plugin = if let verifiedPlugin {
+            let plugin = if let loaded = pool?.plugin {
+                loaded
+            } else if let verifiedPlugin {
                 try PluginLoader.load(verified: verifiedPlugin, cache: VerificationCache(runDirectory: paths.runDirectory),
                                       phase: PhaseTimer.mark)
             } else {
@@ -123,6 +129,7 @@ public struct ActionRunner {
                                       cache: VerificationCache(runDirectory: paths.runDirectory),
                                       phase: PhaseTimer.mark)
             }
+            pool?.plugin = plugin
             var explicit: Set<String> = []
             let attributes = try resolveAttributes(plugin: plugin, request: request, explicit: &explicit)
             var settings = try resolveSettings(plugin: plugin, attributes: attributes, request: request)
@@ -146,10 +153,14 @@ public struct ActionRunner {
                 ProcessTree.killDescendants()
                 let timedOut = ActionResult(status: .timedOut,
                     reason: "\(request.action.rawValue) did not finish within \(settings.timeoutMilliseconds) ms (\(phase)); its commands were killed")
+                // The action's thread is abandoned in plugin code: this
+                // process runs nothing more.
+                channel.retiring()
                 channel.answer(timedOut.status, json: report(timedOut, request: request, level: reported,
                                                              started: started, timing: PhaseTimer.summary))
                 Supervisor.afterAnswer()
-            }, onOrphaned: Supervisor.orphaned)  // fshost was killed: nothing the action started may outlive it
+            }, onOrphaned: Supervisor.orphaned,  // fshost was killed: nothing the action started may outlive it
+               wakeWhenDone: pool != nil)
         } catch {
             result = ActionResult(status: error.exitStatus, reason: error.message)
         }
@@ -157,6 +168,10 @@ public struct ActionRunner {
         if !leavesDaemon(result, request) {
             ProcessGroups.shutDown()
             Supervisor.endLeftovers()
+        } else {
+            // Its daemon is below this process: a later job's clean-up
+            // would kill it.
+            channel.retiring()
         }
         // A plugin's buffered stdio output goes out (to stderr) before the
         // answer, so the answer's line comes last. (Not in the timeout path:

@@ -12,9 +12,11 @@ enum PhaseTimer {
     nonisolated(unsafe) private static var last = monotonicMicroseconds()
     nonisolated(unsafe) private static var phases: [(String, Int64)] = []
 
-    /// Starts the clock (before the plugin is located).
+    /// Starts the clock (before the plugin is located), forgetting the
+    /// phases of an action this process ran before (a pool worker's).
     static func begin() {
         guard enabled else { return }
+        phases.removeAll(keepingCapacity: true)
         last = monotonicMicroseconds()
     }
 

@@ -39,13 +39,35 @@ enum Watchdog {
         let onTimeout: () -> Never
         let onOrphaned: () -> Never
         let flag: UnsafeMutablePointer<Int32>
+        /// A pipe the job writes when done, so that the watchdog thread
+        /// ends at once (a pool worker runs jobs one after another; its
+        /// threads must not pile up until their deadlines); -1: none.
+        let wake: (read: Int32, write: Int32)
 
-        init(deadline: Deadline?, onTimeout: @escaping () -> Never, onOrphaned: @escaping () -> Never) {
+        init(deadline: Deadline?, onTimeout: @escaping () -> Never, onOrphaned: @escaping () -> Never,
+             wakeWhenDone: Bool = false) {
             self.deadline = deadline
             self.onTimeout = onTimeout
             self.onOrphaned = onOrphaned
             flag = .allocate(capacity: 1)
             flag.initialize(to: 0)
+            var ends: (Int32, Int32) = (-1, -1)
+            let made = wakeWhenDone && withUnsafeMutableBytes(of: &ends) {
+                csys_pipe_cloexec($0.baseAddress!.assumingMemoryBound(to: Int32.self)) == 0
+            }
+            wake = made ? ends : (-1, -1)
+        }
+
+        deinit {
+            if wake.read >= 0 { close(wake.read); close(wake.write) }
+            flag.deallocate()
+        }
+
+        /// The job is done (claimed): the watchdog thread may end now.
+        func done() {
+            guard wake.write >= 0 else { return }
+            var byte: UInt8 = 1
+            _ = write(wake.write, &byte, 1)
         }
 
         func claim(_ claim: Claim) -> Bool { csys_claim(flag, claim.rawValue) != 0 }
@@ -53,7 +75,8 @@ enum Watchdog {
         /// The watchdog thread: waits for the deadline or the lifeline's
         /// hang-up, and returns as soon as it finds the job done.
         func run() {
-            var lifeline = pollfd(fd: Supervisor.lifeline, events: Int16(POLLIN), revents: 0)
+            var fds = (pollfd(fd: Supervisor.lifeline, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0))
             while true {
                 var wait: Int32 = -1
                 if let deadline {
@@ -64,8 +87,10 @@ enum Watchdog {
                     }
                     wait = Int32(min(left, Int64(Int32.max)))
                 }
-                let ready = poll(&lifeline, 1, wait)
-                if lifeline.revents != 0 {   // hang-up: the supervisor is gone
+                let ready = withUnsafeMutableBytes(of: &fds) { raw in
+                    poll(raw.baseAddress!.assumingMemoryBound(to: pollfd.self), 2, wait)
+                }
+                if fds.0.revents != 0 {   // hang-up: the supervisor is gone
                     if claim(.orphaned) { onOrphaned() }
                     return
                 }
@@ -75,10 +100,13 @@ enum Watchdog {
         }
     }
 
+    /// `wakeWhenDone`: the watchdog thread ends as soon as the job is done
+    /// (a pool worker, which runs another job next), not at its next wake.
     static func run(_ job: ActionJob, deadline: Deadline, onTimeout: @escaping (String) -> Never,
-                    onOrphaned: @escaping () -> Never) -> ActionResult {
+                    onOrphaned: @escaping () -> Never, wakeWhenDone: Bool = false) -> ActionResult {
         let (result, finishedAt) = watch({ job.run() }, deadline: deadline,
-                                         onTimeout: { onTimeout(job.phase.description) }, onOrphaned: onOrphaned)
+                                         onTimeout: { onTimeout(job.phase.description) }, onOrphaned: onOrphaned,
+                                         wakeWhenDone: wakeWhenDone)
         // An answer that came after the deadline (a command the plugin ran was
         // killed at it, say) is not an answer the cluster manager waited for.
         if finishedAt >= deadline.at || job.context.deadlineKilledCommand { onTimeout(job.phase.description) }
@@ -92,14 +120,16 @@ enum Watchdog {
     /// once the watchdog has claimed the outcome (it ends the process).
     /// Without a thread, `work` runs unwatched rather than not at all.
     static func watch<R>(_ work: () -> R, deadline: Deadline?, onTimeout: @escaping () -> Never,
-                         onOrphaned: @escaping () -> Never) -> (R?, Int64) {
+                         onOrphaned: @escaping () -> Never, wakeWhenDone: Bool = false) -> (R?, Int64) {
         // While this process has one thread: the clean-up's first run (its
         // lazily made globals and generic metadata) never happens in two
         // threads at once (ProcessTree.prepare: seen to spin forever).
         ProcessTree.prepare()
         _ = ProcessGroups.live
-        let watch = Watch(deadline: deadline, onTimeout: onTimeout, onOrphaned: onOrphaned)
-        let unmanaged = Unmanaged.passRetained(watch)   // lives until the process ends
+        let watch = Watch(deadline: deadline, onTimeout: onTimeout, onOrphaned: onOrphaned, wakeWhenDone: wakeWhenDone)
+        // The thread's reference: kept until the process ends, or, when it
+        // is woken at the job's end, given up as the thread ends.
+        let unmanaged = Unmanaged.passRetained(watch)
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
         // poll, and at the deadline the report and the clean-up: 1 MiB is ample.
@@ -107,7 +137,9 @@ enum Watchdog {
         pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
         var thread = pthread_t()
         let created = pthread_create(&thread, &attributes, { argument in
-            Unmanaged<Watch>.fromOpaque(argument!).takeUnretainedValue().run()
+            let watch = Unmanaged<Watch>.fromOpaque(argument!)
+            watch.takeUnretainedValue().run()
+            if watch.takeUnretainedValue().wake.read >= 0 { watch.release() }
             return nil
         }, unmanaged.toOpaque())
         pthread_attr_destroy(&attributes)
@@ -124,6 +156,7 @@ enum Watchdog {
             // The watchdog fired meanwhile: it reports and ends the process.
             while true { pause() }
         }
+        watch.done()
         return (result, finishedAt)
     }
 }

@@ -30,6 +30,15 @@ struct WorkerChannel {
     /// a worker that dies after this is blamed on the plugin.
     func pluginCodeRuns() { progress.pointee.pluginCode = 1 }
 
+    /// A batch's pool worker has taken job `tag` (``BatchWorkers``): from
+    /// here its end is that job's answer, not a job never begun.
+    func began(job tag: Int) { progress.pointee.job = Int64(tag) + 1 }
+
+    /// This worker ends after its answer (the action timed out, or a start
+    /// left its daemon below it): a batch's pool gives it no other job.
+    /// Written before the answer, which the supervisor reads after it.
+    func retiring() { progress.pointee.retiring = 1 }
+
     /// Writes the answer whole (retrying short writes): the exit status
     /// and the `--json` line (nil without `--json`). A supervisor that is
     /// gone makes this a no-op (SIGPIPE is ignored in the worker).
@@ -50,7 +59,9 @@ struct WorkerChannel {
 }
 
 /// The page the worker writes and the supervisor reads (MAP_SHARED,
-/// anonymous, mapped before the fork). Written by one process only.
+/// anonymous, mapped before the fork). Written by one process at a time:
+/// the worker while it works, a batch's supervisor only while its pool
+/// worker waits for its next job (``resetForNextJob()``, before it is sent).
 struct WorkerProgress {
     /// CLOCK_MONOTONIC ms; 0 while unknown.
     var deadline: Int64 = 0
@@ -59,6 +70,23 @@ struct WorkerProgress {
     var level: Int64 = -1
     /// 1 once plugin code may have run.
     var pluginCode: Int64 = 0
+    /// A batch's pool worker: 1 + the tag of the job it has taken; 0: none
+    /// taken since the supervisor sent one.
+    var job: Int64 = 0
+    /// 1: the worker exits after the answer it is about to give.
+    var retiring: Int64 = 0
+
+    /// The supervisor, before it sends a pool worker its next job: the
+    /// deadline and level are the next job's, unknown yet. `pluginCode`
+    /// stays: once plugin code has run in a process, its end may be the
+    /// plugin's.
+    mutating func resetForNextJob() {
+        deadline = 0
+        timeoutMilliseconds = 0
+        level = -1
+        job = 0
+        retiring = 0
+    }
 
     /// A fresh shared page, or nil (mmap failed).
     static func map() -> UnsafeMutablePointer<WorkerProgress>? {
@@ -88,6 +116,14 @@ struct WorkerAnswer: Equatable {
         let n = UInt32(payload.count)
         for shift in stride(from: 0, to: 32, by: 8) { out.append(UInt8(truncatingIfNeeded: n >> UInt32(shift))) }
         return out + payload
+    }
+
+    /// The bytes the answer at the front of `buffer` takes, once complete.
+    static func length(_ buffer: [UInt8]) -> Int? {
+        guard buffer.count >= 4 else { return nil }
+        var n = 0
+        for i in 0..<4 { n |= Int(buffer[i]) << (8 * i) }
+        return buffer.count >= 4 + n ? 4 + n : nil
     }
 
     /// The answer at the front of `buffer` once it is complete; nil while

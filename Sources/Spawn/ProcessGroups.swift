@@ -29,6 +29,14 @@ public enum ProcessGroups {
         }
     }
 
+    /// Forgets every group and lets `spawn` start again: for a worker that
+    /// runs one action after another (a FailSafe batch's pool worker), once
+    /// the last action's groups were killed by ``shutDown()`` and its
+    /// leftovers reaped.
+    public static func reopen() {
+        liveGroups.withLock { registry in registry = ([], false) }
+    }
+
     /// The process group ids (the leaders' pids) currently registered.
     public static var live: [Int32] {
         liveGroups.withLock { $0.groups }

@@ -1,7 +1,7 @@
-// FailSafe batch mode: the plugin verified once, then one worker per
-// resource (a fork of this process, which supervises them all: its own
-// lock, deadline and process group each), at most --parallel at once; the
-// answers in input order.
+// FailSafe batch mode: the plugin verified once, then a pool of at most
+// --parallel workers (forks of this process, which supervises them all),
+// each loading the plugin once and running resources one after another
+// (its own lock and deadline each); the answers in input order.
 import ELFCheck
 import FSHost
 import HAVocabulary
@@ -11,13 +11,15 @@ import Glibc
 #endif
 
 /// `fshost <type> <action> --infile IN --outfile OUT [--paramfile P]` (or
-/// `IN OUT [P]`): runs the action on every resource of IN, each in its own
-/// worker process (``BatchWorkers``: the worker `fshost <type> <action>
-/// <resource>` would fork, supervised by this process), and writes OUT:
-/// one `resource_name status` line per IN line, in IN's order. A worker
-/// that crashes or hangs costs only its own line: it is killed at its own
-/// deadline plus the supervisor's grace (`HA_TIMEDOUT`), and one that died
-/// without answering answers `HA_CMD_FAILED`.
+/// `IN OUT [P]`): runs the action on every resource of IN in a pool of
+/// worker processes (``BatchWorkers``: forks of this process, which
+/// supervises them; each runs resources one after another exactly as the
+/// worker of `fshost <type> <action> <resource>`), and writes OUT: one
+/// `resource_name status` line per IN line, in IN's order. A resource whose
+/// plugin crashes or hangs costs only its own line: its worker is killed at
+/// that resource's deadline plus the supervisor's grace (`HA_TIMEDOUT`), or
+/// answers `HA_CMD_FAILED` for it when it died, and the resources after it
+/// go to a new worker.
 ///
 /// The plugin file is found and verified once, here (``PluginLoader/verify(type:searchPath:cache:)``:
 /// read only, never loaded in this process), and every worker loads that
@@ -104,39 +106,37 @@ func batchMain(_ words: [String]) -> Int32 {
     }
     var stopping = false
     if let verified {
+        let requests = jobs.map { index in
+            var action = request.template
+            action.resource = lines[index].name
+            action.suppliedAttributes = stored[lines[index].name]
+            action.deadlineCap = actionDeadline
+            return (tag: index, request: action)
+        }
         let workers = BatchWorkers(runner: ActionRunner(paths: paths, verifiedPlugin: verified),
-                                   signals: waited, workerMask: callerMask)
-        var next = 0
-        while next < jobs.count || workers.running > 0 {
-            if let actionDeadline, next < jobs.count, !stopping, Deadline.now() >= actionDeadline {
-                log.error("\(jobs.count - next) resources not started before the batch's deadline answer HA_TIMEDOUT")
-                for index in jobs[next...] { statuses[index] = ExitStatus.timedOut.rawValue }
-                next = jobs.count
+                                   signals: waited, workerMask: callerMask, jobs: requests, parallel: request.parallel)
+        while !workers.isDone {
+            if let actionDeadline, workers.waiting > 0, !stopping, Deadline.now() >= actionDeadline {
+                let late = workers.dropWaiting()
+                log.error("\(late.count) resources not started before the batch's deadline answer HA_TIMEDOUT")
+                for index in late { statuses[index] = ExitStatus.timedOut.rawValue }
+                continue
             }
-            while !stopping && workers.running < request.parallel && next < jobs.count {
-                let index = jobs[next]
-                next += 1
-                var action = request.template
-                action.resource = lines[index].name
-                action.suppliedAttributes = stored[lines[index].name]
-                action.deadlineCap = actionDeadline
-                if let error = workers.start(action, tag: index) {
-                    statuses[index] = error.status
-                    log.error(error.message)
-                }
-            }
-            if workers.running == 0 { continue }
             // At most a second (a bound, not a poll: answers, ends and
             // signals wake it), less when lines wait for the batch's deadline.
             var bound: Int64 = 1000
-            if let actionDeadline, next < jobs.count { bound = max(1, min(1000, actionDeadline - Deadline.now())) }
+            if let actionDeadline, workers.waiting > 0 { bound = max(1, min(1000, actionDeadline - Deadline.now())) }
             let (finished, stop) = workers.wait(bound: bound)
-            for line in finished { statuses[line.tag] = line.status }
+            for line in finished {
+                statuses[line.tag] = line.status
+                if let error = line.error { log.error(error) }
+            }
             if let stop, !stopping {
                 stopping = true
-                log.error("received signal \(stop): \(workers.running) running resources were ended, \(jobs.count - next) not started answer HA_CMD_FAILED")
+                let notStarted = workers.dropWaiting()
+                log.error("received signal \(stop): \(workers.running) running resources were ended, \(notStarted.count) not started answer HA_CMD_FAILED")
+                for index in notStarted { statuses[index] = ExitStatus.commandFailed.rawValue }
                 for line in workers.interrupt(stop) { statuses[line.tag] = line.status }
-                next = jobs.count
             }
         }
         workers.finish()

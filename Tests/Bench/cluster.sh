@@ -94,8 +94,8 @@ cat >> "$report" <<EOT
 ## Cluster managers: FailSafe batch and OCF agent (same run)
 
 **Batch.** 50 \`template\` resources: one \`fshost template monitor IN OUT\`
-(srmd's form; the plugin verified once, each resource in its own forked
-worker supervised by the batch, 8 at once) against a script of 50 separate
+(srmd's form; the plugin verified once, the resources run by a pool of
+workers the batch forks and supervises, each loading the plugin once) against a script of 50 separate
 \`fshost template monitor tN\` calls. Wall: hyperfine -N, $rounds rounds of 5
 runs; medians of the rounds, the ratio the median of per-round ratios. CPU:
 user + sys of the call and of every process below it, orphans included

@@ -156,16 +156,8 @@ final class BatchModeTests: XCTestCase {
         }
         let input = try write("in", "h1\nh2\nh3\n")
         let out = sandbox.path("out")
-        let host = try XCTUnwrap(LaunchedHost(sandbox, ["testfixture", "monitor", input, out, "--parallel", "2"]))
-        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { processes(containing: "sleep 31.777").count == 2 },
-                      "the two first resources did not start their commands")
-        kill(host.pid, SIGTERM)
-        let status = try XCTUnwrap(host.wait(milliseconds: 5000), "the batch did not end after TERM")
-        XCTAssertEqual(status & 0x7F, 0, "answered, not killed by the signal")
-        XCTAssertEqual((status >> 8) & 0xFF, 3)
-        XCTAssertEqual(try lines(out), ["h1 3", "h2 3", "h3 3"])
-        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 3000) { processes(containing: "sleep 31.777").isEmpty },
-                      "a hung resource's command outlived the batch")
+        let stderr = try terminate(["testfixture", "monitor", input, out, "--parallel", "2"], whenRunning: "sleep 31.777", count: 2)
+        XCTAssertEqual(try lines(out), ["h1 3", "h2 3", "h3 3"], stderr)
     }
 
     /// The batch killed outright (SIGKILL, no chance to answer): each

@@ -3,7 +3,7 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// The batch as every line's supervisor (one fork per line) and its one
+/// The batch as every line's supervisor (its workers are its children) and its one
 /// verification of the plugin (issue 13, Performance): what changed in how
 /// the lines run must keep every guarantee of one call.
 extension BatchModeTests {
@@ -77,12 +77,12 @@ extension BatchModeTests {
     /// used), and is refused by the next call.
     func testLinesLoadTheFileTheBatchVerified() throws {
         let directory = try fixtureDirectory()
-        try sandbox.store("testfixture", "slow", ["port": "80", "hang": "1500ms"])
+        try sandbox.store("testfixture", "slow", ["port": "80", "hang": "1517ms"])
         try sandbox.store("testfixture", "late", ["port": "80", "marker": sandbox.path("marker")])
         let input = try write("in", "slow\nlate\n")
         let out = sandbox.path("out")
         let host = try XCTUnwrap(LaunchedHost(sandbox, ["testfixture", "start", input, out, "--parallel", "1"]))
-        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { !processes(containing: "sleep 1.5").isEmpty },
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { !processes(containing: "sleep 1.517").isEmpty },
                       "the first resource did not start")
         let junk = directory + "/.junk"
         try Data("not a plugin\n".utf8).write(to: URL(fileURLWithPath: junk))
