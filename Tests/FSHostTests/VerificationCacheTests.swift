@@ -213,20 +213,28 @@ final class VerificationCacheTests: XCTestCase {
         }
         try library(libs + "/libfixtureneeded.so", constructor: false)
         try library(build + "/evil.so", constructor: true)
-        let record = PluginRecord(abiVersion: 1, compilerVersion: compilerVersion, typeName: "needsalib").bytes
-        let source = "__attribute__((section(\".fshost_plugin\"), used, aligned(4)))\n"
-            + "static const unsigned char fshost_record[\(record.count)] = \(ELFFixtures.cArray(record));\n"
-            + "int fixture_needed_value(void);\nint use_it(void) { return fixture_needed_value(); }\n"
-            + "void *fshost_plugin_entry(void) { return 0; }\n"
-        let plugin = sandbox.path("plugins/needsalib.so")
-        try ELFFixtures.compileC(source, compiler: cc,
-                                 flags: ["-shared", "-fPIC", "-Wl,--no-as-needed", "-Wl,--enable-new-dtags", "-L" + libs,
-                                         "-Wl,-rpath," + libs, "-lfixtureneeded"],
-                                 output: plugin, in: build, name: "needsalib")
-        try ELFFixtures.setMode(plugin, 0o755)
+        let plugin = try cPlugin("needsalib", code: "int fixture_needed_value(void);\nint use_it(void) { return fixture_needed_value(); }\n",
+                                 runpath: libs, libraries: ["fixtureneeded"], compiler: cc, build: build)
         try FileManager.default.createDirectory(atPath: sandbox.runDirectory, withIntermediateDirectories: false,
                                                 attributes: [.posixPermissions: 0o755])
         return (plugin, libs, build, marker)
+    }
+
+    /// A C plugin of type `type` (mode 0755) in the plugin directory whose
+    /// `code` uses `libraries` (`-l` names), found through its RUNPATH
+    /// `runpath`; its entry returns no descriptor (refused after loading, 7).
+    func cPlugin(_ type: String, code: String, runpath: String, libraries: [String], compiler cc: String, build: String) throws -> String {
+        let record = PluginRecord(abiVersion: 1, compilerVersion: compilerVersion, typeName: type).bytes
+        let source = "__attribute__((section(\".fshost_plugin\"), used, aligned(4)))\n"
+            + "static const unsigned char fshost_record[\(record.count)] = \(ELFFixtures.cArray(record));\n"
+            + code + "void *fshost_plugin_entry(void) { return 0; }\n"
+        let plugin = sandbox.path("plugins/\(type).so")
+        try ELFFixtures.compileC(source, compiler: cc,
+                                 flags: ["-shared", "-fPIC", "-Wl,--no-as-needed", "-Wl,--enable-new-dtags", "-L" + runpath,
+                                         "-Wl,-rpath," + runpath] + libraries.map { "-l" + $0 },
+                                 output: plugin, in: build, name: type)
+        try ELFFixtures.setMode(plugin, 0o755)
+        return plugin
     }
 
     func testAHitJudgesTheNeededLibrariesAgain() throws {
@@ -504,18 +512,10 @@ final class VerificationCacheTests: XCTestCase {
                                  flags: ["-shared", "-fPIC", "-Wl,-soname,libsecond.so"], output: shared + "/libsecond.so", in: build, name: "second")
         try ELFFixtures.compileC("int third(void) { return 33; }\n", compiler: cc,
                                  flags: ["-shared", "-fPIC", "-Wl,-soname,libthird.so"], output: build + "/other.so", in: build, name: "other")
-        let record = PluginRecord(abiVersion: 1, compilerVersion: compilerVersion, typeName: "needstwo").bytes
-        let source = "__attribute__((section(\".fshost_plugin\"), used, aligned(4)))\n"
-            + "static const unsigned char fshost_record[\(record.count)] = \(ELFFixtures.cArray(record));\n"
-            + "int first(void); int second(void);\nint use_them(void) { return first() + second(); }\n"
-            + "void *fshost_plugin_entry(void) { return 0; }\n"
-        let plugin = sandbox.path("plugins/needstwo.so")
-        try ELFFixtures.compileC(source, compiler: cc,
-                                 flags: ["-shared", "-fPIC", "-Wl,--no-as-needed", "-Wl,--enable-new-dtags", "-L" + shared,
-                                         "-Wl,-rpath," + shared, "-lfirst", "-lsecond"],
-                                 output: plugin, in: build, name: "needstwo")
+        let plugin = try cPlugin("needstwo", code: "int first(void); int second(void);\nint use_them(void) { return first() + second(); }\n",
+                                 runpath: shared, libraries: ["first", "second"], compiler: cc, build: build)
         let libraries = [shared + "/libfirst.so", shared + "/libsecond.so", deep + "/libthird.so"]
-        for file in [plugin] + libraries + [build + "/other.so"] { try ELFFixtures.setMode(file, 0o755) }
+        for file in libraries + [build + "/other.so"] { try ELFFixtures.setMode(file, 0o755) }
         try FileManager.default.createDirectory(atPath: sandbox.runDirectory, withIntermediateDirectories: false,
                                                 attributes: [.posixPermissions: 0o755])
         func call() throws -> (status: Int32, stderr: String) { let r = try monitor("needstwo", "monitor", "r"); return (r.status, r.stderr) }
