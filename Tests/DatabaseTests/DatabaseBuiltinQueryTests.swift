@@ -100,4 +100,24 @@ extension DatabaseTests {
         XCTAssertTrue(r.stdout.contains("SCRAM signature is wrong"), r.stdout)
         XCTAssertEqual(try run("database", "stop", "db1").status, success)
     }
+
+    /// SCRAM's SHA-256 both ways: the CPU's SHA extensions (this machine's
+    /// default when it has them) and the plain Swift a CPU without them
+    /// uses (`FSHOST_DATABASE_SHA256=software`): each authenticates with
+    /// the right password and is refused with a wrong one.
+    func testTheBuiltinSCRAMAuthenticatesWithEitherSHA256() throws {
+        let cluster = try makeCluster()
+        try define(cluster, "db1", ["retries=0", "table=\(PostgresTemplate.table)"])
+        try define(cluster, "wrong", ["retries=0", "password=Wrong-Secret-fshost-9913"])
+        try start()
+        for choice in ["software", "default"] {
+            sandbox.extraEnvironment["FSHOST_DATABASE_SHA256"] = choice
+            XCTAssertEqual(try monitor(3).status, success, "SHA-256 \(choice)")
+            let refused = try monitor(3, "wrong")
+            XCTAssertEqual(refused.status, commandFailed, "SHA-256 \(choice): \(refused)")
+            XCTAssertTrue(refused.stdout.contains("authentication as 'postgres' failed"), refused.stdout)
+        }
+        sandbox.extraEnvironment["FSHOST_DATABASE_SHA256"] = nil
+        XCTAssertEqual(try run("database", "stop", "db1").status, success)
+    }
 }
