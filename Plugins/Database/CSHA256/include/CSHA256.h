@@ -13,4 +13,7 @@ int csha256_available(void);
 /// FIPS 180-4 order a..h). Only when csha256_available() said 1.
 void csha256_compress(uint32_t state[8], const uint8_t *data, size_t blocks);
 
+/// SHA-256's 64 round constants K (FIPS 180-4 §4.2.2), for the Swift blocks too.
+const uint32_t *csha256_round_constants(void);
+
 #endif
