@@ -43,8 +43,8 @@ let plugins: [Target] = [
                  exclude: ["HTTPProbe", "HTTPProbeCall", "README.md"]),
     companion("webserver-http", call: "HTTPProbeCall", path: "Plugins/WebServer/HTTPProbe", dependencies: ["CCurl"]),
     // Database (PostgreSQL): libpq only in the companion, so level 1 never loads it.
-    resourceType("Database", path: "Plugins/Database", dependencies: ["PostgresCall"],
-                 exclude: ["LibPQ", "PostgresCall", "README.md"]),
+    resourceType("Database", path: "Plugins/Database", dependencies: ["PostgresCall", "CSHA256"],
+                 exclude: ["LibPQ", "PostgresCall", "CSHA256", "README.md"]),
     companion("database-libpq", call: "PostgresCall", path: "Plugins/Database/LibPQ", dependencies: ["CLibPQ"]),
     // NFS: levels 2-3 use libnfs, in the companion only (level 1 never loads it).
     resourceType("NFS", path: "Plugins/NFS", dependencies: ["NFSClientCall"], exclude: ["NFSClient", "NFSClientCall"]),
@@ -122,6 +122,8 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CSystemShims"),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // SHA-256 blocks with x86 SHA-NI, for the database plugin's builtin SCRAM.
+        .target(name: "CSHA256", path: "Plugins/Database/CSHA256"),
         // libnfs for the nfs plugin's companion; linked by its soname: the
         // nfs plugin itself is built as libnfs.so in the products directory.
         .systemLibrary(name: "CNFS", providers: [.apt(["libnfs-dev"])]),

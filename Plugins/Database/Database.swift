@@ -6,16 +6,19 @@
 //   level 1  process      the postmaster runs: postmaster.pid's pid is a
 //                         `postgres` with `-D <data directory>` (the host's
 //                         matcher, that one pid with its start time)
-//   level 2  accepting    PQpingParams over the Unix socket answers "accepting"
-//   level 3  query        connect, run the query (statement_timeout inside the
+//   level 2  accepting    the start-up exchange (builtin, or PQpingParams) answers "accepting"
+//   level 3  query        connect (builtin protocol client with SCRAM, or libpq),
+//                         run the query (statement_timeout inside the
 //                         level's budget), compare the first value with the
 //                         expected answer
 //   level 4  replication  a standby's WAL receiver streams with a replay lag
 //                         under max_replay_lag; a primary has its expected
 //                         standbys connected and streaming
 //
-// libpq lives in the companion database-libpq.so, loaded by levels 2–4
-// only: this plugin does not link it, so level 1 costs a process check.
+// libpq lives in the companion database-libpq.so, loaded only when a level
+// asks libpq (ping_client/query_client=libpq, a passfile, md5): this plugin
+// does not link it, so level 1 costs a process check, and by default no
+// level loads it (BuiltinQuery, StartupPing).
 // Start, stop, restart and exclusive are the SDK's daemon lifecycle around
 // pg_ctl, run as the OS user through setpriv (an argv, never a shell).
 import FSKit
@@ -59,6 +62,8 @@ struct Database: DaemonType {
         "level 2's limit (the whole ping)")
     static let pingClient = Attribute.choice("ping_client", default: PingClient.builtin,
         "level 2's client: libpq (PQpingParams in the companion) or builtin (the same start-up exchange on a socket of its own: no libpq to load)")
+    static let queryClient = Attribute.choice("query_client", default: PingClient.builtin,
+        "levels 3-4's client: builtin (the protocol on the Unix socket, SCRAM-SHA-256, password or trust; no libpq to load) or libpq (the companion; also what builtin falls back to for md5, a passfile, or other methods)")
     static let queryTimeout = Attribute.positiveDuration("query_timeout", default: .seconds(10),
         "level 3's limit: connect and query; the server's statement_timeout is set inside it")
     static let replicationTimeout = Attribute.positiveDuration("replication_timeout", default: .seconds(10),
@@ -72,7 +77,7 @@ struct Database: DaemonType {
 
     static let attributes: [Attribute] = [
         dataDirectory, osUser, binDirectory, port, socketDirectory, logFile, database, user, password, passfile,
-        table, query, expectedAnswer, pingTimeout, pingClient, queryTimeout, replicationTimeout, standby, expectedStandbys,
+        table, query, expectedAnswer, pingTimeout, pingClient, queryClient, queryTimeout, replicationTimeout, standby, expectedStandbys,
         maxReplayLag,
     ]
 
@@ -82,7 +87,7 @@ struct Database: DaemonType {
         MonitorLevel(2, "accepting", checks: "PQping over the Unix socket: the server accepts connections, within ping_timeout",
                      cost: "one connection attempt; loads libpq (the database-libpq companion) unless ping_client=builtin"),
         MonitorLevel(3, "query", checks: "connect as user and run the query; its first value is expected_answer, within query_timeout",
-                     cost: "one connection, one query"),
+                     cost: "one connection, one query; no libpq unless query_client=libpq or a passfile"),
         MonitorLevel(4, "replication", checks: "standby: WAL receiver streaming, replay lag under max_replay_lag; primary: expected_standbys streaming",
                      cost: "one connection, one query; only for standby=true or expected_standbys"),
     ]
@@ -110,6 +115,7 @@ struct Database: DaemonType {
     let expectedAnswer: String
     let pingTimeout: Duration, queryTimeout: Duration, replicationTimeout: Duration
     let pingClient: PingClient
+    let queryClient: PingClient
     let standby: Bool, maxReplayLag: Duration
     /// Level 3's query, or why there is none.
     let monitorQuery: Result<String, Problem>
@@ -130,6 +136,7 @@ struct Database: DaemonType {
         expectedAnswer = resource[Self.expectedAnswer]
         pingTimeout = resource[Self.pingTimeout]
         pingClient = resource[Self.pingClient]
+        queryClient = resource[Self.queryClient]
         queryTimeout = resource[Self.queryTimeout]
         replicationTimeout = resource[Self.replicationTimeout]
         standby = resource[Self.standby]
@@ -426,9 +433,21 @@ struct Database: DaemonType {
     /// statement_timeout is 90 % of it, so the server ends what the client gives up.
     func ask(_ sql: String, timeout: Duration) -> Result<[[String?]], Failure> {
         if let problem = passfileProblem { return .failure(Failure(.badConfiguration(problem))) }
-        guard let call = client() else { return .failure(Failure(Self.noCompanion)) }
         let statementTimeout = max(.milliseconds(1), timeout * 0.9)
-        switch call(.init(connection: connection, operation: .query(sql, statementTimeout: statementTimeout), timeout: timeout)) {
+        var answer: PostgresCall.Response?
+        // The builtin client unless told otherwise or given a passfile (libpq reads it).
+        if queryClient == .builtin && passfile == nil {
+            switch BuiltinQuery.run(sql, socket: place, owner: osUid ?? UInt32.max, user: connection.user, database: connection.database,
+                                    password: connection.password, statementTimeout: statementTimeout, timeout: timeout) {
+            case .response(let response): answer = response
+            case .needsLibpq(let why): resource.log.info("\(why): asking libpq (the database-libpq companion)")
+            }
+        }
+        if answer == nil {
+            guard let call = client() else { return .failure(Failure(Self.noCompanion)) }
+            answer = call(.init(connection: connection, operation: .query(sql, statementTimeout: statementTimeout), timeout: timeout))
+        }
+        switch answer! {
         case .rows(let rows): return .success(rows)
         case .timedOut(let phase): return .failure(Failure(.failed("\(place): \(phase) (limit \(timeout.milliseconds) ms)")))
         case .connectFailed(let why): return .failure(Failure(.failed("\(place): cannot connect: \(why)")))

@@ -26,12 +26,17 @@ struct LibrarySearch {
     let dataEncoding: UInt8
     let machine: UInt16
     private var systemDirectories: [String]? = nil
+    /// What this check has searched already (the system directories' answer
+    /// per name, ld.so.conf read once); nil: searched afresh.
+    let memo: ClosureMemo?
     /// Libraries found only in a `$ORIGIN` directory, which the load through
     /// `/proc/self/fd/N` cannot reach: name → that path.
     private(set) var onlyThroughOrigin: [String: String] = [:]
 
-    init(origin: String, rpath: String?, runpath: String?, elfClass: UInt8, dataEncoding: UInt8, machine: UInt16) {
+    init(origin: String, rpath: String?, runpath: String?, elfClass: UInt8, dataEncoding: UInt8, machine: UInt16,
+         memo: ClosureMemo? = nil) {
         self.origin = origin
+        self.memo = memo
         self.elfClass = elfClass
         self.dataEncoding = dataEncoding
         self.machine = machine
@@ -59,6 +64,12 @@ struct LibrarySearch {
             for directory in Self.splitPath(list) { if let found = look(name, inTemplate: directory) { onlyThroughOrigin[name] = nil; return found } }
         }
         for directory in runpath { if let found = look(name, inTemplate: directory) { onlyThroughOrigin[name] = nil; return found } }
+        if let memo {
+            // The same answer for every object of this check (one class and machine).
+            let found = memo.systemMatch(name) { isLoadable($0) }
+            if found != nil { onlyThroughOrigin[name] = nil }
+            return found
+        }
         if systemDirectories == nil { systemDirectories = Self.loadSystemDirectories() }
         for directory in systemDirectories! {
             let candidate = directory + "/" + name

@@ -565,7 +565,7 @@ extension PluginVerifier {
         if let problem = trust.checkSearchPath(names, object: nil) { return fail(problem) }
         guard !names.needed.isEmpty else { return PluginFileCheck(name: "needed-libraries", passed: true, detail: "no DT_NEEDED") }
         var search = LibrarySearch(origin: origin, rpath: names.rpath, runpath: names.runpath, elfClass: elfClass,
-                                   dataEncoding: dataEncoding, machine: machine)
+                                   dataEncoding: dataEncoding, machine: machine, memo: trust.memo)
         var found: [String] = [], missing: [String] = []
         var toLoad: [(name: String, path: String)] = []
         for name in names.needed {

@@ -13,7 +13,8 @@ import Musl
 /// names (`DT_NEEDED`, RPATH, RUNPATH) of each library a plugin or a
 /// companion brings along, so the `needed-libraries` walk reads none of them
 /// with libelf either (libpq's ~25 libraries, libcurl's ~30; the trust
-/// walk over them still runs on every call).
+/// walk over them still runs on every call, each directory chain once:
+/// ``ClosureMemo``).
 ///
 /// **Where.** `<run directory>/verified/` (`/run/fshost/verified`), on any
 /// file system. Used only when fshost runs as root; directory 0700 and
@@ -156,7 +157,9 @@ public struct VerificationCache: Sendable {
     /// another boot is a plain miss (the store that follows replaces it).
     /// Opened without blocking: a FIFO (or device) there is refused, not
     /// waited on. A plugin's entry must hold a record, a library's none.
-    func lookup(_ key: String, for subject: Subject = .plugin) -> Entry? {
+    /// `directoryJudged`: the caller judged ``checkDirectory()`` fit
+    /// during this very call (a closure walk asks once, not per library).
+    func lookup(_ key: String, for subject: Subject = .plugin, directoryJudged: Bool = false) -> Entry? {
         let path = directory + "/" + Self.name(of: key)
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         if fd < 0 {
@@ -167,7 +170,7 @@ public struct VerificationCache: Sendable {
         var st = stat()
         guard fstat(fd, &st) == 0 else { return nil }
         if let problem = Self.rootOnly(st, directory: false) { warn(path, problem, subject); return nil }
-        if let problem = checkDirectory() { warn(directory, problem, subject); return nil }
+        if !directoryJudged, let problem = checkDirectory() { warn(directory, problem, subject); return nil }
         guard st.st_size <= 16384 else { warn(path, "is too large (\(st.st_size) bytes)", subject); return nil }
         var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
         let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }

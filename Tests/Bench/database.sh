@@ -107,7 +107,7 @@ cat >> "$report" <<EOT
 One PostgreSQL 15 cluster (initdb, scram-sha-256), started by fshost, on
 its Unix socket in a temporary directory. fshost's level 2 is the builtin
 start-up exchange by default (\`ping_client=libpq\`: PQping in the
-\`database-libpq\` companion); level 3 queries with libpq (the companion). \`pg_isready\` is the C program
+\`database-libpq\` companion); level 3 is the builtin client too (SCRAM-SHA-256, no libpq; \`query_client=libpq\`: the companion). \`pg_isready\` is the C program
 (\`$pg/pg_isready\`, not the Perl wrapper in /usr/bin). The agent runs with
 \`OCF_RESKEY_pgdata pgdba pgport socketdir pgdb monitor_user
 monitor_password monitor_sql\` and the same query as fshost's level 3

@@ -142,11 +142,13 @@ final class NeededLibraryTrustTests: XCTestCase {
         }
         let verifyTemplate = try microseconds(200) { _ = try PluginVerifier(expectedTypeName: "template").verify(path: template) }
         let verifyHTTP = try microseconds(50) { _ = try PluginVerifier(expectedTypeName: "webserver-http").verify(path: http) }
-        let trust = NeededLibraryTrust(trust: PathTrust(), elfClass: 2, dataEncoding: 1, machine: 62)
+        // One rule per check, as the verifier makes it: its memo (each
+        // directory chain judged once, each name searched once) lives for one check.
+        func fresh() -> NeededLibraryTrust { NeededLibraryTrust(trust: PathTrust(), elfClass: 2, dataEncoding: 1, machine: 62) }
         let curl = URL(fileURLWithPath: "/usr/lib/x86_64-linux-gnu/libcurl.so.4").resolvingSymlinksInPath().path
-        let closure = microseconds(50) { XCTAssertNil(trust.checkClosure([("libcurl.so.4", curl)])) }
+        let closure = microseconds(50) { XCTAssertNil(fresh().checkClosure([("libcurl.so.4", curl)])) }
         let runpath = microseconds(500) {
-            XCTAssertNil(trust.checkSearchPath(DynamicNames(needed: [], rpath: nil, runpath: "/opt/swift/usr/lib/swift/linux:$ORIGIN"), object: nil))
+            XCTAssertNil(fresh().checkSearchPath(DynamicNames(needed: [], rpath: nil, runpath: "/opt/swift/usr/lib/swift/linux:$ORIGIN"), object: nil))
         }
         print("NeededLibraryTrust: verify(libtemplate.so) \(verifyTemplate) µs (its RUNPATH check \(runpath) µs); "
               + "verify(libwebserver-http.so) \(verifyHTTP) µs (libcurl's closure \(closure) µs)")

@@ -213,20 +213,28 @@ final class VerificationCacheTests: XCTestCase {
         }
         try library(libs + "/libfixtureneeded.so", constructor: false)
         try library(build + "/evil.so", constructor: true)
-        let record = PluginRecord(abiVersion: 1, compilerVersion: compilerVersion, typeName: "needsalib").bytes
-        let source = "__attribute__((section(\".fshost_plugin\"), used, aligned(4)))\n"
-            + "static const unsigned char fshost_record[\(record.count)] = \(ELFFixtures.cArray(record));\n"
-            + "int fixture_needed_value(void);\nint use_it(void) { return fixture_needed_value(); }\n"
-            + "void *fshost_plugin_entry(void) { return 0; }\n"
-        let plugin = sandbox.path("plugins/needsalib.so")
-        try ELFFixtures.compileC(source, compiler: cc,
-                                 flags: ["-shared", "-fPIC", "-Wl,--no-as-needed", "-Wl,--enable-new-dtags", "-L" + libs,
-                                         "-Wl,-rpath," + libs, "-lfixtureneeded"],
-                                 output: plugin, in: build, name: "needsalib")
-        try ELFFixtures.setMode(plugin, 0o755)
+        let plugin = try cPlugin("needsalib", code: "int fixture_needed_value(void);\nint use_it(void) { return fixture_needed_value(); }\n",
+                                 runpath: libs, libraries: ["fixtureneeded"], compiler: cc, build: build)
         try FileManager.default.createDirectory(atPath: sandbox.runDirectory, withIntermediateDirectories: false,
                                                 attributes: [.posixPermissions: 0o755])
         return (plugin, libs, build, marker)
+    }
+
+    /// A C plugin of type `type` (mode 0755) in the plugin directory whose
+    /// `code` uses `libraries` (`-l` names), found through its RUNPATH
+    /// `runpath`; its entry returns no descriptor (refused after loading, 7).
+    func cPlugin(_ type: String, code: String, runpath: String, libraries: [String], compiler cc: String, build: String) throws -> String {
+        let record = PluginRecord(abiVersion: 1, compilerVersion: compilerVersion, typeName: type).bytes
+        let source = "__attribute__((section(\".fshost_plugin\"), used, aligned(4)))\n"
+            + "static const unsigned char fshost_record[\(record.count)] = \(ELFFixtures.cArray(record));\n"
+            + code + "void *fshost_plugin_entry(void) { return 0; }\n"
+        let plugin = sandbox.path("plugins/\(type).so")
+        try ELFFixtures.compileC(source, compiler: cc,
+                                 flags: ["-shared", "-fPIC", "-Wl,--no-as-needed", "-Wl,--enable-new-dtags", "-L" + runpath,
+                                         "-Wl,-rpath," + runpath] + libraries.map { "-l" + $0 },
+                                 output: plugin, in: build, name: type)
+        try ELFFixtures.setMode(plugin, 0o755)
+        return plugin
     }
 
     func testAHitJudgesTheNeededLibrariesAgain() throws {
@@ -476,5 +484,75 @@ final class VerificationCacheTests: XCTestCase {
         XCTAssertEqual(m.status, 7, m.stderr)
         XCTAssertTrue(m.stderr.contains("needed-libraries") && m.stderr.contains("relative"), m.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: marker))
+    }
+
+    /// The closure walk judges each directory chain once per call and
+    /// each library on its own (ClosureMemo): on a hit, with every entry
+    /// remembered, a library re-moded or re-owned beside another one of the
+    /// same directory is refused, and so is a directory above the libraries
+    /// made writable, or the directory of a library one of them loads, or
+    /// that library replaced by another user's — each on the next call.
+    func testAHitJudgesEachLibraryAndEachDirectoryChainOfTheClosure() throws {
+        guard let cc = ELFFixtures.cCompiler else {
+            throw SetupFailure("no C compiler (cc, gcc or clang) in PATH: this test builds its fixture with one")
+        }
+        let libs = sandbox.path("libs"), upper = libs + "/a", shared = upper + "/b", deep = libs + "/c", build = sandbox.path("build")
+        for dir in [libs, upper, shared, deep, build] {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false,
+                                                    attributes: [.posixPermissions: 0o755])
+        }
+        // libthird.so in c/; libfirst.so (needs libthird, RUNPATH c/) and libsecond.so in a/b/.
+        try ELFFixtures.compileC("int third(void) { return 3; }\n", compiler: cc,
+                                 flags: ["-shared", "-fPIC", "-Wl,-soname,libthird.so"], output: deep + "/libthird.so", in: build, name: "third")
+        try ELFFixtures.compileC("int third(void); int first(void) { return third(); }\n", compiler: cc,
+                                 flags: ["-shared", "-fPIC", "-Wl,-soname,libfirst.so", "-Wl,--no-as-needed", "-Wl,--enable-new-dtags",
+                                         "-L" + deep, "-Wl,-rpath," + deep, "-lthird"],
+                                 output: shared + "/libfirst.so", in: build, name: "first")
+        try ELFFixtures.compileC("int second(void) { return 2; }\n", compiler: cc,
+                                 flags: ["-shared", "-fPIC", "-Wl,-soname,libsecond.so"], output: shared + "/libsecond.so", in: build, name: "second")
+        try ELFFixtures.compileC("int third(void) { return 33; }\n", compiler: cc,
+                                 flags: ["-shared", "-fPIC", "-Wl,-soname,libthird.so"], output: build + "/other.so", in: build, name: "other")
+        let plugin = try cPlugin("needstwo", code: "int first(void); int second(void);\nint use_them(void) { return first() + second(); }\n",
+                                 runpath: shared, libraries: ["first", "second"], compiler: cc, build: build)
+        let libraries = [shared + "/libfirst.so", shared + "/libsecond.so", deep + "/libthird.so"]
+        for file in libraries + [build + "/other.so"] { try ELFFixtures.setMode(file, 0o755) }
+        try FileManager.default.createDirectory(atPath: sandbox.runDirectory, withIntermediateDirectories: false,
+                                                attributes: [.posixPermissions: 0o755])
+        func call() throws -> (status: Int32, stderr: String) { let r = try monitor("needstwo", "monitor", "r"); return (r.status, r.stderr) }
+        // Every file remembered: a hit reads nothing with libelf and passes
+        // needed-libraries (the null entry is refused after loading, 7).
+        func remembered() throws {
+            let hit = try self.remembered([plugin] + libraries, call: "needstwo", "monitor", "r", status: 7)
+            XCTAssertFalse(hit.stderr.contains("needed-libraries"), hit.stderr)
+            XCTAssertTrue(hit.stderr.contains("no descriptor"), hit.stderr)
+        }
+        try remembered()
+        let entries = try FileManager.default.contentsOfDirectory(atPath: cacheDirectory).filter { !$0.hasPrefix(".") }
+        XCTAssertEqual(entries.count, 4, "the plugin and its three libraries: \(entries)")
+
+        // The second library of a/b (its directory judged fine for the first).
+        try assertRefusedWhenRemodedOrReowned(shared + "/libsecond.so", remembered: remembered, call: call,
+                                              naming: "libsecond.so", mode: "writable", owner: "uid 4242")
+        // The library the first one loads, in its own directory.
+        try assertRefusedWhenRemodedOrReowned(deep + "/libthird.so", remembered: remembered, call: call,
+                                              naming: "libthird.so", mode: "writable", owner: "uid 4242")
+        // A directory made writable by others: above a/b (an ancestor), and
+        // c/ (the holder of the library loaded in turn). No library changed:
+        // every entry is a hit, the chains alone refuse.
+        for (directory, named) in [(upper, upper), (deep, deep)] {
+            try remembered()
+            XCTAssertEqual(chmod(directory, 0o777), 0)
+            let m = try call()
+            XCTAssertEqual(m.status, 7, m.stderr)
+            XCTAssertTrue(m.stderr.contains("needed-libraries") && m.stderr.contains(named) && m.stderr.contains("writable by others"), m.stderr)
+            XCTAssertEqual(chmod(directory, 0o755), 0)
+        }
+        // libthird.so replaced (renamed over) by another user's library.
+        try remembered()
+        XCTAssertEqual(chown(build + "/other.so", 4242, 4242), 0)
+        XCTAssertEqual(rename(build + "/other.so", deep + "/libthird.so"), 0)
+        let m = try call()
+        XCTAssertEqual(m.status, 7, m.stderr)
+        XCTAssertTrue(m.stderr.contains("needed-libraries") && m.stderr.contains("libthird.so") && m.stderr.contains("uid 4242"), m.stderr)
     }
 }
