@@ -24,7 +24,7 @@ enum AgentLink {
         // The common call (`/usr/sbin/fshost`, as a cluster manager runs it):
         // no path to split on every action. (`…/resource.d/P/fshost` would be
         // an agent of a type named fshost.)
-        if name == "fshost" || name.hasSuffix("/fshost") && !name.contains("/resource.d/") { return rest }
+        if name == "fshost" || name.hasSuffix("/fshost") && !name.containsText("/resource.d/") { return rest }
         // A relative name (`./start`, run from the type's directory) is
         // read from the working directory; `.` parts are dropped.
         var path = name
