@@ -441,7 +441,10 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
 
     /// Level 2's question: the lowest version served.
     var listedCheck: NFSClientCall.Check {
-        block.versions.numbers.first == 3 ? .listedV3(path: block.path) : .listedV4(pseudo: block.pseudo)
+        if block.versions.numbers.first == 3 { return .listedV3(path: block.path) }
+        // The export's root is this directory, not a pseudo-fs junction at the same path.
+        var st = stat()
+        return .listedV4(pseudo: block.pseudo, fileid: stat(block.path, &st) == 0 ? UInt64(st.st_ino) : nil)
     }
 
     /// The level-2 answer.

@@ -163,6 +163,55 @@ final class NFSTests: XCTestCase {
         XCTAssertTrue(edited.stderr.contains("differs"), edited.stderr)
     }
 
+    /// A v4-only export's level 2 proves the pseudo path leads to THIS
+    /// export's root, not to a pseudo-fs junction: e9 at /p/nine makes
+    /// Ganesha serve a directory /p, which a never-started e10 at /p must
+    /// not take for itself (its node's fileid is not e10's directory's
+    /// inode). Served, e10 passes; withdrawn behind fshost's back with e9
+    /// still under it, it fails level 2.
+    func testAPseudoFSJunctionIsNotTheExportAtThatPath() throws {
+        try define("e9", path: try lab.makeExportDirectory("e9"), id: 109, ["versions=4", "pseudo=/p/nine"])
+        let e10 = try lab.makeExportDirectory("e10")
+        // Ganesha mounts e9 on e10's own directory "nine" when e10 serves /p.
+        XCTAssertEqual(mkdir(e10 + "/nine", 0o755), 0)
+        try define("e10", path: e10, id: 110, ["versions=4", "pseudo=/p"])
+        XCTAssertEqual(try nfs("start", "e9").status, success)
+        let exclusive = try nfs("exclusive", "e10")
+        XCTAssertEqual(exclusive.status, notRunning, "the junction /p is not e10: \(exclusive)")
+        for level in 1...3 { XCTAssertEqual(try monitor("e10", level).status, notRunning, "e10 level \(level) before start") }
+        let clock = ContinuousClock()
+        var stopped: HostSandbox.Result?
+        let took = try clock.measure { stopped = try nfs("stop", "e10") }
+        XCTAssertEqual(stopped?.status, success, stopped?.description ?? "")
+        XCTAssertLessThan(took, .seconds(5), "nothing to withdraw")
+
+        XCTAssertEqual(try nfs("start", "e10").status, success, "the real export at /p")
+        for level in 1...3 { XCTAssertEqual(try monitor("e10", level).status, success, "e10 level \(level)") }
+        // Ganesha 4.3 (measured) does not cross from e10's "nine" into e9
+        // when e10 comes second: /p/nine is now e10's directory, and e9's
+        // level 2 says so instead of passing on the wrong directory.
+        let shadowed = try monitor("e9", 2)
+        XCTAssertEqual(shadowed.status, commandFailed, shadowed.description)
+        XCTAssertTrue(shadowed.stderr.contains("not this export's root"), shadowed.stderr)
+
+        // Withdrawn by a reload that did not see the file; e9 keeps /p as a junction.
+        let file = lab.exportsDir + "/fshost-nfs-e10.conf", aside = lab.directory + "/aside.conf"
+        XCTAssertEqual(rename(file, aside), 0)
+        lab.signalGanesha(SIGHUP)
+        usleep(300_000)
+        XCTAssertEqual(rename(aside, file), 0)
+        for level in 2...3 {
+            let r = try monitor("e10", level)
+            XCTAssertEqual(r.status, commandFailed, "level \(level): \(r)")
+            XCTAssertTrue(r.stderr.contains("not this export's root"), r.stderr)
+        }
+        try assertServed("e9", "e10 withdrawn")
+        XCTAssertEqual(try nfs("start", "e10").status, success, "repaired by start")
+        XCTAssertEqual(try nfs("stop", "e10").status, success, "withdrawn with e9 below it")
+        XCTAssertEqual(try monitor("e10", 1).status, notRunning)
+        try assertServed("e9", "e10 stopped")
+    }
+
     /// The export file removed without a reload: the server still serves
     /// it, so no answer may say "cleanly stopped" (the cluster would start
     /// it on a second node), and stop must make the server withdraw it.

@@ -31,6 +31,7 @@ final class Completion {
     /// a MOUNT or NFS status and file handle).
     var port: UInt32 = 0
     var isDirectory = false
+    var fileid: UInt64 = 0
     var directory: OpaquePointer?
     var names: [String] = []
     var mountStatus: Int32 = 0
@@ -59,8 +60,8 @@ func serve(_ request: NFSClientCall.Request) -> NFSClientCall.Response {
         switch request.check {
         case .listedV3(let path):
             return v3Check(server: server, listed: path, listDeadline: deadline, mount: nil, mountDeadline: { deadline })
-        case .listedV4(let pseudo):
-            return endToEnd(server: server, path: pseudo, version: 4, mountDeadline: deadline, deep: false, then: { deadline })
+        case .listedV4(let pseudo, let fileid):
+            return endToEnd(server: server, path: pseudo, version: 4, mountDeadline: deadline, deep: false, then: { deadline }, root: fileid)
         case .endToEnd(let path, let version):
             if version == 3 { return v3Check(server: server, listed: nil, listDeadline: deadline, mount: path, mountDeadline: { deadline }) }
             return endToEnd(server: server, path: path, version: version, mountDeadline: deadline, deep: true, then: { deadline })
@@ -74,9 +75,9 @@ func serve(_ request: NFSClientCall.Request) -> NFSClientCall.Response {
     switch request.check {
     case .listedV3(let path) where then.version == 3:
         return v3Check(server: server, listed: path, listDeadline: level2, mount: then.path, mountDeadline: level3)
-    case .listedV4(let pseudo) where then.version == 4 && then.path == pseudo:
+    case .listedV4(let pseudo, let fileid) where then.version == 4 && then.path == pseudo:
         // The v4 lookup level 2 asks for is the mount's own first step.
-        return endToEnd(server: server, path: pseudo, version: 4, mountDeadline: level2, deep: true, then: level3, listing: true)
+        return endToEnd(server: server, path: pseudo, version: 4, mountDeadline: level2, deep: true, then: level3, listing: true, root: fileid)
     default:
         let listed = serve(NFSClientCall.Request(server: server, check: request.check, timeout: level2.remaining))
         guard listed == .ok else { return .listing(listed) }
@@ -113,9 +114,11 @@ func drive(until done: () -> Bool, deadline: ProbeDeadline, what: String,
 /// Mounts `path` with `version` within `mountDeadline`; with `deep`, stats
 /// its root (a directory) and reads one entry within `then()`, asked after
 /// the mount; unmounts. With `listing`, the mount is level 2's check: its
-/// failure comes as `.listing(…)`.
+/// failure comes as `.listing(…)`. With `root`, level 2 also stats the
+/// mounted root within `mountDeadline` and answers `.notListed` unless its
+/// fileid is `root` (not a pseudo-fs junction; the stat serves level 3 too).
 func endToEnd(server: String, path: String, version: Int, mountDeadline: ProbeDeadline, deep: Bool,
-              then: () -> ProbeDeadline, listing: Bool = false) -> NFSClientCall.Response {
+              then: () -> ProbeDeadline, listing: Bool = false, root: UInt64? = nil) -> NFSClientCall.Response {
     guard let nfs = nfs_init_context() else { return .failed("nfs_init_context failed") }
     let keep = Completions()
     defer { withExtendedLifetime(keep) { nfs_destroy_context(nfs) } }
@@ -146,21 +149,42 @@ func endToEnd(server: String, path: String, version: Int, mountDeadline: ProbeDe
         if timedOut(mounted) { return level2(.timedOut(why)) }
         return level2(mounted.error == -ENOENT || mounted.error == -EACCES ? .notListed(why) : .failed(why))
     }
+    /// GETATTR of the mounted root (one round trip): its type and fileid.
+    func statRoot() -> (Completion?, NFSClientCall.Response?) {
+        let st = keep.make()
+        guard nfs_stat64_async(nfs, "/", { err, _, data, p in
+            let c = Completion.from(p)
+            c.done = true
+            c.error = err
+            guard let data else { return }
+            if err < 0 { c.message = String(cString: data.assumingMemoryBound(to: CChar.self)); return }
+            let attributes = data.assumingMemoryBound(to: nfs_stat_64.self).pointee
+            c.isDirectory = attributes.nfs_mode & UInt64(S_IFMT) == UInt64(S_IFDIR)
+            c.fileid = attributes.nfs_ino
+        }, st.opaque) == 0 else { return (nil, queueFailure("stat /")) }
+        if let failure = run(st, "stat /") { return (nil, failure) }
+        if st.error != 0 { return (nil, timedOut(st) ? .timedOut("\(what): stat of the root: \(st.message)") : .failed("\(what): stat of the root failed: \(st.message)")) }
+        return (st, nil)
+    }
+    var rootStat: Completion?
+    if let root {
+        let (st, failure) = statRoot()
+        if let failure { return level2(failure) }
+        if st!.fileid != root {
+            return level2(.notListed("\(what) is not this export's root: the server's node there has fileid \(st!.fileid), the exported directory inode \(root) (a pseudo-fs directory above another export)"))
+        }
+        rootStat = st
+    }
     deadline = then()
     limit()
     guard deep else { return unmount(nfs, keep, run) ?? .ok }
 
-    let st = keep.make()
-    guard nfs_stat64_async(nfs, "/", { err, _, data, p in
-        let c = Completion.from(p)
-        c.done = true
-        c.error = err
-        guard let data else { return }
-        if err < 0 { c.message = String(cString: data.assumingMemoryBound(to: CChar.self)); return }
-        c.isDirectory = data.assumingMemoryBound(to: nfs_stat_64.self).pointee.nfs_mode & UInt64(S_IFMT) == UInt64(S_IFDIR)
-    }, st.opaque) == 0 else { return queueFailure("stat /") }
-    if let failure = run(st, "stat /") { return failure }
-    if st.error != 0 { return timedOut(st) ? .timedOut("\(what): stat of the root: \(st.message)") : .failed("\(what): stat of the root failed: \(st.message)") }
+    let st: Completion
+    if let rootStat { st = rootStat } else {
+        let (asked, failure) = statRoot()
+        if let failure { return failure }
+        st = asked!
+    }
     if !st.isDirectory { return .failed("\(what): the root is not a directory") }
 
     let dir = keep.make()
