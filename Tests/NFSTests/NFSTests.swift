@@ -299,6 +299,24 @@ final class NFSTests: XCTestCase {
         for level in 1...3 { XCTAssertEqual(try monitor("e2", level).status, success, "e2 (v4 only) level \(level)") }
     }
 
+    /// Level 2 asks rpcbind for version 3 exactly: with NFS v3 and MOUNT
+    /// v3 unregistered (v4 and MOUNT v1 left), a GETPORT would still answer
+    /// with the other version's port and levels 2 and 3 pass.
+    func testNFSv3UnregisteredFailsLevel2() throws {
+        try define("e1", path: try lab.makeExportDirectory("e1"), id: 101)
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        try assertServed("e1")
+        for program in ["100003", "100005"] {
+            let r = try lab.run(GaneshaLab.rpcinfo, ["-d", program, "3"])
+            XCTAssertEqual(r.status, 0, "rpcinfo -d \(program) 3: \(r)")
+        }
+        for level in 2...3 {
+            let r = try monitor("e1", level)
+            XCTAssertEqual(r.status, commandFailed, "level \(level): \(r)")
+            XCTAssertTrue(r.stderr.contains("program 100003 version 3 (TCP) is not registered"), r.stderr)
+        }
+    }
+
     /// An rpcbind of the machine (here a stand-in holding /run/rpcbind.lock
     /// the way rpcbind does, flock; or the real one when one already holds
     /// it) neither keeps the lab from starting its own rpcbind and Ganesha in

@@ -27,9 +27,10 @@ final class Completion {
     var done = false
     var error: Int32 = 0
     var message = ""
-    /// What the callback extracted (a port, a directory handle, names,
+    /// What the callback extracted (ports, a directory handle, names,
     /// a MOUNT or NFS status and file handle).
-    var port: UInt32 = 0
+    /// rpcbind's TCP ports of version 3, by program (PMAP DUMP).
+    var ports: [UInt32: UInt32] = [:]
     var isDirectory = false
     var fileid: UInt64 = 0
     var directory: OpaquePointer?
