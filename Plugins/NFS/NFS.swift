@@ -439,6 +439,17 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         outcome(of: listed(), limit: "list_timeout", listTimeout)
     }
 
+    /// A companion check's limit: `limit`, but ending a margin before the
+    /// action's deadline (200 ms, a fifth of the time left when under 1 s),
+    /// so that a check cut by the action's time still returns its own
+    /// reason as HA_CMD_FAILED before the host's watchdog answers
+    /// HA_TIMEDOUT for it (the companion call and the answer's way back
+    /// need a few ms; the margin leaves room on a loaded machine).
+    func checkBudget(_ limit: Duration) -> Duration {
+        let left = resource.timeLeft
+        return max(.milliseconds(1), min(limit, left - min(.milliseconds(200), left / 5)))
+    }
+
     /// Level 2's question: the lowest version served.
     var listedCheck: NFSClientCall.Check {
         if block.versions.numbers.first == 3 { return .listedV3(path: block.path) }
@@ -452,7 +463,7 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         guard let call = resource.companion(NFSClientCall.self) else {
             return .failed("levels 2 and 3 need the companion nfs-client.so beside the plugin (libnfs); it could not be loaded (see the log)")
         }
-        return call(NFSClientCall.Request(server: address.description, check: listedCheck, timeout: resource.budget(listTimeout)))
+        return call(NFSClientCall.Request(server: address.description, check: listedCheck, timeout: checkBudget(listTimeout)))
     }
 
     /// A companion answer as a level's outcome; a timeout names the
@@ -485,7 +496,7 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         }
         let answer = call(NFSClientCall.Request(server: address.description,
                                                 check: .endToEnd(path: level3Path, version: level3Version),
-                                                timeout: resource.budget(mountTimeout)))
+                                                timeout: checkBudget(mountTimeout)))
         return outcome(of: answer, limit: "mount_timeout", mountTimeout)
     }
 
@@ -497,9 +508,9 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
             return .failed("levels 2 and 3 need the companion nfs-client.so beside the plugin (libnfs); it could not be loaded (see the log)")
         }
         let mount = NFSClientCall.ThenMount(path: level3Path, version: level3Version, timeout: mountTimeout,
-                                            within: resource.budget(resource.timeLeft))
+                                            within: checkBudget(resource.timeLeft))
         let answer = call(NFSClientCall.Request(server: address.description, check: listedCheck,
-                                                timeout: resource.budget(listTimeout), thenMount: mount))
+                                                timeout: checkBudget(listTimeout), thenMount: mount))
         return outcome(of: answer, limit: "mount_timeout", mountTimeout)
     }
 }

@@ -412,6 +412,38 @@ final class NFSTests: XCTestCase {
         try assertServed("e2", "after SIGCONT")
     }
 
+    /// `nft RULE…` inside the lab's network namespace (its own ruleset).
+    func labFirewall(_ rules: [[String]]) throws {
+        for rule in rules {
+            let r = try lab.run("/usr/sbin/nft", rule)
+            if r.status != 0 { throw SetupFailure("nft \(rule.joined(separator: " ")) in the lab: \(r)") }
+        }
+    }
+
+    /// Packets to the NFS port (2049) dropped (`reject`: refused with a
+    /// TCP reset); rpcbind and MOUNT still answer.
+    func blockNFSPort(reject: Bool) throws {
+        try labFirewall([["add", "table", "inet", "fshosttest"],
+                         ["add", "chain", "inet", "fshosttest", "out", "{ type filter hook output priority 0 ; }"],
+                         ["add", "rule", "inet", "fshosttest", "out", "tcp", "dport", "2049"] + (reject ? ["reject", "with", "tcp", "reset"] : ["drop"])])
+    }
+
+    /// A monitor timeout shorter than list_timeout + mount_timeout: level
+    /// 3 (its NFS connection unanswered) ends a margin before the action's
+    /// deadline, so fshost answers HA_CMD_FAILED with the step's reason,
+    /// not the host watchdog's HA_TIMEDOUT.
+    func testLevel3CutByTheMonitorTimeoutAnswersItsOwnReason() throws {
+        try define("e1", path: try lab.makeExportDirectory("e1"), id: 101,
+                   ["list_timeout=2s", "mount_timeout=5s", "monitor_timeout=2500ms"])
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        try assertServed("e1")
+        try blockNFSPort(reject: false)
+        let r = try monitor("e1", 3)
+        XCTAssertEqual(r.status, commandFailed, "HA_CMD_FAILED, not HA_TIMEDOUT: \(r)")
+        XCTAssertTrue(r.stderr.contains("NFS on port 2049"), "the step's reason: \(r.stderr)")
+        XCTAssertLessThan(r.milliseconds, 3000, r.description)
+    }
+
     /// Level 2 passes and level 3 fails (the root cannot be read by the
     /// squashed root user; made so before start, as Ganesha caches the
     /// root's mode): in the one call of a level-3 monitor the mount part
