@@ -444,6 +444,19 @@ final class NFSTests: XCTestCase {
         XCTAssertLessThan(r.milliseconds, 3000, r.description)
     }
 
+    /// A refused NFSv4 connection names libnfs's error, not an empty reason.
+    func testRefusedNFSv4ConnectionNamesTheError() throws {
+        try define("e2", path: try lab.makeExportDirectory("e2"), id: 102, ["versions=4", "pseudo=/two"])
+        XCTAssertEqual(try nfs("start", "e2").status, success)
+        try blockNFSPort(reject: true)
+        let r = try monitor("e2", 2)
+        XCTAssertEqual(r.status, commandFailed, r.description)
+        let reason = r.stderr.components(separatedBy: "reason=").last ?? ""
+        XCTAssertTrue(reason.contains("mount failed: "), r.stderr)
+        let after = reason.components(separatedBy: "mount failed: ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        XCTAssertFalse(after.isEmpty, "a reason after 'mount failed:': \(r.stderr)")
+    }
+
     /// Level 2 passes and level 3 fails (the root cannot be read by the
     /// squashed root user; made so before start, as Ganesha caches the
     /// root's mode): in the one call of a level-3 monitor the mount part

@@ -146,7 +146,7 @@ func endToEnd(server: String, path: String, version: Int, mountDeadline: ProbeDe
     guard nfs_mount_async(nfs, server, path, failed, mounted.opaque) == 0 else { return level2(queueFailure("mount")) }
     if let failure = run(mounted, "mount") { return level2(failure) }
     if mounted.error != 0 {
-        let why = "\(what): mount failed: \(mounted.message)"
+        let why = "\(what): mount failed: \(detail(of: mounted, nfs))"
         if timedOut(mounted) { return level2(.timedOut(why)) }
         return level2(mounted.error == -ENOENT || mounted.error == -EACCES ? .notListed(why) : .failed(why))
     }
@@ -205,6 +205,15 @@ func endToEnd(server: String, path: String, version: Int, mountDeadline: ProbeDe
     // Even an empty directory lists "." (libnfs returns what READDIR(PLUS) sent).
     if entry == nil { return .failed("\(what): the root lists no entry") }
     return unmount(nfs, keep, run) ?? .ok
+}
+
+/// Why a libnfs call failed: the text its callback passed, else the
+/// context's error, else errno's text for its -errno status (a v4 mount
+/// refused by a TCP reset passes an empty text).
+func detail(of c: Completion, _ nfs: OpaquePointer) -> String {
+    if !c.message.isEmpty { return c.message }
+    if let text = nfs_get_error(nfs).map({ String(cString: $0) }), !text.isEmpty { return text }
+    return c.error < 0 ? "\(String(cString: strerror(-c.error))) (errno \(-c.error))" : "status \(c.error)"
 }
 
 /// libnfs's own timeout fired (nfs_set_timeout): -ETIMEDOUT, "Command timed out".
