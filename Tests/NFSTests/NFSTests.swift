@@ -576,6 +576,8 @@ final class NFSTests: XCTestCase {
             ("dupid", ["export_id": "101"], noConfigInfo, "export_id"),
             ("duppseudo", ["pseudo": "/two"], noConfigInfo, "pseudo"),
             ("duppseudo2", ["pseudo": lab.directory + "/e1"], noConfigInfo, "pseudo"),
+            // Under a served export's pseudo path: refused up front, not NOENT after the start timeout.
+            ("nestedpseudo", ["pseudo": "/two/nine"], noConfigInfo, "attribute 'pseudo': /two/nine is under /two"),
             ("duppath", ["path": lab.directory + "/e1", "pseudo": "/other"], noConfigInfo, "already exported"),
             ("nodir", ["config": noDir], noConfigInfo, "%dir"),
             // A path equal to another export's (the pseudo path defaults to it) names `path`.
