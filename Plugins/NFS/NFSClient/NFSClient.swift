@@ -154,11 +154,7 @@ func endToEnd(server: String, path: String, version: Int, mountDeadline: ProbeDe
     func statRoot() -> (Completion?, NFSClientCall.Response?) {
         let st = keep.make()
         guard nfs_stat64_async(nfs, "/", { err, _, data, p in
-            let c = Completion.from(p)
-            c.done = true
-            c.error = err
-            guard let data else { return }
-            if err < 0 { c.message = String(cString: data.assumingMemoryBound(to: CChar.self)); return }
+            guard let (c, data) = answered(err, data, p) else { return }
             let attributes = data.assumingMemoryBound(to: nfs_stat_64.self).pointee
             c.isDirectory = attributes.nfs_mode & UInt64(S_IFMT) == UInt64(S_IFDIR)
             c.fileid = attributes.nfs_ino
@@ -190,11 +186,7 @@ func endToEnd(server: String, path: String, version: Int, mountDeadline: ProbeDe
 
     let dir = keep.make()
     guard nfs_opendir_async(nfs, "/", { err, _, data, p in
-        let c = Completion.from(p)
-        c.done = true
-        c.error = err
-        guard let data else { return }
-        if err < 0 { c.message = String(cString: data.assumingMemoryBound(to: CChar.self)); return }
+        guard let (c, data) = answered(err, data, p) else { return }
         c.directory = OpaquePointer(data)
     }, dir.opaque) == 0 else { return queueFailure("readdir /") }
     if let failure = run(dir, "readdir /") { return failure }
@@ -214,6 +206,18 @@ func detail(of c: Completion, _ nfs: OpaquePointer) -> String {
     if !c.message.isEmpty { return c.message }
     if let text = nfs_get_error(nfs).map({ String(cString: $0) }), !text.isEmpty { return text }
     return c.error < 0 ? "\(String(cString: strerror(-c.error))) (errno \(-c.error))" : "status \(c.error)"
+}
+
+/// A libnfs callback's common part: `p`'s completion marked done with
+/// `err`; on failure the error text kept and nil, else the completion and
+/// the answer's data.
+func answered(_ err: Int32, _ data: UnsafeMutableRawPointer?, _ p: UnsafeMutableRawPointer?) -> (Completion, UnsafeMutableRawPointer)? {
+    let c = Completion.from(p)
+    c.done = true
+    c.error = err
+    guard let data else { return nil }
+    if err < 0 { c.message = String(cString: data.assumingMemoryBound(to: CChar.self)); return nil }
+    return (c, data)
 }
 
 /// libnfs's own timeout fired (nfs_set_timeout): -ETIMEDOUT, "Command timed out".
