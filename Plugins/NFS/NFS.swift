@@ -12,6 +12,7 @@
 //   level 2  listed   the server lists the export: NFSv3 MOUNT export list
 //                     (rpcbind answering, NFS v3 registered) when v3 is
 //                     served, else an NFSv4 lookup of the pseudo path
+//                     reaching the exported directory (not a junction)
 //   level 3  mount    mount with libnfs, stat the root, read one entry,
 //                     unmount, within mount_timeout
 //
@@ -54,7 +55,7 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
 
     static let path = Attribute.path("path", "the exported directory (must exist and be a directory; exported by no other export of the server)").required
     static let pseudo = Attribute.path("pseudo",
-        "its NFSv4 pseudo path (absolute, normalised, unique among the server's exports); default: path")
+        "its NFSv4 pseudo path (absolute, normalised, unique among the server's exports, not under another's); default: path")
     static let exportID = Attribute.integer("export_id", in: 1...65535,
         "Ganesha Export_Id (kernel: fsid), unique among the server's exports").required
     static let clients = Attribute.string("clients",
@@ -90,7 +91,7 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
     static let levels = [
         MonitorLevel(1, "server", checks: "this export's file is in place (as generated), the exported directory is the one start recorded, and the NFS server process runs (no file: not running only when the server does not list it either)",
                      cost: "one small file read, a stat, a pidfile read and one process's /proc files (no file and a running server: the level-2 call)"),
-        MonitorLevel(2, "listed", checks: "v3 served: rpcbind has NFS v3 and the MOUNT export list names path; v4 only: the pseudo path resolves",
+        MonitorLevel(2, "listed", checks: "v3 served: rpcbind has NFS v3 and the MOUNT export list names path; v4 only: the pseudo path resolves to the exported directory (its fileid), not a pseudo-fs junction",
                      cost: "loads libnfs (the nfs-client companion); v3: 2 TCP connections (rpcbind: both ports in one round trip; MOUNT: the export list), or one v4 lookup"),
         MonitorLevel(3, "mount", checks: "mount (mount_version), stat the root, read one entry, unmount within mount_timeout",
                      cost: "one call with level 2; v3: 3 TCP connections in all (rpcbind; MOUNT: list, MNT, UMNT; NFS: GETATTR + READDIR), v4-only: 1 (the mount is level 2's lookup)"),
@@ -235,6 +236,14 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
             }
             if scan.pseudoPaths.contains(block.pseudo) {
                 return .badConfiguration("attribute 'pseudo': \(block.pseudo) is already used by \(file)")
+            }
+            // Under another export's pseudo path, Ganesha mounts this one on
+            // a directory of that export's filesystem, which must exist
+            // (else NFS4ERR_NOENT after the whole start timeout), and 4.3
+            // segfaults when the other is withdrawn by a reload (measured).
+            // The pseudo root "/" (a main config's export 0) holds every one.
+            if let above = scan.pseudoPaths.first(where: { $0 != "/" && block.pseudo.hasPrefix($0 + "/") }) {
+                return .badConfiguration("attribute 'pseudo': \(block.pseudo) is under \(above), the pseudo path of \(file); nested exports are not supported")
             }
         }
         return .success
@@ -439,9 +448,23 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         outcome(of: listed(), limit: "list_timeout", listTimeout)
     }
 
+    /// A companion check's limit: `limit`, but ending a margin before the
+    /// action's deadline (200 ms, a fifth of the time left when under 1 s),
+    /// so that a check cut by the action's time still returns its own
+    /// reason as HA_CMD_FAILED before the host's watchdog answers
+    /// HA_TIMEDOUT for it (the companion call and the answer's way back
+    /// need a few ms; the margin leaves room on a loaded machine).
+    func checkBudget(_ limit: Duration) -> Duration {
+        let left = resource.timeLeft
+        return max(.milliseconds(1), min(limit, left - min(.milliseconds(200), left / 5)))
+    }
+
     /// Level 2's question: the lowest version served.
     var listedCheck: NFSClientCall.Check {
-        block.versions.numbers.first == 3 ? .listedV3(path: block.path) : .listedV4(pseudo: block.pseudo)
+        if block.versions.numbers.first == 3 { return .listedV3(path: block.path) }
+        // The export's root is this directory, not a pseudo-fs junction at the same path.
+        var st = stat()
+        return .listedV4(pseudo: block.pseudo, fileid: stat(block.path, &st) == 0 ? UInt64(st.st_ino) : nil)
     }
 
     /// The level-2 answer.
@@ -449,7 +472,7 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         guard let call = resource.companion(NFSClientCall.self) else {
             return .failed("levels 2 and 3 need the companion nfs-client.so beside the plugin (libnfs); it could not be loaded (see the log)")
         }
-        return call(NFSClientCall.Request(server: address.description, check: listedCheck, timeout: resource.budget(listTimeout)))
+        return call(NFSClientCall.Request(server: address.description, check: listedCheck, timeout: checkBudget(listTimeout)))
     }
 
     /// A companion answer as a level's outcome; a timeout names the
@@ -482,7 +505,7 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         }
         let answer = call(NFSClientCall.Request(server: address.description,
                                                 check: .endToEnd(path: level3Path, version: level3Version),
-                                                timeout: resource.budget(mountTimeout)))
+                                                timeout: checkBudget(mountTimeout)))
         return outcome(of: answer, limit: "mount_timeout", mountTimeout)
     }
 
@@ -494,9 +517,9 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
             return .failed("levels 2 and 3 need the companion nfs-client.so beside the plugin (libnfs); it could not be loaded (see the log)")
         }
         let mount = NFSClientCall.ThenMount(path: level3Path, version: level3Version, timeout: mountTimeout,
-                                            within: resource.budget(resource.timeLeft))
+                                            within: checkBudget(resource.timeLeft))
         let answer = call(NFSClientCall.Request(server: address.description, check: listedCheck,
-                                                timeout: resource.budget(listTimeout), thenMount: mount))
+                                                timeout: checkBudget(listTimeout), thenMount: mount))
         return outcome(of: answer, limit: "mount_timeout", mountTimeout)
     }
 }

@@ -163,6 +163,55 @@ final class NFSTests: XCTestCase {
         XCTAssertTrue(edited.stderr.contains("differs"), edited.stderr)
     }
 
+    /// A v4-only export's level 2 proves the pseudo path leads to THIS
+    /// export's root, not to a pseudo-fs junction: e9 at /p/nine makes
+    /// Ganesha serve a directory /p, which a never-started e10 at /p must
+    /// not take for itself (its node's fileid is not e10's directory's
+    /// inode). Served, e10 passes; withdrawn behind fshost's back with e9
+    /// still under it, it fails level 2.
+    func testAPseudoFSJunctionIsNotTheExportAtThatPath() throws {
+        try define("e9", path: try lab.makeExportDirectory("e9"), id: 109, ["versions=4", "pseudo=/p/nine"])
+        let e10 = try lab.makeExportDirectory("e10")
+        // Ganesha mounts e9 on e10's own directory "nine" when e10 serves /p.
+        XCTAssertEqual(mkdir(e10 + "/nine", 0o755), 0)
+        try define("e10", path: e10, id: 110, ["versions=4", "pseudo=/p"])
+        XCTAssertEqual(try nfs("start", "e9").status, success)
+        let exclusive = try nfs("exclusive", "e10")
+        XCTAssertEqual(exclusive.status, notRunning, "the junction /p is not e10: \(exclusive)")
+        for level in 1...3 { XCTAssertEqual(try monitor("e10", level).status, notRunning, "e10 level \(level) before start") }
+        let clock = ContinuousClock()
+        var stopped: HostSandbox.Result?
+        let took = try clock.measure { stopped = try nfs("stop", "e10") }
+        XCTAssertEqual(stopped?.status, success, stopped?.description ?? "")
+        XCTAssertLessThan(took, .seconds(5), "nothing to withdraw")
+
+        XCTAssertEqual(try nfs("start", "e10").status, success, "the real export at /p")
+        for level in 1...3 { XCTAssertEqual(try monitor("e10", level).status, success, "e10 level \(level)") }
+        // Ganesha 4.3 (measured) does not cross from e10's "nine" into e9
+        // when e10 comes second: /p/nine is now e10's directory, and e9's
+        // level 2 says so instead of passing on the wrong directory.
+        let shadowed = try monitor("e9", 2)
+        XCTAssertEqual(shadowed.status, commandFailed, shadowed.description)
+        XCTAssertTrue(shadowed.stderr.contains("not this export's root"), shadowed.stderr)
+
+        // Withdrawn by a reload that did not see the file; e9 keeps /p as a junction.
+        let file = lab.exportsDir + "/fshost-nfs-e10.conf", aside = lab.directory + "/aside.conf"
+        XCTAssertEqual(rename(file, aside), 0)
+        lab.signalGanesha(SIGHUP)
+        usleep(300_000)
+        XCTAssertEqual(rename(aside, file), 0)
+        for level in 2...3 {
+            let r = try monitor("e10", level)
+            XCTAssertEqual(r.status, commandFailed, "level \(level): \(r)")
+            XCTAssertTrue(r.stderr.contains("not this export's root"), r.stderr)
+        }
+        try assertServed("e9", "e10 withdrawn")
+        XCTAssertEqual(try nfs("start", "e10").status, success, "repaired by start")
+        XCTAssertEqual(try nfs("stop", "e10").status, success, "withdrawn with e9 below it")
+        XCTAssertEqual(try monitor("e10", 1).status, notRunning)
+        try assertServed("e9", "e10 stopped")
+    }
+
     /// The export file removed without a reload: the server still serves
     /// it, so no answer may say "cleanly stopped" (the cluster would start
     /// it on a second node), and stop must make the server withdraw it.
@@ -248,6 +297,24 @@ final class NFSTests: XCTestCase {
         XCTAssertEqual(try monitor("e1", 1).status, success, "the server process still runs")
         // NFSv4 needs no rpcbind: the v4-only export still passes every level.
         for level in 1...3 { XCTAssertEqual(try monitor("e2", level).status, success, "e2 (v4 only) level \(level)") }
+    }
+
+    /// Level 2 asks rpcbind for version 3 exactly: with NFS v3 and MOUNT
+    /// v3 unregistered (v4 and MOUNT v1 left), a GETPORT would still answer
+    /// with the other version's port and levels 2 and 3 pass.
+    func testNFSv3UnregisteredFailsLevel2() throws {
+        try define("e1", path: try lab.makeExportDirectory("e1"), id: 101)
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        try assertServed("e1")
+        for program in ["100003", "100005"] {
+            let r = try lab.run(GaneshaLab.rpcinfo, ["-d", program, "3"])
+            XCTAssertEqual(r.status, 0, "rpcinfo -d \(program) 3: \(r)")
+        }
+        for level in 2...3 {
+            let r = try monitor("e1", level)
+            XCTAssertEqual(r.status, commandFailed, "level \(level): \(r)")
+            XCTAssertTrue(r.stderr.contains("program 100003 version 3 (TCP) is not registered"), r.stderr)
+        }
     }
 
     /// An rpcbind of the machine (here a stand-in holding /run/rpcbind.lock
@@ -343,6 +410,51 @@ final class NFSTests: XCTestCase {
         lab.signalGanesha(SIGCONT)
         try assertServed("e1", "after SIGCONT")
         try assertServed("e2", "after SIGCONT")
+    }
+
+    /// `nft RULE…` inside the lab's network namespace (its own ruleset).
+    func labFirewall(_ rules: [[String]]) throws {
+        for rule in rules {
+            let r = try lab.run("/usr/sbin/nft", rule)
+            if r.status != 0 { throw SetupFailure("nft \(rule.joined(separator: " ")) in the lab: \(r)") }
+        }
+    }
+
+    /// Packets to the NFS port (2049) dropped (`reject`: refused with a
+    /// TCP reset); rpcbind and MOUNT still answer.
+    func blockNFSPort(reject: Bool) throws {
+        try labFirewall([["add", "table", "inet", "fshosttest"],
+                         ["add", "chain", "inet", "fshosttest", "out", "{ type filter hook output priority 0 ; }"],
+                         ["add", "rule", "inet", "fshosttest", "out", "tcp", "dport", "2049"] + (reject ? ["reject", "with", "tcp", "reset"] : ["drop"])])
+    }
+
+    /// A monitor timeout shorter than list_timeout + mount_timeout: level
+    /// 3 (its NFS connection unanswered) ends a margin before the action's
+    /// deadline, so fshost answers HA_CMD_FAILED with the step's reason,
+    /// not the host watchdog's HA_TIMEDOUT.
+    func testLevel3CutByTheMonitorTimeoutAnswersItsOwnReason() throws {
+        try define("e1", path: try lab.makeExportDirectory("e1"), id: 101,
+                   ["list_timeout=2s", "mount_timeout=5s", "monitor_timeout=2500ms"])
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        try assertServed("e1")
+        try blockNFSPort(reject: false)
+        let r = try monitor("e1", 3)
+        XCTAssertEqual(r.status, commandFailed, "HA_CMD_FAILED, not HA_TIMEDOUT: \(r)")
+        XCTAssertTrue(r.stderr.contains("NFS on port 2049"), "the step's reason: \(r.stderr)")
+        XCTAssertLessThan(r.milliseconds, 3000, r.description)
+    }
+
+    /// A refused NFSv4 connection names libnfs's error, not an empty reason.
+    func testRefusedNFSv4ConnectionNamesTheError() throws {
+        try define("e2", path: try lab.makeExportDirectory("e2"), id: 102, ["versions=4", "pseudo=/two"])
+        XCTAssertEqual(try nfs("start", "e2").status, success)
+        try blockNFSPort(reject: true)
+        let r = try monitor("e2", 2)
+        XCTAssertEqual(r.status, commandFailed, r.description)
+        let reason = r.stderr.components(separatedBy: "reason=").last ?? ""
+        XCTAssertTrue(reason.contains("mount failed: "), r.stderr)
+        let after = reason.components(separatedBy: "mount failed: ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        XCTAssertFalse(after.isEmpty, "a reason after 'mount failed:': \(r.stderr)")
     }
 
     /// Level 2 passes and level 3 fails (the root cannot be read by the
@@ -464,6 +576,8 @@ final class NFSTests: XCTestCase {
             ("dupid", ["export_id": "101"], noConfigInfo, "export_id"),
             ("duppseudo", ["pseudo": "/two"], noConfigInfo, "pseudo"),
             ("duppseudo2", ["pseudo": lab.directory + "/e1"], noConfigInfo, "pseudo"),
+            // Under a served export's pseudo path: refused up front, not NOENT after the start timeout.
+            ("nestedpseudo", ["pseudo": "/two/nine"], noConfigInfo, "attribute 'pseudo': /two/nine is under /two"),
             ("duppath", ["path": lab.directory + "/e1", "pseudo": "/other"], noConfigInfo, "already exported"),
             ("nodir", ["config": noDir], noConfigInfo, "%dir"),
             // A path equal to another export's (the pseudo path defaults to it) names `path`.

@@ -1,8 +1,13 @@
 // NFSv3 levels 2 and 3 as plain RPCs through libnfs, on two libnfs
 // contexts (Channel): three TCP connections for both levels together.
 //
-//   rpcbind  GETPORT NFS v3/TCP and GETPORT MOUNT v3/TCP, pipelined (level 2:
-//            NFS v3 registered; both: the ports)
+//   rpcbind  DUMP: every registration, one call (level 2: NFS v3 and MOUNT
+//            v3 registered over TCP; both: the ports). Not GETPORT: rpcbind
+//            answers a PMAP v2 GETPORT (and a v3 GETADDR) with the port of
+//            ANY version of the program when the one asked is not
+//            registered (rpcbind's find_service falls back to any version:
+//            after `rpcinfo -d 100003 3` levels 2 and 3 still passed); only
+//            v4 GETADDR is exact, which libnfs lacks.
 //   mountd   EXPORT names the path (level 2); MNT the path (level 3), on the
 //            same connection, kept open for UMNT
 //   nfsd     GETATTR of the root (a directory) and READDIR of the root (one
@@ -32,23 +37,27 @@ func v3Check(server: String, listed path: String?, listDeadline: ProbeDeadline,
     func level2(_ r: NFSClientCall.Response) -> NFSClientCall.Response { both ? .listing(r) : r }
     var deadline = path != nil ? listDeadline : mountDeadline()
 
-    // rpcbind: both ports in one round trip.
+    // rpcbind: both ports in one round trip, version 3 exactly.
     let rpcbind = "rpcbind on \(server)"
     if let failure = portmap.connect(port: 111, what: rpcbind, until: deadline) { return level2(failure) }
-    let nfsPort = portmap.keep.make(), mountPort = portmap.keep.make()
-    for (c, program) in [(nfsPort, Int32(100003)), (mountPort, Int32(100005))] {
-        guard rpc_pmap2_getport_async(portmap.rpc, program, 3, Int32(IPPROTO_TCP), gotPort, c.opaque) == 0 else {
-            return level2(.failed("\(rpcbind): \(portmap.error)"))
+    let registered = portmap.keep.make()
+    guard rpc_pmap2_dump_async(portmap.rpc, gotMappings, registered.opaque) == 0 else {
+        return level2(.failed("\(rpcbind): \(portmap.error)"))
+    }
+    if let failure = portmap.wait(for: [registered], until: deadline, what: rpcbind) ?? portmap.failure(of: registered, "\(rpcbind): DUMP") {
+        return level2(failure)
+    }
+    var port: [UInt32: UInt32] = [:]
+    for program: UInt32 in [100003, 100005] {
+        guard let p = registered.ports[program], p > 0, p <= 65535 else {
+            return level2(.failed("\(rpcbind): program \(program) version 3 (TCP) is not registered"))
         }
+        port[program] = p
     }
-    if let failure = portmap.wait(for: [nfsPort, mountPort], until: deadline, what: rpcbind) { return level2(failure) }
-    for (c, program) in [(nfsPort, 100003), (mountPort, 100005)] {
-        if let failure = portmap.failure(of: c, "\(rpcbind): GETPORT") { return level2(failure) }
-        if c.port == 0 { return level2(.failed("\(rpcbind): program \(program) version 3 (TCP) is not registered")) }
-    }
+    let nfsPort = port[100003]!, mountPort = port[100005]!
 
     // mountd: the export list (level 2).
-    if let failure = mountd.connect(port: Int32(mountPort.port), what: "MOUNT on \(server):\(mountPort.port)", until: deadline) {
+    if let failure = mountd.connect(port: Int32(mountPort), what: "MOUNT on \(server):\(mountPort)", until: deadline) {
         return level2(failure)
     }
     if let path {
@@ -78,7 +87,7 @@ func v3Check(server: String, listed path: String?, listDeadline: ProbeDeadline,
     }
 
     // nfsd: stat and read the root, in one round trip.
-    if let failure = portmap.connect(port: Int32(nfsPort.port), what: "\(what): NFS on port \(nfsPort.port)", until: deadline) {
+    if let failure = portmap.connect(port: Int32(nfsPort), what: "\(what): NFS on port \(nfsPort)", until: deadline) {
         return failure
     }
     let st = portmap.keep.make(), dir = portmap.keep.make()
@@ -127,8 +136,14 @@ private func finish(_ p: UnsafeMutableRawPointer?, _ status: Int32, _ data: Unsa
     return data == nil ? nil : c
 }
 
-private let gotPort: rpc_cb = { _, status, data, p in
-    if let c = finish(p, status, data) { c.port = data!.loadUnaligned(as: UInt32.self) }
+private let gotMappings: rpc_cb = { _, status, data, p in
+    guard let c = finish(p, status, data) else { return }
+    var entry = data!.assumingMemoryBound(to: pmap2_dump_result.self).pointee.list
+    while let e = entry {
+        let map = e.pointee.map
+        if map.vers == 3, map.prot == UInt32(IPPROTO_TCP) { c.ports[map.prog] = map.port }
+        entry = e.pointee.next
+    }
 }
 
 private let gotExports: rpc_cb = { _, status, data, p in

@@ -15,8 +15,15 @@ public enum NFSClientCall: CompanionCall {
         /// and the MOUNT v3 export list (found through rpcbind) names `path`.
         case listedV3(path: String)
         /// Level 2, NFSv4: the pseudo path resolves (a v4 mount of it:
-        /// PUTROOTFH + LOOKUP of each component + GETATTR).
-        case listedV4(pseudo: String)
+        /// PUTROOTFH + LOOKUP of each component + GETATTR) to this export's
+        /// root: a GETATTR of the node whose fileid is `fileid`, the
+        /// exported directory's inode number (st_ino) on the server, as
+        /// Ganesha's VFS FSAL and the kernel's nfsd report it. A pseudo-fs
+        /// junction (an intermediate directory Ganesha makes for another
+        /// export's deeper pseudo path) resolves too, with a fileid of its
+        /// own: that is not this export. nil: the lookup alone (the
+        /// directory could not be stat'ed).
+        case listedV4(pseudo: String, fileid: UInt64?)
         /// Level 3: mount `path` (v3: the export path; v4: the pseudo
         /// path) with `version` (3 or 4), stat its root (a directory), read
         /// one directory entry, unmount.
