@@ -262,19 +262,24 @@ struct IPFilter: ResourceType {
     /// is the one kept by the last equal comparison (``verifiedKey``): no
     /// commit since, by anyone, so nothing in the table changed. Any doubt
     /// — no generation (older kernel, namespace gone), another one, another
-    /// boot or namespace, another start, a table the kernel changes without
+    /// boot, namespace or table named, another start, a table the kernel changes without
     /// commits (``RulesetListing/changesOnlyByCommits(_:)``) — compares the
     /// listings. The file is read and compared every time.
     func probeRuleset() -> Outcome {
         let values = checkValues()
         guard values.isSuccess else { return values }
-        let loaded = resource.state[Self.loadedKey]
+        // An unusable state directory is its own cause (the host names it,
+        // e.g. its permissions), never "not started by fshost".
+        let loaded: String?
+        do { loaded = try resource.state.value(for: Self.loadedKey) } catch {
+            return .failed("cannot compare \(ownTable) with what start kept: \(error)")
+        }
         var stranded: String?
         let generations = NftGeneration.Reader.open(namespace: namespace, stranded: &stranded)
         defer { generations?.close() }
         if let stranded { return .failed(stranded) }
         let before = generations?.read()
-        if let loaded, let before, resource.state[Self.verifiedKey] == Self.verified(before, loaded) {
+        if let loaded, let before, resource.state[Self.verifiedKey] == verified(before, loaded) {
             return fileUnchanged(since: loaded)
         }
         guard let answer = nft(.list) else { return Self.noCompanion }
@@ -301,7 +306,7 @@ struct IPFilter: ResourceType {
         // (strace -T), and a missing key only means one more listing.
         if file.isSuccess, let before, generations?.read() == before, RulesetListing.changesOnlyByCommits(kept) {
             try? resource.state.store(nil, for: Self.verifiedKey)
-            try? resource.state.store(Self.verified(before, loaded), for: Self.verifiedKey, synced: false)
+            try? resource.state.store(verified(before, loaded), for: Self.verifiedKey, synced: false)
         }
         return file
     }
@@ -318,14 +323,19 @@ struct IPFilter: ResourceType {
         return .success
     }
 
-    /// State key: "BOOT NAMESPACE GENERATION LOADED": the nftables
-    /// generation at which the table's listing last compared equal to the
-    /// one start kept, and the fingerprint of that kept value (another
-    /// start, another listing: compared again).
+    /// State key: "BOOT NAMESPACE GENERATION LOADED FAMILY TABLE NETNS":
+    /// the nftables generation at which the table's listing last compared
+    /// equal to the one start kept, the fingerprint of that kept value
+    /// (another start, another listing: compared again), and the table and
+    /// namespace it was listed in (`/` for the node's own, not a valid
+    /// name): a resource modified to name another table or namespace is
+    /// listed there, never answered from the old one's comparison (review
+    /// of issue 11).
     static let verifiedKey = "verified"
 
-    static func verified(_ generation: NftGeneration, _ loaded: String) -> String {
-        generation.text + " " + RulesetFile.fingerprint(loaded)
+    func verified(_ generation: NftGeneration, _ loaded: String) -> String {
+        generation.text + " " + RulesetFile.fingerprint(loaded) + " " + family.rawValue + " " + table + " "
+            + (namespace ?? "/")
     }
 
     // MARK: Values

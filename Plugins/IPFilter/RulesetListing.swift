@@ -44,37 +44,75 @@ enum RulesetListing {
 
     /// Whether the table `listing` (normalised) shows can only change by a
     /// committed transaction, which the namespace's generation counts
-    /// (``NftGeneration``): false when the kernel changes what it lists on
-    /// its own, so only a listing can tell —
-    /// - a flowtable, or a chain hooked to a device (`device "…"`,
-    ///   `devices = { … }`): the kernel drops the hook when the device goes
-    ///   (`NETDEV_UNREGISTER`), and a chain with it;
-    /// - a table with `flags owner`: deleted when its owner's socket closes;
+    /// (``NftGeneration``): false when the kernel changes what it lists, or
+    /// what a rule matches, on its own, so only a listing can tell —
+    /// - a word of ``deviceOrCgroupWords`` anywhere (rules, set types,
+    ///   chains): the rule holds an interface index or a cgroup id, which
+    ///   the kernel resolved from a name at load. A device deleted and made
+    ///   again under its name gets another index: `iif "v0"` then matches
+    ///   nothing and lists as `iif 3`, with no commit (review of issue 11);
+    ///   a flowtable or a chain hooked to a device loses its hook with the
+    ///   device (6.18 still lists `device "v1"` after v1 moved: only the
+    ///   listing may tell, so it is always compared);
     /// - a set or map other than a dynamic one that mentions a `timeout`:
     ///   its elements expire (a dynamic set's are left out of the listing).
-    /// Anything else in a stateless listing (rules, chains, objects,
-    /// elements without timeouts) is changed by a commit only.
+    /// The check is by word, not by grammar: a set or comment named `oif`
+    /// also lists every time (errs towards listing). Anything else in a
+    /// stateless listing (rules, chains, objects, elements without
+    /// timeouts) is changed by a commit only; quota use is not listed at
+    /// all (README: what level 1 does not see).
     static func changesOnlyByCommits(_ listing: String) -> Bool {
         // Most tables mention none of the words below: one pass each.
-        guard ["flowtable", "device", "owner", "timeout"].contains(where: { mentions(listing[...], $0) }) else { return true }
+        guard (["timeout"] + deviceOrCgroupWords.map { $0 }).contains(where: { mentions(listing[...], $0) })
+        else { return true }
         let lines = listing.split(separator: "\n", omittingEmptySubsequences: false)
         var i = 0
         while i < lines.count {
             if let (end, dynamic) = setBlock(lines, at: i) {
-                if !dynamic, lines[i...min(end, lines.count - 1)].contains(where: { mentions($0, "timeout") }) { return false }
+                let block = lines[i...min(end, lines.count - 1)]
+                if !dynamic, block.contains(where: { mentions($0, "timeout") }) { return false }
+                if block.contains(where: { mentionsWord(of: deviceOrCgroupWords, in: $0) }) { return false }
                 i = end + 1
                 continue
             }
-            let body = lines[i].drop { $0 == "\t" || $0 == " " }
-            if body.hasPrefix("flowtable ") || mentions(body, "device \"") || mentions(body, "devices = ") {
-                return false
-            }
-            if body.hasPrefix("flags "), body.dropFirst(6).split(separator: ",").contains(where: { $0.trimmingSpaces == "owner" }) {
-                return false
-            }
+            if mentionsWord(of: deviceOrCgroupWords, in: lines[i]) { return false }
             i += 1
         }
         return true
+    }
+
+    /// nft words whose rule or object holds what the kernel changes without
+    /// a commit (nft(8) "META EXPRESSIONS", "SOCKET EXPRESSION", "FWD
+    /// STATEMENT", "DUP STATEMENT", "FLOWTABLES", the `iface_index` data
+    /// type): interface indexes (`iif`, `oif`, `sdif`, `meta iif`, `fib …
+    /// oif`, `fwd to`, `dup to`, sets of `iface_index`), device hooks
+    /// (`device`, `devices`, `flowtable`), cgroup ids (`meta cgroup`,
+    /// `socket cgroupv2`), and `xt` (an xtables match nft cannot show).
+    static let deviceOrCgroupWords: Set<String> = [
+        "iif", "oif", "sdif", "iface_index", "fwd", "dup", "device", "devices", "flowtable", "cgroup", "cgroupv2",
+        "xt",
+    ]
+
+    /// Whether `line` holds one of `words` as a whole word: a run of
+    /// letters, digits and `_` `-`, so `iifname` is not `iif` (quoted text
+    /// counts too: errs towards listing).
+    static func mentionsWord(of words: Set<String>, in line: Substring) -> Bool {
+        var start: Substring.UTF8View.Index?
+        let utf8 = line.utf8
+        var k = utf8.startIndex
+        while true {
+            let c: UInt8? = k < utf8.endIndex ? utf8[k] : nil
+            let inWord = c.map { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39)
+                || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") } ?? false
+            if inWord {
+                if start == nil { start = k }
+            } else if let s = start {
+                if words.contains(String(decoding: utf8[s..<k], as: UTF8.self)) { return true }
+                start = nil
+            }
+            guard c != nil else { return false }
+            k = utf8.index(after: k)
+        }
     }
 
     /// Whether the bytes of `word` occur in `text` (memmem over its UTF-8:

@@ -12,7 +12,11 @@
 /// - a table given by a variable (`table inet $t`): not checkable here;
 /// - `flush ruleset`, `list`, `reset`, `monitor`, `import`, `export`, or
 ///   anything else that is not a change of one table's objects;
-/// - `include`: what an included file touches cannot be checked here.
+/// - `include`: what an included file touches cannot be checked here;
+/// - `flags owner` (a table its creator's netlink socket owns, deleted
+///   when that socket closes): libnftables refuses it from a file with
+///   "Operation not supported" and no line (1.0.6), and a table that went
+///   with the action's process could never stay loaded anyway.
 ///
 /// The scan follows nft's lexical rules (its scanner.l): `#` comments to
 /// the end of the line, `"…"` strings without escapes that may span lines,
@@ -32,6 +36,8 @@ enum RulesetScope {
     struct Command {
         var words: [String] = []
         var line: Int
+        /// The line of a `flags … owner …` statement, at any depth.
+        var ownerFlagLine: Int?
     }
 
     /// Why `text` touches something other than table `family` `table`, as
@@ -46,6 +52,9 @@ enum RulesetScope {
         var namesTable = false
         for command in commands(in: text) {
             if let why = problem(command.words, family: family, table: table) { return "line \(command.line): \(why)" }
+            if let line = command.ownerFlagLine {
+                return "line \(line): 'flags owner' is not allowed: such a table is deleted when the process that loaded it exits (libnftables refuses it from a file: Operation not supported)"
+            }
             if let first = command.words.first, !["define", "redefine", "undefine"].contains(first) { namesTable = true }
         }
         if !namesTable {
@@ -91,9 +100,16 @@ enum RulesetScope {
         var word: [UInt8] = []
         var depth = 0, line = 1
         var inString = false, inComment = false
+        // Inside a `flags` statement (to its `;`, newline or brace), at any
+        // depth: its words are flag names, comma-separated.
+        var inFlags = false
         func endWord() {
             if !word.isEmpty {
                 if depth == 0 { current.words.append(String(decoding: word, as: UTF8.self)) }
+                if inFlags, current.ownerFlagLine == nil, word.split(separator: UInt8(ascii: ",")).contains(where: { $0.elementsEqual("owner".utf8) }) {
+                    current.ownerFlagLine = line
+                }
+                if word.elementsEqual("flags".utf8) { inFlags = true }
                 word = []
             }
         }
@@ -122,6 +138,7 @@ enum RulesetScope {
                 inComment = false
                 if continued { line += 1; continue }
                 if depth == 0 { endCommand() } else { endWord() }
+                inFlags = false
                 line += 1
                 if current.words.isEmpty { current.line = line }
                 continue
@@ -130,11 +147,11 @@ enum RulesetScope {
             switch c {
             case UInt8(ascii: "#"): endWord(); inComment = true
             case UInt8(ascii: "\""): inString = true; if depth == 0 { word.append(c) }
-            case UInt8(ascii: "{"): endWord(); depth += 1
-            case UInt8(ascii: "}"): endWord(); depth = max(0, depth - 1)
-            case UInt8(ascii: ";"): if depth == 0 { endCommand() } else { endWord() }
+            case UInt8(ascii: "{"): endWord(); inFlags = false; depth += 1
+            case UInt8(ascii: "}"): endWord(); inFlags = false; depth = max(0, depth - 1)
+            case UInt8(ascii: ";"): if depth == 0 { endCommand() } else { endWord() }; inFlags = false
             case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"), UInt8(ascii: "\\"): endWord()
-            default: if depth == 0 { word.append(c) }
+            default: word.append(c)  // kept at depth 0 only (endWord), read for `flags` anywhere
             }
         }
         endCommand()

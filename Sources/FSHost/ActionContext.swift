@@ -115,7 +115,11 @@ final class ActionContext {
             },
             time_left_ms: { context in ActionContext.from(context).deadline.millisecondsLeft },
             state_get: { context, key, buffer, capacity, length in
-                guard let key, let value = ActionContext.from(context).state.get(String(cString: key)) else { return 1 }
+                guard let key else { return -1 }
+                let state = ActionContext.from(context).state
+                // -1 (the ABI's "error") when the directory or file is unsafe
+                // or unreadable, so a plugin can tell that from "absent".
+                guard let value = state.get(String(cString: key)) else { return state.failure != nil ? -1 : 1 }
                 length?.pointee = value.count
                 if let buffer {
                     for i in 0..<min(capacity, value.count) { buffer[i] = CChar(bitPattern: value[i]) }

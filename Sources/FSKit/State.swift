@@ -20,22 +20,41 @@ public struct State {
 
     /// The value, nil when absent or unreadable.
     public subscript(key: String) -> String? {
-        get {
-            var buffer = [CChar](repeating: 0, count: 4096)
-            var length = 0
-            let found = host.pointee.state_get(host.pointee.context, key, &buffer, buffer.count, &length)
-            guard found == 0 else { return nil }
-            if length > buffer.count {
-                buffer = [CChar](repeating: 0, count: length)
-                guard host.pointee.state_get(host.pointee.context, key, &buffer, buffer.count, &length) == 0 else { return nil }
-            }
-            return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        }
+        get { (try? value(for: key)) ?? nil }
         /// A failed write is never lost silently: the host keeps the first
         /// failure of the action and answers `HA_HOST_ERROR` naming it, in
         /// the action's one line. Use ``store(_:for:)`` to act on it here.
         nonmutating set {
             try? store(newValue, for: key)
+        }
+    }
+
+    /// Why a value could not be read: the state directory or file is
+    /// unsafe or unreadable (the host appends the cause, such as the
+    /// directory's permissions, to the action's one line and answers
+    /// `HA_HOST_ERROR`).
+    public struct ReadError: Error, Sendable, CustomStringConvertible {
+        /// The key that was not read.
+        public let key: String
+        /// `state 'KEY' not readable` (the host adds the cause).
+        public var description: String { "state '\(key)' not readable" }
+    }
+
+    /// The value of `key`, nil when absent; throws when the host could not
+    /// read it (its ABI's -1), unlike the subscript, which reads both as
+    /// nil. A host that answers 1 for both is read as "absent".
+    public func value(for key: String) throws(ReadError) -> String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        var length = 0
+        var found = host.pointee.state_get(host.pointee.context, key, &buffer, buffer.count, &length)
+        if found == 0, length > buffer.count {
+            buffer = [CChar](repeating: 0, count: length)
+            found = host.pointee.state_get(host.pointee.context, key, &buffer, buffer.count, &length)
+        }
+        switch found {
+        case 0: return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        case 1: return nil
+        default: throw ReadError(key: key)
         }
     }
 
