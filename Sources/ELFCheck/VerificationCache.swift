@@ -32,7 +32,10 @@ import Musl
 /// **Key.** The file's device, inode, size, mtime and ctime (ns), its
 /// resolved path and the verifier's version; for a plugin or companion also
 /// the expected type name, role and entry symbol, and the ABI's and
-/// compiler's versions (an fshost upgrade drops every entry). Any write,
+/// compiler's versions; and the identity of the running fshost's own file
+/// (`/proc/self/exe`: device, inode, size, mtime), so a rebuilt or upgraded
+/// fshost, whose checks may differ, never takes another build's entries
+/// for its own (they are plain misses). Any write,
 /// truncation, chmod, chown, link or rename of the file changes its ctime,
 /// which user space cannot set back; a replaced file is another inode. A
 /// file whose mtime or ctime is less than ``minimumAge`` old is not
@@ -53,7 +56,8 @@ import Musl
 /// `fshost check` and `fshost-admin` never use the cache.
 ///
 /// **Bad entries** (corrupt, truncated, another format, not root's, open
-/// to others): one warning line on stderr, and a full verification.
+/// to others): one warning (``warning``: the host's log, key=value and
+/// syslog; stderr without one), and a full verification.
 public struct VerificationCache: Sendable {
     /// Bumped whenever a check changes what it accepts: older entries no longer match.
     public static let verifierVersion = 2
@@ -71,15 +75,27 @@ public struct VerificationCache: Sendable {
     public let directory: String
     /// This boot's id (36 characters); entries of another boot are misses.
     public let bootID: String
+    /// Where a bad entry's warning goes (one line, without the `fshost:`
+    /// prefix): the host's log. nil: a plain line on stderr.
+    public var warning: (@Sendable (String) -> Void)?
+
+    /// The running executable's identity (`/proc/self/exe`, followed):
+    /// `dev ino size mtime`, or `-`. Read once per process.
+    static let hostIdentity: String = {
+        var st = stat()
+        guard stat("/proc/self/exe", &st) == 0 else { return "-" }
+        return "\(st.st_dev) \(st.st_ino) \(st.st_size) \(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)"
+    }()
 
     /// The cache of the run directory `runDirectory` (absolute), or nil
     /// when fshost does not run as root or the boot's id cannot be read
     /// (every call then verifies in full). Costs one read of
     /// `/proc/sys/kernel/random/boot_id`; nothing is created here.
-    public init?(runDirectory: String) {
+    public init?(runDirectory: String, warning: (@Sendable (String) -> Void)? = nil) {
         guard geteuid() == 0, runDirectory.hasPrefix("/"), let boot = Self.readBootID() else { return nil }
         directory = (runDirectory.hasSuffix("/") ? String(runDirectory.dropLast()) : runDirectory) + "/verified"
         bootID = boot
+        self.warning = warning
     }
 
     /// The boot's id: 36 characters of hex digits and dashes, or nil.
@@ -107,6 +123,7 @@ public struct VerificationCache: Sendable {
         case .companion(let signature)?: "companion " + signature
         }
         return "plugin\nverifier \(Self.verifierVersion) abi \(verifier.abiVersion) compiler \(verifier.compilerVersion)\n"
+            + "host \(Self.hostIdentity)\n"
             + "type \(verifier.expectedTypeName ?? "-")\nrole \(role)\nsymbol \(verifier.entrySymbol)\npath \(resolvedPath)\n"
             + Self.identity(st)
     }
@@ -114,7 +131,7 @@ public struct VerificationCache: Sendable {
     /// The key of a library's dynamic names: the library (`st`, its
     /// `lstat` at `resolvedPath`, the file whose trust was judged).
     func libraryKey(file st: stat, resolvedPath: String) -> String {
-        "library\nverifier \(Self.verifierVersion)\npath \(resolvedPath)\n" + Self.identity(st)
+        "library\nverifier \(Self.verifierVersion)\nhost \(Self.hostIdentity)\npath \(resolvedPath)\n" + Self.identity(st)
     }
 
     /// `file <dev> <ino> <size> <mtime> <ctime>` (times in s.ns).
@@ -367,7 +384,9 @@ public struct VerificationCache: Sendable {
     }
 
     private func warn(_ path: String, _ problem: String, _ subject: Subject) {
-        let line = Array("fshost: warning: ignoring the verification cache entry \(path), which \(problem); \(subject.fallback)\n".utf8)
+        let text = "ignoring the verification cache entry \(path), which \(problem); \(subject.fallback)"
+        if let warning { warning(text); return }
+        let line = Array("fshost: warning: \(text)\n".utf8)
         _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
     }
 }

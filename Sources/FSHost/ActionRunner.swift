@@ -39,6 +39,17 @@ public struct ActionRunner {
         verifiedPlugin = plugin
     }
 
+    /// Where the verification cache's warnings go: this action's log line
+    /// (key=value, syslog too), as every other warning of the action.
+    public static func cacheWarning(_ request: ActionRequest) -> @Sendable (String) -> Void {
+        cacheWarning(type: request.type, resource: request.resource, action: request.action.rawValue)
+    }
+
+    /// ``cacheWarning(_:)`` for a call that is not one resource's (a batch: resource `-`).
+    public static func cacheWarning(type: String, resource: String, action: String) -> @Sendable (String) -> Void {
+        { Logger.action(type: type, resource: resource, action: action).warning($0) }
+    }
+
     /// Resolved settings for one action.
     struct Settings {
         var level: UInt32
@@ -122,11 +133,11 @@ public struct ActionRunner {
             let plugin = if let loaded = pool?.plugin {
                 loaded
             } else if let verifiedPlugin {
-                try PluginLoader.load(verified: verifiedPlugin, cache: VerificationCache(runDirectory: paths.runDirectory),
+                try PluginLoader.load(verified: verifiedPlugin, cache: VerificationCache(runDirectory: paths.runDirectory, warning: Self.cacheWarning(request)),
                                       phase: PhaseTimer.mark)
             } else {
                 try PluginLoader.load(type: request.type, searchPath: PluginSearchPath(directories: paths.pluginPath),
-                                      cache: VerificationCache(runDirectory: paths.runDirectory),
+                                      cache: VerificationCache(runDirectory: paths.runDirectory, warning: Self.cacheWarning(request)),
                                       phase: PhaseTimer.mark)
             }
             pool?.plugin = plugin

@@ -88,7 +88,9 @@ func batchMain(_ words: [String]) -> Int32 {
         do throws(HostError) {
             try paths.checkAbsolute()
             verified = try PluginLoader.verify(type: request.type, searchPath: PluginSearchPath(directories: paths.pluginPath),
-                                               cache: VerificationCache(runDirectory: paths.runDirectory))
+                                               cache: VerificationCache(runDirectory: paths.runDirectory,
+                                                                         warning: ActionRunner.cacheWarning(type: request.type, resource: "-",
+                                                                                                         action: request.action.rawValue)))
         } catch {
             log.error("\(error.message); every resource answers \(error.exitStatus.name)")
             for index in jobs { statuses[index] = error.status }

@@ -67,6 +67,27 @@ final class VerificationCacheTests: XCTestCase {
         return hit
     }
 
+    /// Another build of fshost (here: a copy of the executable, another
+    /// file) never takes this one's entries for its own: its checks may
+    /// differ, and nothing else in the key need change (issue 16 review).
+    func testAnotherBuildOfFshostVerifiesInFull() throws {
+        try remembered()
+        let directory = sandbox.path("other")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false,
+                                                attributes: [.posixPermissions: 0o755])
+        let copy = directory + "/fshost"
+        try FileManager.default.copyItem(atPath: HostSandbox.products.appendingPathComponent("fshost").path, toPath: copy)
+        sandbox.extraEnvironment["LD_DEBUG"] = "files"
+        defer { sandbox.extraEnvironment["LD_DEBUG"] = nil }
+        let other = try sandbox.run(copy, ["template", "monitor", "t"])
+        XCTAssertEqual(other.status, 0, other.stderr)
+        XCTAssertTrue(other.stderr.contains("libelf.so.1"), "another fshost used this one's entry")
+        let again = try sandbox.run(copy, ["template", "monitor", "t"])
+        XCTAssertFalse(again.stderr.contains("libelf.so.1"), "the other fshost remembers its own")
+        sandbox.extraEnvironment["LD_DEBUG"] = nil
+        XCTAssertFalse(try call([]).verified, "this fshost's own entry is still a hit")
+    }
+
     func testAYoungFileIsVerifiedEveryTime() throws {
         for _ in 0..<3 {
             let m = try monitor()
@@ -149,6 +170,8 @@ final class VerificationCacheTests: XCTestCase {
             let warnings = m.stderr.split(separator: "\n").filter { $0.contains("ignoring the verification cache entry") }
             XCTAssertEqual(warnings.count, 1, "\(name): \(m.stderr)")
             XCTAssertTrue(warnings.first?.contains(warning) == true, "\(name): \(m.stderr)")
+            // The action's log line (key=value, syslog too), not a bare line.
+            XCTAssertTrue(warnings.first?.contains("type=template resource=t action=monitor") == true, "\(name): \(m.stderr)")
             // A clean cache again.
             XCTAssertEqual(chmod(cacheDirectory, 0o700), 0)
             try FileManager.default.removeItem(atPath: try entry())
