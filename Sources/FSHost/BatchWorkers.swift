@@ -34,7 +34,7 @@ import Glibc
 ///   code) or whose start left its daemon ends after that answer
 ///   (``WorkerChannel/retiring()``); a new one takes the queue;
 /// - the batch is a subreaper: a dead worker's orphans come to it and are
-///   killed (``ProcessTree/killDescendants(sparing:within:)``), sparing the
+///   killed (``ProcessTree/killDescendants(sparing:groups:sessions:within:)``), sparing the
 ///   other workers and the daemons that successful starts left;
 /// - the batch SIGKILLed → each worker's lifeline and job pipe hang up
 ///   (each holds only its own ends: the others' are closed in it): a busy
@@ -87,6 +87,11 @@ public final class BatchWorkers {
     /// What successful starts left running (below their workers at the
     /// answer): never killed as a dead worker's orphan.
     private var spared: Set<pid_t> = []
+    /// The process groups and sessions of those (not the batch's own, nor
+    /// a worker's): what a spared daemon forks later and orphans comes to
+    /// the batch with no ancestry left, and is spared by these.
+    private var sparedGroups: Set<pid_t> = []
+    private var sparedSessions: Set<pid_t> = []
 
     /// Makes the batch's process a subreaper and opens the signalfd of
     /// `signals` (blocked by the caller). `workerMask`: the mask workers
@@ -339,7 +344,14 @@ public final class BatchWorkers {
             if status == 0 && (request.action == .start || request.action == .restart) {
                 // The daemon it started is the point of it: when the worker
                 // exits it comes to the batch, which must not take it for an orphan.
-                spared.formUnion(ProcessTree.descendants(of: pid))
+                let daemons = ProcessTree.descendants(of: pid)
+                spared.formUnion(daemons)
+                let mine = ProcessTree.groupAndSession(of: batch)
+                for daemon in daemons {
+                    guard let ids = ProcessTree.groupAndSession(of: daemon) else { continue }
+                    if ids.group > 0 && ids.group != mine?.group { sparedGroups.insert(ids.group) }
+                    if ids.session > 0 && ids.session != mine?.session { sparedSessions.insert(ids.session) }
+                }
             }
             workers[pid] = nil
             release(worker)
@@ -362,7 +374,9 @@ public final class BatchWorkers {
         let progress = worker.progress.pointee
         release(worker)
         // Whatever it started, however it forked, came to the batch.
-        ProcessTree.killDescendants(sparing: Set(workers.keys).union(exiting).union(spared))
+        // Never a living worker's group (each worker leads its own).
+        ProcessTree.killDescendants(sparing: Set(workers.keys).union(exiting).union(spared),
+                                    groups: sparedGroups.subtracting(workers.keys), sessions: sparedSessions)
         guard let index = worker.job else { return nil }
         let request = requests[index]
         if answer == nil, Self.queuesAgain(begun: progress.job != 0, run: run, queuedBefore: requeued.contains(index)) {

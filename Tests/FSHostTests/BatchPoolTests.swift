@@ -133,6 +133,39 @@ extension BatchModeTests {
         XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 3000) { processes(containing: "sleep \(tag)").isEmpty })
     }
 
+    /// What a started daemon forks LATER and orphans comes to the batch (a
+    /// subreaper) with no ancestry to the spared daemon: it is spared by
+    /// the daemon's process group or session, as a single call would leave
+    /// it, through a later crash's clean-up and through TERM to the batch.
+    func testDaemonsLaterOrphanSurvivesALaterCleanUp() throws {
+        for stopped in [false, true] {
+            // The sh's own command line must not name the orphan's.
+            let tag = stopped ? "32302" : "32301", p = stopped ? "s" : "a"
+            try sandbox.store("testfixture", p + "d1", ["port": "80", "process_name": "sh",
+                "command": "[\"sh\",\"-c\",\"t=\(tag); sleep 1; (sleep $t &); sleep 32303\"]"])
+            try sandbox.store("testfixture", p + "h3", ["port": "80", "hang": stopped ? "60s" : "3s", "start_timeout": "90s"])
+            try sandbox.store("testfixture", p + "c1", ["port": "80", "fault": "crash"])
+            let input = try write("in", "\(p)d1\n\(p)h3\n\(p)c1\n")
+            let out = sandbox.path("out")
+            try? FileManager.default.removeItem(atPath: out)
+            if stopped {
+                let host = try XCTUnwrap(LaunchedHost(sandbox, ["testfixture", "start", input, out, "--parallel", "1"]))
+                XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 8000) { processes(containing: "sleep \(tag)").count == 1 })
+                kill(host.pid, SIGTERM)
+                _ = host.wait(milliseconds: 5000)
+                XCTAssertEqual(try lines(out), ["sd1 0", "sh3 3", "sc1 3"], host.stderr)
+            } else {
+                let r = try sandbox.fshost("testfixture", "start", input, out, "--parallel", "1")
+                XCTAssertEqual(try lines(out), ["ad1 0", "ah3 0", "ac1 3"], r.stderr)
+            }
+            XCTAssertEqual(processes(containing: "sleep \(tag)").count, 1, "the daemon's later orphan was killed")
+            XCTAssertEqual(try sandbox.fshost("testfixture", "stop", p + "d1").status, 0)
+            for pattern in ["sleep \(tag)", "sleep 32303"] {
+                for pid in processes(containing: pattern) { kill(pid, SIGKILL) }
+            }
+        }
+    }
+
     /// TERM while a pool worker runs its second resource: the first keeps
     /// its answer, the running one and the one waiting answer 3, and
     /// nothing is left. SIGKILL instead: no worker or command is left, and
