@@ -57,7 +57,7 @@ public struct ActionRunner {
     /// wrote would be copied).
     public func run(_ request: ActionRequest) -> ExitStatus {
         let started = Deadline.now()
-        let run = Supervisor.run(setupLimitMilliseconds: Supervisor.setupLimitMilliseconds) { channel in
+        let run = Supervisor.run(setupLimitMilliseconds: Self.setupLimit(request, from: started)) { channel in
             perform(request, channel: channel, started: started)
         }
         if let answer = run.answer {
@@ -74,6 +74,16 @@ public struct ActionRunner {
         return result.status
     }
 
+    /// How long `request`'s worker may go without publishing its deadline
+    /// (ms from `started`): ``Supervisor/setupLimitMilliseconds``, capped at
+    /// the request's ``ActionRequest/deadlineCap`` plus the grace, so that
+    /// a hang before the deadline is known (a plugin constructor) still
+    /// answers before the caller's timeout (OCF's, a batch's).
+    static func setupLimit(_ request: ActionRequest, from started: Int64) -> Int64 {
+        guard let cap = request.deadlineCap else { return Supervisor.setupLimitMilliseconds }
+        return max(1, min(Supervisor.setupLimitMilliseconds, cap + Supervisor.graceMilliseconds - started))
+    }
+
     /// The answer from what the supervisor saw: the worker's result, or
     /// the failure that stands for it.
     func answer(_ run: Supervisor.Run, request: ActionRequest) -> ActionResult {
@@ -84,7 +94,7 @@ public struct ActionRunner {
         }
         if run.unanswered && run.timeoutMilliseconds == nil {
             return ActionResult(status: .timedOut,
-                reason: "\(action) did not reach its action within \(Supervisor.setupLimitMilliseconds) ms (finding, verifying and loading plugin \(request.type), reading the resource); its worker was killed with every command it started")
+                reason: "\(action) did not reach its action within its set-up limit (\(Supervisor.setupLimitMilliseconds) ms at most, less when the caller's deadline comes first: finding, verifying and loading plugin \(request.type), reading the resource); its worker was killed with every command it started")
         }
         if run.unanswered {
             return ActionResult(status: .timedOut,

@@ -150,7 +150,7 @@ public final class BatchWorkers {
         var timeout = max(0, bound)
         for worker in workers.values where worker.job != nil {
             let deadline = worker.progress.pointee.deadline
-            let end = deadline == 0 ? min(now + 100, worker.sent + Supervisor.setupLimitMilliseconds)
+            let end = deadline == 0 ? min(now + 100, setupEnd(worker))
                                     : deadline + Supervisor.graceMilliseconds
             timeout = min(timeout, max(0, end - now))
         }
@@ -180,7 +180,7 @@ public final class BatchWorkers {
         for (pid, worker) in workers where worker.job != nil {
             let deadline = worker.progress.pointee.deadline
             let late = deadline != 0 ? later >= deadline + Supervisor.graceMilliseconds
-                                     : later >= worker.sent + Supervisor.setupLimitMilliseconds
+                                     : later >= setupEnd(worker)
             guard late else { continue }
             kill(pid, SIGKILL)
             var run = Supervisor.Run()
@@ -189,6 +189,16 @@ public final class BatchWorkers {
             if let line = ended(pid, run: run) { finished.append(line) }
         }
         return (finished, stop)
+    }
+
+    /// When a worker that has not published its job's deadline is killed:
+    /// the set-up limit after the job was sent, capped at the job's
+    /// ``ActionRequest/deadlineCap`` (the batch's) plus the grace, so a hang
+    /// before the deadline is known (a plugin load) still answers before
+    /// the batch's caller's timeout (``ActionRunner/setupLimit(_:from:)``).
+    private func setupEnd(_ worker: Worker) -> Int64 {
+        guard let index = worker.job else { return .max }
+        return worker.sent + ActionRunner.setupLimit(requests[index], from: worker.sent)
     }
 
     /// The batch was told to stop (`signal`: TERM, INT, HUP): every worker
