@@ -70,6 +70,7 @@ public final class BatchWorkers {
     private let signals: Int32
     private let batch: pid_t
     private let parallel: Int
+    private let closedInWorkers: [Int32]
     /// The signal mask each worker gets back (the batch's before it blocked).
     private var workerMask: sigset_t
     /// The jobs, in the order given; workers (forks) hold the same list.
@@ -97,10 +98,14 @@ public final class BatchWorkers {
     /// `signals` (blocked by the caller). `workerMask`: the mask workers
     /// run with (the one the batch had before it blocked its signals).
     /// `jobs`: the batch's tag for each resource and its request, queued in
-    /// this order; `parallel`: the most workers at once (≥ 1).
+    /// this order; `parallel`: the most workers at once (≥ 1);
+    /// `closedInWorkers`: the batch's descriptors no worker may hold (OUT's
+    /// temporary file and its directory): closed in each worker after the
+    /// fork (a fork without exec keeps `O_CLOEXEC` descriptors).
     public init(runner: ActionRunner, signals waited: sigset_t, workerMask: sigset_t,
-                jobs: [(tag: Int, request: ActionRequest)], parallel: Int) {
+                jobs: [(tag: Int, request: ActionRequest)], parallel: Int, closedInWorkers: [Int32] = []) {
         self.runner = runner
+        self.closedInWorkers = closedInWorkers
         self.workerMask = workerMask
         self.parallel = max(1, parallel)
         requests = jobs.map(\.request)
@@ -319,6 +324,7 @@ public final class BatchWorkers {
             // their progress pages are theirs (a plugin here must not move
             // their deadlines).
             if signals >= 0 { close(signals) }
+            for fd in closedInWorkers { close(fd) }
             for other in workers.values {
                 close(other.results); close(other.lifeline); close(other.jobs)
                 munmap(other.progress, MemoryLayout<WorkerProgress>.size)

@@ -166,6 +166,32 @@ extension BatchModeTests {
         }
     }
 
+    /// A pool worker (a fork, no exec) holds neither OUT's temporary file
+    /// nor its directory: they are closed in it, as the other workers' pipes.
+    func testPoolWorkerHoldsNoneOfOUTsDescriptors() throws {
+        try sandbox.store("testfixture", "h", ["port": "80", "hang": "32777ms", "monitor_timeout": "60s"])
+        let input = try write("in", "h\n")
+        let outdir = sandbox.path("outdir")
+        try FileManager.default.createDirectory(atPath: outdir, withIntermediateDirectories: false,
+                                                attributes: [.posixPermissions: 0o755])
+        let host = try XCTUnwrap(LaunchedHost(sandbox, ["testfixture", "monitor", input, outdir + "/out", "--parallel", "1"]))
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { processes(containing: "sleep 32.777").count == 1 })
+        let workers = processes(containing: input).filter { $0 != host.pid }
+        XCTAssertFalse(workers.isEmpty, "no worker found")
+        func held(_ pid: Int32) -> [String] {
+            let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+            return fds.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)") }
+        }
+        XCTAssertTrue(held(host.pid).contains { $0.hasPrefix(outdir + "/.out.tmp.") }, "the batch holds OUT's temporary file: \(held(host.pid))")
+        for pid in workers {
+            let bad = held(pid).filter { $0 == outdir || $0.hasPrefix(outdir + "/") }
+            XCTAssertEqual(bad, [], "worker \(pid) holds OUT's descriptors")
+        }
+        kill(host.pid, SIGTERM)
+        _ = host.wait(milliseconds: 5000)
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 3000) { processes(containing: "sleep 32.777").isEmpty })
+    }
+
     /// TERM while a pool worker runs its second resource: the first keeps
     /// its answer, the running one and the one waiting answer 3, and
     /// nothing is left. SIGKILL instead: no worker or command is left, and
