@@ -116,8 +116,9 @@ public struct ActionRunner {
     /// runs the action against its deadline, reports, and answers.
     /// `pool`: a batch's pool worker (``PoolWorker``), which runs jobs one
     /// after another: the plugin it loaded for its first job serves the
-    /// next ones. A worker that times out, or whose start or restart left
-    /// its daemon, says it is retiring before it answers.
+    /// next ones. A worker that times out, whose start or restart left
+    /// its daemon, or whose namespaces or working directory the action
+    /// left changed (``WorkerSurroundings``), says it is retiring before it answers.
     func perform(_ request: ActionRequest, channel: WorkerChannel, started: Int64, pool: PoolWorker? = nil) {
         PhaseTimer.begin()
         // A monitor's level is the command line's until the CDB's is known:
@@ -181,6 +182,12 @@ public struct ActionRunner {
         } else {
             // Its daemon is below this process: a later job's clean-up
             // would kill it.
+            channel.retiring()
+        }
+        if let pool, WorkerSurroundings.current() != pool.surroundings {
+            // A setns, unshare or chdir the action did not undo would be
+            // the next resource's: this worker takes no other.
+            logger.warning("the action left this worker's namespaces or working directory changed: the next resource goes to a new worker")
             channel.retiring()
         }
         // A plugin's buffered stdio output goes out (to stderr) before the

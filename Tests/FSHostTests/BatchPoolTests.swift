@@ -192,6 +192,44 @@ extension BatchModeTests {
         XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 3000) { processes(containing: "sleep 32.777").isEmpty })
     }
 
+    /// A job that leaves its worker's working directory or network
+    /// namespace changed (a chdir, an unshare or setns not undone) is that
+    /// worker's last: the next resource runs in a fresh worker (a new
+    /// plugin load) and answers as it would alone.
+    func testWorkerWhoseSurroundingsChangedRetires() throws {
+        let (got, r) = try runPool("monitor", ["a": ["fault": "chdir"], "b": [:], "c": ["fault": "netns"], "d": [:]])
+        XCTAssertEqual(got, ["a 0", "b 0", "c 0", "d 0"], r.stderr)
+        XCTAssertEqual(pluginLoads(r.stderr), 3, "a new worker after a and after c: \(r.stderr)")
+        XCTAssertEqual(r.stderr.components(separatedBy: "left this worker's namespaces or working directory changed").count - 1, 2, r.stderr)
+    }
+
+    /// The check itself: a chdir and an unshare of the network namespace
+    /// on this thread are seen (the test runs in a thread it ends).
+    func testWorkerSurroundingsSeeAChdirAndAnUnshare() throws {
+        final class Box: @unchecked Sendable { var seen = (false, false, false) }
+        let box = Box(), finished = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            defer { finished.signal() }
+            let before = WorkerSurroundings.current()
+            let same = WorkerSurroundings.current() == before
+            // CLONE_FS: this thread's cwd only, not the test process's.
+            // unshare(2) is _GNU_SOURCE (not in Swift's Glibc): through dlsym.
+            typealias Unshare = @convention(c) (Int32) -> Int32
+            guard let symbol = dlsym(nil, "unshare") else { return }
+            let unshare = unsafeBitCast(symbol, to: Unshare.self)
+            guard unshare(0x200) == 0 else { return }   // CLONE_FS
+            _ = chdir("/proc")
+            let moved = WorkerSurroundings.current().directory == "/proc"
+            let entered = unshare(0x4000_0000) == 0   // CLONE_NEWNET
+                && WorkerSurroundings.current().network != before.network
+            box.seen = (same, moved, entered)
+        }
+        thread.start()
+        XCTAssertEqual(finished.wait(timeout: .now() + 3), .success)
+        let (same, moved, entered) = box.seen
+        XCTAssertTrue(same && moved && entered, "\(same) \(moved) \(entered)")
+    }
+
     /// TERM while a pool worker runs its second resource: the first keeps
     /// its answer, the running one and the one waiting answer 3, and
     /// nothing is left. SIGKILL instead: no worker or command is left, and
