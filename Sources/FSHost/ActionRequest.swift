@@ -23,7 +23,7 @@ public struct ActionRequest: Sendable, Equatable {
     /// levels by ``OCFLevels``; used when ``level`` is nil.
     public var checkDepth: UInt32? = nil
     /// An upper bound of the action's deadline (``Deadline/now()``'s clock,
-    /// ms): a batch's, so that no line outlives the batch's caller. nil: none.
+    /// ms): a batch's or OCF's, so that no answer outlives the caller's timeout; it also caps the set-up limit (``ActionRunner/setupLimit(_:from:)``). nil: none.
     public var deadlineCap: Int64? = nil
 
     public init(type: String, action: ActionName, resource: String, level: UInt32? = nil,

@@ -68,7 +68,7 @@ public struct ActionRunner {
     /// wrote would be copied).
     public func run(_ request: ActionRequest) -> ExitStatus {
         let started = Deadline.now()
-        let run = Supervisor.run(setupLimitMilliseconds: Supervisor.setupLimitMilliseconds) { channel in
+        let run = Supervisor.run(setupLimitMilliseconds: Self.setupLimit(request, from: started)) { channel in
             perform(request, channel: channel, started: started)
         }
         if let answer = run.answer {
@@ -85,6 +85,16 @@ public struct ActionRunner {
         return result.status
     }
 
+    /// How long `request`'s worker may go without publishing its deadline
+    /// (ms from `started`): ``Supervisor/setupLimitMilliseconds``, capped at
+    /// the request's ``ActionRequest/deadlineCap`` plus the grace, so that
+    /// a hang before the deadline is known (a plugin constructor) still
+    /// answers before the caller's timeout (OCF's, a batch's).
+    static func setupLimit(_ request: ActionRequest, from started: Int64) -> Int64 {
+        guard let cap = request.deadlineCap else { return Supervisor.setupLimitMilliseconds }
+        return max(1, min(Supervisor.setupLimitMilliseconds, cap + Supervisor.graceMilliseconds - started))
+    }
+
     /// The answer from what the supervisor saw: the worker's result, or
     /// the failure that stands for it.
     func answer(_ run: Supervisor.Run, request: ActionRequest) -> ActionResult {
@@ -95,7 +105,7 @@ public struct ActionRunner {
         }
         if run.unanswered && run.timeoutMilliseconds == nil {
             return ActionResult(status: .timedOut,
-                reason: "\(action) did not reach its action within \(Supervisor.setupLimitMilliseconds) ms (finding, verifying and loading plugin \(request.type), reading the resource); its worker was killed with every command it started")
+                reason: "\(action) did not reach its action within its set-up limit (\(Supervisor.setupLimitMilliseconds) ms at most, less when the caller's deadline comes first: finding, verifying and loading plugin \(request.type), reading the resource); its worker was killed with every command it started")
         }
         if run.unanswered {
             return ActionResult(status: .timedOut,
@@ -117,8 +127,9 @@ public struct ActionRunner {
     /// runs the action against its deadline, reports, and answers.
     /// `pool`: a batch's pool worker (``PoolWorker``), which runs jobs one
     /// after another: the plugin it loaded for its first job serves the
-    /// next ones. A worker that times out, or whose start or restart left
-    /// its daemon, says it is retiring before it answers.
+    /// next ones. A worker that times out, whose start or restart left
+    /// its daemon, or whose namespaces or working directory the action
+    /// left changed (``WorkerSurroundings``), says it is retiring before it answers.
     func perform(_ request: ActionRequest, channel: WorkerChannel, started: Int64, pool: PoolWorker? = nil) {
         PhaseTimer.begin()
         // A monitor's level is the command line's until the CDB's is known:
@@ -182,6 +193,12 @@ public struct ActionRunner {
         } else {
             // Its daemon is below this process: a later job's clean-up
             // would kill it.
+            channel.retiring()
+        }
+        if let pool, WorkerSurroundings.current() != pool.surroundings {
+            // A setns, unshare or chdir the action did not undo would be
+            // the next resource's: this worker takes no other.
+            logger.warning("the action left this worker's namespaces or working directory changed: the next resource goes to a new worker")
             channel.retiring()
         }
         // A plugin's buffered stdio output goes out (to stderr) before the

@@ -34,7 +34,7 @@ import Glibc
 ///   code) or whose start left its daemon ends after that answer
 ///   (``WorkerChannel/retiring()``); a new one takes the queue;
 /// - the batch is a subreaper: a dead worker's orphans come to it and are
-///   killed (``ProcessTree/killDescendants(sparing:within:)``), sparing the
+///   killed (``ProcessTree/killDescendants(sparing:groups:sessions:within:)``), sparing the
 ///   other workers and the daemons that successful starts left;
 /// - the batch SIGKILLed → each worker's lifeline and job pipe hang up
 ///   (each holds only its own ends: the others' are closed in it): a busy
@@ -70,6 +70,7 @@ public final class BatchWorkers {
     private let signals: Int32
     private let batch: pid_t
     private let parallel: Int
+    private let closedInWorkers: [Int32]
     /// The signal mask each worker gets back (the batch's before it blocked).
     private var workerMask: sigset_t
     /// The jobs, in the order given; workers (forks) hold the same list.
@@ -87,15 +88,24 @@ public final class BatchWorkers {
     /// What successful starts left running (below their workers at the
     /// answer): never killed as a dead worker's orphan.
     private var spared: Set<pid_t> = []
+    /// The process groups and sessions of those (not the batch's own, nor
+    /// a worker's): what a spared daemon forks later and orphans comes to
+    /// the batch with no ancestry left, and is spared by these.
+    private var sparedGroups: Set<pid_t> = []
+    private var sparedSessions: Set<pid_t> = []
 
     /// Makes the batch's process a subreaper and opens the signalfd of
     /// `signals` (blocked by the caller). `workerMask`: the mask workers
     /// run with (the one the batch had before it blocked its signals).
     /// `jobs`: the batch's tag for each resource and its request, queued in
-    /// this order; `parallel`: the most workers at once (≥ 1).
+    /// this order; `parallel`: the most workers at once (≥ 1);
+    /// `closedInWorkers`: the batch's descriptors no worker may hold (OUT's
+    /// temporary file and its directory): closed in each worker after the
+    /// fork (a fork without exec keeps `O_CLOEXEC` descriptors).
     public init(runner: ActionRunner, signals waited: sigset_t, workerMask: sigset_t,
-                jobs: [(tag: Int, request: ActionRequest)], parallel: Int) {
+                jobs: [(tag: Int, request: ActionRequest)], parallel: Int, closedInWorkers: [Int32] = []) {
         self.runner = runner
+        self.closedInWorkers = closedInWorkers
         self.workerMask = workerMask
         self.parallel = max(1, parallel)
         requests = jobs.map(\.request)
@@ -145,7 +155,7 @@ public final class BatchWorkers {
         var timeout = max(0, bound)
         for worker in workers.values where worker.job != nil {
             let deadline = worker.progress.pointee.deadline
-            let end = deadline == 0 ? min(now + 100, worker.sent + Supervisor.setupLimitMilliseconds)
+            let end = deadline == 0 ? min(now + 100, setupEnd(worker))
                                     : deadline + Supervisor.graceMilliseconds
             timeout = min(timeout, max(0, end - now))
         }
@@ -175,7 +185,7 @@ public final class BatchWorkers {
         for (pid, worker) in workers where worker.job != nil {
             let deadline = worker.progress.pointee.deadline
             let late = deadline != 0 ? later >= deadline + Supervisor.graceMilliseconds
-                                     : later >= worker.sent + Supervisor.setupLimitMilliseconds
+                                     : later >= setupEnd(worker)
             guard late else { continue }
             kill(pid, SIGKILL)
             var run = Supervisor.Run()
@@ -184,6 +194,16 @@ public final class BatchWorkers {
             if let line = ended(pid, run: run) { finished.append(line) }
         }
         return (finished, stop)
+    }
+
+    /// When a worker that has not published its job's deadline is killed:
+    /// the set-up limit after the job was sent, capped at the job's
+    /// ``ActionRequest/deadlineCap`` (the batch's) plus the grace, so a hang
+    /// before the deadline is known (a plugin load) still answers before
+    /// the batch's caller's timeout (``ActionRunner/setupLimit(_:from:)``).
+    private func setupEnd(_ worker: Worker) -> Int64 {
+        guard let index = worker.job else { return .max }
+        return worker.sent + ActionRunner.setupLimit(requests[index], from: worker.sent)
     }
 
     /// The batch was told to stop (`signal`: TERM, INT, HUP): every worker
@@ -304,6 +324,7 @@ public final class BatchWorkers {
             // their progress pages are theirs (a plugin here must not move
             // their deadlines).
             if signals >= 0 { close(signals) }
+            for fd in closedInWorkers { close(fd) }
             for other in workers.values {
                 close(other.results); close(other.lifeline); close(other.jobs)
                 munmap(other.progress, MemoryLayout<WorkerProgress>.size)
@@ -339,7 +360,14 @@ public final class BatchWorkers {
             if status == 0 && (request.action == .start || request.action == .restart) {
                 // The daemon it started is the point of it: when the worker
                 // exits it comes to the batch, which must not take it for an orphan.
-                spared.formUnion(ProcessTree.descendants(of: pid))
+                let daemons = ProcessTree.descendants(of: pid)
+                spared.formUnion(daemons)
+                let mine = ProcessTree.groupAndSession(of: batch)
+                for daemon in daemons {
+                    guard let ids = ProcessTree.groupAndSession(of: daemon) else { continue }
+                    if ids.group > 0 && ids.group != mine?.group { sparedGroups.insert(ids.group) }
+                    if ids.session > 0 && ids.session != mine?.session { sparedSessions.insert(ids.session) }
+                }
             }
             workers[pid] = nil
             release(worker)
@@ -362,7 +390,9 @@ public final class BatchWorkers {
         let progress = worker.progress.pointee
         release(worker)
         // Whatever it started, however it forked, came to the batch.
-        ProcessTree.killDescendants(sparing: Set(workers.keys).union(exiting).union(spared))
+        // Never a living worker's group (each worker leads its own).
+        ProcessTree.killDescendants(sparing: Set(workers.keys).union(exiting).union(spared),
+                                    groups: sparedGroups.subtracting(workers.keys), sessions: sparedSessions)
         guard let index = worker.job else { return nil }
         let request = requests[index]
         if answer == nil, Self.queuesAgain(begun: progress.job != 0, run: run, queuedBefore: requeued.contains(index)) {

@@ -223,6 +223,8 @@ public struct OCFAgent {
                 throw HostError(.invalidArguments, "OCF_RESKEY_CRM_meta_timeout '\(Names.printable(text))' is not a number of milliseconds")
             }
             request.timeoutMilliseconds = min(CallerDeadline.apply(ms), HostSetting.timeoutRange.upperBound)
+            // Also the bound of a hang before the deadline is known (the set-up limit).
+            request.deadlineCap = Deadline.now() + request.timeoutMilliseconds!
         }
         if let text = environment("OCF_CHECK_LEVEL") {
             guard let depth = UInt32(text) else {

@@ -18,10 +18,14 @@ import Glibc
 /// marked as its last (``WorkerChannel/retiring()``): a timed-out action
 /// (its thread is abandoned in plugin code, holding its lock) and a start
 /// or restart that left its daemon below this process (a later job's
-/// clean-up would kill it).
+/// clean-up would kill it), and a job that left the worker's namespaces or
+/// working directory changed (``WorkerSurroundings``).
 final class PoolWorker {
     /// The plugin the first job loaded; it serves the next ones.
     var plugin: LoadedPlugin?
+    /// The worker's namespaces and working directory before its first job:
+    /// a job that leaves them changed is this worker's last.
+    let surroundings = WorkerSurroundings.current()
 
     /// One job on the pipe: the index of the job in the batch's list (both
     /// processes hold that list: the worker is a fork of the batch) and

@@ -16,6 +16,10 @@ public enum ProcessTree {
         let parent: pid_t
         /// The state letter (`R`, `S`, `D`, `Z`, …).
         let state: UInt8
+        /// Its process group and session (0 when unknown, or outside
+        /// this pid namespace).
+        var group: pid_t = 0
+        var session: pid_t = 0
     }
 
     /// One walk or kill at a time in a process. In fshost's worker two
@@ -46,7 +50,14 @@ public enum ProcessTree {
         walk(from: root, table: readTable())
     }
 
-    private static func walk(from root: pid_t, table: [Entry], sparing spared: Set<pid_t> = []) -> [pid_t] {
+    /// The session and process group of `pid` (`/proc/<pid>/stat`), or nil
+    /// when it is gone.
+    public static func groupAndSession(of pid: pid_t) -> (group: pid_t, session: pid_t)? {
+        readEntry(pid).map { ($0.group, $0.session) }
+    }
+
+    private static func walk(from root: pid_t, table: [Entry], sparing spared: Set<pid_t> = [],
+                             groups: Set<pid_t> = [], sessions: Set<pid_t> = []) -> [pid_t] {
         var children: [pid_t: [Entry]] = [:]
         for entry in table { children[entry.parent, default: []].append(entry) }
         var found: [pid_t] = []
@@ -54,6 +65,7 @@ public enum ProcessTree {
         var seen: Set<pid_t> = spared.union([root])
         while let parent = queue.popLast() {
             for child in children[parent] ?? [] where seen.insert(child.pid).inserted {
+                if groups.contains(child.group) || sessions.contains(child.session) { continue }
                 if child.state != UInt8(ascii: "Z") { found.append(child.pid) }
                 queue.append(child.pid)
             }
@@ -82,17 +94,24 @@ public enum ProcessTree {
     /// none is left or `milliseconds` pass. Zombies are not reaped here
     /// (a spared child's status belongs to its supervisor's `waitpid`):
     /// the caller reaps. Returns how many were still alive at the end.
+    /// `groups`, `sessions`: a descendant in one of these process groups or
+    /// sessions is spared too, with everything below it: what a spared
+    /// daemon forked later and orphaned (reparented here, its ancestry
+    /// lost) stays, as it would after a single call.
     @discardableResult
-    public static func killDescendants(sparing spared: Set<pid_t>, within milliseconds: Int64 = 2_000) -> Int {
+    public static func killDescendants(sparing spared: Set<pid_t>, groups: Set<pid_t> = [], sessions: Set<pid_t> = [],
+                                       within milliseconds: Int64 = 2_000) -> Int {
         walking.withLock { _ in
             let me = getpid()
             let end = monotonicMilliseconds() + milliseconds
             var pause: UInt32 = 200
             while true {
-                let living = walk(from: me, table: readTable(), sparing: spared)
+                let living = walk(from: me, table: readTable(), sparing: spared, groups: groups, sessions: sessions)
                 if living.isEmpty { return 0 }
                 for pid in living { kill(pid, verifiedAgainst: me) }
-                if monotonicMilliseconds() >= end { return walk(from: me, table: readTable(), sparing: spared).count }
+                if monotonicMilliseconds() >= end {
+                    return walk(from: me, table: readTable(), sparing: spared, groups: groups, sessions: sessions).count
+                }
                 usleep(pause)
                 pause = min(pause * 2, 20_000)
             }
@@ -194,7 +213,17 @@ public enum ProcessTree {
                 parent = parent &* 10 &+ pid_t(bytes[i] - 48)
                 i += 1
             }
-            return Entry(pid: pid, parent: parent, state: state)
+            // Then the process group and the session, each after a space.
+            var ids: [pid_t] = [0, 0]
+            for k in 0..<2 {
+                guard i < n, bytes[i] == UInt8(ascii: " ") else { break }
+                i += 1
+                while i < n, bytes[i] >= 48, bytes[i] <= 57 {
+                    ids[k] = ids[k] &* 10 &+ pid_t(bytes[i] - 48)
+                    i += 1
+                }
+            }
+            return Entry(pid: pid, parent: parent, state: state, group: ids[0], session: ids[1])
         }
     }
 }

@@ -20,6 +20,10 @@ struct BatchOutput {
     private let temporaryName: String
     private let fd: Int32
 
+    /// The descriptors it holds (the temporary file, its directory): a
+    /// forked pool worker closes them (no exec: `O_CLOEXEC` does not).
+    var descriptors: [Int32] { [fd, directoryFD] }
+
     /// Creates the temporary file beside `path` (exclusive, not through a
     /// symbolic link, mode 0600), after removing the temporary files a
     /// batch killed before its rename left (same directory, same name,

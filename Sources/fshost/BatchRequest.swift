@@ -9,7 +9,8 @@ import HAVocabulary
 /// - `fshost <type> <action> IN OUT [P]`, the positional form a FailSafe
 ///   action script receives as `$1 $2 $3` (what the installed
 ///   `lib/failsafe/resource_types/<type>/<action>` scripts pass on). Four or
-///   five positional words mean batch; three mean one resource.
+///   more positional words mean batch (more than five: too many batch
+///   arguments); three mean one resource.
 ///
 /// `--no-outfile` (what the directory form passes when srmd gives IN alone:
 /// IRIX FailSafe calls OUT optional): no output file, the exit status is the
@@ -35,12 +36,14 @@ struct BatchRequest {
     static let defaultParallel = 8
 
     /// Whether `words` (after `fshost`) ask for batch mode: a file option, or
-    /// four or five positional words.
+    /// four or more positional words (one resource's action has exactly
+    /// three; more than five is a batch call with too many arguments, as
+    /// the directory form given `IN OUT P extra`, not a resource named IN).
     static func isBatch(_ words: [String]) -> Bool {
         if words.contains(where: { $0 == "--infile" || $0 == "--outfile" || $0 == "--paramfile" || $0 == "--parallel" || $0 == "--no-outfile" }) {
             return true
         }
-        return (4...5).contains(positional(words).count)
+        return positional(words).count >= 4
     }
 
     private static func positional(_ words: [String]) -> [String] {
@@ -108,7 +111,9 @@ struct BatchRequest {
             guard files.isEmpty else {
                 throw HostError(.invalidArguments, "give the files either as --infile/--outfile/--paramfile or as IN OUT [P], not both")
             }
-            guard rest.count <= 3 else { throw HostError(.invalidArguments, "unexpected argument '\(Names.printable(rest[3]))'") }
+            guard rest.count <= 3 else {
+                throw HostError(.invalidArguments, "too many batch arguments: IN OUT [P] expected, got \(rest.count) (from '\(Names.printable(rest[3]))' on)")
+            }
             infile = rest[0]
             outfile = rest.count > 1 ? rest[1] : nil
             paramfile = rest.count > 2 ? rest[2] : nil

@@ -116,7 +116,8 @@ func batchMain(_ words: [String]) -> Int32 {
             return (tag: index, request: action)
         }
         let workers = BatchWorkers(runner: ActionRunner(paths: paths, verifiedPlugin: verified),
-                                   signals: waited, workerMask: callerMask, jobs: requests, parallel: request.parallel)
+                                   signals: waited, workerMask: callerMask, jobs: requests, parallel: request.parallel,
+                                   closedInWorkers: output?.descriptors ?? [])
         while !workers.isDone {
             if let actionDeadline, workers.waiting > 0, !stopping, Deadline.now() >= actionDeadline {
                 let late = workers.dropWaiting()

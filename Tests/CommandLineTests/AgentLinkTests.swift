@@ -1,5 +1,6 @@
 import Foundation
 @testable import fshost
+import HAVocabulary
 import XCTest
 
 /// The name fshost is called by selects the installed FailSafe and OCF
@@ -39,6 +40,18 @@ final class AgentLinkTests: XCTestCase {
                        ["template", "monitor", "--infile", "/in", "--no-outfile"])
         XCTAssertTrue(BatchRequest.isBatch(["template", "monitor", "--infile", "/in", "--no-outfile"]))
         XCTAssertNil(try BatchRequest.parse(["template", "monitor", "--infile", "/in", "--no-outfile"], environment: nil).outfile)
+    }
+
+    /// The directory form given a fourth argument (`IN OUT P extra`) is a
+    /// batch call with too many arguments (status 2), not a resource named IN.
+    func testDirectoryFormWithTooManyArguments() {
+        let words = AgentLink.words(["/usr/lib/failsafe/resource_types/template/monitor", "/in", "/out", "/p", "extra"])
+        XCTAssertTrue(BatchRequest.isBatch(words))
+        XCTAssertThrowsError(try BatchRequest.parse(words, environment: nil)) { error in
+            let error = error as! HostError
+            XCTAssertEqual(error.status, 2)
+            XCTAssertTrue(error.message.hasPrefix("too many batch arguments"), error.message)
+        }
     }
 
     /// A bare argv[0] (run through PATH) is looked up in PATH.

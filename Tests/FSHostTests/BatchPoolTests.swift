@@ -133,6 +133,103 @@ extension BatchModeTests {
         XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 3000) { processes(containing: "sleep \(tag)").isEmpty })
     }
 
+    /// What a started daemon forks LATER and orphans comes to the batch (a
+    /// subreaper) with no ancestry to the spared daemon: it is spared by
+    /// the daemon's process group or session, as a single call would leave
+    /// it, through a later crash's clean-up and through TERM to the batch.
+    func testDaemonsLaterOrphanSurvivesALaterCleanUp() throws {
+        for stopped in [false, true] {
+            // The sh's own command line must not name the orphan's.
+            let tag = stopped ? "32302" : "32301", p = stopped ? "s" : "a"
+            try sandbox.store("testfixture", p + "d1", ["port": "80", "process_name": "sh",
+                "command": "[\"sh\",\"-c\",\"t=\(tag); sleep 1; (sleep $t &); sleep 32303\"]"])
+            try sandbox.store("testfixture", p + "h3", ["port": "80", "hang": stopped ? "60s" : "3s", "start_timeout": "90s"])
+            try sandbox.store("testfixture", p + "c1", ["port": "80", "fault": "crash"])
+            let input = try write("in", "\(p)d1\n\(p)h3\n\(p)c1\n")
+            let out = sandbox.path("out")
+            try? FileManager.default.removeItem(atPath: out)
+            if stopped {
+                let host = try XCTUnwrap(LaunchedHost(sandbox, ["testfixture", "start", input, out, "--parallel", "1"]))
+                XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 8000) { processes(containing: "sleep \(tag)").count == 1 })
+                kill(host.pid, SIGTERM)
+                _ = host.wait(milliseconds: 5000)
+                XCTAssertEqual(try lines(out), ["sd1 0", "sh3 3", "sc1 3"], host.stderr)
+            } else {
+                let r = try sandbox.fshost("testfixture", "start", input, out, "--parallel", "1")
+                XCTAssertEqual(try lines(out), ["ad1 0", "ah3 0", "ac1 3"], r.stderr)
+            }
+            XCTAssertEqual(processes(containing: "sleep \(tag)").count, 1, "the daemon's later orphan was killed")
+            XCTAssertEqual(try sandbox.fshost("testfixture", "stop", p + "d1").status, 0)
+            for pattern in ["sleep \(tag)", "sleep 32303"] {
+                for pid in processes(containing: pattern) { kill(pid, SIGKILL) }
+            }
+        }
+    }
+
+    /// A pool worker (a fork, no exec) holds neither OUT's temporary file
+    /// nor its directory: they are closed in it, as the other workers' pipes.
+    func testPoolWorkerHoldsNoneOfOUTsDescriptors() throws {
+        try sandbox.store("testfixture", "h", ["port": "80", "hang": "32777ms", "monitor_timeout": "60s"])
+        let input = try write("in", "h\n")
+        let outdir = sandbox.path("outdir")
+        try FileManager.default.createDirectory(atPath: outdir, withIntermediateDirectories: false,
+                                                attributes: [.posixPermissions: 0o755])
+        let host = try XCTUnwrap(LaunchedHost(sandbox, ["testfixture", "monitor", input, outdir + "/out", "--parallel", "1"]))
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { processes(containing: "sleep 32.777").count == 1 })
+        let workers = processes(containing: input).filter { $0 != host.pid }
+        XCTAssertFalse(workers.isEmpty, "no worker found")
+        func held(_ pid: Int32) -> [String] {
+            let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+            return fds.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)") }
+        }
+        XCTAssertTrue(held(host.pid).contains { $0.hasPrefix(outdir + "/.out.tmp.") }, "the batch holds OUT's temporary file: \(held(host.pid))")
+        for pid in workers {
+            let bad = held(pid).filter { $0 == outdir || $0.hasPrefix(outdir + "/") }
+            XCTAssertEqual(bad, [], "worker \(pid) holds OUT's descriptors")
+        }
+        kill(host.pid, SIGTERM)
+        _ = host.wait(milliseconds: 5000)
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 3000) { processes(containing: "sleep 32.777").isEmpty })
+    }
+
+    /// A job that leaves its worker's working directory or network
+    /// namespace changed (a chdir, an unshare or setns not undone) is that
+    /// worker's last: the next resource runs in a fresh worker (a new
+    /// plugin load) and answers as it would alone.
+    func testWorkerWhoseSurroundingsChangedRetires() throws {
+        let (got, r) = try runPool("monitor", ["a": ["fault": "chdir"], "b": [:], "c": ["fault": "netns"], "d": [:]])
+        XCTAssertEqual(got, ["a 0", "b 0", "c 0", "d 0"], r.stderr)
+        XCTAssertEqual(pluginLoads(r.stderr), 3, "a new worker after a and after c: \(r.stderr)")
+        XCTAssertEqual(r.stderr.components(separatedBy: "left this worker's namespaces or working directory changed").count - 1, 2, r.stderr)
+    }
+
+    /// The check itself: a chdir and an unshare of the network namespace
+    /// on this thread are seen (the test runs in a thread it ends).
+    func testWorkerSurroundingsSeeAChdirAndAnUnshare() throws {
+        final class Box: @unchecked Sendable { var seen = (false, false, false) }
+        let box = Box(), finished = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            defer { finished.signal() }
+            let before = WorkerSurroundings.current()
+            let same = WorkerSurroundings.current() == before
+            // CLONE_FS: this thread's cwd only, not the test process's.
+            // unshare(2) is _GNU_SOURCE (not in Swift's Glibc): through dlsym.
+            typealias Unshare = @convention(c) (Int32) -> Int32
+            guard let symbol = dlsym(nil, "unshare") else { return }
+            let unshare = unsafeBitCast(symbol, to: Unshare.self)
+            guard unshare(0x200) == 0 else { return }   // CLONE_FS
+            _ = chdir("/proc")
+            let moved = WorkerSurroundings.current().directory == "/proc"
+            let entered = unshare(0x4000_0000) == 0   // CLONE_NEWNET
+                && WorkerSurroundings.current().network != before.network
+            box.seen = (same, moved, entered)
+        }
+        thread.start()
+        XCTAssertEqual(finished.wait(timeout: .now() + 3), .success)
+        let (same, moved, entered) = box.seen
+        XCTAssertTrue(same && moved && entered, "\(same) \(moved) \(entered)")
+    }
+
     /// TERM while a pool worker runs its second resource: the first keeps
     /// its answer, the running one and the one waiting answer 3, and
     /// nothing is left. SIGKILL instead: no worker or command is left, and

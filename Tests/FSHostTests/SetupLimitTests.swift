@@ -11,7 +11,8 @@ import XCTest
 /// returns — is killed after ``Supervisor/setupLimitMilliseconds`` and the
 /// answer is `HA_TIMEDOUT` (review of issue 16, item 2).
 final class SetupLimitTests: XCTestCase {
-    func testAHangBeforeTheDeadlineIsBounded() throws {
+    /// A sandbox whose plugin path holds `hangsinload`, whose constructor never returns.
+    func hangingPluginSandbox() throws -> HostSandbox {
         let sandbox = try HostSandbox()
         let plugins = sandbox.path("plugins")
         try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: false,
@@ -30,11 +31,34 @@ final class SetupLimitTests: XCTestCase {
         try ELFFixtures.compileC(source, compiler: cc, flags: ["-shared", "-fPIC", "-O1"], output: plugin,
                                  in: sandbox.root.path, name: "hangsinload")
         try ELFFixtures.setMode(plugin, 0o755)
+        return sandbox
+    }
 
+    func testAHangBeforeTheDeadlineIsBounded() throws {
+        let sandbox = try hangingPluginSandbox()
         let r = try sandbox.fshost("hangsinload", "monitor", "r")
         XCTAssertEqual(r.status, 8, r.description)
-        XCTAssertTrue(r.stderr.contains("did not reach its action within \(Supervisor.setupLimitMilliseconds) ms"), r.description)
+        XCTAssertTrue(r.stderr.contains("did not reach its action within its set-up limit (\(Supervisor.setupLimitMilliseconds) ms at most"), r.description)
         XCTAssertGreaterThanOrEqual(r.milliseconds, Int(Supervisor.setupLimitMilliseconds) - 100, r.description)
         XCTAssertLessThan(r.milliseconds, Int(Supervisor.setupLimitMilliseconds) + 5_000, r.description)
+    }
+
+    /// The set-up limit is capped at the caller's deadline (review of issue
+    /// 13, item 2): a batch with `--timeout 4s` and an OCF call with
+    /// `OCF_RESKEY_CRM_meta_timeout=4000` whose plugin hangs in its load
+    /// answer before 4 s (OUT whole, `HA_TIMEDOUT` / OCF 1), not at 15 s.
+    func testAHangBeforeTheDeadlineAnswersBeforeTheCallersTimeout() throws {
+        let sandbox = try hangingPluginSandbox()
+        let input = sandbox.path("in"), out = sandbox.path("out")
+        try "r1\nr2\n".write(toFile: input, atomically: true, encoding: .utf8)
+        let r = try sandbox.fshost("hangsinload", "monitor", input, out, "--timeout", "4s")
+        XCTAssertEqual(try String(contentsOfFile: out, encoding: .utf8), "r1 8\nr2 8\n", r.description)
+        XCTAssertLessThan(r.milliseconds, 4_000, r.description)
+
+        sandbox.extraEnvironment["OCF_RESOURCE_INSTANCE"] = "r"
+        sandbox.extraEnvironment["OCF_RESKEY_CRM_meta_timeout"] = "4000"
+        let o = try sandbox.fshost("ocf", "hangsinload", "monitor")
+        XCTAssertEqual(o.status, 1, o.description)
+        XCTAssertLessThan(o.milliseconds, 4_000, o.description)
     }
 }

@@ -25,8 +25,13 @@ enum Fault: String {
     /// SIGSTOP to its own process: the host's watchdog thread stops with
     /// it, so only the supervisor can end the action.
     case freeze
+    /// chdir("/proc") and answers: the worker's cwd is left changed.
+    case chdir
+    /// unshare(CLONE_NEWNET) and answers: the worker's thread is left in a
+    /// new network namespace (as a plugin's setns that could not go back).
+    case netns
 
-    /// Does the fault; returns only for `stdout` and `orphan`.
+    /// Does the fault; returns only for `stdout`, `orphan`, `chdir` and `netns`.
     func happen() {
         switch self {
         case .exit0: Glibc.exit(0)
@@ -46,7 +51,18 @@ enum Fault: String {
             forkSleeper()
         case .freeze:
             raise(SIGSTOP)
+        case .chdir:
+            _ = Glibc.chdir("/proc")
+        case .netns:
+            _ = Self.unshare(0x4000_0000)   // CLONE_NEWNET
         }
+    }
+
+    /// unshare(2) (_GNU_SOURCE: not in Swift's Glibc), found as `fork` is.
+    static func unshare(_ flags: Int32) -> Int32 {
+        typealias Unshare = @convention(c) (Int32) -> Int32
+        guard let symbol = dlsym(nil, "unshare") else { return -1 }   // RTLD_DEFAULT
+        return unsafeBitCast(symbol, to: Unshare.self)(flags)
     }
 
     /// fork(), and the child sleeps 30 s with every descriptor inherited.

@@ -35,7 +35,7 @@ struct TestFixture: ResourceType {
     static let leakSecret = Attribute.boolean("leak_secret", default: false,
         "start logs the password and gives it as its reason (the host must redact both)")
     static let fault = Attribute.string("fault",
-        "exit0, abort, crash, fatal, stdout, fork, orphan or freeze: what every action does first (Faults.swift)")
+        "exit0, abort, crash, fatal, stdout, fork, orphan, freeze, chdir or netns: what every action does first (Faults.swift)")
     static let failReason = Attribute.string("fail_reason", "monitor fails with this reason")
     static let failReasonRepeat = Attribute.integer("fail_reason_repeat", default: 1, in: 1...100_000_000,
                                                     "the reason is fail_reason this many times over")
