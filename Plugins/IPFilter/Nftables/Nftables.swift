@@ -127,7 +127,9 @@ final class NftContext {
     /// commit was acknowledged); the action runs in a worker process of its
     /// own that fshost does not wait for once it has answered, so that wait
     /// moves after the answer. And nothing libnftables keeps between calls
-    /// can point into a freed context. A worker makes a handful at most.
+    /// can point into a freed context. A worker makes a handful per action
+    /// (a FailSafe batch's pool worker runs several actions: measured, 80
+    /// level-1 monitors in one worker under `ulimit -n 30` all answered).
     nonisolated(unsafe) private static var keptUntilExit: [NftContext] = []
 
     private static func keepUntilExit(_ context: NftContext) { keptUntilExit.append(context) }
@@ -239,9 +241,11 @@ final class MemoryStream {
 /// setns(2) into /run/netns/NAME for one call. A network namespace belongs
 /// to a thread, not to the process: only the calling thread moves, and it
 /// moves back before the call returns, so nothing else of the action (the
-/// host's checks, its log) runs in the namespace. The action runs in a
-/// worker process forked for it alone, so even a thread that could not
-/// move back ends with the action.
+/// host's checks, its log) runs in the namespace. A thread that could not
+/// move back stays in the worker: a single call's worker ends with the
+/// action, and a FailSafe batch's pool worker sees its namespace changed
+/// after the job and retires (``WorkerSurroundings`` in the host), so the
+/// next resource never runs in it.
 enum NetworkNamespace {
     static func inside(_ name: String?, _ body: () -> NftablesCall.Response) -> NftablesCall.Response {
         guard let name else { return body() }
