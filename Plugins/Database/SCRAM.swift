@@ -44,8 +44,8 @@ struct SCRAMClient {
     let nonce: String
     var clientFirstBare: String { "n=,r=\(nonce)" }
     /// The most PBKDF2 iterations asked of the companion: it does not
-    /// watch the deadline (libnettle's PBKDF2 takes ~0.3 µs per iteration
-    /// with SHA-NI, so 100000 is ~30 ms).
+    /// watch the deadline (libnettle on SHA-NI, measured here: 4096 — what
+    /// PostgreSQL 15 asks — 0.46 ms, 100000 11–15 ms).
     static let maximumIterations = 100_000
     /// What the server's final message must carry (`v=`), once computed.
     private(set) var expectedServerSignature: [UInt8] = []
