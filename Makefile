@@ -16,7 +16,8 @@ PACKAGES := pkg-config libelf-dev libsqlite3-dev libcurl4-openssl-dev sqlite3 \
             postgresql libpq-dev \
             nfs-ganesha nfs-ganesha-vfs rpcbind nfs-common libnfs-dev libnfs-utils \
             corosync pacemaker \
-            patchelf man-db
+            patchelf man-db \
+            nettle-dev
 
 .PHONY: all deps build build-debug test test-cluster demo demo-cluster install install-files deb deb-files bench clean
 

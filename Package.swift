@@ -43,9 +43,11 @@ let plugins: [Target] = [
                  exclude: ["HTTPProbe", "HTTPProbeCall", "README.md"]),
     companion("webserver-http", call: "HTTPProbeCall", path: "Plugins/WebServer/HTTPProbe", dependencies: ["CCurl"]),
     // Database (PostgreSQL): libpq only in the companion, so level 1 never loads it.
-    resourceType("Database", path: "Plugins/Database", dependencies: ["PostgresCall", "CSHA256"],
-                 exclude: ["LibPQ", "PostgresCall", "CSHA256", "README.md"]),
+    resourceType("Database", path: "Plugins/Database", dependencies: ["PostgresCall", "SCRAMCall"],
+                 exclude: ["LibPQ", "PostgresCall", "SCRAMCrypto", "SCRAMCall", "README.md"]),
     companion("database-libpq", call: "PostgresCall", path: "Plugins/Database/LibPQ", dependencies: ["CLibPQ"]),
+    // The builtin client's SCRAM crypto (libnettle), loaded only when a server asks for SCRAM.
+    companion("database-scram", call: "SCRAMCall", path: "Plugins/Database/SCRAMCrypto", dependencies: ["CNettle"]),
     // NFS: levels 2-3 use libnfs, in the companion only (level 1 never loads it).
     resourceType("NFS", path: "Plugins/NFS", dependencies: ["NFSClientCall"], exclude: ["NFSClient", "NFSClientCall"]),
     companion("nfs-client", call: "NFSClientCall", path: "Plugins/NFS/NFSClient", dependencies: ["CNFS"]),
@@ -122,8 +124,8 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CSystemShims"),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
-        // SHA-256 blocks with x86 SHA-NI, for the database plugin's builtin SCRAM.
-        .target(name: "CSHA256", path: "Plugins/Database/CSHA256"),
+        // libnettle (SHA-256, HMAC, PBKDF2) for the database plugin's SCRAM companion only.
+        .systemLibrary(name: "CNettle", pkgConfig: "nettle", providers: [.apt(["nettle-dev"])]),
         // libnfs for the nfs plugin's companion; linked by its soname: the
         // nfs plugin itself is built as libnfs.so in the products directory.
         .systemLibrary(name: "CNFS", providers: [.apt(["libnfs-dev"])]),
@@ -164,6 +166,7 @@ let package = Package(
         companionCall("HTTPProbeCall", path: "Plugins/WebServer/HTTPProbeCall"),
         companionCall("EchoCall", path: "Tests/Plugins/EchoCall"),
         companionCall("PostgresCall", path: "Plugins/Database/PostgresCall"),
+        companionCall("SCRAMCall", path: "Plugins/Database/SCRAMCall"),
         companionCall("NFSClientCall", path: "Plugins/NFS/NFSClientCall"),
 
         // ---- Tests -----------------------------------------------------------

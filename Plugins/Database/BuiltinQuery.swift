@@ -1,5 +1,6 @@
 import FSKit
 import PostgresCall
+import SCRAMCall
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,9 +25,12 @@ enum BuiltinQuery {
         case needsLibpq(String)
     }
 
-    /// Runs `sql` on the server listening at `socket` as uid `owner`.
+    /// Runs `sql` on the server listening at `socket` as uid `owner`;
+    /// `scramCrypto` is the SCRAM companion, asked only when the server
+    /// asks for SCRAM (nil: it could not be loaded).
     static func run(_ sql: String, socket path: String, owner: UInt32, user: String, database: String,
-                    password: String?, statementTimeout: Duration, timeout: Duration) -> Answer {
+                    password: String?, statementTimeout: Duration, timeout: Duration,
+                    scramCrypto: (SCRAMCall.Request) -> SCRAMCall.Response?) -> Answer {
         let deadline = ProbeDeadline(after: timeout)
         let connection: TCPConnection
         switch UnixSocketProbe.open(path: path, by: deadline) {
@@ -91,7 +95,7 @@ enum BuiltinQuery {
                     if let failed = session.send(Message.frame(UInt8(ascii: "p"), mechanism + Message.bytes(Int32(first.count)) + first)) { return .response(failed) }
                 case 11:
                     guard scram != nil else { return .response(.connectFailed("SASL continue without a SASL exchange")) }
-                    switch scram!.finalMessage(rest) {
+                    switch scram!.finalMessage(rest, crypto: scramCrypto) {
                     case .success(let final):
                         if let failed = session.send(Message.frame(UInt8(ascii: "p"), final)) { return .response(failed) }
                         passwordSent = true

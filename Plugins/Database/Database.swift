@@ -23,6 +23,7 @@
 // pg_ctl, run as the OS user through setpriv (an argv, never a shell).
 import FSKit
 import PostgresCall
+import SCRAMCall
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -438,7 +439,8 @@ struct Database: DaemonType {
         // The builtin client unless told otherwise or given a passfile (libpq reads it).
         if queryClient == .builtin && passfile == nil {
             switch BuiltinQuery.run(sql, socket: place, owner: osUid ?? UInt32.max, user: connection.user, database: connection.database,
-                                    password: connection.password, statementTimeout: statementTimeout, timeout: timeout) {
+                                    password: connection.password, statementTimeout: statementTimeout, timeout: timeout,
+                                    scramCrypto: { resource.companion(SCRAMCall.self)?($0) }) {
             case .response(let response): answer = response
             case .needsLibpq(let why): resource.log.info("\(why): asking libpq (the database-libpq companion)")
             }

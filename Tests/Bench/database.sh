@@ -18,7 +18,7 @@ password=bench-Pg-pass-4411
 skip() { printf '## Database: fshost vs pg_isready and ocf:heartbeat:pgsql\n\nskipped: %s\n\n' "$1" >> "$report"; echo "skipped: $1" >&2; exit 0; }
 for t in initdb pg_ctl postgres psql pg_isready; do [ -x "$pg/$t" ] || skip "$pg/$t is not installed (Debian package postgresql-15)"; done
 [ -x "$agent" ] || skip "$agent is not installed (Debian package resource-agents)"
-for f in "$bin/fshost" "$(plugin_so database)" "$(plugin_so database-libpq)" "$(plugin_so template)"; do [ -e "$f" ] || skip "$f is not built"; done
+for f in "$bin/fshost" "$(plugin_so database)" "$(plugin_so database-libpq)" "$(plugin_so database-scram)" "$(plugin_so template)"; do [ -e "$f" ] || skip "$f is not built"; done
 
 work=$(mktemp -d /tmp/fshost-bench-db.XXXXXX)
 chmod 0755 "$work"

@@ -105,23 +105,50 @@ extension DatabaseTests {
         XCTAssertEqual(try run("database", "stop", "db1").status, success)
     }
 
-    /// SCRAM's SHA-256 both ways: the CPU's SHA extensions (this machine's
-    /// default when it has them) and the plain Swift a CPU without them
-    /// uses (`FSHOST_DATABASE_SHA256=software`): each authenticates with
-    /// the right password and is refused with a wrong one.
-    func testTheBuiltinSCRAMAuthenticatesWithEitherSHA256() throws {
+    /// SCRAM's crypto is libnettle in the companion database-scram.so,
+    /// loaded only when the server asks for SCRAM: levels 1 and 2 load
+    /// neither it nor libnettle (nor libpq); level 3 against the
+    /// scram-sha-256 server loads both (and still no libpq), authenticates
+    /// with the right password and is refused with a wrong one. Without
+    /// the companion beside the plugin, level 3 fails with the host's line naming it.
+    func testTheBuiltinSCRAMUsesLibnettleInItsCompanionOnly() throws {
         let cluster = try makeCluster()
         try define(cluster, "db1", ["retries=0", "table=\(PostgresTemplate.table)"])
         try define(cluster, "wrong", ["retries=0", "password=Wrong-Secret-fshost-9913"])
         try start()
-        for choice in ["software", "default"] {
-            sandbox.extraEnvironment["FSHOST_DATABASE_SHA256"] = choice
-            XCTAssertEqual(try monitor(3).status, success, "SHA-256 \(choice)")
-            let refused = try monitor(3, "wrong")
-            XCTAssertEqual(refused.status, commandFailed, "SHA-256 \(choice): \(refused)")
-            XCTAssertTrue(refused.stdout.contains("authentication as 'postgres' failed"), refused.stdout)
+        sandbox.extraEnvironment["LD_DEBUG"] = "files"
+        for level in [1, 2] {
+            let r = try monitor(level)
+            XCTAssertEqual(r.status, success, r.description)
+            for library in ["libdatabase-scram.so", "libnettle.so", "libpq.so"] {
+                XCTAssertFalse(r.stderr.contains(library), "level \(level) loaded \(library)")
+            }
         }
-        sandbox.extraEnvironment["FSHOST_DATABASE_SHA256"] = nil
+        let level3 = try monitor(3)
+        sandbox.extraEnvironment["LD_DEBUG"] = nil
+        XCTAssertEqual(level3.status, success, level3.description)
+        XCTAssertTrue(level3.stderr.contains("libnettle.so"), "level 3 did not load libnettle")
+        XCTAssertFalse(level3.stderr.contains("libpq.so"), "level 3 (builtin) loaded libpq")
+        let refused = try monitor(3, "wrong")
+        XCTAssertEqual(refused.status, commandFailed, refused.description)
+        XCTAssertTrue(refused.stdout.contains("authentication as 'postgres' failed"), refused.stdout)
+
+        // The plugin and the libpq companion without the scram companion.
+        let directory = sandbox.root.appendingPathComponent("plugins-without-scram").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false,
+                                                attributes: [.posixPermissions: 0o755])
+        for product in ["libdatabase.so", "libdatabase-libpq.so"] {
+            try FileManager.default.copyItem(atPath: HostSandbox.products.appendingPathComponent(product).path,
+                                             toPath: directory + "/" + product)
+        }
+        let pluginPath = sandbox.pluginPath
+        sandbox.pluginPath = directory
+        defer { sandbox.pluginPath = pluginPath }
+        let missing = try monitor(3)
+        // The host's verdict on a missing companion: 5 (HA_NOT_SUPPORTED), naming it.
+        XCTAssertEqual(missing.status, 5, missing.description)
+        XCTAssertTrue(missing.description.contains("companion 'database-scram' not found"), missing.description)
+        sandbox.pluginPath = pluginPath
         XCTAssertEqual(try run("database", "stop", "db1").status, success)
     }
 }

@@ -21,7 +21,7 @@ final class DatabaseTests: XCTestCase {
     let running: Int32 = 4, noConfigInfo: Int32 = 6
 
     override func setUpWithError() throws {
-        for product in ["fshost", "fshost-admin", "libdatabase.so", "libdatabase-libpq.so"] {
+        for product in ["fshost", "fshost-admin", "libdatabase.so", "libdatabase-libpq.so", "libdatabase-scram.so"] {
             let path = HostSandbox.products.appendingPathComponent(product).path
             guard FileManager.default.fileExists(atPath: path) else { throw SetupFailure("\(path) is not built") }
         }
@@ -88,17 +88,21 @@ final class DatabaseTests: XCTestCase {
     // MARK: The plugin never loads libpq
 
     /// Level 1 must cost a process check: libpq (and its ~20 libraries)
-    /// is needed by the companion only.
-    func testThePluginDoesNotLinkLibpqItsCompanionDoes() throws {
+    /// is needed by the libpq companion only, libnettle (SCRAM's crypto)
+    /// by the scram companion only.
+    func testThePluginLinksNeitherLibpqNorLibnettleItsCompanionsDo() throws {
         func needed(_ product: String) throws -> String {
             let path = HostSandbox.products.appendingPathComponent(product).path
             let r = try PostgresTemplate.tool("/usr/bin/readelf", ["-d", path])
             XCTAssertEqual(r.status, 0, r.output)
             return r.output.split(separator: "\n").filter { $0.contains("(NEEDED)") }.joined(separator: "\n")
         }
-        let plugin = try needed("libdatabase.so"), companion = try needed("libdatabase-libpq.so")
-        XCTAssertFalse(plugin.contains("libpq"), "libdatabase.so needs libpq:\n\(plugin)")
-        XCTAssertTrue(companion.contains("libpq.so"), "libdatabase-libpq.so does not need libpq:\n\(companion)")
+        let plugin = try needed("libdatabase.so"), libpq = try needed("libdatabase-libpq.so")
+        let scram = try needed("libdatabase-scram.so")
+        XCTAssertFalse(plugin.contains("libpq") || plugin.contains("libnettle"), "libdatabase.so needs libpq or libnettle:\n\(plugin)")
+        XCTAssertTrue(libpq.contains("libpq.so"), "libdatabase-libpq.so does not need libpq:\n\(libpq)")
+        XCTAssertTrue(scram.contains("libnettle.so"), "libdatabase-scram.so does not need libnettle:\n\(scram)")
+        XCTAssertFalse(scram.contains("libpq"), "libdatabase-scram.so needs libpq:\n\(scram)")
     }
 
     // MARK: The life cycle
