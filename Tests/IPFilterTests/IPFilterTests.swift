@@ -310,8 +310,8 @@ final class IPFilterTests: XCTestCase {
         XCTAssertEqual(try run("start").status, success)
         XCTAssertEqual(try monitor(1).status, success)
         let before = try verifiedState()
-        guard before.count == 4, let generation = Int(before[2]), generation >= 2 else {
-            throw SetupFailure("verified state is not 'BOOT COOKIE GENERATION FINGERPRINT': \(before)")
+        guard before.count == 7, let generation = Int(before[2]), generation >= 2 else {
+            throw SetupFailure("verified state is not 'BOOT COOKIE GENERATION FINGERPRINT FAMILY TABLE NETNS': \(before)")
         }
         // The same name, a new namespace (its generation counts from 1
         // again), and by hand a table of the same name with other rules,
