@@ -268,6 +268,26 @@ extension AdminCommandTests {
 /// answers HA_TIMEDOUT (8) in one line within the load deadline (15 s),
 /// where it used to hang for ever.
 extension AdminCommandTests {
+    /// Starts `fshost-admin ARGUMENTS` with this test's CDB, run and state
+    /// directories (and `environment` over them), its output on pipes.
+    func launchAdmin(_ arguments: [String], environment extra: [String: String]) throws -> (Process, Pipe, Pipe) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: admin)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["FSHOST_CDB"] = path
+        environment["FSHOST_RUN_DIR"] = directory + "/run"
+        environment["FSHOST_STATE_DIR"] = directory + "/state"
+        environment.merge(extra) { _, given in given }
+        process.environment = environment
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return (process, out, err)
+    }
+
     func testCommandsThatLoadAHangingPluginAreBounded() throws {
         let plugins = directory + "/plugins"
         try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
@@ -279,23 +299,7 @@ extension AdminCommandTests {
                         ["cdb", "define", "hangload", "h1"]]
         // All four at once: the whole test waits one deadline, not four.
         let started = Date()
-        let launched = try commands.map { command -> (Process, Pipe, Pipe) in
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: admin)
-            process.arguments = command
-            var environment = ProcessInfo.processInfo.environment
-            environment["FSHOST_CDB"] = path
-            environment["FSHOST_RUN_DIR"] = directory + "/run"
-            environment["FSHOST_STATE_DIR"] = directory + "/state"
-            environment.merge(env) { _, given in given }
-            process.environment = environment
-            let out = Pipe(), err = Pipe()
-            process.standardOutput = out
-            process.standardError = err
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            return (process, out, err)
-        }
+        let launched = try commands.map { try launchAdmin($0, environment: env) }
         let results = launched.map { process, out, err -> Run in
             let stdout = out.fileHandleForReading.readDataToEndOfFile()
             let stderr = err.fileHandleForReading.readDataToEndOfFile()
@@ -320,20 +324,8 @@ extension AdminCommandTests {
         // slowsleeper: every monitor takes 2 s, so the signal comes mid-sequence.
         let (token, marker) = try defineSleeper("slowsleeper")
         defer { for pid in sleepers(token) { kill(pid, SIGKILL) } }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: admin)
-        process.arguments = ["verify", "slowsleeper", "s1", "--json"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["FSHOST_PLUGIN_PATH"] = Self.products
-        environment["FSHOST_CDB"] = path
-        environment["FSHOST_RUN_DIR"] = directory + "/run"
-        environment["FSHOST_STATE_DIR"] = directory + "/state"
-        process.environment = environment
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let (process, out, err) = try launchAdmin(["verify", "slowsleeper", "s1", "--json"],
+                                                  environment: ["FSHOST_PLUGIN_PATH": Self.products])
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
         // Once started (its sleep runs), interrupt it.
         let deadline = Date().addingTimeInterval(30)
