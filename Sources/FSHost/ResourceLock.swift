@@ -1,5 +1,4 @@
 import HAVocabulary
-import TrustedPaths
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,12 +7,8 @@ import Glibc
 /// flock on `<run>/locks/<type>.<resource>.lock`. The kernel releases it when
 /// the process ends, however it ends (a timed-out action included).
 ///
-/// Another user must not be able to hold, replace or redirect a lock file
-/// (holding one makes every monitor time out; a planted symlink makes it
-/// fail), so the lock directory is checked where it really is, up to `/`,
-/// under ``PathTrust``'s rule, and the lock file is opened relative to that
-/// directory without following a symlink and must be a regular file owned by
-/// root or the effective user, writable by nobody else.
+/// The lock file follows ``LockFile``'s rule: nobody else can hold, replace
+/// or redirect it.
 ///
 /// Actions take it, and so does `fshost lock` (scriptlib's ha_execute_lock),
 /// so a shell script's critical section and fshost's actions exclude each
@@ -32,41 +27,15 @@ public struct ResourceLock {
     ///   still held it after `waitMilliseconds`.
     public static func acquire(runDirectory: String, type: String, resource: String,
                                waitMilliseconds: Int64? = nil) throws(HostError) -> ResourceLock {
-        let directory = try SafeDirectory.open(runDirectory + "/locks", root: runDirectory, variable: "FSHOST_RUN_DIR",
-                                               what: "lock directory", mode: 0o755)
-        defer { close(directory.fd) }
-        let name = type + "." + resource + ".lock"
-        let path = directory.path + "/" + name
-        let fd = openat(directory.fd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0o600)
-        guard fd >= 0 else {
-            let why = errno == ELOOP ? "it is a symbolic link" : String(cString: strerror(errno))
-            throw HostError(.hostError, "cannot open lock file \(path): \(why)")
-        }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else {
-            let why = String(cString: strerror(errno))
+        let (fd, path) = try LockFile.open(runDirectory: runDirectory, name: type + "." + resource + ".lock")
+        let held: Bool
+        do { held = try LockFile.lock(fd, path: path, waitMilliseconds: waitMilliseconds) } catch {
             close(fd)
-            throw HostError(.hostError, "cannot inspect lock file \(path): \(why)")
+            throw error
         }
-        if let violation = PathTrust().checkFile(st, path: path, role: "lock file") {
+        guard held else {
             close(fd)
-            throw HostError(.hostError, "unsafe \(violation)")
-        }
-        let end = waitMilliseconds.map { monotonicNanoseconds() / 1_000_000 + $0 }
-        while flock(fd, end == nil ? LOCK_EX : LOCK_EX | LOCK_NB) != 0 {
-            if errno == EWOULDBLOCK, let end {
-                guard monotonicNanoseconds() / 1_000_000 < end else {
-                    close(fd)
-                    throw HostError(.timedOut, "\(path) still held by another process after \(DurationText.readable(waitMilliseconds ?? 0))")
-                }
-                usleep(10_000)
-                continue
-            }
-            guard errno == EINTR else {
-                let why = String(cString: strerror(errno))
-                close(fd)
-                throw HostError(.hostError, "cannot lock \(path): \(why)")
-            }
+            throw HostError(.timedOut, "\(path) still held by another process after \(DurationText.readable(waitMilliseconds ?? 0))")
         }
         return ResourceLock(fd: fd)
     }

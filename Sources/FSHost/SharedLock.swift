@@ -1,5 +1,4 @@
 import HAVocabulary
-import TrustedPaths
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,8 +9,7 @@ import Glibc
 /// `<run>/locks/<type>.shared.<key>.lock` — never on the shared thing itself:
 /// a world-readable directory can be flock'ed by any local user, who would
 /// then block every start. The lock directory and file follow
-/// ``ResourceLock``'s rule (PathTrust up to `/`, opened without following a
-/// symlink, root's and writable by nobody else).
+/// ``LockFile``'s rule.
 enum SharedLock {
     /// Keys are file-name parts: letters, digits, `_ . -`, not starting with
     /// a dot, 1...128 bytes.
@@ -31,33 +29,15 @@ enum SharedLock {
     ///   directory or lock file, or the lock still held at the limit.
     static func acquire(runDirectory: String, type: String, key: String, timeoutMs: Int64) throws(HostError) -> Int32 {
         guard validKey(key) else { throw HostError(.hostError, "invalid shared lock key '\(key)'") }
-        let directory = try SafeDirectory.open(runDirectory + "/locks", root: runDirectory, variable: "FSHOST_RUN_DIR",
-                                               what: "lock directory", mode: 0o755)
-        defer { close(directory.fd) }
-        let name = type + ".shared." + key + ".lock"
-        let path = directory.path + "/" + name
-        let fd = openat(directory.fd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0o600)
-        guard fd >= 0 else {
-            let why = errno == ELOOP ? "it is a symbolic link" : String(cString: strerror(errno))
-            throw HostError(.hostError, "cannot open lock file \(path): \(why)")
-        }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else {
+        let (fd, path) = try LockFile.open(runDirectory: runDirectory, name: type + ".shared." + key + ".lock")
+        let held: Bool
+        do { held = try LockFile.lock(fd, path: path, waitMilliseconds: max(0, timeoutMs)) } catch {
             close(fd)
-            throw HostError(.hostError, "cannot inspect lock file \(path)")
+            throw error
         }
-        if let violation = PathTrust().checkFile(st, path: path, role: "lock file") {
+        guard held else {
             close(fd)
-            throw HostError(.hostError, "unsafe \(violation)")
-        }
-        var waited: Int64 = 0
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            guard errno == EWOULDBLOCK || errno == EINTR, waited < timeoutMs else {
-                close(fd)
-                throw HostError(.hostError, "lock \(path) was not free within \(max(0, timeoutMs)) ms")
-            }
-            usleep(10_000)
-            waited += 10
+            throw HostError(.hostError, "lock \(path) was not free within \(max(0, timeoutMs)) ms")
         }
         return fd
     }
