@@ -16,7 +16,7 @@ nonisolated(unsafe) private var nextReservedPort = UInt16.random(in: 512..<1024)
 /// there is none with -1.
 ///
 /// Bound first to a reserved port (512-1023, as libnfs and the BSD
-/// bindresvport: RFC 1813 servers may demand one); EACCES or EPERM (not
+/// bindresvport: a kernel nfsd's default `secure` demands one); EACCES or EPERM (not
 /// root, no CAP_NET_BIND_SERVICE) or every port taken: the kernel's
 /// ephemeral port, as libnfs. Unlike libnfs, a port named in /etc/services
 /// is not skipped: that would read the services database for every try,

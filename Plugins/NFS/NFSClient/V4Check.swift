@@ -100,7 +100,7 @@ func nfs4StatusName(_ status: Int32) -> String {
 }
 
 /// GETATTR's bitmap: type (bit 1) and fileid (bit 20) of word 0, answered
-/// in that order (RFC 7530 §5.8).
+/// in that order (RFC 7530: fattr4 values follow the bitmap, lowest bit first).
 private let typeAndFileid: UInt32 = 1 << 1 | 1 << 20
 
 /// Queues PUTROOTFH, one LOOKUP per component, GETATTR {type, fileid} and,
