@@ -3,6 +3,7 @@
 // own timeout (nfs_set_timeout; without it a call against a stopped server
 // never ends, DESIGN.md §8) besides the poll loop's deadline. Calls on one
 // connection are pipelined: two questions cost one round trip.
+// ReservedPortSocket.swift makes the connections.
 import CNFS
 import FSKit
 import NFSClientCall
@@ -38,13 +39,29 @@ final class Channel {
 
     /// Connects to `port` (closing the previous connection), no NULL ping:
     /// the first call's answer proves the service. nil when connected.
+    ///
+    /// The socket is made here and handed to libnfs (rpc_set_fd), not by
+    /// rpc_connect_async: that resolves the numeric address with
+    /// getaddrinfo (a netlink dump) and, as root, asks getservbyport for
+    /// each reserved port it tries (NSS set up, nsswitch.conf and
+    /// /etc/services read): most of a connection's cost, measured (issue
+    /// 10). Kept from libnfs: a reserved source port when root may bind one
+    /// (a kernel nfsd's default `secure` refuses others), SO_LINGER 0 (a
+    /// closed connection leaves no TIME_WAIT holding that port).
     func connect(port: Int32, what: String, until deadline: ProbeDeadline) -> NFSClientCall.Response? {
         limit(to: deadline)
         rpc_disconnect(rpc, "next connection")
-        let c = keep.make()
-        guard rpc_connect_async(rpc, server, port, Channel.finished, c.opaque) == 0 else { return .failed("\(what): \(error)") }
-        if let failure = wait(for: [c], until: deadline, what: what) { return failure }
-        return c.error == 0 ? nil : .failed("\(what): cannot connect: \(c.message)")
+        guard let address = IPAddress(numeric: server) else { return .failed("\(what): \(server) is not a numeric address") }
+        let (result, fd) = connectedSocket(to: address, port: UInt16(clamping: port), until: deadline)
+        switch result {
+        case .connected:
+            // libnfs takes the socket (its context closes it) and marks it connected on its first POLLOUT.
+            rpc_set_fd(rpc, fd)
+            return nil
+        case .timedOut: return .timedOut("\(what): cannot connect: no answer within the timeout")
+        case .refused: return .failed("\(what): cannot connect: connection refused")
+        case .failed(let why): return .failed("\(what): cannot connect: \(why)")
+        }
     }
 
     /// Services the connection until every call of `calls` answered; nil

@@ -4,7 +4,7 @@
 // on level 1 (load cost is paid per call; DESIGN.md §8).
 //
 // NFSv3 goes through plain RPCs (V3Check.swift: three connections for both
-// levels); NFSv4 through libnfs's mount (endToEnd here: one connection). A
+// levels), NFSv4 through plain COMPOUNDs (V4Check.swift: one connection). A
 // monitor at level 3 makes one call for levels 2 and 3, which asks what
 // both need once.
 //
@@ -27,16 +27,19 @@ final class Completion {
     var done = false
     var error: Int32 = 0
     var message = ""
-    /// What the callback extracted (ports, a directory handle, names,
-    /// a MOUNT or NFS status and file handle).
+    /// What the callback extracted (ports, names, a MOUNT or NFS status
+    /// and file handle, a root's type and fileid).
     /// rpcbind's TCP ports of version 3, by program (PMAP DUMP).
     var ports: [UInt32: UInt32] = [:]
     var isDirectory = false
     var fileid: UInt64 = 0
-    var directory: OpaquePointer?
     var names: [String] = []
     var mountStatus: Int32 = 0
     var nfsStatus: Int32 = 0
+    /// NFSv4: the index of the COMPOUND's operation that failed (its
+    /// status in `nfsStatus`), -1 when none did; READDIR reached the end.
+    var failedStep = -1
+    var eof = false
     var handle: [UInt8] = []
 
     var opaque: UnsafeMutableRawPointer { Unmanaged.passUnretained(self).toOpaque() }
@@ -62,10 +65,10 @@ func serve(_ request: NFSClientCall.Request) -> NFSClientCall.Response {
         case .listedV3(let path):
             return v3Check(server: server, listed: path, listDeadline: deadline, mount: nil, mountDeadline: { deadline })
         case .listedV4(let pseudo, let fileid):
-            return endToEnd(server: server, path: pseudo, version: 4, mountDeadline: deadline, deep: false, then: { deadline }, root: fileid)
+            return v4Check(server: server, pseudo: pseudo, fileid: fileid, listDeadline: deadline, mount: false, mountDeadline: { deadline })
         case .endToEnd(let path, let version):
             if version == 3 { return v3Check(server: server, listed: nil, listDeadline: deadline, mount: path, mountDeadline: { deadline }) }
-            return endToEnd(server: server, path: path, version: version, mountDeadline: deadline, deep: true, then: { deadline })
+            return v4Check(server: server, pseudo: path, fileid: nil, listDeadline: nil, mount: true, mountDeadline: { deadline })
         }
     }
     // Level 3 counts its own timeout from the end of level 2, and neither
@@ -77,8 +80,8 @@ func serve(_ request: NFSClientCall.Request) -> NFSClientCall.Response {
     case .listedV3(let path) where then.version == 3:
         return v3Check(server: server, listed: path, listDeadline: level2, mount: then.path, mountDeadline: level3)
     case .listedV4(let pseudo, let fileid) where then.version == 4 && then.path == pseudo:
-        // The v4 lookup level 2 asks for is the mount's own first step.
-        return endToEnd(server: server, path: pseudo, version: 4, mountDeadline: level2, deep: true, then: level3, listing: true, root: fileid)
+        // Both levels' lookups on one connection, asked at once.
+        return v4Check(server: server, pseudo: pseudo, fileid: fileid, listDeadline: level2, mount: true, mountDeadline: level3)
     default:
         let listed = serve(NFSClientCall.Request(server: server, check: request.check, timeout: level2.remaining))
         guard listed == .ok else { return .listing(listed) }
@@ -108,133 +111,4 @@ func drive(until done: () -> Bool, deadline: ProbeDeadline, what: String,
         }
     }
     return nil
-}
-
-// MARK: mount, stat, readdir, umount
-
-/// Mounts `path` with `version` within `mountDeadline`; with `deep`, stats
-/// its root (a directory) and reads one entry within `then()`, asked after
-/// the mount; unmounts. With `listing`, the mount is level 2's check: its
-/// failure comes as `.listing(…)`. With `root`, level 2 also stats the
-/// mounted root within `mountDeadline` and answers `.notListed` unless its
-/// fileid is `root` (not a pseudo-fs junction; the stat serves level 3 too).
-func endToEnd(server: String, path: String, version: Int, mountDeadline: ProbeDeadline, deep: Bool,
-              then: () -> ProbeDeadline, listing: Bool = false, root: UInt64? = nil) -> NFSClientCall.Response {
-    guard let nfs = nfs_init_context() else { return .failed("nfs_init_context failed") }
-    let keep = Completions()
-    defer { withExtendedLifetime(keep) { nfs_destroy_context(nfs) } }
-    var deadline = mountDeadline
-    // libnfs takes whole seconds (DESIGN.md §8); the poll loop holds the real deadline.
-    func limit() { nfs_set_timeout(nfs, Int32(clamping: max(1, (deadline.remaining.milliseconds + 999) / 1000) * 1000)) }
-    limit()
-    guard nfs_set_version(nfs, version == 4 ? cnfs_v4 : cnfs_v3) == 0 else { return .failed("nfs_set_version \(version) failed") }
-    let what = "NFSv\(version) \(server):\(path)"
-    func run(_ c: Completion, _ step: String) -> NFSClientCall.Response? {
-        drive(until: { c.done }, deadline: deadline, what: "\(what): \(step)", fd: { nfs_get_fd(nfs) }, events: { nfs_which_events(nfs) },
-              service: { nfs_service(nfs, $0) }, error: { String(cString: nfs_get_error(nfs)) })
-    }
-    let failed: nfs_cb = { err, _, data, p in
-        let c = Completion.from(p)
-        c.done = true
-        c.error = err
-        if err < 0, let data { c.message = String(cString: data.assumingMemoryBound(to: CChar.self)) }
-    }
-    func queueFailure(_ step: String) -> NFSClientCall.Response { .failed("\(what): \(step): \(String(cString: nfs_get_error(nfs)))") }
-
-    func level2(_ r: NFSClientCall.Response) -> NFSClientCall.Response { listing ? .listing(r) : r }
-    let mounted = keep.make()
-    guard nfs_mount_async(nfs, server, path, failed, mounted.opaque) == 0 else { return level2(queueFailure("mount")) }
-    if let failure = run(mounted, "mount") { return level2(failure) }
-    if mounted.error != 0 {
-        let why = "\(what): mount failed: \(detail(of: mounted, nfs))"
-        if timedOut(mounted) { return level2(.timedOut(why)) }
-        return level2(mounted.error == -ENOENT || mounted.error == -EACCES ? .notListed(why) : .failed(why))
-    }
-    /// GETATTR of the mounted root (one round trip): its type and fileid.
-    func statRoot() -> (Completion?, NFSClientCall.Response?) {
-        let st = keep.make()
-        guard nfs_stat64_async(nfs, "/", { err, _, data, p in
-            guard let (c, data) = answered(err, data, p) else { return }
-            let attributes = data.assumingMemoryBound(to: nfs_stat_64.self).pointee
-            c.isDirectory = attributes.nfs_mode & UInt64(S_IFMT) == UInt64(S_IFDIR)
-            c.fileid = attributes.nfs_ino
-        }, st.opaque) == 0 else { return (nil, queueFailure("stat /")) }
-        if let failure = run(st, "stat /") { return (nil, failure) }
-        if st.error != 0 { return (nil, timedOut(st) ? .timedOut("\(what): stat of the root: \(st.message)") : .failed("\(what): stat of the root failed: \(st.message)")) }
-        return (st, nil)
-    }
-    var rootStat: Completion?
-    if let root {
-        let (st, failure) = statRoot()
-        if let failure { return level2(failure) }
-        if st!.fileid != root {
-            return level2(.notListed("\(what) is not this export's root: the server's node there has fileid \(st!.fileid), the exported directory inode \(root) (a pseudo-fs directory above another export)"))
-        }
-        rootStat = st
-    }
-    deadline = then()
-    limit()
-    guard deep else { return unmount(nfs, keep, run) ?? .ok }
-
-    let st: Completion
-    if let rootStat { st = rootStat } else {
-        let (asked, failure) = statRoot()
-        if let failure { return failure }
-        st = asked!
-    }
-    if !st.isDirectory { return .failed("\(what): the root is not a directory") }
-
-    let dir = keep.make()
-    guard nfs_opendir_async(nfs, "/", { err, _, data, p in
-        guard let (c, data) = answered(err, data, p) else { return }
-        c.directory = OpaquePointer(data)
-    }, dir.opaque) == 0 else { return queueFailure("readdir /") }
-    if let failure = run(dir, "readdir /") { return failure }
-    if dir.error != 0 { return timedOut(dir) ? .timedOut("\(what): reading the root: \(dir.message)") : .failed("\(what): reading the root failed: \(dir.message)") }
-    guard let handle = dir.directory else { return .failed("\(what): reading the root gave no directory") }
-    let entry = nfs_readdir(nfs, handle)
-    nfs_closedir(nfs, handle)
-    // Even an empty directory lists "." (libnfs returns what READDIR(PLUS) sent).
-    if entry == nil { return .failed("\(what): the root lists no entry") }
-    return unmount(nfs, keep, run) ?? .ok
-}
-
-/// Why a libnfs call failed: the text its callback passed, else the
-/// context's error, else errno's text for its -errno status (a v4 mount
-/// refused by a TCP reset passes an empty text).
-func detail(of c: Completion, _ nfs: OpaquePointer) -> String {
-    if !c.message.isEmpty { return c.message }
-    if let text = nfs_get_error(nfs).map({ String(cString: $0) }), !text.isEmpty { return text }
-    return c.error < 0 ? "\(String(cString: strerror(-c.error))) (errno \(-c.error))" : "status \(c.error)"
-}
-
-/// A libnfs callback's common part: `p`'s completion marked done with
-/// `err`; on failure the error text kept and nil, else the completion and
-/// the answer's data.
-func answered(_ err: Int32, _ data: UnsafeMutableRawPointer?, _ p: UnsafeMutableRawPointer?) -> (Completion, UnsafeMutableRawPointer)? {
-    let c = Completion.from(p)
-    c.done = true
-    c.error = err
-    guard let data else { return nil }
-    if err < 0 { c.message = String(cString: data.assumingMemoryBound(to: CChar.self)); return nil }
-    return (c, data)
-}
-
-/// libnfs's own timeout fired (nfs_set_timeout): -ETIMEDOUT, "Command timed out".
-func timedOut(_ c: Completion) -> Bool {
-    c.error == -ETIMEDOUT || c.message.containsText("timed out")
-}
-
-/// Unmounts (v3: MOUNT UMNT; v4: nothing to undo but the connection);
-/// nil on success.
-func unmount(_ nfs: OpaquePointer, _ keep: Completions, _ run: (Completion, String) -> NFSClientCall.Response?) -> NFSClientCall.Response? {
-    let done = keep.make()
-    guard nfs_umount_async(nfs, { err, _, data, p in
-        let c = Completion.from(p)
-        c.done = true
-        c.error = err
-        if err < 0, let data { c.message = String(cString: data.assumingMemoryBound(to: CChar.self)) }
-    }, done.opaque) == 0 else { return .failed("umount: \(String(cString: nfs_get_error(nfs)))") }
-    if let failure = run(done, "umount") { return failure }
-    return done.error == 0 ? nil : .failed("umount failed: \(done.message)")
 }
