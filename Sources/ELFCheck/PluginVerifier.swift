@@ -98,8 +98,11 @@ public struct PluginVerifier: Sendable {
     public let abiVersion: UInt16
     /// The directory the file must resolve into; nil: the directory of the path as given.
     public let pluginDirectory: String?
-    /// Owners (uids) the file and its directories may have.
-    public let trustedOwners: Set<UInt32>
+    /// Owners (uids) the file and its directories may have (``PathTrust``'s
+    /// list: no `Set` built on the action path).
+    public let trust: PathTrust
+    /// ``trust``'s owners as a set.
+    public var trustedOwners: Set<UInt32> { trust.trustedOwners }
     /// The function the file must export.
     public let entrySymbol: String
     /// What the record must say the file is; nil: whatever it says, with
@@ -121,21 +124,21 @@ public struct PluginVerifier: Sendable {
     ///     inside this directory; if nil, to inside the directory of the path
     ///     as given, so a symlink may not lead elsewhere either.
     ///   - trustedOwners: uids that may own the file and its directories:
-    ///     root and the invoking user by default.
+    ///     root and the invoking user when nil (the default).
     ///   - entrySymbol: the function the file must export: a plugin's entry,
     ///     or the symbol the host will look up in a companion object.
     public init(expectedTypeName: String?,
                 compilerVersion: UInt32 = hostCompilerVersion,
                 abiVersion: UInt16 = UInt16(FSHOST_ABI_VERSION),
                 pluginDirectory: String? = nil,
-                trustedOwners: Set<UInt32> = [0, getuid()],
+                trustedOwners: Set<UInt32>? = nil,
                 entrySymbol: String = FSHOST_ENTRY_SYMBOL) {
         self.entrySymbol = entrySymbol
         self.expectedTypeName = expectedTypeName
         self.compilerVersion = compilerVersion
         self.abiVersion = abiVersion
         self.pluginDirectory = pluginDirectory
-        self.trustedOwners = trustedOwners
+        trust = trustedOwners.map { PathTrust(trustedOwners: $0) } ?? PathTrust(owners: [0, getuid()])
     }
 
     /// Runs every check in order, stops at the first failure and throws it.
@@ -278,10 +281,10 @@ extension PluginVerifier {
         }
 
         // ---- owner and permissions of the open file.
-        if trustedOwners.contains(st.st_uid) {
+        if trust.trusts(st.st_uid) {
             if run.add("owner", true, "owned by uid \(st.st_uid)") { return nil }
         } else {
-            let owners = trustedOwners.sorted().map(String.init).joined(separator: ", ")
+            let owners = trust.owners.map(String.init).joined(separator: ", ")
             if run.add("owner", false, "owned by uid \(st.st_uid), not a trusted owner (uid \(owners))") { return nil }
         }
         if let problem = writableByOthers(st.st_mode) {
@@ -292,7 +295,7 @@ extension PluginVerifier {
 
         // ---- the directory that really holds the opened file, and every one above it up to /.
         let holder = parentDirectory(of: real)
-        if let violation = PathTrust(trustedOwners: trustedOwners).checkDirectory(holder) {
+        if let violation = trust.checkDirectory(holder) {
             if run.add("directory-permissions", false, violation.description) { return nil }
         } else {
             if run.add("directory-permissions", true, "\(holder) and every directory above it: trusted owners, not writable by others (sticky ancestors allowed)") { return nil }
@@ -560,7 +563,7 @@ extension PluginVerifier {
                                       origin: String, detailed: Bool) -> PluginFileCheck {
         func fail(_ why: String) -> PluginFileCheck { PluginFileCheck(name: "needed-libraries", passed: false, detail: why) }
         // The action path (not `fshost check`) remembers each library's names.
-        let trust = NeededLibraryTrust(trust: PathTrust(trustedOwners: trustedOwners), elfClass: elfClass,
+        let trust = NeededLibraryTrust(trust: self.trust, elfClass: elfClass,
                                        dataEncoding: dataEncoding, machine: machine, cache: detailed ? nil : cache)
         if let problem = trust.checkSearchPath(names, object: nil) { return fail(problem) }
         guard !names.needed.isEmpty else { return PluginFileCheck(name: "needed-libraries", passed: true, detail: "no DT_NEEDED") }

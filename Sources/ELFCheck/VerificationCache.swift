@@ -143,8 +143,12 @@ public struct VerificationCache: Sendable {
     static func name(of key: String) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-        let digits = String(hash, radix: 16)
-        return String(repeating: "0", count: 16 - digits.utf8.count) + digits
+        // Sixteen hex digits by hand: `String(_:radix:)`'s first use cost
+        // ~20 µs of witness lookups per action (perf, issue 16).
+        let digits = Array("0123456789abcdef".utf8)
+        var text = [UInt8](repeating: 0, count: 16)
+        for i in 0..<16 { text[15 - i] = digits[Int(hash >> (4 * UInt64(i)) & 15)] }
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// What an entry remembers: for a plugin or companion its record, and
@@ -228,28 +232,39 @@ public struct VerificationCache: Sendable {
         }
         let rest = Array(bytes[prefix.utf8.count...])
         guard rest.last == UInt8(ascii: "\n") else { return .failure(Problem(text: "is corrupt or truncated")) }
-        let lines = rest.dropLast().split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-        guard lines.count >= (wantsRecord ? 2 : 1), Array(lines[lines.count - 1]) == Array("end".utf8) else {
+        // Lines read in place, and an if-chain below, not `split` and a
+        // tuple `switch`: their first use cost ~15 µs per action (perf,
+        // issue 16). The last line is "end"; the lines before it, if any,
+        // end where it begins.
+        let lastStart = rest[..<(rest.count - 1)].lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0
+        guard rest[lastStart..<(rest.count - 1)].elementsEqual("end".utf8), !wantsRecord || lastStart > 0 else {
             return .failure(Problem(text: "is corrupt or truncated"))
         }
         var record: PluginRecord? = nil
         var names = DynamicNames()
-        let namesFrom = wantsRecord ? 1 : 0
-        for (index, line) in lines.dropLast().enumerated() {
+        var start = 0, index = 0
+        while start < lastStart {
+            let end = rest[start..<lastStart].firstIndex(of: UInt8(ascii: "\n"))!  // lastStart - 1 at the latest
+            let line = rest[start..<end]
+            defer { start = end + 1; index += 1 }
             guard let space = line.firstIndex(of: UInt8(ascii: " ")),
                   let value = unhex(line[(space + 1)...]) else { return .failure(Problem(text: "is corrupt (line \(index + 1) after the key)")) }
-            let word = String(decoding: line[..<space], as: UTF8.self)
-            switch (index, word) {
-            case (0, "record") where wantsRecord:
+            let word = line[..<space]
+            if index == 0 && wantsRecord {
+                guard word.elementsEqual("record".utf8) else { return .failure(Problem(text: "is corrupt (line 1 after the key)")) }
                 do throws(PluginRecord.DecodingError) {
                     record = try PluginRecord(bytes: value)
                 } catch {
                     return .failure(Problem(text: "is corrupt (record: \(error.description))"))
                 }
-            case (namesFrom..., "needed"): names.needed.append(String(decoding: value, as: UTF8.self))
-            case (namesFrom..., "rpath") where names.rpath == nil: names.rpath = String(decoding: value, as: UTF8.self)
-            case (namesFrom..., "runpath") where names.runpath == nil: names.runpath = String(decoding: value, as: UTF8.self)
-            default: return .failure(Problem(text: "is corrupt (line \(index + 1) after the key)"))
+            } else if word.elementsEqual("needed".utf8) {
+                names.needed.append(String(decoding: value, as: UTF8.self))
+            } else if word.elementsEqual("rpath".utf8) && names.rpath == nil {
+                names.rpath = String(decoding: value, as: UTF8.self)
+            } else if word.elementsEqual("runpath".utf8) && names.runpath == nil {
+                names.runpath = String(decoding: value, as: UTF8.self)
+            } else {
+                return .failure(Problem(text: "is corrupt (line \(index + 1) after the key)"))
             }
         }
         if wantsRecord && record == nil { return .failure(Problem(text: "is corrupt (no record)")) }
@@ -305,7 +320,7 @@ public struct VerificationCache: Sendable {
         guard nowNanoseconds - changed >= Self.minimumAge else { return }
         // Nothing is created in a run directory another user could write
         // (sticky or not: PathTrust's holder rule, as for the lock directory).
-        guard PathTrust(trustedOwners: [0]).checkDirectory(PathTrust.parent(of: directory), holdsFiles: true) == nil else { return }
+        guard PathTrust(owners: [0]).checkDirectory(PathTrust.parent(of: directory), holdsFiles: true) == nil else { return }
         if mkdir(directory, 0o700) != 0 && errno != EEXIST { return }
         guard checkDirectory() == nil else { return }
         let name = Self.name(of: key)
@@ -366,7 +381,7 @@ public struct VerificationCache: Sendable {
         var st = stat()
         guard lstat(directory, &st) == 0 else { return String(cString: strerror(errno)) }
         if let problem = Self.rootOnly(st, directory: true) { return problem }
-        if let violation = PathTrust(trustedOwners: [0]).checkDirectory(PathTrust.parent(of: directory), holdsFiles: true) {
+        if let violation = PathTrust(owners: [0]).checkDirectory(PathTrust.parent(of: directory), holdsFiles: true) {
             return "lies in an untrusted place: \(violation)"
         }
         return nil

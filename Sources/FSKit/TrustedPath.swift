@@ -32,7 +32,7 @@ public enum TrustedPath {
     static func linkProblem(_ path: String, real: String, trust: PathTrust) -> String? {
         guard real != path else { return nil }
         var st = stat()
-        if lstat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFLNK && !trust.trustedOwners.contains(st.st_uid) {
+        if lstat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFLNK && !trust.trusts(st.st_uid) {
             return "\(path) is a symbolic link owned by uid \(st.st_uid), not by root"
         }
         guard let directory = PathTrust.resolve(PathTrust.parent(of: path)) else { return nil }

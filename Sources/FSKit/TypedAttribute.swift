@@ -27,6 +27,9 @@ public final class TypedAttribute<Value>: Attribute, @unchecked Sendable {
     /// for listed attributes: the kind's neutral value.
     let fallback: Value
 
+    /// Whether the host's text for this attribute decodes as `Value`.
+    override func readable(from resource: Resource) -> Bool { read(resource.string(name)) != nil }
+
     init(_ name: String, kind: Kind, required: Bool = false, default defaultValue: String?, _ description: String,
          constraint: AttributeConstraint = AttributeConstraint(), secret: Bool = false,
          fallback: Value, read: @escaping (String?) -> Value?) {
@@ -275,15 +278,6 @@ extension Attribute {
 
 // MARK: - Reading
 
-/// What every typed attribute offers the SDK without its value type.
-protocol CheckedAttribute {
-    /// Whether the host's text for this attribute can be read.
-    func readable(from resource: Resource) -> Bool
-}
-
-extension TypedAttribute: CheckedAttribute {
-    func readable(from resource: Resource) -> Bool { read(resource.string(name)) != nil }
-}
 
 extension Resource {
     /// The attribute's value: the resource's, else the type-level one, else
@@ -297,5 +291,5 @@ extension Resource {
 /// The first listed typed attribute whose value the SDK cannot read (a
 /// host that did not enforce the schema): checked before `init` runs.
 func unreadableAttribute(_ attributes: [Attribute], in resource: Resource) -> Attribute? {
-    attributes.first { ($0 as? CheckedAttribute)?.readable(from: resource) == false }
+    attributes.first { !$0.readable(from: resource) }
 }

@@ -49,37 +49,48 @@ enum AutolinkedRuntime {
             let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }
             return n == count ? bytes : nil
         }
-        func u16(_ b: [UInt8], _ at: Int) -> UInt64 { UInt64(b[at]) | UInt64(b[at + 1]) << 8 }
-        func u64(_ b: [UInt8], _ at: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(b[at + $1]) << (8 * UInt64($1)) } }
-        func u32(_ b: [UInt8], _ at: Int) -> UInt64 { (0..<4).reduce(0) { $0 | UInt64(b[at + $1]) << (8 * UInt64($1)) } }
+        // Little-endian fields by hand and no arrays but of bytes and
+        // names: an array of another element type (tuples, UInt64) has its
+        // metadata built from its mangled name on first use (~25 µs per
+        // action each, perf, issue 16).
+        func field(_ b: [UInt8], _ at: Int, _ width: Int) -> UInt64 {
+            var value: UInt64 = 0
+            for i in stride(from: width - 1, through: 0, by: -1) { value = value << 8 | UInt64(b[at + i]) }
+            return value
+        }
+        func u16(_ b: [UInt8], _ at: Int) -> UInt64 { field(b, at, 2) }
+        func u32(_ b: [UInt8], _ at: Int) -> UInt64 { field(b, at, 4) }
+        func u64(_ b: [UInt8], _ at: Int) -> UInt64 { field(b, at, 8) }
         // ELF header: magic, ELFCLASS64, ELFDATA2LSB; program headers of 56 bytes.
         guard let header = read(0, 64), header[0] == 0x7f, header[1] == 0x45, header[2] == 0x4c, header[3] == 0x46,
               header[4] == 2, header[5] == 1, u16(header, 54) == 56 else { return nil }
         let count = Int(u16(header, 56))
         guard count > 0, count <= 256, let table = read(u64(header, 32), count * 56) else { return nil }
-        var dynamic: (offset: UInt64, size: UInt64)?
-        var loads: [(vaddr: UInt64, offset: UInt64, size: UInt64)] = []
-        for i in 0..<count {
-            let at = i * 56, type = u32(table, at)
-            if type == 2 { dynamic = (u64(table, at + 8), u64(table, at + 32)) }            // PT_DYNAMIC
-            if type == 1 { loads.append((u64(table, at + 16), u64(table, at + 8), u64(table, at + 32))) }  // PT_LOAD
+        var dynamicOffset: UInt64 = 0, dynamicSize: UInt64 = 0
+        for i in 0..<count where u32(table, i * 56) == 2 {                          // PT_DYNAMIC
+            dynamicOffset = u64(table, i * 56 + 8); dynamicSize = u64(table, i * 56 + 32)
         }
-        guard let dynamic, dynamic.size >= 16, dynamic.size <= 1 << 16,
-              let entries = read(dynamic.offset, Int(dynamic.size / 16) * 16) else { return nil }
-        var neededOffsets: [UInt64] = [], stringTable: UInt64?
+        guard dynamicSize >= 16, dynamicSize <= 1 << 16,
+              let entries = read(dynamicOffset, Int(dynamicSize / 16) * 16) else { return nil }
+        // Up to DT_NULL: the string table's address (DT_STRTAB), then
+        // (second pass, below) the names of DT_NEEDED.
+        var stringTable: UInt64?, used = entries.count
         for at in stride(from: 0, to: entries.count, by: 16) {
-            let tag = u64(entries, at), value = u64(entries, at + 8)
-            if tag == 0 { break }                          // DT_NULL
-            if tag == 1 { neededOffsets.append(value) }    // DT_NEEDED
-            if tag == 5 { stringTable = value }            // DT_STRTAB (an address)
+            let tag = u64(entries, at)
+            if tag == 0 { used = at; break }                    // DT_NULL
+            if tag == 5 { stringTable = u64(entries, at + 8) }  // DT_STRTAB (an address)
         }
-        guard let stringTable,
-              let segment = loads.first(where: { stringTable >= $0.vaddr && stringTable - $0.vaddr < $0.size }) else { return nil }
-        let tableOffset = segment.offset + (stringTable - segment.vaddr)
+        // The first PT_LOAD segment that maps the string table's address.
+        var tableOffset: UInt64?
+        for i in 0..<count where tableOffset == nil && u32(table, i * 56) == 1 {  // PT_LOAD
+            let vaddr = u64(table, i * 56 + 16), offset = u64(table, i * 56 + 8), size = u64(table, i * 56 + 32)
+            if let stringTable, stringTable >= vaddr && stringTable - vaddr < size { tableOffset = offset + (stringTable - vaddr) }
+        }
+        guard let tableOffset else { return nil }
         // One small read per name: the names may lie far apart in a large string table.
         var names: [String] = []
-        for offset in neededOffsets {
-            let start = tableOffset &+ offset
+        for at in stride(from: 0, to: used, by: 16) where u64(entries, at) == 1 {  // DT_NEEDED
+            let start = tableOffset &+ u64(entries, at + 8)
             guard start >= tableOffset, start < size,
                   let bytes = read(start, Int(min(256, size - start))),
                   let end = bytes.firstIndex(of: 0) else { return nil }

@@ -43,10 +43,9 @@ extension PathTrust {
             let link = held == "/" ? "/" + name : held + "/" + name
             var st = stat()
             guard !name.isEmpty, name != ".", name != "..", lstat(link, &st) == 0, st.st_mode & S_IFMT == S_IFLNK else { return nil }
-            guard trustedOwners.contains(st.st_uid) else {
-                let owners = trustedOwners.sorted().map { $0 == 0 ? "root" : "uid \($0)" }
+            guard trusts(st.st_uid) else {
                 return Violation(role: "symbolic link", path: link,
-                                 problem: "is owned by uid \(st.st_uid), not by \(owners.joined(separator: " or "))")
+                                 problem: "is owned by uid \(st.st_uid), not by \(ownerText)")
             }
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
             let n = readlink(link, &buffer, buffer.count - 1)

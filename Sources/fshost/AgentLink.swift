@@ -24,7 +24,7 @@ enum AgentLink {
         // The common call (`/usr/sbin/fshost`, as a cluster manager runs it):
         // no path to split on every action. (`…/resource.d/P/fshost` would be
         // an agent of a type named fshost.)
-        if name == "fshost" || name.hasSuffix("/fshost") && !name.containsText("/resource.d/") { return rest }
+        if name == "fshost" || name.hasSuffix("/fshost") && !holdsBytes(name, "/resource.d/") { return rest }
         // A relative name (`./start`, run from the type's directory) is
         // read from the working directory; `.` parts are dropped.
         var path = name
@@ -53,6 +53,14 @@ enum AgentLink {
             return ["ocf", last] + rest
         }
         return rest
+    }
+
+    /// Whether `text` holds `needle` (bytes, `strstr`). For the common
+    /// call's test above: `containsText`, generic and unspecialised here,
+    /// cost ~150 µs of first-use witness lookups per call (perf, issue 16).
+    /// An ASCII needle of whole `/`-bounded parts matches the same paths.
+    static func holdsBytes(_ text: String, _ needle: StaticString) -> Bool {
+        text.withCString { strstr($0, UnsafeRawPointer(needle.utf8Start).assumingMemoryBound(to: CChar.self)) != nil }
     }
 
     /// `name` looked up in `PATH` (execvp's order; an empty entry is the

@@ -13,6 +13,9 @@ final class AgentLinkTests: XCTestCase {
                        ["ocf", "webserver", "monitor"])
         XCTAssertEqual(AgentLink.words(["/usr/lib/ocf/resource.d/other-provider/template", "meta-data"]),
                        ["ocf", "template", "meta-data"])
+        // Ends in /fshost but is an agent link (of a type named fshost): the
+        // common call's shortcut (a byte search, no generic text search) must not take it.
+        XCTAssertEqual(AgentLink.words(["/usr/lib/ocf/resource.d/p/fshost", "monitor"]), ["ocf", "fshost", "monitor"])
     }
 
     func testOtherNamesAreTheOrdinaryCommandLine() {
