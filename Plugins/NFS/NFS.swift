@@ -519,10 +519,10 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
     }
 
     /// `body(v3Name)`, or `failed(why)` when the config cannot be read;
-    /// the config is read only when v3 is served (a v4-only export asks
-    /// for its pseudo path alone).
+    /// the config is read only when Ganesha serves v3 (a v4-only export
+    /// asks for its pseudo path alone; the kernel's mountd names paths).
     func withV3Name<T>(_ failed: (String) -> T, _ body: (String) -> T) -> T {
-        guard block.versions.numbers.contains(3) else { return body(block.path) }
+        guard backend == .ganesha, block.versions.numbers.contains(3) else { return body(block.path) }
         switch v3Name() {
         case .success(let name): return body(name)
         case .failure(let why): return failed(why.text)
