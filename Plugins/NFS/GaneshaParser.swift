@@ -15,7 +15,7 @@
 // and refuse when it reports anything at all (a syntax error, a missing
 // `%include`), naming the file and Ganesha's own message.
 //
-// The library is loaded in a forked child (it pulls in some 30 libraries,
+// The library is loaded in a forked child (it needs 26 other libraries,
 // and a parser fed a hostile file may crash or loop), written in C
 // (CGaneshaParse: a forked child of the threaded fshost must not touch the
 // Swift runtime, whose locks another thread may have held at the fork):
