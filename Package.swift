@@ -49,7 +49,7 @@ let plugins: [Target] = [
     // The builtin client's SCRAM crypto (libnettle), loaded only when a server asks for SCRAM.
     companion("database-scram", call: "SCRAMCall", path: "Plugins/Database/SCRAMCrypto", dependencies: ["CNettle"]),
     // NFS: levels 2-3 use libnfs, in the companion only (level 1 never loads it).
-    resourceType("NFS", path: "Plugins/NFS", dependencies: ["NFSClientCall"], exclude: ["NFSClient", "NFSClientCall"]),
+    resourceType("NFS", path: "Plugins/NFS", dependencies: ["NFSClientCall", "CGaneshaParse"], exclude: ["NFSClient", "NFSClientCall"]),
     companion("nfs-client", call: "NFSClientCall", path: "Plugins/NFS/NFSClient", dependencies: ["CNFS"]),
     // Test-only (hangs, fails on demand, a schema with every constraint):
     // built under Tests/, so its record is marked test-only.
@@ -129,6 +129,9 @@ let package = Package(
         // libnfs for the nfs plugin's companion; linked by its soname: the
         // nfs plugin itself is built as libnfs.so in the products directory.
         .systemLibrary(name: "CNFS", providers: [.apt(["libnfs-dev"])]),
+        // The nfs plugin's forked child that runs Ganesha's own config
+        // parser (dlopen of the server's library): C only after the fork.
+        .systemLibrary(name: "CGaneshaParse"),
 
         // ---- Host building blocks ------------------------------------------
         .target(name: "ELFCheck", dependencies: ["CElf", "FSPluginABI", "PluginRecord", "TrustedPaths", "CSystemShims"]),

@@ -44,9 +44,9 @@ struct Daemon: DaemonType {
     static let statusClass = Attribute.integer("status_class", default: 2, in: 2...4,
         "level 3: expected HTTP status class: 2 (2xx), 3 (3xx) or 4 (4xx)")
     static let portTimeout = Attribute.positiveDuration("port_timeout", default: .seconds(2),
-        "level 2: TCP connect timeout (also level 3's connect phase)")
+        "level 2: TCP connect timeout (also level 3's connect phase)").monitorOnly
     static let httpTimeout = Attribute.positiveDuration("http_timeout", default: .seconds(5),
-        "level 3: timeout of the whole HTTP request")
+        "level 3: timeout of the whole HTTP request").monitorOnly
 
     static let attributes: [Attribute] = [
         startCommand, workingDirectory, user, output, pidfile, processName, processArgument, address, port, url,

@@ -60,15 +60,15 @@ struct Database: DaemonType {
     static let expectedAnswer = Attribute.string("expected_answer", default: "1",
         "the value the query's first row's first column must have")
     static let pingTimeout = Attribute.positiveDuration("ping_timeout", default: .seconds(5),
-        "level 2's limit (the whole ping)")
+        "level 2's limit (the whole ping)").monitorOnly
     static let pingClient = Attribute.choice("ping_client", default: PingClient.builtin,
         "level 2's client: libpq (PQpingParams in the companion) or builtin (the same start-up exchange on a socket of its own: no libpq to load)")
     static let queryClient = Attribute.choice("query_client", default: PingClient.builtin,
         "levels 3-4's client: builtin (the protocol on the Unix socket, SCRAM-SHA-256, password or trust; no libpq to load) or libpq (the companion; also what builtin falls back to for md5, a passfile, or other methods)")
     static let queryTimeout = Attribute.positiveDuration("query_timeout", default: .seconds(10),
-        "level 3's limit: connect and query; the server's statement_timeout is set inside it")
+        "level 3's limit: connect and query; the server's statement_timeout is set inside it").monitorOnly
     static let replicationTimeout = Attribute.positiveDuration("replication_timeout", default: .seconds(10),
-        "level 4's limit: connect and the replication query")
+        "level 4's limit: connect and the replication query").monitorOnly
     static let standby = Attribute.boolean("standby", default: false,
         "the cluster is a streaming standby (level 4 checks its WAL receiver and replay lag)")
     static let expectedStandbys = Attribute.string("expected_standbys",

@@ -55,9 +55,9 @@ struct LogWriter: DaemonType, CustomMonitor {
     static let maxRead = Attribute.integer("max_read", default: 16 << 20, in: 4096...(1 << 30),
         "level 3: the most bytes read per check; when more waited, the oldest are skipped (logged)")
     static let growthTimeout = Attribute.positiveDuration("growth_timeout", default: .seconds(2),
-        "level 2 fails when its stat of the log takes longer (a hung file system)")
+        "level 2 fails when its stat of the log takes longer (a hung file system)").monitorOnly
     static let readTimeout = Attribute.positiveDuration("read_timeout", default: .seconds(5),
-        "level 3 fails when reading and matching the new bytes takes longer")
+        "level 3 fails when reading and matching the new bytes takes longer").monitorOnly
 
     static let attributes: [Attribute] = [
         startCommand, logFile, output, workingDirectory, user, processName, processArgument, pidfile, growthWindow,

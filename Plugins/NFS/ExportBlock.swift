@@ -21,6 +21,12 @@ struct ExportBlock: Equatable {
     var versions: NFS.Versions
 
     /// The file's text: one EXPORT block, one value per line.
+    /// `Attr_Expiration_Time = 0`: Ganesha's metadata cache (MDCACHE)
+    /// otherwise trusts an entry's attributes for 60 s (the export
+    /// default, ganesha-export-config(8)), so a root made unreadable, or
+    /// removed, kept passing level 3 for up to a minute (measured ~50 s);
+    /// with 0 every GETATTR and access check reads the file system
+    /// (mdcache_is_attrs_valid: an expiry of 0 is never valid).
     var text: String {
         let protocols = versions.numbers.map(String.init).joined(separator: ", ")
         return """
@@ -34,6 +40,7 @@ struct ExportBlock: Equatable {
             SecType = sys;
             Access_Type = None;
             Squash = \(squash.ganeshaName);
+            Attr_Expiration_Time = 0;
             CLIENT {
                 Clients = \(clients.joined(separator: ", "));
                 Access_Type = \(access == .rw ? "RW" : "RO");

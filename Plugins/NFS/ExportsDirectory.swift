@@ -257,24 +257,55 @@ struct GaneshaConfigScan {
     /// `Path` values: the exported directories.
     var paths: [String] = []
     var directories: [String] = []
+    /// `%include` files.
+    var includes: [String] = []
+    /// `NFS_CORE_PARAM { Mount_Path_Pseudo = … }`: true for Ganesha's
+    /// TRUE tokens (yes, true, on, any case: conf_lex.l), false for any
+    /// other value; nil when not set here (Ganesha's default is false).
+    var mountPathPseudo: Bool?
 
     init(_ bytes: [UInt8]) {
         let tokens = GaneshaConfigScan.tokens(bytes)
+        var blocks: [String] = []
         var i = 0
         while i < tokens.count {
             let key = tokens[i].lowercased()
             if key == "%dir" || key == "%include", i + 1 < tokens.count {
-                if key == "%dir" { directories.append(tokens[i + 1]) }
+                if key == "%dir" { directories.append(tokens[i + 1]) } else { includes.append(tokens[i + 1]) }
                 i += 2
                 continue
             }
+            if i + 1 < tokens.count, tokens[i + 1] == "{" { blocks.append(key); i += 2; continue }
+            if key == "}" { _ = blocks.popLast() }
             if i + 2 < tokens.count, tokens[i + 1] == "=" {
                 if key == "export_id", let n = Int(tokens[i + 2]) { exportIDs.append(n) }
                 if key == "pseudo" { pseudoPaths.append(tokens[i + 2]) }
                 if key == "path" { paths.append(tokens[i + 2]) }
+                if key == "mount_path_pseudo", blocks == ["nfs_core_param"] {
+                    mountPathPseudo = ["yes", "true", "on"].contains(tokens[i + 2].lowercased())
+                }
             }
             i += 1
         }
+    }
+
+    /// Mount_Path_Pseudo as the server reads it from `config` and its
+    /// `%include` files (each read as ``ExportsDirectory/readTrusted(_:)``,
+    /// 8 deep at most); the last setting wins. A file that cannot be read
+    /// is the failure, naming it.
+    static func mountPathPseudo(config: String) -> Result<Bool, ExportsDirectory.Refusal> {
+        var value = false
+        var pending = [(config, 0)]
+        while let (file, depth) = pending.popLast() {
+            switch ExportsDirectory.readTrusted(file) {
+            case .failure(let why): return .failure(ExportsDirectory.Refusal(text: "\(file): \(why.text)"))
+            case .success(let bytes):
+                let scan = GaneshaConfigScan(bytes)
+                if let set = scan.mountPathPseudo { value = set }
+                if depth < 8 { pending += scan.includes.reversed().map { ($0, depth + 1) } }
+            }
+        }
+        return .success(value)
     }
 
     static func tokens(_ bytes: [UInt8]) -> [String] {

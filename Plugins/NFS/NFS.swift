@@ -25,7 +25,10 @@
 // it — SIGHUP to a running server, or starts the server (which reads it).
 // stop removes only that file and reloads: every other export stays. The
 // server itself is shared by every export: fshost starts it when absent and
-// never stops it. backend=kernel: `exportfs` (KernelExports.swift).
+// never stops it. Before start places its file, and before every SIGHUP,
+// Ganesha's own parser checks every file a reload reads (GaneshaParser):
+// one foreign file that does not parse would withdraw exports.
+// backend=kernel: `exportfs` (KernelExports.swift).
 import FSKit
 import NFSClientCall
 #if canImport(Glibc)
@@ -65,7 +68,7 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
     static let versions = Attribute.choice("versions", default: Versions.both,
         "NFS versions served and checked: 3,4 / 3 / 4")
     static let mountVersion = Attribute.choice("mount_version", default: MountVersion.auto,
-        "level 3's protocol: auto (the lowest served: v3 has no owner-name mapping to pay), 3 or 4 (must be served)")
+        "level 3's protocol: auto (the lowest served: v3 has no owner-name mapping to pay), 3 or 4 (must be served)").monitorOnly
     static let backend = Attribute.choice("backend", default: Backend.ganesha,
         "ganesha (NFS-Ganesha, %dir exports directory + SIGHUP) or kernel (exportfs; needs /proc/fs/nfsd)")
     static let config = Attribute.path("config", default: "/etc/ganesha/ganesha.conf",
@@ -74,18 +77,20 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         "the directory the config includes with %dir: this resource writes fshost-nfs-<resource>.conf there (root's, not group/world-writable)")
     static let pidfile = Attribute.path("pidfile", default: "/run/ganesha/ganesha.pid", "Ganesha's pidfile (passed as -p)")
     static let binary = Attribute.path("binary", default: "/usr/bin/ganesha.nfsd", "the Ganesha executable")
+    static let library = Attribute.path("library", default: "/usr/lib/ganesha/libganesha_nfsd.so",
+        "Ganesha's own library: its config parser checks every file a reload reads before start places a file and before any SIGHUP (NFS-Ganesha 4)")
     static let logFile = Attribute.path("log_file", "Ganesha's log file (passed as -L); default: Ganesha's (syslog)")
     static let exportfs = Attribute.path("exportfs", default: "/usr/sbin/exportfs", "backend=kernel: the exportfs program")
     static let address = Attribute.ipAddress("address", default: "127.0.0.1",
         "numeric address levels 2 and 3 ask (no DNS on the monitor path)")
     static let listTimeout = Attribute.positiveDuration("list_timeout", default: .seconds(2),
-        "level 2's limit (export list, rpcbind, v4 lookup together)")
+        "level 2's limit (export list, rpcbind, v4 lookup together)").monitorOnly
     static let mountTimeout = Attribute.positiveDuration("mount_timeout", default: .seconds(5),
-        "level 3's limit (mount + stat + readdir + umount together)")
+        "level 3's limit (mount + stat + readdir + umount together)").monitorOnly
 
     static let attributes: [Attribute] = [
         path, pseudo, exportID, clients, access, squash, versions, mountVersion, backend, config, exportsDir, pidfile, binary,
-        logFile, exportfs, address, listTimeout, mountTimeout,
+        library, logFile, exportfs, address, listTimeout, mountTimeout,
     ]
 
     static let levels = [
@@ -110,6 +115,7 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
     let backend: Backend
     let config: String, binary: String, exportfs: String
     let directory: ExportsDirectory
+    let parser: GaneshaParser
     let daemon: Daemon
     let address: IPAddress
     let listTimeout: Duration, mountTimeout: Duration
@@ -128,6 +134,7 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         binary = resource[Self.binary]
         exportfs = resource[Self.exportfs]
         directory = ExportsDirectory(path: resource[Self.exportsDir], resourceName: resource.name)
+        parser = GaneshaParser(library: resource[Self.library])
         address = resource[Self.address]
         listTimeout = resource[Self.listTimeout]
         mountTimeout = resource[Self.mountTimeout]
@@ -199,7 +206,25 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
             return .badConfiguration("attribute 'pidfile': \(daemon.pidFile.path): \(why)")
         }
         if let why = daemon.pidFile.placeProblem() { return .badConfiguration("attribute 'pidfile': \(daemon.pidFile.path): \(why)") }
-        return conflicts(mainConfig: scan)
+        let free = conflicts(mainConfig: scan)
+        guard free.isSuccess else { return free }
+        return reloadSetProblem().map { .badConfiguration($0) } ?? .success
+    }
+
+    /// Why the files a reload reads (the config, its includes, every file
+    /// of its `%dir`s) would not load as they read now (GaneshaParser);
+    /// nil when they parse. Asked before start places its file, and before
+    /// every SIGHUP and server start (``reload(_:)``).
+    func reloadSetProblem() -> String? {
+        parser.problem(config: config, directory: directory, within: min(.seconds(10), resource.timeLeft / 2))
+    }
+
+    /// SIGHUP to the server, only when the set it would read parses;
+    /// nil when sent, else why not.
+    func reload(_ server: ProcessIdentity) -> String? {
+        if let why = reloadSetProblem() { return why }
+        resource.processes.signal(server, SIGHUP)
+        return nil
     }
 
     /// The first prefix of an absolute path that is a symbolic link, or nil.
@@ -265,6 +290,10 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
             defer { close(lock) }
             let free = conflicts()
             guard free.isSuccess else { return free }
+            // Under the lock, before anything is placed: a foreign file
+            // that does not parse would make the reload below withdraw
+            // exports (GaneshaParser). The server's start reads them too.
+            if let why = reloadSetProblem() { return .badConfiguration(why) }
             changed = directory.current() != .text(text)
             if changed, let why = directory.place(text) { return .failed(why) }
         }
@@ -278,7 +307,7 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
             let lock = directory.lock(resource, within: resource.budget(.seconds(1)))
             defer { if let lock { close(lock) } }
             if directory.current() == .text(text), directory.remove() == nil, case .running(let id) = daemon.status() {
-                resource.processes.signal(id, SIGHUP)
+                _ = reload(id)
             }
             return Outcome(outcome.status, (outcome.reason ?? "start failed") + "; the export file was removed again")
         }
@@ -312,7 +341,10 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         while resource.timeLeft > .milliseconds(300) {
             last = probeListed()
             if last.isSuccess { return .success }
-            if !nudged && half.hasPassed { resource.processes.signal(server, SIGHUP); nudged = true }
+            if !nudged && half.hasPassed {
+                if let why = reload(server) { return .badConfiguration(why) }
+                nudged = true
+            }
             usleep(20_000)
         }
         return .failed("export file placed, but the server does not list it within the start timeout: " + (last.reason ?? ""))
@@ -327,10 +359,18 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         let lock = directory.lock(resource, within: resource.budget(.seconds(5)))
         defer { if let lock { close(lock) } }
         let hadFile = directory.current() != .absent
+        guard case .running(let id) = daemon.status() else {
+            // No server: nothing is reloaded; the file goes.
+            if let why = directory.remove() { return .failed(why) }
+            resource.state["export_dir"] = nil
+            return .success
+        }
+        if !hadFile, case .notListed = listed() { resource.state["export_dir"] = nil; return .success }
+        // The reload below reads every file: refused before anything
+        // changes when one does not parse (GaneshaParser).
+        if let why = reloadSetProblem() { return .badConfiguration(why) }
         if let why = directory.remove() { return .failed(why) }
         resource.state["export_dir"] = nil
-        guard case .running(let id) = daemon.status() else { return .success }
-        if !hadFile, case .notListed = listed() { return .success }
         resource.processes.signal(id, SIGHUP)
         // Withdrawn when the server no longer lists it (the same check as level 2).
         var last = ""
@@ -373,8 +413,13 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         }
     }
 
-    /// Level 1: the file as generated, and the server's process.
+    /// Level 1: the exports directory trusted, the file as generated, and
+    /// the server's process.
     func probeServer() -> Outcome {
+        // Start's and stop's rule (ExportsDirectory.open): a directory
+        // another user can write lets them add, change or remove exports
+        // of this server; a monitor must not pass what start refuses.
+        if let why = directory.problem { return .failed("attribute 'exports_dir': \(directory.path): \(why)") }
         switch directory.current() {
         case .absent:
             let outcome = withoutFile()
@@ -459,9 +504,34 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         return max(.milliseconds(1), min(limit, left - min(.milliseconds(200), left / 5)))
     }
 
-    /// Level 2's question: the lowest version served.
-    var listedCheck: NFSClientCall.Check {
-        if block.versions.numbers.first == 3 { return .listedV3(path: block.path) }
+    /// The name NFSv3's MOUNT protocol knows this export by: its path, or
+    /// its pseudo path when the server's config sets NFS_CORE_PARAM's
+    /// Mount_Path_Pseudo (Ganesha 4.3: the export list names `Pseudo`
+    /// (mnt_Export.c) and MNT looks the argument up among pseudo paths
+    /// (mnt_Mnt.c)). Read at each level-2/3 check and each stop, from
+    /// the config the resource names (and its `%include` files); nil,
+    /// with why, when that config cannot be read.
+    func v3Name() -> Result<String, ExportsDirectory.Refusal> {
+        switch GaneshaConfigScan.mountPathPseudo(config: config) {
+        case .success(let pseudo): return .success(pseudo ? block.pseudo : block.path)
+        case .failure(let why): return .failure(ExportsDirectory.Refusal(text: "attribute 'config': " + why.text))
+        }
+    }
+
+    /// `body(v3Name)`, or `failed(why)` when the config cannot be read;
+    /// the config is read only when Ganesha serves v3 (a v4-only export
+    /// asks for its pseudo path alone; the kernel's mountd names paths).
+    func withV3Name<T>(_ failed: (String) -> T, _ body: (String) -> T) -> T {
+        guard backend == .ganesha, block.versions.numbers.contains(3) else { return body(block.path) }
+        switch v3Name() {
+        case .success(let name): return body(name)
+        case .failure(let why): return failed(why.text)
+        }
+    }
+
+    /// Level 2's question: the lowest version served; v3 asks for `v3Name`.
+    func listedCheck(v3Name: String) -> NFSClientCall.Check {
+        if block.versions.numbers.first == 3 { return .listedV3(path: v3Name) }
         // The export's root is this directory, not a pseudo-fs junction at the same path.
         var st = stat()
         return .listedV4(pseudo: block.pseudo, fileid: stat(block.path, &st) == 0 ? UInt64(st.st_ino) : nil)
@@ -472,7 +542,9 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         guard let call = resource.companion(NFSClientCall.self) else {
             return .failed("levels 2 and 3 need the companion nfs-client.so beside the plugin (libnfs); it could not be loaded (see the log)")
         }
-        return call(NFSClientCall.Request(server: address.description, check: listedCheck, timeout: checkBudget(listTimeout)))
+        return withV3Name(NFSClientCall.Response.failed) { name in
+            call(NFSClientCall.Request(server: address.description, check: listedCheck(v3Name: name), timeout: checkBudget(listTimeout)))
+        }
     }
 
     /// A companion answer as a level's outcome; a timeout names the
@@ -495,18 +567,20 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         }
     }
 
-    /// Level 3's export argument: v3 the path, v4 the pseudo path.
-    var level3Path: String { level3Version == 4 ? block.pseudo : block.path }
+    /// Level 3's export argument: v4 the pseudo path, v3 `v3Name`.
+    func level3Path(v3Name: String) -> String { level3Version == 4 ? block.pseudo : v3Name }
 
     /// Level 3 alone: mount, stat, readdir, umount with ``level3Version``.
     func probeMount() -> Outcome {
         guard let call = resource.companion(NFSClientCall.self) else {
             return .failed("level 3 needs the companion nfs-client.so beside the plugin (libnfs); it could not be loaded (see the log)")
         }
-        let answer = call(NFSClientCall.Request(server: address.description,
-                                                check: .endToEnd(path: level3Path, version: level3Version),
-                                                timeout: checkBudget(mountTimeout)))
-        return outcome(of: answer, limit: "mount_timeout", mountTimeout)
+        return withV3Name(Outcome.failed) { name in
+            let answer = call(NFSClientCall.Request(server: address.description,
+                                                    check: .endToEnd(path: level3Path(v3Name: name), version: level3Version),
+                                                    timeout: checkBudget(mountTimeout)))
+            return outcome(of: answer, limit: "mount_timeout", mountTimeout)
+        }
     }
 
     /// Levels 2 and 3 in one call, each within its own timeout.
@@ -516,10 +590,12 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         guard let call = resource.companion(NFSClientCall.self) else {
             return .failed("levels 2 and 3 need the companion nfs-client.so beside the plugin (libnfs); it could not be loaded (see the log)")
         }
-        let mount = NFSClientCall.ThenMount(path: level3Path, version: level3Version, timeout: mountTimeout,
-                                            within: checkBudget(resource.timeLeft))
-        let answer = call(NFSClientCall.Request(server: address.description, check: listedCheck,
-                                                timeout: checkBudget(listTimeout), thenMount: mount))
-        return outcome(of: answer, limit: "mount_timeout", mountTimeout)
+        return withV3Name(Outcome.failed) { name in
+            let mount = NFSClientCall.ThenMount(path: level3Path(v3Name: name), version: level3Version, timeout: mountTimeout,
+                                                within: checkBudget(resource.timeLeft))
+            let answer = call(NFSClientCall.Request(server: address.description, check: listedCheck(v3Name: name),
+                                                    timeout: checkBudget(listTimeout), thenMount: mount))
+            return outcome(of: answer, limit: "mount_timeout", mountTimeout)
+        }
     }
 }

@@ -52,13 +52,13 @@ struct WebServer: DaemonType {
     static let stopCommand = Attribute.command("stop_command",
         "graceful stop command (argv, no shell); default [binary, (-p, prefix,) -c, config, -s, quit]")
     static let connectTimeout = Attribute.positiveDuration("connect_timeout", default: .seconds(2),
-        "TCP connect timeout (level 2; level 3's connect phase)")
+        "TCP connect timeout (level 2; level 3's connect phase)").monitorOnly
     static let httpTimeout = Attribute.positiveDuration("http_timeout", default: .seconds(5),
-        "total timeout of the level-3 HTTP request")
+        "total timeout of the level-3 HTTP request").monitorOnly
     static let level2Timeout = Attribute.duration("level2_timeout", minimum: .milliseconds(1),
-        "old name of connect_timeout, still read: when set it is used")
+        "old name of connect_timeout, still read: when set it is used").monitorOnly
     static let level3Timeout = Attribute.duration("level3_timeout", minimum: .milliseconds(1),
-        "old name of http_timeout, still read: when set it is used")
+        "old name of http_timeout, still read: when set it is used").monitorOnly
     static let tls = Attribute.boolean("tls", default: false, "level 3 speaks HTTPS")
     static let tlsVerify = Attribute.boolean("tls_verify", default: true, "verify the server's certificate (with tls)")
     static let caFile = Attribute.path("ca_file", "CA bundle to verify the certificate with (with tls); default: the system's")

@@ -73,6 +73,9 @@ public struct AttributeSpec: Equatable, Sendable {
     public var isSecret: Bool = false
     /// A POSIX extended regular expression (``RegexSyntax``'s rule).
     public var isRegex: Bool = false
+    /// Changes only how a monitor looks (`FSHOST_ATTR_FLAG_MONITOR_ONLY`):
+    /// changeable while the resource runs (``RunningChange``).
+    public var isMonitorOnly: Bool = false
     /// The whole value must match this ERE (``AttributePattern``).
     public var pattern: String? = nil
     /// What ``pattern`` allows, in words, for the refusal; nil: the pattern.

@@ -29,6 +29,11 @@ public class Attribute: @unchecked Sendable {
     public let constraint: AttributeConstraint
     /// Never printed by the host (log, `--json`, errors, `cdb show`/`export`).
     public let isSecret: Bool
+    /// Changes only how long or how deep a monitor looks, never where the
+    /// resource is found nor how it is started or stopped: `cdb modify`
+    /// changes it on a running resource without --force (the ABI's
+    /// `FSHOST_ATTR_FLAG_MONITOR_ONLY`). Set with ``TypedAttribute/monitorOnly``.
+    public let isMonitorOnly: Bool
 
     /// An untyped attribute (read it with ``Resource/string(_:)`` and friends).
     public init(_ name: String, _ kind: Kind, required: Bool = false, default defaultValue: String? = nil,
@@ -40,10 +45,11 @@ public class Attribute: @unchecked Sendable {
         self.description = description
         self.constraint = AttributeConstraint()
         self.isSecret = false
+        self.isMonitorOnly = false
     }
 
     init(name: String, kind: Kind, required: Bool, defaultValue: String?, description: String,
-         constraint: AttributeConstraint, isSecret: Bool) {
+         constraint: AttributeConstraint, isSecret: Bool, isMonitorOnly: Bool = false) {
         self.name = name
         self.kind = kind
         self.isRequired = required
@@ -51,6 +57,7 @@ public class Attribute: @unchecked Sendable {
         self.description = description
         self.constraint = constraint
         self.isSecret = isSecret
+        self.isMonitorOnly = isMonitorOnly
     }
 
     /// Whether the host's text for this attribute can be read: always for

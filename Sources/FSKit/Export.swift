@@ -186,6 +186,7 @@ private func cAttribute(_ a: Attribute) -> fshost_attribute {
     if a.constraint.minimum != nil { flags |= UInt32(FSHOST_ATTR_FLAG_MINIMUM) }
     if a.constraint.maximum != nil { flags |= UInt32(FSHOST_ATTR_FLAG_MAXIMUM) }
     if a.constraint.isRegex { flags |= UInt32(FSHOST_ATTR_FLAG_REGEX) }
+    if a.isMonitorOnly { flags |= UInt32(FSHOST_ATTR_FLAG_MONITOR_ONLY) }
     let allowed = cStringList(a.constraint.allowedValues)
     return fshost_attribute(name: strdupOrAbort(a.name), type: a.kind.rawValue,
                             required: a.isRequired ? 1 : 0,

@@ -31,12 +31,28 @@ public final class TypedAttribute<Value>: Attribute, @unchecked Sendable {
     override func readable(from resource: Resource) -> Bool { read(resource.string(name)) != nil }
 
     init(_ name: String, kind: Kind, required: Bool = false, default defaultValue: String?, _ description: String,
-         constraint: AttributeConstraint = AttributeConstraint(), secret: Bool = false,
+         constraint: AttributeConstraint = AttributeConstraint(), secret: Bool = false, monitorOnly: Bool = false,
          fallback: Value, read: @escaping (String?) -> Value?) {
         self.read = read
         self.fallback = fallback
         super.init(name: name, kind: kind, required: required, defaultValue: defaultValue, description: description,
-                   constraint: constraint, isSecret: secret)
+                   constraint: constraint, isSecret: secret, isMonitorOnly: monitorOnly)
+    }
+
+    /// The same attribute, declared as changing only how long or how deep
+    /// a monitor looks (a check's timeout, a probe's protocol), never where
+    /// the resource is found nor how it is started or stopped: `cdb modify`
+    /// then changes it while the resource runs, without --force, as it does
+    /// the host's own timeouts (``Attribute/isMonitorOnly``). Declare it
+    /// only for such attributes: a changed pidfile, port or path under a
+    /// running resource leaves it running with nothing able to stop it.
+    ///
+    /// ```swift
+    /// static let listTimeout = Attribute.positiveDuration("list_timeout", default: .seconds(2), "…").monitorOnly
+    /// ```
+    public var monitorOnly: TypedAttribute<Value> {
+        TypedAttribute(name, kind: kind, required: isRequired, default: defaultValue, description, constraint: constraint,
+                       secret: isSecret, monitorOnly: true, fallback: fallback, read: read)
     }
 }
 
@@ -59,6 +75,7 @@ extension TypedAttribute where Value: OptionalAttributeValue {
         let fallback = self.fallback
         return TypedAttribute<Value.Wrapped>(
             name, kind: kind, required: true, default: nil, description, constraint: constraint, secret: isSecret,
+            monitorOnly: isMonitorOnly,
             fallback: fallback.wrappedValue ?? Self.neutral(),
             read: { text in
                 guard text != nil, let value = read(text) else { return nil }

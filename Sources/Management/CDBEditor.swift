@@ -227,7 +227,7 @@ public final class CDBEditor {
     /// `--replace-all` rule.
     private func checkedPlan(_ document: TOMLMapping.Document, current: [TypeConfiguration], replaceAll: Bool,
                              allowEmpty: Bool) throws(AdminError) -> ImportPlan {
-        let plan = ImportPlan(document: document, current: current, replaceAll: replaceAll)
+        let plan = ImportPlan(document: document, current: current, replaceAll: replaceAll) { type in try? self.schema(for: type) }
         if replaceAll && document.resourceCount == 0 && !plan.removed.isEmpty && !allowEmpty {
             throw .invalidInput("the file defines no resources, and --replace-all would remove all \(plan.removed.count) "
                 + "resources of the CDB (an empty or truncated backup looks like this); give --allow-empty to empty it on purpose")

@@ -46,7 +46,10 @@ public struct ImportPlan: Equatable, Sendable {
     public var isEmpty: Bool { added.isEmpty && changed.isEmpty && removed.isEmpty && typeLevelChanged.isEmpty }
 
     /// The plan for `document` over `current` (what the CDB holds now).
-    public init(document: TOMLMapping.Document, current: [TypeConfiguration], replaceAll: Bool) {
+    /// `schema`: a type's schema, for its monitor-only attributes
+    /// (``RunningChange``); nil: unknown.
+    public init(document: TOMLMapping.Document, current: [TypeConfiguration], replaceAll: Bool,
+                schema: (String) -> AttributeSchema? = { _ in nil }) {
         self.replaceAll = replaceAll
         var before: [Name: [String: String]] = [:]
         var typeLevelBefore: [String: [String: String]] = [:]
@@ -75,15 +78,16 @@ public struct ImportPlan: Equatable, Sendable {
         }
         if replaceAll { removed = before.keys.filter { !inFile.contains($0) } }
         changedWhileRunningMatters = Self.processChanges(document: document, before: before,
-                                                          typeLevelBefore: typeLevelBefore, replaceAll: replaceAll)
+                                                          typeLevelBefore: typeLevelBefore, replaceAll: replaceAll, schema: schema)
         added.sort(); changed.sort(); unchanged.sort(); removed.sort(); typeLevelChanged.sort()
     }
 
     /// For each resource of `before` that stays, the keys of its effective
     /// attributes (type-level merged) that the import changes and that
-    /// ``RunningChange/needsStopped(_:)``.
+    /// ``RunningChange/needsStopped(_:spec:)``.
     static func processChanges(document: TOMLMapping.Document, before: [Name: [String: String]],
-                               typeLevelBefore: [String: [String: String]], replaceAll: Bool) -> [Name: [String]] {
+                               typeLevelBefore: [String: [String: String]], replaceAll: Bool,
+                               schema: (String) -> AttributeSchema?) -> [Name: [String]] {
         var result: [Name: [String]] = [:]
         for (name, old) in before {
             let section = document.types[name.type]
@@ -98,7 +102,8 @@ public struct ImportPlan: Equatable, Sendable {
             let typeOld = typeLevelBefore[name.type] ?? [:]
             let typeNew = section?.typeAttributes ?? (replaceAll ? [:] : typeOld)
             let keys = RunningChange.keysNeedingStopped(from: typeOld.merging(old) { _, own in own },
-                                                        to: typeNew.merging(newOwn) { _, own in own })
+                                                        to: typeNew.merging(newOwn) { _, own in own },
+                                                        schema: schema(name.type))
             if !keys.isEmpty { result[name] = keys }
         }
         return result

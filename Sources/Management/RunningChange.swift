@@ -12,17 +12,29 @@ import CDB
 /// unless forced, as `cdb delete` refuses one. The host settings
 /// (``HostSetting``: `monitor_level`, `retries`, `retry_interval`,
 /// `<action>_timeout`) only say how long and how deep fshost looks, never
-/// where: they may change at any time.
+/// where: they may change at any time. So may a plugin attribute its type
+/// declares monitor-only (``AttributeSpec/isMonitorOnly``, the SDK's
+/// `.monitorOnly`: a check's own timeout, a probe's protocol): the plugin's
+/// declaration is the one place that says so.
 public enum RunningChange {
     /// Whether changing `key` of a running resource could change how it
-    /// is found or stopped (every key but the host settings).
-    public static func needsStopped(_ key: String) -> Bool {
-        !HostSetting.specs.contains { $0.name == key }
+    /// is found or stopped: every key but the host settings and those
+    /// `spec` (the type's schema entry for `key`; nil: unknown) declares
+    /// monitor-only.
+    public static func needsStopped(_ key: String, spec: AttributeSpec? = nil) -> Bool {
+        !HostSetting.specs.contains { $0.name == key } && spec?.isMonitorOnly != true
+    }
+
+    /// The keys of `keys` that ``needsStopped(_:spec:)`` for `type`'s
+    /// `schema` (nil: unknown, only the host settings are free).
+    public static func keysNeedingStopped(_ keys: some Sequence<String>, schema: AttributeSchema?) -> [String] {
+        keys.filter { needsStopped($0, spec: schema?.spec($0)) }.sorted()
     }
 
     /// The keys whose values differ between `old` and `new` (set, changed
-    /// or removed) and that ``needsStopped(_:)``, sorted.
-    public static func keysNeedingStopped(from old: [String: String], to new: [String: String]) -> [String] {
-        Set(old.keys).union(new.keys).filter { old[$0] != new[$0] && needsStopped($0) }.sorted()
+    /// or removed) and that ``needsStopped(_:spec:)`` under `schema`, sorted.
+    public static func keysNeedingStopped(from old: [String: String], to new: [String: String],
+                                          schema: AttributeSchema?) -> [String] {
+        keysNeedingStopped(Set(old.keys).union(new.keys).filter { old[$0] != new[$0] }, schema: schema)
     }
 }

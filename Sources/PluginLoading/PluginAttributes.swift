@@ -33,6 +33,7 @@ enum PluginAttributes {
                 if full.flags & UInt32(FSHOST_ATTR_FLAG_MINIMUM) != 0 { spec.minimum = full.minimum }
                 if full.flags & UInt32(FSHOST_ATTR_FLAG_MAXIMUM) != 0 { spec.maximum = full.maximum }
                 spec.isRegex = full.flags & UInt32(FSHOST_ATTR_FLAG_REGEX) != 0
+                spec.isMonitorOnly = full.flags & UInt32(FSHOST_ATTR_FLAG_MONITOR_ONLY) != 0
                 if let values = full.allowedValues {
                     spec.allowedValues = (0..<Int(full.allowedCount)).compactMap { values[$0].map { String(cString: $0) } }
                 }

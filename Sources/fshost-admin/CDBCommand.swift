@@ -218,6 +218,7 @@ struct CDBModify: ParsableCommand {
         stops it through them (a pidfile, a command, a port), and changed under it, the \
         next stop would look elsewhere and leave it running. So a change of any attribute \
         but the host settings (monitor_level, retries, retry_interval, <action>_timeout) \
+        and the attributes the type declares monitor-only (fshost describe TYPE) \
         first asks fshost TYPE exclusive RESOURCE, as delete does: if it runs, nothing is \
         changed (status 4); if fshost cannot tell, nothing is changed (status 3). --force \
         changes it anyway and says what may be left running.
@@ -247,7 +248,9 @@ struct CDBModify: ParsableCommand {
             guard !values.isEmpty || !unset.isEmpty else { throw .usage("nothing to change: give key=value or --unset key") }
             let editor = try CDBRun.editor(options, .readWrite)
             var warnings: [String] = []
-            let keys = Set(values.keys).union(unset).filter(RunningChange.needsStopped).sorted()
+            // The type's schema says which of its attributes are monitor-only
+            // (unknown: only the host settings change freely).
+            let keys = RunningChange.keysNeedingStopped(Set(values.keys).union(unset), schema: try? editor.schema(for: type))
             // Asked after every check, inside the transaction: a bad value
             // is reported as such; fshost reads the CDB as it was.
             try editor.modify(type: type, resource: resource, set: values, unset: unset) { () throws(AdminError) in
@@ -292,7 +295,7 @@ struct CDBModifyType: ParsableCommand {
             guard !values.isEmpty || !unset.isEmpty else { throw .usage("nothing to change: give key=value or --unset key") }
             let editor = try CDBRun.editor(options, .readWrite)
             var warnings: [String] = []
-            let keys = Set(values.keys).union(unset).filter(RunningChange.needsStopped)
+            let keys = RunningChange.keysNeedingStopped(Set(values.keys).union(unset), schema: try? editor.schema(for: type))
             try editor.modifyType(type: type, set: values, unset: unset) { () throws(AdminError) in
                 guard !keys.isEmpty else { return }
                 // What the resources hold before the change (this

@@ -38,7 +38,7 @@ struct DescribeCommand: ParsableCommand {
     }
 
     private func line(_ spec: AttributeSpec, default given: String? = nil) -> String {
-        let required = spec.required ? ", required" : ""
+        let required = (spec.required ? ", required" : "") + (spec.isMonitorOnly ? ", monitor-only" : "")
         let value = (given ?? spec.defaultValue).map { ", default \(spec.isSecret ? "(secret)" : $0.isEmpty ? "\"\"" : $0)" } ?? ""
         let constraints = AttributeConstraints.summary(spec)
         return "\(spec.name) (\(spec.kind.name)\(required)\(value)\(constraints.isEmpty ? "" : "; " + constraints)): \(spec.description)"

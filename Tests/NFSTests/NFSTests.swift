@@ -726,6 +726,159 @@ final class NFSTests: XCTestCase {
         XCTAssertFalse(lab.ganeshaRuns)
     }
 
+    // MARK: The review's findings (issue 10, second review)
+
+    /// A foreign file of the exports directory that does not parse: Ganesha
+    /// 4.3 reloads anyway and reads every file as one stream, so an EXPORT
+    /// without its closing brace swallows the next file's block (measured:
+    /// that export withdrawn). Every start, stop (and validate) is refused
+    /// (HA_NOCFGINFO, one line naming the file and Ganesha's own
+    /// message), nothing in the directory changes, no SIGHUP is sent (the
+    /// served export stays served); so is each other kind of file a reload
+    /// cannot read: half a block whose other half is in a second file (each
+    /// must parse alone), a missing %include, a main config that does not
+    /// parse. With the file gone, both go through.
+    func testAForeignFileThatDoesNotParseIsNeverReloaded() throws {
+        try defineTwo()
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        let server = lab.ganeshaPid
+        let cases: [(String, [String: String], String)] = [
+            ("unclosed", ["aaa.conf": "EXPORT { Export_Id = 300; Path = \"/tmp\"; Pseudo = \"/x\";\n"], "aaa.conf"),
+            ("statement", ["foreign.conf": "EXPORT { Export_Id = 301 Path = \"/tmp\"; }\n"], "foreign.conf"),
+            ("halves", ["a-half.conf": "EXPORT {\n", "z-half.conf": "}\n"], "-half.conf"),
+            ("include", ["inc.conf": "%include \"\(lab.directory)/missing.conf\"\n"], "inc.conf"),
+        ]
+        for (name, files, named) in cases {
+            for (file, text) in files { try text.write(toFile: lab.exportsDir + "/" + file, atomically: false, encoding: .utf8) }
+            let before = lab.exportsSnapshot()
+            for (action, resource) in [("start", "e2"), ("stop", "e1"), ("validate", "e2")] {
+                let r = try nfs(action, resource)
+                XCTAssertEqual(r.status, noConfigInfo, "\(name): \(action) \(resource): \(r)")
+                let lines = r.stderr.split(separator: "\n").filter { $0.contains("action=\(action) ") }
+                XCTAssertEqual(lines.count, 1, "\(name): one line: \(r.stderr)")
+                XCTAssertTrue(r.stderr.contains(named) && r.stderr.contains("Ganesha's parser"), "\(name) names the file: \(r.stderr)")
+                XCTAssertEqual(lab.exportsSnapshot(), before, "\(name): \(action) changed the exports directory")
+            }
+            XCTAssertEqual(lab.ganeshaPid, server)
+            try assertServed("e1", "\(name): no reload was sent")
+            for file in files.keys { XCTAssertEqual(unlink(lab.exportsDir + "/" + file), 0) }
+        }
+        // The main config itself (here: a block left open at its end).
+        let config = try String(contentsOfFile: lab.config, encoding: .utf8)
+        try (config + "LOG {\n").write(toFile: lab.config, atomically: true, encoding: .utf8)
+        let before = lab.exportsSnapshot()
+        let r = try nfs("start", "e2")
+        XCTAssertEqual(r.status, noConfigInfo, r.description)
+        XCTAssertTrue(r.stderr.contains("the config \(lab.config)"), r.stderr)
+        XCTAssertEqual(lab.exportsSnapshot(), before)
+        try config.write(toFile: lab.config, atomically: true, encoding: .utf8)
+        // A file of comments only is read as nothing: no refusal.
+        try "# nothing here\n".write(toFile: lab.exportsDir + "/comments.conf", atomically: false, encoding: .utf8)
+        XCTAssertEqual(try nfs("start", "e2").status, success, "every file parses again")
+        try assertServed("e1")
+        try assertServed("e2")
+        XCTAssertEqual(try nfs("stop", "e1").status, success)
+        try assertServed("e2")
+    }
+
+    /// With NFS_CORE_PARAM's Mount_Path_Pseudo = true (here in an
+    /// %include'd file of the config), Ganesha 4.3's MOUNT protocol names
+    /// and mounts exports by their pseudo paths (mnt_Export.c, mnt_Mnt.c):
+    /// start's wait, levels 2 and 3 (NFSv3) and stop ask for the pseudo
+    /// path, and all pass or withdraw as with paths.
+    func testMountPathPseudoMakesNFSv3UseThePseudoPath() throws {
+        let core = lab.directory + "/core.conf"
+        try "NFS_CORE_PARAM { Enable_NLM = false; Enable_RQUOTA = false; Protocols = 3, 4; Mount_Path_Pseudo = TRUE; }\n"
+            .write(toFile: core, atomically: true, encoding: .utf8)
+        let config = try String(contentsOfFile: lab.config, encoding: .utf8).split(separator: "\n")
+            .map { $0.hasPrefix("NFS_CORE_PARAM") ? "%include \"\(core)\"" : String($0) }.joined(separator: "\n") + "\n"
+        try config.write(toFile: lab.config, atomically: true, encoding: .utf8)
+        try define("e1", path: try lab.makeExportDirectory("e1"), id: 101, ["pseudo=/one"])
+        let started = try nfs("start", "e1")
+        XCTAssertEqual(started.status, success, started.description)
+        let listed = try lab.run("/usr/sbin/showmount", ["-e", "127.0.0.1"])
+        XCTAssertTrue(listed.stdout.contains("/one "), "the MOUNT list names the pseudo path: \(listed.stdout)")
+        for level in 1...3 {
+            let r = try monitor("e1", level)
+            XCTAssertEqual(r.status, success, "level \(level): \(r)")
+        }
+        // Withdrawn: stop waited until /one was no longer listed.
+        XCTAssertEqual(try nfs("stop", "e1").status, success)
+        XCTAssertFalse(try lab.run("/usr/sbin/showmount", ["-e", "127.0.0.1"]).stdout.contains("/one "))
+        XCTAssertEqual(try monitor("e1", 2).status, notRunning)
+    }
+
+    /// Ganesha's attribute cache kept a root made unreadable passing level
+    /// 3 for ~50 s: the export block sets Attr_Expiration_Time = 0, and the
+    /// very next level 3 fails; made readable again, the next one passes.
+    func testRootMadeUnreadableAfterStartFailsTheNextLevel3() throws {
+        let dir = try lab.makeExportDirectory("e1")
+        try define("e1", path: dir, id: 101, ["squash=all_squash"])
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        XCTAssertEqual(try monitor("e1", 3).status, success, "readable")
+        XCTAssertEqual(chmod(dir, 0o700), 0)
+        let r = try monitor("e1", 3)
+        XCTAssertEqual(r.status, commandFailed, r.description)
+        XCTAssertTrue(r.stderr.contains("reading the root"), r.stderr)
+        XCTAssertEqual(chmod(dir, 0o755), 0)
+        XCTAssertEqual(try monitor("e1", 3).status, success, "readable again")
+        XCTAssertTrue(lab.exportsSnapshot()["fshost-nfs-e1.conf"].map { String(decoding: $0, as: UTF8.self) }?
+            .contains("Attr_Expiration_Time = 0;") == true)
+    }
+
+    /// The exports directory made writable by others, or given to another
+    /// user, after start: every monitor level fails with start's own
+    /// reason; put right, it passes again.
+    func testAnExportsDirectoryMadeUntrustedFailsTheMonitor() throws {
+        try define("e1", path: try lab.makeExportDirectory("e1"), id: 101)
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        for (change, words) in [({ chmod(self.lab.exportsDir, 0o777) }, "writable by others"),
+                                ({ chown(self.lab.exportsDir, 65534, 0) }, "owned by")] as [(() -> Int32, String)] {
+            XCTAssertEqual(change(), 0)
+            for level in 1...3 {
+                let r = try monitor("e1", level)
+                XCTAssertEqual(r.status, commandFailed, "\(words), level \(level): \(r)")
+                XCTAssertTrue(r.stderr.contains("attribute 'exports_dir'") && r.stderr.contains(words), r.stderr)
+            }
+            XCTAssertEqual(chmod(lab.exportsDir, 0o755), 0)
+            XCTAssertEqual(chown(lab.exportsDir, 0, 0), 0)
+            XCTAssertEqual(try monitor("e1", 3).status, success, "put right")
+        }
+    }
+
+    /// Timeouts and level 3's protocol only say how long and how deep the
+    /// monitor looks: the plugin declares them monitor-only, so `cdb
+    /// modify`, `modify-type` and `import` change them on a running export
+    /// without --force; where it is found (path, exports_dir) still needs it
+    /// stopped. `fshost describe` says which.
+    func testMonitorOnlyAttributesChangeWhileRunningWithoutForce() throws {
+        try define("e1", path: try lab.makeExportDirectory("e1"), id: 101)
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        for change in ["list_timeout=3s", "mount_timeout=4s", "mount_version=4"] {
+            let r = try sandbox.fshost(["cdb", "modify", "nfs", "e1", change])
+            XCTAssertEqual(r.status, success, "\(change): \(r)")
+        }
+        XCTAssertEqual(try sandbox.fshost(["cdb", "modify-type", "nfs", "list_timeout=2500ms"]).status, success)
+        let file = sandbox.path("import.toml")
+        let exported = try sandbox.fshost(["cdb", "export"])
+        try exported.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.hasPrefix("mount_timeout = ") ? "mount_timeout = \"6s\"" : String($0) }.joined(separator: "\n")
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        XCTAssertTrue(try String(contentsOfFile: file, encoding: .utf8).contains("mount_timeout = \"6s\""), exported.stdout)
+        let imported = try sandbox.fshost(["cdb", "import", file])
+        XCTAssertEqual(imported.status, success, imported.description)
+        XCTAssertEqual(try sandbox.fshost(["cdb", "get", "nfs", "e1", "mount_timeout"]).stdout, "6000ms\n")
+        let refused = try sandbox.fshost(["cdb", "modify", "nfs", "e1", "path=/tmp", "list_timeout=1s"])
+        XCTAssertEqual(refused.status, running, refused.description)
+        XCTAssertTrue(refused.stderr.contains("changing path") && !refused.stderr.contains("list_timeout"), refused.stderr)
+        XCTAssertEqual(try monitor("e1", 3).status, success)
+        let described = try sandbox.fshost(["describe", "nfs"]).stdout
+        for name in ["list_timeout", "mount_timeout", "mount_version"] {
+            XCTAssertTrue(described.split(separator: "\n").contains { $0.contains(name + " (") && $0.contains("monitor-only") }, described)
+        }
+        XCTAssertFalse(described.split(separator: "\n").contains { $0.contains("path (") && $0.contains("monitor-only") }, described)
+    }
+
     // MARK: libnfs stays off level 1
 
     func testPluginDoesNotLinkLibnfsOnlyTheCompanionDoes() throws {

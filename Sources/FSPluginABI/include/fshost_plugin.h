@@ -174,7 +174,12 @@ enum {
     /** A string attribute holding a POSIX extended regular expression: the host
         refuses one regcomp(3) (REG_EXTENDED | REG_NEWLINE) does not compile, an
         empty one, one of several lines, and one with a back-reference. */
-    FSHOST_ATTR_FLAG_REGEX = 1u << 3
+    FSHOST_ATTR_FLAG_REGEX = 1u << 3,
+    /** Changes only how long or how deep a monitor looks (a check's timeout, a probe's protocol), never
+        where the resource is found nor how it is started or stopped: `cdb modify`, `modify-type` and
+        `import` change it on a resource that runs without --force, as the host settings (timeouts,
+        retries, monitor_level). A plugin built before this bit is read as 0: changed only when stopped. */
+    FSHOST_ATTR_FLAG_MONITOR_ONLY = 1u << 4
 };
 
 /**

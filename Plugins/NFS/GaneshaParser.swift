@@ -1,0 +1,139 @@
+// Ganesha's own configuration parser, asked before every reload. A reload
+// (SIGHUP) reads the main config and every file of every `%dir` as ONE
+// token stream, and Ganesha 4.3 goes on after a syntax error (the parser's
+// error rules set no error flag: reread_config proceeds): a foreign export
+// file without its closing brace swallows the next file's EXPORT block,
+// which is withdrawn (measured: "Parameter Path set more than once", the
+// export gone from the MOUNT list). This resource's own block is safe by
+// construction (ExportBlock); the files beside it are not. So start (before
+// it places its file) and every SIGHUP fshost sends first run Ganesha's
+// parser, `config_ParseFile` of the server's own library, on
+//   - each other file of the exports directory alone: a file must be whole
+//     by itself, or placing this resource's file between two halves would
+//     change what they mean;
+//   - the main config, which reads the whole set as the reload will;
+// and refuse when it reports anything at all (a syntax error, a missing
+// `%include`), naming the file and Ganesha's own message.
+//
+// The library is loaded in a forked child (it needs 26 other libraries,
+// and a parser fed a hostile file may crash or loop), written in C
+// (CGaneshaParse: a forked child of the threaded fshost must not touch the
+// Swift runtime, whose locks another thread may have held at the fork):
+// it quiets Ganesha's logging, parses, writes the first problem to a pipe
+// and exits; the parent bounds it by the action's time.
+import CGaneshaParse
+import FSKit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct GaneshaParser {
+    /// The server's library, holding `config_ParseFile`.
+    let library: String
+
+    /// Why a reload of `config` (whose exports directory is `directory`)
+    /// would not read what it reads now, one line naming the file and
+    /// Ganesha's message; nil when every file parses. This resource's own
+    /// file (generated, see ExportBlock) is not parsed alone; the config's
+    /// parse reads it with the rest. Costs one fork and the library's load
+    /// (4-10 ms of action time for `validate` with two other export files,
+    /// FSHOST_TIMING): start, stop and reloads only, never a monitor.
+    func problem(config: String, directory: ExportsDirectory, within limit: Duration) -> String? {
+        var files: [String] = []
+        for file in directory.otherFiles() {
+            // `%dir` reads regular files only (conf_lex.l: d_type DT_REG).
+            var st = stat()
+            guard lstat(file, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { continue }
+            // Comments only (or nothing): Ganesha reads it as nothing; alone
+            // its parser would answer "Empty configuration file".
+            guard case .success(let bytes) = SmallFile.read(file, limit: 1 << 20) else {
+                return "exports directory file \(file) cannot be read (a reload would read it): nothing changed"
+            }
+            if !GaneshaConfigScan.tokens(bytes).isEmpty { files.append(file) }
+        }
+        files.append(config)
+        let fd = open(library, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            return "attribute 'library': \(library): \(String(cString: strerror(errno))) (Ganesha's parser checks every file a reload reads)"
+        }
+        defer { close(fd) }
+        if let why = TrustedFile.problem(descriptor: fd, path: library) { return "attribute 'library': \(why)" }
+        switch run(descriptor: fd, files: files, within: limit) {
+        case .success(.none): return nil
+        case .success(.some(let found)):
+            let file = found.file == config ? "the config \(config) (with every file it includes)" : "exports directory file \(found.file)"
+            return "\(file) does not parse (Ganesha's parser: \(found.message)): a reload would withdraw exports of the server, so fshost sends none and changes nothing; fix or remove that file"
+        case .failure(let why): return why.text
+        }
+    }
+
+    struct Found { let file: String, message: String }
+
+    /// Forks the child that parses `files` in order (CGaneshaParse: C
+    /// only after the fork); the first problem, nil when none, or why the
+    /// child gave no answer.
+    func run(descriptor fd: Int32, files: [String], within limit: Duration) -> Result<Found?, ExportsDirectory.Refusal> {
+        var pipeFDs: [Int32] = [0, 0]
+        guard pipe(&pipeFDs) == 0 else { return .failure(ExportsDirectory.Refusal(text: "cannot run Ganesha's parser: pipe: \(String(cString: strerror(errno)))")) }
+        // Not inherited by what another thread may spawn meanwhile (its
+        // copy of the write end would hold the answer open).
+        for end in pipeFDs { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        let null = open("/dev/null", O_WRONLY | O_CLOEXEC)
+        let seconds = UInt32(max(1, min(10, limit.milliseconds / 1000)))
+        // Everything the child reads is made here, before the fork.
+        let names = files.map { strdup($0) }
+        let library = strdup("/proc/self/fd/\(fd)")
+        defer { names.forEach { free($0) }; free(library) }
+        let pid = names.map { UnsafePointer($0) }.withUnsafeBufferPointer { list in
+            fshost_ganesha_parse(library, list.baseAddress, Int32(list.count), pipeFDs[1], null, seconds)
+        }
+        let forkError = errno
+        close(pipeFDs[1])
+        if null >= 0 { close(null) }
+        defer { close(pipeFDs[0]) }
+        guard pid > 0 else {
+            return .failure(ExportsDirectory.Refusal(text: "cannot run Ganesha's parser: fork: \(String(cString: strerror(forkError)))"))
+        }
+        var answer: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let deadline = ProbeDeadline(after: limit)
+        var timedOut = false
+        while true {
+            var p = pollfd(fd: pipeFDs[0], events: Int16(POLLIN), revents: 0)
+            let ready = poll(&p, 1, Int32(clamping: deadline.remaining.milliseconds))
+            if ready < 0 && errno == EINTR { continue }
+            if ready <= 0 { timedOut = true; break }
+            let n = buffer.withUnsafeMutableBytes { read(pipeFDs[0], $0.baseAddress!, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            if answer.count < 65536 { answer += buffer[0..<n] }
+        }
+        if timedOut { kill(pid, SIGKILL) }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        if timedOut { return .failure(ExportsDirectory.Refusal(text: "Ganesha's parser (attribute 'library' \(self.library)) did not answer within \(limit.milliseconds) ms: nothing changed")) }
+        let text = String(decoding: answer, as: UTF8.self)
+        // The child's protocol: "ok", or "bad\tFILE\tMESSAGES", or "error\tWHY".
+        let fields = text.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+        switch fields.first {
+        case "ok" where status == 0: return .success(nil)
+        case "bad" where fields.count == 3: return .success(Found(file: fields[1], message: Self.oneLine(fields[2])))
+        case "error" where fields.count >= 2:
+            return .failure(ExportsDirectory.Refusal(text: "Ganesha's parser (attribute 'library' \(self.library)): \(Self.oneLine(fields[1...].joined(separator: " ")))"))
+        default:
+            let how = status & 0x7f != 0 ? "died of signal \(status & 0x7f)" : "exited with \((status >> 8) & 0xff)"
+            return .failure(ExportsDirectory.Refusal(text: "Ganesha's parser (attribute 'library' \(self.library)) \(how) without an answer reading \(files.joined(separator: ", ")): nothing changed"))
+        }
+    }
+
+    /// Ganesha's messages (`Config File (FILE:LINE): …`, one after the
+    /// other without separators) as one bounded line (400 characters).
+    static func oneLine(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            out.unicodeScalars.append(scalar.value < 0x20 || scalar.value == 0x7F ? " " : scalar)
+            if out.unicodeScalars.count >= 400 { return out + "…" }
+        }
+        return out
+    }
+}
