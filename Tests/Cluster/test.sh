@@ -20,7 +20,8 @@ for tool in corosync pacemakerd crm_mon cibadmin crm_resource nsenter unshare ip
 done
 
 ok() { echo "ok - $*"; }
-fail() { echo "FAIL - $*"; exit 1; }
+# fail → the FAIL line, then (a lab being there) the facts to diagnose it from (lab_report).
+fail() { echo "FAIL - $*"; [ ! -d "$LAB_DIR" ] || lab_report; exit 1; }
 
 # end_lookalike → nobody's look-alike (and its sleep) killed by PID, its BASH_ENV file removed.
 end_lookalike() {
@@ -151,7 +152,10 @@ trap '' INT TERM HUP PIPE   # the teardown runs to its end
 # kept in a variable (no temporary file to leave behind).
 rm -rf "$scratch"
 err=$(lab_down 3 2>&1 >/dev/null) || err+=$(lab_down 3 2>&1 >/dev/null)
+# What the teardown had to do beyond a clean stop (a node init killed without its init.pid
+# naming it) is a fact about the run: shown even when nothing is left.
 if cerr=$(lab_check_clean 2>&1); then
+  [ -z "$err" ] || echo "$err"
   echo "ok - teardown: no process, namespace, link, mount or directory of the lab left"
 else
   printf '%s\n%s\n' "$err" "$cerr"; echo "FAIL - teardown left something behind"; rc=1
