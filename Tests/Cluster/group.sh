@@ -337,7 +337,11 @@ group_test() {
   lab_wait_on fsh "$(node_name 2)" 30 2 && group_members_on 2 || return 1
   ! node_pid 1 >/dev/null && ! group_page 1 >/dev/null \
     || { lab_fail "node 1 crashed but its namespace still has processes or answers"; return 1; }
-  ok "nothing runs in node 1's namespace while it is down; its address does not answer"
+  # A command on the crashed node fails after both looks with the line that says why.
+  local down; down=$(node_exec 1 true 2>&1) && { lab_fail "node_exec on the crashed node 1 succeeded"; return 1; }
+  grep -q "^lab: FAIL: node 1 is down: its init (pid [0-9]*) has exited" <<<"$down" \
+    || { lab_fail "node_exec on the crashed node 1 does not say why it is down: $down"; return 1; }
+  ok "nothing runs in node 1's namespace while it is down; its address does not answer; a command there fails: ${down#lab: FAIL: }"
 
   # Rejoin in standby: nothing of the group comes back to node 1 by itself.
   node_exec 2 crm_attribute --node "$(node_name 1)" --name standby --update on --lifetime forever >/dev/null || return 1
