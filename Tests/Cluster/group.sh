@@ -88,11 +88,12 @@ group_hold_pid() {
 # group_psql N SQL → SQL through psql as postgres over node N's socket (/run/postgresql), unaligned.
 group_psql() { node_exec "$1" runuser -u postgres -- psql -X -q -At -v ON_ERROR_STOP=1 -h /run/postgresql -p 5432 -d postgres -c "$2"; }
 
-# group_monitor_ops ID TYPE [MAX_DEPTH] → one <op> per monitor the agent's meta-data lists (one
-# per level of the type: interval, timeout, and OCF_CHECK_LEVEL = its depth), deepest included
-# unless MAX_DEPTH is given (database's depth 30, replication, needs a standby or expected_standbys).
+# group_monitor_ops ID [MAX_DEPTH] (meta-data on stdin) → one <op> per monitor the agent's
+# meta-data lists (one per level of the type: interval, timeout, and OCF_CHECK_LEVEL = its
+# depth), deepest included unless MAX_DEPTH is given (database's depth 30, replication, needs
+# a standby or expected_standbys).
 group_monitor_ops() {
-  node_exec 1 "/usr/lib/ocf/resource.d/fshost/$2" meta-data | python3 -c '
+  python3 -c '
 import sys, xml.etree.ElementTree as E
 rid, top = sys.argv[1], int(sys.argv[2])
 ms = [a for a in E.parse(sys.stdin).getroot().iter("action") if a.get("name") == "monitor" and int(a.get("depth", "0")) <= top]
@@ -100,31 +101,35 @@ if not ms: sys.exit("no monitor action in the meta-data")
 for m in ms:
     d, iv, to = m.get("depth", "0"), m.get("interval", "10s"), m.get("timeout", "20s")
     print(("<op id=\"%s-monitor-%s\" name=\"monitor\" interval=\"%s\" timeout=\"%s\"><instance_attributes id=\"%s-monitor-%s-ia\">"
-           "<nvpair id=\"%s-monitor-%s-depth\" name=\"OCF_CHECK_LEVEL\" value=\"%s\"/></instance_attributes></op>") % (rid, d, iv, to, rid, d, rid, d, d))' "$1" "${3:-1000}"
+           "<nvpair id=\"%s-monitor-%s-depth\" name=\"OCF_CHECK_LEVEL\" value=\"%s\"/></instance_attributes></op>") % (rid, d, iv, to, rid, d, rid, d, d))' "$1" "${2:-1000}"
 }
 
-# group_action_timeout TYPE ACTION → the timeout the agent's meta-data gives ACTION.
+# group_action_timeout ACTION (meta-data on stdin) → the timeout the agent's meta-data gives ACTION.
 group_action_timeout() {
-  node_exec 1 "/usr/lib/ocf/resource.d/fshost/$1" meta-data | python3 -c '
+  python3 -c '
 import sys, xml.etree.ElementTree as E
 for a in E.parse(sys.stdin).getroot().iter("action"):
     if a.get("name") == sys.argv[1]: print(a.get("timeout", "30s")); break
-else: print("30s")' "$2"
+else: print("30s")' "$1"
 }
 
-# group_primitive ID TYPE NAME=VALUE… → the primitive's XML, ops from the meta-data (monitors up
-# to depth GROUP_MAX_DEPTH when set).
+# group_primitive ID TYPE NAME=VALUE… → the primitive's XML, ops from the agent's meta-data, read
+# once on node 1 (monitors up to depth GROUP_MAX_DEPTH when set). Fails when the meta-data
+# cannot be read (node_exec's line says why) or parsed.
 group_primitive() {
   local id=$1 type=$2; shift 2
-  local mons; mons=$(group_monitor_ops "$id" "$type" "${GROUP_MAX_DEPTH:-}") || return 1
+  local md mons start stop
+  md=$(node_exec 1 "/usr/lib/ocf/resource.d/fshost/$type" meta-data) || return 1
+  mons=$(group_monitor_ops "$id" "${GROUP_MAX_DEPTH:-}" <<<"$md") \
+    && start=$(group_action_timeout start <<<"$md") && stop=$(group_action_timeout stop <<<"$md") || return 1
   local attrs="" kv
   for kv in "$@"; do attrs+="<nvpair id=\"$id-${kv%%=*}\" name=\"${kv%%=*}\" value=\"$(xml_escape "${kv#*=}")\"/>"; done
   cat <<EOF
 <primitive id="$id" class="ocf" provider="fshost" type="$type">
   <instance_attributes id="$id-ia">$attrs</instance_attributes>
   <operations>
-    <op id="$id-start" name="start" interval="0s" timeout="$(group_action_timeout "$type" start)"/>
-    <op id="$id-stop" name="stop" interval="0s" timeout="$(group_action_timeout "$type" stop)"/>
+    <op id="$id-start" name="start" interval="0s" timeout="$start"/>
+    <op id="$id-stop" name="stop" interval="0s" timeout="$stop"/>
     $mons
   </operations>
 </primitive>
@@ -136,36 +141,56 @@ shopt -u patsub_replacement 2>/dev/null
 xml_escape() { local v=${1//&/&amp;}; v=${v//</&lt;}; v=${v//>/&gt;}; v=${v//\"/&quot;}; echo "$v"; }
 group_has() { [ -x "$LAB_DIR/ocf/fshost/$1" ]; }
 
+# group_cib SECTION XML WHAT → XML created in SECTION of the CIB (cibadmin -C on node 1); a
+# refusal is one line naming WHAT, cibadmin's status and its message. When cibadmin did not
+# run (node 1 down), node_exec's own line is the one told.
+group_cib() {
+  local out rc
+  out=$(node_exec 1 cibadmin -C -o "$1" -X "$2" 2>&1); rc=$?
+  [ "$rc" != 0 ] || return 0
+  if [[ $out == "lab: FAIL: "* ]]; then echo "$out" >&2; LAB_LAST_FAIL=${out#lab: FAIL: }; return 1; fi
+  lab_fail "the CIB (cibadmin -C -o $1 on node 1) refused $3: status $rc: $(tr '\n' ' ' <<<"$out")"
+}
+
+# group_prim VAR ID TYPE NAME=VALUE… → VAR = group_primitive's XML, or one line saying it could
+# not be built (the agent's meta-data, read on node 1, is what it is built from).
+group_prim() {
+  local -n out=$1; shift
+  out=$(group_primitive "$@") \
+    || { lab_fail "cannot build primitive $1 (ocf:fshost:$2) from its agent's meta-data on node 1"; return 1; }
+}
+
 # group_define → group "fsh", in this order: ipf (ipfilter: the firewall first), web
 # (webserver), logw (logwriter); the types not built are left out (GROUP_MEMBERS says
-# which are in). A group is ordered and colocated; it prefers node 1.
+# which are in). A group is ordered and colocated; it prefers node 1. Fails with the line
+# of the step that failed (a primitive not built, or the CIB's refusal).
 group_define() {
   local xml="" m
   GROUP_MEMBERS=""
   if group_has ipfilter; then
-    m=$(group_primitive ipf ipfilter ruleset="$LAB_DIR/ipf/fsh.nft" table=fsh_fw family=inet) || return 1
+    group_prim m ipf ipfilter ruleset="$LAB_DIR/ipf/fsh.nft" table=fsh_fw family=inet || return 1
     xml+=$m; GROUP_MEMBERS+=" ipf"
   fi
-  m=$(group_primitive web webserver config="$LAB_DIR/web/nginx.conf" port="$GROUP_PORT" pidfile=/run/fsh-web.pid) || return 1
+  group_prim m web webserver config="$LAB_DIR/web/nginx.conf" port="$GROUP_PORT" pidfile=/run/fsh-web.pid || return 1
   xml+=$m; GROUP_MEMBERS+=" web"
   if group_has logwriter; then
-    m=$(group_primitive logw logwriter \
+    group_prim m logw logwriter \
       start_command='["/bin/sh","-c","while :; do echo heartbeat from $(hostname); sleep 1; done"]' \
-      log_file=/run/fsh-logw.log growth_window=5s expected_message=heartbeat error_pattern=ERROR) || return 1
+      log_file=/run/fsh-logw.log growth_window=5s expected_message=heartbeat error_pattern=ERROR || return 1
     xml+=$m; GROUP_MEMBERS+=" logw"
   fi
   GROUP_MEMBERS=${GROUP_MEMBERS# }
-  node_exec 1 cibadmin -C -o resources -X "<group id=\"fsh\">$xml</group>" \
-    && node_exec 1 cibadmin -C -o constraints -X "<rsc_location id=\"fsh-prefers-node1\" rsc=\"fsh\" node=\"$(node_name 1)\" score=\"100\"/>" \
+  group_cib resources "<group id=\"fsh\">$xml</group>" "group fsh" \
+    && group_cib constraints "<rsc_location id=\"fsh-prefers-node1\" rsc=\"fsh\" node=\"$(node_name 1)\" score=\"100\"/>" "fsh's location" \
     || return 1
   # The database: a resource of its own, where the group is, started after it (the group's
   # failover time stays the group's); monitors to depth 20 (query), depth 30 is replication.
   group_has database || { lab_fail "no ocf:fshost:database agent installed"; return 1; }
-  m=$(GROUP_MAX_DEPTH=20 group_primitive db database data_directory="$GROUP_PGDATA" os_user=postgres \
-      port=5432 socket_directory=/run/postgresql) || return 1
-  node_exec 1 cibadmin -C -o resources -X "$m" \
-    && node_exec 1 cibadmin -C -o constraints -X '<rsc_colocation id="db-with-fsh" rsc="db" with-rsc="fsh" score="INFINITY"/>' \
-    && node_exec 1 cibadmin -C -o constraints -X '<rsc_order id="fsh-then-db" first="fsh" then="db" kind="Optional"/>'
+  GROUP_MAX_DEPTH=20 group_prim m db database data_directory="$GROUP_PGDATA" os_user=postgres \
+      port=5432 socket_directory=/run/postgresql || return 1
+  group_cib resources "$m" "primitive db" \
+    && group_cib constraints '<rsc_colocation id="db-with-fsh" rsc="db" with-rsc="fsh" score="INFINITY"/>' "db's colocation" \
+    && group_cib constraints '<rsc_order id="fsh-then-db" first="fsh" then="db" kind="Optional"/>' "db's order"
 }
 
 # group_page N → the page as served on node N's address (asked from node N's network namespace).
@@ -280,7 +305,7 @@ group_failcount_above() { [ "$(group_failcount "$1" "$2")" -gt "$3" ] 2>/dev/nul
 group_test() {
   local bin=$1 s
   group_install "$bin" || return 1
-  group_define || { lab_fail "the group was refused by the CIB"; return 1; }
+  group_define || { lab_fail "the group is not defined (the line above says which step failed)"; return 1; }
   lab_dummy || { lab_fail "cannot define the Dummy resource"; return 1; }
   ok "fshost installed (make install-files PREFIX=$LAB_DIR/prefix), agents ocf:fshost:* on both nodes; group fsh = $GROUP_MEMBERS, monitors from the meta-data (deepest: OCF_CHECK_LEVEL $(group_deepest webserver)); Dummy beside it, both prefer node 1"
   lab_wait_on fsh "$(node_name 1)" 60 || { lab_why 1; return 1; }
@@ -312,7 +337,11 @@ group_test() {
   lab_wait_on fsh "$(node_name 2)" 30 2 && group_members_on 2 || return 1
   ! node_pid 1 >/dev/null && ! group_page 1 >/dev/null \
     || { lab_fail "node 1 crashed but its namespace still has processes or answers"; return 1; }
-  ok "nothing runs in node 1's namespace while it is down; its address does not answer"
+  # A command on the crashed node fails after both looks with the line that says why.
+  local down; down=$(node_exec 1 true 2>&1) && { lab_fail "node_exec on the crashed node 1 succeeded"; return 1; }
+  grep -q "^lab: FAIL: node 1 is down: its init (pid [0-9]*) has exited" <<<"$down" \
+    || { lab_fail "node_exec on the crashed node 1 does not say why it is down: $down"; return 1; }
+  ok "nothing runs in node 1's namespace while it is down; its address does not answer; a command there fails: ${down#lab: FAIL: }"
 
   # Rejoin in standby: nothing of the group comes back to node 1 by itself.
   node_exec 2 crm_attribute --node "$(node_name 1)" --name standby --update on --lifetime forever >/dev/null || return 1

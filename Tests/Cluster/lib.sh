@@ -69,17 +69,63 @@ node_pid() {
   echo "$p"
 }
 
+# node_down_why N → why node_pid finds node N down, as one phrase: the first of its checks
+# that fails, node N's init still running by its command line (lab_inits N) when there is one,
+# and the last line of the node's init.log (its own last word: "corosync died", "shut down").
+# Asked after the fact: a check that passes again by then says so, so a miss that was only
+# transient is told apart from a node that really went down.
+node_down_why() {
+  local n=$1 d f p="" t="" st="" c why
+  d=$(node_dir "$n"); f="$d/init.pid"
+  if [ ! -d "$d" ]; then why="$d is gone"
+  elif [ ! -s "$f" ]; then why="no init.pid in $d (not booted, or its boot was cut)"
+  elif ! { read -r p t < "$f"; } 2>/dev/null; then why="$f cannot be read"
+  else
+    { read -r st; } 2>/dev/null < "/proc/$p/stat"; st=${st##*) }
+    c=$(cat "/proc/$p/comm" 2>/dev/null)
+    if [ -z "$st" ]; then why="its init (pid $p) has exited"
+    elif [ "${st%% *}" = Z ]; then why="its init (pid $p) has exited (a zombie until its namespace is reaped)"
+    elif [ "$(lab_starttime "$p")" != "$t" ]; then why="pid $p is another process now (start time $(lab_starttime "$p"), init.pid says $t)"
+    elif ! lab_root_init "$p"; then why="pid $p is not root's PID 1 of a namespace"
+    elif [ "$c" != bash ]; then why="pid $p runs '$c', not bash"
+    else why="its init (pid $p) passes every check now: the miss was transient"; fi
+  fi
+  local running; running=$(lab_inits "$n" | tr '\n' ' ')
+  [ -z "$running" ] || why+="; a node $n init of this lab runs as pid ${running% }"
+  [ ! -s "$d/init.log" ] || why+="; init.log: $(tail -n 1 "$d/init.log")"
+  echo "$why"
+}
+
+# node_up N → NODE_PID = node N's init PID, for a command on the node (node_exec, node_net);
+# fails with "node N is down: WHY". A node found down gets a second look 0.3 s later; one that
+# passes it is used, with one line saying both looks. Why: CI once failed with "node 1 is
+# down" at a cibadmin call, after the agents' meta-data calls on node 1 had run, while the
+# kernel log shows node 1's network namespace alive until the teardown 2 s later (a crashed
+# node's goes within ms of its init's death): a miss of the checks, whose cause was not
+# found. A node that is down fails both looks.
+node_up() {
+  local n=$1 first why
+  NODE_PID=$(node_pid "$n") && return 0
+  first=$(node_down_why "$n")
+  sleep 0.3
+  if ! NODE_PID=$(node_pid "$n"); then
+    why=$(node_down_why "$n"); [ "$why" = "$first" ] || why+=" (first look: $first)"
+    lab_fail "node $n is down: $why"; return 1
+  fi
+  lab_log "node $n: down on a first look ($first), up on a second 0.3 s later (pid $NODE_PID)"
+}
+
 # node_exec N CMD… → CMD in node N's namespaces (all of them: /dev/shm is per node).
 node_exec() {
-  local n=$1; shift; local p
-  p=$(node_pid "$n") || { lab_fail "node $n is down"; return 1; }
-  timeout -k 2 "${LAB_EXEC_TIMEOUT:-15}" nsenter -t "$p" -p -m -n -u -- "$@"
+  local n=$1; shift
+  node_up "$n" || return 1
+  timeout -k 2 "${LAB_EXEC_TIMEOUT:-15}" nsenter -t "$NODE_PID" -p -m -n -u -- "$@"
 }
 # node_net N CMD… → CMD in node N's network namespace only (nft, ss).
 node_net() {
-  local n=$1; shift; local p
-  p=$(node_pid "$n") || { lab_fail "node $n is down"; return 1; }
-  timeout -k 2 "${LAB_EXEC_TIMEOUT:-15}" nsenter -t "$p" -n -- "$@"
+  local n=$1; shift
+  node_up "$n" || return 1
+  timeout -k 2 "${LAB_EXEC_TIMEOUT:-15}" nsenter -t "$NODE_PID" -n -- "$@"
 }
 # client CMD… → CMD on the switch's client address (10.200.0.254): a host on the nodes' network.
 client() { timeout -k 2 "${LAB_EXEC_TIMEOUT:-15}" ip netns exec "${L}0" "$@"; }
@@ -244,26 +290,95 @@ lab_why() {
 # lab_xml N → crm_mon's XML status as node N sees it (empty on failure).
 lab_xml() { LAB_EXEC_TIMEOUT=8 node_exec "$1" timeout 6 crm_mon -1 --output-as=xml 2>/dev/null; }
 
-# lab_wait_dc N SECONDS [NODES…] → wait until node N sees an elected DC and NODES (names) online.
-lab_wait_dc() {
-  local n=$1 t=$2; shift 2
+# lab_view N → node N's view of the cluster from one crm_mon snapshot: the DC's name when one
+# is elected with quorum (else "-"), then the nodes that are online, joined (not pending) and
+# clean, sorted; nothing when crm_mon does not answer.
+lab_view() {
+  lab_xml "$1" | python3 -c '
+import sys, xml.etree.ElementTree as E
+try: r = E.fromstring(sys.stdin.read())
+except Exception: sys.exit(0)
+dc = r.find("./summary/current_dc")
+name = dc.get("name") if dc is not None and dc.get("present") == "true" and dc.get("with_quorum") == "true" else "-"
+up = sorted(n.get("name") for n in r.findall("./nodes/node")
+            if n.get("online") == "true" and n.get("pending") == "false" and n.get("unclean") == "false")
+print(" ".join([name] + up))'
+}
+
+# lab_wait_dc N SECONDS [NODES…] → wait until node N sees a DC elected with quorum and every one
+# of NODES (names) online, joined (not pending) and clean. (A rejoin's next step, waiting for
+# a resource to start there, needs no more.)
+lab_wait_dc() { lab_wait_views "$2" 1 "$1" "${@:3}"; }
+
+# lab_wait_settled SECONDS → wait until the cold-started cluster has settled: both nodes see the
+# same DC, elected with quorum, and both nodes online, joined and clean, in two polls in a row
+# (0.5 s apart). The steps after a start write the CIB through node 1 and then talk to both
+# nodes: a DC seen by one node only, a node still joining, or a membership that changes
+# between two looks is not a ready cluster.
+lab_wait_settled() { lab_wait_views "$1" 2 "1 2" "$(node_name 1)" "$(node_name 2)"; }
+
+# lab_wait_views SECONDS ROUNDS VIEWERS NODES… → wait until each of VIEWERS (node numbers; the
+# first is the one named in the messages) sees the same DC, with quorum, and NODES online,
+# joined and clean, in ROUNDS polls in a row. On the deadline: one line with each viewer's
+# view, and the log lines that say why (lab_why).
+lab_wait_views() {
+  local t=$1 rounds=$2 viewers=$3; shift 3
   local start; start=$(now)
-  local x dc ok nd
+  local n=${viewers%% *} m nd v dc views settled prev="" streak=0
   while :; do
-    x=$(lab_xml "$n")
-    dc=$(grep -o '<current_dc present="true"[^>]*' <<<"$x" | grep -o 'name="[^"]*"' | cut -d'"' -f2)
-    if [ -n "$dc" ]; then
-      ok=1
-      for nd in "$@"; do grep -q "<node name=\"$nd\"[^>]* online=\"true\"" <<<"$x" || ok=0; done
-      [ "$ok" = 1 ] && { lab_log "DC $dc elected, online: $* ($(elapsed "$start") s)"; return 0; }
+    settled=1 dc="" views=""
+    for m in $viewers; do
+      v=$(lab_view "$m")
+      views+="; node $m: ${v:-no answer}"
+      [ "$m" = "$n" ] && dc=${v%% *}
+      [ -n "$v" ] && [ "${v%% *}" != - ] && [ "${v%% *}" = "$dc" ] || settled=0
+      for nd in "$@"; do [[ " ${v#* } " == *" $nd "* ]] || settled=0; done
+    done
+    if [ "$settled" = 1 ]; then
+      [ "$dc" = "$prev" ] && streak=$((streak + 1)) || streak=1
+      prev=$dc
+      [ "$streak" -lt "$rounds" ] || { lab_log "DC $dc elected, online: $* ($(elapsed "$start") s)"; return 0; }
+    else
+      streak=0 prev=""
     fi
     if past "$start" "$t"; then
-      lab_fail "no DC with nodes [$*] online within $t s (node $n sees DC '${dc:-none}')"
+      [ "$dc" != - ] || dc=""
+      lab_fail "no DC with nodes [$*] online within $t s (node $n sees DC '${dc:-none}'; views, DC then nodes online and joined${views})"
       lab_why 1 2
       return 1
     fi
     sleep 0.5
   done
+}
+
+# lab_report → on stderr, the facts a failed lab step is diagnosed from, per node: its init (up,
+# or why it counts as down), its init.log's last lines, corosync's membership and quorum
+# (corosync-quorumtool -s), crm_mon -1, corosync's last log lines and pacemaker's last warnings
+# and errors. Every command under a deadline (at most 8 s); nothing is changed.
+lab_report() {
+  local n d p
+  for n in 1 2; do
+    d=$(node_dir "$n")
+    [ -d "$d" ] || continue
+    echo "=== lab report: node $n ($(node_name "$n")) at $(date -u +%T)"
+    if p=$(node_pid "$n"); then echo "init: pid $p, up"; else p=""; echo "init: down: $(node_down_why "$n")"; fi
+    [ ! -s "$d/init.log" ] || tail -n 4 "$d/init.log" | sed 's/^/  init.log: /'
+    if [ -n "$p" ]; then
+      echo "  membership and quorum (corosync-quorumtool -s: ring, quorate, flags, members):"
+      LAB_EXEC_TIMEOUT=5 node_exec "$n" corosync-quorumtool -s 2>&1 \
+        | grep -E '^(Ring ID|Quorate|Flags):|^[[:space:]]+[0-9]+[[:space:]]+[0-9]+[[:space:]]|[Cc]annot|[Ee]rror' | sed 's/^/    /'
+      echo "  crm_mon -1:"
+      LAB_EXEC_TIMEOUT=8 node_exec "$n" timeout 6 crm_mon -1 2>&1 | grep -v '^[[:space:]]*$' | sed 's/^/    /'
+    fi
+    if [ -s "$d/log-corosync/corosync.log" ]; then
+      echo "  corosync.log, last lines:"; tail -n 12 "$d/log-corosync/corosync.log" | sed 's/^/    /'
+    fi
+    if [ -s "$d/log-pacemaker/pacemaker.log" ]; then
+      echo "  pacemaker.log, last warnings and errors:"
+      grep -aE '(warning|error|crit|emerg): ' "$d/log-pacemaker/pacemaker.log" \
+        | grep -avE 'RLIMIT_MEMLOCK|watchdog|Blind faith' | tail -n 10 | sed 's/^/    /'
+    fi
+  done >&2
 }
 
 # lab_where RESOURCE [N] → the node names RESOURCE runs on, as node N (default: any up node) sees it.
@@ -293,11 +408,10 @@ lab_wait_on() {
   done
 }
 
-# lab_up [SECONDS] → a fresh two-node cluster with an elected DC, both nodes online, stonith off.
+# lab_up [SECONDS] → a fresh two-node cluster, settled (lab_wait_settled) within SECONDS, stonith off.
 lab_up() {
   local t=${1:-90}
-  lab_prepare && lab_net_up && node_boot 1 && node_boot 2 \
-    && lab_wait_dc 1 "$t" "$(node_name 1)" "$(node_name 2)" || return 1
+  lab_prepare && lab_net_up && node_boot 1 && node_boot 2 && lab_wait_settled "$t" || return 1
   # No fencing device in the lab: without this Pacemaker starts nothing. (A CIB
   # seeded on disk with these was refused by the DC: "Protocol not supported".)
   node_exec 1 crm_attribute --type crm_config --name stonith-enabled --update false >/dev/null \
@@ -348,16 +462,17 @@ lab_down() {
   return $rc
 }
 
-# lab_inits → host PIDs of this lab's node inits (bash running node-init.sh), with or without an
-# init.pid: the command line says which lab's node it is, lab_root_init that root made it (a
-# look-alike of a local user's is not listed, so never signalled). Bash builtins only (no
-# process per PID).
+# lab_inits [N] → host PIDs of this lab's node inits (bash running node-init.sh; node N's only
+# when N is given), with or without an init.pid: the command line says which lab's node it
+# is, lab_root_init that root made it (a look-alike of a local user's is not listed, so never
+# signalled). Bash builtins only (no process per PID).
 lab_inits() {
-  local p a0 a1 a2 a3
+  local p a0 a1 a2 a3 want=${1:-[12]}
   for p in /proc/[0-9]*; do
     a1="" a3=""
     { IFS= read -r -d '' a0; IFS= read -r -d '' a1; IFS= read -r -d '' a2; IFS= read -r -d '' a3; } 2>/dev/null < "$p/cmdline"
-    [ "$a1" = "$LAB_HERE/node-init.sh" ] && [ "${a3%/node[12]}" = "$LAB_DIR" ] && lab_root_init "${p#/proc/}" \
+    # (want unquoted: the pattern [12] when no node is named)
+    [ "$a1" = "$LAB_HERE/node-init.sh" ] && [ "${a3%/node$want}" = "$LAB_DIR" ] && lab_root_init "${p#/proc/}" \
       && echo "${p#/proc/}"
   done
 }
