@@ -209,11 +209,21 @@ struct Database: DaemonType {
         if resource[Self.password] != nil && passfile != nil {
             return .invalid("attributes 'password' and 'passfile' are both set: set one")
         }
+        return osUserProblem ?? .success
+    }
+
+    /// os_user unknown (and no uid kept from the last start) or root:
+    /// HA_INVAL_ARGS naming it, at every action, stop and exclusive too. An
+    /// unknown user's processes cannot be this cluster's and its pidfile's
+    /// trust cannot be judged: this says why, where the pidfile check would
+    /// answer HA_CMD_FAILED (and a failed stop fences the node). Nil when fit.
+    var osUserProblem: Outcome? {
+        guard let osUid else { return .invalid("attribute 'os_user': no user '\(LogText.escaped(osUser, limit: 64))' on this node") }
         if osUid == 0 {
             return .invalid("attribute 'os_user': " + (osUser == "root" ? "root" : "\(osUser) is uid 0 (root)")
                             + ": PostgreSQL refuses to run as root")
         }
-        return .success
+        return nil
     }
 
     /// Before start, before restart stops anything, and on `validate`: the
@@ -335,6 +345,7 @@ struct Database: DaemonType {
     /// -m fast sends SIGINT, -m immediate SIGQUIT: PostgreSQL 15 docs,
     /// "Shutting Down the Server").
     func stop() -> Outcome {
+        if let problem = osUserProblem { return problem }
         guard let problem = programsProblem else { return daemon.stop() }
         resource.log.warning("\(problem): stopping with signals instead of pg_ctl")
         var daemon = daemon
@@ -343,6 +354,9 @@ struct Database: DaemonType {
                                        .signal("KILL", SIGKILL, share: 1, group: true))
         return daemon.stop()
     }
+
+    /// Running here (the SDK's answer), once os_user is known.
+    func exclusive() -> Outcome { osUserProblem ?? daemon.exclusive() }
 
     // MARK: Monitoring
 
