@@ -14,10 +14,13 @@ import Glibc
 /// `requirepeer`); a StartupMessage with `statement_timeout` and
 /// `default_transaction_read_only=on` in its `options` (no extra round
 /// trip); trust, password or SCRAM-SHA-256 authentication (the server's
-/// signature checked); the statement by Parse/Bind/Execute/Sync, where the
-/// server refuses several statements; at most 64 rows, as text; every wait
-/// bounded by the deadline. An authentication it does not speak (md5, GSS,
-/// SSPI) answers ``Answer/needsLibpq(_:)``: the caller asks the companion.
+/// signature checked before its AuthenticationOk is believed; no
+/// ReadyForQuery before AuthenticationOk); the statement by Parse/Bind/Execute/Sync, where the
+/// server refuses several statements; at most 64 rows, as text (UTF-8:
+/// `client_encoding`; a row over 1 MiB read through, its first value kept);
+/// every wait bounded by the deadline. An authentication it does not speak (md5, GSS,
+/// SSPI), or SCRAM with a non-ASCII password (SASLprep, RFC 4013, is
+/// libpq's), answers ``Answer/needsLibpq(_:)``: the caller asks the companion.
 enum BuiltinQuery {
     enum Answer: Equatable {
         case response(PostgresCall.Response)
@@ -58,6 +61,8 @@ enum BuiltinQuery {
         var scram: SCRAMClient?
         var passwordSent = false
         var ready = false
+        /// AuthenticationOk received: ReadyForQuery before it is refused (as libpq refuses it).
+        var authenticated = false
         while !ready {
             let message: Message
             switch session.next() {
@@ -75,7 +80,15 @@ enum BuiltinQuery {
                 let code = Message.int32(message.body, 0)
                 let rest = Array(message.body[4...])
                 switch code {
-                case 0: break  // AuthenticationOk
+                case 0:
+                    // AuthenticationOk. Once SCRAM began, only after the
+                    // server proved it knows the password (its `v=`
+                    // checked, RFC 5802 §3 "the client authenticates the
+                    // server"): a stand-in would otherwise skip the proof.
+                    if let client = scram, !client.serverVerified {
+                        return .response(.connectFailed("the server accepted the login before proving it knows the password (no checked SCRAM server signature): not the server"))
+                    }
+                    authenticated = true
                 case 3:
                     guard let password else { return .response(.authenticationFailed("the server asks for a password and none is set")) }
                     if let failed = session.send(Message.frame(UInt8(ascii: "p"), Array(password.utf8) + [0])) { return .response(failed) }
@@ -86,6 +99,13 @@ enum BuiltinQuery {
                         return .needsLibpq("the server offers SASL \(mechanisms.joined(separator: ", ")) only")
                     }
                     guard let password else { return .response(.authenticationFailed("the server asks for a password and none is set")) }
+                    guard scram == nil else { return .response(.connectFailed("a second SASL exchange")) }
+                    // SASLprep (RFC 4013) changes only non-ASCII text:
+                    // such a password goes to libpq, which prepares it as
+                    // the server did when it stored the verifier.
+                    guard password.utf8.allSatisfy({ $0 < 0x80 }) else {
+                        return .needsLibpq("the password is not ASCII (SCRAM needs SASLprep, which libpq does)")
+                    }
                     guard let client = SCRAMClient(password: password) else {
                         return .response(.connectFailed("no random bytes from /dev/urandom for the SCRAM nonce"))
                     }
@@ -94,7 +114,7 @@ enum BuiltinQuery {
                     let mechanism = Array("SCRAM-SHA-256".utf8) + [0]
                     if let failed = session.send(Message.frame(UInt8(ascii: "p"), mechanism + Message.bytes(Int32(first.count)) + first)) { return .response(failed) }
                 case 11:
-                    guard scram != nil else { return .response(.connectFailed("SASL continue without a SASL exchange")) }
+                    guard scram != nil, !scram!.proofComputed else { return .response(.connectFailed("SASL continue without a SASL exchange")) }
                     switch scram!.finalMessage(rest, crypto: scramCrypto) {
                     case .success(let final):
                         if let failed = session.send(Message.frame(UInt8(ascii: "p"), final)) { return .response(failed) }
@@ -102,8 +122,8 @@ enum BuiltinQuery {
                     case .failure(let error): return .response(.connectFailed(error.text))
                     }
                 case 12:
-                    guard let client = scram else { return .response(.connectFailed("SASL final without a SASL exchange")) }
-                    if let error = client.verifyFinal(rest) { return .response(.connectFailed(error.text)) }
+                    guard scram != nil, scram!.proofComputed else { return .response(.connectFailed("SASL final without a SASL exchange")) }
+                    if let error = scram!.verifyFinal(rest) { return .response(.connectFailed(error.text)) }
                 case 5: return .needsLibpq("the server asks for md5 authentication")
                 default: return .needsLibpq("the server asks for authentication method \(code)")
                 }
@@ -114,7 +134,12 @@ enum BuiltinQuery {
                 // 28P01 invalid_password, 28000 invalid_authorization_specification.
                 if state == "28P01" || state == "28000" { return .response(.authenticationFailed("FATAL: \(text)")) }
                 return .response(.connectFailed("FATAL: \(text) (SQLSTATE \(state))"))
-            case UInt8(ascii: "Z"): ready = true
+            case UInt8(ascii: "Z"):
+                // libpq: "expected authentication request from server, but received Z".
+                guard authenticated else {
+                    return .response(.connectFailed("the server said ready before any authentication answer (no AuthenticationOk): not the server"))
+                }
+                ready = true
             default: break  // ParameterStatus, BackendKeyData, NoticeResponse
             }
         }

@@ -448,7 +448,8 @@ struct Database: DaemonType {
     /// statement_timeout is 90 % of it, so the server ends what the client gives up.
     func ask(_ sql: String, timeout: Duration) -> Result<[[String?]], Failure> {
         if let problem = passfileProblem { return .failure(Failure(.badConfiguration(problem))) }
-        let statementTimeout = max(.milliseconds(1), timeout * 0.9)
+        let deadline = ProbeDeadline(after: timeout)
+        var statementTimeout = max(.milliseconds(1), timeout * 0.9)
         var answer: PostgresCall.Response?
         // The builtin client unless told otherwise or given a passfile (libpq reads it).
         if queryClient == .builtin && passfile == nil {
@@ -461,7 +462,14 @@ struct Database: DaemonType {
         }
         if answer == nil {
             guard let call = client() else { return .failure(Failure(Self.noCompanion)) }
-            answer = call(.init(connection: connection, operation: .query(sql, statementTimeout: statementTimeout), timeout: timeout))
+            // After a builtin attempt (md5, a non-ASCII password), libpq
+            // gets what is left of the level's budget, not a fresh one.
+            let left = deadline.remaining
+            guard left > .zero else {
+                return .failure(Failure(.failed("\(place): no time left for libpq after the builtin attempt (limit \(timeout.milliseconds) ms)")))
+            }
+            statementTimeout = max(.milliseconds(1), left * 0.9)
+            answer = call(.init(connection: connection, operation: .query(sql, statementTimeout: statementTimeout), timeout: left))
         }
         switch answer! {
         case .rows(let rows): return .success(rows)
