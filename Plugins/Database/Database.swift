@@ -430,7 +430,11 @@ struct Database: DaemonType {
         if standby {
             switch ask(Replication.standbyQuery, timeout: timeout) {
             case .success(let rows):
-                if let why = Replication.standbyProblem(rows, maxLag: maxReplayLag) { return .failed("standby: " + why) }
+                let kept = Replication.Behind(text: resource.state[Replication.behindKey])
+                var keep: Replication.Behind?
+                let problem = Replication.standbyProblem(rows, maxLag: maxReplayLag, kept: kept, keep: &keep)
+                if keep != kept { resource.state[Replication.behindKey] = keep?.text }
+                if let why = problem { return .failed("standby: " + why) }
             case .failure(let failure): return failure.outcome
             }
         }
