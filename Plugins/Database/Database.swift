@@ -58,7 +58,7 @@ struct Database: DaemonType {
     static let query = Attribute.string("query", nonBlank: true,
         "level 3's query instead (its first row's first value is compared); default from table, else SELECT 1")
     static let expectedAnswer = Attribute.string("expected_answer", default: "1",
-        "the value the query's first row's first column must have")
+        "the value the query's first row's first column must have, byte for byte (a NULL matches none)")
     static let pingTimeout = Attribute.positiveDuration("ping_timeout", default: .seconds(5),
         "level 2's limit (the whole ping)")
     static let pingClient = Attribute.choice("ping_client", default: PingClient.builtin,
@@ -410,13 +410,7 @@ struct Database: DaemonType {
         let timeout = resource.budget(queryTimeout)
         switch ask(sql, timeout: timeout) {
         case .success(let rows):
-            guard let first = rows.first, let value = first.first else {
-                return .failed("query '\(LogText.escaped(sql, limit: 200))' returned no row, expected '\(expectedAnswer)'")
-            }
-            guard value == expectedAnswer else {
-                return .failed("query '\(LogText.escaped(sql, limit: 200))' answered '\(LogText.escaped(value ?? "NULL", limit: 200))', expected '\(expectedAnswer)'")
-            }
-            return .success
+            return AnswerCheck.problem(query: sql, rows: rows, expected: expectedAnswer).map { .failed($0) } ?? .success
         case .failure(let failure): return failure.outcome
         }
     }
