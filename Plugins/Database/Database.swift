@@ -85,8 +85,8 @@ struct Database: DaemonType {
     static let levels = [
         MonitorLevel(1, "process", checks: "the postmaster runs: postmaster.pid's pid is postgres -D data_directory",
                      cost: "a pidfile read and one process's /proc files"),
-        MonitorLevel(2, "accepting", checks: "PQping over the Unix socket: the server accepts connections, within ping_timeout",
-                     cost: "one connection attempt; loads libpq (the database-libpq companion) unless ping_client=builtin"),
+        MonitorLevel(2, "accepting", checks: "the start-up exchange over the Unix socket (builtin, or PQping with ping_client=libpq): the server accepts connections, within ping_timeout",
+                     cost: "one connection attempt; loads libpq (the database-libpq companion) only with ping_client=libpq"),
         MonitorLevel(3, "query", checks: "connect as user and run the query; its first value is expected_answer, within query_timeout",
                      cost: "one connection, one query; no libpq unless query_client=libpq or a passfile"),
         MonitorLevel(4, "replication", checks: "standby: WAL receiver streaming, replay lag under max_replay_lag; primary: expected_standbys streaming",
@@ -390,18 +390,30 @@ struct Database: DaemonType {
             case .rejecting(let why): return .failed("\(place): the server refuses connections: \(why)")
             case .noResponse(let why): return .failed("\(place): \(why)")
             case .timedOut: return .failed("\(place): no answer to the ping within \(timeout.milliseconds) ms")
-            case .stranger(let uid):
-                return .failed("\(place): the listener runs as uid \(uid), not os_user '\(LogText.escaped(osUser, limit: 64))' (uid \(owner)): not this server (peer check, as libpq's requirepeer)")
+            case .stranger(let uid): return stranger(uid)
             }
         }
         guard let call = client() else { return Self.noCompanion }
+        let deadline = ProbeDeadline(after: timeout)
         switch call(.init(connection: connection, operation: .ping, timeout: timeout)) {
         case .accepting: return .success
         case .rejecting: return .failed("\(place): the server refuses connections (starting up, shutting down, or in recovery)")
-        case .noResponse(let why): return .failed("\(place): \(why)")
+        case .noResponse(let why):
+            // libpq says "no response" when requirepeer refused the listener: name its uid, as the builtin ping does.
+            if let uid = StartupPing.listenerUid(socket: place, timeout: max(.milliseconds(1), deadline.remaining)),
+               uid != osUid ?? UInt32.max {
+                return stranger(uid)
+            }
+            return .failed("\(place): \(why)")
         case .timedOut: return .failed("\(place): no answer to the ping within \(timeout.milliseconds) ms")
         case let other: return .failed("\(place): unexpected answer \(other)")
         }
+    }
+
+    /// Level 2's answer when the socket's listener runs as `uid`, not os_user.
+    func stranger(_ uid: UInt32) -> Outcome {
+        .failed("\(place): the listener runs as uid \(uid), not os_user '\(LogText.escaped(osUser, limit: 64))' "
+                + "(uid \(osUid ?? UInt32.max)): not this server (peer check, as libpq's requirepeer)")
     }
 
     /// Level 3: the query answers the expected value.
