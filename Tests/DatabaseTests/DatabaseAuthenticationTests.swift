@@ -6,6 +6,18 @@ import TestSupport
 import XCTest
 
 extension DatabaseTests {
+    /// A cluster started as resource `db1` (levels 3's of stand-ins need
+    /// its postmaster for level 1), and a directory beside it owned by
+    /// os_user (as validate wants) for stand-ins' sockets.
+    func startedClusterWithStandInDirectory() throws -> (PostgresCluster, String) {
+        let cluster = try makeCluster()
+        try define(cluster, "db1", ["retries=0"])
+        try start()
+        let directory = cluster.root + "/standin"
+        try PostgresTemplate.makeOwnedDirectory(directory, mode: 0o755, uid: template.uid, gid: template.gid)
+        return (cluster, directory)
+    }
+
     /// A stand-in server on the Unix socket `path`, listening as uid/gid
     /// (the peer check passes, as for a program os_user runs), that plays
     /// `scenario` on every connection and answers any query that gets
@@ -78,11 +90,7 @@ extension DatabaseTests {
     /// too): a stand-in running as os_user that does not know the password
     /// cannot pass level 3 by skipping the proof or the whole exchange.
     func testTheBuiltinClientRefusesAServerSkippingAuthentication() throws {
-        let cluster = try makeCluster()
-        try define(cluster, "db1", ["retries=0"])
-        try start()
-        let directory = cluster.root + "/standin"
-        try PostgresTemplate.makeOwnedDirectory(directory, mode: 0o755, uid: template.uid, gid: template.gid)
+        let (cluster, directory) = try startedClusterWithStandInDirectory()
         for (offset, scenario, problem) in [(1, "skip_auth", "ready before any authentication"),
                                             (2, "ok_before_final", "before proving it knows the password"),
                                             (3, "ok_without_final", "before proving it knows the password")] {
@@ -101,11 +109,7 @@ extension DatabaseTests {
     /// gets what is left of query_timeout: a server slow at both attempts
     /// ends level 3 within its limit (3 s), not after 5.5 s.
     func testTheLibpqFallbackGetsOnlyTheTimeLeft() throws {
-        let cluster = try makeCluster()
-        try define(cluster, "db1", ["retries=0"])
-        try start()
-        let directory = cluster.root + "/standin"
-        try PostgresTemplate.makeOwnedDirectory(directory, mode: 0o755, uid: template.uid, gid: template.gid)
+        let (cluster, directory) = try startedClusterWithStandInDirectory()
         let port = cluster.port + 1, path = directory + "/.s.PGSQL.\(port)"
         let standIn = try protocolStandIn(at: path, scenario: "md5slow")
         defer { standIn.stop() }

@@ -256,7 +256,14 @@ final class DaemonBuildingBlocksTests: XCTestCase {
     func testLaunchRunsAsTheUserInTheDirectoryWithTheEnvironment() throws {
         let launch = Launch(user: "nobody", environment: ["FSKIT_PROBE": "yes"], workingDirectory: "/tmp")
         XCTAssertNil(launch.problem)
-        let argv = launch.argv(["/bin/sh", "-c", "echo $(id -u) $(pwd) $FSKIT_PROBE"])
+        let (status, text) = try runLaunched(launch.argv(["/bin/sh", "-c", "echo $(id -u) $(pwd) $FSKIT_PROBE"]))
+        XCTAssertEqual(status, 0)
+        XCTAssertEqual(text, "65534 /tmp yes\n")
+    }
+
+    /// Runs a wrapped argv as the host's spawn runs it (argv, no shell,
+    /// this process's environment): its exit status and standard output.
+    func runLaunched(_ argv: [String]) throws -> (Int32, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: argv[0])
         process.arguments = Array(argv.dropFirst())
@@ -264,9 +271,7 @@ final class DaemonBuildingBlocksTests: XCTestCase {
         process.standardOutput = out
         try process.run()
         process.waitUntilExit()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        XCTAssertEqual(process.terminationStatus, 0)
-        XCTAssertEqual(text, "65534 /tmp yes\n")
+        return (process.terminationStatus, String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
     }
 
     /// A command run as another user starts from the user's login
@@ -281,16 +286,9 @@ final class DaemonBuildingBlocksTests: XCTestCase {
         defer { unsetenv("PGPASSWORD"); unsetenv("PGOPTIONS"); unsetenv("LC_MESSAGES") }
         let launch = Launch(user: "nobody", environment: ["FSKIT_PROBE": "yes"])
         XCTAssertNil(launch.problem)
-        let argv = launch.argv(["/usr/bin/env"], mark: "FSHOST_RESOURCE=t/r /run/x.pid")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: argv[0])
-        process.arguments = Array(argv.dropFirst())
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0)
-        let lines = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+        let (status, text) = try runLaunched(launch.argv(["/usr/bin/env"], mark: "FSHOST_RESOURCE=t/r /run/x.pid"))
+        XCTAssertEqual(status, 0)
+        let lines = text.split(separator: "\n")
         var seen: [String: String] = [:]
         for line in lines {
             let parts = line.split(separator: "=", maxSplits: 1)
