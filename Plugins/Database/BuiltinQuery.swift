@@ -14,10 +14,13 @@ import Glibc
 /// `requirepeer`); a StartupMessage with `statement_timeout` and
 /// `default_transaction_read_only=on` in its `options` (no extra round
 /// trip); trust, password or SCRAM-SHA-256 authentication (the server's
-/// signature checked); the statement by Parse/Bind/Execute/Sync, where the
-/// server refuses several statements; at most 64 rows, as text; every wait
-/// bounded by the deadline. An authentication it does not speak (md5, GSS,
-/// SSPI) answers ``Answer/needsLibpq(_:)``: the caller asks the companion.
+/// signature checked before its AuthenticationOk is believed; no
+/// ReadyForQuery before AuthenticationOk); the statement by Parse/Bind/Execute/Sync, where the
+/// server refuses several statements; at most 64 rows, as text (UTF-8:
+/// `client_encoding`; a row over 1 MiB read through, its first value kept);
+/// every wait bounded by the deadline. An authentication it does not speak (md5, GSS,
+/// SSPI), or SCRAM with a non-ASCII password (SASLprep, RFC 4013, is
+/// libpq's), answers ``Answer/needsLibpq(_:)``: the caller asks the companion.
 enum BuiltinQuery {
     enum Answer: Equatable {
         case response(PostgresCall.Response)
@@ -48,7 +51,9 @@ enum BuiltinQuery {
         var session = Session(connection: connection, deadline: deadline)
         let options = "-c statement_timeout=\(max(1, statementTimeout.milliseconds)) -c default_transaction_read_only=on"
         var startup: [UInt8] = [0x00, 0x03, 0x00, 0x00]
-        for (name, value) in [("user", user), ("database", database), ("application_name", "fshost-monitor"), ("options", options)] {
+        // client_encoding UTF8: answers come as UTF-8 whatever the database's encoding (as the companion asks libpq).
+        for (name, value) in [("user", user), ("database", database), ("application_name", "fshost-monitor"),
+                              ("client_encoding", "UTF8"), ("options", options)] {
             startup += Array(name.utf8) + [0] + Array(value.utf8) + [0]
         }
         startup.append(0)
@@ -58,6 +63,8 @@ enum BuiltinQuery {
         var scram: SCRAMClient?
         var passwordSent = false
         var ready = false
+        /// AuthenticationOk received: ReadyForQuery before it is refused (as libpq refuses it).
+        var authenticated = false
         while !ready {
             let message: Message
             switch session.next() {
@@ -75,7 +82,15 @@ enum BuiltinQuery {
                 let code = Message.int32(message.body, 0)
                 let rest = Array(message.body[4...])
                 switch code {
-                case 0: break  // AuthenticationOk
+                case 0:
+                    // AuthenticationOk. Once SCRAM began, only after the
+                    // server proved it knows the password (its `v=`
+                    // checked, RFC 5802 §3 "the client authenticates the
+                    // server"): a stand-in would otherwise skip the proof.
+                    if let client = scram, !client.serverVerified {
+                        return .response(.connectFailed("the server accepted the login before proving it knows the password (no checked SCRAM server signature): not the server"))
+                    }
+                    authenticated = true
                 case 3:
                     guard let password else { return .response(.authenticationFailed("the server asks for a password and none is set")) }
                     if let failed = session.send(Message.frame(UInt8(ascii: "p"), Array(password.utf8) + [0])) { return .response(failed) }
@@ -86,6 +101,13 @@ enum BuiltinQuery {
                         return .needsLibpq("the server offers SASL \(mechanisms.joined(separator: ", ")) only")
                     }
                     guard let password else { return .response(.authenticationFailed("the server asks for a password and none is set")) }
+                    guard scram == nil else { return .response(.connectFailed("a second SASL exchange")) }
+                    // SASLprep (RFC 4013) changes only non-ASCII text:
+                    // such a password goes to libpq, which prepares it as
+                    // the server did when it stored the verifier.
+                    guard password.utf8.allSatisfy({ $0 < 0x80 }) else {
+                        return .needsLibpq("the password is not ASCII (SCRAM needs SASLprep, which libpq does)")
+                    }
                     guard let client = SCRAMClient(password: password) else {
                         return .response(.connectFailed("no random bytes from /dev/urandom for the SCRAM nonce"))
                     }
@@ -94,7 +116,7 @@ enum BuiltinQuery {
                     let mechanism = Array("SCRAM-SHA-256".utf8) + [0]
                     if let failed = session.send(Message.frame(UInt8(ascii: "p"), mechanism + Message.bytes(Int32(first.count)) + first)) { return .response(failed) }
                 case 11:
-                    guard scram != nil else { return .response(.connectFailed("SASL continue without a SASL exchange")) }
+                    guard scram != nil, !scram!.proofComputed else { return .response(.connectFailed("SASL continue without a SASL exchange")) }
                     switch scram!.finalMessage(rest, crypto: scramCrypto) {
                     case .success(let final):
                         if let failed = session.send(Message.frame(UInt8(ascii: "p"), final)) { return .response(failed) }
@@ -102,8 +124,8 @@ enum BuiltinQuery {
                     case .failure(let error): return .response(.connectFailed(error.text))
                     }
                 case 12:
-                    guard let client = scram else { return .response(.connectFailed("SASL final without a SASL exchange")) }
-                    if let error = client.verifyFinal(rest) { return .response(.connectFailed(error.text)) }
+                    guard scram != nil, scram!.proofComputed else { return .response(.connectFailed("SASL final without a SASL exchange")) }
+                    if let error = scram!.verifyFinal(rest) { return .response(.connectFailed(error.text)) }
                 case 5: return .needsLibpq("the server asks for md5 authentication")
                 default: return .needsLibpq("the server asks for authentication method \(code)")
                 }
@@ -114,7 +136,12 @@ enum BuiltinQuery {
                 // 28P01 invalid_password, 28000 invalid_authorization_specification.
                 if state == "28P01" || state == "28000" { return .response(.authenticationFailed("FATAL: \(text)")) }
                 return .response(.connectFailed("FATAL: \(text) (SQLSTATE \(state))"))
-            case UInt8(ascii: "Z"): ready = true
+            case UInt8(ascii: "Z"):
+                // libpq: "expected authentication request from server, but received Z".
+                guard authenticated else {
+                    return .response(.connectFailed("the server said ready before any authentication answer (no AuthenticationOk): not the server"))
+                }
+                ready = true
             default: break  // ParameterStatus, BackendKeyData, NoticeResponse
             }
         }
@@ -129,14 +156,29 @@ enum BuiltinQuery {
         var failure: PostgresCall.Response?
         while true {
             let message: Message
-            switch session.next() {
+            switch session.next(readingThroughRows: true) {
             case .success(let m): message = m
-            case .failure(let stopped): return .response(failure ?? stopped.response)
+            case .failure(let stopped):
+                if let failure { return .response(failure) }
+                // The query was sent: a hang-up now is no connection failure (SQLSTATE 08006, connection_failure).
+                if case .connectFailed(let why) = stopped.response {
+                    return .response(.queryFailed(sqlState: "08006", "the connection ended before the answer: \(why)"))
+                }
+                return .response(stopped.response)
             }
             switch message.type {
             case UInt8(ascii: "D"):
                 guard rows.count < 64 else { continue }
-                guard let row = Message.dataRow(message.body) else { return .response(.connectFailed("malformed data row")) }
+                guard var row = Message.dataRow(message.body, truncated: message.truncated) else {
+                    return .response(.queryFailed(sqlState: "08P01", "malformed data row from the server"))
+                }
+                if message.truncated {
+                    // Only the first value is compared: kept when it was read whole.
+                    guard let first = row.first else {
+                        return .needsLibpq("a row's first value is longer than the \(Session.maximumMessage >> 20) MiB the builtin client reads")
+                    }
+                    row = [first]
+                }
                 rows.append(row)
             case UInt8(ascii: "E"):
                 if failure == nil {
@@ -155,6 +197,9 @@ enum BuiltinQuery {
     struct Message {
         let type: UInt8
         let body: [UInt8]
+        /// Only the first ``Session/maximumMessage`` bytes of the body (a
+        /// DataRow read through, ``Session/next(readingThroughRows:)``).
+        var truncated = false
 
         static func int32(_ b: [UInt8], _ at: Int) -> Int32 {
             Int32(bitPattern: UInt32(b[at]) << 24 | UInt32(b[at + 1]) << 16 | UInt32(b[at + 2]) << 8 | UInt32(b[at + 3]))
@@ -180,18 +225,19 @@ enum BuiltinQuery {
             return out
         }
 
-        /// A DataRow's columns (nil: NULL), or nil when malformed.
-        static func dataRow(_ body: [UInt8]) -> [String?]? {
+        /// A DataRow's columns (nil: NULL), or nil when malformed. A
+        /// `truncated` body gives the columns read whole before its end.
+        static func dataRow(_ body: [UInt8], truncated: Bool = false) -> [String?]? {
             guard body.count >= 2 else { return nil }
             let count = Int(body[0]) << 8 | Int(body[1])
             var columns: [String?] = []
             var i = 2
             for _ in 0..<count {
-                guard i + 4 <= body.count else { return nil }
+                guard i + 4 <= body.count else { return truncated ? columns : nil }
                 let length = int32(body, i)
                 i += 4
                 if length < 0 { columns.append(nil); continue }
-                guard i + Int(length) <= body.count else { return nil }
+                guard i + Int(length) <= body.count else { return truncated ? columns : nil }
                 columns.append(String(decoding: body[i..<(i + Int(length))], as: UTF8.self))
                 i += Int(length)
             }
@@ -228,11 +274,18 @@ enum BuiltinQuery {
             }
         }
 
-        mutating func next() -> Result<Message, Stopped> {
+        /// The next message. With `readingThroughRows`, a DataRow longer
+        /// than ``maximumMessage`` (valid: libpq reads it) comes back
+        /// ``Message/truncated``: its first bytes, the rest received and
+        /// dropped, so memory stays bounded and the stream in step.
+        mutating func next(readingThroughRows: Bool = false) -> Result<Message, Stopped> {
             while true {
                 let available = buffer.count - offset
                 if available >= 5 {
                     let length = Int(Message.int32(buffer, offset + 1))
+                    if readingThroughRows, buffer[offset] == UInt8(ascii: "D"), length > Self.maximumMessage {
+                        return readThrough(length: length)
+                    }
                     guard length >= 4, length <= Self.maximumMessage else {
                         return .failure(Stopped(.connectFailed("malformed message from the server (length \(length))")))
                     }
@@ -243,13 +296,42 @@ enum BuiltinQuery {
                         return .success(message)
                     }
                 }
-                switch connection.receive(limit: 16384, by: deadline) {
-                case .success(let bytes): buffer += bytes
-                case .failure(.timedOut): return .failure(Stopped(.timedOut("waiting for the server: no answer within the timeout")))
-                case .failure(.closed): return .failure(Stopped(.connectFailed("the server closed the connection")))
-                case .failure(let why): return .failure(Stopped(.connectFailed("\(why)")))
-                }
+                if let stopped = receive() { return .failure(stopped) }
             }
+        }
+
+        /// More bytes into the buffer, or why none came.
+        mutating func receive() -> Stopped? {
+            switch connection.receive(limit: 16384, by: deadline) {
+            case .success(let bytes): buffer += bytes; return nil
+            case .failure(.timedOut): return Stopped(.timedOut("waiting for the server: no answer within the timeout"))
+            case .failure(.closed): return Stopped(.connectFailed("the server closed the connection"))
+            case .failure(let why): return Stopped(.connectFailed("\(why)"))
+            }
+        }
+
+        /// The message at `offset` (5 header bytes buffered, `length` over
+        /// the limit): its first ``maximumMessage`` body bytes kept, the
+        /// rest received and dropped.
+        mutating func readThrough(length: Int) -> Result<Message, Stopped> {
+            let type = buffer[offset]
+            offset += 5
+            var body: [UInt8] = []
+            var left = length - 4
+            while left > 0 {
+                if offset == buffer.count {
+                    buffer.removeAll(keepingCapacity: true)
+                    offset = 0
+                    if let stopped = receive() { return .failure(stopped) }
+                }
+                let take = min(left, buffer.count - offset)
+                let keep = min(take, Self.maximumMessage - body.count)
+                if keep > 0 { body += buffer[offset..<(offset + keep)] }
+                offset += take
+                left -= take
+            }
+            if offset == buffer.count { buffer.removeAll(keepingCapacity: true); offset = 0 }
+            return .success(Message(type: type, body: body, truncated: true))
         }
     }
 }

@@ -58,7 +58,7 @@ struct Database: DaemonType {
     static let query = Attribute.string("query", nonBlank: true,
         "level 3's query instead (its first row's first value is compared); default from table, else SELECT 1")
     static let expectedAnswer = Attribute.string("expected_answer", default: "1",
-        "the value the query's first row's first column must have")
+        "the value the query's first row's first column must have, byte for byte (a NULL matches none)")
     static let pingTimeout = Attribute.positiveDuration("ping_timeout", default: .seconds(5),
         "level 2's limit (the whole ping)").monitorOnly
     static let pingClient = Attribute.choice("ping_client", default: PingClient.builtin,
@@ -85,8 +85,8 @@ struct Database: DaemonType {
     static let levels = [
         MonitorLevel(1, "process", checks: "the postmaster runs: postmaster.pid's pid is postgres -D data_directory",
                      cost: "a pidfile read and one process's /proc files"),
-        MonitorLevel(2, "accepting", checks: "PQping over the Unix socket: the server accepts connections, within ping_timeout",
-                     cost: "one connection attempt; loads libpq (the database-libpq companion) unless ping_client=builtin"),
+        MonitorLevel(2, "accepting", checks: "the start-up exchange over the Unix socket (builtin, or PQping with ping_client=libpq): the server accepts connections, within ping_timeout",
+                     cost: "one connection attempt; loads libpq (the database-libpq companion) only with ping_client=libpq"),
         MonitorLevel(3, "query", checks: "connect as user and run the query; its first value is expected_answer, within query_timeout",
                      cost: "one connection, one query; no libpq unless query_client=libpq or a passfile"),
         MonitorLevel(4, "replication", checks: "standby: WAL receiver streaming, replay lag under max_replay_lag; primary: expected_standbys streaming",
@@ -209,11 +209,21 @@ struct Database: DaemonType {
         if resource[Self.password] != nil && passfile != nil {
             return .invalid("attributes 'password' and 'passfile' are both set: set one")
         }
+        return osUserProblem ?? .success
+    }
+
+    /// os_user unknown (and no uid kept from the last start) or root:
+    /// HA_INVAL_ARGS naming it, at every action, stop and exclusive too. An
+    /// unknown user's processes cannot be this cluster's and its pidfile's
+    /// trust cannot be judged: this says why, where the pidfile check would
+    /// answer HA_CMD_FAILED (and a failed stop fences the node). Nil when fit.
+    var osUserProblem: Outcome? {
+        guard let osUid else { return .invalid("attribute 'os_user': no user '\(LogText.escaped(osUser, limit: 64))' on this node") }
         if osUid == 0 {
             return .invalid("attribute 'os_user': " + (osUser == "root" ? "root" : "\(osUser) is uid 0 (root)")
                             + ": PostgreSQL refuses to run as root")
         }
-        return .success
+        return nil
     }
 
     /// Before start, before restart stops anything, and on `validate`: the
@@ -335,6 +345,7 @@ struct Database: DaemonType {
     /// -m fast sends SIGINT, -m immediate SIGQUIT: PostgreSQL 15 docs,
     /// "Shutting Down the Server").
     func stop() -> Outcome {
+        if let problem = osUserProblem { return problem }
         guard let problem = programsProblem else { return daemon.stop() }
         resource.log.warning("\(problem): stopping with signals instead of pg_ctl")
         var daemon = daemon
@@ -343,6 +354,9 @@ struct Database: DaemonType {
                                        .signal("KILL", SIGKILL, share: 1, group: true))
         return daemon.stop()
     }
+
+    /// Running here (the SDK's answer), once os_user is known.
+    func exclusive() -> Outcome { osUserProblem ?? daemon.exclusive() }
 
     // MARK: Monitoring
 
@@ -376,18 +390,30 @@ struct Database: DaemonType {
             case .rejecting(let why): return .failed("\(place): the server refuses connections: \(why)")
             case .noResponse(let why): return .failed("\(place): \(why)")
             case .timedOut: return .failed("\(place): no answer to the ping within \(timeout.milliseconds) ms")
-            case .stranger(let uid):
-                return .failed("\(place): the listener runs as uid \(uid), not os_user '\(LogText.escaped(osUser, limit: 64))' (uid \(owner)): not this server (peer check, as libpq's requirepeer)")
+            case .stranger(let uid): return stranger(uid)
             }
         }
         guard let call = client() else { return Self.noCompanion }
+        let deadline = ProbeDeadline(after: timeout)
         switch call(.init(connection: connection, operation: .ping, timeout: timeout)) {
         case .accepting: return .success
         case .rejecting: return .failed("\(place): the server refuses connections (starting up, shutting down, or in recovery)")
-        case .noResponse(let why): return .failed("\(place): \(why)")
+        case .noResponse(let why):
+            // libpq says "no response" when requirepeer refused the listener: name its uid, as the builtin ping does.
+            if let uid = StartupPing.listenerUid(socket: place, timeout: max(.milliseconds(1), deadline.remaining)),
+               uid != osUid ?? UInt32.max {
+                return stranger(uid)
+            }
+            return .failed("\(place): \(why)")
         case .timedOut: return .failed("\(place): no answer to the ping within \(timeout.milliseconds) ms")
         case let other: return .failed("\(place): unexpected answer \(other)")
         }
+    }
+
+    /// Level 2's answer when the socket's listener runs as `uid`, not os_user.
+    func stranger(_ uid: UInt32) -> Outcome {
+        .failed("\(place): the listener runs as uid \(uid), not os_user '\(LogText.escaped(osUser, limit: 64))' "
+                + "(uid \(osUid ?? UInt32.max)): not this server (peer check, as libpq's requirepeer)")
     }
 
     /// Level 3: the query answers the expected value.
@@ -396,13 +422,7 @@ struct Database: DaemonType {
         let timeout = resource.budget(queryTimeout)
         switch ask(sql, timeout: timeout) {
         case .success(let rows):
-            guard let first = rows.first, let value = first.first else {
-                return .failed("query '\(LogText.escaped(sql, limit: 200))' returned no row, expected '\(expectedAnswer)'")
-            }
-            guard value == expectedAnswer else {
-                return .failed("query '\(LogText.escaped(sql, limit: 200))' answered '\(LogText.escaped(value ?? "NULL", limit: 200))', expected '\(expectedAnswer)'")
-            }
-            return .success
+            return AnswerCheck.problem(query: sql, rows: rows, expected: expectedAnswer).map { .failed($0) } ?? .success
         case .failure(let failure): return failure.outcome
         }
     }
@@ -416,7 +436,11 @@ struct Database: DaemonType {
         if standby {
             switch ask(Replication.standbyQuery, timeout: timeout) {
             case .success(let rows):
-                if let why = Replication.standbyProblem(rows, maxLag: maxReplayLag) { return .failed("standby: " + why) }
+                let kept = Replication.Behind(text: resource.state[Replication.behindKey])
+                var keep: Replication.Behind?
+                let problem = Replication.standbyProblem(rows, maxLag: maxReplayLag, kept: kept, keep: &keep)
+                if keep != kept { resource.state[Replication.behindKey] = keep?.text }
+                if let why = problem { return .failed("standby: " + why) }
             case .failure(let failure): return failure.outcome
             }
         }
@@ -434,7 +458,8 @@ struct Database: DaemonType {
     /// statement_timeout is 90 % of it, so the server ends what the client gives up.
     func ask(_ sql: String, timeout: Duration) -> Result<[[String?]], Failure> {
         if let problem = passfileProblem { return .failure(Failure(.badConfiguration(problem))) }
-        let statementTimeout = max(.milliseconds(1), timeout * 0.9)
+        let deadline = ProbeDeadline(after: timeout)
+        var statementTimeout = max(.milliseconds(1), timeout * 0.9)
         var answer: PostgresCall.Response?
         // The builtin client unless told otherwise or given a passfile (libpq reads it).
         if queryClient == .builtin && passfile == nil {
@@ -447,7 +472,14 @@ struct Database: DaemonType {
         }
         if answer == nil {
             guard let call = client() else { return .failure(Failure(Self.noCompanion)) }
-            answer = call(.init(connection: connection, operation: .query(sql, statementTimeout: statementTimeout), timeout: timeout))
+            // After a builtin attempt (md5, a non-ASCII password), libpq
+            // gets what is left of the level's budget, not a fresh one.
+            let left = deadline.remaining
+            guard left > .zero else {
+                return .failure(Failure(.failed("\(place): no time left for libpq after the builtin attempt (limit \(timeout.milliseconds) ms)")))
+            }
+            statementTimeout = max(.milliseconds(1), left * 0.9)
+            answer = call(.init(connection: connection, operation: .query(sql, statementTimeout: statementTimeout), timeout: left))
         }
         switch answer! {
         case .rows(let rows): return .success(rows)

@@ -49,12 +49,17 @@ struct SCRAMClient {
     static let maximumIterations = 100_000
     /// What the server's final message must carry (`v=`), once computed.
     private(set) var expectedServerSignature: [UInt8] = []
+    /// The client-final-message (with its proof) was computed.
+    var proofComputed: Bool { !expectedServerSignature.isEmpty }
+    /// The server's `v=` matched: only then is its AuthenticationOk believed.
+    private(set) var serverVerified = false
 
     /// nil when the kernel gives no random bytes for the nonce.
     init?(password: String) {
-        // SASLprep is left out: the password is sent as its UTF-8 bytes,
-        // which is what SASLprep yields for ASCII (libpq also falls back to
-        // the raw bytes when a password is not valid SASLprep input).
+        // No SASLprep here: the caller gives ASCII passwords only, which
+        // SASLprep (RFC 4013) leaves as they are (its mappings and
+        // normalisation touch only non-ASCII; for ASCII control characters,
+        // which it prohibits, libpq also sends the raw bytes). Others go to libpq.
         self.password = Array(password.utf8)
         var raw = [UInt8](repeating: 0, count: 18)
         // The kernel's CSPRNG (Glibc's module does not export getrandom(2)).
@@ -105,13 +110,14 @@ struct SCRAMClient {
 
     /// Checks the server-final-message (`v=<signature>`): the server knew
     /// the password too.
-    func verifyFinal(_ serverFinal: [UInt8]) -> SCRAMError? {
+    mutating func verifyFinal(_ serverFinal: [UInt8]) -> SCRAMError? {
         let text = String(decoding: serverFinal, as: UTF8.self)
         if text.hasPrefix("e=") { return SCRAMError("the server refused the SCRAM exchange: \(text.dropFirst(2))") }
         guard text.hasPrefix("v="), let signature = Base64.decode(text.dropFirst(2).prefix { $0 != "," }),
               signature == expectedServerSignature else {
             return SCRAMError("the server's SCRAM signature is wrong: not the server that knows this password")
         }
+        serverVerified = true
         return nil
     }
 }

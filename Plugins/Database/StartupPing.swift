@@ -25,6 +25,16 @@ enum StartupPing {
         case stranger(uid: UInt32)
     }
 
+    /// The uid of the process listening on the Unix socket `path`
+    /// (SO_PEERCRED of a connection, closed at once; nothing sent), or nil
+    /// when none answers within `timeout`. For the reason of a libpq ping
+    /// that says only "no response" when its `requirepeer` refused the listener.
+    static func listenerUid(socket path: String, timeout: Duration) -> UInt32? {
+        guard case .success(let connection) = UnixSocketProbe.open(path: path, by: ProbeDeadline(after: timeout)),
+              case .success(let peer) = connection.peerCredentials() else { return nil }
+        return peer.uid
+    }
+
     /// One ping over the Unix socket `path`, within `timeout`, to a
     /// listener running as uid `owner`.
     static func ping(socket path: String, owner: UInt32, user: String, database: String, timeout: Duration) -> Answer {

@@ -300,7 +300,7 @@ public struct Daemon {
             return .failed("\(endpoint) is already in use by another process; "
                            + "not starting \(master.name) (its probes would ask that process)")
         }
-        let argv = launch.argv(startCommand)
+        let argv = launch.argv(startCommand, mark: launch.detach == nil ? nil : mark)
         if let detach = launch.detach {
             // A command that does not daemonise: detached by the SDK, which writes the pidfile.
             let child: Int32

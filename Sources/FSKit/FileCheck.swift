@@ -115,9 +115,9 @@ public enum FileCheck {
             case .modeWithin(let mask):
                 let extra = info.mode & ~mask
                 if extra != 0 {
-                    let who = extra & 0o002 != 0 ? "writable by others" : extra & 0o020 != 0 ? "writable by its group"
+                    let what = extra & 0o002 != 0 ? "is writable by others" : extra & 0o020 != 0 ? "is writable by its group"
                         : "has permission bits outside \(octal(mask))"
-                    return "is \(who) (mode \(octal(info.mode)))"
+                    return "\(what) (mode \(octal(info.mode)))"
                 }
             }
         }

@@ -195,7 +195,9 @@ struct CDBDefine: ParsableCommand {
     func run() throws {
         try CDBRun.perform { () throws(AdminError) in
             let values = try ValueFromStdin.merge(valueFromStdin, into: CDBRun.assignments(attributes))
-            try CDBRun.editor(options, .readWrite).define(type: type, resource: resource, attributes: values)
+            let editor = try CDBRun.editor(options, .readWrite)
+            try editor.define(type: type, resource: resource, attributes: values)
+            ValueFromStdin.warnOfSecretsInArgv(attributes, type: type, editor: editor)
             // A new resource starts without state, whatever an earlier
             // resource of that name (deleted by an older fshost) left.
             try ResourceState.remove(type: type, resource: resource)
@@ -259,6 +261,7 @@ struct CDBModify: ParsableCommand {
                                                            cdb: options.resolvedPath, force: force)
             }
             for warning in warnings { CDBRun.warn(warning) }
+            ValueFromStdin.warnOfSecretsInArgv(attributes, type: type, editor: editor)
         }
     }
 }

@@ -42,4 +42,17 @@ enum ValueFromStdin {
         result[key] = String(decoding: line, as: UTF8.self)
         return result
     }
+
+    /// After a define or modify that stored them: a warning per secret
+    /// attribute given as key=value in `arguments` (it was readable by every
+    /// local user in /proc/PID/cmdline, and may stay in a shell's history),
+    /// naming `--value-from-stdin KEY`. Values are never printed.
+    static func warnOfSecretsInArgv(_ arguments: [String], type: String, editor: CDBEditor) {
+        for argument in arguments {
+            let key = String(argument.prefix { $0 != "=" })
+            guard key.count < argument.count, editor.isSecret(type: type, key: key) else { continue }
+            CDBRun.warn("attribute '\(key)' is a secret given on the command line (every local user can read a "
+                        + "command line while it runs; shells keep history): use --value-from-stdin \(key)")
+        }
+    }
 }

@@ -327,11 +327,7 @@ extension DatabaseTests {
     /// running as os_user: requirepeer lets it have the password, as the
     /// README says) is a connection failure, not "authentication failed".
     func testAPeerHangingUpAfterThePasswordIsNoAuthenticationVerdict() throws {
-        let cluster = try makeCluster()
-        try define(cluster, "db1", ["retries=0"])
-        try start()
-        let directory = cluster.root + "/standin"
-        try PostgresTemplate.makeOwnedDirectory(directory, mode: 0o755, uid: template.uid, gid: template.gid)
+        let (cluster, directory) = try startedClusterWithStandInDirectory()
         let fakePort = cluster.port + 1, path = directory + "/.s.PGSQL.\(fakePort)"
         let standIn = try authenticatingStandIn(at: path, listeningAs: template.uid, gid: template.gid)
         defer { standIn.stop() }
@@ -350,25 +346,25 @@ extension DatabaseTests {
     /// packet as a server would (an authentication request). Level 2 with
     /// `ping_client=builtin` refuses it before sending anything, with one
     /// line naming the listener's uid; a stand-in running as os_user is
-    /// the server as far as the kernel can tell, and passes.
+    /// the server as far as the kernel can tell, and passes. With
+    /// `ping_client=libpq`, requirepeer refuses it and libpq says only "no
+    /// response": the reason names the listener's uid all the same (R9 #13).
     func testTheBuiltinPingRefusesAListenerRunningAsAnotherUser() throws {
-        let cluster = try makeCluster()
         let other = try OtherUser.make()
         defer { OtherUser.remove() }
         // The real server (level 1 of db2 is its postmaster); db2's socket is the stand-in's.
-        try define(cluster, "db1", ["retries=0"])
-        try start()
-        let directory = cluster.root + "/standin"
-        // os_user's directory, as validate wants.
-        try PostgresTemplate.makeOwnedDirectory(directory, mode: 0o755, uid: template.uid, gid: template.gid)
+        let (cluster, directory) = try startedClusterWithStandInDirectory()
         let fakePort = cluster.port + 1, path = directory + "/.s.PGSQL.\(fakePort)"
         try define(cluster, "db2", ["retries=0", "port=\(fakePort)", "socket_directory=\(directory)", "ping_client=builtin"])
+        try define(cluster, "db2libpq", ["retries=0", "port=\(fakePort)", "socket_directory=\(directory)", "ping_client=libpq"])
         let stranger = try authenticatingStandIn(at: path, listeningAs: other.uid, gid: other.gid)
-        let refused = try monitor(2, "db2")
+        let refused = try monitor(2, "db2"), refusedByLibpq = try monitor(2, "db2libpq")
         stranger.stop()
-        XCTAssertEqual(refused.status, commandFailed, refused.description)
-        XCTAssertTrue(refused.stdout.contains("uid \(other.uid)") && refused.stdout.contains("not os_user"), refused.stdout)
-        XCTAssertEqual(refused.stdout.split(separator: "\n").filter { $0.contains("uid \(other.uid)") }.count, 1, refused.stdout)
+        for r in [refused, refusedByLibpq] {
+            XCTAssertEqual(r.status, commandFailed, r.description)
+            XCTAssertTrue(r.stdout.contains("uid \(other.uid)") && r.stdout.contains("not os_user"), r.stdout)
+            XCTAssertEqual(r.stdout.split(separator: "\n").filter { $0.contains("uid \(other.uid)") }.count, 1, r.stdout)
+        }
 
         // The same stand-in as os_user: the peer check passes (the kernel's word is all it has).
         let owner = try authenticatingStandIn(at: path, listeningAs: template.uid, gid: template.gid)

@@ -356,20 +356,9 @@ final class DatabaseTests: XCTestCase {
     /// the primary's level 4; a primary is not a standby.
     func testLevel4StreamingReplication() throws {
         let primary = try makeCluster()
-        let standby = try makeCluster(copyTemplate: false)
         try define(primary, "primary", ["retries=0", "expected_standbys=standby1"])
         try start("primary")
-        // The standby, as the database user (the password in its environment).
-        let backup = try template.asUser(["\(PostgresTemplate.binaries)/pg_basebackup", "-h", "127.0.0.1",
-                                          "-p", String(primary.port), "-U", "postgres", "-D", standby.data, "-R",
-                                          "-X", "stream", "--no-sync", "-c", "fast"],
-                                         environment: ["PGPASSWORD": PostgresTemplate.password])
-        guard backup.status == 0 else { throw SetupFailure("pg_basebackup failed: \(backup.output)") }
-        let auto = standby.data + "/postgresql.auto.conf"
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: auto))
-        handle.seekToEndOfFile()
-        handle.write(Data("cluster_name = 'standby1'\n".utf8))
-        try handle.close()
+        let standby = try makeStandby(of: primary, applicationName: "standby1")
         try define(standby, "standby", ["retries=0", "standby=true", "max_replay_lag=30s"])
         try start("standby")
 

@@ -104,8 +104,8 @@ final class PostgresTemplate: @unchecked Sendable {
     }
 
     /// psql as root over the socket, the password in its environment.
-    static func psql(socketDirectory: String, port: Int, _ sql: String) throws -> Output {
-        try tool("\(binaries)/psql", ["-h", socketDirectory, "-p", String(port), "-U", "postgres", "-d", "postgres",
+    static func psql(socketDirectory: String, port: Int, database: String = "postgres", _ sql: String) throws -> Output {
+        try tool("\(binaries)/psql", ["-h", socketDirectory, "-p", String(port), "-U", "postgres", "-d", database,
                                       "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql],
                  environment: ["PGPASSWORD": password, "PGCONNECT_TIMEOUT": "5"])
     }
@@ -232,8 +232,8 @@ final class PostgresCluster {
         }
     }
 
-    func psql(_ sql: String) throws -> PostgresTemplate.Output {
-        try PostgresTemplate.psql(socketDirectory: sockets, port: port, sql)
+    func psql(_ sql: String, database: String = "postgres") throws -> PostgresTemplate.Output {
+        try PostgresTemplate.psql(socketDirectory: sockets, port: port, database: database, sql)
     }
 
     /// Every file below the data directory with its size and mtime: what

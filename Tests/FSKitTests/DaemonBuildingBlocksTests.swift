@@ -256,7 +256,14 @@ final class DaemonBuildingBlocksTests: XCTestCase {
     func testLaunchRunsAsTheUserInTheDirectoryWithTheEnvironment() throws {
         let launch = Launch(user: "nobody", environment: ["FSKIT_PROBE": "yes"], workingDirectory: "/tmp")
         XCTAssertNil(launch.problem)
-        let argv = launch.argv(["/bin/sh", "-c", "echo $(id -u) $(pwd) $FSKIT_PROBE"])
+        let (status, text) = try runLaunched(launch.argv(["/bin/sh", "-c", "echo $(id -u) $(pwd) $FSKIT_PROBE"]))
+        XCTAssertEqual(status, 0)
+        XCTAssertEqual(text, "65534 /tmp yes\n")
+    }
+
+    /// Runs a wrapped argv as the host's spawn runs it (argv, no shell,
+    /// this process's environment): its exit status and standard output.
+    func runLaunched(_ argv: [String]) throws -> (Int32, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: argv[0])
         process.arguments = Array(argv.dropFirst())
@@ -264,9 +271,39 @@ final class DaemonBuildingBlocksTests: XCTestCase {
         process.standardOutput = out
         try process.run()
         process.waitUntilExit()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        XCTAssertEqual(process.terminationStatus, 0)
-        XCTAssertEqual(text, "65534 /tmp yes\n")
+        return (process.terminationStatus, String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+    }
+
+    /// A command run as another user starts from the user's login
+    /// environment, not fshost's (R9 #11: root's PGPASSWORD and HOME=/root
+    /// reached the postmaster): HOME, SHELL, USER, LOGNAME, PATH, the
+    /// locale variables fshost has, then the launch's own; nothing else.
+    /// The launch mark is passed on through env, which clears what Detach added.
+    func testACommandRunAsAnotherUserGetsTheUsersEnvironmentOnly() throws {
+        setenv("PGPASSWORD", "root-env-secret", 1)
+        setenv("PGOPTIONS", "-c work_mem=64kB", 1)
+        setenv("LC_MESSAGES", "C.UTF-8", 1)
+        defer { unsetenv("PGPASSWORD"); unsetenv("PGOPTIONS"); unsetenv("LC_MESSAGES") }
+        let launch = Launch(user: "nobody", environment: ["FSKIT_PROBE": "yes"])
+        XCTAssertNil(launch.problem)
+        let (status, text) = try runLaunched(launch.argv(["/usr/bin/env"], mark: "FSHOST_RESOURCE=t/r /run/x.pid"))
+        XCTAssertEqual(status, 0)
+        let lines = text.split(separator: "\n")
+        var seen: [String: String] = [:]
+        for line in lines {
+            let parts = line.split(separator: "=", maxSplits: 1)
+            seen[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+        }
+        let nobody = try XCTUnwrap(Launch.Account("nobody"))
+        var expected = ["HOME": nobody.home, "USER": "nobody", "LOGNAME": "nobody", "SHELL": nobody.shell,
+                        "PATH": Launch.userPath, "FSKIT_PROBE": "yes", "LC_MESSAGES": "C.UTF-8",
+                        "FSHOST_RESOURCE": "t/r /run/x.pid"]
+        for name in Launch.localeVariables where name != "LC_MESSAGES" {
+            if let value = getenv(name) { expected[name] = String(cString: value) }
+        }
+        XCTAssertEqual(seen, expected)
+        // Without a user, nothing changes: the command inherits (the host runs it as root).
+        XCTAssertEqual(Launch(workingDirectory: "/tmp").argv(["x"]), ["/usr/bin/env", "-C", "/tmp", "x"])
     }
 
     // MARK: One definition of running

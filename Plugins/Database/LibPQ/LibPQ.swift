@@ -37,7 +37,9 @@ func parameters(_ c: PostgresCall.Connection, extra: [(String, String)]) -> [(St
     var out: [(String, String)] = [("host", c.host), ("port", String(c.port)), ("dbname", c.database),
                                    ("user", c.user), ("application_name", "fshost-monitor"),
                                    // The client's own environment must not redirect the probe.
-                                   ("sslmode", "prefer"), ("gssencmode", "disable")]
+                                   ("sslmode", "prefer"), ("gssencmode", "disable"),
+                                   // Answers as UTF-8 whatever the database's encoding (compared with expected_answer).
+                                   ("client_encoding", "UTF8")]
     if let peer = c.requirePeer { out.append(("requirepeer", peer)) }
     if let password = c.password { out.append(("password", password)) } else if let passfile = c.passfile {
         out.append(("passfile", passfile))
@@ -144,7 +146,10 @@ func query(_ sql: String, _ connection: PostgresCall.Connection, statementTimeou
     }
 
     // Send the query.
-    guard PQsetnonblocking(conn, 1) == 0, PQsendQueryParams(conn, sql, 0, nil, nil, nil, nil, 0) == 1 else { return .connectFailed(message(conn)) }
+    // Single-row mode: libpq hands each row over as it arrives, so at most
+    // 64 are kept, not the whole result (libpq docs, "Retrieving Query Results Row-by-Row").
+    guard PQsetnonblocking(conn, 1) == 0, PQsendQueryParams(conn, sql, 0, nil, nil, nil, nil, 0) == 1,
+          PQsetSingleRowMode(conn) == 1 else { return .connectFailed(message(conn)) }
     while true {
         let flushed = PQflush(conn)
         if flushed == 0 { break }
@@ -156,7 +161,8 @@ func query(_ sql: String, _ connection: PostgresCall.Connection, statementTimeou
         }
     }
 
-    // Collect every result; the last one's rows are the answer, the first error wins.
+    // Collect the rows (one per PGRES_SINGLE_TUPLE result, then an empty
+    // PGRES_TUPLES_OK), the first 64; the first error wins.
     var rows: [[String?]] = []
     var failure: PostgresCall.Response?
     while true {
@@ -170,14 +176,13 @@ func query(_ sql: String, _ connection: PostgresCall.Connection, statementTimeou
         guard let result = PQgetResult(conn) else { break }
         defer { PQclear(result) }
         switch PQresultStatus(result) {
-        case PGRES_TUPLES_OK:
-            rows = []
-            for r in 0..<min(PQntuples(result), 64) {
+        case PGRES_SINGLE_TUPLE, PGRES_TUPLES_OK:
+            for r in 0..<min(PQntuples(result), Int32(64 - rows.count)) {
                 rows.append((0..<PQnfields(result)).map { c in
                     PQgetisnull(result, r, c) == 1 ? nil : String(cString: PQgetvalue(result, r, c))
                 })
             }
-        case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY: rows = []
+        case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY: break
         default:
             if failure == nil {
                 let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) } ?? "?????"
