@@ -122,10 +122,15 @@ struct ExportBlock: Equatable {
             guard let ip = IPAddress(numeric: address), ip.scope == 0 else {
                 return "'\(shownSpec)': '\(escaped(address))' is not a numeric address"
             }
-            let limit = ip.isIPv6 ? 128 : 32
+            // Ganesha 4.3's lexer reads an IPv6 prefix of 1-99 only (its
+            // parser refuses `::/0` and `::1/128`: measured with
+            // config_ParseFile, every length 0-129): a wider grammar here
+            // would send a block that does not parse. `*` is every client.
+            let range = ip.isIPv6 ? 1...99 : 0...32
             guard !prefix.isEmpty, prefix.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), prefix.count <= 3,
-                  prefix == "0" || !prefix.hasPrefix("0"), let bits = Int(prefix), bits <= limit else {
-                return "'\(shownSpec)': the prefix length must be 0-\(limit), without a leading zero"
+                  prefix == "0" || !prefix.hasPrefix("0"), let bits = Int(prefix), range.contains(bits) else {
+                return "'\(shownSpec)': the prefix length must be \(range.lowerBound)-\(range.upperBound), without a leading zero"
+                    + (ip.isIPv6 ? " (Ganesha 4.3 reads no other IPv6 prefix; use * for every client, the address alone for /128)" : "")
             }
             return nil
         }

@@ -145,7 +145,7 @@ struct ExportsDirectory {
             if n < 0 { return .failure(Refusal(text: "cannot be read: \(String(cString: strerror(errno)))")) }
             if n == 0 { return .success(bytes) }
             bytes += buffer[0..<n]
-            if bytes.count > 1 << 20 { return .failure(Refusal(text: "is larger than 1 MiB")) }
+            if bytes.count > 1 << 20 { return .failure(Refusal(text: "is larger than 1 MiB, the most fshost reads of a configuration file")) }
         }
     }
 
@@ -223,19 +223,6 @@ struct ExportsDirectory {
 
     // MARK: The other exports
 
-    /// The regular files of the directory other than this resource's.
-    func otherFiles() -> [String] {
-        guard let dir = opendir(path) else { return [] }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if name == "." || name == ".." || name == ExportsDirectory.fileName(resourceName) { continue }
-            names.append(path + "/" + name)
-        }
-        return names.sorted()
-    }
-
     /// The check-then-place of a start (two starts must not both find an
     /// export id free) runs under a lock shared by every nfs resource on
     /// this directory: a root-only file in the host's run directory
@@ -290,22 +277,15 @@ struct GaneshaConfigScan {
     }
 
     /// Mount_Path_Pseudo as the server reads it from `config` and its
-    /// `%include` files (each read as ``ExportsDirectory/readTrusted(_:)``,
-    /// 8 deep at most); the last setting wins. A file that cannot be read
-    /// is the failure, naming it.
+    /// `%include` files (the reload's walk, ``ReloadSet``, without `%dir`s:
+    /// every file read through the trust rule); the last setting wins. A
+    /// file that cannot be read or is not trusted is the failure, naming it.
     static func mountPathPseudo(config: String) -> Result<Bool, ExportsDirectory.Refusal> {
-        var value = false
-        var pending = [(config, 0)]
-        while let (file, depth) = pending.popLast() {
-            switch ExportsDirectory.readTrusted(file) {
-            case .failure(let why): return .failure(ExportsDirectory.Refusal(text: "\(file): \(why.text)"))
-            case .success(let bytes):
-                let scan = GaneshaConfigScan(bytes)
-                if let set = scan.mountPathPseudo { value = set }
-                if depth < 8 { pending += scan.includes.reversed().map { ($0, depth + 1) } }
-            }
+        switch ReloadSet.read(config: config, directories: false) {
+        case .failure(let why): return .failure(why)
+        case .success(let set):
+            return .success(set.files.compactMap { GaneshaConfigScan($0.bytes).mountPathPseudo }.last ?? false)
         }
-        return .success(value)
     }
 
     static func tokens(_ bytes: [UInt8]) -> [String] {

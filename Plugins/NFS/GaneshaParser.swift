@@ -5,12 +5,16 @@
 // file without its closing brace swallows the next file's EXPORT block,
 // which is withdrawn (measured: "Parameter Path set more than once", the
 // export gone from the MOUNT list). This resource's own block is safe by
-// construction (ExportBlock); the files beside it are not. So start (before
-// it places its file) and every SIGHUP fshost sends first run Ganesha's
-// parser, `config_ParseFile` of the server's own library, on
-//   - each other file of the exports directory alone: a file must be whole
-//     by itself, or placing this resource's file between two halves would
-//     change what they mean;
+// construction as far as fshost's grammar knows Ganesha's (ExportBlock), but
+// that grammar once let `::/0` through (4.3's lexer reads IPv6 prefixes of
+// 1-99 only): so validate and start parse the block itself too. Before
+// start places its file, the set with it before its SIGHUP or server
+// start, and before every other SIGHUP fshost sends, Ganesha's parser,
+// `config_ParseFile` of the server's own library, reads
+//   - each file of each `%dir` alone (ReloadSet: the reload's files, each
+//     trusted): a file must be whole by itself, or placing this
+//     resource's file between two halves would change what they mean;
+//   - this resource's block alone, from a memfd (validate writes nothing);
 //   - the main config, which reads the whole set as the reload will;
 // and refuse when it reports anything at all (a syntax error, a missing
 // `%include`), naming the file and Ganesha's own message.
@@ -31,39 +35,77 @@ struct GaneshaParser {
     /// The server's library, holding `config_ParseFile`.
     let library: String
 
-    /// Why a reload of `config` (whose exports directory is `directory`)
-    /// would not read what it reads now, one line naming the file and
-    /// Ganesha's message; nil when every file parses. This resource's own
-    /// file (generated, see ExportBlock) is not parsed alone; the config's
-    /// parse reads it with the rest. Costs one fork and the library's load
-    /// (4-10 ms of action time for `validate` with two other export files,
-    /// FSHOST_TIMING): start, stop and reloads only, never a monitor.
-    func problem(config: String, directory: ExportsDirectory, within limit: Duration) -> String? {
-        var files: [String] = []
-        for file in directory.otherFiles() {
-            // `%dir` reads regular files only (conf_lex.l: d_type DT_REG).
-            var st = stat()
-            guard lstat(file, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { continue }
-            // Comments only (or nothing): Ganesha reads it as nothing; alone
-            // its parser would answer "Empty configuration file".
-            guard case .success(let bytes) = SmallFile.read(file, limit: 1 << 20) else {
-                return "exports directory file \(file) cannot be read (a reload would read it): nothing changed"
-            }
-            if !GaneshaConfigScan.tokens(bytes).isEmpty { files.append(file) }
+    /// Why a reload would not read what it reads now, as the action's
+    /// answer (nil when every file parses): `set` is the reload's files
+    /// (``ReloadSet``, already trusted); each file of a `%dir` other than
+    /// `ownFile` is parsed alone, then `ownBlock` (this resource's block
+    /// about to be placed, from a memfd: nothing is written) alone, then
+    /// the config with everything it includes as the reload reads it.
+    /// A foreign file or the config: HA_NOCFGINFO naming it; this
+    /// resource's own block or file: HA_INVAL_ARGS naming the attribute
+    /// on the line Ganesha's parser points at. Costs one fork and the
+    /// library's load (4-10 ms of action time for `validate` with two
+    /// other export files, FSHOST_TIMING): start, stop, validate and
+    /// reloads only, never a monitor.
+    func problem(config: String, set: ReloadSet?, ownFile: String, ownBlock: String?, within limit: Duration) -> Outcome? {
+        // Comments only (or nothing): Ganesha reads it as nothing; alone
+        // its parser would answer "Empty configuration file".
+        var files = (set?.files ?? []).filter {
+            $0.directory != nil && $0.path != ownFile && !GaneshaConfigScan.tokens($0.bytes).isEmpty
+        }.map(\.path)
+        var memfd: Int32 = -1
+        defer { if memfd >= 0 { close(memfd) } }
+        var blockPath = ""
+        if let ownBlock {
+            memfd = ownBlock.withCString { fshost_ganesha_text_fd($0, strlen($0)) }
+            guard memfd >= 0 else { return .failed("cannot check this resource's block: memfd_create: \(String(cString: strerror(errno)))") }
+            blockPath = "/proc/self/fd/\(memfd)"
+            files.append(blockPath)
         }
         files.append(config)
         let fd = open(library, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            return "attribute 'library': \(library): \(String(cString: strerror(errno))) (Ganesha's parser checks every file a reload reads)"
+            return .badConfiguration("attribute 'library': \(library): \(String(cString: strerror(errno))) (Ganesha's parser checks every file a reload reads)")
         }
         defer { close(fd) }
-        if let why = TrustedFile.problem(descriptor: fd, path: library) { return "attribute 'library': \(why)" }
+        if let why = TrustedFile.problem(descriptor: fd, path: library) { return .badConfiguration("attribute 'library': \(why)") }
         switch run(descriptor: fd, files: files, within: limit) {
         case .success(.none): return nil
         case .success(.some(let found)):
-            let file = found.file == config ? "the config \(config) (with every file it includes)" : "exports directory file \(found.file)"
-            return "\(file) does not parse (Ganesha's parser: \(found.message)): a reload would withdraw exports of the server, so fshost sends none and changes nothing; fix or remove that file"
-        case .failure(let why): return why.text
+            let said = "(Ganesha's parser: \(found.message))"
+            if found.file == blockPath, let ownBlock {
+                return .invalid("attribute '\(Self.attribute(onLine: found.message, of: ownBlock))': the export block fshost generates from it does not parse \(said): nothing placed, no reload sent")
+            }
+            if found.file == config, found.message.contains(ownFile + ":") {
+                return .badConfiguration("this resource's own export file \(ownFile) does not parse in the set a reload reads \(said): no reload sent; it was not placed by this fshost's checks (edited by hand, or an older fshost): fix the attributes Ganesha's message points at, or remove the file")
+            }
+            if found.file == config {
+                return .badConfiguration("the config \(config) (with every file it includes) does not parse \(said): a reload would withdraw exports of the server, so fshost sends none and changes nothing; fix the file Ganesha's message names")
+            }
+            return .badConfiguration("file \(found.file) of a %dir does not parse alone \(said): a reload would withdraw exports of the server, so fshost sends none and changes nothing; fix or remove that file")
+        case .failure(let why): return .failed(why.text)
+        }
+    }
+
+    /// The attribute behind the line of `block` that Ganesha's message
+    /// (`Config File (NAME:LINE): …`) points at; "clients" … by the
+    /// statement's key, "path" for a line fshost fixes itself.
+    static func attribute(onLine message: String, of block: String) -> String {
+        guard let open = message.firstRange(of: "Config File ("),
+              let close = message[open.upperBound...].firstIndex(of: ")"),
+              let colon = message[open.upperBound..<close].lastIndex(of: ":"),
+              let line = Int(message[message.index(after: colon)..<close]) else { return "clients" }
+        let lines = block.split(separator: "\n", omittingEmptySubsequences: false)
+        guard line >= 1, line <= lines.count else { return "clients" }
+        let key = lines[line - 1].split(separator: "=").first.map { String($0.filter { $0 != " " && $0 != "\t" }).lowercased() } ?? ""
+        switch key {
+        case "export_id": return "export_id"
+        case "path": return "path"
+        case "pseudo": return "pseudo"
+        case "protocols": return "versions"
+        case "squash": return "squash"
+        case "access_type": return "access"
+        default: return "clients"
         }
     }
 

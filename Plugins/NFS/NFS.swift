@@ -164,6 +164,11 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
             return .invalid("attribute 'pseudo' \(why): '\(ExportBlock.escaped(block.pseudo))'")
         }
         if block.pseudo == "/" { return .invalid("attribute 'pseudo' must not be '/': the pseudo root is the server's") }
+        // NFSv4 LOOKUPs one component at a time: a longer one is
+        // NFS4ERR_NAMETOOLONG (NAME_MAX), so a v4 client could never reach it.
+        if let long = block.pseudo.split(separator: "/").first(where: { $0.utf8.count > 255 }) {
+            return .invalid("attribute 'pseudo' has a component of \(long.utf8.count) bytes (at most 255, NAME_MAX: NFSv4 looks up one component at a time)")
+        }
         if case .failure(let e) = ExportBlock.parseClients(clientsText) { return .invalid("attribute 'clients': \(e.why)") }
         // Ganesha's MOUNT export list (and a mount) answers a client only
         // the exports it serves: start's readiness and levels 2-3 ask from
@@ -192,12 +197,12 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         if backend == .kernel { return kernelValidate() }
         if let why = FileCheck.problem(binary, .executable) { return .badConfiguration("attribute 'binary': \(binary): \(why)") }
         if let why = directory.problem { return .badConfiguration("attribute 'exports_dir': \(directory.path): \(why)") }
-        let text: [UInt8]
-        switch ExportsDirectory.readTrusted(config) {
-        case .success(let bytes): text = bytes
-        case .failure(let why): return .badConfiguration("attribute 'config': \(config): \(why.text)")
+        let set: ReloadSet
+        switch ReloadSet.read(config: config) {
+        case .success(let s): set = s
+        case .failure(let why): return .badConfiguration(why.text)
         }
-        let scan = GaneshaConfigScan(text)
+        let scan = GaneshaConfigScan(set.files[0].bytes)
         let wanted = directory.path.hasSuffix("/") ? String(directory.path.dropLast()) : directory.path
         if !scan.directories.contains(where: { $0 == wanted || $0 == wanted + "/" }) {
             return .badConfiguration("attribute 'config': \(config) has no `%dir \(wanted)`: Ganesha would never read this export")
@@ -206,22 +211,32 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
             return .badConfiguration("attribute 'pidfile': \(daemon.pidFile.path): \(why)")
         }
         if let why = daemon.pidFile.placeProblem() { return .badConfiguration("attribute 'pidfile': \(daemon.pidFile.path): \(why)") }
-        let free = conflicts(mainConfig: scan)
+        let free = conflicts(in: set)
         guard free.isSuccess else { return free }
-        return reloadSetProblem().map { .badConfiguration($0) } ?? .success
+        return reloadSetProblem(set, ownBlock: block.text) ?? .success
     }
 
     /// Why the files a reload reads (the config, its includes, every file
-    /// of its `%dir`s) would not load as they read now (GaneshaParser);
-    /// nil when they parse. Asked before start places its file, and before
-    /// every SIGHUP and server start (``reload(_:)``).
-    func reloadSetProblem() -> String? {
-        parser.problem(config: config, directory: directory, within: min(.seconds(10), resource.timeLeft / 2))
+    /// of its `%dir`s: ``ReloadSet``) are not all trusted, or would not
+    /// load as they read now (GaneshaParser, with `ownBlock` parsed alone
+    /// when given); nil when fit. `set`: the walk already read, else read
+    /// here. Asked before start places its file, and before every SIGHUP
+    /// and server start (``reload(_:)``).
+    func reloadSetProblem(_ set: ReloadSet? = nil, ownBlock: String? = nil) -> Outcome? {
+        let files: ReloadSet
+        if let set { files = set } else {
+            switch ReloadSet.read(config: config) {
+            case .success(let s): files = s
+            case .failure(let why): return .badConfiguration(why.text)
+            }
+        }
+        return parser.problem(config: config, set: files, ownFile: directory.filePath, ownBlock: ownBlock,
+                              within: min(.seconds(10), resource.timeLeft / 2))
     }
 
-    /// SIGHUP to the server, only when the set it would read parses;
-    /// nil when sent, else why not.
-    func reload(_ server: ProcessIdentity) -> String? {
+    /// SIGHUP to the server, only when the set it would read is trusted
+    /// and parses; nil when sent, else why not.
+    func reload(_ server: ProcessIdentity) -> Outcome? {
         if let why = reloadSetProblem() { return why }
         resource.processes.signal(server, SIGHUP)
         return nil
@@ -238,17 +253,11 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         return nil
     }
 
-    /// Another export of the server (another file of the exports directory,
-    /// or the main config) with this export id, pseudo path or directory.
-    func conflicts(mainConfig: GaneshaConfigScan? = nil) -> Outcome {
-        var sources: [(String, GaneshaConfigScan)] = []
-        if let mainConfig { sources.append((config, mainConfig)) }
-        else if case .success(let text) = ExportsDirectory.readTrusted(config) { sources.append((config, GaneshaConfigScan(text))) }
-        for file in directory.otherFiles() {
-            guard case .success(let text) = SmallFile.read(file, limit: 1 << 20) else { continue }
-            sources.append((file, GaneshaConfigScan(text)))
-        }
-        for (file, scan) in sources {
+    /// Another export of the server (any file a reload reads: the config,
+    /// its includes, the files of its `%dir`s, this resource's own file
+    /// aside) with this export id, pseudo path or directory.
+    func conflicts(in set: ReloadSet) -> Outcome {
+        for (file, scan) in set.files.filter({ $0.path != directory.filePath }).map({ ($0.path, GaneshaConfigScan($0.bytes)) }) {
             if scan.exportIDs.contains(block.exportID) {
                 return .badConfiguration("attribute 'export_id': \(block.exportID) is already used by \(file)")
             }
@@ -270,6 +279,11 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
             if let above = scan.pseudoPaths.first(where: { $0 != "/" && block.pseudo.hasPrefix($0 + "/") }) {
                 return .badConfiguration("attribute 'pseudo': \(block.pseudo) is under \(above), the pseudo path of \(file); nested exports are not supported")
             }
+            // Above another's (measured, 4.3: /p started while /p/nine is
+            // served makes /p/nine NFS4ERR_NOENT over NFSv4 until /p goes).
+            if let below = scan.pseudoPaths.first(where: { $0.hasPrefix(block.pseudo + "/") }) {
+                return .badConfiguration("attribute 'pseudo': \(block.pseudo) holds \(below), the pseudo path of \(file); nested exports are not supported")
+            }
         }
         return .success
     }
@@ -288,14 +302,31 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
                 return .failed("exports directory \(directory.path): its lock (in fshost's run directory) was not taken within 5 s (see the log)")
             }
             defer { close(lock) }
-            let free = conflicts()
+            let set: ReloadSet
+            switch ReloadSet.read(config: config) {
+            case .success(let s): set = s
+            case .failure(let why): return .badConfiguration(why.text)
+            }
+            let free = conflicts(in: set)
             guard free.isSuccess else { return free }
-            // Under the lock, before anything is placed: a foreign file
-            // that does not parse would make the reload below withdraw
-            // exports (GaneshaParser). The server's start reads them too.
-            if let why = reloadSetProblem() { return .badConfiguration(why) }
+            // Under the lock, before anything is placed: a file another
+            // user can write, or a foreign file that does not parse, would
+            // be loaded by the reload below, or make it withdraw exports
+            // (ReloadSet, GaneshaParser); so would this resource's block
+            // if fshost's grammar let through what Ganesha cannot read.
+            // The server's start reads the same set.
+            if let why = reloadSetProblem(set, ownBlock: text) { return why }
             changed = directory.current() != .text(text)
-            if changed, let why = directory.place(text) { return .failed(why) }
+            if changed {
+                if let why = directory.place(text) { return .failed(why) }
+                // The set with it, as the SIGHUP below (or the server's
+                // start) will read it; else taken back, nothing sent.
+                if let why = parser.problem(config: config, set: nil, ownFile: directory.filePath, ownBlock: nil,
+                                            within: min(.seconds(10), resource.timeLeft / 2)) {
+                    _ = directory.remove()
+                    return Outcome(why.status, (why.reason ?? "") + "; the export file was removed again")
+                }
+            }
         }
         let outcome = serve(reload: changed)
         if outcome.isSuccess {
@@ -342,7 +373,7 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
             last = probeListed()
             if last.isSuccess { return .success }
             if !nudged && half.hasPassed {
-                if let why = reload(server) { return .badConfiguration(why) }
+                if let why = reload(server) { return why }
                 nudged = true
             }
             usleep(20_000)
@@ -368,7 +399,7 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         if !hadFile, case .notListed = listed() { resource.state["export_dir"] = nil; return .success }
         // The reload below reads every file: refused before anything
         // changes when one does not parse (GaneshaParser).
-        if let why = reloadSetProblem() { return .badConfiguration(why) }
+        if let why = reloadSetProblem() { return why }
         if let why = directory.remove() { return .failed(why) }
         resource.state["export_dir"] = nil
         resource.processes.signal(id, SIGHUP)
@@ -514,7 +545,7 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
     func v3Name() -> Result<String, ExportsDirectory.Refusal> {
         switch GaneshaConfigScan.mountPathPseudo(config: config) {
         case .success(let pseudo): return .success(pseudo ? block.pseudo : block.path)
-        case .failure(let why): return .failure(ExportsDirectory.Refusal(text: "attribute 'config': " + why.text))
+        case .failure(let why): return .failure(why)
         }
     }
 

@@ -11,6 +11,7 @@
 #define FSHOST_GANESHA_PARSE_H
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +21,26 @@
 #include <sys/types.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <sys/syscall.h>
+
+/*
+ * An anonymous file (memfd_create(2), MFD_CLOEXEC) holding `length` bytes
+ * of `text`, for the parser to read as /proc/self/fd/N: a block checked
+ * before it is written anywhere. Through syscall(2): Swift's Glibc module
+ * does not declare memfd_create (it needs _GNU_SOURCE). Returns the
+ * descriptor, or -1 (errno).
+ */
+static inline int fshost_ganesha_text_fd(const char *text, size_t length) {
+    int fd = (int)syscall(SYS_memfd_create, "fshost-nfs-block", 1u /* MFD_CLOEXEC */);
+    if (fd < 0) return -1;
+    size_t done = 0;
+    while (done < length) {
+        ssize_t n = write(fd, text + done, length - done);
+        if (n <= 0) { int e = errno; close(fd); errno = e ? e : EIO; return -1; }
+        done += (size_t)n;
+    }
+    return fd;
+}
 
 static inline void fshost_ganesha_say(int fd, const char *a, const char *b, const char *c) {
     const char *parts[5] = {a, b ? "\t" : NULL, b, c ? "\t" : NULL, c};
