@@ -398,8 +398,18 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         }
         if !hadFile, case .notListed = listed() { resource.state["export_dir"] = nil; return .success }
         // The reload below reads every file: refused before anything
-        // changes when one does not parse (GaneshaParser).
-        if let why = reloadSetProblem() { return why }
+        // changes when one is not trusted or does not parse (ReloadSet,
+        // GaneshaParser) — unless what does not parse is this resource's
+        // own file (Ganesha's message names it, FILE:LINE; hand-edited, or
+        // an older fshost's), which this stop removes anyway: removed, the
+        // set is asked again, and only a set that then parses is reloaded.
+        if let why = reloadSetProblem() {
+            guard hadFile, why.status == .noConfigInfo, why.reason?.contains(directory.filePath + ":") == true else { return why }
+            if let failed = directory.remove() { return .failed(failed) }
+            if let still = reloadSetProblem() {
+                return Outcome(still.status, (still.reason ?? "") + " (this resource's own file, which did not parse either, is removed; no reload sent)")
+            }
+        }
         if let why = directory.remove() { return .failed(why) }
         resource.state["export_dir"] = nil
         resource.processes.signal(id, SIGHUP)

@@ -899,7 +899,11 @@ final class NFSTests: XCTestCase {
         }
         XCTAssertEqual(lab.ganeshaPid, server)
         try assertServed("e1", "no reload was sent")
-        XCTAssertEqual(unlink(own), 0)
+        // stop removes it anyway (it is what stop withdraws): the set then parses and is reloaded.
+        let stopped = try nfs("stop", "e2")
+        XCTAssertEqual(stopped.status, success, stopped.description)
+        XCTAssertNil(lab.exportsSnapshot()["fshost-nfs-e2.conf"])
+        try assertServed("e1", "after e2's stop")
         XCTAssertEqual(try nfs("start", "e2").status, success)
         try assertServed("e2")
     }
