@@ -162,7 +162,8 @@ public struct AttributeSchema: Sendable {
     /// text with defaults filled in, or the first violation in key order
     /// (unknown keys, then wrong types, then missing required ones).
     public func resolve(_ values: [String: String]) -> Result<[String: String], SchemaViolation> {
-        var resolved: [String: String] = [:]
+        // At its final size (every spec at most once): no rehash per doubling.
+        var resolved: [String: String] = Dictionary(minimumCapacity: specs.count)
         for key in values.keys.sorted() where spec(key) == nil {
             return .failure(.unknownKey(key))
         }

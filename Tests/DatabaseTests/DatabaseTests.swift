@@ -154,6 +154,12 @@ final class DatabaseTests: XCTestCase {
         let postmaster = cluster.postmasters()
         try start()
         XCTAssertEqual(cluster.postmasters(), postmaster, "a second start must not start a second server")
+        // The same directories spelled with `//`, `/./` and a trailing `/`:
+        // level 1 matches the postmaster's `-D` as pg_ctl canonicalizes it
+        // (a canonical spelling skips that work; others still get it).
+        try define(cluster, "db1spelled", ["data_directory=\(cluster.data)//./", "socket_directory=\(cluster.sockets)/."])
+        let spelled = try monitor(1, "db1spelled")
+        XCTAssertEqual(spelled.status, success, "level 1 with a non-canonical data_directory: \(spelled)")
         XCTAssertEqual(try run("database", "stop", "db1").status, success)
         XCTAssertEqual(try run("database", "stop", "db1").status, success, "second stop")
         XCTAssertEqual(cluster.postmasters(), [])

@@ -39,6 +39,22 @@ final class DurationAndBoundsTests: CDBTestCase {
         XCTAssertNil(AttributeKind.milliseconds("25h"))
     }
 
+    /// Digits and a unit are read over the bytes (the common case, on every
+    /// action's path); each edge answers as the general grammar does.
+    func testTheCommonCaseAnswersAsTheGrammarAtItsEdges() {
+        let good: [(String, Int64)] = [
+            ("0ms", 0), ("5000ms", 5000), ("000000000012ms", 12), ("0000000000012ms", 12), ("86400000ms", 86_400_000),
+            ("1440m", 86_400_000), ("0h", 0), ("12", 12_000),
+        ]
+        for (text, ms) in good { XCTAssertEqual(DurationText.milliseconds(text), .success(ms), text) }
+        for text in ["5mh", "5hs", "5ss", "5mss", "5msm", "m5", "5m5", "5 ms", "5ms "] {
+            XCTAssertEqual(DurationText.milliseconds(text), .failure(.malformed), text)
+        }
+        for text in ["86400001ms", "999999999999h", "1441m"] {
+            XCTAssertEqual(DurationText.milliseconds(text), .failure(.tooLarge), text)
+        }
+    }
+
     func testHostSettingsAreBoundedWithMessagesNamingTheRange() {
         let cases: [(String, String, String)] = [
             ("monitor_timeout", "9223372036854775807ms", "is out of range: '9223372036854775807ms' (allowed: from 1ms to 24h)"),
