@@ -134,7 +134,7 @@ struct ExportBlock: Equatable {
             }
             return nil
         }
-        if spec.contains(":") {
+        if spec.contains(Character(":")) {
             guard let ip = IPAddress(numeric: spec), ip.isIPv6, ip.scope == 0 else { return "'\(shownSpec)' is not an IPv6 address" }
             return nil
         }

@@ -76,7 +76,7 @@ struct GaneshaParser {
             if found.file == blockPath, let ownBlock {
                 return .invalid("attribute '\(Self.attribute(onLine: found.message, of: ownBlock))': the export block fshost generates from it does not parse \(said): nothing placed, no reload sent")
             }
-            if found.file == config, found.message.contains(ownFile + ":") {
+            if found.file == config, found.message.containsText(ownFile + ":") {
                 return .badConfiguration("this resource's own export file \(ownFile) does not parse in the set a reload reads \(said): no reload sent; it was not placed by this fshost's checks (edited by hand, or an older fshost): fix the attributes Ganesha's message points at, or remove the file")
             }
             if found.file == config {
@@ -91,7 +91,7 @@ struct GaneshaParser {
     /// (`Config File (NAME:LINE): …`) points at; "clients" … by the
     /// statement's key, "path" for a line fshost fixes itself.
     static func attribute(onLine message: String, of block: String) -> String {
-        guard let open = message.firstRange(of: "Config File ("),
+        guard let open = message.firstRange(ofText: "Config File ("),
               let close = message[open.upperBound...].firstIndex(of: ")"),
               let colon = message[open.upperBound..<close].lastIndex(of: ":"),
               let line = Int(message[message.index(after: colon)..<close]) else { return "clients" }

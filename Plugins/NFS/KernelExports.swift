@@ -19,7 +19,7 @@ extension NFS {
 
     /// `CLIENT:PATH` (an IPv6 client in brackets).
     func kernelTarget(_ client: String) -> String {
-        (client.contains(":") ? "[\(client)]" : client) + ":" + block.path
+        (client.contains(Character(":")) ? "[\(client)]" : client) + ":" + block.path
     }
 
     /// The kernel has an NFS server: /proc/filesystems lists nfsd.

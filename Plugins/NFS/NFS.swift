@@ -404,7 +404,7 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         // an older fshost's), which this stop removes anyway: removed, the
         // set is asked again, and only a set that then parses is reloaded.
         if let why = reloadSetProblem() {
-            guard hadFile, why.status == .noConfigInfo, why.reason?.contains(directory.filePath + ":") == true else { return why }
+            guard hadFile, why.status == .noConfigInfo, why.reason?.containsText(directory.filePath + ":") == true else { return why }
             if let failed = directory.remove() { return .failed(failed) }
             if let still = reloadSetProblem() {
                 return Outcome(still.status, (still.reason ?? "") + " (this resource's own file, which did not parse either, is removed; no reload sent)")
