@@ -32,7 +32,7 @@ final class TrustedPathsTests: XCTestCase {
         }
     }
 
-    func violation(_ result: Result<String, PathTrust.Violation>) -> String? {
+    func violation(_ result: PathTrust.Walk) -> String? {
         if case .failure(let v) = result { return v.description }
         return nil
     }
