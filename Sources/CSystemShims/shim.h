@@ -66,6 +66,97 @@ static inline int csys_signalfd(const sigset_t *mask) { return signalfd(-1, mask
 /* The signal number of one struct signalfd_siginfo read from a signalfd. */
 static inline int csys_signalfd_signo(const void *info) { return (int)((const struct signalfd_siginfo *)info)->ssi_signo; }
 static inline int csys_signalfd_info_size(void) { return (int)sizeof(struct signalfd_siginfo); }
+/* ---- The worker's set-up (Sources/FSHost/Supervisor.swift) ------------- */
+#include <string.h>
+/* Until its watchdog watches the lifeline, the worker has no thread that
+   could notice the supervisor's end; a plain PR_SET_PDEATHSIG = SIGKILL
+   killed the worker alone, and whatever a plugin's or library's
+   constructor had forked lived on under init (review of issue 16,
+   finding 1). So the parent-death signal is this one, whose handler ends
+   every descendant of the worker, then the worker's process group (the
+   worker with it). Only async-signal-safe calls: the signal may come in
+   the middle of malloc or dlopen. */
+#define CSYS_ORPHAN_SIGNAL (SIGRTMAX)
+/* The parent pid in /proc/PID/stat (the field after the state that
+   follows the last ')'), or -1. `dir` is an open /proc. */
+static inline pid_t csys_proc_parent(int dir, const char *pid) {
+    char path[64], buf[512];
+    size_t n = 0;
+    while (pid[n] && n < 40) { path[n] = pid[n]; n++; }
+    const char *tail = "/stat";
+    for (size_t i = 0; tail[i]; i++) path[n++] = tail[i];
+    path[n] = 0;
+    int fd = openat(dir, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t got = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (got <= 0) return -1;
+    buf[got] = 0;
+    char *close_paren = 0;
+    for (char *c = buf; *c; c++) if (*c == ')') close_paren = c;
+    if (!close_paren || close_paren[1] != ' ' || !close_paren[2] || close_paren[3] != ' ') return -1;
+    pid_t parent = 0;
+    for (char *c = close_paren + 4; *c >= '0' && *c <= '9'; c++) parent = parent * 10 + (*c - '0');
+    return parent;
+}
+/* getdents64(2)'s record (linux_dirent64), without _GNU_SOURCE. */
+struct csys_dirent64 { unsigned long long d_ino; long long d_off; unsigned short d_reclen; unsigned char d_type; char d_name[]; };
+/* Stops, then kills, every descendant of the calling process found in
+   /proc (at most 1024; passes repeat while new ones are found, so a child
+   forked meanwhile is caught: a stopped process forks no more). */
+static inline void csys_kill_descendants_now(void) {
+    pid_t found[1024];
+    int count = 0;
+    found[count++] = getpid();
+    for (int pass = 0; pass < 16; pass++) {
+        int added = 0;
+        int dir = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir < 0) break;
+        char entries[4096];
+        long got;
+        while ((got = syscall(SYS_getdents64, dir, entries, sizeof entries)) > 0) {
+            for (long offset = 0; offset < got;) {
+                struct csys_dirent64 *entry = (struct csys_dirent64 *)(entries + offset);
+                offset += entry->d_reclen;
+                pid_t pid = 0;
+                const char *c = entry->d_name;
+                for (; *c >= '0' && *c <= '9'; c++) pid = pid * 10 + (*c - '0');
+                if (*c || pid <= 0) continue;
+                int known = 0;
+                for (int i = 0; i < count; i++) if (found[i] == pid) { known = 1; break; }
+                if (known) continue;
+                pid_t parent = csys_proc_parent(dir, entry->d_name);
+                for (int i = 0; i < count; i++) {
+                    if (found[i] == parent && count < 1024) {
+                        kill(pid, SIGSTOP);
+                        found[count++] = pid;
+                        added = 1;
+                        break;
+                    }
+                }
+            }
+        }
+        close(dir);
+        if (!added) break;
+    }
+    for (int i = 1; i < count; i++) kill(found[i], SIGKILL);
+}
+static void csys_orphaned_in_setup(int signal) {
+    (void)signal;
+    csys_kill_descendants_now();
+    kill(0, SIGKILL);
+    _exit(137);
+}
+/* Makes the supervisor's end (this thread's parent) run
+   csys_orphaned_in_setup. Returns prctl's result. */
+static inline int csys_die_with_parent_and_descendants(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = csys_orphaned_in_setup;
+    sigfillset(&action.sa_mask);
+    sigaction(CSYS_ORPHAN_SIGNAL, &action, 0);
+    return prctl(PR_SET_PDEATHSIG, CSYS_ORPHAN_SIGNAL, 0, 0, 0);
+}
 /* ---- fshost-admin's fshost children (Sources/fshost-admin/FshostChild.swift) */
 /* fork + execve of `path` in a child that gets SIGKILL when the calling
    thread ends (PR_SET_PDEATHSIG): killing the admin tool kills the fshost it

@@ -87,12 +87,17 @@ public struct ActionRunner {
 
     /// How long `request`'s worker may go without publishing its deadline
     /// (ms from `started`): ``Supervisor/setupLimitMilliseconds``, capped at
-    /// the request's ``ActionRequest/deadlineCap`` plus the grace, so that
-    /// a hang before the deadline is known (a plugin constructor) still
-    /// answers before the caller's timeout (OCF's, a batch's).
+    /// an explicit `--timeout` (the action's deadline counts from the call,
+    /// set-up included: past it there is no action left to run) and at the
+    /// request's ``ActionRequest/deadlineCap`` plus the grace, so that a
+    /// hang before the deadline is known (a plugin constructor) still
+    /// answers before the caller's timeout (the command line's, OCF's, a
+    /// batch's; review of issue 16, finding 2).
     static func setupLimit(_ request: ActionRequest, from started: Int64) -> Int64 {
-        guard let cap = request.deadlineCap else { return Supervisor.setupLimitMilliseconds }
-        return max(1, min(Supervisor.setupLimitMilliseconds, cap + Supervisor.graceMilliseconds - started))
+        var limit = Supervisor.setupLimitMilliseconds
+        if let timeout = request.timeoutMilliseconds { limit = max(1, min(limit, timeout)) }
+        guard let cap = request.deadlineCap else { return limit }
+        return max(1, min(limit, cap + Supervisor.graceMilliseconds - started))
     }
 
     /// The answer from what the supervisor saw: the worker's result, or
@@ -105,7 +110,7 @@ public struct ActionRunner {
         }
         if run.unanswered && run.timeoutMilliseconds == nil {
             return ActionResult(status: .timedOut,
-                reason: "\(action) did not reach its action within its set-up limit (\(Supervisor.setupLimitMilliseconds) ms at most, less when the caller's deadline comes first: finding, verifying and loading plugin \(request.type), reading the resource); its worker was killed with every command it started")
+                reason: "\(action) did not reach its action within its set-up limit (\(Supervisor.setupLimitMilliseconds) ms at most, less when --timeout or the caller's deadline comes first: finding, verifying and loading plugin \(request.type), reading the resource); its worker was killed with every command it started")
         }
         if run.unanswered {
             return ActionResult(status: .timedOut,

@@ -34,7 +34,10 @@ import Glibc
 /// - P is killed outright (SIGKILL, or its group) → W sees its end of the
 ///   lifeline pipe hang up, kills everything below it, and exits (the
 ///   resource lock it holds is released only then). Before W watches the
-///   pipe it has `PR_SET_PDEATHSIG` = SIGKILL (no command runs yet).
+///   pipe (while it finds, verifies and loads the plugin and reads the
+///   resource) its parent-death signal's handler ends every descendant of
+///   W, then W's process group (``csys_die_with_parent_and_descendants``):
+///   what a constructor forked does not outlive fshost either.
 /// - W does not answer within 2.5 s after its deadline → P kills it:
 ///   `HA_TIMEDOUT`. An action's W that has published no deadline within
 ///   ``setupLimitMilliseconds`` is killed the same way.
@@ -151,7 +154,9 @@ enum Supervisor {
     static func becomeWorker(supervisor: pid_t, previousMask: inout sigset_t, keepingStandardOutput: Bool) {
         _ = setpgid(0, 0)   // a kill of P's group does not reach W
         _ = csys_set_child_subreaper()
-        _ = csys_set_parent_death_signal(SIGKILL)   // until the watchdog watches the lifeline
+        // Until the watchdog watches the lifeline: P's end ends W and all
+        // below it (a constructor's fork included), not W alone.
+        _ = csys_die_with_parent_and_descendants()
         if getppid() != supervisor { _exit(0) }     // P died before the line above
         signal(SIGPIPE, SIG_IGN)
         // Default actions for crashes: the process just ends with the signal

@@ -34,6 +34,75 @@ final class SetupLimitTests: XCTestCase {
         return sandbox
     }
 
+    /// A sandbox whose plugin `forksinload` has a constructor that forks
+    /// a child in the worker's process group and one in a session of its
+    /// own (each writes its pid to `group.pid`, `session.pid`), then hangs.
+    func forkingPluginSandbox() throws -> HostSandbox {
+        let sandbox = try HostSandbox()
+        let plugins = sandbox.path("plugins")
+        try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: false,
+                                                attributes: [.posixPermissions: 0o755])
+        sandbox.pluginPath = plugins
+        guard let cc = ELFFixtures.cCompiler else {
+            throw SetupFailure("no C compiler (cc, gcc or clang) in PATH: this test builds its fixture with one")
+        }
+        let record = PluginRecord(abiVersion: 1, compilerVersion: compilerVersion, typeName: "forksinload").bytes
+        let source = "#include <stdio.h>\n#include <unistd.h>\n"
+            + "__attribute__((section(\".fshost_plugin\"), used, aligned(4)))\n"
+            + "static const unsigned char fshost_record[\(record.count)] = \(ELFFixtures.cArray(record));\n"
+            + "void *fshost_plugin_entry(void) { return 0; }\n"
+            + "static void note(const char *path) { FILE *f = fopen(path, \"w\"); if (f) { fprintf(f, \"%d\\n\", (int)getpid()); fclose(f); } }\n"
+            + "__attribute__((constructor)) static void forks(void) {\n"
+            + "  if (fork() == 0) { note(\"\(sandbox.path("group.pid"))\"); for (;;) pause(); }\n"
+            + "  if (fork() == 0) { setsid(); note(\"\(sandbox.path("session.pid"))\"); for (;;) pause(); }\n"
+            + "  for (;;) pause();\n}\n"
+        let plugin = plugins + "/forksinload.so"
+        try ELFFixtures.compileC(source, compiler: cc, flags: ["-shared", "-fPIC", "-O1"], output: plugin,
+                                 in: sandbox.root.path, name: "forksinload")
+        try ELFFixtures.setMode(plugin, 0o755)
+        return sandbox
+    }
+
+    /// Whether `pid` runs (a zombie does not: the CI's pid 1 may not reap).
+    func alive(_ pid: Int32) -> Bool {
+        guard let stat = ProcessFixtures.readFile("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")"),
+              stat.index(close, offsetBy: 2) < stat.endIndex else { return false }
+        return stat[stat.index(close, offsetBy: 2)] != "Z"
+    }
+
+    /// fshost SIGKILLed while its worker is still in set-up (a plugin
+    /// constructor that forked, then hung): what the constructor forked
+    /// ends too, in the worker's process group or in a session of its own
+    /// (review of issue 16, finding 1: both lived on under init).
+    func testKillingFshostInSetUpEndsWhatAConstructorForked() throws {
+        let sandbox = try forkingPluginSandbox()
+        let host = try XCTUnwrap(LaunchedHost(sandbox, ["forksinload", "monitor", "r", "--timeout", "60s"]))
+        var pids: [Int32] = []
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 10_000) {
+            pids = ["group.pid", "session.pid"].compactMap {
+                ProcessFixtures.readFile(sandbox.path($0)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            }
+            return pids.count == 2
+        }, "the constructor's children did not start")
+        defer { for pid in pids { kill(pid, SIGKILL) } }
+        XCTAssertTrue(pids.allSatisfy(alive))
+        kill(host.pid, SIGKILL)
+        _ = host.wait(milliseconds: 5000)
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { !pids.contains(where: alive) },
+                      "a child of the worker's set-up outlived fshost: \(pids.filter(alive))")
+    }
+
+    /// An explicit `--timeout` bounds the set-up too (review of issue 16,
+    /// finding 2: `--timeout 1` answered after the 15 s set-up limit).
+    func testAnExplicitTimeoutBoundsTheSetUp() throws {
+        let sandbox = try hangingPluginSandbox()
+        let r = try sandbox.fshost("hangsinload", "monitor", "r", "--timeout", "2s")
+        XCTAssertEqual(r.status, 8, r.description)
+        XCTAssertTrue(r.stderr.contains("did not reach its action within its set-up limit"), r.description)
+        XCTAssertGreaterThanOrEqual(r.milliseconds, 1_900, r.description)
+        XCTAssertLessThan(r.milliseconds, 4_000, r.description)
+    }
+
     func testAHangBeforeTheDeadlineIsBounded() throws {
         let sandbox = try hangingPluginSandbox()
         let r = try sandbox.fshost("hangsinload", "monitor", "r")
