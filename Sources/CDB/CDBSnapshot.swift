@@ -245,7 +245,11 @@ public enum CDBSnapshot {
             return .failure(Problem(text: "is not a CDB snapshot (corrupt)"))
         }
         guard let found = LineReader.number(first[magicBytes.count...]) else {
-            return .failure(Problem(text: "has a corrupt header"))
+            // Digits too many to read are a format from a later fshost, not corruption.
+            let rest = first[magicBytes.count...]
+            return .failure(Problem(text: !rest.isEmpty && rest.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
+                ? "has a newer format (a version number too large to read; this fshost reads \(version))"
+                : "has a corrupt header"))
         }
         guard found == Int64(version) else {
             return .failure(Problem(text: found > Int64(version)

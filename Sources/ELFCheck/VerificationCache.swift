@@ -399,7 +399,8 @@ public struct VerificationCache: Sendable {
     }
 
     private func warn(_ path: String, _ problem: String, _ subject: Subject) {
-        let text = "ignoring the verification cache entry \(path), which \(problem); \(subject.fallback)"
+        let what = path == directory ? "directory" : "entry"
+        let text = "ignoring the verification cache \(what) \(path), which \(problem); \(subject.fallback)"
         if let warning { warning(text); return }
         let line = Array("fshost: warning: \(text)\n".utf8)
         _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }

@@ -121,6 +121,12 @@ public struct ActionRunner {
                                 reason: "cannot start the worker process: \(String(cString: strerror(error)))")
         }
         let how = run.waitStatus.map(Supervisor.describe(waitStatus:)) ?? "ended"
+        // SIGKILL is what the OOM killer and an operator send; plugin code
+        // crashing or aborting ends with its own signal (review of issue 16).
+        if let status = run.waitStatus, status & 0x7F == SIGKILL {
+            return ActionResult(status: .commandFailed,
+                                reason: "fshost's worker for plugin \(request.type) was \(how) during \(action), sent from outside fshost (the kernel's OOM killer, an operator?)")
+        }
         if run.pluginCodeRan {
             return ActionResult(status: .commandFailed,
                                 reason: "plugin \(request.type) ended the process during \(action): \(how)")

@@ -40,4 +40,15 @@ final class CDBSnapshotFormatTests: XCTestCase {
         guard case .failure(let problem) = CDBSnapshot.parse(bytes) else { return XCTFail("parses") }
         XCTAssertEqual(problem.text, "has a newer format (7; this fshost reads 1)")
     }
+
+    /// A version number too large to read is a newer format too, not a
+    /// corrupt header (review of issue 16, finding 4).
+    func testAnUnreadablyLargeVersionIsANewerFormat() {
+        let bytes = Array((CDBSnapshot.magic + "99999999999999999999\n").utf8)
+        guard case .failure(let problem) = CDBSnapshot.parse(bytes) else { return XCTFail("parses") }
+        XCTAssertEqual(problem.text, "has a newer format (a version number too large to read; this fshost reads 1)")
+        let corrupt = Array((CDBSnapshot.magic + "1x\n").utf8)
+        guard case .failure(let other) = CDBSnapshot.parse(corrupt) else { return XCTFail("parses") }
+        XCTAssertEqual(other.text, "has a corrupt header")
+    }
 }

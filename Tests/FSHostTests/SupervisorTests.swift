@@ -49,6 +49,29 @@ final class SupervisorTests: XCTestCase {
         XCTAssertEqual(processes(containing: marker), [], "the action's commands outlived fshost")
     }
 
+    /// The worker SIGKILLed from outside (the OOM killer, an operator) is
+    /// not blamed on the plugin (review of issue 16, finding 4).
+    func testAWorkerKilledFromOutsideIsNotBlamedOnThePlugin() throws {
+        let marker = "0.\(Int.random(in: 100_000_000...999_999_999))"
+        try define("k2", ["command": "[\"sh\",\"-c\",\"exec sleep 30 \(marker)\"]", "process_name": "sleep"])
+        let host = try XCTUnwrap(LaunchedHost(sandbox, ["testfixture", "start", "k2", "--timeout", "20s"]))
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { !processes(containing: marker).isEmpty },
+                      "the start command did not run")
+        let workers = (try FileManager.default.contentsOfDirectory(atPath: "/proc")).compactMap(Int32.init).filter { pid in
+            guard let stat = ProcessFixtures.readFile("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return false }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && Int32(fields[1]) == host.pid
+        }
+        XCTAssertEqual(workers.count, 1, "fshost's worker: \(workers)")
+        for worker in workers { kill(worker, SIGKILL) }
+        let status = try XCTUnwrap(host.wait(milliseconds: 5000), "fshost did not end")
+        XCTAssertEqual((status >> 8) & 0xFF, 3, host.stderr)
+        XCTAssertTrue(host.stderr.contains("fshost's worker for plugin testfixture was killed by signal 9 (SIGKILL) during start, sent from outside fshost"), host.stderr)
+        XCTAssertFalse(host.stderr.contains("plugin testfixture ended the process"), host.stderr)
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { processes(containing: marker).isEmpty },
+                      "the action's command outlived its worker")
+    }
+
     func testSIGKILLDuringStartLeavesNothingRunning() throws {
         try killDuringStart({ Glibc.kill($0, SIGKILL) }, expectAnswer: nil)
     }

@@ -160,14 +160,16 @@ final class VerificationCacheTests: XCTestCase {
                     .write(to: URL(fileURLWithPath: $0)) }),
             ("another owner", "is owned by uid 4242", { XCTAssertEqual(chown($0, 4242, 4242), 0) }),
             ("writable by others", "is writable by others", { XCTAssertEqual(chmod($0, 0o666), 0) }),
-            ("a directory open to others", "is writable by others", { _ in XCTAssertEqual(chmod(self.cacheDirectory, 0o777), 0) }),
+            // Named as the directory, not as an entry (review of issue 16, finding 4).
+            ("a directory open to others", "cache directory \(cacheDirectory), which is writable by others",
+             { _ in XCTAssertEqual(chmod(self.cacheDirectory, 0o777), 0) }),
         ]
         for (name, warning, damage) in cases {
             try damage(try entry())
             let m = try monitor()
             XCTAssertEqual(m.status, 0, "\(name): \(m.stderr)")
             XCTAssertTrue(m.verified, "\(name): verified in full")
-            let warnings = m.stderr.split(separator: "\n").filter { $0.contains("ignoring the verification cache entry") }
+            let warnings = m.stderr.split(separator: "\n").filter { $0.contains("ignoring the verification cache ") }
             XCTAssertEqual(warnings.count, 1, "\(name): \(m.stderr)")
             XCTAssertTrue(warnings.first?.contains(warning) == true, "\(name): \(m.stderr)")
             // The action's log line (key=value, syslog too), not a bare line.
