@@ -103,8 +103,14 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
     ]
 
     static let defaults = ActionDefaults(
-        timeouts: [.exclusive: .seconds(5), .start: .seconds(30), .stop: .seconds(15), .monitor: .seconds(15),
-                   .restart: .seconds(45), .validate: .seconds(5)],
+        timeout: { action in
+            switch action {
+            case .exclusive, .validate: .seconds(5)
+            case .start: .seconds(30)
+            case .stop, .monitor: .seconds(15)
+            case .restart: .seconds(45)
+            }
+        },
         level: 2, retries: 1, retryInterval: .milliseconds(500))
 
     // MARK: Configuration
