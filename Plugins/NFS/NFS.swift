@@ -103,8 +103,14 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
     ]
 
     static let defaults = ActionDefaults(
-        timeouts: [.exclusive: .seconds(5), .start: .seconds(30), .stop: .seconds(15), .monitor: .seconds(15),
-                   .restart: .seconds(45), .validate: .seconds(5)],
+        timeout: { action in
+            switch action {
+            case .exclusive, .validate: .seconds(5)
+            case .start: .seconds(30)
+            case .stop, .monitor: .seconds(15)
+            case .restart: .seconds(45)
+            }
+        },
         level: 2, retries: 1, retryInterval: .milliseconds(500))
 
     // MARK: Configuration
@@ -112,6 +118,8 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
     let resource: Resource
     let block: ExportBlock
     let clientsText: String
+    /// `clients` parsed once, in init (``checkValues()`` answers its failure).
+    let clientsParsed: Result<[String], ExportBlock.ClientError>
     let backend: Backend
     let config: String, binary: String, exportfs: String
     let directory: ExportsDirectory
@@ -125,7 +133,8 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         self.resource = resource
         let path = resource[Self.path]
         clientsText = resource[Self.clients]
-        let clients = (try? ExportBlock.parseClients(clientsText).get()) ?? []
+        clientsParsed = ExportBlock.parseClients(clientsText)
+        let clients = (try? clientsParsed.get()) ?? []
         block = ExportBlock(exportID: resource[Self.exportID], path: path, pseudo: resource[Self.pseudo] ?? path,
                             clients: clients, access: resource[Self.access], squash: resource[Self.squash],
                             versions: resource[Self.versions])
@@ -169,7 +178,7 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         if let long = block.pseudo.split(separator: "/").first(where: { $0.utf8.count > 255 }) {
             return .invalid("attribute 'pseudo' has a component of \(long.utf8.count) bytes (at most 255, NAME_MAX: NFSv4 looks up one component at a time)")
         }
-        if case .failure(let e) = ExportBlock.parseClients(clientsText) { return .invalid("attribute 'clients': \(e.why)") }
+        if case .failure(let e) = clientsParsed { return .invalid("attribute 'clients': \(e.why)") }
         // Ganesha's MOUNT export list (and a mount) answers a client only
         // the exports it serves: start's readiness and levels 2-3 ask from
         // `address`, so they could never see an export that leaves it out.

@@ -164,11 +164,16 @@ public struct AttributeSchema: Sendable {
     public func resolve(_ values: [String: String]) -> Result<[String: String], SchemaViolation> {
         // At its final size (every spec at most once): no rehash per doubling.
         var resolved: [String: String] = Dictionary(minimumCapacity: specs.count)
-        for key in values.keys.sorted() where spec(key) == nil {
-            return .failure(.unknownKey(key))
+        // Each key sorted and looked up once (a linear search of the specs).
+        let keys = values.keys.sorted()
+        var found: [AttributeSpec] = []
+        found.reserveCapacity(keys.count)
+        for key in keys {
+            guard let spec = spec(key) else { return .failure(.unknownKey(key)) }
+            found.append(spec)
         }
-        for key in values.keys.sorted() {
-            let spec = spec(key)!
+        for i in keys.indices {
+            let key = keys[i], spec = found[i]
             switch AttributeConstraints.check(values[key]!, against: spec) {
             case .success(let text): resolved[key] = text
             case .failure(let e): return .failure(.wrongType(key: key, problem: e.message))

@@ -265,7 +265,9 @@ public enum CDBSnapshot {
               count[0] >= 0, count[0] <= 10_000 else {
             return .failure(Problem(text: "is corrupt or truncated (attribute count)"))
         }
-        var attributes: [String: String] = [:]
+        // At its final size: no rehash per doubling (a resource's file
+        // holds a dozen attributes; count is at most 10,000, checked above).
+        var attributes: [String: String] = Dictionary(minimumCapacity: Int(count[0]))
         for _ in 0..<count[0] {
             guard let sizes = reader.line(), let lengths = fields(sizes, label: nil), lengths.count == 2,
                   lengths[0] > 0, lengths[1] >= 0,

@@ -105,6 +105,9 @@ public struct ActionDefaults: Sendable {
     public var retries: UInt32
     /// The pause between monitor's probes.
     public var retryInterval: Duration
+    /// The timeouts of ``init(timeout:level:retries:retryInterval:)``, asked
+    /// before ``timeouts``.
+    private var declaredTimeout: (@Sendable (Action) -> Duration?)? = nil
 
     /// The defaults; every parameter sets the property of its name.
     public init(timeouts: [Action: Duration] = [:], level: UInt32 = 1, retries: UInt32 = 1,
@@ -113,6 +116,17 @@ public struct ActionDefaults: Sendable {
         self.level = level
         self.retries = retries
         self.retryInterval = retryInterval
+    }
+
+    /// The defaults, each action's timeout given by `timeout` (nil: the
+    /// standard one), typically a `switch`. The same as a `timeouts`
+    /// dictionary, without building one: a `[Action: Duration]` literal
+    /// costs every plugin entry first-use metadata and a conformance scan
+    /// (~25 µs, perf, issue 10). ``timeouts`` stays empty.
+    public init(timeout: @escaping @Sendable (Action) -> Duration?, level: UInt32 = 1, retries: UInt32 = 1,
+                retryInterval: Duration = .milliseconds(500)) {
+        self.init(level: level, retries: retries, retryInterval: retryInterval)
+        declaredTimeout = timeout
     }
 
     /// Long enough that an occasional slow answer is not a false failover:
@@ -136,6 +150,7 @@ public struct ActionDefaults: Sendable {
     }
 
     func timeout(_ action: Action) -> Duration {
+        if let declaredTimeout, let declared = declaredTimeout(action) { return declared }
         // An empty `timeouts` (the common declaration) is not even hashed into.
         if !timeouts.isEmpty, let declared = timeouts[action] { return declared }
         return Self.standardTimeout(action)

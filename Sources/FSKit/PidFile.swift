@@ -25,12 +25,24 @@ public struct PidFile: Sendable, Equatable {
     /// effective uid by default; add the uid a daemon runs as when it
     /// writes its own pidfile in its own directory (PostgreSQL's
     /// `postmaster.pid`, owned by `postgres`).
-    public let trustedOwners: Set<UInt32>
+    public var trustedOwners: Set<UInt32> { Set(owners) }
+    /// ``trustedOwners``, ascending and distinct (``PathTrust/owners``).
+    /// An array, not a `Set`: the first `Set<UInt32>` of a process costs
+    /// ~35 µs of metadata and conformance lookups (issue 16), which every
+    /// daemon's monitor paid building the default (perf, issue 10).
+    let owners: [UInt32]
+
+    /// The pidfile at `path` (absolute), trusted when owned by root or the
+    /// effective uid.
+    public init(_ path: String) {
+        self.path = path
+        owners = PathTrust().owners
+    }
 
     /// The pidfile at `path` (absolute), trusted when owned by one of `trustedOwners`.
-    public init(_ path: String, trustedOwners: Set<UInt32> = [0, geteuid()]) {
+    public init(_ path: String, trustedOwners: Set<UInt32>) {
         self.path = path
-        self.trustedOwners = trustedOwners
+        owners = PathTrust(trustedOwners: trustedOwners).owners
     }
 
     /// The most a pidfile may hold; `postmaster.pid` is about 100 bytes.
@@ -69,10 +81,10 @@ public struct PidFile: Sendable, Equatable {
     /// through ``FileCheck``).
     public func placeProblem() -> String? {
         if let violation = untrusted() { return "\(violation): another user could write its pid" }
-        let trust = PathTrust(trustedOwners: trustedOwners)
+        let trust = PathTrust(owners: owners)
         if let violation = trust.checkLinks(path) { return "\(violation): another user could choose the file" }
         guard let directory = PathTrust.resolve(PathTrust.parent(of: path)) else { return nil }
-        return PathTrust(trustedOwners: trustedOwners).checkDirectory(directory)
+        return PathTrust(owners: owners).checkDirectory(directory)
             .map { "\($0): another user could write its pid" }
     }
 
@@ -84,7 +96,7 @@ public struct PidFile: Sendable, Equatable {
     /// (then reading says absent).
     func untrusted() -> PathTrust.Violation? {
         guard let real = PathTrust.resolve(path) else { return nil }
-        let trust = PathTrust(trustedOwners: trustedOwners)
+        let trust = PathTrust(owners: owners)
         if let violation = trust.checkLinks(path) { return violation }
         var st = stat()
         guard lstat(real, &st) == 0 else { return nil }

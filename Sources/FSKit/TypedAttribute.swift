@@ -24,15 +24,19 @@ public final class TypedAttribute<Value>: Attribute, @unchecked Sendable {
     /// once (hence the class's `@unchecked Sendable`).
     let read: (String?) -> Value?
     /// What the subscript answers if `read` fails, which `create` rules out
-    /// for listed attributes: the kind's neutral value.
-    let fallback: Value
+    /// for listed attributes: the kind's neutral value. A closure, run only
+    /// then: a required attribute's neutral value is found by dynamic casts
+    /// (``neutral()``), which cost every plugin entry first-use metadata
+    /// and conformance lookups when they ran at declaration (perf, issue 10).
+    let fallback: () -> Value
 
     /// Whether the host's text for this attribute decodes as `Value`.
     override func readable(from resource: Resource) -> Bool { read(resource.string(name)) != nil }
 
+    @usableFromInline
     init(_ name: String, kind: Kind, required: Bool = false, default defaultValue: String?, _ description: String,
          constraint: AttributeConstraint = AttributeConstraint(), secret: Bool = false, monitorOnly: Bool = false,
-         fallback: Value, read: @escaping (String?) -> Value?) {
+         fallback: @autoclosure @escaping () -> Value, read: @escaping (String?) -> Value?) {
         self.read = read
         self.fallback = fallback
         super.init(name: name, kind: kind, required: required, defaultValue: defaultValue, description: description,
@@ -52,7 +56,7 @@ public final class TypedAttribute<Value>: Attribute, @unchecked Sendable {
     /// ```
     public var monitorOnly: TypedAttribute<Value> {
         TypedAttribute(name, kind: kind, required: isRequired, default: defaultValue, description, constraint: constraint,
-                       secret: isSecret, monitorOnly: true, fallback: fallback, read: read)
+                       secret: isSecret, monitorOnly: true, fallback: self.fallback(), read: read)
     }
 }
 
@@ -76,7 +80,7 @@ extension TypedAttribute where Value: OptionalAttributeValue {
         return TypedAttribute<Value.Wrapped>(
             name, kind: kind, required: true, default: nil, description, constraint: constraint, secret: isSecret,
             monitorOnly: isMonitorOnly,
-            fallback: fallback.wrappedValue ?? Self.neutral(),
+            fallback: fallback().wrappedValue ?? Self.neutral(),
             read: { text in
                 guard text != nil, let value = read(text) else { return nil }
                 return value.wrappedValue
@@ -160,11 +164,17 @@ extension Attribute {
     }
 
     /// One of an enumeration's raw values: the host allows exactly those.
+    /// Inlinable: specialised in the plugin for `E`, its cases are listed
+    /// without the generic path's associated-type and witness lookups and
+    /// key path, each paid on every plugin entry (perf, issue 10).
+    @inlinable
     public static func choice<E: RawRepresentable & CaseIterable & Sendable>(
         _ name: String, default value: E, _ help: String) -> TypedAttribute<E> where E.RawValue == String {
-        TypedAttribute(name, kind: .string, default: value.rawValue, help,
-                       constraint: AttributeConstraint(allowedValues: E.allCases.map(\.rawValue)),
-                       fallback: value, read: { text in text.map { E(rawValue: $0) } ?? value })
+        var allowed: [String] = []
+        for option in E.allCases { allowed.append(option.rawValue) }
+        return TypedAttribute(name, kind: .string, default: value.rawValue, help,
+                              constraint: AttributeConstraint(allowedValues: allowed),
+                              fallback: value, read: { text in text.map { E(rawValue: $0) } ?? value })
     }
 
     /// A decimal integer, optionally within `range` or one of `oneOf`.
@@ -301,7 +311,7 @@ extension Resource {
     /// the declared default, checked by the host against its kind and
     /// constraints.
     public subscript<Value>(attribute: TypedAttribute<Value>) -> Value {
-        attribute.read(string(attribute.name)) ?? attribute.fallback
+        attribute.read(string(attribute.name)) ?? attribute.fallback()
     }
 }
 

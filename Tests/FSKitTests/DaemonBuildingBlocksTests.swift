@@ -30,6 +30,15 @@ final class DaemonBuildingBlocksTests: XCTestCase {
 
     // MARK: Pidfiles
 
+    /// A pidfile trusts root and the effective uid unless told otherwise
+    /// (kept as a sorted array, not a Set: issue 10); equal owners, equal pidfiles.
+    func testAPidfileTrustsRootAndTheEffectiveUidByDefault() {
+        XCTAssertEqual(PidFile("/run/x.pid").trustedOwners, [0, geteuid()])
+        XCTAssertEqual(PidFile("/run/x.pid", trustedOwners: [70, 0]).trustedOwners, [0, 70])
+        XCTAssertEqual(PidFile("/run/x.pid"), PidFile("/run/x.pid", trustedOwners: [geteuid(), 0]))
+        XCTAssertNotEqual(PidFile("/run/x.pid"), PidFile("/run/x.pid", trustedOwners: [0, 70, geteuid()]))
+    }
+
     func testPidfileFirstLineIsThePidAndLaterLinesCarryMore() throws {
         // PostgreSQL 15's postmaster.pid.
         let text = "4242\n/var/lib/postgresql/15/main\n1732950000\n5432\n/var/run/postgresql\nlocalhost\n  5432001         0\nready   \n"

@@ -125,6 +125,40 @@ final class TypedAttributeTests: XCTestCase {
                        "http_client")
     }
 
+    /// What the subscript answers when a value cannot be read (which
+    /// `create` rules out): the declared default, else the kind's neutral
+    /// value — found only then (issue 10: finding it at declaration cost
+    /// every plugin entry dynamic casts).
+    func testAnUnreadableValueFallsBackToTheDefaultOrTheNeutralValue() {
+        let resource = FakeHost.resource(["port": "eighty", "http_client": "wget"])
+        XCTAssertEqual(resource[Self.port], 80)
+        XCTAssertEqual(resource[Self.client], .curl)
+        XCTAssertEqual(resource[Self.config], "", "required and missing: the neutral value")
+        XCTAssertEqual(resource[Self.config.monitorOnly], "", "the same through a derived declaration")
+        let id = Attribute.integer("export_id", in: 1...9, "id").required
+        XCTAssertEqual(FakeHost.resource([:])[id], 0)
+        XCTAssertEqual(FakeHost.resource(["export_id": "7"])[id], 7)
+    }
+
+    // MARK: Action defaults
+
+    /// Timeouts declared by a function (no dictionary: issue 10) answer
+    /// each action its own, and the standard timeout where it says nil;
+    /// the dictionary form is unchanged.
+    func testActionDefaultsFromAFunctionFallBackToTheStandardTimeouts() {
+        let declared = ActionDefaults(timeout: { $0 == .monitor ? .seconds(15) : $0 == .start ? .seconds(30) : nil },
+                                      level: 2, retries: 0)
+        XCTAssertEqual(declared.timeout(.monitor), .seconds(15))
+        XCTAssertEqual(declared.timeout(.start), .seconds(30))
+        XCTAssertEqual(declared.timeout(.stop), ActionDefaults.standardTimeout(.stop))
+        XCTAssertTrue(declared.timeouts.isEmpty)
+        XCTAssertEqual(declared.level, 2)
+        XCTAssertEqual(declared.retries, 0)
+        let dictionary = ActionDefaults(timeouts: [.stop: .seconds(7)])
+        XCTAssertEqual(dictionary.timeout(.stop), .seconds(7))
+        XCTAssertEqual(dictionary.timeout(.monitor), ActionDefaults.standardTimeout(.monitor))
+    }
+
     // MARK: Secrets
 
     func testASecretPrintsAsPlaceholder() {

@@ -127,6 +127,26 @@ final class AttributeConstraintTests: CDBTestCase {
         XCTAssertEqual(problem("retries", "-1"), "attribute 'retries' is out of range: '-1' (allowed: from 0 to 100)")
     }
 
+    /// The schema's verdict on several values at once: the first unknown
+    /// key (in key order), else the first wrong value (in key order), else
+    /// the first missing required one; resolved values canonical, defaults
+    /// filled in (each key now looked up once: issue 10).
+    func testSeveralValuesAreJudgedInKeyOrder() {
+        XCTAssertEqual(Self.schema.resolve(["workers": "0", "zz": "1", "aa": "1", "client": "wget"]), .failure(.unknownKey("aa")))
+        guard case .failure(let wrong) = Self.schema.resolve(["workers": "0", "client": "wget"]) else {
+            return XCTFail("two wrong values accepted")
+        }
+        XCTAssertEqual(wrong.description, "attribute 'client' must be one of curl, builtin: 'wget'")
+        let resolved = try? Self.schema.resolve(["timeout": "2s", "workers": "08"]).get()
+        XCTAssertEqual(resolved?["timeout"], "2000ms")
+        XCTAssertEqual(resolved?["workers"], "8")
+        XCTAssertEqual(resolved?["monitor_level"], "1", "the default filled in")
+        let required = AttributeSchema(pluginSpecs: [AttributeSpec(name: "b", kind: .path, required: true),
+                                                     AttributeSpec(name: "a", kind: .path, required: true)])
+        XCTAssertEqual(required.resolve(["b": "relative"]), .failure(.wrongType(key: "b", problem: "is not an absolute path: 'relative'")))
+        XCTAssertEqual(required.resolve(["b": "/x"]), .failure(.missingRequired("a")))
+    }
+
     // MARK: Every write path refuses, writes nothing, status 2
 
     func constrainedEditor() throws -> CDBEditor {

@@ -862,6 +862,34 @@ final class NFSTests: XCTestCase {
         try assertServed("e2")
     }
 
+    /// The client list, parsed once per call (issue 10: level 1's cost):
+    /// blanks around each client are dropped (the generated block names
+    /// them without, and level 1 compares the file with it), and a list
+    /// with an empty client is refused by every action that reads it, level
+    /// 1 included (HA_INVAL_ARGS naming `clients`), nothing written.
+    func testTheClientListIsTrimmedAndABadOneRefusedAtEveryAction() throws {
+        let server = ["config": lab.config, "exports_dir": lab.exportsDir, "pidfile": lab.pidFile, "log_file": lab.logFile,
+                      "retries": "0"]
+        try sandbox.store("nfs", "blanks", ["path": try lab.makeExportDirectory("blanks"), "export_id": "104",
+                                            "clients": "  127.0.0.1 ,10.0.0.0/24  "].merging(server) { $1 })
+        XCTAssertEqual(try nfs("start", "blanks").status, success)
+        let text = try String(contentsOfFile: lab.exportsDir + "/fshost-nfs-blanks.conf", encoding: .utf8)
+        XCTAssertTrue(text.contains("Clients = 127.0.0.1, 10.0.0.0/24;"), text)
+        XCTAssertEqual(try monitor("blanks", 1).status, success)
+        for (i, clients) in ["127.0.0.1,", "127.0.0.1, ,10.0.0.1"].enumerated() {
+            try sandbox.store("nfs", "empty-\(i)", ["path": try lab.makeExportDirectory("empty"), "export_id": "105",
+                                                    "clients": clients].merging(server) { $1 })
+            let before = lab.exportsSnapshot()
+            for action in [["validate"], ["start"], ["monitor", "--level", "1"]] {
+                let r = try lab.fshost(["nfs", action[0], "empty-\(i)"] + action.dropFirst())
+                XCTAssertEqual(r.status, invalidArguments, "\(clients) \(action): \(r)")
+                XCTAssertTrue(r.stderr.contains("attribute 'clients': an empty client"), r.stderr)
+                XCTAssertEqual(lab.exportsSnapshot(), before)
+            }
+        }
+        try assertServed("blanks")
+    }
+
     /// Finding 2: a client fshost's grammar let through that Ganesha 4.3
     /// cannot parse (`::/0`, `::1/128`) is refused at validate and start
     /// (HA_INVAL_ARGS naming `clients`; start's own block is also parsed
