@@ -330,7 +330,14 @@ public struct VerificationCache: Sendable {
         let bytes = Self.encode(header: header, key: key, entry: entry)
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         close(fd)
-        if written != bytes.count || rename(temporary, directory + "/" + name) != 0 { unlink(temporary) }
+        var stored = written == bytes.count && rename(temporary, directory + "/" + name) == 0
+        // An empty directory at the entry's name (rename cannot replace it)
+        // would make every later call warn and verify in full: it goes
+        // (review of issue 16, finding 3). The cache directory is root's alone.
+        if !stored && written == bytes.count && errno == EISDIR && rmdir(directory + "/" + name) == 0 {
+            stored = rename(temporary, directory + "/" + name) == 0
+        }
+        if !stored { unlink(temporary) }
         sweepEarlierBoots()
     }
 

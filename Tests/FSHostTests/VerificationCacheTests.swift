@@ -144,6 +144,26 @@ final class VerificationCacheTests: XCTestCase {
         XCTAssertTrue(m.stderr.contains("type-name") || m.stderr.contains("record"), m.stderr)
     }
 
+    /// An empty directory at an entry's name is ignored with one warning
+    /// and replaced by the next full verification's entry: the call after
+    /// it is remembered again, without a warning (review of issue 16, finding 3).
+    func testADirectoryAtAnEntrysNameIsReplaced() throws {
+        try remembered()
+        let names = try FileManager.default.contentsOfDirectory(atPath: cacheDirectory).filter { !$0.hasPrefix(".") }
+        XCTAssertEqual(names.count, 1, "\(names)")
+        let entry = cacheDirectory + "/" + (names.first ?? "?")
+        try FileManager.default.removeItem(atPath: entry)
+        XCTAssertEqual(mkdir(entry, 0o700), 0)
+        let first = try monitor()
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.verified, "verified in full")
+        XCTAssertTrue(first.stderr.contains("which is not a regular file"), first.stderr)
+        let second = try monitor()
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertFalse(second.verified, "remembered again")
+        XCTAssertFalse(second.stderr.contains("ignoring the verification cache"), second.stderr)
+    }
+
     func testABadCacheEntryIsIgnoredWithOneWarning() throws {
         try remembered()
         func entry() throws -> String {
