@@ -11,8 +11,10 @@ import XCTest
 /// returns — is killed after ``Supervisor/setupLimitMilliseconds`` and the
 /// answer is `HA_TIMEDOUT` (review of issue 16, item 2).
 final class SetupLimitTests: XCTestCase {
-    /// A sandbox whose plugin path holds `hangsinload`, whose constructor never returns.
-    func hangingPluginSandbox() throws -> HostSandbox {
+    /// A sandbox whose plugin path holds `type`.so: a record, an entry
+    /// that is never called, and `constructor` (C, after `#include`s of
+    /// stdio.h and unistd.h) run when the object is loaded.
+    func constructorPluginSandbox(_ type: String, constructor: (HostSandbox) -> String) throws -> HostSandbox {
         let sandbox = try HostSandbox()
         let plugins = sandbox.path("plugins")
         try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: false,
@@ -21,46 +23,37 @@ final class SetupLimitTests: XCTestCase {
         guard let cc = ELFFixtures.cCompiler else {
             throw SetupFailure("no C compiler (cc, gcc or clang) in PATH: this test builds its fixture with one")
         }
-        let record = PluginRecord(abiVersion: 1, compilerVersion: compilerVersion, typeName: "hangsinload").bytes
-        let source = "#include <unistd.h>\n"
+        let record = PluginRecord(abiVersion: 1, compilerVersion: compilerVersion, typeName: type).bytes
+        let source = "#include <stdio.h>\n#include <unistd.h>\n"
             + "__attribute__((section(\".fshost_plugin\"), used, aligned(4)))\n"
             + "static const unsigned char fshost_record[\(record.count)] = \(ELFFixtures.cArray(record));\n"
             + "void *fshost_plugin_entry(void) { return 0; }\n"
-            + "__attribute__((constructor)) static void hang(void) { for (;;) pause(); }\n"
-        let plugin = plugins + "/hangsinload.so"
+            + constructor(sandbox)
+        let plugin = plugins + "/\(type).so"
         try ELFFixtures.compileC(source, compiler: cc, flags: ["-shared", "-fPIC", "-O1"], output: plugin,
-                                 in: sandbox.root.path, name: "hangsinload")
+                                 in: sandbox.root.path, name: type)
         try ELFFixtures.setMode(plugin, 0o755)
         return sandbox
+    }
+
+    /// A sandbox whose plugin path holds `hangsinload`, whose constructor never returns.
+    func hangingPluginSandbox() throws -> HostSandbox {
+        try constructorPluginSandbox("hangsinload") { _ in
+            "__attribute__((constructor)) static void hang(void) { for (;;) pause(); }\n"
+        }
     }
 
     /// A sandbox whose plugin `forksinload` has a constructor that forks
     /// a child in the worker's process group and one in a session of its
     /// own (each writes its pid to `group.pid`, `session.pid`), then hangs.
     func forkingPluginSandbox() throws -> HostSandbox {
-        let sandbox = try HostSandbox()
-        let plugins = sandbox.path("plugins")
-        try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: false,
-                                                attributes: [.posixPermissions: 0o755])
-        sandbox.pluginPath = plugins
-        guard let cc = ELFFixtures.cCompiler else {
-            throw SetupFailure("no C compiler (cc, gcc or clang) in PATH: this test builds its fixture with one")
+        try constructorPluginSandbox("forksinload") { sandbox in
+            "static void note(const char *path) { FILE *f = fopen(path, \"w\"); if (f) { fprintf(f, \"%d\\n\", (int)getpid()); fclose(f); } }\n"
+                + "__attribute__((constructor)) static void forks(void) {\n"
+                + "  if (fork() == 0) { note(\"\(sandbox.path("group.pid"))\"); for (;;) pause(); }\n"
+                + "  if (fork() == 0) { setsid(); note(\"\(sandbox.path("session.pid"))\"); for (;;) pause(); }\n"
+                + "  for (;;) pause();\n}\n"
         }
-        let record = PluginRecord(abiVersion: 1, compilerVersion: compilerVersion, typeName: "forksinload").bytes
-        let source = "#include <stdio.h>\n#include <unistd.h>\n"
-            + "__attribute__((section(\".fshost_plugin\"), used, aligned(4)))\n"
-            + "static const unsigned char fshost_record[\(record.count)] = \(ELFFixtures.cArray(record));\n"
-            + "void *fshost_plugin_entry(void) { return 0; }\n"
-            + "static void note(const char *path) { FILE *f = fopen(path, \"w\"); if (f) { fprintf(f, \"%d\\n\", (int)getpid()); fclose(f); } }\n"
-            + "__attribute__((constructor)) static void forks(void) {\n"
-            + "  if (fork() == 0) { note(\"\(sandbox.path("group.pid"))\"); for (;;) pause(); }\n"
-            + "  if (fork() == 0) { setsid(); note(\"\(sandbox.path("session.pid"))\"); for (;;) pause(); }\n"
-            + "  for (;;) pause();\n}\n"
-        let plugin = plugins + "/forksinload.so"
-        try ELFFixtures.compileC(source, compiler: cc, flags: ["-shared", "-fPIC", "-O1"], output: plugin,
-                                 in: sandbox.root.path, name: "forksinload")
-        try ELFFixtures.setMode(plugin, 0o755)
-        return sandbox
     }
 
     /// Whether `pid` runs (a zombie does not: the CI's pid 1 may not reap).
