@@ -89,13 +89,16 @@ public struct ActionRunner {
     /// (ms from `started`): ``Supervisor/setupLimitMilliseconds``, capped at
     /// an explicit `--timeout` (the action's deadline counts from the call,
     /// set-up included: past it there is no action left to run) and at the
-    /// request's ``ActionRequest/deadlineCap`` plus the grace, so that a
-    /// hang before the deadline is known (a plugin constructor) still
-    /// answers before the caller's timeout (the command line's, OCF's, a
-    /// batch's; review of issue 16, finding 2).
+    /// request's ``ActionRequest/deadlineCap``, each plus the grace (W's
+    /// own answer at its timeout, a CDB locked that long, comes first), so
+    /// that a hang before the deadline is known (a plugin constructor)
+    /// still answers about when the caller expects it (the command line's
+    /// timeout, OCF's, a batch's; review of issue 16, finding 2).
     static func setupLimit(_ request: ActionRequest, from started: Int64) -> Int64 {
         var limit = Supervisor.setupLimitMilliseconds
-        if let timeout = request.timeoutMilliseconds { limit = max(1, min(limit, timeout)) }
+        if let timeout = request.timeoutMilliseconds {
+            limit = max(1, min(limit, timeout + Supervisor.graceMilliseconds))
+        }
         guard let cap = request.deadlineCap else { return limit }
         return max(1, min(limit, cap + Supervisor.graceMilliseconds - started))
     }
