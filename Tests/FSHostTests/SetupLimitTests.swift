@@ -56,13 +56,6 @@ final class SetupLimitTests: XCTestCase {
         }
     }
 
-    /// Whether `pid` runs (a zombie does not: the CI's pid 1 may not reap).
-    func alive(_ pid: Int32) -> Bool {
-        guard let stat = ProcessFixtures.readFile("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")"),
-              stat.index(close, offsetBy: 2) < stat.endIndex else { return false }
-        return stat[stat.index(close, offsetBy: 2)] != "Z"
-    }
-
     /// fshost SIGKILLed while its worker is still in set-up (a plugin
     /// constructor that forked, then hung): what the constructor forked
     /// ends too, in the worker's process group or in a session of its own
@@ -78,11 +71,11 @@ final class SetupLimitTests: XCTestCase {
             return pids.count == 2
         }, "the constructor's children did not start")
         defer { for pid in pids { kill(pid, SIGKILL) } }
-        XCTAssertTrue(pids.allSatisfy(alive))
+        XCTAssertTrue(pids.allSatisfy(ProcessFixtures.isRunning))
         kill(host.pid, SIGKILL)
         _ = host.wait(milliseconds: 5000)
-        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { !pids.contains(where: alive) },
-                      "a child of the worker's set-up outlived fshost: \(pids.filter(alive))")
+        XCTAssertTrue(ProcessFixtures.waitUntil(milliseconds: 5000) { !pids.contains(where: ProcessFixtures.isRunning) },
+                      "a child of the worker's set-up outlived fshost: \(pids.filter(ProcessFixtures.isRunning))")
     }
 
     /// An explicit `--timeout` bounds the set-up too, plus the grace

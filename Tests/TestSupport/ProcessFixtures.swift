@@ -159,12 +159,18 @@ public enum ProcessFixtures {
         while let entry = readdir(proc) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             guard let pid = Int32(name), pid != me, let cmdline = readFile("/proc/\(pid)/cmdline"),
-                  cmdline.contains(marker), let stat = readFile("/proc/\(pid)/stat"),
-                  let close = stat.lastIndex(of: ")"), stat.index(close, offsetBy: 2) < stat.endIndex,
-                  stat[stat.index(close, offsetBy: 2)] != "Z" else { continue }
+                  cmdline.contains(marker), isRunning(pid) else { continue }
             pids.append(pid)
         }
         return pids.sorted()
+    }
+
+    /// Whether `pid` exists and is not a zombie (the CI's pid 1 may not
+    /// reap what is re-parented to it): its state in `/proc/PID/stat`.
+    public static func isRunning(_ pid: Int32) -> Bool {
+        guard let stat = readFile("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")"),
+              stat.index(close, offsetBy: 2) < stat.endIndex else { return false }
+        return stat[stat.index(close, offsetBy: 2)] != "Z"
     }
 
     /// A marker unlikely to appear in any other process's command line.
