@@ -84,8 +84,7 @@ public struct PidFile: Sendable, Equatable {
         let trust = PathTrust(owners: owners)
         if let violation = trust.checkLinks(path) { return "\(violation): another user could choose the file" }
         guard let directory = PathTrust.resolve(PathTrust.parent(of: path)) else { return nil }
-        return PathTrust(owners: owners).checkDirectory(directory)
-            .map { "\($0): another user could write its pid" }
+        return trust.checkDirectory(directory).map { "\($0): another user could write its pid" }
     }
 
     /// Why the file (where it really is) or its directories are not
