@@ -7,8 +7,11 @@
 //   level 1  server   this export's file is in place, the exported
 //                     directory is the one start recorded (dev/ino), and
 //                     the NFS server process runs (Ganesha's pidfile, the
-//                     host's matcher); no file: stopped only when the
-//                     server does not list the export either
+//                     host's matcher); no file after a stop (or before any
+//                     start): stopped, nothing asked of the server; no file
+//                     while a start is recorded (removed behind fshost's
+//                     back): stopped only when the server does not list
+//                     the export either
 //   level 2  listed   the server lists the export: NFSv3 MOUNT export list
 //                     (rpcbind answering, NFS v3 registered) when v3 is
 //                     served, else an NFSv4 lookup of the pseudo path
@@ -94,8 +97,8 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
     ]
 
     static let levels = [
-        MonitorLevel(1, "server", checks: "this export's file is in place (as generated), the exported directory is the one start recorded, and the NFS server process runs (no file: not running only when the server does not list it either)",
-                     cost: "one small file read, a stat, a pidfile read and one process's /proc files (no file and a running server: the level-2 call)"),
+        MonitorLevel(1, "server", checks: "this export's file is in place (as generated), the exported directory is the one start recorded, and the NFS server process runs (no file after a stop: not running; no file while a start is recorded: not running only when the server does not list it either)",
+                     cost: "one small file read, a stat, a pidfile read and one process's /proc files (no file while a start is recorded, a running server: the level-2 call)"),
         MonitorLevel(2, "listed", checks: "v3 served: rpcbind has NFS v3 and the MOUNT export list names path; v4 only: the pseudo path resolves to the exported directory (its fileid), not a pseudo-fs junction",
                      cost: "loads libnfs (the nfs-client companion); v3: 2 TCP connections (rpcbind: both ports in one round trip; MOUNT: the export list), or one v4 lookup"),
         MonitorLevel(3, "mount", checks: "mount (mount_version), stat the root, read one entry, unmount within mount_timeout",
@@ -363,24 +366,61 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
             // reload that missed it) needs the reload now, not half a
             // timeout later.
             if reload || !probeListed().isSuccess { resource.processes.signal(id, SIGHUP) }
-            return waitUntilListed(server: id)
+            return waitUntilListed(server: id, mayRestart: true)
         }
-        let started = daemon.start { TCPProbe.connect(to: address, port: 2049, timeout: resource.budget(.milliseconds(500))) == .connected
-            ? .success : .failed("port 2049 on \(address) does not accept yet") }
-        guard started.isSuccess else { return Outcome(started.status, "NFS server: " + (started.reason ?? "start failed")) }
-        guard case .running(let id) = daemon.status() else { return .failed("NFS server started, then went away") }
-        return waitUntilListed(server: id)
+        switch startServer() {
+        case .running(let id): return waitUntilListed(server: id, mayRestart: false)
+        case .failed(let why): return why
+        }
     }
 
+    /// Starts the server (it reads every file of the exports directory as
+    /// it starts) and waits until port 2049 accepts: `.running` then, else
+    /// why not.
+    func startServer() -> ServerStart {
+        let started = daemon.start { TCPProbe.connect(to: address, port: 2049, timeout: resource.budget(.milliseconds(500))) == .connected
+            ? .success : .failed("port 2049 on \(address) does not accept yet") }
+        guard started.isSuccess else { return .failed(Outcome(started.status, "NFS server: " + (started.reason ?? "start failed"))) }
+        guard case .running(let id) = daemon.status() else { return .failed(.failed("NFS server started, then went away")) }
+        return .running(id)
+    }
+
+    enum ServerStart { case running(ProcessIdentity), failed(Outcome) }
+
+    /// How long rpcbind may lack the server's NFSv3 registrations (or not
+    /// answer) before start acts on it: a server just started (by another
+    /// export's start) registers a moment after its port accepts.
+    static let registrationGrace: Duration = .seconds(2)
+
     /// Polls level 2 until it passes; one more SIGHUP half way (a reload
-    /// that raced another resource's write).
-    func waitUntilListed(server: ProcessIdentity) -> Outcome {
+    /// that raced another resource's write). NFSv3 served and rpcbind
+    /// without the server's registrations for ``registrationGrace``: the
+    /// server is restarted (`mayRestart`, once: ``restartServer(_:)``);
+    /// rpcbind not answering that long fails at once, saying so.
+    func waitUntilListed(server: ProcessIdentity, mayRestart: Bool) -> Outcome {
         var last = Outcome.failed("not listed yet")
         var nudged = false
+        var unregistered: ProbeDeadline?
         let half = ProbeDeadline(after: resource.timeLeft / 2)
         while resource.timeLeft > .milliseconds(300) {
-            last = probeListed()
-            if last.isSuccess { return .success }
+            let answer = listed()
+            if answer == .ok { return .success }
+            last = outcome(of: answer, limit: "list_timeout", listTimeout)
+            if case .notRegistered(let why, let answered) = answer {
+                let since = unregistered ?? ProbeDeadline(after: Self.registrationGrace)
+                unregistered = since
+                if since.hasPassed {
+                    guard answered else {
+                        return .failed("\(why): the NFS server registers its NFSv3 services with rpcbind only when it starts: start rpcbind, then start this export again (fshost then restarts the server)")
+                    }
+                    guard mayRestart else {
+                        return .failed("the NFS server runs, but rpcbind lacks its NFSv3 registrations \(Self.registrationGrace.milliseconds / 1000) s after its start (\(why))")
+                    }
+                    return restartServer(why)
+                }
+            } else {
+                unregistered = nil
+            }
             if !nudged && half.hasPassed {
                 if let why = reload(server) { return why }
                 nudged = true
@@ -390,10 +430,45 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         return .failed("export file placed, but the server does not list it within the start timeout: " + (last.reason ?? ""))
     }
 
+    /// Ganesha registers its NFSv3 services with rpcbind only when it
+    /// starts (a SIGHUP reloads exports, nothing else): after rpcbind lost
+    /// them — killed, or restarted without its warm-start file (`rpcbind
+    /// -w` keeps them across a clean restart) — no NFSv3 client finds the
+    /// server's MOUNT service, for any export, until the server restarts.
+    /// So start restarts it: every export of the server is briefly
+    /// unavailable, and NFSv4 clients then reclaim their state in its grace
+    /// period. Under the exports directory's lock, asked once more there
+    /// (another export's start may have restarted it already).
+    func restartServer(_ why: String) -> Outcome {
+        let started: ServerStart
+        do {
+            guard let lock = directory.lock(resource, within: resource.budget(.seconds(5))) else {
+                return .failed("exports directory \(directory.path): its lock (in fshost's run directory) was not taken within 5 s (see the log)")
+            }
+            defer { close(lock) }
+            if case .running(let id) = daemon.status() {
+                guard case .notRegistered(_, rpcbindAnswered: true) = listed() else { return waitUntilListed(server: id, mayRestart: false) }
+            }
+            resource.log.warning("rpcbind lacks the NFS server's NFSv3 registrations (\(why)): restarting the server, which registers only when it starts; its exports are unavailable meanwhile")
+            let stopped = daemon.stop()
+            guard stopped.isSuccess else {
+                return Outcome(stopped.status, "rpcbind lacks the NFS server's NFSv3 registrations (\(why)), and the server could not be stopped to register again: " + (stopped.reason ?? ""))
+            }
+            started = startServer()
+        }
+        switch started {
+        case .running(let id): return waitUntilListed(server: id, mayRestart: false)
+        case .failed(let why): return why
+        }
+    }
+
     /// Withdrawn means the server no longer lists the export, not merely
     /// that the file is gone: a file removed behind fshost's back (no
     /// reload) is still served, so stop reloads whenever the server still
-    /// lists it, and waits until it does not.
+    /// lists it, and waits until it does not (``stillListed()``). Start's
+    /// record (the state key `export_dir`) is cleared only then: a later
+    /// stop, or a level 1, that finds no file and no record asks the
+    /// server nothing — a stop repeated while rpcbind is down succeeds.
     func stop() -> Outcome {
         if backend == .kernel { return kernelStop() }
         let lock = directory.lock(resource, within: resource.budget(.seconds(5)))
@@ -405,7 +480,10 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
             resource.state["export_dir"] = nil
             return .success
         }
-        if !hadFile, case .notListed = listed() { resource.state["export_dir"] = nil; return .success }
+        if !hadFile {
+            guard resource.state["export_dir"] != nil else { return .success }
+            if case .notListed = stillListed() { resource.state["export_dir"] = nil; return .success }
+        }
         // The reload below reads every file: refused before anything
         // changes when one is not trusted or does not parse (ReloadSet,
         // GaneshaParser) — unless what does not parse is this resource's
@@ -420,20 +498,30 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
             }
         }
         if let why = directory.remove() { return .failed(why) }
-        resource.state["export_dir"] = nil
         resource.processes.signal(id, SIGHUP)
-        // Withdrawn when the server no longer lists it (the same check as level 2).
+        // Withdrawn when the server no longer lists it (level 2's check).
         var last = ""
         while resource.timeLeft > .milliseconds(300) {
-            switch listed() {
-            case .notListed: return .success
-            case .ok: last = "still listed"
-            case .failed(let why), .timedOut(let why): last = why
-            case .listing(let inner): last = "\(inner)"  // only with thenMount, which listed() never asks
+            switch stillListed() {
+            case .notListed:
+                resource.state["export_dir"] = nil
+                return .success
+            case .notRegistered(let why, _):
+                // NFSv3 only (a v4 export was asked over NFSv4): the file
+                // is gone and the running server was sent its reload; what
+                // cannot be asked is rpcbind, through which no NFSv3
+                // client finds this export's MOUNT service either. A stop
+                // that failed here would be fenced for rpcbind's fault.
+                resource.log.warning("export file removed and the server reloaded; whether it still lists \(block.path) cannot be asked (\(why)), and no NFSv3 client finds it through rpcbind either: stopped")
+                resource.state["export_dir"] = nil
+                return .success
+            case .ok: last = "the server still lists it"
+            case .failed(let why), .timedOut(let why): last = "whether the server still lists it is unknown: \(why)"
+            case .listing(let inner): last = "\(inner)"  // only with thenMount, which stillListed() never asks
             }
             usleep(20_000)
         }
-        return .failed("export file removed and the server reloaded, but it is not withdrawn: \(last)")
+        return .failed("export file removed and the server reloaded, but \(last)")
     }
 
     // MARK: Exclusive and monitoring
@@ -493,13 +581,17 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
     func withoutFile() -> Outcome {
         let absent = "not exported: no export file \(directory.filePath)"
         guard case .running = daemon.status() else { return .notRunning(absent) }
-        switch listed() {
+        // No start recorded: stopped by fshost (stop clears the record only
+        // once the server no longer lists the export) or never started
+        // here. Nothing to ask: level 1 stays a local check.
+        guard resource.state["export_dir"] != nil else { return .notRunning(absent) }
+        switch stillListed() {
         case .notListed: return .notRunning(absent)
         case .ok:
             return Outcome(.success, "no export file \(directory.filePath), but the server still lists \(block.path) (removed without a reload): stop withdraws it")
-        case .failed(let why), .timedOut(let why):
+        case .failed(let why), .timedOut(let why), .notRegistered(let why, _):
             return .failed("no export file \(directory.filePath), and whether the server still lists \(block.path) is unknown: \(why)")
-        case .listing(let inner):  // only with thenMount, which listed() never asks
+        case .listing(let inner):  // only with thenMount, which stillListed() never asks
             return .failed("no export file \(directory.filePath), and whether the server still lists \(block.path) is unknown: \(inner)")
         }
     }
@@ -581,10 +673,26 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
 
     /// Level 2's question: the lowest version served; v3 asks for `v3Name`.
     func listedCheck(v3Name: String) -> NFSClientCall.Check {
-        if block.versions.numbers.first == 3 { return .listedV3(path: v3Name) }
-        // The export's root is this directory, not a pseudo-fs junction at the same path.
+        block.versions.numbers.first == 3 ? .listedV3(path: v3Name) : listedV4Check
+    }
+
+    /// The NFSv4 lookup of the pseudo path: the export's root is this
+    /// directory, not a pseudo-fs junction at the same path.
+    var listedV4Check: NFSClientCall.Check {
         var st = stat()
         return .listedV4(pseudo: block.pseudo, fileid: stat(block.path, &st) == 0 ? UInt64(st.st_ino) : nil)
+    }
+
+    /// Whether the server still lists the export, as stop and a missing
+    /// file ask it: level 2's question, except that an NFSv3 listing
+    /// rpcbind cannot give (killed, or restarted and without the server's
+    /// registrations) is asked over NFSv4 when the export serves v4 — the
+    /// server answers that itself, on port 2049, with no rpcbind.
+    func stillListed() -> NFSClientCall.Response {
+        let answer = listed()
+        guard case .notRegistered = answer, block.versions.numbers.contains(4),
+              let call = resource.companion(NFSClientCall.self) else { return answer }
+        return call(NFSClientCall.Request(server: address.description, check: listedV4Check, timeout: checkBudget(listTimeout)))
     }
 
     /// The level-2 answer.
@@ -603,6 +711,10 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         switch answer {
         case .ok: return .success
         case .notListed(let why), .failed(let why): return .failed(why)
+        case .notRegistered(let why, let answered):
+            // The operator's next step, in the line: only a restart makes
+            // Ganesha register again (start does it).
+            return .failed(answered ? why + " (rpcbind restarted since the NFS server started? start restarts the server to register it again)" : why)
         case .timedOut(let why): return .failed(why + " (\(name) \(limit.milliseconds) ms)")
         case .listing(let inner): return outcome(of: inner, limit: "list_timeout", listTimeout)
         }

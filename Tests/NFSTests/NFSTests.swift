@@ -312,6 +312,126 @@ final class NFSTests: XCTestCase {
             XCTAssertEqual(r.status, commandFailed, "level \(level): \(r)")
             XCTAssertTrue(r.stderr.contains("program 100003 version 3 (TCP) is not registered"), r.stderr)
         }
+        // The repair the message names: start restarts the server, which registers again.
+        let pid = lab.ganeshaPid
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        XCTAssertNotEqual(lab.ganeshaPid, pid)
+        try assertServed("e1", "after start re-registered the server")
+    }
+
+    // MARK: rpcbind lost: stop and start still work (found by trying it as a user would)
+
+    /// `body`'s answer and how long it took, in seconds.
+    func timed(_ body: () throws -> HostSandbox.Result) rethrows -> (HostSandbox.Result, Double) {
+        let began = Date()
+        let r = try body()
+        return (r, Date().timeIntervalSince(began))
+    }
+
+    /// rpcbind killed: each stop answered HA_CMD_FAILED after ~15 s ("not
+    /// withdrawn: rpcbind … connection refused"), and so did a second one
+    /// with the file already gone; a failed stop is fenced. Now a v3+v4
+    /// export's withdrawal is asked over NFSv4, a v3-only one is stopped
+    /// once its file is gone and the reload sent (no NFSv3 client finds it
+    /// through rpcbind either), and a repeated stop asks nothing.
+    func testStopWhileRpcbindIsDownWithdrawsAndCanBeRepeated() throws {
+        try defineTwo()
+        try define("e3", path: try lab.makeExportDirectory("e3"), id: 103, ["versions=3"])
+        for name in ["e1", "e2", "e3"] { XCTAssertEqual(try nfs("start", name).status, success, "start \(name)") }
+        lab.killRpcbind()
+        for name in ["e1", "e3"] {
+            for round in 1...2 {
+                let (r, seconds) = try timed { try nfs("stop", name) }
+                XCTAssertEqual(r.status, success, "stop \(name) (\(round)) with rpcbind killed: \(r)")
+                XCTAssertLessThan(seconds, 5, "stop \(name) (\(round)) answered at once, not at its timeout")
+            }
+            XCTAssertNil(lab.exportsSnapshot()["fshost-nfs-\(name).conf"], "\(name)'s file is gone")
+            for level in 1...3 { XCTAssertEqual(try monitor(name, level).status, notRunning, "\(name) level \(level) after stop") }
+            XCTAssertEqual(try nfs("exclusive", name).status, notRunning, "\(name) exclusive after stop")
+        }
+        XCTAssertTrue(lab.ganeshaRuns, "stop never ends the shared server")
+        // e1 was withdrawn, asked over NFSv4: its pseudo path no longer resolves.
+        let v4 = try lab.run("/usr/bin/nfs-ls", ["nfs://127.0.0.1\(lab.directory)/e1?version=4"])
+        XCTAssertNotEqual(v4.status, 0, "e1's pseudo path is gone from the server (nfs-ls over NFSv4): \(v4)")
+        let e2 = try lab.run("/usr/bin/nfs-ls", ["nfs://127.0.0.1/two?version=4"])
+        XCTAssertEqual(e2.status, 0, "nfs-ls of the v4-only export: \(e2)")
+        try assertServed("e2", "the v4-only export, which needs no rpcbind")
+    }
+
+    /// rpcbind restarted (its registrations lost: Ganesha registers only
+    /// when it starts): start waited its whole 30 s and failed, stop failed
+    /// too, and only killing Ganesha by hand recovered. Now level 2 says
+    /// what happened and what repairs it; stop succeeds; start restarts the
+    /// server, which registers again, and every export is served after it.
+    func testStartAfterRpcbindRestartedRegistersTheServerAgain() throws {
+        try defineTwo()
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        XCTAssertEqual(try nfs("start", "e2").status, success)
+        let before = lab.ganeshaPid
+        lab.killRpcbind()
+        try lab.startRpcbind()
+        let failed = try monitor("e1", 2)
+        XCTAssertEqual(failed.status, commandFailed, failed.description)
+        XCTAssertTrue(failed.stderr.contains("is not registered") && failed.stderr.contains("start restarts the server"), failed.stderr)
+        for round in 1...2 {
+            let (r, seconds) = try timed { try nfs("stop", "e1") }
+            XCTAssertEqual(r.status, success, "stop (\(round)) after rpcbind restarted: \(r)")
+            XCTAssertLessThan(seconds, 5, "stop (\(round))")
+        }
+        let (started, seconds) = try timed { try nfs("start", "e1") }
+        XCTAssertEqual(started.status, success, "start after rpcbind restarted: \(started)")
+        XCTAssertLessThan(seconds, 20, "start restarted the server, not waited out its timeout")
+        XCTAssertTrue(started.stderr.contains("restarting the server"), "the restart is logged: \(started.stderr)")
+        XCTAssertNotEqual(lab.ganeshaPid, before, "the server was restarted")
+        let registered = try lab.run(GaneshaLab.rpcinfo, ["-p", "127.0.0.1"])
+        XCTAssertTrue(registered.stdout.contains("100003    3   tcp"), "NFS v3 registered again: \(registered.stdout)")
+        try assertServed("e1", "after the restart")
+        try assertServed("e2", "the other export, after the restart")
+        // Registered now: another start restarts nothing.
+        let pid = lab.ganeshaPid
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        XCTAssertEqual(lab.ganeshaPid, pid)
+    }
+
+    /// rpcbind not running at all: a start of an NFSv3 export cannot be
+    /// served (Ganesha registers only at its start) and says so within a
+    /// few seconds, not at its timeout; nothing is left in the exports
+    /// directory; once rpcbind runs again, start serves it.
+    func testStartWhileRpcbindIsDownFailsSayingSo() throws {
+        try defineTwo()
+        XCTAssertEqual(try nfs("start", "e2").status, success, "the server runs (a v4-only export)")
+        let files = lab.exportsSnapshot()
+        lab.killRpcbind()
+        let (r, seconds) = try timed { try nfs("start", "e1") }
+        XCTAssertEqual(r.status, commandFailed, r.description)
+        XCTAssertTrue(r.stderr.contains("start rpcbind"), r.stderr)
+        XCTAssertLessThan(seconds, 10, "answered after the registration grace, not the 30 s timeout")
+        XCTAssertEqual(lab.exportsSnapshot(), files, "the export file was taken back")
+        try assertServed("e2", "the v4-only export")
+        try lab.startRpcbind()
+        XCTAssertEqual(try nfs("start", "e1").status, success, "start once rpcbind runs again")
+        try assertServed("e1")
+        try assertServed("e2")
+    }
+
+    /// Level 1 of a stopped export, and exclusive, answer from the node
+    /// alone: with rpcbind killed they said HA_CMD_FAILED ("whether the
+    /// server still lists … is unknown: rpcbind …"), and they loaded libnfs.
+    func testLevel1OfAStoppedExportAsksNothingOfTheServer() throws {
+        try define("e1", path: try lab.makeExportDirectory("e1"), id: 101)
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        XCTAssertEqual(try nfs("stop", "e1").status, success)
+        lab.killRpcbind()
+        XCTAssertEqual(try monitor("e1", 1).status, notRunning)
+        XCTAssertEqual(try nfs("exclusive", "e1").status, notRunning)
+        let trace = sandbox.path("trace")
+        let r = try lab.run("/usr/bin/strace", ["-f", "-e", "trace=openat,connect", "-o", trace,
+                                                HostSandbox.products.appendingPathComponent("fshost").path,
+                                                "nfs", "monitor", "e1", "--level", "1"])
+        XCTAssertEqual(r.status, notRunning, r.description)
+        let calls = (try? String(contentsOfFile: trace, encoding: .utf8)) ?? ""
+        XCTAssertFalse(calls.contains("libnfs.so.13"), "level 1 of a stopped export loaded libnfs")
+        XCTAssertFalse(calls.contains("sin_port=htons(111)"), "level 1 of a stopped export asked rpcbind")
     }
 
     /// An rpcbind of the machine (here a stand-in holding /run/rpcbind.lock

@@ -62,6 +62,15 @@ step "data1 monitor level 1 (process is there)" nfs monitor data1 --level 1
 step "data1 monitor level 3 (caught, 1 s timeout)" nfs monitor data1 --level 3
 kill -CONT "$pid"
 step "data1 monitor level 3 (SIGCONT)" nfs monitor data1 --level 3
+for p in $(ip netns pids "$ns"); do [ "$(cat /proc/"$p"/comm 2>/dev/null)" = rpcbind ] && kill -KILL "$p"; done
+sleep 0.1
+nfs_lab_rpcbind || exit 1
+printf '  %-44s\n' "fault: rpcbind restarted (registrations lost)"
+step "data1 monitor level 2 (caught)" nfs monitor data1 --level 2
+step "data1 stop (withdrawal asked over NFSv4)" nfs stop data1
+step "data1 start (restarts Ganesha: registers)" nfs start data1
+step "data1 monitor level 3" nfs monitor data1 --level 3
+step "data2 monitor level 3 (after the restart)" nfs monitor data2 --level 3
 "$bin/fshost" cdb define nfs bad path="$work/data2" export_id=11 clients=127.0.0.1 "${server[@]}" >/dev/null 2>&1
 step "bad start (export_id 11 is data1's)" nfs start bad
 step "data1 stop (only its export)" nfs stop data1

@@ -39,18 +39,25 @@ func v3Check(server: String, listed path: String?, listDeadline: ProbeDeadline,
 
     // rpcbind: both ports in one round trip, version 3 exactly.
     let rpcbind = "rpcbind on \(server)"
-    if let failure = portmap.connect(port: 111, what: rpcbind, until: deadline) { return level2(failure) }
+    // Whatever keeps rpcbind from answering, except time (a stopped
+    // rpcbind: `.timedOut`, naming the limit), is `.notRegistered`: stop
+    // and start tell it from an answer of the server's own.
+    func unasked(_ r: NFSClientCall.Response) -> NFSClientCall.Response {
+        if case .failed(let why) = r { return .notRegistered(why, rpcbindAnswered: false) }
+        return r
+    }
+    if let failure = portmap.connect(port: 111, what: rpcbind, until: deadline) { return level2(unasked(failure)) }
     let registered = portmap.keep.make()
     guard rpc_pmap2_dump_async(portmap.rpc, gotMappings, registered.opaque) == 0 else {
-        return level2(.failed("\(rpcbind): \(portmap.error)"))
+        return level2(unasked(.failed("\(rpcbind): \(portmap.error)")))
     }
     if let failure = portmap.wait(for: [registered], until: deadline, what: rpcbind) ?? portmap.failure(of: registered, "\(rpcbind): DUMP") {
-        return level2(failure)
+        return level2(unasked(failure))
     }
     var port: [UInt32: UInt32] = [:]
     for program: UInt32 in [100003, 100005] {
         guard let p = registered.ports[program], p > 0, p <= 65535 else {
-            return level2(.failed("\(rpcbind): program \(program) version 3 (TCP) is not registered"))
+            return level2(.notRegistered("\(rpcbind): program \(program) version 3 (TCP) is not registered", rpcbindAnswered: true))
         }
         port[program] = p
     }

@@ -77,6 +77,12 @@ public enum NFSClientCall: CompanionCall {
         /// The server answered, and the export is not there (not listed, no
         /// such pseudo path): for stop, "withdrawn".
         case notListed(String)
+        /// NFSv3 only: the server itself was not asked, because rpcbind
+        /// could not be (`rpcbindAnswered` false: no connection, or the
+        /// DUMP failed) or answered without NFS v3 or MOUNT v3 (TCP)
+        /// registered (true: rpcbind restarted or killed since the server
+        /// registered at its start; Ganesha registers only then).
+        case notRegistered(String, rpcbindAnswered: Bool)
         /// No answer within the timeout.
         case timedOut(String)
         case failed(String)
