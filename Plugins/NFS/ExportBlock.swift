@@ -226,7 +226,11 @@ struct ExportBlock: Equatable {
             start = bytes.index(after: end)
         }
         guard specs.count <= 64 else { return .failure(ClientError(why: "more than 64 clients")) }
-        for spec in specs { if let why = clientProblem(spec) { return .failure(ClientError(why: why)) } }
+        for (i, spec) in specs.enumerated() {
+            if let why = clientProblem(spec) { return .failure(ClientError(why: why)) }
+            // Harmless to Ganesha, but a slip (two entries meant to differ); at most 64, so compared pairwise.
+            if specs[..<i].contains(spec) { return .failure(ClientError(why: "'\(escaped(spec))' is given twice")) }
+        }
         return .success(specs)
     }
 

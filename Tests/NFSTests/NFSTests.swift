@@ -710,6 +710,8 @@ final class NFSTests: XCTestCase {
             // Ganesha lists an export only to its clients: `address` must be one.
             ("notclient", ["clients": "10.0.0.0/24"], invalidArguments, "attribute 'address' 127.0.0.1 is not among 'clients'"),
             ("nameonly", ["clients": "client.example"], invalidArguments, "attribute 'address'"),
+            // The same client twice (R10C, observation): a slip, refused naming it.
+            ("twice", ["clients": "127.0.0.1, 10.0.0.0/8, 127.0.0.1"], invalidArguments, "'127.0.0.1' is given twice"),
             // The offending character, shown escaped.
             ("newline", ["path": lab.directory + "/a\nb"], invalidArguments, "holds '\\n'"),
             ("space", ["path": lab.directory + "/a b"], invalidArguments, "holds '\\x20'"),
