@@ -393,6 +393,49 @@ final class NFSTests: XCTestCase {
         XCTAssertEqual(lab.ganeshaPid, pid)
     }
 
+    /// rpcbind lets any local user register a program and version nobody
+    /// holds: after rpcbind lost the server's registrations, a user's
+    /// NFS v3 and MOUNT v3 (at a port of their choosing) passed for the
+    /// server's, so start never restarted the server, and stop and start
+    /// failed at their timeouts (R10D, finding 1). Only root's count.
+    func testAnotherUsersRegistrationIsNotTheServers() throws {
+        try define("e1", path: try lab.makeExportDirectory("e1"), id: 101)
+        try define("e3", path: try lab.makeExportDirectory("e3"), id: 103, ["versions=3"])
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        XCTAssertEqual(try nfs("start", "e3").status, success)
+        lab.killRpcbind()
+        try lab.startRpcbind()
+        // pmap_set through libtirpc (rpcbind's local socket: the owner is the caller's uid), as nobody.
+        let squat = """
+            import ctypes
+            t = ctypes.CDLL("libtirpc.so.3")
+            ok = [t.pmap_set(p, v, 6, port) for p, v, port in [(100003, 3, 2049), (100005, 3, 40000), (100005, 1, 40000)]]
+            raise SystemExit(0 if all(ok) else 1)
+            """
+        let set = try lab.run("/usr/bin/setpriv", ["--reuid", "65534", "--regid", "65534", "--clear-groups", "/usr/bin/python3", "-c", squat])
+        XCTAssertEqual(set.status, 0, "nobody's pmap_set: \(set)")
+        let squatted = try lab.run(GaneshaLab.rpcinfo, ["127.0.0.1"])
+        XCTAssertTrue(squatted.stdout.contains("65534"), "the squat took: \(squatted.stdout)")
+        for level in 2...3 {
+            let r = try monitor("e1", level)
+            XCTAssertEqual(r.status, commandFailed, "level \(level): \(r)")
+            XCTAssertTrue(r.stderr.contains("is registered by uid 65534, not by root"), r.stderr)
+        }
+        for name in ["e1", "e3"] {
+            let (r, seconds) = try timed { try nfs("stop", name) }
+            XCTAssertEqual(r.status, success, "stop \(name) with the registrations squatted: \(r)")
+            XCTAssertLessThan(seconds, 5, "stop \(name)")
+        }
+        let pid = lab.ganeshaPid
+        let (started, seconds) = try timed { try nfs("start", "e1") }
+        XCTAssertEqual(started.status, success, "start restarts the server, whose registrations replace nobody's: \(started)")
+        XCTAssertLessThan(seconds, 20)
+        XCTAssertNotEqual(lab.ganeshaPid, pid)
+        let registered = try lab.run(GaneshaLab.rpcinfo, ["127.0.0.1"])
+        XCTAssertFalse(registered.stdout.contains("65534"), "root's registrations now: \(registered.stdout)")
+        try assertServed("e1", "after the restart")
+    }
+
     /// rpcbind not running at all: a start of an NFSv3 export cannot be
     /// served (Ganesha registers only at its start) and says so within a
     /// few seconds, not at its timeout; nothing is left in the exports

@@ -29,8 +29,12 @@ final class Completion {
     var message = ""
     /// What the callback extracted (ports, names, a MOUNT or NFS status
     /// and file handle, a root's type and fileid).
-    /// rpcbind's TCP ports of version 3, by program (PMAP DUMP).
+    /// rpcbind's TCP ports of version 3, by program, and who registered
+    /// each (RPCBIND v3 DUMP: "superuser" for root), for the transport
+    /// `netid` names ("tcp", or "tcp6" for an IPv6 server address).
     var ports: [UInt32: UInt32] = [:]
+    var owners: [UInt32: String] = [:]
+    var netid = "tcp"
     var isDirectory = false
     var fileid: UInt64 = 0
     var names: [String] = []

@@ -1,13 +1,19 @@
 // NFSv3 levels 2 and 3 as plain RPCs through libnfs, on two libnfs
 // contexts (Channel): three TCP connections for both levels together.
 //
-//   rpcbind  DUMP: every registration, one call (level 2: NFS v3 and MOUNT
-//            v3 registered over TCP; both: the ports). Not GETPORT: rpcbind
-//            answers a PMAP v2 GETPORT (and a v3 GETADDR) with the port of
-//            ANY version of the program when the one asked is not
-//            registered (rpcbind's find_service falls back to any version:
-//            after `rpcinfo -d 100003 3` levels 2 and 3 still passed); only
-//            v4 GETADDR is exact, which libnfs lacks.
+//   rpcbind  DUMP (RPCBIND v3): every registration, one call (level 2: NFS
+//            v3 and MOUNT v3 registered over TCP, by root; both: the
+//            ports). Not GETPORT: rpcbind answers a PMAP v2 GETPORT (and a
+//            v3 GETADDR) with the port of ANY version of the program when
+//            the one asked is not registered (rpcbind's find_service falls
+//            back to any version: after `rpcinfo -d 100003 3` levels 2 and
+//            3 still passed); only v4 GETADDR is exact, which libnfs lacks.
+//            v3, not v2: its entries name their owner. rpcbind lets any
+//            local user register a program and version nobody holds (its
+//            owner is then that uid): after rpcbind lost the server's
+//            registrations, a user's would pass for the server's, point
+//            level 2 at the user's port, and keep start from restarting
+//            the server (R10D, finding 1).
 //   mountd   EXPORT names the path (level 2); MNT the path (level 3), on the
 //            same connection, kept open for UMNT
 //   nfsd     GETATTR of the root (a directory) and READDIR of the root (one
@@ -48,7 +54,8 @@ func v3Check(server: String, listed path: String?, listDeadline: ProbeDeadline,
     }
     if let failure = portmap.connect(port: 111, what: rpcbind, until: deadline) { return level2(unasked(failure)) }
     let registered = portmap.keep.make()
-    guard rpc_pmap2_dump_async(portmap.rpc, gotMappings, registered.opaque) == 0 else {
+    if server.contains(":") { registered.netid = "tcp6" }
+    guard rpc_pmap3_dump_async(portmap.rpc, gotMappings, registered.opaque) == 0 else {
         return level2(unasked(.failed("\(rpcbind): \(portmap.error)")))
     }
     if let failure = portmap.wait(for: [registered], until: deadline, what: rpcbind) ?? portmap.failure(of: registered, "\(rpcbind): DUMP") {
@@ -58,6 +65,12 @@ func v3Check(server: String, listed path: String?, listDeadline: ProbeDeadline,
     for program: UInt32 in [100003, 100005] {
         guard let p = registered.ports[program], p > 0, p <= 65535 else {
             return level2(.notRegistered("\(rpcbind): program \(program) version 3 (TCP) is not registered", rpcbindAnswered: true))
+        }
+        // rpcbind's getowner(): "superuser" for uid 0, else the uid, "unknown" off a local transport.
+        let owner = registered.owners[program] ?? "unknown"
+        guard owner == "superuser" else {
+            let who = owner == "unknown" ? "an unknown owner" : "uid \(owner)"
+            return level2(.notRegistered("\(rpcbind): program \(program) version 3 (TCP) is registered by \(who), not by root: not the NFS server's registration", rpcbindAnswered: true))
         }
         port[program] = p
     }
@@ -145,12 +158,25 @@ private func finish(_ p: UnsafeMutableRawPointer?, _ status: Int32, _ data: Unsa
 
 private let gotMappings: rpc_cb = { _, status, data, p in
     guard let c = finish(p, status, data) else { return }
-    var entry = data!.assumingMemoryBound(to: pmap2_dump_result.self).pointee.list
+    var entry = data!.assumingMemoryBound(to: pmap3_dump_result.self).pointee.list
     while let e = entry {
         let map = e.pointee.map
-        if map.vers == 3, map.prot == UInt32(IPPROTO_TCP) { c.ports[map.prog] = map.port }
+        if map.vers == 3, c.ports[map.prog] == nil, let netid = map.netid, String(cString: netid) == c.netid,
+           let addr = map.addr, let port = universalAddressPort(String(cString: addr)) {
+            c.ports[map.prog] = port
+            c.owners[map.prog] = map.owner.map { String(cString: $0) } ?? "unknown"
+        }
         entry = e.pointee.next
     }
+}
+
+/// The port of an RPC universal address (RFC 5665 §5.2.3.3, `h1.h2.h3.h4.p1.p2`
+/// for IPv4, `x:…:x.p1.p2` for IPv6): p1 × 256 + p2; nil when malformed.
+func universalAddressPort(_ text: String) -> UInt32? {
+    let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+    guard parts.count >= 3, let high = UInt32(parts[parts.count - 2]), let low = UInt32(parts[parts.count - 1]),
+          high < 256, low < 256 else { return nil }
+    return high << 8 | low
 }
 
 private let gotExports: rpc_cb = { _, status, data, p in
