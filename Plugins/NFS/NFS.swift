@@ -321,6 +321,7 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
             }
             let free = conflicts(in: set)
             guard free.isSuccess else { return free }
+            if let why = withdrawReplacedDirectory() { return why }
             // Under the lock, before anything is placed: a file another
             // user can write, or a foreign file that does not parse, would
             // be loaded by the reload below, or make it withdraw exports
@@ -355,6 +356,29 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
             return Outcome(outcome.status, (outcome.reason ?? "start failed") + "; the export file was removed again")
         }
         return outcome
+    }
+
+    /// The exported directory replaced since the recorded start (moved
+    /// aside and made anew): the server serves the directory it resolved
+    /// when it loaded the export, and a reload of an unchanged file does
+    /// not resolve it again — start answered success while clients got
+    /// the old directory (R10D, finding 4). So the export is withdrawn
+    /// first (file removed, reload, until not listed; within half the time
+    /// left), and start then places it anew. Under the exports directory's
+    /// lock, after the reload set was checked. nil when nothing was to be
+    /// done or it was done, else why not.
+    func withdrawReplacedDirectory() -> Outcome? {
+        var st = stat()
+        guard directory.current() != .absent, let recorded = resource.state["export_dir"], stat(block.path, &st) == 0,
+              recorded != Self.identity(st), case .running(let id) = daemon.status() else { return nil }
+        resource.log.warning("exported directory \(block.path) was replaced since the last start (device:inode \(recorded), now \(Self.identity(st))): withdrawing its export, then exporting it anew")
+        if let why = directory.remove() { return .failed(why) }
+        resource.processes.signal(id, SIGHUP)
+        let withdrawn = waitUntilWithdrawn(until: ProbeDeadline(after: resource.timeLeft / 2))
+        guard withdrawn.isSuccess else {
+            return Outcome(withdrawn.status, "exported directory \(block.path) was replaced since the last start, and its old export is not withdrawn: " + (withdrawn.reason ?? ""))
+        }
+        return nil
     }
 
     /// Makes the server load the placed file: SIGHUP to a running server
@@ -499,9 +523,16 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         }
         if let why = directory.remove() { return .failed(why) }
         resource.processes.signal(id, SIGHUP)
-        // Withdrawn when the server no longer lists it (level 2's check).
+        return waitUntilWithdrawn(until: ProbeDeadline(after: resource.timeLeft))
+    }
+
+    /// After this export's file was removed and the reload sent: polls
+    /// until the server no longer lists it (level 2's check, through
+    /// ``stillListed()``), then clears start's record; `deadline` cut
+    /// 300 ms before the action's end.
+    func waitUntilWithdrawn(until deadline: ProbeDeadline) -> Outcome {
         var last = ""
-        while resource.timeLeft > .milliseconds(300) {
+        while resource.timeLeft > .milliseconds(300) && !deadline.hasPassed {
             switch stillListed() {
             case .notListed:
                 resource.state["export_dir"] = nil
@@ -687,12 +718,22 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
     /// file ask it: level 2's question, except that an NFSv3 listing
     /// rpcbind cannot give (killed, or restarted and without the server's
     /// registrations) is asked over NFSv4 when the export serves v4 — the
-    /// server answers that itself, on port 2049, with no rpcbind.
+    /// server answers that itself, on port 2049, with no rpcbind. Over
+    /// NFSv4 the node sought is the directory start exported (the inode
+    /// recorded in `export_dir`; none recorded: whatever the pseudo path
+    /// reaches), not the one at the path now: a directory replaced since
+    /// would otherwise read as "withdrawn" before the reload ran.
     func stillListed() -> NFSClientCall.Response {
-        let answer = listed()
-        guard case .notRegistered = answer, block.versions.numbers.contains(4),
-              let call = resource.companion(NFSClientCall.self) else { return answer }
-        return call(NFSClientCall.Request(server: address.description, check: listedV4Check, timeout: checkBudget(listTimeout)))
+        if block.versions.numbers.first == 3 {
+            let answer = listed()
+            guard case .notRegistered = answer, block.versions.numbers.contains(4) else { return answer }
+        }
+        guard let call = resource.companion(NFSClientCall.self) else {
+            return .failed("asking the server whether it still lists the export needs the companion nfs-client.so beside the plugin (libnfs); it could not be loaded (see the log)")
+        }
+        let recorded = resource.state["export_dir"].flatMap { UInt64($0.split(separator: ":").last ?? "") }
+        return call(NFSClientCall.Request(server: address.description, check: .listedV4(pseudo: block.pseudo, fileid: recorded),
+                                          timeout: checkBudget(listTimeout)))
     }
 
     /// The level-2 answer.

@@ -267,6 +267,37 @@ final class NFSTests: XCTestCase {
         try assertServed("e1", "after stop and start")
     }
 
+    /// The exported directory moved aside and made anew, then a plain
+    /// start (an operator's repair, FailSafe's start): the file was
+    /// unchanged, so no reload; start answered success and recorded the new
+    /// directory while Ganesha served the old one (v3+v4), or waited out its
+    /// 30 s blaming a pseudo-fs junction (v4 only) (R10D, finding 4). Start
+    /// now withdraws the old export and exports the new directory.
+    func testStartAfterTheDirectoryWasReplacedExportsTheNewOne() throws {
+        try define("e1", path: try lab.makeExportDirectory("e1"), id: 101)
+        try define("e4", path: try lab.makeExportDirectory("e4"), id: 104, ["versions=4", "pseudo=/four"])
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        XCTAssertEqual(try nfs("start", "e4").status, success)
+        try assertServed("e1")
+        try assertServed("e4")
+        for (name, url) in [("e1", "nfs://127.0.0.1\(lab.directory)/e1/"), ("e4", "nfs://127.0.0.1/four/?version=4")] {
+            let dir = lab.directory + "/" + name
+            XCTAssertEqual(rename(dir, dir + ".old"), 0)
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
+            try "new\n".write(toFile: dir + "/newfile", atomically: true, encoding: .utf8)
+            XCTAssertEqual(try monitor(name, 1).status, commandFailed, "\(name): level 1 sees the replacement")
+            let (r, seconds) = try timed { try nfs("start", name) }
+            XCTAssertEqual(r.status, success, "start \(name) after the replacement: \(r)")
+            XCTAssertLessThan(seconds, 10, "start \(name)")
+            XCTAssertTrue(r.stderr.contains("replaced since the last start"), "the withdrawal is logged: \(r.stderr)")
+            let listed = try lab.run("/usr/bin/nfs-ls", [url])
+            XCTAssertEqual(listed.status, 0, "nfs-ls \(url): \(listed)")
+            XCTAssertTrue(listed.stdout.contains("newfile") && !listed.stdout.contains("hello.txt"),
+                          "\(name): clients get the new directory: \(listed.stdout)")
+            for level in 1...3 { XCTAssertEqual(try monitor(name, level).status, success, "\(name) level \(level) after start") }
+        }
+    }
+
     func testExportDirectoryRemovedFailsEveryLevelAtOnce() throws {
         try defineTwo()
         XCTAssertEqual(try nfs("start", "e1").status, success)
