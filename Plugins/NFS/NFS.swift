@@ -398,10 +398,25 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         }
     }
 
+    /// Starts the server unless it runs, under the exports directory's
+    /// lock: the starts of several exports after a crash (a cluster
+    /// manager recovers them at once) raced, and one found the server just
+    /// launched by another, its pidfile not yet written — "runs, but its
+    /// pidfile is missing" (R10D, finding 3). Under the lock, the status is
+    /// asked again: a start that waited finds the server running.
+    func startServer() -> ServerStart {
+        guard let lock = directory.lock(resource, within: resource.budget(.seconds(10))) else {
+            return .failed(.failed("exports directory \(directory.path): its lock (in fshost's run directory) was not taken within 10 s (see the log)"))
+        }
+        defer { close(lock) }
+        if case .running(let id) = daemon.status() { return .running(id) }
+        return launchServer()
+    }
+
     /// Starts the server (it reads every file of the exports directory as
     /// it starts) and waits until port 2049 accepts: `.running` then, else
-    /// why not.
-    func startServer() -> ServerStart {
+    /// why not. The caller holds the exports directory's lock.
+    func launchServer() -> ServerStart {
         let started = daemon.start { TCPProbe.connect(to: address, port: 2049, timeout: resource.budget(.milliseconds(500))) == .connected
             ? .success : .failed("port 2049 on \(address) does not accept yet") }
         guard started.isSuccess else { return .failed(Outcome(started.status, "NFS server: " + (started.reason ?? "start failed"))) }
@@ -478,7 +493,7 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
             guard stopped.isSuccess else {
                 return Outcome(stopped.status, "rpcbind lacks the NFS server's NFSv3 registrations (\(why)), and the server could not be stopped to register again: " + (stopped.reason ?? ""))
             }
-            started = startServer()
+            started = launchServer()
         }
         switch started {
         case .running(let id): return waitUntilListed(server: id, mayRestart: false)
