@@ -370,7 +370,9 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
     func withdrawReplacedDirectory() -> Outcome? {
         var st = stat()
         guard directory.current() != .absent, let recorded = resource.state["export_dir"], stat(block.path, &st) == 0,
-              recorded != Self.identity(st), case .running(let id) = daemon.status() else { return nil }
+              recorded != Self.identity(st), case .running(let id) = daemon.status(),
+              // A server stopped by a signal is replaced by serve(): the new one resolves the path anew.
+              !isStoppedBySignal(id) else { return nil }
         resource.log.warning("exported directory \(block.path) was replaced since the last start (device:inode \(recorded), now \(Self.identity(st))): withdrawing its export, then exporting it anew")
         if let why = directory.remove() { return .failed(why) }
         resource.processes.signal(id, SIGHUP)
@@ -385,7 +387,7 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
     /// (when the file changed), else start it (it reads every file of the
     /// exports directory as it starts); then waits until level 2 passes.
     func serve(reload: Bool) -> Outcome {
-        if case .running(let id) = daemon.status() {
+        if case .running(let id) = daemon.status(), !isStoppedBySignal(id) {
             // An unchanged file the server does not list (withdrawn by a
             // reload that missed it) needs the reload now, not half a
             // timeout later.
@@ -409,8 +411,40 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
             return .failed(.failed("exports directory \(directory.path): its lock (in fshost's run directory) was not taken within 10 s (see the log)"))
         }
         defer { close(lock) }
-        if case .running(let id) = daemon.status() { return .running(id) }
+        if case .running(let id) = daemon.status() { return isStoppedBySignal(id) ? replaceStoppedServer(id) : .running(id) }
         return launchServer()
+    }
+
+    /// Whether the server is stopped by a signal (SIGSTOP: state `T`),
+    /// asked twice 100 ms apart: it serves nothing and obeys no reload
+    /// until SIGCONT, so a start or stop waiting for it would end at its
+    /// timeout (R10D, finding 2). A slow server is not stopped.
+    func isStoppedBySignal(_ id: ProcessIdentity) -> Bool {
+        guard resource.processes.isStopped(id) == true else { return false }
+        usleep(100_000)
+        return resource.processes.isStopped(id) == true
+    }
+
+    /// Ends a server stopped by a signal and starts it again, so that it
+    /// reads the exports directory as it is now: every export of it was
+    /// unreachable anyway, and comes back served. The caller holds the
+    /// exports directory's lock.
+    func replaceStoppedServer(_ id: ProcessIdentity) -> ServerStart {
+        if let why = endStoppedServer(id, then: "starting it again") { return .failed(why) }
+        return launchServer()
+    }
+
+    /// Ends a server stopped by a signal: SIGKILL, which a stopped process
+    /// obeys at once, then the SDK's stop clears its pidfile. nil when
+    /// ended, else why not.
+    func endStoppedServer(_ id: ProcessIdentity, then next: String) -> Outcome? {
+        resource.log.warning("NFS server (pid \(id.pid)) is stopped by a signal: it serves nothing and obeys no reload; ending it, then \(next)")
+        _ = resource.processes.signal(id, SIGKILL)
+        let gone = ProbeDeadline(after: min(.seconds(2), resource.timeLeft / 4))
+        while resource.processes.alive(pid: id.pid, startTime: id.startTime) && !gone.hasPassed { usleep(10_000) }
+        let stopped = daemon.stop()
+        return stopped.isSuccess ? nil
+            : Outcome(stopped.status, "NFS server (pid \(id.pid)), stopped by a signal, could not be ended: " + (stopped.reason ?? ""))
     }
 
     /// Starts the server (it reads every file of the exports directory as
@@ -519,6 +553,7 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
             resource.state["export_dir"] = nil
             return .success
         }
+        if isStoppedBySignal(id) { return stopWithStoppedServer(id) }
         if !hadFile {
             guard resource.state["export_dir"] != nil else { return .success }
             if case .notListed = stillListed() { resource.state["export_dir"] = nil; return .success }
@@ -539,6 +574,21 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         if let why = directory.remove() { return .failed(why) }
         resource.processes.signal(id, SIGHUP)
         return waitUntilWithdrawn(until: ProbeDeadline(after: resource.timeLeft))
+    }
+
+    /// Stop while the server is stopped by a signal: it would never obey
+    /// the reload, and a stop that failed at its timeout would be fenced
+    /// for a fault that is not this export's (R10D, finding 2). The file
+    /// goes and the server is ended (``endStoppedServer(_:then:)``): it
+    /// served none of its exports, and a stop leaves no process started
+    /// (the host ends what an action other than start leaves running), so
+    /// the others' monitors now fail at level 1 ("master process gone")
+    /// instead of at their timeouts, and their start starts it again.
+    func stopWithStoppedServer(_ id: ProcessIdentity) -> Outcome {
+        if let why = directory.remove() { return .failed(why) }
+        if let why = endStoppedServer(id, then: "leaving its other exports to their start") { return why }
+        resource.state["export_dir"] = nil
+        return .success
     }
 
     /// After this export's file was removed and the reload sent: polls

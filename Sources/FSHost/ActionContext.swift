@@ -273,6 +273,10 @@ final class ActionContext {
                 guard let key else { return -1 }
                 let bytes = value.map { v in (0..<length).map { UInt8(bitPattern: v[$0]) } }
                 return ActionContext.from(context).state.put(String(cString: key), bytes, synced: false) ? 0 : -1
+            },
+            process_state: { _, pid, startTime in
+                guard pid > 0, let state = processState(pid: pid, startTime: startTime == 0 ? nil : startTime) else { return -1 }
+                return Int32(state)
             })
     }
 }

@@ -131,6 +131,18 @@ public struct Processes {
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// Whether `process` is stopped by a signal (SIGSTOP, SIGTSTP: state
+    /// `T` in `/proc/PID/stat`, proc(5)): it can neither serve nor obey a
+    /// reload until SIGCONT. nil when it does not run or the host is older
+    /// than `fshost_host.process_state`.
+    public func isStopped(_ process: ProcessIdentity) -> Bool? {
+        guard Int(host.pointee.struct_size) >= MemoryLayout<fshost_host>.offset(of: \fshost_host.process_state)!
+                + MemoryLayout<UnsafeRawPointer>.size,
+              let call = host.pointee.process_state else { return nil }
+        let state = call(host.pointee.context, process.pid, process.startTime)
+        return state < 0 ? nil : state == 0x54 /* T */
+    }
+
     /// Members of process group `group` now running, named `name` (nil:
     /// any) and started no earlier than `since` (0: any), with their start
     /// times: what a daemon's master leaves behind when it dies (its workers

@@ -20,6 +20,16 @@ public func processAlive(pid: Int32, startTime: UInt64?) -> Bool {
     return true
 }
 
+/// The state letter of `pid` (field 3 of `/proc/<pid>/stat`, proc(5): `R`
+/// running, `S` sleeping, `D` disk wait, `T` stopped by a signal, `t`
+/// stopped by a tracer, …) while it runs; with `startTime`, only while it
+/// is that same process. nil when it does not run (a zombie does not).
+public func processState(pid: Int32, startTime: UInt64?) -> UInt8? {
+    guard let f = readStat(pid: pid), !isDead(f.state) else { return nil }
+    if let startTime, f.startTime != startTime { return nil }
+    return f.state
+}
+
 @inline(__always)
 private func isDead(_ state: UInt8) -> Bool {
     state == 0x5A /* Z */ || state == 0x58 /* X */ || state == 0x78 /* x */

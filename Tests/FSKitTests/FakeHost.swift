@@ -67,6 +67,7 @@ enum FakeHost {
             process_matches_owned: { _, _, _, _, _, _ in 0 },
             process_find: { _, _, _, _, _, _ in 0 },
             shared_lock: { _, _, _ in -1 },
-            action: UInt32(FSHOST_ACTION_VALIDATE), reserved_action: 0, state_put_unsynced: nil)
+            action: UInt32(FSHOST_ACTION_VALIDATE), reserved_action: 0, state_put_unsynced: nil,
+            process_state: nil)
     }
 }

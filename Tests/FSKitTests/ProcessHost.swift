@@ -135,6 +135,10 @@ enum ProcessHost {
                 return Int32(clamping: matches.count)
             },
             shared_lock: { _, _, _ in -1 },
-            action: UInt32(FSHOST_ACTION_VALIDATE), reserved_action: 0, state_put_unsynced: nil)
+            action: UInt32(FSHOST_ACTION_VALIDATE), reserved_action: 0, state_put_unsynced: nil,
+            process_state: { _, pid, startTime in
+                guard pid > 0, let state = processState(pid: pid, startTime: startTime == 0 ? nil : startTime) else { return -1 }
+                return Int32(state)
+            })
     }
 }

@@ -424,6 +424,45 @@ final class NFSTests: XCTestCase {
         XCTAssertEqual(lab.ganeshaPid, pid)
     }
 
+    /// The server stopped by a signal (SIGSTOP): every stop, repeated
+    /// too, waited out its 15 s and failed (a fence for a fault not the
+    /// export's), and start its 30 s, for v3+v4, v3-only and v4-only
+    /// exports alike (R10D, finding 2). A stopped server obeys no reload
+    /// and serves nothing: stop removes the file and ends the server (the
+    /// others then fail level 1 at once, and their start brings it back);
+    /// start replaces the server and serves.
+    func testAServerStoppedBySignalIsEndedByStopAndReplacedByStart() throws {
+        try defineTwo()
+        try define("e3", path: try lab.makeExportDirectory("e3"), id: 103, ["versions=3"])
+        let names = ["e1", "e2", "e3"]
+        for name in names { XCTAssertEqual(try nfs("start", name).status, success, "start \(name)") }
+        func placed() -> [String] { names.filter { lab.exportsSnapshot()["fshost-nfs-\($0).conf"] != nil } }
+        for name in ["e3", "e2", "e1"] {
+            lab.signalGanesha(SIGSTOP)
+            XCTAssertEqual(try monitor(name, 1).status, success, "\(name): level 1 sees the process")
+            for round in 1...2 {
+                let (r, seconds) = try timed { try nfs("stop", name) }
+                XCTAssertEqual(r.status, success, "stop \(name) (\(round)) with the server stopped: \(r)")
+                XCTAssertLessThan(seconds, 8, "stop \(name) (\(round))")
+            }
+            XCTAssertFalse(lab.ganeshaRuns, "\(name): the stopped server was ended")
+            XCTAssertNil(lab.exportsSnapshot()["fshost-nfs-\(name).conf"])
+            XCTAssertEqual(try monitor(name, 1).status, notRunning)
+            for other in placed() {
+                XCTAssertEqual(try monitor(other, 1).status, commandFailed, "\(other): level 1 fails at once, the server gone")
+            }
+            for other in placed() { XCTAssertEqual(try nfs("start", other).status, success, "\(other): its start brings the server back") }
+            for other in placed() { try assertServed(other, "after \(name)'s stop") }
+            let frozen = lab.ganeshaPid
+            lab.signalGanesha(SIGSTOP)
+            let (r, seconds) = try timed { try nfs("start", name) }
+            XCTAssertEqual(r.status, success, "start \(name) with the server stopped: \(r)")
+            XCTAssertLessThan(seconds, 10, "start \(name)")
+            XCTAssertNotEqual(lab.ganeshaPid, frozen, "the stopped server was replaced")
+            for other in placed() { try assertServed(other, "after \(name)'s start replaced the server") }
+        }
+    }
+
     /// The server killed, then every export started at once (a cluster
     /// manager recovering them together): one start found the server just
     /// launched by another, its pidfile not yet written, and failed with

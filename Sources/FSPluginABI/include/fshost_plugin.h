@@ -418,6 +418,16 @@ typedef struct fshost_host {
      * action's longest wait (0.3-48 ms on ext4 under load, strace -T).
      */
     int32_t (*state_put_unsynced)(void *context, const char *key, const char *value, size_t length);
+
+    /* ---- Appended after state_put_unsynced (call only when struct_size covers it) */
+    /**
+     * The state letter of pid (field 3 of /proc/PID/stat, proc(5): 'R',
+     * 'S', 'D', 'T' stopped by a signal, 't' stopped by a tracer, ...) while
+     * it runs and, when start_time is not 0, is that same process; -1
+     * otherwise. So a plugin tells a server that is stopped (SIGSTOP: it
+     * can neither serve nor obey a reload) from one that is slow.
+     */
+    int32_t (*process_state)(void *context, int32_t pid, uint64_t start_time);
 } fshost_host;
 
 /* ---------------------------------------------------------------------- */
