@@ -10,8 +10,8 @@
 //                     host's matcher); no file after a stop (or before any
 //                     start): stopped, nothing asked of the server; no file
 //                     while a start is recorded (removed behind fshost's
-//                     back): stopped only when the server does not list
-//                     the export either
+//                     back): a failure whether the server still lists it
+//                     or not (exclusive: running only while listed)
 //   level 2  listed   the server lists the export: NFSv3 MOUNT export list
 //                     (rpcbind answering, NFS v3 registered) when v3 is
 //                     served, else an NFSv4 lookup of the pseudo path
@@ -97,7 +97,7 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
     ]
 
     static let levels = [
-        MonitorLevel(1, "server", checks: "this export's file is in place (as generated), the exported directory is the one start recorded, and the NFS server process runs (no file after a stop: not running; no file while a start is recorded: not running only when the server does not list it either)",
+        MonitorLevel(1, "server", checks: "this export's file is in place (as generated), the exported directory is the one start recorded, and the NFS server process runs (no file after a stop: not running; no file while a start is recorded: a failure, listed or not — withdrawn behind fshost's back)",
                      cost: "one small file read, a stat, a pidfile read and one process's /proc files (no file while a start is recorded, a running server: the level-2 call)"),
         MonitorLevel(2, "listed", checks: "v3 served: rpcbind has NFS v3 and the MOUNT export list names path; v4 only: the pseudo path resolves to the exported directory (its fileid), not a pseudo-fs junction",
                      cost: "loads libnfs (the nfs-client companion); v3: 2 TCP connections (rpcbind: both ports in one round trip; MOUNT: the export list), or one v4 lookup"),
@@ -657,7 +657,16 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         switch directory.current() {
         case .absent:
             let outcome = withoutFile()
-            return outcome.isSuccess ? .failed(outcome.reason ?? "") : outcome
+            if outcome.isSuccess { return .failed(outcome.reason ?? "") }
+            // Not served, and a start is recorded with no stop since: the
+            // export was withdrawn behind fshost's back (file removed and the
+            // server reloaded) or a start failed after one that passed. Not
+            // "cleanly stopped" (R10D, finding 7). Exclusive still answers
+            // "not running": nothing of it is served here.
+            if outcome.status == .notRunning, resource.state["export_dir"] != nil {
+                return .failed((outcome.reason ?? "") + ", and the server does not list it, but no stop ran since the last start (withdrawn behind fshost's back?)")
+            }
+            return outcome
         case .unreadable(let why): return .failed("export file \(directory.filePath): \(why)")
         case .text(let text) where text != block.text:
             return .failed("export file \(directory.filePath) differs from what the attributes generate (edited behind fshost's back, or attributes changed since start)")
@@ -728,7 +737,8 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
     /// else by an NFSv4 lookup of the pseudo path. One protocol: level 3
     /// runs level 2 first, and `mount_version=4` covers v4 there.
     func probeListed() -> Outcome {
-        outcome(of: listed(), limit: "list_timeout", listTimeout)
+        let cut = checkBudget(listTimeout) < listTimeout
+        return outcome(of: listed(), limit: "list_timeout", listTimeout, cut: cut)
     }
 
     /// A companion check's limit: `limit`, but ending a margin before the
@@ -811,9 +821,10 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         }
     }
 
-    /// A companion answer as a level's outcome; a timeout names the
-    /// attribute that set it.
-    func outcome(of answer: NFSClientCall.Response, limit name: String, _ limit: Duration) -> Outcome {
+    /// A companion answer as a level's outcome; a timeout names what set
+    /// its limit: the attribute, or (`cut`) the action's time left, which
+    /// was shorter (`--timeout`, `monitor_timeout`; ``checkBudget(_:)``).
+    func outcome(of answer: NFSClientCall.Response, limit name: String, _ limit: Duration, cut: Bool = false) -> Outcome {
         switch answer {
         case .ok: return .success
         case .notListed(let why), .failed(let why): return .failed(why)
@@ -821,8 +832,9 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
             // The operator's next step, in the line: only a restart makes
             // Ganesha register again (start does it).
             return .failed(answered ? why + " (rpcbind restarted since the NFS server started? start restarts the server to register it again)" : why)
-        case .timedOut(let why): return .failed(why + " (\(name) \(limit.milliseconds) ms)")
-        case .listing(let inner): return outcome(of: inner, limit: "list_timeout", listTimeout)
+        case .timedOut(let why):
+            return .failed(why + (cut ? " (the action's time left, shorter than \(name) \(limit.milliseconds) ms)" : " (\(name) \(limit.milliseconds) ms)"))
+        case .listing(let inner): return outcome(of: inner, limit: "list_timeout", listTimeout, cut: cut)
         }
     }
 
@@ -847,7 +859,7 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
             let answer = call(NFSClientCall.Request(server: address.description,
                                                     check: .endToEnd(path: level3Path(v3Name: name), version: level3Version),
                                                     timeout: checkBudget(mountTimeout)))
-            return outcome(of: answer, limit: "mount_timeout", mountTimeout)
+            return outcome(of: answer, limit: "mount_timeout", mountTimeout, cut: checkBudget(mountTimeout) < mountTimeout)
         }
     }
 
@@ -859,11 +871,14 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
             return .failed("levels 2 and 3 need the companion nfs-client.so beside the plugin (libnfs); it could not be loaded (see the log)")
         }
         return withV3Name(Outcome.failed) { name in
+            let within = checkBudget(resource.timeLeft), listBudget = checkBudget(listTimeout)
             let mount = NFSClientCall.ThenMount(path: level3Path(v3Name: name), version: level3Version, timeout: mountTimeout,
-                                                within: checkBudget(resource.timeLeft))
+                                                within: within)
             let answer = call(NFSClientCall.Request(server: address.description, check: listedCheck(v3Name: name),
-                                                    timeout: checkBudget(listTimeout), thenMount: mount))
-            return outcome(of: answer, limit: "mount_timeout", mountTimeout)
+                                                    timeout: listBudget, thenMount: mount))
+            // Each level's limit named as it was: cut by the action's time, or its attribute's.
+            if case .listing(let inner) = answer { return outcome(of: inner, limit: "list_timeout", listTimeout, cut: listBudget < listTimeout) }
+            return outcome(of: answer, limit: "mount_timeout", mountTimeout, cut: within < mountTimeout)
         }
     }
 }

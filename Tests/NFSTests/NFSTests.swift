@@ -151,10 +151,11 @@ final class NFSTests: XCTestCase {
         lab.signalGanesha(SIGHUP)
         usleep(300_000)
         XCTAssertEqual(rename(aside, file), 0)
-        // Removed for good behind its back and reloaded: not running once the server no longer lists it.
+        // Removed for good behind its back and reloaded: a failure once the server no longer lists it
+        // (a start is recorded and no stop ran: testAnExportWithdrawnBehindFshostsBackWithItsFileFailsEveryLevel).
         XCTAssertEqual(unlink(file), 0)
         lab.signalGanesha(SIGHUP)
-        XCTAssertEqual(try eventually(notRunning) { try monitor("e1", 1) }.status, notRunning)
+        XCTAssertTrue(try eventually(commandFailed) { try monitor("e1", 1) }.stderr.contains("no stop ran since the last start"))
         // Edited behind its back: level 1 fails.
         XCTAssertEqual(try nfs("start", "e1").status, success)
         try "# edited\n".write(toFile: file, atomically: false, encoding: .utf8)
@@ -231,6 +232,31 @@ final class NFSTests: XCTestCase {
         for level in 1...3 { XCTAssertEqual(try monitor("e1", level).status, notRunning, "level \(level) after stop") }
         XCTAssertEqual(try nfs("exclusive", "e1").status, notRunning)
         try assertServed("e2", "the other export")
+    }
+
+    /// The export withdrawn behind fshost's back (its file removed and the
+    /// server reloaded): every level answered HA_NOT_RUNNING, "cleanly
+    /// stopped", although a start is recorded and no stop ran (R10D,
+    /// finding 7). Levels fail now; exclusive says not running (nothing
+    /// is served here); stop and start recover.
+    func testAnExportWithdrawnBehindFshostsBackWithItsFileFailsEveryLevel() throws {
+        try defineTwo()
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        XCTAssertEqual(try nfs("start", "e2").status, success)
+        XCTAssertEqual(unlink(lab.exportsDir + "/fshost-nfs-e1.conf"), 0)
+        lab.signalGanesha(SIGHUP)
+        let first = try eventually(commandFailed) { try monitor("e1", 1) }
+        XCTAssertTrue(first.stderr.contains("no stop ran since the last start"), first.stderr)
+        for level in 1...3 {
+            let r = try monitor("e1", level)
+            XCTAssertEqual(r.status, commandFailed, "level \(level): \(r)")
+        }
+        XCTAssertEqual(try nfs("exclusive", "e1").status, notRunning)
+        XCTAssertEqual(try nfs("stop", "e1").status, success)
+        for level in 1...3 { XCTAssertEqual(try monitor("e1", level).status, notRunning, "level \(level) after stop") }
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        try assertServed("e1")
+        try assertServed("e2")
     }
 
     /// Polls `body` (every 100 ms, at most 10 s) until it answers `status`; the last answer.
@@ -695,6 +721,22 @@ final class NFSTests: XCTestCase {
         XCTAssertEqual(r.status, commandFailed, "HA_CMD_FAILED, not HA_TIMEDOUT: \(r)")
         XCTAssertTrue(r.stderr.contains("NFS on port 2049"), "the step's reason: \(r.stderr)")
         XCTAssertLessThan(r.milliseconds, 3000, r.description)
+    }
+
+    /// A level cut by the action's time (`--timeout 1` against a stopped
+    /// server) named `list_timeout 2000 ms` as its limit (R10D, finding 9).
+    func testALevelCutByTheActionsTimeSaysSo() throws {
+        try define("e1", path: try lab.makeExportDirectory("e1"), id: 101, ["list_timeout=2s"])
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        lab.signalGanesha(SIGSTOP)
+        defer { lab.signalGanesha(SIGCONT) }
+        for level in 2...3 {
+            let r = try nfs("monitor", "e1", ["--level", String(level), "--timeout", "1"])
+            XCTAssertEqual(r.status, commandFailed, "level \(level): \(r)")
+            XCTAssertTrue(r.stderr.contains("(the action's time left, shorter than list_timeout 2000 ms)"), "level \(level): \(r.stderr)")
+        }
+        let own = try monitor("e1", 2)
+        XCTAssertTrue(own.stderr.contains("(list_timeout 2000 ms)"), "its own limit: \(own.stderr)")
     }
 
     /// A refused NFSv4 connection names libnfs's error, not an empty reason.

@@ -64,7 +64,7 @@ func v4Check(server: String, pseudo: String, fileid: UInt64?, listDeadline: Prob
         }
         if let failure = lookupFailure(listing, components, what) { return level2(failure) }
         if let fileid, listing.fileid != fileid {
-            return level2(.notListed("\(what) is not this export's root: the server's node there has fileid \(listing.fileid), the exported directory inode \(fileid) (a pseudo-fs directory above another export)"))
+            return level2(.notListed("\(what) is not this export's root: the server's node there has fileid \(listing.fileid), the exported directory inode \(fileid) (a pseudo-fs directory above another export, or the directory the server loaded was replaced since)"))
         }
     }
     guard let reading else { return .ok }
