@@ -34,6 +34,7 @@
 // backend=kernel: `exportfs` (KernelExports.swift).
 import FSKit
 import NFSClientCall
+import TrustedPaths
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -153,7 +154,11 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         mountVersion = resource[Self.mountVersion]
         let pidPath = resource[Self.pidfile]
         daemon = Daemon(resource: resource, pidFile: PidFile(pidPath),
-                        master: ProcessPattern(name: "ganesha.nfsd", argument: config),
+                        // Only the uid fshost runs as (which starts it): another local
+                        // user's run of the same root-owned ganesha.nfsd with this config
+                        // on its argv (its own -f after ours, other ports) is not the
+                        // server, nor is one that took a crashed server's pid (R10D, F1).
+                        master: ProcessPattern(name: "ganesha.nfsd", argument: config, owner: getuid()),
                         start: [binary, "-f", config, "-p", pidPath] + (resource[Self.logFile].map { ["-L", $0] } ?? []),
                         stop: StopLadder(.signal("TERM", SIGTERM, share: 8), .signal("KILL", SIGKILL, share: 2, group: true)),
                         pidFileGrace: .seconds(5))
@@ -208,6 +213,15 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         }
         if backend == .kernel { return kernelValidate() }
         if let why = FileCheck.problem(binary, .executable) { return .badConfiguration("attribute 'binary': \(binary): \(why)") }
+        // Root runs it, and the server appends to its log as root: neither
+        // may be chosen or written by another user (R10E, finding 3).
+        if let why = TrustedPath.executableProblem(binary) { return .badConfiguration("attribute 'binary': \(binary): \(why)") }
+        if let log = resource[Self.logFile] {
+            if let why = FileCheck.creatableFileProblem(log) { return .badConfiguration("attribute 'log_file': \(log): \(why)") }
+            if let why = TrustedFile.problem(log, role: "log file", mayBeMissing: true) ?? PathTrust().checkLinks(log)?.description {
+                return .badConfiguration("attribute 'log_file': \(why): the server, run as root, appends to it")
+            }
+        }
         if let why = directory.problem { return .badConfiguration("attribute 'exports_dir': \(directory.path): \(why)") }
         let set: ReloadSet
         switch ReloadSet.read(config: config) {
@@ -344,7 +358,7 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         let outcome = serve(reload: changed)
         if outcome.isSuccess {
             var st = stat()
-            if stat(block.path, &st) == 0 { resource.state["export_dir"] = Self.identity(st) }
+            if stat(block.path, &st) == 0 { resource.state["export_dir"] = identity(st) }
         }
         if !outcome.isSuccess && changed {
             // Not served: take the file back, so a later reload never carries it.
@@ -370,10 +384,10 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
     func withdrawReplacedDirectory() -> Outcome? {
         var st = stat()
         guard directory.current() != .absent, let recorded = resource.state["export_dir"], stat(block.path, &st) == 0,
-              recorded != Self.identity(st), case .running(let id) = daemon.status(),
+              !Self.same(recorded, identity(st)), case .running(let id) = daemon.status(),
               // A server stopped by a signal is replaced by serve(): the new one resolves the path anew.
               !isStoppedBySignal(id) else { return nil }
-        resource.log.warning("exported directory \(block.path) was replaced since the last start (device:inode \(recorded), now \(Self.identity(st))): withdrawing its export, then exporting it anew")
+        resource.log.warning("exported directory \(block.path) was replaced since the last start (device:inode:file handle \(recorded), now \(identity(st))): withdrawing its export, then exporting it anew")
         if let why = directory.remove() { return .failed(why) }
         resource.processes.signal(id, SIGHUP)
         let withdrawn = waitUntilWithdrawn(until: ProbeDeadline(after: resource.timeLeft / 2))
@@ -476,6 +490,12 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         var unregistered: ProbeDeadline?
         let half = ProbeDeadline(after: resource.timeLeft / 2)
         while resource.timeLeft > .milliseconds(300) {
+            // A server that ended (it could not bind a port another process
+            // holds, a fatal error in its config) lists nothing, ever: said
+            // at once, not at the start timeout (R10E, finding 4).
+            guard case .running(let now) = daemon.status(), now.pid == server.pid else {
+                return .failed("the NFS server (pid \(server.pid)) ended while start waited for it to list the export (see its log)")
+            }
             let answer = listed()
             if answer == .ok { return .success }
             last = outcome(of: answer, limit: "list_timeout", listTimeout)
@@ -701,7 +721,7 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         }
     }
 
-    /// The exported directory as recorded at start (`dev:ino` in the state
+    /// The exported directory as recorded at start (`dev:ino:handle` in the state
     /// key `export_dir`): the server's answer alone is stale — Ganesha
     /// serves a removed directory from its cache for about 50 s (measured:
     /// level 3 passed, nfs-ls listed the deleted entries). nil when fit.
@@ -711,14 +731,25 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
             return "exported directory \(block.path): \(String(cString: strerror(errno))) (the server may still serve it from its cache)"
         }
         guard st.st_mode & S_IFMT == S_IFDIR else { return "exported directory \(block.path) is no longer a directory" }
-        if let recorded = resource.state["export_dir"], recorded != Self.identity(st) {
-            return "exported directory \(block.path) was replaced since start (device:inode \(recorded), now \(Self.identity(st)))"
+        if let recorded = resource.state["export_dir"], !Self.same(recorded, identity(st)) {
+            return "exported directory \(block.path) was replaced since start (device:inode:file handle \(recorded), now \(identity(st)))"
         }
         return nil
     }
 
-    /// `dev:ino` of a directory: what ``exportedDirectoryProblem()`` compares.
-    static func identity(_ st: stat) -> String { "\(st.st_dev):\(st.st_ino)" }
+    /// `dev:ino:handle` of the exported directory (``KernelFileHandle``:
+    /// the inode's generation too): what ``exportedDirectoryProblem()`` compares.
+    func identity(_ st: stat) -> String {
+        "\(st.st_dev):\(st.st_ino)" + (KernelFileHandle.of(block.path).map { ":" + $0 } ?? "")
+    }
+
+    /// Whether two identities name one directory: device, inode and, when
+    /// both have it, the file handle (a record of an older fshost has none).
+    static func same(_ recorded: String, _ now: String) -> Bool {
+        let a = recorded.split(separator: ":"), b = now.split(separator: ":")
+        guard a.count >= 2, b.count >= 2, a[0] == b[0], a[1] == b[1] else { return false }
+        return a.count < 3 || b.count < 3 || a[2] == b[2]
+    }
 
     /// Levels 1 to `level`, the first failure answering. At level 3, levels
     /// 2 and 3 are one companion call: the answers are level by level the
@@ -806,7 +837,7 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         guard let call = resource.companion(NFSClientCall.self) else {
             return .failed("asking the server whether it still lists the export needs the companion nfs-client.so beside the plugin (libnfs); it could not be loaded (see the log)")
         }
-        let recorded = resource.state["export_dir"].flatMap { UInt64($0.split(separator: ":").last ?? "") }
+        let recorded = resource.state["export_dir"].flatMap { text in text.split(separator: ":").dropFirst().first.flatMap { UInt64($0) } }
         return call(NFSClientCall.Request(server: address.description, check: .listedV4(pseudo: block.pseudo, fileid: recorded),
                                           timeout: checkBudget(listTimeout)))
     }

@@ -1,7 +1,9 @@
 /* Typed wrappers for variadic libc calls that do not import into Swift. */
 #ifndef FSHOST_CSYSTEM_SHIM_H
 #define FSHOST_CSYSTEM_SHIM_H
+#include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <syslog.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -199,5 +201,22 @@ static inline const void *csys_memmem(const void *haystack, size_t length, const
 /* setns(2) is _GNU_SOURCE: moves the calling thread only into the namespace
    `fd` refers to (nstype CLONE_NEW*, 0: any). */
 static inline int csys_setns(int fd, int nstype) { return (int)syscall(SYS_setns, fd, nstype); }
+
+/* The file handle the kernel gives `path` (name_to_handle_at(2), by
+   syscall: no _GNU_SOURCE needed), as an NFS server exports it: on ext4 and
+   xfs the inode number and its generation, so a directory made anew at a
+   reused inode number differs. Writes the handle type (4 bytes, host order)
+   then the handle to `out`; returns the length, or -1 with errno
+   (EOPNOTSUPP: a filesystem without handles; EOVERFLOW: over 128 bytes). */
+static inline int csys_file_handle(const char *path, unsigned char *out, int capacity) {
+    struct { unsigned int handle_bytes; int handle_type; unsigned char f_handle[128]; } h;
+    int mount_id = 0;
+    h.handle_bytes = sizeof h.f_handle;
+    if (syscall(SYS_name_to_handle_at, AT_FDCWD, path, &h, &mount_id, 0) != 0) return -1;
+    if (h.handle_bytes > sizeof h.f_handle || (int)h.handle_bytes + 4 > capacity) { errno = EOVERFLOW; return -1; }
+    memcpy(out, &h.handle_type, 4);
+    memcpy(out + 4, h.f_handle, h.handle_bytes);
+    return (int)h.handle_bytes + 4;
+}
 
 #endif

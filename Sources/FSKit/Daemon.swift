@@ -358,6 +358,9 @@ public struct Daemon {
     /// describe it (a `process_name` that is not the server's), and no wait
     /// would change that.
     ///
+    /// After a start command, a pidfile naming a new pid that stays dead
+    /// for 300 ms fails at once too: the server wrote it and ended.
+    ///
     /// `child`: the pid of a detached start command (this process's child):
     /// when it ends before ready, start fails at once with how it ended
     /// (a writer that cannot run does not cost the whole start timeout).
@@ -366,6 +369,7 @@ public struct Daemon {
         let begun = ProbeDeadline(after: pidFileGrace)
         var seen: ProcessIdentity?
         var mismatch: (pid: Int32, since: ProbeDeadline)?
+        var died: (pid: Int32, since: ProbeDeadline)?
         var lastProblem = "no pidfile \(pidFile.path) yet"
         var nextScan = ProbeDeadline(after: .zero)
         while true {
@@ -386,8 +390,22 @@ public struct Daemon {
                 lastProblem = outcome.reason ?? "not ready"
             case .crashed(let pid, let why, _) where seen != nil:
                 return .failed("\(what), then the master (pid \(pid)) went away: \(why)")
-            case .crashed(_, let why, _):
+            case .crashed(let pid, let why, _):
                 lastProblem = why
+                // After a start command (start removed a stale pidfile
+                // first), a pidfile naming a new pid that stays dead for
+                // 300 ms is the new server's, ended before it was ready
+                // (it could not bind its port, a fatal configuration
+                // error): no wait would change that (R10E, finding 4).
+                if case .some(let before) = pidBefore, pid != before {
+                    if let d = died, d.pid == pid {
+                        if d.since.hasPassed {
+                            return .failed("\(what), but the master it wrote to its pidfile (pid \(pid)) ended before it was ready: \(why)")
+                        }
+                    } else {
+                        died = (pid, ProbeDeadline(after: .milliseconds(300)))
+                    }
+                }
             case .stopped(let why), .withoutPidFile(let why), .unknown(let why):
                 lastProblem = why
                 if case .some(let before) = pidBefore, let pid = foreignPid(), pid != before {

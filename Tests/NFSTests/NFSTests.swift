@@ -512,6 +512,86 @@ final class NFSTests: XCTestCase {
         }
     }
 
+    /// Another local user's process that looks like the server (its
+    /// argv[0] `ganesha.nfsd`, the lab's config on its command line, a
+    /// root-owned program): after a crash every start was refused ("…
+    /// runs, but its pidfile … stop it first") and stop signalled it (R10E,
+    /// finding 1). Only fshost's uid's server counts: start starts the real
+    /// one, and the user's process is left alone.
+    func testAnotherUsersLookAlikeIsNotTheServer() throws {
+        try define("e1", path: try lab.makeExportDirectory("e1"), id: 101)
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        lab.signalGanesha(SIGKILL)
+        for _ in 0..<100 where lab.ganeshaRuns { usleep(20_000) }
+        guard let fake = ChildProcess(["/usr/bin/setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
+                                       "/bin/bash", "-c", "exec -a ganesha.nfsd /usr/bin/tail -f \(lab.config)"]) else {
+            throw SetupFailure("cannot start the look-alike")
+        }
+        defer { fake.stop() }
+        usleep(200_000)
+        XCTAssertFalse(fake.hasExited, "the look-alike runs")
+        let level1 = try monitor("e1", 1)
+        XCTAssertEqual(level1.status, commandFailed, level1.description)
+        XCTAssertFalse(level1.stderr.contains("stop it first"), level1.stderr)
+        XCTAssertEqual(try nfs("stop", "e1").status, success)
+        let started = try nfs("start", "e1")
+        XCTAssertEqual(started.status, success, "start starts the real server: \(started)")
+        try assertServed("e1")
+        XCTAssertFalse(fake.hasExited, "the user's process was not signalled")
+    }
+
+    /// The server it started ended at once (port 2049 held by another
+    /// process: Ganesha's bind is fatal): start waited out its 30 s (R10E,
+    /// finding 4). It fails within seconds now, saying the server ended.
+    func testAServerThatEndsAtOnceFailsTheStartAtOnce() throws {
+        try define("e4", path: try lab.makeExportDirectory("e4"), id: 104, ["versions=4", "pseudo=/four"])
+        let (executable, argv) = lab.inside("/usr/bin/python3", ["-c",
+            "import socket,time; s=socket.socket(socket.AF_INET6); s.bind(('::',2049)); s.listen(); print('ok', flush=True); time.sleep(60)"])
+        guard let holder = ChildProcess([executable] + argv) else { throw SetupFailure("cannot hold port 2049 in the lab") }
+        defer { holder.stop() }
+        usleep(500_000)
+        let (r, seconds) = try timed { try nfs("start", "e4") }
+        XCTAssertEqual(r.status, commandFailed, r.description)
+        XCTAssertTrue(r.stderr.contains("ended"), r.stderr)
+        XCTAssertLessThan(seconds, 10, "not the 30 s start timeout")
+        XCTAssertEqual(lab.exportsSnapshot(), [:], "the file was taken back")
+        holder.stop()
+        XCTAssertEqual(try nfs("start", "e4").status, success, "start once the port is free")
+        try assertServed("e4")
+    }
+
+    /// The exported directory removed and made anew at the same inode
+    /// number (ext4 hands it to the next mkdir): device and inode matched,
+    /// levels 1 and 2 passed while clients got ESTALE, and start answered
+    /// success leaving it stale (R10E, finding 5). The file handle (the
+    /// inode's generation) tells them apart.
+    func testADirectoryMadeAnewAtTheSameInodeIsSeen() throws {
+        let dir = try lab.makeExportDirectory("e1")
+        try define("e1", path: dir, id: 101)
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        try assertServed("e1")
+        var st = stat()
+        XCTAssertEqual(stat(dir, &st), 0)
+        let inode = st.st_ino
+        var reused = false
+        for _ in 0..<20 where !reused {
+            try FileManager.default.removeItem(atPath: dir)
+            XCTAssertEqual(mkdir(dir, 0o755), 0)
+            reused = stat(dir, &st) == 0 && st.st_ino == inode
+        }
+        guard reused else { throw SetupFailure("the filesystem under \(lab.directory) did not reuse inode \(inode) in 20 tries") }
+        try "new\n".write(toFile: dir + "/newfile", atomically: true, encoding: .utf8)
+        for level in 1...2 {
+            let r = try monitor("e1", level)
+            XCTAssertEqual(r.status, commandFailed, "level \(level): \(r)")
+            XCTAssertTrue(r.stderr.contains("replaced since start"), r.stderr)
+        }
+        XCTAssertEqual(try nfs("start", "e1").status, success)
+        try assertServed("e1", "after start exported the new directory")
+        let listed = try lab.run("/usr/bin/nfs-ls", ["nfs://127.0.0.1\(dir)/"])
+        XCTAssertTrue(listed.stdout.contains("newfile"), listed.description)
+    }
+
     /// rpcbind lets any local user register a program and version nobody
     /// holds: after rpcbind lost the server's registrations, a user's
     /// NFS v3 and MOUNT v3 (at a port of their choosing) passed for the
@@ -859,6 +939,17 @@ final class NFSTests: XCTestCase {
         XCTAssertEqual(try nfs("start", "e2").status, success)
         let good = try lab.makeExportDirectory("good")
         let aFile = lab.directory + "/good/hello.txt"
+        // A directory anyone may write (an executable there), and a sticky one holding
+        // a link another user planted to a root-only file.
+        let open = lab.directory + "/open", sticky = lab.directory + "/sticky"
+        for (dir, mode) in [(open, 0o777), (sticky, 0o1777)] {
+            XCTAssertEqual(mkdir(dir, 0o755), 0)
+            XCTAssertEqual(chmod(dir, mode_t(mode)), 0)
+        }
+        try FileManager.default.copyItem(atPath: "/bin/true", toPath: open + "/ganesha.nfsd")
+        try "root secret\n".write(toFile: lab.directory + "/victim", atomically: true, encoding: .utf8)
+        XCTAssertEqual(symlink(lab.directory + "/victim", sticky + "/g.log"), 0)
+        XCTAssertEqual(lchown(sticky + "/g.log", 65534, 65534), 0)
         let noDir = lab.directory + "/no-dir.conf"
         try "NFS_CORE_PARAM { Protocols = 3, 4; }\n".write(toFile: noDir, atomically: true, encoding: .utf8)
         let cases: [(String, [String: String], Int32, String)] = [
@@ -890,6 +981,10 @@ final class NFSTests: XCTestCase {
             ("nameonly", ["clients": "client.example"], invalidArguments, "attribute 'address'"),
             // The same client twice (R10C, observation): a slip, refused naming it.
             ("twice", ["clients": "127.0.0.1, 10.0.0.0/8, 127.0.0.1"], invalidArguments, "'127.0.0.1' is given twice"),
+            // Root runs `binary` and the server appends to `log_file` (R10E, finding 3): neither where another user chooses.
+            ("userbinary", ["binary": open + "/ganesha.nfsd"], noConfigInfo, "attribute 'binary'"),
+            ("loglink", ["log_file": sticky + "/g.log"], noConfigInfo, "attribute 'log_file'"),
+            ("lognodir", ["log_file": lab.directory + "/nope/g.log"], noConfigInfo, "attribute 'log_file'"),
             // The offending character, shown escaped.
             ("newline", ["path": lab.directory + "/a\nb"], invalidArguments, "holds '\\n'"),
             ("space", ["path": lab.directory + "/a b"], invalidArguments, "holds '\\x20'"),

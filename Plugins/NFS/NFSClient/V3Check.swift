@@ -126,10 +126,10 @@ func v3Check(server: String, listed path: String?, listDeadline: ProbeDeadline,
     guard asked == 0 else { return .failed("\(what): stat and readdir of the root: \(portmap.error)") }
     if let failure = portmap.wait(for: [st, dir], until: deadline, what: "\(what): stat and readdir of the root") { return failure }
     if let failure = portmap.failure(of: st, "\(what): stat of the root") { return failure }
-    if st.nfsStatus != 0 { return .failed("\(what): stat of the root failed: NFS3 status \(st.nfsStatus)") }
+    if st.nfsStatus != 0 { return .failed("\(what): stat of the root failed: \(nfs3StatusText(st.nfsStatus))") }
     if !st.isDirectory { return .failed("\(what): the root is not a directory") }
     if let failure = portmap.failure(of: dir, "\(what): reading the root") { return failure }
-    if dir.nfsStatus != 0 { return .failed("\(what): reading the root failed: NFS3 status \(dir.nfsStatus)") }
+    if dir.nfsStatus != 0 { return .failed("\(what): reading the root failed: \(nfs3StatusText(dir.nfsStatus))") }
     // Even an empty directory lists "." (Ganesha's READDIR sends it).
     if dir.names.isEmpty { return .failed("\(what): the root lists no entry") }
 
@@ -138,6 +138,17 @@ func v3Check(server: String, listed path: String?, listDeadline: ProbeDeadline,
     let unmounting = export.withCString { rpc_mount3_umnt_async(mountd.rpc, Channel.finished, UnsafeMutablePointer(mutating: $0), done.opaque) }
     guard unmounting == 0 else { return .failed("\(what): umount: \(mountd.error)") }
     return mountd.wait(for: [done], until: deadline, what: "\(what): umount") ?? mountd.failure(of: done, "\(what): umount failed") ?? .ok
+}
+
+/// An NFS3 status as RFC 1813 §2.6 names it, with its number: "NFS3ERR_STALE
+/// (70: stale file handle, the directory was removed or made anew)".
+func nfs3StatusText(_ status: Int32) -> String {
+    let known: [(Int32, String)] = [
+        (1, "NFS3ERR_PERM"), (2, "NFS3ERR_NOENT"), (5, "NFS3ERR_IO"), (13, "NFS3ERR_ACCES"), (20, "NFS3ERR_NOTDIR"),
+        (70, "NFS3ERR_STALE (stale file handle: the directory was removed or made anew since the server loaded it)"),
+        (10001, "NFS3ERR_BADHANDLE"), (10006, "NFS3ERR_SERVERFAULT"), (10008, "NFS3ERR_JUKEBOX"),
+    ]
+    return (known.first { $0.0 == status }?.1).map { "\($0), status \(status)" } ?? "NFS3 status \(status)"
 }
 
 // MARK: Callbacks: each copies what it needs out of the decoded answer,
