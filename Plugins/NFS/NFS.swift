@@ -468,7 +468,7 @@ struct NFS: ResourceType, ExclusiveCheck, CustomMonitor {
         let started = daemon.start { TCPProbe.connect(to: address, port: 2049, timeout: resource.budget(.milliseconds(500))) == .connected
             ? .success : .failed("port 2049 on \(address) does not accept yet") }
         guard started.isSuccess else { return .failed(Outcome(started.status, "NFS server: " + (started.reason ?? "start failed"))) }
-        guard case .running(let id) = daemon.status() else { return .failed(.failed("NFS server started, then went away")) }
+        guard case .running(let id) = daemon.status() else { return .failed(.failed("NFS server started, then ended (see its log)")) }
         return .running(id)
     }
 
